@@ -1,0 +1,67 @@
+// The `stampede` command: flags and subcommands (CLI11), exit codes, one-line errors.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "cli/app.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/trace/trace.hpp"
+
+using namespace stampede::cli;
+
+int main(int argc, char** argv) {
+  CLI::App app{"stampede: deterministic simulation and model checking of HA control planes"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("stampede ") + STAMPEDE_VERSION);
+
+  RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a scenario once and print its verdict");
+  run_cmd->add_option("SCENARIO", run.scenario, "a scenario file, or a name from `stampede list`")
+      ->required();
+  run_cmd->add_option("--seed", run.seed, "root seed (default: the scenario's seed)");
+  run_cmd->add_option("--engine", run.engine, "engine: kernel")->capture_default_str();
+  run_cmd->add_option("--trace", run.trace, "write every step to a JSON Lines trace");
+  run_cmd->add_option("--set", run.sets, "override KEY=VALUE (dotted path into the scenario)")
+      ->allow_extra_args(false);
+  run_cmd->add_flag("--quiet", run.quiet, "omit the timeline");
+
+  ReplayArgs replay;
+  CLI::App* replay_cmd = app.add_subcommand("replay", "Re-execute a trace, stop at the first divergence");
+  replay_cmd->add_option("TRACE", replay.trace, "a .trace.jsonl file")->required();
+  replay_cmd->add_flag("--verbose", replay.verbose, "print every step as it is compared");
+
+  std::string what = "scenarios";
+  CLI::App* list_cmd = app.add_subcommand("list", "List scenarios or the names scenarios may use");
+  list_cmd->add_option("WHAT", what, "scenarios|invariants|metrics|timings|mechanisms|signals|logs")
+      ->check(CLI::IsMember({"scenarios", "invariants", "metrics", "timings", "mechanisms",
+                             "signals", "logs"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "stampede: %s (see stampede --help)\n", e.what());
+    return k_exit_bad_input;
+  }
+
+  try {
+    if (*run_cmd) return cmd_run(run);
+    if (*replay_cmd) return cmd_replay(replay);
+    if (*list_cmd) return cmd_list(what);
+  } catch (const stampede::InputError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return k_exit_bad_input;
+  } catch (const stampede::TraceError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return k_exit_bad_input;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stampede: internal error: %s\n", e.what());
+    return k_exit_internal;
+  }
+  return k_exit_internal;
+}

@@ -1,0 +1,12 @@
+#pragma once
+#include "sim/core/spec.hpp"
+#include "sim/run/run.hpp"
+
+namespace stampede::cli {
+
+// Prints a run: header, timeline (notable events, at most a screenful), expectations with ✓/✗,
+// metrics, digest and verdict.
+void print_run(const ScenarioSpec& spec, std::uint64_t seed, const RunOutcome& out, double wall_s,
+               bool quiet);
+
+}  // namespace stampede::cli

@@ -1,0 +1,51 @@
+// `stampede run`: one seeded run of a scenario, printed as a timeline, the expectations, the
+// metrics and the digest.
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "cli/app.hpp"
+#include "cli/print.hpp"
+#include "sim/run/run.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/trace/trace.hpp"
+
+namespace stampede::cli {
+
+int cmd_run(const RunArgs& args) {
+  if (args.engine != "kernel") {
+    std::fprintf(stderr, "stampede: --engine: '%s' is not available in this build (engines: kernel)\n",
+                 args.engine.c_str());
+    return k_exit_bad_input;
+  }
+  std::string path = resolve_scenario_path(args.scenario);
+  std::string text = read_file(path);
+  ScenarioSpec spec = parse_scenario_with_overrides(text, path, args.sets, registry());
+  std::uint64_t seed = args.seed.value_or(spec.seed);
+
+  RunConfig config;
+  config.seed = seed;
+  std::unique_ptr<TraceWriter> trace;
+  if (!args.trace.empty()) {
+    TraceHeader h;
+    h.version = STAMPEDE_VERSION;
+    h.scenario_file = path;
+    h.scenario_text = text;
+    h.overrides = args.sets;
+    h.seed = seed;
+    trace = std::make_unique<TraceWriter>(args.trace, h);
+    config.observers.push_back(trace.get());
+  }
+
+  auto wall_start = std::chrono::steady_clock::now();
+  RunOutcome out = run_scenario(spec, registry(), config);
+  double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  if (trace) trace->commit(TraceEnd{out.steps, out.digest, out.passed});
+  print_run(spec, seed, out, wall_s, args.quiet);
+  if (trace) std::printf("trace     %s (%llu steps)\n", args.trace.c_str(),
+                         static_cast<unsigned long long>(out.steps));
+  return out.passed ? k_exit_ok : k_exit_failed;
+}
+
+}  // namespace stampede::cli

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of stampede from Debian 12 (bookworm) packages.
+#
+#   scripts/install-deps.sh            # as root, or as a user with sudo
+#
+# Non-interactive and idempotent: packages already installed are left as they are. Runs
+# `apt-get update` first so that a fresh container can resolve the package names.
+set -euo pipefail
+
+packages=(
+  # toolchain and build
+  g++ cmake ninja-build make pkg-config
+  # libraries (see the root CMakeLists.txt)
+  libsimgrid-dev           # sim/simgrid and bench/pingpong_simgrid
+  libboost-graph-dev       # sim/net topology, analysis DOT export
+  libboost-random-dev      # sim/core random streams
+  libfmt-dev
+  catch2                   # tests (Catch2 v2 on bookworm)
+  libcli11-dev             # cli/
+  libyaml-cpp-dev          # sim/scenario
+  nlohmann-json3-dev       # traces
+  libsqlite3-dev sqlite3   # analysis/ results store
+  # tools used by reports, peers and scripts
+  gnuplot-nox              # analysis/ plots
+  spin                     # bench/ side-by-side with SPIN
+  python3
+)
+
+if [[ $(id -u) -eq 0 ]]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+else
+  echo "install-deps: not root and sudo is not available; run this script as root" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+echo "install-deps: apt-get update"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+
+echo "install-deps: installing ${#packages[@]} packages"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+  "${packages[@]}"
+
+# Check that what the build looks for is really there.
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: still missing after install: ${missing[*]}" >&2
+  exit 1
+fi
+pkg-config --atleast-version=3.32 simgrid || {
+  echo "install-deps: SimGrid >= 3.32 is required (pkg-config simgrid)" >&2
+  exit 1
+}
+echo "install-deps: all ${#packages[@]} packages installed"

@@ -1,0 +1,222 @@
+#include "sim/check/checker.hpp"
+
+#include <fmt/format.h>
+
+namespace stampede {
+
+std::string_view host_state_name(std::int64_t code) {
+  switch (static_cast<HostStateCode>(code)) {
+    case HostStateCode::active: return "active";
+    case HostStateCode::reconnecting: return "reconnecting";
+    case HostStateCode::disconnected: return "disconnected";
+  }
+  return "unknown";
+}
+
+static bool is_state(ExpectWhat w) {
+  return w == ExpectWhat::host_state || w == ExpectWhat::running;
+}
+
+Checker::Checker(const ScenarioSpec& spec, const Registry& registry, const WorldView& world,
+                 const RunRecord& record)
+    : spec_(spec), registry_(registry), world_(world), record_(record) {
+  for (const ExpectSpec& e : spec_.expect) {
+    Slot s;
+    s.spec = &e;
+    if (e.what == ExpectWhat::invariant) s.invariant = registry_.find_invariant(e.subject);
+    slots_.push_back(s);
+    ExpectResult r;
+    r.spec = &e;
+    r.passed = true;
+    results_.push_back(r);
+  }
+}
+
+void Checker::arm(const ScheduleFn& schedule) {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const ExpectSpec& e = *slots_[i].spec;
+    if (!is_state(e.what)) continue;
+    if (e.form == ExpectForm::at || e.form == ExpectForm::by)
+      schedule(e.at_ns, [this, i] { check_at(i); });
+    // A window opens with a check step of its own, so that a state is judged at its first
+    // instant even when nothing else happens then (the step's observers do the judging).
+    if (e.form == ExpectForm::during) schedule(e.from_ns, [] {});
+  }
+}
+
+bool Checker::state_holds(const ExpectSpec& e, std::string* observed) const {
+  if (e.what == ExpectWhat::running) {
+    std::int64_t n = world_.probe_sum("all", "running", e.subject);
+    if (observed) *observed = fmt::format("{} running", n);
+    return n == e.count;
+  }
+  // host_state: the view of the first live server that tracks the host.
+  for (NodeId id = 0; id < world_.node_count(); ++id) {
+    if (!name_matches("server-*", world_.node_name(id)) || !world_.is_up(id)) continue;
+    if (auto v = world_.node(id).probe("host_state", e.subject)) {
+      if (observed) *observed = std::string(host_state_name(*v));
+      return host_state_name(*v) == e.value;
+    }
+  }
+  if (observed) *observed = "unknown (no live server tracks it)";
+  return false;
+}
+
+void Checker::fail(std::size_t i, std::string detail, std::uint64_t step) {
+  Slot& s = slots_[i];
+  ExpectResult& r = results_[i];
+  if (s.decided && !r.passed) return;
+  s.decided = true;
+  r.passed = false;
+  r.detail = std::move(detail);
+  r.violated_at_ns = world_.now();
+  r.violated_step = step;
+}
+
+void Checker::check_at(std::size_t i) {
+  Slot& s = slots_[i];
+  const ExpectSpec& e = *s.spec;
+  if (s.decided) return;
+  std::string observed;
+  bool ok = state_holds(e, &observed);
+  if (!ok) {
+    fail(i, "observed " + observed, last_step_);
+    return;
+  }
+  s.decided = true;
+  results_[i].passed = true;
+  results_[i].detail = "observed " + observed;
+  if (e.form == ExpectForm::by) results_[i].holds_since_ns = s.streak_start_ns.value_or(world_.now());
+}
+
+void Checker::on_step(const StepInfo& step) {
+  if (step.index) last_step_ = step.index;
+  TimeNs now = world_.now();
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    const ExpectSpec& e = *s.spec;
+    if (s.decided) continue;
+    if (e.what == ExpectWhat::invariant) {
+      if (!s.invariant) continue;
+      if (auto why = s.invariant->check(world_)) fail(i, *why, last_step_);
+      continue;
+    }
+    if (!is_state(e.what)) continue;
+    if (e.form == ExpectForm::during && now >= e.from_ns && now <= e.to_ns) {
+      std::string observed;
+      if (!state_holds(e, &observed)) fail(i, "observed " + observed, last_step_);
+    } else if (e.form == ExpectForm::by && now <= e.at_ns) {
+      if (state_holds(e, nullptr)) {
+        if (!s.streak_start_ns) s.streak_start_ns = now;
+      } else {
+        s.streak_start_ns.reset();
+      }
+    }
+  }
+}
+
+double Checker::availability(const std::string& target, TimeNs from_ns, TimeNs to_ns,
+                             int* n) const {
+  const std::vector<Sample>* samples = record_.series("requests:" + target);
+  int total = 0, ok = 0;
+  if (samples)
+    for (const Sample& x : *samples)
+      if (x.time_ns >= from_ns && x.time_ns <= to_ns) {
+        ++total;
+        ok += x.value != 0;
+      }
+  *n = total;
+  return total ? static_cast<double>(ok) / total : 0.0;
+}
+
+void Checker::finish() {
+  TimeNs end = world_.now();
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    const ExpectSpec& e = *s.spec;
+    ExpectResult& r = results_[i];
+    if (s.decided) continue;
+    switch (e.what) {
+      case ExpectWhat::invariant:
+        r.passed = true;
+        r.detail = "held after every step";
+        break;
+      case ExpectWhat::host_state:
+      case ExpectWhat::running:
+        if (e.form == ExpectForm::during) {
+          r.passed = true;
+          std::string observed;
+          state_holds(e, &observed);
+          r.detail = "held throughout";
+        } else {
+          // A timed check the run never reached (it ended early).
+          r.passed = false;
+          r.detail = "the run ended before the instant was reached";
+        }
+        break;
+      case ExpectWhat::availability: {
+        TimeNs from = 0, to = end;
+        if (e.form == ExpectForm::during) {
+          from = e.from_ns;
+          to = e.to_ns;
+        } else if (e.form == ExpectForm::at || e.form == ExpectForm::by) {
+          to = e.at_ns;
+        }
+        int n = 0;
+        double a = availability(e.subject, from, to, &n);
+        r.detail = fmt::format("{:.4f} over {} requests", a, n);
+        r.passed = n > 0 && (!e.at_least || a >= *e.at_least) && (!e.at_most || a <= *e.at_most);
+        if (n == 0) r.detail = "no requests in the window";
+        break;
+      }
+      case ExpectWhat::log: {
+        TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
+        r.passed = false;
+        r.detail = "no such line";
+        for (const LogRecord& l : record_.logs()) {
+          if (l.time_ns > by) break;
+          if (name_matches(e.subject, world_.node_name(l.node)) &&
+              l.text.find(e.value) != std::string::npos) {
+            r.passed = true;
+            r.detail = fmt::format("{} at {}: {}", world_.node_name(l.node),
+                                   format_duration(l.time_ns), l.text);
+            break;
+          }
+        }
+        break;
+      }
+      case ExpectWhat::eventually: {
+        TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
+        r.passed = false;
+        r.detail = "never happened";
+        for (const SignalRecord& sig : record_.signals()) {
+          if (sig.time_ns > by) break;
+          if (sig.name == e.subject) {
+            r.passed = true;
+            r.detail = fmt::format("at {} on {}", format_duration(sig.time_ns),
+                                   world_.node_name(sig.node));
+            break;
+          }
+        }
+        break;
+      }
+    }
+    s.decided = true;
+  }
+}
+
+bool Checker::all_passed() const {
+  for (const ExpectResult& r : results_)
+    if (!r.passed) return false;
+  return true;
+}
+
+std::optional<TimeNs> Checker::first_failure_ns() const {
+  std::optional<TimeNs> first;
+  for (const ExpectResult& r : results_)
+    if (!r.passed && r.violated_at_ns && (!first || *r.violated_at_ns < *first))
+      first = r.violated_at_ns;
+  return first;
+}
+
+}  // namespace stampede

@@ -1,0 +1,176 @@
+// Implementations of the small sim/core helpers: time formatting, assertions, digests' hex form,
+// random streams, the seeded chooser, name patterns, the registry's look-ups and world probes.
+#include <boost/random/exponential_distribution.hpp>
+#include <boost/random/uniform_01.hpp>
+#include <boost/random/uniform_int_distribution.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "sim/core/assert.hpp"
+#include "sim/core/chooser.hpp"
+#include "sim/core/digest.hpp"
+#include "sim/core/random.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/spec.hpp"
+#include "sim/core/time.hpp"
+
+namespace stampede {
+
+std::string format_duration(DurationNs d) {
+  struct Unit {
+    DurationNs size;
+    const char* name;
+  };
+  static constexpr Unit units[] = {{k_h, "h"}, {k_m, "m"}, {k_s, "s"}, {k_ms, "ms"}, {k_us, "us"}};
+  const char* sign = d < 0 ? "-" : "";
+  DurationNs a = d < 0 ? -d : d;
+  for (const Unit& u : units) {
+    if (a >= u.size) {
+      char buf[64];
+      if (a % u.size == 0) {
+        std::snprintf(buf, sizeof buf, "%s%lld%s", sign, static_cast<long long>(a / u.size), u.name);
+      } else {
+        // Integer arithmetic to three decimals, trailing zeros trimmed: no floating point.
+        long long whole = a / u.size;
+        long long frac = (a % u.size) * 1000 / u.size;
+        std::snprintf(buf, sizeof buf, "%s%lld.%03lld", sign, whole, frac);
+        std::string s(buf);
+        while (s.back() == '0') s.pop_back();
+        if (s.back() == '.') s.pop_back();
+        return s + u.name;
+      }
+      return buf;
+    }
+  }
+  return std::string(sign) + std::to_string(a) + "ns";
+}
+
+AssertContext& assert_context() {
+  // One per thread: sweeps run independent runs on several threads.
+  thread_local AssertContext ctx;
+  return ctx;
+}
+
+void assert_fail(const char* expr, const char* file, int line, const char* why) {
+  const AssertContext& c = assert_context();
+  std::fprintf(stderr, "stampede: internal error: assertion `%s` failed at %s:%d: %s (seed %llu, step %llu)\n",
+               expr, file, line, why, static_cast<unsigned long long>(c.seed),
+               static_cast<unsigned long long>(c.step));
+  std::fflush(stderr);
+  std::_Exit(3);
+}
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::uint64_t derive_seed(std::uint64_t root_seed, std::string_view stream_name) {
+  return mix64(mix64(root_seed) ^ hash_bytes(stream_name));
+}
+
+RandomStream::RandomStream(std::uint64_t root_seed, std::string_view name)
+    : engine_(derive_seed(root_seed, name)) {}
+
+std::int64_t RandomStream::uniform_int(std::int64_t lo, std::int64_t hi) {
+  STAMPEDE_ASSERT(lo <= hi, "uniform_int needs lo <= hi");
+  boost::random::uniform_int_distribution<std::int64_t> dist(lo, hi);
+  return dist(engine_);
+}
+
+double RandomStream::unit() {
+  boost::random::uniform_01<double> dist;
+  return dist(engine_);
+}
+
+bool RandomStream::bernoulli(double p) {
+  if (p <= 0.0) return false;
+  if (p >= 1.0) return true;
+  return unit() < p;
+}
+
+DurationNs RandomStream::exponential(DurationNs mean_ns) {
+  if (mean_ns <= 0) return 0;
+  boost::random::exponential_distribution<double> dist(1.0 / static_cast<double>(mean_ns));
+  return static_cast<DurationNs>(std::llround(dist(engine_)));
+}
+
+std::string_view choice_kind_name(ChoiceKind k) {
+  switch (k) {
+    case ChoiceKind::order: return "order";
+    case ChoiceKind::latency: return "latency";
+    case ChoiceKind::drop: return "drop";
+    case ChoiceKind::duplicate: return "duplicate";
+    case ChoiceKind::fault: return "fault";
+    case ChoiceKind::model: return "model";
+  }
+  return "?";
+}
+
+SeededChooser::SeededChooser(std::uint64_t root_seed) {
+  for (int k = 0; k < k_choice_kinds; ++k) {
+    std::string name = "choice/";
+    name += choice_kind_name(static_cast<ChoiceKind>(k));
+    streams_[k] = RandomStream(root_seed, name);
+  }
+}
+
+std::size_t SeededChooser::pick(ChoiceKind kind, std::size_t n) {
+  STAMPEDE_ASSERT(n >= 1, "pick needs at least one option");
+  if (n == 1) return 0;
+  return static_cast<std::size_t>(
+      streams_[static_cast<int>(kind)].uniform_int(0, static_cast<std::int64_t>(n) - 1));
+}
+
+std::int64_t SeededChooser::uniform(ChoiceKind kind, std::int64_t lo, std::int64_t hi) {
+  if (lo == hi) return lo;
+  return streams_[static_cast<int>(kind)].uniform_int(lo, hi);
+}
+
+double SeededChooser::unit(ChoiceKind kind) { return streams_[static_cast<int>(kind)].unit(); }
+
+bool name_matches(std::string_view pattern, std::string_view name) {
+  if (pattern == "all") return true;
+  if (!pattern.empty() && pattern.back() == '*') {
+    std::string_view prefix = pattern.substr(0, pattern.size() - 1);
+    return name.substr(0, prefix.size()) == prefix;
+  }
+  return pattern == name;
+}
+
+template <class T>
+static const T* find_by_name(const std::vector<T>& v, std::string_view name) {
+  for (const T& x : v)
+    if (x.name == name) return &x;
+  return nullptr;
+}
+
+const TimingDef* Registry::find_timing(std::string_view n) const { return find_by_name(timings_, n); }
+const MechanismDef* Registry::find_mechanism(std::string_view n) const {
+  return find_by_name(mechanisms_, n);
+}
+const InvariantDef* Registry::find_invariant(std::string_view n) const {
+  return find_by_name(invariants_, n);
+}
+const NamedDef* Registry::find_signal(std::string_view n) const { return find_by_name(signals_, n); }
+
+std::int64_t WorldView::probe_sum(std::string_view pattern, std::string_view key,
+                                  std::string_view arg) const {
+  std::int64_t sum = 0;
+  for (NodeId id = 0; id < node_count(); ++id) {
+    if (!name_matches(pattern, node_name(id)) || !is_up(id)) continue;
+    if (auto v = node(id).probe(key, arg)) sum += *v;
+  }
+  return sum;
+}
+
+std::optional<std::int64_t> WorldView::probe_one(std::string_view name, std::string_view key,
+                                                 std::string_view arg) const {
+  NodeId id = find(name);
+  if (id == k_no_node || !is_up(id)) return std::nullopt;
+  return node(id).probe(key, arg);
+}
+
+}  // namespace stampede

@@ -1,0 +1,101 @@
+#pragma once
+// The engine-neutral interface between models and engines. A Node is a sans-I/O state machine:
+// it reacts to a start, a message, a timer or a fault by changing its own state and asking its
+// Ctx to send messages and set timers. Nothing here assumes a particular engine: the kernel, the
+// SimGrid engine and the explorer all drive the same Node code through a Ctx of their own.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/core/digest.hpp"
+#include "sim/core/message.hpp"
+#include "sim/core/time.hpp"
+
+namespace stampede {
+
+using TimerId = std::uint64_t;
+using SeriesId = std::uint32_t;  // an interned metric or series name
+
+enum class LogLevel : std::uint8_t {
+  debug,    // kept in traces only
+  info,     // searchable by `log:` expectations
+  notable,  // also shown in the run's timeline
+};
+
+// A fault that a model carries out itself (the engine does not know what a container or a table
+// is). Built-in kinds: "kill_container" (arg = STACK/SERVICE/INDEX) and "truncate"
+// (args = table names).
+struct ModelFault {
+  std::string kind;
+  std::vector<std::string> args;
+};
+
+class Ctx {
+ public:
+  virtual ~Ctx() = default;
+  // The node's local clock: simulated time plus this node's clock skew.
+  virtual TimeNs now() const = 0;
+  virtual NodeId self() const = 0;
+  // The id of the node with this name, or k_no_node.
+  virtual NodeId lookup(std::string_view name) const = 0;
+  virtual std::string_view name_of(NodeId id) const = 0;
+
+  virtual void send(NodeId to, Message msg) = 0;
+  // Fires on_timer(tag) after `after` of simulated time, unless cancelled or the node crashes.
+  virtual TimerId set_timer(DurationNs after, std::uint64_t tag) = 0;
+  virtual void cancel_timer(TimerId id) = 0;
+
+  // A model's randomness, through the Chooser: an integer in [lo, hi].
+  virtual std::int64_t random(std::int64_t lo, std::int64_t hi) = 0;
+
+  // A timing or count: the scenario's override or the model's registered default.
+  virtual std::int64_t timing(std::string_view name) const = 0;
+  // Whether a modelled mechanism is switched on (the scenario may switch it off).
+  virtual bool mechanism(std::string_view name) const = 0;
+
+  virtual void log(LogLevel level, std::string_view text) = 0;
+  // A named event, for `eventually:` expectations and timelines.
+  virtual void signal(std::string_view name) = 0;
+
+  // Metrics. intern() once (in on_start), then count() or sample() cheaply.
+  virtual SeriesId intern(std::string_view metric_name) = 0;
+  virtual void count(SeriesId metric, std::int64_t delta) = 0;
+  // A time-stamped sample (for example a request outcome, 1 or 0, on "requests:wordpress/lb").
+  virtual void sample(SeriesId series, std::int64_t value) = 0;
+};
+
+class Node {
+ public:
+  virtual ~Node() = default;
+  // Called when the node boots and again after every restart.
+  virtual void on_start(Ctx& ctx) = 0;
+  virtual void on_message(Ctx& ctx, NodeId from, const Message& msg) = 0;
+  virtual void on_timer(Ctx& ctx, std::uint64_t tag) = 0;
+  // The process died: drop volatile state, keep what is durable (what was on disk).
+  virtual void on_crash() = 0;
+  // A model-level fault aimed at this node. Returns false if the fault is not for this node.
+  virtual bool on_fault(Ctx& ctx, const ModelFault& fault) {
+    (void)ctx;
+    (void)fault;
+    return false;
+  }
+  // A value observable by expectations and invariants ("running", "wordpress/web"), or nullopt
+  // when this node does not know the key.
+  virtual std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const {
+    (void)key;
+    (void)arg;
+    return std::nullopt;
+  }
+  // A digest of the node's whole state, canonical (independent of container iteration order or
+  // pointer values), for final digests and the explorer's state hashing.
+  virtual std::uint64_t state_digest() const = 0;
+  // A short name for a message type, for timelines and traces.
+  virtual std::string_view message_name(std::uint32_t type) const {
+    (void)type;
+    return "msg";
+  }
+};
+
+}  // namespace stampede

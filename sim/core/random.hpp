@@ -1,0 +1,33 @@
+#pragma once
+// Named random streams. Every stream is derived from (root seed, stream name), so adding a stream
+// never shifts the numbers another stream gives. Engines and distributions are Boost.Random's:
+// unlike std:: distributions they give the same numbers with every standard library.
+#include <boost/random/mersenne_twister.hpp>
+#include <cstdint>
+#include <string_view>
+
+#include "sim/core/time.hpp"
+
+namespace stampede {
+
+std::uint64_t derive_seed(std::uint64_t root_seed, std::string_view stream_name);
+
+class RandomStream {
+ public:
+  RandomStream() : RandomStream(0, "default") {}
+  RandomStream(std::uint64_t root_seed, std::string_view name);
+
+  std::uint64_t next_u64() { return engine_(); }
+  // Uniform integer in [lo, hi], both inclusive.
+  std::int64_t uniform_int(std::int64_t lo, std::int64_t hi);
+  // Uniform in [0, 1).
+  double unit();
+  bool bernoulli(double p);
+  // Exponentially distributed duration with the given mean, rounded to whole nanoseconds.
+  DurationNs exponential(DurationNs mean_ns);
+
+ private:
+  boost::random::mt19937_64 engine_;
+};
+
+}  // namespace stampede

@@ -1,0 +1,115 @@
+#pragma once
+// The registry each model folder fills in: the nodes it builds from a scenario, and the names a
+// scenario may use (timings, mechanisms, invariants, metrics, signals, log messages). sim/ knows
+// models only through this: the scenario reader checks names against it, the engines build the
+// world through it, and `stampede list` prints it.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/core/node.hpp"
+#include "sim/core/spec.hpp"
+
+namespace stampede {
+
+// Read-only access to the world for invariants and expectations.
+class WorldView {
+ public:
+  virtual ~WorldView() = default;
+  virtual TimeNs now() const = 0;
+  virtual std::size_t node_count() const = 0;
+  virtual std::string_view node_name(NodeId id) const = 0;
+  virtual NodeId find(std::string_view name) const = 0;  // k_no_node if absent
+  virtual bool is_up(NodeId id) const = 0;               // not crashed (paused counts as up)
+  virtual const Node& node(NodeId id) const = 0;
+
+  // The sum of probe(key, arg) over the nodes whose name matches `pattern` and that know the key.
+  std::int64_t probe_sum(std::string_view pattern, std::string_view key, std::string_view arg) const;
+  // probe(key, arg) on one node, nullopt when the node is down, absent or does not know the key.
+  std::optional<std::int64_t> probe_one(std::string_view node, std::string_view key,
+                                        std::string_view arg) const;
+};
+
+enum class TimingUnit { duration, count };
+
+struct TimingDef {
+  std::string name;
+  TimingUnit unit = TimingUnit::duration;
+  std::int64_t default_value = 0;  // ns for durations
+  std::string source;              // where the default comes from
+  std::string description;
+};
+
+struct MechanismDef {
+  std::string name;
+  std::string description;  // what switching it off removes
+};
+
+struct InvariantDef {
+  std::string name;
+  std::string description;
+  // nullopt while the property holds; otherwise a one-line account of the violation.
+  std::function<std::optional<std::string>(const WorldView&)> check;
+};
+
+struct NamedDef {
+  std::string name;
+  std::string description;
+};
+
+// What a model adds when a world is built from a scenario.
+class WorldBuilder {
+ public:
+  virtual ~WorldBuilder() = default;
+  virtual NodeId add_node(std::string name, std::unique_ptr<Node> node) = 0;
+};
+
+struct ModelEntry {
+  std::string name;  // the model folder: "mysql", "cattle", ...
+  // Adds this model's nodes for the scenario (in a fixed order: node ids follow it).
+  std::function<void(const ScenarioSpec&, WorldBuilder&)> build;
+};
+
+class Registry {
+ public:
+  void add_model(ModelEntry m) { models_.push_back(std::move(m)); }
+  void add_timing(TimingDef t) { timings_.push_back(std::move(t)); }
+  void add_mechanism(MechanismDef m) { mechanisms_.push_back(std::move(m)); }
+  void add_invariant(InvariantDef i) { invariants_.push_back(std::move(i)); }
+  void add_metric(NamedDef m) { metrics_.push_back(std::move(m)); }
+  void add_signal(NamedDef s) { signals_.push_back(std::move(s)); }
+  void add_log_message(NamedDef l) { log_messages_.push_back(std::move(l)); }
+  // Whether the world as a whole has settled (every service at scale, every host active); the
+  // engine measures the time to converge after the last fault with it.
+  void set_converged(std::function<bool(const WorldView&)> f) { converged_ = std::move(f); }
+
+  const std::vector<ModelEntry>& models() const { return models_; }
+  const std::vector<TimingDef>& timings() const { return timings_; }
+  const std::vector<MechanismDef>& mechanisms() const { return mechanisms_; }
+  const std::vector<InvariantDef>& invariants() const { return invariants_; }
+  const std::vector<NamedDef>& metrics() const { return metrics_; }
+  const std::vector<NamedDef>& signals() const { return signals_; }
+  const std::vector<NamedDef>& log_messages() const { return log_messages_; }
+  const std::function<bool(const WorldView&)>& converged() const { return converged_; }
+
+  const TimingDef* find_timing(std::string_view name) const;
+  const MechanismDef* find_mechanism(std::string_view name) const;
+  const InvariantDef* find_invariant(std::string_view name) const;
+  const NamedDef* find_signal(std::string_view name) const;
+
+ private:
+  std::vector<ModelEntry> models_;
+  std::vector<TimingDef> timings_;
+  std::vector<MechanismDef> mechanisms_;
+  std::vector<InvariantDef> invariants_;
+  std::vector<NamedDef> metrics_;
+  std::vector<NamedDef> signals_;
+  std::vector<NamedDef> log_messages_;
+  std::function<bool(const WorldView&)> converged_;
+};
+
+}  // namespace stampede

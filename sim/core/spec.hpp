@@ -1,0 +1,175 @@
+#pragma once
+// The scenario as a plain value: what sim/scenario parses from YAML and what models build their
+// nodes from. Data only; the meaning of each field is fixed by ../shared/SCENARIOS.md and the
+// README's extensions.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/time.hpp"
+
+namespace stampede {
+
+// Where a value came from in the scenario file, for one-line errors.
+struct SourcePos {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  int col = 0;
+};
+
+struct LatencySpec {
+  enum class Kind { fixed, uniform, exponential };
+  Kind kind = Kind::fixed;
+  DurationNs fixed_ns = 2 * k_ms;
+  DurationNs min_ns = 0;
+  DurationNs max_ns = 0;
+  DurationNs mean_ns = 0;
+};
+
+struct NetworkSpec {
+  LatencySpec latency;
+  double drop = 0.0;
+  double duplicate = 0.0;
+};
+
+struct DatabaseSpec {
+  bool external = false;
+  int max_connections = 151;  // MySQL's default max_connections
+  int pool_per_server = 50;
+};
+
+struct HealthCheckSpec {
+  DurationNs interval_ns = 2 * k_s;
+  int unhealthy_threshold = 3;
+  int healthy_threshold = 2;
+};
+
+struct ServiceSpec {
+  std::string name;
+  int scale = 1;
+  std::vector<std::string> links;  // services of the same stack this one needs
+  std::optional<HealthCheckSpec> health_check;
+};
+
+struct LoadBalancerSpec {
+  std::string name;
+  std::vector<std::string> targets;  // services of the same stack
+};
+
+struct StackSpec {
+  std::string name;
+  std::vector<ServiceSpec> services;
+  std::optional<LoadBalancerSpec> load_balancer;
+};
+
+struct ClientSpec {
+  std::string target;              // STACK/LB
+  DurationNs interval_ns = k_s;    // one request every interval (rate 20/s = 50ms)
+  SourcePos pos;
+};
+
+struct ClusterSpec {
+  int servers = 1;
+  std::string version = "1.1.1";
+  std::map<std::string, std::string> server_versions;
+  DatabaseSpec database;
+  int zookeeper = 0;
+  bool redis = false;
+  int agents = 2;
+  NetworkSpec network;
+  std::map<std::string, std::int64_t> timing;   // overrides, by registered name
+  std::map<std::string, bool> mechanisms;       // switches, by registered name (extension)
+};
+
+enum class FaultKind {
+  crash,
+  restart,
+  pause,
+  partition,        // groups that cannot reach each other (both directions)
+  partition_oneway, // messages from `groups[0]` to `groups[1]` are lost; the reverse flows
+  heal,
+  clock_skew,
+  kill_container,
+  truncate,
+};
+
+struct FaultSpec {
+  TimeNs at_ns = 0;
+  FaultKind kind = FaultKind::crash;
+  std::string node;                              // crash, restart, pause, clock_skew (a pattern)
+  std::vector<std::vector<std::string>> groups;  // partition: node names or patterns
+  std::string container;                         // kill_container
+  std::vector<std::string> tables;               // truncate
+  DurationNs for_ns = 0;                         // pause
+  DurationNs skew_ns = 0;                        // clock_skew, may be negative
+  SourcePos pos;
+};
+
+struct RandomCrashSpec {
+  std::string targets;  // a pattern
+  DurationNs mttf_ns = 0;
+  DurationNs mttr_ns = 0;
+};
+
+struct RandomPartitionSpec {
+  DurationNs mtbf_ns = 0;
+  DurationNs duration_ns = 0;
+};
+
+struct RandomFaultsSpec {
+  std::optional<RandomCrashSpec> crash;
+  std::optional<RandomPartitionSpec> partition;
+};
+
+// What an expectation asserts.
+enum class ExpectWhat {
+  host_state,    // the server's view of a host: text = host, value = state name
+  running,       // running containers of text = STACK/SERVICE, count
+  availability,  // fraction of requests to text = STACK/LB that succeeded
+  log,           // a log line of a node (pattern) containing a string
+  eventually,    // a named signal happened
+  invariant,     // a named invariant held after every step
+};
+
+enum class ExpectForm { at, during, by, always };
+
+struct ExpectSpec {
+  ExpectForm form = ExpectForm::at;
+  ExpectWhat what = ExpectWhat::running;
+  TimeNs at_ns = 0;    // at, by
+  TimeNs from_ns = 0;  // during
+  TimeNs to_ns = 0;
+  std::string subject;   // host, service, target, node pattern, signal or invariant name
+  std::string value;     // host state name; log text
+  std::int64_t count = 0;        // running
+  std::optional<double> at_least;  // availability
+  std::optional<double> at_most;   // availability (extension)
+  bool negated = false;  // `never:` rather than `always:` (same check, see the README)
+  std::string text;      // the expectation as written, for reports
+  SourcePos pos;
+};
+
+struct ScenarioSpec {
+  std::string name;
+  std::string description;
+  std::uint64_t seed = 1;
+  DurationNs duration_ns = 0;
+  ClusterSpec cluster;
+  std::vector<StackSpec> stacks;
+  std::vector<ClientSpec> workload;
+  std::vector<FaultSpec> faults;
+  RandomFaultsSpec random_faults;
+  std::vector<ExpectSpec> expect;
+  std::string source_file;  // for error messages
+  std::string source_text;  // the YAML as read, embedded in traces
+};
+
+// The host states of the server's view, as `host_state` probes return them.
+enum class HostStateCode : std::int64_t { active = 0, reconnecting = 1, disconnected = 2 };
+
+// Matches a node name against a pattern: an exact name, "group-*", or "all".
+bool name_matches(std::string_view pattern, std::string_view name);
+
+}  // namespace stampede

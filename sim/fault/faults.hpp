@@ -1,0 +1,32 @@
+#pragma once
+// Scripted faults (the scenario's `faults:` list) and the seeded nemesis (`random_faults:`).
+#include "sim/core/spec.hpp"
+#include "sim/fault/fault_target.hpp"
+
+namespace stampede {
+
+class FaultInjector {
+ public:
+  FaultInjector(const ScenarioSpec& spec, FaultTarget& target) : spec_(spec), target_(target) {}
+  // Schedules every scripted fault and starts the nemesis.
+  void arm();
+  // The instant of the latest fault so far (0 before any), for convergence measurements.
+  TimeNs last_fault_ns() const { return last_fault_ns_; }
+  int faults_injected() const { return injected_; }
+
+ private:
+  void apply(const FaultSpec& f);
+  void schedule_random_crash(NodeId id, TimeNs from_ns);
+  void schedule_random_partition(TimeNs from_ns);
+  void mark();
+  std::vector<std::vector<NodeId>> resolve_groups(
+      const std::vector<std::vector<std::string>>& groups) const;
+  std::string describe_groups(const std::vector<std::vector<NodeId>>& groups) const;
+
+  const ScenarioSpec& spec_;
+  FaultTarget& target_;
+  TimeNs last_fault_ns_ = 0;
+  int injected_ = 0;
+};
+
+}  // namespace stampede

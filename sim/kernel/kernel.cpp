@@ -1,0 +1,391 @@
+#include "sim/kernel/kernel.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "sim/core/assert.hpp"
+
+namespace stampede {
+
+// Order keys: scripted faults run first at their instant, timed checks last, and everything else
+// in between in an order the Chooser picks.
+static constexpr std::uint64_t k_key_first = 0;
+static constexpr std::uint64_t k_key_last = UINT64_MAX;
+static constexpr std::uint64_t k_key_resumed = 1;
+static constexpr std::int64_t k_key_random_max = (std::int64_t{1} << 62);
+
+struct Kernel::Event {
+  TimeNs time_ns = 0;
+  std::uint64_t key = 0;
+  std::uint64_t seq = 0;
+  StepKind kind = StepKind::deliver;
+  NodeId node = k_no_node;
+  NodeId from = k_no_node;
+  std::uint32_t epoch = 0;  // the node's incarnation when the event was scheduled
+  TimerId timer = 0;
+  std::uint64_t tag = 0;    // timer tag or action index
+  Message msg;
+};
+
+struct Kernel::EventOrder {
+  // std heap functions build a max-heap: "less" means "runs later".
+  bool operator()(const Event& x, const Event& y) const {
+    if (x.time_ns != y.time_ns) return x.time_ns > y.time_ns;
+    if (x.key != y.key) return x.key > y.key;
+    return x.seq > y.seq;
+  }
+};
+
+struct Kernel::NodeSlot {
+  std::string name;
+  std::unique_ptr<Node> node;
+  std::unique_ptr<NodeCtx> ctx;
+  bool up = true;
+  std::uint32_t epoch = 0;
+  TimeNs paused_until_ns = 0;      // > now while paused
+  DurationNs skew_ns = 0;
+  std::unordered_set<TimerId> live_timers;  // look-ups only; never iterated
+  std::vector<Event> deferred;              // events that arrived while paused, in order
+};
+
+class Kernel::NodeCtx final : public Ctx {
+ public:
+  NodeCtx(Kernel& k, NodeId id) : k_(k), id_(id) {}
+  TimeNs now() const override { return k_.now_ns_ + k_.nodes_[id_]->skew_ns; }
+  NodeId self() const override { return id_; }
+  NodeId lookup(std::string_view name) const override { return k_.find(name); }
+  std::string_view name_of(NodeId id) const override { return k_.node_name(id); }
+
+  void send(NodeId to, Message msg) override {
+    STAMPEDE_ASSERT(to < k_.nodes_.size(), "send to an unknown node");
+    Network& net = *k_.network_;
+    if (!net.reachable(id_, to)) return;  // the connection fails at once
+    if (net.sample_drop(*k_.chooser_)) return;
+    int copies = net.sample_duplicate(*k_.chooser_) ? 2 : 1;
+    for (int i = 0; i < copies; ++i) {
+      Event ev;
+      ev.time_ns = k_.now_ns_ + net.sample_latency(*k_.chooser_);
+      ev.kind = StepKind::deliver;
+      ev.node = to;
+      ev.from = id_;
+      ev.epoch = k_.nodes_[to]->epoch;
+      ev.msg = msg;
+      k_.push(std::move(ev));
+    }
+  }
+
+  TimerId set_timer(DurationNs after, std::uint64_t tag) override {
+    STAMPEDE_ASSERT(after >= 0, "a timer cannot fire in the past");
+    Event ev;
+    ev.time_ns = k_.now_ns_ + after;
+    ev.kind = StepKind::timer;
+    ev.node = id_;
+    ev.epoch = k_.nodes_[id_]->epoch;
+    ev.timer = k_.next_timer_++;
+    ev.tag = tag;
+    k_.nodes_[id_]->live_timers.insert(ev.timer);
+    TimerId id = ev.timer;
+    k_.push(std::move(ev));
+    return id;
+  }
+
+  void cancel_timer(TimerId id) override { k_.nodes_[id_]->live_timers.erase(id); }
+
+  std::int64_t random(std::int64_t lo, std::int64_t hi) override {
+    return k_.chooser_->uniform(ChoiceKind::model, lo, hi);
+  }
+
+  std::int64_t timing(std::string_view name) const override {
+    auto it = k_.options_.timings.find(std::string(name));
+    STAMPEDE_ASSERT(it != k_.options_.timings.end(), "a model asked for an unregistered timing");
+    return it->second;
+  }
+
+  bool mechanism(std::string_view name) const override {
+    auto it = k_.options_.mechanisms.find(std::string(name));
+    STAMPEDE_ASSERT(it != k_.options_.mechanisms.end(),
+                    "a model asked for an unregistered mechanism");
+    return it->second;
+  }
+
+  void log(LogLevel level, std::string_view text) override {
+    if (level == LogLevel::debug && !k_.options_.keep_debug_logs) return;
+    k_.logs_.push_back(LogRecord{k_.now_ns_, id_, level, std::string(text)});
+  }
+
+  void signal(std::string_view name) override {
+    k_.signals_.push_back(SignalRecord{k_.now_ns_, id_, std::string(name)});
+  }
+
+  SeriesId intern(std::string_view metric_name) override { return k_.intern(metric_name); }
+  void count(SeriesId metric, std::int64_t delta) override { k_.counters_[metric] += delta; }
+  void sample(SeriesId series, std::int64_t value) override {
+    k_.series_[series].push_back(Sample{k_.now_ns_, value});
+  }
+
+ private:
+  Kernel& k_;
+  NodeId id_;
+};
+
+std::string_view step_kind_name(StepKind k) {
+  switch (k) {
+    case StepKind::start: return "start";
+    case StepKind::deliver: return "deliver";
+    case StepKind::timer: return "timer";
+    case StepKind::fault: return "fault";
+    case StepKind::check: return "check";
+    case StepKind::resume: return "resume";
+  }
+  return "?";
+}
+
+std::optional<StepKind> step_kind_from_name(std::string_view name) {
+  for (StepKind k : {StepKind::start, StepKind::deliver, StepKind::timer, StepKind::fault,
+                     StepKind::check, StepKind::resume})
+    if (step_kind_name(k) == name) return k;
+  return std::nullopt;
+}
+
+Kernel::Kernel(Options options, Chooser* chooser)
+    : options_(std::move(options)), network_(std::make_unique<Network>(options_.network)) {
+  if (chooser == nullptr) {
+    own_chooser_ = std::make_unique<SeededChooser>(options_.seed);
+    chooser_ = own_chooser_.get();
+  } else {
+    chooser_ = chooser;
+  }
+  assert_context().seed = options_.seed;
+  assert_context().step = 0;
+}
+
+Kernel::~Kernel() = default;
+
+NodeId Kernel::add_node(std::string name, std::unique_ptr<Node> node) {
+  STAMPEDE_ASSERT(!started_, "nodes are added before the run starts");
+  STAMPEDE_ASSERT(find(name) == k_no_node, "node names are unique");
+  NodeId id = static_cast<NodeId>(nodes_.size());
+  auto slot = std::make_unique<NodeSlot>();
+  slot->name = std::move(name);
+  slot->node = std::move(node);
+  slot->ctx = std::make_unique<NodeCtx>(*this, id);
+  nodes_.push_back(std::move(slot));
+  network_->add_node();
+  return id;
+}
+
+void Kernel::push(Event ev, std::optional<std::uint64_t> key) {
+  ev.seq = seq_++;
+  if (key) {
+    ev.key = *key;
+  } else if (ev.kind == StepKind::fault || ev.kind == StepKind::resume) {
+    ev.key = k_key_first;
+  } else if (ev.kind == StepKind::check) {
+    ev.key = k_key_last;
+  } else {
+    ev.key = static_cast<std::uint64_t>(chooser_->uniform(ChoiceKind::order, 1, k_key_random_max));
+  }
+  queue_.push_back(std::move(ev));
+  std::push_heap(queue_.begin(), queue_.end(), EventOrder{});
+}
+
+void Kernel::at(TimeNs t, StepKind kind, std::function<void()> fn) {
+  STAMPEDE_ASSERT(kind == StepKind::fault || kind == StepKind::check,
+                  "scheduled actions are faults or checks");
+  Event ev;
+  ev.time_ns = std::max(t, now_ns_);
+  ev.kind = kind;
+  ev.tag = actions_.size();
+  actions_.push_back(std::move(fn));
+  push(std::move(ev));
+}
+
+void Kernel::run_until(TimeNs until_ns) {
+  if (!started_) {
+    started_ = true;
+    for (NodeId id = 0; id < nodes_.size(); ++id) {
+      Event ev;
+      ev.time_ns = 0;
+      ev.kind = StepKind::start;
+      ev.node = id;
+      push(std::move(ev));
+    }
+  }
+  while (!queue_.empty() && !stopped_) {
+    if (queue_.front().time_ns > until_ns) break;
+    std::pop_heap(queue_.begin(), queue_.end(), EventOrder{});
+    Event ev = std::move(queue_.back());
+    queue_.pop_back();
+    now_ns_ = ev.time_ns;
+    dispatch(ev);
+    for (StepObserver* o : observers_)
+      if (o->stop_requested()) stopped_ = true;
+  }
+  if (!stopped_) now_ns_ = std::max(now_ns_, until_ns);
+}
+
+void Kernel::dispatch(Event& ev) {
+  StepInfo info;
+  info.time_ns = now_ns_;
+  info.kind = ev.kind;
+  info.node = ev.node;
+  switch (ev.kind) {
+    case StepKind::fault:
+    case StepKind::check: {
+      info.detail = ev.tag;
+      // The step is counted before the action runs, so that an assertion inside the action names
+      // this step; observers see the state after it.
+      finish_step(info);
+      actions_[ev.tag]();
+      for (StepObserver* o : observers_) o->on_step(info);
+      return;
+    }
+    case StepKind::resume: {
+      NodeSlot& s = *nodes_[ev.node];
+      if (!s.up || s.epoch != ev.epoch || s.paused_until_ns > now_ns_) return;
+      finish_step(info);
+      std::vector<Event> deferred = std::move(s.deferred);
+      s.deferred.clear();
+      // Deferred events keep their arrival order: a fixed key leaves them ordered by sequence.
+      for (Event& d : deferred) {
+        d.time_ns = now_ns_;
+        push(std::move(d), k_key_resumed);
+      }
+      for (StepObserver* o : observers_) o->on_step(info);
+      return;
+    }
+    default: break;
+  }
+  NodeSlot& s = *nodes_[ev.node];
+  if (ev.kind != StepKind::start) {
+    if (!s.up || ev.epoch != s.epoch) return;  // lost with the crash
+    if (ev.kind == StepKind::timer && s.live_timers.count(ev.timer) == 0) return;  // cancelled
+  }
+  if (s.paused_until_ns > now_ns_) {
+    s.deferred.push_back(std::move(ev));
+    return;
+  }
+  switch (ev.kind) {
+    case StepKind::start:
+      finish_step(info);
+      s.node->on_start(*s.ctx);
+      break;
+    case StepKind::deliver:
+      if (!network_->reachable(ev.from, ev.node)) return;  // cut while in flight
+      info.from = ev.from;
+      info.msg_type = ev.msg.type;
+      info.detail = ev.msg.digest();
+      ++messages_delivered_;
+      finish_step(info);
+      s.node->on_message(*s.ctx, ev.from, ev.msg);
+      break;
+    case StepKind::timer:
+      s.live_timers.erase(ev.timer);
+      info.detail = ev.tag;
+      finish_step(info);
+      s.node->on_timer(*s.ctx, ev.tag);
+      break;
+    default: break;
+  }
+  for (StepObserver* o : observers_) o->on_step(info);
+}
+
+void Kernel::finish_step(StepInfo& info) {
+  info.index = ++step_index_;
+  assert_context().step = step_index_;
+  Digest d;
+  d.add(rolling_hash_)
+      .add(static_cast<std::uint64_t>(info.kind))
+      .add_signed(info.time_ns)
+      .add(info.node)
+      .add(info.from)
+      .add(info.msg_type)
+      .add(info.detail);
+  rolling_hash_ = d.value();
+  info.rolling_hash = rolling_hash_;
+}
+
+void Kernel::crash(NodeId id) {
+  NodeSlot& s = *nodes_[id];
+  if (!s.up) return;
+  s.up = false;
+  ++s.epoch;
+  s.paused_until_ns = 0;
+  s.deferred.clear();
+  s.live_timers.clear();
+  s.node->on_crash();
+}
+
+void Kernel::restart(NodeId id) {
+  NodeSlot& s = *nodes_[id];
+  if (s.up) return;
+  s.up = true;
+  ++s.epoch;
+  Event ev;
+  ev.time_ns = now_ns_;
+  ev.kind = StepKind::start;
+  ev.node = id;
+  ev.epoch = s.epoch;
+  push(std::move(ev));
+}
+
+void Kernel::pause(NodeId id, DurationNs for_ns) {
+  NodeSlot& s = *nodes_[id];
+  if (!s.up) return;
+  s.paused_until_ns = std::max(s.paused_until_ns, now_ns_ + for_ns);
+  Event ev;
+  ev.time_ns = s.paused_until_ns;
+  ev.kind = StepKind::resume;
+  ev.node = id;
+  ev.epoch = s.epoch;
+  push(std::move(ev));
+}
+
+void Kernel::set_clock_skew(NodeId id, DurationNs skew_ns) { nodes_[id]->skew_ns = skew_ns; }
+
+bool Kernel::model_fault(const ModelFault& f) {
+  for (auto& s : nodes_)
+    if (s->up && s->node->on_fault(*s->ctx, f)) return true;
+  return false;
+}
+
+std::string_view Kernel::node_name(NodeId id) const { return nodes_[id]->name; }
+
+NodeId Kernel::find(std::string_view name) const {
+  for (NodeId id = 0; id < nodes_.size(); ++id)
+    if (nodes_[id]->name == name) return id;
+  return k_no_node;
+}
+
+bool Kernel::is_up(NodeId id) const { return nodes_[id]->up; }
+const Node& Kernel::node(NodeId id) const { return *nodes_[id]->node; }
+
+std::uint64_t Kernel::digest() const {
+  Digest d;
+  d.add(rolling_hash_).add(step_index_);
+  for (const auto& s : nodes_) d.add(s->name).add(s->up ? 1u : 0u).add(s->node->state_digest());
+  return d.value();
+}
+
+SeriesId Kernel::intern(std::string_view name) {
+  for (SeriesId i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return i;
+  metric_names_.emplace_back(name);
+  counters_.push_back(0);
+  series_.emplace_back();
+  return static_cast<SeriesId>(metric_names_.size() - 1);
+}
+
+std::int64_t Kernel::counter(std::string_view name) const {
+  for (std::size_t i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return counters_[i];
+  return 0;
+}
+
+const std::vector<Sample>* Kernel::series(std::string_view name) const {
+  for (std::size_t i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return &series_[i];
+  return nullptr;
+}
+
+}  // namespace stampede

@@ -1,0 +1,117 @@
+#pragma once
+// The fast engine: a single-threaded event loop over a priority queue. Nodes are driven through
+// the Ctx interface of sim/core; every nondeterministic decision (same-instant order, latency,
+// drop, duplicate, model randomness) is taken through the Chooser. The kernel knows nothing of
+// scenarios or models: the world is assembled by whoever calls add_node (see sim/kernel/world.hpp
+// for building one from a scenario and the registry).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/core/chooser.hpp"
+#include "sim/core/node.hpp"
+#include "sim/core/records.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/spec.hpp"
+#include "sim/net/network.hpp"
+
+namespace stampede {
+
+class Kernel final : public WorldView, public RunRecord {
+ public:
+  struct Options {
+    std::uint64_t seed = 1;
+    NetworkSpec network;
+    std::map<std::string, std::int64_t> timings;  // every registered timing, resolved
+    std::map<std::string, bool> mechanisms;       // every registered mechanism, resolved
+    bool keep_debug_logs = false;
+  };
+  // The chooser may be null: the kernel then owns a SeededChooser on options.seed.
+  Kernel(Options options, Chooser* chooser = nullptr);
+  ~Kernel() override;
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  NodeId add_node(std::string name, std::unique_ptr<Node> node);
+  void add_observer(StepObserver* obs) { observers_.push_back(obs); }
+
+  // Schedules work at an absolute instant; it runs as a `fault` step (for scripted faults) or a
+  // `check` step (for timed expectations), after every event at an earlier instant.
+  void at(TimeNs t, StepKind kind, std::function<void()> fn);
+
+  // Starts every node (on first call) and runs events up to and including `until_ns`.
+  void run_until(TimeNs until_ns);
+  // Stops the run before the next step (used when a check fails fast).
+  void stop() { stopped_ = true; }
+
+  // Faults, applied immediately.
+  void crash(NodeId id);
+  void restart(NodeId id);
+  void pause(NodeId id, DurationNs for_ns);
+  void set_clock_skew(NodeId id, DurationNs skew_ns);
+  bool model_fault(const ModelFault& f);  // false if no node took it
+  Network& network() { return *network_; }
+
+  // WorldView
+  TimeNs now() const override { return now_ns_; }
+  std::size_t node_count() const override { return nodes_.size(); }
+  std::string_view node_name(NodeId id) const override;
+  NodeId find(std::string_view name) const override;
+  bool is_up(NodeId id) const override;
+  const Node& node(NodeId id) const override;
+
+  // Results.
+  std::uint64_t steps() const { return step_index_; }
+  std::uint64_t rolling_hash() const { return rolling_hash_; }
+  // The run's digest: every step (through the rolling hash) and every node's final state.
+  std::uint64_t digest() const;
+  std::uint64_t messages_delivered() const { return messages_delivered_; }
+  // RunRecord
+  const std::vector<LogRecord>& logs() const override { return logs_; }
+  const std::vector<SignalRecord>& signals() const override { return signals_; }
+  std::vector<std::string> metric_names() const override { return metric_names_; }
+  std::int64_t counter(std::string_view name) const override;
+  const std::vector<Sample>* series(std::string_view name) const override;
+  std::uint64_t seed() const { return options_.seed; }
+
+ private:
+  class NodeCtx;
+  struct Event;
+  struct EventOrder;
+  struct NodeSlot;
+  friend class NodeCtx;
+
+  void push(Event ev, std::optional<std::uint64_t> key = std::nullopt);
+  void dispatch(Event& ev);
+  void finish_step(StepInfo& info);
+  SeriesId intern(std::string_view name);
+
+  Options options_;
+  std::unique_ptr<SeededChooser> own_chooser_;
+  Chooser* chooser_;
+  std::unique_ptr<Network> network_;
+  std::vector<std::unique_ptr<NodeSlot>> nodes_;
+  std::vector<Event> queue_;  // a binary heap ordered by EventOrder
+  std::vector<StepObserver*> observers_;
+  std::vector<std::function<void()>> actions_;
+  TimeNs now_ns_ = 0;
+  std::uint64_t seq_ = 0;
+  std::uint64_t step_index_ = 0;
+  std::uint64_t rolling_hash_ = 0;
+  std::uint64_t messages_delivered_ = 0;
+  TimerId next_timer_ = 1;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::vector<LogRecord> logs_;
+  std::vector<SignalRecord> signals_;
+  std::vector<std::string> metric_names_;
+  std::vector<std::int64_t> counters_;
+  std::vector<std::vector<Sample>> series_;
+};
+
+}  // namespace stampede

@@ -1,0 +1,188 @@
+#include "sim/run/run.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "sim/fault/faults.hpp"
+#include "sim/kernel/kernel.hpp"
+
+namespace stampede {
+
+std::map<std::string, std::int64_t> resolve_timings(const ScenarioSpec& spec, const Registry& reg) {
+  std::map<std::string, std::int64_t> out;
+  for (const TimingDef& t : reg.timings()) out[t.name] = t.default_value;
+  for (const auto& [name, value] : spec.cluster.timing) out[name] = value;
+  return out;
+}
+
+std::map<std::string, bool> resolve_mechanisms(const ScenarioSpec& spec, const Registry& reg) {
+  std::map<std::string, bool> out;
+  for (const MechanismDef& m : reg.mechanisms()) out[m.name] = true;
+  for (const auto& [name, on] : spec.cluster.mechanisms) out[name] = on;
+  return out;
+}
+
+namespace {
+
+class KernelBuilder final : public WorldBuilder {
+ public:
+  explicit KernelBuilder(Kernel& k) : k_(k) {}
+  NodeId add_node(std::string name, std::unique_ptr<Node> node) override {
+    return k_.add_node(std::move(name), std::move(node));
+  }
+
+ private:
+  Kernel& k_;
+};
+
+class KernelFaults final : public FaultTarget {
+ public:
+  KernelFaults(Kernel& k, Chooser& chooser, std::vector<TimelineEntry>& timeline)
+      : k_(k), chooser_(chooser), timeline_(timeline) {}
+  TimeNs now() const override { return k_.now(); }
+  std::vector<NodeId> resolve(std::string_view pattern) const override {
+    std::vector<NodeId> ids;
+    for (NodeId id = 0; id < k_.node_count(); ++id)
+      if (name_matches(pattern, k_.node_name(id))) ids.push_back(id);
+    return ids;
+  }
+  std::string_view node_name(NodeId id) const override { return k_.node_name(id); }
+  void schedule(TimeNs at, std::function<void()> fn) override {
+    k_.at(at, StepKind::fault, std::move(fn));
+  }
+  void crash(NodeId id) override { k_.crash(id); }
+  void restart(NodeId id) override { k_.restart(id); }
+  bool is_up(NodeId id) const override { return k_.is_up(id); }
+  void pause(NodeId id, DurationNs for_ns) override { k_.pause(id, for_ns); }
+  void set_clock_skew(NodeId id, DurationNs skew_ns) override { k_.set_clock_skew(id, skew_ns); }
+  bool model_fault(const ModelFault& f) override { return k_.model_fault(f); }
+  Network& network() override { return k_.network(); }
+  Chooser& chooser() override { return chooser_; }
+  void note(std::string text) override {
+    timeline_.push_back(TimelineEntry{k_.now(), "", std::move(text)});
+  }
+
+ private:
+  Kernel& k_;
+  Chooser& chooser_;
+  std::vector<TimelineEntry>& timeline_;
+};
+
+// Measures the time the world takes to settle after the last fault: the start of the final
+// unbroken stretch over which the registry's convergence predicate held.
+class ConvergenceTracker final : public StepObserver {
+ public:
+  ConvergenceTracker(const Registry& reg, const WorldView& world, const FaultInjector& faults)
+      : predicate_(reg.converged()), world_(world), faults_(faults) {}
+  void on_step(const StepInfo&) override {
+    if (!predicate_) return;
+    TimeNs now = world_.now();
+    // Judge each instant once, after its first step: cheap, and enough at nanosecond grain.
+    if (now == last_judged_ns_ && faults_.faults_injected() == faults_seen_) return;
+    last_judged_ns_ = now;
+    if (faults_.faults_injected() != faults_seen_) {
+      faults_seen_ = faults_.faults_injected();
+      streak_start_.reset();
+    }
+    if (predicate_(world_)) {
+      if (!streak_start_) streak_start_ = now;
+    } else {
+      streak_start_.reset();
+    }
+  }
+  // Seconds from the last fault to convergence; nullopt when the world had not settled at the end.
+  std::optional<TimeNs> convergence_ns() const {
+    if (!predicate_ || !streak_start_) return std::nullopt;
+    return std::max<TimeNs>(0, *streak_start_ - faults_.last_fault_ns());
+  }
+  bool has_predicate() const { return static_cast<bool>(predicate_); }
+
+ private:
+  const std::function<bool(const WorldView&)>& predicate_;
+  const WorldView& world_;
+  const FaultInjector& faults_;
+  TimeNs last_judged_ns_ = -1;
+  int faults_seen_ = 0;
+  std::optional<TimeNs> streak_start_;
+};
+
+double seconds(TimeNs t) { return static_cast<double>(t) / static_cast<double>(k_s); }
+
+}  // namespace
+
+RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, const RunConfig& config) {
+  Kernel::Options opts;
+  opts.seed = config.seed;
+  opts.network = spec.cluster.network;
+  opts.timings = resolve_timings(spec, registry);
+  opts.mechanisms = resolve_mechanisms(spec, registry);
+  opts.keep_debug_logs = config.keep_debug_logs;
+  SeededChooser seeded(config.seed);
+  Chooser& chooser = config.chooser ? *config.chooser : seeded;
+  Kernel kernel(opts, &chooser);
+
+  KernelBuilder builder(kernel);
+  for (const ModelEntry& m : registry.models()) m.build(spec, builder);
+
+  RunOutcome out;
+  KernelFaults fault_target(kernel, chooser, out.timeline);
+  FaultInjector faults(spec, fault_target);
+  faults.arm();
+  Checker checker(spec, registry, kernel, kernel);
+  checker.arm([&kernel](TimeNs t, std::function<void()> fn) {
+    kernel.at(t, StepKind::check, std::move(fn));
+  });
+  ConvergenceTracker convergence(registry, kernel, faults);
+  kernel.add_observer(&checker);
+  kernel.add_observer(&convergence);
+  for (StepObserver* o : config.observers) {
+    o->on_world(kernel);
+    kernel.add_observer(o);
+  }
+
+  kernel.run_until(spec.duration_ns);
+  checker.finish();
+
+  out.passed = checker.all_passed();
+  out.results = checker.results();
+  out.digest = kernel.digest();
+  out.steps = kernel.steps();
+  out.messages = kernel.messages_delivered();
+  out.simulated_ns = kernel.now();
+  out.stopped_early = kernel.now() < spec.duration_ns;
+
+  for (const LogRecord& l : kernel.logs())
+    if (l.level == LogLevel::notable)
+      out.timeline.push_back(TimelineEntry{l.time_ns, std::string(kernel.node_name(l.node)), l.text});
+  for (const ExpectResult& r : out.results)
+    if (!r.passed && r.violated_at_ns)
+      out.timeline.push_back(TimelineEntry{*r.violated_at_ns, "",
+                                           "✗ " + r.spec->text + ": " + r.detail});
+  std::stable_sort(out.timeline.begin(), out.timeline.end(),
+                   [](const TimelineEntry& a, const TimelineEntry& b) { return a.time_ns < b.time_ns; });
+
+  // Metrics: availability per load-balanced target, the models' counters, then the run's own.
+  for (const std::string& name : kernel.metric_names()) {
+    if (name.rfind("requests:", 0) != 0) continue;
+    const std::vector<Sample>* s = kernel.series(name);
+    std::int64_t ok = 0;
+    for (const Sample& x : *s) ok += x.value != 0;
+    double a = s->empty() ? 0.0 : static_cast<double>(ok) / static_cast<double>(s->size());
+    out.metrics.push_back({"availability:" + name.substr(9), a, "ratio"});
+  }
+  for (const std::string& name : kernel.metric_names()) {
+    if (name.rfind("requests:", 0) == 0) continue;
+    out.metrics.push_back({name, static_cast<double>(kernel.counter(name)), ""});
+  }
+  if (convergence.has_predicate()) {
+    auto c = convergence.convergence_ns();
+    out.metrics.push_back({"convergence_time", c ? seconds(*c) : -1.0, "s"});
+  }
+  out.metrics.push_back({"faults_injected", static_cast<double>(faults.faults_injected()), ""});
+  out.metrics.push_back({"steps", static_cast<double>(out.steps), ""});
+  out.metrics.push_back({"messages_delivered", static_cast<double>(out.messages), ""});
+  out.metrics.push_back({"simulated_time", seconds(out.simulated_ns), "s"});
+  return out;
+}
+
+}  // namespace stampede

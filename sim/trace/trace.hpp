@@ -1,0 +1,102 @@
+#pragma once
+// Traces: self-contained JSON Lines. The first line embeds the scenario (its YAML text and the
+// --set overrides), the seed, the engine and the stampede version; then one line per step with its
+// rolling hash; the last line holds the step count, the digest and the verdict. `replay` re-runs
+// the embedded scenario and stops at the first step whose rolling hash differs.
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sim/core/records.hpp"
+#include "sim/core/registry.hpp"
+
+namespace stampede {
+
+inline constexpr int k_trace_format = 1;
+
+struct TraceHeader {
+  int format = k_trace_format;
+  std::string version;  // stampede's
+  std::string engine = "kernel";
+  std::string scenario_file;
+  std::string scenario_text;
+  std::vector<std::string> overrides;
+  std::uint64_t seed = 1;
+};
+
+struct TraceStep {
+  std::uint64_t index = 0;
+  TimeNs time_ns = 0;
+  StepKind kind = StepKind::start;
+  std::string node;
+  std::string from;
+  std::string message;
+  std::uint64_t rolling_hash = 0;
+};
+
+struct TraceEnd {
+  std::uint64_t steps = 0;
+  std::uint64_t digest = 0;
+  bool passed = false;
+};
+
+struct Trace {
+  TraceHeader header;
+  std::vector<TraceStep> steps;
+  TraceEnd end;
+};
+
+// A bad trace file: what() is "FILE:LINE:COL: message".
+class TraceError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Reads and validates a whole trace. `expected_version` must match the header's version.
+Trace read_trace(const std::string& path, const std::string& expected_version);
+
+// Writes steps as they happen to PATH.tmp; commit() adds the end line and renames it to PATH, so
+// a run that dies leaves no file that looks whole.
+class TraceWriter final : public StepObserver {
+ public:
+  TraceWriter(std::string path, TraceHeader header);
+  ~TraceWriter() override;
+  void on_world(const WorldView& world) override;
+  void on_step(const StepInfo& step) override;
+  // Throws std::runtime_error when the file cannot be written.
+  void commit(const TraceEnd& end);
+
+ private:
+  std::string path_;
+  std::string tmp_path_;
+  std::ofstream out_;
+  const WorldView* world_ = nullptr;
+  bool committed_ = false;
+};
+
+// Compares a re-run's steps with a recorded trace and stops at the first difference.
+class ReplayComparer final : public StepObserver {
+ public:
+  explicit ReplayComparer(const Trace& trace, bool verbose);
+  void on_world(const WorldView& world) override { world_ = &world; }
+  void on_step(const StepInfo& step) override;
+  bool stop_requested() const override { return diverged_; }
+  bool diverged() const { return diverged_; }
+  std::uint64_t steps_compared() const { return compared_; }
+  const std::string& divergence() const { return divergence_; }
+
+ private:
+  const Trace& trace_;
+  const WorldView* world_ = nullptr;
+  bool verbose_;
+  bool diverged_ = false;
+  std::uint64_t compared_ = 0;
+  std::string divergence_;
+};
+
+std::string describe_step(const TraceStep& s);
+
+}  // namespace stampede
