@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/core/chooser.hpp"
+#include "sim/core/engine.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/records.hpp"
 #include "sim/core/registry.hpp"
@@ -22,7 +23,7 @@
 
 namespace stampede {
 
-class Kernel final : public WorldView, public RunRecord {
+class Kernel final : public Engine {
  public:
   struct Options {
     std::uint64_t seed = 1;
@@ -37,25 +38,26 @@ class Kernel final : public WorldView, public RunRecord {
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
 
-  NodeId add_node(std::string name, std::unique_ptr<Node> node);
-  void add_observer(StepObserver* obs) { observers_.push_back(obs); }
+  std::string_view engine_name() const override { return "kernel"; }
+  NodeId add_node(std::string name, std::unique_ptr<Node> node) override;
+  void add_observer(StepObserver* obs) override { observers_.push_back(obs); }
 
   // Schedules work at an absolute instant; it runs as a `fault` step (for scripted faults) or a
   // `check` step (for timed expectations), after every event at an earlier instant.
-  void at(TimeNs t, StepKind kind, std::function<void()> fn);
+  void at(TimeNs t, StepKind kind, std::function<void()> fn) override;
 
   // Starts every node (on first call) and runs events up to and including `until_ns`.
-  void run_until(TimeNs until_ns);
+  void run_until(TimeNs until_ns) override;
   // Stops the run before the next step (used when a check fails fast).
   void stop() { stopped_ = true; }
 
   // Faults, applied immediately.
-  void crash(NodeId id);
-  void restart(NodeId id);
-  void pause(NodeId id, DurationNs for_ns);
-  void set_clock_skew(NodeId id, DurationNs skew_ns);
-  bool model_fault(const ModelFault& f);  // false if no node took it
-  Network& network() { return *network_; }
+  void crash(NodeId id) override;
+  void restart(NodeId id) override;
+  void pause(NodeId id, DurationNs for_ns) override;
+  void set_clock_skew(NodeId id, DurationNs skew_ns) override;
+  bool model_fault(const ModelFault& f) override;  // false if no node took it
+  Network& network() override { return *network_; }
 
   // WorldView
   TimeNs now() const override { return now_ns_; }
@@ -66,11 +68,11 @@ class Kernel final : public WorldView, public RunRecord {
   const Node& node(NodeId id) const override;
 
   // Results.
-  std::uint64_t steps() const { return step_index_; }
+  std::uint64_t steps() const override { return step_index_; }
   std::uint64_t rolling_hash() const { return rolling_hash_; }
   // The run's digest: every step (through the rolling hash) and every node's final state.
-  std::uint64_t digest() const;
-  std::uint64_t messages_delivered() const { return messages_delivered_; }
+  std::uint64_t digest() const override;
+  std::uint64_t messages_delivered() const override { return messages_delivered_; }
   // RunRecord
   const std::vector<LogRecord>& logs() const override { return logs_; }
   const std::vector<SignalRecord>& signals() const override { return signals_; }

@@ -24,20 +24,20 @@ std::map<std::string, bool> resolve_mechanisms(const ScenarioSpec& spec, const R
 
 namespace {
 
-class KernelBuilder final : public WorldBuilder {
+class EngineBuilder final : public WorldBuilder {
  public:
-  explicit KernelBuilder(Kernel& k) : k_(k) {}
+  explicit EngineBuilder(Engine& k) : k_(k) {}
   NodeId add_node(std::string name, std::unique_ptr<Node> node) override {
     return k_.add_node(std::move(name), std::move(node));
   }
 
  private:
-  Kernel& k_;
+  Engine& k_;
 };
 
-class KernelFaults final : public FaultTarget {
+class EngineFaults final : public FaultTarget {
  public:
-  KernelFaults(Kernel& k, Chooser& chooser, std::vector<TimelineEntry>& timeline)
+  EngineFaults(Engine& k, Chooser& chooser, std::vector<TimelineEntry>& timeline)
       : k_(k), chooser_(chooser), timeline_(timeline) {}
   TimeNs now() const override { return k_.now(); }
   std::vector<NodeId> resolve(std::string_view pattern) const override {
@@ -63,7 +63,7 @@ class KernelFaults final : public FaultTarget {
   }
 
  private:
-  Kernel& k_;
+  Engine& k_;
   Chooser& chooser_;
   std::vector<TimelineEntry>& timeline_;
 };
@@ -110,22 +110,30 @@ double seconds(TimeNs t) { return static_cast<double>(t) / static_cast<double>(k
 
 }  // namespace
 
-RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, const RunConfig& config) {
+std::unique_ptr<Engine> make_kernel(const ScenarioSpec& spec, const Registry& registry,
+                                    const RunConfig& config, Chooser& chooser) {
   Kernel::Options opts;
   opts.seed = config.seed;
   opts.network = spec.cluster.network;
   opts.timings = resolve_timings(spec, registry);
   opts.mechanisms = resolve_mechanisms(spec, registry);
   opts.keep_debug_logs = config.keep_debug_logs;
+  return std::make_unique<Kernel>(opts, &chooser);
+}
+
+RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, const RunConfig& config) {
   SeededChooser seeded(config.seed);
   Chooser& chooser = config.chooser ? *config.chooser : seeded;
-  Kernel kernel(opts, &chooser);
+  std::unique_ptr<Engine> engine = config.make_engine
+                                       ? config.make_engine(spec, registry, config, chooser)
+                                       : make_kernel(spec, registry, config, chooser);
+  Engine& kernel = *engine;  // whichever engine runs it
 
-  KernelBuilder builder(kernel);
+  EngineBuilder builder(kernel);
   for (const ModelEntry& m : registry.models()) m.build(spec, builder);
 
   RunOutcome out;
-  KernelFaults fault_target(kernel, chooser, out.timeline);
+  EngineFaults fault_target(kernel, chooser, out.timeline);
   FaultInjector faults(spec, fault_target);
   faults.arm();
   Checker checker(spec, registry, kernel, kernel);

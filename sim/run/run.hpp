@@ -4,23 +4,36 @@
 // gathers the verdict, the timeline, the metrics and the digest. The CLI prints what this returns;
 // sweeps and the explorer call it too.
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/check/checker.hpp"
 #include "sim/core/chooser.hpp"
+#include "sim/core/engine.hpp"
 #include "sim/core/records.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/spec.hpp"
 
 namespace stampede {
 
+class Engine;
+struct RunConfig;
+// Builds the engine a run uses (the kernel unless RunConfig::make_engine says otherwise).
+using EngineFactory = std::function<std::unique_ptr<Engine>(
+    const ScenarioSpec&, const Registry&, const RunConfig&, Chooser&)>;
+std::unique_ptr<Engine> make_kernel(const ScenarioSpec& spec, const Registry& registry,
+                                    const RunConfig& config, Chooser& chooser);
+
 struct RunConfig {
   std::uint64_t seed = 1;
   Chooser* chooser = nullptr;               // null: a SeededChooser on `seed`
   std::vector<StepObserver*> observers;     // called after every step (traces, replay)
   bool keep_debug_logs = false;
+  EngineFactory make_engine;  // empty: the kernel
 };
 
 struct TimelineEntry {

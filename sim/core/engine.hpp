@@ -1,0 +1,40 @@
+#pragma once
+// What every engine offers the run driver: building the world, scheduling faults and checks,
+// running, injecting faults, and the recorded results. The kernel implements it; the SimGrid
+// engine implements it with actors, mailboxes and host and link state.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sim/core/node.hpp"
+#include "sim/core/records.hpp"
+#include "sim/core/registry.hpp"
+
+namespace stampede {
+
+class Network;
+
+class Engine : public WorldView, public RunRecord {
+ public:
+  virtual std::string_view engine_name() const = 0;
+  virtual NodeId add_node(std::string name, std::unique_ptr<Node> node) = 0;
+  virtual void add_observer(StepObserver* obs) = 0;
+  // Runs `fn` as a step of `kind` (fault or check) at instant `t`: faults before other events of
+  // that instant, checks after them.
+  virtual void at(TimeNs t, StepKind kind, std::function<void()> fn) = 0;
+  virtual void run_until(TimeNs until_ns) = 0;
+
+  virtual void crash(NodeId id) = 0;
+  virtual void restart(NodeId id) = 0;
+  virtual void pause(NodeId id, DurationNs for_ns) = 0;
+  virtual void set_clock_skew(NodeId id, DurationNs skew_ns) = 0;
+  virtual bool model_fault(const ModelFault& f) = 0;
+  virtual Network& network() = 0;
+
+  virtual std::uint64_t steps() const = 0;
+  virtual std::uint64_t digest() const = 0;
+  virtual std::uint64_t messages_delivered() const = 0;
+};
+
+}  // namespace stampede
