@@ -73,7 +73,7 @@ TEST_CASE("a message arrives after the network's latency and is answered", "[ker
   CHECK(k.messages_delivered() == 2);
 }
 
-TEST_CASE("a cancelled timer never fires; others fire at their time", "[kernel]") {
+TEST_CASE("a cancelled timer never fires, others fire at their time", "[kernel]") {
   Kernel k(Kernel::Options{});
   auto s = std::make_unique<Sender>();
   std::vector<std::string> fired;
@@ -91,7 +91,7 @@ TEST_CASE("a cancelled timer never fires; others fire at their time", "[kernel]"
   CHECK(fired == std::vector<std::string>{"1@10", "3@30"});
 }
 
-TEST_CASE("a crash loses timers, in-flight messages and volatile state; restart starts again",
+TEST_CASE("a crash loses timers, in-flight messages and volatile state, restart starts again",
           "[kernel]") {
   // The sender pings the victim at 0 (landing at 50ms); the victim crashes at 10ms and
   // restarts at 20ms.
@@ -172,7 +172,7 @@ TEST_CASE("a partition drops messages sent across it and those in flight", "[ker
   CHECK(probe->events.size() == 1);  // only its start
 }
 
-TEST_CASE("same seed, same digest; the order of same-instant events follows the seed",
+TEST_CASE("same seed, same digest, the order of same-instant events follows the seed",
           "[kernel]") {
   auto run = [](std::uint64_t seed) {
     Kernel::Options o;

@@ -1,0 +1,288 @@
+#include "models/agent/agent.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "models/app/http.hpp"
+#include "models/cattle/protocol.hpp"
+
+namespace stampede::agent {
+
+using namespace stampede::cattle;  // the server protocol
+namespace http = stampede::app;
+
+namespace {
+
+enum TimerKind : std::uint64_t {
+  timer_connection_check = 1,
+  timer_hello = 2,
+  timer_started = 3,  // payload: start token
+  timer_query = 4,    // payload: query id
+};
+constexpr std::uint64_t tag(TimerKind k, std::uint64_t payload) { return (k << 56) | payload; }
+
+}  // namespace
+
+Agent::Agent(AgentConfig config) : config_(std::move(config)) {}
+
+const std::vector<ServiceScale>& Agent::catalog() const {
+  static const std::vector<ServiceScale> none;
+  return config_.catalog ? *config_.catalog : none;
+}
+
+void Agent::on_start(Ctx& ctx) {
+  m_containers_started_ = ctx.intern("containers_started");
+  server_ = ctx.lookup(config_.server);
+  last_contact_ns_ = ctx.now();
+  // The agent registers at once; later it counts as connected while the server keeps pinging.
+  send_hello(ctx);
+  ctx.set_timer(ctx.timing("agent_connection_timeout") / 3, tag(timer_connection_check, 0));
+}
+
+void Agent::send_hello(Ctx& ctx) {
+  if (server_ == k_no_node) return;
+  bool resync = ctx.mechanism("agent_resync");
+  ctx.send(server_, Message{msg_hello, 256, 0, resync ? 1 : 0, 0,
+                            resync ? make_names(running_list()) : nullptr});
+}
+
+void Agent::mark_connected(Ctx& ctx) {
+  last_contact_ns_ = ctx.now();
+  if (connected_) return;
+  connected_ = true;
+  hello_backoff_ns_ = 0;
+  ctx.log(LogLevel::info, fmt::format("connected to {}", config_.server));
+}
+
+std::vector<std::string> Agent::running_list() const {
+  std::vector<std::string> names;
+  for (const auto& [name, c] : containers_)
+    if (c.running) names.push_back(name);
+  return names;
+}
+
+void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
+  switch (msg.type) {
+    case msg_ping: {
+      mark_connected(ctx);
+      bool resync = ctx.mechanism("agent_resync");
+      ctx.send(from, Message{msg_pong, 256, msg.a, resync ? 1 : 0, 0,
+                             resync ? make_names(running_list()) : nullptr});
+      return;
+    }
+    case msg_welcome: mark_connected(ctx); return;
+    case msg_start_container: {
+      const auto& names = names_of(msg);
+      if (!names.empty()) start_container(ctx, names.front(), msg.a);
+      return;
+    }
+    case msg_stop_container: {
+      const auto& names = names_of(msg);
+      if (names.empty()) return;
+      containers_.erase(names.front());
+      ctx.send(from, Message{msg_container_event, 128, msg.a, event_stopped, 0,
+                             make_names({names.front()})});
+      return;
+    }
+    case msg_network_config: {
+      bool up = msg.b == 1;
+      if (up != overlay_up_)
+        ctx.log(LogLevel::notable, up ? "overlay network set up" : "overlay network torn down "
+                                                                     "(no network in the store)");
+      overlay_up_ = up;
+      directory_.clear();
+      for (const std::string& entry : names_of(msg)) {
+        Placement p = split_placement(entry);
+        directory_[p.container] = p.agent;
+      }
+      return;
+    }
+    case http::msg_backend_request: handle_backend_request(ctx, from, msg); return;
+    case http::msg_db_query: {
+      const auto& names = names_of(msg);
+      bool ok = overlay_up_ && !names.empty() && is_running(names.front());
+      ctx.send(from, Message{http::msg_db_reply, 256, msg.a,
+                             ok ? http::status_ok : http::status_error, 0, nullptr});
+      return;
+    }
+    case http::msg_db_reply: {
+      auto it = queries_.find(msg.a);
+      if (it == queries_.end()) return;
+      PendingQuery q = it->second;
+      queries_.erase(it);
+      ctx.cancel_timer(q.timer);
+      ctx.send(q.lb, Message{http::msg_backend_response, 1024, q.lb_request,
+                             msg.b == http::status_ok ? http::status_ok : http::status_error, 0,
+                             nullptr});
+      return;
+    }
+    case http::msg_health_check: {
+      const auto& names = names_of(msg);
+      bool ok = !names.empty() && is_running(names.front());
+      ctx.send(from, Message{http::msg_health_reply, 64, msg.a,
+                             ok ? http::status_ok : http::status_refused, 0, nullptr});
+      return;
+    }
+    default: return;
+  }
+}
+
+void Agent::start_container(Ctx& ctx, const std::string& name, std::int64_t instance) {
+  auto it = containers_.find(name);
+  if (it != containers_.end()) {
+    it->second.instance = instance;
+    // Already running: starting is idempotent, answer at once. Still starting: the answer comes
+    // when it has started.
+    if (it->second.running)
+      ctx.send(server_, Message{msg_container_event, 128, instance, event_started, 0,
+                                make_names({name})});
+    return;
+  }
+  std::uint64_t token = next_token_++;
+  containers_[name] = Container{false, instance, token};
+  starting_[token] = name;
+  ctx.set_timer(ctx.timing("container_start_delay"), tag(timer_started, token));
+}
+
+void Agent::handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg) {
+  const auto& names = names_of(msg);
+  auto reply = [&](std::int64_t status) {
+    ctx.send(lb, Message{http::msg_backend_response, 1024, msg.a, status, 0, nullptr});
+  };
+  if (names.empty() || !is_running(names.front())) return reply(http::status_refused);
+  const std::string& container = names.front();
+  auto links = config_.links.find(service_of(container));
+  if (links == config_.links.end() || links->second.empty()) return reply(http::status_ok);
+  // The web container resolves its linked db through the directory and reaches it over the
+  // overlay; without the managed network it cannot reach it, even on the same host.
+  if (!overlay_up_) return reply(http::status_error);
+  std::optional<std::pair<std::string, std::string>> target;
+  for (const auto& [name, agent] : directory_)
+    if (service_of(name) == links->second.front()) {
+      target = std::make_pair(name, agent);
+      break;
+    }
+  if (!target) return reply(http::status_error);
+  if (target->second == ctx.name_of(ctx.self()))
+    return reply(is_running(target->first) ? http::status_ok : http::status_error);
+  NodeId peer = ctx.lookup(target->second);
+  if (peer == k_no_node) return reply(http::status_error);
+  std::int64_t qid = next_query_++;
+  TimerId t = ctx.set_timer(ctx.timing("db_query_timeout"),
+                            tag(timer_query, static_cast<std::uint64_t>(qid)));
+  queries_[qid] = PendingQuery{lb, msg.a, t};
+  ctx.send(peer, Message{http::msg_db_query, 256, qid, 0, 0, make_names({target->first})});
+}
+
+void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
+  std::uint64_t payload = t & ((std::uint64_t{1} << 56) - 1);
+  switch (static_cast<TimerKind>(t >> 56)) {
+    case timer_connection_check: {
+      DurationNs limit = ctx.timing("agent_connection_timeout");
+      if (connected_ && ctx.now() - last_contact_ns_ > limit) {
+        connected_ = false;
+        ctx.log(LogLevel::notable, fmt::format("lost the connection to {}; containers keep "
+                                               "running", config_.server));
+        hello_backoff_ns_ = ctx.timing("agent_reconnect_backoff");
+        ctx.set_timer(hello_backoff_ns_, tag(timer_hello, 0));
+      }
+      ctx.set_timer(limit / 3, tag(timer_connection_check, 0));
+      return;
+    }
+    case timer_hello: {
+      if (connected_) return;
+      send_hello(ctx);
+      hello_backoff_ns_ =
+          std::min(hello_backoff_ns_ * 2, ctx.timing("agent_reconnect_backoff_max"));
+      ctx.set_timer(hello_backoff_ns_, tag(timer_hello, 0));
+      return;
+    }
+    case timer_started: {
+      auto s = starting_.find(payload);
+      if (s == starting_.end()) return;
+      std::string name = s->second;
+      starting_.erase(s);
+      auto it = containers_.find(name);
+      if (it == containers_.end() || it->second.start_token != payload) return;
+      it->second.running = true;
+      ctx.count(m_containers_started_, 1);
+      ctx.log(LogLevel::notable, fmt::format("container {} started", name));
+      ctx.send(server_, Message{msg_container_event, 128, it->second.instance, event_started, 0,
+                                make_names({name})});
+      return;
+    }
+    case timer_query: {
+      auto it = queries_.find(static_cast<std::int64_t>(payload));
+      if (it == queries_.end()) return;
+      PendingQuery q = it->second;
+      queries_.erase(it);
+      ctx.send(q.lb, Message{http::msg_backend_response, 1024, q.lb_request, http::status_error,
+                             0, nullptr});
+      return;
+    }
+  }
+}
+
+void Agent::on_crash() {
+  // The host went down: its containers and its end of the overlay with it.
+  containers_.clear();
+  starting_.clear();
+  overlay_up_ = false;
+  directory_.clear();
+  connected_ = false;
+  queries_.clear();
+}
+
+bool Agent::on_fault(Ctx& ctx, const ModelFault& fault) {
+  if (fault.kind != "kill_container" || fault.args.empty()) return false;
+  auto it = containers_.find(fault.args.front());
+  if (it == containers_.end() || !it->second.running) return false;
+  std::int64_t instance = it->second.instance;
+  containers_.erase(it);
+  ctx.log(LogLevel::notable, fmt::format("container {} died (killed)", fault.args.front()));
+  ctx.signal("agent.container_died");
+  // The agent reports the death only while it believes itself connected; it never restarts the
+  // container by itself: that is the server's decision.
+  if (connected_ && server_ != k_no_node)
+    ctx.send(server_, Message{msg_container_event, 128, instance, event_died, 0,
+                              make_names({fault.args.front()})});
+  return true;
+}
+
+int Agent::running(std::string_view service) const {
+  int n = 0;
+  for (const auto& [name, c] : containers_) n += c.running && service_of(name) == service;
+  return n;
+}
+
+bool Agent::is_running(std::string_view container) const {
+  auto it = containers_.find(std::string(container));
+  return it != containers_.end() && it->second.running;
+}
+
+std::optional<std::int64_t> Agent::probe(std::string_view key, std::string_view arg) const {
+  if (key == "running") return running(arg);
+  if (key == "overlay_up") return overlay_up_ ? 1 : 0;
+  if (key == "connected") return connected_ ? 1 : 0;
+  return std::nullopt;
+}
+
+std::uint64_t Agent::state_digest() const {
+  Digest d;
+  for (const auto& [name, c] : containers_)
+    d.add(name).add(c.running ? 1u : 0u).add_signed(c.instance).add(c.start_token);
+  for (const auto& [token, name] : starting_) d.add(token).add(name);
+  d.add(overlay_up_ ? 1u : 0u).add(connected_ ? 1u : 0u).add_signed(last_contact_ns_);
+  for (const auto& [name, agent] : directory_) d.add(name).add(agent);
+  for (const auto& [id, q] : queries_) d.add_signed(id).add(q.lb).add_signed(q.lb_request);
+  d.add_signed(hello_backoff_ns_).add(next_token_).add_signed(next_query_);
+  return d.value();
+}
+
+std::string_view Agent::message_name(std::uint32_t type) const {
+  std::string_view n = cattle::message_type_name(type);
+  if (n.empty()) n = http::message_type_name(type);
+  return n.empty() ? "msg" : n;
+}
+
+}  // namespace stampede::agent

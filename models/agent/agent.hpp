@@ -1,0 +1,84 @@
+#pragma once
+// The Rancher agent on one host: runs the containers the server asks for, answers the server's
+// pings with its container list, reports container events, keeps its containers running while
+// the server is unreachable (it never restarts a dead container by itself), reconnects with
+// backoff, and holds the host's end of the overlay network. The app's containers run here too:
+// a web container answers a request by querying its linked db container over the overlay.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/node.hpp"
+
+namespace stampede::agent {
+
+// A service of the scenario with its desired scale, for the invariants that count containers.
+struct ServiceScale {
+  std::string service;  // STACK/SERVICE
+  int scale = 0;
+};
+
+struct AgentConfig {
+  std::string server = "server-1";
+  // STACK/SERVICE -> the STACK/SERVICE names it links to (a web container needs its db).
+  std::map<std::string, std::vector<std::string>> links;
+  std::shared_ptr<const std::vector<ServiceScale>> catalog;
+};
+
+class Agent final : public Node {
+ public:
+  explicit Agent(AgentConfig config);
+
+  void on_start(Ctx& ctx) override;
+  void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
+  void on_timer(Ctx& ctx, std::uint64_t tag) override;
+  void on_crash() override;
+  bool on_fault(Ctx& ctx, const ModelFault& fault) override;
+  std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
+  std::uint64_t state_digest() const override;
+  std::string_view message_name(std::uint32_t type) const override;
+
+  // Running containers of a service (STACK/SERVICE) on this host.
+  int running(std::string_view service) const;
+  bool is_running(std::string_view container) const;
+  bool overlay_up() const { return overlay_up_; }
+  bool connected() const { return connected_; }
+  const std::vector<ServiceScale>& catalog() const;
+
+ private:
+  struct Container {
+    bool running = false;  // false while starting
+    std::int64_t instance = 0;
+    std::uint64_t start_token = 0;
+  };
+  struct PendingQuery {
+    NodeId lb = k_no_node;
+    std::int64_t lb_request = 0;
+    TimerId timer = 0;
+  };
+
+  void handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg);
+  void start_container(Ctx& ctx, const std::string& name, std::int64_t instance);
+  void mark_connected(Ctx& ctx);
+  void send_hello(Ctx& ctx);
+  std::vector<std::string> running_list() const;
+
+  AgentConfig config_;
+  NodeId server_ = k_no_node;
+  std::map<std::string, Container> containers_;
+  std::map<std::uint64_t, std::string> starting_;  // start token -> container
+  std::uint64_t next_token_ = 1;
+  bool overlay_up_ = false;
+  std::map<std::string, std::string> directory_;  // container -> agent, from the server's push
+  bool connected_ = false;
+  TimeNs last_contact_ns_ = 0;
+  DurationNs hello_backoff_ns_ = 0;
+  std::map<std::int64_t, PendingQuery> queries_;
+  std::int64_t next_query_ = 1;
+  SeriesId m_containers_started_ = 0;
+};
+
+}  // namespace stampede::agent

@@ -1,0 +1,253 @@
+// Cattle's process engine: every state change of a resource runs as a process instance, recorded
+// as a row, under the resource's lock, with an event on the bus when the state changes. A failed
+// handler is retried with backoff a few times, then left to the replay task, which also resumes
+// whatever a crash interrupted (its rows are unfinished in the durable store).
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "models/cattle/names.hpp"
+#include "models/cattle/process_defs.hpp"
+#include "models/cattle/protocol.hpp"
+#include "models/cattle/server.hpp"
+
+namespace stampede::cattle {
+
+using mysql::Row;
+using mysql::to_text;
+using mysql::Transaction;
+
+namespace {
+
+bool unfinished_phase(const std::string& phase) { return phase == "pending" || phase == "running"; }
+
+}  // namespace
+
+RowId CattleServer::schedule_process(Ctx& ctx, std::string_view process, RowId resource) {
+  const ProcessDef* def = find_process(process);
+  if (def == nullptr) return 0;
+  Transaction txn;
+  txn.insert("process_instance", Row{{"process", std::string(process)},
+                                     {"resource_type", std::string(def->table)},
+                                     {"resource_id", to_text(resource)},
+                                     {"phase", "pending"},
+                                     {"attempts", "0"},
+                                     {"start_ns", to_text(ctx.now())}});
+  RowId pi = db().commit(txn).front();
+  ctx.count(m_process_instances_, 1);
+  run_process(ctx, pi);
+  return pi;
+}
+
+void CattleServer::run_process(Ctx& ctx, RowId pi) {
+  if (running_.count(pi) != 0) return;
+  const Row* row = db().find("process_instance", pi);
+  if (row == nullptr || !unfinished_phase(row->at("phase"))) return;
+  std::string lock = row->at("resource_type") + ":" + row->at("resource_id");
+  running_[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0};
+  if (locks_.try_acquire(lock, pi)) {
+    ctx.count(m_lock_acquisitions_, 1);
+    execute(ctx, pi);
+  } else {
+    running_[pi].timer = ctx.set_timer(ctx.timing(t_lock_wait), make_tag(timer_lock_wait, pi));
+  }
+}
+
+void CattleServer::execute(Ctx& ctx, RowId pi) {
+  const Row& row = *db().find("process_instance", pi);
+  const ProcessDef* def = find_process(row.at("process"));
+  RowId rid = std::stoll(row.at("resource_id"));
+  std::string table(def->table);
+  const Row* res = db().find(table, rid);
+  if (res == nullptr) return cancel_process(ctx, pi, "the resource is gone");
+  const std::string state = res->at("state");
+  bool valid = std::find(def->from.begin(), def->from.end(), state) != def->from.end() ||
+               (!def->transitioning.empty() && state == def->transitioning);
+  if (!valid) return cancel_process(ctx, pi, "the resource is " + state);
+
+  RowId host = 0;
+  if (def->handler == HandlerKind::start_on_agent) {
+    host = db().get_int("instance", rid, "host_id");
+    bool host_active = host != 0 && db().get("host", host, "state") == "active";
+    // A new instance is placed on an active host; a stopped one restarts where it was.
+    if (!host_active && def->name == "instance.create")
+      host = place();
+    if (host == 0 || db().get("host", host, "state") != "active")
+      return fail_process(ctx, pi, "no active host for it");
+  }
+
+  Transaction txn;
+  if (!def->transitioning.empty()) {
+    txn.update(table, rid, "state", std::string(def->transitioning));
+    txn.update(table, rid, "updated_ns", to_text(ctx.now()));
+  }
+  if (host != 0) txn.update(table, rid, "host_id", to_text(host));
+  txn.update("process_instance", pi, "phase", "running");
+  db().commit(txn);
+  if (!def->transitioning.empty()) emit(ctx, table + "." + std::string(def->transitioning), rid);
+
+  if (def->handler == HandlerKind::start_on_agent) {
+    RunningProcess& rp = running_[pi];
+    rp.phase = RunningProcess::Phase::working;
+    NodeId agent = ctx.lookup(host_name(host));
+    if (agent != k_no_node)
+      ctx.send(agent, Message{msg_start_container, 128, rid, 0, 0,
+                              make_names({db().get("instance", rid, "name")})});
+    rp.timer = ctx.set_timer(ctx.timing(t_agent_reply_timeout), make_tag(timer_agent_reply, pi));
+    return;
+  }
+  finish_process(ctx, pi);
+}
+
+void CattleServer::finish_process(Ctx& ctx, RowId pi) {
+  const Row& row = *db().find("process_instance", pi);
+  std::string process = row.at("process");
+  const ProcessDef* def = find_process(process);
+  RowId rid = std::stoll(row.at("resource_id"));
+  std::string table(def->table);
+  Transaction txn;
+  txn.update(table, rid, "state", std::string(def->done));
+  txn.update(table, rid, "updated_ns", to_text(ctx.now()));
+  txn.update("process_instance", pi, "phase", "done");
+  txn.update("process_instance", pi, "exit_reason", "done");
+  db().commit(txn);
+  emit(ctx, table + "." + std::string(def->done), rid);
+  release_lock(ctx, pi);
+  quick_retries_.erase(pi);
+  announce(ctx, process, rid);
+}
+
+void CattleServer::cancel_process(Ctx& ctx, RowId pi, std::string_view why) {
+  Transaction txn;
+  txn.update("process_instance", pi, "phase", "canceled");
+  txn.update("process_instance", pi, "exit_reason", std::string(why));
+  db().commit(txn);
+  ctx.log(LogLevel::debug, fmt::format("process {} canceled: {}", pi, why));
+  release_lock(ctx, pi);
+  quick_retries_.erase(pi);
+}
+
+void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
+  const Row* row = db().find("process_instance", pi);
+  if (row == nullptr) return;
+  ctx.log(LogLevel::info, fmt::format("process {} ({} {}:{}) failed: {}", pi, row->at("process"),
+                                      row->at("resource_type"), row->at("resource_id"), why));
+  Transaction txn;
+  txn.update("process_instance", pi, "phase", "pending");
+  txn.update("process_instance", pi, "attempts", to_text(std::stoll(row->at("attempts")) + 1));
+  db().commit(txn);
+  auto it = running_.find(pi);
+  if (it != running_.end() && it->second.timer != 0) ctx.cancel_timer(it->second.timer);
+  release_lock(ctx, pi);
+  // Idempotent handlers are retried at once a few times, with a doubling delay; after that the
+  // process waits for the replay task.
+  int& n = quick_retries_[pi];
+  if (n < ctx.timing(t_retry_count)) {
+    DurationNs delay = ctx.timing(t_retry_backoff) << n;
+    ++n;
+    ctx.set_timer(delay, make_tag(timer_retry, pi));
+  }
+}
+
+void CattleServer::release_lock(Ctx& ctx, RowId pi) {
+  auto it = running_.find(pi);
+  if (it == running_.end()) return;
+  std::string lock = it->second.lock;
+  bool held = it->second.phase == RunningProcess::Phase::working ||
+              locks_.holder(lock) == std::optional<LockManager::Owner>(pi);
+  running_.erase(it);
+  if (!held) {
+    locks_.give_up(lock, pi);
+    return;
+  }
+  if (auto next = locks_.release(lock, pi)) {
+    auto w = running_.find(*next);
+    if (w == running_.end()) {
+      // The waiter is gone (cannot happen while waiters are removed on give-up): free the lock.
+      locks_.release(lock, *next);
+      return;
+    }
+    ctx.cancel_timer(w->second.timer);
+    ctx.count(m_lock_acquisitions_, 1);
+    execute(ctx, *next);
+  }
+}
+
+bool CattleServer::has_unfinished(std::string_view table, RowId resource) const {
+  std::string rid = to_text(resource);
+  for (const auto& [id, row] : *store().table("process_instance"))
+    if (row.at("resource_type") == table && row.at("resource_id") == rid &&
+        unfinished_phase(row.at("phase")))
+      return true;
+  return false;
+}
+
+void CattleServer::replay(Ctx& ctx) {
+  quick_retries_.clear();
+  if (ctx.mechanism(m_process_replay)) {
+    std::vector<RowId> todo;
+    for (const auto& [id, row] : *db().table("process_instance"))
+      if (unfinished_phase(row.at("phase")) && running_.count(id) == 0) todo.push_back(id);
+    for (RowId pi : todo) run_process(ctx, pi);
+  }
+  reconcile(ctx);
+}
+
+void CattleServer::emit(Ctx& ctx, std::string name, RowId resource) {
+  ctx.count(m_events_, 1);
+  bus_.push_back(BusEvent{std::move(name), resource});
+  if (!bus_scheduled_) {
+    bus_scheduled_ = true;
+    ctx.set_timer(0, make_tag(timer_bus, 0));
+  }
+}
+
+void CattleServer::drain_bus(Ctx& ctx) {
+  // Every listener of the single-mode bus reacts the same way to any state change: the service
+  // reconciler runs and the metadata (overlay directory, load balancer backends) is pushed.
+  if (bus_.empty()) return;
+  for (const BusEvent& e : bus_)
+    ctx.log(LogLevel::debug, fmt::format("event {} resource {}", e.name, e.resource));
+  bus_.clear();
+  reconcile(ctx);
+  push_config(ctx);
+}
+
+void CattleServer::on_container_started(Ctx& ctx, RowId instance) {
+  for (auto& [pi, rp] : running_) {
+    if (rp.phase != RunningProcess::Phase::working) continue;
+    const Row* row = db().find("process_instance", pi);
+    if (row == nullptr || row->at("resource_type") != "instance" ||
+        std::stoll(row->at("resource_id")) != instance)
+      continue;
+    ctx.cancel_timer(rp.timer);
+    finish_process(ctx, pi);
+    return;
+  }
+}
+
+void CattleServer::announce(Ctx& ctx, std::string_view process, RowId rid) {
+  if (process == "instance.create") {
+    ctx.log(LogLevel::info, fmt::format("container {} created on {}", db().get("instance", rid,
+                                        "name"), host_name(db().get_int("instance", rid,
+                                                                        "host_id"))));
+  } else if (process == "instance.start") {
+    ctx.log(LogLevel::notable, fmt::format("container {} restarted on {}",
+                                           db().get("instance", rid, "name"),
+                                           host_name(db().get_int("instance", rid, "host_id"))));
+    ctx.signal("cattle.container_restarted");
+  } else if (process == "instance.stop") {
+    ctx.log(LogLevel::notable, fmt::format("container {} marked stopped",
+                                           db().get("instance", rid, "name")));
+  } else if (process == "host.reconnect") {
+    ctx.log(LogLevel::notable, fmt::format("host {} reconnecting", host_name(rid)));
+    ctx.signal("cattle.host_reconnecting");
+  } else if (process == "host.disconnect") {
+    ctx.log(LogLevel::notable, fmt::format("host {} disconnected", host_name(rid)));
+    ctx.signal("cattle.host_disconnected");
+  } else if (process == "host.activate") {
+    ctx.log(LogLevel::notable, fmt::format("host {} active again", host_name(rid)));
+    ctx.signal("cattle.host_reconnected");
+  }
+}
+
+}  // namespace stampede::cattle

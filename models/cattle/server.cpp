@@ -1,0 +1,248 @@
+// The server's boot, message and timer dispatch, faults and probes. The process engine, the
+// reconciler and the ping monitor live in files of their own.
+#include "models/cattle/server.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "models/app/http.hpp"
+#include "models/cattle/names.hpp"
+#include "models/cattle/protocol.hpp"
+
+namespace stampede::cattle {
+
+using mysql::Row;
+using mysql::to_text;
+using mysql::Transaction;
+
+CattleServer::CattleServer(ServerConfig config)
+    : config_(std::move(config)),
+      durable_(config_.max_connections),
+      memory_(config_.max_connections) {}
+
+void CattleServer::on_start(Ctx& ctx) {
+  m_lock_acquisitions_ = ctx.intern("lock_acquisitions");
+  m_process_instances_ = ctx.intern("process_instances");
+  m_events_ = ctx.intern("events");
+  state_in_store_ = ctx.mechanism(m_state_in_store);
+  resync_ = ctx.mechanism(m_agent_resync);
+  open_pool(ctx);
+  // The store is durable, so only the very first boot seeds it; later boots read it back.
+  if (!booted_before_) seed(ctx);
+  booted_before_ = true;
+  ctx.log(LogLevel::notable, fmt::format("cattle server started ({} services, {} hosts known)",
+                                         db().table("service")->size(),
+                                         db().table("host")->size()));
+  ctx.signal("cattle.server_started");
+  ctx.set_timer(ctx.timing(t_ping_interval), make_tag(timer_ping_tick, 0));
+  ctx.set_timer(ctx.timing(t_replay_interval), make_tag(timer_replay, 0));
+  // A boot event starts the first reconcile and configuration push at once.
+  emit(ctx, "server.started", 0);
+}
+
+void CattleServer::open_pool(Ctx& ctx) {
+  // Only the embedded database is opened here: in HA the external one belongs to the db node.
+  if (!config_.embedded_db) return;
+  for (int i = 0; i < config_.pool_per_server; ++i) {
+    if (auto err = durable_.connect()) {
+      ctx.log(LogLevel::notable, fmt::format("database pool: error {}: {}", err->code,
+                                             err->message));
+      return;
+    }
+  }
+}
+
+void CattleServer::seed(Ctx& ctx) {
+  Transaction txn;
+  for (const std::string& agent : config_.agents)
+    txn.insert("host", Row{{"name", agent}, {"state", "active"}, {"updated_ns", "0"}});
+  txn.insert("network", Row{{"name", "managed"}, {"kind", "ipsec"}, {"state", "active"}});
+  mysql::Database& store = db();
+  store.commit(txn);
+  for (const StackSpec& stack : config_.stacks) {
+    Transaction s;
+    s.insert("stack", Row{{"name", stack.name}, {"state", "active"}});
+    RowId stack_id = store.commit(s).front();
+    Transaction t;
+    for (const ServiceSpec& svc : stack.services)
+      t.insert("service", Row{{"name", svc.name},
+                              {"stack_id", to_text(stack_id)},
+                              {"kind", "service"},
+                              {"scale", to_text(svc.scale)},
+                              {"links", fmt::format("{}", fmt::join(svc.links, ","))},
+                              {"state", "active"}});
+    if (stack.load_balancer)
+      t.insert("service", Row{{"name", stack.load_balancer->name},
+                              {"stack_id", to_text(stack_id)},
+                              {"kind", "loadbalancer"},
+                              {"targets",
+                               fmt::format("{}", fmt::join(stack.load_balancer->targets, ","))},
+                              {"state", "active"}});
+    store.commit(t);
+  }
+  Transaction mark;
+  mark.insert("setting", Row{{"name", "seeded"}, {"value", "true"}});
+  store.commit(mark);
+  ctx.log(LogLevel::info, "seeded the store from the scenario's stacks");
+}
+
+void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
+  std::string from_name(ctx.name_of(from));
+  switch (msg.type) {
+    case msg_pong: {
+      auto host = host_by_name(from_name);
+      if (!host) return;
+      PingStatus& st = pings_[*host];
+      auto it = st.outstanding.find(msg.a);
+      if (it == st.outstanding.end()) return;  // it already timed out
+      TimeNs sent_ns = it->second;
+      st.outstanding.erase(it);
+      ping_succeeded(ctx, *host);
+      if (msg.b == 1) sync_containers(ctx, *host, names_of(msg), sent_ns);
+      return;
+    }
+    case msg_hello: {
+      auto host = host_by_name(from_name);
+      if (!host) return;  // a host this server does not know: nothing to resume
+      ctx.log(LogLevel::info, fmt::format("agent {} connected", from_name));
+      ping_succeeded(ctx, *host);
+      if (msg.b == 1) sync_containers(ctx, *host, names_of(msg), ctx.now());
+      ctx.send(from, Message{msg_welcome, 64, 0, 0, 0, nullptr});
+      return;
+    }
+    case msg_container_event: {
+      if (msg.b == event_started) {
+        on_container_started(ctx, msg.a);
+      } else if (msg.a != 0) {
+        container_gone(ctx, msg.a, "reported by its agent");
+      }
+      return;
+    }
+    default: return;
+  }
+}
+
+void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
+  std::uint64_t payload = tag_payload(tag);
+  switch (tag_kind(tag)) {
+    case timer_ping_tick:
+      ping_all(ctx);
+      ctx.set_timer(ctx.timing(t_ping_interval), make_tag(timer_ping_tick, 0));
+      return;
+    case timer_ping_timeout: {
+      RowId host = static_cast<RowId>(payload >> 24);
+      std::int64_t seq = static_cast<std::int64_t>(payload & 0xffffff);
+      PingStatus& st = pings_[host];
+      if (st.outstanding.erase(seq) == 0) return;  // answered in time
+      ping_failed(ctx, host);
+      return;
+    }
+    case timer_replay:
+      replay(ctx);
+      ctx.set_timer(ctx.timing(t_replay_interval), make_tag(timer_replay, 0));
+      return;
+    case timer_bus:
+      bus_scheduled_ = false;
+      drain_bus(ctx);
+      return;
+    case timer_lock_wait: {
+      RowId pi = static_cast<RowId>(payload);
+      auto it = running_.find(pi);
+      if (it == running_.end() || it->second.phase != RunningProcess::Phase::waiting_lock) return;
+      locks_.give_up(it->second.lock, pi);
+      fail_process(ctx, pi, "timed out waiting for lock " + it->second.lock);
+      return;
+    }
+    case timer_agent_reply: {
+      RowId pi = static_cast<RowId>(payload);
+      auto it = running_.find(pi);
+      if (it == running_.end() || it->second.phase != RunningProcess::Phase::working) return;
+      fail_process(ctx, pi, "no answer from the agent");
+      return;
+    }
+    case timer_retry:
+      run_process(ctx, static_cast<RowId>(payload));
+      return;
+  }
+}
+
+void CattleServer::on_crash() {
+  // Memory goes; the embedded database's files stay, but its connections die with the process.
+  memory_ = mysql::Database(config_.max_connections);
+  durable_.drop_all_connections();
+  locks_.clear();
+  running_.clear();
+  quick_retries_.clear();
+  pings_.clear();
+  bus_.clear();
+  bus_scheduled_ = false;
+}
+
+bool CattleServer::on_fault(Ctx& ctx, const ModelFault& fault) {
+  if (fault.kind != "truncate" || !config_.embedded_db) return false;
+  // The field report's operator switched foreign-key checks off first (SET FOREIGN_KEY_CHECKS=0).
+  auto err = durable_.truncate(fault.args, /*foreign_key_checks=*/false);
+  if (err) {
+    ctx.log(LogLevel::notable, fmt::format("TRUNCATE failed: error {}: {}", err->code,
+                                           err->message));
+  } else {
+    ctx.log(LogLevel::notable, fmt::format("tables {} truncated (foreign_key_checks=0)",
+                                           fmt::join(fault.args, ", ")));
+    ctx.signal("mysql.truncated");
+  }
+  return true;
+}
+
+std::string CattleServer::host_state(std::string_view agent) const {
+  auto id = host_by_name(agent);
+  return id ? store().get("host", *id, "state") : "";
+}
+
+std::optional<std::int64_t> CattleServer::probe(std::string_view key,
+                                                std::string_view arg) const {
+  if (key == "host_state") {
+    std::string s = host_state(arg);
+    if (s == "active") return static_cast<std::int64_t>(HostStateCode::active);
+    if (s == "reconnecting" || s == "activating")
+      return static_cast<std::int64_t>(HostStateCode::reconnecting);
+    if (s == "disconnected") return static_cast<std::int64_t>(HostStateCode::disconnected);
+    return std::nullopt;
+  }
+  if (key == "lock_holders_max") return locks_.max_holders();
+  if (key == "services_known") {
+    std::int64_t n = 0;
+    for (const auto& [id, row] : *store().table("service")) n += row.at("kind") == "service";
+    return n;
+  }
+  if (key == "processes_running") return static_cast<std::int64_t>(running_.size());
+  return std::nullopt;
+}
+
+std::uint64_t CattleServer::state_digest() const {
+  Digest d;
+  d.add(durable_.digest()).add(memory_.digest()).add(booted_before_ ? 1u : 0u);
+  locks_.digest_into(d);
+  for (const auto& [pi, rp] : running_) d.add_signed(pi).add(static_cast<std::uint64_t>(rp.phase));
+  for (const auto& [host, st] : pings_) {
+    d.add_signed(host).add_signed(st.failures);
+    for (const auto& [seq, t] : st.outstanding) d.add_signed(seq).add_signed(t);
+  }
+  for (const BusEvent& e : bus_) d.add(e.name).add_signed(e.resource);
+  d.add_signed(ping_seq_);
+  return d.value();
+}
+
+std::string_view CattleServer::message_name(std::uint32_t type) const {
+  std::string_view n = message_type_name(type);
+  return n.empty() ? "msg" : n;
+}
+
+std::string CattleServer::host_name(RowId host) const { return store().get("host", host, "name"); }
+
+std::optional<RowId> CattleServer::host_by_name(std::string_view name) const {
+  auto ids = store().where("host", "name", name);
+  if (ids.empty()) return std::nullopt;
+  return ids.front();
+}
+
+}  // namespace stampede::cattle

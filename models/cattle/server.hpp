@@ -1,0 +1,124 @@
+#pragma once
+// The Cattle server in single mode: the process engine (resources, transitions, process
+// instance rows, an in-memory lock per resource, an in-memory event bus, replay and retries),
+// the service reconciler, the agent ping monitor, and the configuration pushes that Rancher's
+// metadata service makes (overlay network to agents, backends to load balancers). Its MySQL
+// store is embedded: durable, but unreachable whenever this process is down.
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/cattle/lock_manager.hpp"
+#include "models/mysql/database.hpp"
+#include "sim/core/node.hpp"
+#include "sim/core/spec.hpp"
+
+namespace stampede::cattle {
+
+using mysql::RowId;
+
+struct ServerConfig {
+  std::vector<StackSpec> stacks;     // seeded into the store on the first boot
+  std::vector<std::string> agents;   // hosts registered on the first boot: "agent-1", ...
+  std::vector<std::string> lb_nodes; // load balancer nodes to configure: "wordpress/lb", ...
+  int max_connections = 151;
+  int pool_per_server = 50;
+  bool embedded_db = true;           // single mode: the DB is this node's (truncate lands here)
+};
+
+class CattleServer final : public Node {
+ public:
+  explicit CattleServer(ServerConfig config);
+
+  void on_start(Ctx& ctx) override;
+  void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
+  void on_timer(Ctx& ctx, std::uint64_t tag) override;
+  void on_crash() override;
+  bool on_fault(Ctx& ctx, const ModelFault& fault) override;
+  std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
+  std::uint64_t state_digest() const override;
+  std::string_view message_name(std::uint32_t type) const override;
+
+  // The tables the server reads and writes (the durable store, or its own memory copy when the
+  // `state_in_store` mechanism is off).
+  const mysql::Database& store() const { return state_in_store_ ? durable_ : memory_; }
+  const mysql::Database& durable_store() const { return durable_; }
+  // The server's view of a host ("active", ...), or "" when it does not know the host.
+  std::string host_state(std::string_view agent) const;
+
+ private:
+  struct RunningProcess {
+    enum class Phase { waiting_lock, working } phase = Phase::waiting_lock;
+    std::string lock;
+    TimerId timer = 0;  // the lock wait or the agent's answer
+  };
+  struct PingStatus {
+    int failures = 0;
+    std::map<std::int64_t, TimeNs> outstanding;  // sequence -> when it was sent
+  };
+  struct BusEvent {
+    std::string name;
+    RowId resource = 0;
+  };
+
+  mysql::Database& db() { return state_in_store_ ? durable_ : memory_; }
+
+  // Boot (server.cpp).
+  void seed(Ctx& ctx);
+  void open_pool(Ctx& ctx);
+
+  // Process engine (process_engine.cpp).
+  RowId schedule_process(Ctx& ctx, std::string_view process, RowId resource);
+  void run_process(Ctx& ctx, RowId pi);
+  void execute(Ctx& ctx, RowId pi);
+  void finish_process(Ctx& ctx, RowId pi);
+  void cancel_process(Ctx& ctx, RowId pi, std::string_view why);
+  void fail_process(Ctx& ctx, RowId pi, std::string_view why);
+  void release_lock(Ctx& ctx, RowId pi);
+  bool has_unfinished(std::string_view table, RowId resource) const;
+  void replay(Ctx& ctx);
+  void emit(Ctx& ctx, std::string name, RowId resource);
+  void drain_bus(Ctx& ctx);
+  void on_container_started(Ctx& ctx, RowId instance);
+  void announce(Ctx& ctx, std::string_view process, RowId resource);
+
+  // Reconciler and configuration pushes (reconciler.cpp).
+  void reconcile(Ctx& ctx);
+  // The active host for a new instance, or 0 when no host is active.
+  RowId place() const;
+  void push_config(Ctx& ctx);
+  std::string host_name(RowId host) const;
+  std::optional<RowId> host_by_name(std::string_view name) const;
+
+  // Ping monitor (ping_monitor.cpp).
+  void ping_all(Ctx& ctx);
+  void ping_succeeded(Ctx& ctx, RowId host);
+  void ping_failed(Ctx& ctx, RowId host);
+  void sync_containers(Ctx& ctx, RowId host, const std::vector<std::string>& running,
+                       TimeNs as_of_ns);
+  void container_gone(Ctx& ctx, RowId instance, std::string_view how);
+
+  ServerConfig config_;
+  // Durable: on disk, kept across crashes.
+  mysql::Database durable_;
+  bool booted_before_ = false;
+  // Volatile: lost on crash.
+  mysql::Database memory_;
+  bool state_in_store_ = true;
+  bool resync_ = true;
+  LockManager locks_;
+  std::map<RowId, RunningProcess> running_;
+  std::map<RowId, int> quick_retries_;  // handler retries since the last replay, per process
+  std::map<RowId, PingStatus> pings_;
+  std::deque<BusEvent> bus_;
+  bool bus_scheduled_ = false;
+  std::int64_t ping_seq_ = 0;
+  SeriesId m_lock_acquisitions_ = 0;
+  SeriesId m_process_instances_ = 0;
+  SeriesId m_events_ = 0;
+};
+
+}  // namespace stampede::cattle

@@ -1,0 +1,161 @@
+#include "models/mysql/database.hpp"
+
+#include "sim/core/assert.hpp"
+
+namespace stampede::mysql {
+
+std::string to_text(std::int64_t v) { return std::to_string(v); }
+
+RowId Transaction::insert(std::string table, Row row) {
+  RowId placeholder = next_placeholder_--;
+  writes_.push_back(Write{Write::Kind::insert, std::move(table), placeholder, std::move(row)});
+  return placeholder;
+}
+
+void Transaction::update(std::string table, RowId id, std::string column, std::string value) {
+  Row one;
+  one.emplace(std::move(column), std::move(value));
+  writes_.push_back(Write{Write::Kind::update, std::move(table), id, std::move(one)});
+}
+
+void Transaction::erase(std::string table, RowId id) {
+  writes_.push_back(Write{Write::Kind::erase, std::move(table), id, {}});
+}
+
+Database::Database(int max_connections) : max_connections_(max_connections) {
+  for (const char* t : {"stack", "service", "instance", "host", "network", "process_instance",
+                        "setting"})
+    tables_.emplace(t, TableState{});
+  // Cattle's schema declares these constraints; they are what makes TRUNCATE refuse with the
+  // checks on.
+  foreign_keys_ = {
+      {"service", "stack_id", "stack"},
+      {"instance", "service_id", "service"},
+      {"instance", "host_id", "host"},
+      {"instance", "network_id", "network"},
+  };
+}
+
+std::optional<DbError> Database::connect() {
+  if (connections_ >= max_connections_) return DbError{k_error_too_many_connections,
+                                                        "Too many connections"};
+  ++connections_;
+  return std::nullopt;
+}
+
+void Database::disconnect() {
+  if (connections_ > 0) --connections_;
+}
+
+Database::TableState* Database::state(std::string_view name) {
+  auto it = tables_.find(name);
+  return it == tables_.end() ? nullptr : &it->second;
+}
+
+std::vector<RowId> Database::commit(Transaction& txn) {
+  // Placeholders are resolved as the inserts are applied, so that later writes of the same
+  // transaction can refer to rows it inserted.
+  std::map<RowId, RowId> real_id;
+  std::vector<RowId> inserted;
+  for (Transaction::Write& w : txn.writes_) {
+    TableState* t = state(w.table);
+    STAMPEDE_ASSERT(t != nullptr, "a transaction wrote to a table the schema does not have");
+    RowId id = w.id;
+    if (id < 0) {
+      auto it = real_id.find(id);
+      if (it != real_id.end()) id = it->second;
+    }
+    switch (w.kind) {
+      case Transaction::Write::Kind::insert: {
+        RowId fresh = t->next_id++;
+        real_id[w.id] = fresh;
+        t->rows[fresh] = std::move(w.row);
+        inserted.push_back(fresh);
+        break;
+      }
+      case Transaction::Write::Kind::update: {
+        auto it = t->rows.find(id);
+        if (it == t->rows.end()) break;
+        for (auto& [col, val] : w.row) it->second[col] = val;
+        break;
+      }
+      case Transaction::Write::Kind::erase: t->rows.erase(id); break;
+    }
+  }
+  txn.writes_.clear();
+  return inserted;
+}
+
+const Table* Database::table(std::string_view name) const {
+  auto it = tables_.find(name);
+  return it == tables_.end() ? nullptr : &it->second.rows;
+}
+
+const Row* Database::find(std::string_view table_name, RowId id) const {
+  const Table* t = table(table_name);
+  if (t == nullptr) return nullptr;
+  auto it = t->find(id);
+  return it == t->end() ? nullptr : &it->second;
+}
+
+std::string Database::get(std::string_view table_name, RowId id, std::string_view column) const {
+  const Row* r = find(table_name, id);
+  if (r == nullptr) return "";
+  auto it = r->find(std::string(column));
+  return it == r->end() ? "" : it->second;
+}
+
+std::int64_t Database::get_int(std::string_view table_name, RowId id,
+                               std::string_view column) const {
+  std::string v = get(table_name, id, column);
+  return v.empty() ? 0 : std::stoll(v);
+}
+
+std::vector<RowId> Database::where(std::string_view table_name, std::string_view column,
+                                   std::string_view value) const {
+  std::vector<RowId> ids;
+  const Table* t = table(table_name);
+  if (t == nullptr) return ids;
+  std::string col(column);
+  for (const auto& [id, row] : *t) {
+    auto it = row.find(col);
+    if (it != row.end() && it->second == value) ids.push_back(id);
+  }
+  return ids;
+}
+
+std::optional<DbError> Database::truncate(const std::vector<std::string>& tables,
+                                          bool foreign_key_checks) {
+  for (const std::string& name : tables) {
+    TableState* t = state(name);
+    if (t == nullptr)
+      return DbError{k_error_no_such_table, "Table 'cattle." + name + "' doesn't exist"};
+    if (foreign_key_checks) {
+      // MySQL refuses whenever another table declares a key to this one, rows or not.
+      for (const ForeignKey& fk : foreign_keys_)
+        if (fk.references == name && fk.table != name)
+          return DbError{k_error_truncate_referenced,
+                         "Cannot truncate a table referenced in a foreign key constraint "
+                         "(`cattle`.`" + fk.table + "`, CONSTRAINT `fk_" + fk.table + "__" +
+                             fk.column + "`)"};
+    }
+    t->rows.clear();
+    t->next_id = 1;
+  }
+  return std::nullopt;
+}
+
+std::uint64_t Database::digest() const {
+  Digest d;
+  for (const auto& [name, t] : tables_) {
+    d.add(name).add_signed(t.next_id);
+    for (const auto& [id, row] : t.rows) {
+      d.add_signed(id);
+      for (const auto& [col, val] : row) d.add(col).add(val);
+    }
+  }
+  d.add_signed(connections_);
+  return d.value();
+}
+
+}  // namespace stampede::mysql

@@ -1,0 +1,110 @@
+#pragma once
+// The Cattle store as MySQL tables: rows keyed by an auto-increment id, transactions applied
+// atomically on commit, a connection limit (error 1040) and TRUNCATE with or without
+// foreign-key checks (error 1701). A plain library: in single mode the Cattle server embeds it,
+// so it lives and dies with server-1, but its data is durable (it is on disk).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/core/digest.hpp"
+
+namespace stampede::mysql {
+
+using RowId = std::int64_t;
+// Column name to value. Numbers are stored as their decimal text, as a wire protocol would.
+using Row = std::map<std::string, std::string>;
+using Table = std::map<RowId, Row>;
+
+struct DbError {
+  int code = 0;  // MySQL's error number
+  std::string message;
+};
+
+inline constexpr int k_error_too_many_connections = 1040;
+inline constexpr int k_error_truncate_referenced = 1701;
+inline constexpr int k_error_no_such_table = 1146;
+
+// A column of one table that refers to the id of another table.
+struct ForeignKey {
+  std::string table;
+  std::string column;
+  std::string references;
+};
+
+// The writes of one transaction, kept aside until commit.
+class Transaction {
+ public:
+  // Inserts a row and returns the id it will have once committed.
+  RowId insert(std::string table, Row row);
+  void update(std::string table, RowId id, std::string column, std::string value);
+  void erase(std::string table, RowId id);
+  bool empty() const { return writes_.empty(); }
+
+ private:
+  friend class Database;
+  struct Write {
+    enum class Kind { insert, update, erase } kind;
+    std::string table;
+    RowId id = 0;  // for insert: a placeholder (negative) until commit assigns the real id
+    Row row;       // insert: the row; update: one column
+  };
+  std::vector<Write> writes_;
+  RowId next_placeholder_ = -1;
+};
+
+class Database {
+ public:
+  // Creates the Cattle schema (stack, service, instance, host, network, process_instance,
+  // setting) and its foreign keys.
+  explicit Database(int max_connections);
+
+  // Connections. A server opens its pool at boot; a crash of the embedded server drops them all.
+  std::optional<DbError> connect();
+  void disconnect();
+  void drop_all_connections() { connections_ = 0; }
+  int connections() const { return connections_; }
+  int max_connections() const { return max_connections_; }
+
+  // Applies every write of `txn` or none. Returns the ids given to inserted rows, in insertion
+  // order. An update or erase of a missing row is skipped (as an UPDATE that matches no row).
+  std::vector<RowId> commit(Transaction& txn);
+  // Discards the writes.
+  void rollback(Transaction& txn) { txn.writes_.clear(); }
+
+  const Table* table(std::string_view name) const;
+  const Row* find(std::string_view table, RowId id) const;
+  // The value of a column, or "" when the row or the column is absent.
+  std::string get(std::string_view table, RowId id, std::string_view column) const;
+  std::int64_t get_int(std::string_view table, RowId id, std::string_view column) const;
+  // The ids of the rows whose column has this value, in id order.
+  std::vector<RowId> where(std::string_view table, std::string_view column,
+                           std::string_view value) const;
+
+  // TRUNCATE TABLE for each name, in order. With foreign-key checks on, a table that another
+  // table refers to is refused with error 1701 and nothing after it is truncated. TRUNCATE also
+  // resets the table's AUTO_INCREMENT counter.
+  std::optional<DbError> truncate(const std::vector<std::string>& tables, bool foreign_key_checks);
+
+  std::uint64_t digest() const;
+
+ private:
+  struct TableState {
+    Table rows;
+    RowId next_id = 1;
+  };
+  TableState* state(std::string_view name);
+
+  std::map<std::string, TableState, std::less<>> tables_;
+  std::vector<ForeignKey> foreign_keys_;
+  int max_connections_;
+  int connections_ = 0;
+};
+
+// The value as a decimal string, for rows.
+std::string to_text(std::int64_t v);
+
+}  // namespace stampede::mysql

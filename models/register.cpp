@@ -1,0 +1,260 @@
+#include "models/register.hpp"
+
+#include <fmt/format.h>
+
+#include "models/agent/agent.hpp"
+#include "models/app/client.hpp"
+#include "models/app/load_balancer.hpp"
+#include "models/cattle/server.hpp"
+
+namespace stampede {
+
+namespace {
+
+constexpr std::string_view k_cattle_props =
+    "rancher/cattle code/iaas/agent-server/src/main/resources/META-INF/cattle/agent-server/"
+    "defaults.properties";
+constexpr std::string_view k_engine_props =
+    "rancher/cattle code/framework/engine/src/main/resources/META-INF/cattle/defaults/"
+    "engine-defaults.properties";
+constexpr std::string_view k_lock_props =
+    "rancher/cattle code/framework/lock/src/main/resources/META-INF/cattle/defaults/"
+    "lock-defaults.properties";
+
+void add_duration(Registry& r, std::string name, DurationNs value, std::string source,
+                  std::string description) {
+  r.add_timing(TimingDef{std::move(name), TimingUnit::duration, value, std::move(source),
+                         std::move(description)});
+}
+
+void add_count(Registry& r, std::string name, std::int64_t value, std::string source,
+               std::string description) {
+  r.add_timing(TimingDef{std::move(name), TimingUnit::count, value, std::move(source),
+                         std::move(description)});
+}
+
+void register_timings(Registry& r) {
+  add_duration(r, "agent_ping_interval", 5 * k_s,
+               fmt::format("task.agent.ping.schedule=5 ({})", k_cattle_props),
+               "how often the server pings each agent");
+  add_duration(r, "agent_ping_timeout", 5 * k_s,
+               fmt::format("agent.ping.timeout.seconds=5 ({})", k_cattle_props),
+               "how long a ping waits for its reply before it counts as failed");
+  add_count(r, "agent_ping_reconnect_after_failed_count", 6,
+            fmt::format("agent.ping.reconnect.after.failed.count=6 ({}); PingMonitorImpl."
+                        "pingFailure schedules agent.reconnect for an active agent at that count",
+                        k_cattle_props),
+            "consecutive failed pings after which an active host goes reconnecting");
+  add_duration(r, "host_disconnect_after", 60 * k_s,
+               "model choice: cattle's reconnect process keeps a host reconnecting while it "
+               "retries; the model marks it disconnected once it has been reconnecting this "
+               "long with every ping still failing",
+               "time a host stays reconnecting (pings failing) before it shows disconnected");
+  add_duration(r, "process_replay_interval", 15 * k_s,
+               fmt::format("task.process.replay.schedule=15 ({})", k_engine_props),
+               "how often unfinished process instances are replayed (and services reconciled)");
+  add_duration(r, "lock_wait", 3 * k_s,
+               fmt::format("default.lock.wait.millis=3000 ({})", k_lock_props),
+               "how long a process waits for its resource's lock before it fails");
+  add_count(r, "idempotent_retry_count", 2,
+            fmt::format("idempotent.retry.count=2 ({})", k_engine_props),
+            "immediate retries of a failed handler before it is left to the replay task");
+  add_duration(r, "process_retry_backoff", 1 * k_s,
+               "model choice: first delay of a handler retry, doubled on each retry",
+               "delay before the first retry of a failed process");
+  add_duration(r, "agent_reply_timeout", 15 * k_s,
+               "model choice: how long a start handler waits for the agent's answer",
+               "a start handler fails when its agent has not answered within this");
+  add_duration(r, "agent_connection_timeout", 15 * k_s,
+               "model choice: three missed server pings (3 x task.agent.ping.schedule)",
+               "an agent that has heard nothing from the server this long starts reconnecting");
+  add_duration(r, "agent_reconnect_backoff", 1 * k_s,
+               "model choice: the agent's first reconnect delay, doubled after each attempt",
+               "first delay between an agent's reconnect attempts");
+  add_duration(r, "agent_reconnect_backoff_max", 30 * k_s,
+               "model choice: cap of the agent's reconnect backoff",
+               "longest delay between an agent's reconnect attempts");
+  add_duration(r, "container_start_delay", 1 * k_s,
+               "model choice: time docker takes to start a container",
+               "from a start command to a running container");
+  add_duration(r, "db_query_timeout", 1 * k_s,
+               "model choice: the web container's database connect timeout",
+               "a web request fails when its db query has no answer within this");
+  add_duration(r, "lb_backend_timeout", 3 * k_s,
+               "model choice: HAProxy `timeout connect` + `timeout server` of the balancer",
+               "the balancer answers a request with an error after this");
+  add_duration(r, "client_request_timeout", 5 * k_s,
+               "model choice: the client's request timeout",
+               "a request not answered within this counts as failed");
+}
+
+void register_names(Registry& r) {
+  r.add_mechanism({"agent_resync",
+                   "ping replies and reconnects carry the agent's container list; off: a "
+                   "container that dies while the server is cut off is never noticed, so never "
+                   "restarted"});
+  r.add_mechanism({"state_in_store",
+                   "the server's tracking (services, instances, hosts, network) lives in the "
+                   "MySQL store; off: it lives in the server's memory, lost when the server "
+                   "crashes and untouched when the store is truncated"});
+  r.add_mechanism({"process_replay",
+                   "unfinished process instances are replayed every process_replay_interval; "
+                   "off: a process that failed or was cut short by a crash is never finished"});
+
+  for (auto [name, what] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"containers_started", "containers an agent started (first starts and restarts)"},
+           {"lock_acquisitions", "resource locks taken by the process engine"},
+           {"process_instances", "process instances created (one per state transition run)"},
+           {"events", "events put on the server's event bus"},
+           {"requests_served", "client requests answered successfully"},
+           {"requests_failed", "client requests that failed or timed out"}})
+    r.add_metric({name, what});
+
+  for (auto [name, what] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"cattle.server_started", "a Cattle server process booted (first boot or restart)"},
+           {"cattle.host_reconnecting", "a host went from active to reconnecting"},
+           {"cattle.host_disconnected", "a host went from reconnecting to disconnected"},
+           {"cattle.host_reconnected", "a reconnecting or disconnected host became active"},
+           {"cattle.container_restarted", "the server restarted a stopped container"},
+           {"mysql.truncated", "tables of the Cattle store were truncated"},
+           {"agent.container_died", "a container died on its host"}})
+    r.add_signal({name, what});
+
+  for (auto [name, what] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"cattle server started", "server-1 booted; says how many services and hosts it "
+                                     "knows from its store"},
+           {"host agent-N reconnecting", "the ping monitor scheduled a reconnect"},
+           {"host agent-N disconnected", "a reconnecting host stayed unreachable"},
+           {"host agent-N active again", "a host answered pings again"},
+           {"container X died on agent-N", "the server noticed a dead container (ping reply, "
+                                           "reconnect or event)"},
+           {"container X marked stopped", "instance.stop finished"},
+           {"container X restarted on agent-N", "instance.start finished"},
+           {"container X started", "an agent started a container"},
+           {"container X died (killed)", "the kill_container fault"},
+           {"tables T truncated (foreign_key_checks=0)", "the truncate fault"},
+           {"TRUNCATE failed: error 1701", "Cannot truncate a table referenced in a foreign key "
+                                          "constraint"},
+           {"Too many connections", "MySQL error 1040 when the server opens its pool"},
+           {"overlay network torn down", "an agent lost the managed network (no network row)"},
+           {"overlay network set up", "an agent set up the managed network"},
+           {"lost the connection to server-1", "an agent stopped hearing from the server"}})
+    r.add_log_message({name, what});
+}
+
+// Agents carry the scenario's services and scales; the invariants read them there.
+std::vector<const agent::Agent*> live_agents(const WorldView& w) {
+  std::vector<const agent::Agent*> out;
+  for (NodeId id = 0; id < w.node_count(); ++id) {
+    if (!w.is_up(id)) continue;
+    if (auto* a = dynamic_cast<const agent::Agent*>(&w.node(id))) out.push_back(a);
+  }
+  return out;
+}
+
+void register_checks(Registry& r) {
+  r.add_invariant({"service.scale_exceeded",
+                   "more containers of a service running on their hosts than its scale",
+                   [](const WorldView& w) -> std::optional<std::string> {
+                     auto agents = live_agents(w);
+                     if (agents.empty()) return std::nullopt;
+                     for (const agent::ServiceScale& s : agents.front()->catalog()) {
+                       int n = 0;
+                       for (const agent::Agent* a : agents) n += a->running(s.service);
+                       if (n > s.scale)
+                         return fmt::format("{} containers of {} running, scale {}", n,
+                                            s.service, s.scale);
+                     }
+                     return std::nullopt;
+                   }});
+  r.add_invariant({"lock.mutual_exclusion", "two holders of one lock at once",
+                   [](const WorldView& w) -> std::optional<std::string> {
+                     for (NodeId id = 0; id < w.node_count(); ++id) {
+                       if (!w.is_up(id) || !name_matches("server-*", w.node_name(id))) continue;
+                       auto v = w.node(id).probe("lock_holders_max", "");
+                       if (v && *v > 1)
+                         return fmt::format("{} has a lock with {} holders", w.node_name(id), *v);
+                     }
+                     return std::nullopt;
+                   }});
+  r.set_converged([](const WorldView& w) {
+    auto agents = live_agents(w);
+    if (agents.empty()) return false;
+    for (const agent::ServiceScale& s : agents.front()->catalog()) {
+      int n = 0;
+      for (const agent::Agent* a : agents) n += a->running(s.service);
+      if (n != s.scale) return false;
+    }
+    for (NodeId id = 0; id < w.node_count(); ++id) {
+      if (!name_matches("agent-*", w.node_name(id))) continue;
+      auto v = w.probe_one("server-1", "host_state", w.node_name(id));
+      if (!v || *v != static_cast<std::int64_t>(HostStateCode::active)) return false;
+    }
+    return true;
+  });
+}
+
+std::string agent_name(int i) { return fmt::format("agent-{}", i); }
+
+void build_cattle(const ScenarioSpec& spec, WorldBuilder& world) {
+  for (int i = 1; i <= spec.cluster.servers; ++i) {
+    cattle::ServerConfig c;
+    c.stacks = spec.stacks;
+    for (int a = 1; a <= spec.cluster.agents; ++a) c.agents.push_back(agent_name(a));
+    for (const StackSpec& s : spec.stacks)
+      if (s.load_balancer) c.lb_nodes.push_back(s.name + "/" + s.load_balancer->name);
+    c.max_connections = spec.cluster.database.max_connections;
+    c.pool_per_server = spec.cluster.database.pool_per_server;
+    // Single mode only for now: the store is embedded in server-1.
+    c.embedded_db = i == 1 && !spec.cluster.database.external;
+    world.add_node(fmt::format("server-{}", i), std::make_unique<cattle::CattleServer>(c));
+  }
+}
+
+void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {
+  auto catalog = std::make_shared<std::vector<agent::ServiceScale>>();
+  std::map<std::string, std::vector<std::string>> links;
+  for (const StackSpec& stack : spec.stacks)
+    for (const ServiceSpec& svc : stack.services) {
+      std::string full = stack.name + "/" + svc.name;
+      catalog->push_back({full, svc.scale});
+      for (const std::string& l : svc.links) links[full].push_back(stack.name + "/" + l);
+    }
+  for (int a = 1; a <= spec.cluster.agents; ++a) {
+    agent::AgentConfig c;
+    c.server = "server-1";
+    c.links = links;
+    c.catalog = catalog;
+    world.add_node(agent_name(a), std::make_unique<agent::Agent>(c));
+  }
+}
+
+void build_app(const ScenarioSpec& spec, WorldBuilder& world) {
+  for (const StackSpec& stack : spec.stacks) {
+    if (!stack.load_balancer) continue;
+    app::LoadBalancerConfig c;
+    for (const std::string& target : stack.load_balancer->targets)
+      for (const ServiceSpec& svc : stack.services)
+        if (svc.name == target && svc.health_check && !c.health_check)
+          c.health_check = svc.health_check;
+    world.add_node(stack.name + "/" + stack.load_balancer->name,
+                   std::make_unique<app::LoadBalancer>(c));
+  }
+  int k = 1;
+  for (const ClientSpec& cs : spec.workload)
+    world.add_node(fmt::format("client-{}", k++),
+                   std::make_unique<app::Client>(app::ClientConfig{cs.target, cs.interval_ns}));
+}
+
+}  // namespace
+
+void register_models(Registry& registry) {
+  registry.add_model({"cattle", build_cattle});
+  registry.add_model({"agent", build_agents});
+  registry.add_model({"app", build_app});
+  register_timings(registry);
+  register_names(registry);
+  register_checks(registry);
+}
+
+}  // namespace stampede

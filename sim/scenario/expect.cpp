@@ -1,0 +1,192 @@
+// expect: what must hold, in the forms at / during / by / always / never / eventually.
+#include <fmt/format.h>
+
+#include "sim/scenario/sections.hpp"
+
+namespace stampede::scenario_detail {
+namespace {
+
+using Sign = Reader::Sign;
+
+const std::vector<std::string> k_time_keys = {"at", "during", "by"};
+const std::vector<std::string> k_what_keys = {"host_state", "running", "availability", "log",
+                                              "always",     "never",   "eventually"};
+const std::vector<std::string> k_host_states = {"active", "reconnecting", "disconnected"};
+
+class ExpectParser {
+ public:
+  ExpectParser(const Reader& r, const Names& names, const Registry& registry,
+               const ScenarioSpec& spec)
+      : r_(r), names_(names), registry_(registry), spec_(spec) {}
+
+  ExpectSpec parse(const YAML::Node& item) const {
+    std::vector<std::string> allowed = k_time_keys;
+    allowed.insert(allowed.end(), k_what_keys.begin(), k_what_keys.end());
+    Fields f(r_, item, "expectation", "each expectation", allowed);
+    ExpectSpec e;
+    e.pos = r_.pos(item);
+    e.text = compact(item);
+    std::vector<std::string> whats = f.present(k_what_keys);
+    if (whats.empty())
+      r_.fail(item, fmt::format("an expectation needs one of {}", fmt::join(k_what_keys, ", ")));
+    if (whats.size() > 1)
+      r_.fail(f.key_node(whats[1]),
+              fmt::format("an expectation checks one thing, got both '{}' and '{}'", whats[0],
+                          whats[1]));
+    std::vector<std::string> times = f.present(k_time_keys);
+    if (times.size() > 1)
+      r_.fail(
+          f.key_node(times[1]),
+          fmt::format("an expectation has one time, got both '{}' and '{}'", times[0], times[1]));
+    const std::string& what = whats[0];
+    const std::string time = times.empty() ? "" : times[0];
+    YAML::Node v = *f.get(what);
+
+    if (what == "always" || what == "never") {
+      if (!time.empty())
+        r_.fail(f.key_node(time), fmt::format("'{}' is checked after every step of the whole run: "
+                                              "it takes no '{}'",
+                                              what, time));
+      e.form = ExpectForm::always;
+      e.what = ExpectWhat::invariant;
+      e.negated = what == "never";
+      e.subject = r_.string(v, what);
+      if (!registry_.find_invariant(e.subject))
+        r_.fail(v, fmt::format("unknown invariant '{}'{}", e.subject,
+                               hint(e.subject, names_of(registry_.invariants()))));
+      return e;
+    }
+    if (what == "eventually") {
+      e.what = ExpectWhat::eventually;
+      e.subject = r_.string(v, what);
+      if (!registry_.find_signal(e.subject))
+        r_.fail(v, fmt::format("unknown signal '{}'{}", e.subject,
+                               hint(e.subject, names_of(registry_.signals()))));
+      event_time(f, what, time, e);
+      return e;
+    }
+    if (what == "log") {
+      Fields l(r_, v, "log", "'log'", {"node", "contains"});
+      e.what = ExpectWhat::log;
+      YAML::Node node = l.need("node");
+      e.subject = r_.string(node, "node");
+      if (auto err = names_.check_node(e.subject, true)) r_.fail(node, *err);
+      YAML::Node contains = l.need("contains");
+      e.value = r_.string(contains, "contains");
+      if (e.value.empty()) r_.fail(contains, "'contains' needs some text to look for");
+      event_time(f, what, time, e);
+      return e;
+    }
+    if (what == "availability") {
+      Fields a(r_, v, "availability", "'availability'", {"target", "at_least", "at_most"});
+      e.what = ExpectWhat::availability;
+      YAML::Node target = a.need("target");
+      e.subject = r_.string(target, "target");
+      if (auto err = names_.check_lb(e.subject)) r_.fail(target, *err);
+      bool has_client = false;
+      for (const ClientSpec& c : spec_.workload) has_client = has_client || c.target == e.subject;
+      if (!has_client)
+        r_.fail(target,
+                fmt::format("no client sends requests to '{}': add one under workload", e.subject));
+      if (auto n = a.get("at_least")) e.at_least = r_.probability(*n, "at_least");
+      if (auto n = a.get("at_most")) e.at_most = r_.probability(*n, "at_most");
+      if (!e.at_least && !e.at_most) r_.fail(v, "availability needs at_least or at_most (or both)");
+      if (e.at_least && e.at_most && *e.at_least > *e.at_most)
+        r_.fail(*a.get("at_most"), "availability at_most is below at_least");
+      if (time == "at")
+        r_.fail(f.key_node("at"),
+                "availability is measured over a window: use during: [A, B] "
+                "(or by: T for the run's start to T)");
+      state_time(f, time, e, true);
+      return e;
+    }
+    if (what == "host_state") {
+      Fields h(r_, v, "host_state", "'host_state'", {"host", "is"});
+      e.what = ExpectWhat::host_state;
+      YAML::Node host = h.need("host");
+      e.subject = r_.string(host, "host");
+      if (auto err = names_.check_host(e.subject)) r_.fail(host, *err);
+      YAML::Node is = h.need("is");
+      e.value = r_.string(is, "is");
+      bool known = false;
+      for (const std::string& s : k_host_states) known = known || s == e.value;
+      if (!known)
+        r_.fail(is,
+                fmt::format("unknown host state '{}'{}", e.value, hint(e.value, k_host_states)));
+    } else {  // running
+      Fields rn(r_, v, "running", "'running'", {"service", "count"});
+      e.what = ExpectWhat::running;
+      YAML::Node service = rn.need("service");
+      e.subject = r_.string(service, "service");
+      if (auto err = names_.check_service(e.subject)) r_.fail(service, *err);
+      e.count = r_.integer_in(rn.need("count"), "count", 0, 100'000'000);
+    }
+    if (time.empty())
+      r_.fail(item, fmt::format("a {} expectation needs a time: at, during or by", what));
+    state_time(f, time, e, false);
+    return e;
+  }
+
+ private:
+  TimeNs instant(const YAML::Node& n, std::string_view key) const {
+    TimeNs t = r_.duration(n, key, Sign::non_negative);
+    if (t > spec_.duration_ns)
+      r_.fail(n, fmt::format("'{}: {}' is beyond the scenario's duration {}", key, n.Scalar(),
+                             format_duration(spec_.duration_ns)));
+    return t;
+  }
+
+  // log and eventually are events: by T, or (no time) at any moment of the run.
+  void event_time(const Fields& f, const std::string& what, const std::string& time,
+                  ExpectSpec& e) const {
+    if (time.empty()) {
+      e.form = ExpectForm::always;
+      return;
+    }
+    if (time != "by")
+      r_.fail(f.key_node(time),
+              fmt::format("'{}' is an event: it takes 'by', not '{}'", what, time));
+    e.form = ExpectForm::by;
+    e.at_ns = instant(*f.get("by"), "by");
+  }
+
+  // States: at T, during [A, B], by T; with `whole_run_ok`, no time means the whole run.
+  void state_time(const Fields& f, const std::string& time, ExpectSpec& e,
+                  bool whole_run_ok) const {
+    if (time.empty()) {
+      if (whole_run_ok) e.form = ExpectForm::always;
+      return;
+    }
+    YAML::Node n = *f.get(time);
+    if (time == "at" || time == "by") {
+      e.form = time == "at" ? ExpectForm::at : ExpectForm::by;
+      e.at_ns = instant(n, time);
+      return;
+    }
+    e.form = ExpectForm::during;
+    if (!n.IsSequence() || n.size() != 2)
+      r_.fail(n, fmt::format("expected [FROM, TO] for 'during', got {}", describe(n)));
+    e.from_ns = instant(n[0], "during");
+    e.to_ns = instant(n[1], "during");
+    if (e.from_ns > e.to_ns)
+      r_.fail(n[1], fmt::format("the window ends ({}) before it starts ({})",
+                                format_duration(e.to_ns), format_duration(e.from_ns)));
+  }
+
+  const Reader& r_;
+  const Names& names_;
+  const Registry& registry_;
+  const ScenarioSpec& spec_;
+};
+
+}  // namespace
+
+void parse_expect(const Reader& r, const YAML::Node& node, const Names& names,
+                  const Registry& registry, ScenarioSpec& spec) {
+  if (!node.IsSequence())
+    r.fail(node, fmt::format("expected a list for 'expect', got {}", describe(node)));
+  ExpectParser parser(r, names, registry, spec);
+  for (auto it = node.begin(); it != node.end(); ++it) spec.expect.push_back(parser.parse(*it));
+}
+
+}  // namespace stampede::scenario_detail

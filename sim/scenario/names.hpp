@@ -1,0 +1,53 @@
+#pragma once
+// Internal to sim/scenario: the node, container, service and load balancer names a scenario
+// defines, so that faults and expectations referring to anything else are caught with the file
+// position and a suggestion rather than silently matching nothing at run time.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/core/spec.hpp"
+
+namespace stampede::scenario_detail {
+
+class Names {
+ public:
+  explicit Names(const ScenarioSpec& spec);
+
+  // Each returns nullopt when the name is valid, else the message to fail with.
+  // A node name, or (when `pattern_ok`) a group pattern: agent-*, server-*, zookeeper-*,
+  // client-*, all.
+  std::optional<std::string> check_node(std::string_view name, bool pattern_ok) const;
+  std::optional<std::string> check_host(std::string_view name) const;       // agent-N
+  std::optional<std::string> check_container(std::string_view name) const;  // STACK/SERVICE/I
+  std::optional<std::string> check_service(std::string_view name) const;    // STACK/SERVICE
+  std::optional<std::string> check_lb(std::string_view name) const;         // STACK/LB
+
+  // Every concrete node name, in the order the models build them.
+  std::vector<std::string> node_names() const;
+
+ private:
+  struct Stack {
+    std::string name;
+    std::vector<std::string> services;
+    std::vector<int> scales;
+    std::string lb;  // "" when the stack has none
+  };
+  const Stack* find_stack(std::string_view name) const;
+  std::optional<std::string> unknown_stack(std::string_view stack, std::string_view whole) const;
+  std::string summary(bool pattern_ok) const;
+
+  int servers_ = 1;
+  int agents_ = 0;
+  int zookeeper_ = 0;
+  int clients_ = 0;
+  bool redis_ = false;
+  bool external_db_ = false;
+  std::vector<Stack> stacks_;
+};
+
+// Splits "a/b/c" at '/'.
+std::vector<std::string> split_slash(std::string_view s);
+
+}  // namespace stampede::scenario_detail

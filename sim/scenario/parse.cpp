@@ -1,0 +1,325 @@
+// The scenario's top level, its cluster, stacks and workload; and the public entry points.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sim/scenario/scenario.hpp"
+#include "sim/scenario/sections.hpp"
+
+namespace stampede::scenario_detail {
+
+std::string hint(std::string_view word, const std::vector<std::string>& candidates) {
+  if (candidates.empty()) return "";
+  std::string near = suggest(word, candidates);
+  if (!near.empty()) return fmt::format(" (did you mean '{}'?)", near);
+  if (candidates.size() <= 12) return fmt::format(" (valid: {})", fmt::join(candidates, ", "));
+  return " (see `stampede list`)";
+}
+
+YAML::Node load_yaml(std::string_view text, const std::string& file) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+    int col = e.mark.is_null() ? 1 : e.mark.column + 1;
+    throw InputError(fmt::format("{}:{}:{}: malformed YAML: {}", file, line, col, e.msg));
+  }
+}
+
+namespace {
+
+using Sign = Reader::Sign;
+
+void parse_latency(const Reader& r, const YAML::Node& node, LatencySpec& out) {
+  if (node.IsScalar()) {
+    out.kind = LatencySpec::Kind::fixed;
+    out.fixed_ns = r.duration(node, "latency", Sign::non_negative);
+    return;
+  }
+  Fields f(r, node, "latency", "'latency' (or a duration)", {"min", "max", "mean", "dist"});
+  std::string dist;
+  if (auto d = f.get("dist")) {
+    dist = r.string(*d, "dist");
+    if (dist != "uniform" && dist != "exponential")
+      r.fail(*d, fmt::format("unknown latency distribution '{}' (expected uniform or exponential)",
+                             dist));
+  }
+  if (f.has("mean")) {
+    if (f.has("min") || f.has("max"))
+      r.fail(node, "latency takes {min, max} or {mean, dist: exponential}, not both");
+    if (dist == "uniform") r.fail(*f.get("dist"), "a uniform latency takes {min, max}, not mean");
+    out.kind = LatencySpec::Kind::exponential;
+    out.mean_ns = r.duration(f.need("mean"), "mean", Sign::positive);
+    return;
+  }
+  if (dist == "exponential") r.fail(*f.get("dist"), "an exponential latency takes {mean}");
+  out.kind = LatencySpec::Kind::uniform;
+  out.min_ns = r.duration(f.need("min"), "min", Sign::non_negative);
+  out.max_ns = r.duration(f.need("max"), "max", Sign::non_negative);
+  if (out.min_ns > out.max_ns)
+    r.fail(f.need("max"), fmt::format("latency max {} is below min {}", format_duration(out.max_ns),
+                                      format_duration(out.min_ns)));
+}
+
+void parse_network(const Reader& r, const YAML::Node& node, NetworkSpec& out) {
+  Fields f(r, node, "network", "'network'", {"latency", "drop", "duplicate"});
+  if (auto n = f.get("latency")) parse_latency(r, *n, out.latency);
+  if (auto n = f.get("drop")) out.drop = r.probability(*n, "drop");
+  if (auto n = f.get("duplicate")) out.duplicate = r.probability(*n, "duplicate");
+}
+
+void parse_timing(const Reader& r, const YAML::Node& node, const Registry& registry,
+                  ClusterSpec& out) {
+  for (const auto& [key, value] : r.entries(node, "timing")) {
+    const std::string& name = key.Scalar();
+    const TimingDef* def = registry.find_timing(name);
+    if (!def) {
+      std::vector<std::string> known = names_of(registry.timings());
+      if (known.empty())
+        r.fail(key, fmt::format("unknown timing '{}': no timings are registered", name));
+      r.fail(key, fmt::format("unknown timing '{}'{}", name, hint(name, known)));
+    }
+    out.timing[name] = def->unit == TimingUnit::duration
+                           ? r.duration(value, name, Sign::non_negative)
+                           : r.integer_in(value, name, 0, INT64_MAX);
+  }
+}
+
+void parse_mechanisms(const Reader& r, const YAML::Node& node, const Registry& registry,
+                      ClusterSpec& out) {
+  for (const auto& [key, value] : r.entries(node, "mechanisms")) {
+    const std::string& name = key.Scalar();
+    if (!registry.find_mechanism(name)) {
+      std::vector<std::string> known = names_of(registry.mechanisms());
+      if (known.empty())
+        r.fail(key, fmt::format("unknown mechanism '{}': no mechanisms are registered", name));
+      r.fail(key, fmt::format("unknown mechanism '{}'{}", name, hint(name, known)));
+    }
+    out.mechanisms[name] = r.boolean(value, name);
+  }
+}
+
+}  // namespace
+
+void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& registry,
+                   ClusterSpec& out) {
+  Fields f(r, node, "cluster", "'cluster'",
+           {"servers", "version", "server_versions", "database", "zookeeper", "redis", "agents",
+            "network", "timing", "mechanisms"});
+  // Counts are bounded so that node names and ints stay sane; no real cluster comes near.
+  if (auto n = f.get("servers"))
+    out.servers = static_cast<int>(r.integer_in(*n, "servers", 1, 1000));
+  if (auto n = f.get("version")) out.version = r.string(*n, "version");
+  if (auto db = f.section("database")) {
+    Fields d(r, *db, "database", "'database'", {"external", "max_connections", "pool_per_server"});
+    if (auto n = d.get("external")) out.database.external = r.boolean(*n, "external");
+    if (auto n = d.get("max_connections"))
+      out.database.max_connections =
+          static_cast<int>(r.integer_in(*n, "max_connections", 1, 1'000'000));
+    if (auto n = d.get("pool_per_server"))
+      out.database.pool_per_server =
+          static_cast<int>(r.integer_in(*n, "pool_per_server", 1, 1'000'000));
+  }
+  const bool ha = out.servers > 1;
+  if (ha && !out.database.external)
+    r.fail(*f.get("servers"), fmt::format("HA mode (servers: {}) needs an external database: set "
+                                          "cluster.database.external: true",
+                                          out.servers));
+  // HA defaults (SCENARIOS.md): a ZooKeeper node per server, and the Redis event bus.
+  out.zookeeper = ha ? out.servers : 0;
+  out.redis = ha;
+  if (auto n = f.get("zookeeper"))
+    out.zookeeper = static_cast<int>(r.integer_in(*n, "zookeeper", 0, 1000));
+  if (auto n = f.get("redis")) out.redis = r.boolean(*n, "redis");
+  if (auto n = f.get("agents"))
+    out.agents = static_cast<int>(r.integer_in(*n, "agents", 0, 100'000));
+  if (auto sv = f.get("server_versions")) {
+    for (const auto& [key, value] : r.entries(*sv, "server_versions")) {
+      const std::string& server = key.Scalar();
+      bool known = false;
+      for (int i = 1; i <= out.servers; ++i) known = known || server == fmt::format("server-{}", i);
+      if (!known)
+        r.fail(key,
+               fmt::format("unknown server '{}' in server_versions: the cluster has {}", server,
+                           out.servers == 1 ? std::string("server-1")
+                                            : fmt::format("server-1..server-{}", out.servers)));
+      out.server_versions[server] = r.string(value, server);
+    }
+  }
+  if (auto n = f.section("network")) parse_network(r, *n, out.network);
+  if (auto n = f.get("timing")) parse_timing(r, *n, registry, out);
+  if (auto n = f.get("mechanisms")) parse_mechanisms(r, *n, registry, out);
+}
+
+namespace {
+
+HealthCheckSpec parse_health_check(const Reader& r, const YAML::Node& node) {
+  Fields f(r, node, "health_check", "'health_check'",
+           {"interval", "unhealthy_threshold", "healthy_threshold"});
+  HealthCheckSpec h;
+  if (auto n = f.get("interval")) h.interval_ns = r.duration(*n, "interval", Sign::positive);
+  if (auto n = f.get("unhealthy_threshold"))
+    h.unhealthy_threshold = static_cast<int>(r.integer_in(*n, "unhealthy_threshold", 1, 1'000'000));
+  if (auto n = f.get("healthy_threshold"))
+    h.healthy_threshold = static_cast<int>(r.integer_in(*n, "healthy_threshold", 1, 1'000'000));
+  return h;
+}
+
+// Each item of a list of STACK-local service names must name a service of `stack`.
+void check_local_services(const Reader& r, const YAML::Node& list, const StackSpec& stack,
+                          std::string_view where) {
+  std::vector<std::string> services;
+  for (const ServiceSpec& s : stack.services) services.push_back(s.name);
+  auto check = [&](const YAML::Node& item) {
+    const std::string& name = item.Scalar();
+    for (const std::string& s : services)
+      if (s == name) return;
+    r.fail(item, fmt::format("unknown service '{}' in {} of stack '{}'{}", name, where, stack.name,
+                             hint(name, services)));
+  };
+  if (list.IsScalar()) {
+    check(list);
+    return;
+  }
+  for (auto it = list.begin(); it != list.end(); ++it) check(*it);
+}
+
+StackSpec parse_stack(const Reader& r, const YAML::Node& node) {
+  Fields f(r, node, "stack", "each stack", {"name", "services", "load_balancer"});
+  StackSpec st;
+  st.name = r.identifier(f.need("name"), "name");
+  std::vector<YAML::Node> link_nodes;
+  if (auto list = f.section("services")) {
+    if (!list->IsSequence())
+      r.fail(*list, fmt::format("expected a list for 'services', got {}", describe(*list)));
+    for (auto it = list->begin(); it != list->end(); ++it) {
+      Fields s(r, *it, "service", "each service", {"name", "scale", "links", "health_check"});
+      ServiceSpec sv;
+      YAML::Node name_node = s.need("name");
+      sv.name = r.identifier(name_node, "name");
+      for (const ServiceSpec& other : st.services)
+        if (other.name == sv.name)
+          r.fail(name_node, fmt::format("duplicate service '{}' in stack '{}'", sv.name, st.name));
+      if (auto n = s.get("scale"))
+        sv.scale = static_cast<int>(r.integer_in(*n, "scale", 0, 100'000));
+      if (auto n = s.section("links")) {
+        sv.links = r.strings(*n, "links", true);
+        link_nodes.push_back(*n);
+      }
+      if (auto n = s.section("health_check")) sv.health_check = parse_health_check(r, *n);
+      st.services.push_back(std::move(sv));
+    }
+  }
+  // Links may point forward in the list, so they are checked once every service is known.
+  for (const YAML::Node& links : link_nodes) check_local_services(r, links, st, "links");
+  if (auto lb = f.section("load_balancer")) {
+    Fields l(r, *lb, "load_balancer", "'load_balancer'", {"name", "targets"});
+    LoadBalancerSpec spec;
+    YAML::Node name_node = l.need("name");
+    spec.name = r.identifier(name_node, "name");
+    for (const ServiceSpec& s : st.services)
+      if (s.name == spec.name)
+        r.fail(name_node, fmt::format("load balancer '{}' has the name of a service of stack '{}'",
+                                      spec.name, st.name));
+    YAML::Node targets = l.need("targets");
+    spec.targets = r.strings(targets, "targets", true);
+    if (spec.targets.empty()) r.fail(targets, "a load balancer needs at least one target");
+    check_local_services(r, targets, st, "targets");
+    st.load_balancer = std::move(spec);
+  }
+  return st;
+}
+
+}  // namespace
+
+void parse_stacks(const Reader& r, const YAML::Node& node, std::vector<StackSpec>& out) {
+  if (!node.IsSequence())
+    r.fail(node, fmt::format("expected a list for 'stacks', got {}", describe(node)));
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    StackSpec st = parse_stack(r, *it);
+    for (const StackSpec& other : out)
+      if (other.name == st.name)
+        r.fail(Fields(r, *it, "stack", "each stack", {"name", "services", "load_balancer"})
+                   .need("name"),
+               fmt::format("duplicate stack '{}'", st.name));
+    out.push_back(std::move(st));
+  }
+}
+
+namespace {
+
+YAML::Node client_node(const Reader& r, const YAML::Node& item) {
+  return Fields(r, item, "workload entry", "each workload entry", {"client"}).need("client");
+}
+
+}  // namespace
+
+void parse_workload(const Reader& r, const YAML::Node& node, std::vector<ClientSpec>& out) {
+  if (!node.IsSequence())
+    r.fail(node, fmt::format("expected a list for 'workload', got {}", describe(node)));
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    Fields c(r, client_node(r, *it), "client", "'client'", {"target", "rate"});
+    ClientSpec client;
+    client.target = r.string(c.need("target"), "target");
+    if (auto n = c.get("rate")) client.interval_ns = r.rate_interval(*n, "rate");
+    client.pos = r.pos(*it);
+    out.push_back(std::move(client));
+  }
+}
+
+void check_workload(const Reader& r, const YAML::Node& node, const Names& names) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    YAML::Node target =
+        Fields(r, client_node(r, *it), "client", "'client'", {"target", "rate"}).need("target");
+    if (auto err = names.check_lb(target.Scalar())) r.fail(target, *err);
+  }
+}
+
+ScenarioSpec parse_tree(const YAML::Node& root, const Reader& r, const Registry& registry) {
+  Fields top(r, root, "the scenario", "the scenario",
+             {"name", "description", "seed", "duration", "cluster", "stacks", "workload", "faults",
+              "random_faults", "expect"});
+  ScenarioSpec spec;
+  spec.name = r.identifier(top.need("name"), "name");
+  if (auto n = top.get("description")) spec.description = r.string(*n, "description");
+  if (auto n = top.get("seed")) spec.seed = r.unsigned_integer(*n, "seed");
+  spec.duration_ns = r.duration(top.need("duration"), "duration", Sign::positive);
+  // Sections in dependency order, whatever their order in the file: names come first.
+  if (auto n = top.section("cluster"))
+    parse_cluster(r, *n, registry, spec.cluster);
+  else
+    parse_cluster(r, YAML::Node(YAML::NodeType::Map), registry, spec.cluster);
+  if (auto n = top.section("stacks")) parse_stacks(r, *n, spec.stacks);
+  if (auto n = top.section("workload")) parse_workload(r, *n, spec.workload);
+  Names names(spec);
+  if (auto n = top.section("workload")) check_workload(r, *n, names);
+  if (auto n = top.section("faults")) parse_faults(r, *n, names, spec);
+  if (auto n = top.section("random_faults")) parse_random_faults(r, *n, names, spec);
+  if (auto n = top.section("expect")) parse_expect(r, *n, names, registry, spec);
+  return spec;
+}
+
+}  // namespace stampede::scenario_detail
+
+namespace stampede {
+
+ScenarioSpec parse_scenario(std::string_view yaml_text, const std::string& file,
+                            const Registry& registry) {
+  return parse_scenario_with_overrides(yaml_text, file, {}, registry);
+}
+
+ScenarioSpec load_scenario(const std::string& path, const Registry& registry) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path + ":1:1: is a directory, not a scenario file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ":1:1: cannot open the file (no such scenario?)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw InputError(path + ":1:1: cannot read the file");
+  return parse_scenario(text.str(), path, registry);
+}
+
+}  // namespace stampede

@@ -1,0 +1,44 @@
+#pragma once
+// Internal to sim/scenario: one parser per section of a scenario, sharing a Reader for errors.
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <string_view>
+
+#include "sim/core/registry.hpp"
+#include "sim/core/spec.hpp"
+#include "sim/scenario/names.hpp"
+#include "sim/scenario/reader.hpp"
+
+namespace stampede::scenario_detail {
+
+// Text to a tree; malformed YAML becomes an InputError "FILE:LINE:COL: message".
+YAML::Node load_yaml(std::string_view text, const std::string& file);
+
+// The whole scenario from its tree (the file's, or the file's edited by --set flags).
+ScenarioSpec parse_tree(const YAML::Node& root, const Reader& reader, const Registry& registry);
+
+void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& registry,
+                   ClusterSpec& out);
+void parse_stacks(const Reader& r, const YAML::Node& node, std::vector<StackSpec>& out);
+// Clients' targets are checked against `names` by check_workload, once every name is known.
+void parse_workload(const Reader& r, const YAML::Node& node, std::vector<ClientSpec>& out);
+void check_workload(const Reader& r, const YAML::Node& node, const Names& names);
+void parse_faults(const Reader& r, const YAML::Node& node, const Names& names, ScenarioSpec& spec);
+void parse_random_faults(const Reader& r, const YAML::Node& node, const Names& names,
+                         ScenarioSpec& spec);
+void parse_expect(const Reader& r, const YAML::Node& node, const Names& names,
+                  const Registry& registry, ScenarioSpec& spec);
+
+// Candidates for suggestions: the names of a registry list.
+template <class Defs>
+std::vector<std::string> names_of(const Defs& defs) {
+  std::vector<std::string> out;
+  for (const auto& d : defs) out.push_back(d.name);
+  return out;
+}
+
+// " (did you mean 'X'?)", or a short list of what is valid, or "" when there is nothing valid.
+std::string hint(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace stampede::scenario_detail

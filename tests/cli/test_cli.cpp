@@ -1,0 +1,190 @@
+// The `stampede` command as users meet it: exit codes, one-line errors for every class of bad
+// input (no crash, no partial output), traces that replay, and replays that name a divergence.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string temp_dir() {
+  static std::string dir = [] {
+    auto d = std::filesystem::temp_directory_path() /
+             fmt::format("stampede-cli-test-{}", static_cast<long>(::getpid()));
+    std::filesystem::create_directories(d);
+    return d.string();
+  }();
+  return dir;
+}
+
+Result stampede(const std::string& args) {
+  std::string out = temp_dir() + "/out.txt", err = temp_dir() + "/err.txt";
+  std::string cmd = fmt::format("cd '{}' && '{}' {} >'{}' 2>'{}'", SOURCE_DIR, STAMPEDE_BIN, args, out, err);
+  int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string fixture(const std::string& name) { return std::string(FIXTURES) + "/" + name; }
+
+int lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// A bad-input error: exit 2, one line on stderr naming FILE:LINE:COL, nothing on stdout.
+void require_input_error(const Result& r, const std::string& file, const std::string& needle) {
+  INFO("stderr: " << r.err << "stdout: " << r.out);
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.out.empty());
+  CHECK(std::regex_search(r.err, std::regex("^" + std::regex_replace(file, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(:\d+:\d+: )")));
+  CHECK(r.err.find(needle) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("a valid scenario runs and prints expectations, metrics, digest and verdict", "[cli]") {
+  Result r = stampede("run " + fixture("valid.yaml"));
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("✓") != std::string::npos);
+  CHECK(r.out.find("digest") != std::string::npos);
+  CHECK(r.out.find("availability:wordpress/lb") != std::string::npos);
+  CHECK(r.out.find("verdict   PASS") != std::string::npos);
+}
+
+TEST_CASE("malformed YAML is one line with file:line:col and exit 2", "[cli][bad-input]") {
+  require_input_error(stampede("run " + fixture("malformed.yaml")), fixture("malformed.yaml"), "");
+}
+
+TEST_CASE("an unknown key is named with the nearest valid spelling", "[cli][bad-input]") {
+  require_input_error(stampede("run " + fixture("unknown-key.yaml")), fixture("unknown-key.yaml"),
+                      "agents");
+}
+
+TEST_CASE("a value of the wrong type is named", "[cli][bad-input]") {
+  require_input_error(stampede("run " + fixture("wrong-type.yaml")), fixture("wrong-type.yaml"),
+                      "two");
+}
+
+TEST_CASE("a bad duration and a bad rate are named", "[cli][bad-input]") {
+  require_input_error(stampede("run " + fixture("bad-duration.yaml")), fixture("bad-duration.yaml"),
+                      "30 secs");
+  require_input_error(stampede("run " + fixture("bad-rate.yaml")), fixture("bad-rate.yaml"),
+                      "5/fortnight");
+}
+
+TEST_CASE("unknown node and container names are named", "[cli][bad-input]") {
+  require_input_error(stampede("run " + fixture("unknown-node.yaml")), fixture("unknown-node.yaml"),
+                      "server-9");
+  require_input_error(stampede("run " + fixture("unknown-container.yaml")),
+                      fixture("unknown-container.yaml"), "wordpress/web/3");
+}
+
+TEST_CASE("a set override on a path that does not exist names the flag, with a suggestion", "[cli][bad-input]") {
+  Result r = stampede("run " + fixture("valid.yaml") + " --set cluster.agnets=3");
+  INFO(r.err);
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("--set") != std::string::npos);
+  CHECK(r.err.find("agents") != std::string::npos);
+}
+
+TEST_CASE("bad flags and a missing scenario file exit 2 with one line", "[cli][bad-input]") {
+  Result r = stampede("run " + fixture("valid.yaml") + " --seed banana");
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  r = stampede("run /nonexistent/nothing.yaml");
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.find("/nonexistent/nothing.yaml:1:1:") == 0);
+  r = stampede("frobnicate");
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("a recorded trace replays to the same digest and a tampered one names the step", "[cli][trace]") {
+  std::string trace = temp_dir() + "/valid.trace.jsonl";
+  Result run = stampede("run " + fixture("valid.yaml") + " --seed 3 --trace " + trace);
+  REQUIRE(run.code == 0);
+  REQUIRE(std::filesystem::exists(trace));
+  CHECK_FALSE(std::filesystem::exists(trace + ".tmp"));
+  Result replay = stampede("replay " + trace);
+  INFO(replay.out << replay.err);
+  CHECK(replay.code == 0);
+  CHECK(replay.out.find("digest") != std::string::npos);
+
+  // Change the rolling hash of step 40: the replay must stop there and name it.
+  std::ifstream in(trace);
+  std::string line, text;
+  while (std::getline(in, line)) {
+    if (line.rfind("{\"i\":40,", 0) == 0) {
+      auto h = line.find("\"h\":\"");
+      line[h + 5] = line[h + 5] == '0' ? '1' : '0';
+    }
+    text += line + "\n";
+  }
+  std::string tampered = temp_dir() + "/tampered.trace.jsonl";
+  std::ofstream(tampered) << text;
+  Result bad = stampede("replay " + tampered);
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("diverged at step 40") != std::string::npos);
+}
+
+TEST_CASE("a truncated or wrong-version trace is bad input, not a crash", "[cli][bad-input][trace]") {
+  std::string trace = temp_dir() + "/short.trace.jsonl";
+  REQUIRE(stampede("run " + fixture("valid.yaml") + " --trace " + trace).code == 0);
+  std::string text = slurp(trace);
+  // Cut the file in the middle of a line, as a killed writer would.
+  std::string cut = temp_dir() + "/cut.trace.jsonl";
+  std::ofstream(cut) << text.substr(0, text.size() / 2);
+  Result r = stampede("replay " + cut);
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.find(cut + ":") == 0);
+
+  r = stampede("replay " + fixture("wrong-version.jsonl"));
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.find("0.0.0-other") != std::string::npos);
+
+  r = stampede("replay " + fixture("valid.yaml"));  // not a trace at all
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+}
+
+TEST_CASE("list prints the registered names", "[cli]") {
+  Result r = stampede("list invariants");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("service.scale_exceeded") != std::string::npos);
+  r = stampede("list timings");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("agent_ping_interval") != std::string::npos);
+  r = stampede("list scenarios");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("agent-partition") != std::string::npos);
+}
