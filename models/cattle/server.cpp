@@ -208,6 +208,12 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     if (s == "disconnected") return static_cast<std::int64_t>(HostStateCode::disconnected);
     return std::nullopt;
   }
+  if (key == "hosts_active") {
+    // One scan for the convergence check, instead of one host_state look-up per agent.
+    std::int64_t n = 0;
+    for (const auto& [id, row] : *store().table("host")) n += row.at("state") == "active";
+    return n;
+  }
   if (key == "lock_holders_max") return locks_.max_holders();
   if (key == "services_known") {
     std::int64_t n = 0;

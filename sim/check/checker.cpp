@@ -98,6 +98,9 @@ void Checker::on_step(const StepInfo& step) {
     if (s.decided) continue;
     if (e.what == ExpectWhat::invariant) {
       if (!s.invariant) continue;
+      if (step.node != k_no_node && step.kind != StepKind::fault && step.kind != StepKind::check &&
+          !step_may_affect(s.invariant->depends_on, world_.node_name(step.node)))
+        continue;
       if (auto why = s.invariant->check(world_)) fail(i, *why, last_step_);
       continue;
     }

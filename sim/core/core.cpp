@@ -140,6 +140,13 @@ bool name_matches(std::string_view pattern, std::string_view name) {
   return pattern == name;
 }
 
+bool step_may_affect(const std::vector<std::string>& depends_on, std::string_view node) {
+  if (depends_on.empty()) return true;
+  for (const std::string& pattern : depends_on)
+    if (name_matches(pattern, node)) return true;
+  return false;
+}
+
 template <class T>
 static const T* find_by_name(const std::vector<T>& v, std::string_view name) {
   for (const T& x : v)

@@ -54,7 +54,14 @@ struct InvariantDef {
   std::string description;
   // nullopt while the property holds; otherwise a one-line account of the violation.
   std::function<std::optional<std::string>(const WorldView&)> check;
+  // The nodes whose state the check reads (name patterns). After a step at any other node the
+  // property cannot have changed, so the checker skips it there; fault and check steps, which
+  // may crash or restart any node, always re-evaluate. Empty means every node.
+  std::vector<std::string> depends_on = {};
 };
+
+// True when a step at `node` may change a property that reads the nodes of `depends_on`.
+bool step_may_affect(const std::vector<std::string>& depends_on, std::string_view node);
 
 struct NamedDef {
   std::string name;
@@ -85,7 +92,11 @@ class Registry {
   void add_log_message(NamedDef l) { log_messages_.push_back(std::move(l)); }
   // Whether the world as a whole has settled (every service at scale, every host active); the
   // engine measures the time to converge after the last fault with it.
-  void set_converged(std::function<bool(const WorldView&)> f) { converged_ = std::move(f); }
+  void set_converged(std::function<bool(const WorldView&)> f,
+                     std::vector<std::string> depends_on = {}) {
+    converged_ = std::move(f);
+    converged_depends_on_ = std::move(depends_on);
+  }
 
   const std::vector<ModelEntry>& models() const { return models_; }
   const std::vector<TimingDef>& timings() const { return timings_; }
@@ -95,6 +106,7 @@ class Registry {
   const std::vector<NamedDef>& signals() const { return signals_; }
   const std::vector<NamedDef>& log_messages() const { return log_messages_; }
   const std::function<bool(const WorldView&)>& converged() const { return converged_; }
+  const std::vector<std::string>& converged_depends_on() const { return converged_depends_on_; }
 
   const TimingDef* find_timing(std::string_view name) const;
   const MechanismDef* find_mechanism(std::string_view name) const;
@@ -110,6 +122,7 @@ class Registry {
   std::vector<NamedDef> signals_;
   std::vector<NamedDef> log_messages_;
   std::function<bool(const WorldView&)> converged_;
+  std::vector<std::string> converged_depends_on_;
 };
 
 }  // namespace stampede

@@ -165,6 +165,7 @@ NodeId Kernel::add_node(std::string name, std::unique_ptr<Node> node) {
   STAMPEDE_ASSERT(!started_, "nodes are added before the run starts");
   STAMPEDE_ASSERT(find(name) == k_no_node, "node names are unique");
   NodeId id = static_cast<NodeId>(nodes_.size());
+  by_name_.emplace(name, id);
   auto slot = std::make_unique<NodeSlot>();
   slot->name = std::move(name);
   slot->node = std::move(node);
@@ -352,9 +353,8 @@ bool Kernel::model_fault(const ModelFault& f) {
 std::string_view Kernel::node_name(NodeId id) const { return nodes_[id]->name; }
 
 NodeId Kernel::find(std::string_view name) const {
-  for (NodeId id = 0; id < nodes_.size(); ++id)
-    if (nodes_[id]->name == name) return id;
-  return k_no_node;
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? k_no_node : it->second;
 }
 
 bool Kernel::is_up(NodeId id) const { return nodes_[id]->up; }

@@ -98,6 +98,7 @@ class Kernel final : public Engine {
   Chooser* chooser_;
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<NodeSlot>> nodes_;
+  std::map<std::string, NodeId, std::less<>> by_name_;
   std::vector<Event> queue_;  // a binary heap ordered by EventOrder
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;

@@ -73,9 +73,16 @@ class EngineFaults final : public FaultTarget {
 class ConvergenceTracker final : public StepObserver {
  public:
   ConvergenceTracker(const Registry& reg, const WorldView& world, const FaultInjector& faults)
-      : predicate_(reg.converged()), world_(world), faults_(faults) {}
-  void on_step(const StepInfo&) override {
+      : predicate_(reg.converged()),
+        depends_on_(reg.converged_depends_on()),
+        world_(world),
+        faults_(faults) {}
+  void on_step(const StepInfo& step) override {
     if (!predicate_) return;
+    if (step.node != k_no_node && step.kind != StepKind::fault && step.kind != StepKind::check &&
+        faults_.faults_injected() == faults_seen_ &&
+        !step_may_affect(depends_on_, world_.node_name(step.node)))
+      return;
     TimeNs now = world_.now();
     // Judge each instant once, after its first step: cheap, and enough at nanosecond grain.
     if (now == last_judged_ns_ && faults_.faults_injected() == faults_seen_) return;
@@ -99,6 +106,7 @@ class ConvergenceTracker final : public StepObserver {
 
  private:
   const std::function<bool(const WorldView&)>& predicate_;
+  const std::vector<std::string>& depends_on_;
   const WorldView& world_;
   const FaultInjector& faults_;
   TimeNs last_judged_ns_ = -1;

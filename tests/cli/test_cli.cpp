@@ -188,3 +188,18 @@ TEST_CASE("list prints the registered names", "[cli]") {
   CHECK(r.code == 0);
   CHECK(r.out.find("agent-partition") != std::string::npos);
 }
+
+TEST_CASE("the README names every timing, mechanism, invariant, metric and signal", "[cli][docs]") {
+  std::string readme = slurp(std::string(SOURCE_DIR) + "/README.md");
+  for (const char* what : {"timings", "mechanisms", "invariants", "metrics", "signals"}) {
+    Result r = stampede(std::string("list ") + what);
+    REQUIRE(r.code == 0);
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::string name = line.substr(0, line.find(' '));
+      INFO(what << ": " << name);
+      CHECK(readme.find("`" + name + "`") != std::string::npos);
+    }
+  }
+}
