@@ -1,11 +1,16 @@
 #pragma once
 // The pieces of the `stampede` command, one file per subcommand; main.cpp wires them to CLI11.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/core/registry.hpp"
+
+namespace CLI {
+class App;
+}
 
 namespace stampede::cli {
 
@@ -26,6 +31,7 @@ struct RunArgs {
   std::string scenario;
   std::optional<std::uint64_t> seed;
   std::string engine = "kernel";
+  std::string platform;
   std::string trace;
   std::vector<std::string> sets;
   bool quiet = false;
@@ -39,5 +45,14 @@ struct ReplayArgs {
 int cmd_replay(const ReplayArgs& args);
 
 int cmd_list(const std::string& what);
+
+// `explore` and `shrink` (cli/explore.cpp, cli/shrink.cpp) declare their own flags; `replay`
+// hands explorer traces (engine "explore") to cmd_replay_explore.
+struct ExploreCommands;
+std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app);
+std::optional<int> run_explore_command(const ExploreCommands& commands);
+int cmd_replay_explore(const ReplayArgs& args);
+int cmd_shrink(const std::string& trace, const std::string& out, const std::string& budget);
+DurationNs parse_budget_flag(const std::string& flag, const std::string& text);
 
 }  // namespace stampede::cli

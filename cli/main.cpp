@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/app.hpp"
+#include "cli/study.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/trace/trace.hpp"
 
@@ -19,7 +20,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("SCENARIO", run.scenario, "a scenario file, or a name from `stampede list`")
       ->required();
   run_cmd->add_option("--seed", run.seed, "root seed (default: the scenario's seed)");
-  run_cmd->add_option("--engine", run.engine, "engine: kernel")->capture_default_str();
+  run_cmd->add_option("--engine", run.engine, "engine: kernel (fast) or simgrid (network-accurate)")
+      ->check(CLI::IsMember({"kernel", "simgrid"}))
+      ->capture_default_str();
+  run_cmd->add_option("--platform", run.platform,
+                      "a SimGrid platform file (v4.1) for --engine simgrid; nodes map to hosts "
+                      "through FILE.hosts.yaml beside it");
   run_cmd->add_option("--trace", run.trace, "write every step to a JSON Lines trace");
   run_cmd->add_option("--set", run.sets, "override KEY=VALUE (dotted path into the scenario)")
       ->allow_extra_args(false);
@@ -35,6 +41,10 @@ int main(int argc, char** argv) {
   list_cmd->add_option("WHAT", what, "scenarios|invariants|metrics|timings|mechanisms|signals|logs")
       ->check(CLI::IsMember({"scenarios", "invariants", "metrics", "timings", "mechanisms",
                              "signals", "logs"}));
+
+  StudyCommands study;  // sweep, merge, report, export-csv, export
+  add_study_commands(app, study);
+  auto explore_cmds = add_explore_commands(app);  // explore, shrink
 
   try {
     app.parse(argc, argv);
@@ -53,6 +63,8 @@ int main(int argc, char** argv) {
     if (*run_cmd) return cmd_run(run);
     if (*replay_cmd) return cmd_replay(replay);
     if (*list_cmd) return cmd_list(what);
+    if (auto rc = run_study_command(study)) return *rc;
+    if (auto rc = run_explore_command(*explore_cmds)) return *rc;
   } catch (const stampede::InputError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return k_exit_bad_input;

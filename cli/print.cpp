@@ -13,10 +13,11 @@ static std::string clock(TimeNs t) {
   return fmt::format("{:>3}:{:02}.{:03}", ms / 60000, (ms / 1000) % 60, ms % 1000);
 }
 
-void print_run(const ScenarioSpec& spec, std::uint64_t seed, const RunOutcome& out, double wall_s,
-               bool quiet) {
-  std::printf("stampede run %s  (seed %llu, engine kernel, %s simulated)\n", spec.name.c_str(),
-              static_cast<unsigned long long>(seed), format_duration(spec.duration_ns).c_str());
+void print_run(const ScenarioSpec& spec, std::uint64_t seed, std::string_view engine,
+               const RunOutcome& out, double wall_s, bool quiet) {
+  std::printf("stampede run %s  (seed %llu, engine %.*s, %s simulated)\n", spec.name.c_str(),
+              static_cast<unsigned long long>(seed), static_cast<int>(engine.size()), engine.data(),
+              format_duration(spec.duration_ns).c_str());
   if (!quiet) {
     std::printf("\ntimeline\n");
     std::size_t shown = 0;

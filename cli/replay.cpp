@@ -6,11 +6,13 @@
 #include "cli/app.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/explore/trace_io.hpp"
 #include "sim/trace/trace.hpp"
 
 namespace stampede::cli {
 
 int cmd_replay(const ReplayArgs& args) {
+  if (explore::is_explore_trace(args.trace)) return cmd_replay_explore(args);
   Trace trace = read_trace(args.trace, STAMPEDE_VERSION);
   ScenarioSpec spec = parse_scenario_with_overrides(trace.header.scenario_text,
                                                     trace.header.scenario_file,

@@ -8,14 +8,14 @@
 #include "cli/print.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/simgrid/factory.hpp"
 #include "sim/trace/trace.hpp"
 
 namespace stampede::cli {
 
 int cmd_run(const RunArgs& args) {
-  if (args.engine != "kernel") {
-    std::fprintf(stderr, "stampede: --engine: '%s' is not available in this build (engines: kernel)\n",
-                 args.engine.c_str());
+  if (!args.platform.empty() && args.engine != "simgrid") {
+    std::fprintf(stderr, "stampede: --platform: needs --engine simgrid\n");
     return k_exit_bad_input;
   }
   std::string path = resolve_scenario_path(args.scenario);
@@ -25,6 +25,9 @@ int cmd_run(const RunArgs& args) {
 
   RunConfig config;
   config.seed = seed;
+  if (args.engine == "simgrid")
+    config.make_engine = make_simgrid_factory(
+        args.platform.empty() ? std::nullopt : std::optional<std::string>(args.platform));
   std::unique_ptr<TraceWriter> trace;
   if (!args.trace.empty()) {
     TraceHeader h;
@@ -33,6 +36,7 @@ int cmd_run(const RunArgs& args) {
     h.scenario_text = text;
     h.overrides = args.sets;
     h.seed = seed;
+    h.engine = args.engine;
     trace = std::make_unique<TraceWriter>(args.trace, h);
     config.observers.push_back(trace.get());
   }
@@ -42,7 +46,7 @@ int cmd_run(const RunArgs& args) {
   double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   if (trace) trace->commit(TraceEnd{out.steps, out.digest, out.passed});
-  print_run(spec, seed, out, wall_s, args.quiet);
+  print_run(spec, seed, args.engine, out, wall_s, args.quiet);
   if (trace) std::printf("trace     %s (%llu steps)\n", args.trace.c_str(),
                          static_cast<unsigned long long>(out.steps));
   return out.passed ? k_exit_ok : k_exit_failed;

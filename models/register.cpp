@@ -6,6 +6,9 @@
 #include "models/app/client.hpp"
 #include "models/app/load_balancer.hpp"
 #include "models/cattle/server.hpp"
+#include "models/lease_lock/register.hpp"
+#include "models/redis/register.hpp"
+#include "models/zookeeper/register.hpp"
 
 namespace stampede {
 
@@ -259,6 +262,11 @@ void register_models(Registry& registry) {
   register_timings(registry);
   register_names(registry);
   register_checks(registry);
+  // HA-mode systems; they add nodes only when the scenario asks for them.
+  register_zookeeper(registry);
+  register_redis(registry);
+  // The explorer's known-answer model; it adds nodes only when a scenario asks for it.
+  register_lease_lock(registry);
 }
 
 }  // namespace stampede

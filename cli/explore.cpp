@@ -1,0 +1,297 @@
+// `stampede explore`: search a scenario's choices for a violation (sim/explore), write the first
+// counterexample as an explorer trace; also the replay of explorer traces, which `replay`
+// dispatches here on the header's engine.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+#include <functional>
+#include <memory>
+
+#include "cli/app.hpp"
+#include "sim/explore/explorer.hpp"
+#include "sim/explore/shrink.hpp"
+#include "sim/explore/trace_io.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace stampede::cli {
+
+using namespace stampede::explore;
+
+
+// A wall-clock budget: the clock is read here, in cli/, never inside a run.
+std::function<bool()> deadline(std::optional<DurationNs> budget_ns) {
+  if (!budget_ns) return [] { return false; };
+  auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(*budget_ns);
+  return [end] { return std::chrono::steady_clock::now() >= end; };
+}
+
+DurationNs parse_budget_flag(const std::string& flag, const std::string& text) {
+  DurationNs d = 0;
+  try {
+    d = parse_duration(text);
+  } catch (const std::invalid_argument&) {
+    throw InputError(fmt::format("stampede: {}: bad duration '{}': expected a number and a unit "
+                                 "ns/us/ms/s/m/h, e.g. 60s", flag, text));
+  }
+  if (d <= 0) throw InputError(fmt::format("stampede: {}: '{}' must be more than 0", flag, text));
+  return d;
+}
+
+namespace {
+
+std::string mark(const RunResult& r, std::size_t i) {
+  if (i < r.injected.size() && r.injected[i]) return "  [injected]";
+  if (i < r.out_of_order.size() && r.out_of_order[i]) return "  [out of time order]";
+  return "";
+}
+
+}  // namespace
+
+void print_timeline(const RunResult& r, std::size_t last_n) {
+  std::size_t n = r.steps.size();
+  std::size_t from = n > last_n ? n - last_n : 0;
+  std::printf("timeline (%s%zu steps; * = not what time alone would do next)\n",
+              from > 0 ? "last " : "", n - from);
+  if (from > 0) std::printf("  ... %zu earlier steps\n", from);
+  for (std::size_t i = from; i < n; ++i) {
+    const TraceStep& s = r.steps[i];
+    std::string m = mark(r, i);
+    std::printf("  %c %4llu  %10s  %s%s\n", m.empty() ? ' ' : '*',
+                static_cast<unsigned long long>(s.index), format_duration(s.time_ns).c_str(),
+                r.descriptions[i].c_str(), m.c_str());
+  }
+}
+
+void print_violation(const RunResult& r) {
+  const Violation& v = *r.violation;
+  std::printf("✗ %s violated at step %llu (%s): %s\n", v.property.c_str(),
+              static_cast<unsigned long long>(v.step), format_duration(v.time_ns).c_str(),
+              v.detail.c_str());
+}
+
+TraceHeader header_for(const ScenarioSpec& spec, const std::string& path, const std::string& text,
+                       const std::vector<std::string>& sets, std::uint64_t seed) {
+  (void)spec;
+  TraceHeader h;
+  h.version = STAMPEDE_VERSION;
+  h.engine = "explore";
+  h.scenario_file = path;
+  h.scenario_text = text;
+  h.overrides = sets;
+  h.seed = seed;
+  return h;
+}
+
+struct ExploreCommands {
+  CLI::App* explore = nullptr;
+  CLI::App* shrink = nullptr;
+  std::string scenario;
+  std::string strategy = "random";
+  std::string budget;
+  std::uint64_t runs = 0;
+  std::optional<int> depth;
+  std::uint64_t max_steps = 0;
+  int max_faults = 0;
+  std::vector<std::string> faults;
+  int delay_bound = -1;
+  bool no_reduction = false;
+  bool swarm = false;
+  std::optional<std::uint64_t> seed;
+  std::vector<std::string> sets;
+  std::string out;
+  std::string from;
+  std::optional<std::uint64_t> at;
+  bool quiet = false;
+  // shrink
+  std::string shrink_trace;
+  std::string shrink_out;
+  std::string shrink_budget = "60s";
+};
+
+int cmd_explore(const ExploreCommands& a) {
+  auto strategy = strategy_from_name(a.strategy);
+  if (!strategy)
+    throw InputError(fmt::format("stampede explore: --strategy: unknown strategy '{}' "
+                                 "(expected random, pct or dfs)", a.strategy));
+  std::optional<DurationNs> budget;
+  if (!a.budget.empty()) budget = parse_budget_flag("explore --budget", a.budget);
+  if (!budget && a.runs == 0) budget = 60 * k_s;  // a search always ends on its own
+  std::optional<std::uint32_t> kinds = k_all_inject_kinds;
+  if (!a.faults.empty()) {
+    kinds = inject_kinds_from_names(a.faults);
+    if (!kinds)
+      throw InputError("stampede explore: --faults: unknown fault kind (expected some of crash, "
+                    "restart, isolate, heal, drop, duplicate)");
+  }
+  if (a.at && a.from.empty()) throw InputError("stampede explore: --at needs --from TRACE");
+
+  std::string path = resolve_scenario_path(a.scenario);
+  std::string text = read_file(path);
+  ScenarioSpec spec = parse_scenario_with_overrides(text, path, a.sets, registry());
+
+  Settings s;
+  s.seed = a.seed.value_or(spec.seed);
+  s.max_faults = a.max_faults;
+  s.inject_kinds = *kinds;
+  s.delay_bound = a.delay_bound;
+  s.reduction = !a.no_reduction;
+  s.max_runs = a.runs;
+  s.swarm = a.swarm;
+  s.depth = a.max_steps;
+  if (*strategy == Strategy::pct) {
+    s.pct_depth = a.depth.value_or(3);
+  } else if (a.depth) {
+    s.depth = static_cast<std::uint64_t>(*a.depth);
+  }
+
+  std::vector<std::uint32_t> prefix;
+  if (!a.from.empty()) {
+    ExploreTrace t = read_explore_trace(a.from, STAMPEDE_VERSION);
+    ScenarioSpec traced = parse_scenario_with_overrides(
+        t.trace.header.scenario_text, t.trace.header.scenario_file, t.trace.header.overrides,
+        registry());
+    if (traced.name != spec.name)
+      throw InputError(fmt::format("{}:1:1: the trace is of scenario '{}', not '{}'", a.from,
+                                traced.name, spec.name));
+    if (t.trace.header.scenario_text != text || t.trace.header.overrides != a.sets)
+      throw InputError(fmt::format("{}:1:1: the trace was recorded from another version of "
+                                   "scenario '{}' (its text or --set flags differ)", a.from,
+                                   spec.name));
+    std::uint64_t at = a.at.value_or(t.picks.size());
+    if (at > t.picks.size())
+      throw InputError(fmt::format("stampede explore: --at {}: past the end of {} ({} steps)", at,
+                                a.from, t.picks.size()));
+    s.seed = t.trace.header.seed;
+    s.inject_kinds = t.inject_kinds;
+    if (a.max_faults == 0) s.max_faults = t.max_faults;
+    prefix.assign(t.picks.begin(), t.picks.begin() + static_cast<std::ptrdiff_t>(at));
+    *strategy = Strategy::dfs;
+  }
+
+  Explorer ex(spec, registry(), s);
+  std::printf("stampede explore %s  (strategy %s, seed %llu, max faults %d%s)\n",
+              spec.name.c_str(), std::string(strategy_name(*strategy)).c_str(),
+              static_cast<unsigned long long>(s.seed), s.max_faults,
+              a.from.empty()
+                  ? ""
+                  : fmt::format(", from step {} of {}", prefix.size(), a.from).c_str());
+  auto wall_start = std::chrono::steady_clock::now();
+  Report rep = prefix.empty() && a.from.empty() ? ex.search(*strategy, deadline(budget))
+                                                : ex.dfs_from(prefix, deadline(budget));
+  double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  bool dfs = *strategy == Strategy::dfs;
+  std::printf("runs %llu  %s %llu  distinct states %llu  max depth %llu  reductions %llu  "
+              "states/s %.0f  wall %.2fs\n",
+              static_cast<unsigned long long>(rep.runs), dfs ? "transitions" : "steps",
+              static_cast<unsigned long long>(rep.transitions),
+              static_cast<unsigned long long>(rep.distinct_states),
+              static_cast<unsigned long long>(rep.max_depth),
+              static_cast<unsigned long long>(rep.reductions),
+              wall_s > 0 ? static_cast<double>(rep.distinct_states) / wall_s : 0.0, wall_s);
+  if (!rep.first_violation) {
+    if (dfs && rep.exhausted)
+      std::printf("✓ no violation: the bounded space was searched exhaustively%s\n",
+                  rep.depth_cut ? " (some runs cut at the depth bound)" : "");
+    else
+      std::printf("✓ no violation found in %llu runs (search stopped by %s; not exhaustive)\n",
+                  static_cast<unsigned long long>(rep.runs), a.runs ? "--runs" : "the budget");
+    std::printf("verdict   PASS\n");
+    return k_exit_ok;
+  }
+  RunResult cex = ex.replay(rep.first_violation->picks, true);
+  std::printf("first violation in run %llu\n",
+              static_cast<unsigned long long>(rep.first_violation_run));
+  if (!a.quiet) print_timeline(cex, 15);
+  print_violation(cex);
+  std::string out = a.out.empty() ? spec.name + ".explore.trace.jsonl" : a.out;
+  write_explore_trace(out, header_for(spec, path, text, a.sets, s.seed), s,
+                      std::string(strategy_name(*strategy)), cex);
+  std::printf("counterexample  %s (%zu steps; `stampede replay` reproduces it, `stampede shrink` "
+              "minimises it)\n", out.c_str(), cex.steps.size());
+  std::printf("verdict   FAIL\n");
+  return k_exit_failed;
+}
+
+int cmd_replay_explore(const ReplayArgs& args) {
+  ExploreTrace t = read_explore_trace(args.trace, STAMPEDE_VERSION);
+  ScenarioSpec spec = parse_scenario_with_overrides(t.trace.header.scenario_text,
+                                                    t.trace.header.scenario_file,
+                                                    t.trace.header.overrides, registry());
+  Explorer ex(spec, registry(), settings_for(t));
+  ReplayComparer comparer(t.trace, args.verbose);
+  RunResult r = ex.replay(t.picks, false, {&comparer});
+  std::printf("stampede replay %s  (scenario %s, engine explore, seed %llu, %zu recorded steps)\n",
+              args.trace.c_str(), spec.name.c_str(),
+              static_cast<unsigned long long>(t.trace.header.seed), t.trace.steps.size());
+  if (comparer.diverged()) {
+    std::printf("✗ %s\n", comparer.divergence().c_str());
+    return k_exit_failed;
+  }
+  if (r.picks.size() < t.trace.steps.size()) {
+    std::printf("✗ the replay ended after %zu steps; the trace goes on to %s\n", r.picks.size(),
+                describe_step(t.trace.steps[r.picks.size()]).c_str());
+    return k_exit_failed;
+  }
+  if (r.digest != t.trace.end.digest) {
+    std::printf("✗ every step matched but the final digest differs: recorded %s, replay %s\n",
+                hex64(t.trace.end.digest).c_str(), hex64(r.digest).c_str());
+    return k_exit_failed;
+  }
+  if (r.violation) print_violation(r);
+  std::printf("✓ reproduced all %llu steps; digest %s matches; verdict %s as recorded\n",
+              static_cast<unsigned long long>(comparer.steps_compared()),
+              hex64(r.digest).c_str(), r.passed ? "PASS" : "FAIL");
+  return k_exit_ok;
+}
+
+std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
+  auto c = std::make_shared<ExploreCommands>();
+  CLI::App* e = app.add_subcommand(
+      "explore", "Search a scenario's interleavings and faults for a violation (model checking)");
+  c->explore = e;
+  e->add_option("SCENARIO", c->scenario, "a scenario file, or a name from `stampede list`")
+      ->required();
+  e->add_option("--strategy", c->strategy, "random | pct | dfs")->capture_default_str();
+  e->add_option("--budget", c->budget, "wall-clock budget with a unit (60s, 5m); default 60s");
+  e->add_option("--runs", c->runs, "stop after N runs (dfs: N executions)");
+  e->add_option("--depth", c->depth,
+                "pct: the bug depth d (d-1 priority change points, default 3); random and dfs: "
+                "the step bound per run");
+  e->add_option("--max-steps", c->max_steps, "step bound per run, for every strategy");
+  e->add_option("--max-faults", c->max_faults,
+                "faults the explorer may inject per run (default 0)");
+  e->add_option("--faults", c->faults, "kinds it may inject: crash,restart,isolate,heal,drop,"
+                                       "duplicate (default all)")
+      ->delimiter(',');
+  e->add_option("--delay-bound", c->delay_bound,
+                "dfs: steps taken out of time order per run (default unbounded)");
+  e->add_flag("--no-reduction", c->no_reduction, "dfs: turn sleep-set reduction off");
+  e->add_flag("--swarm", c->swarm, "random: randomise the enabled fault kinds per run");
+  e->add_option("--seed", c->seed, "root seed (default: the scenario's seed)");
+  e->add_option("--set", c->sets, "override KEY=VALUE (dotted path into the scenario)")
+      ->allow_extra_args(false);
+  e->add_option("--out", c->out, "where to write the counterexample trace "
+                                 "(default NAME.explore.trace.jsonl)");
+  e->add_option("--from", c->from, "an explorer trace: replay it up to --at, then dfs from there");
+  e->add_option("--at", c->at, "the step of --from to search from (default: its last)");
+  e->add_flag("--quiet", c->quiet, "omit the timeline");
+
+  CLI::App* s = app.add_subcommand("shrink", "Minimise a failing explorer trace");
+  c->shrink = s;
+  s->add_option("TRACE", c->shrink_trace, "a trace written by `stampede explore`")->required();
+  s->add_option("--out", c->shrink_out, "where to write the shrunk trace "
+                                        "(default TRACE with .shrunk before .trace.jsonl)");
+  s->add_option("--budget", c->shrink_budget, "wall-clock budget with a unit (default 60s)");
+  return c;
+}
+
+std::optional<int> run_explore_command(const ExploreCommands& c) {
+  if (c.explore && *c.explore) return cmd_explore(c);
+  if (c.shrink && *c.shrink) return cmd_shrink(c.shrink_trace, c.shrink_out, c.shrink_budget);
+  return std::nullopt;
+}
+
+}  // namespace stampede::cli

@@ -1,0 +1,49 @@
+// `stampede report DB [--out DIR]` and `stampede export-csv DB [--out FILE]`.
+#include "analysis/report.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "analysis/csv.hpp"
+#include "analysis/errors.hpp"
+#include "analysis/results_db.hpp"
+#include "cli/app.hpp"
+#include "cli/study.hpp"
+
+namespace stampede::cli {
+namespace an = stampede::analysis;
+
+int cmd_report(const ReportArgs& args) {
+  // Opened (and validated) before the report folder is created.
+  an::ResultsDb db(args.db, an::ResultsDb::Mode::read_only);
+  an::ReportOptions options;
+  options.version = STAMPEDE_VERSION;
+  options.availability_metric = args.availability;
+  const an::ReportFiles files = an::write_report(db, args.out, options);
+  for (const auto& w : files.warnings) std::fprintf(stderr, "report: warning: %s\n", w.c_str());
+  std::printf("report    %s\n", files.markdown.c_str());
+  for (const auto& p : files.plots) std::printf("plot      %s\n", p.c_str());
+  std::printf("csv       %s\n", (std::filesystem::path(args.out) / "runs.csv").c_str());
+  return k_exit_ok;
+}
+
+int cmd_export_csv(const ExportCsvArgs& args) {
+  an::ResultsDb db(args.db, an::ResultsDb::Mode::read_only);
+  const std::string csv = an::results_csv(db);
+  if (args.out.empty() || args.out == "-") {
+    std::fwrite(csv.data(), 1, csv.size(), stdout);
+    return k_exit_ok;
+  }
+  // Written aside and renamed, so a failed export never leaves a partial file under the name.
+  const std::string tmp = args.out + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << csv;
+    if (!out) throw an::BadInput(args.out + ": cannot write the CSV file");
+  }
+  std::filesystem::rename(tmp, args.out);
+  return k_exit_ok;
+}
+
+}  // namespace stampede::cli

@@ -1,0 +1,65 @@
+// `stampede shrink TRACE`: minimise a failing explorer trace (sim/explore/shrink.hpp) and write
+// a trace of the smaller run that `replay` reproduces.
+#include <cstdio>
+#include <fmt/format.h>
+#include <functional>
+
+#include "cli/app.hpp"
+#include "sim/explore/shrink.hpp"
+#include "sim/explore/trace_io.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace stampede::cli {
+
+using namespace stampede::explore;
+
+// From cli/explore.cpp.
+std::function<bool()> deadline(std::optional<DurationNs> budget_ns);
+void print_timeline(const RunResult& r, std::size_t last_n);
+void print_violation(const RunResult& r);
+
+namespace {
+
+std::string default_out(const std::string& path) {
+  const std::string ext = ".trace.jsonl";
+  if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
+    return path.substr(0, path.size() - ext.size()) + ".shrunk" + ext;
+  return path + ".shrunk";
+}
+
+std::string size_text(const ShrinkSize& s) {
+  return fmt::format("{} steps, {} injected faults, {} out-of-order picks", s.steps, s.faults,
+                     s.nonzero - static_cast<std::uint64_t>(s.faults));
+}
+
+}  // namespace
+
+int cmd_shrink(const std::string& trace_path, const std::string& out_arg,
+               const std::string& budget) {
+  DurationNs budget_ns = parse_budget_flag("shrink --budget", budget);
+  ExploreTrace t = read_explore_trace(trace_path, STAMPEDE_VERSION);
+  ScenarioSpec spec = parse_scenario_with_overrides(t.trace.header.scenario_text,
+                                                    t.trace.header.scenario_file,
+                                                    t.trace.header.overrides, registry());
+  Explorer ex(spec, registry(), settings_for(t));
+  RunResult original = ex.replay(t.picks);
+  if (!original.violation)
+    throw InputError(fmt::format("{}:1:1: the trace's run violates nothing: there is nothing to "
+                                 "shrink", trace_path));
+  std::printf("stampede shrink %s  (scenario %s, property %s)\n", trace_path.c_str(),
+              spec.name.c_str(), original.violation->property.c_str());
+  ShrinkResult r = shrink(ex, original, 20000, deadline(budget_ns));
+  std::printf("before    %s\n", size_text(r.before).c_str());
+  std::printf("after     %s  (%llu candidates run, %llu kept)\n", size_text(r.after).c_str(),
+              static_cast<unsigned long long>(r.candidates),
+              static_cast<unsigned long long>(r.accepted));
+  print_timeline(r.best, 30);
+  print_violation(r.best);
+  std::string out = out_arg.empty() ? default_out(trace_path) : out_arg;
+  Settings s = settings_for(t);
+  write_explore_trace(out, t.trace.header, s, t.strategy, r.best);
+  std::printf("shrunk trace  %s (%zu steps)\n", out.c_str(), r.best.steps.size());
+  return k_exit_ok;
+}
+
+}  // namespace stampede::cli

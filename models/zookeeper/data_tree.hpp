@@ -1,0 +1,51 @@
+#pragma once
+// The replicated znode tree and session table: what every server rebuilds by applying committed
+// txns in zxid order. Applying is deterministic, so every replica computes the same result
+// (including a sequential node's name) without the leader deciding it up front.
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "models/zookeeper/bodies.hpp"
+#include "models/zookeeper/txn.hpp"
+
+namespace stampede::zk {
+
+struct ApplyResult {
+  Code code = Code::ok;
+  std::string path;                  // create: the name created
+  std::vector<std::string> created;  // every node created, in order (for watches)
+  std::vector<std::string> deleted;  // every node deleted, in order
+};
+
+class DataTree {
+ public:
+  DataTree();
+  ApplyResult apply(const Txn& txn);
+
+  bool exists(const std::string& path) const { return nodes_.count(path) != 0; }
+  // The children's names (not full paths), sorted.
+  std::vector<std::string> children(const std::string& path) const;
+  bool session_live(std::int64_t session) const { return sessions_.count(session) != 0; }
+  std::int64_t session_timeout(std::int64_t session) const;
+  const std::map<std::int64_t, std::int64_t>& sessions() const { return sessions_; }
+  std::int64_t ephemeral_owner(const std::string& path) const;
+  std::uint64_t digest() const;
+
+ private:
+  struct Znode {
+    std::int64_t ephemeral_owner = 0;
+    std::int64_t next_sequence = 0;  // for sequential children
+  };
+  void remove_node(const std::string& path, ApplyResult& r);
+
+  std::map<std::string, Znode> nodes_;
+  std::map<std::int64_t, std::int64_t> sessions_;  // id -> timeout ns
+  std::map<std::int64_t, std::set<std::string>> ephemerals_;
+};
+
+std::string parent_of(const std::string& path);
+
+}  // namespace stampede::zk

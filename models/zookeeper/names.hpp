@@ -1,0 +1,32 @@
+#pragma once
+// The names this model registers (timings, mechanisms, signals, metrics, log messages), in one
+// place so that the nodes and register.cpp cannot drift apart.
+#include <string_view>
+
+namespace stampede::zk {
+
+// Timings (see register.cpp for defaults and sources).
+inline constexpr std::string_view k_tick_time = "zk_tick_time";
+inline constexpr std::string_view k_init_limit = "zk_init_limit";
+inline constexpr std::string_view k_sync_limit = "zk_sync_limit";
+inline constexpr std::string_view k_min_session_timeout = "zk_min_session_timeout";
+inline constexpr std::string_view k_max_session_timeout = "zk_max_session_timeout";
+inline constexpr std::string_view k_session_timeout = "zk_session_timeout";
+inline constexpr std::string_view k_finalize_wait = "zk_finalize_wait";
+inline constexpr std::string_view k_max_notification_interval = "zk_max_notification_interval";
+inline constexpr std::string_view k_lock_client_hold = "zk_lock_client_hold";
+inline constexpr std::string_view k_lock_client_idle = "zk_lock_client_idle";
+
+// Mechanisms.
+inline constexpr std::string_view k_correct_vote_order = "zk_correct_vote_order";
+
+// Signals.
+inline constexpr std::string_view k_signal_leader_elected = "zk.leader_elected";
+inline constexpr std::string_view k_signal_session_expired = "zk.session_expired";
+
+// Metrics.
+inline constexpr std::string_view k_metric_elections = "zk_elections";
+inline constexpr std::string_view k_metric_commits = "zk_commits";
+inline constexpr std::string_view k_metric_lock_acquisitions = "zk_lock_acquisitions";
+
+}  // namespace stampede::zk

@@ -1,0 +1,106 @@
+#include "models/zookeeper/register.hpp"
+
+#include <fmt/format.h>
+
+#include "models/zookeeper/invariants.hpp"
+#include "models/zookeeper/names.hpp"
+#include "models/zookeeper/zk_lock_client.hpp"
+#include "models/zookeeper/zk_server.hpp"
+
+namespace stampede {
+
+namespace {
+
+constexpr const char* k_admin_guide =
+    "ZooKeeper Administrator's Guide (zookeeperAdmin), sample zoo.cfg";
+constexpr const char* k_lock_clients = "zk_lock_clients";
+
+void register_timings(Registry& r) {
+  using zk::k_tick_time;
+  r.add_timing({std::string(zk::k_tick_time), TimingUnit::duration, 2000 * k_ms,
+                fmt::format("{}: tickTime=2000", k_admin_guide),
+                "ZooKeeper's basic time unit: heartbeats, and limits counted in ticks"});
+  r.add_timing({std::string(zk::k_init_limit), TimingUnit::count, 10,
+                fmt::format("{}: initLimit=10", k_admin_guide),
+                "ticks a follower has to connect to and sync with a new leader"});
+  r.add_timing({std::string(zk::k_sync_limit), TimingUnit::count, 5,
+                fmt::format("{}: syncLimit=5", k_admin_guide),
+                "ticks a follower may stay silent before the leader drops it (and vice versa)"});
+  r.add_timing({std::string(zk::k_min_session_timeout), TimingUnit::count, 2,
+                "zookeeperAdmin: minSessionTimeout defaults to 2 x tickTime",
+                "smallest session timeout a server grants, in ticks"});
+  r.add_timing({std::string(zk::k_max_session_timeout), TimingUnit::count, 20,
+                "zookeeperAdmin: maxSessionTimeout defaults to 20 x tickTime",
+                "largest session timeout a server grants, in ticks"});
+  r.add_timing({std::string(zk::k_session_timeout), TimingUnit::duration, 60 * k_s,
+                "Apache Curator CuratorFrameworkFactory DEFAULT_SESSION_TIMEOUT_MS = 60 s "
+                "(granted as 40 s: 20 ticks of 2 s)",
+                "session timeout a client asks for; the server clamps it to [min, max]"});
+  r.add_timing({std::string(zk::k_finalize_wait), TimingUnit::duration, 200 * k_ms,
+                "ZooKeeper FastLeaderElection.finalizeWait = 200 ms",
+                "how long an election waits for a better vote once a quorum agrees; also the "
+                "first notification timeout"});
+  r.add_timing({std::string(zk::k_max_notification_interval), TimingUnit::duration, 60 * k_s,
+                "ZooKeeper FastLeaderElection.maxNotificationInterval = 60 s",
+                "cap of the doubling interval at which a looking server resends its vote"});
+  r.add_timing({std::string(zk::k_lock_client_hold), TimingUnit::duration, k_s,
+                "stampede workload choice (no upstream default)",
+                "how long a zkclient-N test client holds its lock"});
+  r.add_timing({std::string(zk::k_lock_client_idle), TimingUnit::duration, k_s,
+                "stampede workload choice (no upstream default)",
+                "how long a zkclient-N test client waits between holding its lock"});
+  r.add_timing({k_lock_clients, TimingUnit::count, 0,
+                "stampede workload choice (no upstream default)",
+                "number of zkclient-N nodes looping on the lock /locks/demo"});
+}
+
+void register_invariants(Registry& r) {
+  r.add_invariant({"zk.lock_mutual_exclusion",
+                   "no two clients hold one ZooKeeper lock while both their sessions are live in "
+                   "the committed view (the live server with the longest committed log)",
+                   zk::check_lock_mutual_exclusion});
+  r.add_invariant({"zk.single_leader_per_epoch",
+                   "no two live servers lead the same epoch (once a quorum acked it)",
+                   zk::check_single_leader_per_epoch});
+  r.add_invariant({"zk.committed_never_lost",
+                   "committed logs of live servers agree, and a server synced in an epoch later "
+                   "than a committed txn's holds it",
+                   zk::check_committed_never_lost});
+}
+
+}  // namespace
+
+void register_zookeeper(Registry& r) {
+  register_timings(r);
+  r.add_mechanism({std::string(zk::k_correct_vote_order),
+                   "off: the vote comparison of ZooKeeper before ZOOKEEPER-1419 (the server-id "
+                   "tie-break ignores the epoch), with which elections can fail to settle"});
+  register_invariants(r);
+  r.add_signal({std::string(zk::k_signal_leader_elected),
+                "a ZooKeeper leader has synced a quorum and serves (once per epoch)"});
+  r.add_signal(
+      {std::string(zk::k_signal_session_expired), "the ZooKeeper leader expired a client session"});
+  r.add_metric({std::string(zk::k_metric_elections), "ZooKeeper leaderships established"});
+  r.add_metric({std::string(zk::k_metric_commits),
+                "txns committed by ZooKeeper leaders (a new leader re-commits its log's tail)"});
+  r.add_metric({std::string(zk::k_metric_lock_acquisitions), "locks acquired by zkclient-N"});
+  r.add_log_message({"LEADING: zookeeper-N leads epoch E", "a leader is established (notable)"});
+  r.add_log_message({"Expiring session 0x..., timeout of Nms exceeded",
+                     "the leader expired a session (notable)"});
+  r.add_log_message({"Client session timed out, have not heard from server in Nms",
+                     "a client declared connection loss"});
+  r.add_log_message({"shutdown called: ...; going LOOKING",
+                     "a server left its role (lost its leader or its quorum)"});
+  r.add_model({"zookeeper", [](const ScenarioSpec& spec, WorldBuilder& b) {
+                 int n = spec.cluster.zookeeper;
+                 if (n <= 0) return;
+                 for (int k = 1; k <= n; ++k)
+                   b.add_node(fmt::format("zookeeper-{}", k), std::make_unique<zk::ZkServer>(k, n));
+                 auto it = spec.cluster.timing.find(k_lock_clients);
+                 std::int64_t clients = it == spec.cluster.timing.end() ? 0 : it->second;
+                 for (std::int64_t k = 1; k <= clients; ++k)
+                   b.add_node(fmt::format("zkclient-{}", k), std::make_unique<zk::ZkLockClient>(n));
+               }});
+}
+
+}  // namespace stampede

@@ -1,0 +1,553 @@
+#include "sim/explore/engine.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "sim/core/assert.hpp"
+
+namespace stampede::explore {
+
+namespace {
+// Same-instant classes, as the kernel orders them: scripted faults and resumes first, timed
+// checks last, everything else in between.
+constexpr std::uint8_t k_class_first = 0;
+constexpr std::uint8_t k_class_normal = 1;
+constexpr std::uint8_t k_class_last = 2;
+}  // namespace
+
+std::string_view inject_kind_name(InjectKind k) {
+  switch (k) {
+    case InjectKind::crash: return "crash";
+    case InjectKind::restart: return "restart";
+    case InjectKind::isolate: return "isolate";
+    case InjectKind::heal: return "heal";
+    case InjectKind::drop: return "drop";
+    case InjectKind::duplicate: return "duplicate";
+  }
+  return "?";
+}
+
+bool inject_costs(InjectKind k) { return k != InjectKind::restart && k != InjectKind::heal; }
+
+struct ExploreEngine::Event {
+  StepKind kind = StepKind::deliver;
+  std::uint8_t cls = k_class_normal;
+  NodeId node = k_no_node;
+  NodeId from = k_no_node;
+  TimeNs due_ns = 0;
+  std::uint64_t seq = 0;
+  TimerId timer = 0;
+  std::uint64_t tag = 0;  // timer tag or action index
+  std::uint64_t ident = 0;
+  Message msg;
+  bool is_action() const { return kind == StepKind::fault || kind == StepKind::check; }
+};
+
+struct ExploreEngine::NodeSlot {
+  std::string name;
+  std::unique_ptr<Node> node;
+  std::unique_ptr<NodeCtx> ctx;
+  bool up = true;
+  bool paused = false;
+  bool crashed_by_explorer = false;  // only these may be restarted by an injected restart
+  DurationNs skew_ns = 0;
+};
+
+class ExploreEngine::NodeCtx final : public Ctx {
+ public:
+  NodeCtx(ExploreEngine& e, NodeId id) : e_(e), id_(id) {}
+  TimeNs now() const override { return e_.now_ns_ + e_.nodes_[id_]->skew_ns; }
+  NodeId self() const override { return id_; }
+  NodeId lookup(std::string_view name) const override { return e_.find(name); }
+  std::string_view name_of(NodeId id) const override { return e_.node_name(id); }
+
+  void send(NodeId to, Message msg) override {
+    STAMPEDE_ASSERT(to < e_.nodes_.size(), "send to an unknown node");
+    Network& net = *e_.network_;
+    if (!net.reachable(id_, to)) return;
+    if (net.sample_drop(e_.chooser_)) return;
+    int copies = net.sample_duplicate(e_.chooser_) ? 2 : 1;
+    std::uint64_t ident = Digest()
+                              .add(static_cast<std::uint64_t>(StepKind::deliver))
+                              .add(to)
+                              .add(id_)
+                              .add(msg.digest())
+                              .value();
+    for (int i = 0; i < copies; ++i) {
+      Event ev;
+      ev.kind = StepKind::deliver;
+      ev.node = to;
+      ev.from = id_;
+      ev.due_ns = e_.now_ns_ + net.sample_latency(e_.chooser_);
+      ev.ident = ident;
+      ev.msg = msg;
+      e_.push(std::move(ev));
+    }
+  }
+
+  TimerId set_timer(DurationNs after, std::uint64_t tag) override {
+    STAMPEDE_ASSERT(after >= 0, "a timer cannot fire in the past");
+    Event ev;
+    ev.kind = StepKind::timer;
+    ev.node = id_;
+    ev.due_ns = e_.now_ns_ + after;
+    ev.timer = e_.next_timer_++;
+    ev.tag = tag;
+    ev.ident =
+        Digest().add(static_cast<std::uint64_t>(StepKind::timer)).add(id_).add(tag).value();
+    TimerId id = ev.timer;
+    e_.push(std::move(ev));
+    return id;
+  }
+
+  void cancel_timer(TimerId id) override {
+    auto& p = e_.pending_;
+    for (std::size_t i = 0; i < p.size(); ++i)
+      if (p[i].kind == StepKind::timer && p[i].timer == id) {
+        p.erase(p.begin() + static_cast<std::ptrdiff_t>(i));
+        return;
+      }
+  }
+
+  std::int64_t random(std::int64_t lo, std::int64_t hi) override {
+    return e_.chooser_.uniform(ChoiceKind::model, lo, hi);
+  }
+  std::int64_t timing(std::string_view name) const override {
+    auto it = e_.options_.timings.find(std::string(name));
+    STAMPEDE_ASSERT(it != e_.options_.timings.end(), "a model asked for an unregistered timing");
+    return it->second;
+  }
+  bool mechanism(std::string_view name) const override {
+    auto it = e_.options_.mechanisms.find(std::string(name));
+    STAMPEDE_ASSERT(it != e_.options_.mechanisms.end(),
+                    "a model asked for an unregistered mechanism");
+    return it->second;
+  }
+  void log(LogLevel level, std::string_view text) override {
+    if (level == LogLevel::debug && !e_.options_.keep_debug_logs) return;
+    e_.logs_.push_back(LogRecord{e_.now_ns_, id_, level, std::string(text)});
+  }
+  void signal(std::string_view name) override {
+    e_.signals_.push_back(SignalRecord{e_.now_ns_, id_, std::string(name)});
+  }
+  SeriesId intern(std::string_view metric_name) override { return e_.intern(metric_name); }
+  void count(SeriesId metric, std::int64_t delta) override { e_.counters_[metric] += delta; }
+  void sample(SeriesId series, std::int64_t value) override {
+    e_.series_[series].push_back(Sample{e_.now_ns_, value});
+  }
+
+ private:
+  ExploreEngine& e_;
+  NodeId id_;
+};
+
+ExploreEngine::ExploreEngine(ExploreOptions options, Chooser& chooser, Scheduler& scheduler)
+    : options_(std::move(options)),
+      chooser_(chooser),
+      scheduler_(scheduler),
+      network_(std::make_unique<Network>(options_.network)) {}
+
+ExploreEngine::~ExploreEngine() = default;
+
+NodeId ExploreEngine::add_node(std::string name, std::unique_ptr<Node> node) {
+  STAMPEDE_ASSERT(!started_, "nodes are added before the run starts");
+  STAMPEDE_ASSERT(find(name) == k_no_node, "node names are unique");
+  NodeId id = static_cast<NodeId>(nodes_.size());
+  by_name_.emplace(name, id);
+  auto slot = std::make_unique<NodeSlot>();
+  slot->name = std::move(name);
+  slot->node = std::move(node);
+  slot->ctx = std::make_unique<NodeCtx>(*this, id);
+  nodes_.push_back(std::move(slot));
+  network_->add_node();
+  net_version_seen_ = network_->version();
+  return id;
+}
+
+void ExploreEngine::push(Event ev) {
+  ev.seq = seq_++;
+  if (ev.kind == StepKind::fault || ev.kind == StepKind::resume) ev.cls = k_class_first;
+  if (ev.kind == StepKind::check) ev.cls = k_class_last;
+  pending_.push_back(std::move(ev));
+}
+
+void ExploreEngine::at(TimeNs t, StepKind kind, std::function<void()> fn) {
+  STAMPEDE_ASSERT(kind == StepKind::fault || kind == StepKind::check,
+                  "scheduled actions are faults or checks");
+  Event ev;
+  ev.kind = kind;
+  ev.due_ns = std::max(t, now_ns_);
+  ev.tag = actions_.size();
+  ev.ident = Digest().add(static_cast<std::uint64_t>(kind)).add(ev.tag).value();
+  actions_.push_back(std::move(fn));
+  push(std::move(ev));
+}
+
+void ExploreEngine::purge_cut_deliveries() {
+  // A message whose link was cut while it was in flight is lost, as in the kernel.
+  if (network_->version() == net_version_seen_) return;
+  net_version_seen_ = network_->version();
+  std::erase_if(pending_, [&](const Event& e) {
+    return e.kind == StepKind::deliver && !network_->reachable(e.from, e.node);
+  });
+}
+
+void ExploreEngine::build_options() {
+  purge_cut_deliveries();
+  options_list_.clear();
+  // The next scripted action is a barrier: nothing due after it may run before it.
+  const Event* action = nullptr;
+  std::size_t action_slot = 0;
+  auto earlier = [](const Event& a, const Event& b) {
+    if (a.due_ns != b.due_ns) return a.due_ns < b.due_ns;
+    if (a.cls != b.cls) return a.cls < b.cls;
+    return a.seq < b.seq;
+  };
+  for (std::size_t i = 0; i < pending_.size(); ++i)
+    if (pending_[i].is_action() && (!action || earlier(pending_[i], *action))) {
+      action = &pending_[i];
+      action_slot = i;
+    }
+  TimeNs horizon = until_ns_;
+  if (action) horizon = std::min(horizon, action->due_ns);
+  std::vector<std::size_t> slots;
+  // A node boots before anything else happens at its instant (the kernel starts every node at
+  // time 0, before any message can arrive), so pending starts are not interleaved: the first one
+  // is the only option. That keeps 2^N orders of boots out of every search.
+  const Event* first_start = nullptr;
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    const Event& e = pending_[i];
+    if (e.kind == StepKind::start && e.due_ns <= horizon &&
+        (!first_start || earlier(e, *first_start))) {
+      first_start = &e;
+      slots.assign(1, i);
+    }
+  }
+  for (std::size_t i = 0; i < pending_.size() && !first_start; ++i) {
+    const Event& e = pending_[i];
+    if (e.is_action() || e.due_ns > horizon) continue;
+    if (nodes_[e.node]->paused && e.kind != StepKind::resume) continue;
+    slots.push_back(i);
+  }
+  if (!first_start && action && action->due_ns <= until_ns_) slots.push_back(action_slot);
+  std::sort(slots.begin(), slots.end(),
+            [&](std::size_t a, std::size_t b) { return earlier(pending_[a], pending_[b]); });
+  for (std::size_t i : slots) {
+    const Event& e = pending_[i];
+    Option o;
+    o.kind = e.kind;
+    o.node = e.node;
+    o.from = e.from;
+    o.msg_type = e.msg.type;
+    o.due_ns = e.due_ns;
+    o.ident = e.ident;
+    o.local = !e.is_action();
+    o.slot = i;
+    options_list_.push_back(o);
+  }
+  if (options_list_.empty()) return;  // nothing left to happen: faults alone do not go on
+  auto allowed = [&](InjectKind k) {
+    if ((options_.inject_kinds & (1u << static_cast<unsigned>(k))) == 0) return false;
+    return !inject_costs(k) || faults_used_ < options_.max_faults;
+  };
+  auto add = [&](InjectKind k, NodeId node, std::uint64_t target, std::size_t slot) {
+    Option o;
+    o.injected = true;
+    o.kind = StepKind::fault;
+    o.inject = k;
+    o.node = node;
+    o.ident =
+        Digest().add(0xfa17u).add(static_cast<std::uint64_t>(k)).add(node).add(target).value();
+    o.local = false;
+    o.slot = slot;
+    options_list_.push_back(o);
+  };
+  if (options_.max_faults <= 0) return;
+  std::size_t n_events = options_list_.size();
+  for (NodeId id = 0; id < nodes_.size(); ++id) {
+    if (allowed(InjectKind::crash) && nodes_[id]->up) add(InjectKind::crash, id, 0, 0);
+    if (allowed(InjectKind::restart) && !nodes_[id]->up && nodes_[id]->crashed_by_explorer)
+      add(InjectKind::restart, id, 0, 0);
+    if (allowed(InjectKind::isolate) && nodes_[id]->up && !network_->any_cut())
+      add(InjectKind::isolate, id, 0, 0);
+  }
+  if (allowed(InjectKind::heal) && network_->any_cut()) add(InjectKind::heal, k_no_node, 0, 0);
+  for (std::size_t i = 0; i < n_events; ++i) {
+    const Option ev = options_list_[i];
+    if (ev.kind != StepKind::deliver) continue;
+    if (allowed(InjectKind::drop)) add(InjectKind::drop, ev.node, ev.ident, ev.slot);
+    if (allowed(InjectKind::duplicate)) add(InjectKind::duplicate, ev.node, ev.ident, ev.slot);
+  }
+}
+
+void ExploreEngine::run_until(TimeNs until_ns) {
+  until_ns_ = until_ns;
+  if (!started_) {
+    started_ = true;
+    for (NodeId id = 0; id < nodes_.size(); ++id) {
+      Event ev;
+      ev.kind = StepKind::start;
+      ev.node = id;
+      ev.ident = Digest().add(static_cast<std::uint64_t>(StepKind::start)).add(id).value();
+      push(std::move(ev));
+    }
+  }
+  while (!stopped_) {
+    build_options();
+    if (options_list_.empty()) {
+      ended_naturally_ = true;
+      now_ns_ = std::max(now_ns_, until_ns);
+      break;
+    }
+    std::size_t pick = scheduler_.choose(*this, options_list_);
+    if (pick == Scheduler::k_stop) {
+      stopped_ = true;
+      break;
+    }
+    STAMPEDE_ASSERT(pick < options_list_.size(), "a scheduler picked a missing option");
+    picks_.push_back(static_cast<std::uint32_t>(pick));
+    Option o = options_list_[pick];
+    pick_flags_.push_back(o.injected ? k_flag_injected : pick > 0 ? k_flag_out_of_order : 0);
+    take(o);
+    for (StepObserver* obs : observers_)
+      if (obs->stop_requested()) stopped_ = true;
+  }
+  if (options_.on_end) options_.on_end(*this);
+}
+
+void ExploreEngine::take(const Option& o) {
+  StepInfo info;
+  if (o.injected) {
+    info.time_ns = now_ns_;
+    info.kind = StepKind::fault;
+    info.node = o.node;
+    info.detail = o.ident;
+    if (inject_costs(o.inject)) ++faults_used_;
+    finish_step(info);
+    std::string what;
+    switch (o.inject) {
+      case InjectKind::crash:
+        crash(o.node);
+        nodes_[o.node]->crashed_by_explorer = true;
+        what = fmt::format("crash {} (explorer)", nodes_[o.node]->name);
+        break;
+      case InjectKind::restart:
+        nodes_[o.node]->crashed_by_explorer = false;
+        restart(o.node);
+        what = fmt::format("restart {} (explorer)", nodes_[o.node]->name);
+        break;
+      case InjectKind::isolate: {
+        std::vector<NodeId> rest;
+        for (NodeId id = 0; id < nodes_.size(); ++id)
+          if (id != o.node) rest.push_back(id);
+        network_->partition({{o.node}, rest});
+        what = fmt::format("isolate {} (explorer)", nodes_[o.node]->name);
+        break;
+      }
+      case InjectKind::heal:
+        network_->heal_all();
+        what = "heal all (explorer)";
+        break;
+      case InjectKind::drop: {
+        Event e = pending_[o.slot];
+        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(o.slot));
+        what = fmt::format("drop {} -> {} {} (explorer)", nodes_[e.from]->name,
+                           nodes_[e.node]->name, nodes_[e.node]->node->message_name(e.msg.type));
+        break;
+      }
+      case InjectKind::duplicate: {
+        Event e = pending_[o.slot];
+        what = fmt::format("duplicate {} -> {} {} (explorer)", nodes_[e.from]->name,
+                           nodes_[e.node]->name, nodes_[e.node]->node->message_name(e.msg.type));
+        push(std::move(e));
+        break;
+      }
+    }
+    logs_.push_back(LogRecord{now_ns_, o.node == k_no_node ? NodeId{0} : o.node,
+                              LogLevel::notable, std::move(what)});
+    for (StepObserver* obs : observers_) obs->on_step(info);
+    return;
+  }
+  Event ev = std::move(pending_[o.slot]);
+  pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(o.slot));
+  now_ns_ = std::max(now_ns_, ev.due_ns);
+  info.time_ns = now_ns_;
+  info.kind = ev.kind;
+  info.node = ev.node;
+  if (ev.is_action()) {
+    info.detail = ev.tag;
+    finish_step(info);
+    actions_[ev.tag]();
+    for (StepObserver* obs : observers_) obs->on_step(info);
+    return;
+  }
+  NodeSlot& s = *nodes_[ev.node];
+  switch (ev.kind) {
+    case StepKind::resume:
+      s.paused = false;
+      finish_step(info);
+      break;
+    case StepKind::start:
+      finish_step(info);
+      s.node->on_start(*s.ctx);
+      break;
+    case StepKind::deliver:
+      info.from = ev.from;
+      info.msg_type = ev.msg.type;
+      info.detail = ev.msg.digest();
+      ++messages_delivered_;
+      finish_step(info);
+      s.node->on_message(*s.ctx, ev.from, ev.msg);
+      break;
+    case StepKind::timer:
+      info.detail = ev.tag;
+      finish_step(info);
+      s.node->on_timer(*s.ctx, ev.tag);
+      break;
+    default: break;
+  }
+  for (StepObserver* obs : observers_) obs->on_step(info);
+}
+
+void ExploreEngine::finish_step(StepInfo& info) {
+  // The kernel's rolling hash, so traces of both engines read the same way.
+  info.index = ++step_index_;
+  assert_context().step = step_index_;
+  Digest d;
+  d.add(rolling_hash_)
+      .add(static_cast<std::uint64_t>(info.kind))
+      .add_signed(info.time_ns)
+      .add(info.node)
+      .add(info.from)
+      .add(info.msg_type)
+      .add(info.detail);
+  rolling_hash_ = d.value();
+  info.rolling_hash = rolling_hash_;
+}
+
+void ExploreEngine::crash(NodeId id) {
+  NodeSlot& s = *nodes_[id];
+  if (!s.up) return;
+  s.up = false;
+  s.paused = false;
+  // Its timers, its pending start or resume and the messages on their way to it die with it.
+  std::erase_if(pending_, [&](const Event& e) { return !e.is_action() && e.node == id; });
+  s.node->on_crash();
+}
+
+void ExploreEngine::restart(NodeId id) {
+  NodeSlot& s = *nodes_[id];
+  if (s.up) return;
+  s.up = true;
+  Event ev;
+  ev.kind = StepKind::start;
+  ev.node = id;
+  ev.due_ns = now_ns_;
+  ev.ident = Digest().add(static_cast<std::uint64_t>(StepKind::start)).add(id).value();
+  push(std::move(ev));
+}
+
+void ExploreEngine::pause(NodeId id, DurationNs for_ns) {
+  NodeSlot& s = *nodes_[id];
+  if (!s.up) return;
+  s.paused = true;
+  Event ev;
+  ev.kind = StepKind::resume;
+  ev.node = id;
+  ev.due_ns = now_ns_ + for_ns;
+  ev.ident = Digest().add(static_cast<std::uint64_t>(StepKind::resume)).add(id).value();
+  push(std::move(ev));
+}
+
+void ExploreEngine::set_clock_skew(NodeId id, DurationNs skew_ns) {
+  nodes_[id]->skew_ns = skew_ns;
+}
+
+bool ExploreEngine::model_fault(const ModelFault& f) {
+  for (auto& s : nodes_)
+    if (s->up && s->node->on_fault(*s->ctx, f)) return true;
+  return false;
+}
+
+std::string_view ExploreEngine::node_name(NodeId id) const { return nodes_[id]->name; }
+
+NodeId ExploreEngine::find(std::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? k_no_node : it->second;
+}
+
+bool ExploreEngine::is_up(NodeId id) const { return nodes_[id]->up; }
+const Node& ExploreEngine::node(NodeId id) const { return *nodes_[id]->node; }
+
+std::uint64_t ExploreEngine::digest() const {
+  Digest d;
+  d.add(rolling_hash_).add(step_index_);
+  for (const auto& s : nodes_) d.add(s->name).add(s->up ? 1u : 0u).add(s->node->state_digest());
+  return d.value();
+}
+
+std::uint64_t ExploreEngine::state_hash() const {
+  Digest d;
+  for (const auto& s : nodes_)
+    d.add((s->up ? 1u : 0u) | (s->paused ? 2u : 0u) | (s->crashed_by_explorer ? 4u : 0u))
+        .add(s->node->state_digest());
+  // The pending events as a multiset: sorted identities, so creation order does not matter.
+  std::vector<std::uint64_t> ids;
+  ids.reserve(pending_.size());
+  for (const Event& e : pending_) ids.push_back(e.ident);
+  std::sort(ids.begin(), ids.end());
+  d.add(ids.size());
+  for (std::uint64_t id : ids) d.add(id);
+  d.add(static_cast<std::uint64_t>(faults_used_));
+  if (network_->any_cut()) {
+    for (NodeId a = 0; a < nodes_.size(); ++a)
+      for (NodeId b = 0; b < nodes_.size(); ++b) d.add(network_->reachable(a, b) ? 1u : 0u);
+  }
+  return d.value();
+}
+
+std::string ExploreEngine::describe(const Option& o) const {
+  if (o.injected) {
+    if (o.inject == InjectKind::heal) return "heal all (injected)";
+    if (o.inject == InjectKind::drop || o.inject == InjectKind::duplicate) {
+      const Event& e = pending_[o.slot];
+      return fmt::format("{} {} -> {} {} (injected)", inject_kind_name(o.inject),
+                         nodes_[e.from]->name, nodes_[e.node]->name,
+                         nodes_[e.node]->node->message_name(e.msg.type));
+    }
+    return fmt::format("{} {} (injected)", inject_kind_name(o.inject), nodes_[o.node]->name);
+  }
+  switch (o.kind) {
+    case StepKind::fault: return "scripted fault";
+    case StepKind::check: return "timed check";
+    case StepKind::deliver:
+      return fmt::format("deliver {} <- {} {}", nodes_[o.node]->name, nodes_[o.from]->name,
+                         nodes_[o.node]->node->message_name(o.msg_type));
+    case StepKind::timer:
+      return fmt::format("timer {} tag {}", nodes_[o.node]->name, pending_[o.slot].tag);
+    default: return fmt::format("{} {}", step_kind_name(o.kind), nodes_[o.node]->name);
+  }
+}
+
+SeriesId ExploreEngine::intern(std::string_view name) {
+  for (SeriesId i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return i;
+  metric_names_.emplace_back(name);
+  counters_.push_back(0);
+  series_.emplace_back();
+  return static_cast<SeriesId>(metric_names_.size() - 1);
+}
+
+std::int64_t ExploreEngine::counter(std::string_view name) const {
+  for (std::size_t i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return counters_[i];
+  return 0;
+}
+
+const std::vector<Sample>* ExploreEngine::series(std::string_view name) const {
+  for (std::size_t i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return &series_[i];
+  return nullptr;
+}
+
+}  // namespace stampede::explore

@@ -1,0 +1,173 @@
+#pragma once
+// The exploration engine: the same Node/Ctx semantics as the kernel (timers, crash epochs, pauses,
+// partitions through sim/net), but the next step is not fixed by time. Before every step the
+// engine lists its options, in canonical order, and a Scheduler picks one:
+//   - every pending event (a message in flight, a timer, a node start or resume) that is due no
+//     later than the next scripted action (fault or timed check) and the end of the run, ordered
+//     as the timed engine would run them, so option 0 is always "what time would do next";
+//   - that next scripted action itself;
+//   - while the fault budget lasts, injected faults: crash, restart, isolate, heal, drop,
+//     duplicate.
+// Taking an event out of time order delays the ones before it: the clock moves to the event's due
+// time if that is later, never backwards, so a timer never fires early and a message may arrive
+// arbitrarily late (DESIGN.md, "Time and two semantics"). A run is fully determined by the root
+// seed (latencies, model randomness) and the list of picks, which is what explorer traces record.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/core/chooser.hpp"
+#include "sim/core/engine.hpp"
+#include "sim/core/spec.hpp"
+#include "sim/net/network.hpp"
+
+namespace stampede::explore {
+
+// Faults the explorer may inject on its own (within --max-faults).
+enum class InjectKind : std::uint8_t { crash, restart, isolate, heal, drop, duplicate };
+inline constexpr int k_inject_kinds = 6;
+inline constexpr std::uint32_t k_all_inject_kinds = (1u << k_inject_kinds) - 1;
+std::string_view inject_kind_name(InjectKind k);
+// Repairs (restart, heal) are free; the others spend the fault budget.
+bool inject_costs(InjectKind k);
+
+struct Option {
+  bool injected = false;            // an injected fault rather than a pending event
+  StepKind kind = StepKind::deliver;  // for events
+  InjectKind inject = InjectKind::crash;  // for injected faults
+  NodeId node = k_no_node;  // the node that steps (or the fault's target)
+  NodeId from = k_no_node;  // deliveries: the sender
+  std::uint32_t msg_type = 0;
+  TimeNs due_ns = 0;
+  // Canonical identity (independent of creation order), for sleep sets and state hashing.
+  std::uint64_t ident = 0;
+  // A step of `node` alone (start, deliver, timer, resume): two local steps of different nodes
+  // commute. Scripted actions and injected faults touch the whole world.
+  bool local = true;
+  std::size_t slot = 0;  // internal: the pending event it stands for
+};
+
+class ExploreEngine;
+
+class Scheduler {
+ public:
+  static constexpr std::size_t k_stop = SIZE_MAX;
+  virtual ~Scheduler() = default;
+  // Picks one of `options` (never empty) or returns k_stop to end the run before this step.
+  virtual std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) = 0;
+};
+
+struct ExploreOptions {
+  NetworkSpec network;
+  std::map<std::string, std::int64_t> timings;
+  std::map<std::string, bool> mechanisms;
+  int max_faults = 0;
+  std::uint32_t inject_kinds = k_all_inject_kinds;
+  bool keep_debug_logs = false;
+  // Called once at the end of run_until, while the engine still exists (run_scenario owns it):
+  // the explorer reads the picks and the final state there.
+  std::function<void(const ExploreEngine&)> on_end;
+};
+
+class ExploreEngine final : public Engine {
+ public:
+  ExploreEngine(ExploreOptions options, Chooser& chooser, Scheduler& scheduler);
+  ~ExploreEngine() override;
+  ExploreEngine(const ExploreEngine&) = delete;
+  ExploreEngine& operator=(const ExploreEngine&) = delete;
+
+  std::string_view engine_name() const override { return "explore"; }
+  NodeId add_node(std::string name, std::unique_ptr<Node> node) override;
+  void add_observer(StepObserver* obs) override { observers_.push_back(obs); }
+  void at(TimeNs t, StepKind kind, std::function<void()> fn) override;
+  void run_until(TimeNs until_ns) override;
+
+  void crash(NodeId id) override;
+  void restart(NodeId id) override;
+  void pause(NodeId id, DurationNs for_ns) override;
+  void set_clock_skew(NodeId id, DurationNs skew_ns) override;
+  bool model_fault(const ModelFault& f) override;
+  Network& network() override { return *network_; }
+
+  // WorldView
+  TimeNs now() const override { return now_ns_; }
+  std::size_t node_count() const override { return nodes_.size(); }
+  std::string_view node_name(NodeId id) const override;
+  NodeId find(std::string_view name) const override;
+  bool is_up(NodeId id) const override;
+  const Node& node(NodeId id) const override;
+
+  std::uint64_t steps() const override { return step_index_; }
+  std::uint64_t digest() const override;
+  std::uint64_t messages_delivered() const override { return messages_delivered_; }
+  const std::vector<LogRecord>& logs() const override { return logs_; }
+  const std::vector<SignalRecord>& signals() const override { return signals_; }
+  std::vector<std::string> metric_names() const override { return metric_names_; }
+  std::int64_t counter(std::string_view name) const override;
+  const std::vector<Sample>* series(std::string_view name) const override;
+
+  // The canonical state: every node's state digest, up/paused flags, the multiset of pending
+  // events by identity, cut links and the faults spent. Clock values are left out, so states that
+  // differ only in when things happened are one state (exact for models that keep no clock
+  // readings in their state without also digesting them).
+  std::uint64_t state_hash() const;
+  int faults_used() const { return faults_used_; }
+  // The index picked at every step so far.
+  const std::vector<std::uint32_t>& picks() const { return picks_; }
+  // Per step: k_flag_injected, k_flag_out_of_order (an event other than the timed choice).
+  static constexpr std::uint8_t k_flag_injected = 1;
+  static constexpr std::uint8_t k_flag_out_of_order = 2;
+  const std::vector<std::uint8_t>& pick_flags() const { return pick_flags_; }
+  // A one-line account of an option, for timelines ("deliver lease-lock <- lease-client-1 ...").
+  std::string describe(const Option& o) const;
+  bool ended_naturally() const { return ended_naturally_; }
+
+ private:
+  class NodeCtx;
+  struct Event;
+  struct NodeSlot;
+  friend class NodeCtx;
+
+  void push(Event ev);
+  void build_options();
+  void take(const Option& o);
+  void purge_cut_deliveries();
+  void finish_step(StepInfo& info);
+  SeriesId intern(std::string_view name);
+
+  ExploreOptions options_;
+  Chooser& chooser_;
+  Scheduler& scheduler_;
+  std::unique_ptr<Network> network_;
+  std::vector<std::unique_ptr<NodeSlot>> nodes_;
+  std::map<std::string, NodeId, std::less<>> by_name_;
+  std::vector<Event> pending_;
+  std::vector<Option> options_list_;
+  std::vector<StepObserver*> observers_;
+  std::vector<std::function<void()>> actions_;
+  std::vector<std::uint32_t> picks_;
+  std::vector<std::uint8_t> pick_flags_;
+  TimeNs now_ns_ = 0;
+  TimeNs until_ns_ = 0;
+  std::uint64_t seq_ = 0;
+  std::uint64_t step_index_ = 0;
+  std::uint64_t rolling_hash_ = 0;
+  std::uint64_t messages_delivered_ = 0;
+  std::uint64_t net_version_seen_ = 0;
+  TimerId next_timer_ = 1;
+  int faults_used_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool ended_naturally_ = false;
+  std::vector<LogRecord> logs_;
+  std::vector<SignalRecord> signals_;
+  std::vector<std::string> metric_names_;
+  std::vector<std::int64_t> counters_;
+  std::vector<std::vector<Sample>> series_;
+};
+
+}  // namespace stampede::explore

@@ -1,0 +1,108 @@
+#pragma once
+// The explorer: runs a scenario on the exploration engine under a Scheduler, watches the
+// scenario's invariants after every step (stopping at the first violation), and drives the
+// strategies (random walks with an optional swarm of fault kinds, PCT, bounded DFS with state
+// hashing and sleep-set partial-order reduction). Wall-clock budgets stay outside sim/: callers
+// pass a `should_stop` callback.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/registry.hpp"
+#include "sim/core/spec.hpp"
+#include "sim/explore/engine.hpp"
+#include "sim/run/run.hpp"
+#include "sim/trace/trace.hpp"
+
+namespace stampede::explore {
+
+struct Violation {
+  std::string property;  // the expectation as written ("{never: lease_lock.stale_write}")
+  std::string detail;    // what was observed
+  std::uint64_t step = 0;
+  TimeNs time_ns = 0;
+};
+
+struct RunResult {
+  bool passed = true;
+  std::optional<Violation> violation;
+  std::vector<std::uint32_t> picks;
+  std::vector<bool> injected;     // per step: an injected fault
+  std::vector<bool> out_of_order; // per step: not the timed choice (pick > 0 among events)
+  std::vector<TraceStep> steps;   // only when recording
+  std::vector<std::string> descriptions;  // per step, only when recording
+  std::uint64_t final_state = 0;  // state_hash() at the end
+  std::uint64_t digest = 0;
+  bool ended_naturally = false;   // nothing left to happen within the duration
+  int faults_used = 0;
+  RunOutcome outcome;
+};
+
+struct Settings {
+  std::uint64_t seed = 1;
+  int max_faults = 0;
+  std::uint32_t inject_kinds = k_all_inject_kinds;
+  std::uint64_t depth = 0;     // step bound per run; 0 = none beyond the scenario's duration
+  int delay_bound = -1;        // dfs: out-of-order picks allowed per run; -1 = unbounded
+  bool reduction = true;       // dfs: sleep sets
+  bool stop_at_first = true;   // stop the search at the first violation
+  std::uint64_t max_runs = 0;  // 0 = unbounded
+  int pct_depth = 3;           // pct: the bug depth d (d-1 priority change points)
+  bool swarm = false;          // random: randomise the enabled fault kinds per run
+};
+
+enum class Strategy { random, pct, dfs };
+std::optional<Strategy> strategy_from_name(std::string_view name);
+std::string_view strategy_name(Strategy s);
+// "crash,drop" -> bit mask; nullopt on an unknown name.
+std::optional<std::uint32_t> inject_kinds_from_names(const std::vector<std::string>& names);
+std::vector<std::string> inject_kind_names(std::uint32_t mask);
+
+struct Report {
+  std::uint64_t runs = 0;
+  std::uint64_t transitions = 0;      // steps executed (dfs: new edges explored)
+  std::uint64_t distinct_states = 0;
+  std::uint64_t max_depth = 0;
+  std::uint64_t reductions = 0;       // dfs: options slept on plus revisits covered by a sleep set
+  std::uint64_t pruned_visited = 0;   // dfs: runs cut at an already explored state
+  bool exhausted = false;             // dfs: the bounded space was searched completely
+  bool depth_cut = false;             // dfs: some runs were cut by the depth bound
+  std::optional<RunResult> first_violation;
+  std::uint64_t first_violation_run = 0;  // 1-based
+  // Every leaf verdict ("pass", or the violated property) and every terminal state hash, for
+  // the reduction test.
+  std::vector<std::string> verdicts;
+  std::vector<std::uint64_t> terminal_states;
+};
+
+class Explorer {
+ public:
+  Explorer(const ScenarioSpec& spec, const Registry& registry, Settings settings);
+  // One run under `scheduler`. With `record`, keeps every step and its description.
+  RunResult run(Scheduler& scheduler, bool record = false,
+                std::vector<StepObserver*> observers = {}) const;
+  // Re-runs a list of picks (missing picks and out-of-range ones take option 0).
+  RunResult replay(const std::vector<std::uint32_t>& picks, bool record = false,
+                   std::vector<StepObserver*> observers = {}) const;
+  // Searches with a strategy until a violation (with stop_at_first), the run limit,
+  // exhaustion (dfs) or should_stop() (checked between runs and every 4096 dfs runs' steps).
+  Report search(Strategy strategy, const std::function<bool()>& should_stop) const;
+  // Bounded DFS whose every run starts with `prefix` (explore --from TRACE --at STEP).
+  Report dfs_from(const std::vector<std::uint32_t>& prefix,
+                  const std::function<bool()>& should_stop) const;
+  const Settings& settings() const { return settings_; }
+  const ScenarioSpec& spec() const { return spec_; }
+
+ private:
+  Report random_search(bool pct, const std::function<bool()>& should_stop) const;
+  RunResult run_with(Scheduler& scheduler, const Settings& s, bool record,
+                     std::vector<StepObserver*> observers) const;
+
+  const ScenarioSpec& spec_;
+  const Registry& registry_;
+  Settings settings_;
+};
+
+}  // namespace stampede::explore

@@ -1,0 +1,34 @@
+#include "sim/simgrid/factory.hpp"
+
+#include "sim/simgrid/simgrid_engine.hpp"
+
+namespace stampede {
+
+static std::unique_ptr<Engine> build(const ScenarioSpec& spec, const Registry& registry,
+                                     const RunConfig& config, Chooser& chooser,
+                                     const std::optional<std::string>& platform_file) {
+  SimgridEngine::Options opts;
+  opts.seed = config.seed;
+  opts.network = spec.cluster.network;
+  opts.timings = resolve_timings(spec, registry);
+  opts.mechanisms = resolve_mechanisms(spec, registry);
+  opts.keep_debug_logs = config.keep_debug_logs;
+  opts.platform.file = platform_file;
+  // Until scenarios carry `cluster.platform_hosts`, the map comes from the side channel.
+  sg::read_host_map(opts.platform);
+  return std::make_unique<SimgridEngine>(std::move(opts), &chooser);
+}
+
+std::unique_ptr<Engine> make_simgrid_engine(const ScenarioSpec& spec, const Registry& registry,
+                                            const RunConfig& config, Chooser& chooser) {
+  return build(spec, registry, config, chooser, std::nullopt);
+}
+
+EngineFactory make_simgrid_factory(std::optional<std::string> platform_file) {
+  return [platform_file](const ScenarioSpec& spec, const Registry& registry,
+                         const RunConfig& config, Chooser& chooser) {
+    return build(spec, registry, config, chooser, platform_file);
+  };
+}
+
+}  // namespace stampede

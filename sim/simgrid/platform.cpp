@@ -1,0 +1,208 @@
+#include "sim/simgrid/platform.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "sim/scenario/scenario.hpp"
+#include "sim/simgrid/time_convert.hpp"
+
+namespace stampede::sg {
+
+namespace sg4 = simgrid::s4u;
+
+std::string host_map_path(const std::string& platform_file) {
+  std::filesystem::path p(platform_file);
+  p.replace_extension(".hosts.yaml");
+  return p.string();
+}
+
+static std::string where(const std::string& file, const YAML::Mark& m) {
+  return fmt::format("{}:{}:{}", file, m.line + 1, m.column + 1);
+}
+
+void read_host_map(PlatformOptions& opts) {
+  if (!opts.file) return;
+  std::string path = host_map_path(*opts.file);
+  if (!std::filesystem::exists(path)) return;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw InputError(fmt::format("{}: {}", where(path, e.mark), e.msg));
+  }
+  if (!root.IsMap())
+    throw InputError(
+        fmt::format("{}: expected a map with one key, hosts", where(path, root.Mark())));
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    if (key != "hosts") {
+      std::string hint = suggest(key, {"hosts"});
+      throw InputError(fmt::format("{}: unknown key '{}'{}", where(path, kv.first.Mark()), key,
+                                   hint.empty() ? "" : " (did you mean 'hosts'?)"));
+    }
+    if (!kv.second.IsMap())
+      throw InputError(fmt::format("{}: hosts is a map from node names to host names",
+                                   where(path, kv.second.Mark())));
+    for (const auto& e : kv.second) {
+      if (!e.second.IsScalar())
+        throw InputError(fmt::format("{}: expected a host name", where(path, e.second.Mark())));
+      const YAML::Mark m = e.second.Mark();
+      const YAML::Mark k = e.first.Mark();
+      opts.hosts[e.first.as<std::string>()] =
+          HostMapEntry{e.second.as<std::string>(), SourcePos{path, m.line + 1, m.column + 1},
+                       SourcePos{path, k.line + 1, k.column + 1}};
+    }
+  }
+  opts.hosts_file = path;
+}
+
+void load_platform_file(const std::string& file) {
+  if (!std::filesystem::exists(file))
+    throw InputError(fmt::format("--platform {}: no such file", file));
+  try {
+    sg4::Engine::get_instance()->load_platform(file);
+  } catch (const simgrid::ParseError& e) {
+    // SimGrid says "Parse error at FILE:LINE: message"; it gives no column.
+    std::string what = e.what();
+    const std::string prefix = "Parse error at ";
+    if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
+    auto colon = what.find(": ");
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    if (colon != std::string::npos)
+      throw InputError(what.substr(0, colon) + ":1" + what.substr(colon));
+    throw InputError(fmt::format("--platform {}: {}", file, what));
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    throw InputError(fmt::format("--platform {}: {}", file, what));
+  }
+}
+
+DurationNs representative_latency_ns(const LatencySpec& l) {
+  switch (l.kind) {
+    case LatencySpec::Kind::fixed: return l.fixed_ns;
+    case LatencySpec::Kind::uniform: return (l.min_ns + l.max_ns) / 2;
+    case LatencySpec::Kind::exponential: return l.mean_ns;
+  }
+  return l.fixed_ns;
+}
+
+sg4::Host* build_star_platform(const std::vector<std::string>& node_names,
+                               const NetworkSpec& net, double bandwidth_bytes_per_s) {
+  auto* zone = sg4::create_star_zone("stampede");
+  const double half_latency_s = to_seconds(representative_latency_ns(net.latency)) / 2;
+  for (const std::string& name : node_names) {
+    const sg4::Host* host = zone->create_host(name, 1e9);
+    const sg4::Link* link = zone->create_split_duplex_link("link:" + name, bandwidth_bytes_per_s)
+                                ->set_latency(half_latency_s);
+    zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr,
+                    {{link, sg4::LinkInRoute::Direction::UP}}, true);
+  }
+  sg4::Host* controller = zone->create_host(k_controller_host, 1e9);
+  zone->seal();
+  return controller;
+}
+
+sg4::Host* add_controller_host() {
+  auto* zone = sg4::create_star_zone("stampede-control");
+  zone->set_parent(sg4::Engine::get_instance()->get_netzone_root());
+  sg4::Host* h = zone->create_host(k_controller_host, 1e9);
+  zone->seal();
+  return h;
+}
+
+static std::vector<std::string> host_names() {
+  std::vector<std::string> names;
+  for (const sg4::Host* h : sg4::Engine::get_instance()->get_all_hosts())
+    if (h->get_name() != k_controller_host) names.push_back(h->get_name());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+sg4::Host* resolve_host(const PlatformOptions& opts, const std::string& node_name) {
+  auto it = opts.hosts.find(node_name);
+  const std::string& host = it != opts.hosts.end() ? it->second.host : node_name;
+  sg4::Host* h = host == k_controller_host ? nullptr : sg4::Host::by_name_or_null(host);
+  if (h != nullptr) return h;
+  std::string hint = suggest(host, host_names());
+  std::string did_you_mean = hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint);
+  std::string platform = opts.file.value_or("(built)");
+  if (it != opts.hosts.end()) {
+    const SourcePos& p = it->second.pos;
+    throw InputError(fmt::format("{}:{}:{}: no host '{}' in platform {}{}", p.file, p.line, p.col,
+                                 host, platform, did_you_mean));
+  }
+  // An unmapped node whose name is misspelt in the map: point at the misspelling.
+  std::vector<std::string> keys;
+  for (const auto& [k, e] : opts.hosts) keys.push_back(k);
+  std::string typo = suggest(node_name, keys);
+  if (!typo.empty()) {
+    const SourcePos& p = opts.hosts.at(typo).key_pos;
+    throw InputError(fmt::format("{}:{}:{}: no node '{}' in the scenario (did you mean '{}'?)",
+                                 p.file, p.line, p.col, typo, node_name));
+  }
+  throw InputError(fmt::format(
+      "--platform {}: no host for node '{}': name a host '{}' or map the node in {}{}", platform,
+      node_name, node_name, opts.file ? host_map_path(*opts.file) : "a host map", did_you_mean));
+}
+
+// A name any scenario may have (a map is shared by the scenarios run on one platform, so it may
+// list more clients or agents than this one has): only other names are typos.
+static bool is_node_name_shape(const std::string& name) {
+  if (name == "db" || name.find('/') != std::string::npos) return true;
+  for (const char* group : {"server-", "agent-", "zookeeper-", "redis-", "client-"}) {
+    std::string g(group);
+    if (name.size() > g.size() && name.compare(0, g.size(), g) == 0 &&
+        name.find_first_not_of("0123456789", g.size()) == std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+void check_host_map(const PlatformOptions& opts, const std::vector<std::string>& node_names) {
+  for (const auto& [node, entry] : opts.hosts) {
+    if (std::find(node_names.begin(), node_names.end(), node) != node_names.end()) continue;
+    if (is_node_name_shape(node)) continue;
+    std::string hint = suggest(node, node_names);
+    const SourcePos& p = entry.key_pos;
+    throw InputError(fmt::format("{}:{}:{}: no node '{}' in the scenario{}", p.file, p.line, p.col,
+                                 node,
+                                 hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+  }
+}
+
+LinkStates::LinkStates(std::vector<sg4::Host*> host_of_node) {
+  std::map<const sg4::Link*, std::size_t> index;  // look-ups only; uses_ keeps the order
+  for (NodeId a = 0; a < host_of_node.size(); ++a)
+    for (NodeId b = 0; b < host_of_node.size(); ++b) {
+      if (host_of_node[a] == host_of_node[b]) continue;
+      std::vector<sg4::Link*> route;
+      double latency_s = 0;
+      host_of_node[a]->route_to(host_of_node[b], route, &latency_s);
+      for (sg4::Link* l : route) {
+        auto [it, fresh] = index.emplace(l, uses_.size());
+        if (fresh) uses_.push_back(Use{l, {}});
+        uses_[it->second].pairs.emplace_back(a, b);
+      }
+    }
+}
+
+void LinkStates::sync(const Network& net) {
+  for (Use& u : uses_) {
+    bool needed = std::any_of(u.pairs.begin(), u.pairs.end(),
+                              [&](const auto& p) { return net.reachable(p.first, p.second); });
+    if (needed && !u.link->is_on()) u.link->turn_on();
+    if (!needed && u.link->is_on()) u.link->turn_off();
+  }
+}
+
+std::size_t LinkStates::links_off() const {
+  return static_cast<std::size_t>(
+      std::count_if(uses_.begin(), uses_.end(), [](const Use& u) { return !u.link->is_on(); }));
+}
+
+}  // namespace stampede::sg

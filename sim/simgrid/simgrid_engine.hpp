@@ -1,0 +1,155 @@
+#pragma once
+// The SimGrid engine: the same Node code as the kernel, run as SimGrid s4u actors on a SimGrid
+// platform, for network-accurate timing (latency plus size over bandwidth, with links shared by
+// the messages that cross them at once) and for users with SimGrid platform files.
+//
+// How the Engine contract maps onto SimGrid (see README in scenarios/platforms for when to use
+// which engine):
+// - Each node runs on its host as a main actor that takes the node's steps, one at a time. Each
+//   sender-to-node pair has a mailbox with a permanent receiver (a small receiver actor on the
+//   node's host), so transfers start when sent and different senders never queue behind each
+//   other; one sender's messages arrive in order, as over one TCP connection.
+// - Timers are the main actor's timeout while it waits on its wake-up semaphore.
+// - A crash turns the node's host off (its actors die, transfers to it fail) and calls
+//   Node::on_crash; a restart turns it on and starts a new main actor, which runs on_start.
+// - A pause suspends the main actor; messages keep arriving (its receivers run) and wait, with
+//   the timers that fall due, until it resumes.
+// - A partition is stampede's Network (the fault injector edits it): a send across a cut is
+//   dropped; links that only cut traffic uses are turned off, failing what is in flight on them.
+// - Scheduled faults and checks run in a controller actor on a host of its own.
+// - Model randomness, drops and duplicates come from the Chooser, as in the kernel; latency and
+//   same-instant order come from SimGrid (deterministic), so digests differ from the kernel's.
+//
+// SimGrid 3.32's s4u::Engine is a process-wide singleton that cannot run again once destroyed:
+// one SimgridEngine per process. Constructing a second one throws std::logic_error.
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/chooser.hpp"
+#include "sim/core/engine.hpp"
+#include "sim/core/spec.hpp"
+#include "sim/net/network.hpp"
+#include "sim/simgrid/platform.hpp"
+
+namespace simgrid::s4u {
+class Engine;
+}
+
+namespace stampede {
+
+class SimgridEngine final : public Engine {
+ public:
+  struct Options {
+    std::uint64_t seed = 1;
+    NetworkSpec network;
+    std::map<std::string, std::int64_t> timings;  // every registered timing, resolved
+    std::map<std::string, bool> mechanisms;       // every registered mechanism, resolved
+    bool keep_debug_logs = false;
+    sg::PlatformOptions platform;
+  };
+  // Loads the platform file now (so a bad one fails before the world is built). Throws
+  // InputError on bad input, std::logic_error if a SimGrid engine already ran in this process.
+  SimgridEngine(Options options, Chooser* chooser = nullptr);
+  ~SimgridEngine() override;
+  SimgridEngine(const SimgridEngine&) = delete;
+  SimgridEngine& operator=(const SimgridEngine&) = delete;
+
+  std::string_view engine_name() const override { return "simgrid"; }
+  NodeId add_node(std::string name, std::unique_ptr<Node> node) override;
+  void add_observer(StepObserver* obs) override { observers_.push_back(obs); }
+  void at(TimeNs t, StepKind kind, std::function<void()> fn) override;
+  void run_until(TimeNs until_ns) override;
+
+  void crash(NodeId id) override;
+  void restart(NodeId id) override;
+  void pause(NodeId id, DurationNs for_ns) override;
+  void set_clock_skew(NodeId id, DurationNs skew_ns) override;
+  bool model_fault(const ModelFault& f) override;
+  Network& network() override { return *network_; }
+
+  // WorldView
+  TimeNs now() const override;
+  std::size_t node_count() const override { return nodes_.size(); }
+  std::string_view node_name(NodeId id) const override;
+  NodeId find(std::string_view name) const override;
+  bool is_up(NodeId id) const override;
+  const Node& node(NodeId id) const override;
+
+  std::uint64_t steps() const override { return step_index_; }
+  std::uint64_t digest() const override;
+  std::uint64_t messages_delivered() const override { return messages_delivered_; }
+  const std::vector<LogRecord>& logs() const override { return logs_; }
+  const std::vector<SignalRecord>& signals() const override { return signals_; }
+  std::vector<std::string> metric_names() const override { return metric_names_; }
+  std::int64_t counter(std::string_view name) const override;
+  const std::vector<Sample>* series(std::string_view name) const override;
+
+  // For tests: how many platform links a partition has turned off.
+  std::size_t links_off() const;
+  // The SimGrid host a node runs on.
+  std::string host_of(NodeId id) const;
+
+ private:
+  class NodeCtx;
+  struct NodeSlot;
+  struct Envelope;
+  struct Action;
+  struct ActionOrder;
+  friend class NodeCtx;
+
+  void start_platform();
+  void spawn_main(NodeId id);
+  void node_main(NodeId id, std::uint32_t epoch);
+  void receiver_main(NodeId to, NodeId from, std::uint32_t epoch);
+  void controller_main();
+  bool take_one_step(NodeSlot& s, NodeId id);
+  void put(NodeId from, NodeId to, const Message& msg);
+  void flush_outbox(NodeId id);
+  void ensure_receiver(NodeId to, NodeId from);
+  void notify(NodeId id);
+  void schedule(Action a);
+  void finish_step(StepInfo& info);
+  void after_step(const StepInfo& info);
+  void fail(std::exception_ptr e);
+  void stop_all();
+  bool in_main_actor(const NodeSlot& s) const;
+  SeriesId intern(std::string_view name);
+
+  Options options_;
+  std::unique_ptr<SeededChooser> own_chooser_;
+  Chooser* chooser_;
+  std::unique_ptr<Network> network_;
+  simgrid::s4u::Engine* sg_engine_ = nullptr;  // owned; see the destructor
+  std::unique_ptr<sg::LinkStates> links_;
+  std::uint64_t synced_network_version_ = 0;
+  std::vector<std::unique_ptr<NodeSlot>> nodes_;
+  std::vector<StepObserver*> observers_;
+
+  struct Controller;
+  std::unique_ptr<Controller> controller_;
+
+  std::uint64_t step_index_ = 0;
+  std::uint64_t rolling_hash_ = 0;
+  std::uint64_t messages_delivered_ = 0;
+  std::uint64_t arrival_seq_ = 0;
+  TimerId next_timer_ = 1;
+  bool started_ = false;
+  bool stopped_ = false;
+  TimeNs stopped_at_ns_ = 0;
+  std::optional<TimeNs> reported_now_ns_;  // set between run_until calls
+  std::exception_ptr error_;
+
+  std::vector<LogRecord> logs_;
+  std::vector<SignalRecord> signals_;
+  std::vector<std::string> metric_names_;
+  std::vector<std::int64_t> counters_;
+  std::vector<std::vector<Sample>> series_;
+};
+
+}  // namespace stampede

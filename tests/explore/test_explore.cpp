@@ -1,0 +1,209 @@
+// The explorer on the lease-lock model: every strategy finds the known bugs, dfs exhausts the
+// fixed variants, reductions keep the verdicts and terminal states, traces replay, shrinking
+// keeps the property and makes the run no larger.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "models/lease_lock/register.hpp"
+#include "models/register.hpp"
+#include "sim/explore/explorer.hpp"
+#include "sim/explore/shrink.hpp"
+#include "sim/explore/trace_io.hpp"
+#include "sim/scenario/scenario.hpp"
+
+using namespace stampede;
+using namespace stampede::explore;
+
+namespace {
+
+const Registry& registry() {
+  static const Registry reg = [] {
+    Registry r;
+    register_models(r);
+    if (!r.find_timing("lease_lock_clients")) register_lease_lock(r);
+    return r;
+  }();
+  return reg;
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+ScenarioSpec lease_spec(int clients, int writes, bool fencing,
+                        const std::string& file = "lease-lock.yaml",
+                        std::vector<std::string> extra = {}) {
+  std::string path = std::string(SCENARIOS_DIR) + "/known-bugs/" + file;
+  std::vector<std::string> sets = {
+      "cluster.timing.lease_lock_clients=" + std::to_string(clients),
+      "cluster.timing.lease_lock_writes=" + std::to_string(writes),
+      std::string("cluster.mechanisms.lease_lock_fencing=") + (fencing ? "true" : "false")};
+  for (auto& e : extra) sets.push_back(e);
+  return parse_scenario_with_overrides(read(path), path, sets, registry());
+}
+
+const std::function<bool()> k_never_stop = [] { return false; };
+
+}  // namespace
+
+TEST_CASE("strategy names and fault kinds parse, unknown ones are refused") {
+  CHECK(strategy_from_name("dfs") == Strategy::dfs);
+  CHECK(strategy_from_name("pct") == Strategy::pct);
+  CHECK(strategy_from_name("random") == Strategy::random);
+  CHECK_FALSE(strategy_from_name("bfs").has_value());
+  CHECK(inject_kinds_from_names({"crash", "drop"}).value() == 0b10001u);
+  CHECK_FALSE(inject_kinds_from_names({"explode"}).has_value());
+  CHECK(inject_kind_names(k_all_inject_kinds).size() == 6);
+}
+
+TEST_CASE("the timed default schedule of the lease lock passes") {
+  ScenarioSpec spec = lease_spec(2, 1, false);
+  Explorer ex(spec, registry(), Settings{});
+  RunResult r = ex.replay({});
+  CHECK(r.passed);
+  CHECK(r.ended_naturally);
+  for (std::uint32_t p : r.picks) CHECK(p == 0);
+}
+
+TEST_CASE("dfs finds the stale write without fencing and shrinks it") {
+  ScenarioSpec spec = lease_spec(2, 1, false);
+  Settings s;
+  Explorer ex(spec, registry(), s);
+  Report rep = ex.search(Strategy::dfs, k_never_stop);
+  REQUIRE(rep.first_violation.has_value());
+  CHECK(rep.first_violation->violation->property == "{never: lease_lock.stale_write}");
+  // Known answer: within 200 dfs runs.
+  CHECK(rep.runs <= 200);
+  ShrinkResult sh = shrink(ex, *rep.first_violation, 2000, k_never_stop);
+  REQUIRE(sh.best.violation.has_value());
+  CHECK(sh.best.violation->property == "{never: lease_lock.stale_write}");
+  CHECK_FALSE(sh.before < sh.after);
+  // Known answer: a stale write needs 2 starts of clients, their acquires, two grants, two
+  // writes and the lease timer: at most 16 steps with server-1's and storage's starts.
+  CHECK(sh.after.steps <= 16);
+}
+
+TEST_CASE("random and pct find the stale write within a stated number of runs") {
+  ScenarioSpec spec = lease_spec(3, 2, false);
+  for (Strategy st : {Strategy::random, Strategy::pct}) {
+    Settings s;
+    s.max_runs = 2000;
+    s.pct_depth = 3;
+    Explorer ex(spec, registry(), s);
+    Report rep = ex.search(st, k_never_stop);
+    INFO(strategy_name(st));
+    REQUIRE(rep.first_violation.has_value());
+    CHECK(rep.first_violation_run <= 2000);
+  }
+}
+
+TEST_CASE("with fencing dfs exhausts the bounded space with no violation") {
+  for (auto [n, w] : {std::pair{2, 1}, std::pair{2, 2}, std::pair{3, 1}}) {
+    ScenarioSpec spec = lease_spec(n, w, true);
+    Explorer ex(spec, registry(), Settings{});
+    Report rep = ex.search(Strategy::dfs, k_never_stop);
+    INFO("N=" << n << " WRITES=" << w);
+    CHECK_FALSE(rep.first_violation.has_value());
+    CHECK(rep.exhausted);
+    CHECK_FALSE(rep.depth_cut);
+    CHECK(rep.distinct_states > 10);
+  }
+}
+
+TEST_CASE("reduced and unreduced dfs reach the same verdicts and terminal states") {
+  for (bool fencing : {true, false}) {
+    for (auto [n, w] : {std::pair{2, 1}, std::pair{2, 2}, std::pair{3, 1}}) {
+      ScenarioSpec spec = lease_spec(n, w, fencing);
+      Settings s;
+      s.stop_at_first = false;
+      Settings plain = s;
+      plain.reduction = false;
+      Report reduced = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
+      Report full = Explorer(spec, registry(), plain).search(Strategy::dfs, k_never_stop);
+      INFO("fencing=" << fencing << " N=" << n << " WRITES=" << w);
+      REQUIRE(reduced.exhausted);
+      REQUIRE(full.exhausted);
+      CHECK(reduced.verdicts == full.verdicts);
+      CHECK(reduced.terminal_states == full.terminal_states);
+      CHECK(reduced.distinct_states == full.distinct_states);
+      CHECK(reduced.reductions > 0);
+      CHECK(full.reductions == 0);
+      CHECK(reduced.runs < full.runs);
+    }
+  }
+}
+
+TEST_CASE("reductions keep verdicts with injected faults too") {
+  ScenarioSpec spec = lease_spec(2, 1, true);
+  Settings s;
+  s.stop_at_first = false;
+  s.max_faults = 1;
+  s.inject_kinds = inject_kinds_from_names({"crash", "drop"}).value();
+  Settings plain = s;
+  plain.reduction = false;
+  Report reduced = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
+  Report full = Explorer(spec, registry(), plain).search(Strategy::dfs, k_never_stop);
+  REQUIRE(reduced.exhausted);
+  REQUIRE(full.exhausted);
+  CHECK(reduced.verdicts == full.verdicts);
+  CHECK(reduced.terminal_states == full.terminal_states);
+}
+
+TEST_CASE("the expired-waiter grant (etcd 3.4.3 class) is found, and not with the fix") {
+  ScenarioSpec bad = lease_spec(2, 1, true, "lease-lock-expired-waiter.yaml");
+  Report rep = Explorer(bad, registry(), Settings{}).search(Strategy::dfs, k_never_stop);
+  REQUIRE(rep.first_violation.has_value());
+  CHECK(rep.first_violation->violation->property == "{never: lease_lock.granted_expired}");
+  ScenarioSpec good = lease_spec(2, 1, true, "lease-lock-expired-waiter.yaml",
+                                 {"cluster.mechanisms.lease_lock_revoke_expired_waiters=true"});
+  Report ok = Explorer(good, registry(), Settings{}).search(Strategy::dfs, k_never_stop);
+  CHECK_FALSE(ok.first_violation.has_value());
+  CHECK(ok.exhausted);
+}
+
+TEST_CASE("a counterexample trace replays step by step, and dfs resumes from one of its steps") {
+  ScenarioSpec spec = lease_spec(2, 2, false);
+  Settings s;
+  s.max_runs = 500;
+  Explorer ex(spec, registry(), s);
+  Report rep = ex.search(Strategy::random, k_never_stop);
+  REQUIRE(rep.first_violation.has_value());
+  RunResult recorded = ex.replay(rep.first_violation->picks, true);
+  REQUIRE(recorded.violation.has_value());
+  std::string path = (std::filesystem::temp_directory_path() / "stampede-explore-test.trace.jsonl");
+  TraceHeader h;
+  h.version = STAMPEDE_VERSION;
+  h.scenario_file = spec.source_file;
+  h.scenario_text = spec.source_text;
+  h.seed = s.seed;
+  h.overrides = {"cluster.timing.lease_lock_clients=2", "cluster.timing.lease_lock_writes=2",
+                 "cluster.mechanisms.lease_lock_fencing=false"};
+  write_explore_trace(path, h, s, "random", recorded);
+  REQUIRE(is_explore_trace(path));
+  ExploreTrace t = read_explore_trace(path, STAMPEDE_VERSION);
+  CHECK(t.picks == recorded.picks);
+  CHECK(t.property == recorded.violation->property);
+
+  ScenarioSpec again = parse_scenario_with_overrides(t.trace.header.scenario_text,
+                                                     t.trace.header.scenario_file,
+                                                     t.trace.header.overrides, registry());
+  Explorer rx(again, registry(), settings_for(t));
+  ReplayComparer cmp(t.trace, false);
+  RunResult back = rx.replay(t.picks, false, {&cmp});
+  CHECK_FALSE(cmp.diverged());
+  CHECK(cmp.steps_compared() == t.trace.steps.size());
+  CHECK(back.digest == t.trace.end.digest);
+
+  // The handoff: dfs from half-way through the trace finds the violation again.
+  std::vector<std::uint32_t> prefix(t.picks.begin(), t.picks.begin() + t.picks.size() / 2);
+  Report from = rx.dfs_from(prefix, k_never_stop);
+  CHECK(from.first_violation.has_value());
+  std::filesystem::remove(path);
+
+  CHECK_THROWS_AS(read_explore_trace(path, STAMPEDE_VERSION), TraceError);
+}

@@ -1,0 +1,114 @@
+// `stampede explore`, `shrink` and `replay` of explorer traces through the binary: exit codes,
+// one-line errors for bad input, and the known answers of scenarios/known-bugs.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+};
+
+Result sh(const std::string& args) {
+  std::string cmd = fmt::format("{} {} 2>&1", STAMPEDE_BIN, args);
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string tmp(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("stampede-explore-cli-" + name)).string();
+}
+
+const std::string k_lease = std::string(SCENARIOS_DIR) + "/known-bugs/lease-lock.yaml";
+const std::string k_waiter =
+    std::string(SCENARIOS_DIR) + "/known-bugs/lease-lock-expired-waiter.yaml";
+
+std::size_t count_lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("explore refuses bad input with one line and exit 2") {
+  Result r = sh(fmt::format("explore {} --strategy bfs", k_lease));
+  CHECK(r.code == 2);
+  CHECK(count_lines(r.out) == 1);
+  CHECK(r.out.find("unknown strategy 'bfs'") != std::string::npos);
+
+  r = sh(fmt::format("explore {} --budget 60", k_lease));
+  CHECK(r.code == 2);
+  CHECK(count_lines(r.out) == 1);
+  CHECK(r.out.find("bad duration '60'") != std::string::npos);
+
+  std::string trace = tmp("bad.trace.jsonl");
+  REQUIRE(sh(fmt::format("explore {} --strategy dfs --quiet --out {}", k_lease, trace)).code == 1);
+  r = sh(fmt::format("explore {} --from {} --at 999", k_lease, trace));
+  CHECK(r.code == 2);
+  CHECK(count_lines(r.out) == 1);
+  CHECK(r.out.find("past the end") != std::string::npos);
+
+  r = sh(fmt::format("explore {} --from {} --at 3", k_waiter, trace));
+  CHECK(r.code == 2);
+  CHECK(count_lines(r.out) == 1);
+  CHECK(r.out.find("is of scenario 'lease-lock'") != std::string::npos);
+
+  r = sh(fmt::format("explore {} --from {} --at 3 --set cluster.timing.lease_duration=20s",
+                     k_lease, trace));
+  CHECK(r.code == 2);
+  CHECK(r.out.find("another version of scenario") != std::string::npos);
+  std::filesystem::remove(trace);
+}
+
+TEST_CASE("the known answers: every strategy finds the stale write, shrink keeps it short") {
+  for (const char* strategy : {"random", "pct", "dfs"}) {
+    std::string trace = tmp(std::string(strategy) + ".trace.jsonl");
+    Result r = sh(fmt::format("explore {} --strategy {} --runs 2000 --out {}", k_lease, strategy,
+                              trace));
+    INFO(r.out);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("{never: lease_lock.stale_write} violated at step") != std::string::npos);
+    CHECK(r.out.find("distinct states") != std::string::npos);
+    Result rep = sh("replay " + trace);
+    CHECK(rep.code == 0);
+    CHECK(rep.out.find("✓ reproduced all") != std::string::npos);
+    std::string shrunk = tmp(std::string(strategy) + ".shrunk.trace.jsonl");
+    Result s = sh(fmt::format("shrink {} --out {}", trace, shrunk));
+    CHECK(s.code == 0);
+    CHECK(s.out.find("before") != std::string::npos);
+    // Known answer: 5 boots, server-1's first timer, 2 acquires, the lease timer, 2 grants,
+    // 2 writes.
+    CHECK(s.out.find("shrunk trace") != std::string::npos);
+    CHECK(s.out.find("(13 steps)") != std::string::npos);
+    CHECK(sh("replay " + shrunk).code == 0);
+    std::filesystem::remove(trace);
+    std::filesystem::remove(shrunk);
+  }
+}
+
+TEST_CASE("with fencing, dfs exhausts the lease lock and passes") {
+  Result r = sh(fmt::format("explore {} --strategy dfs --set "
+                            "cluster.mechanisms.lease_lock_fencing=true "
+                            "--set cluster.timing.lease_lock_clients=3", k_lease));
+  CHECK(r.code == 0);
+  CHECK(r.out.find("searched exhaustively") != std::string::npos);
+  Result w = sh(fmt::format("explore {} --strategy dfs --no-reduction --set "
+                            "cluster.mechanisms.lease_lock_revoke_expired_waiters=true", k_waiter));
+  CHECK(w.code == 0);
+  Result bug = sh(fmt::format("explore {} --strategy dfs --quiet --out {}", k_waiter,
+                              tmp("waiter.trace.jsonl")));
+  CHECK(bug.code == 1);
+  CHECK(bug.out.find("lease_lock.granted_expired") != std::string::npos);
+  std::filesystem::remove(tmp("waiter.trace.jsonl"));
+}
