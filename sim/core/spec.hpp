@@ -70,6 +70,13 @@ struct ClientSpec {
   SourcePos pos;
 };
 
+// Where a node runs on a SimGrid platform file (`cluster.platform_hosts`, used with --platform).
+struct PlatformHostSpec {
+  std::string host;
+  SourcePos pos;      // of the host name
+  SourcePos key_pos;  // of the node name
+};
+
 struct ClusterSpec {
   int servers = 1;
   std::string version = "1.1.1";
@@ -81,6 +88,7 @@ struct ClusterSpec {
   NetworkSpec network;
   std::map<std::string, std::int64_t> timing;   // overrides, by registered name
   std::map<std::string, bool> mechanisms;       // switches, by registered name (extension)
+  std::map<std::string, PlatformHostSpec> platform_hosts;  // node -> SimGrid host (extension)
 };
 
 enum class FaultKind {

@@ -107,7 +107,7 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
                    ClusterSpec& out) {
   Fields f(r, node, "cluster", "'cluster'",
            {"servers", "version", "server_versions", "database", "zookeeper", "redis", "agents",
-            "network", "timing", "mechanisms"});
+            "network", "timing", "mechanisms", "platform_hosts"});
   // Counts are bounded so that node names and ints stay sane; no real cluster comes near.
   if (auto n = f.get("servers"))
     out.servers = static_cast<int>(r.integer_in(*n, "servers", 1, 1000));
@@ -151,6 +151,12 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
   if (auto n = f.section("network")) parse_network(r, *n, out.network);
   if (auto n = f.get("timing")) parse_timing(r, *n, registry, out);
   if (auto n = f.get("mechanisms")) parse_mechanisms(r, *n, registry, out);
+  // Node names are checked by the SimGrid engine against the world it builds (with a spelling
+  // suggestion), host names against the platform file: neither is known here.
+  if (auto n = f.get("platform_hosts"))
+    for (const auto& [key, value] : r.entries(*n, "platform_hosts"))
+      out.platform_hosts[key.Scalar()] =
+          PlatformHostSpec{r.string(value, key.Scalar()), r.pos(value), r.pos(key)};
 }
 
 namespace {

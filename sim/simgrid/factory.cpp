@@ -14,8 +14,11 @@ static std::unique_ptr<Engine> build(const ScenarioSpec& spec, const Registry& r
   opts.mechanisms = resolve_mechanisms(spec, registry);
   opts.keep_debug_logs = config.keep_debug_logs;
   opts.platform.file = platform_file;
-  // Until scenarios carry `cluster.platform_hosts`, the map comes from the side channel.
+  // The map beside the platform file first, then the scenario's `cluster.platform_hosts`,
+  // which wins for the nodes it names.
   sg::read_host_map(opts.platform);
+  for (const auto& [node, h] : spec.cluster.platform_hosts)
+    opts.platform.hosts[node] = sg::HostMapEntry{h.host, h.pos, h.key_pos};
   return std::make_unique<SimgridEngine>(std::move(opts), &chooser);
 }
 

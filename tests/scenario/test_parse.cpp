@@ -397,3 +397,15 @@ TEST_CASE("load_scenario reads a file and names it in errors", "[parse]") {
                     Catch::StartsWith(dir.string() + ":1:1: "));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("cluster.platform_hosts maps nodes to SimGrid hosts with their positions", "[parse]") {
+  ScenarioSpec s =
+      parse("name: a\nduration: 1m\ncluster:\n  platform_hosts: {server-1: a-1, agent-2: b-1}\n");
+  REQUIRE(s.cluster.platform_hosts.size() == 2);
+  CHECK(s.cluster.platform_hosts.at("server-1").host == "a-1");
+  CHECK(s.cluster.platform_hosts.at("agent-2").host == "b-1");
+  CHECK(s.cluster.platform_hosts.at("agent-2").pos.line == 4);
+  CHECK(s.cluster.platform_hosts.at("agent-2").key_pos.col == 35);  // 1-based, at the "a" of agent-2
+  CHECK(error_of("name: a\nduration: 1m\ncluster:\n  platform_hosts: [a-1]\n").find("t.yaml:4:") ==
+        0);
+}

@@ -56,3 +56,20 @@ TEST_CASE("a bad platform or host map is a one-line input error", "[simgrid][pla
   CHECK(input_error(k_fixtures + "missing.xml") ==
         "--platform " + k_fixtures + "missing.xml: no such file");
 }
+
+TEST_CASE("the scenario's cluster.platform_hosts places nodes and wins over the side file",
+          "[simgrid][platform]") {
+  // agent-2 moves from zone b to zone a: the run still passes.
+  ChildResult ok = spawn_child(
+      {"scenario", k_fixtures + "platform-hosts.yaml", k_platforms + "two-zones.xml"});
+  INFO(ok.output);
+  CHECK(ok.status == 0);
+  CHECK(ok.one("passed") == "1");
+  // A host the platform does not have is named at its place in the scenario file.
+  ChildResult bad = spawn_child(
+      {"scenario", k_fixtures + "platform-hosts-bad.yaml", k_platforms + "two-zones.xml"});
+  INFO(bad.output);
+  CHECK(bad.status == 2);
+  CHECK(bad.one("input_error").find(k_fixtures + "platform-hosts-bad.yaml:17:29: ") == 0);
+  CHECK(bad.one("input_error").find("b-99") != std::string::npos);
+}
