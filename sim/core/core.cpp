@@ -11,6 +11,7 @@
 #include "sim/core/chooser.hpp"
 #include "sim/core/digest.hpp"
 #include "sim/core/random.hpp"
+#include "sim/core/records.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/spec.hpp"
 #include "sim/core/time.hpp"
@@ -162,6 +163,49 @@ const InvariantDef* Registry::find_invariant(std::string_view n) const {
   return find_by_name(invariants_, n);
 }
 const NamedDef* Registry::find_signal(std::string_view n) const { return find_by_name(signals_, n); }
+
+SeriesId Recorder::intern(std::string_view name) {
+  for (SeriesId i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return i;
+  metric_names_.emplace_back(name);
+  counters_.push_back(0);
+  series_.emplace_back();
+  return static_cast<SeriesId>(metric_names_.size() - 1);
+}
+
+std::int64_t Recorder::counter(std::string_view name) const {
+  for (std::size_t i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return counters_[i];
+  return 0;
+}
+
+const std::vector<Sample>* Recorder::series(std::string_view name) const {
+  for (std::size_t i = 0; i < metric_names_.size(); ++i)
+    if (metric_names_[i] == name) return &series_[i];
+  return nullptr;
+}
+
+std::uint64_t fold_step(std::uint64_t rolling_hash, const StepInfo& step) {
+  Digest d;
+  d.add(rolling_hash)
+      .add(static_cast<std::uint64_t>(step.kind))
+      .add_signed(step.time_ns)
+      .add(step.node)
+      .add(step.from)
+      .add(step.msg_type)
+      .add(step.detail);
+  return d.value();
+}
+
+std::uint64_t world_digest(std::uint64_t rolling_hash, std::uint64_t steps, const WorldView& world) {
+  Digest d;
+  d.add(rolling_hash).add(steps);
+  for (NodeId id = 0; id < world.node_count(); ++id)
+    d.add(world.node_name(id))
+        .add(world.is_up(id) ? 1u : 0u)
+        .add(world.node(id).state_digest());
+  return d.value();
+}
 
 std::int64_t WorldView::probe_sum(std::string_view pattern, std::string_view key,
                                   std::string_view arg) const {

@@ -69,4 +69,41 @@ class RunRecord {
   virtual std::int64_t counter(std::string_view name) const = 0;
 };
 
+// The record every engine keeps: it implements RunRecord, so engines differ only in how they
+// schedule steps, never in what they remember of them.
+class Recorder final : public RunRecord {
+ public:
+  void log(TimeNs time_ns, NodeId node, LogLevel level, std::string_view text) {
+    logs_.push_back(LogRecord{time_ns, node, level, std::string(text)});
+  }
+  void signal(TimeNs time_ns, NodeId node, std::string_view name) {
+    signals_.push_back(SignalRecord{time_ns, node, std::string(name)});
+  }
+  // The id of a metric or series name, created on first use.
+  SeriesId intern(std::string_view name);
+  void count(SeriesId metric, std::int64_t delta) { counters_[metric] += delta; }
+  void sample(SeriesId series, TimeNs time_ns, std::int64_t value) {
+    series_[series].push_back(Sample{time_ns, value});
+  }
+
+  const std::vector<LogRecord>& logs() const override { return logs_; }
+  const std::vector<SignalRecord>& signals() const override { return signals_; }
+  const std::vector<Sample>* series(std::string_view name) const override;
+  std::vector<std::string> metric_names() const override { return metric_names_; }
+  std::int64_t counter(std::string_view name) const override;
+
+ private:
+  std::vector<LogRecord> logs_;
+  std::vector<SignalRecord> signals_;
+  std::vector<std::string> metric_names_;
+  std::vector<std::int64_t> counters_;
+  std::vector<std::vector<Sample>> series_;
+};
+
+// The rolling hash after a step: every engine folds its steps the same way, so traces of every
+// engine read alike.
+std::uint64_t fold_step(std::uint64_t rolling_hash, const StepInfo& step);
+// A run's digest: the rolling hash, the step count, and every node's name, liveness and state.
+std::uint64_t world_digest(std::uint64_t rolling_hash, std::uint64_t steps, const WorldView& world);
+
 }  // namespace stampede

@@ -125,15 +125,15 @@ class ExploreEngine::NodeCtx final : public Ctx {
   }
   void log(LogLevel level, std::string_view text) override {
     if (level == LogLevel::debug && !e_.options_.keep_debug_logs) return;
-    e_.logs_.push_back(LogRecord{e_.now_ns_, id_, level, std::string(text)});
+    e_.recorder_.log(e_.now_ns_, id_, level, text);
   }
   void signal(std::string_view name) override {
-    e_.signals_.push_back(SignalRecord{e_.now_ns_, id_, std::string(name)});
+    e_.recorder_.signal(e_.now_ns_, id_, name);
   }
-  SeriesId intern(std::string_view metric_name) override { return e_.intern(metric_name); }
-  void count(SeriesId metric, std::int64_t delta) override { e_.counters_[metric] += delta; }
+  SeriesId intern(std::string_view metric_name) override { return e_.recorder_.intern(metric_name); }
+  void count(SeriesId metric, std::int64_t delta) override { e_.recorder_.count(metric, delta); }
   void sample(SeriesId series, std::int64_t value) override {
-    e_.series_[series].push_back(Sample{e_.now_ns_, value});
+    e_.recorder_.sample(series, e_.now_ns_, value);
   }
 
  private:
@@ -363,8 +363,7 @@ void ExploreEngine::take(const Option& o) {
         break;
       }
     }
-    logs_.push_back(LogRecord{now_ns_, o.node == k_no_node ? NodeId{0} : o.node,
-                              LogLevel::notable, std::move(what)});
+    recorder_.log(now_ns_, o.node == k_no_node ? NodeId{0} : o.node, LogLevel::notable, what);
     for (StepObserver* obs : observers_) obs->on_step(info);
     return;
   }
@@ -413,15 +412,7 @@ void ExploreEngine::finish_step(StepInfo& info) {
   // The kernel's rolling hash, so traces of both engines read the same way.
   info.index = ++step_index_;
   assert_context().step = step_index_;
-  Digest d;
-  d.add(rolling_hash_)
-      .add(static_cast<std::uint64_t>(info.kind))
-      .add_signed(info.time_ns)
-      .add(info.node)
-      .add(info.from)
-      .add(info.msg_type)
-      .add(info.detail);
-  rolling_hash_ = d.value();
+  rolling_hash_ = fold_step(rolling_hash_, info);
   info.rolling_hash = rolling_hash_;
 }
 
@@ -480,10 +471,7 @@ bool ExploreEngine::is_up(NodeId id) const { return nodes_[id]->up; }
 const Node& ExploreEngine::node(NodeId id) const { return *nodes_[id]->node; }
 
 std::uint64_t ExploreEngine::digest() const {
-  Digest d;
-  d.add(rolling_hash_).add(step_index_);
-  for (const auto& s : nodes_) d.add(s->name).add(s->up ? 1u : 0u).add(s->node->state_digest());
-  return d.value();
+  return world_digest(rolling_hash_, step_index_, *this);
 }
 
 std::uint64_t ExploreEngine::state_hash() const {
@@ -527,27 +515,6 @@ std::string ExploreEngine::describe(const Option& o) const {
       return fmt::format("timer {} tag {}", nodes_[o.node]->name, pending_[o.slot].tag);
     default: return fmt::format("{} {}", step_kind_name(o.kind), nodes_[o.node]->name);
   }
-}
-
-SeriesId ExploreEngine::intern(std::string_view name) {
-  for (SeriesId i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return i;
-  metric_names_.emplace_back(name);
-  counters_.push_back(0);
-  series_.emplace_back();
-  return static_cast<SeriesId>(metric_names_.size() - 1);
-}
-
-std::int64_t ExploreEngine::counter(std::string_view name) const {
-  for (std::size_t i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return counters_[i];
-  return 0;
-}
-
-const std::vector<Sample>* ExploreEngine::series(std::string_view name) const {
-  for (std::size_t i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return &series_[i];
-  return nullptr;
 }
 
 }  // namespace stampede::explore

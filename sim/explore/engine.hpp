@@ -104,11 +104,13 @@ class ExploreEngine final : public Engine {
   std::uint64_t steps() const override { return step_index_; }
   std::uint64_t digest() const override;
   std::uint64_t messages_delivered() const override { return messages_delivered_; }
-  const std::vector<LogRecord>& logs() const override { return logs_; }
-  const std::vector<SignalRecord>& signals() const override { return signals_; }
-  std::vector<std::string> metric_names() const override { return metric_names_; }
-  std::int64_t counter(std::string_view name) const override;
-  const std::vector<Sample>* series(std::string_view name) const override;
+  const std::vector<LogRecord>& logs() const override { return recorder_.logs(); }
+  const std::vector<SignalRecord>& signals() const override { return recorder_.signals(); }
+  std::vector<std::string> metric_names() const override { return recorder_.metric_names(); }
+  std::int64_t counter(std::string_view name) const override { return recorder_.counter(name); }
+  const std::vector<Sample>* series(std::string_view name) const override {
+    return recorder_.series(name);
+  }
 
   // The canonical state: every node's state digest, up/paused flags, the multiset of pending
   // events by identity, cut links and the faults spent. Clock values are left out, so states that
@@ -137,7 +139,6 @@ class ExploreEngine final : public Engine {
   void take(const Option& o);
   void purge_cut_deliveries();
   void finish_step(StepInfo& info);
-  SeriesId intern(std::string_view name);
 
   ExploreOptions options_;
   Chooser& chooser_;
@@ -163,11 +164,7 @@ class ExploreEngine final : public Engine {
   bool started_ = false;
   bool stopped_ = false;
   bool ended_naturally_ = false;
-  std::vector<LogRecord> logs_;
-  std::vector<SignalRecord> signals_;
-  std::vector<std::string> metric_names_;
-  std::vector<std::int64_t> counters_;
-  std::vector<std::vector<Sample>> series_;
+  Recorder recorder_;  // logs, signals, counters and series
 };
 
 }  // namespace stampede::explore

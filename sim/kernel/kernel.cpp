@@ -110,17 +110,17 @@ class Kernel::NodeCtx final : public Ctx {
 
   void log(LogLevel level, std::string_view text) override {
     if (level == LogLevel::debug && !k_.options_.keep_debug_logs) return;
-    k_.logs_.push_back(LogRecord{k_.now_ns_, id_, level, std::string(text)});
+    k_.recorder_.log(k_.now_ns_, id_, level, text);
   }
 
   void signal(std::string_view name) override {
-    k_.signals_.push_back(SignalRecord{k_.now_ns_, id_, std::string(name)});
+    k_.recorder_.signal(k_.now_ns_, id_, name);
   }
 
-  SeriesId intern(std::string_view metric_name) override { return k_.intern(metric_name); }
-  void count(SeriesId metric, std::int64_t delta) override { k_.counters_[metric] += delta; }
+  SeriesId intern(std::string_view metric_name) override { return k_.recorder_.intern(metric_name); }
+  void count(SeriesId metric, std::int64_t delta) override { k_.recorder_.count(metric, delta); }
   void sample(SeriesId series, std::int64_t value) override {
-    k_.series_[series].push_back(Sample{k_.now_ns_, value});
+    k_.recorder_.sample(series, k_.now_ns_, value);
   }
 
  private:
@@ -294,15 +294,7 @@ void Kernel::dispatch(Event& ev) {
 void Kernel::finish_step(StepInfo& info) {
   info.index = ++step_index_;
   assert_context().step = step_index_;
-  Digest d;
-  d.add(rolling_hash_)
-      .add(static_cast<std::uint64_t>(info.kind))
-      .add_signed(info.time_ns)
-      .add(info.node)
-      .add(info.from)
-      .add(info.msg_type)
-      .add(info.detail);
-  rolling_hash_ = d.value();
+  rolling_hash_ = fold_step(rolling_hash_, info);
   info.rolling_hash = rolling_hash_;
 }
 
@@ -361,31 +353,7 @@ bool Kernel::is_up(NodeId id) const { return nodes_[id]->up; }
 const Node& Kernel::node(NodeId id) const { return *nodes_[id]->node; }
 
 std::uint64_t Kernel::digest() const {
-  Digest d;
-  d.add(rolling_hash_).add(step_index_);
-  for (const auto& s : nodes_) d.add(s->name).add(s->up ? 1u : 0u).add(s->node->state_digest());
-  return d.value();
-}
-
-SeriesId Kernel::intern(std::string_view name) {
-  for (SeriesId i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return i;
-  metric_names_.emplace_back(name);
-  counters_.push_back(0);
-  series_.emplace_back();
-  return static_cast<SeriesId>(metric_names_.size() - 1);
-}
-
-std::int64_t Kernel::counter(std::string_view name) const {
-  for (std::size_t i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return counters_[i];
-  return 0;
-}
-
-const std::vector<Sample>* Kernel::series(std::string_view name) const {
-  for (std::size_t i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return &series_[i];
-  return nullptr;
+  return world_digest(rolling_hash_, step_index_, *this);
 }
 
 }  // namespace stampede

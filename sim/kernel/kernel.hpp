@@ -74,11 +74,13 @@ class Kernel final : public Engine {
   std::uint64_t digest() const override;
   std::uint64_t messages_delivered() const override { return messages_delivered_; }
   // RunRecord
-  const std::vector<LogRecord>& logs() const override { return logs_; }
-  const std::vector<SignalRecord>& signals() const override { return signals_; }
-  std::vector<std::string> metric_names() const override { return metric_names_; }
-  std::int64_t counter(std::string_view name) const override;
-  const std::vector<Sample>* series(std::string_view name) const override;
+  const std::vector<LogRecord>& logs() const override { return recorder_.logs(); }
+  const std::vector<SignalRecord>& signals() const override { return recorder_.signals(); }
+  std::vector<std::string> metric_names() const override { return recorder_.metric_names(); }
+  std::int64_t counter(std::string_view name) const override { return recorder_.counter(name); }
+  const std::vector<Sample>* series(std::string_view name) const override {
+    return recorder_.series(name);
+  }
   std::uint64_t seed() const { return options_.seed; }
 
  private:
@@ -91,7 +93,6 @@ class Kernel final : public Engine {
   void push(Event ev, std::optional<std::uint64_t> key = std::nullopt);
   void dispatch(Event& ev);
   void finish_step(StepInfo& info);
-  SeriesId intern(std::string_view name);
 
   Options options_;
   std::unique_ptr<SeededChooser> own_chooser_;
@@ -110,11 +111,7 @@ class Kernel final : public Engine {
   TimerId next_timer_ = 1;
   bool started_ = false;
   bool stopped_ = false;
-  std::vector<LogRecord> logs_;
-  std::vector<SignalRecord> signals_;
-  std::vector<std::string> metric_names_;
-  std::vector<std::int64_t> counters_;
-  std::vector<std::vector<Sample>> series_;
+  Recorder recorder_;  // logs, signals, counters and series
 };
 
 }  // namespace stampede

@@ -88,17 +88,17 @@ class SimgridEngine::NodeCtx final : public Ctx {
 
   void log(LogLevel level, std::string_view text) override {
     if (level == LogLevel::debug && !e_.options_.keep_debug_logs) return;
-    e_.logs_.push_back(LogRecord{e_.now(), id_, level, std::string(text)});
+    e_.recorder_.log(e_.now(), id_, level, text);
   }
 
   void signal(std::string_view name) override {
-    e_.signals_.push_back(SignalRecord{e_.now(), id_, std::string(name)});
+    e_.recorder_.signal(e_.now(), id_, name);
   }
 
-  SeriesId intern(std::string_view metric_name) override { return e_.intern(metric_name); }
-  void count(SeriesId metric, std::int64_t delta) override { e_.counters_[metric] += delta; }
+  SeriesId intern(std::string_view metric_name) override { return e_.recorder_.intern(metric_name); }
+  void count(SeriesId metric, std::int64_t delta) override { e_.recorder_.count(metric, delta); }
   void sample(SeriesId series, std::int64_t value) override {
-    e_.series_[series].push_back(Sample{e_.now(), value});
+    e_.recorder_.sample(series, e_.now(), value);
   }
 
  private:
@@ -349,15 +349,7 @@ void SimgridEngine::flush_outbox(NodeId id) {
 void SimgridEngine::finish_step(StepInfo& info) {
   info.index = ++step_index_;
   assert_context().step = step_index_;
-  Digest d;
-  d.add(rolling_hash_)
-      .add(static_cast<std::uint64_t>(info.kind))
-      .add_signed(info.time_ns)
-      .add(info.node)
-      .add(info.from)
-      .add(info.msg_type)
-      .add(info.detail);
-  rolling_hash_ = d.value();
+  rolling_hash_ = fold_step(rolling_hash_, info);
   info.rolling_hash = rolling_hash_;
 }
 
@@ -470,31 +462,7 @@ bool SimgridEngine::is_up(NodeId id) const { return nodes_[id]->up; }
 const Node& SimgridEngine::node(NodeId id) const { return *nodes_[id]->node; }
 
 std::uint64_t SimgridEngine::digest() const {
-  Digest d;
-  d.add(rolling_hash_).add(step_index_);
-  for (const auto& s : nodes_) d.add(s->name).add(s->up ? 1u : 0u).add(s->node->state_digest());
-  return d.value();
-}
-
-SeriesId SimgridEngine::intern(std::string_view name) {
-  for (SeriesId i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return i;
-  metric_names_.emplace_back(name);
-  counters_.push_back(0);
-  series_.emplace_back();
-  return static_cast<SeriesId>(metric_names_.size() - 1);
-}
-
-std::int64_t SimgridEngine::counter(std::string_view name) const {
-  for (std::size_t i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return counters_[i];
-  return 0;
-}
-
-const std::vector<Sample>* SimgridEngine::series(std::string_view name) const {
-  for (std::size_t i = 0; i < metric_names_.size(); ++i)
-    if (metric_names_[i] == name) return &series_[i];
-  return nullptr;
+  return world_digest(rolling_hash_, step_index_, *this);
 }
 
 std::size_t SimgridEngine::links_off() const { return links_ ? links_->links_off() : 0; }

@@ -84,11 +84,13 @@ class SimgridEngine final : public Engine {
   std::uint64_t steps() const override { return step_index_; }
   std::uint64_t digest() const override;
   std::uint64_t messages_delivered() const override { return messages_delivered_; }
-  const std::vector<LogRecord>& logs() const override { return logs_; }
-  const std::vector<SignalRecord>& signals() const override { return signals_; }
-  std::vector<std::string> metric_names() const override { return metric_names_; }
-  std::int64_t counter(std::string_view name) const override;
-  const std::vector<Sample>* series(std::string_view name) const override;
+  const std::vector<LogRecord>& logs() const override { return recorder_.logs(); }
+  const std::vector<SignalRecord>& signals() const override { return recorder_.signals(); }
+  std::vector<std::string> metric_names() const override { return recorder_.metric_names(); }
+  std::int64_t counter(std::string_view name) const override { return recorder_.counter(name); }
+  const std::vector<Sample>* series(std::string_view name) const override {
+    return recorder_.series(name);
+  }
 
   // For tests: how many platform links a partition has turned off.
   std::size_t links_off() const;
@@ -119,7 +121,6 @@ class SimgridEngine final : public Engine {
   void fail(std::exception_ptr e);
   void stop_all();
   bool in_main_actor(const NodeSlot& s) const;
-  SeriesId intern(std::string_view name);
 
   Options options_;
   std::unique_ptr<SeededChooser> own_chooser_;
@@ -145,11 +146,7 @@ class SimgridEngine final : public Engine {
   std::optional<TimeNs> reported_now_ns_;  // set between run_until calls
   std::exception_ptr error_;
 
-  std::vector<LogRecord> logs_;
-  std::vector<SignalRecord> signals_;
-  std::vector<std::string> metric_names_;
-  std::vector<std::int64_t> counters_;
-  std::vector<std::vector<Sample>> series_;
+  Recorder recorder_;  // logs, signals, counters and series
 };
 
 }  // namespace stampede
