@@ -6,7 +6,9 @@
 #include "models/app/client.hpp"
 #include "models/app/load_balancer.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cluster_manager/register.hpp"
 #include "models/lease_lock/register.hpp"
+#include "models/mysql/db_node.hpp"
 #include "models/redis/register.hpp"
 #include "models/zookeeper/register.hpp"
 
@@ -265,6 +267,10 @@ void register_models(Registry& registry) {
   // HA-mode systems; they add nodes only when the scenario asks for them.
   register_zookeeper(registry);
   register_redis(registry);
+  // The external MySQL of HA mode: its names now; its node once the servers go HA.
+  register_db_node(registry);
+  // The rancher-ha cluster manager: its names now; embedded in the servers once they go HA.
+  register_cluster_manager(registry);
   // The explorer's known-answer model; it adds nodes only when a scenario asks for it.
   register_lease_lock(registry);
 }

@@ -1,0 +1,160 @@
+#pragma once
+// rancher-ha's cluster manager (rancher/cluster-manager), the process that runs beside each
+// Cattle server in HA mode, as a sans-I/O library for embedding in the server's node. It is not a
+// Node: its owner forwards the messages and timers that are its own (owns_message / owns_timer),
+// the model faults it takes (on_fault), and passes its Ctx along. ManagerNode (manager_node.hpp)
+// wraps it alone for tests.
+//
+// What it does, after cluster/cluster.go and service/service.go of rancher/cluster-manager:
+// - every cm_heartbeat_interval it checks in (here: a heartbeat to every peer server-k); every
+//   cm_loop_interval it reads the check-ins, forgets a member whose heartbeat has not moved for
+//   cm_max_missed loops, and logs "cluster changed, index=N, members=[...]" when the member set
+//   changed (N counts the changes: rancher-ha's N is the node's slot in the cluster instead);
+// - it waits for a majority of cluster.servers members ("waiting for at least M cluster
+//   members"), then (manager_version_check) compares the members' server versions with the
+//   master's: a mismatch is logged and the cluster does not form;
+// - it pings its local server at http://BRIDGE:18080/ping (manager_health_check); with the wrong
+//   bridge address every ping fails and it loops on "server not available", server up or not.
+//   Once a ping succeeds, its Rancher agent registers and its host counts as active;
+// - the master (the member with the lowest index) waits, polling every cm_wait_hosts_poll, until
+//   cluster.servers hosts are active, then starts the ten-service management stack one service
+//   at a time in dependency order ("[k/10] starting SERVICE") and signals
+//   cluster.management_stack_started;
+// - state files left by an earlier attempt (durable: they survive a crash) keep the node from
+//   checking in at all (manager_leftover_check) until a "clean_state" fault removes them.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "models/cluster_manager/messages.hpp"
+#include "models/cluster_manager/names.hpp"
+#include "sim/core/node.hpp"
+#include "sim/core/spec.hpp"
+
+namespace stampede::cm {
+
+struct Config {
+  int index = 1;  // this node is server-<index>
+  // cluster.servers: a majority of members forms the cluster; the stack waits for all hosts.
+  int cluster_size = 1;
+  std::string version = "1.1.1";
+  // The address the manager pings its server through. rancher-ha derives it from the Docker
+  // bridge network; a scenario can set a wrong one (observation 8).
+  std::string bridge_address = std::string(k_docker_bridge_gateway);
+  // State files from an earlier attempt are on this node's disk (observation 9).
+  bool leftover_state = false;
+};
+
+// The node name of member `index`: the managers run beside the Cattle servers server-1..N.
+std::string member_name(int index);
+
+// The configuration of server-<index> for a cluster: its version from server_versions (else the
+// cluster's version). bridge_address and leftover_state keep their defaults: the scenario spec has
+// no field for them yet, so whoever builds the node sets them.
+Config config_for(const ClusterSpec& cluster, int index);
+
+enum class Phase : std::uint8_t {
+  blocked,             // leftover state: not checked in
+  gathering,           // fewer members than a majority of cluster.servers
+  version_mismatch,    // all members here, but their versions differ
+  server_unavailable,  // formed, but the local server does not answer the health ping
+  ready,               // formed and healthy, not the master (the master launches the stack)
+  waiting_hosts,       // the master waits for cluster.servers active hosts
+  launching,           // the master is starting the management stack
+  running,             // the master has started the stack
+};
+std::string_view phase_name(Phase p);
+
+class ClusterManager {
+ public:
+  struct Hooks {
+    // Whether the local Cattle server is up and would answer /ping at the right address. Unset
+    // means always up.
+    std::function<bool()> local_server_up;
+  };
+
+  explicit ClusterManager(Config config);
+  void set_hooks(Hooks hooks) { hooks_ = std::move(hooks); }
+
+  // From the owner's on_start (also after a restart).
+  void start(Ctx& ctx);
+  // From the owner's on_crash: all but the leftover state files is volatile.
+  void crash();
+
+  static bool owns_message(std::uint32_t type) { return is_cm_type(type); }
+  static bool owns_timer(std::uint64_t tag) { return (tag & k_tag_prefix_mask) == k_tag_prefix; }
+  void on_message(Ctx& ctx, NodeId from, const Message& msg);
+  void on_timer(Ctx& ctx, std::uint64_t tag);
+  // Takes "clean_state" with this node's name as its argument (or no argument: any blocked node).
+  bool on_fault(Ctx& ctx, const ModelFault& fault);
+
+  const Config& config() const { return config_; }
+  Phase phase() const { return phase_; }
+  std::vector<std::string> members() const;  // by index
+  std::int64_t change_index() const { return change_index_; }
+  bool master() const;
+  bool host_active() const { return host_active_; }
+  int services_started() const { return services_started_; }
+  bool stack_started() const { return stack_started_; }
+  bool leftover_state() const { return leftover_; }
+  std::uint64_t digest() const;
+  // cm.phase (a Phase), cm.members, cm.change_index, cm.master, cm.host_active,
+  // cm.services_started, cm.stack_started, cm.leftover_state; nullopt for other keys.
+  std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const;
+
+ private:
+  enum TimerKind : std::uint32_t { t_heartbeat = 1, t_loop, t_hosts_poll, t_service };
+  struct Peer {
+    std::int64_t heartbeat = 0;  // the highest counter heard
+    bool fresh = true;           // a new counter arrived since the last loop
+    int missed = 0;              // loops without a new counter
+    bool member = false;         // seen by a loop (rancher-ha adds members only when it polls)
+    std::string version;
+    bool host_active = false;
+  };
+
+  std::uint64_t tag(TimerKind k) const { return make_tag(k, gen_); }
+  int majority() const { return config_.cluster_size / 2 + 1; }
+  bool joined(Ctx& ctx) const;
+  void send_heartbeat(Ctx& ctx);
+  void loop(Ctx& ctx);
+  void update_members(Ctx& ctx);
+  bool check_versions(Ctx& ctx);
+  bool ping_server(Ctx& ctx);
+  int active_hosts() const;
+  void poll_hosts(Ctx& ctx);
+  void start_next_service(Ctx& ctx);
+
+  Config config_;
+  Hooks hooks_;
+  // Durable: the state files on the node's disk.
+  bool leftover_;
+  // Volatile.
+  std::uint32_t gen_ = 0;
+  bool started_ = false;
+  bool blocked_logged_ = false;
+  std::vector<NodeId> peers_by_index_;  // [index - 1]
+  std::map<int, Peer> peers_;           // by index
+  std::vector<int> members_;            // sorted indexes, self included once checked in
+  std::int64_t heartbeat_ = 0;
+  std::int64_t change_index_ = 0;
+  Phase phase_ = Phase::gathering;
+  std::string mismatch_reported_;
+  bool formed_ = false;
+  bool host_active_ = false;
+  bool server_failing_ = false;
+  bool waiting_hosts_ = false;
+  int host_polls_ = 0;
+  bool launching_ = false;
+  int services_started_ = 0;
+  bool stack_started_ = false;
+  std::vector<std::string> order_;
+  SeriesId metric_changes_ = 0;
+  SeriesId metric_health_failures_ = 0;
+};
+
+}  // namespace stampede::cm

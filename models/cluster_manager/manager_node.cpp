@@ -1,0 +1,41 @@
+#include "models/cluster_manager/manager_node.hpp"
+
+namespace stampede::cm {
+
+ManagerNode::ManagerNode(Config config) : manager_(std::move(config)) {
+  manager_.set_hooks({[this] { return server_up_; }});
+}
+
+void ManagerNode::on_start(Ctx& ctx) {
+  manager_.start(ctx);
+}
+
+void ManagerNode::on_message(Ctx& ctx, NodeId from, const Message& msg) {
+  if (ClusterManager::owns_message(msg.type)) manager_.on_message(ctx, from, msg);
+}
+
+void ManagerNode::on_timer(Ctx& ctx, std::uint64_t tag) {
+  if (ClusterManager::owns_timer(tag)) manager_.on_timer(ctx, tag);
+}
+
+void ManagerNode::on_crash() {
+  manager_.crash();
+}
+
+bool ManagerNode::on_fault(Ctx& ctx, const ModelFault& fault) {
+  return manager_.on_fault(ctx, fault);
+}
+
+std::optional<std::int64_t> ManagerNode::probe(std::string_view key, std::string_view arg) const {
+  return manager_.probe(key, arg);
+}
+
+std::uint64_t ManagerNode::state_digest() const {
+  return Digest().add(manager_.digest()).add(server_up_ ? 1u : 0u).value();
+}
+
+std::unique_ptr<ManagerNode> make_manager_node(const ClusterSpec& cluster, int index) {
+  return std::make_unique<ManagerNode>(config_for(cluster, index));
+}
+
+}  // namespace stampede::cm

@@ -1,0 +1,100 @@
+#include "models/cluster_manager/register.hpp"
+
+#include <string>
+
+#include "models/cluster_manager/names.hpp"
+
+namespace stampede {
+
+namespace {
+
+constexpr const char* k_cluster_go = "rancher/cluster-manager cluster/cluster.go";
+constexpr const char* k_rancher_go = "rancher/cluster-manager rancher/rancher.go WaitForHosts";
+
+void register_timings(Registry& r) {
+  r.add_timing({std::string(cm::k_heartbeat_interval), TimingUnit::duration, 5 * k_s,
+                std::string(k_cluster_go) + ": interval = 5 * time.Second (heartbeat checkin)",
+                "how often a manager checks in (sends its heartbeat to its peers)"});
+  r.add_timing({std::string(cm::k_loop_interval), TimingUnit::duration, 5 * k_s,
+                std::string(k_cluster_go) + ": loop sleeps interval = 5 s",
+                "how often a manager reads the check-ins, updates membership and acts"});
+  r.add_timing({std::string(cm::k_max_missed), TimingUnit::count, 2,
+                std::string(k_cluster_go) + ": maxMissed = 2",
+                "loops without a new heartbeat after which a member is forgotten"});
+  r.add_timing({std::string(cm::k_wait_hosts_poll), TimingUnit::duration, 2 * k_s,
+                std::string(k_rancher_go) + ": time.Sleep(2 * time.Second)",
+                "how often the master re-counts active hosts while it waits for them"});
+  r.add_timing({std::string(cm::k_wait_hosts_tries), TimingUnit::count, 31,
+                std::string(k_rancher_go) + ": gives up when i > 30 (about one minute, see "
+                                            "rancher/rancher#5395)",
+                "polls before the master gives up waiting for hosts (and starts again)"});
+  r.add_timing({std::string(cm::k_service_start), TimingUnit::duration, 5 * k_s,
+                "model choice: one container start with its image present and its health check "
+                "passing (no upstream figure)",
+                "time to start one service of the management stack"});
+}
+
+void register_names(Registry& r) {
+  r.add_mechanism({std::string(cm::k_version_check),
+                   "off: managers do not compare server versions, so a cluster with mixed "
+                   "versions forms and launches its stack unnoticed"});
+  r.add_mechanism({std::string(cm::k_leftover_check),
+                   "off: state files from an earlier attempt are ignored and the node joins at "
+                   "once (the model does not follow what the stale files would break)"});
+  r.add_mechanism({std::string(cm::k_health_check),
+                   "off: the manager launches its agent without pinging the local server, so a "
+                   "wrong bridge address is never reported (the agent still cannot register)"});
+
+  r.add_signal({std::string(cm::k_signal_stack_started),
+                "the master manager has started all ten services of the management stack"});
+  r.add_signal({std::string(cm::k_signal_formed),
+                "a manager sees a majority of cluster.servers members, with agreeing versions"});
+  r.add_signal({std::string(cm::k_signal_version_mismatch),
+                "a manager found members running different server versions"});
+  r.add_signal({std::string(cm::k_signal_server_unavailable),
+                "a manager's health ping of its local server started failing"});
+  r.add_signal({std::string(cm::k_signal_leftover_state),
+                "a manager found state files from an earlier attempt and does not join"});
+
+  r.add_metric({std::string(cm::k_metric_membership_changes),
+                "membership changes seen by managers (\"cluster changed\" lines)"});
+  r.add_metric({std::string(cm::k_metric_health_failures),
+                "failed health pings of a manager's local server"});
+
+  r.add_log_message({"cluster changed, index=N, members=[server-1, ...]",
+                     "a manager's member set changed; N counts the changes (notable)"});
+  r.add_log_message({"waiting for at least M cluster members",
+                     "a manager sees fewer members than a majority of cluster.servers"});
+  r.add_log_message(
+      {"forgetting cluster member server-K", "a member missed cm_max_missed loops of heartbeats"});
+  r.add_log_message({"version mismatch: server-K runs V, cluster runs W",
+                     "a member runs another server version than the master; the cluster does not "
+                     "form (notable)"});
+  r.add_log_message({"cluster formed: N members", "all members present, versions agree"});
+  r.add_log_message({"server not available at http://ADDRESS:18080/ping",
+                     "the health ping of the local server through the bridge address failed"});
+  r.add_log_message({"rancher agent registered: host active",
+                     "the local server answered; the node's host counts as active"});
+  r.add_log_message(
+      {"waiting for N host(s) to be active", "the master waits for cluster.servers active hosts"});
+  r.add_log_message(
+      {"failed while waiting for N host(s) to be active: timeout waiting for hosts "
+       "to be active",
+       "the master gave up after cm_wait_hosts_tries polls (notable)"});
+  r.add_log_message({"[K/10] starting SERVICE",
+                     "the master starts the management stack's services in dependency order"});
+  r.add_log_message({"done launching management stack", "all ten services started (notable)"});
+  r.add_log_message({"leftover state from an earlier attempt: clean it before joining",
+                     "a manager with stale state files does not check in (notable)"});
+  r.add_log_message({"leftover state cleaned: joining the cluster",
+                     "a clean_state fault removed the stale files (notable)"});
+}
+
+}  // namespace
+
+void register_cluster_manager(Registry& r) {
+  register_timings(r);
+  register_names(r);
+}
+
+}  // namespace stampede

@@ -1,0 +1,312 @@
+#include "models/mysql/db_node.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <vector>
+
+namespace stampede::mysql {
+
+// The wire types are defined here, on the server side of the protocol.
+
+std::string_view db_type_name(std::uint32_t type) {
+  switch (type) {
+    case db_open:
+      return "db_open";
+    case db_close:
+      return "db_close";
+    case db_request:
+      return "db_request";
+    case db_opened:
+      return "db_opened";
+    case db_refused:
+      return "db_refused";
+    case db_response:
+      return "db_response";
+    case db_reset:
+      return "db_reset";
+    default:
+      return "db_?";
+  }
+}
+
+std::string format_error(const DbError& e) {
+  // SQLSTATE as the mysql client prints it; HY000 is MySQL's catch-all.
+  std::string_view state = e.code == k_error_too_many_connections ? "08004"
+                           : e.code == k_error_no_such_table      ? "42S02"
+                                                                  : "HY000";
+  return fmt::format("ERROR {} ({}): {}", e.code, state, e.message);
+}
+
+RowId WriteBatch::insert(std::string table, Row row) {
+  RowId placeholder = next_placeholder_--;
+  writes_.push_back(Write{Kind::insert, std::move(table), placeholder, std::move(row)});
+  return placeholder;
+}
+
+void WriteBatch::update(std::string table, RowId id, std::string column, std::string value) {
+  Row one;
+  one.emplace(std::move(column), std::move(value));
+  writes_.push_back(Write{Kind::update, std::move(table), id, std::move(one)});
+}
+
+void WriteBatch::erase(std::string table, RowId id) {
+  writes_.push_back(Write{Kind::erase, std::move(table), id, {}});
+}
+
+Transaction WriteBatch::to_transaction() const {
+  // Replayed in order, the inserts get the same placeholders from the Transaction as they got
+  // here, so ids that refer to them need no translation.
+  Transaction txn;
+  for (const Write& w : writes_) {
+    switch (w.kind) {
+      case Kind::insert:
+        txn.insert(w.table, w.row);
+        break;
+      case Kind::update:
+        for (const auto& [col, val] : w.row) txn.update(w.table, w.id, col, val);
+        break;
+      case Kind::erase:
+        txn.erase(w.table, w.id);
+        break;
+    }
+  }
+  return txn;
+}
+
+namespace {
+void digest_row(Digest& d, const Row& row) {
+  d.add(row.size());
+  for (const auto& [col, val] : row) d.add(col).add(val);
+}
+}  // namespace
+
+void WriteBatch::digest_into(Digest& d) const {
+  d.add(writes_.size());
+  for (const Write& w : writes_) {
+    d.add(static_cast<std::uint64_t>(w.kind)).add(w.table).add_signed(w.id);
+    digest_row(d, w.row);
+  }
+}
+
+void RequestBody::digest_into(Digest& d) const {
+  d.add(static_cast<std::uint64_t>(kind)).add(table).add(column).add(value).add_signed(id);
+  batch.digest_into(d);
+}
+
+void ResponseBody::digest_into(Digest& d) const {
+  d.add_signed(result.error ? result.error->code : 0);
+  if (result.error) d.add(result.error->message);
+  d.add(result.rows.size());
+  for (const auto& [id, row] : result.rows) {
+    d.add_signed(id);
+    digest_row(d, row);
+  }
+  d.add(result.ids.size());
+  for (RowId id : result.ids) d.add_signed(id);
+}
+
+namespace {
+DbError no_such_table(std::string_view name) {
+  return DbError{k_error_no_such_table, fmt::format("Table 'cattle.{}' doesn't exist", name)};
+}
+
+Message reply(std::uint32_t type, std::int64_t conn, std::int64_t req, DbResult result) {
+  auto body = std::make_shared<ResponseBody>();
+  body->result = std::move(result);
+  std::uint32_t size = 64;
+  for (const auto& [id, row] : body->result.rows) size += 16 * (1 + row.size());
+  return Message{type, size, conn, req, 0, std::move(body)};
+}
+}  // namespace
+
+void DbNode::on_start(Ctx& ctx) {
+  queries_ = ctx.intern(k_metric_queries);
+  refused_ = ctx.intern(k_metric_refused);
+  ctx.log(LogLevel::info, "mysqld: ready for connections. port: 3306");
+}
+
+void DbNode::on_crash() {
+  connections_.clear();
+  db_.drop_all_connections();
+}
+
+void DbNode::on_timer(Ctx& ctx, std::uint64_t tag) {
+  (void)ctx;
+  (void)tag;
+}
+
+void DbNode::on_message(Ctx& ctx, NodeId from, const Message& msg) {
+  switch (msg.type) {
+    case db_open:
+      return open(ctx, from, msg.a);
+    case db_close:
+      return close(from, msg.a);
+    case db_request: {
+      auto conn = connections_.find({from, msg.a});
+      if (conn == connections_.end()) {
+        ctx.send(from, Message{db_reset, 64, msg.a, msg.b, 0, nullptr});
+        return;
+      }
+      if (msg.b <= conn->second) return;
+      conn->second = msg.b;
+      const auto* req = dynamic_cast<const RequestBody*>(msg.body.get());
+      if (req == nullptr) return;
+      ctx.count(queries_, 1);
+      ctx.send(from, reply(db_response, msg.a, msg.b, execute(*req)));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void DbNode::open(Ctx& ctx, NodeId from, std::int64_t conn) {
+  if (connections_.count({from, conn}) != 0) {  // a duplicated handshake
+    ctx.send(from, Message{db_opened, 64, conn, 0, 0, nullptr});
+    return;
+  }
+  // A new session from a node means its earlier connections are dead (its process restarted or
+  // gave them up): their sockets would have been reset, so they no longer count.
+  std::vector<std::int64_t> stale;
+  for (auto it = connections_.lower_bound({from, INT64_MIN});
+       it != connections_.end() && it->first.first == from; ++it)
+    if (session_of(it->first.second) != session_of(conn)) stale.push_back(it->first.second);
+  for (std::int64_t c : stale) close(from, c);
+
+  if (auto err = db_.connect()) {
+    ctx.count(refused_, 1);
+    DbResult r;
+    r.error = *err;
+    ctx.send(from, reply(db_refused, conn, 0, std::move(r)));
+    return;
+  }
+  connections_.emplace(std::pair{from, conn}, 0);
+  ctx.send(from, Message{db_opened, 64, conn, 0, 0, nullptr});
+}
+
+void DbNode::close(NodeId from, std::int64_t conn) {
+  if (connections_.erase({from, conn}) != 0) db_.disconnect();
+}
+
+DbResult DbNode::execute(const RequestBody& req) {
+  DbResult r;
+  switch (req.kind) {
+    case RequestKind::ping:
+      break;
+    case RequestKind::select_where: {
+      if (db_.table(req.table) == nullptr) {
+        r.error = no_such_table(req.table);
+        break;
+      }
+      for (RowId id : db_.where(req.table, req.column, req.value))
+        r.rows.emplace_back(id, *db_.find(req.table, id));
+      break;
+    }
+    case RequestKind::select_id: {
+      if (db_.table(req.table) == nullptr) {
+        r.error = no_such_table(req.table);
+        break;
+      }
+      if (const Row* row = db_.find(req.table, req.id)) r.rows.emplace_back(req.id, *row);
+      break;
+    }
+    case RequestKind::commit: {
+      // The whole batch is checked before any of it is applied: a bad table aborts it all.
+      for (const auto& w : req.batch.writes())
+        if (db_.table(w.table) == nullptr) {
+          r.error = no_such_table(w.table);
+          return r;
+        }
+      Transaction txn = req.batch.to_transaction();
+      r.ids = db_.commit(txn);
+      break;
+    }
+  }
+  return r;
+}
+
+bool DbNode::on_fault(Ctx& ctx, const ModelFault& fault) {
+  if (fault.kind != "truncate") return false;
+  // The field report's operator switched foreign-key checks off first (SET FOREIGN_KEY_CHECKS=0).
+  if (auto err = db_.truncate(fault.args, /*foreign_key_checks=*/false)) {
+    ctx.log(LogLevel::notable,
+            fmt::format("TRUNCATE failed: error {}: {}", err->code, err->message));
+  } else {
+    ctx.log(LogLevel::notable,
+            fmt::format("tables {} truncated (foreign_key_checks=0)", fmt::join(fault.args, ", ")));
+    ctx.signal("mysql.truncated");
+  }
+  return true;
+}
+
+int DbNode::connections_of(NodeId client) const {
+  int n = 0;
+  for (auto it = connections_.lower_bound({client, INT64_MIN});
+       it != connections_.end() && it->first.first == client; ++it)
+    ++n;
+  return n;
+}
+
+std::optional<std::int64_t> DbNode::probe(std::string_view key, std::string_view arg) const {
+  if (key == "db.connections") return db_.connections();
+  if (key == "db.rows") {
+    const Table* t = db_.table(arg);
+    return t == nullptr ? 0 : static_cast<std::int64_t>(t->size());
+  }
+  return std::nullopt;
+}
+
+std::uint64_t DbNode::state_digest() const {
+  Digest d;
+  d.add(db_.digest());
+  for (const auto& [key, last] : connections_)
+    d.add(key.first).add_signed(key.second).add_signed(last);
+  return d.value();
+}
+
+}  // namespace stampede::mysql
+
+namespace stampede {
+
+namespace {
+constexpr const char* k_model_choice = "model choice: ";
+}  // namespace
+
+void register_db_node(Registry& r) {
+  using namespace mysql;
+  r.add_timing({std::string(k_connect_timeout), TimingUnit::duration, 10 * k_s,
+                "MySQL Reference Manual, Server System Variables: connect_timeout, default 10 s",
+                "how long a client waits for its pool's handshakes before it gives up with error "
+                "2003 and retries after a backoff"});
+  r.add_timing({std::string(k_query_timeout), TimingUnit::duration, 10 * k_s,
+                fmt::format("{}JDBC sets no query timeout by default; 10 s bounds how long a "
+                            "Cattle thread waits for an answer lost with the db",
+                            k_model_choice),
+                "a request not answered within this fails with error 2013 and the client "
+                "reopens its pool"});
+  r.add_timing({std::string(k_validation_interval), TimingUnit::duration, 5 * k_s,
+                fmt::format("{}a pool's idle validation query (SELECT 1), as commons-dbcp's "
+                            "testWhileIdle; the interval is ours",
+                            k_model_choice),
+                "how often an idle client checks its pool, so it notices a db restart"});
+  r.add_timing(
+      {std::string(k_backoff_min), TimingUnit::duration, k_s,
+       fmt::format("{}first reconnect delay; it doubles after each failed attempt", k_model_choice),
+       "first delay before a client reopens its pool after losing the db"});
+  r.add_timing({std::string(k_backoff_max), TimingUnit::duration, 30 * k_s,
+                fmt::format("{}cap of the doubling reconnect delay", k_model_choice),
+                "longest delay between a client's attempts to reopen its pool"});
+  r.add_metric({std::string(k_metric_queries), "requests the external db answered"});
+  r.add_metric({std::string(k_metric_refused),
+                "connections the external db refused with error 1040 (max_connections reached)"});
+  r.add_log_message({"ERROR 1040 (08004): Too many connections",
+                     "a server's pool could not open: the db's max_connections is used up "
+                     "(notable)"});
+  r.add_log_message({"mysqld: ready for connections", "the external db booted or restarted"});
+  r.add_log_message({"database pool of N connections open", "a server's pool is open"});
+  r.add_log_message({"lost the database: ERROR ...; reconnecting in D",
+                     "a server lost its pool (db crash, reset or timeout) and will reopen it"});
+}
+
+}  // namespace stampede
