@@ -23,7 +23,10 @@ Checker::Checker(const ScenarioSpec& spec, const Registry& registry, const World
   for (const ExpectSpec& e : spec_.expect) {
     Slot s;
     s.spec = &e;
-    if (e.what == ExpectWhat::invariant) s.invariant = registry_.find_invariant(e.subject);
+    if (e.what == ExpectWhat::invariant) {
+      s.invariant = registry_.find_invariant(e.subject);
+      if (s.invariant) s.affects.emplace(s.invariant->depends_on);
+    }
     slots_.push_back(s);
     ExpectResult r;
     r.spec = &e;
@@ -99,7 +102,7 @@ void Checker::on_step(const StepInfo& step) {
     if (e.what == ExpectWhat::invariant) {
       if (!s.invariant) continue;
       if (step.node != k_no_node && step.kind != StepKind::fault && step.kind != StepKind::check &&
-          !step_may_affect(s.invariant->depends_on, world_.node_name(step.node)))
+          !s.affects->may_affect(world_, step.node))
         continue;
       if (auto why = s.invariant->check(world_)) fail(i, *why, last_step_);
       continue;

@@ -42,6 +42,7 @@ class Checker final : public StepObserver {
   struct Slot {
     const ExpectSpec* spec = nullptr;
     const InvariantDef* invariant = nullptr;
+    std::optional<AffectCache> affects;  // invariants: which nodes' steps can change them
     bool decided = false;
     bool window_failed = false;
     std::optional<TimeNs> streak_start_ns;  // `by` states: when the current run of `true` began

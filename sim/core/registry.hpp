@@ -63,6 +63,25 @@ struct InvariantDef {
 // True when a step at `node` may change a property that reads the nodes of `depends_on`.
 bool step_may_affect(const std::vector<std::string>& depends_on, std::string_view node);
 
+// step_may_affect, remembered per node id: names never change during a run, and this is asked
+// after every step, where matching patterns against names would cost more than the check.
+class AffectCache {
+ public:
+  explicit AffectCache(const std::vector<std::string>& depends_on) : depends_on_(depends_on) {}
+  bool may_affect(const WorldView& world, NodeId node) {
+    if (depends_on_.empty()) return true;
+    if (node >= known_.size()) known_.resize(node + 1, k_unknown);
+    if (known_[node] == k_unknown)
+      known_[node] = step_may_affect(depends_on_, world.node_name(node)) ? 1 : 0;
+    return known_[node] == 1;
+  }
+
+ private:
+  static constexpr std::int8_t k_unknown = -1;
+  const std::vector<std::string>& depends_on_;
+  std::vector<std::int8_t> known_;
+};
+
 struct NamedDef {
   std::string name;
   std::string description;

@@ -74,14 +74,14 @@ class ConvergenceTracker final : public StepObserver {
  public:
   ConvergenceTracker(const Registry& reg, const WorldView& world, const FaultInjector& faults)
       : predicate_(reg.converged()),
-        depends_on_(reg.converged_depends_on()),
+        affects_(reg.converged_depends_on()),
         world_(world),
         faults_(faults) {}
   void on_step(const StepInfo& step) override {
     if (!predicate_) return;
     if (step.node != k_no_node && step.kind != StepKind::fault && step.kind != StepKind::check &&
         faults_.faults_injected() == faults_seen_ &&
-        !step_may_affect(depends_on_, world_.node_name(step.node)))
+        !affects_.may_affect(world_, step.node))
       return;
     TimeNs now = world_.now();
     // Judge each instant once, after its first step: cheap, and enough at nanosecond grain.
@@ -106,7 +106,7 @@ class ConvergenceTracker final : public StepObserver {
 
  private:
   const std::function<bool(const WorldView&)>& predicate_;
-  const std::vector<std::string>& depends_on_;
+  AffectCache affects_;
   const WorldView& world_;
   const FaultInjector& faults_;
   TimeNs last_judged_ns_ = -1;
