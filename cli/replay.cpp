@@ -6,6 +6,7 @@
 #include "cli/app.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/simgrid/factory.hpp"
 #include "sim/explore/trace_io.hpp"
 #include "sim/trace/trace.hpp"
 
@@ -20,11 +21,15 @@ int cmd_replay(const ReplayArgs& args) {
   ReplayComparer comparer(trace, args.verbose);
   RunConfig config;
   config.seed = trace.header.seed;
+  if (trace.header.engine == "simgrid")
+    config.make_engine = make_simgrid_factory(
+        trace.header.platform.empty() ? std::nullopt
+                                      : std::optional<std::string>(trace.header.platform));
   config.observers.push_back(&comparer);
   RunOutcome out = run_scenario(spec, registry(), config);
 
-  std::printf("stampede replay %s  (scenario %s, seed %llu, %zu recorded steps)\n",
-              args.trace.c_str(), spec.name.c_str(),
+  std::printf("stampede replay %s  (scenario %s, engine %s, seed %llu, %zu recorded steps)\n",
+              args.trace.c_str(), spec.name.c_str(), trace.header.engine.c_str(),
               static_cast<unsigned long long>(trace.header.seed), trace.steps.size());
   if (comparer.diverged()) {
     std::printf("✗ %s\n", comparer.divergence().c_str());

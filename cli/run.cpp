@@ -37,6 +37,7 @@ int cmd_run(const RunArgs& args) {
     h.overrides = args.sets;
     h.seed = seed;
     h.engine = args.engine;
+    h.platform = args.platform;
     trace = std::make_unique<TraceWriter>(args.trace, h);
     config.observers.push_back(trace.get());
   }

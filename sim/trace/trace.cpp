@@ -1,5 +1,6 @@
 #include "sim/trace/trace.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -54,9 +55,11 @@ Trace read_trace(const std::string& path, const std::string& expected_version) {
               "{}: trace written by stampede {}, this is {}: re-record it with this version", where,
               t.header.version, expected_version));
         t.header.engine = j.at("engine").get<std::string>();
-        if (t.header.engine != "kernel")
-          throw TraceError(fmt::format("{}: engine '{}' cannot be replayed here (expected 'kernel')",
-                                       where, t.header.engine));
+        if (t.header.engine != "kernel" && t.header.engine != "simgrid")
+          throw TraceError(fmt::format(
+              "{}: engine '{}' cannot be replayed here (expected 'kernel' or 'simgrid')", where,
+              t.header.engine));
+        t.header.platform = j.value("platform", "");
         t.header.scenario_file = j.at("scenario_file").get<std::string>();
         t.header.scenario_text = j.at("scenario").get<std::string>();
         t.header.overrides = j.at("overrides").get<std::vector<std::string>>();
@@ -73,9 +76,7 @@ Trace read_trace(const std::string& path, const std::string& expected_version) {
       }
       TraceStep s;
       s.index = j.at("i").get<std::uint64_t>();
-      if (s.index != t.steps.size() + 1)
-        throw TraceError(fmt::format("{}: step {} follows step {}: steps must be consecutive", where,
-                                     s.index, t.steps.size()));
+      s.line = line_no;
       s.time_ns = j.at("t").get<std::int64_t>();
       auto kind = step_kind_from_name(j.at("k").get<std::string>());
       if (!kind) throw TraceError(where + ": unknown step kind '" + j.at("k").get<std::string>() + "'");
@@ -93,6 +94,15 @@ Trace read_trace(const std::string& path, const std::string& expected_version) {
   if (!have_end)
     throw TraceError(fmt::format("{}:{}:1: truncated trace: no end record after step {}", path,
                                  line_no + 1, t.steps.size()));
+  // The kernel writes steps in order; the SimGrid engine's actors can report a step after a
+  // later one began, so order by index and require every index from 1 to N exactly once.
+  std::stable_sort(t.steps.begin(), t.steps.end(),
+                   [](const TraceStep& a, const TraceStep& b) { return a.index < b.index; });
+  for (std::size_t k = 0; k < t.steps.size(); ++k)
+    if (t.steps[k].index != k + 1)
+      throw TraceError(fmt::format("{}:{}:1: step {} is {}: steps must number 1 to N once each",
+                                   path, t.steps[k].line, t.steps[k].index,
+                                   t.steps[k].index <= k ? "repeated" : "missing its predecessor"));
   if (t.end.steps != t.steps.size())
     throw TraceError(fmt::format("{}:{}:1: the end record counts {} steps but the trace holds {}",
                                  path, line_no, t.end.steps, t.steps.size()));
@@ -107,6 +117,7 @@ TraceWriter::TraceWriter(std::string path, TraceHeader header)
             {"version", header.version},   {"engine", header.engine},
             {"scenario_file", header.scenario_file}, {"seed", header.seed},
             {"overrides", header.overrides}, {"scenario", header.scenario_text}};
+  if (!header.platform.empty()) h["platform"] = header.platform;
   out_ << h.dump() << '\n';
 }
 

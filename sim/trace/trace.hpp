@@ -21,7 +21,8 @@ inline constexpr int k_trace_format = 1;
 struct TraceHeader {
   int format = k_trace_format;
   std::string version;  // stampede's
-  std::string engine = "kernel";
+  std::string engine = "kernel";  // or "simgrid" ("explore" traces are read by sim/explore)
+  std::string platform;           // simgrid: the --platform file, empty for the built platform
   std::string scenario_file;
   std::string scenario_text;
   std::vector<std::string> overrides;
@@ -36,6 +37,7 @@ struct TraceStep {
   std::string from;
   std::string message;
   std::uint64_t rolling_hash = 0;
+  int line = 0;  // in the trace file, for errors
 };
 
 struct TraceEnd {

@@ -203,3 +203,27 @@ TEST_CASE("the README names every timing, mechanism, invariant, metric and signa
     }
   }
 }
+
+TEST_CASE("a SimGrid run's trace replays on SimGrid to the same digest", "[cli][trace][simgrid]") {
+  std::string trace = temp_dir() + "/simgrid.trace.jsonl";
+  Result run = stampede("run " + fixture("valid.yaml") + " --engine simgrid --trace " + trace);
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  CHECK(run.out.find("engine simgrid") != std::string::npos);
+  Result replay = stampede("replay " + trace);
+  INFO(replay.out << replay.err);
+  CHECK(replay.code == 0);
+  CHECK(replay.out.find("engine simgrid") != std::string::npos);
+  CHECK(replay.out.find("✓ reproduced all") != std::string::npos);
+}
+
+TEST_CASE("a platform without the simgrid engine, or a missing platform file, is bad input",
+          "[cli][bad-input][simgrid]") {
+  Result r = stampede("run " + fixture("valid.yaml") + " --platform scenarios/platforms/two-zones.xml");
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  r = stampede("run " + fixture("valid.yaml") + " --engine simgrid --platform /nonexistent.xml");
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.find("/nonexistent.xml") != std::string::npos);
+}
