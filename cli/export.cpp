@@ -45,6 +45,8 @@ std::string describe(const FaultSpec& f) {
       return fmt::format("kill_container {}", f.container);
     case FaultKind::truncate:
       return fmt::format("truncate {}", fmt::join(f.tables, ", "));
+    case FaultKind::clean_state:
+      return fmt::format("clean_state {}", f.node);
   }
   return "fault";
 }

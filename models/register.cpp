@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+
 #include "models/agent/agent.hpp"
 #include "models/app/client.hpp"
 #include "models/app/load_balancer.hpp"
+#include "models/cattle/names.hpp"
 #include "models/cattle/server.hpp"
 #include "models/cluster_manager/register.hpp"
 #include "models/lease_lock/register.hpp"
@@ -91,6 +94,10 @@ void register_timings(Registry& r) {
   add_duration(r, "client_request_timeout", 5 * k_s,
                "model choice: the client's request timeout",
                "a request not answered within this counts as failed");
+  add_duration(r, std::string(cattle::t_ha_start_interval), 10 * k_s,
+               "model choice: the operator starts the HA nodes one after another, as the field "
+               "report's \"next node to join\" implies; rancher-ha gives no figure",
+               "HA: server-K first boots (K-1) times this after server-1");
 }
 
 void register_names(Registry& r) {
@@ -159,6 +166,83 @@ std::vector<const agent::Agent*> live_agents(const WorldView& w) {
   return out;
 }
 
+// The HA servers that are up, with their cluster manager and database client.
+std::vector<const cattle::CattleServer*> live_ha_servers(const WorldView& w) {
+  std::vector<const cattle::CattleServer*> out;
+  for (NodeId id = 0; id < w.node_count(); ++id) {
+    if (!w.is_up(id) || !name_matches("server-*", w.node_name(id))) continue;
+    auto* s = dynamic_cast<const cattle::CattleServer*>(&w.node(id));
+    if (s && s->manager()) out.push_back(s);
+  }
+  return out;
+}
+
+// The HA server named `name`, up or down (its disk and its last pool outcome still count).
+const cattle::CattleServer* ha_server(const WorldView& w, std::string_view name) {
+  NodeId id = w.find(name);
+  if (id == k_no_node) return nullptr;
+  auto* s = dynamic_cast<const cattle::CattleServer*>(&w.node(id));
+  return s && s->manager() ? s : nullptr;
+}
+
+// The first member a live manager counts for which `bad` holds, as "server-1 counts server-3".
+std::optional<std::string> member_where(
+    const WorldView& w, const std::function<bool(const cattle::CattleServer&)>& bad) {
+  for (const cattle::CattleServer* s : live_ha_servers(w))
+    for (const std::string& m : s->manager()->members()) {
+      const cattle::CattleServer* member = ha_server(w, m);
+      if (member && bad(*member))
+        return fmt::format("{} counts {} as a member",
+                           cm::member_name(s->manager()->config().index), m);
+    }
+  return std::nullopt;
+}
+
+void register_ha_checks(Registry& r) {
+  r.add_invariant({"cluster.refused_joined",
+                   "a manager counts as a member a server whose database pool was refused (error "
+                   "1040): such a server must stay out of the cluster",
+                   [](const WorldView& w) -> std::optional<std::string> {
+                     auto why = member_where(w, [](const cattle::CattleServer& m) {
+                       return m.db_client()->state() == mysql::PoolState::refused;
+                     });
+                     if (why) return *why + " although its database pool was refused";
+                     return std::nullopt;
+                   },
+                   {"server-*"}});
+  r.add_invariant({"cluster.leftover_joined",
+                   "a manager counts as a member a server that still has state files from an "
+                   "earlier attempt",
+                   [](const WorldView& w) -> std::optional<std::string> {
+                     auto why = member_where(w, [](const cattle::CattleServer& m) {
+                       return m.manager()->leftover_state();
+                     });
+                     if (why) return *why + " although it has leftover state";
+                     return std::nullopt;
+                   },
+                   {"server-*"}});
+  r.add_invariant({"cluster.mixed_version_stack",
+                   "a master started the management stack while its members run different "
+                   "server versions",
+                   [](const WorldView& w) -> std::optional<std::string> {
+                     for (const cattle::CattleServer* s : live_ha_servers(w)) {
+                       const cm::ClusterManager& master = *s->manager();
+                       if (!master.stack_started()) continue;
+                       for (const std::string& m : master.members()) {
+                         const cattle::CattleServer* member = ha_server(w, m);
+                         if (!member) continue;
+                         const std::string& v = member->manager()->config().version;
+                         if (v != master.config().version)
+                           return fmt::format("{} started the stack on {} with {} on {}",
+                                              cm::member_name(master.config().index),
+                                              master.config().version, m, v);
+                       }
+                     }
+                     return std::nullopt;
+                   },
+                   {"server-*"}});
+}
+
 void register_checks(Registry& r) {
   r.add_invariant({"service.scale_exceeded",
                    "more containers of a service running on their hosts than its scale",
@@ -205,19 +289,40 @@ void register_checks(Registry& r) {
 
 std::string agent_name(int i) { return fmt::format("agent-{}", i); }
 
+// The cluster manager of server-<index>, with the scenario's bridge address and leftover state.
+cm::Config manager_config(const ClusterSpec& cluster, int index) {
+  cm::Config c = cm::config_for(cluster, index);
+  std::string name = cm::member_name(index);
+  if (!cluster.bridge_address.empty()) c.bridge_address = cluster.bridge_address;
+  if (auto it = cluster.server_bridge_addresses.find(name);
+      it != cluster.server_bridge_addresses.end())
+    c.bridge_address = it->second;
+  for (const std::string& s : cluster.leftover_state) c.leftover_state |= s == name;
+  return c;
+}
+
 void build_cattle(const ScenarioSpec& spec, WorldBuilder& world) {
+  const bool ha = spec.cluster.servers > 1;
   for (int i = 1; i <= spec.cluster.servers; ++i) {
     cattle::ServerConfig c;
-    c.stacks = spec.stacks;
-    for (int a = 1; a <= spec.cluster.agents; ++a) c.agents.push_back(agent_name(a));
-    for (const StackSpec& s : spec.stacks)
-      if (s.load_balancer) c.lb_nodes.push_back(s.name + "/" + s.load_balancer->name);
+    // Until the servers share the external store, only server-1 (the agents' server) tracks the
+    // app: several servers each reconciling a store of their own would start every service once
+    // per server.
+    if (!ha || i == 1) {
+      c.stacks = spec.stacks;
+      for (int a = 1; a <= spec.cluster.agents; ++a) c.agents.push_back(agent_name(a));
+      for (const StackSpec& s : spec.stacks)
+        if (s.load_balancer) c.lb_nodes.push_back(s.name + "/" + s.load_balancer->name);
+    }
     c.max_connections = spec.cluster.database.max_connections;
     c.pool_per_server = spec.cluster.database.pool_per_server;
-    // Single mode only for now: the store is embedded in server-1.
+    // In single mode the store is embedded in server-1; in HA each server keeps its process
+    // engine on a local store and opens its pool to the external `db`.
     c.embedded_db = i == 1 && !spec.cluster.database.external;
+    if (ha) c.manager = manager_config(spec.cluster, i);
     world.add_node(fmt::format("server-{}", i), std::make_unique<cattle::CattleServer>(c));
   }
+  if (ha) world.add_node("db", std::make_unique<mysql::DbNode>(spec.cluster.database));
 }
 
 void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {
@@ -264,12 +369,13 @@ void register_models(Registry& registry) {
   register_timings(registry);
   register_names(registry);
   register_checks(registry);
+  register_ha_checks(registry);
   // HA-mode systems; they add nodes only when the scenario asks for them.
   register_zookeeper(registry);
   register_redis(registry);
-  // The external MySQL of HA mode: its names now; its node once the servers go HA.
+  // The external MySQL of HA mode; its node `db` is built with the servers (build_cattle).
   register_db_node(registry);
-  // The rancher-ha cluster manager: its names now; embedded in the servers once they go HA.
+  // The rancher-ha cluster manager, embedded in each HA server.
   register_cluster_manager(registry);
   // The explorer's known-answer model; it adds nodes only when a scenario asks for it.
   register_lease_lock(registry);

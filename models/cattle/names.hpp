@@ -15,6 +15,7 @@ inline constexpr std::string_view t_lock_wait = "lock_wait";
 inline constexpr std::string_view t_retry_count = "idempotent_retry_count";
 inline constexpr std::string_view t_retry_backoff = "process_retry_backoff";
 inline constexpr std::string_view t_agent_reply_timeout = "agent_reply_timeout";
+inline constexpr std::string_view t_ha_start_interval = "ha_server_start_interval";
 
 inline constexpr std::string_view m_agent_resync = "agent_resync";
 inline constexpr std::string_view m_state_in_store = "state_in_store";
@@ -29,6 +30,7 @@ enum TimerKind : std::uint64_t {
   timer_lock_wait = 5,     // payload: process instance id
   timer_agent_reply = 6,   // payload: process instance id
   timer_retry = 7,         // payload: process instance id
+  timer_ha_boot = 8,       // HA: the staggered first boot of server-K is due
 };
 
 inline constexpr std::uint64_t make_tag(TimerKind kind, std::uint64_t payload) {

@@ -18,9 +18,29 @@ using mysql::Transaction;
 CattleServer::CattleServer(ServerConfig config)
     : config_(std::move(config)),
       durable_(config_.max_connections),
-      memory_(config_.max_connections) {}
+      memory_(config_.max_connections) {
+  if (!config_.manager) return;
+  db_client_.emplace("db");
+  db_client_->set_callbacks({[this](Ctx& ctx, mysql::PoolEvent e) { on_pool_event(ctx, e); }});
+  cm_.emplace(*config_.manager);
+  // The manager pings the server's /ping; it answers once the server has its database.
+  cm_->set_hooks({[this] { return serving_; }});
+}
 
 void CattleServer::on_start(Ctx& ctx) {
+  if (cm_ && !booted_before_) {
+    // The operator starts the HA nodes one after another (the field report's "next node to
+    // join"): server-K's first boot comes (K-1) start intervals after server-1's.
+    DurationNs delay = (config_.manager->index - 1) * ctx.timing(t_ha_start_interval);
+    if (delay > 0) {
+      ctx.set_timer(delay, make_tag(timer_ha_boot, 0));
+      return;
+    }
+  }
+  boot(ctx);
+}
+
+void CattleServer::boot(Ctx& ctx) {
   m_lock_acquisitions_ = ctx.intern("lock_acquisitions");
   m_process_instances_ = ctx.intern("process_instances");
   m_events_ = ctx.intern("events");
@@ -38,6 +58,34 @@ void CattleServer::on_start(Ctx& ctx) {
   ctx.set_timer(ctx.timing(t_replay_interval), make_tag(timer_replay, 0));
   // A boot event starts the first reconcile and configuration push at once.
   emit(ctx, "server.started", 0);
+  if (!cm_) return;
+  ha_booted_ = true;
+  db_client_->start(ctx);
+  db_client_->open_pool(ctx, config_.pool_per_server);
+}
+
+void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
+  switch (event) {
+    case mysql::PoolEvent::opened:
+      serving_ = true;
+      // Joining means checking in with the cluster manager; a pool that reopens after a lost
+      // db does not join again.
+      if (!cm_started_) {
+        cm_started_ = true;
+        cm_->start(ctx);
+      }
+      return;
+    case mysql::PoolEvent::refused:
+      // The client has logged the 1040 error. The server cannot run without its pool, so its
+      // manager never checks in and the others never count it.
+      serving_ = false;
+      if (!cm_started_)
+        ctx.log(LogLevel::notable,
+                "not joining the cluster: the database pool could not open");
+      return;
+    case mysql::PoolEvent::lost:
+      return;  // the client reopens the pool by itself
+  }
 }
 
 void CattleServer::open_pool(Ctx& ctx) {
@@ -87,6 +135,11 @@ void CattleServer::seed(Ctx& ctx) {
 }
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
+  if (cm_) {
+    if (!ha_booted_) return;  // no process yet to receive it
+    if (cm::ClusterManager::owns_message(msg.type)) return cm_->on_message(ctx, from, msg);
+    if (mysql::DbClient::owns_message(msg.type)) return db_client_->on_message(ctx, from, msg);
+  }
   std::string from_name(ctx.name_of(from));
   switch (msg.type) {
     case msg_pong: {
@@ -123,6 +176,10 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 }
 
 void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
+  if (cm_) {
+    if (cm::ClusterManager::owns_timer(tag)) return cm_->on_timer(ctx, tag);
+    if (mysql::DbClient::owns_timer(tag)) return db_client_->on_timer(ctx, tag);
+  }
   std::uint64_t payload = tag_payload(tag);
   switch (tag_kind(tag)) {
     case timer_ping_tick:
@@ -163,6 +220,9 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
     case timer_retry:
       run_process(ctx, static_cast<RowId>(payload));
       return;
+    case timer_ha_boot:
+      boot(ctx);
+      return;
   }
 }
 
@@ -176,9 +236,16 @@ void CattleServer::on_crash() {
   pings_.clear();
   bus_.clear();
   bus_scheduled_ = false;
+  if (!cm_) return;
+  cm_->crash();
+  db_client_->crash();
+  ha_booted_ = false;
+  serving_ = false;
+  cm_started_ = false;
 }
 
 bool CattleServer::on_fault(Ctx& ctx, const ModelFault& fault) {
+  if (cm_ && cm_->on_fault(ctx, fault)) return true;
   if (fault.kind != "truncate" || !config_.embedded_db) return false;
   // The field report's operator switched foreign-key checks off first (SET FOREIGN_KEY_CHECKS=0).
   auto err = durable_.truncate(fault.args, /*foreign_key_checks=*/false);
@@ -221,6 +288,8 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     return n;
   }
   if (key == "processes_running") return static_cast<std::int64_t>(running_.size());
+  if (cm_ && key.starts_with("cm.")) return cm_->probe(key, arg);
+  if (cm_ && key.starts_with("db.")) return db_client_->probe(key, arg);
   return std::nullopt;
 }
 
@@ -235,10 +304,16 @@ std::uint64_t CattleServer::state_digest() const {
   }
   for (const BusEvent& e : bus_) d.add(e.name).add_signed(e.resource);
   d.add_signed(ping_seq_);
+  if (cm_) {
+    d.add(cm_->digest()).add(db_client_->digest());
+    d.add(ha_booted_ ? 1u : 0u).add(serving_ ? 1u : 0u).add(cm_started_ ? 1u : 0u);
+  }
   return d.value();
 }
 
 std::string_view CattleServer::message_name(std::uint32_t type) const {
+  if (cm::is_cm_type(type)) return cm::type_name(type);
+  if (mysql::is_db_type(type)) return mysql::db_type_name(type);
   std::string_view n = message_type_name(type);
   return n.empty() ? "msg" : n;
 }

@@ -4,6 +4,11 @@
 // the service reconciler, the agent ping monitor, and the configuration pushes that Rancher's
 // metadata service makes (overlay network to agents, backends to load balancers). Its MySQL
 // store is embedded: durable, but unreachable whenever this process is down.
+//
+// In HA mode (cluster.servers > 1) each server also embeds a DbClient, which opens its pool of
+// pool_per_server connections to the external `db` at boot, and a cluster manager, which starts
+// only once that pool is open: a server refused with error 1040 logs it and stays out of the
+// cluster. The process engine still runs on the server's own store (see the README, "HA mode").
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -12,7 +17,9 @@
 #include <vector>
 
 #include "models/cattle/lock_manager.hpp"
+#include "models/cluster_manager/cluster_manager.hpp"
 #include "models/mysql/database.hpp"
+#include "models/mysql/db_client.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/spec.hpp"
 
@@ -27,6 +34,8 @@ struct ServerConfig {
   int max_connections = 151;
   int pool_per_server = 50;
   bool embedded_db = true;           // single mode: the DB is this node's (truncate lands here)
+  // HA mode: this server's cluster manager (its index is the server's); absent in single mode.
+  std::optional<cm::Config> manager;
 };
 
 class CattleServer final : public Node {
@@ -48,6 +57,9 @@ class CattleServer final : public Node {
   const mysql::Database& durable_store() const { return durable_; }
   // The server's view of a host ("active", ...), or "" when it does not know the host.
   std::string host_state(std::string_view agent) const;
+  // HA mode only (null in single mode).
+  const cm::ClusterManager* manager() const { return cm_ ? &*cm_ : nullptr; }
+  const mysql::DbClient* db_client() const { return db_client_ ? &*db_client_ : nullptr; }
 
  private:
   struct RunningProcess {
@@ -67,8 +79,11 @@ class CattleServer final : public Node {
   mysql::Database& db() { return state_in_store_ ? durable_ : memory_; }
 
   // Boot (server.cpp).
+  void boot(Ctx& ctx);
   void seed(Ctx& ctx);
   void open_pool(Ctx& ctx);
+  // HA mode: the external pool's outcome decides whether the cluster manager starts.
+  void on_pool_event(Ctx& ctx, mysql::PoolEvent event);
 
   // Process engine (process_engine.cpp).
   RowId schedule_process(Ctx& ctx, std::string_view process, RowId resource);
@@ -119,6 +134,13 @@ class CattleServer final : public Node {
   SeriesId m_lock_acquisitions_ = 0;
   SeriesId m_process_instances_ = 0;
   SeriesId m_events_ = 0;
+  // HA mode. The manager's state files and the db's rows are durable in their own objects; the
+  // flags below are volatile.
+  std::optional<mysql::DbClient> db_client_;
+  std::optional<cm::ClusterManager> cm_;
+  bool ha_booted_ = false;   // past the staggered start: the process runs
+  bool serving_ = false;     // the pool opened: the server answers its /ping
+  bool cm_started_ = false;  // the manager was started in this incarnation
 };
 
 }  // namespace stampede::cattle

@@ -53,8 +53,9 @@ struct Config {
 std::string member_name(int index);
 
 // The configuration of server-<index> for a cluster: its version from server_versions (else the
-// cluster's version). bridge_address and leftover_state keep their defaults: the scenario spec has
-// no field for them yet, so whoever builds the node sets them.
+// cluster's version). bridge_address and leftover_state keep their defaults here; the Cattle
+// server's builder (models/register.cpp) sets them from cluster.bridge_address,
+// server_bridge_addresses and leftover_state.
 Config config_for(const ClusterSpec& cluster, int index);
 
 enum class Phase : std::uint8_t {

@@ -89,6 +89,12 @@ struct ClusterSpec {
   std::map<std::string, std::int64_t> timing;   // overrides, by registered name
   std::map<std::string, bool> mechanisms;       // switches, by registered name (extension)
   std::map<std::string, PlatformHostSpec> platform_hosts;  // node -> SimGrid host (extension)
+  // HA mode (extension): the address each cluster manager pings its local server through; empty
+  // means the Docker bridge gateway the server really listens on (FIELD-NOTES observation 8).
+  std::string bridge_address;
+  std::map<std::string, std::string> server_bridge_addresses;  // server-K -> address
+  // Servers whose disk holds state files from an earlier attempt (observation 9).
+  std::vector<std::string> leftover_state;
 };
 
 enum class FaultKind {
@@ -101,12 +107,13 @@ enum class FaultKind {
   clock_skew,
   kill_container,
   truncate,
+  clean_state,      // HA: removes `node`'s leftover state files (extension)
 };
 
 struct FaultSpec {
   TimeNs at_ns = 0;
   FaultKind kind = FaultKind::crash;
-  std::string node;                              // crash, restart, pause, clock_skew (a pattern)
+  std::string node;  // crash, restart, pause, clock_skew (a pattern); clean_state (a server)
   std::vector<std::vector<std::string>> groups;  // partition: node names or patterns
   std::string container;                         // kill_container
   std::vector<std::string> tables;               // truncate

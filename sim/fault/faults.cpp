@@ -101,6 +101,14 @@ void FaultInjector::apply(const FaultSpec& f) {
                                taken ? "" : " (the store is down: nothing truncated)"));
       break;
     }
+    case FaultKind::clean_state: {
+      // The node's cluster manager removes its own state files. Model faults go to live nodes
+      // only, so a server that is down keeps its files.
+      bool taken = target_.model_fault(ModelFault{"clean_state", {f.node}});
+      target_.note(fmt::format("clean state of {}{}", f.node,
+                               taken ? "" : " (the server is down: nothing cleaned)"));
+      break;
+    }
   }
 }
 

@@ -9,7 +9,8 @@ namespace {
 using Sign = Reader::Sign;
 
 const std::vector<std::string> k_fault_keys = {
-    "partition", "kill_container", "heal", "crash", "restart", "pause", "clock_skew", "truncate"};
+    "partition", "kill_container", "heal",     "crash",      "restart",
+    "pause",     "clock_skew",     "truncate", "clean_state"};
 
 void check_node(const Reader& r, const YAML::Node& n, const Names& names, std::string_view what) {
   std::string name = r.string(n, what);
@@ -106,6 +107,24 @@ FaultSpec parse_fault(const Reader& r, const YAML::Node& item, const Names& name
     fault.kind = FaultKind::kill_container;
     fault.container = r.string(v, "kill_container");
     if (auto err = names.check_container(fault.container)) r.fail(v, *err);
+  } else if (kind == "clean_state") {
+    // Extension (HA): the operator removes a server's leftover state files.
+    fault.kind = FaultKind::clean_state;
+    fault.node = r.string(v, "clean_state");
+    if (spec.cluster.servers == 1)
+      r.fail(v, "clean_state removes a cluster manager's state files, and single mode "
+                "(servers: 1) runs no cluster manager");
+    bool known = false;
+    std::vector<std::string> servers;
+    for (int i = 1; i <= spec.cluster.servers; ++i) {
+      servers.push_back(fmt::format("server-{}", i));
+      known = known || servers.back() == fault.node;
+    }
+    if (!known) {
+      if (auto err = names.check_node(fault.node, false)) r.fail(v, *err);
+      r.fail(v, fmt::format("clean_state takes one server (server-1..server-{}), got '{}'{}",
+                            spec.cluster.servers, fault.node, hint(fault.node, servers)));
+    }
   } else {  // truncate
     fault.kind = FaultKind::truncate;
     fault.tables = r.strings(v, "truncate", true);

@@ -101,13 +101,86 @@ void parse_mechanisms(const Reader& r, const YAML::Node& node, const Registry& r
   }
 }
 
+// "server-K" for K in 1..servers, else fails at `at` naming the cluster's servers.
+void check_server_name(const Reader& r, const YAML::Node& at, const std::string& server,
+                       std::string_view where, int servers) {
+  for (int i = 1; i <= servers; ++i)
+    if (server == fmt::format("server-{}", i)) return;
+  std::vector<std::string> known;
+  for (int i = 1; i <= servers && i <= 12; ++i) known.push_back(fmt::format("server-{}", i));
+  // A well-formed server-K past the cluster's size is not a typo: the range says enough.
+  std::string near = server.starts_with("server-") ? "" : suggest(server, known);
+  r.fail(at, fmt::format("unknown server '{}' in {}: the cluster has {}{}", server, where,
+                         servers == 1 ? std::string("server-1")
+                                      : fmt::format("server-1..server-{}", servers),
+                         near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near)));
+}
+
+// A dotted IPv4 address ("172.17.0.1"): the bridge gateway a cluster manager pings through.
+std::string ipv4(const Reader& r, const YAML::Node& n, std::string_view name) {
+  std::string s = r.string(n, name);
+  int parts = 0;
+  bool ok = true;
+  std::size_t i = 0;
+  while (ok && i <= s.size()) {
+    std::size_t dot = s.find('.', i);
+    std::string_view part = std::string_view(s).substr(i, dot == std::string::npos ? dot : dot - i);
+    ok = !part.empty() && part.size() <= 3 && (part.size() == 1 || part[0] != '0');
+    int v = 0;
+    for (char c : part) {
+      ok = ok && c >= '0' && c <= '9';
+      v = v * 10 + (c - '0');
+    }
+    ok = ok && v <= 255;
+    ++parts;
+    if (dot == std::string::npos) break;
+    i = dot + 1;
+  }
+  if (!ok || parts != 4)
+    r.fail(n, fmt::format("expected an IPv4 address like 172.17.0.1 for '{}', got '{}'", name, s));
+  return s;
+}
+
+// The HA-only keys of `cluster`: the cluster manager they configure runs only beside several
+// servers, so in single mode they would silently do nothing.
+void parse_manager_keys(const Reader& r, const Fields& f, ClusterSpec& out) {
+  for (const char* key : {"bridge_address", "server_bridge_addresses", "leftover_state"})
+    if (out.servers == 1 && f.has(key))
+      r.fail(f.key_node(key), fmt::format("'{}' configures the HA cluster manager, which single "
+                                          "mode (servers: 1) does not run",
+                                          key));
+  if (auto n = f.get("bridge_address")) out.bridge_address = ipv4(r, *n, "bridge_address");
+  if (auto n = f.get("server_bridge_addresses"))
+    for (const auto& [key, value] : r.entries(*n, "server_bridge_addresses")) {
+      check_server_name(r, key, key.Scalar(), "server_bridge_addresses", out.servers);
+      out.server_bridge_addresses[key.Scalar()] = ipv4(r, value, key.Scalar());
+    }
+  if (auto n = f.section("leftover_state")) {
+    out.leftover_state = r.strings(*n, "leftover_state", true);
+    std::vector<YAML::Node> items;
+    if (n->IsScalar()) {
+      items.push_back(*n);
+    } else {
+      for (auto it = n->begin(); it != n->end(); ++it) items.push_back(*it);
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      check_server_name(r, items[i], items[i].Scalar(), "leftover_state", out.servers);
+      for (std::size_t j = 0; j < i; ++j)
+        if (items[j].Scalar() == items[i].Scalar())
+          r.fail(items[i],
+                 fmt::format("'{}' is listed twice in leftover_state", items[i].Scalar()));
+    }
+  }
+}
+
 }  // namespace
 
 void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& registry,
                    ClusterSpec& out) {
   Fields f(r, node, "cluster", "'cluster'",
            {"servers", "version", "server_versions", "database", "zookeeper", "redis", "agents",
-            "network", "timing", "mechanisms", "platform_hosts"});
+            "network", "timing", "mechanisms", "platform_hosts", "bridge_address",
+            "server_bridge_addresses", "leftover_state"});
   // Counts are bounded so that node names and ints stay sane; no real cluster comes near.
   if (auto n = f.get("servers"))
     out.servers = static_cast<int>(r.integer_in(*n, "servers", 1, 1000));
@@ -148,6 +221,7 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
       out.server_versions[server] = r.string(value, server);
     }
   }
+  parse_manager_keys(r, f, out);
   if (auto n = f.section("network")) parse_network(r, *n, out.network);
   if (auto n = f.get("timing")) parse_timing(r, *n, registry, out);
   if (auto n = f.get("mechanisms")) parse_mechanisms(r, *n, registry, out);

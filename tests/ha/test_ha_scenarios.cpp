@@ -1,0 +1,214 @@
+// The HA scenarios (FIELD-NOTES observations 5-9) on the kernel: each passes, for several seeds,
+// and fails when the mechanism that makes its observation hold is switched off. Plus what the
+// expectations cannot say: who joined, who did not, and that the db node took the pools.
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/register.hpp"
+#include "sim/run/run.hpp"
+#include "sim/scenario/scenario.hpp"
+
+using namespace stampede;
+
+namespace {
+
+const Registry& registry() {
+  static const Registry reg = [] {
+    Registry r;
+    register_models(r);
+    return r;
+  }();
+  return reg;
+}
+
+ScenarioSpec load(const std::string& name, const std::vector<std::string>& sets = {}) {
+  std::string path = std::string(SCENARIOS_DIR) + "/" + name + ".yaml";
+  ScenarioSpec base = load_scenario(path, registry());
+  return parse_scenario_with_overrides(base.source_text, path, sets, registry());
+}
+
+// The outcome's results point into the spec: it is kept alive as long as the outcome is.
+struct Run {
+  std::unique_ptr<ScenarioSpec> spec;
+  RunOutcome out;
+};
+
+RunOutcome run_outcome(const ScenarioSpec& spec, std::uint64_t seed) {
+  RunConfig c;
+  c.seed = seed;
+  return run_scenario(spec, registry(), c);
+}
+
+Run run(ScenarioSpec spec, std::uint64_t seed) {
+  auto owned = std::make_unique<ScenarioSpec>(std::move(spec));
+  RunOutcome out = run_outcome(*owned, seed);
+  return Run{std::move(owned), std::move(out)};
+}
+
+std::string failures(const RunOutcome& out) {
+  std::string s;
+  for (const auto& r : out.results)
+    if (!r.passed) s += "  x " + r.spec->text + " -- " + r.detail + "\n";
+  return s;
+}
+
+// The expectations that failed, by their text.
+std::vector<std::string> failed(const RunOutcome& out) {
+  std::vector<std::string> v;
+  for (const auto& r : out.results)
+    if (!r.passed) v.push_back(r.spec->text);
+  return v;
+}
+
+bool any_failed_containing(const RunOutcome& out, const std::string& needle) {
+  for (const std::string& t : failed(out))
+    if (t.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+// Timeline lines (notable logs and faults) of `node` containing `needle`.
+std::size_t timeline_count(const RunOutcome& out, const std::string& node,
+                           const std::string& needle) {
+  std::size_t n = 0;
+  for (const TimelineEntry& e : out.timeline)
+    n += e.node == node && e.text.find(needle) != std::string::npos;
+  return n;
+}
+
+double metric(const RunOutcome& out, const std::string& name) {
+  for (const MetricValue& m : out.metrics)
+    if (m.name == name) return m.value;
+  FAIL("no metric " << name);
+  return 0;
+}
+
+struct MechanismCase {
+  const char* scenario;
+  const char* switch_off;  // the --set that removes what makes the observation hold
+  const char* fails;       // text of an expectation that must then fail
+};
+
+const MechanismCase k_cases[] = {
+    {"ha-startup", "cluster.bridge_address=172.18.0.1", "cluster.management_stack_started"},
+    {"ha-too-many-connections", "cluster.database.max_connections=151", "Too many connections"},
+    {"ha-mixed-versions", "cluster.mechanisms.manager_version_check=false",
+     "cluster.mixed_version_stack"},
+    {"ha-wrong-bridge", "cluster.mechanisms.manager_health_check=false", "server not available"},
+    {"ha-leftover-state", "cluster.mechanisms.manager_leftover_check=false",
+     "cluster.leftover_joined"},
+};
+
+}  // namespace
+
+TEST_CASE("each HA scenario passes, and fails when its mechanism is switched off",
+          "[ha][field-notes]") {
+  for (const MechanismCase& m : k_cases) {
+    SECTION(m.scenario) {
+      Run on_run = run(load(m.scenario), 1);
+      const RunOutcome& on = on_run.out;
+      INFO(m.scenario << " as written:\n" << failures(on));
+      CHECK(on.passed);
+      Run off_run = run(load(m.scenario, {m.switch_off}), 1);
+      const RunOutcome& off = off_run.out;
+      INFO(m.scenario << " with " << m.switch_off << ":\n" << failures(off));
+      CHECK_FALSE(off.passed);
+      CHECK(any_failed_containing(off, m.fails));
+    }
+  }
+}
+
+TEST_CASE("the HA scenarios hold for other seeds too", "[ha][field-notes]") {
+  for (const MechanismCase& m : k_cases)
+    for (std::uint64_t seed : {2u, 3u, 4u}) {
+      Run out_run = run(load(m.scenario), seed);
+      const RunOutcome& out = out_run.out;
+      INFO(m.scenario << " seed " << seed << "\n" << failures(out));
+      CHECK(out.passed);
+    }
+}
+
+TEST_CASE("HA start-up: membership grows to three and the stack starts once", "[ha]") {
+  Run out_run = run(load("ha-startup"), 1);
+  const RunOutcome& out = out_run.out;
+  REQUIRE(out.passed);
+  // Every manager logs its membership changes, ending with all three members.
+  for (const char* s : {"server-1", "server-2", "server-3"}) {
+    INFO(s);
+    CHECK(timeline_count(out, s, "cluster changed, index=") >= 2);
+    CHECK(timeline_count(out, s, "members=[server-1, server-2, server-3]") == 1);
+  }
+  CHECK(timeline_count(out, "server-1", "done launching management stack") == 1);
+  CHECK(timeline_count(out, "server-2", "done launching management stack") == 0);
+  // Three pools of 50 fit in 151 connections: nobody is refused.
+  CHECK(metric(out, "db_connections_refused") == 0);
+}
+
+TEST_CASE("too many connections: the third server is refused and never a member", "[ha]") {
+  Run out_run = run(load("ha-too-many-connections"), 1);
+  const RunOutcome& out = out_run.out;
+  REQUIRE(out.passed);
+  // 120 connections: two pools of 50, then the third pool's 21st handshake onwards is refused.
+  CHECK(metric(out, "db_connections_refused") == 30);
+  CHECK(timeline_count(out, "server-3", "ERROR 1040 (08004): Too many connections") == 1);
+  CHECK(timeline_count(out, "server-1", "ERROR 1040") == 0);
+  CHECK(timeline_count(out, "server-2", "ERROR 1040") == 0);
+  for (const char* s : {"server-1", "server-2", "server-3"})
+    CHECK(timeline_count(out, s, "members=[server-1, server-2, server-3]") == 0);
+  CHECK(timeline_count(out, "server-1", "done launching management stack") == 0);
+}
+
+TEST_CASE("mixed versions: reported on every node, and the stack never starts", "[ha]") {
+  Run out_run = run(load("ha-mixed-versions"), 1);
+  const RunOutcome& out = out_run.out;
+  REQUIRE(out.passed);
+  for (const char* s : {"server-1", "server-2", "server-3"})
+    CHECK(timeline_count(out, s, "version mismatch: server-3 runs 1.1.2") == 1);
+  CHECK(timeline_count(out, "server-1", "done launching management stack") == 0);
+  // Pinned versions (the fix the field report gives) start the stack.
+  Run pinned_run = run(load("ha-mixed-versions", {"cluster.server_versions={}"}), 1);
+  const RunOutcome& pinned = pinned_run.out;
+  CHECK(timeline_count(pinned, "server-1", "done launching management stack") == 1);
+}
+
+TEST_CASE("wrong bridge: the server is up, the manager loops, the stack never starts", "[ha]") {
+  Run out_run = run(load("ha-wrong-bridge"), 1);
+  const RunOutcome& out = out_run.out;
+  REQUIRE(out.passed);
+  // One failed ping per 5 s loop from about 15 s on: the loop never ends.
+  CHECK(metric(out, "cm_health_check_failures") >= 40);
+  CHECK(timeline_count(out, "server-1", "done launching management stack") == 0);
+  // The right address for server-2 starts the stack.
+  Run fixed_run =
+      run(load("ha-wrong-bridge", {"cluster.server_bridge_addresses={server-2: 172.17.0.1}"}), 1);
+  const RunOutcome& fixed = fixed_run.out;
+  CHECK(timeline_count(fixed, "server-1", "done launching management stack") == 1);
+}
+
+TEST_CASE("leftover state: blocked until cleaned, then the stack starts", "[ha]") {
+  Run out_run = run(load("ha-leftover-state"), 1);
+  const RunOutcome& out = out_run.out;
+  REQUIRE(out.passed);
+  CHECK(timeline_count(out, "server-3", "leftover state from an earlier attempt") == 1);
+  // Without the clean_state fault the node stays out and the stack never starts.
+  Run never_cleaned_run = run(load("ha-leftover-state", {"faults=[]"}), 1);
+  const RunOutcome& never_cleaned = never_cleaned_run.out;
+  CHECK_FALSE(never_cleaned.passed);
+  CHECK(any_failed_containing(never_cleaned, "cluster.management_stack_started"));
+}
+
+TEST_CASE("an HA server that crashes and restarts reopens its pool and rejoins", "[ha]") {
+  // After the stack is up, server-2 crashes and restarts: it boots at once (the stagger is only
+  // for the first boot), reopens its pool (the db drops its old session) and checks in again.
+  Run out_run = run(load("ha-startup", {"faults=[{at: 2m, crash: server-2}, "
+                                           "{at: 150s, restart: server-2}]",
+                                           "duration=5m"}),
+                       1);
+  const RunOutcome& out = out_run.out;
+  INFO(failures(out));
+  CHECK(out.passed);
+  CHECK(metric(out, "db_connections_refused") == 0);
+  CHECK(timeline_count(out, "server-1", "members=[server-1, server-3]") == 1);
+  CHECK(timeline_count(out, "server-1", "members=[server-1, server-2, server-3]") == 2);
+}
