@@ -5,6 +5,7 @@
 // world through it, and `stampede list` prints it.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,12 @@ struct InvariantDef {
   // may crash or restart any node, always re-evaluate. Empty means every node.
   std::vector<std::string> depends_on = {};
 };
+
+// A model's timing or mechanism switch, from the resolved maps every engine's Ctx holds. Asking
+// for a name no model registered is a bug in the model, so it fails an assertion.
+std::int64_t resolved_timing(const std::map<std::string, std::int64_t>& timings,
+                             std::string_view name);
+bool resolved_mechanism(const std::map<std::string, bool>& mechanisms, std::string_view name);
 
 // True when a step at `node` may change a property that reads the nodes of `depends_on`.
 bool step_may_affect(const std::vector<std::string>& depends_on, std::string_view node);

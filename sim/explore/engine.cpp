@@ -113,15 +113,10 @@ class ExploreEngine::NodeCtx final : public Ctx {
     return e_.chooser_.uniform(ChoiceKind::model, lo, hi);
   }
   std::int64_t timing(std::string_view name) const override {
-    auto it = e_.options_.timings.find(std::string(name));
-    STAMPEDE_ASSERT(it != e_.options_.timings.end(), "a model asked for an unregistered timing");
-    return it->second;
+    return resolved_timing(e_.options_.timings, name);
   }
   bool mechanism(std::string_view name) const override {
-    auto it = e_.options_.mechanisms.find(std::string(name));
-    STAMPEDE_ASSERT(it != e_.options_.mechanisms.end(),
-                    "a model asked for an unregistered mechanism");
-    return it->second;
+    return resolved_mechanism(e_.options_.mechanisms, name);
   }
   void log(LogLevel level, std::string_view text) override {
     if (level == LogLevel::debug && !e_.options_.keep_debug_logs) return;

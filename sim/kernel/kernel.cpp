@@ -96,16 +96,11 @@ class Kernel::NodeCtx final : public Ctx {
   }
 
   std::int64_t timing(std::string_view name) const override {
-    auto it = k_.options_.timings.find(std::string(name));
-    STAMPEDE_ASSERT(it != k_.options_.timings.end(), "a model asked for an unregistered timing");
-    return it->second;
+    return resolved_timing(k_.options_.timings, name);
   }
 
   bool mechanism(std::string_view name) const override {
-    auto it = k_.options_.mechanisms.find(std::string(name));
-    STAMPEDE_ASSERT(it != k_.options_.mechanisms.end(),
-                    "a model asked for an unregistered mechanism");
-    return it->second;
+    return resolved_mechanism(k_.options_.mechanisms, name);
   }
 
   void log(LogLevel level, std::string_view text) override {

@@ -74,16 +74,11 @@ class SimgridEngine::NodeCtx final : public Ctx {
   }
 
   std::int64_t timing(std::string_view name) const override {
-    auto it = e_.options_.timings.find(std::string(name));
-    STAMPEDE_ASSERT(it != e_.options_.timings.end(), "a model asked for an unregistered timing");
-    return it->second;
+    return resolved_timing(e_.options_.timings, name);
   }
 
   bool mechanism(std::string_view name) const override {
-    auto it = e_.options_.mechanisms.find(std::string(name));
-    STAMPEDE_ASSERT(it != e_.options_.mechanisms.end(),
-                    "a model asked for an unregistered mechanism");
-    return it->second;
+    return resolved_mechanism(e_.options_.mechanisms, name);
   }
 
   void log(LogLevel level, std::string_view text) override {
