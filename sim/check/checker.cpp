@@ -13,6 +13,9 @@ std::string_view host_state_name(std::int64_t code) {
   return "unknown";
 }
 
+static const std::vector<std::string> k_agents = {"agent-*"};
+static const std::vector<std::string> k_servers = {"server-*"};
+
 static bool is_state(ExpectWhat w) {
   return w == ExpectWhat::host_state || w == ExpectWhat::running;
 }
@@ -27,6 +30,8 @@ Checker::Checker(const ScenarioSpec& spec, const Registry& registry, const World
       s.invariant = registry_.find_invariant(e.subject);
       if (s.invariant) s.affects.emplace(s.invariant->depends_on);
     }
+    if (e.what == ExpectWhat::running) s.affects.emplace(k_agents);
+    if (e.what == ExpectWhat::host_state) s.affects.emplace(k_servers);
     slots_.push_back(s);
     ExpectResult r;
     r.spec = &e;
@@ -49,7 +54,7 @@ void Checker::arm(const ScheduleFn& schedule) {
 
 bool Checker::state_holds(const ExpectSpec& e, std::string* observed) const {
   if (e.what == ExpectWhat::running) {
-    std::int64_t n = world_.probe_sum("all", "running", e.subject);
+    std::int64_t n = world_.probe_sum("agent-*", "running", e.subject);
     if (observed) *observed = fmt::format("{} running", n);
     return n == e.count;
   }
@@ -108,6 +113,11 @@ void Checker::on_step(const StepInfo& step) {
       continue;
     }
     if (!is_state(e.what)) continue;
+    // Containers run on agents and host states live on servers (SCENARIOS.md): a step at any
+    // other node cannot change these states.
+    if (step.node != k_no_node && step.kind != StepKind::fault && step.kind != StepKind::check &&
+        !s.affects->may_affect(world_, step.node))
+      continue;
     if (e.form == ExpectForm::during && now >= e.from_ns && now <= e.to_ns) {
       std::string observed;
       if (!state_holds(e, &observed)) fail(i, "observed " + observed, last_step_);

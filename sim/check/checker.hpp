@@ -42,7 +42,7 @@ class Checker final : public StepObserver {
   struct Slot {
     const ExpectSpec* spec = nullptr;
     const InvariantDef* invariant = nullptr;
-    std::optional<AffectCache> affects;  // invariants: which nodes' steps can change them
+    std::optional<AffectCache> affects;  // which nodes' steps can change what this judges
     bool decided = false;
     bool window_failed = false;
     std::optional<TimeNs> streak_start_ns;  // `by` states: when the current run of `true` began
