@@ -34,6 +34,8 @@ int cmd_list(const std::string& what) {
   } else if (what == "metrics") {
     for (const auto& m : r.metrics()) std::printf("%-28s %s\n", m.name.c_str(), m.description.c_str());
     std::printf("%-28s %s\n", "availability:STACK/LB", "fraction of client requests that succeeded");
+    std::printf("%-28s %s\n", "availability:zookeeper",
+                "fraction of the ZooKeeper probe's writes that committed in time (zk_probe_interval)");
     std::printf("%-28s %s\n", "convergence_time", "seconds from the last fault until every service is at scale and every host active");
     std::printf("%-28s %s\n", "faults_injected", "scripted and random faults applied");
     std::printf("%-28s %s\n", "steps", "engine steps (starts, deliveries, timers, faults, checks)");

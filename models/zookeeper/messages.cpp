@@ -52,6 +52,10 @@ std::string_view type_name(std::uint32_t type) {
       return "zk.client_response";
     case client_watch:
       return "zk.client_watch";
+    case probe_write:
+      return "zk.probe_write";
+    case probe_committed:
+      return "zk.probe_committed";
     default:
       return "zk.unknown";
   }

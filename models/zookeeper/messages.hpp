@@ -43,6 +43,9 @@ enum MsgType : std::uint32_t {
   client_pong,
   client_response,  // b = xid, body ResponseBody
   client_watch,     // body WatchBody
+  // The availability probe (ZkProbe): a = probe id. Session-less, see zk_probe.hpp.
+  probe_write,      // probe to every server: the leader proposes a write
+  probe_committed,  // the leader to the probe: that write committed
 };
 
 inline bool is_zk_type(std::uint32_t type) {

@@ -16,6 +16,8 @@ inline constexpr std::string_view k_finalize_wait = "zk_finalize_wait";
 inline constexpr std::string_view k_max_notification_interval = "zk_max_notification_interval";
 inline constexpr std::string_view k_lock_client_hold = "zk_lock_client_hold";
 inline constexpr std::string_view k_lock_client_idle = "zk_lock_client_idle";
+inline constexpr std::string_view k_probe_interval = "zk_probe_interval";
+inline constexpr std::string_view k_probe_timeout = "zk_probe_timeout";
 
 // Mechanisms.
 inline constexpr std::string_view k_correct_vote_order = "zk_correct_vote_order";
@@ -28,5 +30,8 @@ inline constexpr std::string_view k_signal_session_expired = "zk.session_expired
 inline constexpr std::string_view k_metric_elections = "zk_elections";
 inline constexpr std::string_view k_metric_commits = "zk_commits";
 inline constexpr std::string_view k_metric_lock_acquisitions = "zk_lock_acquisitions";
+// The probe's outcomes (1 committed in time, 0 not); the run turns the series into the metric
+// availability:zookeeper.
+inline constexpr std::string_view k_series_probe = "requests:zookeeper";
 
 }  // namespace stampede::zk

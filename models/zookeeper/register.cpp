@@ -5,6 +5,7 @@
 #include "models/zookeeper/invariants.hpp"
 #include "models/zookeeper/names.hpp"
 #include "models/zookeeper/zk_lock_client.hpp"
+#include "models/zookeeper/zk_probe.hpp"
 #include "models/zookeeper/zk_server.hpp"
 
 namespace stampede {
@@ -52,6 +53,13 @@ void register_timings(Registry& r) {
   r.add_timing({k_lock_clients, TimingUnit::count, 0,
                 "stampede workload choice (no upstream default)",
                 "number of zkclient-N nodes looping on the lock /locks/demo"});
+  r.add_timing({std::string(zk::k_probe_interval), TimingUnit::duration, 0,
+                "stampede measurement choice (no upstream default)",
+                "how often the zkprobe node writes to the ensemble (availability:zookeeper); 0 "
+                "builds no probe"});
+  r.add_timing({std::string(zk::k_probe_timeout), TimingUnit::duration, k_s,
+                "stampede measurement choice (no upstream default)",
+                "a probe write not committed within this counts as unavailable"});
 }
 
 void register_invariants(Registry& r) {
@@ -100,6 +108,9 @@ void register_zookeeper(Registry& r) {
                  std::int64_t clients = it == spec.cluster.timing.end() ? 0 : it->second;
                  for (std::int64_t k = 1; k <= clients; ++k)
                    b.add_node(fmt::format("zkclient-{}", k), std::make_unique<zk::ZkLockClient>(n));
+                 auto probe = spec.cluster.timing.find(std::string(zk::k_probe_interval));
+                 if (probe != spec.cluster.timing.end() && probe->second > 0)
+                   b.add_node("zkprobe", std::make_unique<zk::ZkProbe>(n));
                }});
 }
 

@@ -32,6 +32,8 @@ struct Txn {
   NodeId client = k_no_node;
   std::int64_t client_conn = 0;
   std::int64_t xid = 0;
+  // A write of the availability probe (ZkProbe): answered with probe_committed, not as a client's.
+  bool probe = false;
 
   std::uint64_t digest() const;
 };

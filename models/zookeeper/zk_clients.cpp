@@ -33,7 +33,24 @@ void ZkServer::touch_local(Ctx& ctx, std::int64_t session) {
   }
 }
 
+void ZkServer::on_probe_write(Ctx& ctx, NodeId from, const Message& m) {
+  // The probe writes to every server at once; only a leader that serves proposes it, so one
+  // write per probe goes through Zab (a follower would forward it to that same leader).
+  if (state_ != ServerState::leading || !lead_.ready) return;
+  Txn t;
+  t.op = TxnOp::create;
+  t.path = "/zkprobe";  // persistent: created once, then node_exists (still a committed txn)
+  t.origin_sid = sid_;
+  t.client = from;
+  t.client_conn = m.a;
+  t.xid = m.a;
+  t.probe = true;
+  propose(ctx, std::move(t));
+}
+
 void ZkServer::on_client_message(Ctx& ctx, NodeId from, const Message& m) {
+  if (m.type == probe_write) return on_probe_write(ctx, from, m);
+  if (m.type == probe_committed) return;
   if (!serving()) {
     // "ZooKeeperServer not running": the connection is refused.
     ctx.send(from, Message{client_closed, 64, m.a, 0, 0, nullptr});
@@ -127,6 +144,10 @@ void ZkServer::on_client_message(Ctx& ctx, NodeId from, const Message& m) {
 
 void ZkServer::answer_origin(Ctx& ctx, const Txn& t, const ApplyResult& r) {
   if (t.origin_sid != sid_) return;
+  if (t.probe) {
+    ctx.send(t.client, Message{probe_committed, 64, t.client_conn, 0, 0, nullptr});
+    return;
+  }
   auto it = clients_.find(t.client);
   if (it == clients_.end() || it->second.conn != t.client_conn) return;
   if (t.op == TxnOp::create_session) {

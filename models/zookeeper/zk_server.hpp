@@ -149,6 +149,7 @@ class ZkServer final : public Node {
   void answer_origin(Ctx& ctx, const Txn& t, const ApplyResult& r);
   void fire_watches(Ctx& ctx, const ApplyResult& r);
   void touch_local(Ctx& ctx, std::int64_t session);
+  void on_probe_write(Ctx& ctx, NodeId from, const Message& m);
 
   // Configuration.
   int sid_;
