@@ -5,8 +5,8 @@
 // "c", the index of the option picked at that step. Replaying needs no seed search and no timing
 // luck: re-run the embedded scenario on the exploration engine with the same seed and feed it the
 // picks in order. Readers of the foundation format that ignore unknown fields read the steps as
-// usual; sim/trace's read_trace refuses engine "explore", which is why cli/replay.cpp dispatches
-// on the engine first (is_explore_trace).
+// usual; sim/trace's read_trace reads engine "explore" only when asked to (read_explore_trace
+// does), which is why cli/replay.cpp dispatches on the engine first (is_explore_trace).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -21,7 +21,8 @@ static std::uint64_t parse_hex(const std::string& s, const std::string& where, c
   return std::stoull(s, nullptr, 16);
 }
 
-Trace read_trace(const std::string& path, const std::string& expected_version) {
+Trace read_trace(const std::string& path, const std::string& expected_version,
+                 const std::vector<std::string>& engines) {
   std::ifstream in(path);
   if (!in) throw TraceError(fmt::format("{}:1:1: cannot open the trace file", path));
   Trace t;
@@ -55,11 +56,11 @@ Trace read_trace(const std::string& path, const std::string& expected_version) {
               "{}: trace written by stampede {}, this is {}: re-record it with this version", where,
               t.header.version, expected_version));
         t.header.engine = j.at("engine").get<std::string>();
-        if (t.header.engine != "kernel" && t.header.engine != "simgrid")
-          throw TraceError(fmt::format(
-              "{}: engine '{}' cannot be replayed here (expected 'kernel' or 'simgrid')", where,
-              t.header.engine));
+        if (std::find(engines.begin(), engines.end(), t.header.engine) == engines.end())
+          throw TraceError(fmt::format("{}: engine '{}' is not read here (expected {})", where,
+                                       t.header.engine, fmt::join(engines, " or ")));
         t.header.platform = j.value("platform", "");
+        if (j.contains(t.header.engine)) t.header.extension_json = j.at(t.header.engine).dump();
         t.header.scenario_file = j.at("scenario_file").get<std::string>();
         t.header.scenario_text = j.at("scenario").get<std::string>();
         t.header.overrides = j.at("overrides").get<std::vector<std::string>>();
@@ -85,6 +86,7 @@ Trace read_trace(const std::string& path, const std::string& expected_version) {
       s.from = j.value("f", "");
       s.message = j.value("m", "");
       s.rolling_hash = parse_hex(hex_or_fail(j, "h", where), where, "h");
+      if (j.contains("c")) s.choice = j.at("c").get<std::int64_t>();
       t.steps.push_back(std::move(s));
     } catch (const json::exception& e) {
       throw TraceError(fmt::format("{}: missing or mistyped field ({})", where, e.what()));

@@ -27,6 +27,9 @@ struct TraceHeader {
   std::string scenario_text;
   std::vector<std::string> overrides;
   std::uint64_t seed = 1;
+  // An engine's own header object, as JSON text (the explorer's bounds under "explore"); empty
+  // when the trace has none.
+  std::string extension_json;
 };
 
 struct TraceStep {
@@ -38,6 +41,7 @@ struct TraceStep {
   std::string message;
   std::uint64_t rolling_hash = 0;
   int line = 0;  // in the trace file, for errors
+  std::optional<std::int64_t> choice;  // "c": the option the explorer picked at this step
 };
 
 struct TraceEnd {
@@ -57,8 +61,10 @@ class TraceError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Reads and validates a whole trace. `expected_version` must match the header's version.
-Trace read_trace(const std::string& path, const std::string& expected_version);
+// Reads and validates a whole trace. `expected_version` must match the header's version, and the
+// header's engine must be one of `engines` (the explorer reads its own traces with {"explore"}).
+Trace read_trace(const std::string& path, const std::string& expected_version,
+                 const std::vector<std::string>& engines = {"kernel", "simgrid"});
 
 // Writes steps as they happen to PATH.tmp; commit() adds the end line and renames it to PATH, so
 // a run that dies leaves no file that looks whole.
