@@ -1,5 +1,6 @@
 // `stampede list`: the scenarios on disk and every name a scenario may use.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
@@ -8,6 +9,8 @@
 #include "sim/scenario/scenario.hpp"
 
 namespace stampede::cli {
+
+static constexpr std::size_t k_description_width = 76;
 
 static void list_scenarios() {
   std::vector<std::string> files;
@@ -18,7 +21,11 @@ static void list_scenarios() {
   for (const std::string& f : files) {
     try {
       ScenarioSpec s = load_scenario(f, registry());
-      std::printf("%-24s %s\n", s.name.c_str(), s.description.c_str());
+      // One line each: descriptions run long, and `stampede run NAME` is what the list is for.
+      std::string d = s.description;
+      while (!d.empty() && std::isspace(static_cast<unsigned char>(d.back()))) d.pop_back();
+      if (d.size() > k_description_width) d = d.substr(0, k_description_width - 3) + "...";
+      std::printf("%-24s %s\n", s.name.c_str(), d.c_str());
     } catch (const std::exception& e) {
       std::printf("%-24s (does not load: %s)\n", f.c_str(), e.what());
     }
