@@ -87,6 +87,7 @@ class Kernel final : public Engine {
   class NodeCtx;
   struct Event;
   struct EventOrder;
+  struct HeapEntry;
   struct NodeSlot;
   friend class NodeCtx;
 
@@ -100,7 +101,9 @@ class Kernel final : public Engine {
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<NodeSlot>> nodes_;
   std::map<std::string, NodeId, std::less<>> by_name_;
-  std::vector<Event> queue_;  // a binary heap ordered by EventOrder
+  std::vector<Event> slab_;                 // events, by slot
+  std::vector<std::uint32_t> free_slots_;   // slots of slab_ free for reuse
+  std::vector<HeapEntry> heap_;             // a binary heap over slab_, ordered by EventOrder
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;
   TimeNs now_ns_ = 0;
