@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/assert.hpp"
+#include "sim/core/recording_ctx.hpp"
 
 namespace stampede::explore {
 
@@ -53,9 +54,13 @@ struct ExploreEngine::NodeSlot {
   DurationNs skew_ns = 0;
 };
 
-class ExploreEngine::NodeCtx final : public Ctx {
+class ExploreEngine::NodeCtx final : public RecordingCtx {
  public:
-  NodeCtx(ExploreEngine& e, NodeId id) : e_(e), id_(id) {}
+  NodeCtx(ExploreEngine& e, NodeId id)
+      : RecordingCtx(id, e.recorder_, e.options_.timings, e.options_.mechanisms,
+                     e.options_.keep_debug_logs),
+        e_(e),
+        id_(id) {}
   TimeNs now() const override { return e_.now_ns_ + e_.nodes_[id_]->skew_ns; }
   NodeId self() const override { return id_; }
   NodeId lookup(std::string_view name) const override { return e_.find(name); }
@@ -112,24 +117,7 @@ class ExploreEngine::NodeCtx final : public Ctx {
   std::int64_t random(std::int64_t lo, std::int64_t hi) override {
     return e_.chooser_.uniform(ChoiceKind::model, lo, hi);
   }
-  std::int64_t timing(std::string_view name) const override {
-    return resolved_timing(e_.options_.timings, name);
-  }
-  bool mechanism(std::string_view name) const override {
-    return resolved_mechanism(e_.options_.mechanisms, name);
-  }
-  void log(LogLevel level, std::string_view text) override {
-    if (level == LogLevel::debug && !e_.options_.keep_debug_logs) return;
-    e_.recorder_.log(e_.now_ns_, id_, level, text);
-  }
-  void signal(std::string_view name) override {
-    e_.recorder_.signal(e_.now_ns_, id_, name);
-  }
-  SeriesId intern(std::string_view metric_name) override { return e_.recorder_.intern(metric_name); }
-  void count(SeriesId metric, std::int64_t delta) override { e_.recorder_.count(metric, delta); }
-  void sample(SeriesId series, std::int64_t value) override {
-    e_.recorder_.sample(series, e_.now_ns_, value);
-  }
+  TimeNs record_time() const override { return e_.now_ns_; }
 
  private:
   ExploreEngine& e_;

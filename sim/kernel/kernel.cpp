@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "sim/core/assert.hpp"
+#include "sim/core/recording_ctx.hpp"
 
 namespace stampede {
 
@@ -57,9 +58,13 @@ struct Kernel::NodeSlot {
   std::vector<Event> deferred;              // events that arrived while paused, in order
 };
 
-class Kernel::NodeCtx final : public Ctx {
+class Kernel::NodeCtx final : public RecordingCtx {
  public:
-  NodeCtx(Kernel& k, NodeId id) : k_(k), id_(id) {}
+  NodeCtx(Kernel& k, NodeId id)
+      : RecordingCtx(id, k.recorder_, k.options_.timings, k.options_.mechanisms,
+                     k.options_.keep_debug_logs),
+        k_(k),
+        id_(id) {}
   TimeNs now() const override { return k_.now_ns_ + k_.nodes_[id_]->skew_ns; }
   NodeId self() const override { return id_; }
   NodeId lookup(std::string_view name) const override { return k_.find(name); }
@@ -104,28 +109,7 @@ class Kernel::NodeCtx final : public Ctx {
     return k_.chooser_->uniform(ChoiceKind::model, lo, hi);
   }
 
-  std::int64_t timing(std::string_view name) const override {
-    return resolved_timing(k_.options_.timings, name);
-  }
-
-  bool mechanism(std::string_view name) const override {
-    return resolved_mechanism(k_.options_.mechanisms, name);
-  }
-
-  void log(LogLevel level, std::string_view text) override {
-    if (level == LogLevel::debug && !k_.options_.keep_debug_logs) return;
-    k_.recorder_.log(k_.now_ns_, id_, level, text);
-  }
-
-  void signal(std::string_view name) override {
-    k_.recorder_.signal(k_.now_ns_, id_, name);
-  }
-
-  SeriesId intern(std::string_view metric_name) override { return k_.recorder_.intern(metric_name); }
-  void count(SeriesId metric, std::int64_t delta) override { k_.recorder_.count(metric, delta); }
-  void sample(SeriesId series, std::int64_t value) override {
-    k_.recorder_.sample(series, k_.now_ns_, value);
-  }
+  TimeNs record_time() const override { return k_.now_ns_; }
 
  private:
   Kernel& k_;

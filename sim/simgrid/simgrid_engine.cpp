@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "sim/core/assert.hpp"
+#include "sim/core/recording_ctx.hpp"
 #include "sim/simgrid/engine_parts.hpp"
 #include "sim/simgrid/time_convert.hpp"
 
@@ -22,9 +23,13 @@ bool g_simgrid_engine_created = false;
 
 }  // namespace
 
-class SimgridEngine::NodeCtx final : public Ctx {
+class SimgridEngine::NodeCtx final : public RecordingCtx {
  public:
-  NodeCtx(SimgridEngine& e, NodeId id) : e_(e), id_(id) {}
+  NodeCtx(SimgridEngine& e, NodeId id)
+      : RecordingCtx(id, e.recorder_, e.options_.timings, e.options_.mechanisms,
+                     e.options_.keep_debug_logs),
+        e_(e),
+        id_(id) {}
   TimeNs now() const override { return e_.now() + e_.nodes_[id_]->skew_ns; }
   NodeId self() const override { return id_; }
   NodeId lookup(std::string_view name) const override { return e_.find(name); }
@@ -73,28 +78,7 @@ class SimgridEngine::NodeCtx final : public Ctx {
     return e_.chooser_->uniform(ChoiceKind::model, lo, hi);
   }
 
-  std::int64_t timing(std::string_view name) const override {
-    return resolved_timing(e_.options_.timings, name);
-  }
-
-  bool mechanism(std::string_view name) const override {
-    return resolved_mechanism(e_.options_.mechanisms, name);
-  }
-
-  void log(LogLevel level, std::string_view text) override {
-    if (level == LogLevel::debug && !e_.options_.keep_debug_logs) return;
-    e_.recorder_.log(e_.now(), id_, level, text);
-  }
-
-  void signal(std::string_view name) override {
-    e_.recorder_.signal(e_.now(), id_, name);
-  }
-
-  SeriesId intern(std::string_view metric_name) override { return e_.recorder_.intern(metric_name); }
-  void count(SeriesId metric, std::int64_t delta) override { e_.recorder_.count(metric, delta); }
-  void sample(SeriesId series, std::int64_t value) override {
-    e_.recorder_.sample(series, e_.now(), value);
-  }
+  TimeNs record_time() const override { return e_.now(); }
 
  private:
   SimgridEngine& e_;
