@@ -4,55 +4,12 @@
 #include <fmt/format.h>
 
 #include "sim/kernel/kernel.hpp"
+#include "tests/common/toy_nodes.hpp"
 
 using namespace stampede;
 
-namespace {
-
-// A node that records what happens to it, and answers "ping" (type 1) with "pong" (type 2).
-struct Probe final : Node {
-  std::vector<std::string> events;
-  int starts = 0;
-  int volatile_counter = 0;  // lost on crash
-  std::vector<std::pair<std::uint64_t, TimerId>> timers;
-  void on_start(Ctx& ctx) override {
-    ++starts;
-    events.push_back(fmt::format("start@{}", ctx.now()));
-  }
-  void on_message(Ctx& ctx, NodeId from, const Message& m) override {
-    ++volatile_counter;
-    events.push_back(fmt::format("msg{}@{}", m.type, ctx.now()));
-    if (m.type == 1) ctx.send(from, Message{2, 64, m.a, 0, 0, nullptr});
-  }
-  void on_timer(Ctx& ctx, std::uint64_t tag) override {
-    events.push_back(fmt::format("timer{}@{}", tag, ctx.now()));
-  }
-  void on_crash() override { volatile_counter = 0; }
-  std::uint64_t state_digest() const override {
-    Digest d;
-    for (const auto& e : events) d.add(e);
-    return d.value();
-  }
-};
-
-struct Sender final : Node {
-  std::function<void(Ctx&)> on_start_fn;
-  std::function<void(Ctx&, std::uint64_t)> on_timer_fn;
-  std::vector<std::string> got;
-  void on_start(Ctx& ctx) override {
-    if (on_start_fn) on_start_fn(ctx);
-  }
-  void on_message(Ctx& ctx, NodeId, const Message& m) override {
-    got.push_back(fmt::format("{}@{}", m.type, ctx.now()));
-  }
-  void on_timer(Ctx& ctx, std::uint64_t tag) override {
-    if (on_timer_fn) on_timer_fn(ctx, tag);
-  }
-  void on_crash() override {}
-  std::uint64_t state_digest() const override { return got.size(); }
-};
-
-}  // namespace
+using stampede::test::Probe;
+using stampede::test::Sender;
 
 TEST_CASE("a message arrives after the network's latency and is answered", "[kernel]") {
   Kernel::Options o;

@@ -12,7 +12,7 @@
 #include "sim/simgrid/factory.hpp"
 #include "sim/simgrid/simgrid_engine.hpp"
 #include "tests/simgrid/child.hpp"
-#include "tests/simgrid/toy_nodes.hpp"
+#include "tests/common/toy_nodes.hpp"
 
 namespace stampede::test {
 

@@ -1,5 +1,5 @@
 #pragma once
-// Toy nodes for the SimGrid engine's conformance tests (the same shapes as the kernel's tests).
+// Toy nodes for the engines' own tests: the kernel's (tests/core) and SimGrid's (tests/simgrid).
 #include <fmt/format.h>
 #include <functional>
 #include <string>
