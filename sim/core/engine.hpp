@@ -4,16 +4,28 @@
 // engine implements it with actors, mailboxes and host and link state.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "sim/core/node.hpp"
 #include "sim/core/records.hpp"
 #include "sim/core/registry.hpp"
+#include "sim/core/spec.hpp"
 
 namespace stampede {
 
 class Network;
+
+// What every engine is configured with: the seed, the network, and the run's resolved timings and
+// mechanism switches (sim/run builds it from a scenario: engine_options()).
+struct EngineOptions {
+  std::uint64_t seed = 1;
+  NetworkSpec network;
+  std::map<std::string, std::int64_t> timings;  // every registered timing, resolved
+  std::map<std::string, bool> mechanisms;       // every registered mechanism, resolved
+  bool keep_debug_logs = false;
+};
 
 class Engine : public WorldView, public RunRecord {
  public:

@@ -61,13 +61,9 @@ class Scheduler {
   virtual std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) = 0;
 };
 
-struct ExploreOptions {
-  NetworkSpec network;
-  std::map<std::string, std::int64_t> timings;
-  std::map<std::string, bool> mechanisms;
+struct ExploreOptions : EngineOptions {
   int max_faults = 0;
   std::uint32_t inject_kinds = k_all_inject_kinds;
-  bool keep_debug_logs = false;
   // Called once at the end of run_until, while the engine still exists (run_scenario owns it):
   // the explorer reads the picks and the final state there.
   std::function<void(const ExploreEngine&)> on_end;

@@ -373,12 +373,9 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
   cfg.make_engine = [&](const ScenarioSpec& sp, const Registry& reg, const RunConfig& c,
                         Chooser& chooser) -> std::unique_ptr<Engine> {
     ExploreOptions o;
-    o.network = sp.cluster.network;
-    o.timings = resolve_timings(sp, reg);
-    o.mechanisms = resolve_mechanisms(sp, reg);
+    static_cast<EngineOptions&>(o) = engine_options(sp, reg, c);
     o.max_faults = s.max_faults;
     o.inject_kinds = s.inject_kinds;
-    o.keep_debug_logs = c.keep_debug_logs;
     o.on_end = [&r](const ExploreEngine& e) {
       r.picks = e.picks();
       for (std::uint8_t f : e.pick_flags()) {

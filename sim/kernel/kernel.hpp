@@ -25,13 +25,7 @@ namespace stampede {
 
 class Kernel final : public Engine {
  public:
-  struct Options {
-    std::uint64_t seed = 1;
-    NetworkSpec network;
-    std::map<std::string, std::int64_t> timings;  // every registered timing, resolved
-    std::map<std::string, bool> mechanisms;       // every registered mechanism, resolved
-    bool keep_debug_logs = false;
-  };
+  using Options = EngineOptions;
   // The chooser may be null: the kernel then owns a SeededChooser on options.seed.
   Kernel(Options options, Chooser* chooser = nullptr);
   ~Kernel() override;

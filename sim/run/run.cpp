@@ -118,15 +118,20 @@ double seconds(TimeNs t) { return static_cast<double>(t) / static_cast<double>(k
 
 }  // namespace
 
-std::unique_ptr<Engine> make_kernel(const ScenarioSpec& spec, const Registry& registry,
-                                    const RunConfig& config, Chooser& chooser) {
-  Kernel::Options opts;
+EngineOptions engine_options(const ScenarioSpec& spec, const Registry& registry,
+                             const RunConfig& config) {
+  EngineOptions opts;
   opts.seed = config.seed;
   opts.network = spec.cluster.network;
   opts.timings = resolve_timings(spec, registry);
   opts.mechanisms = resolve_mechanisms(spec, registry);
   opts.keep_debug_logs = config.keep_debug_logs;
-  return std::make_unique<Kernel>(opts, &chooser);
+  return opts;
+}
+
+std::unique_ptr<Engine> make_kernel(const ScenarioSpec& spec, const Registry& registry,
+                                    const RunConfig& config, Chooser& chooser) {
+  return std::make_unique<Kernel>(engine_options(spec, registry, config), &chooser);
 }
 
 RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, const RunConfig& config) {

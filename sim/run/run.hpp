@@ -25,6 +25,10 @@ struct RunConfig;
 // Builds the engine a run uses (the kernel unless RunConfig::make_engine says otherwise).
 using EngineFactory = std::function<std::unique_ptr<Engine>(
     const ScenarioSpec&, const Registry&, const RunConfig&, Chooser&)>;
+// The engine options a scenario and a run's configuration give: seed, network, resolved timings
+// and mechanisms. Every engine factory starts from it.
+EngineOptions engine_options(const ScenarioSpec& spec, const Registry& registry,
+                             const RunConfig& config);
 std::unique_ptr<Engine> make_kernel(const ScenarioSpec& spec, const Registry& registry,
                                     const RunConfig& config, Chooser& chooser);
 

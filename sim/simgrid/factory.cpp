@@ -8,11 +8,7 @@ static std::unique_ptr<Engine> build(const ScenarioSpec& spec, const Registry& r
                                      const RunConfig& config, Chooser& chooser,
                                      const std::optional<std::string>& platform_file) {
   SimgridEngine::Options opts;
-  opts.seed = config.seed;
-  opts.network = spec.cluster.network;
-  opts.timings = resolve_timings(spec, registry);
-  opts.mechanisms = resolve_mechanisms(spec, registry);
-  opts.keep_debug_logs = config.keep_debug_logs;
+  static_cast<EngineOptions&>(opts) = engine_options(spec, registry, config);
   opts.platform.file = platform_file;
   // The map beside the platform file first, then the scenario's `cluster.platform_hosts`,
   // which wins for the nodes it names.

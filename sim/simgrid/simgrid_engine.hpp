@@ -45,12 +45,7 @@ namespace stampede {
 
 class SimgridEngine final : public Engine {
  public:
-  struct Options {
-    std::uint64_t seed = 1;
-    NetworkSpec network;
-    std::map<std::string, std::int64_t> timings;  // every registered timing, resolved
-    std::map<std::string, bool> mechanisms;       // every registered mechanism, resolved
-    bool keep_debug_logs = false;
+  struct Options : EngineOptions {
     sg::PlatformOptions platform;
   };
   // Loads the platform file now (so a bad one fails before the world is built). Throws
