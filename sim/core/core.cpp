@@ -141,15 +141,15 @@ bool name_matches(std::string_view pattern, std::string_view name) {
   return pattern == name;
 }
 
-std::int64_t resolved_timing(const std::map<std::string, std::int64_t>& timings,
+std::int64_t resolved_timing(const TimingMap& timings,
                              std::string_view name) {
-  auto it = timings.find(std::string(name));
+  auto it = timings.find(name);
   STAMPEDE_ASSERT(it != timings.end(), "a model asked for an unregistered timing");
   return it->second;
 }
 
-bool resolved_mechanism(const std::map<std::string, bool>& mechanisms, std::string_view name) {
-  auto it = mechanisms.find(std::string(name));
+bool resolved_mechanism(const MechanismMap& mechanisms, std::string_view name) {
+  auto it = mechanisms.find(name);
   STAMPEDE_ASSERT(it != mechanisms.end(), "a model asked for an unregistered mechanism");
   return it->second;
 }

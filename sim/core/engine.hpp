@@ -22,8 +22,8 @@ class Network;
 struct EngineOptions {
   std::uint64_t seed = 1;
   NetworkSpec network;
-  std::map<std::string, std::int64_t> timings;  // every registered timing, resolved
-  std::map<std::string, bool> mechanisms;       // every registered mechanism, resolved
+  TimingMap timings;        // every registered timing, resolved
+  MechanismMap mechanisms;  // every registered mechanism, resolved
   bool keep_debug_logs = false;
 };
 

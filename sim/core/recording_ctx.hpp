@@ -12,8 +12,8 @@ namespace stampede {
 
 class RecordingCtx : public Ctx {
  public:
-  RecordingCtx(NodeId node, Recorder& recorder, const std::map<std::string, std::int64_t>& timings,
-               const std::map<std::string, bool>& mechanisms, bool keep_debug_logs)
+  RecordingCtx(NodeId node, Recorder& recorder, const TimingMap& timings,
+               const MechanismMap& mechanisms, bool keep_debug_logs)
       : node_(node),
         recorder_(recorder),
         timings_(timings),
@@ -45,8 +45,8 @@ class RecordingCtx : public Ctx {
  private:
   NodeId node_;
   Recorder& recorder_;
-  const std::map<std::string, std::int64_t>& timings_;
-  const std::map<std::string, bool>& mechanisms_;
+  const TimingMap& timings_;
+  const MechanismMap& mechanisms_;
   bool keep_debug_logs_;
 };
 

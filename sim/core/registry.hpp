@@ -61,11 +61,16 @@ struct InvariantDef {
   std::vector<std::string> depends_on = {};
 };
 
+// A run's resolved timings and mechanism switches, by name. The transparent comparator lets a
+// Ctx look a name up without building a std::string on every model call.
+using TimingMap = std::map<std::string, std::int64_t, std::less<>>;
+using MechanismMap = std::map<std::string, bool, std::less<>>;
+
 // A model's timing or mechanism switch, from the resolved maps every engine's Ctx holds. Asking
 // for a name no model registered is a bug in the model, so it fails an assertion.
-std::int64_t resolved_timing(const std::map<std::string, std::int64_t>& timings,
+std::int64_t resolved_timing(const TimingMap& timings,
                              std::string_view name);
-bool resolved_mechanism(const std::map<std::string, bool>& mechanisms, std::string_view name);
+bool resolved_mechanism(const MechanismMap& mechanisms, std::string_view name);
 
 // True when a step at `node` may change a property that reads the nodes of `depends_on`.
 bool step_may_affect(const std::vector<std::string>& depends_on, std::string_view node);

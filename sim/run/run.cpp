@@ -8,15 +8,15 @@
 
 namespace stampede {
 
-std::map<std::string, std::int64_t> resolve_timings(const ScenarioSpec& spec, const Registry& reg) {
-  std::map<std::string, std::int64_t> out;
+TimingMap resolve_timings(const ScenarioSpec& spec, const Registry& reg) {
+  TimingMap out;
   for (const TimingDef& t : reg.timings()) out[t.name] = t.default_value;
   for (const auto& [name, value] : spec.cluster.timing) out[name] = value;
   return out;
 }
 
-std::map<std::string, bool> resolve_mechanisms(const ScenarioSpec& spec, const Registry& reg) {
-  std::map<std::string, bool> out;
+MechanismMap resolve_mechanisms(const ScenarioSpec& spec, const Registry& reg) {
+  MechanismMap out;
   for (const MechanismDef& m : reg.mechanisms()) out[m.name] = true;
   for (const auto& [name, on] : spec.cluster.mechanisms) out[name] = on;
   return out;

@@ -65,8 +65,8 @@ struct RunOutcome {
 };
 
 // Every registered timing, with the scenario's overrides applied.
-std::map<std::string, std::int64_t> resolve_timings(const ScenarioSpec& spec, const Registry& reg);
-std::map<std::string, bool> resolve_mechanisms(const ScenarioSpec& spec, const Registry& reg);
+TimingMap resolve_timings(const ScenarioSpec& spec, const Registry& reg);
+MechanismMap resolve_mechanisms(const ScenarioSpec& spec, const Registry& reg);
 
 RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, const RunConfig& config);
 
