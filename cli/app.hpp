@@ -35,6 +35,7 @@ struct RunArgs {
   std::string trace;
   std::vector<std::string> sets;
   bool quiet = false;
+  std::string log_level = "notable";  // the timeline's lowest log level
 };
 int cmd_run(const RunArgs& args);
 

@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--set", run.sets, "override KEY=VALUE (dotted path into the scenario)")
       ->allow_extra_args(false);
   run_cmd->add_flag("--quiet", run.quiet, "omit the timeline");
+  run_cmd->add_option("--log", run.log_level,
+                      "lowest log level in the timeline: notable (default, 40 lines at most), "
+                      "info or debug (every line)")
+      ->check(CLI::IsMember({"notable", "info", "debug"}))
+      ->capture_default_str();
 
   ReplayArgs replay;
   CLI::App* replay_cmd = app.add_subcommand("replay", "Re-execute a trace, stop at the first divergence");

@@ -14,7 +14,7 @@ static std::string clock(TimeNs t) {
 }
 
 void print_run(const ScenarioSpec& spec, std::uint64_t seed, std::string_view engine,
-               const RunOutcome& out, double wall_s, bool quiet) {
+               const RunOutcome& out, double wall_s, bool quiet, bool full_timeline) {
   std::printf("stampede run %s  (seed %llu, engine %.*s, %s simulated)\n", spec.name.c_str(),
               static_cast<unsigned long long>(seed), static_cast<int>(engine.size()), engine.data(),
               format_duration(spec.duration_ns).c_str());
@@ -22,7 +22,7 @@ void print_run(const ScenarioSpec& spec, std::uint64_t seed, std::string_view en
     std::printf("\ntimeline\n");
     std::size_t shown = 0;
     for (const TimelineEntry& e : out.timeline) {
-      if (shown == k_timeline_max_lines) {
+      if (shown == k_timeline_max_lines && !full_timeline) {
         std::printf("  ... %zu more events (use --trace to keep every step)\n",
                     out.timeline.size() - shown);
         break;

@@ -25,6 +25,11 @@ int cmd_run(const RunArgs& args) {
 
   RunConfig config;
   config.seed = seed;
+  if (args.log_level == "info") config.timeline_level = LogLevel::info;
+  if (args.log_level == "debug") {
+    config.timeline_level = LogLevel::debug;
+    config.keep_debug_logs = true;
+  }
   if (args.engine == "simgrid")
     config.make_engine = make_simgrid_factory(
         args.platform.empty() ? std::nullopt : std::optional<std::string>(args.platform));
@@ -47,7 +52,7 @@ int cmd_run(const RunArgs& args) {
   double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   if (trace) trace->commit(TraceEnd{out.steps, out.digest, out.passed});
-  print_run(spec, seed, args.engine, out, wall_s, args.quiet);
+  print_run(spec, seed, args.engine, out, wall_s, args.quiet, args.log_level != "notable");
   if (trace) std::printf("trace     %s (%llu steps)\n", args.trace.c_str(),
                          static_cast<unsigned long long>(out.steps));
   return out.passed ? k_exit_ok : k_exit_failed;

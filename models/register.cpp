@@ -13,6 +13,7 @@
 #include "models/lease_lock/register.hpp"
 #include "models/mysql/db_node.hpp"
 #include "models/redis/register.hpp"
+#include "models/zookeeper/invariants.hpp"
 #include "models/zookeeper/register.hpp"
 
 namespace stampede {
@@ -109,6 +110,15 @@ void register_names(Registry& r) {
                    "the server's tracking (services, instances, hosts, network) lives in the "
                    "MySQL store; off: it lives in the server's memory, lost when the server "
                    "crashes and untouched when the store is truncated"});
+  r.add_mechanism({std::string(cattle::m_zk_stale_holder_check),
+                   "HA: a server acts under a service's ZooKeeper lock only while its client "
+                   "holds the lock and has heard from ZooKeeper within 2/3 of the session "
+                   "timeout, and abandons the work when the lock is lost or the session expires; "
+                   "off: it trusts its own bookkeeping, and a paused or cut-off holder goes on "
+                   "acting after ZooKeeper gave the lock to another server"});
+  r.add_mechanism({std::string(cattle::m_zk_service_locks),
+                   "HA: a service is reconciled only under its ZooKeeper lock; off: every server "
+                   "reconciles every service on its own"});
   r.add_mechanism({"process_replay",
                    "unfinished process instances are replayed every process_replay_interval; "
                    "off: a process that failed or was cut short by a crash is never finished"});
@@ -118,6 +128,8 @@ void register_names(Registry& r) {
            {"lock_acquisitions", "resource locks taken by the process engine"},
            {"process_instances", "process instances created (one per state transition run)"},
            {"events", "events put on the server's event bus"},
+           {"stale_holder_refusals",
+            "HA: actions a server did not take because it could not trust its ZooKeeper lock"},
            {"requests_served", "client requests answered successfully"},
            {"requests_failed", "client requests that failed or timed out"}})
     r.add_metric({name, what});
@@ -150,7 +162,11 @@ void register_names(Registry& r) {
            {"Too many connections", "MySQL error 1040 when the server opens its pool"},
            {"overlay network torn down", "an agent lost the managed network (no network row)"},
            {"overlay network set up", "an agent set up the managed network"},
-           {"lost the connection to server-1", "an agent stopped hearing from the server"}})
+           {"lost the connection to server-1", "an agent stopped hearing from the server"},
+           {"stopped work on service S: ...",
+            "HA: a server abandoned a service's reconcile (lock lost, session expired, db gone)"},
+           {"read the shared tables", "HA: a server's first read of the external database"},
+           {"write to the database failed", "HA: a write-through to the external db failed"}})
     r.add_log_message({name, what});
 }
 
@@ -243,7 +259,38 @@ void register_ha_checks(Registry& r) {
                    {"server-*"}});
 }
 
+// lock.no_stale_holder_action: a server's last action under each ZooKeeper session it used,
+// against the moment the leader expired that session in the committed view.
+std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
+  NodeId view = k_no_node;
+  std::int64_t best = -1;
+  for (NodeId id = 0; id < w.node_count(); ++id) {
+    if (!w.is_up(id) || !name_matches("zookeeper-*", w.node_name(id))) continue;
+    auto c = w.node(id).probe("zk.committed_count", "");
+    if (c && *c > best) best = *c, view = id;
+  }
+  if (view == k_no_node) return std::nullopt;
+  for (const cattle::CattleServer* s : live_ha_servers(w)) {
+    for (const auto& [session, acted_ns] : s->actions_by_session()) {
+      auto expired = w.node(view).probe("zk.session_expired_ns", std::to_string(session));
+      if (expired && *expired <= acted_ns)
+        return fmt::format("{} acted on a service lock at {:.3f}s, after its ZooKeeper session "
+                           "0x{:x} expired at {:.3f}s",
+                           cm::member_name(s->manager()->config().index),
+                           static_cast<double>(acted_ns) / k_s, session,
+                           static_cast<double>(*expired) / k_s);
+    }
+  }
+  return std::nullopt;
+}
+
 void register_checks(Registry& r) {
+  r.add_invariant({"lock.no_stale_holder_action",
+                   "HA: a server acted under a service's ZooKeeper lock (inserted an instance, "
+                   "asked an agent to start a container) after ZooKeeper had expired the session "
+                   "that held it (times are the nodes' own clocks)",
+                   check_no_stale_holder_action,
+                   {"server-*", "zookeeper-*"}});
   r.add_invariant({"service.scale_exceeded",
                    "more containers of a service running on their hosts than its scale",
                    [](const WorldView& w) -> std::optional<std::string> {
@@ -259,7 +306,10 @@ void register_checks(Registry& r) {
                      return std::nullopt;
                    },
                    {"agent-*"}});
-  r.add_invariant({"lock.mutual_exclusion", "two holders of one lock at once",
+  r.add_invariant({"lock.mutual_exclusion",
+                   "two holders of one lock at once: of a server's in-memory lock, or (HA) of a "
+                   "service's ZooKeeper lock among servers whose sessions are live in "
+                   "ZooKeeper's committed view",
                    [](const WorldView& w) -> std::optional<std::string> {
                      for (NodeId id = 0; id < w.node_count(); ++id) {
                        if (!w.is_up(id) || !name_matches("server-*", w.node_name(id))) continue;
@@ -267,9 +317,11 @@ void register_checks(Registry& r) {
                        if (v && *v > 1)
                          return fmt::format("{} has a lock with {} holders", w.node_name(id), *v);
                      }
-                     return std::nullopt;
+                     // The servers forward their ZooKeeper clients' probes (zk.held_lock...).
+                     if (w.find("zookeeper-1") == k_no_node) return std::nullopt;
+                     return zk::check_lock_mutual_exclusion(w);
                    },
-                   {"server-*"}});
+                   {"server-*", "zookeeper-*"}});
   r.set_converged([](const WorldView& w) {
     auto agents = live_agents(w);
     if (agents.empty()) return false;
@@ -305,21 +357,22 @@ void build_cattle(const ScenarioSpec& spec, WorldBuilder& world) {
   const bool ha = spec.cluster.servers > 1;
   for (int i = 1; i <= spec.cluster.servers; ++i) {
     cattle::ServerConfig c;
-    // Until the servers share the external store, only server-1 (the agents' server) tracks the
-    // app: several servers each reconciling a store of their own would start every service once
-    // per server.
-    if (!ha || i == 1) {
-      c.stacks = spec.stacks;
-      for (int a = 1; a <= spec.cluster.agents; ++a) c.agents.push_back(agent_name(a));
-      for (const StackSpec& s : spec.stacks)
-        if (s.load_balancer) c.lb_nodes.push_back(s.name + "/" + s.load_balancer->name);
-    }
+    // Every server knows the scenario's stacks and hosts; in HA the first to find the external
+    // database empty seeds it, and all of them work on what it holds.
+    c.stacks = spec.stacks;
+    for (int a = 1; a <= spec.cluster.agents; ++a) c.agents.push_back(agent_name(a));
+    for (const StackSpec& s : spec.stacks)
+      if (s.load_balancer) c.lb_nodes.push_back(s.name + "/" + s.load_balancer->name);
     c.max_connections = spec.cluster.database.max_connections;
     c.pool_per_server = spec.cluster.database.pool_per_server;
-    // In single mode the store is embedded in server-1; in HA each server keeps its process
-    // engine on a local store and opens its pool to the external `db`.
+    // In single mode the store is embedded in server-1; in HA every server works on a copy of
+    // the external `db`'s tables, through its pool.
     c.embedded_db = i == 1 && !spec.cluster.database.external;
-    if (ha) c.manager = manager_config(spec.cluster, i);
+    if (ha) {
+      c.manager = manager_config(spec.cluster, i);
+      c.zookeeper = spec.cluster.zookeeper;
+      c.redis = spec.cluster.redis;
+    }
     world.add_node(fmt::format("server-{}", i), std::make_unique<cattle::CattleServer>(c));
   }
   if (ha) world.add_node("db", std::make_unique<mysql::DbNode>(spec.cluster.database));
@@ -334,9 +387,15 @@ void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {
       catalog->push_back({full, svc.scale});
       for (const std::string& l : svc.links) links[full].push_back(stack.name + "/" + l);
     }
+  std::vector<std::string> servers;
+  if (spec.cluster.servers > 1)
+    for (int i = 1; i <= spec.cluster.servers; ++i) servers.push_back(fmt::format("server-{}", i));
   for (int a = 1; a <= spec.cluster.agents; ++a) {
     agent::AgentConfig c;
-    c.server = "server-1";
+    // In HA the agents first register through the DNS name's round robin.
+    c.server = servers.empty() ? "server-1" : servers[static_cast<std::size_t>(a - 1) %
+                                                      servers.size()];
+    c.servers = servers;
     c.links = links;
     c.catalog = catalog;
     world.add_node(agent_name(a), std::make_unique<agent::Agent>(c));

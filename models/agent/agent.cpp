@@ -33,6 +33,10 @@ const std::vector<ServiceScale>& Agent::catalog() const {
 void Agent::on_start(Ctx& ctx) {
   m_containers_started_ = ctx.intern("containers_started");
   server_ = ctx.lookup(config_.server);
+  auto first = std::find(config_.servers.begin(), config_.servers.end(), config_.server);
+  server_index_ = first == config_.servers.end()
+                      ? 0
+                      : static_cast<std::size_t>(first - config_.servers.begin());
   last_contact_ns_ = ctx.now();
   // The agent registers at once; later it counts as connected while the server keeps pinging.
   send_hello(ctx);
@@ -51,7 +55,7 @@ void Agent::mark_connected(Ctx& ctx) {
   if (connected_) return;
   connected_ = true;
   hello_backoff_ns_ = 0;
-  ctx.log(LogLevel::info, fmt::format("connected to {}", config_.server));
+  ctx.log(LogLevel::info, fmt::format("connected to {}", ctx.name_of(server_)));
 }
 
 std::vector<std::string> Agent::running_list() const {
@@ -64,6 +68,8 @@ std::vector<std::string> Agent::running_list() const {
 void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   switch (msg.type) {
     case msg_ping: {
+      // In HA the server whose partition holds this host pings it: that is the agent's server.
+      server_ = from;
       mark_connected(ctx);
       bool resync = ctx.mechanism("agent_resync");
       ctx.send(from, Message{msg_pong, 256, msg.a, resync ? 1 : 0, 0,
@@ -73,7 +79,7 @@ void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
     case msg_welcome: mark_connected(ctx); return;
     case msg_start_container: {
       const auto& names = names_of(msg);
-      if (!names.empty()) start_container(ctx, names.front(), msg.a);
+      if (!names.empty()) start_container(ctx, from, names.front(), msg.a);
       return;
     }
     case msg_stop_container: {
@@ -127,19 +133,21 @@ void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   }
 }
 
-void Agent::start_container(Ctx& ctx, const std::string& name, std::int64_t instance) {
+void Agent::start_container(Ctx& ctx, NodeId requester, const std::string& name,
+                            std::int64_t instance) {
   auto it = containers_.find(name);
   if (it != containers_.end()) {
     it->second.instance = instance;
+    it->second.requester = requester;
     // Already running: starting is idempotent, answer at once. Still starting: the answer comes
     // when it has started.
     if (it->second.running)
-      ctx.send(server_, Message{msg_container_event, 128, instance, event_started, 0,
-                                make_names({name})});
+      ctx.send(requester, Message{msg_container_event, 128, instance, event_started, 0,
+                                  make_names({name})});
     return;
   }
   std::uint64_t token = next_token_++;
-  containers_[name] = Container{false, instance, token};
+  containers_[name] = Container{false, instance, token, requester};
   starting_[token] = name;
   ctx.set_timer(ctx.timing("container_start_delay"), tag(timer_started, token));
 }
@@ -182,7 +190,7 @@ void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
       if (connected_ && ctx.now() - last_contact_ns_ > limit) {
         connected_ = false;
         ctx.log(LogLevel::notable, fmt::format("lost the connection to {}; containers keep "
-                                               "running", config_.server));
+                                               "running", ctx.name_of(server_)));
         hello_backoff_ns_ = ctx.timing("agent_reconnect_backoff");
         ctx.set_timer(hello_backoff_ns_, tag(timer_hello, 0));
       }
@@ -191,6 +199,12 @@ void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
     }
     case timer_hello: {
       if (connected_) return;
+      if (!config_.servers.empty()) {
+        // HA: each attempt goes to the next server, as a client of a DNS name that resolves to
+        // all of them would.
+        server_index_ = (server_index_ + 1) % config_.servers.size();
+        server_ = ctx.lookup(config_.servers[server_index_]);
+      }
       send_hello(ctx);
       hello_backoff_ns_ =
           std::min(hello_backoff_ns_ * 2, ctx.timing("agent_reconnect_backoff_max"));
@@ -207,8 +221,8 @@ void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
       it->second.running = true;
       ctx.count(m_containers_started_, 1);
       ctx.log(LogLevel::notable, fmt::format("container {} started", name));
-      ctx.send(server_, Message{msg_container_event, 128, it->second.instance, event_started, 0,
-                                make_names({name})});
+      ctx.send(it->second.requester, Message{msg_container_event, 128, it->second.instance,
+                                             event_started, 0, make_names({name})});
       return;
     }
     case timer_query: {
@@ -269,8 +283,11 @@ std::optional<std::int64_t> Agent::probe(std::string_view key, std::string_view 
 
 std::uint64_t Agent::state_digest() const {
   Digest d;
-  for (const auto& [name, c] : containers_)
+  for (const auto& [name, c] : containers_) {
     d.add(name).add(c.running ? 1u : 0u).add_signed(c.instance).add(c.start_token);
+    if (!config_.servers.empty()) d.add(c.requester);  // always the one server in single mode
+  }
+  if (!config_.servers.empty()) d.add(server_).add(server_index_);
   for (const auto& [token, name] : starting_) d.add(token).add(name);
   d.add(overlay_up_ ? 1u : 0u).add(connected_ ? 1u : 0u).add_signed(last_contact_ns_);
   for (const auto& [name, agent] : directory_) d.add(name).add(agent);

@@ -23,6 +23,10 @@ struct ServiceScale {
 
 struct AgentConfig {
   std::string server = "server-1";
+  // HA mode: every server, in order. The agent follows whichever server pings it (the one whose
+  // partition holds its host) and, when it has heard from none for agent_connection_timeout,
+  // tries the next one with each reconnect attempt. Empty in single mode.
+  std::vector<std::string> servers;
   // STACK/SERVICE -> the STACK/SERVICE names it links to (a web container needs its db).
   std::map<std::string, std::vector<std::string>> links;
   std::shared_ptr<const std::vector<ServiceScale>> catalog;
@@ -53,6 +57,7 @@ class Agent final : public Node {
     bool running = false;  // false while starting
     std::int64_t instance = 0;
     std::uint64_t start_token = 0;
+    NodeId requester = k_no_node;  // the server that asked for the start hears that it started
   };
   struct PendingQuery {
     NodeId lb = k_no_node;
@@ -61,13 +66,15 @@ class Agent final : public Node {
   };
 
   void handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg);
-  void start_container(Ctx& ctx, const std::string& name, std::int64_t instance);
+  void start_container(Ctx& ctx, NodeId requester, const std::string& name,
+                       std::int64_t instance);
   void mark_connected(Ctx& ctx);
   void send_hello(Ctx& ctx);
   std::vector<std::string> running_list() const;
 
   AgentConfig config_;
   NodeId server_ = k_no_node;
+  std::size_t server_index_ = 0;  // HA: the position of server_ in config_.servers
   std::map<std::string, Container> containers_;
   std::map<std::uint64_t, std::string> starting_;  // start token -> container
   std::uint64_t next_token_ = 1;

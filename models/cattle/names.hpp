@@ -20,6 +20,11 @@ inline constexpr std::string_view t_ha_start_interval = "ha_server_start_interva
 inline constexpr std::string_view m_agent_resync = "agent_resync";
 inline constexpr std::string_view m_state_in_store = "state_in_store";
 inline constexpr std::string_view m_process_replay = "process_replay";
+inline constexpr std::string_view m_zk_stale_holder_check = "zk_stale_holder_check";
+inline constexpr std::string_view m_zk_service_locks = "zk_service_locks";
+
+// HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.
+inline constexpr std::string_view k_event_channel = "cattle.events";
 
 // A timer tag is a kind in the top byte and a payload below it.
 enum TimerKind : std::uint64_t {
@@ -31,6 +36,7 @@ enum TimerKind : std::uint64_t {
   timer_agent_reply = 6,   // payload: process instance id
   timer_retry = 7,         // payload: process instance id
   timer_ha_boot = 8,       // HA: the staggered first boot of server-K is due
+  timer_service_lock = 9,  // HA: the wait for a service's ZooKeeper lock is over; payload: id
 };
 
 inline constexpr std::uint64_t make_tag(TimerKind kind, std::uint64_t payload) {

@@ -19,6 +19,8 @@ void CattleServer::ping_all(Ctx& ctx) {
   std::int64_t seq = ping_seq_ & 0xffffff;
   for (const auto& [hid, host] : *db().table("host")) {
     if (host.at("state") == "removed") continue;
+    // In HA each server pings only its partition of the agents (cluster.isInPartition).
+    if (cm_ && !in_partition(hid)) continue;
     NodeId agent = ctx.lookup(host.at("name"));
     if (agent == k_no_node) continue;
     pings_[hid].outstanding[seq] = ctx.now();

@@ -32,7 +32,7 @@ RowId CattleServer::schedule_process(Ctx& ctx, std::string_view process, RowId r
                                      {"phase", "pending"},
                                      {"attempts", "0"},
                                      {"start_ns", to_text(ctx.now())}});
-  RowId pi = db().commit(txn).front();
+  RowId pi = commit(ctx, txn).front();
   ctx.count(m_process_instances_, 1);
   run_process(ctx, pi);
   return pi;
@@ -42,6 +42,9 @@ void CattleServer::run_process(Ctx& ctx, RowId pi) {
   if (running_.count(pi) != 0) return;
   const Row* row = db().find("process_instance", pi);
   if (row == nullptr || !unfinished_phase(row->at("phase"))) return;
+  // In HA a start handler runs only under its service's ZooKeeper lock (ha.cpp); it waits for
+  // the server's next turn at the service otherwise.
+  if (RowId sid = cm_ ? service_lock_of(pi) : 0; sid != 0 && !holding_service(sid)) return;
   std::string lock = row->at("resource_type") + ":" + row->at("resource_id");
   running_[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0};
   if (locks_.try_acquire(lock, pi)) {
@@ -65,12 +68,15 @@ void CattleServer::execute(Ctx& ctx, RowId pi) {
   if (!valid) return cancel_process(ctx, pi, "the resource is " + state);
 
   RowId host = 0;
+  if (def->handler == HandlerKind::start_on_agent && cm_ &&
+      !may_act(ctx, service_lock_of(pi)))
+    return fail_process(ctx, pi, "its service's lock is not held");
   if (def->handler == HandlerKind::start_on_agent) {
     host = db().get_int("instance", rid, "host_id");
     bool host_active = host != 0 && db().get("host", host, "state") == "active";
     // A new instance is placed on an active host; a stopped one restarts where it was.
     if (!host_active && def->name == "instance.create")
-      host = place();
+      host = cm_ ? place_ha(ctx, rid) : place();
     if (host == 0 || db().get("host", host, "state") != "active")
       return fail_process(ctx, pi, "no active host for it");
   }
@@ -82,7 +88,7 @@ void CattleServer::execute(Ctx& ctx, RowId pi) {
   }
   if (host != 0) txn.update(table, rid, "host_id", to_text(host));
   txn.update("process_instance", pi, "phase", "running");
-  db().commit(txn);
+  commit(ctx, txn);
   if (!def->transitioning.empty()) emit(ctx, table + "." + std::string(def->transitioning), rid);
 
   if (def->handler == HandlerKind::start_on_agent) {
@@ -109,21 +115,23 @@ void CattleServer::finish_process(Ctx& ctx, RowId pi) {
   txn.update(table, rid, "updated_ns", to_text(ctx.now()));
   txn.update("process_instance", pi, "phase", "done");
   txn.update("process_instance", pi, "exit_reason", "done");
-  db().commit(txn);
+  commit(ctx, txn);
   emit(ctx, table + "." + std::string(def->done), rid);
   release_lock(ctx, pi);
   quick_retries_.erase(pi);
   announce(ctx, process, rid);
+  if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
 void CattleServer::cancel_process(Ctx& ctx, RowId pi, std::string_view why) {
   Transaction txn;
   txn.update("process_instance", pi, "phase", "canceled");
   txn.update("process_instance", pi, "exit_reason", std::string(why));
-  db().commit(txn);
+  commit(ctx, txn);
   ctx.log(LogLevel::debug, fmt::format("process {} canceled: {}", pi, why));
   release_lock(ctx, pi);
   quick_retries_.erase(pi);
+  if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
 void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
@@ -134,7 +142,7 @@ void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
   Transaction txn;
   txn.update("process_instance", pi, "phase", "pending");
   txn.update("process_instance", pi, "attempts", to_text(std::stoll(row->at("attempts")) + 1));
-  db().commit(txn);
+  commit(ctx, txn);
   auto it = running_.find(pi);
   if (it != running_.end() && it->second.timer != 0) ctx.cancel_timer(it->second.timer);
   release_lock(ctx, pi);
@@ -146,6 +154,7 @@ void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
     ++n;
     ctx.set_timer(delay, make_tag(timer_retry, pi));
   }
+  if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
 void CattleServer::release_lock(Ctx& ctx, RowId pi) {
@@ -194,6 +203,8 @@ void CattleServer::replay(Ctx& ctx) {
 
 void CattleServer::emit(Ctx& ctx, std::string name, RowId resource) {
   ctx.count(m_events_, 1);
+  // In HA the other servers hear of the change over Redis (and read the tables again).
+  if (cm_ && resource != 0) publish_event(ctx, name);
   bus_.push_back(BusEvent{std::move(name), resource});
   if (!bus_scheduled_) {
     bus_scheduled_ = true;

@@ -14,46 +14,52 @@ using mysql::to_text;
 using mysql::Transaction;
 
 void CattleServer::reconcile(Ctx& ctx) {
+  // In HA each service is reconciled under its ZooKeeper lock, by one server at a time.
+  if (cm_) return reconcile_ha(ctx);
   std::vector<RowId> services;
   for (const auto& [id, row] : *db().table("service"))
     if (row.at("kind") == "service") services.push_back(id);
-  for (RowId sid : services) {
-    std::string stack = db().get("stack", db().get_int("service", sid, "stack_id"), "name");
-    std::string name = stack + "/" + db().get("service", sid, "name");
-    std::int64_t scale = db().get_int("service", sid, "scale");
-    std::map<std::int64_t, RowId> by_index;
-    for (RowId iid : db().where("instance", "service_id", to_text(sid)))
-      if (db().get("instance", iid, "state") != "removed")
-        by_index[db().get_int("instance", iid, "index")] = iid;
-    for (std::int64_t i = 1; i <= scale; ++i) {
-      auto it = by_index.find(i);
-      if (it == by_index.end()) {
-        RowId network = 0;
-        const auto* nets = db().table("network");
-        if (!nets->empty()) network = nets->begin()->first;
-        Transaction txn;
-        txn.insert("instance", Row{{"name", fmt::format("{}/{}", name, i)},
-                                   {"service_id", to_text(sid)},
-                                   {"index", to_text(i)},
-                                   {"host_id", "0"},
-                                   {"network_id", to_text(network)},
-                                   {"state", "requested"},
-                                   {"updated_ns", to_text(ctx.now())}});
-        RowId iid = db().commit(txn).front();
-        schedule_process(ctx, "instance.create", iid);
-        continue;
-      }
-      RowId iid = it->second;
-      if (has_unfinished("instance", iid)) continue;
-      std::string state = db().get("instance", iid, "state");
-      if (state == "requested") {
-        schedule_process(ctx, "instance.create", iid);
-      } else if (state == "stopped") {
-        // A container restarts on its own host, and only once the server can reach it.
-        RowId host = db().get_int("instance", iid, "host_id");
-        if (db().get("host", host, "state") == "active")
-          schedule_process(ctx, "instance.start", iid);
-      }
+  for (RowId sid : services) reconcile_service(ctx, sid);
+}
+
+void CattleServer::reconcile_service(Ctx& ctx, RowId sid) {
+  std::string stack = db().get("stack", db().get_int("service", sid, "stack_id"), "name");
+  std::string name = stack + "/" + db().get("service", sid, "name");
+  std::int64_t scale = db().get_int("service", sid, "scale");
+  std::map<std::int64_t, RowId> by_index;
+  for (RowId iid : db().where("instance", "service_id", to_text(sid)))
+    if (db().get("instance", iid, "state") != "removed")
+      by_index[db().get_int("instance", iid, "index")] = iid;
+  for (std::int64_t i = 1; i <= scale; ++i) {
+    auto it = by_index.find(i);
+    if (it == by_index.end()) {
+      RowId network = 0;
+      const auto* nets = db().table("network");
+      if (!nets->empty()) network = nets->begin()->first;
+      Transaction txn;
+      txn.insert("instance", Row{{"name", fmt::format("{}/{}", name, i)},
+                                 {"service_id", to_text(sid)},
+                                 {"index", to_text(i)},
+                                 {"host_id", "0"},
+                                 {"network_id", to_text(network)},
+                                 {"state", "requested"},
+                                 {"updated_ns", to_text(ctx.now())}});
+      // The insert is an action under the service's lock: check the lock is still ours.
+      if (cm_ && !may_act(ctx, sid)) return;
+      RowId iid = commit(ctx, txn).front();
+      schedule_process(ctx, "instance.create", iid);
+      continue;
+    }
+    RowId iid = it->second;
+    if (has_unfinished("instance", iid)) continue;
+    std::string state = db().get("instance", iid, "state");
+    if (state == "requested") {
+      schedule_process(ctx, "instance.create", iid);
+    } else if (state == "stopped") {
+      // A container restarts on its own host, and only once the server can reach it.
+      RowId host = db().get_int("instance", iid, "host_id");
+      if (db().get("host", host, "state") == "active")
+        schedule_process(ctx, "instance.start", iid);
     }
   }
 }
@@ -87,10 +93,13 @@ void CattleServer::push_config(Ctx& ctx) {
   bool overlay = !db().table("network")->empty();
   auto dir_payload = make_names(directory);
   for (const auto& [hid, host] : *db().table("host")) {
+    if (cm_ && !in_partition(hid)) continue;
     NodeId agent = ctx.lookup(host.at("name"));
     if (agent == k_no_node) continue;
     ctx.send(agent, Message{msg_network_config, 512, 0, overlay ? 1 : 0, 0, dir_payload});
   }
+  // In HA the master alone configures the balancers, so that they hear one voice.
+  if (!pushes_lb_config()) return;
   for (const std::string& lb_node : config_.lb_nodes) {
     NodeId lb = ctx.lookup(lb_node);
     if (lb == k_no_node) continue;

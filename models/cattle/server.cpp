@@ -18,7 +18,8 @@ using mysql::Transaction;
 CattleServer::CattleServer(ServerConfig config)
     : config_(std::move(config)),
       durable_(config_.max_connections),
-      memory_(config_.max_connections) {
+      memory_(config_.max_connections),
+      shared_(config_.max_connections) {
   if (!config_.manager) return;
   db_client_.emplace("db");
   db_client_->set_callbacks({[this](Ctx& ctx, mysql::PoolEvent e) { on_pool_event(ctx, e); }});
@@ -47,8 +48,9 @@ void CattleServer::boot(Ctx& ctx) {
   state_in_store_ = ctx.mechanism(m_state_in_store);
   resync_ = ctx.mechanism(m_agent_resync);
   open_pool(ctx);
-  // The store is durable, so only the very first boot seeds it; later boots read it back.
-  if (!booted_before_) seed(ctx);
+  // The store is durable, so only the very first boot seeds it; later boots read it back. In HA
+  // the first server to find the external database empty seeds it (ha.cpp).
+  if (!booted_before_ && !cm_) seed(ctx);
   booted_before_ = true;
   ctx.log(LogLevel::notable, fmt::format("cattle server started ({} services, {} hosts known)",
                                          db().table("service")->size(),
@@ -60,6 +62,7 @@ void CattleServer::boot(Ctx& ctx) {
   emit(ctx, "server.started", 0);
   if (!cm_) return;
   ha_booted_ = true;
+  start_ha(ctx);
   db_client_->start(ctx);
   db_client_->open_pool(ctx, config_.pool_per_server);
 }
@@ -68,6 +71,7 @@ void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
   switch (event) {
     case mysql::PoolEvent::opened:
       serving_ = true;
+      refresh(ctx, true);
       // Joining means checking in with the cluster manager; a pool that reopens after a lost
       // db does not join again.
       if (!cm_started_) {
@@ -105,12 +109,11 @@ void CattleServer::seed(Ctx& ctx) {
   for (const std::string& agent : config_.agents)
     txn.insert("host", Row{{"name", agent}, {"state", "active"}, {"updated_ns", "0"}});
   txn.insert("network", Row{{"name", "managed"}, {"kind", "ipsec"}, {"state", "active"}});
-  mysql::Database& store = db();
-  store.commit(txn);
+  commit(ctx, txn);
   for (const StackSpec& stack : config_.stacks) {
     Transaction s;
     s.insert("stack", Row{{"name", stack.name}, {"state", "active"}});
-    RowId stack_id = store.commit(s).front();
+    RowId stack_id = commit(ctx, s).front();
     Transaction t;
     for (const ServiceSpec& svc : stack.services)
       t.insert("service", Row{{"name", svc.name},
@@ -126,11 +129,11 @@ void CattleServer::seed(Ctx& ctx) {
                               {"targets",
                                fmt::format("{}", fmt::join(stack.load_balancer->targets, ","))},
                               {"state", "active"}});
-    store.commit(t);
+    commit(ctx, t);
   }
   Transaction mark;
   mark.insert("setting", Row{{"name", "seeded"}, {"value", "true"}});
-  store.commit(mark);
+  commit(ctx, mark);
   ctx.log(LogLevel::info, "seeded the store from the scenario's stacks");
 }
 
@@ -139,6 +142,14 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
     if (!ha_booted_) return;  // no process yet to receive it
     if (cm::ClusterManager::owns_message(msg.type)) return cm_->on_message(ctx, from, msg);
     if (mysql::DbClient::owns_message(msg.type)) return db_client_->on_message(ctx, from, msg);
+    if (zk::ZkClient::owns_message(msg.type)) {
+      if (zk_) zk_->on_message(ctx, from, msg);
+      return;
+    }
+    if (redis::RedisClient::owns_message(msg.type)) {
+      if (redis_) redis_->on_message(ctx, from, msg);
+      return;
+    }
   }
   std::string from_name(ctx.name_of(from));
   switch (msg.type) {
@@ -179,6 +190,14 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
   if (cm_) {
     if (cm::ClusterManager::owns_timer(tag)) return cm_->on_timer(ctx, tag);
     if (mysql::DbClient::owns_timer(tag)) return db_client_->on_timer(ctx, tag);
+    if (zk::ZkClient::owns_timer(tag)) {
+      if (zk_) zk_->on_timer(ctx, tag);
+      return;
+    }
+    if (redis::RedisClient::owns_timer(tag)) {
+      if (redis_) redis_->on_timer(ctx, tag);
+      return;
+    }
   }
   std::uint64_t payload = tag_payload(tag);
   switch (tag_kind(tag)) {
@@ -195,7 +214,9 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
       return;
     }
     case timer_replay:
-      replay(ctx);
+      // In HA the tables are read back first; the replay runs on what was read.
+      if (cm_) refresh(ctx, true);
+      else replay(ctx);
       ctx.set_timer(ctx.timing(t_replay_interval), make_tag(timer_replay, 0));
       return;
     case timer_bus:
@@ -223,6 +244,9 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
     case timer_ha_boot:
       boot(ctx);
       return;
+    case timer_service_lock:
+      on_lock_wait_over(ctx, static_cast<RowId>(payload));
+      return;
   }
 }
 
@@ -239,6 +263,7 @@ void CattleServer::on_crash() {
   if (!cm_) return;
   cm_->crash();
   db_client_->crash();
+  crash_ha();
   ha_booted_ = false;
   serving_ = false;
   cm_started_ = false;
@@ -290,6 +315,9 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
   if (key == "processes_running") return static_cast<std::int64_t>(running_.size());
   if (cm_ && key.starts_with("cm.")) return cm_->probe(key, arg);
   if (cm_ && key.starts_with("db.")) return db_client_->probe(key, arg);
+  if (zk_ && key.starts_with("zk.")) return zk_->probe(key, arg);
+  if (cm_ && key == "ha.cache_ready") return cache_ready_ ? 1 : 0;
+  if (cm_ && key == "ha.services_working") return static_cast<std::int64_t>(service_work_.size());
   return std::nullopt;
 }
 
@@ -307,6 +335,19 @@ std::uint64_t CattleServer::state_digest() const {
   if (cm_) {
     d.add(cm_->digest()).add(db_client_->digest());
     d.add(ha_booted_ ? 1u : 0u).add(serving_ ? 1u : 0u).add(cm_started_ ? 1u : 0u);
+    d.add_signed(incarnation_).add(shared_.digest()).add(cache_ready_ ? 1u : 0u);
+    d.add(refreshing_ ? 1u : 0u).add(refresh_again_ ? 1u : 0u).add_signed(refresh_waiting_);
+    d.add_signed(refresh_from_seq_).add_signed(next_seq_);
+    for (const auto& [seq, e] : journal_) {
+      d.add_signed(seq).add(e.acked ? 1u : 0u).add(e.sent ? 1u : 0u);
+      e.batch.digest_into(d);
+    }
+    for (const auto& [sid, w] : service_work_)
+      d.add_signed(sid).add(static_cast<std::uint64_t>(w.phase));
+    for (const auto& [session, t] : actions_) d.add_signed(session).add_signed(t);
+    d.add(reconcile_paused_logged_ ? 1u : 0u);
+    if (zk_) d.add(zk_->digest());
+    if (redis_) d.add(redis_->digest());
   }
   return d.value();
 }
@@ -314,6 +355,8 @@ std::uint64_t CattleServer::state_digest() const {
 std::string_view CattleServer::message_name(std::uint32_t type) const {
   if (cm::is_cm_type(type)) return cm::type_name(type);
   if (mysql::is_db_type(type)) return mysql::db_type_name(type);
+  if (zk::is_client_type(type)) return zk::type_name(type);
+  if (redis::is_redis_type(type)) return redis::type_name(type);
   std::string_view n = message_type_name(type);
   return n.empty() ? "msg" : n;
 }

@@ -8,7 +8,12 @@
 // In HA mode (cluster.servers > 1) each server also embeds a DbClient, which opens its pool of
 // pool_per_server connections to the external `db` at boot, and a cluster manager, which starts
 // only once that pool is open: a server refused with error 1040 logs it and stays out of the
-// cluster. The process engine still runs on the server's own store (see the README, "HA mode").
+// cluster. The process engine then runs on the server's copy of the shared tables (ha.cpp): it
+// writes through to the external db and re-reads it every replay interval and on every event
+// from the other servers (Redis); it pings only the agents of its partition, and reconciles a
+// service only while it holds the service's ZooKeeper lock. A server that cannot trust its
+// ZooKeeper session any more stops acting on the locks it held (the stale-holder check, which a
+// scenario can switch off: mechanism zk_stale_holder_check).
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -20,6 +25,8 @@
 #include "models/cluster_manager/cluster_manager.hpp"
 #include "models/mysql/database.hpp"
 #include "models/mysql/db_client.hpp"
+#include "models/redis/redis_client.hpp"
+#include "models/zookeeper/zk_client.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/spec.hpp"
 
@@ -36,6 +43,8 @@ struct ServerConfig {
   bool embedded_db = true;           // single mode: the DB is this node's (truncate lands here)
   // HA mode: this server's cluster manager (its index is the server's); absent in single mode.
   std::optional<cm::Config> manager;
+  int zookeeper = 0;  // HA: the ensemble's size (zookeeper-1..N)
+  bool redis = true;  // HA: whether redis-1 carries events between the servers
 };
 
 class CattleServer final : public Node {
@@ -53,13 +62,21 @@ class CattleServer final : public Node {
 
   // The tables the server reads and writes (the durable store, or its own memory copy when the
   // `state_in_store` mechanism is off).
-  const mysql::Database& store() const { return state_in_store_ ? durable_ : memory_; }
+  const mysql::Database& store() const {
+    if (cm_) return shared_;
+    return state_in_store_ ? durable_ : memory_;
+  }
   const mysql::Database& durable_store() const { return durable_; }
   // The server's view of a host ("active", ...), or "" when it does not know the host.
   std::string host_state(std::string_view agent) const;
   // HA mode only (null in single mode).
   const cm::ClusterManager* manager() const { return cm_ ? &*cm_ : nullptr; }
   const mysql::DbClient* db_client() const { return db_client_ ? &*db_client_ : nullptr; }
+  const zk::ZkClient* zk_client() const { return zk_ ? &*zk_ : nullptr; }
+  bool ha() const { return cm_.has_value(); }
+  // HA: the actions this server took under service locks, as (ZooKeeper session, local time),
+  // the last one per session, for the lock.no_stale_holder_action invariant.
+  const std::map<std::int64_t, TimeNs>& actions_by_session() const { return actions_; }
 
  private:
   struct RunningProcess {
@@ -76,7 +93,12 @@ class CattleServer final : public Node {
     RowId resource = 0;
   };
 
-  mysql::Database& db() { return state_in_store_ ? durable_ : memory_; }
+  mysql::Database& db() {
+    if (cm_) return shared_;
+    return state_in_store_ ? durable_ : memory_;
+  }
+  // Every write of the engine goes through here: in HA it also goes to the external db.
+  std::vector<RowId> commit(Ctx& ctx, mysql::Transaction& txn);
 
   // Boot (server.cpp).
   void boot(Ctx& ctx);
@@ -107,6 +129,40 @@ class CattleServer final : public Node {
   void push_config(Ctx& ctx);
   std::string host_name(RowId host) const;
   std::optional<RowId> host_by_name(std::string_view name) const;
+
+  void reconcile_service(Ctx& ctx, RowId service);
+
+  // HA mode (ha.cpp).
+  struct ServiceWork {
+    enum class Phase { waiting_lock, reading, working } phase = Phase::waiting_lock;
+    TimerId timer = 0;  // the lock wait
+  };
+  void start_ha(Ctx& ctx);
+  void crash_ha();
+  void refresh(Ctx& ctx, bool then_replay);
+  void on_refresh_result(Ctx& ctx, const std::string& table, const mysql::DbResult& result);
+  void on_commit_result(Ctx& ctx, std::int64_t seq, const mysql::DbResult& result);
+  void prune_journal();
+  void send_next_write(Ctx& ctx);
+  bool in_partition(RowId host) const;
+  bool pushes_lb_config() const;
+  void reconcile_ha(Ctx& ctx);
+  bool service_needs_work(RowId service) const;
+  void on_lock_acquired(Ctx& ctx, const std::string& lock);
+  void on_lock_lost(Ctx& ctx, const std::string& lock);
+  void on_session_event(Ctx& ctx, zk::SessionEvent event);
+  void on_service_read(Ctx& ctx, RowId service, const mysql::DbResult& result);
+  void on_lock_wait_over(Ctx& ctx, RowId service);
+  // Releases the service's lock once this server runs no process of it any more.
+  void service_work_check(Ctx& ctx, RowId service);
+  void abandon_service(Ctx& ctx, RowId service, std::string_view why);
+  // Whether this server may act on the service now; records the action when it may.
+  bool may_act(Ctx& ctx, RowId service);
+  // The service whose lock a process needs (start handlers on a service's instance), or 0.
+  RowId service_lock_of(RowId pi) const;
+  bool holding_service(RowId service) const;
+  RowId place_ha(Ctx& ctx, RowId instance);
+  void publish_event(Ctx& ctx, const std::string& name);
 
   // Ping monitor (ping_monitor.cpp).
   void ping_all(Ctx& ctx);
@@ -141,6 +197,33 @@ class CattleServer final : public Node {
   bool ha_booted_ = false;   // past the staggered start: the process runs
   bool serving_ = false;     // the pool opened: the server answers its /ping
   bool cm_started_ = false;  // the manager was started in this incarnation
+  // HA: durable.
+  std::int64_t incarnation_ = 0;  // boots so far: part of the id range of the rows it inserts
+  // HA: volatile.
+  std::optional<zk::ZkClient> zk_;
+  std::optional<redis::RedisClient> redis_;
+  mysql::Database shared_;       // the server's copy of the shared tables
+  bool cache_ready_ = false;     // read back from the db at least once since the boot
+  bool refreshing_ = false;
+  bool refresh_again_ = false;   // an event came while a refresh was in flight
+  bool refresh_then_replay_ = false;
+  int refresh_waiting_ = 0;      // tables still to be read
+  bool refresh_failed_ = false;
+  std::map<std::string, std::vector<std::pair<RowId, mysql::Row>>> refresh_rows_;
+  std::int64_t refresh_from_seq_ = 0;  // writes from this one on are applied again after it
+  struct JournalEntry {
+    mysql::WriteBatch batch;
+    bool sent = false;
+    bool acked = false;  // answered, with success or an error
+  };
+  std::map<std::int64_t, JournalEntry> journal_;  // writes sent to the db, by sequence
+  std::int64_t next_seq_ = 0;
+  std::map<RowId, ServiceWork> service_work_;
+  std::map<std::int64_t, TimeNs> actions_;  // ZooKeeper session -> the last action's time
+  bool stale_check_ = true;
+  bool replay_ = true;  // mechanism process_replay, read at boot
+  bool reconcile_paused_logged_ = false;
+  SeriesId m_stale_refusals_ = 0;
 };
 
 }  // namespace stampede::cattle

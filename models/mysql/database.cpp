@@ -1,5 +1,7 @@
 #include "models/mysql/database.hpp"
 
+#include <algorithm>
+
 #include "sim/core/assert.hpp"
 
 namespace stampede::mysql {
@@ -20,6 +22,11 @@ void Transaction::update(std::string table, RowId id, std::string column, std::s
 
 void Transaction::erase(std::string table, RowId id) {
   writes_.push_back(Write{Write::Kind::erase, std::move(table), id, {}});
+}
+
+void Transaction::put(std::string table, RowId id, Row row) {
+  STAMPEDE_ASSERT(id > 0, "a put names a real row id");
+  writes_.push_back(Write{Write::Kind::put, std::move(table), id, std::move(row)});
 }
 
 Database::Database(int max_connections) : max_connections_(max_connections) {
@@ -53,6 +60,27 @@ Database::TableState* Database::state(std::string_view name) {
 }
 
 std::vector<RowId> Database::commit(Transaction& txn) {
+  Transaction unused;
+  return commit(txn, unused, false);
+}
+
+std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved) {
+  return commit(txn, resolved, true);
+}
+
+void Database::raise_next_ids(RowId floor) {
+  for (auto& [name, t] : tables_) t.next_id = std::max(t.next_id, floor);
+}
+
+void Database::replace_rows(std::string_view name,
+                            const std::vector<std::pair<RowId, Row>>& rows) {
+  TableState* t = state(name);
+  STAMPEDE_ASSERT(t != nullptr, "a replica read a table the schema does not have");
+  t->rows.clear();
+  for (const auto& [id, row] : rows) t->rows.emplace(id, row);
+}
+
+std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, bool record) {
   // Placeholders are resolved as the inserts are applied, so that later writes of the same
   // transaction can refer to rows it inserted.
   std::map<RowId, RowId> real_id;
@@ -69,17 +97,28 @@ std::vector<RowId> Database::commit(Transaction& txn) {
       case Transaction::Write::Kind::insert: {
         RowId fresh = t->next_id++;
         real_id[w.id] = fresh;
+        if (record) resolved.put(w.table, fresh, w.row);
         t->rows[fresh] = std::move(w.row);
         inserted.push_back(fresh);
         break;
       }
+      case Transaction::Write::Kind::put:
+        if (record) resolved.put(w.table, id, w.row);
+        t->rows[id] = std::move(w.row);
+        break;
       case Transaction::Write::Kind::update: {
         auto it = t->rows.find(id);
         if (it == t->rows.end()) break;
-        for (auto& [col, val] : w.row) it->second[col] = val;
+        for (auto& [col, val] : w.row) {
+          if (record) resolved.update(w.table, id, col, val);
+          it->second[col] = val;
+        }
         break;
       }
-      case Transaction::Write::Kind::erase: t->rows.erase(id); break;
+      case Transaction::Write::Kind::erase:
+        if (record) resolved.erase(w.table, id);
+        t->rows.erase(id);
+        break;
     }
   }
   txn.writes_.clear();

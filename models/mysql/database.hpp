@@ -42,12 +42,17 @@ class Transaction {
   RowId insert(std::string table, Row row);
   void update(std::string table, RowId id, std::string column, std::string value);
   void erase(std::string table, RowId id);
+  // Writes a whole row under an id the caller chose (a replica applying a row it read or a write
+  // another copy made): the row is replaced if it exists, and the table's AUTO_INCREMENT counter
+  // does not move, so that a copy keeps handing out ids from its own range.
+  void put(std::string table, RowId id, Row row);
   bool empty() const { return writes_.empty(); }
 
  private:
   friend class Database;
+  friend class WriteBatch;  // carries a resolved transaction to the external database
   struct Write {
-    enum class Kind { insert, update, erase } kind;
+    enum class Kind { insert, update, erase, put } kind;
     std::string table;
     RowId id = 0;  // for insert: a placeholder (negative) until commit assigns the real id
     Row row;       // insert: the row; update: one column
@@ -72,6 +77,13 @@ class Database {
   // Applies every write of `txn` or none. Returns the ids given to inserted rows, in insertion
   // order. An update or erase of a missing row is skipped (as an UPDATE that matches no row).
   std::vector<RowId> commit(Transaction& txn);
+  // The same, and appends to `resolved` the writes as they were applied, with real ids: inserts
+  // become puts of the whole row. HA Cattle sends that to the external database.
+  std::vector<RowId> commit(Transaction& txn, Transaction& resolved);
+  // Rows inserted from now on get ids of at least `floor` (a copy's own id range).
+  void raise_next_ids(RowId floor);
+  // Replaces every row of a table with `rows` (a fresh read of another copy); ids stay as read.
+  void replace_rows(std::string_view table, const std::vector<std::pair<RowId, Row>>& rows);
   // Discards the writes.
   void rollback(Transaction& txn) { txn.writes_.clear(); }
 
@@ -96,6 +108,7 @@ class Database {
     Table rows;
     RowId next_id = 1;
   };
+  std::vector<RowId> commit(Transaction& txn, Transaction& resolved, bool record);
   TableState* state(std::string_view name);
 
   std::map<std::string, TableState, std::less<>> tables_;

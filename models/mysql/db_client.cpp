@@ -178,6 +178,13 @@ std::int64_t DbClient::select_id(Ctx& ctx, std::string table, RowId id, Done don
   return submit(ctx, std::move(b), std::move(done));
 }
 
+std::int64_t DbClient::select_all(Ctx& ctx, std::string table, Done done) {
+  auto b = std::make_shared<RequestBody>();
+  b->kind = RequestKind::select_all;
+  b->table = std::move(table);
+  return submit(ctx, std::move(b), std::move(done));
+}
+
 std::int64_t DbClient::commit(Ctx& ctx, WriteBatch batch, Done done) {
   auto b = std::make_shared<RequestBody>();
   b->kind = RequestKind::commit;

@@ -64,6 +64,7 @@ class DbClient {
   std::int64_t select_where(Ctx& ctx, std::string table, std::string column, std::string value,
                             Done done);
   std::int64_t select_id(Ctx& ctx, std::string table, RowId id, Done done);
+  std::int64_t select_all(Ctx& ctx, std::string table, Done done);
   std::int64_t commit(Ctx& ctx, WriteBatch batch, Done done);
 
   PoolState state() const { return state_; }

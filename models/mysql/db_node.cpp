@@ -1,5 +1,7 @@
 #include "models/mysql/db_node.hpp"
 
+#include "sim/core/assert.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -54,6 +56,26 @@ void WriteBatch::erase(std::string table, RowId id) {
   writes_.push_back(Write{Kind::erase, std::move(table), id, {}});
 }
 
+void WriteBatch::put(std::string table, RowId id, Row row) {
+  writes_.push_back(Write{Kind::put, std::move(table), id, std::move(row)});
+}
+
+WriteBatch WriteBatch::from_resolved(const Transaction& txn) {
+  WriteBatch b;
+  for (const Transaction::Write& w : txn.writes_) {
+    STAMPEDE_ASSERT(w.id > 0, "a resolved transaction holds no placeholders");
+    switch (w.kind) {
+      case Transaction::Write::Kind::insert:
+      case Transaction::Write::Kind::put: b.put(w.table, w.id, w.row); break;
+      case Transaction::Write::Kind::update:
+        for (const auto& [col, val] : w.row) b.update(w.table, w.id, col, val);
+        break;
+      case Transaction::Write::Kind::erase: b.erase(w.table, w.id); break;
+    }
+  }
+  return b;
+}
+
 Transaction WriteBatch::to_transaction() const {
   // Replayed in order, the inserts get the same placeholders from the Transaction as they got
   // here, so ids that refer to them need no translation.
@@ -62,6 +84,9 @@ Transaction WriteBatch::to_transaction() const {
     switch (w.kind) {
       case Kind::insert:
         txn.insert(w.table, w.row);
+        break;
+      case Kind::put:
+        txn.put(w.table, w.id, w.row);
         break;
       case Kind::update:
         for (const auto& [col, val] : w.row) txn.update(w.table, w.id, col, val);
@@ -201,6 +226,15 @@ DbResult DbNode::execute(const RequestBody& req) {
       }
       for (RowId id : db_.where(req.table, req.column, req.value))
         r.rows.emplace_back(id, *db_.find(req.table, id));
+      break;
+    }
+    case RequestKind::select_all: {
+      const Table* t = db_.table(req.table);
+      if (t == nullptr) {
+        r.error = no_such_table(req.table);
+        break;
+      }
+      for (const auto& [id, row] : *t) r.rows.emplace_back(id, row);
       break;
     }
     case RequestKind::select_id: {

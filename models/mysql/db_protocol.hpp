@@ -54,7 +54,7 @@ inline std::int64_t session_of(std::int64_t connection) {
 // a Transaction's writes are private and a Payload must be digestible.
 class WriteBatch {
  public:
-  enum class Kind : std::uint8_t { insert, update, erase };
+  enum class Kind : std::uint8_t { insert, update, erase, put };
   struct Write {
     Kind kind = Kind::insert;
     std::string table;
@@ -64,6 +64,10 @@ class WriteBatch {
   RowId insert(std::string table, Row row);
   void update(std::string table, RowId id, std::string column, std::string value);
   void erase(std::string table, RowId id);
+  // A whole row under a chosen id (see Transaction::put).
+  void put(std::string table, RowId id, Row row);
+  // The writes of a transaction that holds no placeholders (Database::commit's `resolved`).
+  static WriteBatch from_resolved(const Transaction& txn);
   bool empty() const { return writes_.empty(); }
   const std::vector<Write>& writes() const { return writes_; }
   Transaction to_transaction() const;
@@ -77,6 +81,7 @@ class WriteBatch {
 enum class RequestKind : std::uint8_t {
   select_where,  // table, column, value: every row whose column equals value, in id order
   select_id,     // table, id: that row, or none
+  select_all,    // table: every row, in id order
   commit,        // batch: all of it or nothing; the answer lists the inserted ids in order
   ping,          // nothing: the pool's validation query (SELECT 1)
 };

@@ -10,6 +10,7 @@ std::uint64_t Txn::digest() const {
   d.add_signed(timeout_ns).add(expired ? 1 : 0).add_signed(origin_sid).add(client);
   d.add_signed(client_conn).add_signed(xid);
   if (probe) d.add(0x5A50);  // only when set, so logs without probe writes digest as before
+  if (expired) d.add_signed(expired_at_ns);
   return d.value();
 }
 
@@ -79,6 +80,7 @@ ApplyResult DataTree::apply(const Txn& t) {
         for (const auto& p : paths) remove_node(p, r);
       }
       sessions_.erase(t.session);
+      if (t.expired) expired_at_[t.session] = t.expired_at_ns;
       return r;
     }
     case TxnOp::create: {
@@ -138,6 +140,7 @@ std::uint64_t DataTree::digest() const {
   for (const auto& [path, z] : nodes_)
     d.add(path).add_signed(z.ephemeral_owner).add_signed(z.next_sequence);
   for (const auto& [s, t] : sessions_) d.add_signed(s).add_signed(t);
+  for (const auto& [s, t] : expired_at_) d.add_signed(s).add_signed(t);
   return d.value();
 }
 

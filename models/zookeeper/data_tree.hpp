@@ -4,6 +4,7 @@
 // (including a sequential node's name) without the leader deciding it up front.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ class DataTree {
   std::int64_t session_timeout(std::int64_t session) const;
   const std::map<std::int64_t, std::int64_t>& sessions() const { return sessions_; }
   std::int64_t ephemeral_owner(const std::string& path) const;
+  // When the leader decided to expire the session (its clock), or nullopt if it was not expired.
+  std::optional<TimeNs> session_expired_at(std::int64_t session) const {
+    auto it = expired_at_.find(session);
+    return it == expired_at_.end() ? std::nullopt : std::optional<TimeNs>(it->second);
+  }
   std::uint64_t digest() const;
 
  private:
@@ -44,6 +50,8 @@ class DataTree {
   std::map<std::string, Znode> nodes_;
   std::map<std::int64_t, std::int64_t> sessions_;  // id -> timeout ns
   std::map<std::int64_t, std::set<std::string>> ephemerals_;
+  // Expired sessions (not those closed otherwise), for lock.no_stale_holder_action.
+  std::map<std::int64_t, TimeNs> expired_at_;
 };
 
 std::string parent_of(const std::string& path);

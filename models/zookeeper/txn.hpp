@@ -8,6 +8,7 @@
 
 #include "sim/core/digest.hpp"
 #include "sim/core/message.hpp"
+#include "sim/core/time.hpp"
 
 namespace stampede::zk {
 
@@ -27,6 +28,7 @@ struct Txn {
   std::int64_t flags = 0;
   std::int64_t timeout_ns = 0;  // create_session: the negotiated timeout
   bool expired = false;         // close_session: the leader expired the session
+  TimeNs expired_at_ns = 0;     // close_session when expired: the leader's clock when it decided
   // Who is answered once the txn is applied: the server the client is connected to.
   int origin_sid = 0;
   NodeId client = k_no_node;

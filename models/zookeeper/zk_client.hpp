@@ -64,6 +64,14 @@ class ZkClient {
   std::vector<std::string> held() const;  // sorted
 
   SessionState state() const { return state_; }
+  // Whether the session may still be trusted at `now` (the owner's clock): connected, and heard
+  // from within 2/3 of the negotiated timeout, the point where the client declares connection
+  // loss. The leader cannot expire the session before a full timeout of silence, so a holder that
+  // acts only while this holds never acts after its session expired (clocks that drift apart
+  // aside). It answers at once, unlike the read timer, which may fire after a pause ends.
+  bool lease_valid(TimeNs now) const {
+    return state_ == SessionState::connected && now - last_heard_ < timeout_ns_ * 2 / 3;
+  }
   std::int64_t session_id() const { return session_; }
   DurationNs negotiated_timeout() const { return timeout_ns_; }
   std::int64_t expirations() const { return expirations_; }

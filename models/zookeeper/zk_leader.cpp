@@ -236,6 +236,7 @@ void ZkServer::leader_tick(Ctx& ctx) {
     t.op = TxnOp::close_session;
     t.session = s;
     t.expired = true;
+    t.expired_at_ns = ctx.now();
     propose(ctx, t);
   }
 }

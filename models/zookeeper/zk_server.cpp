@@ -221,6 +221,11 @@ std::optional<std::int64_t> ZkServer::probe(std::string_view key, std::string_vi
     if (!s) return std::nullopt;
     return tree_.session_live(*s) ? 1 : 0;
   }
+  if (key == "zk.session_expired_ns") {
+    auto s = parse_int(arg);
+    if (!s) return std::nullopt;
+    return tree_.session_expired_at(*s);
+  }
   if (key == "zk.node_exists") return tree_.exists(std::string(arg)) ? 1 : 0;
   if (key == "zk.children_count")
     return static_cast<std::int64_t>(tree_.children(std::string(arg)).size());

@@ -173,7 +173,7 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
   out.stopped_early = kernel.now() < spec.duration_ns;
 
   for (const LogRecord& l : kernel.logs())
-    if (l.level == LogLevel::notable)
+    if (l.level >= config.timeline_level)
       out.timeline.push_back(TimelineEntry{l.time_ns, std::string(kernel.node_name(l.node)), l.text});
   for (const ExpectResult& r : out.results)
     if (!r.passed && r.violated_at_ns)

@@ -37,6 +37,8 @@ struct RunConfig {
   Chooser* chooser = nullptr;               // null: a SeededChooser on `seed`
   std::vector<StepObserver*> observers;     // called after every step (traces, replay)
   bool keep_debug_logs = false;
+  // The log lines the timeline shows: notable ones by default; `run --log info|debug` widens it.
+  LogLevel timeline_level = LogLevel::notable;
   EngineFactory make_engine;  // empty: the kernel
 };
 
