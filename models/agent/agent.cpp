@@ -86,6 +86,7 @@ void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
       const auto& names = names_of(msg);
       if (names.empty()) return;
       containers_.erase(names.front());
+      recount();
       ctx.send(from, Message{msg_container_event, 128, msg.a, event_stopped, 0,
                              make_names({names.front()})});
       return;
@@ -219,6 +220,7 @@ void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
       auto it = containers_.find(name);
       if (it == containers_.end() || it->second.start_token != payload) return;
       it->second.running = true;
+      recount();
       ctx.count(m_containers_started_, 1);
       ctx.log(LogLevel::notable, fmt::format("container {} started", name));
       ctx.send(it->second.requester, Message{msg_container_event, 128, it->second.instance,
@@ -240,6 +242,7 @@ void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
 void Agent::on_crash() {
   // The host went down: its containers and its end of the overlay with it.
   containers_.clear();
+  running_by_service_.clear();
   starting_.clear();
   overlay_up_ = false;
   directory_.clear();
@@ -253,6 +256,7 @@ bool Agent::on_fault(Ctx& ctx, const ModelFault& fault) {
   if (it == containers_.end() || !it->second.running) return false;
   std::int64_t instance = it->second.instance;
   containers_.erase(it);
+  recount();
   ctx.log(LogLevel::notable, fmt::format("container {} died (killed)", fault.args.front()));
   ctx.signal("agent.container_died");
   // The agent reports the death only while it believes itself connected; it never restarts the
@@ -264,9 +268,16 @@ bool Agent::on_fault(Ctx& ctx, const ModelFault& fault) {
 }
 
 int Agent::running(std::string_view service) const {
-  int n = 0;
-  for (const auto& [name, c] : containers_) n += c.running && service_of(name) == service;
-  return n;
+  auto it = running_by_service_.find(service);
+  return it == running_by_service_.end() ? 0 : it->second;
+}
+
+void Agent::recount() {
+  // Invariants and the convergence check ask for these counts after almost every step; the
+  // containers change rarely, so the counts are kept rather than computed on each question.
+  running_by_service_.clear();
+  for (const auto& [name, c] : containers_)
+    if (c.running) ++running_by_service_[service_of(name)];
 }
 
 bool Agent::is_running(std::string_view container) const {

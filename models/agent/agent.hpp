@@ -71,11 +71,13 @@ class Agent final : public Node {
   void mark_connected(Ctx& ctx);
   void send_hello(Ctx& ctx);
   std::vector<std::string> running_list() const;
+  void recount();
 
   AgentConfig config_;
   NodeId server_ = k_no_node;
   std::size_t server_index_ = 0;  // HA: the position of server_ in config_.servers
   std::map<std::string, Container> containers_;
+  std::map<std::string, int, std::less<>> running_by_service_;  // derived from containers_
   std::map<std::uint64_t, std::string> starting_;  // start token -> container
   std::uint64_t next_token_ = 1;
   bool overlay_up_ = false;

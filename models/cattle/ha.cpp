@@ -318,6 +318,7 @@ void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
   if (it->second.timer != 0) ctx.cancel_timer(it->second.timer);
   it->second.phase = ServiceWork::Phase::reading;
   RowId service = *sid;
+  ctx.log(LogLevel::debug, fmt::format("lock {} acquired; reading its instances", lock));
   // The lock guards a decision made on fresh rows: read the service's instances again.
   db_client_->select_where(ctx, "instance", "service_id", to_text(service),
                            [this, service](Ctx& c, const DbResult& r) {
@@ -329,6 +330,8 @@ void CattleServer::on_service_read(Ctx& ctx, RowId sid, const DbResult& result) 
   auto it = service_work_.find(sid);
   if (it == service_work_.end() || it->second.phase != ServiceWork::Phase::reading) return;
   if (!result.ok()) return abandon_service(ctx, sid, "the database did not answer");
+  ctx.log(LogLevel::debug, fmt::format("read {} instances of service {}", result.rows.size(),
+                                       shared_.get("service", sid, "name")));
   Transaction fresh;
   for (const auto& [id, row] : result.rows) fresh.put("instance", id, row);
   shared_.commit(fresh);

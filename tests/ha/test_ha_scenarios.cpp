@@ -296,3 +296,23 @@ TEST_CASE("HA: after a crash and a replay, every server's copy equals the shared
                                << (agree.mismatches.empty() ? "" : agree.mismatches.front()));
   CHECK(agree.mismatches.empty());
 }
+
+TEST_CASE("known bug (b): without the stale-holder check a paused holder starts extra containers",
+          "[ha][known-bugs]") {
+  // server-1 reads under its lock, pauses past its session, and acts on the stale read after
+  // server-2 has done the work: too many containers, and an action after the session expired.
+  Run off_run = run(load("known-bugs/ha-stale-lock-holder"), 1);
+  const RunOutcome& off = off_run.out;
+  CHECK_FALSE(off.passed);
+  CHECK(any_failed_containing(off, "service.scale_exceeded"));
+  CHECK(any_failed_containing(off, "lock.no_stale_holder_action"));
+  // With the check server-1 abandons the work when it wakes up.
+  Run on_run = run(load("known-bugs/ha-stale-lock-holder",
+                        {"cluster.mechanisms.zk_stale_holder_check=true"}),
+                   1);
+  const RunOutcome& on = on_run.out;
+  INFO(failures(on));
+  CHECK(on.passed);
+  CHECK(metric(on, "stale_holder_refusals") == 1);
+  CHECK(timeline_count(on, "server-1", "stopped work on service web") == 1);
+}
