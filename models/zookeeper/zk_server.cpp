@@ -139,6 +139,9 @@ void ZkServer::commit_to(Ctx& ctx, std::size_t count) {
 
 void ZkServer::apply_entry(Ctx& ctx, const LoggedTxn& e) {
   const Txn& t = *e.txn;
+  // The timeout is read before applying: a close_session removes the session from the tree.
+  std::int64_t closed_timeout_ns =
+      t.op == TxnOp::close_session ? tree_.session_timeout(t.session) : 0;
   ApplyResult r = tree_.apply(t);
   if (state_ == ServerState::leading) {
     ctx.count(m_commits_, 1);
@@ -150,7 +153,7 @@ void ZkServer::apply_entry(Ctx& ctx, const LoggedTxn& e) {
       if (t.expired) {
         ctx.signal(k_signal_session_expired);
         ctx.log(LogLevel::notable, fmt::format("Expiring session 0x{:x}, timeout of {}ms exceeded",
-                                               t.session, tree_.session_timeout(t.session) / k_ms));
+                                               t.session, closed_timeout_ns / k_ms));
       }
     }
   }
