@@ -83,6 +83,10 @@ void register_timings(Registry& r) {
   add_duration(r, "agent_reconnect_backoff_max", 30 * k_s,
                "model choice: cap of the agent's reconnect backoff",
                "longest delay between an agent's reconnect attempts");
+  add_duration(r, "scale_exceeded_grace", 10 * k_s,
+               "model choice: two reconcile passes of cattle's 5 s agent ping schedule; the "
+               "model never overshoots on purpose, so any excess that lasts is a violation",
+               "service.scale_exceeded ignores containers that have run for less than this");
   add_duration(r, "container_start_delay", 1 * k_s,
                "model choice: time docker takes to start a container",
                "from a start command to a running container");
@@ -292,16 +296,25 @@ void register_checks(Registry& r) {
                    check_no_stale_holder_action,
                    {"server-*", "zookeeper-*"}});
   r.add_invariant({"service.scale_exceeded",
-                   "more containers of a service running on their hosts than its scale",
+                   "more containers of a service running on their hosts than its scale, counting "
+                   "only containers that have run for scale_exceeded_grace",
                    [](const WorldView& w) -> std::optional<std::string> {
                      auto agents = live_agents(w);
                      if (agents.empty()) return std::nullopt;
                      for (const agent::ServiceScale& s : agents.front()->catalog()) {
                        int n = 0;
                        for (const agent::Agent* a : agents) n += a->running(s.service);
-                       if (n > s.scale)
-                         return fmt::format("{} containers of {} running, scale {}", n,
-                                            s.service, s.scale);
+                       if (n <= s.scale) continue;
+                       // Over the scale: count again, without the containers still inside the
+                       // grace window (an overshoot that a reconcile may yet correct).
+                       int settled = 0;
+                       for (const agent::Agent* a : agents)
+                         settled += a->running_since(s.service, w.now() - a->scale_grace_ns());
+                       if (settled > s.scale)
+                         return fmt::format("{} containers of {} running for {}s or more, "
+                                            "scale {}",
+                                            settled, s.service,
+                                            agents.front()->scale_grace_ns() / k_s, s.scale);
                      }
                      return std::nullopt;
                    },

@@ -32,6 +32,7 @@ const std::vector<ServiceScale>& Agent::catalog() const {
 
 void Agent::on_start(Ctx& ctx) {
   m_containers_started_ = ctx.intern("containers_started");
+  scale_grace_ns_ = ctx.timing("scale_exceeded_grace");
   server_ = ctx.lookup(config_.server);
   auto first = std::find(config_.servers.begin(), config_.servers.end(), config_.server);
   server_index_ = first == config_.servers.end()
@@ -220,6 +221,7 @@ void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
       auto it = containers_.find(name);
       if (it == containers_.end() || it->second.start_token != payload) return;
       it->second.running = true;
+      it->second.running_since_ns = ctx.now();
       recount();
       ctx.count(m_containers_started_, 1);
       ctx.log(LogLevel::notable, fmt::format("container {} started", name));
@@ -270,6 +272,13 @@ bool Agent::on_fault(Ctx& ctx, const ModelFault& fault) {
 int Agent::running(std::string_view service) const {
   auto it = running_by_service_.find(service);
   return it == running_by_service_.end() ? 0 : it->second;
+}
+
+int Agent::running_since(std::string_view service, TimeNs before_ns) const {
+  int n = 0;
+  for (const auto& [name, c] : containers_)
+    n += c.running && c.running_since_ns <= before_ns && service_of(name) == service;
+  return n;
 }
 
 void Agent::recount() {

@@ -47,6 +47,10 @@ class Agent final : public Node {
 
   // Running containers of a service (STACK/SERVICE) on this host.
   int running(std::string_view service) const;
+  // Running containers of a service that have been running since `before_ns` or earlier.
+  int running_since(std::string_view service, TimeNs before_ns) const;
+  // scale_exceeded_grace, read at start.
+  DurationNs scale_grace_ns() const { return scale_grace_ns_; }
   bool is_running(std::string_view container) const;
   bool overlay_up() const { return overlay_up_; }
   bool connected() const { return connected_; }
@@ -58,6 +62,10 @@ class Agent final : public Node {
     std::int64_t instance = 0;
     std::uint64_t start_token = 0;
     NodeId requester = k_no_node;  // the server that asked for the start hears that it started
+    // When it started running (the agent's clock). Left out of the state digest: it only feeds
+    // the grace window of service.scale_exceeded, a checking parameter, and the start time is
+    // in the trace's steps already.
+    TimeNs running_since_ns = 0;
   };
   struct PendingQuery {
     NodeId lb = k_no_node;
@@ -88,6 +96,7 @@ class Agent final : public Node {
   std::map<std::int64_t, PendingQuery> queries_;
   std::int64_t next_query_ = 1;
   SeriesId m_containers_started_ = 0;
+  DurationNs scale_grace_ns_ = 0;
 };
 
 }  // namespace stampede::agent

@@ -204,9 +204,13 @@ TEST_CASE("the registry names every timing with a source, and the scale invarian
                    cattle::make_names({"wordpress/web/3"})});
   w.run_until(w.now() + 2 * k_s);
   CHECK(w.running("wordpress/web") == 3);
+  // Inside the grace window (scale_exceeded_grace, 10 s) the third one does not count yet ...
+  CHECK_FALSE(inv->check(w));
+  // ... after it, it does.
+  w.run_until(w.now() + 10 * k_s);
   auto v = inv->check(w);
   REQUIRE(v);
-  CHECK(*v == "3 containers of wordpress/web running, scale 2");
+  CHECK(*v == "3 containers of wordpress/web running for 10s or more, scale 2");
   CHECK_FALSE(w.violations().empty());
 }
 
