@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "models/agent/agent.hpp"
+#include "models/app/api_client.hpp"
 #include "models/app/client.hpp"
 #include "models/app/load_balancer.hpp"
 #include "models/cattle/names.hpp"
@@ -96,6 +97,10 @@ void register_timings(Registry& r) {
   add_duration(r, "lb_backend_timeout", 3 * k_s,
                "model choice: HAProxy `timeout connect` + `timeout server` of the balancer",
                "the balancer answers a request with an error after this");
+  add_duration(r, "api_connect_timeout", 1 * k_s,
+               "model choice: how long an API client waits for one server before it tries the "
+               "next address of the DNS name",
+               "an API request moves to the next server after this without an answer");
   add_duration(r, "client_request_timeout", 5 * k_s,
                "model choice: the client's request timeout",
                "a request not answered within this counts as failed");
@@ -123,6 +128,9 @@ void register_names(Registry& r) {
   r.add_mechanism({std::string(cattle::m_zk_service_locks),
                    "HA: a service is reconciled only under its ZooKeeper lock; off: every server "
                    "reconciles every service on its own"});
+  r.add_mechanism({"api_dns_failover",
+                   "an API client whose server does not answer (or answers 503) tries the next "
+                   "address of the DNS name; off: the request fails with the first server"});
   r.add_mechanism({"process_replay",
                    "unfinished process instances are replayed every process_replay_interval; "
                    "off: a process that failed or was cut short by a crash is never finished"});
@@ -135,7 +143,9 @@ void register_names(Registry& r) {
            {"stale_holder_refusals",
             "HA: actions a server did not take because it could not trust its ZooKeeper lock"},
            {"requests_served", "client requests answered successfully"},
-           {"requests_failed", "client requests that failed or timed out"}})
+           {"requests_failed", "client requests that failed or timed out"},
+           {"api_requests_served", "API requests (GET /v1/services) a server answered"},
+           {"api_requests_failed", "API requests no server answered in time"}})
     r.add_metric({name, what});
 
   for (auto [name, what] : std::initializer_list<std::pair<const char*, const char*>>{
@@ -346,10 +356,17 @@ void register_checks(Registry& r) {
     std::int64_t agents_total = 0;
     for (NodeId id = 0; id < w.node_count(); ++id)
       agents_total += name_matches("agent-*", w.node_name(id));
-    auto active = w.probe_one("server-1", "hosts_active", "");
+    // The hosts as the first live server sees them (server-1 in single mode; in HA any server's
+    // copy of the shared tables will do, server-1 may be the one that crashed).
+    std::optional<std::int64_t> active;
+    for (int k = 1; !active; ++k) {
+      NodeId id = w.find(fmt::format("server-{}", k));
+      if (id == k_no_node) break;
+      if (w.is_up(id)) active = w.node(id).probe("hosts_active", "");
+    }
     if (!active || *active != agents_total) return false;
     return true;
-  }, {"agent-*", "server-1"});
+  }, {"agent-*", "server-*"});
 }
 
 std::string agent_name(int i) { return fmt::format("agent-{}", i); }
@@ -427,9 +444,18 @@ void build_app(const ScenarioSpec& spec, WorldBuilder& world) {
                    std::make_unique<app::LoadBalancer>(c));
   }
   int k = 1;
-  for (const ClientSpec& cs : spec.workload)
-    world.add_node(fmt::format("client-{}", k++),
+  for (const ClientSpec& cs : spec.workload) {
+    std::string name = fmt::format("client-{}", k++);
+    if (cs.api) {
+      app::ApiClientConfig c;
+      for (int i = 1; i <= spec.cluster.servers; ++i) c.servers.push_back(fmt::format("server-{}", i));
+      c.interval_ns = cs.interval_ns;
+      world.add_node(name, std::make_unique<app::ApiClient>(c));
+      continue;
+    }
+    world.add_node(name,
                    std::make_unique<app::Client>(app::ClientConfig{cs.target, cs.interval_ns}));
+  }
 }
 
 }  // namespace

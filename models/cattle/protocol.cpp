@@ -13,6 +13,8 @@ std::string_view message_type_name(std::uint32_t type) {
     case msg_lb_config: return "lb_config";
     case msg_hello: return "hello";
     case msg_welcome: return "welcome";
+    case msg_api_request: return "api_request";
+    case msg_api_response: return "api_response";
     default: return "";
   }
 }

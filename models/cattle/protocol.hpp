@@ -22,7 +22,13 @@ enum MsgType : std::uint32_t {
   msg_lb_config = 7,        // server -> load balancer; body = backends
   msg_hello = 8,            // agent -> server on (re)connect; b = 1 when body lists containers
   msg_welcome = 9,          // server -> agent, the answer to hello
+  msg_api_request = 10,     // API client -> server; a = request id (GET /v1/services)
+  msg_api_response = 11,    // server -> API client; a = request id, b = HTTP status, c = services
 };
+
+// HTTP statuses of msg_api_response.
+inline constexpr std::int64_t k_http_ok = 200;
+inline constexpr std::int64_t k_http_unavailable = 503;
 
 // Kinds of msg_container_event.
 enum ContainerEvent : std::int64_t { event_started = 1, event_stopped = 2, event_died = 3 };

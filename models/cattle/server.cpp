@@ -141,6 +141,9 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (cm_) {
     if (!ha_booted_) return;  // no process yet to receive it
     if (cm::ClusterManager::owns_message(msg.type)) return cm_->on_message(ctx, from, msg);
+    // A node that swaps (observation 10) answers nothing: not its agents, the API, the db, its
+    // ZooKeeper and Redis sessions. Its manager behaves as models/cluster_manager says.
+    if (cm_->unresponsive()) return;
     if (mysql::DbClient::owns_message(msg.type)) return db_client_->on_message(ctx, from, msg);
     if (zk::ZkClient::owns_message(msg.type)) {
       if (zk_) zk_->on_message(ctx, from, msg);
@@ -174,6 +177,17 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
       ctx.send(from, Message{msg_welcome, 64, 0, 0, 0, nullptr});
       return;
     }
+    case msg_api_request: {
+      // GET /v1/services. A server answers once it has its store: in HA, once its pool is open
+      // and it has read the shared tables; until then (or without its database) it says 503.
+      bool ready = !cm_ || (cache_ready_ && db_client_->connected());
+      std::int64_t services = 0;
+      if (ready)
+        for (const auto& [id, row] : *store().table("service")) services += row.at("kind") == "service";
+      ctx.send(from, Message{msg_api_response, 1024, msg.a,
+                             ready ? k_http_ok : k_http_unavailable, services, nullptr});
+      return;
+    }
     case msg_container_event: {
       if (msg.b == event_started) {
         on_container_started(ctx, msg.a);
@@ -189,6 +203,8 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
   if (cm_) {
     if (cm::ClusterManager::owns_timer(tag)) return cm_->on_timer(ctx, tag);
+    // Swapping, the server's own work stalls too; a restart sets its timers again.
+    if (cm_->unresponsive()) return;
     if (mysql::DbClient::owns_timer(tag)) return db_client_->on_timer(ctx, tag);
     if (zk::ZkClient::owns_timer(tag)) {
       if (zk_) zk_->on_timer(ctx, tag);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "models/cluster_manager/memory.hpp"
 #include "models/cluster_manager/names.hpp"
 #include "models/cluster_manager/stack.hpp"
 #include "sim/core/assert.hpp"
@@ -25,6 +26,8 @@ Config config_for(const ClusterSpec& cluster, int index) {
   c.cluster_size = cluster.servers;
   auto it = cluster.server_versions.find(member_name(index));
   c.version = it == cluster.server_versions.end() ? cluster.version : it->second;
+  auto mem = cluster.server_memories_mib.find(member_name(index));
+  c.memory_mib = mem == cluster.server_memories_mib.end() ? cluster.server_memory_mib : mem->second;
   return c;
 }
 
@@ -46,6 +49,8 @@ std::string_view phase_name(Phase p) {
       return "launching";
     case Phase::running:
       return "running";
+    case Phase::out_of_memory:
+      return "out_of_memory";
   }
   return "?";
 }
@@ -77,8 +82,10 @@ void ClusterManager::start(Ctx& ctx) {
   order_ = stack_order(management_stack());
   STAMPEDE_ASSERT(order_.size() == management_stack().size(),
                   "the management stack's declared dependencies must form a DAG");
+  // The Cattle JVM, the manager and the agent are resident from here on.
+  check_memory(ctx, "the cluster manager");
   // rancher-ha checks in once (heartbeat 0) and runs its first loop before sleeping.
-  if (joined(ctx)) send_heartbeat(ctx);
+  if (joined(ctx) && !out_of_memory_) send_heartbeat(ctx);
   loop(ctx);
   ctx.set_timer(ctx.timing(k_heartbeat_interval), tag(t_heartbeat));
   ctx.set_timer(ctx.timing(k_loop_interval), tag(t_loop));
@@ -117,7 +124,8 @@ void ClusterManager::on_timer(Ctx& ctx, std::uint64_t t) {
   if (tag_gen(t) != gen_) return;
   switch (tag_kind(t)) {
     case t_heartbeat:
-      if (joined(ctx)) send_heartbeat(ctx);
+      // A node that swaps does not get its check-in written in time: the others forget it.
+      if (joined(ctx) && !out_of_memory_) send_heartbeat(ctx);
       ctx.set_timer(ctx.timing(k_heartbeat_interval), tag(t_heartbeat));
       break;
     case t_loop:
@@ -128,8 +136,12 @@ void ClusterManager::on_timer(Ctx& ctx, std::uint64_t t) {
       poll_hosts(ctx);
       break;
     case t_service:
+      if (out_of_memory_) break;  // a master that swaps launches nothing more
       ++services_started_;
       start_next_service(ctx);
+      break;
+    case t_local:
+      start_local_service(ctx);
       break;
     default:
       break;
@@ -147,7 +159,7 @@ bool ClusterManager::on_fault(Ctx& ctx, const ModelFault& fault) {
   blocked_logged_ = false;
   ctx.log(LogLevel::notable, "leftover state cleaned: joining the cluster");
   if (started_) {
-    send_heartbeat(ctx);
+    if (!out_of_memory_) send_heartbeat(ctx);
     loop(ctx);
   }
   return true;
@@ -161,6 +173,13 @@ void ClusterManager::loop(Ctx& ctx) {
       ctx.signal(k_signal_leftover_state);
       blocked_logged_ = true;
     }
+    return;
+  }
+  if (out_of_memory_) {
+    // Starved of memory, the manager gets no further than its health ping, which fails: it
+    // neither reads the check-ins nor acts on them.
+    ping_server(ctx);
+    phase_ = Phase::out_of_memory;
     return;
   }
   update_members(ctx);
@@ -184,6 +203,13 @@ void ClusterManager::loop(Ctx& ctx) {
   if (!ping_server(ctx)) {
     phase_ = Phase::server_unavailable;
     return;
+  }
+  // The stack's services are global: once every host is active (the master's cue to launch),
+  // each node starts its own copies, and they take its memory.
+  if (memory_modelled() && !local_launching_ && !out_of_memory_ &&
+      active_hosts() >= config_.cluster_size) {
+    local_launching_ = true;
+    ctx.set_timer(ctx.timing(k_service_start), tag(t_local));
   }
   if (stack_started_) {
     phase_ = Phase::running;
@@ -261,7 +287,8 @@ bool ClusterManager::check_versions(Ctx& ctx) {
 bool ClusterManager::ping_server(Ctx& ctx) {
   // Only the real bridge gateway reaches the server's published port; any other address gets no
   // answer, whether the server is up or not.
-  bool answers = config_.bridge_address == k_docker_bridge_gateway &&
+  // A node that swaps answers nothing in time, its server included.
+  bool answers = config_.bridge_address == k_docker_bridge_gateway && !out_of_memory_ &&
                  (!hooks_.local_server_up || hooks_.local_server_up());
   if (!ctx.mechanism(k_health_check)) {
     // Without the ping the agent is launched blind; it registers (its host turns active) only
@@ -300,7 +327,7 @@ int ClusterManager::active_hosts() const {
 
 void ClusterManager::poll_hosts(Ctx& ctx) {
   if (!waiting_hosts_) return;
-  if (!formed_ || !master()) {
+  if (!formed_ || !master() || out_of_memory_) {
     waiting_hosts_ = false;
     return;
   }
@@ -342,6 +369,29 @@ void ClusterManager::start_next_service(Ctx& ctx) {
   ctx.set_timer(ctx.timing(k_service_start), tag(t_service));
 }
 
+void ClusterManager::start_local_service(Ctx& ctx) {
+  if (out_of_memory_ || local_services_ >= static_cast<int>(order_.size())) return;
+  ++local_services_;
+  check_memory(ctx, order_[static_cast<std::size_t>(local_services_ - 1)]);
+  if (!out_of_memory_ && local_services_ < static_cast<int>(order_.size()))
+    ctx.set_timer(ctx.timing(k_service_start), tag(t_local));
+}
+
+void ClusterManager::check_memory(Ctx& ctx, std::string_view last_started) {
+  if (!memory_modelled() || out_of_memory_) return;
+  demand_mib_ = node_demand_mib(config_.memory_mib, order_, local_services_);
+  std::int64_t usable_mib = config_.memory_mib - os_reserve_mib();
+  // Switched off, the node is taken to fit whatever it runs (no swapping, no GC storms).
+  if (demand_mib_ <= usable_mib || !ctx.mechanism(k_memory_limit)) return;
+  out_of_memory_ = true;
+  phase_ = Phase::out_of_memory;
+  ctx.log(LogLevel::notable,
+          fmt::format("node out of memory: {} MiB needed, {} MiB usable of {} MiB after "
+                      "starting {}: swapping, unresponsive",
+                      demand_mib_, usable_mib, config_.memory_mib, last_started));
+  ctx.signal(k_signal_out_of_memory);
+}
+
 bool ClusterManager::master() const {
   // rancher-ha's master is the member with the lowest check-in id (the first to register); the
   // managers here start together, so the lowest index stands in for it.
@@ -370,6 +420,12 @@ std::uint64_t ClusterManager::digest() const {
   d.add(static_cast<std::uint64_t>(host_polls_)).add(launching_ ? 1u : 0u);
   d.add(static_cast<std::uint64_t>(services_started_)).add(stack_started_ ? 1u : 0u);
   d.add(blocked_logged_ ? 1u : 0u);
+  // Only when modelled, so that the digests of scenarios without memory keys stay as they were.
+  if (memory_modelled()) {
+    d.add(static_cast<std::uint64_t>(config_.memory_mib)).add(local_launching_ ? 1u : 0u);
+    d.add(static_cast<std::uint64_t>(local_services_)).add_signed(demand_mib_);
+    d.add(out_of_memory_ ? 1u : 0u);
+  }
   return d.value();
 }
 
@@ -384,6 +440,8 @@ std::optional<std::int64_t> ClusterManager::probe(std::string_view key,
   if (key == "cm.services_started") return services_started_;
   if (key == "cm.stack_started") return stack_started_ ? 1 : 0;
   if (key == "cm.leftover_state") return leftover_ ? 1 : 0;
+  if (key == "cm.out_of_memory") return out_of_memory_ ? 1 : 0;
+  if (key == "cm.memory_demand_mib") return demand_mib_;
   return std::nullopt;
 }
 

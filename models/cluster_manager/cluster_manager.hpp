@@ -21,7 +21,16 @@
 //   at a time in dependency order ("[k/10] starting SERVICE") and signals
 //   cluster.management_stack_started;
 // - state files left by an earlier attempt (durable: they survive a crash) keep the node from
-//   checking in at all (manager_leftover_check) until a "clean_state" fault removes them.
+//   checking in at all (manager_leftover_check) until a "clean_state" fault removes them;
+// - when the node's memory is modelled (Config::memory_mib, from cluster.server_memory), the
+//   manager adds up the resident footprints of what the node runs (memory.hpp): the Cattle JVM,
+//   itself and the agent from its start, then each service of the management stack, which is
+//   global (one container per HA host): every node starts its copies one cm_service_start apart
+//   once it counts cluster.servers active hosts, as the master starts the launch. When the total
+//   passes the node's memory less the OS reserve, the node swaps and stops answering
+//   (manager_memory_limit): "node out of memory: ..." is logged, the manager stops checking in
+//   (so the others forget it), its health ping of the local server fails, and it starts nothing
+//   more, until the node restarts.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -47,15 +56,17 @@ struct Config {
   std::string bridge_address = std::string(k_docker_bridge_gateway);
   // State files from an earlier attempt are on this node's disk (observation 9).
   bool leftover_state = false;
+  // The node's memory (observation 10); 0: not modelled, the node never runs short.
+  std::int64_t memory_mib = 0;
 };
 
 // The node name of member `index`: the managers run beside the Cattle servers server-1..N.
 std::string member_name(int index);
 
 // The configuration of server-<index> for a cluster: its version from server_versions (else the
-// cluster's version). bridge_address and leftover_state keep their defaults here; the Cattle
-// server's builder (models/register.cpp) sets them from cluster.bridge_address,
-// server_bridge_addresses and leftover_state.
+// cluster's version), its memory from server_memories (else server_memory). bridge_address and
+// leftover_state keep their defaults here; the Cattle server's builder (models/register.cpp)
+// sets them from cluster.bridge_address, server_bridge_addresses and leftover_state.
 Config config_for(const ClusterSpec& cluster, int index);
 
 enum class Phase : std::uint8_t {
@@ -67,6 +78,7 @@ enum class Phase : std::uint8_t {
   waiting_hosts,       // the master waits for cluster.servers active hosts
   launching,           // the master is starting the management stack
   running,             // the master has started the stack
+  out_of_memory,       // the node swaps: it checks in no more and its server does not answer
 };
 std::string_view phase_name(Phase p);
 
@@ -102,13 +114,21 @@ class ClusterManager {
   int services_started() const { return services_started_; }
   bool stack_started() const { return stack_started_; }
   bool leftover_state() const { return leftover_; }
+  // The node ran out of memory and thrashes: nothing on it answers. The owning server should
+  // ignore what it receives while this holds.
+  bool unresponsive() const { return out_of_memory_; }
+  // The resident total of what the node runs (0 when its memory is not modelled).
+  std::int64_t memory_demand_mib() const { return demand_mib_; }
+  // Copies of management stack services started on this node (memory modelled only).
+  int local_services() const { return local_services_; }
   std::uint64_t digest() const;
   // cm.phase (a Phase), cm.members, cm.change_index, cm.master, cm.host_active,
-  // cm.services_started, cm.stack_started, cm.leftover_state; nullopt for other keys.
+  // cm.services_started, cm.stack_started, cm.leftover_state, cm.out_of_memory,
+  // cm.memory_demand_mib; nullopt for other keys.
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const;
 
  private:
-  enum TimerKind : std::uint32_t { t_heartbeat = 1, t_loop, t_hosts_poll, t_service };
+  enum TimerKind : std::uint32_t { t_heartbeat = 1, t_loop, t_hosts_poll, t_service, t_local };
   struct Peer {
     std::int64_t heartbeat = 0;  // the highest counter heard
     bool fresh = true;           // a new counter arrived since the last loop
@@ -129,6 +149,9 @@ class ClusterManager {
   int active_hosts() const;
   void poll_hosts(Ctx& ctx);
   void start_next_service(Ctx& ctx);
+  bool memory_modelled() const { return config_.memory_mib > 0; }
+  void start_local_service(Ctx& ctx);
+  void check_memory(Ctx& ctx, std::string_view last_started);
 
   Config config_;
   Hooks hooks_;
@@ -154,6 +177,11 @@ class ClusterManager {
   int services_started_ = 0;
   bool stack_started_ = false;
   std::vector<std::string> order_;
+  // Memory (observation 10), volatile: a restart frees it all.
+  bool local_launching_ = false;
+  int local_services_ = 0;
+  std::int64_t demand_mib_ = 0;
+  bool out_of_memory_ = false;
   SeriesId metric_changes_ = 0;
   SeriesId metric_health_failures_ = 0;
 };

@@ -17,6 +17,7 @@ inline constexpr std::string_view k_service_start = "cm_service_start";
 inline constexpr std::string_view k_version_check = "manager_version_check";
 inline constexpr std::string_view k_leftover_check = "manager_leftover_check";
 inline constexpr std::string_view k_health_check = "manager_health_check";
+inline constexpr std::string_view k_memory_limit = "manager_memory_limit";
 
 // Signals.
 inline constexpr std::string_view k_signal_stack_started = "cluster.management_stack_started";
@@ -24,6 +25,7 @@ inline constexpr std::string_view k_signal_formed = "cluster.formed";
 inline constexpr std::string_view k_signal_version_mismatch = "cluster.version_mismatch";
 inline constexpr std::string_view k_signal_server_unavailable = "cluster.server_not_available";
 inline constexpr std::string_view k_signal_leftover_state = "cluster.leftover_state";
+inline constexpr std::string_view k_signal_out_of_memory = "cluster.node_out_of_memory";
 
 // Metrics.
 inline constexpr std::string_view k_metric_membership_changes = "cm_membership_changes";

@@ -44,6 +44,10 @@ void register_names(Registry& r) {
   r.add_mechanism({std::string(cm::k_health_check),
                    "off: the manager launches its agent without pinging the local server, so a "
                    "wrong bridge address is never reported (the agent still cannot register)"});
+  r.add_mechanism({std::string(cm::k_memory_limit),
+                   "a node whose processes need more than its memory (cluster.server_memory, "
+                   "less an OS reserve) swaps and stops answering; off: every node fits what it "
+                   "runs, however little memory it has"});
 
   r.add_signal({std::string(cm::k_signal_stack_started),
                 "the master manager has started all ten services of the management stack"});
@@ -55,6 +59,8 @@ void register_names(Registry& r) {
                 "a manager's health ping of its local server started failing"});
   r.add_signal({std::string(cm::k_signal_leftover_state),
                 "a manager found state files from an earlier attempt and does not join"});
+  r.add_signal({std::string(cm::k_signal_out_of_memory),
+                "a node's processes outgrew its memory: it swaps and stops answering"});
 
   r.add_metric({std::string(cm::k_metric_membership_changes),
                 "membership changes seen by managers (\"cluster changed\" lines)"});
@@ -88,6 +94,10 @@ void register_names(Registry& r) {
                      "a manager with stale state files does not check in (notable)"});
   r.add_log_message({"leftover state cleaned: joining the cluster",
                      "a clean_state fault removed the stale files (notable)"});
+  r.add_log_message({"node out of memory: N MiB needed, M MiB usable",
+                     "what the node runs outgrew its memory less the OS reserve; the line goes on "
+                     "\"of T MiB after starting P: swapping, unresponsive\". The node checks in no "
+                     "more and its server stops answering (notable)"});
 }
 
 }  // namespace

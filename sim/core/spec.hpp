@@ -65,8 +65,11 @@ struct StackSpec {
 };
 
 struct ClientSpec {
-  std::string target;              // STACK/LB
+  std::string target;              // STACK/LB, or "api" for an API client
   DurationNs interval_ns = k_s;    // one request every interval (rate 20/s = 50ms)
+  // Extension: `- api: {rate: R}`, a client of the servers' API through the DNS name that
+  // resolves to every server (round robin); its target is "api".
+  bool api = false;
   SourcePos pos;
 };
 
@@ -95,6 +98,11 @@ struct ClusterSpec {
   std::map<std::string, std::string> server_bridge_addresses;  // server-K -> address
   // Servers whose disk holds state files from an earlier attempt (observation 9).
   std::vector<std::string> leftover_state;
+  // HA mode (extension): the memory of every server node, and per-server overrides, in MiB. 0
+  // means the node's memory is not modelled (the default, so no scenario that leaves the key out
+  // changes), FIELD-NOTES observation 10.
+  std::int64_t server_memory_mib = 0;
+  std::map<std::string, std::int64_t> server_memories_mib;  // server-K -> MiB
 };
 
 enum class FaultKind {

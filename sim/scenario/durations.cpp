@@ -1,5 +1,5 @@
-// Durations and rates as users write them. Parsed with integer arithmetic (a 128-bit
-// intermediate) so that "1.5m" is exactly 90'000'000'000ns on every machine.
+// Durations, rates and memory sizes as users write them. Parsed with integer arithmetic (a
+// 128-bit intermediate) so that "1.5m" is exactly 90'000'000'000ns on every machine.
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -14,6 +14,8 @@ __extension__ using Wide = __int128;  // GCC/Clang; only an intermediate, never 
 
 constexpr const char* k_duration_help = "expected a number and a unit ns/us/ms/s/m/h, e.g. 90s";
 constexpr const char* k_rate_help = "expected a count per unit ns/us/ms/s/m/h, e.g. 20/s or 3/m";
+constexpr const char* k_memory_help =
+    "expected a number and a unit MiB/GiB/TiB (or MB/GB/TB), e.g. 2GiB or 4096MiB";
 
 // The size of a unit in nanoseconds, 0 when `u` is not a unit.
 DurationNs unit_ns(std::string_view u) {
@@ -67,6 +69,19 @@ Wide pow10(int n) {
   return p;
 }
 
+// The size of a memory unit in bytes, 0 when `u` is not one. Binary units are what a node's
+// memory is sold in; decimal ones are what `free --si` and cloud price lists print.
+Wide unit_bytes(std::string_view u) {
+  constexpr Wide k_kib = 1024;
+  if (u == "MiB") return k_kib * k_kib;
+  if (u == "GiB") return k_kib * k_kib * k_kib;
+  if (u == "TiB") return k_kib * k_kib * k_kib * k_kib;
+  if (u == "MB") return pow10(6);
+  if (u == "GB") return pow10(9);
+  if (u == "TB") return pow10(12);
+  return 0;
+}
+
 }  // namespace
 
 DurationNs parse_duration(std::string_view text) {
@@ -104,6 +119,20 @@ DurationNs parse_rate_interval(std::string_view text) {
   if (interval < 1) throw std::invalid_argument("faster than one event per nanosecond");
   if (interval > INT64_MAX / 2) throw std::invalid_argument("too slow");
   return static_cast<DurationNs>(interval);
+}
+
+std::int64_t parse_memory_mib(std::string_view text) {
+  std::string_view rest = text;
+  Decimal d;
+  if (!read_decimal(rest, d)) throw std::invalid_argument(k_memory_help);
+  Wide unit = unit_bytes(rest);
+  if (unit == 0) throw std::invalid_argument(k_memory_help);
+  // Whole MiB, rounded down: "4GB" (4e9 bytes) is 3814MiB, as a kernel would count it.
+  Wide bytes = d.mantissa * unit / pow10(d.scale);
+  Wide mib = bytes / (Wide{1024} * 1024);
+  if (mib < 1) throw std::invalid_argument("less than 1MiB");
+  if (mib > (Wide{1} << 40)) throw std::invalid_argument("too large");
+  return static_cast<std::int64_t>(mib);
 }
 
 }  // namespace stampede

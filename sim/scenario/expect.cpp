@@ -82,12 +82,16 @@ class ExpectParser {
       e.what = ExpectWhat::availability;
       YAML::Node target = a.need("target");
       e.subject = r_.string(target, "target");
-      if (auto err = names_.check_lb(e.subject)) r_.fail(target, *err);
+      if (e.subject != "api")
+        if (auto err = names_.check_lb(e.subject)) r_.fail(target, *err);
       bool has_client = false;
       for (const ClientSpec& c : spec_.workload) has_client = has_client || c.target == e.subject;
       if (!has_client)
         r_.fail(target,
-                fmt::format("no client sends requests to '{}': add one under workload", e.subject));
+                e.subject == "api"
+                    ? std::string("no API client: add `- api: {rate: 1/s}` under workload")
+                    : fmt::format("no client sends requests to '{}': add one under workload",
+                                  e.subject));
       if (auto n = a.get("at_least")) e.at_least = r_.probability(*n, "at_least");
       if (auto n = a.get("at_most")) e.at_most = r_.probability(*n, "at_most");
       if (!e.at_least && !e.at_most) r_.fail(v, "availability needs at_least or at_most (or both)");

@@ -144,7 +144,8 @@ std::string ipv4(const Reader& r, const YAML::Node& n, std::string_view name) {
 // The HA-only keys of `cluster`: the cluster manager they configure runs only beside several
 // servers, so in single mode they would silently do nothing.
 void parse_manager_keys(const Reader& r, const Fields& f, ClusterSpec& out) {
-  for (const char* key : {"bridge_address", "server_bridge_addresses", "leftover_state"})
+  for (const char* key : {"bridge_address", "server_bridge_addresses", "leftover_state",
+                          "server_memory", "server_memories"})
     if (out.servers == 1 && f.has(key))
       r.fail(f.key_node(key), fmt::format("'{}' configures the HA cluster manager, which single "
                                           "mode (servers: 1) does not run",
@@ -154,6 +155,12 @@ void parse_manager_keys(const Reader& r, const Fields& f, ClusterSpec& out) {
     for (const auto& [key, value] : r.entries(*n, "server_bridge_addresses")) {
       check_server_name(r, key, key.Scalar(), "server_bridge_addresses", out.servers);
       out.server_bridge_addresses[key.Scalar()] = ipv4(r, value, key.Scalar());
+    }
+  if (auto n = f.get("server_memory")) out.server_memory_mib = r.memory_mib(*n, "server_memory");
+  if (auto n = f.get("server_memories"))
+    for (const auto& [key, value] : r.entries(*n, "server_memories")) {
+      check_server_name(r, key, key.Scalar(), "server_memories", out.servers);
+      out.server_memories_mib[key.Scalar()] = r.memory_mib(value, key.Scalar());
     }
   if (auto n = f.section("leftover_state")) {
     out.leftover_state = r.strings(*n, "leftover_state", true);
@@ -180,7 +187,7 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
   Fields f(r, node, "cluster", "'cluster'",
            {"servers", "version", "server_versions", "database", "zookeeper", "redis", "agents",
             "network", "timing", "mechanisms", "platform_hosts", "bridge_address",
-            "server_bridge_addresses", "leftover_state"});
+            "server_bridge_addresses", "leftover_state", "server_memory", "server_memories"});
   // Counts are bounded so that node names and ints stay sane; no real cluster comes near.
   if (auto n = f.get("servers"))
     out.servers = static_cast<int>(r.integer_in(*n, "servers", 1, 1000));
@@ -330,9 +337,14 @@ void parse_stacks(const Reader& r, const YAML::Node& node, std::vector<StackSpec
 
 namespace {
 
+// A workload entry is {client: {target, rate}} or, as an extension, {api: {rate}}.
 YAML::Node client_node(const Reader& r, const YAML::Node& item) {
-  return Fields(r, item, "workload entry", "each workload entry", {"client"}).need("client");
+  Fields f(r, item, "workload entry", "each workload entry", {"client", "api"});
+  if (auto api = f.get("api")) return *api;
+  return f.need("client");
 }
+
+bool is_api_entry(const YAML::Node& item) { return item.IsMap() && item["api"]; }
 
 }  // namespace
 
@@ -340,6 +352,16 @@ void parse_workload(const Reader& r, const YAML::Node& node, std::vector<ClientS
   if (!node.IsSequence())
     r.fail(node, fmt::format("expected a list for 'workload', got {}", describe(node)));
   for (auto it = node.begin(); it != node.end(); ++it) {
+    if (is_api_entry(*it)) {
+      Fields a(r, client_node(r, *it), "api", "'api'", {"rate"});
+      ClientSpec api;
+      api.api = true;
+      api.target = "api";
+      if (auto n = a.get("rate")) api.interval_ns = r.rate_interval(*n, "rate");
+      api.pos = r.pos(*it);
+      out.push_back(std::move(api));
+      continue;
+    }
     Fields c(r, client_node(r, *it), "client", "'client'", {"target", "rate"});
     ClientSpec client;
     client.target = r.string(c.need("target"), "target");
@@ -351,6 +373,7 @@ void parse_workload(const Reader& r, const YAML::Node& node, std::vector<ClientS
 
 void check_workload(const Reader& r, const YAML::Node& node, const Names& names) {
   for (auto it = node.begin(); it != node.end(); ++it) {
+    if (is_api_entry(*it)) continue;
     YAML::Node target =
         Fields(r, client_node(r, *it), "client", "'client'", {"target", "rate"}).need("target");
     if (auto err = names.check_lb(target.Scalar())) r.fail(target, *err);

@@ -186,6 +186,16 @@ DurationNs Reader::rate_interval(const YAML::Node& n, std::string_view name) con
   }
 }
 
+std::int64_t Reader::memory_mib(const YAML::Node& n, std::string_view name) const {
+  if (!n.IsScalar())
+    fail(n, fmt::format("expected a memory size for '{}', got {}", name, describe(n)));
+  try {
+    return parse_memory_mib(n.Scalar());
+  } catch (const std::invalid_argument& e) {
+    fail(n, fmt::format("bad memory size '{}' for '{}': {}", n.Scalar(), name, e.what()));
+  }
+}
+
 std::vector<std::string> Reader::strings(const YAML::Node& n, std::string_view name,
                                          bool scalar_ok) const {
   if (scalar_ok && n.IsScalar()) return {n.Scalar()};

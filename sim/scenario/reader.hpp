@@ -48,6 +48,8 @@ class Reader {
   enum class Sign { positive, non_negative, any };
   DurationNs duration(const YAML::Node& n, std::string_view name, Sign sign) const;
   DurationNs rate_interval(const YAML::Node& n, std::string_view name) const;
+  // A memory size ("2GiB") in whole MiB.
+  std::int64_t memory_mib(const YAML::Node& n, std::string_view name) const;
   // A list of strings; a single string is taken as a list of one when `scalar_ok`.
   std::vector<std::string> strings(const YAML::Node& n, std::string_view name,
                                    bool scalar_ok) const;

@@ -42,6 +42,11 @@ DurationNs parse_duration(std::string_view text);
 // rounded to the nearest nanosecond. Throws std::invalid_argument.
 DurationNs parse_rate_interval(std::string_view text);
 
+// A memory size in whole MiB, rounded down: "2GiB" -> 2048, "512MiB", "1.5GiB" -> 1536,
+// "4GB" -> 3814. Throws std::invalid_argument (what() says what was expected) on anything else,
+// and on a size below 1MiB.
+std::int64_t parse_memory_mib(std::string_view text);
+
 // The candidate nearest to `word` by edit distance (a transposition counts as one edit), or ""
 // when none is close enough to be a plausible misspelling. Ties go to the earlier candidate.
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates);

@@ -385,3 +385,18 @@ TEST_CASE("odd YAML never escapes as anything but an InputError", "[errors]") {
     CHECK(err.find('\n') == std::string::npos);
   }
 }
+
+TEST_CASE("API clients: `- api: {rate}` parses, and its errors are one line", "[errors]") {
+  std::string ok = "name: a\nduration: 1m\nworkload:\n  - api: {rate: 2/s}\nexpect:\n"
+                   "  - {during: [1s, 2s], availability: {target: api, at_least: 0.9}}\n";
+  CHECK(error_of(ok) == "(no error)");
+  require_error(error_of("name: a\nduration: 1m\nworkload:\n  - api: {rate: 2/s, target: x}\n"),
+                "t.yaml:4:22: ", "unknown key 'target' in api (valid keys: rate)");
+  require_error(error_of("name: a\nduration: 1m\nworkload:\n  - api: {rate: fast}\n"),
+                "t.yaml:4:17: ", "rate");
+  require_error(error_of("name: a\nduration: 1m\nworkload:\n  - apl: {rate: 2/s}\n"),
+                "t.yaml:4:5: ", "(did you mean 'api'?)");
+  require_error(error_of("name: a\nduration: 1m\nexpect:\n"
+                         "  - {during: [1s, 2s], availability: {target: api, at_least: 0.9}}\n"),
+                "t.yaml:4:", "no API client: add `- api: {rate: 1/s}` under workload");
+}

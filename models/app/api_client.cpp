@@ -1,0 +1,116 @@
+#include "models/app/api_client.hpp"
+
+#include "models/cattle/protocol.hpp"
+
+namespace stampede::app {
+
+namespace {
+
+// Timer tags: the kind in the top byte, a request or attempt id below it.
+constexpr std::uint64_t k_kind_shift = 56;
+constexpr std::uint64_t k_tick = std::uint64_t{1} << k_kind_shift;
+constexpr std::uint64_t k_connect = std::uint64_t{2} << k_kind_shift;
+constexpr std::uint64_t k_deadline = std::uint64_t{3} << k_kind_shift;
+constexpr std::uint64_t k_payload_mask = (std::uint64_t{1} << k_kind_shift) - 1;
+
+}  // namespace
+
+void ApiClient::on_start(Ctx& ctx) {
+  s_requests_ = ctx.intern("requests:api");
+  m_served_ = ctx.intern("api_requests_served");
+  m_failed_ = ctx.intern("api_requests_failed");
+  failover_ = ctx.mechanism("api_dns_failover");
+  ctx.set_timer(config_.interval_ns, k_tick);
+}
+
+void ApiClient::try_server(Ctx& ctx, std::int64_t id, Pending& p) {
+  std::int64_t attempt = next_attempt_++;
+  p.attempt = attempt;
+  attempts_[attempt] = id;
+  ++p.tried;
+  NodeId server = ctx.lookup(config_.servers[p.server]);
+  if (server != k_no_node)
+    ctx.send(server, Message{cattle::msg_api_request, 256, attempt, 0, 0, nullptr});
+  p.connect_timer = ctx.set_timer(ctx.timing("api_connect_timeout"),
+                                  k_connect | static_cast<std::uint64_t>(attempt));
+}
+
+void ApiClient::next_address(Ctx& ctx, std::int64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  if (!failover_ || p.tried >= static_cast<int>(config_.servers.size())) return finish(ctx, id, false);
+  p.server = (p.server + 1) % config_.servers.size();
+  try_server(ctx, id, p);
+}
+
+void ApiClient::finish(Ctx& ctx, std::int64_t id, bool ok) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  ctx.cancel_timer(it->second.connect_timer);
+  ctx.cancel_timer(it->second.deadline_timer);
+  pending_.erase(it);
+  ctx.sample(s_requests_, ok ? 1 : 0);
+  ctx.count(ok ? m_served_ : m_failed_, 1);
+}
+
+void ApiClient::on_message(Ctx& ctx, NodeId from, const Message& msg) {
+  (void)from;
+  if (msg.type != cattle::msg_api_response) return;
+  auto a = attempts_.find(msg.a);
+  if (a == attempts_.end()) return;
+  std::int64_t id = a->second;
+  attempts_.erase(a);
+  auto it = pending_.find(id);
+  if (it == pending_.end() || it->second.attempt != msg.a) return;  // a late answer
+  if (msg.b == cattle::k_http_ok) return finish(ctx, id, true);
+  ctx.cancel_timer(it->second.connect_timer);
+  next_address(ctx, id);
+}
+
+void ApiClient::on_timer(Ctx& ctx, std::uint64_t tag) {
+  std::uint64_t kind = tag & ~k_payload_mask;
+  auto payload = static_cast<std::int64_t>(tag & k_payload_mask);
+  if (kind == k_tick) {
+    std::int64_t id = next_request_++;
+    Pending& p = pending_[id];
+    p.server = rotation_;
+    rotation_ = (rotation_ + 1) % config_.servers.size();
+    p.deadline_timer = ctx.set_timer(ctx.timing("client_request_timeout"),
+                                     k_deadline | static_cast<std::uint64_t>(id));
+    try_server(ctx, id, p);
+    ctx.set_timer(config_.interval_ns, k_tick);
+    return;
+  }
+  if (kind == k_connect) {
+    auto a = attempts_.find(payload);
+    if (a == attempts_.end()) return;
+    std::int64_t id = a->second;
+    attempts_.erase(a);
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second.attempt != payload) return;
+    return next_address(ctx, id);
+  }
+  if (kind == k_deadline) {
+    // Attempts of a request that ran out of time are forgotten with it.
+    auto it = pending_.find(payload);
+    if (it != pending_.end()) attempts_.erase(it->second.attempt);
+    finish(ctx, payload, false);
+  }
+}
+
+std::uint64_t ApiClient::state_digest() const {
+  Digest d;
+  for (const auto& [id, p] : pending_)
+    d.add_signed(id).add(p.server).add_signed(p.tried).add_signed(p.attempt);
+  for (const auto& [attempt, id] : attempts_) d.add_signed(attempt).add_signed(id);
+  d.add_signed(next_request_).add_signed(next_attempt_).add(rotation_);
+  return d.value();
+}
+
+std::string_view ApiClient::message_name(std::uint32_t type) const {
+  std::string_view n = cattle::message_type_name(type);
+  return n.empty() ? "msg" : n;
+}
+
+}  // namespace stampede::app

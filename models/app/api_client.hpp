@@ -1,0 +1,57 @@
+#pragma once
+// A client of the Cattle servers' API (GET /v1/services every interval) through one DNS name that
+// resolves to every server, as FIELD-NOTES observation 4 sets HA up ("three servers behind one
+// DNS name, round robin"). The resolver rotates the addresses, so successive requests start at
+// successive servers; a request whose server does not answer within api_connect_timeout, or
+// answers 503, is tried on the next address (as HTTP clients do with several A records), until
+// client_request_timeout. Each request's outcome is a sample on "requests:api".
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/core/node.hpp"
+
+namespace stampede::app {
+
+struct ApiClientConfig {
+  std::vector<std::string> servers;  // server-1..N, the DNS name's addresses in order
+  DurationNs interval_ns = k_s;
+};
+
+class ApiClient final : public Node {
+ public:
+  explicit ApiClient(ApiClientConfig config) : config_(std::move(config)) {}
+
+  void on_start(Ctx& ctx) override;
+  void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
+  void on_timer(Ctx& ctx, std::uint64_t tag) override;
+  void on_crash() override { pending_.clear(); }
+  std::uint64_t state_digest() const override;
+  std::string_view message_name(std::uint32_t type) const override;
+
+ private:
+  struct Pending {
+    std::size_t server = 0;    // index of the address being tried
+    int tried = 0;             // addresses tried so far
+    std::int64_t attempt = 0;  // the id of the current attempt (answers to older ones are late)
+    TimerId connect_timer = 0;
+    TimerId deadline_timer = 0;
+  };
+  void try_server(Ctx& ctx, std::int64_t id, Pending& p);
+  void next_address(Ctx& ctx, std::int64_t id);
+  void finish(Ctx& ctx, std::int64_t id, bool ok);
+
+  ApiClientConfig config_;
+  std::map<std::int64_t, Pending> pending_;  // request id -> its progress
+  std::map<std::int64_t, std::int64_t> attempts_;  // attempt id -> request id
+  std::int64_t next_request_ = 1;
+  std::int64_t next_attempt_ = 1;
+  std::size_t rotation_ = 0;  // the resolver's round robin
+  bool failover_ = true;
+  SeriesId s_requests_ = 0;
+  SeriesId m_served_ = 0;
+  SeriesId m_failed_ = 0;
+};
+
+}  // namespace stampede::app
