@@ -95,6 +95,7 @@ struct ExploreCommands {
   int max_faults = 0;
   std::vector<std::string> faults;
   int delay_bound = -1;
+  std::string max_delay;
   bool no_reduction = false;
   bool swarm = false;
   std::optional<std::uint64_t> seed;
@@ -135,6 +136,7 @@ int cmd_explore(const ExploreCommands& a) {
   s.max_faults = a.max_faults;
   s.inject_kinds = *kinds;
   s.delay_bound = a.delay_bound;
+  if (!a.max_delay.empty()) s.max_delay_ns = parse_budget_flag("explore --max-delay", a.max_delay);
   s.reduction = !a.no_reduction;
   s.max_runs = a.runs;
   s.swarm = a.swarm;
@@ -165,6 +167,7 @@ int cmd_explore(const ExploreCommands& a) {
     s.seed = t.trace.header.seed;
     s.inject_kinds = t.inject_kinds;
     if (a.max_faults == 0) s.max_faults = t.max_faults;
+    if (a.max_delay.empty()) s.max_delay_ns = t.max_delay_ns;
     prefix.assign(t.picks.begin(), t.picks.begin() + static_cast<std::ptrdiff_t>(at));
     *strategy = Strategy::dfs;
   }
@@ -268,6 +271,11 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
       ->delimiter(',');
   e->add_option("--delay-bound", c->delay_bound,
                 "dfs: steps taken out of time order per run (default unbounded)");
+  e->add_option("--max-delay", c->max_delay,
+                "bounded delay with a unit (5ms): an event may run out of time order only if it "
+                "is due within this of the earliest pending one (default unbounded); needed by "
+                "properties with deadlines (by:), which unbounded reordering breaks by letting "
+                "time jump");
   e->add_flag("--no-reduction", c->no_reduction, "dfs: turn sleep-set reduction off");
   e->add_flag("--swarm", c->swarm, "random: randomise the enabled fault kinds per run");
   e->add_option("--seed", c->seed, "root seed (default: the scenario's seed)");

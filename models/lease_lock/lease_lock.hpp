@@ -12,6 +12,7 @@
 // old holder may still be about to write. Models here see only sim/core.
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -50,6 +51,7 @@ class LockService final : public Node {
   std::string_view message_name(std::uint32_t type) const override {
     return message_type_name(type);
   }
+  std::unique_ptr<Node> clone() const override { return std::make_unique<LockService>(*this); }
 
  private:
   struct Waiter {
@@ -85,6 +87,7 @@ class Storage final : public Node {
   std::string_view message_name(std::uint32_t type) const override {
     return message_type_name(type);
   }
+  std::unique_ptr<Node> clone() const override { return std::make_unique<Storage>(*this); }
 
  private:
   std::int64_t accepted_max_ = 0;
@@ -105,6 +108,7 @@ class Client final : public Node {
   std::string_view message_name(std::uint32_t type) const override {
     return message_type_name(type);
   }
+  std::unique_ptr<Node> clone() const override { return std::make_unique<Client>(*this); }
 
  private:
   void next(Ctx& ctx);

@@ -4,6 +4,7 @@
 // Ctx to send messages and set timers. Nothing here assumes a particular engine: the kernel, the
 // SimGrid engine and the explorer all drive the same Node code through a Ctx of their own.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,12 @@ class Node {
     (void)type;
     return "msg";
   }
+  // A copy of the node's whole state (volatile and durable), for engines that snapshot a world
+  // and restore it instead of re-running it from the start (the explorer's dfs). Optional: the
+  // default, nullptr, makes such an engine re-run from the start whenever this node has changed.
+  // A node that holds only values (no pointers into the engine or other nodes) can return
+  // std::make_unique<ItsType>(*this).
+  virtual std::unique_ptr<Node> clone() const { return nullptr; }
 };
 
 }  // namespace stampede

@@ -52,6 +52,35 @@ struct ExploreEngine::NodeSlot {
   bool paused = false;
   bool crashed_by_explorer = false;  // only these may be restarted by an injected restart
   DurationNs skew_ns = 0;
+  // How many times a handler ran on the node (it may have changed): a snapshot of a node that
+  // cannot clone itself is still good while this has not moved.
+  std::uint64_t changes = 0;
+};
+
+struct ExploreEngine::Snapshot {
+  struct NodeState {
+    std::unique_ptr<Node> clone;  // null when the node cannot clone itself
+    std::uint64_t changes = 0;
+    bool up = true;
+    bool paused = false;
+    bool crashed_by_explorer = false;
+    DurationNs skew_ns = 0;
+  };
+  std::vector<NodeState> nodes;
+  std::vector<Event> pending;
+  Network network;
+  std::size_t actions = 0;
+  std::vector<std::uint32_t> picks;
+  std::vector<std::uint8_t> pick_flags;
+  TimeNs now_ns = 0;
+  std::uint64_t seq = 0;
+  std::uint64_t step_index = 0;
+  std::uint64_t rolling_hash = 0;
+  std::uint64_t messages_delivered = 0;
+  std::uint64_t net_version_seen = 0;
+  TimerId next_timer = 1;
+  int faults_used = 0;
+  Recorder recorder;
 };
 
 class ExploreEngine::NodeCtx final : public RecordingCtx {
@@ -69,6 +98,9 @@ class ExploreEngine::NodeCtx final : public RecordingCtx {
   void send(NodeId to, Message msg) override {
     STAMPEDE_ASSERT(to < e_.nodes_.size(), "send to an unknown node");
     Network& net = *e_.network_;
+    // A message to a node that is down is lost, as in the kernel (which drops it on arrival: a
+    // restart gives the node a new epoch). Without this a crashed node would handle messages.
+    if (!e_.nodes_[to]->up) return;
     if (!net.reachable(id_, to)) return;
     if (net.sample_drop(e_.chooser_)) return;
     int copies = net.sample_duplicate(e_.chooser_) ? 2 : 1;
@@ -213,6 +245,14 @@ void ExploreEngine::build_options() {
     slots.push_back(i);
   }
   if (!first_start && action && action->due_ns <= until_ns_) slots.push_back(action_slot);
+  if (options_.max_delay_ns >= 0 && !slots.empty()) {
+    // Cut the window before sorting: under a vote storm thousands of events are pending and
+    // only the few within the window are options.
+    TimeNs earliest = pending_[slots.front()].due_ns;
+    for (std::size_t i : slots) earliest = std::min(earliest, pending_[i].due_ns);
+    TimeNs limit = earliest + options_.max_delay_ns;
+    std::erase_if(slots, [&](std::size_t i) { return pending_[i].due_ns > limit; });
+  }
   std::sort(slots.begin(), slots.end(),
             [&](std::size_t a, std::size_t b) { return earlier(pending_[a], pending_[b]); });
   for (std::size_t i : slots) {
@@ -275,16 +315,22 @@ void ExploreEngine::run_until(TimeNs until_ns) {
       push(std::move(ev));
     }
   }
-  while (!stopped_) {
+  for (;;) {
+    if (stopped_) {
+      if (options_.on_leaf && options_.on_leaf(*this)) continue;
+      break;
+    }
     build_options();
     if (options_list_.empty()) {
       ended_naturally_ = true;
       now_ns_ = std::max(now_ns_, until_ns);
+      if (options_.on_leaf && options_.on_leaf(*this)) continue;
       break;
     }
     std::size_t pick = scheduler_.choose(*this, options_list_);
     if (pick == Scheduler::k_stop) {
       stopped_ = true;
+      if (options_.on_leaf && options_.on_leaf(*this)) continue;
       break;
     }
     STAMPEDE_ASSERT(pick < options_list_.size(), "a scheduler picked a missing option");
@@ -371,6 +417,7 @@ void ExploreEngine::take(const Option& o) {
       break;
     case StepKind::start:
       finish_step(info);
+      ++s.changes;
       s.node->on_start(*s.ctx);
       break;
     case StepKind::deliver:
@@ -379,11 +426,13 @@ void ExploreEngine::take(const Option& o) {
       info.detail = ev.msg.digest();
       ++messages_delivered_;
       finish_step(info);
+      ++s.changes;
       s.node->on_message(*s.ctx, ev.from, ev.msg);
       break;
     case StepKind::timer:
       info.detail = ev.tag;
       finish_step(info);
+      ++s.changes;
       s.node->on_timer(*s.ctx, ev.tag);
       break;
     default: break;
@@ -406,6 +455,7 @@ void ExploreEngine::crash(NodeId id) {
   s.paused = false;
   // Its timers, its pending start or resume and the messages on their way to it die with it.
   std::erase_if(pending_, [&](const Event& e) { return !e.is_action() && e.node == id; });
+  ++s.changes;
   s.node->on_crash();
 }
 
@@ -438,9 +488,69 @@ void ExploreEngine::set_clock_skew(NodeId id, DurationNs skew_ns) {
 }
 
 bool ExploreEngine::model_fault(const ModelFault& f) {
-  for (auto& s : nodes_)
-    if (s->up && s->node->on_fault(*s->ctx, f)) return true;
+  for (auto& s : nodes_) {
+    if (!s->up) continue;
+    ++s->changes;  // on_fault may change the node even when the fault is not for it
+    if (s->node->on_fault(*s->ctx, f)) return true;
+  }
   return false;
+}
+
+std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
+  auto snap = std::make_shared<Snapshot>(Snapshot{{}, pending_, *network_});
+  snap->nodes.reserve(nodes_.size());
+  for (const auto& s : nodes_)
+    snap->nodes.push_back(Snapshot::NodeState{s->node->clone(), s->changes, s->up, s->paused,
+                                              s->crashed_by_explorer, s->skew_ns});
+  snap->actions = actions_.size();
+  snap->picks = picks_;
+  snap->pick_flags = pick_flags_;
+  snap->now_ns = now_ns_;
+  snap->seq = seq_;
+  snap->step_index = step_index_;
+  snap->rolling_hash = rolling_hash_;
+  snap->messages_delivered = messages_delivered_;
+  snap->net_version_seen = net_version_seen_;
+  snap->next_timer = next_timer_;
+  snap->faults_used = faults_used_;
+  snap->recorder = recorder_;
+  return snap;
+}
+
+bool ExploreEngine::restore(const Snapshot& snap) {
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    if (!snap.nodes[i].clone && nodes_[i]->changes != snap.nodes[i].changes) return false;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    NodeSlot& s = *nodes_[i];
+    const Snapshot::NodeState& n = snap.nodes[i];
+    // The snapshot may be restored again (a frame with several options left): clone its clone.
+    if (n.clone) s.node = n.clone->clone();
+    s.changes = n.changes;
+    s.up = n.up;
+    s.paused = n.paused;
+    s.crashed_by_explorer = n.crashed_by_explorer;
+    s.skew_ns = n.skew_ns;
+  }
+  pending_ = snap.pending;
+  *network_ = snap.network;
+  // Actions scheduled after the snapshot (random faults re-arming) are forgotten, so the next
+  // ones get the tags a re-run would give them.
+  actions_.resize(snap.actions);
+  picks_ = snap.picks;
+  pick_flags_ = snap.pick_flags;
+  now_ns_ = snap.now_ns;
+  seq_ = snap.seq;
+  step_index_ = snap.step_index;
+  assert_context().step = step_index_;
+  rolling_hash_ = snap.rolling_hash;
+  messages_delivered_ = snap.messages_delivered;
+  net_version_seen_ = snap.net_version_seen;
+  next_timer_ = snap.next_timer;
+  faults_used_ = snap.faults_used;
+  recorder_ = snap.recorder;
+  stopped_ = false;
+  ended_naturally_ = false;
+  return true;
 }
 
 std::string_view ExploreEngine::node_name(NodeId id) const { return nodes_[id]->name; }

@@ -64,9 +64,18 @@ class Scheduler {
 struct ExploreOptions : EngineOptions {
   int max_faults = 0;
   std::uint32_t inject_kinds = k_all_inject_kinds;
+  // Bounded delay (partial synchrony): an event may run out of time order only when it is due no
+  // later than max_delay_ns after the earliest pending event, so nothing runs more than
+  // max_delay_ns late. Negative: unbounded (any pending event may go next). Time-bounded
+  // liveness ("a leader within T") needs it: with unbounded delays any deadline can be missed.
+  DurationNs max_delay_ns = -1;
   // Called once at the end of run_until, while the engine still exists (run_scenario owns it):
   // the explorer reads the picks and the final state there.
   std::function<void(const ExploreEngine&)> on_end;
+  // Called where a run would end (nothing left to happen, the scheduler stopped it, or an
+  // observer asked to stop). Returning true means the callback restored a snapshot and the run
+  // goes on from it; false ends the run as usual. The explorer's dfs backtracks this way.
+  std::function<bool(ExploreEngine&)> on_leaf;
 };
 
 class ExploreEngine final : public Engine {
@@ -123,6 +132,17 @@ class ExploreEngine final : public Engine {
   // A one-line account of an option, for timelines ("deliver lease-lock <- lease-client-1 ...").
   std::string describe(const Option& o) const;
   bool ended_naturally() const { return ended_naturally_; }
+
+  // The whole engine state between two steps: every node (a clone, or, for a node that cannot
+  // clone itself, its change count), the pending events, the network, the clock, the counters,
+  // the picks so far and the recorded logs, signals and metrics. The chooser is not in it: its
+  // owner snapshots it (Explorer does).
+  struct Snapshot;
+  std::shared_ptr<Snapshot> save() const;  // shared: Snapshot is complete only in engine.cpp
+  // Puts the engine back into a saved state and makes the run go on from there (a run that had
+  // ended or been stopped resumes). Returns false, changing nothing, when a node that cannot
+  // clone itself has changed since the snapshot: the caller then re-runs from the start.
+  bool restore(const Snapshot& snap);
 
  private:
   class NodeCtx;

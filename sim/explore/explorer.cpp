@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "sim/core/chooser.hpp"
+
 #include "sim/core/assert.hpp"
 #include "sim/core/random.hpp"
 
@@ -74,6 +76,8 @@ class InvariantWatch final : public StepObserver {
   }
   bool stop_requested() const override { return violation_.has_value(); }
   const std::optional<Violation>& violation() const { return violation_; }
+  // Writable, so that dfs can clear it when it restores a state from before the violation.
+  std::optional<Violation>& violation() { return violation_; }
 
  private:
   std::vector<std::pair<const ExpectSpec*, const InvariantDef*>> watched_;
@@ -244,10 +248,19 @@ struct Frame {
   int delays = 0;
 };
 
+// What dfs saved at a frame with options left to explore, to restore when it backtracks there.
+struct Saved {
+  std::shared_ptr<ExploreEngine::Snapshot> engine;
+  std::optional<SeededChooser> chooser;
+};
+
 struct DfsState {
   const Settings& settings;
   std::vector<std::uint32_t> prefix;
   std::vector<Frame> stack;
+  // Parallel to `stack` when snapshots are on (empty entries at frames with one option).
+  std::vector<Saved> saved;
+  SeededChooser* chooser = nullptr;  // non-null when snapshots are on
   // State hash -> the sleep set it was explored with (sorted identities). Looked up, never
   // iterated, so its unordered layout cannot leak into the search order.
   std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> visited;
@@ -347,6 +360,15 @@ class DfsScheduler final : public Scheduler {
     if (f.todo.empty()) return k_stop;  // every successor is covered by a sleeping step
     st_.max_depth = std::max<std::uint64_t>(st_.max_depth, k + 1);
     std::uint32_t first = f.todo.front();
+    if (st_.chooser) {
+      // Only a frame with a second option is ever backtracked to.
+      Saved sv;
+      if (f.todo.size() > 1) {
+        sv.engine = engine.save();
+        sv.chooser = *st_.chooser;
+      }
+      st_.saved.push_back(std::move(sv));
+    }
     st_.stack.push_back(std::move(f));
     return first;
   }
@@ -361,12 +383,14 @@ Explorer::Explorer(const ScenarioSpec& spec, const Registry& registry, Settings 
     : spec_(spec), registry_(registry), settings_(settings) {}
 
 RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool record,
-                             std::vector<StepObserver*> observers) const {
+                             std::vector<StepObserver*> observers, const LeafFn* leaf,
+                             Chooser* chooser) const {
   RunResult r;
   InvariantWatch watch(spec_, registry_);
   Recorder recorder;
   RunConfig cfg;
   cfg.seed = s.seed;
+  cfg.chooser = chooser;
   cfg.observers.push_back(&watch);
   if (record) cfg.observers.push_back(&recorder);
   for (StepObserver* o : observers) cfg.observers.push_back(o);
@@ -376,6 +400,9 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
     static_cast<EngineOptions&>(o) = engine_options(sp, reg, c);
     o.max_faults = s.max_faults;
     o.inject_kinds = s.inject_kinds;
+    o.max_delay_ns = s.max_delay_ns;
+    if (leaf)
+      o.on_leaf = [leaf, &watch](ExploreEngine& e) { return (*leaf)(e, watch.violation()); };
     o.on_end = [&r](const ExploreEngine& e) {
       r.picks = e.picks();
       for (std::uint8_t f : e.pick_flags()) {
@@ -391,7 +418,10 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
   r.outcome = run_scenario(spec_, registry_, cfg);
   r.digest = r.outcome.digest;
   r.violation = watch.violation();
-  if (!r.violation) {
+  // The other expectations (`eventually ... by`, `log`, timed states) speak of a whole run: a run
+  // the scheduler cut short (a depth bound, a state dfs had already explored) is not judged on
+  // them, or every cut run would "miss" what it had no time to see (README, "Properties").
+  if (!r.violation && r.ended_naturally) {
     for (const ExpectResult& e : r.outcome.results)
       if (!e.passed) {
         r.violation = Violation{e.spec->text, e.detail, e.violated_step,
@@ -472,38 +502,92 @@ Report Explorer::random_search(bool pct, const std::function<bool()>& should_sto
   return rep;
 }
 
+bool Explorer::snapshots_apply() const {
+  if (!settings_.snapshots) return false;
+  // The checker's and the nemesis's state is not saved: only invariants (judged by the watch,
+  // which dfs clears) and scripted faults (armed before the first step) are safe to restore.
+  if (spec_.random_faults.crash || spec_.random_faults.partition) return false;
+  for (const ExpectSpec& e : spec_.expect)
+    if (e.what != ExpectWhat::invariant) return false;
+  return true;
+}
+
 Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
                           const std::function<bool()>& should_stop) const {
   Report rep;
-  DfsState st{settings_, prefix, {}, {}, 0, 0, 0, 0, false};
+  DfsState st{settings_, prefix, {}, {}, nullptr, {}, 0, 0, 0, 0, false};
+  std::optional<SeededChooser> chooser;
+  if (snapshots_apply()) {
+    chooser.emplace(settings_.seed);
+    st.chooser = &*chooser;
+  }
   DfsScheduler sch(st);
-  for (;;) {
-    if (settings_.max_runs != 0 && rep.runs >= settings_.max_runs) break;
-    if (rep.runs > 0 && should_stop && should_stop()) break;
-    RunResult r = run_with(sch, settings_, false, {});
+  bool done = false;  // a violation with stop_at_first, or exhaustion
+  std::vector<std::uint32_t> violation_picks;
+  // Accounts a leaf (a run's end) and backtracks to the deepest state with an unexplored option.
+  auto account = [&](const std::optional<Violation>& violation, bool ended_naturally,
+                     std::uint64_t final_state, const std::vector<std::uint32_t>& picks) {
     ++rep.runs;
-    if (r.violation) {
-      rep.verdicts.push_back(r.violation->property);
-      if (!rep.first_violation) {
-        rep.first_violation = r;
+    if (violation) {
+      rep.verdicts.push_back(violation->property);
+      if (rep.first_violation_run == 0) {
         rep.first_violation_run = rep.runs;
+        violation_picks = picks;
       }
-      if (settings_.stop_at_first) break;
-    } else if (r.ended_naturally) {
+      if (settings_.stop_at_first) {
+        done = true;
+        return;
+      }
+    } else if (ended_naturally) {
       rep.verdicts.push_back("pass");
-      rep.terminal_states.push_back(r.final_state);
+      rep.terminal_states.push_back(final_state);
     }
-    // Backtrack to the deepest state with an unexplored option.
     while (!st.stack.empty()) {
       Frame& f = st.stack.back();
       f.done.push_back(f.opts[f.todo[f.next]]);
       if (++f.next < f.todo.size()) break;
       st.stack.pop_back();
+      if (st.chooser) st.saved.pop_back();
     }
     if (st.stack.empty()) {
       rep.exhausted = true;
-      break;
+      done = true;
     }
+  };
+  auto out_of_budget = [&] {
+    return (settings_.max_runs != 0 && rep.runs >= settings_.max_runs) ||
+           (rep.runs > 0 && should_stop && should_stop());
+  };
+  // With snapshots, a leaf inside a run restores the state saved at the frame dfs backtracks to
+  // and the same run goes on from there; the run ends only when that cannot be done.
+  bool in_run_accounted = false;
+  LeafFn leaf = [&](ExploreEngine& e, std::optional<Violation>& violation) {
+    account(violation, e.ended_naturally() && !violation, e.state_hash(), e.picks());
+    in_run_accounted = true;
+    if (done || out_of_budget()) return false;
+    const Saved& sv = st.saved.back();
+    if (!sv.engine || !e.restore(*sv.engine)) return false;
+    *st.chooser = *sv.chooser;
+    violation.reset();
+    ++rep.restores;
+    return true;
+  };
+  for (;;) {
+    if (out_of_budget()) break;
+    if (st.chooser) *st.chooser = SeededChooser(settings_.seed);
+    in_run_accounted = false;
+    RunResult r = run_with(sch, settings_, false, {}, st.chooser ? &leaf : nullptr,
+                           st.chooser);
+    if (!in_run_accounted) {
+      account(r.violation, r.ended_naturally, r.final_state, r.picks);
+      if (rep.first_violation_run == rep.runs && r.violation) rep.first_violation = std::move(r);
+    }
+    if (done) break;
+  }
+  if (rep.first_violation_run != 0 && !rep.first_violation) {
+    // Re-run the violating picks on their own: the same run a re-executing dfs would keep, with
+    // its outcome, timeline and digest.
+    rep.first_violation = replay(violation_picks);
   }
   rep.transitions = st.transitions;
   rep.distinct_states = st.visited.size();

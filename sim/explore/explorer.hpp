@@ -47,10 +47,19 @@ struct Settings {
   std::uint64_t depth = 0;     // step bound per run; 0 = none beyond the scenario's duration
   int delay_bound = -1;        // dfs: out-of-order picks allowed per run; -1 = unbounded
   bool reduction = true;       // dfs: sleep sets
+  // dfs: restore a saved state to backtrack instead of re-running the scenario from the start.
+  // Used when the scenario's expectations are all invariants and it has no random faults (the
+  // rest of the run's state, the checker's and the nemesis's, is not saved); a node that cannot
+  // clone itself makes the engine fall back to a re-run whenever it has changed. Verdicts, state
+  // counts and reductions are the same either way.
+  bool snapshots = true;
   bool stop_at_first = true;   // stop the search at the first violation
   std::uint64_t max_runs = 0;  // 0 = unbounded
   int pct_depth = 3;           // pct: the bug depth d (d-1 priority change points)
   bool swarm = false;          // random: randomise the enabled fault kinds per run
+  // Bounded delay: an event may be taken out of time order only while it is due within this of
+  // the earliest pending event (ExploreOptions::max_delay_ns); negative = unbounded.
+  DurationNs max_delay_ns = -1;
 };
 
 enum class Strategy { random, pct, dfs };
@@ -67,6 +76,7 @@ struct Report {
   std::uint64_t max_depth = 0;
   std::uint64_t reductions = 0;       // dfs: options slept on plus revisits covered by a sleep set
   std::uint64_t pruned_visited = 0;   // dfs: runs cut at an already explored state
+  std::uint64_t restores = 0;         // dfs: backtracks done by restoring a saved state
   bool exhausted = false;             // dfs: the bounded space was searched completely
   bool depth_cut = false;             // dfs: some runs were cut by the depth bound
   std::optional<RunResult> first_violation;
@@ -97,8 +107,14 @@ class Explorer {
 
  private:
   Report random_search(bool pct, const std::function<bool()>& should_stop) const;
+  // `leaf`, when set, is called where a run would end, with the invariant watch's violation
+  // (which it may clear); returning true means it restored a saved state and the run goes on.
+  using LeafFn = std::function<bool(ExploreEngine&, std::optional<Violation>&)>;
   RunResult run_with(Scheduler& scheduler, const Settings& s, bool record,
-                     std::vector<StepObserver*> observers) const;
+                     std::vector<StepObserver*> observers, const LeafFn* leaf = nullptr,
+                     Chooser* chooser = nullptr) const;
+  // Whether dfs may backtrack by restoring saved states (Settings::snapshots).
+  bool snapshots_apply() const;
 
   const ScenarioSpec& spec_;
   const Registry& registry_;

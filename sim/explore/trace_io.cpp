@@ -33,6 +33,7 @@ ExploreTrace read_explore_trace(const std::string& path, const std::string& expe
     if (!kinds) throw TraceError(where + ": unknown fault kind in explore.inject_kinds");
     x.inject_kinds = *kinds;
     x.depth = e.value("depth", std::uint64_t{0});
+    x.max_delay_ns = e.value("max_delay_ns", std::int64_t{-1});
     x.strategy = e.value("strategy", "");
     x.property = e.value("property", "");
   } catch (const json::exception& e) {
@@ -59,6 +60,9 @@ void write_explore_trace(const std::string& path, const TraceHeader& header,
              {"depth", settings.depth},
              {"strategy", strategy},
              {"property", run.violation ? run.violation->property : ""}};
+  // Only bounded-delay searches write it, so traces of unbounded ones stay byte for byte as
+  // before; readers take its absence as unbounded.
+  if (settings.max_delay_ns >= 0) ex["max_delay_ns"] = settings.max_delay_ns;
   json h = {{"trace", "stampede"},
             {"format", header.format},
             {"version", header.version},
@@ -99,6 +103,7 @@ Settings settings_for(const ExploreTrace& t) {
   s.max_faults = t.max_faults;
   s.inject_kinds = t.inject_kinds;
   s.depth = t.depth;
+  s.max_delay_ns = t.max_delay_ns;
   return s;
 }
 

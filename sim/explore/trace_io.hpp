@@ -22,6 +22,7 @@ struct ExploreTrace {
   int max_faults = 0;
   std::uint32_t inject_kinds = k_all_inject_kinds;
   std::uint64_t depth = 0;
+  DurationNs max_delay_ns = -1;  // the bounded-delay window; -1 (or absent) = unbounded
   std::string strategy;
   std::string property;  // the violated property, empty when the run passed
 };

@@ -207,3 +207,42 @@ TEST_CASE("a counterexample trace replays step by step, and dfs resumes from one
 
   CHECK_THROWS_AS(read_explore_trace(path, STAMPEDE_VERSION), TraceError);
 }
+
+TEST_CASE("dfs restoring snapshots explores exactly what dfs re-running from the start does") {
+  struct Case {
+    int n, w;
+    bool fencing;
+    int max_faults;
+    bool stop_at_first;
+  };
+  for (Case c : {Case{2, 1, true, 0, false}, Case{2, 2, false, 0, false},
+                 Case{3, 1, true, 0, false}, Case{3, 2, false, 0, true},
+                 Case{2, 1, true, 1, false}}) {
+    ScenarioSpec spec = lease_spec(c.n, c.w, c.fencing);
+    Settings s;
+    s.stop_at_first = c.stop_at_first;
+    s.max_faults = c.max_faults;
+    Settings rerun = s;
+    rerun.snapshots = false;
+    Report snap = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
+    Report full = Explorer(spec, registry(), rerun).search(Strategy::dfs, k_never_stop);
+    INFO("N=" << c.n << " WRITES=" << c.w << " fencing=" << c.fencing
+              << " max_faults=" << c.max_faults);
+    CHECK(snap.restores > 0);
+    CHECK(full.restores == 0);
+    CHECK(snap.runs == full.runs);
+    CHECK(snap.transitions == full.transitions);
+    CHECK(snap.distinct_states == full.distinct_states);
+    CHECK(snap.reductions == full.reductions);
+    CHECK(snap.pruned_visited == full.pruned_visited);
+    CHECK(snap.exhausted == full.exhausted);
+    CHECK(snap.verdicts == full.verdicts);
+    CHECK(snap.terminal_states == full.terminal_states);
+    CHECK(snap.first_violation_run == full.first_violation_run);
+    REQUIRE(snap.first_violation.has_value() == full.first_violation.has_value());
+    if (snap.first_violation) {
+      CHECK(snap.first_violation->picks == full.first_violation->picks);
+      CHECK(snap.first_violation->digest == full.first_violation->digest);
+    }
+  }
+}
