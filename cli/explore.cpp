@@ -96,6 +96,7 @@ struct ExploreCommands {
   std::vector<std::string> faults;
   int delay_bound = -1;
   std::string max_delay;
+  std::string pause_for;
   bool no_reduction = false;
   bool swarm = false;
   std::optional<std::uint64_t> seed;
@@ -123,7 +124,7 @@ int cmd_explore(const ExploreCommands& a) {
     kinds = inject_kinds_from_names(a.faults);
     if (!kinds)
       throw InputError("stampede explore: --faults: unknown fault kind (expected some of crash, "
-                    "restart, isolate, heal, drop, duplicate)");
+                    "restart, isolate, heal, drop, duplicate, pause)");
   }
   if (a.at && a.from.empty()) throw InputError("stampede explore: --at needs --from TRACE");
 
@@ -137,6 +138,7 @@ int cmd_explore(const ExploreCommands& a) {
   s.inject_kinds = *kinds;
   s.delay_bound = a.delay_bound;
   if (!a.max_delay.empty()) s.max_delay_ns = parse_budget_flag("explore --max-delay", a.max_delay);
+  if (!a.pause_for.empty()) s.pause_ns = parse_budget_flag("explore --pause-for", a.pause_for);
   s.reduction = !a.no_reduction;
   s.max_runs = a.runs;
   s.swarm = a.swarm;
@@ -168,6 +170,7 @@ int cmd_explore(const ExploreCommands& a) {
     s.inject_kinds = t.inject_kinds;
     if (a.max_faults == 0) s.max_faults = t.max_faults;
     if (a.max_delay.empty()) s.max_delay_ns = t.max_delay_ns;
+    if (a.pause_for.empty()) s.pause_ns = t.pause_ns;
     prefix.assign(t.picks.begin(), t.picks.begin() + static_cast<std::ptrdiff_t>(at));
     *strategy = Strategy::dfs;
   }
@@ -267,7 +270,7 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
   e->add_option("--max-faults", c->max_faults,
                 "faults the explorer may inject per run (default 0)");
   e->add_option("--faults", c->faults, "kinds it may inject: crash,restart,isolate,heal,drop,"
-                                       "duplicate (default all)")
+                                       "duplicate,pause (default all but pause)")
       ->delimiter(',');
   e->add_option("--delay-bound", c->delay_bound,
                 "dfs: steps taken out of time order per run (default unbounded)");
@@ -276,6 +279,8 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
                 "is due within this of the earliest pending one (default unbounded); needed by "
                 "properties with deadlines (by:), which unbounded reordering breaks by letting "
                 "time jump");
+  e->add_option("--pause-for", c->pause_for,
+                "how long an injected pause lasts (--faults pause), with a unit; default 60s");
   e->add_flag("--no-reduction", c->no_reduction, "dfs: turn sleep-set reduction off");
   e->add_flag("--swarm", c->swarm, "random: randomise the enabled fault kinds per run");
   e->add_option("--seed", c->seed, "root seed (default: the scenario's seed)");

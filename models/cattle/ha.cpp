@@ -68,6 +68,13 @@ std::vector<RowId> CattleServer::commit(Ctx& ctx, Transaction& txn) {
 }
 
 void CattleServer::send_next_write(Ctx& ctx) {
+  // A write made under a service lock is an action too: a server that comes back from a pause
+  // with writes still queued checks its session before it sends them, and drops them (with the
+  // work they belong to) when it cannot trust it any more. Its copy gets the database's truth
+  // back at the next read.
+  if (stale_check_ && zk_ && !service_work_.empty() && ctx.mechanism(m_zk_service_locks) &&
+      !zk_->lease_valid(ctx.now()))
+    return drop_stale_work(ctx);
   // One transaction at a time, in order, as a JDBC connection that waits for each commit: a
   // later write may depend on an earlier one (an update of a row inserted just before).
   for (auto& [seq, e] : journal_) {
@@ -90,6 +97,68 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
                                         mysql::format_error(*result.error)));
   prune_journal();
   send_next_write(ctx);
+  // Writes are taken in order: every command that waited for this one or an earlier one can go.
+  while (!deferred_.empty() && deferred_.begin()->first <= seq) {
+    std::vector<DeferredSend> ready = std::move(deferred_.begin()->second);
+    deferred_.erase(deferred_.begin());
+    for (DeferredSend& d : ready) {
+      auto rp = running_.find(d.pi);
+      if (rp == running_.end() || rp->second.phase != RunningProcess::Phase::working) continue;
+      if (!result.ok()) {
+        fail_process(ctx, d.pi, "the database did not take its write");
+        continue;
+      }
+      if (!may_act(ctx, service_lock_of(d.pi))) {
+        fail_process(ctx, d.pi, "its service's lock is not held");
+        continue;
+      }
+      if (d.to != k_no_node) ctx.send(d.to, std::move(d.msg));
+    }
+  }
+}
+
+void CattleServer::drop_stale_work(Ctx& ctx) {
+  ctx.count(m_stale_refusals_, 1);
+  std::vector<RowId> services;
+  for (const auto& [sid, w] : service_work_) {
+    services.push_back(sid);
+    if (w.phase == ServiceWork::Phase::waiting_lock && w.timer != 0) ctx.cancel_timer(w.timer);
+    zk_->unlock(ctx, lock_name(sid));
+  }
+  service_work_.clear();
+  std::size_t dropped = 0;
+  for (auto it = journal_.begin(); it != journal_.end();) {
+    if (it->second.sent) {
+      ++it;
+      continue;
+    }
+    deferred_.erase(it->first);
+    it = journal_.erase(it);
+    ++dropped;
+  }
+  ctx.log(LogLevel::notable,
+          fmt::format("stopped work on {} service(s): its ZooKeeper session cannot be trusted; "
+                      "dropped {} queued write(s)",
+                      services.size(), dropped));
+  // The processes of that work wait for a later turn at the lock (their failure is a write of
+  // its own, sent now that no work is held).
+  std::vector<RowId> mine;
+  for (const auto& [pi, rp] : running_)
+    if (std::find(services.begin(), services.end(), service_lock_of(pi)) != services.end())
+      mine.push_back(pi);
+  for (RowId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
+  send_next_write(ctx);
+}
+
+void CattleServer::send_when_durable(Ctx& ctx, RowId pi, NodeId to, Message msg) {
+  std::int64_t last = next_seq_ - 1;
+  bool pending = false;
+  for (const auto& [seq, e] : journal_) pending = pending || (seq <= last && !e.acked);
+  if (!pending) {
+    if (to != k_no_node) ctx.send(to, std::move(msg));
+    return;
+  }
+  deferred_[last].push_back(DeferredSend{pi, to, std::move(msg)});
 }
 
 void CattleServer::prune_journal() {
@@ -141,6 +210,7 @@ void CattleServer::crash_ha() {
   refresh_failed_ = false;
   refresh_rows_.clear();
   journal_.clear();
+  deferred_.clear();
   service_work_.clear();
   reconcile_paused_logged_ = false;
   actions_.clear();

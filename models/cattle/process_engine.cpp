@@ -95,9 +95,12 @@ void CattleServer::execute(Ctx& ctx, RowId pi) {
     RunningProcess& rp = running_[pi];
     rp.phase = RunningProcess::Phase::working;
     NodeId agent = ctx.lookup(host_name(host));
-    if (agent != k_no_node)
-      ctx.send(agent, Message{msg_start_container, 128, rid, 0, 0,
-                              make_names({db().get("instance", rid, "name")})});
+    Message start{msg_start_container, 128, rid, 0, 0,
+                  make_names({db().get("instance", rid, "name")})};
+    // In HA the command waits until the database has the writes before it (ha.cpp), as Cattle
+    // commits a process's transaction before it calls the agent.
+    if (cm_) send_when_durable(ctx, pi, agent, std::move(start));
+    else if (agent != k_no_node) ctx.send(agent, std::move(start));
     rp.timer = ctx.set_timer(ctx.timing(t_agent_reply_timeout), make_tag(timer_agent_reply, pi));
     return;
   }

@@ -362,6 +362,8 @@ std::uint64_t CattleServer::state_digest() const {
       d.add_signed(sid).add(static_cast<std::uint64_t>(w.phase));
     for (const auto& [session, t] : actions_) d.add_signed(session).add_signed(t);
     d.add(reconcile_paused_logged_ ? 1u : 0u);
+    for (const auto& [seq, sends] : deferred_)
+      for (const DeferredSend& s : sends) d.add_signed(seq).add_signed(s.pi).add(s.msg.digest());
     if (zk_) d.add(zk_->digest());
     if (redis_) d.add(redis_->digest());
   }

@@ -144,6 +144,8 @@ class CattleServer final : public Node {
   void on_commit_result(Ctx& ctx, std::int64_t seq, const mysql::DbResult& result);
   void prune_journal();
   void send_next_write(Ctx& ctx);
+  // The stale-holder check at a write: abandons all service work, drops the unsent writes.
+  void drop_stale_work(Ctx& ctx);
   bool in_partition(RowId host) const;
   bool pushes_lb_config() const;
   void reconcile_ha(Ctx& ctx);
@@ -163,6 +165,9 @@ class CattleServer final : public Node {
   bool holding_service(RowId service) const;
   RowId place_ha(Ctx& ctx, RowId instance);
   void publish_event(Ctx& ctx, const std::string& name);
+  // Sends `msg` for process `pi` once every write made so far is in the database, and only if
+  // the server may still act on the process's service then.
+  void send_when_durable(Ctx& ctx, RowId pi, NodeId to, Message msg);
 
   // Ping monitor (ping_monitor.cpp).
   void ping_all(Ctx& ctx);
@@ -217,6 +222,13 @@ class CattleServer final : public Node {
     bool acked = false;  // answered, with success or an error
   };
   std::map<std::int64_t, JournalEntry> journal_;  // writes sent to the db, by sequence
+  struct DeferredSend {
+    RowId pi = 0;
+    NodeId to = k_no_node;
+    Message msg;
+  };
+  // Agent commands waiting for the write of this sequence number (and those before it).
+  std::map<std::int64_t, std::vector<DeferredSend>> deferred_;
   std::int64_t next_seq_ = 0;
   std::map<RowId, ServiceWork> service_work_;
   std::map<std::int64_t, TimeNs> actions_;  // ZooKeeper session -> the last action's time

@@ -24,6 +24,7 @@ std::string_view inject_kind_name(InjectKind k) {
     case InjectKind::heal: return "heal";
     case InjectKind::drop: return "drop";
     case InjectKind::duplicate: return "duplicate";
+    case InjectKind::pause: return "pause";
   }
   return "?";
 }
@@ -58,6 +59,8 @@ struct ExploreEngine::NodeSlot {
 };
 
 struct ExploreEngine::Snapshot {
+  Snapshot(std::vector<Event> pending_events, Network net)
+      : pending(std::move(pending_events)), network(std::move(net)) {}
   struct NodeState {
     std::unique_ptr<Node> clone;  // null when the node cannot clone itself
     std::uint64_t changes = 0;
@@ -293,6 +296,8 @@ void ExploreEngine::build_options() {
       add(InjectKind::restart, id, 0, 0);
     if (allowed(InjectKind::isolate) && nodes_[id]->up && !network_->any_cut())
       add(InjectKind::isolate, id, 0, 0);
+    if (allowed(InjectKind::pause) && nodes_[id]->up && !nodes_[id]->paused)
+      add(InjectKind::pause, id, 0, 0);
   }
   if (allowed(InjectKind::heal) && network_->any_cut()) add(InjectKind::heal, k_no_node, 0, 0);
   for (std::size_t i = 0; i < n_events; ++i) {
@@ -376,6 +381,11 @@ void ExploreEngine::take(const Option& o) {
       case InjectKind::heal:
         network_->heal_all();
         what = "heal all (explorer)";
+        break;
+      case InjectKind::pause:
+        pause(o.node, options_.pause_ns);
+        what = fmt::format("pause {} for {} (explorer)", nodes_[o.node]->name,
+                           format_duration(options_.pause_ns));
         break;
       case InjectKind::drop: {
         Event e = pending_[o.slot];
@@ -497,7 +507,7 @@ bool ExploreEngine::model_fault(const ModelFault& f) {
 }
 
 std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
-  auto snap = std::make_shared<Snapshot>(Snapshot{{}, pending_, *network_});
+  auto snap = std::make_shared<Snapshot>(pending_, *network_);
   snap->nodes.reserve(nodes_.size());
   for (const auto& s : nodes_)
     snap->nodes.push_back(Snapshot::NodeState{s->node->clone(), s->changes, s->up, s->paused,

@@ -27,10 +27,12 @@
 
 namespace stampede::explore {
 
-// Faults the explorer may inject on its own (within --max-faults).
-enum class InjectKind : std::uint8_t { crash, restart, isolate, heal, drop, duplicate };
-inline constexpr int k_inject_kinds = 6;
-inline constexpr std::uint32_t k_all_inject_kinds = (1u << k_inject_kinds) - 1;
+// Faults the explorer may inject on its own (within --max-faults). `pause` (a stop-the-world
+// pause of pause_ns) is asked for by name only: the default set, k_all_inject_kinds, keeps the
+// six kinds that searches and their pinned state counts were built on.
+enum class InjectKind : std::uint8_t { crash, restart, isolate, heal, drop, duplicate, pause };
+inline constexpr int k_inject_kinds = 7;
+inline constexpr std::uint32_t k_all_inject_kinds = (1u << 6) - 1;
 std::string_view inject_kind_name(InjectKind k);
 // Repairs (restart, heal) are free; the others spend the fault budget.
 bool inject_costs(InjectKind k);
@@ -64,6 +66,7 @@ class Scheduler {
 struct ExploreOptions : EngineOptions {
   int max_faults = 0;
   std::uint32_t inject_kinds = k_all_inject_kinds;
+  DurationNs pause_ns = 60 * k_s;  // how long an injected pause lasts
   // Bounded delay (partial synchrony): an event may run out of time order only when it is due no
   // later than max_delay_ns after the earliest pending event, so nothing runs more than
   // max_delay_ns late. Negative: unbounded (any pending event may go next). Time-bounded

@@ -401,6 +401,7 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
     o.max_faults = s.max_faults;
     o.inject_kinds = s.inject_kinds;
     o.max_delay_ns = s.max_delay_ns;
+    o.pause_ns = s.pause_ns;
     if (leaf)
       o.on_leaf = [leaf, &watch](ExploreEngine& e) { return (*leaf)(e, watch.violation()); };
     o.on_end = [&r](const ExploreEngine& e) {

@@ -60,6 +60,7 @@ struct Settings {
   // Bounded delay: an event may be taken out of time order only while it is due within this of
   // the earliest pending event (ExploreOptions::max_delay_ns); negative = unbounded.
   DurationNs max_delay_ns = -1;
+  DurationNs pause_ns = 60 * k_s;  // the length of an injected pause (--faults pause)
 };
 
 enum class Strategy { random, pct, dfs };

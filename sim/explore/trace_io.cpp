@@ -34,6 +34,7 @@ ExploreTrace read_explore_trace(const std::string& path, const std::string& expe
     x.inject_kinds = *kinds;
     x.depth = e.value("depth", std::uint64_t{0});
     x.max_delay_ns = e.value("max_delay_ns", std::int64_t{-1});
+    x.pause_ns = e.value("pause_ns", std::int64_t{60 * k_s});
     x.strategy = e.value("strategy", "");
     x.property = e.value("property", "");
   } catch (const json::exception& e) {
@@ -63,6 +64,9 @@ void write_explore_trace(const std::string& path, const TraceHeader& header,
   // Only bounded-delay searches write it, so traces of unbounded ones stay byte for byte as
   // before; readers take its absence as unbounded.
   if (settings.max_delay_ns >= 0) ex["max_delay_ns"] = settings.max_delay_ns;
+  // Likewise only searches that may pause write the pause's length.
+  if (settings.inject_kinds & (1u << static_cast<unsigned>(InjectKind::pause)))
+    ex["pause_ns"] = settings.pause_ns;
   json h = {{"trace", "stampede"},
             {"format", header.format},
             {"version", header.version},
@@ -104,6 +108,7 @@ Settings settings_for(const ExploreTrace& t) {
   s.inject_kinds = t.inject_kinds;
   s.depth = t.depth;
   s.max_delay_ns = t.max_delay_ns;
+  s.pause_ns = t.pause_ns;
   return s;
 }
 

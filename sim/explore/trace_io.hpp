@@ -23,6 +23,7 @@ struct ExploreTrace {
   std::uint32_t inject_kinds = k_all_inject_kinds;
   std::uint64_t depth = 0;
   DurationNs max_delay_ns = -1;  // the bounded-delay window; -1 (or absent) = unbounded
+  DurationNs pause_ns = 60 * k_s;  // the length of an injected pause (absent: the default)
   std::string strategy;
   std::string property;  // the violated property, empty when the run passed
 };
