@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <boost/container/small_vector.hpp>
 #include <functional>
 
 #include "models/agent/agent.hpp"
@@ -185,8 +186,9 @@ void register_names(Registry& r) {
 }
 
 // Agents carry the scenario's services and scales; the invariants read them there.
-std::vector<const agent::Agent*> live_agents(const WorldView& w) {
-  std::vector<const agent::Agent*> out;
+using AgentList = boost::container::small_vector<const agent::Agent*, 8>;
+AgentList live_agents(const WorldView& w) {
+  AgentList out;
   for (NodeId id = 0; id < w.node_count(); ++id) {
     if (!w.is_up(id)) continue;
     // The name test first: it is cheaper than the cast, and this runs after many steps.
@@ -360,7 +362,7 @@ void register_checks(Registry& r) {
     // copy of the shared tables will do, server-1 may be the one that crashed).
     std::optional<std::int64_t> active;
     for (int k = 1; !active; ++k) {
-      NodeId id = w.find(fmt::format("server-{}", k));
+      NodeId id = w.find("server-" + std::to_string(k));
       if (id == k_no_node) break;
       if (w.is_up(id)) active = w.node(id).probe("hosts_active", "");
     }

@@ -1,5 +1,7 @@
 #include "models/app/client.hpp"
 
+#include <algorithm>
+
 #include "models/app/http.hpp"
 
 namespace stampede::app {
@@ -27,25 +29,37 @@ void Client::record(Ctx& ctx, bool ok) {
 void Client::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   (void)from;
   if (msg.type != msg_http_response) return;
-  auto it = pending_.find(msg.a);
+  auto it = find(msg.a);
   if (it == pending_.end()) return;  // it already timed out
   ctx.cancel_timer(it->second);
   pending_.erase(it);
   record(ctx, msg.b == status_ok);
 }
 
+std::vector<std::pair<std::int64_t, TimerId>>::iterator Client::find(std::int64_t id) {
+  auto it = std::lower_bound(pending_.begin(), pending_.end(), id,
+                             [](const auto& p, std::int64_t x) { return p.first < x; });
+  return it != pending_.end() && it->first == id ? it : pending_.end();
+}
+
 void Client::on_timer(Ctx& ctx, std::uint64_t tag) {
   if (tag == k_tick) {
     std::int64_t id = next_request_++;
-    NodeId lb = ctx.lookup(config_.target);
-    pending_[id] = ctx.set_timer(ctx.timing("client_request_timeout"),
-                                 k_timeout | static_cast<std::uint64_t>(id));
-    if (lb != k_no_node) ctx.send(lb, Message{msg_http_request, 512, id, 0, 0, nullptr});
+    if (timeout_ns_ < 0) {
+      timeout_ns_ = ctx.timing("client_request_timeout");
+      lb_ = ctx.lookup(config_.target);
+    }
+    TimerId timeout = ctx.set_timer(timeout_ns_, k_timeout | static_cast<std::uint64_t>(id));
+    pending_.emplace_back(id, timeout);
+    if (lb_ != k_no_node) ctx.send(lb_, Message{msg_http_request, 512, id, 0, 0, nullptr});
     ctx.set_timer(config_.interval_ns, k_tick);
     return;
   }
   auto id = static_cast<std::int64_t>(tag & (k_tick - 1));
-  if (pending_.erase(id) != 0) record(ctx, false);
+  auto it = find(id);
+  if (it == pending_.end()) return;
+  pending_.erase(it);
+  record(ctx, false);
 }
 
 std::uint64_t Client::state_digest() const {

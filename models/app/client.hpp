@@ -2,8 +2,9 @@
 // A client of the app: sends one request to its load balancer every interval and records each
 // outcome (served within the timeout, or not) on the series "requests:STACK/LB".
 #include <cstdint>
-#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sim/core/node.hpp"
 
@@ -30,9 +31,17 @@ class Client final : public Node {
 
  private:
   void record(Ctx& ctx, bool ok);
+  // The pending request with this id, or pending_.end().
+  std::vector<std::pair<std::int64_t, TimerId>>::iterator find(std::int64_t id);
 
   ClientConfig config_;
-  std::map<std::int64_t, TimerId> pending_;  // request id -> its timeout
+  // (request id, its timeout), by ascending id: ids only grow and a few requests are in flight,
+  // so a flat vector serves where a tree would allocate per request.
+  std::vector<std::pair<std::int64_t, TimerId>> pending_;
+  // The balancer's node id and client_request_timeout, looked up on first use: neither changes
+  // during a run.
+  NodeId lb_ = k_no_node;
+  DurationNs timeout_ns_ = -1;
   std::int64_t next_request_ = 1;
   std::int64_t served_ = 0;
   std::int64_t failed_ = 0;

@@ -1,5 +1,6 @@
 #include "models/app/load_balancer.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <vector>
 
@@ -27,6 +28,8 @@ void LoadBalancer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
         cattle::Placement p = cattle::split_placement(entry);
         auto old = backends_.find(p.container);
         Backend b = old != backends_.end() ? old->second : Backend{};
+        if (!b.body || b.agent != p.agent) b.agent_id = ctx.lookup(p.agent);
+        if (!b.body) b.body = cattle::make_names({p.container});
         b.agent = p.agent;
         next[p.container] = b;
       }
@@ -37,21 +40,22 @@ void LoadBalancer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
     }
     case msg_http_request: {
       std::int64_t id = next_request_++;
-      Pending p;
+      if (backend_timeout_ns_ < 0) backend_timeout_ns_ = ctx.timing("lb_backend_timeout");
+      Pending& p = pending_.emplace_back();
+      p.id = id;
       p.client = from;
       p.client_request = msg.a;
-      p.timer = ctx.set_timer(ctx.timing("lb_backend_timeout"),
+      p.timer = ctx.set_timer(backend_timeout_ns_,
                               tag(timer_request, static_cast<std::uint64_t>(id)));
-      pending_[id] = std::move(p);
-      dispatch(ctx, id);
+      dispatch(ctx, p);
       return;
     }
     case msg_backend_response: {
-      auto it = pending_.find(msg.a);
-      if (it == pending_.end()) return;
-      if (msg.b == status_refused && it->second.redispatches < 1) {
-        ++it->second.redispatches;
-        dispatch(ctx, msg.a);
+      Pending* p = find_pending(msg.a);
+      if (p == nullptr) return;
+      if (msg.b == status_refused && p->redispatches < 1) {
+        ++p->redispatches;
+        dispatch(ctx, *p);
         return;
       }
       respond(ctx, msg.a, msg.b);
@@ -72,26 +76,35 @@ void LoadBalancer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   }
 }
 
-void LoadBalancer::dispatch(Ctx& ctx, std::int64_t id) {
-  Pending& p = pending_[id];
-  std::vector<const std::string*> candidates;
-  for (const auto& [name, b] : backends_)
-    if (b.healthy && p.tried.count(name) == 0) candidates.push_back(&name);
-  if (candidates.empty()) return respond(ctx, id, status_no_backend);
-  const std::string& pick = *candidates[round_robin_++ % candidates.size()];
-  p.tried.insert(pick);
-  NodeId agent = ctx.lookup(backends_[pick].agent);
-  if (agent == k_no_node) return respond(ctx, id, status_error);
-  ctx.send(agent, Message{msg_backend_request, 512, id, 0, 0, cattle::make_names({pick})});
+LoadBalancer::Pending* LoadBalancer::find_pending(std::int64_t id) {
+  auto it = std::lower_bound(pending_.begin(), pending_.end(), id,
+                             [](const Pending& p, std::int64_t x) { return p.id < x; });
+  return it != pending_.end() && it->id == id ? &*it : nullptr;
+}
+
+void LoadBalancer::dispatch(Ctx& ctx, Pending& p) {
+  // Round robin over the healthy backends not yet tried for this request, in name order.
+  std::size_t candidates = 0;
+  for (const auto& [name, b] : backends_) candidates += b.healthy && !p.has_tried(name);
+  if (candidates == 0) return respond(ctx, p.id, status_no_backend);
+  std::size_t k = round_robin_++ % candidates;
+  auto pick = backends_.begin();
+  for (;; ++pick) {
+    if (!pick->second.healthy || p.has_tried(pick->first)) continue;
+    if (k-- == 0) break;
+  }
+  p.tried[p.tried_count++] = pick->first;
+  const Backend& b = pick->second;
+  if (b.agent_id == k_no_node) return respond(ctx, p.id, status_error);
+  ctx.send(b.agent_id, Message{msg_backend_request, 512, p.id, 0, 0, b.body});
 }
 
 void LoadBalancer::respond(Ctx& ctx, std::int64_t id, std::int64_t status) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
-  ctx.cancel_timer(it->second.timer);
-  ctx.send(it->second.client,
-           Message{msg_http_response, 2048, it->second.client_request, status, 0, nullptr});
-  pending_.erase(it);
+  Pending* p = find_pending(id);
+  if (p == nullptr) return;
+  ctx.cancel_timer(p->timer);
+  ctx.send(p->client, Message{msg_http_response, 2048, p->client_request, status, 0, nullptr});
+  pending_.erase(pending_.begin() + (p - pending_.data()));
 }
 
 void LoadBalancer::check_result(Ctx& ctx, const std::string& container, bool ok) {
@@ -125,12 +138,11 @@ void LoadBalancer::on_timer(Ctx& ctx, std::uint64_t t) {
           b.check_outstanding = 0;
           check_result(ctx, name, false);
         }
-        NodeId agent = ctx.lookup(b.agent);
-        if (agent == k_no_node) continue;
+        if (b.agent_id == k_no_node) continue;
         std::int64_t id = next_check_++;
         b.check_outstanding = id;
         checks_[id] = name;
-        ctx.send(agent, Message{msg_health_check, 64, id, 0, 0, cattle::make_names({name})});
+        ctx.send(b.agent_id, Message{msg_health_check, 64, id, 0, 0, b.body});
       }
       ctx.set_timer(config_.health_check->interval_ns, tag(timer_health, 0));
       return;
@@ -166,7 +178,7 @@ std::uint64_t LoadBalancer::state_digest() const {
   for (const auto& [name, b] : backends_)
     d.add(name).add(b.agent).add(b.healthy ? 1u : 0u).add_signed(b.successes)
         .add_signed(b.failures).add_signed(b.check_outstanding);
-  for (const auto& [id, p] : pending_) d.add_signed(id).add(p.client).add_signed(p.client_request);
+  for (const Pending& p : pending_) d.add_signed(p.id).add(p.client).add_signed(p.client_request);
   d.add_signed(next_request_).add_signed(next_check_).add(round_robin_);
   return d.value();
 }

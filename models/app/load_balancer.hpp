@@ -5,9 +5,10 @@
 // the server's pushes and stay as they were while the server is gone.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "sim/core/node.hpp"
 #include "sim/core/spec.hpp"
@@ -36,26 +37,43 @@ class LoadBalancer final : public Node {
  private:
   struct Backend {
     std::string agent;
+    // The agent's node id and the body ([container]) of every request and check sent there,
+    // made once per configuration rather than per request: node names never change in a run.
+    NodeId agent_id = k_no_node;
+    std::shared_ptr<const Payload> body;
     bool healthy = true;  // HAProxy considers a server up until its checks say otherwise
     int successes = 0;
     int failures = 0;
     std::int64_t check_outstanding = 0;  // the id of an unanswered check, 0 if none
   };
   struct Pending {
+    std::int64_t id = 0;
     NodeId client = k_no_node;
     std::int64_t client_request = 0;
-    std::set<std::string> tried;
+    // The backends tried: a request goes to at most two (HAProxy `retries 1`).
+    std::string tried[2];
+    int tried_count = 0;
     int redispatches = 0;
     TimerId timer = 0;
+    bool has_tried(const std::string& name) const {
+      for (int i = 0; i < tried_count; ++i)
+        if (tried[i] == name) return true;
+      return false;
+    }
   };
 
-  void dispatch(Ctx& ctx, std::int64_t id);
+  // The request with this id, or null when it has been answered.
+  Pending* find_pending(std::int64_t id);
+  void dispatch(Ctx& ctx, Pending& p);
   void respond(Ctx& ctx, std::int64_t id, std::int64_t status);
   void check_result(Ctx& ctx, const std::string& container, bool ok);
 
   LoadBalancerConfig config_;
   std::map<std::string, Backend> backends_;  // container -> backend
-  std::map<std::int64_t, Pending> pending_;
+  // Requests in flight, by ascending id (ids only grow, so new ones go at the end): a handful at
+  // a time, so a flat vector beats a tree that allocates a node per request.
+  std::vector<Pending> pending_;
+  DurationNs backend_timeout_ns_ = -1;  // lb_backend_timeout, read on first use
   std::map<std::int64_t, std::string> checks_;  // check id -> container
   std::int64_t next_request_ = 1;
   std::int64_t next_check_ = 1;

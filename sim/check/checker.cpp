@@ -32,6 +32,8 @@ Checker::Checker(const ScenarioSpec& spec, const Registry& registry, const World
     }
     if (e.what == ExpectWhat::running) s.affects.emplace(k_agents);
     if (e.what == ExpectWhat::host_state) s.affects.emplace(k_servers);
+    if (e.what == ExpectWhat::invariant ? s.invariant != nullptr : is_state(e.what))
+      all_slots_.push_back(static_cast<std::uint32_t>(slots_.size()));
     slots_.push_back(s);
     ExpectResult r;
     r.spec = &e;
@@ -52,15 +54,34 @@ void Checker::arm(const ScheduleFn& schedule) {
   }
 }
 
+const std::vector<NodeId>& Checker::nodes_matching(std::string_view pattern) const {
+  if (matching_nodes_ != world_.node_count()) {
+    matching_.clear();
+    matching_nodes_ = world_.node_count();
+  }
+  for (const auto& [p, ids] : matching_)
+    if (p == pattern) return ids;
+  std::vector<NodeId> ids;
+  for (NodeId id = 0; id < world_.node_count(); ++id)
+    if (name_matches(pattern, world_.node_name(id))) ids.push_back(id);
+  matching_.emplace_back(std::string(pattern), std::move(ids));
+  return matching_.back().second;
+}
+
 bool Checker::state_holds(const ExpectSpec& e, std::string* observed) const {
   if (e.what == ExpectWhat::running) {
-    std::int64_t n = world_.probe_sum("agent-*", "running", e.subject);
+    // WorldView::probe_sum over the agents, with their ids found once.
+    std::int64_t n = 0;
+    for (NodeId id : nodes_matching("agent-*")) {
+      if (!world_.is_up(id)) continue;
+      if (auto v = world_.node(id).probe("running", e.subject)) n += *v;
+    }
     if (observed) *observed = fmt::format("{} running", n);
     return n == e.count;
   }
   // host_state: the view of the first live server that tracks the host.
-  for (NodeId id = 0; id < world_.node_count(); ++id) {
-    if (!name_matches("server-*", world_.node_name(id)) || !world_.is_up(id)) continue;
+  for (NodeId id : nodes_matching("server-*")) {
+    if (!world_.is_up(id)) continue;
     if (auto v = world_.node(id).probe("host_state", e.subject)) {
       if (observed) *observed = std::string(host_state_name(*v));
       return host_state_name(*v) == e.value;
@@ -97,30 +118,43 @@ void Checker::check_at(std::size_t i) {
   if (e.form == ExpectForm::by) results_[i].holds_since_ns = s.streak_start_ns.value_or(world_.now());
 }
 
+const std::vector<std::uint32_t>& Checker::slots_for(NodeId node) {
+  if (node >= slots_known_.size()) {
+    slots_known_.resize(node + 1, false);
+    slots_by_node_.resize(node + 1);
+  }
+  if (!slots_known_[node]) {
+    // Invariants name the nodes they read; containers run on agents and host states live on
+    // servers (SCENARIOS.md): a step at any other node cannot change what these judge.
+    for (std::uint32_t i : all_slots_)
+      if (!slots_[i].affects || slots_[i].affects->may_affect(world_, node))
+        slots_by_node_[node].push_back(i);
+    slots_known_[node] = true;
+  }
+  return slots_by_node_[node];
+}
+
 void Checker::on_step(const StepInfo& step) {
   if (step.index) last_step_ = step.index;
   TimeNs now = world_.now();
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
+  // Fault and check steps may crash or restart any node: everything is judged again.
+  const bool anywhere =
+      step.node == k_no_node || step.kind == StepKind::fault || step.kind == StepKind::check;
+  for (std::uint32_t i : anywhere ? all_slots_ : slots_for(step.node)) {
     Slot& s = slots_[i];
     const ExpectSpec& e = *s.spec;
     if (s.decided) continue;
     if (e.what == ExpectWhat::invariant) {
-      if (!s.invariant) continue;
-      if (step.node != k_no_node && step.kind != StepKind::fault && step.kind != StepKind::check &&
-          !s.affects->may_affect(world_, step.node))
-        continue;
       if (auto why = s.invariant->check(world_)) fail(i, *why, last_step_);
       continue;
     }
-    if (!is_state(e.what)) continue;
-    // Containers run on agents and host states live on servers (SCENARIOS.md): a step at any
-    // other node cannot change these states.
-    if (step.node != k_no_node && step.kind != StepKind::fault && step.kind != StepKind::check &&
-        !s.affects->may_affect(world_, step.node))
-      continue;
     if (e.form == ExpectForm::during && now >= e.from_ns && now <= e.to_ns) {
+      // The observation is put into words only when it fails: this runs after most steps.
       std::string observed;
-      if (!state_holds(e, &observed)) fail(i, "observed " + observed, last_step_);
+      if (!state_holds(e, nullptr)) {
+        state_holds(e, &observed);
+        fail(i, "observed " + observed, last_step_);
+      }
     } else if (e.form == ExpectForm::by && now <= e.at_ns) {
       if (state_holds(e, nullptr)) {
         if (!s.streak_start_ns) s.streak_start_ns = now;

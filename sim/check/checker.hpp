@@ -48,6 +48,11 @@ class Checker final : public StepObserver {
     std::optional<TimeNs> streak_start_ns;  // `by` states: when the current run of `true` began
   };
   bool state_holds(const ExpectSpec& e, std::string* observed) const;
+  // The slots a step at `node` may affect, in slot order (computed on first use: names never
+  // change during a run, and this is asked after every step).
+  const std::vector<std::uint32_t>& slots_for(NodeId node);
+  // The nodes whose names match `pattern` (agents for `running`, servers for `host_state`).
+  const std::vector<NodeId>& nodes_matching(std::string_view pattern) const;
   void check_at(std::size_t i);
   void fail(std::size_t i, std::string detail, std::uint64_t step);
   double availability(const std::string& target, TimeNs from_ns, TimeNs to_ns, int* n) const;
@@ -57,6 +62,12 @@ class Checker final : public StepObserver {
   const WorldView& world_;
   const RunRecord& record_;
   std::vector<Slot> slots_;
+  std::vector<std::uint32_t> all_slots_;  // the slots a step can touch: invariants and states
+  std::vector<std::vector<std::uint32_t>> slots_by_node_;
+  std::vector<bool> slots_known_;  // by node id: slots_by_node_ computed
+  // Name matches, by pattern, for the node count they were computed at.
+  mutable std::vector<std::pair<std::string, std::vector<NodeId>>> matching_;
+  mutable std::size_t matching_nodes_ = 0;
   std::vector<ExpectResult> results_;
   std::uint64_t last_step_ = 0;
 };

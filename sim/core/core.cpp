@@ -77,6 +77,17 @@ RandomStream::RandomStream(std::uint64_t root_seed, std::string_view name)
 
 std::int64_t RandomStream::uniform_int(std::int64_t lo, std::int64_t hi) {
   STAMPEDE_ASSERT(lo <= hi, "uniform_int needs lo <= hi");
+  // When the range holds a power of two of values, 2^k with k < 64, Boost's algorithm for a
+  // 64-bit engine divides one draw by a bucket of exactly 2^(64-k) and never rejects, so a shift
+  // gives the very same number without its two 64-bit divisions. The kernel draws such a range
+  // (an order key) for every event it schedules.
+  const std::uint64_t range = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
+  const std::uint64_t size = range + 1;
+  if (size != 0 && (size & range) == 0) {
+    if (range == 0) return lo;
+    const int shift = __builtin_clzll(range);  // 64 - k
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + (engine_() >> shift));
+  }
   boost::random::uniform_int_distribution<std::int64_t> dist(lo, hi);
   return dist(engine_);
 }
@@ -132,13 +143,21 @@ std::int64_t SeededChooser::uniform(ChoiceKind kind, std::int64_t lo, std::int64
 
 double SeededChooser::unit(ChoiceKind kind) { return streams_[static_cast<int>(kind)].unit(); }
 
+// Byte comparison of short names without a call to memcmp: invariants and the convergence check
+// match node names against patterns like "agent-*" after many steps.
+static bool same_bytes(const char* a, const char* b, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 bool name_matches(std::string_view pattern, std::string_view name) {
-  if (pattern == "all") return true;
+  if (pattern.size() == 3 && same_bytes(pattern.data(), "all", 3)) return true;
   if (!pattern.empty() && pattern.back() == '*') {
-    std::string_view prefix = pattern.substr(0, pattern.size() - 1);
-    return name.substr(0, prefix.size()) == prefix;
+    std::size_t n = pattern.size() - 1;
+    return name.size() >= n && same_bytes(name.data(), pattern.data(), n);
   }
-  return pattern == name;
+  return pattern.size() == name.size() && same_bytes(pattern.data(), name.data(), name.size());
 }
 
 std::int64_t resolved_timing(const TimingMap& timings,

@@ -1,7 +1,9 @@
 #include "sim/kernel/kernel.hpp"
 
 #include <algorithm>
-#include <unordered_set>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "sim/core/assert.hpp"
 #include "sim/core/recording_ctx.hpp"
@@ -38,13 +40,77 @@ struct Kernel::HeapEntry {
 };
 
 struct Kernel::EventOrder {
-  // std heap functions build a max-heap: "less" means "runs later".
-  bool operator()(const HeapEntry& x, const HeapEntry& y) const {
-    if (x.time_ns != y.time_ns) return x.time_ns > y.time_ns;
-    if (x.key != y.key) return x.key > y.key;
-    return x.seq > y.seq;
+  // Whether x runs before y: by time, then order key, then sequence number (a total order, so
+  // the heap's layout never shows in the order of steps). Written without branches: sifting
+  // compares random keys, whose outcomes a branch predictor cannot learn.
+  static bool earlier(const HeapEntry& x, const HeapEntry& y) {
+    // Times are never negative, but flipping the sign bit keeps the order of any int64.
+    constexpr std::uint64_t sign = std::uint64_t{1} << 63;
+    const std::uint64_t xt = static_cast<std::uint64_t>(x.time_ns) ^ sign;
+    const std::uint64_t yt = static_cast<std::uint64_t>(y.time_ns) ^ sign;
+#if defined(__x86_64__)
+    // x < y as 192-bit numbers (time, key, seq): the borrow out of x - y, three sbb in a row.
+    unsigned long long diff;
+    unsigned char borrow = _subborrow_u64(0, x.seq, y.seq, &diff);
+    borrow = _subborrow_u64(borrow, x.key, y.key, &diff);
+    borrow = _subborrow_u64(borrow, xt, yt, &diff);
+    return borrow != 0;
+#else
+    if (xt != yt) return xt < yt;
+    if (x.key != y.key) return x.key < y.key;
+    return x.seq < y.seq;
+#endif
   }
 };
+
+// The queue is a 4-ary heap: half the levels of a binary heap, and the four children of a node
+// share a cache line pair.
+static constexpr std::size_t k_heap_arity = 4;
+
+void Kernel::heap_push(TimeNs time_ns, std::uint64_t key, std::uint64_t seq, std::uint32_t slot) {
+  // The fields are passed and stored one by one: perf showed push stalling on store forwarding
+  // when an entry assembled on the stack was copied as a whole.
+  std::size_t i = heap_.size();
+  heap_.emplace_back();
+  HeapEntry e;
+  e.time_ns = time_ns;
+  e.key = key;
+  e.seq = seq;
+  e.slot = slot;
+  while (i > 0) {
+    std::size_t parent = (i - 1) / k_heap_arity;
+    if (!EventOrder::earlier(e, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  HeapEntry& dst = heap_[i];
+  dst.time_ns = time_ns;
+  dst.key = key;
+  dst.seq = seq;
+  dst.slot = slot;
+}
+
+Kernel::HeapEntry Kernel::heap_pop() {
+  HeapEntry top = heap_.front();
+  HeapEntry last = heap_.back();
+  heap_.pop_back();
+  const std::size_t n = heap_.size();
+  if (n == 0) return top;
+  std::size_t i = 0;
+  for (;;) {
+    std::size_t first = k_heap_arity * i + 1;
+    if (first >= n) break;
+    std::size_t end = std::min(first + k_heap_arity, n);
+    std::size_t best = first;
+    for (std::size_t c = first + 1; c < end; ++c)
+      best = EventOrder::earlier(heap_[c], heap_[best]) ? c : best;
+    if (!EventOrder::earlier(heap_[best], last)) break;
+    heap_[i] = heap_[best];
+    i = best;
+  }
+  heap_[i] = last;
+  return top;
+}
 
 struct Kernel::NodeSlot {
   std::string name;
@@ -54,7 +120,6 @@ struct Kernel::NodeSlot {
   std::uint32_t epoch = 0;
   TimeNs paused_until_ns = 0;      // > now while paused
   DurationNs skew_ns = 0;
-  std::unordered_set<TimerId> live_timers;  // look-ups only; never iterated
   std::vector<Event> deferred;              // events that arrived while paused, in order
 };
 
@@ -83,7 +148,12 @@ class Kernel::NodeCtx final : public RecordingCtx {
       ev.node = to;
       ev.from = id_;
       ev.epoch = k_.nodes_[to]->epoch;
-      ev.msg = msg;
+      // The last copy takes the message itself: no reference count to touch.
+      if (i + 1 == copies) {
+        ev.msg = std::move(msg);
+      } else {
+        ev.msg = msg;
+      }
       k_.push(std::move(ev));
     }
   }
@@ -97,13 +167,19 @@ class Kernel::NodeCtx final : public RecordingCtx {
     ev.epoch = k_.nodes_[id_]->epoch;
     ev.timer = k_.next_timer_++;
     ev.tag = tag;
-    k_.nodes_[id_]->live_timers.insert(ev.timer);
+    k_.timer_owner_.push_back(id_);  // timer ids are handed out in order: the index is the id
     TimerId id = ev.timer;
     k_.push(std::move(ev));
     return id;
   }
 
-  void cancel_timer(TimerId id) override { k_.nodes_[id_]->live_timers.erase(id); }
+  void cancel_timer(TimerId id) override {
+    // Only the node that set a timer can cancel it, as when each node kept its own set.
+    if (id < k_.timer_owner_.size() && k_.timer_owner_[id] == id_) {
+      k_.timer_owner_[id] = k_no_node;
+      k_.note_cancelled();
+    }
+  }
 
   std::int64_t random(std::int64_t lo, std::int64_t hi) override {
     return k_.chooser_->uniform(ChoiceKind::model, lo, hi);
@@ -163,7 +239,7 @@ NodeId Kernel::add_node(std::string name, std::unique_ptr<Node> node) {
   return id;
 }
 
-void Kernel::push(Event ev, std::optional<std::uint64_t> key) {
+void Kernel::push(Event&& ev, std::optional<std::uint64_t> key) {
   ev.seq = seq_++;
   if (key) {
     ev.key = *key;
@@ -184,8 +260,32 @@ void Kernel::push(Event ev, std::optional<std::uint64_t> key) {
     slab_[slot] = std::move(ev);
   }
   const Event& e = slab_[slot];
-  heap_.push_back(HeapEntry{e.time_ns, e.key, e.seq, slot});
-  std::push_heap(heap_.begin(), heap_.end(), EventOrder{});
+  heap_push(e.time_ns, e.key, e.seq, slot);
+}
+
+void Kernel::note_cancelled() {
+  // Most timers are request timeouts, cancelled when the answer comes, so without this the heap
+  // would be mostly dead entries and every push and pop would sift through them. Dropping them
+  // in one pass once they are half the heap costs O(1) per cancel and changes no order: the
+  // heap orders events totally (time, key, sequence number), however it is laid out.
+  ++cancelled_in_heap_;
+  if (cancelled_in_heap_ < 16 || cancelled_in_heap_ * 2 < heap_.size()) return;
+  auto dead = [this](const HeapEntry& h) {
+    const Event& e = slab_[h.slot];
+    return e.kind == StepKind::timer && timer_owner_[e.timer] != e.node;
+  };
+  std::vector<HeapEntry> live;
+  live.reserve(heap_.size());
+  for (const HeapEntry& h : heap_) {
+    if (dead(h)) {
+      free_slots_.push_back(h.slot);
+    } else {
+      live.push_back(h);
+    }
+  }
+  heap_.clear();
+  for (const HeapEntry& h : live) heap_push(h.time_ns, h.key, h.seq, h.slot);
+  cancelled_in_heap_ = 0;
 }
 
 void Kernel::at(TimeNs t, StepKind kind, std::function<void()> fn) {
@@ -212,9 +312,7 @@ void Kernel::run_until(TimeNs until_ns) {
   }
   while (!heap_.empty() && !stopped_) {
     if (heap_.front().time_ns > until_ns) break;
-    std::pop_heap(heap_.begin(), heap_.end(), EventOrder{});
-    std::uint32_t slot = heap_.back().slot;
-    heap_.pop_back();
+    std::uint32_t slot = heap_pop().slot;
     Event ev = std::move(slab_[slot]);
     free_slots_.push_back(slot);
     now_ns_ = ev.time_ns;
@@ -260,7 +358,7 @@ void Kernel::dispatch(Event& ev) {
   NodeSlot& s = *nodes_[ev.node];
   if (ev.kind != StepKind::start) {
     if (!s.up || ev.epoch != s.epoch) return;  // lost with the crash
-    if (ev.kind == StepKind::timer && s.live_timers.count(ev.timer) == 0) return;  // cancelled
+    if (ev.kind == StepKind::timer && timer_owner_[ev.timer] != ev.node) return;  // cancelled
   }
   if (s.paused_until_ns > now_ns_) {
     s.deferred.push_back(std::move(ev));
@@ -281,7 +379,7 @@ void Kernel::dispatch(Event& ev) {
       s.node->on_message(*s.ctx, ev.from, ev.msg);
       break;
     case StepKind::timer:
-      s.live_timers.erase(ev.timer);
+      timer_owner_[ev.timer] = k_no_node;
       info.detail = ev.tag;
       finish_step(info);
       s.node->on_timer(*s.ctx, ev.tag);
@@ -305,7 +403,7 @@ void Kernel::crash(NodeId id) {
   ++s.epoch;
   s.paused_until_ns = 0;
   s.deferred.clear();
-  s.live_timers.clear();
+  // Its pending timers stay marked live but can never fire: their events carry the old epoch.
   s.node->on_crash();
 }
 

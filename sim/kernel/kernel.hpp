@@ -85,9 +85,13 @@ class Kernel final : public Engine {
   struct NodeSlot;
   friend class NodeCtx;
 
-  void push(Event ev, std::optional<std::uint64_t> key = std::nullopt);
+  void push(Event&& ev, std::optional<std::uint64_t> key = std::nullopt);
+  void heap_push(TimeNs time_ns, std::uint64_t key, std::uint64_t seq, std::uint32_t slot);
+  HeapEntry heap_pop();  // the entry that runs first; the heap is not empty
   void dispatch(Event& ev);
   void finish_step(StepInfo& info);
+  // Counts a cancelled timer and, when cancelled timers make up half the heap, drops them.
+  void note_cancelled();
 
   Options options_;
   std::unique_ptr<SeededChooser> own_chooser_;
@@ -97,9 +101,13 @@ class Kernel final : public Engine {
   std::map<std::string, NodeId, std::less<>> by_name_;
   std::vector<Event> slab_;                 // events, by slot
   std::vector<std::uint32_t> free_slots_;   // slots of slab_ free for reuse
-  std::vector<HeapEntry> heap_;             // a binary heap over slab_, ordered by EventOrder
+  std::vector<HeapEntry> heap_;             // a 4-ary heap over slab_, ordered by EventOrder
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;
+  // The node that set each timer, by timer id, while the timer is live (set and neither fired
+  // nor cancelled); k_no_node otherwise. A flat vector: set and cancel are on the hot path.
+  std::vector<NodeId> timer_owner_ = {k_no_node};
+  std::size_t cancelled_in_heap_ = 0;  // cancelled timers still in heap_ (an upper bound)
   TimeNs now_ns_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t step_index_ = 0;

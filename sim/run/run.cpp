@@ -72,13 +72,20 @@ class EngineFaults final : public FaultTarget {
 // unbroken stretch over which the registry's convergence predicate held.
 class ConvergenceTracker final : public StepObserver {
  public:
-  ConvergenceTracker(const Registry& reg, const WorldView& world, const FaultInjector& faults)
+  // `faults_before_judging`: how many faults are certain to come (see run_scenario); until they
+  // have all been injected, judging is skipped.
+  ConvergenceTracker(const Registry& reg, const WorldView& world, const FaultInjector& faults,
+                     int faults_before_judging)
       : predicate_(reg.converged()),
         affects_(reg.converged_depends_on()),
         world_(world),
-        faults_(faults) {}
+        faults_(faults),
+        faults_before_judging_(faults_before_judging) {}
   void on_step(const StepInfo& step) override {
     if (!predicate_) return;
+    // Every judgement made before the last fault is thrown away when that fault resets the
+    // streak, so when the last fault is known in advance nothing is judged before it.
+    if (faults_.faults_injected() < faults_before_judging_) return;
     if (step.node != k_no_node && step.kind != StepKind::fault && step.kind != StepKind::check &&
         faults_.faults_injected() == faults_seen_ &&
         !affects_.may_affect(world_, step.node))
@@ -111,6 +118,7 @@ class ConvergenceTracker final : public StepObserver {
   const FaultInjector& faults_;
   TimeNs last_judged_ns_ = -1;
   int faults_seen_ = 0;
+  int faults_before_judging_ = 0;
   std::optional<TimeNs> streak_start_;
 };
 
@@ -153,7 +161,15 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
   checker.arm([&kernel](TimeNs t, std::function<void()> fn) {
     kernel.at(t, StepKind::check, std::move(fn));
   });
-  ConvergenceTracker convergence(registry, kernel, faults);
+  // With scripted faults only, every fault up to the run's end is known now, and the kernel runs
+  // to the end unless an observer (a trace, a replay) stops it: then the tracker need not judge
+  // the world before the last of them (nothing judged earlier survives it). Another engine or
+  // observers of the caller's keep the judging of every instant.
+  int certain_faults = 0;
+  if (!spec.random_faults.crash && !spec.random_faults.partition && config.observers.empty() &&
+      !config.make_engine)
+    for (const FaultSpec& f : spec.faults) certain_faults += f.at_ns <= spec.duration_ns;
+  ConvergenceTracker convergence(registry, kernel, faults, certain_faults);
   kernel.add_observer(&checker);
   kernel.add_observer(&convergence);
   for (StepObserver* o : config.observers) {

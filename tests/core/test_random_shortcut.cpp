@@ -1,0 +1,28 @@
+// RandomStream::uniform_int takes a shift for ranges of 2^k values (the kernel's order keys); it
+// must give exactly what Boost's uniform_int_distribution gives, or every digest would drift.
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/uniform_int_distribution.hpp>
+#include <catch2/catch.hpp>
+
+#include "sim/core/random.hpp"
+
+using namespace stampede;
+
+TEST_CASE("uniform_int over 2^k values draws what Boost draws, and so do other ranges",
+          "[random]") {
+  const std::pair<std::int64_t, std::int64_t> ranges[] = {
+      {0, 1},          {0, 3},           {5, 12},          {-8, 7},
+      {0, 1023},       {0, (1LL << 32) - 1}, {0, (1LL << 62) - 1}, {-(1LL << 62), (1LL << 62) - 1},
+      {0, 2},          {0, 999},         {3, 3},           {-5, 100}};
+  for (const auto& [lo, hi] : ranges) {
+    RandomStream ours(7, "shortcut");
+    boost::random::mt19937_64 engine(derive_seed(7, "shortcut"));
+    boost::random::uniform_int_distribution<std::int64_t> boost_dist(lo, hi);
+    for (int i = 0; i < 2000; ++i) {
+      std::int64_t a = ours.uniform_int(lo, hi);
+      std::int64_t b = boost_dist(engine);
+      INFO("range [" << lo << ", " << hi << "] draw " << i);
+      REQUIRE(a == b);
+    }
+  }
+}
