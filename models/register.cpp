@@ -8,7 +8,9 @@
 #include "models/agent/agent.hpp"
 #include "models/app/api_client.hpp"
 #include "models/app/client.hpp"
+#include "models/app/http.hpp"
 #include "models/app/load_balancer.hpp"
+#include "models/cattle/protocol.hpp"
 #include "models/cattle/names.hpp"
 #include "models/cattle/server.hpp"
 #include "models/cluster_manager/register.hpp"
@@ -347,6 +349,13 @@ void register_checks(Registry& r) {
                      return zk::check_lock_mutual_exclusion(w);
                    },
                    {"server-*", "zookeeper-*"}});
+  // A client request on its way (client, balancer, web container, db container and back) and an
+  // API read change no container, host or lock: the checks need not look again after them.
+  for (std::uint32_t t : {app::msg_http_request, app::msg_http_response, app::msg_backend_request,
+                          app::msg_backend_response, app::msg_db_query, app::msg_db_reply})
+    r.add_inert_message(t);
+  for (std::uint32_t t : {cattle::msg_api_request, cattle::msg_api_response})
+    r.add_inert_message(t);
   r.set_converged([](const WorldView& w) {
     auto agents = live_agents(w);
     if (agents.empty()) return false;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -136,6 +137,11 @@ class Registry {
   const std::vector<NamedDef>& metrics() const { return metrics_; }
   const std::vector<NamedDef>& signals() const { return signals_; }
   const std::vector<NamedDef>& log_messages() const { return log_messages_; }
+  // Message types whose delivery changes nothing that an invariant, a state expectation or the
+  // convergence predicate reads (a client request on its way through the app): the checker does
+  // not judge the world again after such a step. A model declares them beside its checks.
+  void add_inert_message(std::uint32_t type) { inert_messages_.insert(type); }
+  bool inert_message(std::uint32_t type) const { return inert_messages_.count(type) != 0; }
   const std::function<bool(const WorldView&)>& converged() const { return converged_; }
   const std::vector<std::string>& converged_depends_on() const { return converged_depends_on_; }
 
@@ -153,6 +159,7 @@ class Registry {
   std::vector<NamedDef> signals_;
   std::vector<NamedDef> log_messages_;
   std::function<bool(const WorldView&)> converged_;
+  std::set<std::uint32_t> inert_messages_;
   std::vector<std::string> converged_depends_on_;
 };
 
