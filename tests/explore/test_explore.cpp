@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/explore/explore_registry.hpp"
 #include "models/lease_lock/register.hpp"
 #include "models/register.hpp"
 #include "sim/explore/explorer.hpp"
@@ -18,15 +19,7 @@ using namespace stampede::explore;
 
 namespace {
 
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    if (!r.find_timing("lease_lock_clients")) register_lease_lock(r);
-    return r;
-  }();
-  return reg;
-}
+const Registry& registry() { return test::explore_registry(); }
 
 std::string read(const std::string& path) {
   std::ifstream in(path);

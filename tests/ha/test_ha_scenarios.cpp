@@ -9,82 +9,15 @@
 #include "models/cattle/server.hpp"
 #include "models/mysql/db_node.hpp"
 #include "models/register.hpp"
+#include "tests/ha/ha_run.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
 
 using namespace stampede;
 
+using namespace stampede::test;
+
 namespace {
-
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
-
-ScenarioSpec load(const std::string& name, const std::vector<std::string>& sets = {}) {
-  std::string path = std::string(SCENARIOS_DIR) + "/" + name + ".yaml";
-  ScenarioSpec base = load_scenario(path, registry());
-  return parse_scenario_with_overrides(base.source_text, path, sets, registry());
-}
-
-// The outcome's results point into the spec: it is kept alive as long as the outcome is.
-struct Run {
-  std::unique_ptr<ScenarioSpec> spec;
-  RunOutcome out;
-};
-
-RunOutcome run_outcome(const ScenarioSpec& spec, std::uint64_t seed) {
-  RunConfig c;
-  c.seed = seed;
-  return run_scenario(spec, registry(), c);
-}
-
-Run run(ScenarioSpec spec, std::uint64_t seed) {
-  auto owned = std::make_unique<ScenarioSpec>(std::move(spec));
-  RunOutcome out = run_outcome(*owned, seed);
-  return Run{std::move(owned), std::move(out)};
-}
-
-std::string failures(const RunOutcome& out) {
-  std::string s;
-  for (const auto& r : out.results)
-    if (!r.passed) s += "  x " + r.spec->text + " -- " + r.detail + "\n";
-  return s;
-}
-
-// The expectations that failed, by their text.
-std::vector<std::string> failed(const RunOutcome& out) {
-  std::vector<std::string> v;
-  for (const auto& r : out.results)
-    if (!r.passed) v.push_back(r.spec->text);
-  return v;
-}
-
-bool any_failed_containing(const RunOutcome& out, const std::string& needle) {
-  for (const std::string& t : failed(out))
-    if (t.find(needle) != std::string::npos) return true;
-  return false;
-}
-
-// Timeline lines (notable logs and faults) of `node` containing `needle`.
-std::size_t timeline_count(const RunOutcome& out, const std::string& node,
-                           const std::string& needle) {
-  std::size_t n = 0;
-  for (const TimelineEntry& e : out.timeline)
-    n += e.node == node && e.text.find(needle) != std::string::npos;
-  return n;
-}
-
-double metric(const RunOutcome& out, const std::string& name) {
-  for (const MetricValue& m : out.metrics)
-    if (m.name == name) return m.value;
-  FAIL("no metric " << name);
-  return 0;
-}
 
 struct MechanismCase {
   const char* scenario;

@@ -9,61 +9,17 @@
 #include "models/cluster_manager/memory.hpp"
 #include "models/cluster_manager/stack.hpp"
 #include "models/register.hpp"
+#include "tests/ha/ha_run.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
 
 using namespace stampede;
+using namespace stampede::test;
 
 namespace {
 
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
-
-ScenarioSpec load(const std::vector<std::string>& sets = {}) {
-  std::string path = std::string(SCENARIOS_DIR) + "/ha-low-memory.yaml";
-  ScenarioSpec base = load_scenario(path, registry());
-  return parse_scenario_with_overrides(base.source_text, path, sets, registry());
-}
-
-// The outcome's results point into the spec: it is kept alive as long as the outcome is.
-struct Run {
-  std::unique_ptr<ScenarioSpec> spec;
-  RunOutcome out;
-};
-
-Run run(ScenarioSpec spec, std::uint64_t seed) {
-  auto owned = std::make_unique<ScenarioSpec>(std::move(spec));
-  RunConfig c;
-  c.seed = seed;
-  RunOutcome out = run_scenario(*owned, registry(), c);
-  return Run{std::move(owned), std::move(out)};
-}
-
-std::string failures(const RunOutcome& out) {
-  std::string s;
-  for (const auto& r : out.results)
-    if (!r.passed) s += "  x " + r.spec->text + " -- " + r.detail + "\n";
-  return s;
-}
-
-bool any_failed_containing(const RunOutcome& out, const std::string& needle) {
-  for (const auto& r : out.results)
-    if (!r.passed && r.spec->text.find(needle) != std::string::npos) return true;
-  return false;
-}
-
-std::size_t timeline_count(const RunOutcome& out, const std::string& node,
-                           const std::string& needle) {
-  std::size_t n = 0;
-  for (const TimelineEntry& e : out.timeline)
-    n += e.node == node && e.text.find(needle) != std::string::npos;
-  return n;
+ScenarioSpec load_memory(const std::vector<std::string>& sets = {}) {
+  return test::load("ha-low-memory", sets);
 }
 
 // Whether a node of `memory_mib` runs the whole management stack within its memory.
@@ -78,11 +34,11 @@ bool fits(std::int64_t memory_mib) {
 TEST_CASE("low memory: the 2 GiB node thrashes and is dropped; not without the limit",
           "[ha][field-notes][memory]") {
   for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
-    Run on_run = run(load(), seed);
+    Run on_run = run(load_memory(), seed);
     INFO("seed " << seed << " as written:\n" << failures(on_run.out));
     CHECK(on_run.out.passed);
   }
-  Run off_run = run(load({"cluster.mechanisms.manager_memory_limit=false"}), 1);
+  Run off_run = run(load_memory({"cluster.mechanisms.manager_memory_limit=false"}), 1);
   const RunOutcome& off = off_run.out;
   INFO("with manager_memory_limit=false:\n" << failures(off));
   CHECK_FALSE(off.passed);
@@ -92,7 +48,7 @@ TEST_CASE("low memory: the 2 GiB node thrashes and is dropped; not without the l
 }
 
 TEST_CASE("low memory: server-2 joins, then runs out when its ZooKeeper starts", "[ha][memory]") {
-  Run out_run = run(load(), 1);
+  Run out_run = run(load_memory(), 1);
   const RunOutcome& out = out_run.out;
   INFO(failures(out));
   REQUIRE(out.passed);
@@ -108,7 +64,7 @@ TEST_CASE("low memory: server-2 joins, then runs out when its ZooKeeper starts",
 }
 
 TEST_CASE("low memory: with 4 GiB on server-2 too, every node stays", "[ha][memory]") {
-  Run out_run = run(load({"cluster.server_memories={}"}), 1);
+  Run out_run = run(load_memory({"cluster.server_memories={}"}), 1);
   const RunOutcome& out = out_run.out;
   CHECK(any_failed_containing(out, "node out of memory"));
   for (const char* s : {"server-1", "server-2", "server-3"}) {
@@ -120,7 +76,7 @@ TEST_CASE("low memory: with 4 GiB on server-2 too, every node stays", "[ha][memo
 }
 
 TEST_CASE("low memory: a 1 GiB node cannot even run its server and never joins", "[ha][memory]") {
-  Run out_run = run(load({"cluster.server_memories={server-3: 1GiB}"}), 1);
+  Run out_run = run(load_memory({"cluster.server_memories={server-3: 1GiB}"}), 1);
   const RunOutcome& out = out_run.out;
   CHECK(timeline_count(out, "server-3", "node out of memory: 1239 MiB needed, 768 MiB usable of "
                                         "1024 MiB after starting the cluster manager") == 1);
@@ -148,5 +104,5 @@ TEST_CASE("low memory: the footprints put the threshold just under 4 GiB", "[ha]
 }
 
 TEST_CASE("low memory: the scenario is deterministic", "[ha][memory][determinism]") {
-  CHECK(run(load(), 1).out.digest == run(load(), 1).out.digest);
+  CHECK(run(load_memory(), 1).out.digest == run(load_memory(), 1).out.digest);
 }

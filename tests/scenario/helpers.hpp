@@ -1,6 +1,7 @@
 #pragma once
 // A small registry of the names the tests refer to (the models' registry is not linked here), and
 // helpers that return the one-line error of a bad scenario.
+#include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,22 @@ workload:
 // k_tiny followed by `tail` (which starts on line 13).
 inline std::string tiny_with(std::string_view tail) {
   return std::string(k_tiny) + std::string(tail);
+}
+
+// Three servers and an external db; `extra` continues the cluster map (from line 6), `tail`
+// follows it (top-level sections).
+inline std::string ha(std::string_view extra, std::string_view tail = "") {
+  return "name: ha\nduration: 5m\ncluster:\n  servers: 3\n  database: {external: true}\n" +
+         std::string(extra) + std::string(tail);
+}
+
+// The error starts with `prefix` (the position) and contains `needle`, on one line.
+inline void require_error(const std::string& err, const std::string& prefix,
+                          const std::string& needle) {
+  INFO(err);
+  CHECK_THAT(err, Catch::StartsWith(prefix));
+  CHECK_THAT(err, Catch::Contains(needle));
+  CHECK(err.find('\n') == std::string::npos);
 }
 
 }  // namespace stampede::test

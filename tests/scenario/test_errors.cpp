@@ -7,20 +7,14 @@
 #include "tests/scenario/helpers.hpp"
 
 using namespace stampede;
+using stampede::test::ha;
+using stampede::test::require_error;
 using Catch::Contains;
 using Catch::StartsWith;
 using stampede::test::error_of;
 using stampede::test::tiny_with;
 
 namespace {
-
-// The error starts with `prefix` (the position) and contains `needle`, on one line.
-void require_error(const std::string& err, const std::string& prefix, const std::string& needle) {
-  INFO(err);
-  CHECK_THAT(err, StartsWith(prefix));
-  CHECK_THAT(err, Contains(needle));
-  CHECK(err.find('\n') == std::string::npos);
-}
 
 }  // namespace
 

@@ -5,25 +5,14 @@
 #include "tests/scenario/helpers.hpp"
 
 using namespace stampede;
+using stampede::test::ha;
+using stampede::test::require_error;
 using Catch::Contains;
 using Catch::StartsWith;
 using stampede::test::error_of;
 using stampede::test::parse;
 
 namespace {
-
-// Three servers and an external db; `extra` continues the cluster map from line 6.
-std::string ha(std::string_view extra) {
-  return "name: ha\nduration: 5m\ncluster:\n  servers: 3\n  database: {external: true}\n" +
-         std::string(extra);
-}
-
-void require_error(const std::string& err, const std::string& prefix, const std::string& needle) {
-  INFO(err);
-  CHECK_THAT(err, StartsWith(prefix));
-  CHECK_THAT(err, Contains(needle));
-  CHECK(err.find('\n') == std::string::npos);
-}
 
 }  // namespace
 
