@@ -14,10 +14,6 @@ using Catch::StartsWith;
 using stampede::test::error_of;
 using stampede::test::tiny_with;
 
-namespace {
-
-}  // namespace
-
 TEST_CASE("the small base scenario is valid", "[errors]") {
   CHECK(error_of(test::k_tiny) == "(no error)");
 }

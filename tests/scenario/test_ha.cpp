@@ -12,10 +12,6 @@ using Catch::StartsWith;
 using stampede::test::error_of;
 using stampede::test::parse;
 
-namespace {
-
-}  // namespace
-
 TEST_CASE("HA manager keys parse into the cluster spec", "[ha]") {
   ScenarioSpec s = parse(ha("  bridge_address: \"172.17.0.1\"\n"
                             "  server_bridge_addresses: {server-2: \"172.18.0.1\"}\n"

@@ -12,10 +12,6 @@ using Catch::StartsWith;
 using stampede::test::error_of;
 using stampede::test::parse;
 
-namespace {
-
-}  // namespace
-
 TEST_CASE("memory sizes parse to whole MiB", "[values][memory]") {
   CHECK(parse_memory_mib("2GiB") == 2048);
   CHECK(parse_memory_mib("512MiB") == 512);
