@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/container/small_vector.hpp>
+#include <charconv>
 #include <functional>
 
 #include "models/agent/agent.hpp"
@@ -19,6 +20,7 @@
 #include "models/redis/register.hpp"
 #include "models/zookeeper/invariants.hpp"
 #include "models/zookeeper/register.hpp"
+#include "models/zookeeper/zk_server.hpp"
 
 namespace stampede {
 
@@ -187,24 +189,34 @@ void register_names(Registry& r) {
     r.add_log_message({name, what});
 }
 
+// name_matches(PREFIX + "*", name), written in line. The invariants and the convergence check
+// below look at every node's name after most steps, where a call per name showed in profiles.
+bool has_prefix(std::string_view name, std::string_view prefix) {
+  if (name.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (name[i] != prefix[i]) return false;
+  return true;
+}
+
 // Agents carry the scenario's services and scales; the invariants read them there.
 using AgentList = boost::container::small_vector<const agent::Agent*, 8>;
 AgentList live_agents(const WorldView& w) {
   AgentList out;
-  for (NodeId id = 0; id < w.node_count(); ++id) {
+  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
     if (!w.is_up(id)) continue;
     // The name test first: it is cheaper than the cast, and this runs after many steps.
-    if (!name_matches("agent-*", w.node_name(id))) continue;
+    if (!has_prefix(w.node_name(id), "agent-")) continue;
     if (auto* a = dynamic_cast<const agent::Agent*>(&w.node(id))) out.push_back(a);
   }
   return out;
 }
 
 // The HA servers that are up, with their cluster manager and database client.
-std::vector<const cattle::CattleServer*> live_ha_servers(const WorldView& w) {
-  std::vector<const cattle::CattleServer*> out;
-  for (NodeId id = 0; id < w.node_count(); ++id) {
-    if (!w.is_up(id) || !name_matches("server-*", w.node_name(id))) continue;
+using ServerList = boost::container::small_vector<const cattle::CattleServer*, 4>;
+ServerList live_ha_servers(const WorldView& w) {
+  ServerList out;
+  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
+    if (!w.is_up(id) || !has_prefix(w.node_name(id), "server-")) continue;
     auto* s = dynamic_cast<const cattle::CattleServer*>(&w.node(id));
     if (s && s->manager()) out.push_back(s);
   }
@@ -278,19 +290,48 @@ void register_ha_checks(Registry& r) {
 }
 
 // lock.no_stale_holder_action: a server's last action under each ZooKeeper session it used,
-// against the moment the leader expired that session in the committed view.
+// against the moment the leader expired that session in the committed view. This runs after
+// every step at a server or a ZooKeeper node: one pass over the nodes finds both, and ZooKeeper
+// is asked for the committed view only once some server has acted under a session.
 std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
+  boost::container::small_vector<NodeId, 8> ensemble;
+  ServerList servers;
+  bool acted = false;
+  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
+    if (!w.is_up(id)) continue;
+    std::string_view name = w.node_name(id);
+    if (has_prefix(name, "zookeeper-")) {
+      ensemble.push_back(id);
+    } else if (has_prefix(name, "server-")) {
+      auto* s = dynamic_cast<const cattle::CattleServer*>(&w.node(id));
+      if (s && s->manager()) {
+        servers.push_back(s);
+        acted = acted || !s->actions_by_session().empty();
+      }
+    }
+  }
+  if (!acted) return std::nullopt;
   NodeId view = k_no_node;
   std::int64_t best = -1;
-  for (NodeId id = 0; id < w.node_count(); ++id) {
-    if (!w.is_up(id) || !name_matches("zookeeper-*", w.node_name(id))) continue;
+  for (NodeId id : ensemble) {
     auto c = w.node(id).probe("zk.committed_count", "");
     if (c && *c > best) best = *c, view = id;
   }
   if (view == k_no_node) return std::nullopt;
-  for (const cattle::CattleServer* s : live_ha_servers(w)) {
+  // The view's answer to the zk.session_expired_ns probe, read from its data tree directly when
+  // it is a ZooKeeper server (the probe would print the session id and parse it back).
+  const auto* zk_view = dynamic_cast<const zk::ZkServer*>(&w.node(view));
+  auto expired_at = [&](std::int64_t session) -> std::optional<std::int64_t> {
+    if (zk_view != nullptr) return zk_view->tree().session_expired_at(session);
+    char text[24];
+    auto [end, ec] = std::to_chars(text, text + sizeof text, session);
+    (void)ec;  // 24 characters hold any int64
+    return w.node(view).probe("zk.session_expired_ns",
+                              std::string_view(text, static_cast<std::size_t>(end - text)));
+  };
+  for (const cattle::CattleServer* s : servers) {
     for (const auto& [session, acted_ns] : s->actions_by_session()) {
-      auto expired = w.node(view).probe("zk.session_expired_ns", std::to_string(session));
+      auto expired = expired_at(session);
       if (expired && *expired <= acted_ns)
         return fmt::format("{} acted on a service lock at {:.3f}s, after its ZooKeeper session "
                            "0x{:x} expired at {:.3f}s",
@@ -338,14 +379,20 @@ void register_checks(Registry& r) {
                    "service's ZooKeeper lock among servers whose sessions are live in "
                    "ZooKeeper's committed view",
                    [](const WorldView& w) -> std::optional<std::string> {
-                     for (NodeId id = 0; id < w.node_count(); ++id) {
-                       if (!w.is_up(id) || !name_matches("server-*", w.node_name(id))) continue;
+                     // One pass: the servers' in-memory locks, and whether there is an
+                     // ensemble (this runs after every step at a server or ZooKeeper node).
+                     bool ensemble = false;
+                     const auto count = static_cast<NodeId>(w.node_count());
+                     for (NodeId id = 0; id < count; ++id) {
+                       std::string_view name = w.node_name(id);
+                       ensemble = ensemble || name == "zookeeper-1";
+                       if (!has_prefix(name, "server-") || !w.is_up(id)) continue;
                        auto v = w.node(id).probe("lock_holders_max", "");
                        if (v && *v > 1)
-                         return fmt::format("{} has a lock with {} holders", w.node_name(id), *v);
+                         return fmt::format("{} has a lock with {} holders", name, *v);
                      }
                      // The servers forward their ZooKeeper clients' probes (zk.held_lock...).
-                     if (w.find("zookeeper-1") == k_no_node) return std::nullopt;
+                     if (!ensemble) return std::nullopt;
                      return zk::check_lock_mutual_exclusion(w);
                    },
                    {"server-*", "zookeeper-*"}});
@@ -365,8 +412,8 @@ void register_checks(Registry& r) {
       if (n != s.scale) return false;
     }
     std::int64_t agents_total = 0;
-    for (NodeId id = 0; id < w.node_count(); ++id)
-      agents_total += name_matches("agent-*", w.node_name(id));
+    for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id)
+      agents_total += has_prefix(w.node_name(id), "agent-");
     // The hosts as the first live server sees them (server-1 in single mode; in HA any server's
     // copy of the shared tables will do, server-1 may be the one that crashed).
     std::optional<std::int64_t> active;

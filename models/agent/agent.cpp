@@ -21,6 +21,12 @@ enum TimerKind : std::uint64_t {
 };
 constexpr std::uint64_t tag(TimerKind k, std::uint64_t payload) { return (k << 56) | payload; }
 
+// service_of without the copy: "wordpress/web/1" -> "wordpress/web".
+std::string_view service_view(std::string_view container) {
+  auto slash = container.rfind('/');
+  return slash == std::string_view::npos ? container : container.substr(0, slash);
+}
+
 }  // namespace
 
 Agent::Agent(AgentConfig config) : config_(std::move(config)) {}
@@ -166,22 +172,33 @@ void Agent::handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg) {
   // The web container resolves its linked db through the directory and reaches it over the
   // overlay; without the managed network it cannot reach it, even on the same host.
   if (!overlay_up_) return reply(http::status_error);
-  std::optional<std::pair<std::string, std::string>> target;
-  for (const auto& [name, agent] : directory_)
-    if (service_of(name) == links->second.front()) {
-      target = std::make_pair(name, agent);
+  // Every web request passes here: the directory is searched without building strings.
+  const std::string& linked = links->second.front();
+  auto target = directory_.end();
+  for (auto it = directory_.begin(); it != directory_.end(); ++it)
+    if (service_view(it->first) == linked) {
+      target = it;
       break;
     }
-  if (!target) return reply(http::status_error);
+  if (target == directory_.end()) return reply(http::status_error);
   if (target->second == ctx.name_of(ctx.self()))
     return reply(is_running(target->first) ? http::status_ok : http::status_error);
-  NodeId peer = ctx.lookup(target->second);
+  if (db_route_.body == nullptr || db_route_.container != target->first ||
+      db_route_.agent != target->second) {
+    db_route_.container = target->first;
+    db_route_.agent = target->second;
+    db_route_.peer = ctx.lookup(target->second);
+    db_route_.body = make_names({target->first});
+  }
+  NodeId peer = db_route_.peer;
   if (peer == k_no_node) return reply(http::status_error);
+  // A timing is fixed for the whole run: read once (lazily, as a message may come before start).
+  if (db_query_timeout_ns_ < 0) db_query_timeout_ns_ = ctx.timing("db_query_timeout");
   std::int64_t qid = next_query_++;
-  TimerId t = ctx.set_timer(ctx.timing("db_query_timeout"),
-                            tag(timer_query, static_cast<std::uint64_t>(qid)));
+  TimerId t =
+      ctx.set_timer(db_query_timeout_ns_, tag(timer_query, static_cast<std::uint64_t>(qid)));
   queries_[qid] = PendingQuery{lb, msg.a, t};
-  ctx.send(peer, Message{http::msg_db_query, 256, qid, 0, 0, make_names({target->first})});
+  ctx.send(peer, Message{http::msg_db_query, 256, qid, 0, 0, db_route_.body});
 }
 
 void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
@@ -250,6 +267,7 @@ void Agent::on_crash() {
   directory_.clear();
   connected_ = false;
   queries_.clear();
+  db_route_ = DbRoute{};
 }
 
 bool Agent::on_fault(Ctx& ctx, const ModelFault& fault) {
@@ -290,7 +308,7 @@ void Agent::recount() {
 }
 
 bool Agent::is_running(std::string_view container) const {
-  auto it = containers_.find(std::string(container));
+  auto it = containers_.find(container);
   return it != containers_.end() && it->second.running;
 }
 

@@ -4,6 +4,7 @@
 // the server is unreachable (it never restarts a dead container by itself), reconnects with
 // backoff, and holds the host's end of the overlay network. The app's containers run here too:
 // a web container answers a request by querying its linked db container over the overlay.
+#include <boost/container/flat_map.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -84,7 +85,8 @@ class Agent final : public Node {
   AgentConfig config_;
   NodeId server_ = k_no_node;
   std::size_t server_index_ = 0;  // HA: the position of server_ in config_.servers
-  std::map<std::string, Container> containers_;
+  // The transparent comparator finds a container by a message's name without copying it.
+  std::map<std::string, Container, std::less<>> containers_;
   std::map<std::string, int, std::less<>> running_by_service_;  // derived from containers_
   std::map<std::uint64_t, std::string> starting_;  // start token -> container
   std::uint64_t next_token_ = 1;
@@ -93,10 +95,23 @@ class Agent final : public Node {
   bool connected_ = false;
   TimeNs last_contact_ns_ = 0;
   DurationNs hello_backoff_ns_ = 0;
-  std::map<std::int64_t, PendingQuery> queries_;
+  // A flat map: one entry per web request in flight (a handful), added and removed per request.
+  boost::container::flat_map<std::int64_t, PendingQuery> queries_;
   std::int64_t next_query_ = 1;
   SeriesId m_containers_started_ = 0;
   DurationNs scale_grace_ns_ = 0;
+  DurationNs db_query_timeout_ns_ = -1;  // db_query_timeout, read on first use
+  // Where the last request's db query went: the linked container, its agent, that agent's id
+  // and the query's body. Every web request asks the directory the same question between two
+  // configuration pushes, so the look-up and the body are kept while the answer stays the same
+  // (a cache: derived from directory_, left out of the state digest).
+  struct DbRoute {
+    std::string container;
+    std::string agent;
+    NodeId peer = k_no_node;
+    std::shared_ptr<const Payload> body;
+  };
+  DbRoute db_route_;
 };
 
 }  // namespace stampede::agent

@@ -297,10 +297,11 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
 
 bool CattleServer::in_partition(RowId host) const {
   if (!cm_) return true;
-  // Agents are divided among the members this server's manager counts, in host id order.
-  std::vector<std::string> members = cm_->members();
-  std::string self = cm::member_name(config_.manager->index);
-  auto me = std::find(members.begin(), members.end(), self);
+  // Agents are divided among the members this server's manager counts, in host id order. This
+  // is asked for every host at every ping round and configuration push: the members are
+  // compared by index, not by name.
+  const std::vector<int>& members = cm_->member_indexes();
+  auto me = std::find(members.begin(), members.end(), config_.manager->index);
   if (me == members.end()) return false;
   std::size_t k = 0;
   for (const auto& [hid, row] : *shared_.table("host")) {

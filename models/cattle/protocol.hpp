@@ -2,10 +2,12 @@
 // The messages between the Cattle server, the agents and the load balancers. The server pings
 // agents and pushes configuration; agents answer with their container lists and report container
 // events. Containers and hosts travel by name; lists travel as a NamesPayload.
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <vector>
 
 #include "sim/core/message.hpp"
@@ -36,12 +38,21 @@ enum ContainerEvent : std::int64_t { event_started = 1, event_stopped = 2, event
 // A list of names: container names, or "container@agent" pairs for directories and backends.
 class NamesPayload final : public Payload {
  public:
-  explicit NamesPayload(std::vector<std::string> names) : names(std::move(names)) {}
-  void digest_into(Digest& d) const override {
-    d.add(static_cast<std::uint64_t>(names.size()));
-    for (const std::string& n : names) d.add(n);
+  // Each name is hashed once, here: a payload is digested at every delivery, and some are sent
+  // many times (a balancer's request body, a directory pushed to every agent).
+  explicit NamesPayload(std::vector<std::string> names_in) : names(std::move(names_in)) {
+    hashes_.reserve(names.size());
+    for (const std::string& n : names) hashes_.push_back(hash_bytes(n));
   }
-  std::vector<std::string> names;
+  void digest_into(Digest& d) const override {
+    // The same as adding each name (Digest::add of a string adds its hash_bytes).
+    d.add(static_cast<std::uint64_t>(names.size()));
+    for (std::uint64_t h : hashes_) d.add(h);
+  }
+  const std::vector<std::string> names;
+
+ private:
+  boost::container::small_vector<std::uint64_t, 2> hashes_;
 };
 
 inline std::shared_ptr<const Payload> make_names(std::vector<std::string> names) {
@@ -51,8 +62,10 @@ inline std::shared_ptr<const Payload> make_names(std::vector<std::string> names)
 // The names a message carries (empty when it has no body).
 inline const std::vector<std::string>& names_of(const Message& m) {
   static const std::vector<std::string> none;
-  auto* p = dynamic_cast<const NamesPayload*>(m.body.get());
-  return p ? p->names : none;
+  // NamesPayload is final: comparing the dynamic type is the dynamic_cast, without its search
+  // of the class hierarchy (this runs for every request on its way through the app).
+  if (m.body == nullptr || typeid(*m.body) != typeid(NamesPayload)) return none;
+  return static_cast<const NamesPayload&>(*m.body).names;
 }
 
 // "wordpress/web/1@agent-2" -> {"wordpress/web/1", "agent-2"}.

@@ -306,6 +306,13 @@ std::string CattleServer::host_state(std::string_view agent) const {
   return id ? store().get("host", *id, "state") : "";
 }
 
+// key.starts_with(prefix) for a three-character prefix, compared in line: the invariants ask a
+// server for zk.* keys after every step at a server or a ZooKeeper node, and starts_with
+// compiled to a call to memcmp.
+static bool has_prefix(std::string_view key, const char (&prefix)[4]) {
+  return key.size() >= 3 && key[0] == prefix[0] && key[1] == prefix[1] && key[2] == prefix[2];
+}
+
 std::optional<std::int64_t> CattleServer::probe(std::string_view key,
                                                 std::string_view arg) const {
   if (key == "host_state") {
@@ -329,9 +336,9 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     return n;
   }
   if (key == "processes_running") return static_cast<std::int64_t>(running_.size());
-  if (cm_ && key.starts_with("cm.")) return cm_->probe(key, arg);
-  if (cm_ && key.starts_with("db.")) return db_client_->probe(key, arg);
-  if (zk_ && key.starts_with("zk.")) return zk_->probe(key, arg);
+  if (cm_ && has_prefix(key, "cm.")) return cm_->probe(key, arg);
+  if (cm_ && has_prefix(key, "db.")) return db_client_->probe(key, arg);
+  if (zk_ && has_prefix(key, "zk.")) return zk_->probe(key, arg);
   if (cm_ && key == "ha.cache_ready") return cache_ready_ ? 1 : 0;
   if (cm_ && key == "ha.services_working") return static_cast<std::int64_t>(service_work_.size());
   return std::nullopt;

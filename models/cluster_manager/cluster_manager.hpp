@@ -108,6 +108,8 @@ class ClusterManager {
   const Config& config() const { return config_; }
   Phase phase() const { return phase_; }
   std::vector<std::string> members() const;  // by index
+  // The members' indexes, sorted (member_name gives their names), without building names.
+  const std::vector<int>& member_indexes() const { return members_; }
   std::int64_t change_index() const { return change_index_; }
   bool master() const;
   bool host_active() const { return host_active_; }

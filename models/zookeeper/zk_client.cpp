@@ -322,13 +322,25 @@ std::uint64_t ZkClient::digest() const {
 namespace stampede::zk {
 
 std::optional<std::int64_t> ZkClient::probe(std::string_view key, std::string_view arg) const {
-  if (key == "zk.held_lock_count") return static_cast<std::int64_t>(held().size());
+  // zk.lock_mutual_exclusion asks these after many steps: they walk the locks in place, in the
+  // order of held(), instead of copying the held names.
+  if (key == "zk.held_lock_count") {
+    if (state_ != SessionState::connected) return 0;
+    std::int64_t n = 0;
+    for (const auto& [name, l] : locks_) n += l.held ? 1 : 0;
+    return n;
+  }
   if (key == "zk.held_lock") {
     std::size_t i = 0;
     auto [p, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), i);
-    auto names = held();
-    if (ec != std::errc{} || p != arg.data() + arg.size() || i >= names.size()) return std::nullopt;
-    return lock_name_hash(names[i]);
+    if (ec != std::errc{} || p != arg.data() + arg.size() || state_ != SessionState::connected)
+      return std::nullopt;
+    for (const auto& [name, l] : locks_) {
+      if (!l.held) continue;
+      if (i == 0) return lock_name_hash(name);
+      --i;
+    }
+    return std::nullopt;
   }
   if (key == "zk.session_id") return session_;
   if (key == "zk.session_state") return static_cast<std::int64_t>(state_);

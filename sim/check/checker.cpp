@@ -22,7 +22,7 @@ static bool is_state(ExpectWhat w) {
 
 Checker::Checker(const ScenarioSpec& spec, const Registry& registry, const WorldView& world,
                  const RunRecord& record)
-    : spec_(spec), registry_(registry), world_(world), record_(record) {
+    : spec_(spec), registry_(registry), world_(world), record_(record), inert_(registry) {
   for (const ExpectSpec& e : spec_.expect) {
     Slot s;
     s.spec = &e;
@@ -137,7 +137,7 @@ const std::vector<std::uint32_t>& Checker::slots_for(NodeId node) {
 void Checker::on_step(const StepInfo& step) {
   if (step.index) last_step_ = step.index;
   // A request on its way through the app changes nothing the checks read (Registry).
-  if (step.kind == StepKind::deliver && registry_.inert_message(step.msg_type)) return;
+  if (step.kind == StepKind::deliver && inert_.inert(step.msg_type)) return;
   TimeNs now = world_.now();
   // Fault and check steps may crash or restart any node: everything is judged again.
   const bool anywhere =

@@ -23,6 +23,27 @@ struct ExpectResult {
   std::uint64_t violated_step = 0;
 };
 
+// Registry::inert_message, remembered per message type: it is asked after every delivery (by
+// the checker and by the convergence tracker), and the registry keeps the types in a std::set.
+class InertTypes {
+ public:
+  explicit InertTypes(const Registry& registry) : registry_(registry) {}
+  bool inert(std::uint32_t type) {
+    // Models number their message types from small bases ("ZK" is 0x5A00): a flat table covers
+    // them; any larger type is asked of the registry each time.
+    if (type >= k_table_size) return registry_.inert_message(type);
+    if (type >= known_.size()) known_.resize(type + 1, k_unknown);
+    if (known_[type] == k_unknown) known_[type] = registry_.inert_message(type) ? 1 : 0;
+    return known_[type] == 1;
+  }
+
+ private:
+  static constexpr std::uint32_t k_table_size = 1u << 16;
+  static constexpr std::int8_t k_unknown = -1;
+  const Registry& registry_;
+  std::vector<std::int8_t> known_;
+};
+
 class Checker final : public StepObserver {
  public:
   using ScheduleFn = std::function<void(TimeNs, std::function<void()>)>;
@@ -61,6 +82,7 @@ class Checker final : public StepObserver {
   const Registry& registry_;
   const WorldView& world_;
   const RunRecord& record_;
+  InertTypes inert_;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> all_slots_;  // the slots a step can touch: invariants and states
   std::vector<std::vector<std::uint32_t>> slots_by_node_;

@@ -63,15 +63,16 @@ struct Kernel::EventOrder {
   }
 };
 
-// The queue is a 4-ary heap: half the levels of a binary heap, and the four children of a node
+// Each queue is a 4-ary heap: half the levels of a binary heap, and the four children of a node
 // share a cache line pair.
 static constexpr std::size_t k_heap_arity = 4;
 
-void Kernel::heap_push(TimeNs time_ns, std::uint64_t key, std::uint64_t seq, std::uint32_t slot) {
+void Kernel::heap_push(std::vector<HeapEntry>& heap, TimeNs time_ns, std::uint64_t key,
+                       std::uint64_t seq, std::uint32_t slot) {
   // The fields are passed and stored one by one: perf showed push stalling on store forwarding
   // when an entry assembled on the stack was copied as a whole.
-  std::size_t i = heap_.size();
-  heap_.emplace_back();
+  std::size_t i = heap.size();
+  heap.emplace_back();
   HeapEntry e;
   e.time_ns = time_ns;
   e.key = key;
@@ -79,22 +80,22 @@ void Kernel::heap_push(TimeNs time_ns, std::uint64_t key, std::uint64_t seq, std
   e.slot = slot;
   while (i > 0) {
     std::size_t parent = (i - 1) / k_heap_arity;
-    if (!EventOrder::earlier(e, heap_[parent])) break;
-    heap_[i] = heap_[parent];
+    if (!EventOrder::earlier(e, heap[parent])) break;
+    heap[i] = heap[parent];
     i = parent;
   }
-  HeapEntry& dst = heap_[i];
+  HeapEntry& dst = heap[i];
   dst.time_ns = time_ns;
   dst.key = key;
   dst.seq = seq;
   dst.slot = slot;
 }
 
-Kernel::HeapEntry Kernel::heap_pop() {
-  HeapEntry top = heap_.front();
-  HeapEntry last = heap_.back();
-  heap_.pop_back();
-  const std::size_t n = heap_.size();
+Kernel::HeapEntry Kernel::heap_pop(std::vector<HeapEntry>& heap) {
+  HeapEntry top = heap.front();
+  HeapEntry last = heap.back();
+  heap.pop_back();
+  const std::size_t n = heap.size();
   if (n == 0) return top;
   std::size_t i = 0;
   for (;;) {
@@ -103,13 +104,20 @@ Kernel::HeapEntry Kernel::heap_pop() {
     std::size_t end = std::min(first + k_heap_arity, n);
     std::size_t best = first;
     for (std::size_t c = first + 1; c < end; ++c)
-      best = EventOrder::earlier(heap_[c], heap_[best]) ? c : best;
-    if (!EventOrder::earlier(heap_[best], last)) break;
-    heap_[i] = heap_[best];
+      best = EventOrder::earlier(heap[c], heap[best]) ? c : best;
+    if (!EventOrder::earlier(heap[best], last)) break;
+    heap[i] = heap[best];
     i = best;
   }
-  heap_[i] = last;
+  heap[i] = last;
   return top;
+}
+
+std::vector<Kernel::HeapEntry>* Kernel::next_heap() {
+  if (timer_heap_.empty()) return event_heap_.empty() ? nullptr : &event_heap_;
+  if (event_heap_.empty()) return &timer_heap_;
+  return EventOrder::earlier(timer_heap_.front(), event_heap_.front()) ? &timer_heap_
+                                                                       : &event_heap_;
 }
 
 struct Kernel::NodeSlot {
@@ -130,7 +138,7 @@ class Kernel::NodeCtx final : public RecordingCtx {
                      k.options_.keep_debug_logs),
         k_(k),
         id_(id) {}
-  TimeNs now() const override { return k_.now_ns_ + k_.nodes_[id_]->skew_ns; }
+  TimeNs now() const override { return k_.now_ns_ + k_.nodes_[id_].skew_ns; }
   NodeId self() const override { return id_; }
   NodeId lookup(std::string_view name) const override { return k_.find(name); }
   std::string_view name_of(NodeId id) const override { return k_.node_name(id); }
@@ -147,7 +155,7 @@ class Kernel::NodeCtx final : public RecordingCtx {
       ev.kind = StepKind::deliver;
       ev.node = to;
       ev.from = id_;
-      ev.epoch = k_.nodes_[to]->epoch;
+      ev.epoch = k_.nodes_[to].epoch;
       // The last copy takes the message itself: no reference count to touch.
       if (i + 1 == copies) {
         ev.msg = std::move(msg);
@@ -164,7 +172,7 @@ class Kernel::NodeCtx final : public RecordingCtx {
     ev.time_ns = k_.now_ns_ + after;
     ev.kind = StepKind::timer;
     ev.node = id_;
-    ev.epoch = k_.nodes_[id_]->epoch;
+    ev.epoch = k_.nodes_[id_].epoch;
     ev.timer = k_.next_timer_++;
     ev.tag = tag;
     k_.timer_owner_.push_back(id_);  // timer ids are handed out in order: the index is the id
@@ -230,11 +238,10 @@ NodeId Kernel::add_node(std::string name, std::unique_ptr<Node> node) {
   STAMPEDE_ASSERT(find(name) == k_no_node, "node names are unique");
   NodeId id = static_cast<NodeId>(nodes_.size());
   by_name_.emplace(name, id);
-  auto slot = std::make_unique<NodeSlot>();
-  slot->name = std::move(name);
-  slot->node = std::move(node);
-  slot->ctx = std::make_unique<NodeCtx>(*this, id);
-  nodes_.push_back(std::move(slot));
+  NodeSlot& slot = nodes_.emplace_back();
+  slot.name = std::move(name);
+  slot.node = std::move(node);
+  slot.ctx = std::make_unique<NodeCtx>(*this, id);
   network_->add_node();
   return id;
 }
@@ -260,7 +267,7 @@ void Kernel::push(Event&& ev, std::optional<std::uint64_t> key) {
     slab_[slot] = std::move(ev);
   }
   const Event& e = slab_[slot];
-  heap_push(e.time_ns, e.key, e.seq, slot);
+  heap_push(e.kind == StepKind::timer ? timer_heap_ : event_heap_, e.time_ns, e.key, e.seq, slot);
 }
 
 void Kernel::note_cancelled() {
@@ -269,22 +276,19 @@ void Kernel::note_cancelled() {
   // in one pass once they are half the heap costs O(1) per cancel and changes no order: the
   // heap orders events totally (time, key, sequence number), however it is laid out.
   ++cancelled_in_heap_;
-  if (cancelled_in_heap_ < 16 || cancelled_in_heap_ * 2 < heap_.size()) return;
-  auto dead = [this](const HeapEntry& h) {
-    const Event& e = slab_[h.slot];
-    return e.kind == StepKind::timer && timer_owner_[e.timer] != e.node;
-  };
+  if (cancelled_in_heap_ < 16 || cancelled_in_heap_ * 2 < timer_heap_.size()) return;
   std::vector<HeapEntry> live;
-  live.reserve(heap_.size());
-  for (const HeapEntry& h : heap_) {
-    if (dead(h)) {
+  live.reserve(timer_heap_.size());
+  for (const HeapEntry& h : timer_heap_) {
+    const Event& e = slab_[h.slot];
+    if (timer_owner_[e.timer] != e.node) {
       free_slots_.push_back(h.slot);
     } else {
       live.push_back(h);
     }
   }
-  heap_.clear();
-  for (const HeapEntry& h : live) heap_push(h.time_ns, h.key, h.seq, h.slot);
+  timer_heap_.clear();
+  for (const HeapEntry& h : live) heap_push(timer_heap_, h.time_ns, h.key, h.seq, h.slot);
   cancelled_in_heap_ = 0;
 }
 
@@ -310,9 +314,10 @@ void Kernel::run_until(TimeNs until_ns) {
       push(std::move(ev));
     }
   }
-  while (!heap_.empty() && !stopped_) {
-    if (heap_.front().time_ns > until_ns) break;
-    std::uint32_t slot = heap_pop().slot;
+  while (!stopped_) {
+    std::vector<HeapEntry>* heap = next_heap();
+    if (heap == nullptr || heap->front().time_ns > until_ns) break;
+    std::uint32_t slot = heap_pop(*heap).slot;
     Event ev = std::move(slab_[slot]);
     free_slots_.push_back(slot);
     now_ns_ = ev.time_ns;
@@ -340,7 +345,7 @@ void Kernel::dispatch(Event& ev) {
       return;
     }
     case StepKind::resume: {
-      NodeSlot& s = *nodes_[ev.node];
+      NodeSlot& s = nodes_[ev.node];
       if (!s.up || s.epoch != ev.epoch || s.paused_until_ns > now_ns_) return;
       finish_step(info);
       std::vector<Event> deferred = std::move(s.deferred);
@@ -355,7 +360,7 @@ void Kernel::dispatch(Event& ev) {
     }
     default: break;
   }
-  NodeSlot& s = *nodes_[ev.node];
+  NodeSlot& s = nodes_[ev.node];
   if (ev.kind != StepKind::start) {
     if (!s.up || ev.epoch != s.epoch) return;  // lost with the crash
     if (ev.kind == StepKind::timer && timer_owner_[ev.timer] != ev.node) return;  // cancelled
@@ -397,7 +402,7 @@ void Kernel::finish_step(StepInfo& info) {
 }
 
 void Kernel::crash(NodeId id) {
-  NodeSlot& s = *nodes_[id];
+  NodeSlot& s = nodes_[id];
   if (!s.up) return;
   s.up = false;
   ++s.epoch;
@@ -408,7 +413,7 @@ void Kernel::crash(NodeId id) {
 }
 
 void Kernel::restart(NodeId id) {
-  NodeSlot& s = *nodes_[id];
+  NodeSlot& s = nodes_[id];
   if (s.up) return;
   s.up = true;
   ++s.epoch;
@@ -421,7 +426,7 @@ void Kernel::restart(NodeId id) {
 }
 
 void Kernel::pause(NodeId id, DurationNs for_ns) {
-  NodeSlot& s = *nodes_[id];
+  NodeSlot& s = nodes_[id];
   if (!s.up) return;
   s.paused_until_ns = std::max(s.paused_until_ns, now_ns_ + for_ns);
   Event ev;
@@ -432,23 +437,24 @@ void Kernel::pause(NodeId id, DurationNs for_ns) {
   push(std::move(ev));
 }
 
-void Kernel::set_clock_skew(NodeId id, DurationNs skew_ns) { nodes_[id]->skew_ns = skew_ns; }
+void Kernel::set_clock_skew(NodeId id, DurationNs skew_ns) { nodes_[id].skew_ns = skew_ns; }
 
 bool Kernel::model_fault(const ModelFault& f) {
-  for (auto& s : nodes_)
-    if (s->up && s->node->on_fault(*s->ctx, f)) return true;
+  for (NodeSlot& s : nodes_)
+    if (s.up && s.node->on_fault(*s.ctx, f)) return true;
   return false;
 }
 
-std::string_view Kernel::node_name(NodeId id) const { return nodes_[id]->name; }
+std::size_t Kernel::node_count() const { return nodes_.size(); }
+std::string_view Kernel::node_name(NodeId id) const { return nodes_[id].name; }
 
 NodeId Kernel::find(std::string_view name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? k_no_node : it->second;
 }
 
-bool Kernel::is_up(NodeId id) const { return nodes_[id]->up; }
-const Node& Kernel::node(NodeId id) const { return *nodes_[id]->node; }
+bool Kernel::is_up(NodeId id) const { return nodes_[id].up; }
+const Node& Kernel::node(NodeId id) const { return *nodes_[id].node; }
 
 std::uint64_t Kernel::digest() const {
   return world_digest(rolling_hash_, step_index_, *this);

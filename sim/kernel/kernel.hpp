@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/core/chooser.hpp"
@@ -55,7 +56,7 @@ class Kernel final : public Engine {
 
   // WorldView
   TimeNs now() const override { return now_ns_; }
-  std::size_t node_count() const override { return nodes_.size(); }
+  std::size_t node_count() const override;
   std::string_view node_name(NodeId id) const override;
   NodeId find(std::string_view name) const override;
   bool is_up(NodeId id) const override;
@@ -86,8 +87,12 @@ class Kernel final : public Engine {
   friend class NodeCtx;
 
   void push(Event&& ev, std::optional<std::uint64_t> key = std::nullopt);
-  void heap_push(TimeNs time_ns, std::uint64_t key, std::uint64_t seq, std::uint32_t slot);
-  HeapEntry heap_pop();  // the entry that runs first; the heap is not empty
+  static void heap_push(std::vector<HeapEntry>& heap, TimeNs time_ns, std::uint64_t key,
+                        std::uint64_t seq, std::uint32_t slot);
+  // The entry of `heap` that runs first; the heap is not empty.
+  static HeapEntry heap_pop(std::vector<HeapEntry>& heap);
+  // The heap whose first entry runs next, or null when both are empty.
+  std::vector<HeapEntry>* next_heap();
   void dispatch(Event& ev);
   void finish_step(StepInfo& info);
   // Counts a cancelled timer and, when cancelled timers make up half the heap, drops them.
@@ -97,17 +102,31 @@ class Kernel final : public Engine {
   std::unique_ptr<SeededChooser> own_chooser_;
   Chooser* chooser_;
   std::unique_ptr<Network> network_;
-  std::vector<std::unique_ptr<NodeSlot>> nodes_;
-  std::map<std::string, NodeId, std::less<>> by_name_;
+  // By node id, in place (not behind pointers): invariants ask for names and up flags of every
+  // node after many steps. No slot moves once the run has started (nodes are added before).
+  std::vector<NodeSlot> nodes_;
+  // Names to ids, hashed: models look peers up by name on hot paths (ctx.lookup), and only exact
+  // look-ups are made (the table is never iterated, so its order cannot show in a run).
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, NodeId, NameHash, std::equal_to<>> by_name_;
   std::vector<Event> slab_;                 // events, by slot
   std::vector<std::uint32_t> free_slots_;   // slots of slab_ free for reuse
-  std::vector<HeapEntry> heap_;             // a 4-ary heap over slab_, ordered by EventOrder
+  // Two 4-ary heaps over slab_, each ordered by EventOrder; the next step is the earlier of their
+  // tops, so together they run events in exactly the order one heap would. Timers are set
+  // seconds ahead and most are cancelled (request timeouts), while deliveries are due within
+  // milliseconds: kept apart, the many deliveries pop from a heap of a few entries instead of
+  // sifting through every pending timer.
+  std::vector<HeapEntry> timer_heap_;  // timer events
+  std::vector<HeapEntry> event_heap_;  // every other event
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;
   // The node that set each timer, by timer id, while the timer is live (set and neither fired
   // nor cancelled); k_no_node otherwise. A flat vector: set and cancel are on the hot path.
   std::vector<NodeId> timer_owner_ = {k_no_node};
-  std::size_t cancelled_in_heap_ = 0;  // cancelled timers still in heap_ (an upper bound)
+  std::size_t cancelled_in_heap_ = 0;  // cancelled timers still in timer_heap_ (an upper bound)
   TimeNs now_ns_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t step_index_ = 0;

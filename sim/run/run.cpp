@@ -76,7 +76,7 @@ class ConvergenceTracker final : public StepObserver {
   // have all been injected, judging is skipped.
   ConvergenceTracker(const Registry& reg, const WorldView& world, const FaultInjector& faults,
                      int faults_before_judging)
-      : registry_(reg),
+      : inert_(reg),
         predicate_(reg.converged()),
         affects_(reg.converged_depends_on()),
         world_(world),
@@ -84,7 +84,7 @@ class ConvergenceTracker final : public StepObserver {
         faults_before_judging_(faults_before_judging) {}
   void on_step(const StepInfo& step) override {
     if (!predicate_) return;
-    if (step.kind == StepKind::deliver && registry_.inert_message(step.msg_type)) return;
+    if (step.kind == StepKind::deliver && inert_.inert(step.msg_type)) return;
     // Every judgement made before the last fault is thrown away when that fault resets the
     // streak, so when the last fault is known in advance nothing is judged before it.
     if (faults_.faults_injected() < faults_before_judging_) return;
@@ -114,7 +114,7 @@ class ConvergenceTracker final : public StepObserver {
   bool has_predicate() const { return static_cast<bool>(predicate_); }
 
  private:
-  const Registry& registry_;
+  InertTypes inert_;
   const std::function<bool(const WorldView&)>& predicate_;
   AffectCache affects_;
   const WorldView& world_;
