@@ -98,7 +98,9 @@ struct ExploreCommands {
   std::string max_delay;
   std::string pause_for;
   bool no_reduction = false;
+  std::string reduction = "dpor";
   bool swarm = false;
+  bool state_clock = false;
   std::optional<std::uint64_t> seed;
   std::vector<std::string> sets;
   std::string out;
@@ -139,8 +141,21 @@ int cmd_explore(const ExploreCommands& a) {
   s.delay_bound = a.delay_bound;
   if (!a.max_delay.empty()) s.max_delay_ns = parse_budget_flag("explore --max-delay", a.max_delay);
   if (!a.pause_for.empty()) s.pause_ns = parse_budget_flag("explore --pause-for", a.pause_for);
-  s.reduction = !a.no_reduction;
+  if (a.reduction != "none" && a.reduction != "sleep" && a.reduction != "dpor")
+    throw InputError(fmt::format("stampede explore: --reduction: unknown reduction '{}' "
+                                 "(expected none, sleep or dpor)", a.reduction));
+  s.reduction = !a.no_reduction && a.reduction != "none";
+  s.dpor = s.reduction && a.reduction == "dpor";
+  if (s.dpor && a.delay_bound >= 0) {
+    // A delay bound counts out-of-order picks, which reordering equivalent steps changes.
+    if (a.explore->count("--reduction") > 0)
+      throw InputError("stampede explore: --reduction dpor cannot be combined with --delay-bound "
+                       "(reordering equivalent steps changes how many are out of order); use "
+                       "--reduction sleep");
+    s.dpor = false;
+  }
   s.max_runs = a.runs;
+  s.state_clock = a.state_clock;
   s.swarm = a.swarm;
   s.depth = a.max_steps;
   if (*strategy == Strategy::pct) {
@@ -197,6 +212,10 @@ int cmd_explore(const ExploreCommands& a) {
               static_cast<unsigned long long>(rep.max_depth),
               static_cast<unsigned long long>(rep.reductions),
               wall_s > 0 ? static_cast<double>(rep.distinct_states) / wall_s : 0.0, wall_s);
+  if (dfs && s.dpor)
+    std::printf("dpor: %llu races reversed, %llu options never needed\n",
+                static_cast<unsigned long long>(rep.races),
+                static_cast<unsigned long long>(rep.dpor_skipped));
   if (!rep.first_violation) {
     if (dfs && rep.exhausted)
       std::printf("✓ no violation: the bounded space was searched exhaustively%s\n",
@@ -281,8 +300,17 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
                 "time jump");
   e->add_option("--pause-for", c->pause_for,
                 "how long an injected pause lasts (--faults pause), with a unit; default 60s");
-  e->add_flag("--no-reduction", c->no_reduction, "dfs: turn sleep-set reduction off");
+  e->add_flag("--no-reduction", c->no_reduction,
+              "dfs: turn every reduction off (the same as --reduction none)");
+  e->add_option("--reduction", c->reduction,
+                "dfs: none | sleep (sleep sets) | dpor (source-set dynamic partial-order "
+                "reduction on top of sleep sets; the default)")
+      ->capture_default_str();
   e->add_flag("--swarm", c->swarm, "random: randomise the enabled fault kinds per run");
+  e->add_flag("--state-clock", c->state_clock,
+              "dfs: keep the clock and the pending events' due times in the state, so states "
+              "that differ only in time are not merged; for properties that read the clock "
+              "(a stale lock holder, a deadline). Bound the search with --max-steps");
   e->add_option("--seed", c->seed, "root seed (default: the scenario's seed)");
   e->add_option("--set", c->sets, "override KEY=VALUE (dotted path into the scenario)")
       ->allow_extra_args(false);

@@ -28,8 +28,8 @@ std::string default_out(const std::string& path) {
 }
 
 std::string size_text(const ShrinkSize& s) {
-  return fmt::format("{} steps, {} injected faults, {} out-of-order picks", s.steps, s.faults,
-                     s.nonzero - static_cast<std::uint64_t>(s.faults));
+  return fmt::format("{} injected faults, {} nodes, {} steps, {} out-of-order picks", s.faults,
+                     s.nodes, s.steps, s.nonzero - static_cast<std::uint64_t>(s.faults));
 }
 
 }  // namespace
@@ -48,16 +48,32 @@ int cmd_shrink(const std::string& trace_path, const std::string& out_arg,
                                  "shrink", trace_path));
   std::printf("stampede shrink %s  (scenario %s, property %s)\n", trace_path.c_str(),
               spec.name.c_str(), original.violation->property.c_str());
-  ShrinkResult r = shrink(ex, original, 20000, deadline(budget_ns));
+  ShrinkOptions opt;
+  opt.max_candidates = 20000;
+  opt.should_stop = deadline(budget_ns);
+  // Smaller clusters are the trace's scenario with more overrides (`cluster.agents=1`), which the
+  // written trace records after the trace's own, so that it replays on its own.
+  const TraceHeader& h = t.trace.header;
+  opt.scenario = ShrinkScenario{[&h](const std::vector<std::string>& extra) {
+                                  std::vector<std::string> all = h.overrides;
+                                  all.insert(all.end(), extra.begin(), extra.end());
+                                  return parse_scenario_with_overrides(
+                                      h.scenario_text, h.scenario_file, all, registry());
+                                },
+                                &registry()};
+  ShrinkResult r = shrink(ex, original, opt);
   std::printf("before    %s\n", size_text(r.before).c_str());
   std::printf("after     %s  (%llu candidates run, %llu kept)\n", size_text(r.after).c_str(),
               static_cast<unsigned long long>(r.candidates),
               static_cast<unsigned long long>(r.accepted));
+  for (const std::string& o : r.overrides) std::printf("cluster   --set %s\n", o.c_str());
   print_timeline(r.best, 30);
   print_violation(r.best);
   std::string out = out_arg.empty() ? default_out(trace_path) : out_arg;
   Settings s = settings_for(t);
-  write_explore_trace(out, t.trace.header, s, t.strategy, r.best);
+  TraceHeader header = t.trace.header;
+  header.overrides.insert(header.overrides.end(), r.overrides.begin(), r.overrides.end());
+  write_explore_trace(out, header, s, t.strategy, r.best);
   std::printf("shrunk trace  %s (%zu steps)\n", out.c_str(), r.best.steps.size());
   return k_exit_ok;
 }

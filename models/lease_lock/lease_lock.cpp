@@ -21,14 +21,18 @@ std::string_view message_type_name(std::uint32_t type) {
   return "msg";
 }
 
-void LockService::on_start(Ctx& ctx) { (void)ctx; }
+void LockService::on_start(Ctx& ctx) {
+  lease_duration_ = ctx.timing("lease_duration");
+  if (config_.session_leases) session_ttl_ = ctx.timing("lease_lock_session_ttl");
+  revoke_expired_ = ctx.mechanism("lease_lock_revoke_expired_waiters");
+}
 
 void LockService::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (msg.type == msg_acquire) {
     Waiter w{from, 0, false};
     if (config_.session_leases) {
       w.session = next_session_++;
-      TimerId t = ctx.set_timer(ctx.timing("lease_lock_session_ttl"), k_session_bit | w.session);
+      TimerId t = ctx.set_timer(session_ttl_, k_session_bit | w.session);
       session_timers_.push_back({w.session, t});
     }
     waiters_.push_back(w);
@@ -50,7 +54,7 @@ void LockService::on_timer(Ctx& ctx, std::uint64_t tag) {
     std::erase_if(session_timers_, [&](const auto& st) { return st.first == session; });
     for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
       if (it->session != session) continue;
-      if (ctx.mechanism("lease_lock_revoke_expired_waiters")) {
+      if (revoke_expired_) {
         // The fix: an expired session's waiter leaves the queue and is told so.
         ctx.send(it->client, Message{msg_expired, 64, 0, 0, 0, nullptr});
         waiters_.erase(it);
@@ -71,7 +75,7 @@ void LockService::on_timer(Ctx& ctx, std::uint64_t tag) {
 void LockService::grant_next(Ctx& ctx) {
   if (waiters_.empty()) return;
   Waiter w = waiters_.front();
-  waiters_.pop_front();
+  waiters_.erase(waiters_.begin());
   if (w.session != 0) {
     // Granting ends the wait: the session timer no longer matters to the lock.
     for (auto it = session_timers_.begin(); it != session_timers_.end(); ++it)
@@ -84,7 +88,7 @@ void LockService::grant_next(Ctx& ctx) {
   if (w.expired) granted_expired_ = true;
   holder_ = w.client;
   token_ = ++issued_;
-  lease_timer_ = ctx.set_timer(ctx.timing("lease_duration"), static_cast<std::uint64_t>(token_));
+  lease_timer_ = ctx.set_timer(lease_duration_, static_cast<std::uint64_t>(token_));
   ctx.send(w.client, Message{msg_grant, 64, token_, 0, 0, nullptr});
 }
 
@@ -113,7 +117,7 @@ void Storage::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (msg.type != msg_write) return;
   bool accepted = true;
   if (msg.a < accepted_max_) {
-    if (ctx.mechanism("lease_lock_fencing")) {
+    if (fencing_) {
       accepted = false;  // fenced off: the token is older than one already accepted
     } else {
       stale_write_ = true;
@@ -138,15 +142,18 @@ std::uint64_t Storage::state_digest() const {
 }
 
 void Client::on_start(Ctx& ctx) {
+  writes_ = ctx.timing("lease_lock_writes");
+  lock_ = ctx.lookup("lease-lock");
+  storage_ = ctx.lookup("lease-storage");
   mine_ = 0;
   waiting_ = false;
   next(ctx);
 }
 
 void Client::next(Ctx& ctx) {
-  if (done_ >= ctx.timing("lease_lock_writes")) return;
+  if (done_ >= writes_) return;
   waiting_ = true;
-  ctx.send(ctx.lookup("lease-lock"), Message{msg_acquire, 64, 0, 0, 0, nullptr});
+  ctx.send(lock_, Message{msg_acquire, 64, 0, 0, 0, nullptr});
 }
 
 void Client::on_message(Ctx& ctx, NodeId from, const Message& msg) {
@@ -156,11 +163,11 @@ void Client::on_message(Ctx& ctx, NodeId from, const Message& msg) {
       if (!waiting_) return;
       waiting_ = false;
       mine_ = msg.a;
-      ctx.send(ctx.lookup("lease-storage"), Message{msg_write, 64, mine_, 0, 0, nullptr});
+      ctx.send(storage_, Message{msg_write, 64, mine_, 0, 0, nullptr});
       return;
     case msg_ack:
       if (msg.a != mine_) return;
-      ctx.send(ctx.lookup("lease-lock"), Message{msg_release, 64, mine_, 0, 0, nullptr});
+      ctx.send(lock_, Message{msg_release, 64, mine_, 0, 0, nullptr});
       mine_ = 0;
       ++done_;
       next(ctx);

@@ -2,8 +2,10 @@
 // A lease-based lock, a storage service and clients that write under the lock: the hazard of a
 // holder that is paused past its lease and then writes (Kleppmann, "How to do distributed
 // locking"), and, optionally, a lock granted to a waiter whose own session lease expired while
-// it waited (the etcd 3.4.3 class, Jepsen 2020). It mirrors ../shared/peers/lease_lock.pml so the
-// explorer's verdicts can be held against SPIN's: the same protocol at the same bounds.
+// it waited (the etcd 3.4.3 class, Jepsen 2020). The same protocol at the same bounds as
+// ../shared/peers/lease_lock.pml (shared variables, atomic steps), and at this model's own
+// granularity (one step per handler, messages in flight as state) as bench/spin/lease_lock_mp.pml,
+// whose SPIN state count without reduction equals the explorer's distinct states (bench/RESULTS.md).
 //
 // Nodes: `lock` (the lease lock service), `storage`, `client-1..N`. A client sends acquire; the
 // lock grants the free lock with a fresh token and arms a lease timer; the client writes with its
@@ -11,7 +13,6 @@
 // acks; the client releases. A lease that expires frees the lock for the next waiter while the
 // old holder may still be about to write. Models here see only sim/core.
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -62,10 +63,14 @@ class LockService final : public Node {
   void grant_next(Ctx& ctx);
 
   LockConfig config_;
+  // Read once at start (they do not change during a run; kept out of the digest).
+  DurationNs lease_duration_ = 0;
+  DurationNs session_ttl_ = 0;
+  bool revoke_expired_ = false;
   NodeId holder_ = k_no_node;
   std::int64_t token_ = 0;   // the holder's token
   std::int64_t issued_ = 0;  // the last token issued
-  std::deque<Waiter> waiters_;
+  std::vector<Waiter> waiters_;  // in arrival order (a vector: cheap to clone for snapshots)
   TimerId lease_timer_ = 0;  // engine-assigned, so kept out of the digest
   std::uint64_t next_session_ = 1;
   std::vector<std::pair<std::uint64_t, TimerId>> session_timers_;  // live session timers
@@ -75,7 +80,7 @@ class LockService final : public Node {
 // Storage: remembers the highest token it accepted.
 class Storage final : public Node {
  public:
-  void on_start(Ctx& ctx) override { (void)ctx; }
+  void on_start(Ctx& ctx) override { fencing_ = ctx.mechanism("lease_lock_fencing"); }
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
   void on_timer(Ctx& ctx, std::uint64_t tag) override {
     (void)ctx;
@@ -90,6 +95,7 @@ class Storage final : public Node {
   std::unique_ptr<Node> clone() const override { return std::make_unique<Storage>(*this); }
 
  private:
+  bool fencing_ = true;  // read at start; not state
   std::int64_t accepted_max_ = 0;
   bool stale_write_ = false;  // accepted a write older than one it had accepted
 };
@@ -112,6 +118,10 @@ class Client final : public Node {
 
  private:
   void next(Ctx& ctx);
+  // Read at start (the same on every start; not state).
+  std::int64_t writes_ = 0;
+  NodeId lock_ = k_no_node;
+  NodeId storage_ = k_no_node;
   std::int64_t done_ = 0;   // writes finished (or given up); durable, like a job log
   std::int64_t mine_ = 0;   // token of the current grant, 0 while waiting
   bool waiting_ = false;

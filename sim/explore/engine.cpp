@@ -41,6 +41,9 @@ struct ExploreEngine::Event {
   TimerId timer = 0;
   std::uint64_t tag = 0;  // timer tag or action index
   std::uint64_t ident = 0;
+  // picks_.size() when it was created: 0 before the first step, k + 1 during step k. The dfs's
+  // partial-order reduction reads it as the step that created the event (happens-before).
+  std::uint64_t created_pick = 0;
   Message msg;
   bool is_action() const { return kind == StepKind::fault || kind == StepKind::check; }
 };
@@ -56,14 +59,25 @@ struct ExploreEngine::NodeSlot {
   // How many times a handler ran on the node (it may have changed): a snapshot of a node that
   // cannot clone itself is still good while this has not moved.
   std::uint64_t changes = 0;
+  // A value that names the node's current state: a fresh one (never used before in this engine)
+  // at every change, the saved one when a snapshot is restored. Equal generations mean an equal
+  // state, so the digest and the snapshot clone below are reused while it holds.
+  std::uint64_t gen = 0;
+  mutable std::uint64_t digest_gen = ~std::uint64_t{0};
+  mutable std::uint64_t digest = 0;
+  mutable std::uint64_t clone_gen = ~std::uint64_t{0};
+  mutable std::shared_ptr<const Node> clone;  // a clone of the state `clone_gen`, shared with snapshots
 };
 
 struct ExploreEngine::Snapshot {
-  Snapshot(std::vector<Event> pending_events, Network net)
+  Snapshot(std::vector<Event> pending_events, std::shared_ptr<const Network> net)
       : pending(std::move(pending_events)), network(std::move(net)) {}
   struct NodeState {
-    std::unique_ptr<Node> clone;  // null when the node cannot clone itself
+    std::shared_ptr<const Node> clone;  // null when the node cannot clone itself
     std::uint64_t changes = 0;
+    std::uint64_t gen = 0;
+    std::uint64_t digest_gen = ~std::uint64_t{0};
+    std::uint64_t digest = 0;
     bool up = true;
     bool paused = false;
     bool crashed_by_explorer = false;
@@ -71,7 +85,9 @@ struct ExploreEngine::Snapshot {
   };
   std::vector<NodeState> nodes;
   std::vector<Event> pending;
-  Network network;
+  std::shared_ptr<const Network> network;  // shared between snapshots while it does not change
+  std::shared_ptr<const char> lineage;     // the engine that saved it (see restore)
+  std::uint64_t net_gen = 0;
   std::size_t actions = 0;
   std::vector<std::uint32_t> picks;
   std::vector<std::uint8_t> pick_flags;
@@ -83,7 +99,8 @@ struct ExploreEngine::Snapshot {
   std::uint64_t net_version_seen = 0;
   TimerId next_timer = 1;
   int faults_used = 0;
-  Recorder recorder;
+  std::shared_ptr<const Recorder> recorder;  // shared between snapshots while nothing is recorded
+  std::uint64_t recorder_gen = 0;
 };
 
 class ExploreEngine::NodeCtx final : public RecordingCtx {
@@ -97,6 +114,29 @@ class ExploreEngine::NodeCtx final : public RecordingCtx {
   NodeId self() const override { return id_; }
   NodeId lookup(std::string_view name) const override { return e_.find(name); }
   std::string_view name_of(NodeId id) const override { return e_.node_name(id); }
+
+  // Everything that writes to the recorder gives it a new generation (snapshots share it until
+  // then); the writing itself is RecordingCtx's.
+  void log(LogLevel level, std::string_view text) override {
+    e_.recorder_gen_ = ++e_.gen_counter_;
+    RecordingCtx::log(level, text);
+  }
+  void signal(std::string_view name) override {
+    e_.recorder_gen_ = ++e_.gen_counter_;
+    RecordingCtx::signal(name);
+  }
+  SeriesId intern(std::string_view metric_name) override {
+    e_.recorder_gen_ = ++e_.gen_counter_;
+    return RecordingCtx::intern(metric_name);
+  }
+  void count(SeriesId metric, std::int64_t delta) override {
+    e_.recorder_gen_ = ++e_.gen_counter_;
+    RecordingCtx::count(metric, delta);
+  }
+  void sample(SeriesId series, std::int64_t value) override {
+    e_.recorder_gen_ = ++e_.gen_counter_;
+    RecordingCtx::sample(series, value);
+  }
 
   void send(NodeId to, Message msg) override {
     STAMPEDE_ASSERT(to < e_.nodes_.size(), "send to an unknown node");
@@ -178,12 +218,14 @@ NodeId ExploreEngine::add_node(std::string name, std::unique_ptr<Node> node) {
   slot->ctx = std::make_unique<NodeCtx>(*this, id);
   nodes_.push_back(std::move(slot));
   network_->add_node();
+  net_gen_ = ++gen_counter_;
   net_version_seen_ = network_->version();
   return id;
 }
 
 void ExploreEngine::push(Event ev) {
   ev.seq = seq_++;
+  ev.created_pick = picks_.size();
   if (ev.kind == StepKind::fault || ev.kind == StepKind::resume) ev.cls = k_class_first;
   if (ev.kind == StepKind::check) ev.cls = k_class_last;
   pending_.push_back(std::move(ev));
@@ -228,7 +270,8 @@ void ExploreEngine::build_options() {
     }
   TimeNs horizon = until_ns_;
   if (action) horizon = std::min(horizon, action->due_ns);
-  std::vector<std::size_t> slots;
+  std::vector<std::size_t>& slots = slots_;
+  slots.clear();
   // A node boots before anything else happens at its instant (the kernel starts every node at
   // time 0, before any message can arrive), so pending starts are not interleaved: the first one
   // is the only option. That keeps 2^N orders of boots out of every search.
@@ -268,6 +311,7 @@ void ExploreEngine::build_options() {
     o.due_ns = e.due_ns;
     o.ident = e.ident;
     o.local = !e.is_action();
+    o.created_pick = e.created_pick;
     o.slot = i;
     options_list_.push_back(o);
   }
@@ -374,11 +418,13 @@ void ExploreEngine::take(const Option& o) {
         std::vector<NodeId> rest;
         for (NodeId id = 0; id < nodes_.size(); ++id)
           if (id != o.node) rest.push_back(id);
+        net_gen_ = ++gen_counter_;
         network_->partition({{o.node}, rest});
         what = fmt::format("isolate {} (explorer)", nodes_[o.node]->name);
         break;
       }
       case InjectKind::heal:
+        net_gen_ = ++gen_counter_;
         network_->heal_all();
         what = "heal all (explorer)";
         break;
@@ -402,12 +448,16 @@ void ExploreEngine::take(const Option& o) {
         break;
       }
     }
+    recorder_gen_ = ++gen_counter_;
     recorder_.log(now_ns_, o.node == k_no_node ? NodeId{0} : o.node, LogLevel::notable, what);
     for (StepObserver* obs : observers_) obs->on_step(info);
     return;
   }
   Event ev = std::move(pending_[o.slot]);
-  pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(o.slot));
+  // The order of pending_ means nothing (options are sorted by due time, class and creation
+  // sequence, the state hash sorts identities), so the last event fills the hole.
+  if (o.slot + 1 != pending_.size()) pending_[o.slot] = std::move(pending_.back());
+  pending_.pop_back();
   now_ns_ = std::max(now_ns_, ev.due_ns);
   info.time_ns = now_ns_;
   info.kind = ev.kind;
@@ -427,7 +477,7 @@ void ExploreEngine::take(const Option& o) {
       break;
     case StepKind::start:
       finish_step(info);
-      ++s.changes;
+      touch(s);
       s.node->on_start(*s.ctx);
       break;
     case StepKind::deliver:
@@ -436,13 +486,13 @@ void ExploreEngine::take(const Option& o) {
       info.detail = ev.msg.digest();
       ++messages_delivered_;
       finish_step(info);
-      ++s.changes;
+      touch(s);
       s.node->on_message(*s.ctx, ev.from, ev.msg);
       break;
     case StepKind::timer:
       info.detail = ev.tag;
       finish_step(info);
-      ++s.changes;
+      touch(s);
       s.node->on_timer(*s.ctx, ev.tag);
       break;
     default: break;
@@ -465,7 +515,7 @@ void ExploreEngine::crash(NodeId id) {
   s.paused = false;
   // Its timers, its pending start or resume and the messages on their way to it die with it.
   std::erase_if(pending_, [&](const Event& e) { return !e.is_action() && e.node == id; });
-  ++s.changes;
+  touch(s);
   s.node->on_crash();
 }
 
@@ -500,18 +550,59 @@ void ExploreEngine::set_clock_skew(NodeId id, DurationNs skew_ns) {
 bool ExploreEngine::model_fault(const ModelFault& f) {
   for (auto& s : nodes_) {
     if (!s->up) continue;
-    ++s->changes;  // on_fault may change the node even when the fault is not for it
+    touch(*s);  // on_fault may change the node even when the fault is not for it
     if (s->node->on_fault(*s->ctx, f)) return true;
   }
   return false;
 }
 
-std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
-  auto snap = std::make_shared<Snapshot>(pending_, *network_);
-  snap->nodes.reserve(nodes_.size());
+void ExploreEngine::touch(NodeSlot& s) {
+  ++s.changes;
+  s.gen = ++gen_counter_;
+}
+
+std::uint64_t ExploreEngine::node_digest(const NodeSlot& s) const {
+  if (s.digest_gen != s.gen) {
+    s.digest = s.node->state_digest();
+    s.digest_gen = s.gen;
+  }
+  return s.digest;
+}
+
+bool ExploreEngine::digests_fresh() const {
   for (const auto& s : nodes_)
-    snap->nodes.push_back(Snapshot::NodeState{s->node->clone(), s->changes, s->up, s->paused,
-                                              s->crashed_by_explorer, s->skew_ns});
+    if (s->digest_gen == s->gen && s->digest != s->node->state_digest()) return false;
+  return true;
+}
+
+std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
+  // What has not changed since the last snapshot (a node that did not step, the network, the
+  // records) is shared with it rather than copied again.
+  if (net_snap_gen_ != net_gen_ || !net_snap_) {
+    net_snap_ = std::make_shared<const Network>(*network_);
+    net_snap_gen_ = net_gen_;
+  }
+  auto snap = std::make_shared<Snapshot>(pending_, net_snap_);
+  snap->lineage = lineage_;
+  snap->net_gen = net_gen_;
+  snap->nodes.resize(nodes_.size());
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    NodeSlot& s = *nodes_[i];
+    Snapshot::NodeState& n = snap->nodes[i];
+    if (s.clone_gen != s.gen) {
+      s.clone = s.node->clone();
+      s.clone_gen = s.gen;
+    }
+    n.clone = s.clone;
+    n.changes = s.changes;
+    n.gen = s.gen;
+    n.digest_gen = s.digest_gen;
+    n.digest = s.digest;
+    n.up = s.up;
+    n.paused = s.paused;
+    n.crashed_by_explorer = s.crashed_by_explorer;
+    n.skew_ns = s.skew_ns;
+  }
   snap->actions = actions_.size();
   snap->picks = picks_;
   snap->pick_flags = pick_flags_;
@@ -523,18 +614,35 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
   snap->net_version_seen = net_version_seen_;
   snap->next_timer = next_timer_;
   snap->faults_used = faults_used_;
-  snap->recorder = recorder_;
+  if (recorder_snap_gen_ != recorder_gen_ || !recorder_snap_) {
+    recorder_snap_ = std::make_shared<const Recorder>(recorder_);
+    recorder_snap_gen_ = recorder_gen_;
+  }
+  snap->recorder = recorder_snap_;
+  snap->recorder_gen = recorder_gen_;
   return snap;
 }
 
 bool ExploreEngine::restore(const Snapshot& snap) {
   for (std::size_t i = 0; i < nodes_.size(); ++i)
     if (!snap.nodes[i].clone && nodes_[i]->changes != snap.nodes[i].changes) return false;
+  // Generations name states of this engine only: a snapshot of another engine (dfs keeps its
+  // snapshots across a re-run from the start) is copied in whole and given fresh ones.
+  const bool own = snap.lineage == lineage_;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     NodeSlot& s = *nodes_[i];
     const Snapshot::NodeState& n = snap.nodes[i];
-    // The snapshot may be restored again (a frame with several options left): clone its clone.
-    if (n.clone) s.node = n.clone->clone();
+    // A node still in the saved state (same generation) is kept; another one becomes a clone of
+    // the snapshot's clone (the snapshot may be restored again: a frame with options left).
+    if (n.clone && (!own || s.gen != n.gen)) {
+      s.node = n.clone->clone();
+      std::uint64_t g = own ? n.gen : ++gen_counter_;
+      s.gen = g;
+      s.clone = n.clone;
+      s.clone_gen = g;
+      s.digest = n.digest;
+      s.digest_gen = n.digest_gen == n.gen ? g : ~std::uint64_t{0};
+    }
     s.changes = n.changes;
     s.up = n.up;
     s.paused = n.paused;
@@ -542,7 +650,12 @@ bool ExploreEngine::restore(const Snapshot& snap) {
     s.skew_ns = n.skew_ns;
   }
   pending_ = snap.pending;
-  *network_ = snap.network;
+  if (!own || net_gen_ != snap.net_gen) {
+    *network_ = *snap.network;
+    net_gen_ = own ? snap.net_gen : ++gen_counter_;
+    net_snap_ = snap.network;
+    net_snap_gen_ = net_gen_;
+  }
   // Actions scheduled after the snapshot (random faults re-arming) are forgotten, so the next
   // ones get the tags a re-run would give them.
   actions_.resize(snap.actions);
@@ -557,7 +670,12 @@ bool ExploreEngine::restore(const Snapshot& snap) {
   net_version_seen_ = snap.net_version_seen;
   next_timer_ = snap.next_timer;
   faults_used_ = snap.faults_used;
-  recorder_ = snap.recorder;
+  if (!own || recorder_gen_ != snap.recorder_gen) {
+    recorder_ = *snap.recorder;
+    recorder_gen_ = own ? snap.recorder_gen : ++gen_counter_;
+    recorder_snap_ = snap.recorder;
+    recorder_snap_gen_ = recorder_gen_;
+  }
   stopped_ = false;
   ended_naturally_ = false;
   return true;
@@ -581,10 +699,10 @@ std::uint64_t ExploreEngine::state_hash() const {
   Digest d;
   for (const auto& s : nodes_)
     d.add((s->up ? 1u : 0u) | (s->paused ? 2u : 0u) | (s->crashed_by_explorer ? 4u : 0u))
-        .add(s->node->state_digest());
+        .add(node_digest(*s));
   // The pending events as a multiset: sorted identities, so creation order does not matter.
-  std::vector<std::uint64_t> ids;
-  ids.reserve(pending_.size());
+  std::vector<std::uint64_t>& ids = ids_;
+  ids.clear();
   for (const Event& e : pending_) ids.push_back(e.ident);
   std::sort(ids.begin(), ids.end());
   d.add(ids.size());

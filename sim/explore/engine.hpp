@@ -50,6 +50,9 @@ struct Option {
   // A step of `node` alone (start, deliver, timer, resume): two local steps of different nodes
   // commute. Scripted actions and injected faults touch the whole world.
   bool local = true;
+  // Events: the number of steps taken when it was created (0: before the first step; k + 1: by
+  // step k), so the step that created it is created_pick - 1. Injected faults: 0.
+  std::uint64_t created_pick = 0;
   std::size_t slot = 0;  // internal: the pending event it stands for
 };
 
@@ -99,7 +102,11 @@ class ExploreEngine final : public Engine {
   void pause(NodeId id, DurationNs for_ns) override;
   void set_clock_skew(NodeId id, DurationNs skew_ns) override;
   bool model_fault(const ModelFault& f) override;
-  Network& network() override { return *network_; }
+  // Whoever asks for the network may change it: snapshots stop sharing the current copy.
+  Network& network() override {
+    net_gen_ = ++gen_counter_;
+    return *network_;
+  }
 
   // WorldView
   TimeNs now() const override { return now_ns_; }
@@ -124,7 +131,11 @@ class ExploreEngine final : public Engine {
   // events by identity, cut links and the faults spent. Clock values are left out, so states that
   // differ only in when things happened are one state (exact for models that keep no clock
   // readings in their state without also digesting them).
+  // Node digests are cached between the node's changes (a handler ran on it, it crashed, a model
+  // fault reached it, a snapshot was restored), so a node that does not step costs nothing here.
   std::uint64_t state_hash() const;
+  // For tests: whether every cached node digest still equals a fresh state_digest().
+  bool digests_fresh() const;
   int faults_used() const { return faults_used_; }
   // The index picked at every step so far.
   const std::vector<std::uint32_t>& picks() const { return picks_; }
@@ -158,6 +169,8 @@ class ExploreEngine final : public Engine {
   void take(const Option& o);
   void purge_cut_deliveries();
   void finish_step(StepInfo& info);
+  void touch(NodeSlot& s);  // the node is about to change: new generation
+  std::uint64_t node_digest(const NodeSlot& s) const;
 
   ExploreOptions options_;
   Chooser& chooser_;
@@ -184,6 +197,20 @@ class ExploreEngine final : public Engine {
   bool stopped_ = false;
   bool ended_naturally_ = false;
   Recorder recorder_;  // logs, signals, counters and series
+  // Generations (see NodeSlot::gen): fresh values from gen_counter_ whenever the network or the
+  // recorder may change; snapshots share one copy of each while its generation holds.
+  std::uint64_t gen_counter_ = 0;
+  // This engine's identity for its snapshots (compared while both are alive, never ordered).
+  std::shared_ptr<const char> lineage_ = std::make_shared<const char>('e');
+  std::uint64_t net_gen_ = 0;
+  std::uint64_t recorder_gen_ = 0;
+  mutable std::shared_ptr<const Network> net_snap_;
+  mutable std::uint64_t net_snap_gen_ = 0;
+  mutable std::shared_ptr<const Recorder> recorder_snap_;
+  mutable std::uint64_t recorder_snap_gen_ = 0;
+  // Scratch space reused by every step (no allocation per state).
+  std::vector<std::size_t> slots_;
+  mutable std::vector<std::uint64_t> ids_;
 };
 
 }  // namespace stampede::explore

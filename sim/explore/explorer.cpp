@@ -224,12 +224,39 @@ class PctScheduler final : public Scheduler {
   std::vector<std::uint64_t> change_points_;
 };
 
-// ---- bounded DFS with state hashing and sleep sets ----
+// ---- bounded DFS with state hashing, sleep sets and source-set DPOR ----
+//
+// Sleep sets (Godefroid 1996) skip transitions whose reordering was already explored; with state
+// hashing they keep every reachable state but cut redundant edges. Source-set DPOR (Abdulla,
+// Aronis, Jonsson and Sagonas, POPL 2014) also cuts states: a fresh state explores one option, and
+// more are added at an earlier state only when a later step races with the step taken there.
+//
+// Dependence here is coarse and exact for the engine: two steps conflict when they run on the same
+// node, or when either is not local (a scripted action or an injected fault touches everything).
+// Happens-before is the transitive closure of "created the event of" (a send or a timer) and
+// "conflicts with and came earlier", kept as one vector clock per step (one entry per node plus
+// one for the non-local steps). A race is a pair of conflicting steps i < f with no step between
+// them in happens-before; reversing it means exploring, at the state before i, an initial of
+// notdep(i).f (the steps after i that do not depend on it, then f).
+//
+// DPOR assumes every explored path either runs or revisits. State hashing cuts a path at a state
+// explored before, whose continuations were never checked for races against the current path. So
+// each state keeps a summary: the nodes (and whether any non-local step) that stepped anywhere in
+// the search below it. A cut at such a state assumes every one of those future steps races with
+// the last step of its node on the current path (and with the last non-local step), and explores
+// every option there. A state still on the stack (a cycle) has no summary yet and counts as "every
+// node". This is the conservative end of stateful DPOR (Yang, Chen, Gopalakrishnan and Kirby,
+// SPIN 2008): sound, and it keeps most of the reduction because only one step per node is widened.
+//
+// Injected faults are optional (a run can end without them), so no race would ever add one: every
+// state explores its injectable faults outright. A delay bound counts out-of-order picks, which
+// reordering equivalent steps changes, so DPOR is off under one (sleep sets stay).
 
 struct OptRef {
   std::uint64_t ident = 0;
   NodeId node = k_no_node;
   bool local = true;
+  std::uint64_t created_pick = 0;
 };
 
 // Steps of different nodes commute: each changes only its own node's state and adds events;
@@ -241,11 +268,20 @@ bool independent(const OptRef& a, const OptRef& b) {
 struct Frame {
   std::vector<OptRef> opts;
   std::vector<bool> injected;
-  std::vector<std::uint32_t> todo;
+  std::vector<std::uint32_t> todo;  // the options to explore here, in order; grows under DPOR
   std::size_t next = 0;
   std::vector<OptRef> sleep;
   std::vector<OptRef> done;
   int delays = 0;
+  // DPOR: the state's key, the summary of the search below this frame so far (summary_bit of
+  // every step), the vector clock of the step taken now (frame indices; -1 for none), and
+  // whether that step's races have been looked for.
+  std::uint64_t key = 0;
+  std::uint64_t below = 0;
+  std::vector<std::int32_t> clock;
+  bool checked = false;
+  std::int64_t prev_at = -1;  // DfsState::last_at of its thread before this step was checked
+  const OptRef& taken() const { return opts[todo[next]]; }
 };
 
 // What dfs saved at a frame with options left to explore, to restore when it backtracks there.
@@ -254,21 +290,202 @@ struct Saved {
   std::optional<SeededChooser> chooser;
 };
 
+struct Visit {
+  std::vector<std::uint64_t> sleep;  // the sleep set it was explored with (sorted identities)
+  std::uint64_t below = 0;  // DPOR: summary bits of every step explored below it
+  int open = 0;             // DPOR: frames of this state on the stack now
+  bool closed = false;      // DPOR: a frame of this state has been searched to the end
+};
+
+constexpr std::uint64_t k_bit_global = std::uint64_t{1} << 63;
+constexpr std::uint64_t k_bits_all = ~std::uint64_t{0};
+
+// Nodes 62 and up share bit 62: the summary may only over-approximate.
+std::uint64_t summary_bit(const OptRef& o) {
+  if (!o.local) return k_bit_global;
+  return std::uint64_t{1} << std::min<NodeId>(o.node, 62);
+}
+
 struct DfsState {
+  DfsState(const Settings& s, std::vector<std::uint32_t> p) : settings(s), prefix(std::move(p)) {}
   const Settings& settings;
   std::vector<std::uint32_t> prefix;
   std::vector<Frame> stack;
-  // Parallel to `stack` when snapshots are on (empty entries at frames with one option).
+  // Parallel to `stack` when snapshots are on (empty entries at frames never backtracked to).
   std::vector<Saved> saved;
   SeededChooser* chooser = nullptr;  // non-null when snapshots are on
-  // State hash -> the sleep set it was explored with (sorted identities). Looked up, never
-  // iterated, so its unordered layout cannot leak into the search order.
-  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> visited;
+  bool dpor = false;
+  std::size_t threads = 0;  // DPOR: vector clock entries: one per node, then the non-local one
+  // DPOR: per thread, the last checked frame whose step ran on it (-1: none). Checks happen in
+  // stack order and are undone in reverse (uncheck), so this stays a stack discipline.
+  std::vector<std::int64_t> last_at;
+  // State hash -> how it was explored. Looked up, never iterated, so its unordered layout cannot
+  // leak into the search order.
+  std::unordered_map<std::uint64_t, Visit> visited;
   std::uint64_t transitions = 0;
   std::uint64_t reductions = 0;
   std::uint64_t pruned_visited = 0;
+  std::uint64_t races = 0;
+  std::uint64_t dpor_skipped = 0;
   std::uint64_t max_depth = 0;
   bool depth_cut = false;
+
+  std::size_t thread_of(const OptRef& o) const { return o.local ? o.node : threads - 1; }
+  // Whether the step of frame a happens before the (checked) step of frame b > a.
+  bool before(std::size_t a, std::size_t b) const {
+    return stack[b].clock[thread_of(stack[a].taken())] >= static_cast<std::int32_t>(a);
+  }
+  bool in_todo(const Frame& f, std::uint64_t ident) const {
+    for (std::uint32_t i : f.todo)
+      if (f.opts[i].ident == ident) return true;
+    return false;
+  }
+  bool asleep(const Frame& f, std::uint64_t ident) const {
+    for (const OptRef& z : f.sleep)
+      if (z.ident == ident) return true;
+    return false;
+  }
+  // Every option of frame i that is neither asleep nor already listed goes on its list.
+  void widen(std::size_t i) {
+    Frame& f = stack[i];
+    for (std::uint32_t k = 0; k < f.opts.size(); ++k)
+      if (!asleep(f, f.opts[k].ident) &&
+          std::find(f.todo.begin(), f.todo.end(), k) == f.todo.end())
+        f.todo.push_back(k);
+  }
+
+  // Reverses the race between the steps of frames i < f: at frame i, explore an initial of
+  // notdep(i).f unless one is already listed there or asleep.
+  void reverse(std::size_t i, std::size_t f) {
+    ++races;
+    std::size_t ti = thread_of(stack[i].taken());
+    std::vector<std::size_t> v;
+    for (std::size_t j = i + 1; j < f; ++j)
+      if (stack[j].clock[ti] < static_cast<std::int32_t>(i)) v.push_back(j);
+    v.push_back(f);
+    // Initials are found among the first k_initials_scanned steps of v and f itself: on runs of
+    // thousands of steps the exact set costs |v|^2. Missing one can only make the search add an
+    // option that was already covered, never skip a needed one.
+    constexpr std::size_t k_initials_scanned = 64;
+    std::vector<std::uint64_t> initials;
+    for (std::size_t a = 0; a < v.size(); ++a) {
+      if (a >= k_initials_scanned && a + 1 < v.size()) continue;
+      bool initial = true;
+      for (std::size_t b = 0; b < a && initial; ++b) initial = !before(v[b], v[a]);
+      if (initial) initials.push_back(stack[v[a]].taken().ident);
+    }
+    Frame& fr = stack[i];
+    for (std::uint64_t q : initials)
+      if (in_todo(fr, q) || asleep(fr, q)) return;
+    for (std::uint64_t q : initials)
+      for (std::uint32_t k = 0; k < fr.opts.size(); ++k)
+        if (fr.opts[k].ident == q) {
+          fr.todo.push_back(k);
+          return;
+        }
+    // No initial is an option there (a bounded delay or a scripted action's horizon hid it).
+    widen(i);
+  }
+
+  // Computes the vector clock of frame f's step, which has just run, and reverses its races.
+  void check_races(std::size_t f) {
+    Frame& fr = stack[f];
+    fr.checked = true;
+    const OptRef& o = fr.taken();
+    std::size_t t = thread_of(o);
+    std::int64_t creator = -1;
+    if (o.created_pick > prefix.size())
+      creator = static_cast<std::int64_t>(o.created_pick - 1 - prefix.size());
+    // The direct predecessors by conflict: the last earlier step of the same node and the last
+    // non-local step; for a non-local step, the last step of every thread.
+    if (last_at.empty()) last_at.assign(threads, -1);
+    std::vector<std::int64_t> last(threads, -1);
+    if (o.local) {
+      last[t] = last_at[t];
+      last[threads - 1] = last_at[threads - 1];
+    } else {
+      last = last_at;
+    }
+    fr.prev_at = last_at[t];
+    last_at[t] = static_cast<std::int64_t>(f);
+    auto join = [](std::vector<std::int32_t>& into, const std::vector<std::int32_t>& c) {
+      for (std::size_t k = 0; k < into.size(); ++k) into[k] = std::max(into[k], c[k]);
+    };
+    std::vector<std::int32_t> clock(threads, -1);
+    if (creator >= 0) join(clock, stack[static_cast<std::size_t>(creator)].clock);
+    for (std::int64_t p : last)
+      if (p >= 0) join(clock, stack[static_cast<std::size_t>(p)].clock);
+    clock[t] = static_cast<std::int32_t>(f);
+    fr.clock = std::move(clock);
+    for (std::int64_t i : last) {
+      if (i < 0 || i == creator) continue;
+      // A race only if nothing else orders i before f.
+      std::vector<std::int32_t> others(threads, -1);
+      if (creator >= 0) join(others, stack[static_cast<std::size_t>(creator)].clock);
+      for (std::int64_t p : last)
+        if (p >= 0 && p != i) join(others, stack[static_cast<std::size_t>(p)].clock);
+      std::size_t ti = thread_of(stack[static_cast<std::size_t>(i)].taken());
+      if (others[ti] >= i) continue;
+      reverse(static_cast<std::size_t>(i), f);
+    }
+  }
+
+  // Frame f's step is about to be replaced or popped: its check no longer holds.
+  void uncheck(std::size_t f) {
+    Frame& fr = stack[f];
+    if (fr.checked && !last_at.empty()) last_at[thread_of(fr.taken())] = fr.prev_at;
+    fr.checked = false;
+  }
+
+  // A step that takes away another option (a timer it cancels, a message a crash loses) is in a
+  // race with it that no later step will show, because the option never runs: explore the lost
+  // option at frame f too (Flanagan and Godefroid's rule for disabled transitions). `after` is
+  // the identities of the events that are options after frame f's step; nullptr: none are.
+  void check_disabled(std::size_t f, const std::vector<std::uint64_t>* after) {
+    Frame& fr = stack[f];
+    std::vector<std::uint64_t> before_ids;
+    bool skipped_taken = false;
+    for (std::uint32_t k = 0; k < fr.opts.size(); ++k) {
+      if (fr.injected[k]) continue;
+      if (!skipped_taken && k == fr.todo[fr.next]) {
+        skipped_taken = true;
+        continue;
+      }
+      before_ids.push_back(fr.opts[k].ident);
+    }
+    std::sort(before_ids.begin(), before_ids.end());
+    std::vector<std::uint64_t> lost;
+    if (after) {
+      std::set_difference(before_ids.begin(), before_ids.end(), after->begin(), after->end(),
+                          std::back_inserter(lost));
+    } else {
+      lost = std::move(before_ids);
+    }
+    for (std::uint64_t q : lost) {
+      if (in_todo(fr, q) || asleep(fr, q)) continue;
+      for (std::uint32_t k = 0; k < fr.opts.size(); ++k)
+        if (!fr.injected[k] && fr.opts[k].ident == q) {
+          fr.todo.push_back(k);
+          break;
+        }
+    }
+  }
+
+  // A search below frames [0, depth) reaches a state explored before, whose own search had the
+  // summary `below`: every step in it may race with the last step of its node on the stack (and
+  // with the last non-local one), so those frames explore everything.
+  void assume_races(std::size_t depth, std::uint64_t below) {
+    if (below == 0) return;
+    std::vector<bool> seen(threads, false);
+    for (std::size_t j = depth; j-- > 0;) {
+      const OptRef& o = stack[j].taken();
+      std::size_t tj = thread_of(o);
+      if (seen[tj]) continue;
+      seen[tj] = true;
+      bool races_with = o.local ? (below & (summary_bit(o) | k_bit_global)) != 0 : true;
+      if (races_with) widen(j);
+    }
+  }
 };
 
 class DfsScheduler final : public Scheduler {
@@ -285,15 +502,33 @@ class DfsScheduler final : public Scheduler {
                       "a re-executed dfs prefix reached a different state");
       return f.todo[f.next];
     }
+    if (st_.dpor) {
+      if (st_.threads == 0) st_.threads = engine.node_count() + 1;
+      // The step just taken: find its races before anything cuts the run here.
+      if (fi > 0 && !st_.stack[fi - 1].checked) {
+        st_.check_races(fi - 1);
+        std::vector<std::uint64_t> after;
+        for (const Option& o : options)
+          if (!o.injected) after.push_back(o.ident);
+        std::sort(after.begin(), after.end());
+        st_.check_disabled(fi - 1, &after);
+      }
+    }
     if (st_.settings.depth != 0 && k >= st_.settings.depth) {
       st_.depth_cut = true;
+      if (st_.dpor) {
+        // Cut here, the pending events never run, so no race with them shows: assume one.
+        std::uint64_t below = 0;
+        for (const Option& o : options) below |= summary_bit(OptRef{o.ident, o.node, o.local, 0});
+        st_.assume_races(fi, below);
+      }
       return k_stop;
     }
     ++st_.transitions;
     Frame f;
     f.opts.reserve(options.size());
     for (const Option& o : options) {
-      f.opts.push_back(OptRef{o.ident, o.node, o.local});
+      f.opts.push_back(OptRef{o.ident, o.node, o.local, o.created_pick});
       f.injected.push_back(o.injected);
     }
     std::vector<std::uint64_t> zs;  // this state's sleep set, as sorted identities
@@ -319,14 +554,29 @@ class DfsScheduler final : public Scheduler {
       }
     }
     std::uint64_t key = engine.state_hash();
+    if (st_.settings.state_clock) {
+      Digest d;
+      d.add(key).add(static_cast<std::uint64_t>(engine.now()));
+      for (const Option& o : options) d.add(static_cast<std::uint64_t>(o.due_ns));
+      key = d.value();
+    }
     if (st_.settings.delay_bound >= 0)
       key = Digest().add(key).add(static_cast<std::uint64_t>(f.delays)).value();
+    f.key = key;
     auto asleep = [&](std::uint64_t ident) {
       return std::binary_search(zs.begin(), zs.end(), ident);
     };
     auto it = st_.visited.find(key);
     if (it != st_.visited.end()) {
-      std::vector<std::uint64_t>& stored = it->second;
+      Visit& visit = it->second;
+      std::vector<std::uint64_t>& stored = visit.sleep;
+      if (st_.dpor) {
+        // What was searched below this state before is not searched again: assume its steps
+        // race with this path (see the comment above OptRef).
+        std::uint64_t below = visit.closed ? visit.below : k_bits_all;
+        st_.assume_races(fi, below);
+        if (fi > 0) st_.stack[fi - 1].below |= below;
+      }
       if (std::includes(zs.begin(), zs.end(), stored.begin(), stored.end())) {
         ++st_.pruned_visited;
         return k_stop;
@@ -343,14 +593,21 @@ class DfsScheduler final : public Scheduler {
       stored = std::move(common);
       ++st_.reductions;
     } else {
-      st_.visited.emplace(key, zs);
+      Visit& visit = st_.visited.emplace(key, Visit{zs, 0, 0, false}).first->second;
       for (std::uint32_t i = 0; i < options.size(); ++i) {
         if (asleep(options[i].ident)) {
           ++st_.reductions;
           continue;
         }
+        // Under DPOR a fresh state starts with one event (the first awake, which is what time
+        // would do when it is awake) and every injectable fault; races add the rest.
+        if (st_.dpor && !options[i].injected &&
+            std::any_of(f.todo.begin(), f.todo.end(),
+                        [&](std::uint32_t j) { return !options[j].injected; }))
+          continue;
         f.todo.push_back(i);
       }
+      if (f.todo.empty()) visit.closed = true;  // every option asleep: nothing below it
     }
     if (st_.settings.delay_bound >= 0) {
       std::erase_if(f.todo, [&](std::uint32_t i) {
@@ -358,12 +615,14 @@ class DfsScheduler final : public Scheduler {
       });
     }
     if (f.todo.empty()) return k_stop;  // every successor is covered by a sleeping step
+    if (st_.dpor) ++st_.visited[key].open;
     st_.max_depth = std::max<std::uint64_t>(st_.max_depth, k + 1);
     std::uint32_t first = f.todo.front();
     if (st_.chooser) {
-      // Only a frame with a second option is ever backtracked to.
+      // Only a frame with a second option is ever backtracked to; under DPOR any frame may get
+      // one later, when a race is found below it.
       Saved sv;
-      if (f.todo.size() > 1) {
+      if (f.todo.size() > 1 || st_.dpor) {
         sv.engine = engine.save();
         sv.chooser = *st_.chooser;
       }
@@ -516,7 +775,8 @@ bool Explorer::snapshots_apply() const {
 Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
                           const std::function<bool()>& should_stop) const {
   Report rep;
-  DfsState st{settings_, prefix, {}, {}, nullptr, {}, 0, 0, 0, 0, false};
+  DfsState st(settings_, prefix);
+  st.dpor = settings_.dpor && settings_.reduction && settings_.delay_bound < 0;
   std::optional<SeededChooser> chooser;
   if (snapshots_apply()) {
     chooser.emplace(settings_.seed);
@@ -543,10 +803,33 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
       rep.verdicts.push_back("pass");
       rep.terminal_states.push_back(final_state);
     }
+    // The last step of the run has not been checked for races when no choice followed it: the
+    // run ended with nothing left to happen, or an invariant failed there. A run cut by a
+    // violation leaves events pending that never run, so no race with them shows: assume every
+    // node has one.
+    if (st.dpor && !st.stack.empty() && !st.stack.back().checked) {
+      st.check_races(st.stack.size() - 1);
+      if (violation) {
+        st.assume_races(st.stack.size(), k_bits_all);
+      } else if (ended_naturally) {
+        st.check_disabled(st.stack.size() - 1, nullptr);
+      }
+    }
     while (!st.stack.empty()) {
       Frame& f = st.stack.back();
-      f.done.push_back(f.opts[f.todo[f.next]]);
+      f.done.push_back(f.taken());
+      f.below |= summary_bit(f.taken());
+      st.uncheck(st.stack.size() - 1);
       if (++f.next < f.todo.size()) break;
+      if (st.dpor) {
+        Visit& visit = st.visited[f.key];
+        visit.below |= f.below;
+        --visit.open;
+        visit.closed = true;
+        if (st.stack.size() > 1) st.stack[st.stack.size() - 2].below |= f.below;
+        for (const OptRef& o : f.opts)
+          if (!st.in_todo(f, o.ident) && !st.asleep(f, o.ident)) ++st.dpor_skipped;
+      }
       st.stack.pop_back();
       if (st.chooser) st.saved.pop_back();
     }
@@ -595,6 +878,8 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
   rep.max_depth = st.max_depth;
   rep.reductions = st.reductions;
   rep.pruned_visited = st.pruned_visited;
+  rep.races = st.races;
+  rep.dpor_skipped = st.dpor_skipped;
   rep.depth_cut = st.depth_cut;
   std::sort(rep.verdicts.begin(), rep.verdicts.end());
   rep.verdicts.erase(std::unique(rep.verdicts.begin(), rep.verdicts.end()), rep.verdicts.end());

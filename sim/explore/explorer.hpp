@@ -47,6 +47,15 @@ struct Settings {
   std::uint64_t depth = 0;     // step bound per run; 0 = none beyond the scenario's duration
   int delay_bound = -1;        // dfs: out-of-order picks allowed per run; -1 = unbounded
   bool reduction = true;       // dfs: sleep sets
+  // dfs: source-set dynamic partial-order reduction on top of the sleep sets (needs
+  // `reduction`; not with a delay bound, which reordering does not preserve). See
+  // DfsScheduler in explorer.cpp for how it stays sound with state hashing.
+  bool dpor = false;
+  // dfs: the clock and the pending events' due times are part of a state. The canonical state
+  // leaves them out, which merges states that differ only in when things happened; a property
+  // that reads the clock (a session that expired some seconds ago, a leader by a deadline) needs
+  // them kept apart, or runs are cut at a "repeated" heartbeat before the property can fail.
+  bool state_clock = false;
   // dfs: restore a saved state to backtrack instead of re-running the scenario from the start.
   // Used when the scenario's expectations are all invariants and it has no random faults (the
   // rest of the run's state, the checker's and the nemesis's, is not saved); a node that cannot
@@ -78,6 +87,8 @@ struct Report {
   std::uint64_t reductions = 0;       // dfs: options slept on plus revisits covered by a sleep set
   std::uint64_t pruned_visited = 0;   // dfs: runs cut at an already explored state
   std::uint64_t restores = 0;         // dfs: backtracks done by restoring a saved state
+  std::uint64_t races = 0;            // dfs with dpor: races found and reversed
+  std::uint64_t dpor_skipped = 0;     // dfs with dpor: options no race asked for, not explored
   bool exhausted = false;             // dfs: the bounded space was searched completely
   bool depth_cut = false;             // dfs: some runs were cut by the depth bound
   std::optional<RunResult> first_violation;

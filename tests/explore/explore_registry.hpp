@@ -1,5 +1,14 @@
 #pragma once
-// The registry the explorer tests share: every model, the lease-lock model included.
+// What the explorer tests share: the registry with every model (the lease-lock model included),
+// reading a file, and running the stampede binary.
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
 #include "models/lease_lock/register.hpp"
 #include "models/register.hpp"
 
@@ -13,6 +22,35 @@ inline const Registry& explore_registry() {
     return r;
   }();
   return reg;
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct CliResult {
+  int code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+// Runs the stampede binary (STAMPEDE_BIN) with `args`, as a shell would.
+inline CliResult run_cli(const std::string& args) {
+  std::string cmd = fmt::format("{} {} 2>&1", STAMPEDE_BIN, args);
+  CliResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// A path in the temporary directory: stampede-PREFIX-NAME.
+inline std::string temp_path(const std::string& prefix, const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("stampede-" + prefix + "-" + name)).string();
 }
 
 }  // namespace stampede::test

@@ -3,31 +3,21 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <fmt/format.h>
 #include <string>
 #include <sys/wait.h>
 
+#include "tests/explore/explore_registry.hpp"
+
+using namespace stampede;
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
+using Result = test::CliResult;
+Result sh(const std::string& args) { return test::run_cli(args); }
 
-Result sh(const std::string& args) {
-  std::string cmd = fmt::format("{} {} 2>&1", STAMPEDE_BIN, args);
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string tmp(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("stampede-explore-cli-" + name)).string();
-}
+std::string tmp(const std::string& name) { return test::temp_path("explore-cli", name); }
 
 const std::string k_lease = std::string(SCENARIOS_DIR) + "/known-bugs/lease-lock.yaml";
 const std::string k_waiter =
@@ -137,6 +127,25 @@ TEST_CASE("explore --max-delay: ZOOKEEPER-1419 found from the command line, and 
   std::filesystem::remove(trace);
 }
 
+TEST_CASE("explore refuses an unknown reduction and dpor under a delay bound, exit 2") {
+  Result bad = sh(fmt::format("explore {} --strategy dfs --reduction porr", k_lease));
+  CHECK(bad.code == 2);
+  CHECK(count_lines(bad.out) == 1);
+  CHECK(bad.out.find("unknown reduction 'porr' (expected none, sleep or dpor)") !=
+        std::string::npos);
+  Result bounded =
+      sh(fmt::format("explore {} --strategy dfs --reduction dpor --delay-bound 2", k_lease));
+  CHECK(bounded.code == 2);
+  CHECK(count_lines(bounded.out) == 1);
+  CHECK(bounded.out.find("cannot be combined with --delay-bound") != std::string::npos);
+  // Without an explicit --reduction a delay bound quietly uses sleep sets.
+  Result fine = sh(fmt::format("explore {} --strategy dfs --delay-bound 3 --quiet --out {}",
+                               k_lease, tmp("bounded.trace.jsonl")));
+  CHECK(fine.code == 1);
+  CHECK(fine.out.find("dpor:") == std::string::npos);
+  std::filesystem::remove(tmp("bounded.trace.jsonl"));
+}
+
 TEST_CASE("known bug (b): explore places a pause and finds the stale lock holder, not with the check") {
   // The scenario's scripted pause is removed: the explorer must place one itself (--faults pause,
   // one fault per run). Runs to the first bug with seed 1 are pinned: 957 random walks.
@@ -149,6 +158,24 @@ TEST_CASE("known bug (b): explore places a pause and finds the stale lock holder
   CHECK(found.out.find("first violation in run 957") != std::string::npos);
   CHECK(found.out.find("lock.no_stale_holder_action") != std::string::npos);
   CHECK(sh("replay " + trace).code == 0);
+  // The handoff to dfs: from the step after the pause that random placed, with the clock kept in
+  // the state (the property reads it), dfs finds the violation on its first run.
+  std::ifstream in(trace);
+  std::string line;
+  std::string pause_step;
+  while (std::getline(in, line))
+    if (line.find("\"k\":\"fault\"") != std::string::npos) {
+      auto at = line.find("\"i\":");
+      pause_step = line.substr(at + 4, line.find(',', at) - at - 4);
+    }
+  REQUIRE_FALSE(pause_step.empty());
+  Result handoff = sh(fmt::format("explore {} --set 'faults=[]' --from {} --at {} --state-clock "
+                                  "--max-steps 1500 --quiet --out {}",
+                                  k_b, trace, pause_step, tmp("b-dfs.trace.jsonl")));
+  CHECK(handoff.code == 1);
+  CHECK(handoff.out.find("first violation in run 1\n") != std::string::npos);
+  CHECK(handoff.out.find("lock.no_stale_holder_action") != std::string::npos);
+  std::filesystem::remove(tmp("b-dfs.trace.jsonl"));
   // With the stale-holder check the same walks find nothing.
   Result clean = sh(fmt::format("explore {} {} --runs 400 "
                                 "--set cluster.mechanisms.zk_stale_holder_check=true",

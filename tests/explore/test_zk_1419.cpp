@@ -79,8 +79,9 @@ TEST_CASE("ZOOKEEPER-1419: the shrunk counterexample stays short and still fails
   REQUIRE(sh.best.violation.has_value());
   CHECK(sh.best.violation->property == k_property);
   CHECK_FALSE(sh.before < sh.after);
-  // Measured: 16,902 steps before, 5,988 after 30 candidates (each a 16 s storm of votes, so
-  // the budget stays small). The deadline fixes the run's end, so steps cannot go much lower.
+  // Measured: 16,902 steps before, 4,972 after 30 candidates (5,988 before the head and tail
+  // cuts; each candidate is a 16 s storm of votes, so the budget stays small). The deadline fixes
+  // the run's end; `stampede shrink` gets to about 2,100 in 90 s (bench/RESULTS.md).
   CHECK(sh.before.steps == 16902);
-  CHECK(sh.after.steps <= 6000);
+  CHECK(sh.after.steps <= 5000);
 }
