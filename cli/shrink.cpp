@@ -67,10 +67,14 @@ int cmd_shrink(const std::string& trace_path, const std::string& out_arg,
               static_cast<unsigned long long>(r.candidates),
               static_cast<unsigned long long>(r.accepted));
   for (const std::string& o : r.overrides) std::printf("cluster   --set %s\n", o.c_str());
+  if (r.pause_ns)
+    std::printf("pause     %s instead of %s\n", format_duration(*r.pause_ns).c_str(),
+                format_duration(settings_for(t).pause_ns).c_str());
   print_timeline(r.best, 30);
   print_violation(r.best);
   std::string out = out_arg.empty() ? default_out(trace_path) : out_arg;
   Settings s = settings_for(t);
+  if (r.pause_ns) s.pause_ns = *r.pause_ns;
   TraceHeader header = t.trace.header;
   header.overrides.insert(header.overrides.end(), r.overrides.begin(), r.overrides.end());
   write_explore_trace(out, header, s, t.strategy, r.best);

@@ -267,7 +267,7 @@ class Shrinker {
   // took) when it still fails the same property and is smaller.
   bool attempt(const std::vector<Want>& wants, const Explorer* ex = nullptr,
                const std::vector<CandidateScheduler::Anchor>* anchors = nullptr,
-               bool coarse_anchors = false) {
+               bool coarse_anchors = false, bool allow_equal = false) {
     if (out_of_budget()) return false;
     ++tried_;
     const bool same = ex == nullptr;
@@ -277,7 +277,7 @@ class Shrinker {
     RunResult r = ex->run(sch);
     if (!r.violation || r.violation->property != property_) return false;
     ShrinkSize s = size_of(r, sch.nodes());
-    if (!(s < size_)) return false;
+    if (!(s < size_) && !(allow_equal && !(size_ < s))) return false;
     best_ = std::move(r);
     wants_ = std::move(sch.taken());
     wants_.resize(best_.picks.size());
@@ -464,7 +464,55 @@ class Shrinker {
     return any;
   }
 
+  // Shorter injected pauses: the pause length is one setting of the search (--pause-for), so a
+  // candidate is the best run's picks under a shorter one, kept when the same property still
+  // fails and the run is no larger. Halving finds a failing length within a factor of two of the
+  // shortest, then bisection narrows it to an eighth of the gap. Needs the registry to build the
+  // explorer of the new setting (ShrinkOptions::scenario).
+  void shorter_pauses() {
+    if (!opt_.scenario || !opt_.scenario->registry) return;
+    bool paused = false;
+    for (const Want& w : wants_)
+      paused = paused || (w.injected && w.kind == static_cast<std::uint64_t>(InjectKind::pause));
+    if (!paused) return;
+    const DurationNs floor_ns = k_ms;
+    auto try_pause = [&](DurationNs pause_ns) {
+      Settings s = ex_->settings();
+      s.pause_ns = pause_ns;
+      auto ex = std::make_unique<Explorer>(ex_->spec(), *opt_.scenario->registry, s);
+      if (!attempt(base(), ex.get(), nullptr, false, true)) return false;
+      own_ex_.reset();  // ex_ may point at it: replace both together
+      own_ex_ = std::move(ex);
+      ex_ = own_ex_.get();
+      pause_ns_ = pause_ns;
+      return true;
+    };
+    DurationNs failing = ex_->settings().pause_ns;  // the shortest known to still fail
+    DurationNs passing = 0;                          // the longest known not to (0: none yet)
+    while (failing / 2 >= floor_ns && !out_of_budget()) {
+      if (!try_pause(failing / 2)) {
+        passing = failing / 2;
+        break;
+      }
+      failing /= 2;
+    }
+    for (int i = 0; i < 3 && passing > 0 && failing - passing > floor_ns && !out_of_budget();
+         ++i) {
+      DurationNs mid = passing + (failing - passing) / 2;
+      if (try_pause(mid)) {
+        failing = mid;
+      } else {
+        passing = mid;
+      }
+    }
+  }
+
   void run() {
+    run_passes();
+    shorter_pauses();
+  }
+
+  void run_passes() {
     fewer_nodes();
     for (;;) {
       std::uint64_t before = accepted_;
@@ -502,6 +550,7 @@ class Shrinker {
   std::shared_ptr<ScenarioSpec> own_spec_;  // the smaller cluster's, once one is kept
   std::unique_ptr<Explorer> own_ex_;
   std::vector<std::string> overrides_;
+  std::optional<DurationNs> pause_ns_;  // a shorter injected pause, once one is kept
   std::string property_;
   RunResult best_;
   std::vector<Want> wants_;  // per step of best_: what it took
@@ -526,6 +575,7 @@ ShrinkResult shrink(const Explorer& explorer, const RunResult& original,
   out.accepted = s.accepted_;
   out.overrides = s.overrides_;
   out.spec = s.own_spec_;
+  out.pause_ns = s.pause_ns_;
   // Record only the winner, with its steps, for the trace: by index, as `replay` will run it.
   out.best = s.ex_->replay(s.best_.picks, true);
   return out;

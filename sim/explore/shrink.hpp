@@ -23,8 +23,9 @@
 // cuts of the out-of-order picks before a step and after a step (injected faults kept), by index
 // then by identity; ddmin chunks of the non-zero picks, deletion of single out-of-order steps,
 // lowering single picks and moving each injected fault one step later, by identity then by
-// index; smaller clusters again. A candidate stops as soon as it has more steps than the best at
-// no fewer faults on the same cluster (it cannot be kept); only the final run is recorded.
+// index; smaller clusters again; at the end, shorter injected pauses (halving, then bisection).
+// A candidate stops as soon as it has more steps than the best at no fewer faults on the same
+// cluster (it cannot be kept); only the final run is recorded.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -74,6 +75,9 @@ struct ShrinkResult {
   // The smaller cluster's scenario, which `best` (its outcome's expectations) points into; null
   // when the cluster is the explorer's.
   std::shared_ptr<const ScenarioSpec> spec;
+  // A shorter injected pause (Settings::pause_ns) under which `best` still fails; unset: the
+  // trace's own. The written trace must record it (`explore.pause_ns`).
+  std::optional<DurationNs> pause_ns;
 };
 
 // `original` must violate a property. Stops after options.max_candidates runs or when

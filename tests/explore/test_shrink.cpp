@@ -171,17 +171,25 @@ TEST_CASE("shrink drops ZooKeeper servers and agents from the HA stale-holder ru
   CHECK(r.best.violation->property == original.violation->property);
   // Measured: server-1, server-2, db, redis-1, three ZooKeeper servers and three agents before
   // (1,380 steps); server-1, server-2, db and one ZooKeeper server after (549 steps, 29
-  // candidates): the stale holder's action needs no agent and no event bus, and the pause, placed
-  // right after the event it followed, still lands between server-1's read and its decision.
+  // candidates; 283 steps and 35 candidates once the pause is shortened to 10.31 s): the stale
+  // holder's action needs no agent and no event bus, and the pause, placed right after the event
+  // it followed, still lands between server-1's read and its decision.
   CHECK(r.before.nodes == 10);
   CHECK(r.after.nodes == 4);
   CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false",
                                                 "cluster.agents=0"});
   CHECK(r.after.faults == 1);
-  CHECK(r.after.steps <= 600);
+  CHECK(r.after.steps <= 300);
   CHECK(r.candidates <= 60);
+  // The 60 s pause shrinks to just past what expires server-1's ZooKeeper session (10 s, the
+  // scenario's session timeout, less the time since its last heartbeat).
+  REQUIRE(r.pause_ns.has_value());
+  CHECK(*r.pause_ns < 20 * k_s);
+  CHECK(*r.pause_ns > 8 * k_s);
   ScenarioSpec smaller = opt.scenario->build(r.overrides);
-  Explorer ex2(smaller, registry(), s);
+  Settings shorter = s;
+  shorter.pause_ns = *r.pause_ns;
+  Explorer ex2(smaller, registry(), shorter);
   RunResult again = ex2.replay(r.best.picks);
   CHECK(again.digest == r.best.digest);
   CHECK(again.violation.has_value());
