@@ -846,7 +846,9 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
   // and the same run goes on from there; the run ends only when that cannot be done.
   bool in_run_accounted = false;
   LeafFn leaf = [&](ExploreEngine& e, std::optional<Violation>& violation) {
-    account(violation, e.ended_naturally() && !violation, e.state_hash(), e.picks());
+    // Only a run that ended naturally keeps its final state (Report::terminal_states).
+    bool natural = e.ended_naturally() && !violation;
+    account(violation, natural, natural ? e.state_hash() : 0, e.picks());
     in_run_accounted = true;
     if (done || out_of_budget()) return false;
     const Saved& sv = st.saved.back();
