@@ -2,8 +2,9 @@
 // The explorer: runs a scenario on the exploration engine under a Scheduler, watches the
 // scenario's invariants after every step (stopping at the first violation), and drives the
 // strategies (random walks with an optional swarm of fault kinds, PCT, bounded DFS with state
-// hashing and sleep-set partial-order reduction). Wall-clock budgets stay outside sim/: callers
-// pass a `should_stop` callback.
+// hashing, sleep sets and source-set dynamic partial-order reduction). Wall-clock budgets stay
+// outside sim/: callers pass a `should_stop` callback. The library's dfs defaults to sleep sets
+// alone (Settings::dpor = false); the CLI turns DPOR on unless --reduction says otherwise.
 #include <cstdint>
 #include <functional>
 #include <optional>
