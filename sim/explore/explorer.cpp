@@ -319,6 +319,10 @@ struct DfsState {
   // DPOR: per thread, the last checked frame whose step ran on it (-1: none). Checks happen in
   // stack order and are undone in reverse (uncheck), so this stays a stack discipline.
   std::vector<std::int64_t> last_at;
+  // DPOR: buffers reused at every step (this runs once per transition).
+  std::vector<std::uint64_t> after_ids, before_ids, lost_ids;
+  std::vector<std::int64_t> last_buf;
+  std::vector<std::int32_t> others_buf;
   // State hash -> how it was explored. Looked up, never iterated, so its unordered layout cannot
   // leak into the search order.
   std::unordered_map<std::uint64_t, Visit> visited;
@@ -399,8 +403,9 @@ struct DfsState {
     // The direct predecessors by conflict: the last earlier step of the same node and the last
     // non-local step; for a non-local step, the last step of every thread.
     if (last_at.empty()) last_at.assign(threads, -1);
-    std::vector<std::int64_t> last(threads, -1);
+    std::vector<std::int64_t>& last = last_buf;
     if (o.local) {
+      last.assign(threads, -1);
       last[t] = last_at[t];
       last[threads - 1] = last_at[threads - 1];
     } else {
@@ -420,7 +425,8 @@ struct DfsState {
     for (std::int64_t i : last) {
       if (i < 0 || i == creator) continue;
       // A race only if nothing else orders i before f.
-      std::vector<std::int32_t> others(threads, -1);
+      std::vector<std::int32_t>& others = others_buf;
+      others.assign(threads, -1);
       if (creator >= 0) join(others, stack[static_cast<std::size_t>(creator)].clock);
       for (std::int64_t p : last)
         if (p >= 0 && p != i) join(others, stack[static_cast<std::size_t>(p)].clock);
@@ -443,7 +449,7 @@ struct DfsState {
   // the identities of the events that are options after frame f's step; nullptr: none are.
   void check_disabled(std::size_t f, const std::vector<std::uint64_t>* after) {
     Frame& fr = stack[f];
-    std::vector<std::uint64_t> before_ids;
+    before_ids.clear();
     bool skipped_taken = false;
     for (std::uint32_t k = 0; k < fr.opts.size(); ++k) {
       if (fr.injected[k]) continue;
@@ -454,12 +460,13 @@ struct DfsState {
       before_ids.push_back(fr.opts[k].ident);
     }
     std::sort(before_ids.begin(), before_ids.end());
-    std::vector<std::uint64_t> lost;
+    std::vector<std::uint64_t>& lost = lost_ids;
+    lost.clear();
     if (after) {
       std::set_difference(before_ids.begin(), before_ids.end(), after->begin(), after->end(),
                           std::back_inserter(lost));
     } else {
-      lost = std::move(before_ids);
+      lost = before_ids;
     }
     for (std::uint64_t q : lost) {
       if (in_todo(fr, q) || asleep(fr, q)) continue;
@@ -507,7 +514,8 @@ class DfsScheduler final : public Scheduler {
       // The step just taken: find its races before anything cuts the run here.
       if (fi > 0 && !st_.stack[fi - 1].checked) {
         st_.check_races(fi - 1);
-        std::vector<std::uint64_t> after;
+        std::vector<std::uint64_t>& after = st_.after_ids;
+        after.clear();
         for (const Option& o : options)
           if (!o.injected) after.push_back(o.ident);
         std::sort(after.begin(), after.end());
