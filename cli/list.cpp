@@ -60,6 +60,10 @@ int cmd_list(const std::string& what) {
     for (const auto& m : r.mechanisms()) std::printf("%-28s %s\n", m.name.c_str(), m.description.c_str());
   } else if (what == "signals") {
     for (const auto& s : r.signals()) std::printf("%-36s %s\n", s.name.c_str(), s.description.c_str());
+  } else if (what == "events") {
+    for (const auto& e : r.events())
+      std::printf("%-36s {%s}  %s\n", e.name.c_str(), fmt::format("{}", fmt::join(e.fields, ", ")).c_str(),
+                  e.description.c_str());
   } else if (what == "logs") {
     for (const auto& l : r.log_messages()) std::printf("%-48s %s\n", l.name.c_str(), l.description.c_str());
   }

@@ -43,9 +43,9 @@ int main(int argc, char** argv) {
 
   std::string what = "scenarios";
   CLI::App* list_cmd = app.add_subcommand("list", "List scenarios or the names scenarios may use");
-  list_cmd->add_option("WHAT", what, "scenarios|invariants|metrics|timings|mechanisms|signals|logs")
+  list_cmd->add_option("WHAT", what, "scenarios|invariants|metrics|timings|mechanisms|signals|events|logs")
       ->check(CLI::IsMember({"scenarios", "invariants", "metrics", "timings", "mechanisms",
-                             "signals", "logs"}));
+                             "signals", "events", "logs"}));
 
   StudyCommands study;  // sweep, merge, report, export-csv, export
   add_study_commands(app, study);

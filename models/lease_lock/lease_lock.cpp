@@ -1,193 +1,172 @@
 #include "models/lease_lock/lease_lock.hpp"
 
 #include <algorithm>
+#include <string>
 
 namespace stampede::lease_lock {
 
-namespace {
-// Session timers carry this bit so one timer space serves leases (tag = token) and sessions.
-constexpr std::uint64_t k_session_bit = std::uint64_t{1} << 62;
-}  // namespace
-
 std::string_view message_type_name(std::uint32_t type) {
-  switch (type) {
-    case msg_acquire: return "acquire";
-    case msg_grant: return "grant";
-    case msg_write: return "write";
-    case msg_ack: return "ack";
-    case msg_release: return "release";
-    case msg_expired: return "expired";
-  }
-  return "msg";
+  std::string_view n = wire::name_of<Acquire, Grant, Write, Ack, Release, Expired>(type);
+  return n.empty() ? "msg" : n;
 }
 
 void LockService::on_start(Ctx& ctx) {
-  lease_duration_ = ctx.timing("lease_duration");
-  if (config_.session_leases) session_ttl_ = ctx.timing("lease_lock_session_ttl");
-  revoke_expired_ = ctx.mechanism("lease_lock_revoke_expired_waiters");
+  cfg_.lease_duration_ns = ctx.timing("lease_duration");
+  if (config_.session_leases) cfg_.session_ttl_ns = ctx.timing("lease_lock_session_ttl");
+  cfg_.revoke_expired = ctx.mechanism("lease_lock_revoke_expired_waiters");
 }
 
 void LockService::on_message(Ctx& ctx, NodeId from, const Message& msg) {
-  if (msg.type == msg_acquire) {
-    Waiter w{from, 0, false};
-    if (config_.session_leases) {
-      w.session = next_session_++;
-      TimerId t = ctx.set_timer(session_ttl_, k_session_bit | w.session);
-      session_timers_.push_back({w.session, t});
-    }
-    waiters_.push_back(w);
-    if (holder_ == k_no_node) grant_next(ctx);
-    return;
+  wire::dispatch<Acquire, Release>(msg, [&](const auto& m) { on(ctx, from, m); });
+}
+
+void LockService::on(Ctx& ctx, NodeId from, const Acquire& m) {
+  (void)m;
+  Waiter w{from, 0, false};
+  if (config_.session_leases) {
+    w.session = durable_.next_session++;
+    TimerId t = ctx.set_timer(cfg_.session_ttl_ns, timer_tag::encode(SessionTimer{w.session}));
+    durable_.sessions.push_back({w.session, t});
   }
-  if (msg.type == msg_release) {
-    // A release from a holder whose lease already expired names an old token: ignore it.
-    if (holder_ != from || msg.a != token_) return;
-    holder_ = k_no_node;
-    ctx.cancel_timer(lease_timer_);
-    grant_next(ctx);
-  }
+  durable_.waiters.push_back(w);
+  if (durable_.holder == k_no_node) grant_next(ctx);
+}
+
+void LockService::on(Ctx& ctx, NodeId from, const Release& m) {
+  // A release from a holder whose lease already expired names an old token: ignore it.
+  if (durable_.holder != from || m.token != durable_.token) return;
+  durable_.holder = k_no_node;
+  ctx.cancel_timer(durable_.lease_timer);
+  grant_next(ctx);
 }
 
 void LockService::on_timer(Ctx& ctx, std::uint64_t tag) {
-  if (tag & k_session_bit) {
-    std::uint64_t session = tag & ~k_session_bit;
-    std::erase_if(session_timers_, [&](const auto& st) { return st.first == session; });
-    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-      if (it->session != session) continue;
-      if (revoke_expired_) {
-        // The fix: an expired session's waiter leaves the queue and is told so.
-        ctx.send(it->client, Message{msg_expired, 64, 0, 0, 0, nullptr});
-        waiters_.erase(it);
-      } else {
-        it->expired = true;  // the bug: it stays queued and may be granted the lock
-      }
-      return;
-    }
-    return;
+  bool known = timer_tag::dispatch<SessionTimer, LeaseTimer>(tag, [&](const auto& t) { on(ctx, t); });
+  STAMPEDE_ASSERT(known, "a lease-lock timer of no known kind");
+}
+
+void LockService::on(Ctx& ctx, const SessionTimer& t) {
+  std::erase_if(durable_.sessions, [&](const SessionLease& s) { return s.session == t.session; });
+  auto& waiters = durable_.waiters;
+  auto it = std::find_if(waiters.begin(), waiters.end(),
+                         [&](const Waiter& w) { return w.session == t.session; });
+  if (it == waiters.end()) return;
+  if (cfg_.revoke_expired) {
+    // The fix: an expired session's waiter leaves the queue and is told so.
+    ctx.send(it->client, wire::encode(Expired{}));
+    waiters.erase(it);
+  } else {
+    it->expired = true;  // the bug: it stays queued and may be granted the lock
   }
-  if (holder_ == k_no_node || static_cast<std::int64_t>(tag) != token_) return;
-  ctx.log(LogLevel::notable, "lease of token " + std::to_string(token_) + " expired");
+}
+
+void LockService::on(Ctx& ctx, const LeaseTimer& t) {
+  if (durable_.holder == k_no_node || static_cast<std::int64_t>(t.token) != durable_.token) return;
+  ctx.event(LogLevel::notable, Event("lease_lock.lease_expired").with("token", durable_.token),
+            "lease of token " + std::to_string(durable_.token) + " expired");
   ctx.signal("lease_lock.lease_expired");
-  holder_ = k_no_node;
+  durable_.holder = k_no_node;
   grant_next(ctx);
 }
 
 void LockService::grant_next(Ctx& ctx) {
-  if (waiters_.empty()) return;
-  Waiter w = waiters_.front();
-  waiters_.erase(waiters_.begin());
+  if (durable_.waiters.empty()) return;
+  Waiter w = durable_.waiters.front();
+  durable_.waiters.erase(durable_.waiters.begin());
   if (w.session != 0) {
     // Granting ends the wait: the session timer no longer matters to the lock.
-    for (auto it = session_timers_.begin(); it != session_timers_.end(); ++it)
-      if (it->first == w.session) {
-        ctx.cancel_timer(it->second);
-        session_timers_.erase(it);
-        break;
-      }
+    auto& sessions = durable_.sessions;
+    auto it = std::find_if(sessions.begin(), sessions.end(),
+                           [&](const SessionLease& s) { return s.session == w.session; });
+    if (it != sessions.end()) {
+      ctx.cancel_timer(it->timer);
+      sessions.erase(it);
+    }
   }
-  if (w.expired) granted_expired_ = true;
-  holder_ = w.client;
-  token_ = ++issued_;
-  lease_timer_ = ctx.set_timer(lease_duration_, static_cast<std::uint64_t>(token_));
-  ctx.send(w.client, Message{msg_grant, 64, token_, 0, 0, nullptr});
-}
-
-void LockService::on_crash() {
-  // The lock service is treated as durable (a replicated store in practice): nothing to lose.
+  if (w.expired) durable_.granted_expired = true;
+  durable_.holder = w.client;
+  durable_.token = ++durable_.issued;
+  durable_.lease_timer = ctx.set_timer(
+      cfg_.lease_duration_ns, timer_tag::encode(LeaseTimer{static_cast<std::uint64_t>(durable_.token)}));
+  ctx.send(w.client, wire::encode(Grant{durable_.token}));
 }
 
 std::optional<std::int64_t> LockService::probe(std::string_view key, std::string_view arg) const {
   (void)arg;
-  if (key == "granted_expired") return granted_expired_ ? 1 : 0;
-  if (key == "tokens_issued") return issued_;
+  if (key == "granted_expired") return durable_.granted_expired ? 1 : 0;
+  if (key == "tokens_issued") return durable_.issued;
   return std::nullopt;
 }
 
-std::uint64_t LockService::state_digest() const {
-  // Timer ids are left out: they depend on the order the engine ran things in, not on the state.
-  Digest d;
-  d.add(holder_).add_signed(token_).add_signed(issued_).add(granted_expired_ ? 1u : 0u);
-  d.add(waiters_.size());
-  for (const Waiter& w : waiters_) d.add(w.client).add(w.session).add(w.expired ? 1u : 0u);
-  d.add(next_session_);
-  return d.value();
-}
-
 void Storage::on_message(Ctx& ctx, NodeId from, const Message& msg) {
-  if (msg.type != msg_write) return;
-  bool accepted = true;
-  if (msg.a < accepted_max_) {
-    if (fencing_) {
-      accepted = false;  // fenced off: the token is older than one already accepted
+  wire::dispatch<Write>(msg, [&](const Write& w) {
+    bool accepted = true;
+    if (w.token < durable_.accepted_max) {
+      if (fencing_) {
+        accepted = false;  // fenced off: the token is older than one already accepted
+      } else {
+        durable_.stale_write = true;
+        ctx.event(LogLevel::notable,
+                  Event("lease_lock.stale_write_accepted")
+                      .with("token", w.token)
+                      .with("after", durable_.accepted_max),
+                  "accepted stale write with token " + std::to_string(w.token) + " after token " +
+                      std::to_string(durable_.accepted_max));
+      }
     } else {
-      stale_write_ = true;
-      ctx.log(LogLevel::notable, "accepted stale write with token " + std::to_string(msg.a) +
-                                     " after token " + std::to_string(accepted_max_));
+      durable_.accepted_max = w.token;
     }
-  } else {
-    accepted_max_ = msg.a;
-  }
-  ctx.send(from, Message{msg_ack, 64, msg.a, accepted ? 1 : 0, 0, nullptr});
+    ctx.send(from, wire::encode(Ack{w.token, accepted}));
+  });
 }
 
 std::optional<std::int64_t> Storage::probe(std::string_view key, std::string_view arg) const {
   (void)arg;
-  if (key == "stale_write") return stale_write_ ? 1 : 0;
-  if (key == "accepted_max") return accepted_max_;
+  if (key == "stale_write") return durable_.stale_write ? 1 : 0;
+  if (key == "accepted_max") return durable_.accepted_max;
   return std::nullopt;
 }
 
-std::uint64_t Storage::state_digest() const {
-  return Digest().add_signed(accepted_max_).add(stale_write_ ? 1u : 0u).value();
-}
-
 void Client::on_start(Ctx& ctx) {
-  writes_ = ctx.timing("lease_lock_writes");
-  lock_ = ctx.lookup("lease-lock");
-  storage_ = ctx.lookup("lease-storage");
-  mine_ = 0;
-  waiting_ = false;
+  cfg_.writes = ctx.timing("lease_lock_writes");
+  cfg_.lock = ctx.lookup("lease-lock");
+  cfg_.storage = ctx.lookup("lease-storage");
+  volatile_ = {};
   next(ctx);
 }
 
 void Client::next(Ctx& ctx) {
-  if (done_ >= writes_) return;
-  waiting_ = true;
-  ctx.send(lock_, Message{msg_acquire, 64, 0, 0, 0, nullptr});
+  if (durable_.done >= cfg_.writes) return;
+  volatile_.waiting = true;
+  ctx.send(cfg_.lock, wire::encode(Acquire{}));
 }
 
 void Client::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   (void)from;
-  switch (msg.type) {
-    case msg_grant:
-      if (!waiting_) return;
-      waiting_ = false;
-      mine_ = msg.a;
-      ctx.send(storage_, Message{msg_write, 64, mine_, 0, 0, nullptr});
-      return;
-    case msg_ack:
-      if (msg.a != mine_) return;
-      ctx.send(lock_, Message{msg_release, 64, mine_, 0, 0, nullptr});
-      mine_ = 0;
-      ++done_;
-      next(ctx);
-      return;
-    case msg_expired:
-      if (!waiting_) return;
-      waiting_ = false;
-      ++done_;  // gives this write up
-      next(ctx);
-      return;
-  }
+  wire::dispatch<Grant, Ack, Expired>(msg, [&](const auto& m) { on(ctx, m); });
 }
 
-void Client::on_crash() {
-  mine_ = 0;
-  waiting_ = false;
+void Client::on(Ctx& ctx, const Grant& m) {
+  if (!volatile_.waiting) return;
+  volatile_.waiting = false;
+  volatile_.mine = m.token;
+  ctx.send(cfg_.storage, wire::encode(Write{volatile_.mine}));
 }
 
-std::uint64_t Client::state_digest() const {
-  return Digest().add_signed(done_).add_signed(mine_).add(waiting_ ? 1u : 0u).value();
+void Client::on(Ctx& ctx, const Ack& m) {
+  if (m.token != volatile_.mine) return;
+  ctx.send(cfg_.lock, wire::encode(Release{volatile_.mine}));
+  volatile_.mine = 0;
+  ++durable_.done;
+  next(ctx);
+}
+
+void Client::on(Ctx& ctx, const Expired& m) {
+  (void)m;
+  if (!volatile_.waiting) return;
+  volatile_.waiting = false;
+  ++durable_.done;  // gives this write up
+  next(ctx);
 }
 
 }  // namespace stampede::lease_lock

@@ -67,6 +67,11 @@ void register_lease_lock(Registry& r) {
                    },
                    {"lease-lock"}});
   r.add_signal({"lease_lock.lease_expired", "a lease-lock lease ran out before its release"});
+  r.add_event({"lease_lock.lease_expired", {"token"},
+               "the lease of the grant with this token ran out before its release"});
+  r.add_event({"lease_lock.stale_write_accepted", {"token", "after"},
+               "storage (without fencing) accepted a write whose token is older than one it had "
+               "accepted"});
 }
 
 }  // namespace stampede

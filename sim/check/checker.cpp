@@ -42,6 +42,19 @@ Checker::Checker(const ScenarioSpec& spec, const Registry& registry, const World
   }
 }
 
+namespace {
+// Whether the event record carries every field value of `where`.
+bool event_fields_match(const LogRecord& l,
+                        const std::vector<std::pair<std::string, std::string>>& where) {
+  for (const auto& [key, value] : where) {
+    bool found = false;
+    for (const auto& [k, v] : l.fields) found = found || (k == key && v == value);
+    if (!found) return false;
+  }
+  return true;
+}
+}  // namespace
+
 void Checker::arm(const ScheduleFn& schedule) {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     const ExpectSpec& e = *slots_[i].spec;
@@ -234,6 +247,21 @@ void Checker::finish() {
                                    format_duration(l.time_ns), l.text);
             break;
           }
+        }
+        break;
+      }
+      case ExpectWhat::event: {
+        TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
+        r.passed = false;
+        r.detail = "no such event";
+        for (const LogRecord& l : record_.logs()) {
+          if (l.time_ns > by) break;
+          if (l.event != e.value || !name_matches(e.subject, world_.node_name(l.node))) continue;
+          if (!event_fields_match(l, e.where)) continue;
+          r.passed = true;
+          r.detail = fmt::format("{} at {}: {}", world_.node_name(l.node),
+                                 format_duration(l.time_ns), l.text);
+          break;
         }
         break;
       }

@@ -4,6 +4,7 @@
 #include <boost/random/uniform_01.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
+#include <fmt/format.h>
 #include <cstdio>
 #include <cstdlib>
 
@@ -15,6 +16,8 @@
 #include "sim/core/registry.hpp"
 #include "sim/core/spec.hpp"
 #include "sim/core/time.hpp"
+#include "sim/core/timer_tag.hpp"
+#include "sim/core/wire.hpp"
 
 namespace stampede {
 
@@ -61,6 +64,22 @@ void assert_fail(const char* expr, const char* file, int line, const char* why) 
   std::fflush(stderr);
   std::_Exit(3);
 }
+
+namespace wire {
+void contract_failed(std::string_view message_name, std::string_view where) {
+  std::string why = fmt::format("a {} message {} breaks its protocol's contract (valid())",
+                                message_name, where);
+  assert_fail("valid()", __FILE__, __LINE__, why.c_str());
+}
+}  // namespace wire
+
+namespace timer_tag {
+void does_not_fit(std::string_view field, std::uint64_t value, unsigned bits) {
+  std::string why =
+      fmt::format("timer field '{}' = {} does not fit its {} bits", field, value, bits);
+  assert_fail("encode(decode(tag)) == tag", __FILE__, __LINE__, why.c_str());
+}
+}  // namespace timer_tag
 
 std::string hex64(std::uint64_t v) {
   char buf[17];
@@ -195,6 +214,7 @@ const InvariantDef* Registry::find_invariant(std::string_view n) const {
   return find_by_name(invariants_, n);
 }
 const NamedDef* Registry::find_signal(std::string_view n) const { return find_by_name(signals_, n); }
+const EventDef* Registry::find_event(std::string_view n) const { return find_by_name(events_, n); }
 
 SeriesId Recorder::intern(std::string_view name) {
   for (SeriesId i = 0; i < metric_names_.size(); ++i)

@@ -3,6 +3,7 @@
 // it reacts to a start, a message, a timer or a fault by changing its own state and asking its
 // Ctx to send messages and set timers. Nothing here assumes a particular engine: the kernel, the
 // SimGrid engine and the explorer all drive the same Node code through a Ctx of their own.
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,6 +34,36 @@ struct ModelFault {
   std::vector<std::string> args;
 };
 
+// A structured event: a stable name (`cattle.host_state_changed`) and named fields, recorded
+// beside the human log line it stands for. Scenarios match it with `{event: NAME, where: {FIELD:
+// VALUE}}`; `stampede list events` lists every name with its fields (each model registers them).
+struct EventField {
+  std::string_view key;  // a literal of the model's: field names outlive the event
+  std::string value;
+};
+
+class Event {
+ public:
+  explicit Event(std::string_view name) : name_(name) {}
+  Event& with(std::string_view key, std::string value) {
+    fields_.push_back(EventField{key, std::move(value)});
+    return *this;
+  }
+  Event& with(std::string_view key, std::string_view value) {
+    return with(key, std::string(value));
+  }
+  Event& with(std::string_view key, const char* value) { return with(key, std::string(value)); }
+  Event& with(std::string_view key, std::int64_t value) {
+    return with(key, std::to_string(value));
+  }
+  std::string_view name() const { return name_; }
+  const boost::container::small_vector<EventField, 4>& fields() const { return fields_; }
+
+ private:
+  std::string_view name_;  // a literal of the model's
+  boost::container::small_vector<EventField, 4> fields_;
+};
+
 class Ctx {
  public:
   virtual ~Ctx() = default;
@@ -57,6 +88,12 @@ class Ctx {
   virtual bool mechanism(std::string_view name) const = 0;
 
   virtual void log(LogLevel level, std::string_view text) = 0;
+  // A structured event with the log line it stands for: the line is logged as by log(), and
+  // the event's name and fields are kept with it for `event:` expectations.
+  virtual void event(LogLevel level, const Event& e, std::string_view text) {
+    (void)e;
+    log(level, text);
+  }
   // A named event, for `eventually:` expectations and timelines.
   virtual void signal(std::string_view name) = 0;
 
@@ -103,6 +140,16 @@ class Node {
   // A node that holds only values (no pointers into the engine or other nodes) can return
   // std::make_unique<ItsType>(*this).
   virtual std::unique_ptr<Node> clone() const { return nullptr; }
+  // The node's explicit state, for tests/state: how many separately changeable fields its
+  // durable and volatile parts have, and a change to field i (returning the field's name). A
+  // node whose state is kept in STAMPEDE_FIELDS structs implements both with
+  // state::field_total and state::perturb_field (sim/core/state.hpp); the test changes every
+  // field of every node of every scenario, one at a time, and requires the digest to change.
+  virtual std::size_t state_field_count() const { return 0; }
+  virtual std::string perturb_state_field(std::size_t i) {
+    (void)i;
+    return {};
+  }
 };
 
 }  // namespace stampede

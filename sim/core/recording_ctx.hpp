@@ -30,6 +30,10 @@ class RecordingCtx : public Ctx {
     if (level == LogLevel::debug && !keep_debug_logs_) return;
     recorder_.log(record_time(), node_, level, text);
   }
+  void event(LogLevel level, const Event& e, std::string_view text) override {
+    if (level == LogLevel::debug && !keep_debug_logs_) return;
+    recorder_.event(record_time(), node_, level, e, text);
+  }
   void signal(std::string_view name) override { recorder_.signal(record_time(), node_, name); }
   SeriesId intern(std::string_view metric_name) override { return recorder_.intern(metric_name); }
   void count(SeriesId metric, std::int64_t delta) override { recorder_.count(metric, delta); }

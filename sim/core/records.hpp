@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sim/core/message.hpp"
@@ -45,6 +46,8 @@ struct LogRecord {
   NodeId node = k_no_node;
   LogLevel level = LogLevel::info;
   std::string text;
+  std::string event;  // the structured event's name, or empty for a plain log line
+  std::vector<std::pair<std::string, std::string>> fields;  // the event's fields, in order
 };
 
 struct SignalRecord {
@@ -74,7 +77,13 @@ class RunRecord {
 class Recorder final : public RunRecord {
  public:
   void log(TimeNs time_ns, NodeId node, LogLevel level, std::string_view text) {
-    logs_.push_back(LogRecord{time_ns, node, level, std::string(text)});
+    logs_.push_back(LogRecord{time_ns, node, level, std::string(text), {}, {}});
+  }
+  void event(TimeNs time_ns, NodeId node, LogLevel level, const Event& e, std::string_view text) {
+    LogRecord r{time_ns, node, level, std::string(text), std::string(e.name()), {}};
+    r.fields.reserve(e.fields().size());
+    for (const EventField& f : e.fields()) r.fields.emplace_back(std::string(f.key), f.value);
+    logs_.push_back(std::move(r));
   }
   void signal(TimeNs time_ns, NodeId node, std::string_view name) {
     signals_.push_back(SignalRecord{time_ns, node, std::string(name)});

@@ -100,6 +100,13 @@ struct NamedDef {
   std::string description;
 };
 
+// A structured event a model records (Ctx::event): its stable name and the fields it carries.
+struct EventDef {
+  std::string name;
+  std::vector<std::string> fields;
+  std::string description;
+};
+
 // What a model adds when a world is built from a scenario.
 class WorldBuilder {
  public:
@@ -122,6 +129,7 @@ class Registry {
   void add_metric(NamedDef m) { metrics_.push_back(std::move(m)); }
   void add_signal(NamedDef s) { signals_.push_back(std::move(s)); }
   void add_log_message(NamedDef l) { log_messages_.push_back(std::move(l)); }
+  void add_event(EventDef e) { events_.push_back(std::move(e)); }
   // Whether the world as a whole has settled (every service at scale, every host active); the
   // engine measures the time to converge after the last fault with it.
   void set_converged(std::function<bool(const WorldView&)> f,
@@ -137,6 +145,7 @@ class Registry {
   const std::vector<NamedDef>& metrics() const { return metrics_; }
   const std::vector<NamedDef>& signals() const { return signals_; }
   const std::vector<NamedDef>& log_messages() const { return log_messages_; }
+  const std::vector<EventDef>& events() const { return events_; }
   // Message types whose delivery changes nothing that an invariant, a state expectation or the
   // convergence predicate reads (a client request on its way through the app): the checker does
   // not judge the world again after such a step. A model declares them beside its checks.
@@ -149,6 +158,7 @@ class Registry {
   const MechanismDef* find_mechanism(std::string_view name) const;
   const InvariantDef* find_invariant(std::string_view name) const;
   const NamedDef* find_signal(std::string_view name) const;
+  const EventDef* find_event(std::string_view name) const;
 
  private:
   std::vector<ModelEntry> models_;
@@ -158,6 +168,7 @@ class Registry {
   std::vector<NamedDef> metrics_;
   std::vector<NamedDef> signals_;
   std::vector<NamedDef> log_messages_;
+  std::vector<EventDef> events_;
   std::function<bool(const WorldView&)> converged_;
   std::set<std::uint32_t> inert_messages_;
   std::vector<std::string> converged_depends_on_;

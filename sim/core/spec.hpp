@@ -152,6 +152,7 @@ enum class ExpectWhat {
   running,       // running containers of text = STACK/SERVICE, count
   availability,  // fraction of requests to text = STACK/LB that succeeded
   log,           // a log line of a node (pattern) containing a string
+  event,         // a structured event of a node (pattern) by name, with given field values
   eventually,    // a named signal happened
   invariant,     // a named invariant held after every step
 };
@@ -165,7 +166,8 @@ struct ExpectSpec {
   TimeNs from_ns = 0;  // during
   TimeNs to_ns = 0;
   std::string subject;   // host, service, target, node pattern, signal or invariant name
-  std::string value;     // host state name; log text
+  std::string value;     // host state name; log text; event name
+  std::vector<std::pair<std::string, std::string>> where;  // event: field values to match
   std::int64_t count = 0;        // running
   std::optional<double> at_least;  // availability
   std::optional<double> at_most;   // availability (extension)

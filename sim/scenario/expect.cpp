@@ -9,8 +9,11 @@ namespace {
 using Sign = Reader::Sign;
 
 const std::vector<std::string> k_time_keys = {"at", "during", "by"};
-const std::vector<std::string> k_what_keys = {"host_state", "running", "availability", "log",
-                                              "always",     "never",   "eventually"};
+const std::vector<std::string> k_what_keys = {"host_state", "running",    "availability",
+                                              "log",        "event",      "always",
+                                              "never",      "eventually"};
+// Keys that only an `event:` expectation takes, beside its time.
+const std::vector<std::string> k_event_keys = {"where", "node"};
 const std::vector<std::string> k_host_states = {"active", "reconnecting", "disconnected"};
 
 class ExpectParser {
@@ -22,6 +25,7 @@ class ExpectParser {
   ExpectSpec parse(const YAML::Node& item) const {
     std::vector<std::string> allowed = k_time_keys;
     allowed.insert(allowed.end(), k_what_keys.begin(), k_what_keys.end());
+    allowed.insert(allowed.end(), k_event_keys.begin(), k_event_keys.end());
     Fields f(r_, item, "expectation", "each expectation", allowed);
     ExpectSpec e;
     e.pos = r_.pos(item);
@@ -41,6 +45,15 @@ class ExpectParser {
     const std::string& what = whats[0];
     const std::string time = times.empty() ? "" : times[0];
     YAML::Node v = *f.get(what);
+    if (what != "event")
+      for (const std::string& k : f.present(k_event_keys))
+        r_.fail(f.key_node(k), fmt::format("'{}' belongs to an 'event' expectation, not '{}'", k,
+                                           what));
+    if (what == "event") {
+      parse_event(f, v, e);
+      event_time(f, what, time, e);
+      return e;
+    }
 
     if (what == "always" || what == "never") {
       if (!time.empty())
@@ -138,6 +151,43 @@ class ExpectParser {
       r_.fail(n, fmt::format("'{}: {}' is beyond the scenario's duration {}", key, n.Scalar(),
                              format_duration(spec_.duration_ns)));
     return t;
+  }
+
+  // {event: NAME, where: {FIELD: VALUE}, node: PATTERN}: NAME and every FIELD must be
+  // registered; the node pattern defaults to every node.
+  void parse_event(const Fields& f, const YAML::Node& v, ExpectSpec& e) const {
+    e.what = ExpectWhat::event;
+    e.value = r_.string(v, "event");
+    const EventDef* def = registry_.find_event(e.value);
+    if (def == nullptr) {
+      std::vector<std::string> known;
+      for (const EventDef& d : registry_.events()) known.push_back(d.name);
+      r_.fail(v, fmt::format("unknown event '{}'{} (`stampede list events` lists them)", e.value,
+                             hint(e.value, known)));
+    }
+    e.subject = "all";
+    if (auto node = f.get("node")) {
+      e.subject = r_.string(*node, "node");
+      if (auto err = names_.check_node(e.subject, true)) r_.fail(*node, *err);
+    }
+    auto where = f.get("where");
+    if (!where) return;
+    if (!where->IsMap())
+      r_.fail(*where, fmt::format("expected a map of field: value for 'where', got {}",
+                                  describe(*where)));
+    for (auto it = where->begin(); it != where->end(); ++it) {
+      std::string key = r_.string(it->first, "where");
+      bool known = false;
+      for (const std::string& fld : def->fields) known = known || fld == key;
+      if (!known)
+        r_.fail(it->first,
+                fmt::format("event '{}' has no field '{}'{}; its fields: {}", e.value, key,
+                            hint(key, def->fields), fmt::join(def->fields, ", ")));
+      if (!it->second.IsScalar())
+        r_.fail(it->second, fmt::format("expected a value for '{}', got {}", key,
+                                        describe(it->second)));
+      e.where.emplace_back(key, it->second.Scalar());
+    }
   }
 
   // log and eventually are events: by T, or (no time) at any moment of the run.
