@@ -10,6 +10,10 @@
 //   std::uint64_t state_digest() const override { return state::digest(durable_, volatile_); }
 //   void on_crash() override { volatile_ = {}; }
 //
+// A component embedded in a node (a ZooKeeper client inside a server) keeps its own field lists
+// and implements digest_into, state_field_count and perturb_state_field (the Component concept
+// below), so that the node's digest and perturbation reach into it.
+//
 // A value that is not part of the state's identity (an engine-assigned timer id, a cache that is
 // rebuilt from the state) is wrapped in Untracked<T>: it is copied with the state, but neither
 // digested nor perturbed.
@@ -71,6 +75,15 @@ template <class T> struct is_shared<std::shared_ptr<T>> : std::true_type {};
 // A type with a digest of its own (a class whose state is not a plain field list).
 template <class T>
 concept SelfDigesting = requires(const T& t, Digest& d) { t.digest_into(d); };
+
+// A component embedded in a node (a client library a server links in: a ZooKeeper client, a
+// database pool) whose state is its own field lists: it digests itself, and tests reach its
+// fields through the same two calls a Node has.
+template <class T>
+concept Component = SelfDigesting<T> && requires(T& t, const T& c) {
+  { c.state_field_count() } -> std::convertible_to<std::size_t>;
+  { t.perturb_state_field(std::size_t{0}) } -> std::convertible_to<std::string>;
+};
 
 // Folds one value into d. Ordered containers only: an unordered one would make the digest
 // depend on iteration order, so it does not compile.
@@ -134,6 +147,8 @@ std::size_t leaf_count(const T& v) {
   if constexpr (is_untracked<T>::value) {
     (void)v;
     return 0;
+  } else if constexpr (Component<T>) {
+    return v.state_field_count();
   } else if constexpr (HasFields<T>) {
     std::size_t n = 0;
     for_each_field(v, [&](const auto& f) { n += leaf_count(f); });
@@ -182,7 +197,9 @@ void change(T& v) {
 template <class T>
 std::string perturb(T& v, std::size_t i) {
   std::string name;
-  if constexpr (HasFields<T>) {
+  if constexpr (Component<T>) {
+    name = v.perturb_state_field(i);
+  } else if constexpr (HasFields<T>) {
     std::size_t index = 0;
     std::size_t seen = 0;
     for_each_field(v, [&](auto& f) {

@@ -79,6 +79,37 @@ TEST_CASE("field_name reads the names STAMPEDE_FIELDS wrote", "[typed]") {
   CHECK(field_name<Outer>(6) == "timer_id");
 }
 
+class Part {
+ public:
+  void digest_into(Digest& d) const { state::add(d, s_); }
+  std::size_t state_field_count() const { return state::field_total(s_); }
+  std::string perturb_state_field(std::size_t i) { return state::perturb_field(i, s_); }
+
+ private:
+  struct S {
+    std::int64_t x = 0;
+    std::int64_t y = 0;
+    STAMPEDE_FIELDS(x, y)
+  } s_;
+};
+
+struct WithPart {
+  std::int64_t z = 0;
+  Part part;
+  STAMPEDE_FIELDS(z, part)
+};
+
+TEST_CASE("a component's own fields count as leaves of the struct that holds it", "[typed]") {
+  WithPart w;
+  REQUIRE(state::leaf_count(w) == 3);
+  const std::uint64_t d0 = state::digest(w);
+  for (std::size_t i = 0; i < 3; ++i) {
+    WithPart copy = w;
+    INFO(state::perturb(copy, i));
+    CHECK(state::digest(copy) != d0);
+  }
+}
+
 struct Forgot {
   std::int64_t a = 0;
   std::int64_t b = 0;
