@@ -22,9 +22,11 @@ inline constexpr int k_exit_internal = 3;
 
 const Registry& registry();
 
-// A scenario argument: a path, or the name of a file under the scenarios folder.
+// A scenario argument: a path, or a name looked up under scenario_roots() in order (throws
+// InputError naming every folder it looked in when none has it).
 std::string resolve_scenario_path(const std::string& arg);
-std::string scenarios_dir();
+std::vector<std::string> scenario_roots();
+std::string scenarios_dir();  // the first of scenario_roots() that exists: what `list` lists
 std::string read_file(const std::string& path);  // throws InputError-style std::runtime_error
 
 struct RunArgs {
@@ -45,7 +47,8 @@ struct ReplayArgs {
 };
 int cmd_replay(const ReplayArgs& args);
 
-int cmd_list(const std::string& what);
+// `markdown`: the table as docs/reference.md holds it (scripts/reference-tables.sh writes it there).
+int cmd_list(const std::string& what, bool markdown = false);
 
 // `explore` and `shrink` (cli/explore.cpp, cli/shrink.cpp) declare their own flags; `replay`
 // hands explorer traces (engine "explore") to cmd_replay_explore.

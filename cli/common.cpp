@@ -1,7 +1,11 @@
+#include <algorithm>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "cli/app.hpp"
 #include "models/register.hpp"
@@ -18,20 +22,68 @@ const Registry& registry() {
   return reg;
 }
 
+namespace {
+
+bool is_name(const std::string& arg) {
+  // A name is what `stampede list` prints, or a subfolder's file without its extension
+  // (known-bugs/lease-lock); anything absolute, relative to '.' or with an extension is a path.
+  if (arg.empty() || arg.front() == '/' || arg.front() == '.') return false;
+  std::string ext = std::filesystem::path(arg).extension().string();
+  return ext != ".yaml" && ext != ".yml";
+}
+
+void add_root(std::vector<std::string>& roots, const std::filesystem::path& dir) {
+  std::string s = dir.lexically_normal().string();
+  if (std::find(roots.begin(), roots.end(), s) == roots.end()) roots.push_back(s);
+}
+
+// NAME.yaml directly under root, else (for a name without a folder) under one of root's
+// subfolders, taken in name order so the answer does not depend on the file system's order.
+std::optional<std::string> find_in(const std::string& root, const std::string& name) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path direct = fs::path(root) / (name + ".yaml");
+  if (fs::is_regular_file(direct, ec)) return direct.string();
+  if (name.find('/') != std::string::npos) return std::nullopt;
+  std::vector<fs::path> subdirs;
+  for (const auto& e : fs::directory_iterator(root, ec))
+    if (e.is_directory(ec)) subdirs.push_back(e.path());
+  std::sort(subdirs.begin(), subdirs.end());
+  for (const fs::path& d : subdirs)
+    if (fs::is_regular_file(d / (name + ".yaml"), ec)) return (d / (name + ".yaml")).string();
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::string> scenario_roots() {
+  // The working directory's scenarios/ first (a checkout), then an installation's share folder:
+  // the one beside the running binary (PREFIX/bin/stampede reads PREFIX/share/stampede/scenarios,
+  // wherever the prefix was moved), then the one of the prefix it was configured with.
+  std::vector<std::string> roots{"scenarios"};
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) add_root(roots, exe.parent_path().parent_path() / "share/stampede/scenarios");
+  add_root(roots, STAMPEDE_INSTALL_SCENARIOS_DIR);
+  return roots;
+}
+
 std::string scenarios_dir() {
-  // The scenarios of the working directory first (a checkout), then those of the source tree
-  // this binary was built from.
-  if (std::filesystem::is_directory("scenarios")) return "scenarios";
-  return STAMPEDE_SOURCE_DIR "/scenarios";
+  for (const std::string& root : scenario_roots())
+    if (std::filesystem::is_directory(root)) return root;
+  return "scenarios";
 }
 
 std::string resolve_scenario_path(const std::string& arg) {
-  if (std::filesystem::exists(arg)) return arg;
-  if (arg.find('/') == std::string::npos && arg.find('.') == std::string::npos) {
-    std::string p = scenarios_dir() + "/" + arg + ".yaml";
-    if (std::filesystem::exists(p)) return p;
-  }
-  return arg;  // load_scenario reports it as missing
+  if (std::filesystem::exists(arg) || !is_name(arg)) return arg;  // load_scenario reports a missing path
+  const std::vector<std::string> roots = scenario_roots();
+  for (const std::string& root : roots)
+    if (auto found = find_in(root, arg)) return *found;
+  std::vector<std::string> shown;
+  for (const std::string& root : roots) shown.push_back(std::filesystem::absolute(root).lexically_normal().string());
+  const bool subfolders = arg.find('/') == std::string::npos;
+  throw InputError(fmt::format("stampede: no scenario named '{}': looked for {}.yaml in {}{}", arg, arg,
+                               fmt::join(shown, ", "), subfolders ? " (and their subfolders)" : ""));
 }
 
 std::string read_file(const std::string& path) {

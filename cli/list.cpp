@@ -32,41 +32,108 @@ static void list_scenarios() {
   }
 }
 
-int cmd_list(const std::string& what) {
+namespace {
+
+// One table of registered names: its column titles and rows, printed either as the aligned text
+// `stampede list` has always printed or as the Markdown table that docs/reference.md holds.
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+};
+
+std::string cell(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+void print_markdown(const Table& t) {
+  std::printf("| %s |\n", fmt::format("{}", fmt::join(t.columns, " | ")).c_str());
+  std::vector<std::string> rule(t.columns.size(), "---");
+  std::printf("| %s |\n", fmt::format("{}", fmt::join(rule, " | ")).c_str());
+  for (const auto& row : t.rows) {
+    std::vector<std::string> cells;
+    for (std::size_t i = 0; i < row.size(); ++i) cells.push_back(i == 0 ? "`" + row[i] + "`" : cell(row[i]));
+    std::printf("| %s |\n", fmt::format("{}", fmt::join(cells, " | ")).c_str());
+  }
+}
+
+Table two_columns(const auto& defs) {
+  Table t{{"name", "meaning"}, {}};
+  for (const auto& d : defs) t.rows.push_back({d.name, d.description});
+  return t;
+}
+
+Table metrics_table(const Registry& r) {
+  Table t = two_columns(r.metrics());
+  // Metrics the run computes itself, beside those the models register.
+  t.rows.push_back({"availability:STACK/LB", "fraction of client requests that succeeded"});
+  t.rows.push_back({"availability:zookeeper",
+                    "fraction of the ZooKeeper probe's writes that committed in time (zk_probe_interval)"});
+  t.rows.push_back({"convergence_time",
+                    "seconds from the last fault until every service is at scale and every host active"});
+  t.rows.push_back({"faults_injected", "scripted and random faults applied"});
+  t.rows.push_back({"steps", "engine steps (starts, deliveries, timers, faults, checks)"});
+  t.rows.push_back({"messages_delivered", "messages delivered to live nodes"});
+  t.rows.push_back({"simulated_time", "simulated seconds"});
+  t.rows.push_back({"wall_time", "wall-clock seconds the run took (printed by run)"});
+  return t;
+}
+
+Table timings_table(const Registry& r) {
+  Table t{{"name", "default", "what", "source"}, {}};
+  for (const auto& d : r.timings()) {
+    std::string v = d.unit == TimingUnit::duration ? format_duration(d.default_value)
+                                                   : std::to_string(d.default_value);
+    t.rows.push_back({d.name, v, d.description, d.source});
+  }
+  return t;
+}
+
+Table events_table(const Registry& r) {
+  Table t{{"name", "fields", "meaning"}, {}};
+  for (const auto& e : r.events())
+    t.rows.push_back({e.name, fmt::format("{}", fmt::join(e.fields, ", ")), e.description});
+  return t;
+}
+
+Table table_of(const std::string& what) {
   const Registry& r = registry();
+  if (what == "invariants") return two_columns(r.invariants());
+  if (what == "metrics") return metrics_table(r);
+  if (what == "timings") return timings_table(r);
+  if (what == "mechanisms") return two_columns(r.mechanisms());
+  if (what == "signals") return two_columns(r.signals());
+  if (what == "events") return events_table(r);
+  return two_columns(r.log_messages());  // logs
+}
+
+// The text layout of each kind, unchanged since `list` was first written (scripts read it).
+void print_text(const std::string& what, const Table& t) {
+  for (const auto& row : t.rows) {
+    if (what == "timings") {
+      std::printf("%-40s %-8s %s  [source: %s]\n", row[0].c_str(), row[1].c_str(), row[2].c_str(), row[3].c_str());
+    } else if (what == "events") {
+      std::printf("%-36s {%s}  %s\n", row[0].c_str(), row[1].c_str(), row[2].c_str());
+    } else {
+      int width = what == "signals" ? 36 : what == "logs" ? 48 : 28;
+      std::printf("%-*s %s\n", width, row[0].c_str(), row[1].c_str());
+    }
+  }
+}
+
+}  // namespace
+
+int cmd_list(const std::string& what, bool markdown) {
   if (what == "scenarios") {
     list_scenarios();
-  } else if (what == "invariants") {
-    for (const auto& i : r.invariants()) std::printf("%-28s %s\n", i.name.c_str(), i.description.c_str());
-  } else if (what == "metrics") {
-    for (const auto& m : r.metrics()) std::printf("%-28s %s\n", m.name.c_str(), m.description.c_str());
-    std::printf("%-28s %s\n", "availability:STACK/LB", "fraction of client requests that succeeded");
-    std::printf("%-28s %s\n", "availability:zookeeper",
-                "fraction of the ZooKeeper probe's writes that committed in time (zk_probe_interval)");
-    std::printf("%-28s %s\n", "convergence_time", "seconds from the last fault until every service is at scale and every host active");
-    std::printf("%-28s %s\n", "faults_injected", "scripted and random faults applied");
-    std::printf("%-28s %s\n", "steps", "engine steps (starts, deliveries, timers, faults, checks)");
-    std::printf("%-28s %s\n", "messages_delivered", "messages delivered to live nodes");
-    std::printf("%-28s %s\n", "simulated_time", "simulated seconds");
-    std::printf("%-28s %s\n", "wall_time", "wall-clock seconds the run took (printed by run)");
-  } else if (what == "timings") {
-    for (const auto& t : r.timings()) {
-      std::string v = t.unit == TimingUnit::duration ? format_duration(t.default_value)
-                                                     : std::to_string(t.default_value);
-      std::printf("%-40s %-8s %s  [source: %s]\n", t.name.c_str(), v.c_str(), t.description.c_str(),
-                  t.source.c_str());
-    }
-  } else if (what == "mechanisms") {
-    for (const auto& m : r.mechanisms()) std::printf("%-28s %s\n", m.name.c_str(), m.description.c_str());
-  } else if (what == "signals") {
-    for (const auto& s : r.signals()) std::printf("%-36s %s\n", s.name.c_str(), s.description.c_str());
-  } else if (what == "events") {
-    for (const auto& e : r.events())
-      std::printf("%-36s {%s}  %s\n", e.name.c_str(), fmt::format("{}", fmt::join(e.fields, ", ")).c_str(),
-                  e.description.c_str());
-  } else if (what == "logs") {
-    for (const auto& l : r.log_messages()) std::printf("%-48s %s\n", l.name.c_str(), l.description.c_str());
+    return k_exit_ok;
   }
+  Table t = table_of(what);
+  if (markdown)
+    print_markdown(t);
+  else
+    print_text(what, t);
   return k_exit_ok;
 }
 

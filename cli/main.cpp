@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   list_cmd->add_option("WHAT", what, "scenarios|invariants|metrics|timings|mechanisms|signals|events|logs")
       ->check(CLI::IsMember({"scenarios", "invariants", "metrics", "timings", "mechanisms",
                              "signals", "events", "logs"}));
+  bool markdown = false;
+  list_cmd->add_flag("--markdown", markdown, "print a name table as Markdown (the tables of docs/reference.md)");
 
   StudyCommands study;  // sweep, merge, report, export-csv, export
   add_study_commands(app, study);
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return cmd_run(run);
     if (*replay_cmd) return cmd_replay(replay);
-    if (*list_cmd) return cmd_list(what);
+    if (*list_cmd) return cmd_list(what, markdown);
     if (auto rc = run_study_command(study)) return *rc;
     if (auto rc = run_explore_command(*explore_cmds)) return *rc;
   } catch (const stampede::InputError& e) {

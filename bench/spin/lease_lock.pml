@@ -1,8 +1,17 @@
-/* bench/spin/lease_lock.pml: the lease lock of models/lease_lock in Promela, for
-   bench/spin/compare.sh. Adapted from ../shared/peers/lease_lock.pml (same protocol, same
-   bounds, same property); the stampede model is message-passing (acquire, grant, write, ack,
-   release are messages, the lease is a timer), this one uses shared variables and atomic steps,
-   so the verdicts must agree while the state counts differ.
+/* bench/spin/lease_lock.pml: the project's peer reference for the lease lock of models/lease_lock,
+   the shared-variable model in Promela, run by bench/spin/compare.sh. This is the peer model as
+   it was handed to the project (same protocol, same bounds, same property), kept here so that
+   every pointer to it stays inside the repository; the stampede model is message-passing
+   (acquire, grant, write, ack, release are messages, the lease is a timer), this one uses shared
+   variables and atomic steps, so the verdicts must agree while the state counts differ.
+   The peer's own description: a lease-based lock with optional fencing tokens, the known hazard
+   of a lock holder that is paused past its lease and then writes. The same protocol at the same
+   bounds must get the same verdict from stampede's explorer.
+   N clients each make WRITES writes. A client takes the free lock and gets a new token; while it
+   holds the lock it may be paused, and its lease may expire (the lock becomes free again); it then
+   writes to storage with its token and releases the lock if it still holds it.
+   Violation: storage accepts a write whose token is older than one it already accepted.
+   With FENCING=1 storage rejects such writes, and no violation is reachable.
    Run:  spin -a -DN=3 -DWRITES=2 -DFENCING=0 lease_lock.pml && cc -O2 -o pan pan.c && ./pan -a */
 #ifndef N
 #define N 3

@@ -3,7 +3,7 @@
 // holder that is paused past its lease and then writes (Kleppmann, "How to do distributed
 // locking"), and, optionally, a lock granted to a waiter whose own session lease expired while
 // it waited (the etcd 3.4.3 class, Jepsen 2020). The same protocol at the same bounds as
-// ../shared/peers/lease_lock.pml (shared variables, atomic steps), and at this model's own
+// bench/spin/lease_lock.pml (shared variables, atomic steps), and at this model's own
 // granularity (one step per handler, messages in flight as state) as bench/spin/lease_lock_mp.pml,
 // whose SPIN state count without reduction equals the explorer's distinct states (bench/RESULTS.md).
 //

@@ -8,7 +8,7 @@ namespace stampede {
 
 namespace {
 
-constexpr std::string_view k_peer = "../shared/peers/lease_lock.pml";
+constexpr std::string_view k_peer = "bench/spin/lease_lock.pml";
 
 std::int64_t timing_or(const ScenarioSpec& spec, const std::string& name, std::int64_t fallback) {
   auto it = spec.cluster.timing.find(name);

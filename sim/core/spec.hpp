@@ -1,7 +1,7 @@
 #pragma once
 // The scenario as a plain value: what sim/scenario parses from YAML and what models build their
-// nodes from. Data only; the meaning of each field is fixed by ../shared/SCENARIOS.md and the
-// README's extensions.
+// nodes from. Data only; the meaning of each field is fixed by docs/scenario-contract.md and the
+// extensions of docs/scenarios.md.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -171,7 +171,7 @@ struct ExpectSpec {
   std::int64_t count = 0;        // running
   std::optional<double> at_least;  // availability
   std::optional<double> at_most;   // availability (extension)
-  bool negated = false;  // `never:` rather than `always:` (same check, see the README)
+  bool negated = false;  // `never:` rather than `always:` (same check, see docs/scenarios.md)
   std::string text;      // the expectation as written, for reports
   SourcePos pos;
 };

@@ -688,7 +688,7 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
   r.violation = watch.violation();
   // The other expectations (`eventually ... by`, `log`, timed states) speak of a whole run: a run
   // the scheduler cut short (a depth bound, a state dfs had already explored) is not judged on
-  // them, or every cut run would "miss" what it had no time to see (README, "Properties").
+  // them, or every cut run would "miss" what it had no time to see (docs/exploration.md, "Properties").
   if (!r.violation && r.ended_naturally) {
     for (const ExpectResult& e : r.outcome.results)
       if (!e.passed) {

@@ -1,5 +1,5 @@
 #pragma once
-// Reads and validates scenario YAML (../../../shared/SCENARIOS.md plus README-extensions.md) into
+// Reads and validates scenario YAML (docs/scenario-contract.md plus docs/scenarios.md) into
 // the plain value ScenarioSpec. Every problem with the input is an InputError whose what() is one
 // line, "FILE:LINE:COL: message" (1-based), or "--set KEY: message" when a --set flag caused it.
 #include <stdexcept>

@@ -127,6 +127,62 @@ TEST_CASE("bad flags and a missing scenario file exit 2 with one line", "[cli][b
   CHECK(r.code == 2);
 }
 
+TEST_CASE("an unknown scenario name is one line naming every folder looked in, exit 2",
+          "[cli][bad-input][lookup]") {
+  Result r = stampede("run no-such-scenario");
+  INFO(r.err);
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("no scenario named 'no-such-scenario'") != std::string::npos);
+  CHECK(r.err.find(std::string(SOURCE_DIR) + "/scenarios") != std::string::npos);
+  CHECK(r.err.find("share/stampede/scenarios") != std::string::npos);
+}
+
+TEST_CASE("a name finds a scenario in a subfolder of scenarios/, with or without the folder",
+          "[cli][lookup]") {
+  Result bare = stampede("run lease-lock --quiet");
+  Result folder = stampede("run known-bugs/lease-lock --quiet");
+  INFO(bare.err << folder.err);
+  CHECK(bare.code == 0);
+  CHECK(folder.code == 0);
+  CHECK(bare.out.find("stampede run lease-lock") == 0);
+  std::smatch a, b;
+  REQUIRE(std::regex_search(bare.out, a, std::regex("digest +[0-9a-f]+")));
+  REQUIRE(std::regex_search(folder.out, b, std::regex("digest +[0-9a-f]+")));
+  CHECK(a.str() == b.str());
+}
+
+TEST_CASE("an installed stampede finds scenarios by name from any working directory",
+          "[cli][lookup][install]") {
+  // `cmake --install` into a fresh prefix puts the binary in PREFIX/bin and the scenarios in
+  // PREFIX/share/stampede/scenarios; run from a folder with no scenarios/, the name must
+  // resolve to the installed copy and nothing of the source tree.
+  auto prefix = std::filesystem::path(temp_dir()) / "prefix";
+  auto elsewhere = std::filesystem::path(temp_dir()) / "elsewhere";
+  std::filesystem::remove_all(prefix);
+  std::filesystem::create_directories(elsewhere);
+  std::string install = fmt::format("'{}' --install '{}' --prefix '{}' >/dev/null", CMAKE_COMMAND,
+                                    BUILD_DIR, prefix.string());
+  REQUIRE(std::system(install.c_str()) == 0);
+  REQUIRE(std::filesystem::exists(prefix / "share/stampede/scenarios/agent-partition.yaml"));
+  std::string out = (elsewhere / "out.txt").string(), err = (elsewhere / "err.txt").string();
+  std::string cmd = fmt::format("cd '{}' && '{}' run agent-partition --quiet >'{}' 2>'{}'",
+                                elsewhere.string(), (prefix / "bin/stampede").string(), out, err);
+  int status = std::system(cmd.c_str());
+  INFO(slurp(err));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(slurp(out).find("verdict   PASS") != std::string::npos);
+  cmd = fmt::format("cd '{}' && '{}' run no-such-scenario >'{}' 2>'{}'", elsewhere.string(),
+                    (prefix / "bin/stampede").string(), out, err);
+  status = std::system(cmd.c_str());
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(slurp(err).find((prefix / "share/stampede/scenarios").string()) != std::string::npos);
+  CHECK(slurp(err).find(std::string(SOURCE_DIR)) == std::string::npos);
+  std::filesystem::remove_all(prefix);
+}
+
 TEST_CASE("a recorded trace replays to the same digest and a tampered one names the step", "[cli][trace]") {
   std::string trace = temp_dir() + "/valid.trace.jsonl";
   Result run = stampede("run " + fixture("valid.yaml") + " --seed 3 --trace " + trace);
@@ -189,9 +245,11 @@ TEST_CASE("list prints the registered names", "[cli]") {
   CHECK(r.out.find("agent-partition") != std::string::npos);
 }
 
-TEST_CASE("the README names every timing, mechanism, invariant, metric and signal", "[cli][docs]") {
-  std::string readme = slurp(std::string(SOURCE_DIR) + "/README.md");
-  for (const char* what : {"timings", "mechanisms", "invariants", "metrics", "signals"}) {
+TEST_CASE("docs/reference.md names every timing, mechanism, invariant, metric, signal and event",
+          "[cli][docs]") {
+  std::string page = slurp(std::string(SOURCE_DIR) + "/docs/reference.md");
+  REQUIRE(!page.empty());
+  for (const char* what : {"timings", "mechanisms", "invariants", "metrics", "signals", "events"}) {
     Result r = stampede(std::string("list ") + what);
     REQUIRE(r.code == 0);
     std::istringstream in(r.out);
@@ -199,9 +257,36 @@ TEST_CASE("the README names every timing, mechanism, invariant, metric and signa
     while (std::getline(in, line)) {
       std::string name = line.substr(0, line.find(' '));
       INFO(what << ": " << name);
-      CHECK(readme.find("`" + name + "`") != std::string::npos);
+      CHECK(page.find("`" + name + "`") != std::string::npos);
     }
   }
+}
+
+TEST_CASE("docs/reference.md holds the current tables (scripts/reference-tables.sh rewrites them)",
+          "[cli][docs]") {
+  std::string page = slurp(std::string(SOURCE_DIR) + "/docs/reference.md");
+  for (const char* what : {"timings", "mechanisms", "invariants", "metrics", "signals", "events", "logs"}) {
+    Result r = stampede(std::string("list ") + what + " --markdown");
+    REQUIRE(r.code == 0);
+    REQUIRE(r.out.rfind("| name |", 0) == 0);
+    INFO("the " << what << " table differs from `stampede list " << what
+                << " --markdown`: run scripts/reference-tables.sh build/cli/stampede");
+    CHECK(page.find("\n" + r.out + "\n") != std::string::npos);
+  }
+}
+
+TEST_CASE("the README is a short path: under 200 lines, its first commands make demo and make test",
+          "[cli][docs]") {
+  std::string readme = slurp(std::string(SOURCE_DIR) + "/README.md");
+  CHECK(lines(readme) < 200);
+  auto block = readme.find("```sh\n");
+  REQUIRE(block != std::string::npos);
+  auto end = readme.find("```", block + 6);
+  std::string first = readme.substr(block + 6, end - block - 6);
+  CHECK(first.rfind("make demo ", 0) == 0);
+  CHECK(first.find("\nmake test ") != std::string::npos);
+  CHECK(lines(first) == 2);
+  CHECK(block < readme.find("## "));  // on the first screen, before any section
 }
 
 TEST_CASE("a SimGrid run's trace replays on SimGrid to the same digest", "[cli][trace][simgrid]") {

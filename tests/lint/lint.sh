@@ -5,7 +5,7 @@
 #
 # Scans every C++ source (*.hpp *.cpp *.h *.cc *.ipp) under REPO_ROOT/sim and REPO_ROOT/models
 # and fails (exit 1) with `file:line: [rule] what` for each line that breaks one of the rules
-# below. Exit 0 when clean, 2 on bad usage. See ../../../shared/DESIGN.md, "Determinism rules":
+# below. Exit 0 when clean, 2 on bad usage. See docs/design.md, "Determinism rules":
 # one root seed per run, every random stream derived from it, no wall clock, no threads inside a
 # run, no reading the environment; and "Layout": models never include an engine, sim never
 # includes a model.

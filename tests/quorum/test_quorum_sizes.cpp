@@ -1,4 +1,4 @@
-// The quorum-size study in small (README, "The quorum-size study"): scenarios/quorum-sizes.yaml
+// The quorum-size study in small (docs/sweeps.md, "The quorum-size study"): scenarios/quorum-sizes.yaml
 // run in-process for ensembles of 1 to 7 over a few seeds; the measured availability:zookeeper
 // agrees with the binomial majority-quorum baseline, and even sizes add no fault tolerance.
 //
