@@ -14,7 +14,7 @@ class App;
 
 namespace stampede::cli {
 
-// Exit codes, as SCENARIOS.md fixes them.
+// Exit codes, as docs/scenario-contract.md fixes them.
 inline constexpr int k_exit_ok = 0;
 inline constexpr int k_exit_failed = 1;
 inline constexpr int k_exit_bad_input = 2;

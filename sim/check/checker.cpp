@@ -138,7 +138,7 @@ const std::vector<std::uint32_t>& Checker::slots_for(NodeId node) {
   }
   if (!slots_known_[node]) {
     // Invariants name the nodes they read; containers run on agents and host states live on
-    // servers (SCENARIOS.md): a step at any other node cannot change what these judge.
+    // servers (docs/scenario-contract.md): a step at any other node cannot change what these judge.
     for (std::uint32_t i : all_slots_)
       if (!slots_[i].affects || slots_[i].affects->may_affect(world_, node))
         slots_by_node_[node].push_back(i);

@@ -93,14 +93,15 @@ struct ClusterSpec {
   std::map<std::string, bool> mechanisms;       // switches, by registered name (extension)
   std::map<std::string, PlatformHostSpec> platform_hosts;  // node -> SimGrid host (extension)
   // HA mode (extension): the address each cluster manager pings its local server through; empty
-  // means the Docker bridge gateway the server really listens on (FIELD-NOTES observation 8).
+  // means the Docker bridge gateway the server really listens on (docs/field-notes.md,
+  // observation 8).
   std::string bridge_address;
   std::map<std::string, std::string> server_bridge_addresses;  // server-K -> address
   // Servers whose disk holds state files from an earlier attempt (observation 9).
   std::vector<std::string> leftover_state;
   // HA mode (extension): the memory of every server node, and per-server overrides, in MiB. 0
   // means the node's memory is not modelled (the default, so no scenario that leaves the key out
-  // changes), FIELD-NOTES observation 10.
+  // changes), docs/field-notes.md observation 10.
   std::int64_t server_memory_mib = 0;
   std::map<std::string, std::int64_t> server_memories_mib;  // server-K -> MiB
 };

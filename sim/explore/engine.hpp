@@ -10,8 +10,9 @@
 //     duplicate.
 // Taking an event out of time order delays the ones before it: the clock moves to the event's due
 // time if that is later, never backwards, so a timer never fires early and a message may arrive
-// arbitrarily late (DESIGN.md, "Time and two semantics"). A run is fully determined by the root
-// seed (latencies, model randomness) and the list of picks, which is what explorer traces record.
+// arbitrarily late (docs/design.md, "Time and two semantics"). A run is fully determined by the
+// root seed (latencies, model randomness) and the list of picks, which is what explorer traces
+// record.
 #include <cstdint>
 #include <functional>
 #include <map>

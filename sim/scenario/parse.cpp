@@ -207,7 +207,7 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
     r.fail(*f.get("servers"), fmt::format("HA mode (servers: {}) needs an external database: set "
                                           "cluster.database.external: true",
                                           out.servers));
-  // HA defaults (SCENARIOS.md): a ZooKeeper node per server, and the Redis event bus.
+  // HA defaults (docs/scenario-contract.md): a ZooKeeper node per server, and the Redis event bus.
   out.zookeeper = ha ? out.servers : 0;
   out.redis = ha;
   if (auto n = f.get("zookeeper"))
