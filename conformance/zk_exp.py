@@ -230,7 +230,7 @@ def session_timeouts(quick):
 
 # ---------------------------------------------------------------- frozen lock holder
 
-HOLDER_SESSION_S = 10
+HOLDER_SESSION_S = 8  # as in scenarios/known-bugs/ha-stale-lock-holder.yaml
 FREEZE_S = 15
 
 
@@ -290,12 +290,25 @@ def frozen_holder_real():
 
 
 def frozen_holder_model(stampede):
-    body = HA_PAIR.format(n=3).replace("agents: 0", "agents: 3") + f"""    zk_session_timeout: {HOLDER_SESSION_S}s
+    # scenarios/known-bugs/ha-stale-lock-holder.yaml with the stale-holder check on (the default)
+    # and a shorter pause: server-1 takes the service's lock at 1.350 s and is paused at 1.352 s;
+    # server-2 waits for the lock.
+    body = f"""seed: 1
+cluster:
+  servers: 2
+  version: "1.1.1"
+  database: {{external: true, max_connections: 200, pool_per_server: 50}}
+  zookeeper: 3
+  agents: 3
+  network:
+    latency: {{min: 1ms, max: 5ms}}
+  timing:
+    zk_session_timeout: {HOLDER_SESSION_S}s
 stacks:
   - name: wordpress
     services:
       - {{name: web, scale: 2}}
-duration: 60s
+duration: 40s
 faults:
   - {{at: 1.352s, pause: {{node: server-1, for: {FREEZE_S}s}}}}
 expect:
