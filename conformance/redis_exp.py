@@ -96,7 +96,7 @@ def lost():
         [Row("delivered", f"Redis: of {LOST_COUNT} messages published while the subscriber is "
              "disconnected, delivered after it resubscribes", "exact"),
          Row("after", "Redis: a message published after it resubscribed is delivered", "bool")],
-        lost_real, lost_model, reps=1, quick=True)
+        lost_real, lost_model, reps=1)
 
 
 # ---------------------------------------------------------------- server restart

@@ -91,7 +91,7 @@ def rows_block(exps):
         for r in e.rows:
             unit = f" [{r.unit}]" if r.unit else ""
             lines.append(f"| {e.name} | {r.label}{unit} | {r.tolerance} | "
-                         f"{'yes' if e.quick else 'no'} |")
+                         f"{'yes' if r.key in e.quick else 'no'} |")
     return "\n".join(lines)
 
 
@@ -141,7 +141,8 @@ def main():
         return check_docs(a.check_docs)
     if a.list:
         for e in exps:
-            print(f"{e.name}{' (quick)' if e.quick else ''}: " + "; ".join(r.key for r in e.rows))
+            print(f"{e.name}: " + "; ".join(r.key + (" (quick)" if r.key in e.quick else "")
+                                        for r in e.rows))
         return 0
     if a.quick:
         exps = [e for e in exps if e.quick]
@@ -167,7 +168,7 @@ def run_suite(a, exps):
         rs = [suite.Result(r) for r in e.rows]
         run_real(e, reps, rs)
         run_model(e, os.path.abspath(a.stampede), rs)
-        results += rs
+        results += [r for r in rs if not a.quick or r.row.key in e.quick]
     rows = suite.table_rows(results)
     print()
     print(suite.text_table(rows))

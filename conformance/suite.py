@@ -27,12 +27,14 @@ class Row:
 
 class Experiment:
     """name: a short id; needs: 'zookeeper', 'mariadb' or 'redis'; real(rep) -> {key: value};
-    model(stampede) -> {key: value or NotModelled}; quick: part of the ctest subset."""
+    model(stampede) -> {key: value or NotModelled}; quick: the row keys in the quick (ctest)
+    subset, () for none; reps: real repetitions in the full suite (the quick subset runs one)."""
 
-    def __init__(self, name, needs, rows, real, model, reps=3, quick=False, timeout_s=300):
+    def __init__(self, name, needs, rows, real, model, reps=3, quick=()):
         self.name, self.needs, self.rows = name, needs, rows
         self.real, self.model = real, model
-        self.reps, self.quick, self.timeout_s = reps, quick, timeout_s
+        self.reps, self.quick = reps, tuple(quick)
+        assert set(self.quick) <= {r.key for r in rows}, name
 
 
 class Result:
