@@ -24,7 +24,7 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 # Real servers (child processes on 127.0.0.1, from the Debian packages of `make deps`) against
-# the model; takes about 15 minutes on 2 cores. Only the stampede binary is built for it.
+# the model; takes about 6 minutes on 2 cores. Only the stampede binary is built for it.
 conformance:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS) --target stampede

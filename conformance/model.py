@@ -35,6 +35,24 @@ cluster:
     process_replay_interval: 1h
 """
 
+# Two HA Cattle servers with one service on three agents, as in
+# scenarios/known-bugs/ha-stale-lock-holder.yaml: server-1 takes the service's ZooKeeper lock at
+# 1.350 s, both subscribe to Redis, and a killed container makes a server publish events.
+HA_STACK = """seed: 1
+cluster:
+  servers: 2
+  version: "1.1.1"
+  database: {external: true, max_connections: 200, pool_per_server: 50}
+  zookeeper: 3
+  agents: 3
+  network:
+    latency: {min: 1ms, max: 5ms}
+stacks:
+  - name: wordpress
+    services:
+      - {name: web, scale: 2}
+"""
+
 
 class NotModelled(Exception):
     """The model cannot express this experiment yet; the message says why."""
