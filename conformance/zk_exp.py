@@ -20,11 +20,33 @@ LOOKING = r"Peer state changed: looking"
 BROADCAST = r"Peer state changed: leading - broadcast"
 
 
+_open_clients = []
+
+
 def kazoo(hosts, timeout_s=10.0):
+    """A started kazoo client that retries at once; closed by closes_clients at the latest."""
     from kazoo.client import KazooClient
     zk = KazooClient(hosts=hosts, timeout=timeout_s, connection_retry=FAST_RETRY)
+    _open_clients.append(zk)
     zk.start(timeout=30)
     return zk
+
+
+def closes_clients(fn):
+    """Stops every kazoo client fn started, also when it fails: a client left retrying against
+    stopped servers would spin for the rest of the suite."""
+    def wrapper(*args):
+        try:
+            return fn(*args)
+        finally:
+            while _open_clients:
+                zk = _open_clients.pop()
+                try:
+                    zk.stop()
+                    zk.close()
+                except Exception:  # noqa: BLE001 -- already stopped
+                    pass
+    return wrapper
 
 
 def first_write_after(zk, path, t0, deadline_s, out, key):
@@ -42,6 +64,7 @@ def first_write_after(zk, path, t0, deadline_s, out, key):
 # ---------------------------------------------------------------- leader killed
 
 def leader_kill_real(n):
+    @closes_clients
     def rep():
         with Session(f"zk-kill{n}") as s:
             e = Ensemble(s, n)
@@ -157,6 +180,7 @@ def write_within(e, ks, seconds):
 
 
 def quorum_real(n):
+    @closes_clients
     def rep():
         with Session(f"zk-quorum{n}") as s:
             e = Ensemble(s, n)
@@ -260,6 +284,7 @@ class HolderProc:
         return None
 
 
+@closes_clients
 def frozen_holder_real():
     with Session("zk-holder") as s:
         e = Ensemble(s, 3)
