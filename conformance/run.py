@@ -21,6 +21,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # ctest runs this from the source tree: leave no __pycache__
 
 import db_exp  # noqa: E402
 import redis_exp  # noqa: E402
