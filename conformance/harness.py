@@ -7,6 +7,7 @@ experiment ends, also when it fails, and again at exit as a last resort. Nothing
 service manager or touches anything outside that folder and the loopback address.
 """
 import atexit
+import ctypes
 import os
 import shutil
 import signal
@@ -55,6 +56,15 @@ def pick_ports(count):
     return ports
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child before exec: the kernel sends it SIGKILL when the harness dies, even by
+    SIGKILL (a ctest timeout), so that no server outlives the suite."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Proc:
     """A child process with its output in a log file; stopped by PID only."""
 
@@ -65,7 +75,7 @@ class Proc:
         log = open(log_path, "ab")
         self.popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                                       env=env, stdin=stdin or subprocess.DEVNULL,
-                                      start_new_session=True)
+                                      start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
         self.pid = self.popen.pid
         _live.append(self)
