@@ -237,4 +237,7 @@ class ClusterManager {
   Volatile volatile_;
 };
 
+// The owner's digest and perturbation reach in here (sim/core/state.hpp).
+static_assert(state::Component<ClusterManager>);
+
 }  // namespace stampede::cm

@@ -164,4 +164,7 @@ class DbClient {
   Volatile volatile_;
 };
 
+// The owner's digest and perturbation reach in here (sim/core/state.hpp).
+static_assert(state::Component<DbClient>);
+
 }  // namespace stampede::mysql

@@ -90,4 +90,7 @@ class RedisClient {
   Volatile volatile_;
 };
 
+// The owner's digest and perturbation reach in here (sim/core/state.hpp).
+static_assert(state::Component<RedisClient>);
+
 }  // namespace stampede::redis
