@@ -143,9 +143,10 @@ def classify(header):
     words = IDENT.findall(body)
     if not words:
         return ('other', None, 0)
-    if words[0] in ('namespace', 'extern') or words[:2] == ['inline', 'namespace']:
-        return ('scope', None, 0)
     parens = depth0_positions(body, '(')
+    if words[0] == 'namespace' or words[:2] == ['inline', 'namespace'] or \
+            (words[0] == 'extern' and not parens):  # extern "C" { ... }
+        return ('scope', None, 0)
     first_paren = parens[0] if parens else len(body)
     for m in IDENT.finditer(body[:first_paren]):
         if m.group(0) in SCOPE_WORDS:
