@@ -264,6 +264,75 @@ bool gnuplot_available(const std::string& gnuplot) {
   return std::system((shell_quote(gnuplot) + " --version > /dev/null 2>&1").c_str()) == 0;
 }
 
+// The line under a scenario's heading: how many runs, points and runs per point, what was swept,
+// by which versions of stampede.
+std::string scenario_overview(const std::vector<RunRow>& runs,
+                              const std::vector<PointSummary>& sums) {
+  const auto swept = swept_axes(sums);
+  std::set<std::string> versions;
+  std::size_t min_runs = runs.size(), max_runs = 0;
+  for (const auto& r : runs) versions.insert(r.version);
+  for (const auto& s : sums) {
+    min_runs = std::min(min_runs, s.runs);
+    max_runs = std::max(max_runs, s.runs);
+  }
+  return fmt::format(
+      "{} runs over {} parameter point(s), {}{} run(s) per point; swept: {}; "
+      "stampede version(s): {}.\n\n",
+      runs.size(), sums.size(), min_runs == max_runs ? "" : fmt::format("{}..", min_runs),
+      max_runs,
+      swept.empty() ? std::string("nothing (one point)")
+                    : fmt::format("`{}`", fmt::join(swept, "`, `")),
+      fmt::join(versions, ", "));
+}
+
+// A scenario's three plots: each drawn (when gnuplot can) and linked, or named as not drawn.
+std::string plot_section(const std::vector<PointSummary>& sums, const fs::path& plots,
+                         const std::string& stem, const std::string& name,
+                         const ReportOptions& options, bool can_draw, ReportFiles& files) {
+  std::string md;
+  const Layout l = layout(sums);
+  std::vector<std::pair<std::string, std::optional<PlotJob>>> jobs = {
+      {"Availability", availability_plot(sums, l, plots, stem, name)},
+      {"Convergence time", convergence_plot(sums, plots, stem, name)},
+      {"Violation rate", violation_plot(sums, l, plots, stem, name)},
+  };
+  for (const auto& [what, job] : jobs) {
+    if (!job) {
+      md += fmt::format("{}: no data to plot.\n\n", what);
+      continue;
+    }
+    std::string err;
+    if (can_draw && draw(options.gnuplot, *job, err)) {
+      files.plots.push_back(job->svg.string());
+      md += fmt::format("![{}](plots/{})\n\n", what, job->svg.filename().string());
+    } else {
+      if (can_draw) files.warnings.push_back(err);
+      md += fmt::format("{}: not drawn; run `gnuplot {}` in `plots/`.\n\n", what,
+                        job->script.filename().string());
+    }
+  }
+  return md;
+}
+
+// One scenario's section of the report (empty when it has no runs).
+std::string scenario_section(const ResultsDb& db, const ScenarioRow& sc, const fs::path& plots,
+                             const ReportOptions& options, bool can_draw, ReportFiles& files) {
+  const auto runs = db.runs(sc.hash);
+  if (runs.empty()) return {};
+  const auto sums = summarise(runs, db.points(sc.hash), {}, options.availability_metric);
+  const std::string stem = sc.name + "-" + sc.hash.substr(0, 8);
+  std::string md = fmt::format("## {} (`{}`, scenario hash `{}`)\n\n", sc.name, sc.file, sc.hash);
+  md += scenario_overview(runs, sums);
+  md += format_markdown_table(sums) + "\n";
+  md += plot_section(sums, plots, stem, sc.name, options, can_draw, files);
+  std::set<std::string> notes;
+  for (const auto& s : sums)
+    if (s.baseline_availability && !s.baseline_note.empty()) notes.insert(s.baseline_note);
+  for (const auto& n : notes) md += "Baseline: " + n + "\n\n";
+  return md;
+}
+
 }  // namespace
 
 ReportFiles write_report(const ResultsDb& db, const std::string& out_dir,
@@ -289,55 +358,7 @@ ReportFiles write_report(const ResultsDb& db, const std::string& out_dir,
       "Availability is the mean over runs with a 95% Student-t interval; violation rates have "
       "95% Wilson intervals; convergence percentiles are nearest-rank over the runs that "
       "converged. Every run is in `runs.csv`.\n\n";
-  for (const auto& sc : scenarios) {
-    const auto runs = db.runs(sc.hash);
-    if (runs.empty()) continue;
-    const auto sums = summarise(runs, db.points(sc.hash), {}, options.availability_metric);
-    const auto swept = swept_axes(sums);
-    std::set<std::string> versions;
-    std::size_t min_runs = runs.size(), max_runs = 0;
-    for (const auto& r : runs) versions.insert(r.version);
-    for (const auto& s : sums) {
-      min_runs = std::min(min_runs, s.runs);
-      max_runs = std::max(max_runs, s.runs);
-    }
-    const std::string stem = sc.name + "-" + sc.hash.substr(0, 8);
-    md += fmt::format("## {} (`{}`, scenario hash `{}`)\n\n", sc.name, sc.file, sc.hash);
-    md += fmt::format(
-        "{} runs over {} parameter point(s), {}{} run(s) per point; swept: {}; "
-        "stampede version(s): {}.\n\n",
-        runs.size(), sums.size(), min_runs == max_runs ? "" : fmt::format("{}..", min_runs),
-        max_runs,
-        swept.empty() ? std::string("nothing (one point)")
-                      : fmt::format("`{}`", fmt::join(swept, "`, `")),
-        fmt::join(versions, ", "));
-    md += format_markdown_table(sums) + "\n";
-    const Layout l = layout(sums);
-    std::vector<std::pair<std::string, std::optional<PlotJob>>> jobs = {
-        {"Availability", availability_plot(sums, l, plots, stem, sc.name)},
-        {"Convergence time", convergence_plot(sums, plots, stem, sc.name)},
-        {"Violation rate", violation_plot(sums, l, plots, stem, sc.name)},
-    };
-    for (const auto& [what, job] : jobs) {
-      if (!job) {
-        md += fmt::format("{}: no data to plot.\n\n", what);
-        continue;
-      }
-      std::string err;
-      if (can_draw && draw(options.gnuplot, *job, err)) {
-        files.plots.push_back(job->svg.string());
-        md += fmt::format("![{}](plots/{})\n\n", what, job->svg.filename().string());
-      } else {
-        if (can_draw) files.warnings.push_back(err);
-        md += fmt::format("{}: not drawn; run `gnuplot {}` in `plots/`.\n\n", what,
-                          job->script.filename().string());
-      }
-    }
-    std::set<std::string> notes;
-    for (const auto& s : sums)
-      if (s.baseline_availability && !s.baseline_note.empty()) notes.insert(s.baseline_note);
-    for (const auto& n : notes) md += "Baseline: " + n + "\n\n";
-  }
+  for (const auto& sc : scenarios) md += scenario_section(db, sc, plots, options, can_draw, files);
   write_text(dir / "runs.csv", results_csv(db));
   files.markdown = (dir / "report.md").string();
   write_text(files.markdown, md);

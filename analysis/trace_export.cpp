@@ -79,32 +79,44 @@ std::vector<std::int64_t> infer_sends(const Trace& trace) {
   return sends;
 }
 
-std::string to_chrome_json(const Trace& trace, const ExportOptions& options) {
-  using nlohmann::json;
-  const auto sends = infer_sends(trace);
-  const auto faults = fault_names(trace, options);
+namespace {
+
+double to_us(TimeNs t) { return static_cast<double>(t) / 1000.0; }
+
+// The Chrome trace's threads: one per node (tid 1, 2, ... in order of first step); tid 0 holds
+// the faults.
+struct NodeThreads {
   std::map<std::string, int> tids;
   std::vector<std::string> order;
-  for (const auto& s : trace.steps)
-    if (!s.node.empty() && !tids.count(s.node)) {
-      tids[s.node] = static_cast<int>(order.size()) + 1;
-      order.push_back(s.node);
-    }
-  // Each node's next step, for the slice lengths.
-  std::vector<std::int64_t> next_on_node(trace.steps.size(), -1);
-  {
-    std::map<std::string, std::size_t> last;
-    for (std::size_t i = 0; i < trace.steps.size(); ++i) {
-      const auto& n = trace.steps[i].node;
-      if (n.empty()) continue;
-      auto it = last.find(n);
-      if (it != last.end()) next_on_node[it->second] = static_cast<std::int64_t>(i);
-      last[n] = i;
-    }
-  }
-  auto us = [](TimeNs t) { return static_cast<double>(t) / 1000.0; };
+};
 
-  json events = json::array();
+NodeThreads node_threads(const Trace& trace) {
+  NodeThreads th;
+  for (const auto& s : trace.steps)
+    if (!s.node.empty() && !th.tids.count(s.node)) {
+      th.tids[s.node] = static_cast<int>(th.order.size()) + 1;
+      th.order.push_back(s.node);
+    }
+  return th;
+}
+
+// Each step's node's next step (-1: none), for the slice lengths.
+std::vector<std::int64_t> next_steps_on_node(const Trace& trace) {
+  std::vector<std::int64_t> next_on_node(trace.steps.size(), -1);
+  std::map<std::string, std::size_t> last;
+  for (std::size_t i = 0; i < trace.steps.size(); ++i) {
+    const auto& n = trace.steps[i].node;
+    if (n.empty()) continue;
+    auto it = last.find(n);
+    if (it != last.end()) next_on_node[it->second] = static_cast<std::int64_t>(i);
+    last[n] = i;
+  }
+  return next_on_node;
+}
+
+// The metadata events naming the process and its threads.
+nlohmann::json metadata_events(const Trace& trace, NodeThreads& th) {
+  nlohmann::json events = nlohmann::json::array();
   events.push_back({{"ph", "M"},
                     {"name", "process_name"},
                     {"pid", 1},
@@ -117,18 +129,60 @@ std::string to_chrome_json(const Trace& trace, const ExportOptions& options) {
                     {"pid", 1},
                     {"tid", 0},
                     {"args", {{"name", "faults"}}}});
-  for (const auto& n : order) {
+  for (const auto& n : th.order) {
     events.push_back({{"ph", "M"},
                       {"name", "thread_name"},
                       {"pid", 1},
-                      {"tid", tids[n]},
+                      {"tid", th.tids[n]},
                       {"args", {{"name", n}}}});
     events.push_back({{"ph", "M"},
                       {"name", "thread_sort_index"},
                       {"pid", 1},
-                      {"tid", tids[n]},
-                      {"args", {{"sort_index", tids[n]}}}});
+                      {"tid", th.tids[n]},
+                      {"args", {{"sort_index", th.tids[n]}}}});
   }
+  return events;
+}
+
+// The arrow of a message from the step that sent it to the step that delivered it.
+void add_flow(nlohmann::json& events, std::uint64_t flow_id, const TraceStep& from,
+              const TraceStep& to, NodeThreads& th) {
+  events.push_back({{"ph", "s"},
+                    {"id", flow_id},
+                    {"name", to.message},
+                    {"cat", "message"},
+                    {"pid", 1},
+                    {"tid", th.tids[from.node]},
+                    {"ts", to_us(from.time_ns)}});
+  events.push_back({{"ph", "f"},
+                    {"bp", "e"},
+                    {"id", flow_id},
+                    {"name", to.message},
+                    {"cat", "message"},
+                    {"pid", 1},
+                    {"tid", th.tids[to.node]},
+                    {"ts", to_us(to.time_ns)}});
+}
+
+nlohmann::json chrome_other_data(const Trace& trace) {
+  return {{"version", trace.header.version},
+          {"engine", trace.header.engine},
+          {"seed", trace.header.seed},
+          {"scenario", trace.header.scenario_file},
+          {"digest", hex64(trace.end.digest)},
+          {"verdict", trace.end.passed ? "pass" : "fail"},
+          {"send_inference", "latest step of the sender at or before the delivery"}};
+}
+
+}  // namespace
+
+std::string to_chrome_json(const Trace& trace, const ExportOptions& options) {
+  using nlohmann::json;
+  const auto sends = infer_sends(trace);
+  const auto faults = fault_names(trace, options);
+  NodeThreads th = node_threads(trace);
+  const auto next_on_node = next_steps_on_node(trace);
+  json events = metadata_events(trace, th);
   std::uint64_t flow_id = 0;
   for (std::size_t i = 0; i < trace.steps.size(); ++i) {
     const auto& s = trace.steps[i];
@@ -141,55 +195,32 @@ std::string to_chrome_json(const Trace& trace, const ExportOptions& options) {
                         {"name", faults.at(i)},
                         {"cat", "fault"},
                         {"pid", 1},
-                        {"tid", s.node.empty() ? 0 : tids[s.node]},
-                        {"ts", us(s.time_ns)},
+                        {"tid", s.node.empty() ? 0 : th.tids[s.node]},
+                        {"ts", to_us(s.time_ns)},
                         {"args", args}});
       continue;
     }
     if (s.node.empty()) continue;
     double dur = 0.0;
     if (next_on_node[i] >= 0)
-      dur = std::min(k_max_slice_us, us(trace.steps[next_on_node[i]].time_ns) - us(s.time_ns));
+      dur = std::min(k_max_slice_us,
+                     to_us(trace.steps[next_on_node[i]].time_ns) - to_us(s.time_ns));
     if (!s.from.empty()) args["from"] = s.from;
     if (!s.message.empty()) args["message"] = s.message;
     events.push_back({{"ph", "X"},
                       {"name", step_label(s)},
                       {"cat", kind_name(s.kind)},
                       {"pid", 1},
-                      {"tid", tids[s.node]},
-                      {"ts", us(s.time_ns)},
+                      {"tid", th.tids[s.node]},
+                      {"ts", to_us(s.time_ns)},
                       {"dur", dur},
                       {"args", args}});
-    if (sends[i] >= 0 && in_window(trace.steps[sends[i]], options)) {
-      const auto& from = trace.steps[sends[i]];
-      ++flow_id;
-      events.push_back({{"ph", "s"},
-                        {"id", flow_id},
-                        {"name", s.message},
-                        {"cat", "message"},
-                        {"pid", 1},
-                        {"tid", tids[from.node]},
-                        {"ts", us(from.time_ns)}});
-      events.push_back({{"ph", "f"},
-                        {"bp", "e"},
-                        {"id", flow_id},
-                        {"name", s.message},
-                        {"cat", "message"},
-                        {"pid", 1},
-                        {"tid", tids[s.node]},
-                        {"ts", us(s.time_ns)}});
-    }
+    if (sends[i] >= 0 && in_window(trace.steps[sends[i]], options))
+      add_flow(events, ++flow_id, trace.steps[sends[i]], s, th);
   }
   json doc = {{"traceEvents", events},
               {"displayTimeUnit", "ms"},
-              {"otherData",
-               {{"version", trace.header.version},
-                {"engine", trace.header.engine},
-                {"seed", trace.header.seed},
-                {"scenario", trace.header.scenario_file},
-                {"digest", hex64(trace.end.digest)},
-                {"verdict", trace.end.passed ? "pass" : "fail"},
-                {"send_inference", "latest step of the sender at or before the delivery"}}}};
+              {"otherData", chrome_other_data(trace)}};
   return doc.dump() + "\n";
 }
 

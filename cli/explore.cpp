@@ -113,31 +113,15 @@ struct ExploreCommands {
   std::string shrink_budget = "60s";
 };
 
-int cmd_explore(const ExploreCommands& a) {
-  auto strategy = strategy_from_name(a.strategy);
-  if (!strategy)
-    throw InputError(fmt::format("stampede explore: --strategy: unknown strategy '{}' "
-                                 "(expected random, pct or dfs)", a.strategy));
-  std::optional<DurationNs> budget;
-  if (!a.budget.empty()) budget = parse_budget_flag("explore --budget", a.budget);
-  if (!budget && a.runs == 0) budget = 60 * k_s;  // a search always ends on its own
-  std::optional<std::uint32_t> kinds = k_all_inject_kinds;
-  if (!a.faults.empty()) {
-    kinds = inject_kinds_from_names(a.faults);
-    if (!kinds)
-      throw InputError("stampede explore: --faults: unknown fault kind (expected some of crash, "
-                    "restart, isolate, heal, drop, duplicate, pause)");
-  }
-  if (a.at && a.from.empty()) throw InputError("stampede explore: --at needs --from TRACE");
+namespace {
 
-  std::string path = resolve_scenario_path(a.scenario);
-  std::string text = read_file(path);
-  ScenarioSpec spec = parse_scenario_with_overrides(text, path, a.sets, registry());
-
+// The explorer's settings from the flags and the scenario (before --from adjusts them).
+Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, std::uint32_t kinds,
+                          Strategy strategy) {
   Settings s;
   s.seed = a.seed.value_or(spec.seed);
   s.max_faults = a.max_faults;
-  s.inject_kinds = *kinds;
+  s.inject_kinds = kinds;
   s.delay_bound = a.delay_bound;
   if (!a.max_delay.empty()) s.max_delay_ns = parse_budget_flag("explore --max-delay", a.max_delay);
   if (!a.pause_for.empty()) s.pause_ns = parse_budget_flag("explore --pause-for", a.pause_for);
@@ -158,35 +142,111 @@ int cmd_explore(const ExploreCommands& a) {
   s.state_clock = a.state_clock;
   s.swarm = a.swarm;
   s.depth = a.max_steps;
-  if (*strategy == Strategy::pct) {
+  if (strategy == Strategy::pct) {
     s.pct_depth = a.depth.value_or(3);
   } else if (a.depth) {
     s.depth = static_cast<std::uint64_t>(*a.depth);
   }
+  return s;
+}
 
+// --from TRACE [--at N]: checks that the trace is of this scenario's text and flags, takes its
+// seed and fault settings (unless given here) and returns its first N picks, the prefix dfs
+// searches below.
+std::vector<std::uint32_t> prefix_from_trace(const ExploreCommands& a, const ScenarioSpec& spec,
+                                             const std::string& text, Settings& s) {
+  ExploreTrace t = read_explore_trace(a.from, STAMPEDE_VERSION);
+  ScenarioSpec traced = parse_scenario_with_overrides(
+      t.trace.header.scenario_text, t.trace.header.scenario_file, t.trace.header.overrides,
+      registry());
+  if (traced.name != spec.name)
+    throw InputError(fmt::format("{}:1:1: the trace is of scenario '{}', not '{}'", a.from,
+                                 traced.name, spec.name));
+  if (t.trace.header.scenario_text != text || t.trace.header.overrides != a.sets)
+    throw InputError(fmt::format("{}:1:1: the trace was recorded from another version of "
+                                 "scenario '{}' (its text or --set flags differ)", a.from,
+                                 spec.name));
+  std::uint64_t at = a.at.value_or(t.picks.size());
+  if (at > t.picks.size())
+    throw InputError(fmt::format("stampede explore: --at {}: past the end of {} ({} steps)", at,
+                                 a.from, t.picks.size()));
+  s.seed = t.trace.header.seed;
+  s.inject_kinds = t.inject_kinds;
+  if (a.max_faults == 0) s.max_faults = t.max_faults;
+  if (a.max_delay.empty()) s.max_delay_ns = t.max_delay_ns;
+  if (a.pause_for.empty()) s.pause_ns = t.pause_ns;
+  return {t.picks.begin(), t.picks.begin() + static_cast<std::ptrdiff_t>(at)};
+}
+
+void print_search_stats(const Report& rep, bool dfs, bool dpor, double wall_s) {
+  std::printf("runs %llu  %s %llu  distinct states %llu  max depth %llu  reductions %llu  "
+              "states/s %.0f  wall %.2fs\n",
+              static_cast<unsigned long long>(rep.runs), dfs ? "transitions" : "steps",
+              static_cast<unsigned long long>(rep.transitions),
+              static_cast<unsigned long long>(rep.distinct_states),
+              static_cast<unsigned long long>(rep.max_depth),
+              static_cast<unsigned long long>(rep.reductions),
+              wall_s > 0 ? static_cast<double>(rep.distinct_states) / wall_s : 0.0, wall_s);
+  if (dfs && dpor)
+    std::printf("dpor: %llu races reversed, %llu options never needed\n",
+                static_cast<unsigned long long>(rep.races),
+                static_cast<unsigned long long>(rep.dpor_skipped));
+}
+
+int report_pass(const Report& rep, bool dfs, const ExploreCommands& a) {
+  if (dfs && rep.exhausted)
+    std::printf("✓ no violation: the bounded space was searched exhaustively%s\n",
+                rep.depth_cut ? " (some runs cut at the depth bound)" : "");
+  else
+    std::printf("✓ no violation found in %llu runs (search stopped by %s; not exhaustive)\n",
+                static_cast<unsigned long long>(rep.runs), a.runs ? "--runs" : "the budget");
+  std::printf("verdict   PASS\n");
+  return k_exit_ok;
+}
+
+// The first violation: replayed with its timeline, and written as a counterexample trace.
+int report_violation(const Report& rep, const Explorer& ex, const ExploreCommands& a,
+                     const std::string& scenario_name, const TraceHeader& header,
+                     const Settings& s, Strategy strategy) {
+  RunResult cex = ex.replay(rep.first_violation->picks, true);
+  std::printf("first violation in run %llu\n",
+              static_cast<unsigned long long>(rep.first_violation_run));
+  if (!a.quiet) print_timeline(cex, 15);
+  print_violation(cex);
+  std::string out = a.out.empty() ? scenario_name + ".explore.trace.jsonl" : a.out;
+  write_explore_trace(out, header, s, std::string(strategy_name(strategy)), cex);
+  std::printf("counterexample  %s (%zu steps; `stampede replay` reproduces it, `stampede shrink` "
+              "minimises it)\n", out.c_str(), cex.steps.size());
+  std::printf("verdict   FAIL\n");
+  return k_exit_failed;
+}
+
+}  // namespace
+
+int cmd_explore(const ExploreCommands& a) {
+  auto strategy = strategy_from_name(a.strategy);
+  if (!strategy)
+    throw InputError(fmt::format("stampede explore: --strategy: unknown strategy '{}' "
+                                 "(expected random, pct or dfs)", a.strategy));
+  std::optional<DurationNs> budget;
+  if (!a.budget.empty()) budget = parse_budget_flag("explore --budget", a.budget);
+  if (!budget && a.runs == 0) budget = 60 * k_s;  // a search always ends on its own
+  std::optional<std::uint32_t> kinds = k_all_inject_kinds;
+  if (!a.faults.empty()) {
+    kinds = inject_kinds_from_names(a.faults);
+    if (!kinds)
+      throw InputError("stampede explore: --faults: unknown fault kind (expected some of crash, "
+                    "restart, isolate, heal, drop, duplicate, pause)");
+  }
+  if (a.at && a.from.empty()) throw InputError("stampede explore: --at needs --from TRACE");
+
+  std::string path = resolve_scenario_path(a.scenario);
+  std::string text = read_file(path);
+  ScenarioSpec spec = parse_scenario_with_overrides(text, path, a.sets, registry());
+  Settings s = explore_settings(a, spec, *kinds, *strategy);
   std::vector<std::uint32_t> prefix;
   if (!a.from.empty()) {
-    ExploreTrace t = read_explore_trace(a.from, STAMPEDE_VERSION);
-    ScenarioSpec traced = parse_scenario_with_overrides(
-        t.trace.header.scenario_text, t.trace.header.scenario_file, t.trace.header.overrides,
-        registry());
-    if (traced.name != spec.name)
-      throw InputError(fmt::format("{}:1:1: the trace is of scenario '{}', not '{}'", a.from,
-                                traced.name, spec.name));
-    if (t.trace.header.scenario_text != text || t.trace.header.overrides != a.sets)
-      throw InputError(fmt::format("{}:1:1: the trace was recorded from another version of "
-                                   "scenario '{}' (its text or --set flags differ)", a.from,
-                                   spec.name));
-    std::uint64_t at = a.at.value_or(t.picks.size());
-    if (at > t.picks.size())
-      throw InputError(fmt::format("stampede explore: --at {}: past the end of {} ({} steps)", at,
-                                a.from, t.picks.size()));
-    s.seed = t.trace.header.seed;
-    s.inject_kinds = t.inject_kinds;
-    if (a.max_faults == 0) s.max_faults = t.max_faults;
-    if (a.max_delay.empty()) s.max_delay_ns = t.max_delay_ns;
-    if (a.pause_for.empty()) s.pause_ns = t.pause_ns;
-    prefix.assign(t.picks.begin(), t.picks.begin() + static_cast<std::ptrdiff_t>(at));
+    prefix = prefix_from_trace(a, spec, text, s);
     *strategy = Strategy::dfs;
   }
 
@@ -204,40 +264,10 @@ int cmd_explore(const ExploreCommands& a) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   bool dfs = *strategy == Strategy::dfs;
-  std::printf("runs %llu  %s %llu  distinct states %llu  max depth %llu  reductions %llu  "
-              "states/s %.0f  wall %.2fs\n",
-              static_cast<unsigned long long>(rep.runs), dfs ? "transitions" : "steps",
-              static_cast<unsigned long long>(rep.transitions),
-              static_cast<unsigned long long>(rep.distinct_states),
-              static_cast<unsigned long long>(rep.max_depth),
-              static_cast<unsigned long long>(rep.reductions),
-              wall_s > 0 ? static_cast<double>(rep.distinct_states) / wall_s : 0.0, wall_s);
-  if (dfs && s.dpor)
-    std::printf("dpor: %llu races reversed, %llu options never needed\n",
-                static_cast<unsigned long long>(rep.races),
-                static_cast<unsigned long long>(rep.dpor_skipped));
-  if (!rep.first_violation) {
-    if (dfs && rep.exhausted)
-      std::printf("✓ no violation: the bounded space was searched exhaustively%s\n",
-                  rep.depth_cut ? " (some runs cut at the depth bound)" : "");
-    else
-      std::printf("✓ no violation found in %llu runs (search stopped by %s; not exhaustive)\n",
-                  static_cast<unsigned long long>(rep.runs), a.runs ? "--runs" : "the budget");
-    std::printf("verdict   PASS\n");
-    return k_exit_ok;
-  }
-  RunResult cex = ex.replay(rep.first_violation->picks, true);
-  std::printf("first violation in run %llu\n",
-              static_cast<unsigned long long>(rep.first_violation_run));
-  if (!a.quiet) print_timeline(cex, 15);
-  print_violation(cex);
-  std::string out = a.out.empty() ? spec.name + ".explore.trace.jsonl" : a.out;
-  write_explore_trace(out, header_for(spec, path, text, a.sets, s.seed), s,
-                      std::string(strategy_name(*strategy)), cex);
-  std::printf("counterexample  %s (%zu steps; `stampede replay` reproduces it, `stampede shrink` "
-              "minimises it)\n", out.c_str(), cex.steps.size());
-  std::printf("verdict   FAIL\n");
-  return k_exit_failed;
+  print_search_stats(rep, dfs, s.dpor, wall_s);
+  if (!rep.first_violation) return report_pass(rep, dfs, a);
+  return report_violation(rep, ex, a, spec.name, header_for(spec, path, text, a.sets, s.seed), s,
+                          *strategy);
 }
 
 int cmd_replay_explore(const ReplayArgs& args) {

@@ -10,31 +10,41 @@
 
 using namespace stampede::cli;
 
+namespace {
+
+// `stampede run SCENARIO [flags]`, its flags read into `run`.
+CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
+  CLI::App* cmd = app.add_subcommand("run", "Run a scenario once and print its verdict");
+  cmd->add_option("SCENARIO", run.scenario, "a scenario file, or a name from `stampede list`")
+      ->required();
+  cmd->add_option("--seed", run.seed, "root seed (default: the scenario's seed)");
+  cmd->add_option("--engine", run.engine, "engine: kernel (fast) or simgrid (network-accurate)")
+      ->check(CLI::IsMember({"kernel", "simgrid"}))
+      ->capture_default_str();
+  cmd->add_option("--platform", run.platform,
+                  "a SimGrid platform file (v4.1) for --engine simgrid; nodes map to hosts "
+                  "through FILE.hosts.yaml beside it");
+  cmd->add_option("--trace", run.trace, "write every step to a JSON Lines trace");
+  cmd->add_option("--set", run.sets, "override KEY=VALUE (dotted path into the scenario)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--quiet", run.quiet, "omit the timeline");
+  cmd->add_option("--log", run.log_level,
+                  "lowest log level in the timeline: notable (default, 40 lines at most), "
+                  "info or debug (every line)")
+      ->check(CLI::IsMember({"notable", "info", "debug"}))
+      ->capture_default_str();
+  return cmd;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"stampede: deterministic simulation and model checking of HA control planes"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("stampede ") + STAMPEDE_VERSION);
 
   RunArgs run;
-  CLI::App* run_cmd = app.add_subcommand("run", "Run a scenario once and print its verdict");
-  run_cmd->add_option("SCENARIO", run.scenario, "a scenario file, or a name from `stampede list`")
-      ->required();
-  run_cmd->add_option("--seed", run.seed, "root seed (default: the scenario's seed)");
-  run_cmd->add_option("--engine", run.engine, "engine: kernel (fast) or simgrid (network-accurate)")
-      ->check(CLI::IsMember({"kernel", "simgrid"}))
-      ->capture_default_str();
-  run_cmd->add_option("--platform", run.platform,
-                      "a SimGrid platform file (v4.1) for --engine simgrid; nodes map to hosts "
-                      "through FILE.hosts.yaml beside it");
-  run_cmd->add_option("--trace", run.trace, "write every step to a JSON Lines trace");
-  run_cmd->add_option("--set", run.sets, "override KEY=VALUE (dotted path into the scenario)")
-      ->allow_extra_args(false);
-  run_cmd->add_flag("--quiet", run.quiet, "omit the timeline");
-  run_cmd->add_option("--log", run.log_level,
-                      "lowest log level in the timeline: notable (default, 40 lines at most), "
-                      "info or debug (every line)")
-      ->check(CLI::IsMember({"notable", "info", "debug"}))
-      ->capture_default_str();
+  CLI::App* run_cmd = add_run_command(app, run);
 
   ReplayArgs replay;
   CLI::App* replay_cmd = app.add_subcommand("replay", "Re-execute a trace, stop at the first divergence");

@@ -87,13 +87,16 @@ std::string clock_text(double s) {
                    : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
-}  // namespace
+// The runs a sweep is to do: every point's scenario (validated), key and planned runs, in this
+// shard.
+struct SweepWork {
+  std::vector<ScenarioSpec> specs;
+  std::vector<std::string> keys;
+  std::vector<an::PlannedRun> plan;
+  an::Shard shard;
+};
 
-int cmd_sweep(const SweepArgs& args) {
-  const std::string path = resolve_scenario_path(args.scenario);
-  const std::string text = read_file(path);
-  const std::string hash = hex64(hash_bytes(text));
-
+SweepWork plan_sweep(const SweepArgs& args, const std::string& path, const std::string& text) {
   std::vector<an::Axis> axes;
   for (const auto& s : args.sets) axes.push_back(an::parse_axis(s));
   const std::vector<an::Point> points = an::cross_product(axes);
@@ -102,28 +105,138 @@ int cmd_sweep(const SweepArgs& args) {
   if (args.jobs < 0)
     throw an::BadInput("--jobs " + std::to_string(args.jobs) + ": expected N >= 1");
   auto env = [](const char* name) -> const char* { return std::getenv(name); };
-  const an::Shard shard = !args.shard.empty() ? an::parse_shard(args.shard)
-                                              : an::shard_from_env(env).value_or(an::Shard{});
+  SweepWork w;
+  w.shard = !args.shard.empty() ? an::parse_shard(args.shard)
+                                : an::shard_from_env(env).value_or(an::Shard{});
 
   // Every point is validated before anything runs or is written: a bad value in the last axis
   // fails the sweep at once, with the flag named.
-  std::vector<ScenarioSpec> specs;
-  std::vector<std::string> keys;
   std::vector<std::vector<std::uint64_t>> seeds_per_point;
   for (const auto& p : points) {
-    specs.push_back(parse_scenario_with_overrides(text, path, an::point_overrides(p), registry()));
-    keys.push_back(an::point_key(p));
-    seeds_per_point.push_back(seeds ? *seeds : std::vector<std::uint64_t>{specs.back().seed});
+    w.specs.push_back(
+        parse_scenario_with_overrides(text, path, an::point_overrides(p), registry()));
+    w.keys.push_back(an::point_key(p));
+    seeds_per_point.push_back(seeds ? *seeds : std::vector<std::uint64_t>{w.specs.back().seed});
   }
-  const std::vector<an::PlannedRun> plan = an::plan_runs(seeds_per_point, shard);
+  w.plan = an::plan_runs(seeds_per_point, w.shard);
+  return w;
+}
+
+// What the worker threads share while a sweep runs.
+struct SweepRun {
+  SweepRun(const SweepWork& w, const std::vector<an::PlannedRun>& t, const std::string& h,
+           an::ResultsDb& d)
+      : work(w), todo(t), hash(h), db(d) {}
+  const SweepWork& work;
+  const std::vector<an::PlannedRun>& todo;
+  const std::string& hash;
+  an::ResultsDb& db;
+  std::atomic<std::size_t> next{0}, finished{0}, violations{0};
+  std::mutex db_mutex;
+  std::exception_ptr failure;
+  std::atomic<bool> failed{false};
+};
+
+// One worker thread: takes the next run to do until none is left, the sweep is interrupted or a
+// run failed; commits each run's row as it finishes.
+void sweep_worker(SweepRun& run) {
+  while (!g_interrupted.load() && !run.failed.load()) {
+    const std::size_t i = run.next.fetch_add(1);
+    if (i >= run.todo.size()) return;
+    const auto& job = run.todo[i];
+    try {
+      RunConfig config;
+      config.seed = job.seed;
+      const auto start = std::chrono::steady_clock::now();
+      const RunOutcome out = run_scenario(run.work.specs[job.point], registry(), config);
+      const double wall_s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const an::RunRow row = run_row(run.hash, run.work.keys[job.point], job.seed, out, wall_s);
+      {
+        std::lock_guard lock(run.db_mutex);
+        run.db.insert_run(row);
+      }
+      if (!out.passed) ++run.violations;
+      ++run.finished;
+    } catch (...) {
+      std::lock_guard lock(run.db_mutex);
+      if (!run.failure) run.failure = std::current_exception();
+      run.failed.store(true);
+    }
+  }
+}
+
+void show_progress(const SweepRun& run, std::chrono::steady_clock::time_point started) {
+  const double el =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::size_t n = run.finished.load();
+  const double rate = el > 0 ? static_cast<double>(n) / el : 0.0;
+  const double eta = rate > 0 ? static_cast<double>(run.todo.size() - n) / rate : -1.0;
+  std::fprintf(stderr, "\r%zu/%zu runs  %.1f runs/s  %zu violation(s)  ETA %s\x1b[K", n,
+               run.todo.size(), rate, run.violations.load(), clock_text(eta).c_str());
+}
+
+// Runs the sweep's runs on `jobs` threads (progress on a terminal; SIGINT and SIGTERM stop it
+// between runs), rethrows a run's failure, and returns the wall time it took in seconds.
+double run_sweep_jobs(SweepRun& run, int jobs) {
+  g_interrupted.store(false);
+  auto old_int = std::signal(SIGINT, on_interrupt);
+  auto old_term = std::signal(SIGTERM, on_interrupt);
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < jobs; ++t) threads.emplace_back([&run] { sweep_worker(run); });
+  if (tty) {
+    while (run.finished.load() < run.todo.size() && !g_interrupted.load() &&
+           !run.failed.load()) {
+      show_progress(run, started);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  for (auto& t : threads) t.join();
+  if (tty) {
+    show_progress(run, started);
+    std::fputc('\n', stderr);
+  }
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  if (run.failure) std::rethrow_exception(run.failure);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+// The closing table covers this sweep's runs (this shard's), whether run now or before; the
+// exit code says whether any of them violated an expectation.
+int close_sweep(const SweepArgs& args, const SweepWork& work, const an::ResultsDb& db,
+                const std::string& hash) {
+  std::set<std::pair<std::string, std::uint64_t>> planned;
+  for (const auto& r : work.plan) planned.emplace(work.keys[r.point], r.seed);
+  std::vector<an::RunRow> mine;
+  for (auto& r : db.runs(hash))
+    if (planned.count({r.point, r.seed})) mine.push_back(std::move(r));
+  const auto sums = an::summarise(mine, db.points(hash), work.keys);
+  if (!args.quiet) std::fputs(an::format_table(sums).c_str(), stdout);
+  for (const auto& s : sums)
+    if (s.violations > 0) return k_exit_failed;
+  return k_exit_ok;
+}
+
+}  // namespace
+
+int cmd_sweep(const SweepArgs& args) {
+  const std::string path = resolve_scenario_path(args.scenario);
+  const std::string text = read_file(path);
+  const std::string hash = hex64(hash_bytes(text));
+  const SweepWork work = plan_sweep(args, path, text);
+  const auto& plan = work.plan;
 
   an::ResultsDb db(args.db, an::ResultsDb::Mode::create_or_update);
-  db.put_scenario({hash, specs.front().name, path, text});
-  for (std::size_t i = 0; i < points.size(); ++i) db.put_point(point_row(hash, keys[i], specs[i]));
+  db.put_scenario({hash, work.specs.front().name, path, text});
+  for (std::size_t i = 0; i < work.specs.size(); ++i)
+    db.put_point(point_row(hash, work.keys[i], work.specs[i]));
   const auto done = db.done(hash);
   std::vector<an::PlannedRun> todo;
   for (const auto& r : plan)
-    if (!done.count({keys[r.point], r.seed})) todo.push_back(r);
+    if (!done.count({work.keys[r.point], r.seed})) todo.push_back(r);
 
   const int jobs = args.jobs > 0
                        ? args.jobs
@@ -131,96 +244,24 @@ int cmd_sweep(const SweepArgs& args) {
   std::fprintf(
       stderr,
       "sweep %s: %zu point(s), %zu run(s)%s; %zu already in %s, %zu to run on %d thread(s)\n",
-      specs.front().name.c_str(), points.size(), plan.size(),
-      shard.count > 1 ? fmt::format(" in shard {}/{}", shard.index, shard.count).c_str() : "",
+      work.specs.front().name.c_str(), work.specs.size(), plan.size(),
+      work.shard.count > 1
+          ? fmt::format(" in shard {}/{}", work.shard.index, work.shard.count).c_str()
+          : "",
       plan.size() - todo.size(), args.db.c_str(), todo.size(), jobs);
 
-  g_interrupted.store(false);
-  auto old_int = std::signal(SIGINT, on_interrupt);
-  auto old_term = std::signal(SIGTERM, on_interrupt);
-
-  std::atomic<std::size_t> next{0}, finished{0}, violations{0};
-  std::mutex db_mutex;
-  std::exception_ptr failure;
-  std::atomic<bool> failed{false};
-  auto worker = [&] {
-    while (!g_interrupted.load() && !failed.load()) {
-      const std::size_t i = next.fetch_add(1);
-      if (i >= todo.size()) return;
-      const auto& job = todo[i];
-      try {
-        RunConfig config;
-        config.seed = job.seed;
-        const auto start = std::chrono::steady_clock::now();
-        const RunOutcome out = run_scenario(specs[job.point], registry(), config);
-        const double wall_s =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const an::RunRow row = run_row(hash, keys[job.point], job.seed, out, wall_s);
-        {
-          std::lock_guard lock(db_mutex);
-          db.insert_run(row);
-        }
-        if (!out.passed) ++violations;
-        ++finished;
-      } catch (...) {
-        std::lock_guard lock(db_mutex);
-        if (!failure) failure = std::current_exception();
-        failed.store(true);
-      }
-    }
-  };
-
-  const bool tty = isatty(STDERR_FILENO) != 0;
-  const auto started = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < jobs; ++t) threads.emplace_back(worker);
-  auto progress = [&] {
-    const double el =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const std::size_t n = finished.load();
-    const double rate = el > 0 ? static_cast<double>(n) / el : 0.0;
-    const double eta = rate > 0 ? static_cast<double>(todo.size() - n) / rate : -1.0;
-    std::fprintf(stderr, "\r%zu/%zu runs  %.1f runs/s  %zu violation(s)  ETA %s\x1b[K", n,
-                 todo.size(), rate, violations.load(), clock_text(eta).c_str());
-  };
-  if (tty) {
-    while (finished.load() < todo.size() && !g_interrupted.load() && !failed.load()) {
-      progress();
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
-  for (auto& t : threads) t.join();
-  if (tty) {
-    progress();
-    std::fputc('\n', stderr);
-  }
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
-  if (failure) std::rethrow_exception(failure);
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
+  SweepRun run(work, todo, hash, db);
+  const double elapsed = run_sweep_jobs(run, jobs);
   if (g_interrupted.load()) {
     std::fprintf(stderr,
                  "sweep interrupted: %zu of %zu run(s) stored in %s; run the same command "
                  "again to resume\n",
-                 finished.load(), todo.size(), args.db.c_str());
+                 run.finished.load(), todo.size(), args.db.c_str());
     return k_exit_interrupted;
   }
   std::fprintf(stderr, "sweep done: %zu run(s) in %.2f s (%.0f runs/min)\n", todo.size(), elapsed,
                elapsed > 0 ? static_cast<double>(todo.size()) * 60.0 / elapsed : 0.0);
-
-  // The closing table covers this sweep's runs (this shard's), whether run now or before.
-  std::set<std::pair<std::string, std::uint64_t>> planned;
-  for (const auto& r : plan) planned.emplace(keys[r.point], r.seed);
-  std::vector<an::RunRow> mine;
-  for (auto& r : db.runs(hash))
-    if (planned.count({r.point, r.seed})) mine.push_back(std::move(r));
-  const auto sums = an::summarise(mine, db.points(hash), keys);
-  if (!args.quiet) std::fputs(an::format_table(sums).c_str(), stdout);
-  for (const auto& s : sums)
-    if (s.violations > 0) return k_exit_failed;
-  return k_exit_ok;
+  return close_sweep(args, work, db, hash);
 }
 
 }  // namespace stampede::cli

@@ -24,6 +24,12 @@ packages=(
   gnuplot-nox              # analysis/ plots
   spin                     # bench/ side-by-side with SPIN
   python3
+  # the conformance suite (conformance/, `make conformance`): real servers that it runs as its
+  # own child processes on 127.0.0.1, never as system services, and their Python clients
+  zookeeper default-jre-headless   # ZooKeeper 3.8 jars (/usr/share/java) and a JRE
+  mariadb-server mariadb-client
+  redis-server
+  python3-kazoo python3-pymysql python3-redis
 )
 
 if [[ $(id -u) -eq 0 ]]; then
@@ -42,6 +48,20 @@ if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q; then
   # Offline, with everything already installed, the install below still succeeds.
   echo "install-deps: warning: apt-get update failed; trying with the current package lists" >&2
 fi
+
+# mariadb-server, redis-server and zookeeper start a system service from their install scripts
+# unless policy-rc.d forbids it. The suite never uses those services, so where no policy exists
+# one that forbids every start is put in place for the install only (containers usually ship it).
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\n# added by stampede scripts/install-deps.sh for the install only\nexit 101\n' |
+    "${SUDO[@]}" tee "$policy" >/dev/null
+  "${SUDO[@]}" chmod 755 "$policy"
+  added_policy=1
+fi
+remove_policy() { if ((added_policy)); then "${SUDO[@]}" rm -f "$policy"; fi; }
+trap remove_policy EXIT
 
 echo "install-deps: installing ${#packages[@]} packages"
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \

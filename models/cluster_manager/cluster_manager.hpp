@@ -43,6 +43,7 @@
 #include "models/cluster_manager/names.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/spec.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::cm {
 
@@ -89,6 +90,52 @@ class ClusterManager {
     // means always up.
     std::function<bool()> local_server_up;
   };
+  // What the manager knows of a peer from its check-ins.
+  struct Peer {
+    std::int64_t heartbeat = 0;  // the highest counter heard
+    bool fresh = true;           // a new counter arrived since the last loop
+    int missed = 0;              // loops without a new counter
+    bool member = false;         // seen by a loop (rancher-ha adds members only when it polls)
+    std::string version;
+    bool host_active = false;
+    STAMPEDE_FIELDS(heartbeat, fresh, missed, member, version, host_active)
+  };
+  // What a crash keeps.
+  struct Durable {
+    bool leftover = false;  // state files of an earlier attempt, on the node's disk
+    // Not on disk, but it keeps rising across a crash: an owner that does not cancel timers on
+    // crash must still see the earlier incarnation's timers as stale.
+    std::uint32_t gen = 0;
+    STAMPEDE_FIELDS(leftover, gen)
+  };
+  // What dies with the process.
+  struct Volatile {
+    bool started = false;
+    bool blocked_logged = false;
+    std::map<int, Peer> peers;  // by index
+    std::vector<int> members;   // sorted indexes, self included once checked in
+    std::int64_t heartbeat = 0;
+    std::int64_t change_index = 0;
+    Phase phase = Phase::gathering;
+    std::string mismatch_reported;
+    bool formed = false;
+    bool host_active = false;
+    bool server_failing = false;
+    bool waiting_hosts = false;
+    int host_polls = 0;
+    bool launching = false;
+    int services_started = 0;
+    bool stack_started = false;
+    // Memory (observation 10): a restart frees it all.
+    bool local_launching = false;
+    int local_services = 0;
+    std::int64_t demand_mib = 0;
+    bool out_of_memory = false;
+    STAMPEDE_FIELDS(started, blocked_logged, peers, members, heartbeat, change_index, phase,
+                    mismatch_reported, formed, host_active, server_failing, waiting_hosts,
+                    host_polls, launching, services_started, stack_started, local_launching,
+                    local_services, demand_mib, out_of_memory)
+  };
 
   explicit ClusterManager(Config config);
   void set_hooks(Hooks hooks) { hooks_ = std::move(hooks); }
@@ -106,48 +153,76 @@ class ClusterManager {
   bool on_fault(Ctx& ctx, const ModelFault& fault);
 
   const Config& config() const { return config_; }
-  Phase phase() const { return phase_; }
+  Phase phase() const { return volatile_.phase; }
   std::vector<std::string> members() const;  // by index
   // The members' indexes, sorted (member_name gives their names), without building names.
-  const std::vector<int>& member_indexes() const { return members_; }
-  std::int64_t change_index() const { return change_index_; }
+  const std::vector<int>& member_indexes() const { return volatile_.members; }
+  std::int64_t change_index() const { return volatile_.change_index; }
   bool master() const;
-  bool host_active() const { return host_active_; }
-  int services_started() const { return services_started_; }
-  bool stack_started() const { return stack_started_; }
-  bool leftover_state() const { return leftover_; }
+  bool host_active() const { return volatile_.host_active; }
+  int services_started() const { return volatile_.services_started; }
+  bool stack_started() const { return volatile_.stack_started; }
+  bool leftover_state() const { return durable_.leftover; }
   // The node ran out of memory and thrashes: nothing on it answers. The owning server should
   // ignore what it receives while this holds.
-  bool unresponsive() const { return out_of_memory_; }
+  bool unresponsive() const { return volatile_.out_of_memory; }
   // The resident total of what the node runs (0 when its memory is not modelled).
-  std::int64_t memory_demand_mib() const { return demand_mib_; }
+  std::int64_t memory_demand_mib() const { return volatile_.demand_mib; }
   // Copies of management stack services started on this node (memory modelled only).
-  int local_services() const { return local_services_; }
+  int local_services() const { return volatile_.local_services; }
   std::uint64_t digest() const;
+  // The state::Component trio, so that the owner's digest and perturbation reach in here.
+  void digest_into(Digest& d) const;
+  std::size_t state_field_count() const { return state::field_total(durable_, volatile_); }
+  std::string perturb_state_field(std::size_t i) {
+    return state::perturb_field(i, durable_, volatile_);
+  }
   // cm.phase (a Phase), cm.members, cm.change_index, cm.master, cm.host_active,
   // cm.services_started, cm.stack_started, cm.leftover_state, cm.out_of_memory,
   // cm.memory_demand_mib; nullopt for other keys.
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const;
 
  private:
-  enum TimerKind : std::uint32_t { t_heartbeat = 1, t_loop, t_hosts_poll, t_service, t_local };
-  struct Peer {
-    std::int64_t heartbeat = 0;  // the highest counter heard
-    bool fresh = true;           // a new counter arrived since the last loop
-    int missed = 0;              // loops without a new counter
-    bool member = false;         // seen by a loop (rancher-ha adds members only when it polls)
-    std::string version;
-    bool host_active = false;
+  // Read at start, the same on every start: not state.
+  struct Runtime {
+    std::vector<NodeId> peers_by_index;  // [index - 1]
+    std::vector<std::string> order;      // the management stack's start order
+    SeriesId metric_changes = 0;
+    SeriesId metric_health_failures = 0;
+    DurationNs heartbeat_interval_ns = 0;
+    DurationNs loop_interval_ns = 0;
+    DurationNs wait_hosts_poll_ns = 0;
+    DurationNs service_start_ns = 0;
+    std::int64_t max_missed = 0;
+    std::int64_t wait_hosts_tries = 0;
+    bool version_check = true;
+    bool leftover_check = true;
+    bool health_check = true;
+    bool memory_limit = true;
   };
 
-  std::uint64_t tag(TimerKind k) const { return make_tag(k, gen_); }
+  template <class T>
+  std::uint64_t tag() const {
+    return timer_tag::encode(T{durable_.gen});
+  }
   int majority() const { return config_.cluster_size / 2 + 1; }
-  bool joined(Ctx& ctx) const;
+  void read_runtime(Ctx& ctx);
+  bool joined() const;
   void send_heartbeat(Ctx& ctx);
+  void on(const Heartbeat& m);
+  void on(Ctx& ctx, const HeartbeatTimer& t);
+  void on(Ctx& ctx, const LoopTimer& t);
+  void on(Ctx& ctx, const HostsPollTimer& t);
+  void on(Ctx& ctx, const ServiceTimer& t);
+  void on(Ctx& ctx, const LocalServiceTimer& t);
   void loop(Ctx& ctx);
+  void report_blocked(Ctx& ctx);
+  void launch_or_wait(Ctx& ctx);
   void update_members(Ctx& ctx);
+  void prune_members(Ctx& ctx);
   bool check_versions(Ctx& ctx);
   bool ping_server(Ctx& ctx);
+  void agent_registered(Ctx& ctx);
   int active_hosts() const;
   void poll_hosts(Ctx& ctx);
   void start_next_service(Ctx& ctx);
@@ -157,35 +232,12 @@ class ClusterManager {
 
   Config config_;
   Hooks hooks_;
-  // Durable: the state files on the node's disk.
-  bool leftover_;
-  // Volatile.
-  std::uint32_t gen_ = 0;
-  bool started_ = false;
-  bool blocked_logged_ = false;
-  std::vector<NodeId> peers_by_index_;  // [index - 1]
-  std::map<int, Peer> peers_;           // by index
-  std::vector<int> members_;            // sorted indexes, self included once checked in
-  std::int64_t heartbeat_ = 0;
-  std::int64_t change_index_ = 0;
-  Phase phase_ = Phase::gathering;
-  std::string mismatch_reported_;
-  bool formed_ = false;
-  bool host_active_ = false;
-  bool server_failing_ = false;
-  bool waiting_hosts_ = false;
-  int host_polls_ = 0;
-  bool launching_ = false;
-  int services_started_ = 0;
-  bool stack_started_ = false;
-  std::vector<std::string> order_;
-  // Memory (observation 10), volatile: a restart frees it all.
-  bool local_launching_ = false;
-  int local_services_ = 0;
-  std::int64_t demand_mib_ = 0;
-  bool out_of_memory_ = false;
-  SeriesId metric_changes_ = 0;
-  SeriesId metric_health_failures_ = 0;
+  Runtime rt_;
+  Durable durable_;
+  Volatile volatile_;
 };
+
+// The owner's digest and perturbation reach in here (sim/core/state.hpp).
+static_assert(state::Component<ClusterManager>);
 
 }  // namespace stampede::cm

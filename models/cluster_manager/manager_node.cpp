@@ -3,7 +3,16 @@
 namespace stampede::cm {
 
 ManagerNode::ManagerNode(Config config) : manager_(std::move(config)) {
-  manager_.set_hooks({[this] { return server_up_; }});
+  bind_hooks();
+}
+
+ManagerNode::ManagerNode(const ManagerNode& other)
+    : Node(other), manager_(other.manager_), durable_(other.durable_) {
+  bind_hooks();
+}
+
+void ManagerNode::bind_hooks() {
+  manager_.set_hooks({[this] { return durable_.server_up; }});
 }
 
 void ManagerNode::on_start(Ctx& ctx) {
@@ -28,10 +37,6 @@ bool ManagerNode::on_fault(Ctx& ctx, const ModelFault& fault) {
 
 std::optional<std::int64_t> ManagerNode::probe(std::string_view key, std::string_view arg) const {
   return manager_.probe(key, arg);
-}
-
-std::uint64_t ManagerNode::state_digest() const {
-  return Digest().add(manager_.digest()).add(server_up_ ? 1u : 0u).value();
 }
 
 std::unique_ptr<ManagerNode> make_manager_node(const ClusterSpec& cluster, int index) {

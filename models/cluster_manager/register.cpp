@@ -100,11 +100,46 @@ void register_names(Registry& r) {
                      "more and its server stops answering (notable)"});
 }
 
+void register_events(Registry& r) {
+  r.add_event({"cluster.changed", {"index", "members"},
+               "a manager's member set changed: the index counts the changes, the members are "
+               "\"server-1, server-2\" as in the log line"});
+  r.add_event({"cluster.waiting_for_members", {"needed"},
+               "a manager sees fewer members than a majority (needed) of cluster.servers"});
+  r.add_event({"cluster.member_forgotten", {"member"},
+               "a member missed cm_max_missed loops of heartbeats and was forgotten"});
+  r.add_event({"cluster.version_mismatch", {"member", "version", "cluster_version"},
+               "a member runs another server version than the master's (cluster_version)"});
+  r.add_event({"cluster.formed", {"members"}, "a majority of members is present, versions agree"});
+  r.add_event({"cluster.server_not_available", {"address", "port"},
+               "the health ping of the local server at this address failed"});
+  r.add_event({"cluster.server_available", {}, "the local server answers its health ping again"});
+  r.add_event({"cluster.host_active", {},
+               "the local server answered; the node's Rancher agent registered"});
+  r.add_event({"cluster.waiting_for_hosts", {"hosts"},
+               "the master polls until this many hosts are active"});
+  r.add_event({"cluster.wait_hosts_timeout", {"hosts"},
+               "the master gave up waiting for this many active hosts (cm_wait_hosts_tries)"});
+  r.add_event({"cluster.service_starting", {"position", "total", "service"},
+               "the master starts the management stack's service at this position"});
+  r.add_event({"cluster.stack_started", {}, "the master started all of the management stack"});
+  r.add_event({"cluster.leftover_state", {},
+               "a manager with state files from an earlier attempt does not check in"});
+  r.add_event({"cluster.leftover_state_cleaned", {},
+               "a clean_state fault removed the stale files; the manager joins"});
+  r.add_event({"cluster.no_leftover_state", {}, "a clean_state fault found nothing to clean"});
+  r.add_event({"cluster.node_out_of_memory",
+               {"needed_mib", "usable_mib", "memory_mib", "last_started"},
+               "what the node runs outgrew its memory less the OS reserve after starting "
+               "last_started: it swaps and stops answering"});
+}
+
 }  // namespace
 
 void register_cluster_manager(Registry& r) {
   register_timings(r);
   register_names(r);
+  register_events(r);
 }
 
 }  // namespace stampede

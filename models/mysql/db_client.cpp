@@ -17,102 +17,145 @@ DbError server_lost() {
 }
 }  // namespace
 
-std::uint64_t DbClient::tag(TimerKind k, std::uint32_t low) const {
-  return k_client_tag_prefix | (static_cast<std::uint64_t>(k) << 32) | low;
+void DbClient::RequestRef::digest_into(Digest& d) const {
+  d.add(body ? 1u : 0u);
+  if (body) body->digest_into(d);
+}
+
+void DbClient::RequestRef::perturb_for_test() {
+  auto changed = std::make_shared<RequestBody>(body ? *body : RequestBody{});
+  changed->table += 'x';
+  body = std::move(changed);
+}
+
+void DbClient::LastError::digest_into(Digest& d) const {
+  d.add(error ? 1u : 0u);
+  if (error) d.add_signed(error->code).add(error->message);
+}
+
+void DbClient::LastError::perturb_for_test() {
+  if (error) {
+    ++error->code;
+  } else {
+    error = DbError{};
+  }
+}
+
+void DbClient::read_config(Ctx& ctx) {
+  cfg_.server = ctx.lookup(server_name_);
+  cfg_.connect_timeout_ns = ctx.timing(k_connect_timeout);
+  cfg_.query_timeout_ns = ctx.timing(k_query_timeout);
+  cfg_.validation_interval_ns = ctx.timing(k_validation_interval);
+  cfg_.backoff_min_ns = ctx.timing(k_backoff_min);
+  cfg_.backoff_max_ns = ctx.timing(k_backoff_max);
 }
 
 void DbClient::start(Ctx& ctx) {
-  server_ = ctx.lookup(server_name_);
+  read_config(ctx);
 }
 
 void DbClient::crash() {
-  Callbacks cb = std::move(cb_);
-  *this = DbClient(server_name_);
-  cb_ = std::move(cb);
+  // The process died: the pool and its requests with it; the configuration is read again at the
+  // next start. The owner's callbacks are code, and stay.
+  volatile_ = {};
+  cfg_ = {};
 }
 
 void DbClient::open_pool(Ctx& ctx, int n) {
   release_connections(ctx);
-  target_ = n;
-  backoff_ns_ = 0;
+  volatile_.target = n;
+  volatile_.backoff_ns = 0;
   if (n <= 0) {
-    ++gen_;
-    state_ = PoolState::idle;
+    ++volatile_.gen;
+    volatile_.state = PoolState::idle;
     return;
   }
   attempt(ctx);
 }
 
+std::vector<DbClient::Pending> DbClient::take_all_pending() {
+  std::vector<Pending> taken;
+  for (auto& [id, p] : volatile_.pending) taken.push_back(std::move(p));
+  volatile_.pending.clear();
+  volatile_.queue.clear();
+  return taken;
+}
+
 void DbClient::close_pool(Ctx& ctx) {
   release_connections(ctx);
-  ++gen_;
-  state_ = PoolState::idle;
-  std::vector<Pending> failed;
-  for (auto& [id, p] : pending_) failed.push_back(std::move(p));
-  pending_.clear();
-  queue_.clear();
-  fail(ctx, std::move(failed), server_gone());
+  ++volatile_.gen;
+  volatile_.state = PoolState::idle;
+  fail(ctx, take_all_pending(), server_gone());
 }
 
 void DbClient::attempt(Ctx& ctx) {
-  if (server_ == k_no_node) server_ = ctx.lookup(server_name_);
-  ++gen_;
+  // An owner that opens its pool without having started the client: read the configuration now.
+  if (cfg_.server == k_no_node) read_config(ctx);
+  Volatile& v = volatile_;
+  ++v.gen;
   // A fresh session per attempt: the db drops whatever an earlier attempt of ours left open.
-  session_ = ctx.random(1, (std::int64_t{1} << 30) - 1);
-  state_ = PoolState::connecting;
-  for (int k = 1; k <= target_; ++k)
-    ctx.send(server_, Message{db_open, 64, connection_id(session_, k), 0, 0, nullptr});
-  ctx.set_timer(ctx.timing(k_connect_timeout), tag(t_connect, gen_));
+  v.session = ctx.random(1, (std::int64_t{1} << 30) - 1);
+  v.state = PoolState::connecting;
+  for (int k = 1; k <= v.target; ++k)
+    ctx.send(cfg_.server, wire::encode(DbOpen{connection_id(v.session, k)}));
+  ctx.set_timer(cfg_.connect_timeout_ns, timer_tag::encode(ConnectTimer{v.gen}));
 }
 
 void DbClient::release_connections(Ctx& ctx) {
-  for (std::int64_t c : opened_) ctx.send(server_, Message{db_close, 64, c, 0, 0, nullptr});
-  opened_.clear();
-  free_.clear();
+  for (std::int64_t c : volatile_.opened) ctx.send(cfg_.server, wire::encode(DbClose{c}));
+  volatile_.opened.clear();
+  volatile_.free_conns.clear();
 }
 
 void DbClient::became_open(Ctx& ctx) {
-  state_ = PoolState::open;
-  backoff_ns_ = 0;
-  ctx.log(LogLevel::info, fmt::format("database pool of {} connections open", target_));
-  ctx.set_timer(ctx.timing(k_validation_interval), tag(t_validate, gen_));
-  dispatch(ctx);
+  volatile_.state = PoolState::open;
+  volatile_.backoff_ns = 0;
+  ctx.event(LogLevel::info,
+            Event("mysql.pool_open").with("connections", std::int64_t{volatile_.target}),
+            fmt::format("database pool of {} connections open", volatile_.target));
+  ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{volatile_.gen}));
+  serve_queue(ctx);
   if (cb_.pool) cb_.pool(ctx, PoolEvent::opened);
 }
 
 void DbClient::refused(Ctx& ctx, const DbError& err) {
-  last_error_ = err;
-  ctx.log(LogLevel::notable, format_error(err));
+  volatile_.last_error.error = err;
+  ctx.event(LogLevel::notable,
+            Event("mysql.too_many_connections")
+                .with("code", std::int64_t{err.code})
+                .with("connections", std::int64_t{volatile_.target}),
+            format_error(err));
   release_connections(ctx);
-  ++gen_;
-  state_ = PoolState::refused;
+  ++volatile_.gen;
+  volatile_.state = PoolState::refused;
   // Nothing can be served: whoever waits for a connection is told now.
-  std::vector<Pending> failed;
-  for (auto& [id, p] : pending_) failed.push_back(std::move(p));
-  pending_.clear();
-  queue_.clear();
-  fail(ctx, std::move(failed), err);
+  fail(ctx, take_all_pending(), err);
   if (cb_.pool) cb_.pool(ctx, PoolEvent::refused);
 }
 
 void DbClient::lost(Ctx& ctx, const DbError& err) {
-  last_error_ = err;
+  Volatile& v = volatile_;
+  v.last_error.error = err;
   release_connections(ctx);
-  ++gen_;
-  state_ = PoolState::backoff;
-  ++reconnects_;
-  DurationNs lo = ctx.timing(k_backoff_min);
-  backoff_ns_ = backoff_ns_ == 0 ? lo : std::min(backoff_ns_ * 2, ctx.timing(k_backoff_max));
-  ctx.set_timer(backoff_ns_, tag(t_reconnect, gen_));
-  ctx.log(LogLevel::info, fmt::format("lost the database: {}; reconnecting in {}",
-                                      format_error(err), format_duration(backoff_ns_)));
+  ++v.gen;
+  v.state = PoolState::backoff;
+  ++v.reconnects;
+  v.backoff_ns = v.backoff_ns == 0 ? cfg_.backoff_min_ns
+                                   : std::min(v.backoff_ns * 2, cfg_.backoff_max_ns);
+  ctx.set_timer(v.backoff_ns, timer_tag::encode(ReconnectTimer{v.gen}));
+  ctx.event(LogLevel::info,
+            Event("mysql.pool_lost")
+                .with("code", std::int64_t{err.code})
+                .with("backoff_ns", v.backoff_ns),
+            fmt::format("lost the database: {}; reconnecting in {}", format_error(err),
+                        format_duration(v.backoff_ns)));
   // Requests in flight died with their connection; those still waiting for one keep waiting
   // (within their timeout) for the reopened pool.
   std::vector<Pending> failed;
-  for (auto it = pending_.begin(); it != pending_.end();) {
+  for (auto it = v.pending.begin(); it != v.pending.end();) {
     if (it->second.conn != 0) {
       failed.push_back(std::move(it->second));
-      it = pending_.erase(it);
+      it = v.pending.erase(it);
     } else {
       ++it;
     }
@@ -126,37 +169,37 @@ void DbClient::fail(Ctx& ctx, std::vector<Pending> failed, const DbError& err) {
   r.error = err;
   for (Pending& p : failed) {
     ctx.cancel_timer(p.timer);
-    if (p.done) p.done(ctx, r);
+    if (p.done.value) p.done.value(ctx, r);
   }
 }
 
 std::int64_t DbClient::submit(Ctx& ctx, std::shared_ptr<RequestBody> body, Done done) {
-  std::int64_t id = ++next_id_;
-  if (state_ == PoolState::idle || state_ == PoolState::refused) {
+  Volatile& v = volatile_;
+  std::int64_t id = ++v.next_id;
+  if (v.state == PoolState::idle || v.state == PoolState::refused) {
     DbResult r;
-    r.error = state_ == PoolState::refused && last_error_ ? *last_error_ : server_gone();
+    const std::optional<DbError>& last = v.last_error.error;
+    r.error = v.state == PoolState::refused && last ? *last : server_gone();
     if (done) done(ctx, r);
     return id;
   }
-  // Tags keep the id's low 32 bits: a run would need 4 billion requests to wrap them.
-  TimerId timer =
-      ctx.set_timer(ctx.timing(k_query_timeout), tag(t_request, static_cast<std::uint32_t>(id)));
-  pending_.emplace(id, Pending{std::move(body), std::move(done), timer, 0});
-  queue_.push_back(id);
-  dispatch(ctx);
+  TimerId timer = ctx.set_timer(cfg_.query_timeout_ns,
+                                timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
+  v.pending.emplace(id, Pending{RequestRef{std::move(body)}, std::move(done), timer, 0});
+  v.queue.push_back(id);
+  serve_queue(ctx);
   return id;
 }
 
-void DbClient::dispatch(Ctx& ctx) {
-  while (state_ == PoolState::open && !free_.empty() && !queue_.empty()) {
-    std::int64_t id = queue_.front();
-    queue_.pop_front();
-    Pending& p = pending_.at(id);
-    p.conn = free_.front();
-    free_.pop_front();
-    std::uint32_t size = 128;
-    for (const auto& w : p.body->batch.writes()) size += 32 + 16 * w.row.size();
-    ctx.send(server_, Message{db_request, size, p.conn, id, 0, p.body});
+void DbClient::serve_queue(Ctx& ctx) {
+  Volatile& v = volatile_;
+  while (v.state == PoolState::open && !v.free_conns.empty() && !v.queue.empty()) {
+    std::int64_t id = v.queue.front();
+    v.queue.pop_front();
+    Pending& p = v.pending.at(id);
+    p.conn = v.free_conns.front();
+    v.free_conns.pop_front();
+    ctx.send(cfg_.server, wire::encode(DbRequest{p.conn, id, p.request.body}));
   }
 }
 
@@ -193,111 +236,105 @@ std::int64_t DbClient::commit(Ctx& ctx, WriteBatch batch, Done done) {
 }
 
 void DbClient::on_message(Ctx& ctx, NodeId from, const Message& msg) {
-  if (from != server_) return;
-  std::int64_t conn = msg.a;
-  bool current = state_ == PoolState::connecting && session_of(conn) == session_;
-  switch (msg.type) {
-    case db_opened:
-      if (opened_.count(conn) != 0) return;  // a duplicate
-      if (!current) {
-        // Too late for its attempt: give it back so it does not count against max_connections.
-        ctx.send(server_, Message{db_close, 64, conn, 0, 0, nullptr});
-        return;
-      }
-      opened_.insert(conn);
-      free_.push_back(conn);
-      if (static_cast<int>(opened_.size()) == target_) became_open(ctx);
-      return;
-    case db_refused: {
-      if (!current) return;
-      const auto* body = dynamic_cast<const ResponseBody*>(msg.body.get());
-      DbError err = body && body->result.error
-                        ? *body->result.error
-                        : DbError{k_error_too_many_connections, "Too many connections"};
-      return refused(ctx, err);
-    }
-    case db_response:
-      return on_response(ctx, msg);
-    case db_reset:
-      if (opened_.count(conn) != 0) lost(ctx, server_gone());
-      return;
-    default:
-      return;
-  }
+  if (from != cfg_.server) return;
+  wire::dispatch<DbOpened, DbRefused, DbResponse, DbReset>(msg,
+                                                          [&](const auto& m) { on(ctx, m); });
 }
 
-void DbClient::on_response(Ctx& ctx, const Message& msg) {
-  auto it = pending_.find(msg.b);
-  if (it == pending_.end() || it->second.conn != msg.a) return;  // failed already
+bool DbClient::current(std::int64_t conn) const {
+  return volatile_.state == PoolState::connecting && session_of(conn) == volatile_.session;
+}
+
+void DbClient::on(Ctx& ctx, const DbOpened& m) {
+  Volatile& v = volatile_;
+  if (v.opened.count(m.conn) != 0) return;  // a duplicate
+  if (!current(m.conn)) {
+    // Too late for its attempt: give it back so it does not count against max_connections.
+    ctx.send(cfg_.server, wire::encode(DbClose{m.conn}));
+    return;
+  }
+  v.opened.insert(m.conn);
+  v.free_conns.push_back(m.conn);
+  if (static_cast<int>(v.opened.size()) == v.target) became_open(ctx);
+}
+
+void DbClient::on(Ctx& ctx, const DbRefused& m) {
+  if (!current(m.conn)) return;
+  refused(ctx, *m.body->result.error);
+}
+
+void DbClient::on(Ctx& ctx, const DbReset& m) {
+  if (volatile_.opened.count(m.conn) != 0) lost(ctx, server_gone());
+}
+
+void DbClient::on(Ctx& ctx, const DbResponse& m) {
+  Volatile& v = volatile_;
+  auto it = v.pending.find(m.request);
+  if (it == v.pending.end() || it->second.conn != m.conn) return;  // failed already
   Pending p = std::move(it->second);
-  pending_.erase(it);
+  v.pending.erase(it);
   ctx.cancel_timer(p.timer);
-  if (opened_.count(p.conn) != 0) free_.push_back(p.conn);
-  const auto* body = dynamic_cast<const ResponseBody*>(msg.body.get());
-  DbResult r = body ? body->result : DbResult{server_lost(), {}, {}};
-  dispatch(ctx);
-  if (p.done) p.done(ctx, r);
+  if (v.opened.count(p.conn) != 0) v.free_conns.push_back(p.conn);
+  DbResult r = m.body->result;
+  serve_queue(ctx);
+  if (p.done.value) p.done.value(ctx, r);
 }
 
 void DbClient::request_timed_out(Ctx& ctx, std::int64_t id) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
+  Volatile& v = volatile_;
+  auto it = v.pending.find(id);
+  if (it == v.pending.end()) return;
   // An unanswered request means the db or the way to it is gone (it answers at once when up).
   if (it->second.conn != 0) return lost(ctx, server_lost());
   Pending p = std::move(it->second);
-  pending_.erase(it);
-  queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+  v.pending.erase(it);
+  v.queue.erase(std::find(v.queue.begin(), v.queue.end(), id));
   std::vector<Pending> one;
   one.push_back(std::move(p));
-  fail(ctx, std::move(one), last_error_ ? *last_error_ : server_gone());
+  const std::optional<DbError>& last = v.last_error.error;
+  fail(ctx, std::move(one), last ? *last : server_gone());
 }
 
-void DbClient::on_timer(Ctx& ctx, std::uint64_t t) {
-  if (!owns_timer(t)) return;
-  auto kind = static_cast<TimerKind>((t >> 32) & 0xFFFF);
-  auto low = static_cast<std::uint32_t>(t);
-  if (kind == t_request) return request_timed_out(ctx, low);
-  if (low != gen_) return;
-  switch (kind) {
-    case t_connect:
-      if (state_ == PoolState::connecting)
-        lost(ctx,
-             DbError{k_error_cannot_connect,
-                     fmt::format("Can't connect to MySQL server on '{}' (110)", server_name_)});
-      return;
-    case t_reconnect:
-      if (state_ == PoolState::backoff) attempt(ctx);
-      return;
-    case t_validate:
-      if (state_ != PoolState::open) return;
-      // Busy connections prove themselves through their own timeouts; an idle pool asks.
-      if (queue_.empty() && !free_.empty()) submit(ctx, std::make_shared<RequestBody>(), nullptr);
-      ctx.set_timer(ctx.timing(k_validation_interval), tag(t_validate, gen_));
-      return;
-    default:
-      return;
-  }
+void DbClient::on_timer(Ctx& ctx, std::uint64_t tag) {
+  timer_tag::dispatch<RequestTimer, ConnectTimer, ReconnectTimer, ValidateTimer>(
+      tag, [&](const auto& t) { on(ctx, t); });
+}
+
+void DbClient::on(Ctx& ctx, const RequestTimer& t) {
+  request_timed_out(ctx, t.request_low);
+}
+
+void DbClient::on(Ctx& ctx, const ConnectTimer& t) {
+  if (t.gen != volatile_.gen || volatile_.state != PoolState::connecting) return;
+  lost(ctx, DbError{k_error_cannot_connect,
+                    fmt::format("Can't connect to MySQL server on '{}' (110)", server_name_)});
+}
+
+void DbClient::on(Ctx& ctx, const ReconnectTimer& t) {
+  if (t.gen == volatile_.gen && volatile_.state == PoolState::backoff) attempt(ctx);
+}
+
+void DbClient::on(Ctx& ctx, const ValidateTimer& t) {
+  Volatile& v = volatile_;
+  if (t.gen != v.gen || v.state != PoolState::open) return;
+  // Busy connections prove themselves through their own timeouts; an idle pool asks.
+  if (v.queue.empty() && !v.free_conns.empty())
+    submit(ctx, std::make_shared<RequestBody>(), nullptr);
+  ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{v.gen}));
 }
 
 std::optional<std::int64_t> DbClient::probe(std::string_view key, std::string_view arg) const {
   (void)arg;
   if (key == "db.pool_size") return pool_size();
   if (key == "db.connected") return connected() ? 1 : 0;
-  if (key == "db.last_error") return last_error_ ? last_error_->code : 0;
+  const std::optional<DbError>& last = volatile_.last_error.error;
+  if (key == "db.last_error") return last ? last->code : 0;
   return std::nullopt;
 }
 
 std::uint64_t DbClient::digest() const {
   Digest d;
-  d.add(static_cast<std::uint64_t>(state_)).add_signed(target_).add_signed(session_).add(gen_);
-  for (std::int64_t c : opened_) d.add_signed(c);
-  d.add(free_.size());
-  for (std::int64_t c : free_) d.add_signed(c);
-  d.add(queue_.size());
-  for (std::int64_t id : queue_) d.add_signed(id);
-  for (const auto& [id, p] : pending_) d.add_signed(id).add_signed(p.conn);
-  d.add_signed(next_id_).add_signed(backoff_ns_).add_signed(reconnects_);
-  d.add_signed(last_error_ ? last_error_->code : 0);
+  digest_into(d);
   return d.value();
 }
 

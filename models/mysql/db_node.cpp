@@ -12,24 +12,9 @@ namespace stampede::mysql {
 // The wire types are defined here, on the server side of the protocol.
 
 std::string_view db_type_name(std::uint32_t type) {
-  switch (type) {
-    case db_open:
-      return "db_open";
-    case db_close:
-      return "db_close";
-    case db_request:
-      return "db_request";
-    case db_opened:
-      return "db_opened";
-    case db_refused:
-      return "db_refused";
-    case db_response:
-      return "db_response";
-    case db_reset:
-      return "db_reset";
-    default:
-      return "db_?";
-  }
+  std::string_view n =
+      wire::name_of<DbOpen, DbClose, DbRequest, DbOpened, DbRefused, DbResponse, DbReset>(type);
+  return n.empty() ? "db_?" : n;
 }
 
 std::string format_error(const DbError& e) {
@@ -136,24 +121,23 @@ DbError no_such_table(std::string_view name) {
   return DbError{k_error_no_such_table, fmt::format("Table 'cattle.{}' doesn't exist", name)};
 }
 
-Message reply(std::uint32_t type, std::int64_t conn, std::int64_t req, DbResult result) {
+std::shared_ptr<const ResponseBody> answer(DbResult result) {
   auto body = std::make_shared<ResponseBody>();
   body->result = std::move(result);
-  std::uint32_t size = 64;
-  for (const auto& [id, row] : body->result.rows) size += 16 * (1 + row.size());
-  return Message{type, size, conn, req, 0, std::move(body)};
+  return body;
 }
 }  // namespace
 
 void DbNode::on_start(Ctx& ctx) {
-  queries_ = ctx.intern(k_metric_queries);
-  refused_ = ctx.intern(k_metric_refused);
-  ctx.log(LogLevel::info, "mysqld: ready for connections. port: 3306");
+  metrics_.queries = ctx.intern(k_metric_queries);
+  metrics_.refused = ctx.intern(k_metric_refused);
+  ctx.event(LogLevel::info, Event("mysql.ready").with("port", std::int64_t{3306}),
+            "mysqld: ready for connections. port: 3306");
 }
 
 void DbNode::on_crash() {
-  connections_.clear();
-  db_.drop_all_connections();
+  volatile_ = {};
+  durable_.store.db.drop_all_connections();
 }
 
 void DbNode::on_timer(Ctx& ctx, std::uint64_t tag) {
@@ -162,141 +146,143 @@ void DbNode::on_timer(Ctx& ctx, std::uint64_t tag) {
 }
 
 void DbNode::on_message(Ctx& ctx, NodeId from, const Message& msg) {
-  switch (msg.type) {
-    case db_open:
-      return open(ctx, from, msg.a);
-    case db_close:
-      return close(from, msg.a);
-    case db_request: {
-      auto conn = connections_.find({from, msg.a});
-      if (conn == connections_.end()) {
-        ctx.send(from, Message{db_reset, 64, msg.a, msg.b, 0, nullptr});
-        return;
-      }
-      if (msg.b <= conn->second) return;
-      conn->second = msg.b;
-      const auto* req = dynamic_cast<const RequestBody*>(msg.body.get());
-      if (req == nullptr) return;
-      ctx.count(queries_, 1);
-      ctx.send(from, reply(db_response, msg.a, msg.b, execute(*req)));
-      return;
-    }
-    default:
-      return;
-  }
+  wire::dispatch<DbOpen, DbClose, DbRequest>(msg, [&](const auto& m) { on(ctx, from, m); });
 }
 
-void DbNode::open(Ctx& ctx, NodeId from, std::int64_t conn) {
-  if (connections_.count({from, conn}) != 0) {  // a duplicated handshake
-    ctx.send(from, Message{db_opened, 64, conn, 0, 0, nullptr});
+void DbNode::on(Ctx& ctx, NodeId from, const DbRequest& m) {
+  auto conn = volatile_.connections.find({from, m.conn});
+  if (conn == volatile_.connections.end()) {
+    ctx.send(from, wire::encode(DbReset{m.conn, m.request}));
+    return;
+  }
+  if (m.request <= conn->second) return;
+  conn->second = m.request;
+  ctx.count(metrics_.queries, 1);
+  ctx.send(from, wire::encode(DbResponse{m.conn, m.request, answer(execute(*m.body))}));
+}
+
+void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
+  auto& connections = volatile_.connections;
+  if (connections.count({from, m.conn}) != 0) {  // a duplicated handshake
+    ctx.send(from, wire::encode(DbOpened{m.conn}));
     return;
   }
   // A new session from a node means its earlier connections are dead (its process restarted or
   // gave them up): their sockets would have been reset, so they no longer count.
   std::vector<std::int64_t> stale;
-  for (auto it = connections_.lower_bound({from, INT64_MIN});
-       it != connections_.end() && it->first.first == from; ++it)
-    if (session_of(it->first.second) != session_of(conn)) stale.push_back(it->first.second);
+  for (auto it = connections.lower_bound({from, INT64_MIN});
+       it != connections.end() && it->first.first == from; ++it)
+    if (session_of(it->first.second) != session_of(m.conn)) stale.push_back(it->first.second);
   for (std::int64_t c : stale) close(from, c);
 
-  if (auto err = db_.connect()) {
-    ctx.count(refused_, 1);
+  if (auto err = durable_.store.db.connect()) {
+    ctx.count(metrics_.refused, 1);
     DbResult r;
     r.error = *err;
-    ctx.send(from, reply(db_refused, conn, 0, std::move(r)));
+    ctx.send(from, wire::encode(DbRefused{m.conn, answer(std::move(r))}));
     return;
   }
-  connections_.emplace(std::pair{from, conn}, 0);
-  ctx.send(from, Message{db_opened, 64, conn, 0, 0, nullptr});
+  connections.emplace(std::pair{from, m.conn}, 0);
+  ctx.send(from, wire::encode(DbOpened{m.conn}));
+}
+
+void DbNode::on(Ctx& ctx, NodeId from, const DbClose& m) {
+  (void)ctx;
+  close(from, m.conn);
 }
 
 void DbNode::close(NodeId from, std::int64_t conn) {
-  if (connections_.erase({from, conn}) != 0) db_.disconnect();
+  if (volatile_.connections.erase({from, conn}) != 0) durable_.store.db.disconnect();
 }
 
 DbResult DbNode::execute(const RequestBody& req) {
-  DbResult r;
   switch (req.kind) {
     case RequestKind::ping:
+      return DbResult{};
+    case RequestKind::commit:
+      return commit(req);
+    case RequestKind::select_where:
+    case RequestKind::select_id:
+    case RequestKind::select_all:
+      return read(req);
+  }
+  return DbResult{};
+}
+
+DbResult DbNode::read(const RequestBody& req) {
+  const Database& db = durable_.store.db;
+  DbResult r;
+  const Table* t = db.table(req.table);
+  if (t == nullptr) {
+    r.error = no_such_table(req.table);
+    return r;
+  }
+  switch (req.kind) {
+    case RequestKind::select_where:
+      for (RowId id : db.where(req.table, req.column, req.value))
+        r.rows.emplace_back(id, *db.find(req.table, id));
       break;
-    case RequestKind::select_where: {
-      if (db_.table(req.table) == nullptr) {
-        r.error = no_such_table(req.table);
-        break;
-      }
-      for (RowId id : db_.where(req.table, req.column, req.value))
-        r.rows.emplace_back(id, *db_.find(req.table, id));
-      break;
-    }
-    case RequestKind::select_all: {
-      const Table* t = db_.table(req.table);
-      if (t == nullptr) {
-        r.error = no_such_table(req.table);
-        break;
-      }
+    case RequestKind::select_all:
       for (const auto& [id, row] : *t) r.rows.emplace_back(id, row);
       break;
-    }
-    case RequestKind::select_id: {
-      if (db_.table(req.table) == nullptr) {
-        r.error = no_such_table(req.table);
-        break;
-      }
-      if (const Row* row = db_.find(req.table, req.id)) r.rows.emplace_back(req.id, *row);
+    case RequestKind::select_id:
+      if (const Row* row = db.find(req.table, req.id)) r.rows.emplace_back(req.id, *row);
       break;
-    }
-    case RequestKind::commit: {
-      // The whole batch is checked before any of it is applied: a bad table aborts it all.
-      for (const auto& w : req.batch.writes())
-        if (db_.table(w.table) == nullptr) {
-          r.error = no_such_table(w.table);
-          return r;
-        }
-      Transaction txn = req.batch.to_transaction();
-      r.ids = db_.commit(txn);
+    default:
       break;
-    }
   }
+  return r;
+}
+
+DbResult DbNode::commit(const RequestBody& req) {
+  Database& db = durable_.store.db;
+  DbResult r;
+  // The whole batch is checked before any of it is applied: a bad table aborts it all.
+  for (const auto& w : req.batch.writes())
+    if (db.table(w.table) == nullptr) {
+      r.error = no_such_table(w.table);
+      return r;
+    }
+  Transaction txn = req.batch.to_transaction();
+  r.ids = db.commit(txn);
   return r;
 }
 
 bool DbNode::on_fault(Ctx& ctx, const ModelFault& fault) {
   if (fault.kind != "truncate") return false;
   // The field report's operator switched foreign-key checks off first (SET FOREIGN_KEY_CHECKS=0).
-  if (auto err = db_.truncate(fault.args, /*foreign_key_checks=*/false)) {
-    ctx.log(LogLevel::notable,
-            fmt::format("TRUNCATE failed: error {}: {}", err->code, err->message));
+  if (auto err = durable_.store.db.truncate(fault.args, /*foreign_key_checks=*/false)) {
+    ctx.event(LogLevel::notable,
+              Event("mysql.truncate_failed")
+                  .with("code", std::int64_t{err->code})
+                  .with("message", err->message),
+              fmt::format("TRUNCATE failed: error {}: {}", err->code, err->message));
   } else {
-    ctx.log(LogLevel::notable,
-            fmt::format("tables {} truncated (foreign_key_checks=0)", fmt::join(fault.args, ", ")));
+    std::string tables = fmt::format("{}", fmt::join(fault.args, ", "));
+    ctx.event(LogLevel::notable, Event("mysql.truncated").with("tables", tables),
+              fmt::format("tables {} truncated (foreign_key_checks=0)", tables));
     ctx.signal("mysql.truncated");
   }
   return true;
 }
 
 int DbNode::connections_of(NodeId client) const {
+  const auto& connections = volatile_.connections;
   int n = 0;
-  for (auto it = connections_.lower_bound({client, INT64_MIN});
-       it != connections_.end() && it->first.first == client; ++it)
+  for (auto it = connections.lower_bound({client, INT64_MIN});
+       it != connections.end() && it->first.first == client; ++it)
     ++n;
   return n;
 }
 
 std::optional<std::int64_t> DbNode::probe(std::string_view key, std::string_view arg) const {
-  if (key == "db.connections") return db_.connections();
+  const Database& db = durable_.store.db;
+  if (key == "db.connections") return db.connections();
   if (key == "db.rows") {
-    const Table* t = db_.table(arg);
+    const Table* t = db.table(arg);
     return t == nullptr ? 0 : static_cast<std::int64_t>(t->size());
   }
   return std::nullopt;
-}
-
-std::uint64_t DbNode::state_digest() const {
-  Digest d;
-  d.add(db_.digest());
-  for (const auto& [key, last] : connections_)
-    d.add(key.first).add_signed(key.second).add_signed(last);
-  return d.value();
 }
 
 }  // namespace stampede::mysql
@@ -305,6 +291,23 @@ namespace stampede {
 
 namespace {
 constexpr const char* k_model_choice = "model choice: ";
+
+void register_db_events(Registry& r) {
+  r.add_event({"mysql.ready", {"port"}, "the external db booted or restarted"});
+  r.add_event({"mysql.too_many_connections", {"code", "connections"},
+               "a server's pool of this many connections could not open: the db refused one "
+               "with this error (1040: max_connections is used up)"});
+  r.add_event({"mysql.pool_open", {"connections"}, "a server's pool of this many connections is "
+                                                   "open"});
+  r.add_event({"mysql.pool_lost", {"code", "backoff_ns"},
+               "a server lost its pool with this client error (2003, 2006 or 2013) and reopens "
+               "it after the backoff"});
+  r.add_event({"mysql.truncated", {"tables"},
+               "a truncate fault emptied these tables (comma-separated) of the external db"});
+  r.add_event({"mysql.truncate_failed", {"code", "message"},
+               "a truncate fault on the external db failed with this error"});
+}
+
 }  // namespace
 
 void register_db_node(Registry& r) {
@@ -341,6 +344,7 @@ void register_db_node(Registry& r) {
   r.add_log_message({"database pool of N connections open", "a server's pool is open"});
   r.add_log_message({"lost the database: ERROR ...; reconnecting in D",
                      "a server lost its pool (db crash, reset or timeout) and will reopen it"});
+  register_db_events(r);
 }
 
 }  // namespace stampede

@@ -3,12 +3,14 @@
 // `db`, with the names the two register. Types live in a reserved range and client timer tags
 // carry a prefix, so that a node embedding a DbClient can route what is the client's.
 //
-// Every message carries a = connection id. A client names its connections itself:
+// Every message names its connection first (a on the wire). A client names its connections itself:
 // (session << 20) | k for the k-th connection of a pool attempt, with a fresh random session per
 // attempt, so that the db can tell a client's live connections from those of its earlier
 // attempts (or of its previous incarnation) and drop the stale ones, as the client's kernel
 // would have reset those sockets.
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,27 +18,19 @@
 #include <vector>
 
 #include "models/mysql/database.hpp"
+#include "models/protocols.hpp"
 #include "sim/core/message.hpp"
+#include "sim/core/timer_tag.hpp"
+#include "sim/core/wire.hpp"
 
 namespace stampede::mysql {
 
-inline constexpr std::uint32_t k_type_first = 0x4D00;  // "M"
-inline constexpr std::uint32_t k_type_end = 0x4D20;
-
-enum MsgType : std::uint32_t {
-  // Client to db.
-  db_open = k_type_first,  // a = connection id: the handshake of one pooled connection
-  db_close,                // a = connection id (unknown ids are ignored)
-  db_request,              // a = connection id, b = request id, body RequestBody
-  // Db to client.
-  db_opened,    // a = connection id
-  db_refused,   // a = connection id, body ResponseBody with the error (1040)
-  db_response,  // a = connection id, b = request id, body ResponseBody
-  db_reset,     // a = connection id the db does not know (it restarted): a TCP reset
-};
+inline constexpr ProtocolRange k_protocol = protocols::k_mysql;  // "M"
+inline constexpr std::uint32_t k_type_first = k_protocol.first;
+inline constexpr std::uint32_t k_type_end = k_protocol.end;
 
 inline bool is_db_type(std::uint32_t t) {
-  return t >= k_type_first && t < k_type_end;
+  return k_protocol.contains(t);
 }
 std::string_view db_type_name(std::uint32_t type);
 
@@ -116,9 +110,136 @@ inline constexpr int k_error_cannot_connect = 2003;  // CR_CONN_HOST_ERROR
 // "ERROR 1040 (08004): Too many connections", as the mysql client prints it.
 std::string format_error(const DbError& e);
 
-// Timer tags of DbClient: the high 16 bits name it ("MC").
+// --- The messages, in the mysql block of models/protocols.hpp ---------------------------------
+
+// The wire size of an answer: a header and, per row, its id and columns.
+inline std::uint32_t response_size_bytes(const ResponseBody& body) {
+  std::uint32_t size = 64;
+  for (const auto& [id, row] : body.result.rows) size += 16 * (1 + row.size());
+  return size;
+}
+
+// Client to db: the handshake of one pooled connection.
+struct DbOpen {
+  static constexpr std::uint32_t k_type = k_protocol.type(0);
+  static constexpr std::string_view k_name = "db_open";
+  static constexpr std::uint32_t k_size_bytes = 64;
+  std::int64_t conn = 0;
+  STAMPEDE_FIELDS(conn)
+  bool valid() const { return session_of(conn) > 0; }
+};
+
+// Client to db: give back a connection (the db ignores ids it does not know).
+struct DbClose {
+  static constexpr std::uint32_t k_type = k_protocol.type(1);
+  static constexpr std::string_view k_name = "db_close";
+  static constexpr std::uint32_t k_size_bytes = 64;
+  std::int64_t conn = 0;
+  STAMPEDE_FIELDS(conn)
+  bool valid() const { return session_of(conn) > 0; }
+};
+
+// Client to db: request `request` on connection `conn`.
+struct DbRequest {
+  static constexpr std::uint32_t k_type = k_protocol.type(2);
+  static constexpr std::string_view k_name = "db_request";
+  std::int64_t conn = 0;
+  std::int64_t request = 0;
+  std::shared_ptr<const RequestBody> body;
+  STAMPEDE_FIELDS(conn, request, body)
+  bool valid() const { return session_of(conn) > 0 && request > 0 && body != nullptr; }
+  // A header, and the writes of a commit with their columns.
+  std::uint32_t size_bytes() const {
+    std::uint32_t size = 128;
+    for (const auto& w : body->batch.writes()) size += 32 + 16 * w.row.size();
+    return size;
+  }
+};
+
+// Db to client: the connection is open.
+struct DbOpened {
+  static constexpr std::uint32_t k_type = k_protocol.type(3);
+  static constexpr std::string_view k_name = "db_opened";
+  static constexpr std::uint32_t k_size_bytes = 64;
+  std::int64_t conn = 0;
+  STAMPEDE_FIELDS(conn)
+  bool valid() const { return session_of(conn) > 0; }
+};
+
+// Db to client: the connection was refused, with the error (1040: max_connections used up).
+struct DbRefused {
+  static constexpr std::uint32_t k_type = k_protocol.type(4);
+  static constexpr std::string_view k_name = "db_refused";
+  std::int64_t conn = 0;
+  std::shared_ptr<const ResponseBody> body;
+  STAMPEDE_FIELDS(conn, body)
+  bool valid() const { return session_of(conn) > 0 && body != nullptr && !body->result.ok(); }
+  std::uint32_t size_bytes() const { return response_size_bytes(*body); }
+};
+
+// Db to client: the answer to `request`.
+struct DbResponse {
+  static constexpr std::uint32_t k_type = k_protocol.type(5);
+  static constexpr std::string_view k_name = "db_response";
+  std::int64_t conn = 0;
+  std::int64_t request = 0;
+  std::shared_ptr<const ResponseBody> body;
+  STAMPEDE_FIELDS(conn, request, body)
+  bool valid() const { return session_of(conn) > 0 && request > 0 && body != nullptr; }
+  std::uint32_t size_bytes() const { return response_size_bytes(*body); }
+};
+
+// Db to client: a request on a connection the db does not know (it restarted): a TCP reset.
+struct DbReset {
+  static constexpr std::uint32_t k_type = k_protocol.type(6);
+  static constexpr std::string_view k_name = "db_reset";
+  static constexpr std::uint32_t k_size_bytes = 64;
+  std::int64_t conn = 0;
+  std::int64_t request = 0;
+  STAMPEDE_FIELDS(conn, request)
+};
+
+// Timer tags of DbClient: the high 16 bits name it ("MC"), the next 16 the timer's kind, the low
+// 32 bits the pool attempt's generation (or a request's id).
 inline constexpr std::uint64_t k_client_tag_prefix = 0x4D43ULL << 48;
 inline constexpr std::uint64_t k_tag_prefix_mask = 0xFFFFULL << 48;
+
+constexpr TimerKind client_timer_kind(std::uint64_t kind) {
+  return TimerKind{32, (k_client_tag_prefix >> 32) | kind};
+}
+
+// The handshakes of attempt `gen` are overdue.
+struct ConnectTimer {
+  static constexpr TimerKind k_kind = client_timer_kind(1);
+  static constexpr std::array<unsigned, 1> k_bits{32};
+  std::uint32_t gen = 0;
+  STAMPEDE_FIELDS(gen)
+};
+
+// The backoff after losing the db (in attempt `gen`) is over: reopen the pool.
+struct ReconnectTimer {
+  static constexpr TimerKind k_kind = client_timer_kind(2);
+  static constexpr std::array<unsigned, 1> k_bits{32};
+  std::uint32_t gen = 0;
+  STAMPEDE_FIELDS(gen)
+};
+
+// Time for an idle pool of attempt `gen` to validate itself.
+struct ValidateTimer {
+  static constexpr TimerKind k_kind = client_timer_kind(3);
+  static constexpr std::array<unsigned, 1> k_bits{32};
+  std::uint32_t gen = 0;
+  STAMPEDE_FIELDS(gen)
+};
+
+// The request whose id has these low 32 bits is overdue (a run would need 4 billion requests to
+// wrap them).
+struct RequestTimer {
+  static constexpr TimerKind k_kind = client_timer_kind(4);
+  static constexpr std::array<unsigned, 1> k_bits{32};
+  std::uint32_t request_low = 0;
+  STAMPEDE_FIELDS(request_low)
+};
 
 // Registered names (see db_node.cpp for defaults and sources).
 inline constexpr std::string_view k_connect_timeout = "db_connect_timeout";

@@ -13,6 +13,7 @@
 
 #include "models/redis/messages.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::redis {
 
@@ -22,6 +23,19 @@ class RedisClient {
     std::function<void(Ctx&, const std::string& channel, const std::string& payload)> message;
     std::function<void(Ctx&, bool connected)> connection;
   };
+  // Everything the client holds lives in its owner's process: a crash loses all of it.
+  struct Volatile {
+    std::set<std::string> channels;  // subscribed, and subscribed again on every reconnect
+    bool connected = false;
+    std::int64_t conn = 0;
+    std::int64_t next_seq = 0;  // the sequence number the next server message must carry
+    TimeNs last_heard = 0;
+    DurationNs backoff_ns = 0;
+    std::uint32_t gen = 0;  // timers of an earlier connection carry an older generation
+    std::int64_t reconnects = 0;
+    STAMPEDE_FIELDS(channels, connected, conn, next_seq, last_heard, backoff_ns, gen, reconnects)
+  };
+
   explicit RedisClient(std::string server = "redis-1") : server_name_(std::move(server)) {}
   void set_callbacks(Callbacks cb) { cb_ = std::move(cb); }
 
@@ -38,27 +52,45 @@ class RedisClient {
   // Returns false (and drops the message) when not connected.
   bool publish(Ctx& ctx, const std::string& channel, const std::string& payload);
 
-  bool connected() const { return connected_; }
-  std::int64_t reconnects() const { return reconnects_; }
+  bool connected() const { return volatile_.connected; }
+  std::int64_t reconnects() const { return volatile_.reconnects; }
   std::uint64_t digest() const;
+  // The state::Component trio, so that the owner's digest and perturbation reach in here.
+  void digest_into(Digest& d) const { state::add(d, volatile_); }
+  std::size_t state_field_count() const { return state::field_total(volatile_); }
+  std::string perturb_state_field(std::size_t i) { return state::perturb_field(i, volatile_); }
 
  private:
-  enum TimerKind : std::uint32_t { t_ping = 1, t_read, t_reconnect };
-  std::uint64_t tag(TimerKind k) const;
+  // Read at start, the same on every start: not state.
+  struct Config {
+    NodeId server = k_no_node;
+    DurationNs timeout_ns = 0;
+    DurationNs ping_interval_ns = 0;
+    DurationNs backoff_min_ns = 0;
+    DurationNs backoff_max_ns = 0;
+  };
   void connect(Ctx& ctx);
   void lost(Ctx& ctx);
+  void send_subscribe(Ctx& ctx, const std::string& channel);
+  // Whether a server message on (conn, seq) is for the live connection and in order; a gap
+  // breaks the connection.
+  bool heard(Ctx& ctx, NodeId from, std::int64_t conn, std::int64_t seq);
+  void on(Ctx& ctx, const Connected& m);
+  void on(Ctx& ctx, const Delivery& m);
+  // Heard (heard() counted them), with nothing more to do.
+  void on(Ctx& ctx, const Subscribed& m) { (void)ctx, (void)m; }
+  void on(Ctx& ctx, const Pong& m) { (void)ctx, (void)m; }
+  void on(Ctx& ctx, const PingTimer& t);
+  void on(Ctx& ctx, const ReadTimer& t);
+  void on(Ctx& ctx, const ReconnectTimer& t);
 
   std::string server_name_;
   Callbacks cb_;
-  NodeId server_ = k_no_node;
-  std::set<std::string> channels_;
-  bool connected_ = false;
-  std::int64_t conn_ = 0;
-  std::int64_t next_seq_ = 0;
-  TimeNs last_heard_ = 0;
-  DurationNs backoff_ns_ = 0;
-  std::uint32_t gen_ = 0;
-  std::int64_t reconnects_ = 0;
+  Config cfg_;
+  Volatile volatile_;
 };
+
+// The owner's digest and perturbation reach in here (sim/core/state.hpp).
+static_assert(state::Component<RedisClient>);
 
 }  // namespace stampede::redis

@@ -57,10 +57,10 @@ void DataTree::remove_node(const std::string& path, ApplyResult& r) {
   auto it = nodes_.find(path);
   if (it == nodes_.end()) return;
   if (it->second.ephemeral_owner != 0) {
-    auto e = ephemerals_.find(it->second.ephemeral_owner);
-    if (e != ephemerals_.end()) {
+    auto e = ephemerals_->find(it->second.ephemeral_owner);
+    if (e != ephemerals_->end()) {
       e->second.erase(path);
-      if (e->second.empty()) ephemerals_.erase(e);
+      if (e->second.empty()) ephemerals_->erase(e);
     }
   }
   nodes_.erase(it);
@@ -74,8 +74,8 @@ ApplyResult DataTree::apply(const Txn& t) {
       sessions_[t.session] = t.timeout_ns;
       return r;
     case TxnOp::close_session: {
-      auto e = ephemerals_.find(t.session);
-      if (e != ephemerals_.end()) {
+      auto e = ephemerals_->find(t.session);
+      if (e != ephemerals_->end()) {
         std::set<std::string> paths = e->second;  // remove_node edits the index
         for (const auto& p : paths) remove_node(p, r);
       }
@@ -112,7 +112,7 @@ ApplyResult DataTree::apply(const Txn& t) {
       Znode z;
       if (t.flags & k_ephemeral) {
         z.ephemeral_owner = t.session;
-        ephemerals_[t.session].insert(name);
+        ephemerals_.value[t.session].insert(name);
       }
       nodes_[name] = z;
       r.created.push_back(name);
@@ -133,15 +133,6 @@ ApplyResult DataTree::apply(const Txn& t) {
     }
   }
   return r;
-}
-
-std::uint64_t DataTree::digest() const {
-  Digest d;
-  for (const auto& [path, z] : nodes_)
-    d.add(path).add_signed(z.ephemeral_owner).add_signed(z.next_sequence);
-  for (const auto& [s, t] : sessions_) d.add_signed(s).add_signed(t);
-  for (const auto& [s, t] : expired_at_) d.add_signed(s).add_signed(t);
-  return d.value();
 }
 
 }  // namespace stampede::zk

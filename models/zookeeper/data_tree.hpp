@@ -11,6 +11,7 @@
 
 #include "models/zookeeper/bodies.hpp"
 #include "models/zookeeper/txn.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::zk {
 
@@ -38,18 +39,21 @@ class DataTree {
     auto it = expired_at_.find(session);
     return it == expired_at_.end() ? std::nullopt : std::optional<TimeNs>(it->second);
   }
-  std::uint64_t digest() const;
 
- private:
   struct Znode {
     std::int64_t ephemeral_owner = 0;
     std::int64_t next_sequence = 0;  // for sequential children
+    STAMPEDE_FIELDS(ephemeral_owner, next_sequence)
   };
+  STAMPEDE_FIELDS(nodes_, sessions_, ephemerals_, expired_at_)
+
+ private:
   void remove_node(const std::string& path, ApplyResult& r);
 
   std::map<std::string, Znode> nodes_;
   std::map<std::int64_t, std::int64_t> sessions_;  // id -> timeout ns
-  std::map<std::int64_t, std::set<std::string>> ephemerals_;
+  // An index of nodes_ by owner, rebuilt from it: not state of its own.
+  Untracked<std::map<std::int64_t, std::set<std::string>>> ephemerals_;
   // Expired sessions (not those closed otherwise), for lock.no_stale_holder_action.
   std::map<std::int64_t, TimeNs> expired_at_;
 };

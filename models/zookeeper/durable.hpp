@@ -5,18 +5,16 @@
 #include <vector>
 
 #include "models/zookeeper/txn.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::zk {
 
-class Durable {
+// The txn log with a digest of each of its prefixes, so that two logs compare (and the log
+// digests) in constant time.
+class TxnLog {
  public:
-  std::int64_t accepted_epoch = 0;
-  std::int64_t current_epoch = 0;
-  std::int64_t committed = 0;  // history[0, committed) is applied to the data tree
-
-  const History& history() const { return history_; }
+  const History& entries() const { return history_; }
   std::size_t size() const { return history_.size(); }
-  std::int64_t last_zxid() const { return history_.empty() ? 0 : history_.back().zxid; }
   // Digest of history[0, n): equal prefixes have equal digests.
   std::uint64_t prefix_digest(std::size_t n) const { return prefix_[n]; }
 
@@ -24,8 +22,7 @@ class Durable {
     prefix_.push_back(chain(prefix_.back(), e));
     history_.push_back(std::move(e));
   }
-  // Replaces the log with the leader's (a SNAP in Zab's sync); returns how long a prefix the old
-  // and new logs share.
+  // Replaces the log with h; returns how long a prefix the old and new logs share.
   std::size_t assign(const History& h) {
     std::vector<std::uint64_t> prefix{0};
     prefix.reserve(h.size() + 1);
@@ -39,6 +36,13 @@ class Durable {
     return common;
   }
 
+  // The whole log, by its prefix digest (which covers every entry).
+  void digest_into(Digest& d) const { d.add(prefix_.back()); }
+  // For tests/state: a different log (one more entry).
+  void perturb_for_test() {
+    append(LoggedTxn{static_cast<std::int64_t>(size()) + 1, std::make_shared<const Txn>()});
+  }
+
  private:
   static std::uint64_t chain(std::uint64_t prev, const LoggedTxn& e) {
     Digest d;
@@ -47,6 +51,28 @@ class Durable {
   }
   History history_;
   std::vector<std::uint64_t> prefix_{0};
+};
+
+class Disk {
+ public:
+  std::int64_t accepted_epoch = 0;
+  std::int64_t current_epoch = 0;
+  std::int64_t committed = 0;  // history[0, committed) is applied to the data tree
+
+  const History& history() const { return log_.entries(); }
+  std::size_t size() const { return log_.size(); }
+  std::int64_t last_zxid() const { return log_.size() == 0 ? 0 : history().back().zxid; }
+  std::uint64_t prefix_digest(std::size_t n) const { return log_.prefix_digest(n); }
+
+  void append(LoggedTxn e) { log_.append(std::move(e)); }
+  // Replaces the log with the leader's (a SNAP in Zab's sync); returns how long a prefix the old
+  // and new logs share.
+  std::size_t assign(const History& h) { return log_.assign(h); }
+
+  STAMPEDE_FIELDS(accepted_epoch, current_epoch, committed, log_)
+
+ private:
+  TxnLog log_;
 };
 
 }  // namespace stampede::zk

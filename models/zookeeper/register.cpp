@@ -76,6 +76,25 @@ void register_invariants(Registry& r) {
                    zk::check_committed_never_lost});
 }
 
+void register_events(Registry& r) {
+  r.add_event({"zookeeper.leader_elected", {"server", "epoch"},
+               "a leader synced a quorum and serves: \"LEADING: zookeeper-N leads epoch E\""});
+  r.add_event({"zookeeper.session_expired", {"session", "timeout_ms"},
+               "the leader applied the expiry of a session: \"Expiring session 0x..., timeout of "
+               "Nms exceeded\""});
+  r.add_event({"zookeeper.shutdown", {"reason"},
+               "a server left its role (lost its leader or its quorum) and looks for a leader "
+               "again: \"shutdown called: ...; going LOOKING\""});
+  r.add_event({"zookeeper.follower_dropped", {"follower"},
+               "the leader dropped a follower (its server id) that stayed silent too long"});
+  r.add_event({"zookeeper.sync_truncated_committed", {"last_zxid"},
+               "a follower's sync with its leader cut committed txns from its log (never under "
+               "Zab; zk.committed_never_lost reports it)"});
+  r.add_event({"zookeeper.client_session_timed_out", {"silent_ms", "session"},
+               "a client heard nothing from its server for 2/3 of the session timeout and "
+               "declared connection loss"});
+}
+
 }  // namespace
 
 void register_zookeeper(Registry& r) {
@@ -84,6 +103,7 @@ void register_zookeeper(Registry& r) {
                    "off: the vote comparison of ZooKeeper before ZOOKEEPER-1419 (the server-id "
                    "tie-break ignores the epoch), with which elections can fail to settle"});
   register_invariants(r);
+  register_events(r);
   r.add_signal({std::string(zk::k_signal_leader_elected),
                 "a ZooKeeper leader has synced a quorum and serves (once per epoch)"});
   r.add_signal(

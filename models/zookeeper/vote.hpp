@@ -3,6 +3,8 @@
 // totalOrderPredicate).
 #include <cstdint>
 
+#include "sim/core/fields.hpp"
+
 namespace stampede::zk {
 
 enum class ServerState : std::uint8_t { looking = 0, following = 1, leading = 2 };
@@ -12,6 +14,7 @@ struct Vote {
   std::int64_t zxid = 0;        // proposed leader's last logged zxid
   std::int64_t peer_epoch = 0;  // proposed leader's current epoch
   bool operator==(const Vote&) const = default;
+  STAMPEDE_FIELDS(leader, zxid, peer_epoch)
 };
 
 // Whether the vote `next` beats `current`: by peer epoch, then zxid, then server id. With

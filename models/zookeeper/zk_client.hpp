@@ -25,6 +25,7 @@
 
 #include "models/zookeeper/messages.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::zk {
 
@@ -52,9 +53,7 @@ class ZkClient {
   void crash();
 
   static bool owns_message(std::uint32_t type) { return is_client_type(type); }
-  static bool owns_timer(std::uint64_t tag) {
-    return (tag & k_tag_prefix_mask) == k_client_tag_prefix;
-  }
+  static bool owns_timer(std::uint64_t tag) { return tag_prefix(tag) == k_client_tag_prefix; }
   void on_message(Ctx& ctx, NodeId from, const Message& msg);
   void on_timer(Ctx& ctx, std::uint64_t tag);
 
@@ -63,30 +62,36 @@ class ZkClient {
   bool holds(std::string_view name) const;
   std::vector<std::string> held() const;  // sorted
 
-  SessionState state() const { return state_; }
+  SessionState state() const { return vol_.state; }
   // Whether the session may still be trusted at `now` (the owner's clock): connected, and heard
   // from within 2/3 of the negotiated timeout, the point where the client declares connection
   // loss. The leader cannot expire the session before a full timeout of silence, so a holder that
   // acts only while this holds never acts after its session expired (clocks that drift apart
   // aside). It answers at once, unlike the read timer, which may fire after a pause ends.
   bool lease_valid(TimeNs now) const {
-    return state_ == SessionState::connected && now - last_heard_ < timeout_ns_ * 2 / 3;
+    return vol_.state == SessionState::connected &&
+           now - vol_.last_heard < vol_.timeout_ns * 2 / 3;
   }
-  std::int64_t session_id() const { return session_; }
-  DurationNs negotiated_timeout() const { return timeout_ns_; }
-  std::int64_t expirations() const { return expirations_; }
-  std::uint64_t digest() const;
+  std::int64_t session_id() const { return vol_.session; }
+  DurationNs negotiated_timeout() const { return vol_.timeout_ns; }
+  std::int64_t expirations() const { return vol_.expirations; }
+  // The digest of the client's state (its owner folds it into its own).
+  std::uint64_t digest() const { return state::digest(vol_); }
+  // As a state::Component of the node that embeds it.
+  void digest_into(Digest& d) const { state::add(d, vol_); }
+  std::size_t state_field_count() const { return state::field_total(vol_); }
+  std::string perturb_state_field(std::size_t i) { return state::perturb_field(i, vol_); }
   // The probes an embedding node forwards so that zk.lock_mutual_exclusion sees its locks:
   // zk.held_lock_count, zk.held_lock (arg: index; the lock_name_hash of the name),
   // zk.session_id, zk.session_state, zk.expirations. nullopt for other keys.
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const;
 
  private:
-  enum TimerKind : std::uint32_t { t_connect = 1, t_ping, t_read, t_reconnect };
   enum class Op : std::uint8_t { list, create, check, remove };
   struct Pending {
     Op op = Op::list;
     std::string lock;
+    STAMPEDE_FIELDS(op, lock)
   };
   struct LockState {
     bool wanted = false;
@@ -94,38 +99,62 @@ class ZkClient {
     bool busy = false;     // a request of the recipe is in flight
     std::string node;      // our lock node's full path, once known
     std::string watching;  // the predecessor we wait on
+    STAMPEDE_FIELDS(wanted, held, busy, node, watching)
+  };
+  // Everything the client knows is lost with its process.
+  struct Volatile {
+    SessionState state = SessionState::disconnected;
+    std::int64_t session = 0;
+    DurationNs timeout_ns = 0;
+    int server_index = 0;
+    NodeId server = k_no_node;
+    std::int64_t conn = 0;
+    std::uint32_t gen = 0;  // bumped on every change of connection; stale timers carry an old one
+    TimeNs last_heard = 0;
+    std::int64_t next_xid = 0;
+    std::int64_t expirations = 0;
+    std::map<std::int64_t, Pending> pending;
+    std::map<std::string, LockState> locks;
+    std::set<std::string> to_delete;  // released while disconnected
+    STAMPEDE_FIELDS(state, session, timeout_ns, server_index, server, conn, gen, last_heard,
+                    next_xid, expirations, pending, locks, to_delete)
+  };
+  // Given at construction, or read at start (the same on every start): not state.
+  struct Config {
+    int ensemble = 0;
+    DurationNs requested_ns = 0;  // 0 until start: zk_session_timeout
+    std::vector<NodeId> servers;
   };
 
-  std::uint64_t tag(TimerKind k) const { return make_tag(k_client_tag_prefix, k, gen_); }
+  template <class T>
+  std::uint64_t tag() const {
+    return timer_tag::encode(T{vol_.gen});
+  }
   void connect(Ctx& ctx);
   void connection_lost(Ctx& ctx);
   void session_expired(Ctx& ctx);
   void schedule_reconnect(Ctx& ctx);
   void on_connected(Ctx& ctx);
-  void on_response(Ctx& ctx, std::int64_t xid, const Message& m);
+  void on(Ctx& ctx, const ClientConnectTimer& t);
+  void on(Ctx& ctx, const ClientReconnectTimer& t);
+  void on(Ctx& ctx, const ClientPingTimer& t);
+  void on(Ctx& ctx, const ClientReadTimer& t);
+  void on(Ctx& ctx, const ClientConnected& m);
+  void on(Ctx& ctx, const ClientExpired& m);
+  void on(Ctx& ctx, const ClientClosed& m);
+  void on(Ctx& ctx, const ClientPong& m);
+  void on(Ctx& ctx, const ClientResponse& m);
+  void on(Ctx& ctx, const ClientWatch& m);
+  void on_list(Ctx& ctx, const std::string& name, LockState& l, const ResponseBody& r);
   void step(Ctx& ctx, const std::string& name);
-  std::int64_t send_request(Ctx& ctx, std::uint8_t op, const std::string& path, std::int64_t flags,
+  std::int64_t send_request(Ctx& ctx, ReqOp op, const std::string& path, std::int64_t flags,
                             bool watch, Pending p);
   std::string dir_of(const std::string& name) const { return "/locks/" + name; }
   std::string prefix() const;
 
-  int ensemble_;
-  DurationNs requested_ns_;
+  Config cfg_;
   Callbacks cb_;
-  std::vector<NodeId> servers_;
-  SessionState state_ = SessionState::disconnected;
-  std::int64_t session_ = 0;
-  DurationNs timeout_ns_ = 0;
-  int server_index_ = 0;
-  NodeId server_ = k_no_node;
-  std::int64_t conn_ = 0;
-  std::uint32_t gen_ = 0;
-  TimeNs last_heard_ = 0;
-  std::int64_t next_xid_ = 0;
-  std::int64_t expirations_ = 0;
-  std::map<std::int64_t, Pending> pending_;
-  std::map<std::string, LockState> locks_;
-  std::set<std::string> to_delete_;  // released while disconnected
+  Volatile vol_;
 };
 
 }  // namespace stampede::zk

@@ -9,133 +9,144 @@
 
 namespace stampede::zk {
 
-void ZkServer::reply_client(Ctx& ctx, NodeId client, std::uint32_t type, std::int64_t b,
-                            std::int64_t c, std::shared_ptr<const Payload> body) {
-  auto it = clients_.find(client);
-  std::int64_t conn = it == clients_.end() ? 0 : it->second.conn;
-  ctx.send(client, Message{type, 128, conn, b, c, std::move(body)});
-}
-
 void ZkServer::close_all_clients(Ctx& ctx) {
   // Like closing the sockets: each client hears of it at once and tries another server.
-  for (const auto& [node, c] : clients_)
-    ctx.send(node, Message{client_closed, 64, c.conn, 0, 0, nullptr});
-  clients_.clear();
-  data_watches_.clear();
-  child_watches_.clear();
+  for (const auto& [node, c] : vol_.clients) ctx.send(node, wire::encode(ClientClosed{c.conn}));
+  vol_.clients.clear();
+  vol_.data_watches.clear();
+  vol_.child_watches.clear();
 }
 
 void ZkServer::touch_local(Ctx& ctx, std::int64_t session) {
-  if (state_ == ServerState::leading) {
+  if (vol_.state == ServerState::leading) {
     touch(ctx, session);
   } else {
-    follow_.touched.insert(session);
+    vol_.follow.touched.insert(session);
   }
 }
 
-void ZkServer::on_probe_write(Ctx& ctx, NodeId from, const Message& m) {
+void ZkServer::on_client_message(Ctx& ctx, NodeId from, const Message& m) {
+  wire::dispatch<ProbeWrite, ProbeCommitted, ClientConnect, ClientPing, ClientRequest>(
+      m, [&](const auto& x) { on(ctx, from, x); });
+}
+
+void ZkServer::on(Ctx& ctx, NodeId from, const ProbeWrite& m) {
   // The probe writes to every server at once; only a leader that serves proposes it, so one
   // write per probe goes through Zab (a follower would forward it to that same leader).
-  if (state_ != ServerState::leading || !lead_.ready) return;
+  if (vol_.state != ServerState::leading || !vol_.lead.ready) return;
   Txn t;
   t.op = TxnOp::create;
   t.path = "/zkprobe";  // persistent: created once, then node_exists (still a committed txn)
   t.origin_sid = sid_;
   t.client = from;
-  t.client_conn = m.a;
-  t.xid = m.a;
+  t.client_conn = m.id;
+  t.xid = m.id;
   t.probe = true;
   propose(ctx, std::move(t));
 }
 
-void ZkServer::on_client_message(Ctx& ctx, NodeId from, const Message& m) {
-  if (m.type == probe_write) return on_probe_write(ctx, from, m);
-  if (m.type == probe_committed) return;
-  if (!serving()) {
-    // "ZooKeeperServer not running": the connection is refused.
-    ctx.send(from, Message{client_closed, 64, m.a, 0, 0, nullptr});
-    return;
-  }
-  if (m.type == client_connect) {
-    std::int64_t conn = m.a, session = m.b;
-    if (session == 0) {
-      DurationNs tick = tick_ns(ctx);
-      std::int64_t timeout = std::clamp(m.c, ctx.timing(k_min_session_timeout) * tick,
-                                        ctx.timing(k_max_session_timeout) * tick);
-      std::int64_t id = ++next_session_;
-      clients_[from] = ClientConn{conn, id, false};
-      Txn t;
-      t.op = TxnOp::create_session;
-      t.session = id;
-      t.timeout_ns = timeout;
-      t.origin_sid = sid_;
-      t.client = from;
-      t.client_conn = conn;
-      submit(ctx, std::move(t));
-      return;
+void ZkServer::on(Ctx& ctx, NodeId from, const ProbeCommitted& m) {
+  (void)ctx;
+  (void)from;
+  (void)m;  // the leader's answer to a probe: nothing for a server
+}
+
+// "ZooKeeperServer not running": a server that does not serve refuses the connection.
+bool ZkServer::refuse_unless_serving(Ctx& ctx, NodeId from, std::int64_t conn) {
+  if (serving()) return false;
+  ctx.send(from, wire::encode(ClientClosed{conn}));
+  return true;
+}
+
+void ZkServer::on(Ctx& ctx, NodeId from, const ClientConnect& m) {
+  if (refuse_unless_serving(ctx, from, m.conn)) return;
+  std::int64_t session = m.session;
+  if (session == 0) return create_session(ctx, from, m);
+  vol_.clients[from] = ClientConn{m.conn, session, false};
+  if (vol_.state == ServerState::leading) {
+    if (vol_.tree.session_live(session) && vol_.lead.closing.count(session) == 0) {
+      vol_.clients[from].established = true;
+      touch(ctx, session);
+      reply_client(ctx, from, ClientConnected{0, session, vol_.tree.session_timeout(session)});
+    } else {
+      reply_client(ctx, from, ClientExpired{0, session});
+      vol_.clients.erase(from);
     }
-    clients_[from] = ClientConn{conn, session, false};
-    if (state_ == ServerState::leading) {
-      if (tree_.session_live(session) && lead_.closing.count(session) == 0) {
-        clients_[from].established = true;
-        touch(ctx, session);
-        reply_client(ctx, from, client_connected, session, tree_.session_timeout(session));
-      } else {
-        reply_client(ctx, from, client_expired, session, 0);
-        clients_.erase(from);
-      }
-      return;
-    }
-    // A follower asks the leader, which alone knows whether the session is still alive.
-    ctx.send(follow_.leader, Message{revalidate, 64, follow_.conn, session,
-                                     static_cast<std::int64_t>(from), nullptr});
     return;
   }
-  auto it = clients_.find(from);
-  if (it == clients_.end() || it->second.conn != m.a || !it->second.established) {
-    ctx.send(from, Message{client_closed, 64, m.a, 0, 0, nullptr});  // an unknown connection
-    return;
+  // A follower asks the leader, which alone knows whether the session is still alive.
+  ctx.send(vol_.follow.leader, wire::encode(Revalidate{vol_.follow.conn, session, from}));
+}
+
+void ZkServer::create_session(Ctx& ctx, NodeId from, const ClientConnect& m) {
+  DurationNs tick = cfg_.tick_ns;
+  std::int64_t timeout = std::clamp(m.timeout_ns, cfg_.min_session_timeout * tick,
+                                    cfg_.max_session_timeout * tick);
+  std::int64_t id = ++vol_.next_session;
+  vol_.clients[from] = ClientConn{m.conn, id, false};
+  Txn t;
+  t.op = TxnOp::create_session;
+  t.session = id;
+  t.timeout_ns = timeout;
+  t.origin_sid = sid_;
+  t.client = from;
+  t.client_conn = m.conn;
+  submit(ctx, std::move(t));
+}
+
+// The client's connection here, once its session is established; an unknown connection is
+// closed.
+ZkServer::ClientConn* ZkServer::established_conn(Ctx& ctx, NodeId from, std::int64_t conn) {
+  auto it = vol_.clients.find(from);
+  if (it == vol_.clients.end() || it->second.conn != conn || !it->second.established) {
+    ctx.send(from, wire::encode(ClientClosed{conn}));
+    return nullptr;
   }
-  std::int64_t session = it->second.session;
+  return &it->second;
+}
+
+void ZkServer::on(Ctx& ctx, NodeId from, const ClientPing& m) {
+  if (refuse_unless_serving(ctx, from, m.conn)) return;
+  ClientConn* c = established_conn(ctx, from, m.conn);
+  if (c == nullptr) return;
+  touch_local(ctx, c->session);
+  reply_client(ctx, from, ClientPong{});
+}
+
+void ZkServer::on(Ctx& ctx, NodeId from, const ClientRequest& m) {
+  if (refuse_unless_serving(ctx, from, m.conn)) return;
+  ClientConn* c = established_conn(ctx, from, m.conn);
+  if (c == nullptr) return;
+  std::int64_t session = c->session;
   touch_local(ctx, session);
-  if (m.type == client_ping) {
-    reply_client(ctx, from, client_pong, 0, 0);
-    return;
-  }
-  if (m.type != client_request) return;
-  const auto* req = dynamic_cast<const RequestBody*>(m.body.get());
-  if (!req) return;
-  std::int64_t xid = m.b;
-  switch (req->op) {
-    case ReqOp::get_children: {
-      auto r = std::make_shared<ResponseBody>();
-      if (!tree_.exists(req->path)) {
+  const RequestBody& req = *m.body;
+  auto r = std::make_shared<ResponseBody>();
+  switch (req.op) {
+    case ReqOp::get_children:
+      if (!vol_.tree.exists(req.path)) {
         r->code = Code::no_node;
       } else {
-        r->children = tree_.children(req->path);
-        if (req->watch) child_watches_[req->path].insert(from);
+        r->children = vol_.tree.children(req.path);
+        if (req.watch) vol_.child_watches[req.path].insert(from);
       }
-      reply_client(ctx, from, client_response, xid, 0, std::move(r));
+      reply_client(ctx, from, ClientResponse{0, m.xid, std::move(r)});
       return;
-    }
-    case ReqOp::exists: {
-      auto r = std::make_shared<ResponseBody>();
-      r->exists = tree_.exists(req->path);
-      if (req->watch) data_watches_[req->path].insert(from);
-      reply_client(ctx, from, client_response, xid, 0, std::move(r));
+    case ReqOp::exists:
+      r->exists = vol_.tree.exists(req.path);
+      if (req.watch) vol_.data_watches[req.path].insert(from);
+      reply_client(ctx, from, ClientResponse{0, m.xid, std::move(r)});
       return;
-    }
     case ReqOp::create:
     case ReqOp::remove: {
       Txn t;
-      t.op = req->op == ReqOp::create ? TxnOp::create : TxnOp::remove;
-      t.path = req->path;
+      t.op = req.op == ReqOp::create ? TxnOp::create : TxnOp::remove;
+      t.path = req.path;
       t.session = session;
-      t.flags = req->flags;
+      t.flags = req.flags;
       t.origin_sid = sid_;
       t.client = from;
-      t.client_conn = m.a;
-      t.xid = xid;
+      t.client_conn = m.conn;
+      t.xid = m.xid;
       submit(ctx, std::move(t));
       return;
     }
@@ -145,22 +156,22 @@ void ZkServer::on_client_message(Ctx& ctx, NodeId from, const Message& m) {
 void ZkServer::answer_origin(Ctx& ctx, const Txn& t, const ApplyResult& r) {
   if (t.origin_sid != sid_) return;
   if (t.probe) {
-    ctx.send(t.client, Message{probe_committed, 64, t.client_conn, 0, 0, nullptr});
+    ctx.send(t.client, wire::encode(ProbeCommitted{t.client_conn}));
     return;
   }
-  auto it = clients_.find(t.client);
-  if (it == clients_.end() || it->second.conn != t.client_conn) return;
+  auto it = vol_.clients.find(t.client);
+  if (it == vol_.clients.end() || it->second.conn != t.client_conn) return;
   if (t.op == TxnOp::create_session) {
     if (it->second.session != t.session || it->second.established) return;
     it->second.established = true;
-    reply_client(ctx, t.client, client_connected, t.session, t.timeout_ns);
+    reply_client(ctx, t.client, ClientConnected{0, t.session, t.timeout_ns});
     return;
   }
   if (t.op != TxnOp::create && t.op != TxnOp::remove) return;
   auto body = std::make_shared<ResponseBody>();
   body->code = r.code;
   body->path = r.path;
-  reply_client(ctx, t.client, client_response, t.xid, 0, std::move(body));
+  reply_client(ctx, t.client, ClientResponse{0, t.xid, std::move(body)});
 }
 
 void ZkServer::fire_watches(Ctx& ctx, const ApplyResult& r) {
@@ -171,20 +182,20 @@ void ZkServer::fire_watches(Ctx& ctx, const ApplyResult& r) {
     std::set<NodeId> who = std::move(w->second);
     watches.erase(w);  // a watch fires once
     for (NodeId client : who) {
-      if (clients_.count(client) == 0) continue;
+      if (vol_.clients.count(client) == 0) continue;
       auto body = std::make_shared<WatchBody>();
       body->path = path;
       body->event = ev;
-      reply_client(ctx, client, client_watch, 0, 0, std::move(body));
+      reply_client(ctx, client, ClientWatch{0, std::move(body)});
     }
   };
   for (const auto& p : r.created) {
-    fire(data_watches_, p, WatchEvent::created);
-    fire(child_watches_, parent_of(p), WatchEvent::children_changed);
+    fire(vol_.data_watches, p, WatchEvent::created);
+    fire(vol_.child_watches, parent_of(p), WatchEvent::children_changed);
   }
   for (const auto& p : r.deleted) {
-    fire(data_watches_, p, WatchEvent::deleted);
-    fire(child_watches_, parent_of(p), WatchEvent::children_changed);
+    fire(vol_.data_watches, p, WatchEvent::deleted);
+    fire(vol_.child_watches, parent_of(p), WatchEvent::children_changed);
   }
 }
 

@@ -9,91 +9,86 @@
 
 namespace stampede::zk {
 
-bool ZkServer::correct_order(Ctx& ctx) const {
-  return ctx.mechanism(k_correct_vote_order);
-}
-
 void ZkServer::update_proposal(const Vote& v) {
-  if (!(v == proposal_)) ++vote_changes_;
-  proposal_ = v;
+  if (!(v == durable_.proposal)) ++durable_.vote_changes;
+  durable_.proposal = v;
 }
 
 void ZkServer::start_looking(Ctx& ctx) {
   set_state(ctx, ServerState::looking);
-  leader_sid_ = 0;
-  ++logical_clock_;
-  recvset_.clear();
-  outofelection_.clear();
-  finalizing_ = false;
+  vol_.leader_sid = 0;
+  ++vol_.logical_clock;
+  vol_.recvset.clear();
+  vol_.outofelection.clear();
+  vol_.finalizing = false;
   update_proposal(self_vote());
-  recvset_[sid_] = VoteRec{proposal_, logical_clock_, ServerState::looking};
-  not_timeout_ns_ = ctx.timing(k_finalize_wait);
+  vol_.recvset[sid_] = VoteRec{durable_.proposal, vol_.logical_clock, ServerState::looking};
+  vol_.not_timeout_ns = cfg_.finalize_wait_ns;
   send_notifications(ctx);
   arm_poll(ctx);
-  if (term_predicate(recvset_, proposal_, logical_clock_)) {  // an ensemble of one
-    decide(ctx, proposal_, logical_clock_);
+  if (term_predicate(vol_.recvset, durable_.proposal, vol_.logical_clock)) {  // an ensemble of one
+    decide(ctx, durable_.proposal, vol_.logical_clock);
   }
 }
 
 void ZkServer::arm_poll(Ctx& ctx) {
-  ctx.cancel_timer(poll_timer_);
-  poll_timer_ = ctx.set_timer(not_timeout_ns_, tag(t_poll));
+  ctx.cancel_timer(vol_.poll_timer);
+  vol_.poll_timer = ctx.set_timer(vol_.not_timeout_ns, tag<PollTimer>());
 }
 
 namespace {
 constexpr DurationNs k_vote_send_gap_ns = k_ms;
 }
 
-void ZkServer::send_vote_to(Ctx& ctx, NodeId to, ServerState state) {
-  (void)state;  // the vote written is the one current when it is written
+// The vote written is the one current when it is written.
+void ZkServer::send_vote_to(Ctx& ctx, NodeId to) {
   int sid = sid_of(to);
   if (sid == 0) return;
-  if (ctx.now() >= vote_send_ok_[sid - 1]) return write_vote(ctx, sid);
-  vote_queued_[sid - 1] = 1;
-  if (!flush_armed_) {
-    flush_armed_ = true;
-    ctx.set_timer(vote_send_ok_[sid - 1] - ctx.now(),
-                  make_tag(k_server_tag_prefix, t_flush_votes, 0));
+  if (ctx.now() >= vol_.vote_send_ok[sid - 1]) return write_vote(ctx, sid);
+  vol_.vote_queued[sid - 1] = 1;
+  if (!vol_.flush_armed) {
+    vol_.flush_armed = true;
+    ctx.set_timer(vol_.vote_send_ok[sid - 1] - ctx.now(), timer_tag::encode(FlushVotesTimer{}));
   }
 }
 
 void ZkServer::write_vote(Ctx& ctx, int sid) {
-  vote_send_ok_[sid - 1] = ctx.now() + k_vote_send_gap_ns;
-  vote_queued_[sid - 1] = 0;
+  vol_.vote_send_ok[sid - 1] = ctx.now() + k_vote_send_gap_ns;
+  vol_.vote_queued[sid - 1] = 0;
   auto body = std::make_shared<VoteBody>();
-  if (state_ == ServerState::looking) {
-    body->vote = proposal_;
-    body->election_epoch = logical_clock_;
+  if (vol_.state == ServerState::looking) {
+    body->vote = durable_.proposal;
+    body->election_epoch = vol_.logical_clock;
   } else {
-    body->vote = end_vote_;
-    body->election_epoch = end_election_epoch_;
+    body->vote = vol_.end_vote;
+    body->election_epoch = vol_.end_election_epoch;
   }
-  body->state = state_;
-  ctx.send(peers_[sid - 1], Message{notification, 64, body->vote.leader, body->vote.zxid,
-                                    body->election_epoch, std::move(body)});
+  body->state = vol_.state;
+  Notification n{body->vote.leader, body->vote.zxid, body->election_epoch, std::move(body)};
+  ctx.send(cfg_.peers[sid - 1], wire::encode(n));
 }
 
 void ZkServer::flush_votes(Ctx& ctx) {
-  flush_armed_ = false;
+  vol_.flush_armed = false;
   TimeNs next = k_time_never;
-  for (std::size_t i = 0; i < vote_queued_.size(); ++i) {
-    if (!vote_queued_[i]) continue;
-    if (ctx.now() >= vote_send_ok_[i]) {
+  for (std::size_t i = 0; i < vol_.vote_queued.size(); ++i) {
+    if (!vol_.vote_queued[i]) continue;
+    if (ctx.now() >= vol_.vote_send_ok[i]) {
       write_vote(ctx, static_cast<int>(i) + 1);
     } else {
-      next = std::min(next, vote_send_ok_[i]);
+      next = std::min(next, vol_.vote_send_ok[i]);
     }
   }
   if (next != k_time_never) {
-    flush_armed_ = true;
-    ctx.set_timer(next - ctx.now(), make_tag(k_server_tag_prefix, t_flush_votes, 0));
+    vol_.flush_armed = true;
+    ctx.set_timer(next - ctx.now(), timer_tag::encode(FlushVotesTimer{}));
   }
 }
 
 void ZkServer::send_notifications(Ctx& ctx) {
-  for (std::size_t i = 0; i < peers_.size(); ++i) {
-    if (static_cast<int>(i) + 1 == sid_ || peers_[i] == k_no_node) continue;
-    send_vote_to(ctx, peers_[i], ServerState::looking);
+  for (std::size_t i = 0; i < cfg_.peers.size(); ++i) {
+    if (static_cast<int>(i) + 1 == sid_ || cfg_.peers[i] == k_no_node) continue;
+    send_vote_to(ctx, cfg_.peers[i]);
   }
 }
 
@@ -112,69 +107,76 @@ bool ZkServer::check_leader(const std::map<int, VoteRec>& set, std::int64_t lead
     auto it = set.find(static_cast<int>(leader));
     return it != set.end() && it->second.state == ServerState::leading;
   }
-  return logical_clock_ == ee;
+  return vol_.logical_clock == ee;
 }
 
-void ZkServer::on_notification(Ctx& ctx, NodeId from, const VoteBody& n) {
+void ZkServer::on(Ctx& ctx, NodeId from, const Notification& m) {
+  const VoteBody& n = *m.body;
   int sender = sid_of(from);
   if (n.vote.leader < 1 || n.vote.leader > ensemble_) return;
-  if (state_ != ServerState::looking) {
+  if (vol_.state != ServerState::looking) {
     // A peer is looking: tell it whom we follow.
-    if (n.state == ServerState::looking) send_vote_to(ctx, from, state_);
+    if (n.state == ServerState::looking) send_vote_to(ctx, from);
     return;
   }
-  bool order = correct_order(ctx);
-  if (n.state == ServerState::looking && n.election_epoch < logical_clock_) {
-    send_vote_to(ctx, from, ServerState::looking);  // it is behind: help it catch up
+  if (n.state == ServerState::looking && n.election_epoch < vol_.logical_clock) {
+    send_vote_to(ctx, from);  // it is behind: help it catch up
   }
-  if (finalizing_) {
+  if (vol_.finalizing) {
     // A better vote reopens the election; anything else is consumed (as in lookForLeader).
-    if (!total_order_predicate(n.vote, proposal_, order)) return;
-    finalizing_ = false;
-    ++gen_;  // drops the finalize timer
+    if (!total_order_predicate(n.vote, durable_.proposal, cfg_.correct_order)) return;
+    vol_.finalizing = false;
+    ++durable_.gen;  // drops the finalize timer
   }
   arm_poll(ctx);
-  if (n.state == ServerState::looking) {
-    if (n.election_epoch > logical_clock_) {
-      logical_clock_ = n.election_epoch;
-      recvset_.clear();
-      update_proposal(total_order_predicate(n.vote, self_vote(), order) ? n.vote : self_vote());
-      send_notifications(ctx);
-    } else if (n.election_epoch < logical_clock_) {
-      return;
-    } else if (total_order_predicate(n.vote, proposal_, order)) {
-      update_proposal(n.vote);
-      send_notifications(ctx);
-    }
-    recvset_[sid_] = VoteRec{proposal_, logical_clock_, ServerState::looking};
-    recvset_[sender] = VoteRec{n.vote, n.election_epoch, n.state};
-    if (term_predicate(recvset_, proposal_, logical_clock_)) {
-      finalizing_ = true;
-      ++gen_;  // drops the poll timer
-      ctx.set_timer(ctx.timing(k_finalize_wait), tag(t_finalize));
-    }
+  if (n.state == ServerState::looking) return on_looking_vote(ctx, sender, n);
+  on_settled_vote(ctx, sender, n);
+}
+
+// A vote from a peer that is looking too.
+void ZkServer::on_looking_vote(Ctx& ctx, int sender, const VoteBody& n) {
+  bool order = cfg_.correct_order;
+  if (n.election_epoch > vol_.logical_clock) {
+    vol_.logical_clock = n.election_epoch;
+    vol_.recvset.clear();
+    update_proposal(total_order_predicate(n.vote, self_vote(), order) ? n.vote : self_vote());
+    send_notifications(ctx);
+  } else if (n.election_epoch < vol_.logical_clock) {
     return;
+  } else if (total_order_predicate(n.vote, durable_.proposal, order)) {
+    update_proposal(n.vote);
+    send_notifications(ctx);
   }
-  // The sender follows or leads already.
-  if (n.election_epoch == logical_clock_) {
-    recvset_[sender] = VoteRec{n.vote, n.election_epoch, n.state};
-    if (term_predicate(recvset_, n.vote, n.election_epoch) &&
-        check_leader(outofelection_, n.vote.leader, n.election_epoch)) {
+  vol_.recvset[sid_] = VoteRec{durable_.proposal, vol_.logical_clock, ServerState::looking};
+  vol_.recvset[sender] = VoteRec{n.vote, n.election_epoch, n.state};
+  if (term_predicate(vol_.recvset, durable_.proposal, vol_.logical_clock)) {
+    vol_.finalizing = true;
+    ++durable_.gen;  // drops the poll timer
+    ctx.set_timer(cfg_.finalize_wait_ns, tag<FinalizeTimer>());
+  }
+}
+
+// A vote from a peer that follows or leads already.
+void ZkServer::on_settled_vote(Ctx& ctx, int sender, const VoteBody& n) {
+  if (n.election_epoch == vol_.logical_clock) {
+    vol_.recvset[sender] = VoteRec{n.vote, n.election_epoch, n.state};
+    if (term_predicate(vol_.recvset, n.vote, n.election_epoch) &&
+        check_leader(vol_.outofelection, n.vote.leader, n.election_epoch)) {
       return decide(ctx, n.vote, n.election_epoch);
     }
   }
-  outofelection_[sender] = VoteRec{n.vote, n.election_epoch, n.state};
-  if (term_predicate(outofelection_, n.vote, n.election_epoch) &&
-      check_leader(outofelection_, n.vote.leader, n.election_epoch)) {
-    logical_clock_ = n.election_epoch;
+  vol_.outofelection[sender] = VoteRec{n.vote, n.election_epoch, n.state};
+  if (term_predicate(vol_.outofelection, n.vote, n.election_epoch) &&
+      check_leader(vol_.outofelection, n.vote.leader, n.election_epoch)) {
+    vol_.logical_clock = n.election_epoch;
     return decide(ctx, n.vote, n.election_epoch);
   }
 }
 
 void ZkServer::decide(Ctx& ctx, const Vote& v, std::int64_t ee) {
-  finalizing_ = false;
-  end_vote_ = v;
-  end_election_epoch_ = ee;
+  vol_.finalizing = false;
+  vol_.end_vote = v;
+  vol_.end_election_epoch = ee;
   int leader = static_cast<int>(v.leader);
   ctx.log(LogLevel::debug, fmt::format("election done: leader {} (zxid 0x{:x}, epoch {}, round {})",
                                        leader, v.zxid, v.peer_epoch, ee));

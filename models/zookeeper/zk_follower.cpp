@@ -11,127 +11,129 @@ namespace stampede::zk {
 
 void ZkServer::become_follower(Ctx& ctx, int leader) {
   set_state(ctx, ServerState::following);
-  leader_sid_ = leader;
-  follow_ = FollowerState{};
-  follow_.leader = peers_[leader - 1];
-  follow_.conn = ctx.random(1, INT32_MAX);
-  follow_.last_heard = ctx.now();
-  ctx.set_timer(tick_ns(ctx), tag(t_follower_tick));
+  vol_.leader_sid = leader;
+  vol_.follow = FollowerState{};
+  vol_.follow.leader = cfg_.peers[leader - 1];
+  vol_.follow.conn = ctx.random(1, INT32_MAX);
+  vol_.follow.last_heard = ctx.now();
+  ctx.set_timer(cfg_.tick_ns, tag<FollowerTickTimer>());
   follower_connect(ctx);
 }
 
 void ZkServer::follower_connect(Ctx& ctx) {
   // The leader may not lead yet (it may still be finishing its election): like
   // Learner.connectToLeader, try again every second until it answers.
-  if (follow_.next_seq > 0 || !follow_.early.empty()) return;
-  ctx.send(follow_.leader, Message{follower_info, 64, follow_.conn, disk_.accepted_epoch,
-                                   disk_.last_zxid(), nullptr});
-  ctx.set_timer(k_s, tag(t_follower_connect));
+  if (vol_.follow.next_seq > 0 || !vol_.follow.early.empty()) return;
+  const Disk& disk = durable_.disk;
+  ctx.send(vol_.follow.leader,
+           wire::encode(FollowerInfo{vol_.follow.conn, disk.accepted_epoch, disk.last_zxid()}));
+  ctx.set_timer(k_s, tag<ConnectTimer>());
 }
 
 void ZkServer::follower_tick(Ctx& ctx) {
-  ctx.set_timer(tick_ns(ctx), tag(t_follower_tick));
-  std::int64_t ticks = follow_.up_to_date ? ctx.timing(k_sync_limit) : ctx.timing(k_init_limit);
-  if (ctx.now() - follow_.last_heard > ticks * tick_ns(ctx))
-    shutdown_to_looking(ctx, fmt::format("no word from leader zookeeper-{}", leader_sid_));
+  ctx.set_timer(cfg_.tick_ns, tag<FollowerTickTimer>());
+  std::int64_t ticks = vol_.follow.up_to_date ? cfg_.sync_limit : cfg_.init_limit;
+  if (ctx.now() - vol_.follow.last_heard > ticks * cfg_.tick_ns)
+    shutdown_to_looking(ctx, fmt::format("no word from leader zookeeper-{}", vol_.leader_sid));
 }
 
-void ZkServer::on_leader_stream(Ctx& ctx, const Message& m) {
-  if (m.a != follow_.conn) return;
-  follow_.last_heard = ctx.now();
-  if (m.b < follow_.next_seq) return;
-  if (m.b > follow_.next_seq) {
-    follow_.early.emplace(m.b, m);
+void ZkServer::on_leader_stream(Ctx& ctx, std::int64_t conn, std::int64_t seq,
+                                const Message& m) {
+  FollowerState& follow = vol_.follow;
+  if (conn != follow.conn) return;
+  follow.last_heard = ctx.now();
+  if (seq < follow.next_seq) return;
+  if (seq > follow.next_seq) {
+    follow.early.emplace(seq, Early{m});
     return;
   }
-  std::int64_t conn = follow_.conn;
   process_leader_message(ctx, m);
-  while (state_ == ServerState::following && follow_.conn == conn) {
-    ++follow_.next_seq;
-    auto it = follow_.early.find(follow_.next_seq);
-    if (it == follow_.early.end()) break;
-    Message next = std::move(it->second);
-    follow_.early.erase(it);
+  while (vol_.state == ServerState::following && vol_.follow.conn == conn) {
+    ++vol_.follow.next_seq;
+    auto it = vol_.follow.early.find(vol_.follow.next_seq);
+    if (it == vol_.follow.early.end()) break;
+    Message next = std::move(it->second.msg);
+    vol_.follow.early.erase(it);
     process_leader_message(ctx, next);
   }
 }
 
 void ZkServer::process_leader_message(Ctx& ctx, const Message& m) {
-  switch (m.type) {
-    case leader_info: {
-      std::int64_t e = m.c;
-      if (e > disk_.accepted_epoch) {
-        disk_.accepted_epoch = e;
-        ctx.send(follow_.leader, Message{ack_epoch, 64, follow_.conn, disk_.current_epoch,
-                                         disk_.last_zxid(), nullptr});
-      } else if (e == disk_.accepted_epoch) {
-        // Already acked this epoch to someone: give our log position, but no second ack.
-        ctx.send(follow_.leader,
-                 Message{ack_epoch, 64, follow_.conn, -1, disk_.last_zxid(), nullptr});
-      } else {
-        shutdown_to_looking(ctx, "leader's epoch is older than our accepted epoch");
-      }
-      return;
-    }
-    case new_leader: {
-      const auto* b = dynamic_cast<const SyncBody*>(m.body.get());
-      if (!b) return;
-      std::size_t common = disk_.assign(*b->history);
-      if (common < static_cast<std::size_t>(disk_.committed)) {
-        // Never happens under Zab: the invariant zk.committed_never_lost reports it.
-        ctx.log(LogLevel::notable,
-                fmt::format("sync truncated committed txns below 0x{:x}", disk_.last_zxid()));
-        disk_.committed = 0;
-        tree_ = DataTree{};
-      }
-      disk_.current_epoch = m.c;
-      commit_to(ctx, static_cast<std::size_t>(b->committed));
-      follow_.synced = true;
-      ctx.send(follow_.leader,
-               Message{ack_new_leader, 64, follow_.conn, m.c, disk_.last_zxid(), nullptr});
-      return;
-    }
-    case up_to_date:
-      commit_to(ctx, static_cast<std::size_t>(m.c));
-      follow_.up_to_date = true;
-      return;
-    case proposal: {
-      const auto* b = dynamic_cast<const TxnBody*>(m.body.get());
-      if (!b || !follow_.synced) return;
-      if (b->entry.zxid > disk_.last_zxid()) disk_.append(b->entry);
-      ctx.send(follow_.leader, Message{ack, 64, follow_.conn, 0, b->entry.zxid, nullptr});
-      return;
-    }
-    case commit: {
-      std::size_t n = static_cast<std::size_t>(disk_.committed);
-      while (n < disk_.size() && disk_.history()[n].zxid <= m.c) ++n;
-      commit_to(ctx, n);
-      return;
-    }
-    case ping: {
-      auto body = std::make_shared<SessionList>();
-      body->sessions.assign(follow_.touched.begin(), follow_.touched.end());
-      follow_.touched.clear();
-      ctx.send(follow_.leader, Message{ping_reply, 64, follow_.conn, 0, 0, std::move(body)});
-      return;
-    }
-    case revalidate_reply: {
-      const auto* b = dynamic_cast<const RevalidateBody*>(m.body.get());
-      if (!b) return;
-      auto it = clients_.find(b->client);
-      if (it == clients_.end() || it->second.session != b->session || it->second.established)
-        return;
-      if (b->valid) {
-        it->second.established = true;
-        reply_client(ctx, b->client, client_connected, b->session, b->timeout_ns);
-      } else {
-        reply_client(ctx, b->client, client_expired, b->session, 0);
-        clients_.erase(it);
-      }
-      return;
-    }
-    default:
-      return;
+  wire::dispatch<LeaderInfo, NewLeader, UpToDate, Proposal, Commit, Ping, RevalidateReply>(
+      m, [&](const auto& x) { on(ctx, x); });
+}
+
+void ZkServer::on(Ctx& ctx, const LeaderInfo& m) {
+  Disk& disk = durable_.disk;
+  std::int64_t e = m.new_epoch;
+  if (e > disk.accepted_epoch) {
+    disk.accepted_epoch = e;
+    ctx.send(vol_.follow.leader,
+             wire::encode(AckEpoch{vol_.follow.conn, disk.current_epoch, disk.last_zxid()}));
+  } else if (e == disk.accepted_epoch) {
+    // Already acked this epoch to someone: give our log position, but no second ack.
+    ctx.send(vol_.follow.leader, wire::encode(AckEpoch{vol_.follow.conn, -1, disk.last_zxid()}));
+  } else {
+    shutdown_to_looking(ctx, "leader's epoch is older than our accepted epoch");
+  }
+}
+
+void ZkServer::on(Ctx& ctx, const NewLeader& m) {
+  Disk& disk = durable_.disk;
+  std::size_t common = disk.assign(*m.body->history);
+  if (common < static_cast<std::size_t>(disk.committed)) {
+    // Never happens under Zab: the invariant zk.committed_never_lost reports it.
+    ctx.event(LogLevel::notable,
+              Event("zookeeper.sync_truncated_committed").with("last_zxid", disk.last_zxid()),
+              fmt::format("sync truncated committed txns below 0x{:x}", disk.last_zxid()));
+    disk.committed = 0;
+    vol_.tree = DataTree{};
+  }
+  disk.current_epoch = m.new_epoch;
+  commit_to(ctx, static_cast<std::size_t>(m.body->committed));
+  vol_.follow.synced = true;
+  ctx.send(vol_.follow.leader,
+           wire::encode(AckNewLeader{vol_.follow.conn, m.new_epoch, disk.last_zxid()}));
+}
+
+void ZkServer::on(Ctx& ctx, const UpToDate& m) {
+  commit_to(ctx, static_cast<std::size_t>(m.committed));
+  vol_.follow.up_to_date = true;
+}
+
+void ZkServer::on(Ctx& ctx, const Proposal& m) {
+  if (!vol_.follow.synced) return;
+  const LoggedTxn& entry = m.body->entry;
+  if (entry.zxid > durable_.disk.last_zxid()) durable_.disk.append(entry);
+  ctx.send(vol_.follow.leader, wire::encode(Ack{vol_.follow.conn, 0, entry.zxid}));
+}
+
+void ZkServer::on(Ctx& ctx, const Commit& m) {
+  const Disk& disk = durable_.disk;
+  std::size_t n = static_cast<std::size_t>(disk.committed);
+  while (n < disk.size() && disk.history()[n].zxid <= m.zxid) ++n;
+  commit_to(ctx, n);
+}
+
+void ZkServer::on(Ctx& ctx, const Ping& m) {
+  (void)m;
+  auto body = std::make_shared<SessionList>();
+  body->sessions.assign(vol_.follow.touched.begin(), vol_.follow.touched.end());
+  vol_.follow.touched.clear();
+  ctx.send(vol_.follow.leader, wire::encode(PingReply{vol_.follow.conn, std::move(body)}));
+}
+
+void ZkServer::on(Ctx& ctx, const RevalidateReply& m) {
+  const RevalidateBody& b = *m.body;
+  auto it = vol_.clients.find(b.client);
+  if (it == vol_.clients.end() || it->second.session != b.session || it->second.established)
+    return;
+  if (b.valid) {
+    it->second.established = true;
+    reply_client(ctx, b.client, ClientConnected{0, b.session, b.timeout_ns});
+  } else {
+    reply_client(ctx, b.client, ClientExpired{0, b.session});
+    vol_.clients.erase(it);
   }
 }
 

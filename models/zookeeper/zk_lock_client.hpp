@@ -2,10 +2,12 @@
 // A test and scenario workload: a node that embeds a ZkClient and loops forever acquiring a lock,
 // holding it for zk_lock_client_hold, releasing it, and waiting zk_lock_client_idle.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "models/zookeeper/zk_client.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::zk {
 
@@ -21,22 +23,47 @@ class ZkLockClient final : public Node {
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;
   std::string_view message_name(std::uint32_t type) const override;
+  std::unique_ptr<Node> clone() const override;
+  std::size_t state_field_count() const override;
+  std::string perturb_state_field(std::size_t i) override;
 
   const ZkClient& client() const { return client_; }
-  std::int64_t acquisitions() const { return acquisitions_; }
+  std::int64_t acquisitions() const { return vol_.acquisitions; }
   // Stops the loop: the lock is kept once held (tests use it to pin a holder).
   void set_hold_forever(bool v) { hold_forever_ = v; }
 
  private:
-  enum TimerKind : std::uint32_t { t_hold_done = 1, t_idle_done };
-  std::uint64_t tag(TimerKind k) const;
+  // Survives a crash: the generation only grows, so no timer from before a crash applies after.
+  struct Durable {
+    std::uint32_t gen = 0;
+    STAMPEDE_FIELDS(gen)
+  };
+  struct Volatile {
+    std::int64_t acquisitions = 0;  // counts since the last start
+    STAMPEDE_FIELDS(acquisitions)
+  };
+  // Read at start (the same on every start): not state.
+  struct Config {
+    DurationNs hold_ns = 0;
+    DurationNs idle_ns = 0;
+    SeriesId m_acquisitions = 0;
+  };
+
+  template <class T>
+  std::uint64_t tag() const {
+    return timer_tag::encode(T{durable_.gen});
+  }
+  // Points the client's callbacks at this node (again after a clone).
+  void bind_callbacks();
+  void on(Ctx& ctx, const HoldDoneTimer& t);
+  void on(Ctx& ctx, const IdleDoneTimer& t);
 
   std::string lock_;
-  ZkClient client_;
   bool hold_forever_ = false;
-  std::uint32_t gen_ = 0;
-  std::int64_t acquisitions_ = 0;  // volatile: counts since the last start
-  SeriesId m_acquisitions_ = 0;
+  Config cfg_;
+  Durable durable_;
+  Volatile vol_;
+  ZkClient client_;  // volatile: crash() resets it
 };
 
 }  // namespace stampede::zk

@@ -11,9 +11,12 @@
 // after 2/3 of the session timeout, reconnecting), which measure the client rather than the
 // ensemble. The probe stands for a client that can reach every server and retries at once.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "models/zookeeper/messages.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::zk {
 
@@ -28,21 +31,44 @@ class ZkProbe final : public Node {
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;
   std::string_view message_name(std::uint32_t type) const override;
+  std::unique_ptr<Node> clone() const override { return std::make_unique<ZkProbe>(*this); }
+  std::size_t state_field_count() const override {
+    return state::field_total(durable_, vol_);
+  }
+  std::string perturb_state_field(std::size_t i) override {
+    return state::perturb_field(i, durable_, vol_);
+  }
 
-  std::int64_t writes() const { return writes_; }
-  std::int64_t committed() const { return committed_; }
+  std::int64_t writes() const { return vol_.writes; }
+  std::int64_t committed() const { return vol_.committed; }
 
  private:
-  enum TimerKind : std::uint32_t { t_next = 1, t_deadline };
+  // Survives a crash: write ids are never reused.
+  struct Durable {
+    std::int64_t id = 0;  // the current write's id
+    STAMPEDE_FIELDS(id)
+  };
+  struct Volatile {
+    bool pending = false;     // the current write awaits its answer
+    std::int64_t writes = 0;  // counts since the last start
+    std::int64_t committed = 0;
+    STAMPEDE_FIELDS(pending, writes, committed)
+  };
+  // Read at start (the same on every start): not state.
+  struct Config {
+    std::vector<NodeId> servers;
+    DurationNs interval_ns = 0;
+    DurationNs timeout_ns = 0;
+    SeriesId series = 0;
+  };
   void decide(Ctx& ctx, bool ok);
+  void on(Ctx& ctx, const ProbeNextTimer& t);
+  void on(Ctx& ctx, const ProbeDeadlineTimer& t);
 
   int ensemble_;
-  std::vector<NodeId> servers_;
-  std::int64_t id_ = 0;      // the current write's id
-  bool pending_ = false;     // the current write awaits its answer
-  std::int64_t writes_ = 0;  // volatile: counts since the last start
-  std::int64_t committed_ = 0;
-  SeriesId series_ = 0;
+  Config cfg_;
+  Durable durable_;
+  Volatile vol_;
 };
 
 }  // namespace stampede::zk

@@ -9,74 +9,71 @@
 
 namespace stampede::zk {
 
-ZkServer::ZkServer(int sid, int ensemble_size, Durable initial)
-    : sid_(sid), ensemble_(ensemble_size), disk_(std::move(initial)) {}
-
-std::uint64_t ZkServer::tag(TimerKind k) const {
-  return make_tag(k_server_tag_prefix, k, gen_);
-}
-
-std::int64_t ZkServer::tick_ns(Ctx& ctx) const {
-  return ctx.timing(k_tick_time);
+ZkServer::ZkServer(int sid, int ensemble_size, Disk initial)
+    : sid_(sid), ensemble_(ensemble_size) {
+  durable_.disk = std::move(initial);
 }
 
 bool ZkServer::serving() const {
-  return (state_ == ServerState::leading && lead_.ready) ||
-         (state_ == ServerState::following && follow_.up_to_date);
+  return (vol_.state == ServerState::leading && vol_.lead.ready) ||
+         (vol_.state == ServerState::following && vol_.follow.up_to_date);
 }
 
 int ZkServer::sid_of(NodeId node) const {
-  for (std::size_t i = 0; i < peers_.size(); ++i)
-    if (peers_[i] == node) return static_cast<int>(i) + 1;
+  for (std::size_t i = 0; i < cfg_.peers.size(); ++i)
+    if (cfg_.peers[i] == node) return static_cast<int>(i) + 1;
   return 0;
 }
 
+void ZkServer::read_config(Ctx& ctx) {
+  cfg_.peers.clear();
+  for (int k = 1; k <= ensemble_; ++k)
+    cfg_.peers.push_back(ctx.lookup(fmt::format("zookeeper-{}", k)));
+  cfg_.tick_ns = ctx.timing(k_tick_time);
+  cfg_.init_limit = ctx.timing(k_init_limit);
+  cfg_.sync_limit = ctx.timing(k_sync_limit);
+  cfg_.min_session_timeout = ctx.timing(k_min_session_timeout);
+  cfg_.max_session_timeout = ctx.timing(k_max_session_timeout);
+  cfg_.finalize_wait_ns = ctx.timing(k_finalize_wait);
+  cfg_.max_notification_interval_ns = ctx.timing(k_max_notification_interval);
+  cfg_.correct_order = ctx.mechanism(k_correct_vote_order);
+  cfg_.m_elections = ctx.intern(k_metric_elections);
+  cfg_.m_commits = ctx.intern(k_metric_commits);
+}
+
 void ZkServer::on_start(Ctx& ctx) {
-  peers_.clear();
-  for (int k = 1; k <= ensemble_; ++k) peers_.push_back(ctx.lookup(fmt::format("zookeeper-{}", k)));
-  vote_send_ok_.assign(peers_.size(), 0);
-  vote_queued_.assign(peers_.size(), 0);
-  flush_armed_ = false;
-  m_elections_ = ctx.intern(k_metric_elections);
-  m_commits_ = ctx.intern(k_metric_commits);
+  read_config(ctx);
+  vol_.vote_send_ok.assign(cfg_.peers.size(), 0);
+  vol_.vote_queued.assign(cfg_.peers.size(), 0);
+  vol_.flush_armed = false;
   // The snapshot and log give back the committed tree.
-  tree_ = DataTree{};
-  for (std::int64_t i = 0; i < disk_.committed; ++i) tree_.apply(*disk_.history()[i].txn);
+  vol_.tree = DataTree{};
+  const Disk& disk = durable_.disk;
+  for (std::int64_t i = 0; i < disk.committed; ++i) vol_.tree.apply(*disk.history()[i].txn);
   // Session ids carry the server id and the boot time, as ZooKeeper's do, so a restarted server
   // never hands out an id that is still in use.
-  next_session_ = (static_cast<std::int64_t>(sid_) << 56) |
-                  (((ctx.now() / k_ms) & ((std::int64_t{1} << 40) - 1)) << 12);
+  vol_.next_session = (static_cast<std::int64_t>(sid_) << 56) |
+                      (((ctx.now() / k_ms) & ((std::int64_t{1} << 40) - 1)) << 12);
   start_looking(ctx);
 }
 
 void ZkServer::on_crash() {
-  state_ = ServerState::looking;
-  ++gen_;
-  leader_sid_ = 0;
-  tree_ = DataTree{};
-  logical_clock_ = 0;
-  recvset_.clear();
-  outofelection_.clear();
-  finalizing_ = false;
-  flush_armed_ = false;
-  lead_ = LeaderState{};
-  follow_ = FollowerState{};
-  clients_.clear();
-  data_watches_.clear();
-  child_watches_.clear();
+  ++durable_.gen;
+  vol_ = Volatile{};
 }
 
 void ZkServer::set_state(Ctx& ctx, ServerState s) {
-  if (state_ != ServerState::looking && s != state_) close_all_clients(ctx);
-  state_ = s;
-  ++gen_;
+  if (vol_.state != ServerState::looking && s != vol_.state) close_all_clients(ctx);
+  vol_.state = s;
+  ++durable_.gen;
 }
 
 void ZkServer::shutdown_to_looking(Ctx& ctx, std::string_view why) {
-  ctx.log(LogLevel::info, fmt::format("shutdown called: {}; going LOOKING", why));
+  ctx.event(LogLevel::info, Event("zookeeper.shutdown").with("reason", why),
+            fmt::format("shutdown called: {}; going LOOKING", why));
   close_all_clients(ctx);
-  lead_ = LeaderState{};
-  follow_ = FollowerState{};
+  vol_.lead = LeaderState{};
+  vol_.follow = FollowerState{};
   start_looking(ctx);
 }
 
@@ -84,55 +81,69 @@ void ZkServer::on_message(Ctx& ctx, NodeId from, const Message& m) {
   if (is_client_type(m.type)) return on_client_message(ctx, from, m);
   int sid = sid_of(from);
   if (sid == 0) return;
-  if (m.type == notification) {
-    if (const auto* n = dynamic_cast<const VoteBody*>(m.body.get())) on_notification(ctx, from, *n);
+  if (wire::dispatch<Notification>(m, [&](const Notification& n) { on(ctx, from, n); })) return;
+  bool from_leader = vol_.state == ServerState::following && from == vol_.follow.leader;
+  if (wire::dispatch<LeaderInfo, NewLeader, UpToDate, Proposal, Commit, Ping, RevalidateReply>(
+          m, [&](const auto& x) {
+            if (from_leader) on_leader_stream(ctx, x.conn, x.seq, m);
+          }))
     return;
-  }
-  if (m.type >= leader_info) {
-    if (state_ == ServerState::following && from == follow_.leader) on_leader_stream(ctx, m);
-    return;
-  }
-  if (state_ == ServerState::leading) on_learner_message(ctx, sid, from, m);
+  if (vol_.state == ServerState::leading) on_learner_message(ctx, sid, from, m);
 }
 
 void ZkServer::on_timer(Ctx& ctx, std::uint64_t t) {
-  if ((t & k_tag_prefix_mask) != k_server_tag_prefix) return;
-  if (tag_kind(t) == t_flush_votes) return flush_votes(ctx);  // outlives state changes
-  if (tag_gen(t) != gen_) return;                             // stale
-  switch (tag_kind(t)) {
-    case t_poll:
-      if (state_ != ServerState::looking || finalizing_) return;
-      // No notification for a while: send ours again, and back off.
-      send_notifications(ctx);
-      not_timeout_ns_ = std::min(not_timeout_ns_ * 2, ctx.timing(k_max_notification_interval));
-      arm_poll(ctx);
-      return;
-    case t_finalize:
-      if (state_ == ServerState::looking && finalizing_) decide(ctx, proposal_, logical_clock_);
-      return;
-    case t_leader_tick:
-      if (state_ == ServerState::leading) leader_tick(ctx);
-      return;
-    case t_leader_deadline:
-      if (state_ == ServerState::leading && !lead_.ready && ctx.now() >= lead_.deadline_at)
-        shutdown_to_looking(ctx, "leader not established within initLimit ticks");
-      return;
-    case t_follower_tick:
-      if (state_ == ServerState::following) follower_tick(ctx);
-      return;
-    case t_follower_connect:
-      if (state_ == ServerState::following) follower_connect(ctx);
-      return;
-    default:
-      return;
-  }
+  // The vote flush outlives state changes: it carries no generation.
+  if (timer_tag::dispatch<FlushVotesTimer>(t, [&](const FlushVotesTimer&) { flush_votes(ctx); }))
+    return;
+  timer_tag::dispatch<PollTimer, FinalizeTimer, LeaderTickTimer, DeadlineTimer, FollowerTickTimer,
+                      ConnectTimer>(t, [&](const auto& timer) {
+    if (timer.gen == durable_.gen) on(ctx, timer);  // otherwise stale
+  });
+}
+
+void ZkServer::on(Ctx& ctx, const PollTimer& t) {
+  (void)t;
+  if (vol_.state != ServerState::looking || vol_.finalizing) return;
+  // No notification for a while: send ours again, and back off.
+  send_notifications(ctx);
+  vol_.not_timeout_ns = std::min(vol_.not_timeout_ns * 2, cfg_.max_notification_interval_ns);
+  arm_poll(ctx);
+}
+
+void ZkServer::on(Ctx& ctx, const FinalizeTimer& t) {
+  (void)t;
+  if (vol_.state == ServerState::looking && vol_.finalizing)
+    decide(ctx, durable_.proposal, vol_.logical_clock);
+}
+
+void ZkServer::on(Ctx& ctx, const LeaderTickTimer& t) {
+  (void)t;
+  if (vol_.state == ServerState::leading) leader_tick(ctx);
+}
+
+void ZkServer::on(Ctx& ctx, const DeadlineTimer& t) {
+  (void)t;
+  if (vol_.state == ServerState::leading && !vol_.lead.ready &&
+      ctx.now() >= vol_.lead.deadline_at)
+    shutdown_to_looking(ctx, "leader not established within initLimit ticks");
+}
+
+void ZkServer::on(Ctx& ctx, const FollowerTickTimer& t) {
+  (void)t;
+  if (vol_.state == ServerState::following) follower_tick(ctx);
+}
+
+void ZkServer::on(Ctx& ctx, const ConnectTimer& t) {
+  (void)t;
+  if (vol_.state == ServerState::following) follower_connect(ctx);
 }
 
 void ZkServer::commit_to(Ctx& ctx, std::size_t count) {
-  count = std::min(count, disk_.size());
-  while (static_cast<std::size_t>(disk_.committed) < count) {
-    const LoggedTxn& e = disk_.history()[disk_.committed];
-    ++disk_.committed;
+  Disk& disk = durable_.disk;
+  count = std::min(count, disk.size());
+  while (static_cast<std::size_t>(disk.committed) < count) {
+    const LoggedTxn& e = disk.history()[disk.committed];
+    ++disk.committed;
     apply_entry(ctx, e);
   }
 }
@@ -141,30 +152,19 @@ void ZkServer::apply_entry(Ctx& ctx, const LoggedTxn& e) {
   const Txn& t = *e.txn;
   // The timeout is read before applying: a close_session removes the session from the tree.
   std::int64_t closed_timeout_ns =
-      t.op == TxnOp::close_session ? tree_.session_timeout(t.session) : 0;
-  ApplyResult r = tree_.apply(t);
-  if (state_ == ServerState::leading) {
-    ctx.count(m_commits_, 1);
-    lead_.acks.erase(e.zxid);
-    if (t.op == TxnOp::create_session) touch(ctx, t.session);
-    if (t.op == TxnOp::close_session) {
-      lead_.session_expiry.erase(t.session);
-      lead_.closing.erase(t.session);
-      if (t.expired) {
-        ctx.signal(k_signal_session_expired);
-        ctx.log(LogLevel::notable, fmt::format("Expiring session 0x{:x}, timeout of {}ms exceeded",
-                                               t.session, closed_timeout_ns / k_ms));
-      }
-    }
-  }
+      t.op == TxnOp::close_session ? vol_.tree.session_timeout(t.session) : 0;
+  ApplyResult r = vol_.tree.apply(t);
+  if (vol_.state == ServerState::leading) on_leader_applied(ctx, e, closed_timeout_ns);
   fire_watches(ctx, r);
   answer_origin(ctx, t, r);
   if (t.op == TxnOp::close_session) {
     // A client still connected here with that session learns that it is gone.
-    for (auto it = clients_.begin(); it != clients_.end();) {
+    for (auto it = vol_.clients.begin(); it != vol_.clients.end();) {
       if (it->second.session == t.session) {
-        ctx.send(it->first, Message{client_expired, 64, it->second.conn, t.session, 0, nullptr});
-        it = clients_.erase(it);
+        Message notice = wire::encode(ClientExpired{it->second.conn, t.session});
+        notice.size_bytes = ClientExpired::k_notice_size_bytes;
+        ctx.send(it->first, std::move(notice));
+        it = vol_.clients.erase(it);
       } else {
         ++it;
       }
@@ -172,12 +172,30 @@ void ZkServer::apply_entry(Ctx& ctx, const LoggedTxn& e) {
   }
 }
 
+void ZkServer::on_leader_applied(Ctx& ctx, const LoggedTxn& e, std::int64_t closed_timeout_ns) {
+  const Txn& t = *e.txn;
+  ctx.count(cfg_.m_commits, 1);
+  vol_.lead.acks.erase(e.zxid);
+  if (t.op == TxnOp::create_session) touch(ctx, t.session);
+  if (t.op != TxnOp::close_session) return;
+  vol_.lead.session_expiry.erase(t.session);
+  vol_.lead.closing.erase(t.session);
+  if (!t.expired) return;
+  ctx.signal(k_signal_session_expired);
+  ctx.event(LogLevel::notable,
+            Event("zookeeper.session_expired")
+                .with("session", t.session)
+                .with("timeout_ms", closed_timeout_ns / k_ms),
+            fmt::format("Expiring session 0x{:x}, timeout of {}ms exceeded", t.session,
+                        closed_timeout_ns / k_ms));
+}
+
 void ZkServer::submit(Ctx& ctx, Txn txn) {
-  if (state_ == ServerState::leading) return propose(ctx, std::move(txn));
-  if (state_ != ServerState::following) return;
+  if (vol_.state == ServerState::leading) return propose(ctx, std::move(txn));
+  if (vol_.state != ServerState::following) return;
   auto body = std::make_shared<TxnBody>();
   body->entry.txn = std::make_shared<const Txn>(std::move(txn));
-  ctx.send(follow_.leader, Message{forward, 256, follow_.conn, 0, 0, std::move(body)});
+  ctx.send(vol_.follow.leader, wire::encode(Forward{vol_.follow.conn, std::move(body)}));
 }
 
 static std::optional<std::int64_t> parse_int(std::string_view s) {
@@ -188,72 +206,74 @@ static std::optional<std::int64_t> parse_int(std::string_view s) {
 }
 
 std::optional<std::int64_t> ZkServer::probe(std::string_view key, std::string_view arg) const {
-  if (key == "zk.state") return static_cast<std::int64_t>(state_);
+  const Disk& disk = durable_.disk;
+  if (key == "zk.state") return static_cast<std::int64_t>(vol_.state);
   if (key == "zk.serving") return serving() ? 1 : 0;
-  if (key == "zk.leader") return state_ == ServerState::looking ? 0 : leader_sid_;
+  if (key == "zk.leader") return vol_.state == ServerState::looking ? 0 : vol_.leader_sid;
   if (key == "zk.leading_epoch") {
-    if (state_ == ServerState::leading && lead_.established) return lead_.new_epoch;
+    if (vol_.state == ServerState::leading && vol_.lead.established) return vol_.lead.new_epoch;
     return std::nullopt;
   }
   if (key == "zk.synced") {
-    return (state_ == ServerState::leading && lead_.ready) ||
-                   (state_ == ServerState::following && follow_.synced)
+    return (vol_.state == ServerState::leading && vol_.lead.ready) ||
+                   (vol_.state == ServerState::following && vol_.follow.synced)
                ? 1
                : 0;
   }
-  if (key == "zk.accepted_epoch") return disk_.accepted_epoch;
-  if (key == "zk.current_epoch") return disk_.current_epoch;
-  if (key == "zk.committed_count") return disk_.committed;
-  if (key == "zk.history_len") return static_cast<std::int64_t>(disk_.size());
-  if (key == "zk.last_zxid") return disk_.last_zxid();
+  if (key == "zk.accepted_epoch") return disk.accepted_epoch;
+  if (key == "zk.current_epoch") return disk.current_epoch;
+  if (key == "zk.session_live") {
+    auto s = parse_int(arg);
+    if (!s) return std::nullopt;
+    return vol_.tree.session_live(*s) ? 1 : 0;
+  }
+  if (key == "zk.session_expired_ns") {
+    auto s = parse_int(arg);
+    if (!s) return std::nullopt;
+    return vol_.tree.session_expired_at(*s);
+  }
+  if (key == "zk.node_exists") return vol_.tree.exists(std::string(arg)) ? 1 : 0;
+  if (key == "zk.children_count")
+    return static_cast<std::int64_t>(vol_.tree.children(std::string(arg)).size());
+  if (key == "zk.logical_clock") return vol_.logical_clock;
+  if (key == "zk.vote_changes") return durable_.vote_changes;
+  return probe_log(key, arg);
+}
+
+// The probes of the txn log.
+std::optional<std::int64_t> ZkServer::probe_log(std::string_view key, std::string_view arg) const {
+  const Disk& disk = durable_.disk;
+  if (key == "zk.committed_count") return disk.committed;
+  if (key == "zk.history_len") return static_cast<std::int64_t>(disk.size());
+  if (key == "zk.last_zxid") return disk.last_zxid();
   if (key == "zk.last_committed_zxid")
-    return disk_.committed == 0 ? 0 : disk_.history()[disk_.committed - 1].zxid;
+    return disk.committed == 0 ? 0 : disk.history()[disk.committed - 1].zxid;
   if (key == "zk.zxid_at" || key == "zk.prefix_digest") {
     auto i = parse_int(arg);
     if (!i || *i < 0) return std::nullopt;
     std::size_t n = static_cast<std::size_t>(*i);
     if (key == "zk.zxid_at") {
-      if (n >= disk_.size()) return std::nullopt;
-      return disk_.history()[n].zxid;
+      if (n >= disk.size()) return std::nullopt;
+      return disk.history()[n].zxid;
     }
-    if (n > disk_.size()) return std::nullopt;
-    return static_cast<std::int64_t>(disk_.prefix_digest(n));
+    if (n > disk.size()) return std::nullopt;
+    return static_cast<std::int64_t>(disk.prefix_digest(n));
   }
-  if (key == "zk.session_live") {
-    auto s = parse_int(arg);
-    if (!s) return std::nullopt;
-    return tree_.session_live(*s) ? 1 : 0;
-  }
-  if (key == "zk.session_expired_ns") {
-    auto s = parse_int(arg);
-    if (!s) return std::nullopt;
-    return tree_.session_expired_at(*s);
-  }
-  if (key == "zk.node_exists") return tree_.exists(std::string(arg)) ? 1 : 0;
-  if (key == "zk.children_count")
-    return static_cast<std::int64_t>(tree_.children(std::string(arg)).size());
-  if (key == "zk.logical_clock") return logical_clock_;
-  if (key == "zk.vote_changes") return vote_changes_;
   return std::nullopt;
 }
 
 std::uint64_t ZkServer::state_digest() const {
-  Digest d;
-  d.add_signed(sid_).add_signed(disk_.accepted_epoch).add_signed(disk_.current_epoch);
-  d.add_signed(disk_.committed).add(disk_.prefix_digest(disk_.size()));
-  d.add(static_cast<std::uint64_t>(state_)).add_signed(leader_sid_).add(tree_.digest());
-  d.add_signed(logical_clock_).add_signed(proposal_.leader).add_signed(proposal_.zxid);
-  d.add_signed(proposal_.peer_epoch).add(finalizing_ ? 1 : 0);
-  d.add_signed(lead_.new_epoch).add(lead_.established ? 1 : 0).add(lead_.ready ? 1 : 0);
-  for (const auto& [sid, l] : lead_.learners)
-    d.add_signed(sid).add_signed(l.conn).add(static_cast<std::uint64_t>(l.phase));
-  d.add_signed(follow_.conn).add_signed(follow_.next_seq).add(follow_.up_to_date ? 1 : 0);
-  for (const auto& [node, c] : clients_) d.add(node).add_signed(c.conn).add_signed(c.session);
-  return d.value();
+  // The server id and the ensemble's size, given at construction, are digested too, so that two
+  // servers with equal state still differ, as they always have.
+  return state::digest(sid_, ensemble_, durable_, vol_);
 }
 
-std::string_view ZkServer::message_name(std::uint32_t type) const {
-  return type_name(type);
+std::size_t ZkServer::state_field_count() const { return state::field_total(durable_, vol_); }
+
+std::string ZkServer::perturb_state_field(std::size_t i) {
+  return state::perturb_field(i, durable_, vol_);
 }
+
+std::string_view ZkServer::message_name(std::uint32_t type) const { return type_name(type); }
 
 }  // namespace stampede::zk

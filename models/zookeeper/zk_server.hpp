@@ -4,6 +4,7 @@
 // Sans-I/O: it only reacts to messages and timers through its Ctx.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,8 +13,10 @@
 #include "models/zookeeper/bodies.hpp"
 #include "models/zookeeper/data_tree.hpp"
 #include "models/zookeeper/durable.hpp"
+#include "models/zookeeper/messages.hpp"
 #include "models/zookeeper/vote.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::zk {
 
@@ -21,7 +24,7 @@ class ZkServer final : public Node {
  public:
   // `sid` is 1-based; the ensemble is zookeeper-1..ensemble_size. `initial` seeds the on-disk
   // state (tests use it to start from a given epoch or log).
-  ZkServer(int sid, int ensemble_size, Durable initial = {});
+  ZkServer(int sid, int ensemble_size, Disk initial = {});
 
   void on_start(Ctx& ctx) override;
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
@@ -30,29 +33,24 @@ class ZkServer final : public Node {
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;
   std::string_view message_name(std::uint32_t type) const override;
+  std::unique_ptr<Node> clone() const override { return std::make_unique<ZkServer>(*this); }
+  std::size_t state_field_count() const override;
+  std::string perturb_state_field(std::size_t i) override;
 
   // Read-only views for tests.
-  ServerState state() const { return state_; }
+  ServerState state() const { return vol_.state; }
   bool serving() const;
-  int leader_sid() const { return leader_sid_; }
-  const Durable& durable() const { return disk_; }
-  const DataTree& tree() const { return tree_; }
-  std::int64_t vote_changes() const { return vote_changes_; }
+  int leader_sid() const { return vol_.leader_sid; }
+  const Disk& disk() const { return durable_.disk; }
+  const DataTree& tree() const { return vol_.tree; }
+  std::int64_t vote_changes() const { return durable_.vote_changes; }
 
  private:
-  enum TimerKind : std::uint32_t {
-    t_poll = 1,
-    t_finalize,
-    t_leader_tick,
-    t_leader_deadline,
-    t_follower_tick,
-    t_follower_connect,
-    t_flush_votes
-  };
   struct VoteRec {
     Vote vote;
     std::int64_t election_epoch = 0;
     ServerState state = ServerState::looking;
+    STAMPEDE_FIELDS(vote, election_epoch, state)
   };
   enum class Phase : std::uint8_t { info, epoch_acked, syncing, synced };
   struct Learner {
@@ -63,6 +61,7 @@ class ZkServer final : public Node {
     std::int64_t accepted_epoch = 0;
     std::size_t synced_len = 0;  // history length sent in new_leader
     TimeNs last_heard = 0;
+    STAMPEDE_FIELDS(node, conn, seq_out, phase, accepted_epoch, synced_len, last_heard)
   };
   struct LeaderState {
     std::int64_t new_epoch = -1;  // -1 until a quorum of follower_info decided it
@@ -77,116 +76,199 @@ class ZkServer final : public Node {
     std::set<std::int64_t> closing;
     std::int64_t half_ticks = 0;
     TimeNs deadline_at = 0;  // the current phase must finish by then (initLimit ticks)
+    STAMPEDE_FIELDS(new_epoch, established, ready, max_accepted, info_from, epoch_acks,
+                    new_leader_acks, learners, acks, counter, session_expiry, closing, half_ticks,
+                    deadline_at)
+  };
+  // A message of the leader's stream that arrived ahead of its turn, kept as it came.
+  struct Early {
+    Message msg;
+    void digest_into(Digest& d) const { d.add(msg.digest()); }
   };
   struct FollowerState {
     NodeId leader = k_no_node;
     std::int64_t conn = 0;
     std::int64_t next_seq = 0;
-    std::map<std::int64_t, Message> early;  // arrived ahead of their turn
+    std::map<std::int64_t, Early> early;  // by sequence number
     bool synced = false;
     bool up_to_date = false;
     TimeNs last_heard = 0;
     std::set<std::int64_t> touched;
+    STAMPEDE_FIELDS(leader, conn, next_seq, early, synced, up_to_date, last_heard, touched)
   };
   struct ClientConn {
     std::int64_t conn = 0;
     std::int64_t session = 0;
     bool established = false;
+    STAMPEDE_FIELDS(conn, session, established)
   };
 
-  // Common.
-  std::uint64_t tag(TimerKind k) const;
+  // What survives a crash: the disk, and three values the model has always kept across one.
+  struct Durable {
+    Disk disk;
+    // Bumped on every state change (and crash); stale timers carry an older one. It only grows,
+    // so a timer from before a crash can never pass for a new one.
+    std::uint32_t gen = 0;
+    // The last vote proposed, and how often it changed: counts of the model (tests compare
+    // them), which a restart does not reset.
+    Vote proposal;
+    std::int64_t vote_changes = 0;
+    STAMPEDE_FIELDS(disk, gen, proposal, vote_changes)
+  };
+  // What a crash loses.
+  struct Volatile {
+    ServerState state = ServerState::looking;
+    int leader_sid = 0;
+    DataTree tree;  // rebuilt from the disk at start
+    // Election.
+    std::int64_t logical_clock = 0;
+    Vote end_vote;
+    std::int64_t end_election_epoch = 0;
+    std::map<int, VoteRec> recvset, outofelection;
+    DurationNs not_timeout_ns = 0;
+    bool finalizing = false;
+    Untracked<TimerId> poll_timer;  // engine-assigned
+    // QuorumCnxManager's per-peer send queue holds one message (SEND_CAPACITY = 1): a newer
+    // notification replaces one not yet written. Modelled as at most one notification per peer
+    // per k_vote_send_gap_ns, the newest vote going out when the gap ends.
+    std::vector<TimeNs> vote_send_ok;  // index sid-1
+    std::vector<std::uint8_t> vote_queued;
+    bool flush_armed = false;
+    // Roles.
+    LeaderState lead;
+    FollowerState follow;
+    // Clients.
+    std::map<NodeId, ClientConn> clients;
+    std::map<std::string, std::set<NodeId>> data_watches, child_watches;
+    std::int64_t next_session = 0;
+    STAMPEDE_FIELDS(state, leader_sid, tree, logical_clock, end_vote, end_election_epoch, recvset,
+                    outofelection, not_timeout_ns, finalizing, poll_timer, vote_send_ok,
+                    vote_queued, flush_armed, lead, follow, clients, data_watches, child_watches,
+                    next_session)
+  };
+  // Read once at start (the same on every start): not state.
+  struct Config {
+    std::vector<NodeId> peers;  // index sid-1
+    DurationNs tick_ns = 0;
+    std::int64_t init_limit = 0;  // ticks
+    std::int64_t sync_limit = 0;  // ticks
+    std::int64_t min_session_timeout = 0;  // ticks
+    std::int64_t max_session_timeout = 0;  // ticks
+    DurationNs finalize_wait_ns = 0;
+    DurationNs max_notification_interval_ns = 0;
+    bool correct_order = true;
+    SeriesId m_elections = 0, m_commits = 0;
+  };
+
+  // Common (zk_server.cpp).
+  template <class T>
+  std::uint64_t tag() const {
+    return timer_tag::encode(T{durable_.gen});
+  }
+  void read_config(Ctx& ctx);
   void set_state(Ctx& ctx, ServerState s);
   int quorum() const { return ensemble_ / 2 + 1; }
   int sid_of(NodeId node) const;
-  Vote self_vote() const { return Vote{sid_, disk_.last_zxid(), disk_.current_epoch}; }
+  Vote self_vote() const {
+    return Vote{sid_, durable_.disk.last_zxid(), durable_.disk.current_epoch};
+  }
   void commit_to(Ctx& ctx, std::size_t count);
   void apply_entry(Ctx& ctx, const LoggedTxn& e);
+  void on_leader_applied(Ctx& ctx, const LoggedTxn& e, std::int64_t closed_timeout_ns);
   void submit(Ctx& ctx, Txn txn);
   void shutdown_to_looking(Ctx& ctx, std::string_view why);
-  std::int64_t tick_ns(Ctx& ctx) const;
+  void on(Ctx& ctx, const PollTimer& t);
+  void on(Ctx& ctx, const FinalizeTimer& t);
+  void on(Ctx& ctx, const LeaderTickTimer& t);
+  void on(Ctx& ctx, const DeadlineTimer& t);
+  void on(Ctx& ctx, const FollowerTickTimer& t);
+  void on(Ctx& ctx, const ConnectTimer& t);
+  std::optional<std::int64_t> probe_log(std::string_view key, std::string_view arg) const;
 
   // Election (zk_election.cpp).
   void start_looking(Ctx& ctx);
   void send_notifications(Ctx& ctx);
-  void send_vote_to(Ctx& ctx, NodeId to, ServerState state);
+  void send_vote_to(Ctx& ctx, NodeId to);
   void write_vote(Ctx& ctx, int sid);
   void flush_votes(Ctx& ctx);
-  void on_notification(Ctx& ctx, NodeId from, const VoteBody& n);
+  void on(Ctx& ctx, NodeId from, const Notification& n);
+  void on_looking_vote(Ctx& ctx, int sender, const VoteBody& n);
+  void on_settled_vote(Ctx& ctx, int sender, const VoteBody& n);
   void update_proposal(const Vote& v);
   bool term_predicate(const std::map<int, VoteRec>& set, const Vote& v, std::int64_t ee) const;
   bool check_leader(const std::map<int, VoteRec>& set, std::int64_t leader, std::int64_t ee) const;
   void arm_poll(Ctx& ctx);
   void decide(Ctx& ctx, const Vote& v, std::int64_t ee);
-  bool correct_order(Ctx& ctx) const;
 
   // Leader (zk_leader.cpp).
   void become_leader(Ctx& ctx);
   void on_learner_message(Ctx& ctx, int sid, NodeId from, const Message& m);
+  void on(Ctx& ctx, int sid, NodeId from, const FollowerInfo& m);
+  void on(Ctx& ctx, int sid, Learner& l, const AckEpoch& m);
+  void on(Ctx& ctx, int sid, Learner& l, const AckNewLeader& m);
+  void on(Ctx& ctx, int sid, Learner& l, const Ack& m);
+  void on(Ctx& ctx, int sid, Learner& l, const PingReply& m);
+  void on(Ctx& ctx, int sid, Learner& l, const Forward& m);
+  void on(Ctx& ctx, int sid, Learner& l, const Revalidate& m);
   void decide_epoch(Ctx& ctx);
   void arm_deadline(Ctx& ctx);
   void on_epoch_quorum(Ctx& ctx);
   void sync_learner(Ctx& ctx, int sid);
   void become_ready(Ctx& ctx);
-  void send_to_learner(Ctx& ctx, int sid, Message m);
+  template <class M>
+  void send_to_learner(Ctx& ctx, int sid, M m);
   void propose(Ctx& ctx, Txn txn);
   void try_commit(Ctx& ctx);
   void leader_tick(Ctx& ctx);
+  void drop_silent_learners(Ctx& ctx);
+  void expire_sessions(Ctx& ctx);
   void touch(Ctx& ctx, std::int64_t session);
 
   // Follower (zk_follower.cpp).
   void become_follower(Ctx& ctx, int leader);
-  void on_leader_stream(Ctx& ctx, const Message& m);
+  void on_leader_stream(Ctx& ctx, std::int64_t conn, std::int64_t seq, const Message& m);
   void process_leader_message(Ctx& ctx, const Message& m);
+  void on(Ctx& ctx, const LeaderInfo& m);
+  void on(Ctx& ctx, const NewLeader& m);
+  void on(Ctx& ctx, const UpToDate& m);
+  void on(Ctx& ctx, const Proposal& m);
+  void on(Ctx& ctx, const Commit& m);
+  void on(Ctx& ctx, const Ping& m);
+  void on(Ctx& ctx, const RevalidateReply& m);
   void follower_tick(Ctx& ctx);
   void follower_connect(Ctx& ctx);
 
   // Clients (zk_clients.cpp).
   void on_client_message(Ctx& ctx, NodeId from, const Message& m);
-  void reply_client(Ctx& ctx, NodeId client, std::uint32_t type, std::int64_t b, std::int64_t c,
-                    std::shared_ptr<const Payload> body = nullptr);
+  void on(Ctx& ctx, NodeId from, const ProbeWrite& m);
+  void on(Ctx& ctx, NodeId from, const ProbeCommitted& m);
+  void on(Ctx& ctx, NodeId from, const ClientConnect& m);
+  void on(Ctx& ctx, NodeId from, const ClientPing& m);
+  void on(Ctx& ctx, NodeId from, const ClientRequest& m);
+  bool refuse_unless_serving(Ctx& ctx, NodeId from, std::int64_t conn);
+  ClientConn* established_conn(Ctx& ctx, NodeId from, std::int64_t conn);
+  void create_session(Ctx& ctx, NodeId from, const ClientConnect& m);
+  template <class M>
+  void reply_client(Ctx& ctx, NodeId client, M m);
   void close_all_clients(Ctx& ctx);
   void answer_origin(Ctx& ctx, const Txn& t, const ApplyResult& r);
   void fire_watches(Ctx& ctx, const ApplyResult& r);
   void touch_local(Ctx& ctx, std::int64_t session);
-  void on_probe_write(Ctx& ctx, NodeId from, const Message& m);
 
-  // Configuration.
+  // Given at construction.
   int sid_;
   int ensemble_;
-  // Durable.
-  Durable disk_;
-  // Volatile.
-  std::vector<NodeId> peers_;  // index sid-1
-  ServerState state_ = ServerState::looking;
-  std::uint32_t gen_ = 0;  // bumped on every state change; stale timers carry an old one
-  int leader_sid_ = 0;
-  DataTree tree_;
-  // Election.
-  std::int64_t logical_clock_ = 0;
-  Vote proposal_;
-  Vote end_vote_;
-  std::int64_t end_election_epoch_ = 0;
-  std::map<int, VoteRec> recvset_, outofelection_;
-  DurationNs not_timeout_ns_ = 0;
-  bool finalizing_ = false;
-  TimerId poll_timer_ = 0;
-  std::int64_t vote_changes_ = 0;
-  // QuorumCnxManager's per-peer send queue holds one message (SEND_CAPACITY = 1): a newer
-  // notification replaces one not yet written. Modelled as at most one notification per peer per
-  // k_vote_send_gap_ns, the newest vote going out when the gap ends.
-  std::vector<TimeNs> vote_send_ok_;  // index sid-1
-  std::vector<std::uint8_t> vote_queued_;
-  bool flush_armed_ = false;
-  // Roles.
-  LeaderState lead_;
-  FollowerState follow_;
-  // Clients.
-  std::map<NodeId, ClientConn> clients_;
-  std::map<std::string, std::set<NodeId>> data_watches_, child_watches_;
-  std::int64_t next_session_ = 0;
-  // Metrics.
-  SeriesId m_elections_ = 0, m_commits_ = 0;
+  Config cfg_;
+  Durable durable_;
+  Volatile vol_;
 };
+
+// Answers a client on its connection (conn 0 when it has none here).
+template <class M>
+void ZkServer::reply_client(Ctx& ctx, NodeId client, M m) {
+  auto it = vol_.clients.find(client);
+  m.conn = it == vol_.clients.end() ? 0 : it->second.conn;
+  ctx.send(client, wire::encode(m));
+}
 
 }  // namespace stampede::zk

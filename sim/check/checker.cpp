@@ -198,90 +198,104 @@ void Checker::finish() {
   TimeNs end = world_.now();
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    const ExpectSpec& e = *s.spec;
-    ExpectResult& r = results_[i];
     if (s.decided) continue;
-    switch (e.what) {
-      case ExpectWhat::invariant:
-        r.passed = true;
-        r.detail = "held after every step";
-        break;
-      case ExpectWhat::host_state:
-      case ExpectWhat::running:
-        if (e.form == ExpectForm::during) {
-          r.passed = true;
-          std::string observed;
-          state_holds(e, &observed);
-          r.detail = "held throughout";
-        } else {
-          // A timed check the run never reached (it ended early).
-          r.passed = false;
-          r.detail = "the run ended before the instant was reached";
-        }
-        break;
-      case ExpectWhat::availability: {
-        TimeNs from = 0, to = end;
-        if (e.form == ExpectForm::during) {
-          from = e.from_ns;
-          to = e.to_ns;
-        } else if (e.form == ExpectForm::at || e.form == ExpectForm::by) {
-          to = e.at_ns;
-        }
-        int n = 0;
-        double a = availability(e.subject, from, to, &n);
-        r.detail = fmt::format("{:.4f} over {} requests", a, n);
-        r.passed = n > 0 && (!e.at_least || a >= *e.at_least) && (!e.at_most || a <= *e.at_most);
-        if (n == 0) r.detail = "no requests in the window";
-        break;
-      }
-      case ExpectWhat::log: {
-        TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
-        r.passed = false;
-        r.detail = "no such line";
-        for (const LogRecord& l : record_.logs()) {
-          if (l.time_ns > by) break;
-          if (name_matches(e.subject, world_.node_name(l.node)) &&
-              l.text.find(e.value) != std::string::npos) {
-            r.passed = true;
-            r.detail = fmt::format("{} at {}: {}", world_.node_name(l.node),
-                                   format_duration(l.time_ns), l.text);
-            break;
-          }
-        }
-        break;
-      }
-      case ExpectWhat::event: {
-        TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
-        r.passed = false;
-        r.detail = "no such event";
-        for (const LogRecord& l : record_.logs()) {
-          if (l.time_ns > by) break;
-          if (l.event != e.value || !name_matches(e.subject, world_.node_name(l.node))) continue;
-          if (!event_fields_match(l, e.where)) continue;
-          r.passed = true;
-          r.detail = fmt::format("{} at {}: {}", world_.node_name(l.node),
-                                 format_duration(l.time_ns), l.text);
-          break;
-        }
-        break;
-      }
-      case ExpectWhat::eventually: {
-        TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
-        r.passed = false;
-        r.detail = "never happened";
-        for (const SignalRecord& sig : record_.signals()) {
-          if (sig.time_ns > by) break;
-          if (sig.name == e.subject) {
-            r.passed = true;
-            r.detail = fmt::format("at {} on {}", format_duration(sig.time_ns),
-                                   world_.node_name(sig.node));
-            break;
-          }
-        }
-        break;
-      }
-    }
+    judge_at_end(*s.spec, results_[i], end);
     s.decided = true;
+  }
+}
+
+void Checker::judge_at_end(const ExpectSpec& e, ExpectResult& r, TimeNs end) const {
+  switch (e.what) {
+    case ExpectWhat::invariant:
+      r.passed = true;
+      r.detail = "held after every step";
+      break;
+    case ExpectWhat::host_state:
+    case ExpectWhat::running:
+      if (e.form == ExpectForm::during) {
+        r.passed = true;
+        std::string observed;
+        state_holds(e, &observed);
+        r.detail = "held throughout";
+      } else {
+        // A timed check the run never reached (it ended early).
+        r.passed = false;
+        r.detail = "the run ended before the instant was reached";
+      }
+      break;
+    case ExpectWhat::availability:
+      judge_availability(e, r, end);
+      break;
+    case ExpectWhat::log:
+      judge_log(e, r, end);
+      break;
+    case ExpectWhat::event:
+      judge_event(e, r, end);
+      break;
+    case ExpectWhat::eventually:
+      judge_eventually(e, r, end);
+      break;
+  }
+}
+
+void Checker::judge_availability(const ExpectSpec& e, ExpectResult& r, TimeNs end) const {
+  TimeNs from = 0, to = end;
+  if (e.form == ExpectForm::during) {
+    from = e.from_ns;
+    to = e.to_ns;
+  } else if (e.form == ExpectForm::at || e.form == ExpectForm::by) {
+    to = e.at_ns;
+  }
+  int n = 0;
+  double a = availability(e.subject, from, to, &n);
+  r.detail = fmt::format("{:.4f} over {} requests", a, n);
+  r.passed = n > 0 && (!e.at_least || a >= *e.at_least) && (!e.at_most || a <= *e.at_most);
+  if (n == 0) r.detail = "no requests in the window";
+}
+
+void Checker::judge_log(const ExpectSpec& e, ExpectResult& r, TimeNs end) const {
+  TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
+  r.passed = false;
+  r.detail = "no such line";
+  for (const LogRecord& l : record_.logs()) {
+    if (l.time_ns > by) break;
+    if (name_matches(e.subject, world_.node_name(l.node)) &&
+        l.text.find(e.value) != std::string::npos) {
+      r.passed = true;
+      r.detail = fmt::format("{} at {}: {}", world_.node_name(l.node), format_duration(l.time_ns),
+                             l.text);
+      break;
+    }
+  }
+}
+
+void Checker::judge_event(const ExpectSpec& e, ExpectResult& r, TimeNs end) const {
+  TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
+  r.passed = false;
+  r.detail = "no such event";
+  for (const LogRecord& l : record_.logs()) {
+    if (l.time_ns > by) break;
+    if (l.event != e.value || !name_matches(e.subject, world_.node_name(l.node))) continue;
+    if (!event_fields_match(l, e.where)) continue;
+    r.passed = true;
+    r.detail = fmt::format("{} at {}: {}", world_.node_name(l.node), format_duration(l.time_ns),
+                           l.text);
+    break;
+  }
+}
+
+void Checker::judge_eventually(const ExpectSpec& e, ExpectResult& r, TimeNs end) const {
+  TimeNs by = e.form == ExpectForm::always ? end : e.at_ns;
+  r.passed = false;
+  r.detail = "never happened";
+  for (const SignalRecord& sig : record_.signals()) {
+    if (sig.time_ns > by) break;
+    if (sig.name == e.subject) {
+      r.passed = true;
+      r.detail =
+          fmt::format("at {} on {}", format_duration(sig.time_ns), world_.node_name(sig.node));
+      break;
+    }
   }
 }
 

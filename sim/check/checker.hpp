@@ -77,6 +77,12 @@ class Checker final : public StepObserver {
   void check_at(std::size_t i);
   void fail(std::size_t i, std::string detail, std::uint64_t step);
   double availability(const std::string& target, TimeNs from_ns, TimeNs to_ns, int* n) const;
+  // finish(): the verdict, at the end of the run, of an expectation no step decided.
+  void judge_at_end(const ExpectSpec& e, ExpectResult& r, TimeNs end) const;
+  void judge_availability(const ExpectSpec& e, ExpectResult& r, TimeNs end) const;
+  void judge_log(const ExpectSpec& e, ExpectResult& r, TimeNs end) const;
+  void judge_event(const ExpectSpec& e, ExpectResult& r, TimeNs end) const;
+  void judge_eventually(const ExpectSpec& e, ExpectResult& r, TimeNs end) const;
 
   const ScenarioSpec& spec_;
   const Registry& registry_;

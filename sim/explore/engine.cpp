@@ -252,17 +252,39 @@ void ExploreEngine::purge_cut_deliveries() {
   });
 }
 
+bool ExploreEngine::earlier(const Event& a, const Event& b) {
+  if (a.due_ns != b.due_ns) return a.due_ns < b.due_ns;
+  if (a.cls != b.cls) return a.cls < b.cls;
+  return a.seq < b.seq;
+}
+
 void ExploreEngine::build_options() {
   purge_cut_deliveries();
   options_list_.clear();
+  collect_event_slots();
+  for (std::size_t i : slots_) {
+    const Event& e = pending_[i];
+    Option o;
+    o.kind = e.kind;
+    o.node = e.node;
+    o.from = e.from;
+    o.msg_type = e.msg.type;
+    o.due_ns = e.due_ns;
+    o.ident = e.ident;
+    o.local = !e.is_action();
+    o.created_pick = e.created_pick;
+    o.slot = i;
+    options_list_.push_back(o);
+  }
+  if (options_list_.empty()) return;  // nothing left to happen: faults alone do not go on
+  if (options_.max_faults <= 0) return;
+  add_fault_options();
+}
+
+void ExploreEngine::collect_event_slots() {
   // The next scripted action is a barrier: nothing due after it may run before it.
   const Event* action = nullptr;
   std::size_t action_slot = 0;
-  auto earlier = [](const Event& a, const Event& b) {
-    if (a.due_ns != b.due_ns) return a.due_ns < b.due_ns;
-    if (a.cls != b.cls) return a.cls < b.cls;
-    return a.seq < b.seq;
-  };
   for (std::size_t i = 0; i < pending_.size(); ++i)
     if (pending_[i].is_action() && (!action || earlier(pending_[i], *action))) {
       action = &pending_[i];
@@ -301,21 +323,9 @@ void ExploreEngine::build_options() {
   }
   std::sort(slots.begin(), slots.end(),
             [&](std::size_t a, std::size_t b) { return earlier(pending_[a], pending_[b]); });
-  for (std::size_t i : slots) {
-    const Event& e = pending_[i];
-    Option o;
-    o.kind = e.kind;
-    o.node = e.node;
-    o.from = e.from;
-    o.msg_type = e.msg.type;
-    o.due_ns = e.due_ns;
-    o.ident = e.ident;
-    o.local = !e.is_action();
-    o.created_pick = e.created_pick;
-    o.slot = i;
-    options_list_.push_back(o);
-  }
-  if (options_list_.empty()) return;  // nothing left to happen: faults alone do not go on
+}
+
+void ExploreEngine::add_fault_options() {
   auto allowed = [&](InjectKind k) {
     if ((options_.inject_kinds & (1u << static_cast<unsigned>(k))) == 0) return false;
     return !inject_costs(k) || faults_used_ < options_.max_faults;
@@ -332,7 +342,6 @@ void ExploreEngine::build_options() {
     o.slot = slot;
     options_list_.push_back(o);
   };
-  if (options_.max_faults <= 0) return;
   std::size_t n_events = options_list_.size();
   for (NodeId id = 0; id < nodes_.size(); ++id) {
     if (allowed(InjectKind::crash) && nodes_[id]->up) add(InjectKind::crash, id, 0, 0);
@@ -394,65 +403,73 @@ void ExploreEngine::run_until(TimeNs until_ns) {
 }
 
 void ExploreEngine::take(const Option& o) {
-  StepInfo info;
   if (o.injected) {
-    info.time_ns = now_ns_;
-    info.kind = StepKind::fault;
-    info.node = o.node;
-    info.detail = o.ident;
-    if (inject_costs(o.inject)) ++faults_used_;
-    finish_step(info);
-    std::string what;
-    switch (o.inject) {
-      case InjectKind::crash:
-        crash(o.node);
-        nodes_[o.node]->crashed_by_explorer = true;
-        what = fmt::format("crash {} (explorer)", nodes_[o.node]->name);
-        break;
-      case InjectKind::restart:
-        nodes_[o.node]->crashed_by_explorer = false;
-        restart(o.node);
-        what = fmt::format("restart {} (explorer)", nodes_[o.node]->name);
-        break;
-      case InjectKind::isolate: {
-        std::vector<NodeId> rest;
-        for (NodeId id = 0; id < nodes_.size(); ++id)
-          if (id != o.node) rest.push_back(id);
-        net_gen_ = ++gen_counter_;
-        network_->partition({{o.node}, rest});
-        what = fmt::format("isolate {} (explorer)", nodes_[o.node]->name);
-        break;
-      }
-      case InjectKind::heal:
-        net_gen_ = ++gen_counter_;
-        network_->heal_all();
-        what = "heal all (explorer)";
-        break;
-      case InjectKind::pause:
-        pause(o.node, options_.pause_ns);
-        what = fmt::format("pause {} for {} (explorer)", nodes_[o.node]->name,
-                           format_duration(options_.pause_ns));
-        break;
-      case InjectKind::drop: {
-        Event e = pending_[o.slot];
-        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(o.slot));
-        what = fmt::format("drop {} -> {} {} (explorer)", nodes_[e.from]->name,
-                           nodes_[e.node]->name, nodes_[e.node]->node->message_name(e.msg.type));
-        break;
-      }
-      case InjectKind::duplicate: {
-        Event e = pending_[o.slot];
-        what = fmt::format("duplicate {} -> {} {} (explorer)", nodes_[e.from]->name,
-                           nodes_[e.node]->name, nodes_[e.node]->node->message_name(e.msg.type));
-        push(std::move(e));
-        break;
-      }
-    }
-    recorder_gen_ = ++gen_counter_;
-    recorder_.log(now_ns_, o.node == k_no_node ? NodeId{0} : o.node, LogLevel::notable, what);
-    for (StepObserver* obs : observers_) obs->on_step(info);
-    return;
+    take_injected(o);
+  } else {
+    take_event(o);
   }
+}
+
+void ExploreEngine::take_injected(const Option& o) {
+  StepInfo info;
+  info.time_ns = now_ns_;
+  info.kind = StepKind::fault;
+  info.node = o.node;
+  info.detail = o.ident;
+  if (inject_costs(o.inject)) ++faults_used_;
+  finish_step(info);
+  std::string what = inject(o);
+  recorder_gen_ = ++gen_counter_;
+  recorder_.log(now_ns_, o.node == k_no_node ? NodeId{0} : o.node, LogLevel::notable, what);
+  for (StepObserver* obs : observers_) obs->on_step(info);
+}
+
+std::string ExploreEngine::inject(const Option& o) {
+  switch (o.inject) {
+    case InjectKind::crash:
+      crash(o.node);
+      nodes_[o.node]->crashed_by_explorer = true;
+      return fmt::format("crash {} (explorer)", nodes_[o.node]->name);
+    case InjectKind::restart:
+      nodes_[o.node]->crashed_by_explorer = false;
+      restart(o.node);
+      return fmt::format("restart {} (explorer)", nodes_[o.node]->name);
+    case InjectKind::isolate: {
+      std::vector<NodeId> rest;
+      for (NodeId id = 0; id < nodes_.size(); ++id)
+        if (id != o.node) rest.push_back(id);
+      net_gen_ = ++gen_counter_;
+      network_->partition({{o.node}, rest});
+      return fmt::format("isolate {} (explorer)", nodes_[o.node]->name);
+    }
+    case InjectKind::heal:
+      net_gen_ = ++gen_counter_;
+      network_->heal_all();
+      return "heal all (explorer)";
+    case InjectKind::pause:
+      pause(o.node, options_.pause_ns);
+      return fmt::format("pause {} for {} (explorer)", nodes_[o.node]->name,
+                         format_duration(options_.pause_ns));
+    case InjectKind::drop: {
+      Event e = pending_[o.slot];
+      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(o.slot));
+      return fmt::format("drop {} -> {} {} (explorer)", nodes_[e.from]->name,
+                         nodes_[e.node]->name, nodes_[e.node]->node->message_name(e.msg.type));
+    }
+    case InjectKind::duplicate: {
+      Event e = pending_[o.slot];
+      std::string what =
+          fmt::format("duplicate {} -> {} {} (explorer)", nodes_[e.from]->name,
+                      nodes_[e.node]->name, nodes_[e.node]->node->message_name(e.msg.type));
+      push(std::move(e));
+      return what;
+    }
+  }
+  return "";
+}
+
+void ExploreEngine::take_event(const Option& o) {
+  StepInfo info;
   Event ev = std::move(pending_[o.slot]);
   // The order of pending_ means nothing (options are sorted by due time, class and creation
   // sequence, the state hash sorts identities), so the last event fills the hole.

@@ -166,8 +166,17 @@ class ExploreEngine final : public Engine {
   friend class NodeCtx;
 
   void push(Event ev);
+  // The options of the next step: the pending events that may happen now, then the faults the
+  // explorer may inject.
   void build_options();
+  // build_options(): the slots in pending_ of the events that may happen next, in time order.
+  void collect_event_slots();
+  void add_fault_options();
+  static bool earlier(const Event& a, const Event& b);  // the order time alone would take
   void take(const Option& o);
+  void take_injected(const Option& o);
+  void take_event(const Option& o);
+  std::string inject(const Option& o);  // applies an injected fault; returns what it did
   void purge_cut_deliveries();
   void finish_step(StepInfo& info);
   void touch(NodeSlot& s);  // the node is about to change: new generation

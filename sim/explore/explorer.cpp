@@ -478,6 +478,43 @@ struct DfsState {
     }
   }
 
+  // The last step of a run has not been checked for races when no choice followed it: the run
+  // ended with nothing left to happen, or an invariant failed there. A run cut by a violation
+  // leaves events pending that never run, so no race with them shows: assume every node has one.
+  void check_leaf(bool violation, bool ended_naturally) {
+    if (stack.empty() || stack.back().checked) return;
+    check_races(stack.size() - 1);
+    if (violation) {
+      assume_races(stack.size(), k_bits_all);
+    } else if (ended_naturally) {
+      check_disabled(stack.size() - 1, nullptr);
+    }
+  }
+
+  // After a leaf: marks the deepest frame's step done and pops every frame with nothing left to
+  // explore. False when the stack is empty: the whole tree is explored.
+  bool backtrack() {
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      f.done.push_back(f.taken());
+      f.below |= summary_bit(f.taken());
+      uncheck(stack.size() - 1);
+      if (++f.next < f.todo.size()) break;
+      if (dpor) {
+        Visit& visit = visited[f.key];
+        visit.below |= f.below;
+        --visit.open;
+        visit.closed = true;
+        if (stack.size() > 1) stack[stack.size() - 2].below |= f.below;
+        for (const OptRef& o : f.opts)
+          if (!in_todo(f, o.ident) && !asleep(f, o.ident)) ++dpor_skipped;
+      }
+      stack.pop_back();
+      if (chooser) saved.pop_back();
+    }
+    return !stack.empty();
+  }
+
   // A search below frames [0, depth) reaches a state explored before, whose own search had the
   // summary `below`: every step in it may race with the last step of its node on the stack (and
   // with the last non-local one), so those frames explore everything.
@@ -502,65 +539,105 @@ class DfsScheduler final : public Scheduler {
     std::size_t k = engine.picks().size();
     if (k < st_.prefix.size()) return st_.prefix[k] < options.size() ? st_.prefix[k] : 0;
     std::size_t fi = k - st_.prefix.size();
-    if (fi < st_.stack.size()) {
-      const Frame& f = st_.stack[fi];
-      STAMPEDE_ASSERT(f.opts.size() == options.size() &&
-                          f.opts[f.todo[f.next]].ident == options[f.todo[f.next]].ident,
-                      "a re-executed dfs prefix reached a different state");
-      return f.todo[f.next];
-    }
-    if (st_.dpor) {
-      if (st_.threads == 0) st_.threads = engine.node_count() + 1;
-      // The step just taken: find its races before anything cuts the run here.
-      if (fi > 0 && !st_.stack[fi - 1].checked) {
-        st_.check_races(fi - 1);
-        std::vector<std::uint64_t>& after = st_.after_ids;
-        after.clear();
-        for (const Option& o : options)
-          if (!o.injected) after.push_back(o.ident);
-        std::sort(after.begin(), after.end());
-        st_.check_disabled(fi - 1, &after);
-      }
-    }
-    if (st_.settings.depth != 0 && k >= st_.settings.depth) {
-      st_.depth_cut = true;
-      if (st_.dpor) {
-        // Cut here, the pending events never run, so no race with them shows: assume one.
-        std::uint64_t below = 0;
-        for (const Option& o : options) below |= summary_bit(OptRef{o.ident, o.node, o.local, 0});
-        st_.assume_races(fi, below);
-      }
-      return k_stop;
-    }
+    if (fi < st_.stack.size()) return replay_frame(fi, options);
+    if (st_.dpor) check_last_step(engine, fi, options);
+    if (st_.settings.depth != 0 && k >= st_.settings.depth) return cut_at_depth(fi, options);
     ++st_.transitions;
+    std::vector<std::uint64_t> zs;  // this state's sleep set, as sorted identities
+    Frame f = new_frame(fi, options, zs);
+    f.key = state_key(engine, options, f.delays);
+    auto it = st_.visited.find(f.key);
+    if (it != st_.visited.end()) {
+      if (!revisit(it->second, f, fi, options, zs)) return k_stop;
+    } else {
+      first_visit(f, options, zs);
+    }
+    if (st_.settings.delay_bound >= 0) {
+      std::erase_if(f.todo, [&](std::uint32_t i) {
+        return i > 0 && !options[i].injected && f.delays + 1 > st_.settings.delay_bound;
+      });
+    }
+    if (f.todo.empty()) return k_stop;  // every successor is covered by a sleeping step
+    if (st_.dpor) ++st_.visited[f.key].open;
+    st_.max_depth = std::max<std::uint64_t>(st_.max_depth, k + 1);
+    return push_frame(engine, std::move(f));
+  }
+
+ private:
+  static bool asleep(const std::vector<std::uint64_t>& zs, std::uint64_t ident) {
+    return std::binary_search(zs.begin(), zs.end(), ident);
+  }
+
+  // A re-executed prefix of the stack takes the option its frame is exploring now.
+  std::size_t replay_frame(std::size_t fi, const std::vector<Option>& options) const {
+    const Frame& f = st_.stack[fi];
+    STAMPEDE_ASSERT(f.opts.size() == options.size() &&
+                        f.opts[f.todo[f.next]].ident == options[f.todo[f.next]].ident,
+                    "a re-executed dfs prefix reached a different state");
+    return f.todo[f.next];
+  }
+
+  // DPOR: the step just taken: find its races before anything cuts the run here.
+  void check_last_step(const ExploreEngine& engine, std::size_t fi,
+                       const std::vector<Option>& options) {
+    if (st_.threads == 0) st_.threads = engine.node_count() + 1;
+    if (fi == 0 || st_.stack[fi - 1].checked) return;
+    st_.check_races(fi - 1);
+    std::vector<std::uint64_t>& after = st_.after_ids;
+    after.clear();
+    for (const Option& o : options)
+      if (!o.injected) after.push_back(o.ident);
+    std::sort(after.begin(), after.end());
+    st_.check_disabled(fi - 1, &after);
+  }
+
+  std::size_t cut_at_depth(std::size_t fi, const std::vector<Option>& options) {
+    st_.depth_cut = true;
+    if (st_.dpor) {
+      // Cut here, the pending events never run, so no race with them shows: assume one.
+      std::uint64_t below = 0;
+      for (const Option& o : options) below |= summary_bit(OptRef{o.ident, o.node, o.local, 0});
+      st_.assume_races(fi, below);
+    }
+    return k_stop;
+  }
+
+  // The frame of a state reached for the first time on this path: its options, its delay count
+  // and (with reduction) the sleep set it inherits from its parent, also returned in zs.
+  Frame new_frame(std::size_t fi, const std::vector<Option>& options,
+                  std::vector<std::uint64_t>& zs) const {
     Frame f;
     f.opts.reserve(options.size());
     for (const Option& o : options) {
       f.opts.push_back(OptRef{o.ident, o.node, o.local, o.created_pick});
       f.injected.push_back(o.injected);
     }
-    std::vector<std::uint64_t> zs;  // this state's sleep set, as sorted identities
-    if (fi > 0) {
-      const Frame& parent = st_.stack[fi - 1];
-      std::uint32_t taken = parent.todo[parent.next];
-      f.delays = parent.delays + (taken > 0 && !parent.injected[taken] ? 1 : 0);
-      if (st_.settings.reduction) {
-        const OptRef& cur = parent.opts[taken];
-        auto consider = [&](const OptRef& u) {
-          if (!independent(u, cur)) return;
-          for (const OptRef& o : f.opts)
-            if (o.ident == u.ident) {
-              f.sleep.push_back(u);
-              zs.push_back(u.ident);
-              return;
-            }
-        };
-        for (const OptRef& u : parent.sleep) consider(u);
-        for (const OptRef& u : parent.done) consider(u);
-        std::sort(zs.begin(), zs.end());
-        zs.erase(std::unique(zs.begin(), zs.end()), zs.end());
-      }
-    }
+    if (fi == 0) return f;
+    const Frame& parent = st_.stack[fi - 1];
+    std::uint32_t taken = parent.todo[parent.next];
+    f.delays = parent.delays + (taken > 0 && !parent.injected[taken] ? 1 : 0);
+    if (!st_.settings.reduction) return f;
+    const OptRef& cur = parent.opts[taken];
+    auto consider = [&](const OptRef& u) {
+      if (!independent(u, cur)) return;
+      for (const OptRef& o : f.opts)
+        if (o.ident == u.ident) {
+          f.sleep.push_back(u);
+          zs.push_back(u.ident);
+          return;
+        }
+    };
+    for (const OptRef& u : parent.sleep) consider(u);
+    for (const OptRef& u : parent.done) consider(u);
+    std::sort(zs.begin(), zs.end());
+    zs.erase(std::unique(zs.begin(), zs.end()), zs.end());
+    return f;
+  }
+
+  // The key of the visited table: the state hash, with the clock and the options' due times
+  // when the settings say so, and the delays spent under a delay bound.
+  std::uint64_t state_key(const ExploreEngine& engine, const std::vector<Option>& options,
+                          int delays) const {
     std::uint64_t key = engine.state_hash();
     if (st_.settings.state_clock) {
       Digest d;
@@ -569,62 +646,63 @@ class DfsScheduler final : public Scheduler {
       key = d.value();
     }
     if (st_.settings.delay_bound >= 0)
-      key = Digest().add(key).add(static_cast<std::uint64_t>(f.delays)).value();
-    f.key = key;
-    auto asleep = [&](std::uint64_t ident) {
-      return std::binary_search(zs.begin(), zs.end(), ident);
-    };
-    auto it = st_.visited.find(key);
-    if (it != st_.visited.end()) {
-      Visit& visit = it->second;
-      std::vector<std::uint64_t>& stored = visit.sleep;
-      if (st_.dpor) {
-        // What was searched below this state before is not searched again: assume its steps
-        // race with this path (see the comment above OptRef).
-        std::uint64_t below = visit.closed ? visit.below : k_bits_all;
-        st_.assume_races(fi, below);
-        if (fi > 0) st_.stack[fi - 1].below |= below;
-      }
-      if (std::includes(zs.begin(), zs.end(), stored.begin(), stored.end())) {
-        ++st_.pruned_visited;
-        return k_stop;
-      }
-      // Explore what was asleep on the earlier visit and is awake now, and remember that only
-      // the common part of both sleep sets stays unexplored.
-      for (std::uint32_t i = 0; i < options.size(); ++i)
-        if (std::binary_search(stored.begin(), stored.end(), options[i].ident) &&
-            !asleep(options[i].ident))
-          f.todo.push_back(i);
-      std::vector<std::uint64_t> common;
-      std::set_intersection(stored.begin(), stored.end(), zs.begin(), zs.end(),
-                            std::back_inserter(common));
-      stored = std::move(common);
-      ++st_.reductions;
-    } else {
-      Visit& visit = st_.visited.emplace(key, Visit{zs, 0, 0, false}).first->second;
-      for (std::uint32_t i = 0; i < options.size(); ++i) {
-        if (asleep(options[i].ident)) {
-          ++st_.reductions;
-          continue;
-        }
-        // Under DPOR a fresh state starts with one event (the first awake, which is what time
-        // would do when it is awake) and every injectable fault; races add the rest.
-        if (st_.dpor && !options[i].injected &&
-            std::any_of(f.todo.begin(), f.todo.end(),
-                        [&](std::uint32_t j) { return !options[j].injected; }))
-          continue;
+      key = Digest().add(key).add(static_cast<std::uint64_t>(delays)).value();
+    return key;
+  }
+
+  // A state explored before: false if its earlier search covers this one (prune it), else the
+  // options to explore again go on f's list.
+  bool revisit(Visit& visit, Frame& f, std::size_t fi, const std::vector<Option>& options,
+               const std::vector<std::uint64_t>& zs) {
+    std::vector<std::uint64_t>& stored = visit.sleep;
+    if (st_.dpor) {
+      // What was searched below this state before is not searched again: assume its steps
+      // race with this path (see the comment above OptRef).
+      std::uint64_t below = visit.closed ? visit.below : k_bits_all;
+      st_.assume_races(fi, below);
+      if (fi > 0) st_.stack[fi - 1].below |= below;
+    }
+    if (std::includes(zs.begin(), zs.end(), stored.begin(), stored.end())) {
+      ++st_.pruned_visited;
+      return false;
+    }
+    // Explore what was asleep on the earlier visit and is awake now, and remember that only
+    // the common part of both sleep sets stays unexplored.
+    for (std::uint32_t i = 0; i < options.size(); ++i)
+      if (std::binary_search(stored.begin(), stored.end(), options[i].ident) &&
+          !asleep(zs, options[i].ident))
         f.todo.push_back(i);
+    std::vector<std::uint64_t> common;
+    std::set_intersection(stored.begin(), stored.end(), zs.begin(), zs.end(),
+                          std::back_inserter(common));
+    stored = std::move(common);
+    ++st_.reductions;
+    return true;
+  }
+
+  // A state never explored: record it and list the options to explore from it.
+  void first_visit(Frame& f, const std::vector<Option>& options,
+                   const std::vector<std::uint64_t>& zs) {
+    Visit& visit = st_.visited.emplace(f.key, Visit{zs, 0, 0, false}).first->second;
+    for (std::uint32_t i = 0; i < options.size(); ++i) {
+      if (asleep(zs, options[i].ident)) {
+        ++st_.reductions;
+        continue;
       }
-      if (f.todo.empty()) visit.closed = true;  // every option asleep: nothing below it
+      // Under DPOR a fresh state starts with one event (the first awake, which is what time
+      // would do when it is awake) and every injectable fault; races add the rest.
+      if (st_.dpor && !options[i].injected &&
+          std::any_of(f.todo.begin(), f.todo.end(),
+                      [&](std::uint32_t j) { return !options[j].injected; }))
+        continue;
+      f.todo.push_back(i);
     }
-    if (st_.settings.delay_bound >= 0) {
-      std::erase_if(f.todo, [&](std::uint32_t i) {
-        return i > 0 && !options[i].injected && f.delays + 1 > st_.settings.delay_bound;
-      });
-    }
-    if (f.todo.empty()) return k_stop;  // every successor is covered by a sleeping step
-    if (st_.dpor) ++st_.visited[key].open;
-    st_.max_depth = std::max<std::uint64_t>(st_.max_depth, k + 1);
+    if (f.todo.empty()) visit.closed = true;  // every option asleep: nothing below it
+  }
+
+  // Pushes the new frame (with a snapshot to come back to, when snapshots are on) and takes its
+  // first option.
+  std::size_t push_frame(const ExploreEngine& engine, Frame f) {
     std::uint32_t first = f.todo.front();
     if (st_.chooser) {
       // Only a frame with a second option is ever backtracked to; under DPOR any frame may get
@@ -640,7 +718,6 @@ class DfsScheduler final : public Scheduler {
     return first;
   }
 
- private:
   DfsState& st_;
 };
 
@@ -780,6 +857,50 @@ bool Explorer::snapshots_apply() const {
   return true;
 }
 
+namespace {
+
+template <class T>
+void sort_unique(std::vector<T>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// A finished dfs search's counters, verdicts and terminal states, as the report gives them.
+void add_counts(Report& rep, const DfsState& st) {
+  rep.transitions = st.transitions;
+  rep.distinct_states = st.visited.size();
+  rep.max_depth = st.max_depth;
+  rep.reductions = st.reductions;
+  rep.pruned_visited = st.pruned_visited;
+  rep.races = st.races;
+  rep.dpor_skipped = st.dpor_skipped;
+  rep.depth_cut = st.depth_cut;
+  sort_unique(rep.verdicts);
+  sort_unique(rep.terminal_states);
+}
+
+// Counts a leaf's verdict: the property it violated, or a pass and, for a run that ended
+// naturally, its final state.
+void count_verdict(Report& rep, const std::optional<Violation>& violation, bool ended_naturally,
+                   std::uint64_t final_state) {
+  if (violation) {
+    rep.verdicts.push_back(violation->property);
+  } else if (ended_naturally) {
+    rep.verdicts.push_back("pass");
+    rep.terminal_states.push_back(final_state);
+  }
+}
+
+// Whether dfs must stop before another run: its run budget is spent, or the caller says stop
+// (asked only once a run has been done).
+bool budget_spent(const Settings& settings, const Report& rep,
+                  const std::function<bool()>& should_stop) {
+  return (settings.max_runs != 0 && rep.runs >= settings.max_runs) ||
+         (rep.runs > 0 && should_stop && should_stop());
+}
+
+}  // namespace
+
 Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
                           const std::function<bool()>& should_stop) const {
   Report rep;
@@ -797,59 +918,22 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
   auto account = [&](const std::optional<Violation>& violation, bool ended_naturally,
                      std::uint64_t final_state, const std::vector<std::uint32_t>& picks) {
     ++rep.runs;
-    if (violation) {
-      rep.verdicts.push_back(violation->property);
-      if (rep.first_violation_run == 0) {
-        rep.first_violation_run = rep.runs;
-        violation_picks = picks;
-      }
-      if (settings_.stop_at_first) {
-        done = true;
-        return;
-      }
-    } else if (ended_naturally) {
-      rep.verdicts.push_back("pass");
-      rep.terminal_states.push_back(final_state);
+    count_verdict(rep, violation, ended_naturally, final_state);
+    if (violation && rep.first_violation_run == 0) {
+      rep.first_violation_run = rep.runs;
+      violation_picks = picks;
     }
-    // The last step of the run has not been checked for races when no choice followed it: the
-    // run ended with nothing left to happen, or an invariant failed there. A run cut by a
-    // violation leaves events pending that never run, so no race with them shows: assume every
-    // node has one.
-    if (st.dpor && !st.stack.empty() && !st.stack.back().checked) {
-      st.check_races(st.stack.size() - 1);
-      if (violation) {
-        st.assume_races(st.stack.size(), k_bits_all);
-      } else if (ended_naturally) {
-        st.check_disabled(st.stack.size() - 1, nullptr);
-      }
+    if (violation && settings_.stop_at_first) {
+      done = true;
+      return;
     }
-    while (!st.stack.empty()) {
-      Frame& f = st.stack.back();
-      f.done.push_back(f.taken());
-      f.below |= summary_bit(f.taken());
-      st.uncheck(st.stack.size() - 1);
-      if (++f.next < f.todo.size()) break;
-      if (st.dpor) {
-        Visit& visit = st.visited[f.key];
-        visit.below |= f.below;
-        --visit.open;
-        visit.closed = true;
-        if (st.stack.size() > 1) st.stack[st.stack.size() - 2].below |= f.below;
-        for (const OptRef& o : f.opts)
-          if (!st.in_todo(f, o.ident) && !st.asleep(f, o.ident)) ++st.dpor_skipped;
-      }
-      st.stack.pop_back();
-      if (st.chooser) st.saved.pop_back();
-    }
-    if (st.stack.empty()) {
+    if (st.dpor) st.check_leaf(violation.has_value(), ended_naturally);
+    if (!st.backtrack()) {
       rep.exhausted = true;
       done = true;
     }
   };
-  auto out_of_budget = [&] {
-    return (settings_.max_runs != 0 && rep.runs >= settings_.max_runs) ||
-           (rep.runs > 0 && should_stop && should_stop());
-  };
+  auto out_of_budget = [&] { return budget_spent(settings_, rep, should_stop); };
   // With snapshots, a leaf inside a run restores the state saved at the frame dfs backtracks to
   // and the same run goes on from there; the run ends only when that cannot be done.
   bool in_run_accounted = false;
@@ -883,19 +967,7 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
     // its outcome, timeline and digest.
     rep.first_violation = replay(violation_picks);
   }
-  rep.transitions = st.transitions;
-  rep.distinct_states = st.visited.size();
-  rep.max_depth = st.max_depth;
-  rep.reductions = st.reductions;
-  rep.pruned_visited = st.pruned_visited;
-  rep.races = st.races;
-  rep.dpor_skipped = st.dpor_skipped;
-  rep.depth_cut = st.depth_cut;
-  std::sort(rep.verdicts.begin(), rep.verdicts.end());
-  rep.verdicts.erase(std::unique(rep.verdicts.begin(), rep.verdicts.end()), rep.verdicts.end());
-  std::sort(rep.terminal_states.begin(), rep.terminal_states.end());
-  rep.terminal_states.erase(std::unique(rep.terminal_states.begin(), rep.terminal_states.end()),
-                            rep.terminal_states.end());
+  add_counts(rep, st);
   return rep;
 }
 

@@ -379,6 +379,60 @@ class Shrinker {
     }
   }
 
+  // The wanted steps with those of member `drop` of count n gone (its start, timers, messages
+  // to and from it; the later members renamed down), the others in their order.
+  std::vector<Want> without_member(const NodeCount& n, int drop) const {
+    std::vector<Want> c;
+    c.reserve(wants_.size());
+    for (const Want& w0 : wants_) {
+      Want w = w0;
+      if (!n.boolean) {
+        w.node = renamed(w.node, n.prefix, drop);
+        w.from = renamed(w.from, n.prefix, drop);
+        if (w.node == k_dropped || w.from == k_dropped) continue;
+      }
+      w.exact = exact_key(w.ident, w.injected, w.node, w.from);
+      w.coarse = coarse_key(w.injected, w.kind, w.node, w.from);
+      c.push_back(std::move(w));
+    }
+    return c;
+  }
+
+  // Whether the steps c, on the smaller cluster that ex explores, still fail the property, in
+  // one of three forms (tried in turn).
+  bool attempt_smaller(std::vector<Want>& c, Explorer* ex) {
+    // As they are, and with every out-of-order step left to time (the faults kept): the
+    // reorderings that made the bug on the larger cluster rarely carry over.
+    bool ok = attempt(c, ex);
+    // Every step left to time, each injected fault right after the event it followed (by
+    // identity, then by kind): a smaller cluster takes another number of steps to get to
+    // the moment the fault must hit.
+    for (bool coarse : {false, true}) {
+      if (ok) break;
+      std::vector<CandidateScheduler::Anchor> anchors;
+      std::map<std::uint64_t, std::uint64_t> seen;
+      for (std::size_t i = 0; i < c.size(); ++i) {
+        if (c[i].injected && i > 0) {
+          std::uint64_t key = coarse ? c[i - 1].coarse : c[i - 1].exact;
+          anchors.push_back({key, seen[key], c[i]});
+        }
+        ++seen[coarse ? c[i].coarse : c[i].exact];
+      }
+      if (anchors.empty()) break;
+      ok = attempt({}, ex, &anchors, coarse);
+    }
+    if (!ok) {
+      bool reordered = false;
+      for (Want& w : c)
+        if (w.pick != 0 && !w.injected) {
+          w = Want{};
+          reordered = true;
+        }
+      ok = reordered && attempt(c, ex);
+    }
+    return ok;
+  }
+
   // Smaller clusters: each node count lowered one member at a time, trying each member as the
   // one dropped (the later ones renamed down, in what the candidate looks for), while the same
   // steps still fail the property. True when one was kept.
@@ -405,51 +459,8 @@ class Shrinker {
         // The last member first: nothing is renamed.
         for (int drop = n.boolean ? 0 : n.value; drop >= (n.boolean ? 0 : 1); --drop) {
           if (out_of_budget()) return any;
-          // The steps of the dropped member (its start, timers, messages to and from it) go;
-          // the others keep their order.
-          std::vector<Want> c;
-          c.reserve(wants_.size());
-          for (const Want& w0 : wants_) {
-            Want w = w0;
-            if (!n.boolean) {
-              w.node = renamed(w.node, n.prefix, drop);
-              w.from = renamed(w.from, n.prefix, drop);
-              if (w.node == k_dropped || w.from == k_dropped) continue;
-            }
-            w.exact = exact_key(w.ident, w.injected, w.node, w.from);
-            w.coarse = coarse_key(w.injected, w.kind, w.node, w.from);
-            c.push_back(std::move(w));
-          }
-          // As they are, and with every out-of-order step left to time (the faults kept): the
-          // reorderings that made the bug on the larger cluster rarely carry over.
-          bool ok = attempt(c, ex.get());
-          // Every step left to time, each injected fault right after the event it followed (by
-          // identity, then by kind): a smaller cluster takes another number of steps to get to
-          // the moment the fault must hit.
-          for (bool coarse : {false, true}) {
-            if (ok) break;
-            std::vector<CandidateScheduler::Anchor> anchors;
-            std::map<std::uint64_t, std::uint64_t> seen;
-            for (std::size_t i = 0; i < c.size(); ++i) {
-              if (c[i].injected && i > 0) {
-                std::uint64_t key = coarse ? c[i - 1].coarse : c[i - 1].exact;
-                anchors.push_back({key, seen[key], c[i]});
-              }
-              ++seen[coarse ? c[i].coarse : c[i].exact];
-            }
-            if (anchors.empty()) break;
-            ok = attempt({}, ex.get(), &anchors, coarse);
-          }
-          if (!ok) {
-            bool reordered = false;
-            for (Want& w : c)
-              if (w.pick != 0 && !w.injected) {
-                w = Want{};
-                reordered = true;
-              }
-            ok = reordered && attempt(c, ex.get());
-          }
-          if (!ok) continue;
+          std::vector<Want> c = without_member(n, drop);
+          if (!attempt_smaller(c, ex.get())) continue;
           own_ex_.reset();  // ex_ may point at it: replace both together
           own_spec_ = std::move(spec);
           own_ex_ = std::move(ex);

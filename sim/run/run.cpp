@@ -127,6 +127,46 @@ class ConvergenceTracker final : public StepObserver {
 
 double seconds(TimeNs t) { return static_cast<double>(t) / static_cast<double>(k_s); }
 
+// The run's timeline: the log lines at or above `level`, and each failed expectation where it
+// failed, in time order.
+void add_timeline(RunOutcome& out, const Engine& kernel, LogLevel level) {
+  for (const LogRecord& l : kernel.logs())
+    if (l.level >= level)
+      out.timeline.push_back(TimelineEntry{l.time_ns, std::string(kernel.node_name(l.node)), l.text});
+  for (const ExpectResult& r : out.results)
+    if (!r.passed && r.violated_at_ns)
+      out.timeline.push_back(TimelineEntry{*r.violated_at_ns, "",
+                                           "✗ " + r.spec->text + ": " + r.detail});
+  std::stable_sort(out.timeline.begin(), out.timeline.end(),
+                   [](const TimelineEntry& a, const TimelineEntry& b) { return a.time_ns < b.time_ns; });
+}
+
+// The run's metrics: availability per load-balanced target, the models' counters, then the
+// run's own.
+void add_metrics(RunOutcome& out, const Engine& kernel, const ConvergenceTracker& convergence,
+                 const FaultInjector& faults) {
+  for (const std::string& name : kernel.metric_names()) {
+    if (name.rfind("requests:", 0) != 0) continue;
+    const std::vector<Sample>* s = kernel.series(name);
+    std::int64_t ok = 0;
+    for (const Sample& x : *s) ok += x.value != 0;
+    double a = s->empty() ? 0.0 : static_cast<double>(ok) / static_cast<double>(s->size());
+    out.metrics.push_back({"availability:" + name.substr(9), a, "ratio"});
+  }
+  for (const std::string& name : kernel.metric_names()) {
+    if (name.rfind("requests:", 0) == 0) continue;
+    out.metrics.push_back({name, static_cast<double>(kernel.counter(name)), ""});
+  }
+  if (convergence.has_predicate()) {
+    auto c = convergence.convergence_ns();
+    out.metrics.push_back({"convergence_time", c ? seconds(*c) : -1.0, "s"});
+  }
+  out.metrics.push_back({"faults_injected", static_cast<double>(faults.faults_injected()), ""});
+  out.metrics.push_back({"steps", static_cast<double>(out.steps), ""});
+  out.metrics.push_back({"messages_delivered", static_cast<double>(out.messages), ""});
+  out.metrics.push_back({"simulated_time", seconds(out.simulated_ns), "s"});
+}
+
 }  // namespace
 
 EngineOptions engine_options(const ScenarioSpec& spec, const Registry& registry,
@@ -191,37 +231,8 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
   out.simulated_ns = kernel.now();
   out.stopped_early = kernel.now() < spec.duration_ns;
 
-  for (const LogRecord& l : kernel.logs())
-    if (l.level >= config.timeline_level)
-      out.timeline.push_back(TimelineEntry{l.time_ns, std::string(kernel.node_name(l.node)), l.text});
-  for (const ExpectResult& r : out.results)
-    if (!r.passed && r.violated_at_ns)
-      out.timeline.push_back(TimelineEntry{*r.violated_at_ns, "",
-                                           "✗ " + r.spec->text + ": " + r.detail});
-  std::stable_sort(out.timeline.begin(), out.timeline.end(),
-                   [](const TimelineEntry& a, const TimelineEntry& b) { return a.time_ns < b.time_ns; });
-
-  // Metrics: availability per load-balanced target, the models' counters, then the run's own.
-  for (const std::string& name : kernel.metric_names()) {
-    if (name.rfind("requests:", 0) != 0) continue;
-    const std::vector<Sample>* s = kernel.series(name);
-    std::int64_t ok = 0;
-    for (const Sample& x : *s) ok += x.value != 0;
-    double a = s->empty() ? 0.0 : static_cast<double>(ok) / static_cast<double>(s->size());
-    out.metrics.push_back({"availability:" + name.substr(9), a, "ratio"});
-  }
-  for (const std::string& name : kernel.metric_names()) {
-    if (name.rfind("requests:", 0) == 0) continue;
-    out.metrics.push_back({name, static_cast<double>(kernel.counter(name)), ""});
-  }
-  if (convergence.has_predicate()) {
-    auto c = convergence.convergence_ns();
-    out.metrics.push_back({"convergence_time", c ? seconds(*c) : -1.0, "s"});
-  }
-  out.metrics.push_back({"faults_injected", static_cast<double>(faults.faults_injected()), ""});
-  out.metrics.push_back({"steps", static_cast<double>(out.steps), ""});
-  out.metrics.push_back({"messages_delivered", static_cast<double>(out.messages), ""});
-  out.metrics.push_back({"simulated_time", seconds(out.simulated_ns), "s"});
+  add_timeline(out, kernel, config.timeline_level);
+  add_metrics(out, kernel, convergence, faults);
   return out;
 }
 

@@ -52,99 +52,117 @@ class ExpectParser {
     if (what == "event") {
       parse_event(f, v, e);
       event_time(f, what, time, e);
-      return e;
+    } else if (what == "always" || what == "never") {
+      parse_invariant(f, v, what, time, e);
+    } else if (what == "eventually") {
+      parse_eventually(f, v, what, time, e);
+    } else if (what == "log") {
+      parse_log(f, v, what, time, e);
+    } else if (what == "availability") {
+      parse_availability(f, v, time, e);
+    } else {
+      if (what == "host_state") {
+        parse_host_state(v, e);
+      } else {
+        parse_running(v, e);
+      }
+      if (time.empty())
+        r_.fail(item, fmt::format("a {} expectation needs a time: at, during or by", what));
+      state_time(f, time, e, false);
     }
-
-    if (what == "always" || what == "never") {
-      if (!time.empty())
-        r_.fail(f.key_node(time), fmt::format("'{}' is checked after every step of the whole run: "
-                                              "it takes no '{}'",
-                                              what, time));
-      e.form = ExpectForm::always;
-      e.what = ExpectWhat::invariant;
-      e.negated = what == "never";
-      e.subject = r_.string(v, what);
-      if (!registry_.find_invariant(e.subject))
-        r_.fail(v, fmt::format("unknown invariant '{}'{}", e.subject,
-                               hint(e.subject, names_of(registry_.invariants()))));
-      return e;
-    }
-    if (what == "eventually") {
-      e.what = ExpectWhat::eventually;
-      e.subject = r_.string(v, what);
-      if (!registry_.find_signal(e.subject))
-        r_.fail(v, fmt::format("unknown signal '{}'{}", e.subject,
-                               hint(e.subject, names_of(registry_.signals()))));
-      event_time(f, what, time, e);
-      return e;
-    }
-    if (what == "log") {
-      Fields l(r_, v, "log", "'log'", {"node", "contains"});
-      e.what = ExpectWhat::log;
-      YAML::Node node = l.need("node");
-      e.subject = r_.string(node, "node");
-      if (auto err = names_.check_node(e.subject, true)) r_.fail(node, *err);
-      YAML::Node contains = l.need("contains");
-      e.value = r_.string(contains, "contains");
-      if (e.value.empty()) r_.fail(contains, "'contains' needs some text to look for");
-      event_time(f, what, time, e);
-      return e;
-    }
-    if (what == "availability") {
-      Fields a(r_, v, "availability", "'availability'", {"target", "at_least", "at_most"});
-      e.what = ExpectWhat::availability;
-      YAML::Node target = a.need("target");
-      e.subject = r_.string(target, "target");
-      if (e.subject != "api")
-        if (auto err = names_.check_lb(e.subject)) r_.fail(target, *err);
-      bool has_client = false;
-      for (const ClientSpec& c : spec_.workload) has_client = has_client || c.target == e.subject;
-      if (!has_client)
-        r_.fail(target,
-                e.subject == "api"
-                    ? std::string("no API client: add `- api: {rate: 1/s}` under workload")
-                    : fmt::format("no client sends requests to '{}': add one under workload",
-                                  e.subject));
-      if (auto n = a.get("at_least")) e.at_least = r_.probability(*n, "at_least");
-      if (auto n = a.get("at_most")) e.at_most = r_.probability(*n, "at_most");
-      if (!e.at_least && !e.at_most) r_.fail(v, "availability needs at_least or at_most (or both)");
-      if (e.at_least && e.at_most && *e.at_least > *e.at_most)
-        r_.fail(*a.get("at_most"), "availability at_most is below at_least");
-      if (time == "at")
-        r_.fail(f.key_node("at"),
-                "availability is measured over a window: use during: [A, B] "
-                "(or by: T for the run's start to T)");
-      state_time(f, time, e, true);
-      return e;
-    }
-    if (what == "host_state") {
-      Fields h(r_, v, "host_state", "'host_state'", {"host", "is"});
-      e.what = ExpectWhat::host_state;
-      YAML::Node host = h.need("host");
-      e.subject = r_.string(host, "host");
-      if (auto err = names_.check_host(e.subject)) r_.fail(host, *err);
-      YAML::Node is = h.need("is");
-      e.value = r_.string(is, "is");
-      bool known = false;
-      for (const std::string& s : k_host_states) known = known || s == e.value;
-      if (!known)
-        r_.fail(is,
-                fmt::format("unknown host state '{}'{}", e.value, hint(e.value, k_host_states)));
-    } else {  // running
-      Fields rn(r_, v, "running", "'running'", {"service", "count"});
-      e.what = ExpectWhat::running;
-      YAML::Node service = rn.need("service");
-      e.subject = r_.string(service, "service");
-      if (auto err = names_.check_service(e.subject)) r_.fail(service, *err);
-      e.count = r_.integer_in(rn.need("count"), "count", 0, 100'000'000);
-    }
-    if (time.empty())
-      r_.fail(item, fmt::format("a {} expectation needs a time: at, during or by", what));
-    state_time(f, time, e, false);
     return e;
   }
 
  private:
+  void parse_invariant(const Fields& f, const YAML::Node& v, const std::string& what,
+                       const std::string& time, ExpectSpec& e) const {
+    if (!time.empty())
+      r_.fail(f.key_node(time), fmt::format("'{}' is checked after every step of the whole run: "
+                                            "it takes no '{}'",
+                                            what, time));
+    e.form = ExpectForm::always;
+    e.what = ExpectWhat::invariant;
+    e.negated = what == "never";
+    e.subject = r_.string(v, what);
+    if (!registry_.find_invariant(e.subject))
+      r_.fail(v, fmt::format("unknown invariant '{}'{}", e.subject,
+                             hint(e.subject, names_of(registry_.invariants()))));
+  }
+
+  void parse_eventually(const Fields& f, const YAML::Node& v, const std::string& what,
+                        const std::string& time, ExpectSpec& e) const {
+    e.what = ExpectWhat::eventually;
+    e.subject = r_.string(v, what);
+    if (!registry_.find_signal(e.subject))
+      r_.fail(v, fmt::format("unknown signal '{}'{}", e.subject,
+                             hint(e.subject, names_of(registry_.signals()))));
+    event_time(f, what, time, e);
+  }
+
+  void parse_log(const Fields& f, const YAML::Node& v, const std::string& what,
+                 const std::string& time, ExpectSpec& e) const {
+    Fields l(r_, v, "log", "'log'", {"node", "contains"});
+    e.what = ExpectWhat::log;
+    YAML::Node node = l.need("node");
+    e.subject = r_.string(node, "node");
+    if (auto err = names_.check_node(e.subject, true)) r_.fail(node, *err);
+    YAML::Node contains = l.need("contains");
+    e.value = r_.string(contains, "contains");
+    if (e.value.empty()) r_.fail(contains, "'contains' needs some text to look for");
+    event_time(f, what, time, e);
+  }
+
+  void parse_availability(const Fields& f, const YAML::Node& v, const std::string& time,
+                          ExpectSpec& e) const {
+    Fields a(r_, v, "availability", "'availability'", {"target", "at_least", "at_most"});
+    e.what = ExpectWhat::availability;
+    YAML::Node target = a.need("target");
+    e.subject = r_.string(target, "target");
+    if (e.subject != "api")
+      if (auto err = names_.check_lb(e.subject)) r_.fail(target, *err);
+    bool has_client = false;
+    for (const ClientSpec& c : spec_.workload) has_client = has_client || c.target == e.subject;
+    if (!has_client)
+      r_.fail(target,
+              e.subject == "api"
+                  ? std::string("no API client: add `- api: {rate: 1/s}` under workload")
+                  : fmt::format("no client sends requests to '{}': add one under workload",
+                                e.subject));
+    if (auto n = a.get("at_least")) e.at_least = r_.probability(*n, "at_least");
+    if (auto n = a.get("at_most")) e.at_most = r_.probability(*n, "at_most");
+    if (!e.at_least && !e.at_most) r_.fail(v, "availability needs at_least or at_most (or both)");
+    if (e.at_least && e.at_most && *e.at_least > *e.at_most)
+      r_.fail(*a.get("at_most"), "availability at_most is below at_least");
+    if (time == "at")
+      r_.fail(f.key_node("at"),
+              "availability is measured over a window: use during: [A, B] "
+              "(or by: T for the run's start to T)");
+    state_time(f, time, e, true);
+  }
+
+  void parse_host_state(const YAML::Node& v, ExpectSpec& e) const {
+    Fields h(r_, v, "host_state", "'host_state'", {"host", "is"});
+    e.what = ExpectWhat::host_state;
+    YAML::Node host = h.need("host");
+    e.subject = r_.string(host, "host");
+    if (auto err = names_.check_host(e.subject)) r_.fail(host, *err);
+    YAML::Node is = h.need("is");
+    e.value = r_.string(is, "is");
+    bool known = false;
+    for (const std::string& s : k_host_states) known = known || s == e.value;
+    if (!known)
+      r_.fail(is, fmt::format("unknown host state '{}'{}", e.value, hint(e.value, k_host_states)));
+  }
+
+  void parse_running(const YAML::Node& v, ExpectSpec& e) const {
+    Fields rn(r_, v, "running", "'running'", {"service", "count"});
+    e.what = ExpectWhat::running;
+    YAML::Node service = rn.need("service");
+    e.subject = r_.string(service, "service");
+    if (auto err = names_.check_service(e.subject)) r_.fail(service, *err);
+    e.count = r_.integer_in(rn.need("count"), "count", 0, 100'000'000);
+  }
+
   TimeNs instant(const YAML::Node& n, std::string_view key) const {
     TimeNs t = r_.duration(n, key, Sign::non_negative);
     if (t > spec_.duration_ns)

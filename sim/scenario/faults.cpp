@@ -56,6 +56,44 @@ void parse_partition(const Reader& r, const YAML::Node& n, const Names& names, F
           if (x == y) r.fail(n, fmt::format("'{}' is in two groups of the partition", x));
 }
 
+// Extension (HA): the operator removes a server's leftover state files.
+void parse_clean_state(const Reader& r, const YAML::Node& v, const Names& names,
+                       const ScenarioSpec& spec, FaultSpec& fault) {
+  fault.kind = FaultKind::clean_state;
+  fault.node = r.string(v, "clean_state");
+  if (spec.cluster.servers == 1)
+    r.fail(v, "clean_state removes a cluster manager's state files, and single mode "
+              "(servers: 1) runs no cluster manager");
+  bool known = false;
+  std::vector<std::string> servers;
+  for (int i = 1; i <= spec.cluster.servers; ++i) {
+    servers.push_back(fmt::format("server-{}", i));
+    known = known || servers.back() == fault.node;
+  }
+  if (!known) {
+    if (auto err = names.check_node(fault.node, false)) r.fail(v, *err);
+    r.fail(v, fmt::format("clean_state takes one server (server-1..server-{}), got '{}'{}",
+                          spec.cluster.servers, fault.node, hint(fault.node, servers)));
+  }
+}
+
+void parse_truncate(const Reader& r, const YAML::Node& v, FaultSpec& fault) {
+  fault.kind = FaultKind::truncate;
+  fault.tables = r.strings(v, "truncate", true);
+  if (fault.tables.empty()) r.fail(v, "truncate needs at least one table");
+  auto check_table = [&](const YAML::Node& t) {
+    const std::string& s = t.Scalar();
+    bool ok = !s.empty();
+    for (char c : s) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+    if (!ok) r.fail(t, fmt::format("bad table name '{}': expected [a-z0-9_]+", s));
+  };
+  if (v.IsScalar()) {
+    check_table(v);
+  } else {
+    for (auto it = v.begin(); it != v.end(); ++it) check_table(*it);
+  }
+}
+
 FaultSpec parse_fault(const Reader& r, const YAML::Node& item, const Names& names,
                       const ScenarioSpec& spec) {
   std::vector<std::string> allowed = k_fault_keys;
@@ -108,38 +146,9 @@ FaultSpec parse_fault(const Reader& r, const YAML::Node& item, const Names& name
     fault.container = r.string(v, "kill_container");
     if (auto err = names.check_container(fault.container)) r.fail(v, *err);
   } else if (kind == "clean_state") {
-    // Extension (HA): the operator removes a server's leftover state files.
-    fault.kind = FaultKind::clean_state;
-    fault.node = r.string(v, "clean_state");
-    if (spec.cluster.servers == 1)
-      r.fail(v, "clean_state removes a cluster manager's state files, and single mode "
-                "(servers: 1) runs no cluster manager");
-    bool known = false;
-    std::vector<std::string> servers;
-    for (int i = 1; i <= spec.cluster.servers; ++i) {
-      servers.push_back(fmt::format("server-{}", i));
-      known = known || servers.back() == fault.node;
-    }
-    if (!known) {
-      if (auto err = names.check_node(fault.node, false)) r.fail(v, *err);
-      r.fail(v, fmt::format("clean_state takes one server (server-1..server-{}), got '{}'{}",
-                            spec.cluster.servers, fault.node, hint(fault.node, servers)));
-    }
+    parse_clean_state(r, v, names, spec, fault);
   } else {  // truncate
-    fault.kind = FaultKind::truncate;
-    fault.tables = r.strings(v, "truncate", true);
-    if (fault.tables.empty()) r.fail(v, "truncate needs at least one table");
-    auto check_table = [&](const YAML::Node& t) {
-      const std::string& s = t.Scalar();
-      bool ok = !s.empty();
-      for (char c : s) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
-      if (!ok) r.fail(t, fmt::format("bad table name '{}': expected [a-z0-9_]+", s));
-    };
-    if (v.IsScalar()) {
-      check_table(v);
-    } else {
-      for (auto it = v.begin(); it != v.end(); ++it) check_table(*it);
-    }
+    parse_truncate(r, v, fault);
   }
   return fault;
 }

@@ -21,6 +21,67 @@ static std::uint64_t parse_hex(const std::string& s, const std::string& where, c
   return std::stoull(s, nullptr, 16);
 }
 
+// The header line: the format, the version and engine that wrote it (which must be the ones
+// expected here), the scenario and the seed.
+static TraceHeader read_header(const json& j, const std::string& where,
+                               const std::string& expected_version,
+                               const std::vector<std::string>& engines) {
+  TraceHeader h;
+  if (j.value("trace", "") != "stampede")
+    throw TraceError(where + ": not a stampede trace (the first line has no \"trace\": \"stampede\")");
+  h.format = j.at("format").get<int>();
+  if (h.format != k_trace_format)
+    throw TraceError(fmt::format("{}: trace format {} is not supported (this stampede reads {})",
+                                 where, h.format, k_trace_format));
+  h.version = j.at("version").get<std::string>();
+  if (h.version != expected_version)
+    throw TraceError(fmt::format(
+        "{}: trace written by stampede {}, this is {}: re-record it with this version", where,
+        h.version, expected_version));
+  h.engine = j.at("engine").get<std::string>();
+  if (std::find(engines.begin(), engines.end(), h.engine) == engines.end())
+    throw TraceError(fmt::format("{}: engine '{}' is not read here (expected {})", where,
+                                 h.engine, fmt::join(engines, " or ")));
+  h.platform = j.value("platform", "");
+  if (j.contains(h.engine)) h.extension_json = j.at(h.engine).dump();
+  h.scenario_file = j.at("scenario_file").get<std::string>();
+  h.scenario_text = j.at("scenario").get<std::string>();
+  h.overrides = j.at("overrides").get<std::vector<std::string>>();
+  h.seed = j.at("seed").get<std::uint64_t>();
+  return h;
+}
+
+static TraceStep read_step(const json& j, const std::string& where, int line_no) {
+  TraceStep s;
+  s.index = j.at("i").get<std::uint64_t>();
+  s.line = line_no;
+  s.time_ns = j.at("t").get<std::int64_t>();
+  auto kind = step_kind_from_name(j.at("k").get<std::string>());
+  if (!kind) throw TraceError(where + ": unknown step kind '" + j.at("k").get<std::string>() + "'");
+  s.kind = *kind;
+  s.node = j.value("n", "");
+  s.from = j.value("f", "");
+  s.message = j.value("m", "");
+  s.rolling_hash = parse_hex(hex_or_fail(j, "h", where), where, "h");
+  if (j.contains("c")) s.choice = j.at("c").get<std::int64_t>();
+  return s;
+}
+
+// The kernel writes steps in order; the SimGrid engine's actors can report a step after a
+// later one began, so order by index and require every index from 1 to N exactly once.
+static void check_step_order(Trace& t, const std::string& path, int line_no) {
+  std::stable_sort(t.steps.begin(), t.steps.end(),
+                   [](const TraceStep& a, const TraceStep& b) { return a.index < b.index; });
+  for (std::size_t k = 0; k < t.steps.size(); ++k)
+    if (t.steps[k].index != k + 1)
+      throw TraceError(fmt::format("{}:{}:1: step {} is {}: steps must number 1 to N once each",
+                                   path, t.steps[k].line, t.steps[k].index,
+                                   t.steps[k].index <= k ? "repeated" : "missing its predecessor"));
+  if (t.end.steps != t.steps.size())
+    throw TraceError(fmt::format("{}:{}:1: the end record counts {} steps but the trace holds {}",
+                                 path, line_no, t.end.steps, t.steps.size()));
+}
+
 Trace read_trace(const std::string& path, const std::string& expected_version,
                  const std::vector<std::string>& engines) {
   std::ifstream in(path);
@@ -44,27 +105,7 @@ Trace read_trace(const std::string& path, const std::string& expected_version,
     if (!j.is_object()) throw TraceError(where + ": expected a JSON object");
     try {
       if (!have_header) {
-        if (j.value("trace", "") != "stampede")
-          throw TraceError(where + ": not a stampede trace (the first line has no \"trace\": \"stampede\")");
-        t.header.format = j.at("format").get<int>();
-        if (t.header.format != k_trace_format)
-          throw TraceError(fmt::format("{}: trace format {} is not supported (this stampede reads {})",
-                                       where, t.header.format, k_trace_format));
-        t.header.version = j.at("version").get<std::string>();
-        if (t.header.version != expected_version)
-          throw TraceError(fmt::format(
-              "{}: trace written by stampede {}, this is {}: re-record it with this version", where,
-              t.header.version, expected_version));
-        t.header.engine = j.at("engine").get<std::string>();
-        if (std::find(engines.begin(), engines.end(), t.header.engine) == engines.end())
-          throw TraceError(fmt::format("{}: engine '{}' is not read here (expected {})", where,
-                                       t.header.engine, fmt::join(engines, " or ")));
-        t.header.platform = j.value("platform", "");
-        if (j.contains(t.header.engine)) t.header.extension_json = j.at(t.header.engine).dump();
-        t.header.scenario_file = j.at("scenario_file").get<std::string>();
-        t.header.scenario_text = j.at("scenario").get<std::string>();
-        t.header.overrides = j.at("overrides").get<std::vector<std::string>>();
-        t.header.seed = j.at("seed").get<std::uint64_t>();
+        t.header = read_header(j, where, expected_version, engines);
         have_header = true;
         continue;
       }
@@ -75,19 +116,7 @@ Trace read_trace(const std::string& path, const std::string& expected_version,
         have_end = true;
         continue;
       }
-      TraceStep s;
-      s.index = j.at("i").get<std::uint64_t>();
-      s.line = line_no;
-      s.time_ns = j.at("t").get<std::int64_t>();
-      auto kind = step_kind_from_name(j.at("k").get<std::string>());
-      if (!kind) throw TraceError(where + ": unknown step kind '" + j.at("k").get<std::string>() + "'");
-      s.kind = *kind;
-      s.node = j.value("n", "");
-      s.from = j.value("f", "");
-      s.message = j.value("m", "");
-      s.rolling_hash = parse_hex(hex_or_fail(j, "h", where), where, "h");
-      if (j.contains("c")) s.choice = j.at("c").get<std::int64_t>();
-      t.steps.push_back(std::move(s));
+      t.steps.push_back(read_step(j, where, line_no));
     } catch (const json::exception& e) {
       throw TraceError(fmt::format("{}: missing or mistyped field ({})", where, e.what()));
     }
@@ -96,18 +125,7 @@ Trace read_trace(const std::string& path, const std::string& expected_version,
   if (!have_end)
     throw TraceError(fmt::format("{}:{}:1: truncated trace: no end record after step {}", path,
                                  line_no + 1, t.steps.size()));
-  // The kernel writes steps in order; the SimGrid engine's actors can report a step after a
-  // later one began, so order by index and require every index from 1 to N exactly once.
-  std::stable_sort(t.steps.begin(), t.steps.end(),
-                   [](const TraceStep& a, const TraceStep& b) { return a.index < b.index; });
-  for (std::size_t k = 0; k < t.steps.size(); ++k)
-    if (t.steps[k].index != k + 1)
-      throw TraceError(fmt::format("{}:{}:1: step {} is {}: steps must number 1 to N once each",
-                                   path, t.steps[k].line, t.steps[k].index,
-                                   t.steps[k].index <= k ? "repeated" : "missing its predecessor"));
-  if (t.end.steps != t.steps.size())
-    throw TraceError(fmt::format("{}:{}:1: the end record counts {} steps but the trace holds {}",
-                                 path, line_no, t.end.steps, t.steps.size()));
+  check_step_order(t, path, line_no);
   return t;
 }
 

@@ -29,16 +29,23 @@
 #   [banned-include]   #include <thread> <random> <chrono> <future>.
 #   [layering]         in models/: #include of a sim/ header outside sim/core/, or of SimGrid
 #                      (simgrid/ xbt/ smpi/); in sim/: #include of models/, analysis/ or cli/.
+#   [function-length]  a function in sim/, models/, analysis/ or cli/ longer than 70 lines, from
+#                      the line of its name to its closing brace, lambdas inside included (see
+#                      funclen.py). A ratchet: tests/lint/long-functions.allow under REPO_ROOT
+#                      lists, one `path:function` a line, the functions that are still long; a
+#                      long function not listed fails, and so does a listed one that is no longer
+#                      long, so the list only shrinks. This rule has no escape-hatch comment.
 #
 # Escape hatch: a line is allowed if it carries, on the same line, a comment of the form
 #     // lint: allow RULE because REASON
 # where RULE is the rule's name (or several, comma-separated, no spaces) and REASON is not
 # empty. An allow that names another rule, or gives no reason, does not count.
 #
-# What is scanned: code only. Comments (// and /* */, including comment-only lines) are ignored,
+# What is scanned for the other rules: code only. Comments (// and /* */, including comment-only lines) are ignored,
 # and string and character literals are blanked before matching (except for #include paths).
 set -euo pipefail
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [[ $# -ne 1 || ! -d $1 ]]; then
   echo "usage: lint.sh REPO_ROOT   (a directory holding sim/ and models/)" >&2
   exit 2
@@ -55,13 +62,21 @@ dirs=(sim)
 mapfile -t files < <(find "${dirs[@]}" -type f \
   \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' -o -name '*.cc' -o -name '*.ipp' \) |
   LC_ALL=C sort)
+
+# [function-length]: the ratchet over every folder of C++ that the project owns.
+status=0
+length_dirs=()
+for d in sim models analysis cli; do
+  [[ -d $d ]] && length_dirs+=("$d")
+done
+python3 "$here/funclen.py" . tests/lint/long-functions.allow 70 "${length_dirs[@]}" || status=1
+
 if ((${#files[@]} == 0)); then
   echo "lint: OK, no C++ files under ${dirs[*]}"
-  exit 0
+  exit "$status"
 fi
 
 # POSIX awk (mawk on Debian): no \b, no {n}; word boundaries are spelt out with [^A-Za-z0-9_].
-status=0
 awk -v nfiles="${#files[@]}" '
 function report(rule, what) {
   if (index(allowed, "," rule ",")) return
@@ -154,5 +169,5 @@ END {
   if (bad) { printf "lint: %d violation(s) in %d file(s)\n", bad, nb; exit 1 }
   printf "lint: OK, %d files checked\n", nfiles
 }
-' "${files[@]}" || status=$?
+' "${files[@]}" || status=1
 exit "$status"

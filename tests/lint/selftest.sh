@@ -11,6 +11,10 @@
 #   1. on the whole tree: the lint must FAIL, and name every bad file with its rule and no clean
 #      file;
 #   2. on the clean files alone: the lint must PASS (no false positives).
+# For [function-length] the bad fixtures hold a function whose name is on line 3, and
+# fixtures/tests/lint/long-functions.allow.in is the fake tree's allowlist: it lists a long clean
+# fixture (which must pass) and entries marked `expect: stale` (not long, or gone), which the lint
+# must report by their line in the list; the clean tree gets the list without them.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,7 +47,18 @@ while IFS= read -r -d '' src; do
   else
     n_bad=$((n_bad + 1))
   fi
-done < <(find "$fixtures" -type f -name '*.in' -print0 | LC_ALL=C sort -z)
+done < <(find "$fixtures" -type f -name '*.in' -not -path "$fixtures/tests/*" -print0 | LC_ALL=C sort -z)
+
+allow_rel=tests/lint/long-functions.allow
+allow_src=$fixtures/$allow_rel.in
+mkdir -p "$tmp/all/$(dirname "$allow_rel")" "$tmp/clean/$(dirname "$allow_rel")"
+cp "$allow_src" "$tmp/all/$allow_rel"
+stale='#[[:space:]]*expect: stale[[:space:]]*$'
+grep -v -- "$stale" "$allow_src" >"$tmp/clean/$allow_rel"
+mapfile -t stale_lines < <(grep -n -- "$stale" "$allow_src" | cut -d: -f1)
+if ((${#stale_lines[@]} < 2)); then
+  problem "$allow_rel.in: expected at least 2 entries marked 'expect: stale'"
+fi
 
 if ((n_bad < 20)); then
   problem "expected at least 20 bad fixtures, found $n_bad"
@@ -61,9 +76,9 @@ while IFS= read -r -d '' src; do
   expect=$(sed -n '1s|^// expect: *||p' "$src")
   [[ -z $expect ]] && continue
   if [[ $expect == none ]]; then
-    if grep -qF -- "$rel:" <<<"$out"; then
+    if grep -qE -- "^$(sed 's/[.[\*^$/]/\\&/g' <<<"$rel"):" <<<"$out"; then
       problem "$rel is allowed code but was reported:"
-      grep -F -A1 -- "$rel:" <<<"$out" | sed 's/^/    /'
+      grep -E -A1 -- "^$(sed 's/[.[\*^$/]/\\&/g' <<<"$rel"):" <<<"$out" | sed 's/^/    /'
     fi
   else
     # Exactly the expected rule, on line 3 (the fixture's only line of code).
@@ -75,7 +90,19 @@ while IFS= read -r -d '' src; do
       problem "$rel: unexpected extra reports: $others"
     fi
   fi
-done < <(find "$fixtures" -type f -name '*.in' -print0 | LC_ALL=C sort -z)
+done < <(find "$fixtures" -type f -name '*.in' -not -path "$fixtures/tests/*" -print0 | LC_ALL=C sort -z)
+
+# Every stale allowlist entry is reported by its line, and no other entry is.
+for n in "${stale_lines[@]}"; do
+  if ! grep -qE -- "^tests/lint/long-functions\.allow:$n: \[function-length\] " <<<"$out"; then
+    problem "$allow_rel:$n is a stale entry but the lint did not say so"
+  fi
+done
+others=$(grep -E -- "^tests/lint/long-functions\.allow:" <<<"$out" | cut -d: -f2 |
+  grep -vxF -f <(printf '%s\n' "${stale_lines[@]}") || true)
+if [[ -n $others ]]; then
+  problem "$allow_rel: entries reported that are not stale, on line(s): $others"
+fi
 
 # 2. The allowed code alone must pass.
 out_clean=$(bash "$lint" "$tmp/clean" 2>&1)

@@ -22,6 +22,7 @@ inline const Registry& registry() {
     r.add_invariant({"lock.mutual_exclusion", "one holder per lock", nullptr});
     r.add_invariant({"service.scale_exceeded", "more containers than the scale", nullptr});
     r.add_signal({"cluster.management_stack_started", "the management stack came up"});
+    r.add_event({"cattle.host_state_changed", {"host", "from", "to"}, "a host changed state"});
     return r;
   }();
   return reg;

@@ -9,8 +9,8 @@ using namespace zktest;
 namespace {
 // Server 1 has accepted and entered epoch 1 (it synced with a leader that then died before
 // logging anything of that epoch); servers 2..5 are still in epoch 0. All logs are empty.
-std::vector<Durable> skewed_epochs() {
-  std::vector<Durable> disks(5);
+std::vector<Disk> skewed_epochs() {
+  std::vector<Disk> disks(5);
   disks[0].accepted_epoch = 1;
   disks[0].current_epoch = 1;
   return disks;

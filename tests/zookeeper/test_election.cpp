@@ -18,7 +18,7 @@ TEST_CASE("3 and 5 servers elect exactly one leader that the others follow", "[e
       CHECK(e.serving_count() == n);
       for (auto* s : e.servers) {
         CHECK(s->leader_sid() == leader);
-        CHECK(s->durable().current_epoch == 1);
+        CHECK(s->disk().current_epoch == 1);
       }
       // FastLeaderElection picks the highest id among equal (empty) logs.
       CHECK(leader == n);
@@ -35,14 +35,14 @@ TEST_CASE("after the leader crashes a new one is elected with a higher epoch", "
     e.run(5 * k_s);
     REQUIRE(e.serving_leaders().size() == 1);
     int old = e.serving_leaders()[0];
-    std::int64_t old_epoch = e.servers[old]->durable().current_epoch;
+    std::int64_t old_epoch = e.servers[old]->disk().current_epoch;
     e.crash(old);
     // Followers notice after syncLimit ticks (10 s) and elect again.
     e.run(30 * k_s);
     auto leaders = e.serving_leaders();
     REQUIRE(leaders.size() == 1);
     CHECK(leaders[0] != old);
-    CHECK(e.servers[leaders[0]]->durable().current_epoch > old_epoch);
+    CHECK(e.servers[leaders[0]]->disk().current_epoch > old_epoch);
     CHECK(e.serving_count() == 4);
     // The old leader rejoins as a follower of the new epoch.
     e.restart(old);
@@ -67,21 +67,21 @@ TEST_CASE("a minority partition can neither elect nor commit", "[election][parti
   majority.push_back(e.client_ids[0]);
   e.k->at(10 * k_s, StepKind::fault, [&] { e.k->network().partition({minority, majority}); });
   e.run(12 * k_s);
-  std::int64_t minority_committed = e.servers[old]->durable().committed;
+  std::int64_t minority_committed = e.servers[old]->disk().committed;
   e.run(60 * k_s);
   // The old leader lost its quorum and steps down; the minority never leads again.
   CHECK(e.servers[old]->state() != ServerState::leading);
   CHECK_FALSE(e.servers[old]->serving());
   CHECK_FALSE(e.servers[buddy]->serving());
-  CHECK(e.servers[old]->durable().committed == minority_committed);
+  CHECK(e.servers[old]->disk().committed == minority_committed);
   CHECK(e.servers[old]->probe("zk.leading_epoch", "") == std::nullopt);
   // The majority elects a leader of a later epoch and keeps committing the client's work.
   auto leaders = e.serving_leaders();
   REQUIRE(leaders.size() == 1);
   CHECK(leaders[0] != old);
   CHECK(leaders[0] != buddy);
-  CHECK(e.servers[leaders[0]]->durable().current_epoch == 2);
-  CHECK(e.servers[leaders[0]]->durable().committed > minority_committed);
+  CHECK(e.servers[leaders[0]]->disk().current_epoch == 2);
+  CHECK(e.servers[leaders[0]]->disk().committed > minority_committed);
   // Heal: the minority catches up with the majority's log.
   e.k->at(61 * k_s, StepKind::fault, [&] { e.k->network().heal_all(); });
   e.run(120 * k_s);

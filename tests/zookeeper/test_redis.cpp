@@ -106,3 +106,57 @@ TEST_CASE("redis: a crash drops every subscription, clients re-subscribe", "[red
   for (std::int64_t m : sub->got) CHECK((m < before || m >= after));
   CHECK(std::count(sub->got.begin(), sub->got.end(), pub->next - 5) == 1);
 }
+
+TEST_CASE("redis: the messages and the client's timer tags keep their numbers and layouts",
+          "[redis]") {
+  namespace r = stampede::redis;
+  // The numbers every recorded HA trace carries: a change here changes the runs' steps.
+  CHECK(r::Connect::k_type == 0x5200);
+  CHECK(r::Subscribe::k_type == 0x5201);
+  CHECK(r::Publish::k_type == 0x5202);
+  CHECK(r::Ping::k_type == 0x5203);
+  CHECK(r::Connected::k_type == 0x5204);
+  CHECK(r::Subscribed::k_type == 0x5205);
+  CHECK(r::Delivery::k_type == 0x5206);
+  CHECK(r::Pong::k_type == 0x5207);
+  CHECK(r::Closed::k_type == 0x5208);
+  CHECK(r::type_name(0x5206) == "redis.message");
+  CHECK(r::type_name(0x5210) == "redis.unknown");
+  Message m = stampede::wire::encode(r::Pong{5, 3});
+  CHECK(m.a == 5);
+  CHECK(m.b == 3);
+  CHECK(m.size_bytes == 128);
+  const std::uint64_t prefix = 0x5244ULL << 48;
+  CHECK(stampede::timer_tag::encode(r::PingTimer{2}) == (prefix | (1ULL << 32) | 2));
+  CHECK(stampede::timer_tag::encode(r::ReadTimer{2}) == (prefix | (2ULL << 32) | 2));
+  CHECK(stampede::timer_tag::encode(r::ReconnectTimer{2}) == (prefix | (3ULL << 32) | 2));
+}
+
+TEST_CASE("redis: every field of the server's and a client's state reaches their digests",
+          "[redis]") {
+  Kernel k(options(3));
+  NodeId redis = k.add_node("redis-1", std::make_unique<stampede::redis::RedisNode>());
+  auto s = std::make_unique<BusNode>(false);
+  BusNode* sub = s.get();
+  k.add_node("publisher", std::make_unique<BusNode>(true));
+  k.add_node("subscriber", std::move(s));
+  k.run_until(5 * k_s);
+  REQUIRE(sub->client.connected());
+
+  const Node& server = k.node(redis);
+  const std::uint64_t d0 = server.state_digest();
+  REQUIRE(server.state_field_count() == 2);
+  for (std::size_t i = 0; i < server.state_field_count(); ++i) {
+    std::unique_ptr<Node> copy = server.clone();
+    INFO(copy->perturb_state_field(i));
+    CHECK(copy->state_digest() != d0);
+  }
+
+  const std::uint64_t c0 = sub->client.digest();
+  REQUIRE(sub->client.state_field_count() == 8);
+  for (std::size_t i = 0; i < sub->client.state_field_count(); ++i) {
+    RedisClient copy = sub->client;
+    INFO(copy.perturb_state_field(i));
+    CHECK(copy.digest() != c0);
+  }
+}

@@ -22,10 +22,10 @@ TEST_CASE("writes commit on a quorum and survive a leader crash", "[zab]") {
     REQUIRE(leader >= 0);
     REQUIRE(c->client().holds("demo"));
     // Session creation, /locks, /locks/demo and the lock node: committed everywhere.
-    std::int64_t committed = e.servers[leader]->durable().committed;
+    std::int64_t committed = e.servers[leader]->disk().committed;
     CHECK(committed >= 2);
     for (auto* s : e.servers) {
-      CHECK(s->durable().committed == committed);
+      CHECK(s->disk().committed == committed);
       CHECK(s->tree().children("/locks/demo").size() == 1);
     }
     std::int64_t session = c->client().session_id();
@@ -34,7 +34,7 @@ TEST_CASE("writes commit on a quorum and survive a leader crash", "[zab]") {
     int next = live_leader(e);
     REQUIRE(next >= 0);
     // Every committed txn is still there, and the session survived the failover.
-    CHECK(e.servers[next]->durable().committed >= committed);
+    CHECK(e.servers[next]->disk().committed >= committed);
     CHECK(e.servers[next]->tree().session_live(session));
     CHECK(c->client().session_id() == session);
     CHECK(c->client().expirations() == 0);
@@ -137,7 +137,7 @@ TEST_CASE("zk.committed_never_lost fires when a synced server lacks a committed 
           "[invariant]") {
   // A disk that claims a committed txn no quorum ever logged (a corrupted or foreign data dir):
   // the leader of a later epoch does not have it, so the invariant must report it.
-  std::vector<Durable> disks(3);
+  std::vector<Disk> disks(3);
   disks[0].accepted_epoch = disks[0].current_epoch = 2;
   auto t = std::make_shared<Txn>();
   t->op = TxnOp::create_session;

@@ -62,10 +62,10 @@ struct Ensemble {
   std::vector<NodeId> client_ids;
   InvariantWatch watch;
 
-  explicit Ensemble(int n, Kernel::Options o, std::vector<Durable> disks = {}) {
+  explicit Ensemble(int n, Kernel::Options o, std::vector<Disk> disks = {}) {
     k = std::make_unique<Kernel>(std::move(o));
     for (int i = 1; i <= n; ++i) {
-      Durable d = static_cast<std::size_t>(i) <= disks.size() ? disks[i - 1] : Durable{};
+      Disk d = static_cast<std::size_t>(i) <= disks.size() ? disks[i - 1] : Disk{};
       auto s = std::make_unique<ZkServer>(i, n, d);
       servers.push_back(s.get());
       server_ids.push_back(k->add_node(fmt::format("zookeeper-{}", i), std::move(s)));
