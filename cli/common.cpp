@@ -75,15 +75,18 @@ std::string scenarios_dir() {
 }
 
 std::string resolve_scenario_path(const std::string& arg) {
-  if (std::filesystem::exists(arg) || !is_name(arg)) return arg;  // load_scenario reports a missing path
+  // A path that does not exist is left to load_scenario, which names it in its one-line error.
+  if (std::filesystem::exists(arg) || !is_name(arg)) return arg;
   const std::vector<std::string> roots = scenario_roots();
   for (const std::string& root : roots)
     if (auto found = find_in(root, arg)) return *found;
   std::vector<std::string> shown;
-  for (const std::string& root : roots) shown.push_back(std::filesystem::absolute(root).lexically_normal().string());
+  for (const std::string& root : roots)
+    shown.push_back(std::filesystem::absolute(root).lexically_normal().string());
   const bool subfolders = arg.find('/') == std::string::npos;
-  throw InputError(fmt::format("stampede: no scenario named '{}': looked for {}.yaml in {}{}", arg, arg,
-                               fmt::join(shown, ", "), subfolders ? " (and their subfolders)" : ""));
+  throw InputError(fmt::format("stampede: no scenario named '{}': looked for {}.yaml in {}{}", arg,
+                               arg, fmt::join(shown, ", "),
+                               subfolders ? " (and their subfolders)" : ""));
 }
 
 std::string read_file(const std::string& path) {

@@ -53,7 +53,8 @@ void print_markdown(const Table& t) {
   std::printf("| %s |\n", fmt::format("{}", fmt::join(rule, " | ")).c_str());
   for (const auto& row : t.rows) {
     std::vector<std::string> cells;
-    for (std::size_t i = 0; i < row.size(); ++i) cells.push_back(i == 0 ? "`" + row[i] + "`" : cell(row[i]));
+    for (std::size_t i = 0; i < row.size(); ++i)
+      cells.push_back(i == 0 ? fmt::format("`{}`", cell(row[i])) : cell(row[i]));
     std::printf("| %s |\n", fmt::format("{}", fmt::join(cells, " | ")).c_str());
   }
 }
@@ -69,9 +70,11 @@ Table metrics_table(const Registry& r) {
   // Metrics the run computes itself, beside those the models register.
   t.rows.push_back({"availability:STACK/LB", "fraction of client requests that succeeded"});
   t.rows.push_back({"availability:zookeeper",
-                    "fraction of the ZooKeeper probe's writes that committed in time (zk_probe_interval)"});
+                    "fraction of the ZooKeeper probe's writes that committed in time "
+                    "(zk_probe_interval)"});
   t.rows.push_back({"convergence_time",
-                    "seconds from the last fault until every service is at scale and every host active"});
+                    "seconds from the last fault until every service is at scale and every host "
+                    "active"});
   t.rows.push_back({"faults_injected", "scripted and random faults applied"});
   t.rows.push_back({"steps", "engine steps (starts, deliveries, timers, faults, checks)"});
   t.rows.push_back({"messages_delivered", "messages delivered to live nodes"});
@@ -112,7 +115,8 @@ Table table_of(const std::string& what) {
 void print_text(const std::string& what, const Table& t) {
   for (const auto& row : t.rows) {
     if (what == "timings") {
-      std::printf("%-40s %-8s %s  [source: %s]\n", row[0].c_str(), row[1].c_str(), row[2].c_str(), row[3].c_str());
+      std::printf("%-40s %-8s %s  [source: %s]\n", row[0].c_str(), row[1].c_str(), row[2].c_str(),
+                  row[3].c_str());
     } else if (what == "events") {
       std::printf("%-36s {%s}  %s\n", row[0].c_str(), row[1].c_str(), row[2].c_str());
     } else {

@@ -265,7 +265,8 @@ TEST_CASE("docs/reference.md names every timing, mechanism, invariant, metric, s
 TEST_CASE("docs/reference.md holds the current tables (scripts/reference-tables.sh rewrites them)",
           "[cli][docs]") {
   std::string page = slurp(std::string(SOURCE_DIR) + "/docs/reference.md");
-  for (const char* what : {"timings", "mechanisms", "invariants", "metrics", "signals", "events", "logs"}) {
+  for (const char* what :
+       {"timings", "mechanisms", "invariants", "metrics", "signals", "events", "logs"}) {
     Result r = stampede(std::string("list ") + what + " --markdown");
     REQUIRE(r.code == 0);
     REQUIRE(r.out.rfind("| name |", 0) == 0);
