@@ -1,5 +1,5 @@
 #pragma once
-// The memory of an HA node (FIELD-NOTES observation 10: "HA runs several JVMs per node; under
+// The memory of an HA node (docs/field-notes.md observation 10: "HA runs several JVMs per node; under
 // about 4 GB a node becomes unresponsive"). Each process the node runs has a resident footprint,
 // sized the way its start script sizes it for a node of that memory; the node thrashes when the
 // footprints add up to more than its memory less an OS reserve. The figures and their sources

@@ -56,6 +56,8 @@ Names::Names(const ScenarioSpec& spec)
       clients_(static_cast<int>(spec.workload.size())),
       redis_(spec.cluster.redis),
       external_db_(spec.cluster.database.external) {
+  if (auto it = spec.cluster.timing.find("lease_lock_clients"); it != spec.cluster.timing.end())
+    lease_clients_ = static_cast<int>(std::min<std::int64_t>(it->second, 1'000'000));
   for (const StackSpec& st : spec.stacks) {
     Stack s;
     s.name = st.name;
@@ -78,6 +80,11 @@ std::vector<std::string> Names::node_names() const {
   for (const Stack& s : stacks_)
     if (!s.lb.empty()) out.push_back(s.name + "/" + s.lb);
   for (int i = 1; i <= clients_; ++i) out.push_back(fmt::format("client-{}", i));
+  if (lease_clients_ > 0) {
+    out.push_back("lease-lock");
+    out.push_back("lease-storage");
+    for (int i = 1; i <= lease_clients_; ++i) out.push_back(fmt::format("lease-client-{}", i));
+  }
   return out;
 }
 
@@ -91,6 +98,10 @@ std::string Names::summary(bool pattern_ok) const {
   for (const Stack& s : stacks_)
     if (!s.lb.empty()) parts.push_back(s.name + "/" + s.lb);
   if (clients_ > 0) parts.push_back(range("client", clients_));
+  if (lease_clients_ > 0) {
+    parts.push_back("lease-lock, lease-storage");
+    parts.push_back(range("lease-client", lease_clients_));
+  }
   std::string text = fmt::format("nodes: {}", fmt::join(parts, ", "));
   if (pattern_ok) text += fmt::format("; patterns: {}", fmt::join(k_patterns, ", "));
   return text;
@@ -113,6 +124,7 @@ std::optional<std::string> Names::check_node(std::string_view name, bool pattern
       {"zookeeper", zookeeper_, "the cluster has no zookeeper (set cluster.zookeeper)"},
       {"client", clients_, "the workload has no clients"},
       {"redis", redis_ ? 1 : 0, "the cluster has no redis (set cluster.redis: true)"},
+      {"lease-client", lease_clients_, "the scenario has no lease-lock clients"},
   };
   for (const Group& g : groups) {
     if (auto n = numbered(name, g.prefix)) {
@@ -121,6 +133,7 @@ std::optional<std::string> Names::check_node(std::string_view name, bool pattern
       return fmt::format("unknown node '{}': the cluster has {}", name, range(g.prefix, g.count));
     }
   }
+  if ((name == "lease-lock" || name == "lease-storage") && lease_clients_ > 0) return std::nullopt;
   if (name == "db") {
     if (external_db_) return std::nullopt;
     return std::string(

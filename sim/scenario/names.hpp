@@ -42,6 +42,9 @@ class Names {
   int agents_ = 0;
   int zookeeper_ = 0;
   int clients_ = 0;
+  // lease-lock, lease-storage and lease-client-1..N, which the lease-lock model builds when the
+  // scenario's timing lease_lock_clients is positive (models/lease_lock/register.cpp).
+  int lease_clients_ = 0;
   bool redis_ = false;
   bool external_db_ = false;
   std::vector<Stack> stacks_;

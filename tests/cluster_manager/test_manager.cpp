@@ -1,5 +1,5 @@
 // The cluster manager on the kernel: membership, the management stack's start, the bridge
-// address health ping, version mismatches and leftover state (FIELD-NOTES observations 5, 7-9).
+// address health ping, version mismatches and leftover state (docs/field-notes.md observations 5, 7-9).
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>

@@ -1,4 +1,4 @@
-// sim/check: the expectation forms of SCENARIOS.md on a toy world whose state is known exactly.
+// sim/check: the expectation forms of docs/scenario-contract.md on a toy world whose state is known exactly.
 #include <catch2/catch.hpp>
 
 #include "sim/check/checker.hpp"

@@ -1,5 +1,5 @@
 // The scenarios under scenarios/: each is deterministic (same digest twice, and in another
-// thread), each FIELD-NOTES scenario passes, and fails when the mechanism it depends on is off.
+// thread), each docs/field-notes.md scenario passes, and fails when the mechanism it depends on is off.
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <filesystem>

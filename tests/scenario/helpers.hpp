@@ -17,6 +17,7 @@ inline const Registry& registry() {
     r.add_timing({"agent_ping_interval", TimingUnit::duration, 5 * k_s, "test", "ping period"});
     r.add_timing({"agent_ping_misses", TimingUnit::count, 3, "test", "misses before reconnecting"});
     r.add_timing({"lock_timeout", TimingUnit::duration, 30 * k_s, "test", "lock lease"});
+    r.add_timing({"lease_lock_clients", TimingUnit::count, 0, "test", "lease-lock clients"});
     r.add_mechanism({"agent_resync", "the agent's periodic resync"});
     r.add_mechanism({"lock_fencing", "fencing tokens on locks"});
     r.add_invariant({"lock.mutual_exclusion", "one holder per lock", nullptr});

@@ -48,3 +48,15 @@ TEST_CASE("a bad event expectation is one line naming the position", "[events]")
       error_of(tiny_with("expect:\n  - {event: cattle.host_state_changed, node: agnet-1}\n")),
       "t.yaml:14:46: ", "agnet-1");
 }
+
+TEST_CASE("an event expectation may name the lease-lock model's nodes", "[events]") {
+  const std::string base =
+      "name: l\nduration: 1m\ncluster:\n  agents: 0\n  timing: {lease_lock_clients: 2}\n"
+      "expect:\n";
+  CHECK(error_of(base + "  - {event: cattle.host_state_changed, node: lease-lock}\n") ==
+        "(no error)");
+  CHECK(error_of(base + "  - {event: cattle.host_state_changed, node: lease-client-2}\n") ==
+        "(no error)");
+  require_error(error_of(base + "  - {event: cattle.host_state_changed, node: lease-client-3}\n"),
+                "t.yaml:7:46: ", "the cluster has lease-client-1..lease-client-2");
+}

@@ -1,4 +1,4 @@
-// The HA memory keys of `cluster` (server_memory, server_memories; FIELD-NOTES observation 10):
+// The HA memory keys of `cluster` (server_memory, server_memories; docs/field-notes.md observation 10):
 // sizes with units, per-server overrides, and one-line errors with positions.
 #include <catch2/catch.hpp>
 

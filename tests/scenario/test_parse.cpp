@@ -1,4 +1,4 @@
-// Happy paths: the SCENARIOS.md example, defaults, every form of every section and extension.
+// Happy paths: the docs/scenario-contract.md example, defaults, every form of every section and extension.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -11,7 +11,7 @@ using stampede::test::parse;
 
 namespace {
 
-// The example of SCENARIOS.md, made consistent (it names server-2 and server-3 and faults at
+// The example of docs/scenario-contract.md, made consistent (it names server-2 and server-3 and faults at
 // 320s and 400s, so it needs three servers, hence an external database, and more than 5m).
 constexpr std::string_view k_example = R"(name: agent-partition            # required, [a-z0-9-]+
 description: Cut agents off the server, kill a web container, heal.
@@ -84,7 +84,7 @@ std::string replace(std::string_view text, std::string_view from, std::string_vi
 
 }  // namespace
 
-TEST_CASE("the SCENARIOS.md example parses into the spec", "[parse]") {
+TEST_CASE("the docs/scenario-contract.md example parses into the spec", "[parse]") {
   ScenarioSpec s = parse(k_example);
   CHECK(s.name == "agent-partition");
   CHECK(s.description == "Cut agents off the server, kill a web container, heal.");
@@ -215,7 +215,7 @@ TEST_CASE("the SCENARIOS.md example parses into the spec", "[parse]") {
   CHECK(e[7].at_ns == 60 * k_s);
 }
 
-TEST_CASE("the example exactly as SCENARIOS.md prints it is inconsistent, and says so", "[parse]") {
+TEST_CASE("the example exactly as docs/scenario-contract.md prints it is inconsistent, and says so", "[parse]") {
   // With `servers: 1` the example names server-3 (and server-2); with `duration: 5m` it has
   // faults at 320s and 400s. Each is named with its position.
   std::string literal =
@@ -338,7 +338,7 @@ expect:
   CHECK(s.expect[5].form == ExpectForm::during);
 }
 
-TEST_CASE("every node name and pattern of SCENARIOS.md is accepted where a node is expected",
+TEST_CASE("every node name and pattern of docs/scenario-contract.md is accepted where a node is expected",
           "[parse]") {
   std::string yaml = R"(name: a
 duration: 1m
