@@ -13,14 +13,6 @@ namespace http = stampede::app;
 
 namespace {
 
-enum TimerKind : std::uint64_t {
-  timer_connection_check = 1,
-  timer_hello = 2,
-  timer_started = 3,  // payload: start token
-  timer_query = 4,    // payload: query id
-};
-constexpr std::uint64_t tag(TimerKind k, std::uint64_t payload) { return (k << 56) | payload; }
-
 // service_of without the copy: "wordpress/web/1" -> "wordpress/web".
 std::string_view service_view(std::string_view container) {
   auto slash = container.rfind('/');
@@ -47,14 +39,15 @@ void Agent::on_start(Ctx& ctx) {
   last_contact_ns_ = ctx.now();
   // The agent registers at once; later it counts as connected while the server keeps pinging.
   send_hello(ctx);
-  ctx.set_timer(ctx.timing("agent_connection_timeout") / 3, tag(timer_connection_check, 0));
+  ctx.set_timer(ctx.timing("agent_connection_timeout") / 3,
+                timer_tag::encode(ConnectionCheck{}));
 }
 
 void Agent::send_hello(Ctx& ctx) {
   if (server_ == k_no_node) return;
   bool resync = ctx.mechanism("agent_resync");
-  ctx.send(server_, Message{msg_hello, 256, 0, resync ? 1 : 0, 0,
-                            resync ? make_names(running_list()) : nullptr});
+  ctx.send(server_,
+           wire::encode(Hello{0, resync, resync ? make_names(running_list()) : nullptr}));
 }
 
 void Agent::mark_connected(Ctx& ctx) {
@@ -62,7 +55,9 @@ void Agent::mark_connected(Ctx& ctx) {
   if (connected_) return;
   connected_ = true;
   hello_backoff_ns_ = 0;
-  ctx.log(LogLevel::info, fmt::format("connected to {}", ctx.name_of(server_)));
+  std::string server(ctx.name_of(server_));
+  ctx.event(LogLevel::info, Event("agent.connected").with("server", server),
+            fmt::format("connected to {}", server));
 }
 
 std::vector<std::string> Agent::running_list() const {
@@ -73,72 +68,75 @@ std::vector<std::string> Agent::running_list() const {
 }
 
 void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
-  switch (msg.type) {
-    case msg_ping: {
-      // In HA the server whose partition holds this host pings it: that is the agent's server.
-      server_ = from;
-      mark_connected(ctx);
-      bool resync = ctx.mechanism("agent_resync");
-      ctx.send(from, Message{msg_pong, 256, msg.a, resync ? 1 : 0, 0,
-                             resync ? make_names(running_list()) : nullptr});
-      return;
-    }
-    case msg_welcome: mark_connected(ctx); return;
-    case msg_start_container: {
-      const auto& names = names_of(msg);
-      if (!names.empty()) start_container(ctx, from, names.front(), msg.a);
-      return;
-    }
-    case msg_stop_container: {
-      const auto& names = names_of(msg);
-      if (names.empty()) return;
-      containers_.erase(names.front());
-      recount();
-      ctx.send(from, Message{msg_container_event, 128, msg.a, event_stopped, 0,
-                             make_names({names.front()})});
-      return;
-    }
-    case msg_network_config: {
-      bool up = msg.b == 1;
-      if (up != overlay_up_)
-        ctx.log(LogLevel::notable, up ? "overlay network set up" : "overlay network torn down "
-                                                                     "(no network in the store)");
-      overlay_up_ = up;
-      directory_.clear();
-      for (const std::string& entry : names_of(msg)) {
-        Placement p = split_placement(entry);
-        directory_[p.container] = p.agent;
-      }
-      return;
-    }
-    case http::msg_backend_request: handle_backend_request(ctx, from, msg); return;
-    case http::msg_db_query: {
-      const auto& names = names_of(msg);
-      bool ok = overlay_up_ && !names.empty() && is_running(names.front());
-      ctx.send(from, Message{http::msg_db_reply, 256, msg.a,
-                             ok ? http::status_ok : http::status_error, 0, nullptr});
-      return;
-    }
-    case http::msg_db_reply: {
-      auto it = queries_.find(msg.a);
-      if (it == queries_.end()) return;
-      PendingQuery q = it->second;
-      queries_.erase(it);
-      ctx.cancel_timer(q.timer);
-      ctx.send(q.lb, Message{http::msg_backend_response, 1024, q.lb_request,
-                             msg.b == http::status_ok ? http::status_ok : http::status_error, 0,
-                             nullptr});
-      return;
-    }
-    case http::msg_health_check: {
-      const auto& names = names_of(msg);
-      bool ok = !names.empty() && is_running(names.front());
-      ctx.send(from, Message{http::msg_health_reply, 64, msg.a,
-                             ok ? http::status_ok : http::status_refused, 0, nullptr});
-      return;
-    }
-    default: return;
+  wire::dispatch<Ping, Welcome, StartContainer, StopContainer, NetworkConfig,
+                 http::BackendRequest, http::DbQuery, http::DbReply, http::HealthCheck>(
+      msg, [&](const auto& m) { on(ctx, from, m); });
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const Ping& m) {
+  // In HA the server whose partition holds this host pings it: that is the agent's server.
+  server_ = from;
+  mark_connected(ctx);
+  bool resync = ctx.mechanism("agent_resync");
+  ctx.send(from, wire::encode(Pong{m.seq, resync, resync ? make_names(running_list()) : nullptr}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const Welcome& m) {
+  (void)from;
+  (void)m;
+  mark_connected(ctx);
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const StartContainer& m) {
+  const auto& names = names_of(m.container);
+  if (!names.empty()) start_container(ctx, from, names.front(), m.instance);
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const StopContainer& m) {
+  const auto& names = names_of(m.container);
+  if (names.empty()) return;
+  containers_.erase(names.front());
+  recount();
+  ctx.send(from, wire::encode(ContainerEvent{m.instance, event_stopped, make_names({names.front()})}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const NetworkConfig& m) {
+  (void)from;
+  if (m.overlay != overlay_up_)
+    ctx.event(LogLevel::notable, Event("agent.overlay_changed").with("up", m.overlay ? "true" : "false"),
+              m.overlay ? "overlay network set up"
+                        : "overlay network torn down (no network in the store)");
+  overlay_up_ = m.overlay;
+  directory_.clear();
+  for (const std::string& entry : names_of(m.directory)) {
+    Placement p = split_placement(entry);
+    directory_[p.container] = p.agent;
   }
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const http::DbQuery& m) {
+  const auto& names = names_of(m.container);
+  bool ok = overlay_up_ && !names.empty() && is_running(names.front());
+  ctx.send(from, wire::encode(http::DbReply{m.query, ok ? http::status_ok : http::status_error}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const http::DbReply& m) {
+  (void)from;
+  auto it = queries_.find(m.query);
+  if (it == queries_.end()) return;
+  PendingQuery q = it->second;
+  queries_.erase(it);
+  ctx.cancel_timer(q.timer);
+  ctx.send(q.lb, wire::encode(http::BackendResponse{
+                     q.lb_request, m.status == http::status_ok ? http::status_ok
+                                                               : http::status_error}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const http::HealthCheck& m) {
+  const auto& names = names_of(m.container);
+  bool ok = !names.empty() && is_running(names.front());
+  ctx.send(from,
+           wire::encode(http::HealthReply{m.check, ok ? http::status_ok : http::status_refused}));
 }
 
 void Agent::start_container(Ctx& ctx, NodeId requester, const std::string& name,
@@ -150,20 +148,19 @@ void Agent::start_container(Ctx& ctx, NodeId requester, const std::string& name,
     // Already running: starting is idempotent, answer at once. Still starting: the answer comes
     // when it has started.
     if (it->second.running)
-      ctx.send(requester, Message{msg_container_event, 128, instance, event_started, 0,
-                                  make_names({name})});
+      ctx.send(requester, wire::encode(ContainerEvent{instance, event_started, make_names({name})}));
     return;
   }
   std::uint64_t token = next_token_++;
   containers_[name] = Container{false, instance, token, requester};
   starting_[token] = name;
-  ctx.set_timer(ctx.timing("container_start_delay"), tag(timer_started, token));
+  ctx.set_timer(ctx.timing("container_start_delay"), timer_tag::encode(StartedTimer{token}));
 }
 
-void Agent::handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg) {
-  const auto& names = names_of(msg);
-  auto reply = [&](std::int64_t status) {
-    ctx.send(lb, Message{http::msg_backend_response, 1024, msg.a, status, 0, nullptr});
+void Agent::on(Ctx& ctx, NodeId lb, const http::BackendRequest& m) {
+  const auto& names = names_of(m.container);
+  auto reply = [&](http::Status status) {
+    ctx.send(lb, wire::encode(http::BackendResponse{m.request, status}));
   };
   if (names.empty() || !is_running(names.front())) return reply(http::status_refused);
   const std::string& container = names.front();
@@ -195,67 +192,66 @@ void Agent::handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg) {
   // A timing is fixed for the whole run: read once (lazily, as a message may come before start).
   if (db_query_timeout_ns_ < 0) db_query_timeout_ns_ = ctx.timing("db_query_timeout");
   std::int64_t qid = next_query_++;
-  TimerId t =
-      ctx.set_timer(db_query_timeout_ns_, tag(timer_query, static_cast<std::uint64_t>(qid)));
-  queries_[qid] = PendingQuery{lb, msg.a, t};
-  ctx.send(peer, Message{http::msg_db_query, 256, qid, 0, 0, db_route_.body});
+  TimerId t = ctx.set_timer(db_query_timeout_ns_, timer_tag::encode(QueryTimer{qid}));
+  queries_[qid] = PendingQuery{lb, m.request, t};
+  ctx.send(peer, wire::encode(http::DbQuery{qid, db_route_.body}));
 }
 
 void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
-  std::uint64_t payload = t & ((std::uint64_t{1} << 56) - 1);
-  switch (static_cast<TimerKind>(t >> 56)) {
-    case timer_connection_check: {
-      DurationNs limit = ctx.timing("agent_connection_timeout");
-      if (connected_ && ctx.now() - last_contact_ns_ > limit) {
-        connected_ = false;
-        ctx.log(LogLevel::notable, fmt::format("lost the connection to {}; containers keep "
-                                               "running", ctx.name_of(server_)));
-        hello_backoff_ns_ = ctx.timing("agent_reconnect_backoff");
-        ctx.set_timer(hello_backoff_ns_, tag(timer_hello, 0));
-      }
-      ctx.set_timer(limit / 3, tag(timer_connection_check, 0));
-      return;
-    }
-    case timer_hello: {
-      if (connected_) return;
-      if (!config_.servers.empty()) {
-        // HA: each attempt goes to the next server, as a client of a DNS name that resolves to
-        // all of them would.
-        server_index_ = (server_index_ + 1) % config_.servers.size();
-        server_ = ctx.lookup(config_.servers[server_index_]);
-      }
-      send_hello(ctx);
-      hello_backoff_ns_ =
-          std::min(hello_backoff_ns_ * 2, ctx.timing("agent_reconnect_backoff_max"));
-      ctx.set_timer(hello_backoff_ns_, tag(timer_hello, 0));
-      return;
-    }
-    case timer_started: {
-      auto s = starting_.find(payload);
-      if (s == starting_.end()) return;
-      std::string name = s->second;
-      starting_.erase(s);
-      auto it = containers_.find(name);
-      if (it == containers_.end() || it->second.start_token != payload) return;
-      it->second.running = true;
-      it->second.running_since_ns = ctx.now();
-      recount();
-      ctx.count(m_containers_started_, 1);
-      ctx.log(LogLevel::notable, fmt::format("container {} started", name));
-      ctx.send(it->second.requester, Message{msg_container_event, 128, it->second.instance,
-                                             event_started, 0, make_names({name})});
-      return;
-    }
-    case timer_query: {
-      auto it = queries_.find(static_cast<std::int64_t>(payload));
-      if (it == queries_.end()) return;
-      PendingQuery q = it->second;
-      queries_.erase(it);
-      ctx.send(q.lb, Message{http::msg_backend_response, 1024, q.lb_request, http::status_error,
-                             0, nullptr});
-      return;
-    }
+  bool known = timer_tag::dispatch<ConnectionCheck, HelloTimer, StartedTimer, QueryTimer>(
+      t, [&](const auto& timer) { on(ctx, timer); });
+  STAMPEDE_ASSERT(known, "an agent timer of no known kind");
+}
+
+void Agent::on(Ctx& ctx, const ConnectionCheck&) {
+  DurationNs limit = ctx.timing("agent_connection_timeout");
+  if (connected_ && ctx.now() - last_contact_ns_ > limit) {
+    connected_ = false;
+    std::string server(ctx.name_of(server_));
+    ctx.event(LogLevel::notable, Event("agent.connection_lost").with("server", server),
+              fmt::format("lost the connection to {}; containers keep running", server));
+    hello_backoff_ns_ = ctx.timing("agent_reconnect_backoff");
+    ctx.set_timer(hello_backoff_ns_, timer_tag::encode(HelloTimer{}));
   }
+  ctx.set_timer(limit / 3, timer_tag::encode(ConnectionCheck{}));
+}
+
+void Agent::on(Ctx& ctx, const HelloTimer&) {
+  if (connected_) return;
+  if (!config_.servers.empty()) {
+    // HA: each attempt goes to the next server, as a client of a DNS name that resolves to all
+    // of them would.
+    server_index_ = (server_index_ + 1) % config_.servers.size();
+    server_ = ctx.lookup(config_.servers[server_index_]);
+  }
+  send_hello(ctx);
+  hello_backoff_ns_ = std::min(hello_backoff_ns_ * 2, ctx.timing("agent_reconnect_backoff_max"));
+  ctx.set_timer(hello_backoff_ns_, timer_tag::encode(HelloTimer{}));
+}
+
+void Agent::on(Ctx& ctx, const StartedTimer& t) {
+  auto s = starting_.find(t.token);
+  if (s == starting_.end()) return;
+  std::string name = s->second;
+  starting_.erase(s);
+  auto it = containers_.find(name);
+  if (it == containers_.end() || it->second.start_token != t.token) return;
+  it->second.running = true;
+  it->second.running_since_ns = ctx.now();
+  recount();
+  ctx.count(m_containers_started_, 1);
+  ctx.event(LogLevel::notable, Event("agent.container_started").with("container", name),
+            fmt::format("container {} started", name));
+  ctx.send(it->second.requester,
+           wire::encode(ContainerEvent{it->second.instance, event_started, make_names({name})}));
+}
+
+void Agent::on(Ctx& ctx, const QueryTimer& t) {
+  auto it = queries_.find(t.query);
+  if (it == queries_.end()) return;
+  PendingQuery q = it->second;
+  queries_.erase(it);
+  ctx.send(q.lb, wire::encode(http::BackendResponse{q.lb_request, http::status_error}));
 }
 
 void Agent::on_crash() {
@@ -277,13 +273,14 @@ bool Agent::on_fault(Ctx& ctx, const ModelFault& fault) {
   std::int64_t instance = it->second.instance;
   containers_.erase(it);
   recount();
-  ctx.log(LogLevel::notable, fmt::format("container {} died (killed)", fault.args.front()));
+  ctx.event(LogLevel::notable, Event("agent.container_died").with("container", fault.args.front()),
+            fmt::format("container {} died (killed)", fault.args.front()));
   ctx.signal("agent.container_died");
   // The agent reports the death only while it believes itself connected; it never restarts the
   // container by itself: that is the server's decision.
   if (connected_ && server_ != k_no_node)
-    ctx.send(server_, Message{msg_container_event, 128, instance, event_died, 0,
-                              make_names({fault.args.front()})});
+    ctx.send(server_, wire::encode(ContainerEvent{instance, event_died,
+                                                  make_names({fault.args.front()})}));
   return true;
 }
 

@@ -4,6 +4,7 @@
 // the server is unreachable (it never restarts a dead container by itself), reconnects with
 // backoff, and holds the host's end of the overlay network. The app's containers run here too:
 // a web container answers a request by querying its linked db container over the overlay.
+#include <array>
 #include <boost/container/flat_map.hpp>
 #include <cstdint>
 #include <map>
@@ -12,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "models/app/http.hpp"
+#include "models/cattle/protocol.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/timer_tag.hpp"
 
 namespace stampede::agent {
 
@@ -31,6 +35,30 @@ struct AgentConfig {
   // STACK/SERVICE -> the STACK/SERVICE names it links to (a web container needs its db).
   std::map<std::string, std::vector<std::string>> links;
   std::shared_ptr<const std::vector<ServiceScale>> catalog;
+};
+
+// The agent's timers: the kind in the top byte, as they have always been.
+struct ConnectionCheck {  // has the server been heard from lately?
+  static constexpr TimerKind k_kind{8, 1};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+struct HelloTimer {  // the next reconnect attempt
+  static constexpr TimerKind k_kind{8, 2};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+struct StartedTimer {  // the container of start `token` is up
+  static constexpr TimerKind k_kind{8, 3};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::uint64_t token = 0;
+  STAMPEDE_FIELDS(token)
+};
+struct QueryTimer {  // the db query `query` had no answer in time
+  static constexpr TimerKind k_kind{8, 4};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::int64_t query = 0;
+  STAMPEDE_FIELDS(query)
 };
 
 class Agent final : public Node {
@@ -74,7 +102,19 @@ class Agent final : public Node {
     TimerId timer = 0;
   };
 
-  void handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg);
+  void on(Ctx& ctx, NodeId from, const cattle::Ping& m);
+  void on(Ctx& ctx, NodeId from, const cattle::Welcome& m);
+  void on(Ctx& ctx, NodeId from, const cattle::StartContainer& m);
+  void on(Ctx& ctx, NodeId from, const cattle::StopContainer& m);
+  void on(Ctx& ctx, NodeId from, const cattle::NetworkConfig& m);
+  void on(Ctx& ctx, NodeId lb, const app::BackendRequest& m);
+  void on(Ctx& ctx, NodeId from, const app::DbQuery& m);
+  void on(Ctx& ctx, NodeId from, const app::DbReply& m);
+  void on(Ctx& ctx, NodeId from, const app::HealthCheck& m);
+  void on(Ctx& ctx, const ConnectionCheck& t);
+  void on(Ctx& ctx, const HelloTimer& t);
+  void on(Ctx& ctx, const StartedTimer& t);
+  void on(Ctx& ctx, const QueryTimer& t);
   void start_container(Ctx& ctx, NodeId requester, const std::string& name,
                        std::int64_t instance);
   void mark_connected(Ctx& ctx);
@@ -109,7 +149,7 @@ class Agent final : public Node {
     std::string container;
     std::string agent;
     NodeId peer = k_no_node;
-    std::shared_ptr<const Payload> body;
+    std::shared_ptr<const cattle::NamesPayload> body;
   };
   DbRoute db_route_;
 };

@@ -4,23 +4,12 @@
 
 namespace stampede::app {
 
-namespace {
-
-// Timer tags: the kind in the top byte, a request or attempt id below it.
-constexpr std::uint64_t k_kind_shift = 56;
-constexpr std::uint64_t k_tick = std::uint64_t{1} << k_kind_shift;
-constexpr std::uint64_t k_connect = std::uint64_t{2} << k_kind_shift;
-constexpr std::uint64_t k_deadline = std::uint64_t{3} << k_kind_shift;
-constexpr std::uint64_t k_payload_mask = (std::uint64_t{1} << k_kind_shift) - 1;
-
-}  // namespace
-
 void ApiClient::on_start(Ctx& ctx) {
   s_requests_ = ctx.intern("requests:api");
   m_served_ = ctx.intern("api_requests_served");
   m_failed_ = ctx.intern("api_requests_failed");
   failover_ = ctx.mechanism("api_dns_failover");
-  ctx.set_timer(config_.interval_ns, k_tick);
+  ctx.set_timer(config_.interval_ns, timer_tag::encode(ApiTick{}));
 }
 
 void ApiClient::try_server(Ctx& ctx, std::int64_t id, Pending& p) {
@@ -30,9 +19,9 @@ void ApiClient::try_server(Ctx& ctx, std::int64_t id, Pending& p) {
   ++p.tried;
   NodeId server = ctx.lookup(config_.servers[p.server]);
   if (server != k_no_node)
-    ctx.send(server, Message{cattle::msg_api_request, 256, attempt, 0, 0, nullptr});
-  p.connect_timer = ctx.set_timer(ctx.timing("api_connect_timeout"),
-                                  k_connect | static_cast<std::uint64_t>(attempt));
+    ctx.send(server, wire::encode(cattle::ApiRequest{attempt}));
+  p.connect_timer =
+      ctx.set_timer(ctx.timing("api_connect_timeout"), timer_tag::encode(ApiConnect{attempt}));
 }
 
 void ApiClient::next_address(Ctx& ctx, std::int64_t id) {
@@ -56,47 +45,51 @@ void ApiClient::finish(Ctx& ctx, std::int64_t id, bool ok) {
 
 void ApiClient::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   (void)from;
-  if (msg.type != cattle::msg_api_response) return;
-  auto a = attempts_.find(msg.a);
-  if (a == attempts_.end()) return;
-  std::int64_t id = a->second;
-  attempts_.erase(a);
-  auto it = pending_.find(id);
-  if (it == pending_.end() || it->second.attempt != msg.a) return;  // a late answer
-  if (msg.b == cattle::k_http_ok) return finish(ctx, id, true);
-  ctx.cancel_timer(it->second.connect_timer);
-  next_address(ctx, id);
-}
-
-void ApiClient::on_timer(Ctx& ctx, std::uint64_t tag) {
-  std::uint64_t kind = tag & ~k_payload_mask;
-  auto payload = static_cast<std::int64_t>(tag & k_payload_mask);
-  if (kind == k_tick) {
-    std::int64_t id = next_request_++;
-    Pending& p = pending_[id];
-    p.server = rotation_;
-    rotation_ = (rotation_ + 1) % config_.servers.size();
-    p.deadline_timer = ctx.set_timer(ctx.timing("client_request_timeout"),
-                                     k_deadline | static_cast<std::uint64_t>(id));
-    try_server(ctx, id, p);
-    ctx.set_timer(config_.interval_ns, k_tick);
-    return;
-  }
-  if (kind == k_connect) {
-    auto a = attempts_.find(payload);
+  wire::dispatch<cattle::ApiResponse>(msg, [&](const cattle::ApiResponse& m) {
+    auto a = attempts_.find(m.request);
     if (a == attempts_.end()) return;
     std::int64_t id = a->second;
     attempts_.erase(a);
     auto it = pending_.find(id);
-    if (it == pending_.end() || it->second.attempt != payload) return;
-    return next_address(ctx, id);
-  }
-  if (kind == k_deadline) {
-    // Attempts of a request that ran out of time are forgotten with it.
-    auto it = pending_.find(payload);
-    if (it != pending_.end()) attempts_.erase(it->second.attempt);
-    finish(ctx, payload, false);
-  }
+    if (it == pending_.end() || it->second.attempt != m.request) return;  // a late answer
+    if (m.status == cattle::k_http_ok) return finish(ctx, id, true);
+    ctx.cancel_timer(it->second.connect_timer);
+    next_address(ctx, id);
+  });
+}
+
+void ApiClient::on_timer(Ctx& ctx, std::uint64_t tag) {
+  bool known = timer_tag::dispatch<ApiTick, ApiConnect, ApiDeadline>(
+      tag, [&](const auto& t) { on(ctx, t); });
+  STAMPEDE_ASSERT(known, "an API client timer of no known kind");
+}
+
+void ApiClient::on(Ctx& ctx, const ApiTick&) {
+  std::int64_t id = next_request_++;
+  Pending& p = pending_[id];
+  p.server = rotation_;
+  rotation_ = (rotation_ + 1) % config_.servers.size();
+  p.deadline_timer =
+      ctx.set_timer(ctx.timing("client_request_timeout"), timer_tag::encode(ApiDeadline{id}));
+  try_server(ctx, id, p);
+  ctx.set_timer(config_.interval_ns, timer_tag::encode(ApiTick{}));
+}
+
+void ApiClient::on(Ctx& ctx, const ApiConnect& t) {
+  auto a = attempts_.find(t.attempt);
+  if (a == attempts_.end()) return;
+  std::int64_t id = a->second;
+  attempts_.erase(a);
+  auto it = pending_.find(id);
+  if (it == pending_.end() || it->second.attempt != t.attempt) return;
+  next_address(ctx, id);
+}
+
+void ApiClient::on(Ctx& ctx, const ApiDeadline& t) {
+  // Attempts of a request that ran out of time are forgotten with it.
+  auto it = pending_.find(t.request);
+  if (it != pending_.end()) attempts_.erase(it->second.attempt);
+  finish(ctx, t.request, false);
 }
 
 std::uint64_t ApiClient::state_digest() const {

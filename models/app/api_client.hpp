@@ -5,18 +5,40 @@
 // successive servers; a request whose server does not answer within api_connect_timeout, or
 // answers 503, is tried on the next address (as HTTP clients do with several A records), until
 // client_request_timeout. Each request's outcome is a sample on "requests:api".
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "models/cattle/protocol.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/timer_tag.hpp"
 
 namespace stampede::app {
 
 struct ApiClientConfig {
   std::vector<std::string> servers;  // server-1..N, the DNS name's addresses in order
   DurationNs interval_ns = k_s;
+};
+
+// The API client's timers: the kind in the top byte, as they have always been.
+struct ApiTick {  // the next request is due
+  static constexpr TimerKind k_kind{8, 1};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+struct ApiConnect {  // attempt `attempt` had no answer within api_connect_timeout
+  static constexpr TimerKind k_kind{8, 2};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::int64_t attempt = 0;
+  STAMPEDE_FIELDS(attempt)
+};
+struct ApiDeadline {  // request `request` ran out of client_request_timeout
+  static constexpr TimerKind k_kind{8, 3};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::int64_t request = 0;
+  STAMPEDE_FIELDS(request)
 };
 
 class ApiClient final : public Node {
@@ -41,6 +63,9 @@ class ApiClient final : public Node {
   void try_server(Ctx& ctx, std::int64_t id, Pending& p);
   void next_address(Ctx& ctx, std::int64_t id);
   void finish(Ctx& ctx, std::int64_t id, bool ok);
+  void on(Ctx& ctx, const ApiTick& t);
+  void on(Ctx& ctx, const ApiConnect& t);
+  void on(Ctx& ctx, const ApiDeadline& t);
 
   ApiClientConfig config_;
   std::map<std::int64_t, Pending> pending_;  // request id -> its progress

@@ -6,18 +6,11 @@
 
 namespace stampede::app {
 
-namespace {
-
-constexpr std::uint64_t k_tick = std::uint64_t{1} << 56;
-constexpr std::uint64_t k_timeout = std::uint64_t{2} << 56;
-
-}  // namespace
-
 void Client::on_start(Ctx& ctx) {
   s_requests_ = ctx.intern("requests:" + config_.target);
   m_served_ = ctx.intern("requests_served");
   m_failed_ = ctx.intern("requests_failed");
-  ctx.set_timer(config_.interval_ns, k_tick);
+  ctx.set_timer(config_.interval_ns, timer_tag::encode(ClientTick{}));
 }
 
 void Client::record(Ctx& ctx, bool ok) {
@@ -28,12 +21,13 @@ void Client::record(Ctx& ctx, bool ok) {
 
 void Client::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   (void)from;
-  if (msg.type != msg_http_response) return;
-  auto it = find(msg.a);
-  if (it == pending_.end()) return;  // it already timed out
-  ctx.cancel_timer(it->second);
-  pending_.erase(it);
-  record(ctx, msg.b == status_ok);
+  wire::dispatch<HttpResponse>(msg, [&](const HttpResponse& m) {
+    auto it = find(m.request);
+    if (it == pending_.end()) return;  // it already timed out
+    ctx.cancel_timer(it->second);
+    pending_.erase(it);
+    record(ctx, m.status == status_ok);
+  });
 }
 
 std::vector<std::pair<std::int64_t, TimerId>>::iterator Client::find(std::int64_t id) {
@@ -43,20 +37,25 @@ std::vector<std::pair<std::int64_t, TimerId>>::iterator Client::find(std::int64_
 }
 
 void Client::on_timer(Ctx& ctx, std::uint64_t tag) {
-  if (tag == k_tick) {
-    std::int64_t id = next_request_++;
-    if (timeout_ns_ < 0) {
-      timeout_ns_ = ctx.timing("client_request_timeout");
-      lb_ = ctx.lookup(config_.target);
-    }
-    TimerId timeout = ctx.set_timer(timeout_ns_, k_timeout | static_cast<std::uint64_t>(id));
-    pending_.emplace_back(id, timeout);
-    if (lb_ != k_no_node) ctx.send(lb_, Message{msg_http_request, 512, id, 0, 0, nullptr});
-    ctx.set_timer(config_.interval_ns, k_tick);
-    return;
+  bool known = timer_tag::dispatch<ClientTick, ClientTimeout>(
+      tag, [&](const auto& t) { on(ctx, t); });
+  STAMPEDE_ASSERT(known, "a client timer of no known kind");
+}
+
+void Client::on(Ctx& ctx, const ClientTick&) {
+  std::int64_t id = next_request_++;
+  if (timeout_ns_ < 0) {
+    timeout_ns_ = ctx.timing("client_request_timeout");
+    lb_ = ctx.lookup(config_.target);
   }
-  auto id = static_cast<std::int64_t>(tag & (k_tick - 1));
-  auto it = find(id);
+  TimerId timeout = ctx.set_timer(timeout_ns_, timer_tag::encode(ClientTimeout{id}));
+  pending_.emplace_back(id, timeout);
+  if (lb_ != k_no_node) ctx.send(lb_, wire::encode(HttpRequest{id}));
+  ctx.set_timer(config_.interval_ns, timer_tag::encode(ClientTick{}));
+}
+
+void Client::on(Ctx& ctx, const ClientTimeout& t) {
+  auto it = find(t.request);
   if (it == pending_.end()) return;
   pending_.erase(it);
   record(ctx, false);

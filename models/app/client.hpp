@@ -1,18 +1,34 @@
 #pragma once
 // A client of the app: sends one request to its load balancer every interval and records each
 // outcome (served within the timeout, or not) on the series "requests:STACK/LB".
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "models/app/http.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/timer_tag.hpp"
 
 namespace stampede::app {
 
 struct ClientConfig {
   std::string target;  // the load balancer node, STACK/LB
   DurationNs interval_ns = k_s;
+};
+
+// The client's timers: the kind in the top byte, as they have always been.
+struct ClientTick {  // the next request is due
+  static constexpr TimerKind k_kind{8, 1};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+struct ClientTimeout {  // request `request` had no answer within client_request_timeout
+  static constexpr TimerKind k_kind{8, 2};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::int64_t request = 0;
+  STAMPEDE_FIELDS(request)
 };
 
 class Client final : public Node {
@@ -31,6 +47,8 @@ class Client final : public Node {
 
  private:
   void record(Ctx& ctx, bool ok);
+  void on(Ctx& ctx, const ClientTick& t);
+  void on(Ctx& ctx, const ClientTimeout& t);
   // The pending request with this id, or pending_.end().
   std::vector<std::pair<std::int64_t, TimerId>>::iterator find(std::int64_t id);
 

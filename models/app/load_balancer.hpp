@@ -3,6 +3,7 @@
 // target services, round robin; health-checks every backend; on a refused connection it retries
 // once on another backend (HAProxy `retries 1` with `option redispatch`). Its backends come from
 // the server's pushes and stay as they were while the server is gone.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -10,13 +11,29 @@
 #include <string>
 #include <vector>
 
+#include "models/app/http.hpp"
+#include "models/cattle/protocol.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/timer_tag.hpp"
 #include "sim/core/spec.hpp"
 
 namespace stampede::app {
 
 struct LoadBalancerConfig {
   std::optional<HealthCheckSpec> health_check;  // of the target service, when it has one
+};
+
+// The balancer's timers: the kind in the top byte, as they have always been.
+struct HealthTimer {  // the next round of health checks
+  static constexpr TimerKind k_kind{8, 1};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+struct RequestTimer {  // request `request` had no answer within lb_backend_timeout
+  static constexpr TimerKind k_kind{8, 2};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::int64_t request = 0;
+  STAMPEDE_FIELDS(request)
 };
 
 class LoadBalancer final : public Node {
@@ -40,7 +57,7 @@ class LoadBalancer final : public Node {
     // The agent's node id and the body ([container]) of every request and check sent there,
     // made once per configuration rather than per request: node names never change in a run.
     NodeId agent_id = k_no_node;
-    std::shared_ptr<const Payload> body;
+    std::shared_ptr<const cattle::NamesPayload> body;
     bool healthy = true;  // HAProxy considers a server up until its checks say otherwise
     int successes = 0;
     int failures = 0;
@@ -65,7 +82,13 @@ class LoadBalancer final : public Node {
   // The request with this id, or null when it has been answered.
   Pending* find_pending(std::int64_t id);
   void dispatch(Ctx& ctx, Pending& p);
-  void respond(Ctx& ctx, std::int64_t id, std::int64_t status);
+  void respond(Ctx& ctx, std::int64_t id, Status status);
+  void on(Ctx& ctx, NodeId from, const cattle::LbConfig& m);
+  void on(Ctx& ctx, NodeId from, const HttpRequest& m);
+  void on(Ctx& ctx, NodeId from, const BackendResponse& m);
+  void on(Ctx& ctx, NodeId from, const HealthReply& m);
+  void on(Ctx& ctx, const HealthTimer& t);
+  void on(Ctx& ctx, const RequestTimer& t);
   void check_result(Ctx& ctx, const std::string& container, bool ok);
 
   LoadBalancerConfig config_;

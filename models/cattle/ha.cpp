@@ -31,6 +31,7 @@
 #include "models/cattle/process_defs.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
 
@@ -93,8 +94,9 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
   if (it == journal_.end()) return;
   it->second.acked = true;
   if (!result.ok())
-    ctx.log(LogLevel::info, fmt::format("write to the database failed: {}",
-                                        mysql::format_error(*result.error)));
+    ctx.event(LogLevel::info,
+              Event("cattle.db_write_failed").with("error", mysql::format_error(*result.error)),
+              fmt::format("write to the database failed: {}", mysql::format_error(*result.error)));
   prune_journal();
   send_next_write(ctx);
   // Writes are taken in order: every command that waited for this one or an earlier one can go.
@@ -112,7 +114,7 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
         fail_process(ctx, d.pi, "its service's lock is not held");
         continue;
       }
-      if (d.to != k_no_node) ctx.send(d.to, std::move(d.msg));
+      if (d.to != k_no_node) ctx.send(d.to, wire::encode(d.msg));
     }
   }
 }
@@ -136,10 +138,13 @@ void CattleServer::drop_stale_work(Ctx& ctx) {
     it = journal_.erase(it);
     ++dropped;
   }
-  ctx.log(LogLevel::notable,
-          fmt::format("stopped work on {} service(s): its ZooKeeper session cannot be trusted; "
-                      "dropped {} queued write(s)",
-                      services.size(), dropped));
+  ctx.event(LogLevel::notable,
+            Event("cattle.stale_work_dropped")
+                .with("services", static_cast<std::int64_t>(services.size()))
+                .with("writes", static_cast<std::int64_t>(dropped)),
+            fmt::format("stopped work on {} service(s): its ZooKeeper session cannot be trusted; "
+                        "dropped {} queued write(s)",
+                        services.size(), dropped));
   // The processes of that work wait for a later turn at the lock (their failure is a write of
   // its own, sent now that no work is held).
   std::vector<RowId> mine;
@@ -150,12 +155,12 @@ void CattleServer::drop_stale_work(Ctx& ctx) {
   send_next_write(ctx);
 }
 
-void CattleServer::send_when_durable(Ctx& ctx, RowId pi, NodeId to, Message msg) {
+void CattleServer::send_when_durable(Ctx& ctx, RowId pi, NodeId to, StartContainer msg) {
   std::int64_t last = next_seq_ - 1;
   bool pending = false;
   for (const auto& [seq, e] : journal_) pending = pending || (seq <= last && !e.acked);
   if (!pending) {
-    if (to != k_no_node) ctx.send(to, std::move(msg));
+    if (to != k_no_node) ctx.send(to, wire::encode(msg));
     return;
   }
   deferred_[last].push_back(DeferredSend{pi, to, std::move(msg)});
@@ -280,9 +285,11 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
   bool first = !cache_ready_;
   cache_ready_ = true;
   if (first) {
-    ctx.log(LogLevel::info, fmt::format("read the shared tables ({} services, {} hosts)",
-                                        shared_.table("service")->size(),
-                                        shared_.table("host")->size()));
+    auto services = static_cast<std::int64_t>(shared_.table("service")->size());
+    auto hosts = static_cast<std::int64_t>(shared_.table("host")->size());
+    ctx.event(LogLevel::info,
+              Event("cattle.shared_tables_read").with("services", services).with("hosts", hosts),
+              fmt::format("read the shared tables ({} services, {} hosts)", services, hosts));
     // The first server to find the database empty seeds it; the others read what it wrote.
     if (shared_.where("setting", "name", "seeded").empty() && config_.manager->index == 1)
       seed(ctx);
@@ -345,7 +352,8 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
     // Without a session there are no locks to take: the server stops reconciling until it has
     // one again (logged once per outage; not while the first session is being set up).
     if (!reconcile_paused_logged_ && zk_->session_id() != 0)
-      ctx.log(LogLevel::notable, "not reconciling: no ZooKeeper session");
+      ctx.event(LogLevel::notable, Event("cattle.reconcile_paused"),
+                "not reconciling: no ZooKeeper session");
     reconcile_paused_logged_ = true;
     return;
   }
@@ -362,7 +370,7 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
       continue;
     }
     TimerId t = ctx.set_timer(ctx.timing(t_lock_wait),
-                              make_tag(timer_service_lock, static_cast<std::uint64_t>(sid)));
+                              timer_tag::encode(ServiceLockWait{sid}));
     service_work_[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, t};
     zk_->lock(ctx, lock_name(sid));
   }
@@ -440,8 +448,10 @@ void CattleServer::abandon_service(Ctx& ctx, RowId sid, std::string_view why) {
   for (const auto& [pi, rp] : running_)
     if (service_lock_of(pi) == sid) mine.push_back(pi);
   for (RowId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
-  ctx.log(LogLevel::notable, fmt::format("stopped work on service {}: {}",
-                                         shared_.get("service", sid, "name"), why));
+  std::string service = shared_.get("service", sid, "name");
+  ctx.event(LogLevel::notable,
+            Event("cattle.service_work_stopped").with("service", service).with("why", why),
+            fmt::format("stopped work on service {}: {}", service, why));
   if (zk_) zk_->unlock(ctx, lock_name(sid));
 }
 

@@ -9,6 +9,7 @@
 #include "models/cattle/names.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
 
@@ -24,14 +25,26 @@ void CattleServer::ping_all(Ctx& ctx) {
     NodeId agent = ctx.lookup(host.at("name"));
     if (agent == k_no_node) continue;
     pings_[hid].outstanding[seq] = ctx.now();
-    ctx.send(agent, Message{msg_ping, 64, seq, 0, 0, nullptr});
+    ctx.send(agent, wire::encode(Ping{seq}));
     ctx.set_timer(ctx.timing(t_ping_timeout),
-                  make_tag(timer_ping_timeout, (static_cast<std::uint64_t>(hid) << 24) |
-                                                   static_cast<std::uint64_t>(seq)));
+                  timer_tag::encode(PingTimeout{ping_slot(hid), static_cast<std::uint64_t>(seq)}));
   }
   // The metadata service is polled by agents and load balancers; pushing it with every ping
   // round stands for that polling and repairs pushes lost in a partition.
   push_config(ctx);
+}
+
+std::uint64_t CattleServer::ping_slot(RowId host) {
+  // Single mode: the host's own id, which the embedded store hands out from 1 (the tags of
+  // single-mode runs stay what they always were). HA: a small slot of this server's, as an HA
+  // row id does not fit the timer (timers.hpp).
+  if (!cm_) return static_cast<std::uint64_t>(host);
+  return ping_slots_.slot_of(host);
+}
+
+std::optional<RowId> CattleServer::host_of_ping_slot(std::uint64_t slot) const {
+  if (!cm_) return static_cast<RowId>(slot);
+  return ping_slots_.host_of(slot);
 }
 
 void CattleServer::ping_succeeded(Ctx& ctx, RowId host) {
@@ -43,8 +56,10 @@ void CattleServer::ping_succeeded(Ctx& ctx, RowId host) {
 
 void CattleServer::ping_failed(Ctx& ctx, RowId host) {
   int failures = ++pings_[host].failures;
-  ctx.log(failures < 3 ? LogLevel::debug : LogLevel::info,
-          fmt::format("missed ping from agent {} count [{}]", host_name(host), failures));
+  std::string name = host_name(host);
+  ctx.event(failures < 3 ? LogLevel::debug : LogLevel::info,
+            Event("cattle.ping_missed").with("host", name).with("count", std::int64_t{failures}),
+            fmt::format("missed ping from agent {} count [{}]", name, failures));
   if (has_unfinished("host", host)) return;
   std::string state = db().get("host", host, "state");
   if (state == "active" && failures >= ctx.timing(t_reconnect_after)) {
@@ -73,10 +88,14 @@ void CattleServer::sync_containers(Ctx& ctx, RowId host, const std::vector<std::
 void CattleServer::container_gone(Ctx& ctx, RowId instance, std::string_view how) {
   if (db().get("instance", instance, "state") != "active" || has_unfinished("instance", instance))
     return;
-  ctx.log(LogLevel::notable, fmt::format("container {} died on {} ({})",
-                                         db().get("instance", instance, "name"),
-                                         host_name(db().get_int("instance", instance, "host_id")),
-                                         how));
+  std::string container = db().get("instance", instance, "name");
+  std::string host = host_name(db().get_int("instance", instance, "host_id"));
+  ctx.event(LogLevel::notable,
+            Event("cattle.container_died")
+                .with("container", container)
+                .with("host", host)
+                .with("how", how),
+            fmt::format("container {} died on {} ({})", container, host, how));
   schedule_process(ctx, "instance.stop", instance);
 }
 

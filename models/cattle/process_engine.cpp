@@ -9,6 +9,7 @@
 #include "models/cattle/process_defs.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
 
@@ -51,7 +52,7 @@ void CattleServer::run_process(Ctx& ctx, RowId pi) {
     ctx.count(m_lock_acquisitions_, 1);
     execute(ctx, pi);
   } else {
-    running_[pi].timer = ctx.set_timer(ctx.timing(t_lock_wait), make_tag(timer_lock_wait, pi));
+    running_[pi].timer = ctx.set_timer(ctx.timing(t_lock_wait), timer_tag::encode(LockWait{pi}));
   }
 }
 
@@ -95,24 +96,26 @@ void CattleServer::execute(Ctx& ctx, RowId pi) {
     RunningProcess& rp = running_[pi];
     rp.phase = RunningProcess::Phase::working;
     NodeId agent = ctx.lookup(host_name(host));
-    Message start{msg_start_container, 128, rid, 0, 0,
-                  make_names({db().get("instance", rid, "name")})};
+    StartContainer start{rid, make_names({db().get("instance", rid, "name")})};
     // In HA the command waits until the database has the writes before it (ha.cpp), as Cattle
     // commits a process's transaction before it calls the agent.
     if (cm_) send_when_durable(ctx, pi, agent, std::move(start));
-    else if (agent != k_no_node) ctx.send(agent, std::move(start));
-    rp.timer = ctx.set_timer(ctx.timing(t_agent_reply_timeout), make_tag(timer_agent_reply, pi));
+    else if (agent != k_no_node) ctx.send(agent, wire::encode(start));
+    rp.timer = ctx.set_timer(ctx.timing(t_agent_reply_timeout), timer_tag::encode(AgentReply{pi}));
     return;
   }
-  finish_process(ctx, pi);
+  finish_process(ctx, pi, state);
 }
 
-void CattleServer::finish_process(Ctx& ctx, RowId pi) {
+void CattleServer::finish_process(Ctx& ctx, RowId pi, std::string_view from) {
   const Row& row = *db().find("process_instance", pi);
   std::string process = row.at("process");
   const ProcessDef* def = find_process(process);
   RowId rid = std::stoll(row.at("resource_id"));
   std::string table(def->table);
+  // The state the resource leaves: the one it had before the process, or (for a handler that
+  // finishes later) its transitioning state.
+  std::string from_state = from.empty() ? db().get(table, rid, "state") : std::string(from);
   Transaction txn;
   txn.update(table, rid, "state", std::string(def->done));
   txn.update(table, rid, "updated_ns", to_text(ctx.now()));
@@ -122,7 +125,7 @@ void CattleServer::finish_process(Ctx& ctx, RowId pi) {
   emit(ctx, table + "." + std::string(def->done), rid);
   release_lock(ctx, pi);
   quick_retries_.erase(pi);
-  announce(ctx, process, rid);
+  announce(ctx, process, rid, from_state);
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
@@ -140,8 +143,14 @@ void CattleServer::cancel_process(Ctx& ctx, RowId pi, std::string_view why) {
 void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
   const Row* row = db().find("process_instance", pi);
   if (row == nullptr) return;
-  ctx.log(LogLevel::info, fmt::format("process {} ({} {}:{}) failed: {}", pi, row->at("process"),
-                                      row->at("resource_type"), row->at("resource_id"), why));
+  ctx.event(LogLevel::info,
+            Event("cattle.process_failed")
+                .with("process", row->at("process"))
+                .with("resource_type", row->at("resource_type"))
+                .with("resource_id", row->at("resource_id"))
+                .with("why", why),
+            fmt::format("process {} ({} {}:{}) failed: {}", pi, row->at("process"),
+                        row->at("resource_type"), row->at("resource_id"), why));
   Transaction txn;
   txn.update("process_instance", pi, "phase", "pending");
   txn.update("process_instance", pi, "attempts", to_text(std::stoll(row->at("attempts")) + 1));
@@ -155,7 +164,7 @@ void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
   if (n < ctx.timing(t_retry_count)) {
     DurationNs delay = ctx.timing(t_retry_backoff) << n;
     ++n;
-    ctx.set_timer(delay, make_tag(timer_retry, pi));
+    ctx.set_timer(delay, timer_tag::encode(Retry{pi}));
   }
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
@@ -211,7 +220,7 @@ void CattleServer::emit(Ctx& ctx, std::string name, RowId resource) {
   bus_.push_back(BusEvent{std::move(name), resource});
   if (!bus_scheduled_) {
     bus_scheduled_ = true;
-    ctx.set_timer(0, make_tag(timer_bus, 0));
+    ctx.set_timer(0, timer_tag::encode(BusDrain{}));
   }
 }
 
@@ -234,34 +243,56 @@ void CattleServer::on_container_started(Ctx& ctx, RowId instance) {
         std::stoll(row->at("resource_id")) != instance)
       continue;
     ctx.cancel_timer(rp.timer);
-    finish_process(ctx, pi);
+    finish_process(ctx, pi, "");
     return;
   }
 }
 
-void CattleServer::announce(Ctx& ctx, std::string_view process, RowId rid) {
+void CattleServer::announce(Ctx& ctx, std::string_view process, RowId rid,
+                            std::string_view from) {
+  if (process.starts_with("host.")) return announce_host(ctx, process, rid, from);
+  std::string container = db().get("instance", rid, "name");
   if (process == "instance.create") {
-    ctx.log(LogLevel::info, fmt::format("container {} created on {}", db().get("instance", rid,
-                                        "name"), host_name(db().get_int("instance", rid,
-                                                                        "host_id"))));
+    std::string host = host_name(db().get_int("instance", rid, "host_id"));
+    ctx.event(LogLevel::info,
+              Event("cattle.container_created").with("container", container).with("host", host),
+              fmt::format("container {} created on {}", container, host));
   } else if (process == "instance.start") {
-    ctx.log(LogLevel::notable, fmt::format("container {} restarted on {}",
-                                           db().get("instance", rid, "name"),
-                                           host_name(db().get_int("instance", rid, "host_id"))));
+    std::string host = host_name(db().get_int("instance", rid, "host_id"));
+    ctx.event(LogLevel::notable,
+              Event("cattle.container_restarted").with("container", container).with("host", host),
+              fmt::format("container {} restarted on {}", container, host));
     ctx.signal("cattle.container_restarted");
   } else if (process == "instance.stop") {
-    ctx.log(LogLevel::notable, fmt::format("container {} marked stopped",
-                                           db().get("instance", rid, "name")));
-  } else if (process == "host.reconnect") {
-    ctx.log(LogLevel::notable, fmt::format("host {} reconnecting", host_name(rid)));
-    ctx.signal("cattle.host_reconnecting");
-  } else if (process == "host.disconnect") {
-    ctx.log(LogLevel::notable, fmt::format("host {} disconnected", host_name(rid)));
-    ctx.signal("cattle.host_disconnected");
-  } else if (process == "host.activate") {
-    ctx.log(LogLevel::notable, fmt::format("host {} active again", host_name(rid)));
-    ctx.signal("cattle.host_reconnected");
+    ctx.event(LogLevel::notable, Event("cattle.container_stopped").with("container", container),
+              fmt::format("container {} marked stopped", container));
   }
+}
+
+void CattleServer::announce_host(Ctx& ctx, std::string_view process, RowId rid,
+                                 std::string_view from) {
+  const char* what = nullptr;
+  const char* signal = nullptr;
+  if (process == "host.reconnect") {
+    what = "reconnecting";
+    signal = "cattle.host_reconnecting";
+  } else if (process == "host.disconnect") {
+    what = "disconnected";
+    signal = "cattle.host_disconnected";
+  } else if (process == "host.activate") {
+    what = "active again";
+    signal = "cattle.host_reconnected";
+  } else {
+    return;
+  }
+  std::string host = host_name(rid);
+  ctx.event(LogLevel::notable,
+            Event("cattle.host_state_changed")
+                .with("host", host)
+                .with("from", from)
+                .with("to", db().get("host", rid, "state")),
+            fmt::format("host {} {}", host, what));
+  ctx.signal(signal);
 }
 
 }  // namespace stampede::cattle

@@ -96,7 +96,7 @@ void CattleServer::push_config(Ctx& ctx) {
     if (cm_ && !in_partition(hid)) continue;
     NodeId agent = ctx.lookup(host.at("name"));
     if (agent == k_no_node) continue;
-    ctx.send(agent, Message{msg_network_config, 512, 0, overlay ? 1 : 0, 0, dir_payload});
+    ctx.send(agent, wire::encode(NetworkConfig{0, overlay, dir_payload}));
   }
   // In HA the master alone configures the balancers, so that they hear one voice.
   if (!pushes_lb_config()) return;
@@ -124,7 +124,7 @@ void CattleServer::push_config(Ctx& ctx) {
         }
       }
     }
-    ctx.send(lb, Message{msg_lb_config, 256, 0, 0, 0, make_names(backends)});
+    ctx.send(lb, wire::encode(LbConfig{make_names(backends)}));
   }
 }
 

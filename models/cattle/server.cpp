@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "models/app/http.hpp"
 #include "models/cattle/names.hpp"
 #include "models/cattle/protocol.hpp"
+#include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
 
@@ -34,7 +34,7 @@ void CattleServer::on_start(Ctx& ctx) {
     // join"): server-K's first boot comes (K-1) start intervals after server-1's.
     DurationNs delay = (config_.manager->index - 1) * ctx.timing(t_ha_start_interval);
     if (delay > 0) {
-      ctx.set_timer(delay, make_tag(timer_ha_boot, 0));
+      ctx.set_timer(delay, timer_tag::encode(HaBoot{}));
       return;
     }
   }
@@ -52,12 +52,14 @@ void CattleServer::boot(Ctx& ctx) {
   // the first server to find the external database empty seeds it (ha.cpp).
   if (!booted_before_ && !cm_) seed(ctx);
   booted_before_ = true;
-  ctx.log(LogLevel::notable, fmt::format("cattle server started ({} services, {} hosts known)",
-                                         db().table("service")->size(),
-                                         db().table("host")->size()));
+  auto services = static_cast<std::int64_t>(db().table("service")->size());
+  auto hosts = static_cast<std::int64_t>(db().table("host")->size());
+  ctx.event(LogLevel::notable,
+            Event("cattle.server_started").with("services", services).with("hosts", hosts),
+            fmt::format("cattle server started ({} services, {} hosts known)", services, hosts));
   ctx.signal("cattle.server_started");
-  ctx.set_timer(ctx.timing(t_ping_interval), make_tag(timer_ping_tick, 0));
-  ctx.set_timer(ctx.timing(t_replay_interval), make_tag(timer_replay, 0));
+  ctx.set_timer(ctx.timing(t_ping_interval), timer_tag::encode(PingTick{}));
+  ctx.set_timer(ctx.timing(t_replay_interval), timer_tag::encode(ReplayTick{}));
   // A boot event starts the first reconcile and configuration push at once.
   emit(ctx, "server.started", 0);
   if (!cm_) return;
@@ -84,8 +86,8 @@ void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
       // manager never checks in and the others never count it.
       serving_ = false;
       if (!cm_started_)
-        ctx.log(LogLevel::notable,
-                "not joining the cluster: the database pool could not open");
+        ctx.event(LogLevel::notable, Event("cattle.cluster_join_skipped"),
+                  "not joining the cluster: the database pool could not open");
       return;
     case mysql::PoolEvent::lost:
       return;  // the client reopens the pool by itself
@@ -97,8 +99,11 @@ void CattleServer::open_pool(Ctx& ctx) {
   if (!config_.embedded_db) return;
   for (int i = 0; i < config_.pool_per_server; ++i) {
     if (auto err = durable_.connect()) {
-      ctx.log(LogLevel::notable, fmt::format("database pool: error {}: {}", err->code,
-                                             err->message));
+      ctx.event(LogLevel::notable,
+                Event("cattle.pool_error")
+                    .with("code", std::int64_t{err->code})
+                    .with("message", err->message),
+                fmt::format("database pool: error {}: {}", err->code, err->message));
       return;
     }
   }
@@ -134,7 +139,8 @@ void CattleServer::seed(Ctx& ctx) {
   Transaction mark;
   mark.insert("setting", Row{{"name", "seeded"}, {"value", "true"}});
   commit(ctx, mark);
-  ctx.log(LogLevel::info, "seeded the store from the scenario's stacks");
+  ctx.event(LogLevel::info, Event("cattle.store_seeded"),
+            "seeded the store from the scenario's stacks");
 }
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
@@ -154,49 +160,50 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
       return;
     }
   }
+  wire::dispatch<Pong, Hello, ApiRequest, ContainerEvent>(
+      msg, [&](const auto& m) { on(ctx, from, m); });
+}
+
+void CattleServer::on(Ctx& ctx, NodeId from, const Pong& m) {
+  auto host = host_by_name(ctx.name_of(from));
+  if (!host) return;
+  PingStatus& st = pings_[*host];
+  auto it = st.outstanding.find(m.seq);
+  if (it == st.outstanding.end()) return;  // it already timed out
+  TimeNs sent_ns = it->second;
+  st.outstanding.erase(it);
+  ping_succeeded(ctx, *host);
+  if (m.lists_containers) sync_containers(ctx, *host, names_of(m.containers), sent_ns);
+}
+
+void CattleServer::on(Ctx& ctx, NodeId from, const Hello& m) {
   std::string from_name(ctx.name_of(from));
-  switch (msg.type) {
-    case msg_pong: {
-      auto host = host_by_name(from_name);
-      if (!host) return;
-      PingStatus& st = pings_[*host];
-      auto it = st.outstanding.find(msg.a);
-      if (it == st.outstanding.end()) return;  // it already timed out
-      TimeNs sent_ns = it->second;
-      st.outstanding.erase(it);
-      ping_succeeded(ctx, *host);
-      if (msg.b == 1) sync_containers(ctx, *host, names_of(msg), sent_ns);
-      return;
-    }
-    case msg_hello: {
-      auto host = host_by_name(from_name);
-      if (!host) return;  // a host this server does not know: nothing to resume
-      ctx.log(LogLevel::info, fmt::format("agent {} connected", from_name));
-      ping_succeeded(ctx, *host);
-      if (msg.b == 1) sync_containers(ctx, *host, names_of(msg), ctx.now());
-      ctx.send(from, Message{msg_welcome, 64, 0, 0, 0, nullptr});
-      return;
-    }
-    case msg_api_request: {
-      // GET /v1/services. A server answers once it has its store: in HA, once its pool is open
-      // and it has read the shared tables; until then (or without its database) it says 503.
-      bool ready = !cm_ || (cache_ready_ && db_client_->connected());
-      std::int64_t services = 0;
-      if (ready)
-        for (const auto& [id, row] : *store().table("service")) services += row.at("kind") == "service";
-      ctx.send(from, Message{msg_api_response, 1024, msg.a,
-                             ready ? k_http_ok : k_http_unavailable, services, nullptr});
-      return;
-    }
-    case msg_container_event: {
-      if (msg.b == event_started) {
-        on_container_started(ctx, msg.a);
-      } else if (msg.a != 0) {
-        container_gone(ctx, msg.a, "reported by its agent");
-      }
-      return;
-    }
-    default: return;
+  auto host = host_by_name(from_name);
+  if (!host) return;  // a host this server does not know: nothing to resume
+  ctx.event(LogLevel::info, Event("cattle.agent_connected").with("host", from_name),
+            fmt::format("agent {} connected", from_name));
+  ping_succeeded(ctx, *host);
+  if (m.lists_containers) sync_containers(ctx, *host, names_of(m.containers), ctx.now());
+  ctx.send(from, wire::encode(Welcome{}));
+}
+
+void CattleServer::on(Ctx& ctx, NodeId from, const ApiRequest& m) {
+  // GET /v1/services. A server answers once it has its store: in HA, once its pool is open and
+  // it has read the shared tables; until then (or without its database) it says 503.
+  bool ready = !cm_ || (cache_ready_ && db_client_->connected());
+  std::int64_t services = 0;
+  if (ready)
+    for (const auto& [id, row] : *store().table("service")) services += row.at("kind") == "service";
+  ctx.send(from, wire::encode(ApiResponse{m.request, ready ? k_http_ok : k_http_unavailable,
+                                          services}));
+}
+
+void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
+  (void)from;
+  if (m.kind == event_started) {
+    on_container_started(ctx, m.instance);
+  } else if (m.instance != 0) {
+    container_gone(ctx, m.instance, "reported by its agent");
   }
 }
 
@@ -215,56 +222,55 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
       return;
     }
   }
-  std::uint64_t payload = tag_payload(tag);
-  switch (tag_kind(tag)) {
-    case timer_ping_tick:
-      ping_all(ctx);
-      ctx.set_timer(ctx.timing(t_ping_interval), make_tag(timer_ping_tick, 0));
-      return;
-    case timer_ping_timeout: {
-      RowId host = static_cast<RowId>(payload >> 24);
-      std::int64_t seq = static_cast<std::int64_t>(payload & 0xffffff);
-      PingStatus& st = pings_[host];
-      if (st.outstanding.erase(seq) == 0) return;  // answered in time
-      ping_failed(ctx, host);
-      return;
-    }
-    case timer_replay:
-      // In HA the tables are read back first; the replay runs on what was read.
-      if (cm_) refresh(ctx, true);
-      else replay(ctx);
-      ctx.set_timer(ctx.timing(t_replay_interval), make_tag(timer_replay, 0));
-      return;
-    case timer_bus:
-      bus_scheduled_ = false;
-      drain_bus(ctx);
-      return;
-    case timer_lock_wait: {
-      RowId pi = static_cast<RowId>(payload);
-      auto it = running_.find(pi);
-      if (it == running_.end() || it->second.phase != RunningProcess::Phase::waiting_lock) return;
-      locks_.give_up(it->second.lock, pi);
-      fail_process(ctx, pi, "timed out waiting for lock " + it->second.lock);
-      return;
-    }
-    case timer_agent_reply: {
-      RowId pi = static_cast<RowId>(payload);
-      auto it = running_.find(pi);
-      if (it == running_.end() || it->second.phase != RunningProcess::Phase::working) return;
-      fail_process(ctx, pi, "no answer from the agent");
-      return;
-    }
-    case timer_retry:
-      run_process(ctx, static_cast<RowId>(payload));
-      return;
-    case timer_ha_boot:
-      boot(ctx);
-      return;
-    case timer_service_lock:
-      on_lock_wait_over(ctx, static_cast<RowId>(payload));
-      return;
-  }
+  bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
+                                  AgentReply, Retry, HaBoot, ServiceLockWait>(
+      tag, [&](const auto& t) { on(ctx, t); });
+  STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }
+
+void CattleServer::on(Ctx& ctx, const PingTick&) {
+  ping_all(ctx);
+  ctx.set_timer(ctx.timing(t_ping_interval), timer_tag::encode(PingTick{}));
+}
+
+void CattleServer::on(Ctx& ctx, const PingTimeout& t) {
+  std::optional<RowId> host = host_of_ping_slot(t.host_slot);
+  if (!host) return;
+  PingStatus& st = pings_[*host];
+  if (st.outstanding.erase(static_cast<std::int64_t>(t.seq)) == 0) return;  // answered in time
+  ping_failed(ctx, *host);
+}
+
+void CattleServer::on(Ctx& ctx, const ReplayTick&) {
+  // In HA the tables are read back first; the replay runs on what was read.
+  if (cm_) refresh(ctx, true);
+  else replay(ctx);
+  ctx.set_timer(ctx.timing(t_replay_interval), timer_tag::encode(ReplayTick{}));
+}
+
+void CattleServer::on(Ctx& ctx, const BusDrain&) {
+  bus_scheduled_ = false;
+  drain_bus(ctx);
+}
+
+void CattleServer::on(Ctx& ctx, const LockWait& t) {
+  auto it = running_.find(t.pi);
+  if (it == running_.end() || it->second.phase != RunningProcess::Phase::waiting_lock) return;
+  locks_.give_up(it->second.lock, t.pi);
+  fail_process(ctx, t.pi, "timed out waiting for lock " + it->second.lock);
+}
+
+void CattleServer::on(Ctx& ctx, const AgentReply& t) {
+  auto it = running_.find(t.pi);
+  if (it == running_.end() || it->second.phase != RunningProcess::Phase::working) return;
+  fail_process(ctx, t.pi, "no answer from the agent");
+}
+
+void CattleServer::on(Ctx& ctx, const Retry& t) { run_process(ctx, t.pi); }
+
+void CattleServer::on(Ctx& ctx, const HaBoot&) { boot(ctx); }
+
+void CattleServer::on(Ctx& ctx, const ServiceLockWait& t) { on_lock_wait_over(ctx, t.service); }
 
 void CattleServer::on_crash() {
   // Memory goes; the embedded database's files stay, but its connections die with the process.
@@ -274,6 +280,7 @@ void CattleServer::on_crash() {
   running_.clear();
   quick_retries_.clear();
   pings_.clear();
+  ping_slots_ = HostSlots{};
   bus_.clear();
   bus_scheduled_ = false;
   if (!cm_) return;
@@ -291,11 +298,15 @@ bool CattleServer::on_fault(Ctx& ctx, const ModelFault& fault) {
   // The field report's operator switched foreign-key checks off first (SET FOREIGN_KEY_CHECKS=0).
   auto err = durable_.truncate(fault.args, /*foreign_key_checks=*/false);
   if (err) {
-    ctx.log(LogLevel::notable, fmt::format("TRUNCATE failed: error {}: {}", err->code,
-                                           err->message));
+    ctx.event(LogLevel::notable,
+              Event("mysql.truncate_failed")
+                  .with("code", std::int64_t{err->code})
+                  .with("message", err->message),
+              fmt::format("TRUNCATE failed: error {}: {}", err->code, err->message));
   } else {
-    ctx.log(LogLevel::notable, fmt::format("tables {} truncated (foreign_key_checks=0)",
-                                           fmt::join(fault.args, ", ")));
+    std::string tables = fmt::format("{}", fmt::join(fault.args, ", "));
+    ctx.event(LogLevel::notable, Event("mysql.tables_truncated").with("tables", tables),
+              fmt::format("tables {} truncated (foreign_key_checks=0)", tables));
     ctx.signal("mysql.truncated");
   }
   return true;
@@ -355,12 +366,23 @@ std::uint64_t CattleServer::state_digest() const {
   }
   for (const BusEvent& e : bus_) d.add(e.name).add_signed(e.resource);
   d.add_signed(ping_seq_);
+  for (const auto& [pi, n] : quick_retries_) d.add_signed(pi).add_signed(n);
+  d.add(static_cast<std::uint64_t>(ping_slots_.hosts.size()));
+  for (RowId h : ping_slots_.hosts) d.add_signed(h);
   if (cm_) {
     d.add(cm_->digest()).add(db_client_->digest());
     d.add(ha_booted_ ? 1u : 0u).add(serving_ ? 1u : 0u).add(cm_started_ ? 1u : 0u);
     d.add_signed(incarnation_).add(shared_.digest()).add(cache_ready_ ? 1u : 0u);
     d.add(refreshing_ ? 1u : 0u).add(refresh_again_ ? 1u : 0u).add_signed(refresh_waiting_);
     d.add_signed(refresh_from_seq_).add_signed(next_seq_);
+    d.add(refresh_failed_ ? 1u : 0u).add(refresh_then_replay_ ? 1u : 0u);
+    for (const auto& [table, rows] : refresh_rows_) {
+      d.add(table).add(static_cast<std::uint64_t>(rows.size()));
+      for (const auto& [id, row] : rows) {
+        d.add_signed(id).add(static_cast<std::uint64_t>(row.size()));
+        for (const auto& [column, value] : row) d.add(column).add(value);
+      }
+    }
     for (const auto& [seq, e] : journal_) {
       d.add_signed(seq).add(e.acked ? 1u : 0u).add(e.sent ? 1u : 0u);
       e.batch.digest_into(d);
@@ -370,7 +392,7 @@ std::uint64_t CattleServer::state_digest() const {
     for (const auto& [session, t] : actions_) d.add_signed(session).add_signed(t);
     d.add(reconcile_paused_logged_ ? 1u : 0u);
     for (const auto& [seq, sends] : deferred_)
-      for (const DeferredSend& s : sends) d.add_signed(seq).add_signed(s.pi).add(s.msg.digest());
+      for (const DeferredSend& s : sends) d.add_signed(seq).add_signed(s.pi).add(wire::encode(s.msg).digest());
     if (zk_) d.add(zk_->digest());
     if (redis_) d.add(redis_->digest());
   }

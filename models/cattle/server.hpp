@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "models/cattle/lock_manager.hpp"
+#include "models/cattle/protocol.hpp"
+#include "models/cattle/timers.hpp"
 #include "models/cluster_manager/cluster_manager.hpp"
 #include "models/mysql/database.hpp"
 #include "models/mysql/db_client.hpp"
@@ -100,6 +102,23 @@ class CattleServer final : public Node {
   // Every write of the engine goes through here: in HA it also goes to the external db.
   std::vector<RowId> commit(Ctx& ctx, mysql::Transaction& txn);
 
+  // Messages (server.cpp).
+  void on(Ctx& ctx, NodeId from, const Pong& m);
+  void on(Ctx& ctx, NodeId from, const Hello& m);
+  void on(Ctx& ctx, NodeId from, const ApiRequest& m);
+  void on(Ctx& ctx, NodeId from, const ContainerEvent& m);
+
+  // Timers (server.cpp).
+  void on(Ctx& ctx, const PingTick& t);
+  void on(Ctx& ctx, const PingTimeout& t);
+  void on(Ctx& ctx, const ReplayTick& t);
+  void on(Ctx& ctx, const BusDrain& t);
+  void on(Ctx& ctx, const LockWait& t);
+  void on(Ctx& ctx, const AgentReply& t);
+  void on(Ctx& ctx, const Retry& t);
+  void on(Ctx& ctx, const HaBoot& t);
+  void on(Ctx& ctx, const ServiceLockWait& t);
+
   // Boot (server.cpp).
   void boot(Ctx& ctx);
   void seed(Ctx& ctx);
@@ -111,7 +130,8 @@ class CattleServer final : public Node {
   RowId schedule_process(Ctx& ctx, std::string_view process, RowId resource);
   void run_process(Ctx& ctx, RowId pi);
   void execute(Ctx& ctx, RowId pi);
-  void finish_process(Ctx& ctx, RowId pi);
+  // `from`: the resource's state before the process ran, or "" for its current one.
+  void finish_process(Ctx& ctx, RowId pi, std::string_view from);
   void cancel_process(Ctx& ctx, RowId pi, std::string_view why);
   void fail_process(Ctx& ctx, RowId pi, std::string_view why);
   void release_lock(Ctx& ctx, RowId pi);
@@ -120,7 +140,9 @@ class CattleServer final : public Node {
   void emit(Ctx& ctx, std::string name, RowId resource);
   void drain_bus(Ctx& ctx);
   void on_container_started(Ctx& ctx, RowId instance);
-  void announce(Ctx& ctx, std::string_view process, RowId resource);
+  // The log line and structured event of a finished process (`from`: the state it left).
+  void announce(Ctx& ctx, std::string_view process, RowId resource, std::string_view from);
+  void announce_host(Ctx& ctx, std::string_view process, RowId host, std::string_view from);
 
   // Reconciler and configuration pushes (reconciler.cpp).
   void reconcile(Ctx& ctx);
@@ -167,10 +189,13 @@ class CattleServer final : public Node {
   void publish_event(Ctx& ctx, const std::string& name);
   // Sends `msg` for process `pi` once every write made so far is in the database, and only if
   // the server may still act on the process's service then.
-  void send_when_durable(Ctx& ctx, RowId pi, NodeId to, Message msg);
+  void send_when_durable(Ctx& ctx, RowId pi, NodeId to, StartContainer msg);
 
   // Ping monitor (ping_monitor.cpp).
   void ping_all(Ctx& ctx);
+  // The slot a host's ping timeouts carry, and back (timers.hpp, PingTimeout).
+  std::uint64_t ping_slot(RowId host);
+  std::optional<RowId> host_of_ping_slot(std::uint64_t slot) const;
   void ping_succeeded(Ctx& ctx, RowId host);
   void ping_failed(Ctx& ctx, RowId host);
   void sync_containers(Ctx& ctx, RowId host, const std::vector<std::string>& running,
@@ -189,6 +214,7 @@ class CattleServer final : public Node {
   std::map<RowId, RunningProcess> running_;
   std::map<RowId, int> quick_retries_;  // handler retries since the last replay, per process
   std::map<RowId, PingStatus> pings_;
+  HostSlots ping_slots_;  // HA: the hosts' ping timer slots
   std::deque<BusEvent> bus_;
   bool bus_scheduled_ = false;
   std::int64_t ping_seq_ = 0;
@@ -225,7 +251,7 @@ class CattleServer final : public Node {
   struct DeferredSend {
     RowId pi = 0;
     NodeId to = k_no_node;
-    Message msg;
+    StartContainer msg;
   };
   // Agent commands waiting for the write of this sequence number (and those before it).
   std::map<std::int64_t, std::vector<DeferredSend>> deferred_;

@@ -200,8 +200,7 @@ TEST_CASE("the registry names every timing with a source, and the scale invarian
   CHECK_FALSE(inv->check(w));
   // A third web container started behind the server's back exceeds the scale of 2.
   w.inject("server-1", "agent-2",
-           Message{cattle::msg_start_container, 128, 99, 0, 0,
-                   cattle::make_names({"wordpress/web/3"})});
+           wire::encode(cattle::StartContainer{99, cattle::make_names({"wordpress/web/3"})}));
   w.run_until(w.now() + 2 * k_s);
   CHECK(w.running("wordpress/web") == 3);
   // Inside the grace window (scale_exceeded_grace, 10 s) the third one does not count yet ...
