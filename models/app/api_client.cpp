@@ -13,9 +13,9 @@ void ApiClient::on_start(Ctx& ctx) {
 }
 
 void ApiClient::try_server(Ctx& ctx, std::int64_t id, Pending& p) {
-  std::int64_t attempt = next_attempt_++;
+  std::int64_t attempt = durable_.next_attempt++;
   p.attempt = attempt;
-  attempts_[attempt] = id;
+  durable_.attempts[attempt] = id;
   ++p.tried;
   NodeId server = ctx.lookup(config_.servers[p.server]);
   if (server != k_no_node)
@@ -25,8 +25,8 @@ void ApiClient::try_server(Ctx& ctx, std::int64_t id, Pending& p) {
 }
 
 void ApiClient::next_address(Ctx& ctx, std::int64_t id) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
+  auto it = volatile_.pending.find(id);
+  if (it == volatile_.pending.end()) return;
   Pending& p = it->second;
   if (!failover_ || p.tried >= static_cast<int>(config_.servers.size())) return finish(ctx, id, false);
   p.server = (p.server + 1) % config_.servers.size();
@@ -34,11 +34,11 @@ void ApiClient::next_address(Ctx& ctx, std::int64_t id) {
 }
 
 void ApiClient::finish(Ctx& ctx, std::int64_t id, bool ok) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
+  auto it = volatile_.pending.find(id);
+  if (it == volatile_.pending.end()) return;
   ctx.cancel_timer(it->second.connect_timer);
   ctx.cancel_timer(it->second.deadline_timer);
-  pending_.erase(it);
+  volatile_.pending.erase(it);
   ctx.sample(s_requests_, ok ? 1 : 0);
   ctx.count(ok ? m_served_ : m_failed_, 1);
 }
@@ -46,12 +46,12 @@ void ApiClient::finish(Ctx& ctx, std::int64_t id, bool ok) {
 void ApiClient::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   (void)from;
   wire::dispatch<cattle::ApiResponse>(msg, [&](const cattle::ApiResponse& m) {
-    auto a = attempts_.find(m.request);
-    if (a == attempts_.end()) return;
+    auto a = durable_.attempts.find(m.request);
+    if (a == durable_.attempts.end()) return;
     std::int64_t id = a->second;
-    attempts_.erase(a);
-    auto it = pending_.find(id);
-    if (it == pending_.end() || it->second.attempt != m.request) return;  // a late answer
+    durable_.attempts.erase(a);
+    auto it = volatile_.pending.find(id);
+    if (it == volatile_.pending.end() || it->second.attempt != m.request) return;  // a late answer
     if (m.status == cattle::k_http_ok) return finish(ctx, id, true);
     ctx.cancel_timer(it->second.connect_timer);
     next_address(ctx, id);
@@ -65,10 +65,10 @@ void ApiClient::on_timer(Ctx& ctx, std::uint64_t tag) {
 }
 
 void ApiClient::on(Ctx& ctx, const ApiTick&) {
-  std::int64_t id = next_request_++;
-  Pending& p = pending_[id];
-  p.server = rotation_;
-  rotation_ = (rotation_ + 1) % config_.servers.size();
+  std::int64_t id = durable_.next_request++;
+  Pending& p = volatile_.pending[id];
+  p.server = durable_.rotation;
+  durable_.rotation = (durable_.rotation + 1) % config_.servers.size();
   p.deadline_timer =
       ctx.set_timer(ctx.timing("client_request_timeout"), timer_tag::encode(ApiDeadline{id}));
   try_server(ctx, id, p);
@@ -76,29 +76,20 @@ void ApiClient::on(Ctx& ctx, const ApiTick&) {
 }
 
 void ApiClient::on(Ctx& ctx, const ApiConnect& t) {
-  auto a = attempts_.find(t.attempt);
-  if (a == attempts_.end()) return;
+  auto a = durable_.attempts.find(t.attempt);
+  if (a == durable_.attempts.end()) return;
   std::int64_t id = a->second;
-  attempts_.erase(a);
-  auto it = pending_.find(id);
-  if (it == pending_.end() || it->second.attempt != t.attempt) return;
+  durable_.attempts.erase(a);
+  auto it = volatile_.pending.find(id);
+  if (it == volatile_.pending.end() || it->second.attempt != t.attempt) return;
   next_address(ctx, id);
 }
 
 void ApiClient::on(Ctx& ctx, const ApiDeadline& t) {
   // Attempts of a request that ran out of time are forgotten with it.
-  auto it = pending_.find(t.request);
-  if (it != pending_.end()) attempts_.erase(it->second.attempt);
+  auto it = volatile_.pending.find(t.request);
+  if (it != volatile_.pending.end()) durable_.attempts.erase(it->second.attempt);
   finish(ctx, t.request, false);
-}
-
-std::uint64_t ApiClient::state_digest() const {
-  Digest d;
-  for (const auto& [id, p] : pending_)
-    d.add_signed(id).add(p.server).add_signed(p.tried).add_signed(p.attempt);
-  for (const auto& [attempt, id] : attempts_) d.add_signed(attempt).add_signed(id);
-  d.add_signed(next_request_).add_signed(next_attempt_).add(rotation_);
-  return d.value();
 }
 
 std::string_view ApiClient::message_name(std::uint32_t type) const {

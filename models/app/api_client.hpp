@@ -13,6 +13,7 @@
 
 #include "models/cattle/protocol.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
 #include "sim/core/timer_tag.hpp"
 
 namespace stampede::app {
@@ -48,17 +49,39 @@ class ApiClient final : public Node {
   void on_start(Ctx& ctx) override;
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
   void on_timer(Ctx& ctx, std::uint64_t tag) override;
-  void on_crash() override { pending_.clear(); }
-  std::uint64_t state_digest() const override;
+  void on_crash() override { volatile_ = {}; }
+  std::uint64_t state_digest() const override { return state::digest(durable_, volatile_); }
   std::string_view message_name(std::uint32_t type) const override;
+  std::unique_ptr<Node> clone() const override { return std::make_unique<ApiClient>(*this); }
+  std::size_t state_field_count() const override {
+    return state::field_total(durable_, volatile_);
+  }
+  std::string perturb_state_field(std::size_t i) override {
+    return state::perturb_field(i, durable_, volatile_);
+  }
 
  private:
   struct Pending {
     std::size_t server = 0;    // index of the address being tried
     int tried = 0;             // addresses tried so far
     std::int64_t attempt = 0;  // the id of the current attempt (answers to older ones are late)
-    TimerId connect_timer = 0;
-    TimerId deadline_timer = 0;
+    Untracked<TimerId> connect_timer;
+    Untracked<TimerId> deadline_timer;
+    STAMPEDE_FIELDS(server, tried, attempt, connect_timer, deadline_timer)
+  };
+  // What has always been kept across a crash: the counters, the resolver's rotation, and the
+  // attempts' map (a crash clears only the requests; an answer to an attempt of a request the
+  // crash forgot finds no request and is dropped). Keeping them keeps every recorded trace.
+  struct Durable {
+    std::map<std::int64_t, std::int64_t> attempts;  // attempt id -> request id
+    std::int64_t next_request = 1;
+    std::int64_t next_attempt = 1;
+    std::size_t rotation = 0;  // the resolver's round robin
+    STAMPEDE_FIELDS(attempts, next_request, next_attempt, rotation)
+  };
+  struct Volatile {
+    std::map<std::int64_t, Pending> pending;  // request id -> its progress
+    STAMPEDE_FIELDS(pending)
   };
   void try_server(Ctx& ctx, std::int64_t id, Pending& p);
   void next_address(Ctx& ctx, std::int64_t id);
@@ -68,15 +91,13 @@ class ApiClient final : public Node {
   void on(Ctx& ctx, const ApiDeadline& t);
 
   ApiClientConfig config_;
-  std::map<std::int64_t, Pending> pending_;  // request id -> its progress
-  std::map<std::int64_t, std::int64_t> attempts_;  // attempt id -> request id
-  std::int64_t next_request_ = 1;
-  std::int64_t next_attempt_ = 1;
-  std::size_t rotation_ = 0;  // the resolver's round robin
+  // Read at start (not state).
   bool failover_ = true;
   SeriesId s_requests_ = 0;
   SeriesId m_served_ = 0;
   SeriesId m_failed_ = 0;
+  Durable durable_;
+  Volatile volatile_;
 };
 
 }  // namespace stampede::app

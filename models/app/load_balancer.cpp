@@ -22,25 +22,25 @@ void LoadBalancer::on(Ctx& ctx, NodeId from, const cattle::LbConfig& m) {
   std::map<std::string, Backend> next;
   for (const std::string& entry : cattle::names_of(m.backends)) {
     cattle::Placement p = cattle::split_placement(entry);
-    auto old = backends_.find(p.container);
-    Backend b = old != backends_.end() ? old->second : Backend{};
-    if (!b.body || b.agent != p.agent) b.agent_id = ctx.lookup(p.agent);
-    if (!b.body) b.body = cattle::make_names({p.container});
+    auto old = volatile_.backends.find(p.container);
+    Backend b = old != volatile_.backends.end() ? old->second : Backend{};
+    if (!b.body.value || b.agent != p.agent) b.agent_id = ctx.lookup(p.agent);
+    if (!b.body.value) b.body = cattle::make_names({p.container});
     b.agent = p.agent;
     next[p.container] = b;
   }
-  if (next.size() != backends_.size())
+  if (next.size() != volatile_.backends.size())
     ctx.event(LogLevel::info,
               Event("app.lb_backends_configured")
                   .with("backends", static_cast<std::int64_t>(next.size())),
               fmt::format("{} backends configured", next.size()));
-  backends_ = std::move(next);
+  volatile_.backends = std::move(next);
 }
 
 void LoadBalancer::on(Ctx& ctx, NodeId from, const HttpRequest& m) {
-  std::int64_t id = next_request_++;
+  std::int64_t id = durable_.next_request++;
   if (backend_timeout_ns_ < 0) backend_timeout_ns_ = ctx.timing("lb_backend_timeout");
-  Pending& p = pending_.emplace_back();
+  Pending& p = volatile_.pending.emplace_back();
   p.id = id;
   p.client = from;
   p.client_request = m.request;
@@ -62,34 +62,34 @@ void LoadBalancer::on(Ctx& ctx, NodeId from, const BackendResponse& m) {
 
 void LoadBalancer::on(Ctx& ctx, NodeId from, const HealthReply& m) {
   (void)from;
-  auto it = checks_.find(m.check);
-  if (it == checks_.end()) return;
+  auto it = volatile_.checks.find(m.check);
+  if (it == volatile_.checks.end()) return;
   std::string container = it->second;
-  checks_.erase(it);
-  auto b = backends_.find(container);
-  if (b == backends_.end() || b->second.check_outstanding != m.check) return;
+  volatile_.checks.erase(it);
+  auto b = volatile_.backends.find(container);
+  if (b == volatile_.backends.end() || b->second.check_outstanding != m.check) return;
   b->second.check_outstanding = 0;
   check_result(ctx, container, m.status == status_ok);
 }
 
 LoadBalancer::Pending* LoadBalancer::find_pending(std::int64_t id) {
-  auto it = std::lower_bound(pending_.begin(), pending_.end(), id,
+  auto it = std::lower_bound(volatile_.pending.begin(), volatile_.pending.end(), id,
                              [](const Pending& p, std::int64_t x) { return p.id < x; });
-  return it != pending_.end() && it->id == id ? &*it : nullptr;
+  return it != volatile_.pending.end() && it->id == id ? &*it : nullptr;
 }
 
 void LoadBalancer::dispatch(Ctx& ctx, Pending& p) {
   // Round robin over the healthy backends not yet tried for this request, in name order.
   std::size_t candidates = 0;
-  for (const auto& [name, b] : backends_) candidates += b.healthy && !p.has_tried(name);
+  for (const auto& [name, b] : volatile_.backends) candidates += b.healthy && !p.has_tried(name);
   if (candidates == 0) return respond(ctx, p.id, status_no_backend);
-  std::size_t k = round_robin_++ % candidates;
-  auto pick = backends_.begin();
+  std::size_t k = durable_.round_robin++ % candidates;
+  auto pick = volatile_.backends.begin();
   for (;; ++pick) {
     if (!pick->second.healthy || p.has_tried(pick->first)) continue;
     if (k-- == 0) break;
   }
-  p.tried[p.tried_count++] = pick->first;
+  p.tried.push_back(pick->first);
   const Backend& b = pick->second;
   if (b.agent_id == k_no_node) return respond(ctx, p.id, status_error);
   ctx.send(b.agent_id, wire::encode(BackendRequest{p.id, b.body}));
@@ -100,11 +100,11 @@ void LoadBalancer::respond(Ctx& ctx, std::int64_t id, Status status) {
   if (p == nullptr) return;
   ctx.cancel_timer(p->timer);
   ctx.send(p->client, wire::encode(HttpResponse{p->client_request, status}));
-  pending_.erase(pending_.begin() + (p - pending_.data()));
+  volatile_.pending.erase(volatile_.pending.begin() + (p - volatile_.pending.data()));
 }
 
 void LoadBalancer::check_result(Ctx& ctx, const std::string& container, bool ok) {
-  Backend& b = backends_[container];
+  Backend& b = volatile_.backends[container];
   const HealthCheckSpec& hc = *config_.health_check;
   if (ok) {
     ++b.successes;
@@ -133,16 +133,16 @@ void LoadBalancer::on_timer(Ctx& ctx, std::uint64_t t) {
 
 void LoadBalancer::on(Ctx& ctx, const HealthTimer&) {
   // A check still unanswered after a whole interval has timed out: a failure.
-  for (auto& [name, b] : backends_) {
+  for (auto& [name, b] : volatile_.backends) {
     if (b.check_outstanding != 0) {
-      checks_.erase(b.check_outstanding);
+      volatile_.checks.erase(b.check_outstanding);
       b.check_outstanding = 0;
       check_result(ctx, name, false);
     }
     if (b.agent_id == k_no_node) continue;
-    std::int64_t id = next_check_++;
+    std::int64_t id = durable_.next_check++;
     b.check_outstanding = id;
-    checks_[id] = name;
+    volatile_.checks[id] = name;
     ctx.send(b.agent_id, wire::encode(HealthCheck{id, b.body}));
   }
   ctx.set_timer(config_.health_check->interval_ns, timer_tag::encode(HealthTimer{}));
@@ -150,36 +150,22 @@ void LoadBalancer::on(Ctx& ctx, const HealthTimer&) {
 
 void LoadBalancer::on(Ctx& ctx, const RequestTimer& t) { respond(ctx, t.request, status_timeout); }
 
-void LoadBalancer::on_crash() {
-  backends_.clear();
-  pending_.clear();
-  checks_.clear();
-}
+void LoadBalancer::on_crash() { volatile_ = {}; }
 
 bool LoadBalancer::healthy(std::string_view container) const {
-  auto it = backends_.find(std::string(container));
-  return it != backends_.end() && it->second.healthy;
+  auto it = volatile_.backends.find(std::string(container));
+  return it != volatile_.backends.end() && it->second.healthy;
 }
 
 std::optional<std::int64_t> LoadBalancer::probe(std::string_view key, std::string_view arg) const {
   (void)arg;
-  if (key == "backends") return static_cast<std::int64_t>(backends_.size());
+  if (key == "backends") return static_cast<std::int64_t>(volatile_.backends.size());
   if (key == "healthy_backends") {
     std::int64_t n = 0;
-    for (const auto& [name, b] : backends_) n += b.healthy;
+    for (const auto& [name, b] : volatile_.backends) n += b.healthy;
     return n;
   }
   return std::nullopt;
-}
-
-std::uint64_t LoadBalancer::state_digest() const {
-  Digest d;
-  for (const auto& [name, b] : backends_)
-    d.add(name).add(b.agent).add(b.healthy ? 1u : 0u).add_signed(b.successes)
-        .add_signed(b.failures).add_signed(b.check_outstanding);
-  for (const Pending& p : pending_) d.add_signed(p.id).add(p.client).add_signed(p.client_request);
-  d.add_signed(next_request_).add_signed(next_check_).add(round_robin_);
-  return d.value();
 }
 
 std::string_view LoadBalancer::message_name(std::uint32_t type) const {
