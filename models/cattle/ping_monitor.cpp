@@ -16,15 +16,15 @@ namespace stampede::cattle {
 using mysql::to_text;
 
 void CattleServer::ping_all(Ctx& ctx) {
-  ++ping_seq_;
-  std::int64_t seq = ping_seq_ & 0xffffff;
+  ++durable_.ping_seq;
+  std::int64_t seq = durable_.ping_seq & 0xffffff;
   for (const auto& [hid, host] : *db().table("host")) {
     if (host.at("state") == "removed") continue;
     // In HA each server pings only its partition of the agents (cluster.isInPartition).
     if (cm_ && !in_partition(hid)) continue;
     NodeId agent = ctx.lookup(host.at("name"));
     if (agent == k_no_node) continue;
-    pings_[hid].outstanding[seq] = ctx.now();
+    volatile_.pings[hid].outstanding[seq] = ctx.now();
     ctx.send(agent, wire::encode(Ping{seq}));
     ctx.set_timer(ctx.timing(t_ping_timeout),
                   timer_tag::encode(PingTimeout{ping_slot(hid), static_cast<std::uint64_t>(seq)}));
@@ -39,23 +39,23 @@ std::uint64_t CattleServer::ping_slot(RowId host) {
   // single-mode runs stay what they always were). HA: a small slot of this server's, as an HA
   // row id does not fit the timer (timers.hpp).
   if (!cm_) return static_cast<std::uint64_t>(host);
-  return ping_slots_.slot_of(host);
+  return volatile_.ping_slots.slot_of(host);
 }
 
 std::optional<RowId> CattleServer::host_of_ping_slot(std::uint64_t slot) const {
   if (!cm_) return static_cast<RowId>(slot);
-  return ping_slots_.host_of(slot);
+  return volatile_.ping_slots.host_of(slot);
 }
 
 void CattleServer::ping_succeeded(Ctx& ctx, RowId host) {
-  pings_[host].failures = 0;
+  volatile_.pings[host].failures = 0;
   std::string state = db().get("host", host, "state");
   if ((state == "reconnecting" || state == "disconnected") && !has_unfinished("host", host))
     schedule_process(ctx, "host.activate", host);
 }
 
 void CattleServer::ping_failed(Ctx& ctx, RowId host) {
-  int failures = ++pings_[host].failures;
+  int failures = ++volatile_.pings[host].failures;
   std::string name = host_name(host);
   ctx.event(failures < 3 ? LogLevel::debug : LogLevel::info,
             Event("cattle.ping_missed").with("host", name).with("count", std::int64_t{failures}),

@@ -40,19 +40,19 @@ RowId CattleServer::schedule_process(Ctx& ctx, std::string_view process, RowId r
 }
 
 void CattleServer::run_process(Ctx& ctx, RowId pi) {
-  if (running_.count(pi) != 0) return;
+  if (volatile_.running.count(pi) != 0) return;
   const Row* row = db().find("process_instance", pi);
   if (row == nullptr || !unfinished_phase(row->at("phase"))) return;
   // In HA a start handler runs only under its service's ZooKeeper lock (ha.cpp); it waits for
   // the server's next turn at the service otherwise.
   if (RowId sid = cm_ ? service_lock_of(pi) : 0; sid != 0 && !holding_service(sid)) return;
   std::string lock = row->at("resource_type") + ":" + row->at("resource_id");
-  running_[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0};
-  if (locks_.try_acquire(lock, pi)) {
+  volatile_.running[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0};
+  if (volatile_.locks.try_acquire(lock, pi)) {
     ctx.count(m_lock_acquisitions_, 1);
     execute(ctx, pi);
   } else {
-    running_[pi].timer = ctx.set_timer(ctx.timing(t_lock_wait), timer_tag::encode(LockWait{pi}));
+    volatile_.running[pi].timer = ctx.set_timer(ctx.timing(t_lock_wait), timer_tag::encode(LockWait{pi}));
   }
 }
 
@@ -93,7 +93,7 @@ void CattleServer::execute(Ctx& ctx, RowId pi) {
   if (!def->transitioning.empty()) emit(ctx, table + "." + std::string(def->transitioning), rid);
 
   if (def->handler == HandlerKind::start_on_agent) {
-    RunningProcess& rp = running_[pi];
+    RunningProcess& rp = volatile_.running[pi];
     rp.phase = RunningProcess::Phase::working;
     NodeId agent = ctx.lookup(host_name(host));
     StartContainer start{rid, make_names({db().get("instance", rid, "name")})};
@@ -124,7 +124,7 @@ void CattleServer::finish_process(Ctx& ctx, RowId pi, std::string_view from) {
   commit(ctx, txn);
   emit(ctx, table + "." + std::string(def->done), rid);
   release_lock(ctx, pi);
-  quick_retries_.erase(pi);
+  volatile_.quick_retries.erase(pi);
   announce(ctx, process, rid, from_state);
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
@@ -136,7 +136,7 @@ void CattleServer::cancel_process(Ctx& ctx, RowId pi, std::string_view why) {
   commit(ctx, txn);
   ctx.log(LogLevel::debug, fmt::format("process {} canceled: {}", pi, why));
   release_lock(ctx, pi);
-  quick_retries_.erase(pi);
+  volatile_.quick_retries.erase(pi);
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
@@ -155,12 +155,12 @@ void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
   txn.update("process_instance", pi, "phase", "pending");
   txn.update("process_instance", pi, "attempts", to_text(std::stoll(row->at("attempts")) + 1));
   commit(ctx, txn);
-  auto it = running_.find(pi);
-  if (it != running_.end() && it->second.timer != 0) ctx.cancel_timer(it->second.timer);
+  auto it = volatile_.running.find(pi);
+  if (it != volatile_.running.end() && it->second.timer != 0) ctx.cancel_timer(it->second.timer);
   release_lock(ctx, pi);
   // Idempotent handlers are retried at once a few times, with a doubling delay; after that the
   // process waits for the replay task.
-  int& n = quick_retries_[pi];
+  int& n = volatile_.quick_retries[pi];
   if (n < ctx.timing(t_retry_count)) {
     DurationNs delay = ctx.timing(t_retry_backoff) << n;
     ++n;
@@ -170,21 +170,21 @@ void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
 }
 
 void CattleServer::release_lock(Ctx& ctx, RowId pi) {
-  auto it = running_.find(pi);
-  if (it == running_.end()) return;
+  auto it = volatile_.running.find(pi);
+  if (it == volatile_.running.end()) return;
   std::string lock = it->second.lock;
   bool held = it->second.phase == RunningProcess::Phase::working ||
-              locks_.holder(lock) == std::optional<LockManager::Owner>(pi);
-  running_.erase(it);
+              volatile_.locks.holder(lock) == std::optional<LockManager::Owner>(pi);
+  volatile_.running.erase(it);
   if (!held) {
-    locks_.give_up(lock, pi);
+    volatile_.locks.give_up(lock, pi);
     return;
   }
-  if (auto next = locks_.release(lock, pi)) {
-    auto w = running_.find(*next);
-    if (w == running_.end()) {
+  if (auto next = volatile_.locks.release(lock, pi)) {
+    auto w = volatile_.running.find(*next);
+    if (w == volatile_.running.end()) {
       // The waiter is gone (cannot happen while waiters are removed on give-up): free the lock.
-      locks_.release(lock, *next);
+      volatile_.locks.release(lock, *next);
       return;
     }
     ctx.cancel_timer(w->second.timer);
@@ -203,11 +203,11 @@ bool CattleServer::has_unfinished(std::string_view table, RowId resource) const 
 }
 
 void CattleServer::replay(Ctx& ctx) {
-  quick_retries_.clear();
+  volatile_.quick_retries.clear();
   if (ctx.mechanism(m_process_replay)) {
     std::vector<RowId> todo;
     for (const auto& [id, row] : *db().table("process_instance"))
-      if (unfinished_phase(row.at("phase")) && running_.count(id) == 0) todo.push_back(id);
+      if (unfinished_phase(row.at("phase")) && volatile_.running.count(id) == 0) todo.push_back(id);
     for (RowId pi : todo) run_process(ctx, pi);
   }
   reconcile(ctx);
@@ -217,9 +217,9 @@ void CattleServer::emit(Ctx& ctx, std::string name, RowId resource) {
   ctx.count(m_events_, 1);
   // In HA the other servers hear of the change over Redis (and read the tables again).
   if (cm_ && resource != 0) publish_event(ctx, name);
-  bus_.push_back(BusEvent{std::move(name), resource});
-  if (!bus_scheduled_) {
-    bus_scheduled_ = true;
+  volatile_.bus.push_back(BusEvent{std::move(name), resource});
+  if (!volatile_.bus_scheduled) {
+    volatile_.bus_scheduled = true;
     ctx.set_timer(0, timer_tag::encode(BusDrain{}));
   }
 }
@@ -227,16 +227,16 @@ void CattleServer::emit(Ctx& ctx, std::string name, RowId resource) {
 void CattleServer::drain_bus(Ctx& ctx) {
   // Every listener of the single-mode bus reacts the same way to any state change: the service
   // reconciler runs and the metadata (overlay directory, load balancer backends) is pushed.
-  if (bus_.empty()) return;
-  for (const BusEvent& e : bus_)
+  if (volatile_.bus.empty()) return;
+  for (const BusEvent& e : volatile_.bus)
     ctx.log(LogLevel::debug, fmt::format("event {} resource {}", e.name, e.resource));
-  bus_.clear();
+  volatile_.bus.clear();
   reconcile(ctx);
   push_config(ctx);
 }
 
 void CattleServer::on_container_started(Ctx& ctx, RowId instance) {
-  for (auto& [pi, rp] : running_) {
+  for (auto& [pi, rp] : volatile_.running) {
     if (rp.phase != RunningProcess::Phase::working) continue;
     const Row* row = db().find("process_instance", pi);
     if (row == nullptr || row->at("resource_type") != "instance" ||

@@ -16,20 +16,20 @@ using mysql::to_text;
 using mysql::Transaction;
 
 CattleServer::CattleServer(ServerConfig config)
-    : config_(std::move(config)),
-      durable_(config_.max_connections),
-      memory_(config_.max_connections),
-      shared_(config_.max_connections) {
+    : config_(std::move(config)) {
+  durable_.store = mysql::Database(config_.max_connections);
+  volatile_.memory = mysql::Database(config_.max_connections);
+  volatile_.shared = mysql::Database(config_.max_connections);
   if (!config_.manager) return;
   db_client_.emplace("db");
   db_client_->set_callbacks({[this](Ctx& ctx, mysql::PoolEvent e) { on_pool_event(ctx, e); }});
   cm_.emplace(*config_.manager);
   // The manager pings the server's /ping; it answers once the server has its database.
-  cm_->set_hooks({[this] { return serving_; }});
+  cm_->set_hooks({[this] { return volatile_.serving; }});
 }
 
 void CattleServer::on_start(Ctx& ctx) {
-  if (cm_ && !booted_before_) {
+  if (cm_ && !durable_.booted_before) {
     // The operator starts the HA nodes one after another (the field report's "next node to
     // join"): server-K's first boot comes (K-1) start intervals after server-1's.
     DurationNs delay = (config_.manager->index - 1) * ctx.timing(t_ha_start_interval);
@@ -46,12 +46,11 @@ void CattleServer::boot(Ctx& ctx) {
   m_process_instances_ = ctx.intern("process_instances");
   m_events_ = ctx.intern("events");
   state_in_store_ = ctx.mechanism(m_state_in_store);
-  resync_ = ctx.mechanism(m_agent_resync);
   open_pool(ctx);
   // The store is durable, so only the very first boot seeds it; later boots read it back. In HA
   // the first server to find the external database empty seeds it (ha.cpp).
-  if (!booted_before_ && !cm_) seed(ctx);
-  booted_before_ = true;
+  if (!durable_.booted_before && !cm_) seed(ctx);
+  durable_.booted_before = true;
   auto services = static_cast<std::int64_t>(db().table("service")->size());
   auto hosts = static_cast<std::int64_t>(db().table("host")->size());
   ctx.event(LogLevel::notable,
@@ -63,7 +62,7 @@ void CattleServer::boot(Ctx& ctx) {
   // A boot event starts the first reconcile and configuration push at once.
   emit(ctx, "server.started", 0);
   if (!cm_) return;
-  ha_booted_ = true;
+  volatile_.ha_booted = true;
   start_ha(ctx);
   db_client_->start(ctx);
   db_client_->open_pool(ctx, config_.pool_per_server);
@@ -72,20 +71,20 @@ void CattleServer::boot(Ctx& ctx) {
 void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
   switch (event) {
     case mysql::PoolEvent::opened:
-      serving_ = true;
+      volatile_.serving = true;
       refresh(ctx, true);
       // Joining means checking in with the cluster manager; a pool that reopens after a lost
       // db does not join again.
-      if (!cm_started_) {
-        cm_started_ = true;
+      if (!volatile_.cm_started) {
+        volatile_.cm_started = true;
         cm_->start(ctx);
       }
       return;
     case mysql::PoolEvent::refused:
       // The client has logged the 1040 error. The server cannot run without its pool, so its
       // manager never checks in and the others never count it.
-      serving_ = false;
-      if (!cm_started_)
+      volatile_.serving = false;
+      if (!volatile_.cm_started)
         ctx.event(LogLevel::notable, Event("cattle.cluster_join_skipped"),
                   "not joining the cluster: the database pool could not open");
       return;
@@ -98,7 +97,7 @@ void CattleServer::open_pool(Ctx& ctx) {
   // Only the embedded database is opened here: in HA the external one belongs to the db node.
   if (!config_.embedded_db) return;
   for (int i = 0; i < config_.pool_per_server; ++i) {
-    if (auto err = durable_.connect()) {
+    if (auto err = durable_.store.connect()) {
       ctx.event(LogLevel::notable,
                 Event("cattle.pool_error")
                     .with("code", std::int64_t{err->code})
@@ -145,7 +144,7 @@ void CattleServer::seed(Ctx& ctx) {
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (cm_) {
-    if (!ha_booted_) return;  // no process yet to receive it
+    if (!volatile_.ha_booted) return;  // no process yet to receive it
     if (cm::ClusterManager::owns_message(msg.type)) return cm_->on_message(ctx, from, msg);
     // A node that swaps (observation 10) answers nothing: not its agents, the API, the db, its
     // ZooKeeper and Redis sessions. Its manager behaves as models/cluster_manager says.
@@ -167,7 +166,7 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 void CattleServer::on(Ctx& ctx, NodeId from, const Pong& m) {
   auto host = host_by_name(ctx.name_of(from));
   if (!host) return;
-  PingStatus& st = pings_[*host];
+  PingStatus& st = volatile_.pings[*host];
   auto it = st.outstanding.find(m.seq);
   if (it == st.outstanding.end()) return;  // it already timed out
   TimeNs sent_ns = it->second;
@@ -190,7 +189,7 @@ void CattleServer::on(Ctx& ctx, NodeId from, const Hello& m) {
 void CattleServer::on(Ctx& ctx, NodeId from, const ApiRequest& m) {
   // GET /v1/services. A server answers once it has its store: in HA, once its pool is open and
   // it has read the shared tables; until then (or without its database) it says 503.
-  bool ready = !cm_ || (cache_ready_ && db_client_->connected());
+  bool ready = !cm_ || (volatile_.cache_ready && db_client_->connected());
   std::int64_t services = 0;
   if (ready)
     for (const auto& [id, row] : *store().table("service")) services += row.at("kind") == "service";
@@ -236,7 +235,7 @@ void CattleServer::on(Ctx& ctx, const PingTick&) {
 void CattleServer::on(Ctx& ctx, const PingTimeout& t) {
   std::optional<RowId> host = host_of_ping_slot(t.host_slot);
   if (!host) return;
-  PingStatus& st = pings_[*host];
+  PingStatus& st = volatile_.pings[*host];
   if (st.outstanding.erase(static_cast<std::int64_t>(t.seq)) == 0) return;  // answered in time
   ping_failed(ctx, *host);
 }
@@ -249,20 +248,20 @@ void CattleServer::on(Ctx& ctx, const ReplayTick&) {
 }
 
 void CattleServer::on(Ctx& ctx, const BusDrain&) {
-  bus_scheduled_ = false;
+  volatile_.bus_scheduled = false;
   drain_bus(ctx);
 }
 
 void CattleServer::on(Ctx& ctx, const LockWait& t) {
-  auto it = running_.find(t.pi);
-  if (it == running_.end() || it->second.phase != RunningProcess::Phase::waiting_lock) return;
-  locks_.give_up(it->second.lock, t.pi);
+  auto it = volatile_.running.find(t.pi);
+  if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::waiting_lock) return;
+  volatile_.locks.give_up(it->second.lock, t.pi);
   fail_process(ctx, t.pi, "timed out waiting for lock " + it->second.lock);
 }
 
 void CattleServer::on(Ctx& ctx, const AgentReply& t) {
-  auto it = running_.find(t.pi);
-  if (it == running_.end() || it->second.phase != RunningProcess::Phase::working) return;
+  auto it = volatile_.running.find(t.pi);
+  if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::working) return;
   fail_process(ctx, t.pi, "no answer from the agent");
 }
 
@@ -274,29 +273,21 @@ void CattleServer::on(Ctx& ctx, const ServiceLockWait& t) { on_lock_wait_over(ct
 
 void CattleServer::on_crash() {
   // Memory goes; the embedded database's files stay, but its connections die with the process.
-  memory_ = mysql::Database(config_.max_connections);
-  durable_.drop_all_connections();
-  locks_.clear();
-  running_.clear();
-  quick_retries_.clear();
-  pings_.clear();
-  ping_slots_ = HostSlots{};
-  bus_.clear();
-  bus_scheduled_ = false;
+  durable_.store.drop_all_connections();
+  volatile_ = Volatile{};
+  volatile_.memory = mysql::Database(config_.max_connections);
+  volatile_.shared = mysql::Database(config_.max_connections);
   if (!cm_) return;
   cm_->crash();
   db_client_->crash();
   crash_ha();
-  ha_booted_ = false;
-  serving_ = false;
-  cm_started_ = false;
 }
 
 bool CattleServer::on_fault(Ctx& ctx, const ModelFault& fault) {
   if (cm_ && cm_->on_fault(ctx, fault)) return true;
   if (fault.kind != "truncate" || !config_.embedded_db) return false;
   // The field report's operator switched foreign-key checks off first (SET FOREIGN_KEY_CHECKS=0).
-  auto err = durable_.truncate(fault.args, /*foreign_key_checks=*/false);
+  auto err = durable_.store.truncate(fault.args, /*foreign_key_checks=*/false);
   if (err) {
     ctx.event(LogLevel::notable,
               Event("mysql.truncate_failed")
@@ -340,63 +331,37 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     for (const auto& [id, row] : *store().table("host")) n += row.at("state") == "active";
     return n;
   }
-  if (key == "lock_holders_max") return locks_.max_holders();
+  if (key == "lock_holders_max") return volatile_.locks.max_holders();
   if (key == "services_known") {
     std::int64_t n = 0;
     for (const auto& [id, row] : *store().table("service")) n += row.at("kind") == "service";
     return n;
   }
-  if (key == "processes_running") return static_cast<std::int64_t>(running_.size());
+  if (key == "processes_running") return static_cast<std::int64_t>(volatile_.running.size());
   if (cm_ && has_prefix(key, "cm.")) return cm_->probe(key, arg);
   if (cm_ && has_prefix(key, "db.")) return db_client_->probe(key, arg);
   if (zk_ && has_prefix(key, "zk.")) return zk_->probe(key, arg);
-  if (cm_ && key == "ha.cache_ready") return cache_ready_ ? 1 : 0;
-  if (cm_ && key == "ha.services_working") return static_cast<std::int64_t>(service_work_.size());
+  if (cm_ && key == "ha.cache_ready") return volatile_.cache_ready ? 1 : 0;
+  if (cm_ && key == "ha.services_working") return static_cast<std::int64_t>(volatile_.service_work.size());
   return std::nullopt;
 }
 
 std::uint64_t CattleServer::state_digest() const {
   Digest d;
-  d.add(durable_.digest()).add(memory_.digest()).add(booted_before_ ? 1u : 0u);
-  locks_.digest_into(d);
-  for (const auto& [pi, rp] : running_) d.add_signed(pi).add(static_cast<std::uint64_t>(rp.phase));
-  for (const auto& [host, st] : pings_) {
-    d.add_signed(host).add_signed(st.failures);
-    for (const auto& [seq, t] : st.outstanding) d.add_signed(seq).add_signed(t);
-  }
-  for (const BusEvent& e : bus_) d.add(e.name).add_signed(e.resource);
-  d.add_signed(ping_seq_);
-  for (const auto& [pi, n] : quick_retries_) d.add_signed(pi).add_signed(n);
-  d.add(static_cast<std::uint64_t>(ping_slots_.hosts.size()));
-  for (RowId h : ping_slots_.hosts) d.add_signed(h);
-  if (cm_) {
-    d.add(cm_->digest()).add(db_client_->digest());
-    d.add(ha_booted_ ? 1u : 0u).add(serving_ ? 1u : 0u).add(cm_started_ ? 1u : 0u);
-    d.add_signed(incarnation_).add(shared_.digest()).add(cache_ready_ ? 1u : 0u);
-    d.add(refreshing_ ? 1u : 0u).add(refresh_again_ ? 1u : 0u).add_signed(refresh_waiting_);
-    d.add_signed(refresh_from_seq_).add_signed(next_seq_);
-    d.add(refresh_failed_ ? 1u : 0u).add(refresh_then_replay_ ? 1u : 0u);
-    for (const auto& [table, rows] : refresh_rows_) {
-      d.add(table).add(static_cast<std::uint64_t>(rows.size()));
-      for (const auto& [id, row] : rows) {
-        d.add_signed(id).add(static_cast<std::uint64_t>(row.size()));
-        for (const auto& [column, value] : row) d.add(column).add(value);
-      }
-    }
-    for (const auto& [seq, e] : journal_) {
-      d.add_signed(seq).add(e.acked ? 1u : 0u).add(e.sent ? 1u : 0u);
-      e.batch.digest_into(d);
-    }
-    for (const auto& [sid, w] : service_work_)
-      d.add_signed(sid).add(static_cast<std::uint64_t>(w.phase));
-    for (const auto& [session, t] : actions_) d.add_signed(session).add_signed(t);
-    d.add(reconcile_paused_logged_ ? 1u : 0u);
-    for (const auto& [seq, sends] : deferred_)
-      for (const DeferredSend& s : sends) d.add_signed(seq).add_signed(s.pi).add(wire::encode(s.msg).digest());
-    if (zk_) d.add(zk_->digest());
-    if (redis_) d.add(redis_->digest());
-  }
+  state::add(d, durable_);
+  state::add(d, volatile_);
+  // The embedded client libraries, through digest() until they are state::Components (see the
+  // note at their declaration in server.hpp).
+  if (cm_) d.add(cm_->digest());
+  if (db_client_) d.add(db_client_->digest());
+  if (zk_) d.add(zk_->digest());
+  if (redis_) d.add(redis_->digest());
   return d.value();
+}
+
+std::unique_ptr<Node> CattleServer::clone() const {
+  if (cm_) return nullptr;
+  return std::make_unique<CattleServer>(*this);
 }
 
 std::string_view CattleServer::message_name(std::uint32_t type) const {

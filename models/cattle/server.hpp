@@ -30,6 +30,7 @@
 #include "models/redis/redis_client.hpp"
 #include "models/zookeeper/zk_client.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
 #include "sim/core/spec.hpp"
 
 namespace stampede::cattle {
@@ -61,14 +62,23 @@ class CattleServer final : public Node {
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;
   std::string_view message_name(std::uint32_t type) const override;
+  // Single mode only: an HA server's client libraries hold callbacks bound to this object
+  // (pending database answers among them), so a copy would answer into the original.
+  std::unique_ptr<Node> clone() const override;
+  std::size_t state_field_count() const override {
+    return state::field_total(durable_, volatile_);
+  }
+  std::string perturb_state_field(std::size_t i) override {
+    return state::perturb_field(i, durable_, volatile_);
+  }
 
   // The tables the server reads and writes (the durable store, or its own memory copy when the
   // `state_in_store` mechanism is off).
   const mysql::Database& store() const {
-    if (cm_) return shared_;
-    return state_in_store_ ? durable_ : memory_;
+    if (cm_) return volatile_.shared;
+    return state_in_store_ ? durable_.store : volatile_.memory;
   }
-  const mysql::Database& durable_store() const { return durable_; }
+  const mysql::Database& durable_store() const { return durable_.store; }
   // The server's view of a host ("active", ...), or "" when it does not know the host.
   std::string host_state(std::string_view agent) const;
   // HA mode only (null in single mode).
@@ -78,26 +88,99 @@ class CattleServer final : public Node {
   bool ha() const { return cm_.has_value(); }
   // HA: the actions this server took under service locks, as (ZooKeeper session, local time),
   // the last one per session, for the lock.no_stale_holder_action invariant.
-  const std::map<std::int64_t, TimeNs>& actions_by_session() const { return actions_; }
+  const std::map<std::int64_t, TimeNs>& actions_by_session() const {
+    return volatile_.actions;
+  }
 
  private:
   struct RunningProcess {
     enum class Phase { waiting_lock, working } phase = Phase::waiting_lock;
     std::string lock;
-    TimerId timer = 0;  // the lock wait or the agent's answer
+    Untracked<TimerId> timer;  // the lock wait or the agent's answer
+    STAMPEDE_FIELDS(phase, lock, timer)
   };
   struct PingStatus {
     int failures = 0;
     std::map<std::int64_t, TimeNs> outstanding;  // sequence -> when it was sent
+    STAMPEDE_FIELDS(failures, outstanding)
   };
   struct BusEvent {
     std::string name;
     RowId resource = 0;
+    STAMPEDE_FIELDS(name, resource)
+  };
+  // HA: a service this server works on under its ZooKeeper lock.
+  struct ServiceWork {
+    enum class Phase { waiting_lock, reading, working } phase = Phase::waiting_lock;
+    Untracked<TimerId> timer;  // the lock wait
+    STAMPEDE_FIELDS(phase, timer)
+  };
+  // HA: a write sent (or to be sent) to the external db.
+  struct JournalEntry {
+    mysql::WriteBatch batch;
+    bool sent = false;
+    bool acked = false;  // answered, with success or an error
+    STAMPEDE_FIELDS(batch, sent, acked)
+  };
+  // HA: an agent command waiting for the writes before it to be in the db.
+  struct DeferredSend {
+    RowId pi = 0;
+    NodeId to = k_no_node;
+    StartContainer msg;
+    STAMPEDE_FIELDS(pi, to, msg)
+  };
+
+  // What survives a crash: the embedded store's files and the boot count. The three sequence
+  // numbers are not on disk, but a crash has never reset them; they are kept here so that every
+  // recorded trace replays step for step (they only grow, so their values after a restart do
+  // not matter to the protocol).
+  struct Durable {
+    mysql::Database store;  // single mode: the embedded MySQL (its connections die in a crash)
+    bool booted_before = false;
+    std::int64_t incarnation = 0;  // HA: boots so far, part of the id range of its inserts
+    std::int64_t ping_seq = 0;
+    std::int64_t next_seq = 0;          // HA: the next write's sequence number
+    std::int64_t refresh_from_seq = 0;  // HA: writes from this one on are applied after a read
+    STAMPEDE_FIELDS(store, booted_before, incarnation, ping_seq, next_seq, refresh_from_seq)
+  };
+  // What a crash loses: the process's memory.
+  struct Volatile {
+    mysql::Database memory;  // the tables when the `state_in_store` mechanism is off
+    LockManager locks;
+    std::map<RowId, RunningProcess> running;
+    std::map<RowId, int> quick_retries;  // handler retries since the last replay, per process
+    std::map<RowId, PingStatus> pings;
+    HostSlots ping_slots;  // HA: the hosts' ping timer slots
+    std::deque<BusEvent> bus;
+    bool bus_scheduled = false;
+    // HA mode.
+    bool ha_booted = false;   // past the staggered start: the process runs
+    bool serving = false;     // the pool opened: the server answers its /ping
+    bool cm_started = false;  // the manager was started in this incarnation
+    mysql::Database shared;   // the server's copy of the shared tables
+    bool cache_ready = false;  // read back from the db at least once since the boot
+    bool refreshing = false;
+    bool refresh_again = false;  // an event came while a refresh was in flight
+    bool refresh_then_replay = false;
+    int refresh_waiting = 0;  // tables still to be read
+    bool refresh_failed = false;
+    std::map<std::string, std::vector<std::pair<RowId, mysql::Row>>> refresh_rows;
+    std::map<std::int64_t, JournalEntry> journal;  // writes sent to the db, by sequence
+    // Agent commands waiting for the write of this sequence number (and those before it).
+    std::map<std::int64_t, std::vector<DeferredSend>> deferred;
+    std::map<RowId, ServiceWork> service_work;
+    std::map<std::int64_t, TimeNs> actions;  // ZooKeeper session -> the last action's time
+    bool reconcile_paused_logged = false;
+    STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_slots, bus, bus_scheduled,
+                    ha_booted, serving, cm_started, shared, cache_ready, refreshing,
+                    refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
+                    refresh_rows, journal, deferred, service_work, actions,
+                    reconcile_paused_logged)
   };
 
   mysql::Database& db() {
-    if (cm_) return shared_;
-    return state_in_store_ ? durable_ : memory_;
+    if (cm_) return volatile_.shared;
+    return state_in_store_ ? durable_.store : volatile_.memory;
   }
   // Every write of the engine goes through here: in HA it also goes to the external db.
   std::vector<RowId> commit(Ctx& ctx, mysql::Transaction& txn);
@@ -155,10 +238,6 @@ class CattleServer final : public Node {
   void reconcile_service(Ctx& ctx, RowId service);
 
   // HA mode (ha.cpp).
-  struct ServiceWork {
-    enum class Phase { waiting_lock, reading, working } phase = Phase::waiting_lock;
-    TimerId timer = 0;  // the lock wait
-  };
   void start_ha(Ctx& ctx);
   void crash_ha();
   void refresh(Ctx& ctx, bool then_replay);
@@ -203,65 +282,26 @@ class CattleServer final : public Node {
   void container_gone(Ctx& ctx, RowId instance, std::string_view how);
 
   ServerConfig config_;
-  // Durable: on disk, kept across crashes.
-  mysql::Database durable_;
-  bool booted_before_ = false;
-  // Volatile: lost on crash.
-  mysql::Database memory_;
+  Durable durable_;
+  Volatile volatile_;
+  // Read at boot (the same at every boot: not state).
   bool state_in_store_ = true;
-  bool resync_ = true;
-  LockManager locks_;
-  std::map<RowId, RunningProcess> running_;
-  std::map<RowId, int> quick_retries_;  // handler retries since the last replay, per process
-  std::map<RowId, PingStatus> pings_;
-  HostSlots ping_slots_;  // HA: the hosts' ping timer slots
-  std::deque<BusEvent> bus_;
-  bool bus_scheduled_ = false;
-  std::int64_t ping_seq_ = 0;
+  bool stale_check_ = true;
+  bool replay_ = true;  // mechanism process_replay
   SeriesId m_lock_acquisitions_ = 0;
   SeriesId m_process_instances_ = 0;
   SeriesId m_events_ = 0;
-  // HA mode. The manager's state files and the db's rows are durable in their own objects; the
-  // flags below are volatile.
+  SeriesId m_stale_refusals_ = 0;
+  // HA mode: the client libraries the server links in. Each keeps its own durable and volatile
+  // parts and its own crash (the manager's state files, the pool's connections); they are
+  // digested through their digest() until their state::Component trio (digest_into,
+  // state_field_count, perturb_state_field) lands from the helpers that own them, and then
+  // belong in the field lists above. zk_ and redis_ are made at each HA boot and dropped in a
+  // crash.
   std::optional<mysql::DbClient> db_client_;
   std::optional<cm::ClusterManager> cm_;
-  bool ha_booted_ = false;   // past the staggered start: the process runs
-  bool serving_ = false;     // the pool opened: the server answers its /ping
-  bool cm_started_ = false;  // the manager was started in this incarnation
-  // HA: durable.
-  std::int64_t incarnation_ = 0;  // boots so far: part of the id range of the rows it inserts
-  // HA: volatile.
   std::optional<zk::ZkClient> zk_;
   std::optional<redis::RedisClient> redis_;
-  mysql::Database shared_;       // the server's copy of the shared tables
-  bool cache_ready_ = false;     // read back from the db at least once since the boot
-  bool refreshing_ = false;
-  bool refresh_again_ = false;   // an event came while a refresh was in flight
-  bool refresh_then_replay_ = false;
-  int refresh_waiting_ = 0;      // tables still to be read
-  bool refresh_failed_ = false;
-  std::map<std::string, std::vector<std::pair<RowId, mysql::Row>>> refresh_rows_;
-  std::int64_t refresh_from_seq_ = 0;  // writes from this one on are applied again after it
-  struct JournalEntry {
-    mysql::WriteBatch batch;
-    bool sent = false;
-    bool acked = false;  // answered, with success or an error
-  };
-  std::map<std::int64_t, JournalEntry> journal_;  // writes sent to the db, by sequence
-  struct DeferredSend {
-    RowId pi = 0;
-    NodeId to = k_no_node;
-    StartContainer msg;
-  };
-  // Agent commands waiting for the write of this sequence number (and those before it).
-  std::map<std::int64_t, std::vector<DeferredSend>> deferred_;
-  std::int64_t next_seq_ = 0;
-  std::map<RowId, ServiceWork> service_work_;
-  std::map<std::int64_t, TimeNs> actions_;  // ZooKeeper session -> the last action's time
-  bool stale_check_ = true;
-  bool replay_ = true;  // mechanism process_replay, read at boot
-  bool reconcile_paused_logged_ = false;
-  SeriesId m_stale_refusals_ = 0;
 };
 
 }  // namespace stampede::cattle

@@ -184,17 +184,4 @@ std::optional<DbError> Database::truncate(const std::vector<std::string>& tables
   return std::nullopt;
 }
 
-std::uint64_t Database::digest() const {
-  Digest d;
-  for (const auto& [name, t] : tables_) {
-    d.add(name).add_signed(t.next_id);
-    for (const auto& [id, row] : t.rows) {
-      d.add_signed(id);
-      for (const auto& [col, val] : row) d.add(col).add(val);
-    }
-  }
-  d.add_signed(connections_);
-  return d.value();
-}
-
 }  // namespace stampede::mysql

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/core/digest.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::mysql {
 
@@ -33,6 +34,7 @@ struct ForeignKey {
   std::string table;
   std::string column;
   std::string references;
+  STAMPEDE_FIELDS(table, column, references)
 };
 
 // The writes of one transaction, kept aside until commit.
@@ -66,6 +68,8 @@ class Database {
   // Creates the Cattle schema (stack, service, instance, host, network, process_instance,
   // setting) and its foreign keys.
   explicit Database(int max_connections);
+  // With MySQL's own default max_connections, 151 (a default member of a state struct).
+  Database() : Database(151) {}
 
   // Connections. A server opens its pool at boot; a crash of the embedded server drops them all.
   std::optional<DbError> connect();
@@ -101,13 +105,18 @@ class Database {
   // resets the table's AUTO_INCREMENT counter.
   std::optional<DbError> truncate(const std::vector<std::string>& tables, bool foreign_key_checks);
 
-  std::uint64_t digest() const;
+  std::uint64_t digest() const { return state::digest(*this); }
 
- private:
+  // The state of a store: a field list, so that the server that embeds it digests and perturbs
+  // it with its own state (sim/core/state.hpp).
   struct TableState {
     Table rows;
     RowId next_id = 1;
+    STAMPEDE_FIELDS(rows, next_id)
   };
+  STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_)
+
+ private:
   std::vector<RowId> commit(Transaction& txn, Transaction& resolved, bool record);
   TableState* state(std::string_view name);
 

@@ -37,3 +37,16 @@ TEST_CASE("every field of the agent and the app nodes reaches their digest", "[s
   check_every_field_digested(app::Client(app::ClientConfig{"wordpress/lb", k_s}));
   check_every_field_digested(app::ApiClient(app::ApiClientConfig{{"server-1"}, k_s}));
 }
+
+TEST_CASE("every field of a single-mode Cattle server reaches its digest", "[state]") {
+  cattle::ServerConfig config;
+  config.agents = {"agent-1"};
+  check_every_field_digested(cattle::CattleServer(config));
+}
+
+TEST_CASE("an HA Cattle server is not cloned", "[state]") {
+  // Its client libraries hold callbacks bound to the server itself (server.hpp, clone).
+  cattle::ServerConfig config;
+  config.manager = cm::Config{};
+  CHECK(cattle::CattleServer(config).clone() == nullptr);
+}
