@@ -115,7 +115,7 @@ void register_timings(Registry& r) {
                "HA: server-K first boots (K-1) times this after server-1");
 }
 
-void register_names(Registry& r) {
+void register_mechanisms(Registry& r) {
   r.add_mechanism({"agent_resync",
                    "ping replies and reconnects carry the agent's container list; off: a "
                    "container that dies while the server is cut off is never noticed, so never "
@@ -139,6 +139,9 @@ void register_names(Registry& r) {
   r.add_mechanism({"process_replay",
                    "unfinished process instances are replayed every process_replay_interval; "
                    "off: a process that failed or was cut short by a crash is never finished"});
+}
+
+void register_names(Registry& r) {
 
   for (auto [name, what] : std::initializer_list<std::pair<const char*, const char*>>{
            {"containers_started", "containers an agent started (first starts and restarts)"},
@@ -449,6 +452,10 @@ void register_checks(Registry& r) {
                      return zk::check_lock_mutual_exclusion(w);
                    },
                    {"server-*", "zookeeper-*"}});
+}
+
+// The messages after which no check needs to look again, and the convergence predicate.
+void register_convergence(Registry& r) {
   // A client request on its way (client, balancer, web container, db container and back) and an
   // API read change no container, host or lock: the checks need not look again after them.
   for (std::uint32_t t : {app::HttpRequest::k_type, app::HttpResponse::k_type,
@@ -577,9 +584,11 @@ void register_models(Registry& registry) {
   registry.add_model({"agent", build_agents});
   registry.add_model({"app", build_app});
   register_timings(registry);
+  register_mechanisms(registry);
   register_names(registry);
   register_events(registry);
   register_checks(registry);
+  register_convergence(registry);
   register_ha_checks(registry);
   // HA-mode systems; they add nodes only when the scenario asks for them.
   register_zookeeper(registry);
