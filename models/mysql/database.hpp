@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,16 +110,23 @@ class Database {
 
   // The state of a store: a field list, so that the server that embeds it digests and perturbs
   // it with its own state (sim/core/state.hpp).
+  // The rows of an indexed column by value, in id order: derived from the rows (a cache, so
+  // untracked), kept up to date by every write.
+  using ColumnIndex = std::map<std::string, std::set<RowId>, std::less<>>;
   struct TableState {
     Table rows;
     RowId next_id = 1;
-    STAMPEDE_FIELDS(rows, next_id)
+    Untracked<std::map<std::string, ColumnIndex, std::less<>>> indexes;  // by column
+    STAMPEDE_FIELDS(rows, next_id, indexes)
   };
   STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_)
 
  private:
   std::vector<RowId> commit(Transaction& txn, Transaction& resolved, bool record);
   TableState* state(std::string_view name);
+  // Keep a table's indexes in step with a row that is about to change or has changed.
+  static void unindex(TableState& t, RowId id);
+  static void index(TableState& t, RowId id);
 
   std::map<std::string, TableState, std::less<>> tables_;
   std::vector<ForeignKey> foreign_keys_;
