@@ -73,7 +73,7 @@ void CattleServer::send_next_write(Ctx& ctx) {
   // with writes still queued checks its session before it sends them, and drops them (with the
   // work they belong to) when it cannot trust it any more. Its copy gets the database's truth
   // back at the next read.
-  if (stale_check_ && zk_ && !volatile_.service_work.empty() && ctx.mechanism(m_zk_service_locks) &&
+  if (cfg_.zk_stale_holder_check && zk_ && !volatile_.service_work.empty() && cfg_.zk_service_locks &&
       !zk_->lease_valid(ctx.now()))
     return drop_stale_work(ctx);
   // One transaction at a time, in order, as a JDBC connection that waits for each commit: a
@@ -120,7 +120,7 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
 }
 
 void CattleServer::drop_stale_work(Ctx& ctx) {
-  ctx.count(m_stale_refusals_, 1);
+  ctx.count(cfg_.stale_refusals, 1);
   std::vector<RowId> services;
   for (const auto& [sid, w] : volatile_.service_work) {
     services.push_back(sid);
@@ -179,9 +179,7 @@ void CattleServer::start_ha(Ctx& ctx) {
   volatile_.shared = mysql::Database(config_.max_connections);
   volatile_.shared.raise_next_ids((static_cast<RowId>(config_.manager->index) << k_id_index_shift) |
                          (durable_.incarnation << k_id_boot_shift));
-  stale_check_ = ctx.mechanism(m_zk_stale_holder_check);
-  replay_ = ctx.mechanism(m_process_replay);
-  m_stale_refusals_ = ctx.intern("stale_holder_refusals");
+  cfg_.stale_refusals = ctx.intern("stale_holder_refusals");
   if (config_.zookeeper > 0) {
     zk_.emplace(config_.zookeeper);
     zk_->set_callbacks({[this](Ctx& c, const std::string& l) { on_lock_acquired(c, l); },
@@ -325,7 +323,7 @@ bool CattleServer::service_needs_work(RowId sid) const {
       return true;
   }
   // Start processes that wait for the lock (to be replayed, see on_service_read).
-  if (replay_)
+  if (cfg_.process_replay)
     for (const auto& [pi, row] : *volatile_.shared.table("process_instance"))
     if ((row.at("phase") == "pending" || row.at("phase") == "running") &&
           volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid)
@@ -335,7 +333,7 @@ bool CattleServer::service_needs_work(RowId sid) const {
 
 void CattleServer::reconcile_ha(Ctx& ctx) {
   if (!volatile_.cache_ready || !zk_) return;
-  bool locks = ctx.mechanism(m_zk_service_locks);
+  bool locks = cfg_.zk_service_locks;
   if (locks && zk_->state() != zk::SessionState::connected) {
     // Without a session there are no locks to take: the server stops reconciling until it has
     // one again (logged once per outage; not while the first session is being set up).
@@ -357,7 +355,7 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
       on_lock_acquired(ctx, lock_name(sid));
       continue;
     }
-    TimerId t = ctx.set_timer(ctx.timing(t_lock_wait),
+    TimerId t = ctx.set_timer(cfg_.lock_wait_ns,
                               timer_tag::encode(ServiceLockWait{sid}));
     volatile_.service_work[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, t};
     zk_->lock(ctx, lock_name(sid));
@@ -407,7 +405,7 @@ void CattleServer::on_service_read(Ctx& ctx, RowId sid, const DbResult& result) 
   // Start processes of the service left pending (by a failure, or by a server that crashed) go
   // first: this is the replay of process instances, for which any server may now hold the lock.
   std::vector<RowId> waiting;
-  if (ctx.mechanism(m_process_replay))
+  if (cfg_.process_replay)
     for (const auto& [pi, row] : *volatile_.shared.table("process_instance"))
       if ((row.at("phase") == "pending" || row.at("phase") == "running") &&
           volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid)
@@ -423,7 +421,7 @@ void CattleServer::service_work_check(Ctx& ctx, RowId sid) {
   for (const auto& [pi, rp] : volatile_.running)
     if (service_lock_of(pi) == sid) return;
   volatile_.service_work.erase(it);
-  if (ctx.mechanism(m_zk_service_locks)) zk_->unlock(ctx, lock_name(sid));
+  if (cfg_.zk_service_locks) zk_->unlock(ctx, lock_name(sid));
 }
 
 void CattleServer::abandon_service(Ctx& ctx, RowId sid, std::string_view why) {
@@ -445,13 +443,13 @@ void CattleServer::abandon_service(Ctx& ctx, RowId sid, std::string_view why) {
 
 void CattleServer::on_lock_lost(Ctx& ctx, const std::string& lock) {
   auto sid = service_of_lock(lock);
-  if (!sid || !stale_check_) return;
+  if (!sid || !cfg_.zk_stale_holder_check) return;
   abandon_service(ctx, *sid, "lost its ZooKeeper lock");
 }
 
 void CattleServer::on_session_event(Ctx& ctx, zk::SessionEvent event) {
   if (event == zk::SessionEvent::connected) return reconcile(ctx);
-  if (!stale_check_ || event != zk::SessionEvent::expired) return;
+  if (!cfg_.zk_stale_holder_check || event != zk::SessionEvent::expired) return;
   std::vector<RowId> all;
   for (const auto& [sid, w] : volatile_.service_work) all.push_back(sid);
   for (RowId sid : all) abandon_service(ctx, sid, "its ZooKeeper session expired");
@@ -459,10 +457,10 @@ void CattleServer::on_session_event(Ctx& ctx, zk::SessionEvent event) {
 
 bool CattleServer::may_act(Ctx& ctx, RowId sid) {
   if (!holding_service(sid)) return false;
-  bool locks = ctx.mechanism(m_zk_service_locks);
-  if (locks && stale_check_ &&
+  bool locks = cfg_.zk_service_locks;
+  if (locks && cfg_.zk_stale_holder_check &&
       !(zk_->holds(lock_name(sid)) && zk_->lease_valid(ctx.now()))) {
-    ctx.count(m_stale_refusals_, 1);
+    ctx.count(cfg_.stale_refusals, 1);
     return false;
   }
   if (zk_) volatile_.actions[zk_->session_id()] = ctx.now();

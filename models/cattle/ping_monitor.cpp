@@ -26,7 +26,7 @@ void CattleServer::ping_all(Ctx& ctx) {
     if (agent == k_no_node) continue;
     volatile_.pings[hid].outstanding[seq] = ctx.now();
     ctx.send(agent, wire::encode(Ping{seq}));
-    ctx.set_timer(ctx.timing(t_ping_timeout),
+    ctx.set_timer(cfg_.ping_timeout_ns,
                   timer_tag::encode(PingTimeout{ping_slot(hid), static_cast<std::uint64_t>(seq)}));
   }
   // The metadata service is polled by agents and load balancers; pushing it with every ping
@@ -62,11 +62,11 @@ void CattleServer::ping_failed(Ctx& ctx, RowId host) {
             fmt::format("missed ping from agent {} count [{}]", name, failures));
   if (has_unfinished("host", host)) return;
   std::string state = db().get("host", host, "state");
-  if (state == "active" && failures >= ctx.timing(t_reconnect_after)) {
+  if (state == "active" && failures >= cfg_.reconnect_after) {
     schedule_process(ctx, "host.reconnect", host);
   } else if (state == "reconnecting" &&
              ctx.now() - db().get_int("host", host, "updated_ns") >=
-                 ctx.timing(t_disconnect_after)) {
+                 cfg_.disconnect_after_ns) {
     schedule_process(ctx, "host.disconnect", host);
   }
 }

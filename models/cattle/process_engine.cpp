@@ -34,7 +34,7 @@ RowId CattleServer::schedule_process(Ctx& ctx, std::string_view process, RowId r
                                      {"attempts", "0"},
                                      {"start_ns", to_text(ctx.now())}});
   RowId pi = commit(ctx, txn).front();
-  ctx.count(m_process_instances_, 1);
+  ctx.count(cfg_.process_instances, 1);
   run_process(ctx, pi);
   return pi;
 }
@@ -49,10 +49,10 @@ void CattleServer::run_process(Ctx& ctx, RowId pi) {
   std::string lock = row->at("resource_type") + ":" + row->at("resource_id");
   volatile_.running[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0};
   if (volatile_.locks.try_acquire(lock, pi)) {
-    ctx.count(m_lock_acquisitions_, 1);
+    ctx.count(cfg_.lock_acquisitions, 1);
     execute(ctx, pi);
   } else {
-    volatile_.running[pi].timer = ctx.set_timer(ctx.timing(t_lock_wait), timer_tag::encode(LockWait{pi}));
+    volatile_.running[pi].timer = ctx.set_timer(cfg_.lock_wait_ns, timer_tag::encode(LockWait{pi}));
   }
 }
 
@@ -101,7 +101,7 @@ void CattleServer::execute(Ctx& ctx, RowId pi) {
     // commits a process's transaction before it calls the agent.
     if (cm_) send_when_durable(ctx, pi, agent, std::move(start));
     else if (agent != k_no_node) ctx.send(agent, wire::encode(start));
-    rp.timer = ctx.set_timer(ctx.timing(t_agent_reply_timeout), timer_tag::encode(AgentReply{pi}));
+    rp.timer = ctx.set_timer(cfg_.agent_reply_timeout_ns, timer_tag::encode(AgentReply{pi}));
     return;
   }
   finish_process(ctx, pi, state);
@@ -161,8 +161,8 @@ void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
   // Idempotent handlers are retried at once a few times, with a doubling delay; after that the
   // process waits for the replay task.
   int& n = volatile_.quick_retries[pi];
-  if (n < ctx.timing(t_retry_count)) {
-    DurationNs delay = ctx.timing(t_retry_backoff) << n;
+  if (n < cfg_.retry_count) {
+    DurationNs delay = cfg_.retry_backoff_ns << n;
     ++n;
     ctx.set_timer(delay, timer_tag::encode(Retry{pi}));
   }
@@ -188,7 +188,7 @@ void CattleServer::release_lock(Ctx& ctx, RowId pi) {
       return;
     }
     ctx.cancel_timer(w->second.timer);
-    ctx.count(m_lock_acquisitions_, 1);
+    ctx.count(cfg_.lock_acquisitions, 1);
     execute(ctx, *next);
   }
 }
@@ -204,7 +204,7 @@ bool CattleServer::has_unfinished(std::string_view table, RowId resource) const 
 
 void CattleServer::replay(Ctx& ctx) {
   volatile_.quick_retries.clear();
-  if (ctx.mechanism(m_process_replay)) {
+  if (cfg_.process_replay) {
     std::vector<RowId> todo;
     for (const auto& [id, row] : *db().table("process_instance"))
       if (unfinished_phase(row.at("phase")) && volatile_.running.count(id) == 0) todo.push_back(id);
@@ -214,7 +214,7 @@ void CattleServer::replay(Ctx& ctx) {
 }
 
 void CattleServer::emit(Ctx& ctx, std::string name, RowId resource) {
-  ctx.count(m_events_, 1);
+  ctx.count(cfg_.events, 1);
   // In HA the other servers hear of the change over Redis (and read the tables again).
   if (cm_ && resource != 0) publish_event(ctx, name);
   volatile_.bus.push_back(BusEvent{std::move(name), resource});

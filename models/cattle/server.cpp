@@ -41,11 +41,27 @@ void CattleServer::on_start(Ctx& ctx) {
   boot(ctx);
 }
 
+void CattleServer::load_config(Ctx& ctx) {
+  cfg_.ping_interval_ns = ctx.timing(t_ping_interval);
+  cfg_.ping_timeout_ns = ctx.timing(t_ping_timeout);
+  cfg_.reconnect_after = ctx.timing(t_reconnect_after);
+  cfg_.disconnect_after_ns = ctx.timing(t_disconnect_after);
+  cfg_.replay_interval_ns = ctx.timing(t_replay_interval);
+  cfg_.lock_wait_ns = ctx.timing(t_lock_wait);
+  cfg_.retry_count = ctx.timing(t_retry_count);
+  cfg_.retry_backoff_ns = ctx.timing(t_retry_backoff);
+  cfg_.agent_reply_timeout_ns = ctx.timing(t_agent_reply_timeout);
+  cfg_.state_in_store = ctx.mechanism(m_state_in_store);
+  cfg_.process_replay = ctx.mechanism(m_process_replay);
+  cfg_.zk_service_locks = ctx.mechanism(m_zk_service_locks);
+  cfg_.zk_stale_holder_check = ctx.mechanism(m_zk_stale_holder_check);
+}
+
 void CattleServer::boot(Ctx& ctx) {
-  m_lock_acquisitions_ = ctx.intern("lock_acquisitions");
-  m_process_instances_ = ctx.intern("process_instances");
-  m_events_ = ctx.intern("events");
-  state_in_store_ = ctx.mechanism(m_state_in_store);
+  load_config(ctx);
+  cfg_.lock_acquisitions = ctx.intern("lock_acquisitions");
+  cfg_.process_instances = ctx.intern("process_instances");
+  cfg_.events = ctx.intern("events");
   open_pool(ctx);
   // The store is durable, so only the very first boot seeds it; later boots read it back. In HA
   // the first server to find the external database empty seeds it (ha.cpp).
@@ -57,8 +73,8 @@ void CattleServer::boot(Ctx& ctx) {
             Event("cattle.server_started").with("services", services).with("hosts", hosts),
             fmt::format("cattle server started ({} services, {} hosts known)", services, hosts));
   ctx.signal("cattle.server_started");
-  ctx.set_timer(ctx.timing(t_ping_interval), timer_tag::encode(PingTick{}));
-  ctx.set_timer(ctx.timing(t_replay_interval), timer_tag::encode(ReplayTick{}));
+  ctx.set_timer(cfg_.ping_interval_ns, timer_tag::encode(PingTick{}));
+  ctx.set_timer(cfg_.replay_interval_ns, timer_tag::encode(ReplayTick{}));
   // A boot event starts the first reconcile and configuration push at once.
   emit(ctx, "server.started", 0);
   if (!cm_) return;
@@ -229,7 +245,7 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
 
 void CattleServer::on(Ctx& ctx, const PingTick&) {
   ping_all(ctx);
-  ctx.set_timer(ctx.timing(t_ping_interval), timer_tag::encode(PingTick{}));
+  ctx.set_timer(cfg_.ping_interval_ns, timer_tag::encode(PingTick{}));
 }
 
 void CattleServer::on(Ctx& ctx, const PingTimeout& t) {
@@ -244,7 +260,7 @@ void CattleServer::on(Ctx& ctx, const ReplayTick&) {
   // In HA the tables are read back first; the replay runs on what was read.
   if (cm_) refresh(ctx, true);
   else replay(ctx);
-  ctx.set_timer(ctx.timing(t_replay_interval), timer_tag::encode(ReplayTick{}));
+  ctx.set_timer(cfg_.replay_interval_ns, timer_tag::encode(ReplayTick{}));
 }
 
 void CattleServer::on(Ctx& ctx, const BusDrain&) {

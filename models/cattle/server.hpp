@@ -76,7 +76,7 @@ class CattleServer final : public Node {
   // `state_in_store` mechanism is off).
   const mysql::Database& store() const {
     if (cm_) return volatile_.shared;
-    return state_in_store_ ? durable_.store : volatile_.memory;
+    return cfg_.state_in_store ? durable_.store : volatile_.memory;
   }
   const mysql::Database& durable_store() const { return durable_.store; }
   // The server's view of a host ("active", ...), or "" when it does not know the host.
@@ -180,7 +180,7 @@ class CattleServer final : public Node {
 
   mysql::Database& db() {
     if (cm_) return volatile_.shared;
-    return state_in_store_ ? durable_.store : volatile_.memory;
+    return cfg_.state_in_store ? durable_.store : volatile_.memory;
   }
   // Every write of the engine goes through here: in HA it also goes to the external db.
   std::vector<RowId> commit(Ctx& ctx, mysql::Transaction& txn);
@@ -284,14 +284,29 @@ class CattleServer final : public Node {
   ServerConfig config_;
   Durable durable_;
   Volatile volatile_;
-  // Read at boot (the same at every boot: not state).
-  bool state_in_store_ = true;
-  bool stale_check_ = true;
-  bool replay_ = true;  // mechanism process_replay
-  SeriesId m_lock_acquisitions_ = 0;
-  SeriesId m_process_instances_ = 0;
-  SeriesId m_events_ = 0;
-  SeriesId m_stale_refusals_ = 0;
+  // The timings and mechanisms the server uses, read once at every boot (names.hpp): the same
+  // at every boot, so not state.
+  struct Config {
+    DurationNs ping_interval_ns = 0;
+    DurationNs ping_timeout_ns = 0;
+    std::int64_t reconnect_after = 0;  // failed pings
+    DurationNs disconnect_after_ns = 0;
+    DurationNs replay_interval_ns = 0;
+    DurationNs lock_wait_ns = 0;
+    std::int64_t retry_count = 0;
+    DurationNs retry_backoff_ns = 0;
+    DurationNs agent_reply_timeout_ns = 0;
+    bool state_in_store = true;
+    bool process_replay = true;
+    bool zk_service_locks = true;
+    bool zk_stale_holder_check = true;
+    SeriesId lock_acquisitions = 0;
+    SeriesId process_instances = 0;
+    SeriesId events = 0;
+    SeriesId stale_refusals = 0;
+  };
+  void load_config(Ctx& ctx);
+  Config cfg_;
   // HA mode: the client libraries the server links in. Each keeps its own durable and volatile
   // parts and its own crash (the manager's state files, the pool's connections); they are
   // digested through their digest() until their state::Component trio (digest_into,
