@@ -31,6 +31,7 @@
 #include "models/cattle/process_defs.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/states.hpp"
 #include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
@@ -310,23 +311,23 @@ bool CattleServer::service_needs_work(RowId sid) const {
   std::int64_t scale = volatile_.shared.get_int("service", sid, "scale");
   std::map<std::int64_t, RowId> by_index;
   for (RowId iid : volatile_.shared.where("instance", "service_id", to_text(sid)))
-    if (volatile_.shared.get("instance", iid, "state") != "removed")
+    if (instance_state_of(volatile_.shared, iid) != InstanceState::removed)
       by_index[volatile_.shared.get_int("instance", iid, "index")] = iid;
   for (std::int64_t i = 1; i <= scale; ++i) {
     auto it = by_index.find(i);
     if (it == by_index.end()) return true;
-    const std::string state = volatile_.shared.get("instance", it->second, "state");
-    if (state == "requested") return true;
-    if (state == "stopped" &&
-        volatile_.shared.get("host", volatile_.shared.get_int("instance", it->second, "host_id"), "state") ==
-            "active")
+    InstanceState state = instance_state_of(volatile_.shared, it->second);
+    if (state == InstanceState::requested) return true;
+    RowId host = volatile_.shared.get_int("instance", it->second, "host_id");
+    if (state == InstanceState::stopped &&
+        host_state_of(volatile_.shared, host) == HostState::active)
       return true;
   }
   // Start processes that wait for the lock (to be replayed, see on_service_read).
   if (cfg_.process_replay)
     for (const auto& [pi, row] : *volatile_.shared.table("process_instance"))
-    if ((row.at("phase") == "pending" || row.at("phase") == "running") &&
-          volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid)
+      if (unfinished(phase_of(row)) && volatile_.running.count(pi) == 0 &&
+          service_lock_of(pi) == sid)
         return true;
   return false;
 }
@@ -407,8 +408,8 @@ void CattleServer::on_service_read(Ctx& ctx, RowId sid, const DbResult& result) 
   std::vector<RowId> waiting;
   if (cfg_.process_replay)
     for (const auto& [pi, row] : *volatile_.shared.table("process_instance"))
-      if ((row.at("phase") == "pending" || row.at("phase") == "running") &&
-          volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid)
+      if (unfinished(phase_of(row)) && volatile_.running.count(pi) == 0 &&
+          service_lock_of(pi) == sid)
         waiting.push_back(pi);
   for (RowId pi : waiting) run_process(ctx, pi);
   reconcile_service(ctx, sid);
@@ -487,11 +488,11 @@ RowId CattleServer::place_ha(Ctx& ctx, RowId instance) {
   std::vector<RowId> best;
   std::size_t best_count = 0;
   for (const auto& [hid, host] : *volatile_.shared.table("host")) {
-    if (host.at("state") != "active") continue;
+    if (host_state_of(host) != HostState::active) continue;
     std::size_t n = 0;
     for (RowId iid : volatile_.shared.where("instance", "host_id", to_text(hid)))
       n += iid != instance && volatile_.shared.get("instance", iid, "service_id") == sid &&
-           volatile_.shared.get("instance", iid, "state") != "removed";
+           instance_state_of(volatile_.shared, iid) != InstanceState::removed;
     if (best.empty() || n < best_count) {
       best = {hid};
       best_count = n;

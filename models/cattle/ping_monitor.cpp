@@ -9,6 +9,7 @@
 #include "models/cattle/names.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/states.hpp"
 #include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
@@ -19,6 +20,7 @@ void CattleServer::ping_all(Ctx& ctx) {
   ++durable_.ping_seq;
   std::int64_t seq = durable_.ping_seq & 0xffffff;
   for (const auto& [hid, host] : *db().table("host")) {
+    // (No host process removes a host; a removed row, written by another tool, is skipped.)
     if (host.at("state") == "removed") continue;
     // In HA each server pings only its partition of the agents (cluster.isInPartition).
     if (cm_ && !in_partition(hid)) continue;
@@ -49,8 +51,9 @@ std::optional<RowId> CattleServer::host_of_ping_slot(std::uint64_t slot) const {
 
 void CattleServer::ping_succeeded(Ctx& ctx, RowId host) {
   volatile_.pings[host].failures = 0;
-  std::string state = db().get("host", host, "state");
-  if ((state == "reconnecting" || state == "disconnected") && !has_unfinished("host", host))
+  HostState state = host_state_of(db(), host);
+  if ((state == HostState::reconnecting || state == HostState::disconnected) &&
+      !has_unfinished("host", host))
     schedule_process(ctx, "host.activate", host);
 }
 
@@ -61,10 +64,10 @@ void CattleServer::ping_failed(Ctx& ctx, RowId host) {
             Event("cattle.ping_missed").with("host", name).with("count", std::int64_t{failures}),
             fmt::format("missed ping from agent {} count [{}]", name, failures));
   if (has_unfinished("host", host)) return;
-  std::string state = db().get("host", host, "state");
-  if (state == "active" && failures >= cfg_.reconnect_after) {
+  HostState state = host_state_of(db(), host);
+  if (state == HostState::active && failures >= cfg_.reconnect_after) {
     schedule_process(ctx, "host.reconnect", host);
-  } else if (state == "reconnecting" &&
+  } else if (state == HostState::reconnecting &&
              ctx.now() - db().get_int("host", host, "updated_ns") >=
                  cfg_.disconnect_after_ns) {
     schedule_process(ctx, "host.disconnect", host);
@@ -76,7 +79,7 @@ void CattleServer::sync_containers(Ctx& ctx, RowId host, const std::vector<std::
   std::vector<std::string> sorted = running;
   std::sort(sorted.begin(), sorted.end());
   for (RowId iid : db().where("instance", "host_id", to_text(host))) {
-    if (db().get("instance", iid, "state") != "active") continue;
+    if (instance_state_of(db(), iid) != InstanceState::active) continue;
     // A container that became active after the list was taken is not in it yet.
     if (db().get_int("instance", iid, "updated_ns") > as_of_ns) continue;
     if (std::binary_search(sorted.begin(), sorted.end(), db().get("instance", iid, "name")))
@@ -86,7 +89,8 @@ void CattleServer::sync_containers(Ctx& ctx, RowId host, const std::vector<std::
 }
 
 void CattleServer::container_gone(Ctx& ctx, RowId instance, std::string_view how) {
-  if (db().get("instance", instance, "state") != "active" || has_unfinished("instance", instance))
+  if (instance_state_of(db(), instance) != InstanceState::active ||
+      has_unfinished("instance", instance))
     return;
   std::string container = db().get("instance", instance, "name");
   std::string host = host_name(db().get_int("instance", instance, "host_id"));

@@ -9,6 +9,7 @@
 #include "models/cattle/process_defs.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/states.hpp"
 #include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
@@ -19,7 +20,7 @@ using mysql::Transaction;
 
 namespace {
 
-bool unfinished_phase(const std::string& phase) { return phase == "pending" || phase == "running"; }
+bool unfinished_phase(const Row& process) { return unfinished(phase_of(process)); }
 
 }  // namespace
 
@@ -30,7 +31,7 @@ RowId CattleServer::schedule_process(Ctx& ctx, std::string_view process, RowId r
   txn.insert("process_instance", Row{{"process", std::string(process)},
                                      {"resource_type", std::string(def->table)},
                                      {"resource_id", to_text(resource)},
-                                     {"phase", "pending"},
+                                     {"phase", std::string(to_text(ProcessPhase::pending))},
                                      {"attempts", "0"},
                                      {"start_ns", to_text(ctx.now())}});
   RowId pi = commit(ctx, txn).front();
@@ -42,7 +43,7 @@ RowId CattleServer::schedule_process(Ctx& ctx, std::string_view process, RowId r
 void CattleServer::run_process(Ctx& ctx, RowId pi) {
   if (volatile_.running.count(pi) != 0) return;
   const Row* row = db().find("process_instance", pi);
-  if (row == nullptr || !unfinished_phase(row->at("phase"))) return;
+  if (row == nullptr || !unfinished_phase(*row)) return;
   // In HA a start handler runs only under its service's ZooKeeper lock (ha.cpp); it waits for
   // the server's next turn at the service otherwise.
   if (RowId sid = cm_ ? service_lock_of(pi) : 0; sid != 0 && !holding_service(sid)) return;
@@ -74,11 +75,11 @@ void CattleServer::execute(Ctx& ctx, RowId pi) {
     return fail_process(ctx, pi, "its service's lock is not held");
   if (def->handler == HandlerKind::start_on_agent) {
     host = db().get_int("instance", rid, "host_id");
-    bool host_active = host != 0 && db().get("host", host, "state") == "active";
+    bool host_active = host != 0 && host_state_of(db(), host) == HostState::active;
     // A new instance is placed on an active host; a stopped one restarts where it was.
     if (!host_active && def->name == "instance.create")
       host = cm_ ? place_ha(ctx, rid) : place();
-    if (host == 0 || db().get("host", host, "state") != "active")
+    if (host == 0 || host_state_of(db(), host) != HostState::active)
       return fail_process(ctx, pi, "no active host for it");
   }
 
@@ -88,7 +89,7 @@ void CattleServer::execute(Ctx& ctx, RowId pi) {
     txn.update(table, rid, "updated_ns", to_text(ctx.now()));
   }
   if (host != 0) txn.update(table, rid, "host_id", to_text(host));
-  txn.update("process_instance", pi, "phase", "running");
+  txn.update("process_instance", pi, "phase", std::string(to_text(ProcessPhase::running)));
   commit(ctx, txn);
   if (!def->transitioning.empty()) emit(ctx, table + "." + std::string(def->transitioning), rid);
 
@@ -119,7 +120,7 @@ void CattleServer::finish_process(Ctx& ctx, RowId pi, std::string_view from) {
   Transaction txn;
   txn.update(table, rid, "state", std::string(def->done));
   txn.update(table, rid, "updated_ns", to_text(ctx.now()));
-  txn.update("process_instance", pi, "phase", "done");
+  txn.update("process_instance", pi, "phase", std::string(to_text(ProcessPhase::done)));
   txn.update("process_instance", pi, "exit_reason", "done");
   commit(ctx, txn);
   emit(ctx, table + "." + std::string(def->done), rid);
@@ -131,7 +132,7 @@ void CattleServer::finish_process(Ctx& ctx, RowId pi, std::string_view from) {
 
 void CattleServer::cancel_process(Ctx& ctx, RowId pi, std::string_view why) {
   Transaction txn;
-  txn.update("process_instance", pi, "phase", "canceled");
+  txn.update("process_instance", pi, "phase", std::string(to_text(ProcessPhase::canceled)));
   txn.update("process_instance", pi, "exit_reason", std::string(why));
   commit(ctx, txn);
   ctx.log(LogLevel::debug, fmt::format("process {} canceled: {}", pi, why));
@@ -152,7 +153,7 @@ void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
             fmt::format("process {} ({} {}:{}) failed: {}", pi, row->at("process"),
                         row->at("resource_type"), row->at("resource_id"), why));
   Transaction txn;
-  txn.update("process_instance", pi, "phase", "pending");
+  txn.update("process_instance", pi, "phase", std::string(to_text(ProcessPhase::pending)));
   txn.update("process_instance", pi, "attempts", to_text(std::stoll(row->at("attempts")) + 1));
   commit(ctx, txn);
   auto it = volatile_.running.find(pi);
@@ -197,7 +198,7 @@ bool CattleServer::has_unfinished(std::string_view table, RowId resource) const 
   // By the resource_id index (mysql/database.cpp): asked at every failed ping.
   for (RowId id : store().where("process_instance", "resource_id", to_text(resource))) {
     const Row& row = *store().find("process_instance", id);
-    if (row.at("resource_type") == table && unfinished_phase(row.at("phase"))) return true;
+    if (row.at("resource_type") == table && unfinished_phase(row)) return true;
   }
   return false;
 }
@@ -207,7 +208,7 @@ void CattleServer::replay(Ctx& ctx) {
   if (cfg_.process_replay) {
     std::vector<RowId> todo;
     for (const auto& [id, row] : *db().table("process_instance"))
-      if (unfinished_phase(row.at("phase")) && volatile_.running.count(id) == 0) todo.push_back(id);
+      if (unfinished_phase(row) && volatile_.running.count(id) == 0) todo.push_back(id);
     for (RowId pi : todo) run_process(ctx, pi);
   }
   reconcile(ctx);

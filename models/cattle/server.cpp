@@ -1,6 +1,7 @@
 // The server's boot, message and timer dispatch, faults and probes. The process engine, the
 // reconciler and the ping monitor live in files of their own.
 #include "models/cattle/server.hpp"
+#include "models/cattle/states.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -127,7 +128,9 @@ void CattleServer::open_pool(Ctx& ctx) {
 void CattleServer::seed(Ctx& ctx) {
   Transaction txn;
   for (const std::string& agent : config_.agents)
-    txn.insert("host", Row{{"name", agent}, {"state", "active"}, {"updated_ns", "0"}});
+    txn.insert("host", Row{{"name", agent},
+                           {"state", std::string(to_text(HostState::active))},
+                           {"updated_ns", "0"}});
   txn.insert("network", Row{{"name", "managed"}, {"kind", "ipsec"}, {"state", "active"}});
   commit(ctx, txn);
   for (const StackSpec& stack : config_.stacks) {
@@ -334,17 +337,21 @@ static bool has_prefix(std::string_view key, const char (&prefix)[4]) {
 std::optional<std::int64_t> CattleServer::probe(std::string_view key,
                                                 std::string_view arg) const {
   if (key == "host_state") {
-    std::string s = host_state(arg);
-    if (s == "active") return static_cast<std::int64_t>(HostStateCode::active);
-    if (s == "reconnecting" || s == "activating")
-      return static_cast<std::int64_t>(HostStateCode::reconnecting);
-    if (s == "disconnected") return static_cast<std::int64_t>(HostStateCode::disconnected);
+    auto id = host_by_name(arg);
+    switch (id ? host_state_of(store(), *id) : HostState::unknown) {
+      case HostState::active: return static_cast<std::int64_t>(HostStateCode::active);
+      case HostState::reconnecting:
+      case HostState::activating: return static_cast<std::int64_t>(HostStateCode::reconnecting);
+      case HostState::disconnected: return static_cast<std::int64_t>(HostStateCode::disconnected);
+      case HostState::unknown: return std::nullopt;
+    }
     return std::nullopt;
   }
   if (key == "hosts_active") {
     // One scan for the convergence check, instead of one host_state look-up per agent.
     std::int64_t n = 0;
-    for (const auto& [id, row] : *store().table("host")) n += row.at("state") == "active";
+    for (const auto& [id, row] : *store().table("host"))
+      n += host_state_of(row) == HostState::active;
     return n;
   }
   if (key == "lock_holders_max") return volatile_.locks.max_holders();
