@@ -110,13 +110,15 @@ void Agent::on(Ctx& ctx, NodeId from, const StopContainer& m) {
   if (names.empty()) return;
   volatile_.containers.erase(names.front());
   recount();
-  ctx.send(from, wire::encode(ContainerEvent{m.instance, event_stopped, make_names({names.front()})}));
+  ctx.send(from,
+           wire::encode(ContainerEvent{m.instance, event_stopped, make_names({names.front()})}));
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const NetworkConfig& m) {
   (void)from;
   if (m.overlay != volatile_.overlay_up)
-    ctx.event(LogLevel::notable, Event("agent.overlay_changed").with("up", m.overlay ? "true" : "false"),
+    ctx.event(LogLevel::notable,
+              Event("agent.overlay_changed").with("up", m.overlay ? "true" : "false"),
               m.overlay ? "overlay network set up"
                         : "overlay network torn down (no network in the store)");
   volatile_.overlay_up = m.overlay;
@@ -161,7 +163,8 @@ void Agent::start_container(Ctx& ctx, NodeId requester, const std::string& name,
     // Already running: starting is idempotent, answer at once. Still starting: the answer comes
     // when it has started.
     if (it->second.running)
-      ctx.send(requester, wire::encode(ContainerEvent{instance, event_started, make_names({name})}));
+      ctx.send(requester,
+               wire::encode(ContainerEvent{instance, event_started, make_names({name})}));
     return;
   }
   std::uint64_t token = durable_.next_token++;
@@ -237,7 +240,8 @@ void Agent::on(Ctx& ctx, const HelloTimer&) {
     volatile_.server = ctx.lookup(config_.servers[volatile_.server_index]);
   }
   send_hello(ctx);
-  durable_.hello_backoff_ns = std::min(durable_.hello_backoff_ns * 2, cfg_.reconnect_backoff_max_ns);
+  durable_.hello_backoff_ns =
+      std::min(durable_.hello_backoff_ns * 2, cfg_.reconnect_backoff_max_ns);
   ctx.set_timer(durable_.hello_backoff_ns, timer_tag::encode(HelloTimer{}));
 }
 

@@ -9,6 +9,10 @@ void ApiClient::on_start(Ctx& ctx) {
   m_served_ = ctx.intern("api_requests_served");
   m_failed_ = ctx.intern("api_requests_failed");
   failover_ = ctx.mechanism("api_dns_failover");
+  connect_timeout_ns_ = ctx.timing("api_connect_timeout");
+  request_timeout_ns_ = ctx.timing("client_request_timeout");
+  server_ids_.clear();
+  for (const std::string& name : config_.servers) server_ids_.push_back(ctx.lookup(name));
   ctx.set_timer(config_.interval_ns, timer_tag::encode(ApiTick{}));
 }
 
@@ -17,11 +21,9 @@ void ApiClient::try_server(Ctx& ctx, std::int64_t id, Pending& p) {
   p.attempt = attempt;
   durable_.attempts[attempt] = id;
   ++p.tried;
-  NodeId server = ctx.lookup(config_.servers[p.server]);
-  if (server != k_no_node)
-    ctx.send(server, wire::encode(cattle::ApiRequest{attempt}));
-  p.connect_timer =
-      ctx.set_timer(ctx.timing("api_connect_timeout"), timer_tag::encode(ApiConnect{attempt}));
+  NodeId server = server_ids_[p.server];
+  if (server != k_no_node) ctx.send(server, wire::encode(cattle::ApiRequest{attempt}));
+  p.connect_timer = ctx.set_timer(connect_timeout_ns_, timer_tag::encode(ApiConnect{attempt}));
 }
 
 void ApiClient::next_address(Ctx& ctx, std::int64_t id) {
@@ -70,7 +72,7 @@ void ApiClient::on(Ctx& ctx, const ApiTick&) {
   p.server = durable_.rotation;
   durable_.rotation = (durable_.rotation + 1) % config_.servers.size();
   p.deadline_timer =
-      ctx.set_timer(ctx.timing("client_request_timeout"), timer_tag::encode(ApiDeadline{id}));
+      ctx.set_timer(request_timeout_ns_, timer_tag::encode(ApiDeadline{id}));
   try_server(ctx, id, p);
   ctx.set_timer(config_.interval_ns, timer_tag::encode(ApiTick{}));
 }

@@ -93,6 +93,9 @@ class ApiClient final : public Node {
   ApiClientConfig config_;
   // Read at start (not state).
   bool failover_ = true;
+  DurationNs connect_timeout_ns_ = 0;  // api_connect_timeout
+  DurationNs request_timeout_ns_ = 0;  // client_request_timeout
+  std::vector<NodeId> server_ids_;     // config_.servers' node ids, in order
   SeriesId s_requests_ = 0;
   SeriesId m_served_ = 0;
   SeriesId m_failed_ = 0;

@@ -9,7 +9,8 @@
 namespace stampede::app {
 
 void LoadBalancer::on_start(Ctx& ctx) {
-  if (config_.health_check) ctx.set_timer(config_.health_check->interval_ns, timer_tag::encode(HealthTimer{}));
+  if (config_.health_check)
+    ctx.set_timer(config_.health_check->interval_ns, timer_tag::encode(HealthTimer{}));
 }
 
 void LoadBalancer::on_message(Ctx& ctx, NodeId from, const Message& msg) {

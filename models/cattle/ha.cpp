@@ -74,8 +74,8 @@ void CattleServer::send_next_write(Ctx& ctx) {
   // with writes still queued checks its session before it sends them, and drops them (with the
   // work they belong to) when it cannot trust it any more. Its copy gets the database's truth
   // back at the next read.
-  if (cfg_.zk_stale_holder_check && zk_ && !volatile_.service_work.empty() && cfg_.zk_service_locks &&
-      !zk_->lease_valid(ctx.now()))
+  if (cfg_.zk_stale_holder_check && zk_ && !volatile_.service_work.empty() &&
+      cfg_.zk_service_locks && !zk_->lease_valid(ctx.now()))
     return drop_stale_work(ctx);
   // One transaction at a time, in order, as a JDBC connection that waits for each commit: a
   // later write may depend on an earlier one (an update of a row inserted just before).
@@ -106,7 +106,8 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
     volatile_.deferred.erase(volatile_.deferred.begin());
     for (DeferredSend& d : ready) {
       auto rp = volatile_.running.find(d.pi);
-      if (rp == volatile_.running.end() || rp->second.phase != RunningProcess::Phase::working) continue;
+      if (rp == volatile_.running.end() || rp->second.phase != RunningProcess::Phase::working)
+        continue;
       if (!result.ok()) {
         fail_process(ctx, d.pi, "the database did not take its write");
         continue;
@@ -168,9 +169,10 @@ void CattleServer::send_when_durable(Ctx& ctx, RowId pi, NodeId to, StartContain
 }
 
 void CattleServer::prune_journal() {
-  // While a read is in flight, the writes from durable_.refresh_from_seq on are kept to be applied again.
+  // While a read is in flight, the writes from refresh_from_seq on are kept to be applied again.
   for (auto it = volatile_.journal.begin(); it != volatile_.journal.end();) {
-    bool keep = !it->second.acked || (volatile_.refreshing && it->first >= durable_.refresh_from_seq);
+    bool keep =
+        !it->second.acked || (volatile_.refreshing && it->first >= durable_.refresh_from_seq);
     it = keep ? std::next(it) : volatile_.journal.erase(it);
   }
 }
@@ -347,7 +349,8 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
   volatile_.reconcile_paused_logged = false;
   std::vector<RowId> services;
   for (const auto& [id, row] : *volatile_.shared.table("service"))
-    if (row.at("kind") == "service" && volatile_.service_work.count(id) == 0 && service_needs_work(id))
+    if (row.at("kind") == "service" && volatile_.service_work.count(id) == 0 &&
+        service_needs_work(id))
       services.push_back(id);
   for (RowId sid : services) {
     if (!locks) {
@@ -365,7 +368,8 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
 
 void CattleServer::on_lock_wait_over(Ctx& ctx, RowId sid) {
   auto it = volatile_.service_work.find(sid);
-  if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::waiting_lock) return;
+  if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::waiting_lock)
+    return;
   ctx.log(LogLevel::debug, fmt::format("gave up waiting for lock {}", lock_name(sid)));
   volatile_.service_work.erase(it);
   zk_->unlock(ctx, lock_name(sid));

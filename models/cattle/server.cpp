@@ -273,7 +273,8 @@ void CattleServer::on(Ctx& ctx, const BusDrain&) {
 
 void CattleServer::on(Ctx& ctx, const LockWait& t) {
   auto it = volatile_.running.find(t.pi);
-  if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::waiting_lock) return;
+  if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::waiting_lock)
+    return;
   volatile_.locks.give_up(it->second.lock, t.pi);
   fail_process(ctx, t.pi, "timed out waiting for lock " + it->second.lock);
 }
@@ -365,7 +366,8 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
   if (cm_ && has_prefix(key, "db.")) return db_client_->probe(key, arg);
   if (zk_ && has_prefix(key, "zk.")) return zk_->probe(key, arg);
   if (cm_ && key == "ha.cache_ready") return volatile_.cache_ready ? 1 : 0;
-  if (cm_ && key == "ha.services_working") return static_cast<std::int64_t>(volatile_.service_work.size());
+  if (cm_ && key == "ha.services_working")
+    return static_cast<std::int64_t>(volatile_.service_work.size());
   return std::nullopt;
 }
 

@@ -39,7 +39,8 @@ Database::Database(int max_connections) : max_connections_(max_connections) {
       {"host", "name"},          {"instance", "host_id"}, {"instance", "service_id"},
       {"service", "stack_id"},   {"stack", "name"},       {"setting", "name"},
       {"process_instance", "resource_id"}};
-  for (const auto& [table, column] : indexed) tables_[table].indexes->emplace(column, ColumnIndex{});
+  for (const auto& [table, column] : indexed)
+    tables_[table].indexes->emplace(column, ColumnIndex{});
   // Cattle's schema declares these constraints; they are what makes TRUNCATE refuse with the
   // checks on.
   foreign_keys_ = {
