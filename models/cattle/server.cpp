@@ -217,7 +217,19 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ApiRequest& m) {
 }
 
 void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
-  (void)from;
+  // A report from a host other than the one the instance is placed on is about a stray copy: a
+  // start command that waited on a paused agent while the create was retried (and placed) on
+  // another host once this one went reconnecting. The server stops the copy and takes neither
+  // its start nor its stop for the instance's.
+  if (m.instance != 0) {
+    RowId placed = db().get_int("instance", m.instance, "host_id");
+    auto reporter = host_by_name(ctx.name_of(from));
+    if (placed != 0 && reporter && *reporter != placed) {
+      if (m.kind == event_started)
+        ctx.send(from, wire::encode(StopContainer{m.instance, m.container}));
+      return;
+    }
+  }
   if (m.kind == event_started) {
     on_container_started(ctx, m.instance);
   } else if (m.instance != 0) {
@@ -371,17 +383,47 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
   return std::nullopt;
 }
 
+template <class Self, class F>
+void CattleServer::for_each_component(Self& self, F&& f) {
+  if (self.cm_) f("cm", *self.cm_);
+  if (self.db_client_) f("db_client", *self.db_client_);
+  if (self.zk_) f("zk", *self.zk_);
+  if (self.redis_) f("redis", *self.redis_);
+}
+
 std::uint64_t CattleServer::state_digest() const {
   Digest d;
   state::add(d, durable_);
   state::add(d, volatile_);
-  // The embedded client libraries, through digest() until they are state::Components (see the
-  // note at their declaration in server.hpp).
-  if (cm_) d.add(cm_->digest());
-  if (db_client_) d.add(db_client_->digest());
-  if (zk_) d.add(zk_->digest());
-  if (redis_) d.add(redis_->digest());
+  for_each_component(*this, [&](std::string_view, const auto& c) {
+    if constexpr (state::SelfDigesting<std::remove_cvref_t<decltype(c)>>) c.digest_into(d);
+    else d.add(c.digest());
+  });
   return d.value();
+}
+
+std::size_t CattleServer::state_field_count() const {
+  std::size_t n = state::field_total(durable_, volatile_);
+  for_each_component(*this, [&](std::string_view, const auto& c) {
+    if constexpr (state::Component<std::remove_cvref_t<decltype(c)>>) n += c.state_field_count();
+  });
+  return n;
+}
+
+std::string CattleServer::perturb_state_field(std::size_t i) {
+  std::size_t own = state::field_total(durable_, volatile_);
+  if (i < own) return state::perturb_field(i, durable_, volatile_);
+  std::size_t seen = own;
+  std::string name;
+  for_each_component(*this, [&](std::string_view component, auto& c) {
+    if constexpr (state::Component<std::remove_cvref_t<decltype(c)>>) {
+      std::size_t n = c.state_field_count();
+      if (name.empty() && i < seen + n)
+        name = std::string(component) + "." + c.perturb_state_field(i - seen);
+      seen += n;
+    }
+  });
+  return name;
 }
 
 std::unique_ptr<Node> CattleServer::clone() const {

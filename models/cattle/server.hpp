@@ -65,12 +65,10 @@ class CattleServer final : public Node {
   // Single mode only: an HA server's client libraries hold callbacks bound to this object
   // (pending database answers among them), so a copy would answer into the original.
   std::unique_ptr<Node> clone() const override;
-  std::size_t state_field_count() const override {
-    return state::field_total(durable_, volatile_);
-  }
-  std::string perturb_state_field(std::size_t i) override {
-    return state::perturb_field(i, durable_, volatile_);
-  }
+  // The fields of the two lists, then those of each embedded client library that is a
+  // state::Component (server.cpp).
+  std::size_t state_field_count() const override;
+  std::string perturb_state_field(std::size_t i) override;
 
   // The tables the server reads and writes (the durable store, or its own memory copy when the
   // `state_in_store` mechanism is off).
@@ -308,11 +306,15 @@ class CattleServer final : public Node {
   void load_config(Ctx& ctx);
   Config cfg_;
   // HA mode: the client libraries the server links in. Each keeps its own durable and volatile
-  // parts and its own crash (the manager's state files, the pool's connections); they are
-  // digested through their digest() until their state::Component trio (digest_into,
-  // state_field_count, perturb_state_field) lands from the helpers that own them, and then
-  // belong in the field lists above. zk_ and redis_ are made at each HA boot and dropped in a
-  // crash.
+  // parts and its own crash (the manager's state files, the pool's connections), so they stay
+  // out of the two lists. The digest and the perturbation reach into each through its
+  // state::Component trio (digest_into, state_field_count, perturb_state_field) when it has one,
+  // and through its digest() otherwise (server.cpp, for_each_component): the helpers that own
+  // these classes are adding the trio on their branches, and the server picks it up at merge
+  // without a change. zk_ and redis_ are made at each HA boot and dropped in a crash.
+  // Calls f(name, client) for each embedded client library the server has, in a fixed order.
+  template <class Self, class F>
+  static void for_each_component(Self& self, F&& f);
   std::optional<mysql::DbClient> db_client_;
   std::optional<cm::ClusterManager> cm_;
   std::optional<zk::ZkClient> zk_;
