@@ -44,6 +44,22 @@ TEST_CASE("every field of a single-mode Cattle server reaches its digest", "[sta
   check_every_field_digested(cattle::CattleServer(config));
 }
 
+TEST_CASE("every field of an HA Cattle server reaches its digest", "[state]") {
+  // No clone in HA: a fresh server per field (the embedded clients count once they are
+  // state::Components).
+  cattle::ServerConfig config;
+  config.manager = cm::Config{};
+  const cattle::CattleServer base(config);
+  REQUIRE(base.state_field_count() > 0);
+  for (std::size_t i = 0; i < base.state_field_count(); ++i) {
+    cattle::CattleServer s(config);
+    std::string name = s.perturb_state_field(i);
+    INFO("field " << i << ": " << name);
+    CHECK_FALSE(name.empty());
+    CHECK(s.state_digest() != base.state_digest());
+  }
+}
+
 TEST_CASE("an HA Cattle server is not cloned", "[state]") {
   // Its client libraries hold callbacks bound to the server itself (server.hpp, clone).
   cattle::ServerConfig config;
