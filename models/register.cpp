@@ -115,7 +115,7 @@ void register_timings(Registry& r) {
                "HA: server-K first boots (K-1) times this after server-1");
 }
 
-void register_names(Registry& r) {
+void register_mechanisms(Registry& r) {
   r.add_mechanism({"agent_resync",
                    "ping replies and reconnects carry the agent's container list; off: a "
                    "container that dies while the server is cut off is never noticed, so never "
@@ -139,6 +139,9 @@ void register_names(Registry& r) {
   r.add_mechanism({"process_replay",
                    "unfinished process instances are replayed every process_replay_interval; "
                    "off: a process that failed or was cut short by a crash is never finished"});
+}
+
+void register_names(Registry& r) {
 
   for (auto [name, what] : std::initializer_list<std::pair<const char*, const char*>>{
            {"containers_started", "containers an agent started (first starts and restarts)"},
@@ -187,6 +190,59 @@ void register_names(Registry& r) {
            {"read the shared tables", "HA: a server's first read of the external database"},
            {"write to the database failed", "HA: a write-through to the external db failed"}})
     r.add_log_message({name, what});
+}
+
+// The structured events of the Cattle server, the agents and the app (Ctx::event): each stands
+// beside a log line of the same meaning, with its named fields for `event:` expectations.
+void register_events(Registry& r) {
+  r.add_event({"cattle.host_state_changed", {"host", "from", "to"},
+               "a host process finished: the host went from one state (active, reconnecting, "
+               "disconnected) to another"});
+  r.add_event({"cattle.container_created", {"container", "host"},
+               "instance.create finished: the container runs on its host"});
+  r.add_event({"cattle.container_restarted", {"container", "host"},
+               "instance.start finished: a stopped container runs again"});
+  r.add_event({"cattle.container_stopped", {"container"}, "instance.stop finished"});
+  r.add_event({"cattle.container_died", {"container", "host", "how"},
+               "the server noticed a dead container (ping reply, reconnect or the agent's "
+               "event) and stops its instance"});
+  r.add_event({"cattle.server_started", {"services", "hosts"},
+               "a Cattle server booted, knowing this many services and hosts from its store"});
+  r.add_event({"cattle.store_seeded", {}, "the store was seeded from the scenario's stacks"});
+  r.add_event({"cattle.pool_error", {"code", "message"},
+               "the server could not open its embedded database pool (MySQL error)"});
+  r.add_event({"cattle.cluster_join_skipped", {},
+               "HA: a server whose database pool was refused stays out of the cluster"});
+  r.add_event({"cattle.agent_connected", {"host"}, "an agent said hello to the server"});
+  r.add_event({"cattle.ping_missed", {"host", "count"},
+               "a ping went unanswered; count is the failures in a row (info from the third)"});
+  r.add_event({"cattle.process_failed", {"process", "resource_type", "resource_id", "why"},
+               "a process instance's handler failed; it is retried or left to the replay"});
+  r.add_event({"cattle.db_write_failed", {"error"},
+               "HA: a write-through to the external database failed"});
+  r.add_event({"cattle.stale_work_dropped", {"services", "writes"},
+               "HA: the server stopped its service work and dropped queued writes because its "
+               "ZooKeeper session cannot be trusted"});
+  r.add_event({"cattle.shared_tables_read", {"services", "hosts"},
+               "HA: a server's first read of the shared tables since its boot"});
+  r.add_event({"cattle.reconcile_paused", {},
+               "HA: the server stopped reconciling: it has no ZooKeeper session"});
+  r.add_event({"cattle.service_work_stopped", {"service", "why"},
+               "HA: a server abandoned a service's reconcile (lock lost, session expired, db "
+               "gone)"});
+  r.add_event({"mysql.truncate_failed", {"code", "message"}, "the truncate fault was refused"});
+  r.add_event({"mysql.tables_truncated", {"tables"}, "the truncate fault emptied these tables"});
+  r.add_event({"agent.connected", {"server"}, "an agent (re)connected to a server"});
+  r.add_event({"agent.connection_lost", {"server"},
+               "an agent stopped hearing from its server; its containers keep running"});
+  r.add_event({"agent.overlay_changed", {"up"},
+               "an agent set up (up=true) or tore down (up=false) the managed network"});
+  r.add_event({"agent.container_started", {"container"}, "an agent started a container"});
+  r.add_event({"agent.container_died", {"container"}, "the kill_container fault"});
+  r.add_event({"app.lb_backends_configured", {"backends"},
+               "a load balancer's number of backends changed with a configuration push"});
+  r.add_event({"app.lb_backend_up", {"container"}, "a backend passed its health checks again"});
+  r.add_event({"app.lb_backend_down", {"container"}, "a backend failed its health checks"});
 }
 
 // name_matches(PREFIX + "*", name), written in line. The invariants and the convergence check
@@ -396,12 +452,17 @@ void register_checks(Registry& r) {
                      return zk::check_lock_mutual_exclusion(w);
                    },
                    {"server-*", "zookeeper-*"}});
+}
+
+// The messages after which no check needs to look again, and the convergence predicate.
+void register_convergence(Registry& r) {
   // A client request on its way (client, balancer, web container, db container and back) and an
   // API read change no container, host or lock: the checks need not look again after them.
-  for (std::uint32_t t : {app::msg_http_request, app::msg_http_response, app::msg_backend_request,
-                          app::msg_backend_response, app::msg_db_query, app::msg_db_reply})
+  for (std::uint32_t t : {app::HttpRequest::k_type, app::HttpResponse::k_type,
+                          app::BackendRequest::k_type, app::BackendResponse::k_type,
+                          app::DbQuery::k_type, app::DbReply::k_type})
     r.add_inert_message(t);
-  for (std::uint32_t t : {cattle::msg_api_request, cattle::msg_api_response})
+  for (std::uint32_t t : {cattle::ApiRequest::k_type, cattle::ApiResponse::k_type})
     r.add_inert_message(t);
   r.set_converged([](const WorldView& w) {
     auto agents = live_agents(w);
@@ -523,8 +584,11 @@ void register_models(Registry& registry) {
   registry.add_model({"agent", build_agents});
   registry.add_model({"app", build_app});
   register_timings(registry);
+  register_mechanisms(registry);
   register_names(registry);
+  register_events(registry);
   register_checks(registry);
+  register_convergence(registry);
   register_ha_checks(registry);
   // HA-mode systems; they add nodes only when the scenario asks for them.
   register_zookeeper(registry);

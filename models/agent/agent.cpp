@@ -13,14 +13,6 @@ namespace http = stampede::app;
 
 namespace {
 
-enum TimerKind : std::uint64_t {
-  timer_connection_check = 1,
-  timer_hello = 2,
-  timer_started = 3,  // payload: start token
-  timer_query = 4,    // payload: query id
-};
-constexpr std::uint64_t tag(TimerKind k, std::uint64_t payload) { return (k << 56) | payload; }
-
 // service_of without the copy: "wordpress/web/1" -> "wordpress/web".
 std::string_view service_view(std::string_view container) {
   auto slash = container.rfind('/');
@@ -36,134 +28,155 @@ const std::vector<ServiceScale>& Agent::catalog() const {
   return config_.catalog ? *config_.catalog : none;
 }
 
+void Agent::load_config(Ctx& ctx) {
+  cfg_.containers_started = ctx.intern("containers_started");
+  cfg_.scale_grace_ns = ctx.timing("scale_exceeded_grace");
+  cfg_.connection_timeout_ns = ctx.timing("agent_connection_timeout");
+  cfg_.reconnect_backoff_ns = ctx.timing("agent_reconnect_backoff");
+  cfg_.reconnect_backoff_max_ns = ctx.timing("agent_reconnect_backoff_max");
+  cfg_.container_start_delay_ns = ctx.timing("container_start_delay");
+  cfg_.db_query_timeout_ns = ctx.timing("db_query_timeout");
+  cfg_.resync = ctx.mechanism("agent_resync");
+  cfg_.loaded = true;
+}
+
 void Agent::on_start(Ctx& ctx) {
-  m_containers_started_ = ctx.intern("containers_started");
-  scale_grace_ns_ = ctx.timing("scale_exceeded_grace");
-  server_ = ctx.lookup(config_.server);
+  load_config(ctx);
+  volatile_.server = ctx.lookup(config_.server);
   auto first = std::find(config_.servers.begin(), config_.servers.end(), config_.server);
-  server_index_ = first == config_.servers.end()
+  volatile_.server_index = first == config_.servers.end()
                       ? 0
                       : static_cast<std::size_t>(first - config_.servers.begin());
-  last_contact_ns_ = ctx.now();
+  volatile_.last_contact_ns = ctx.now();
   // The agent registers at once; later it counts as connected while the server keeps pinging.
   send_hello(ctx);
-  ctx.set_timer(ctx.timing("agent_connection_timeout") / 3, tag(timer_connection_check, 0));
+  ctx.set_timer(cfg_.connection_timeout_ns / 3,
+                timer_tag::encode(ConnectionCheck{}));
 }
 
 void Agent::send_hello(Ctx& ctx) {
-  if (server_ == k_no_node) return;
-  bool resync = ctx.mechanism("agent_resync");
-  ctx.send(server_, Message{msg_hello, 256, 0, resync ? 1 : 0, 0,
-                            resync ? make_names(running_list()) : nullptr});
+  if (volatile_.server == k_no_node) return;
+  bool resync = cfg_.resync;
+  ctx.send(volatile_.server,
+           wire::encode(Hello{0, resync, resync ? make_names(running_list()) : nullptr}));
 }
 
 void Agent::mark_connected(Ctx& ctx) {
-  last_contact_ns_ = ctx.now();
-  if (connected_) return;
-  connected_ = true;
-  hello_backoff_ns_ = 0;
-  ctx.log(LogLevel::info, fmt::format("connected to {}", ctx.name_of(server_)));
+  volatile_.last_contact_ns = ctx.now();
+  if (volatile_.connected) return;
+  volatile_.connected = true;
+  durable_.hello_backoff_ns = 0;
+  std::string server(ctx.name_of(volatile_.server));
+  ctx.event(LogLevel::info, Event("agent.connected").with("server", server),
+            fmt::format("connected to {}", server));
 }
 
 std::vector<std::string> Agent::running_list() const {
   std::vector<std::string> names;
-  for (const auto& [name, c] : containers_)
+  for (const auto& [name, c] : volatile_.containers)
     if (c.running) names.push_back(name);
   return names;
 }
 
 void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
-  switch (msg.type) {
-    case msg_ping: {
-      // In HA the server whose partition holds this host pings it: that is the agent's server.
-      server_ = from;
-      mark_connected(ctx);
-      bool resync = ctx.mechanism("agent_resync");
-      ctx.send(from, Message{msg_pong, 256, msg.a, resync ? 1 : 0, 0,
-                             resync ? make_names(running_list()) : nullptr});
-      return;
-    }
-    case msg_welcome: mark_connected(ctx); return;
-    case msg_start_container: {
-      const auto& names = names_of(msg);
-      if (!names.empty()) start_container(ctx, from, names.front(), msg.a);
-      return;
-    }
-    case msg_stop_container: {
-      const auto& names = names_of(msg);
-      if (names.empty()) return;
-      containers_.erase(names.front());
-      recount();
-      ctx.send(from, Message{msg_container_event, 128, msg.a, event_stopped, 0,
-                             make_names({names.front()})});
-      return;
-    }
-    case msg_network_config: {
-      bool up = msg.b == 1;
-      if (up != overlay_up_)
-        ctx.log(LogLevel::notable, up ? "overlay network set up" : "overlay network torn down "
-                                                                     "(no network in the store)");
-      overlay_up_ = up;
-      directory_.clear();
-      for (const std::string& entry : names_of(msg)) {
-        Placement p = split_placement(entry);
-        directory_[p.container] = p.agent;
-      }
-      return;
-    }
-    case http::msg_backend_request: handle_backend_request(ctx, from, msg); return;
-    case http::msg_db_query: {
-      const auto& names = names_of(msg);
-      bool ok = overlay_up_ && !names.empty() && is_running(names.front());
-      ctx.send(from, Message{http::msg_db_reply, 256, msg.a,
-                             ok ? http::status_ok : http::status_error, 0, nullptr});
-      return;
-    }
-    case http::msg_db_reply: {
-      auto it = queries_.find(msg.a);
-      if (it == queries_.end()) return;
-      PendingQuery q = it->second;
-      queries_.erase(it);
-      ctx.cancel_timer(q.timer);
-      ctx.send(q.lb, Message{http::msg_backend_response, 1024, q.lb_request,
-                             msg.b == http::status_ok ? http::status_ok : http::status_error, 0,
-                             nullptr});
-      return;
-    }
-    case http::msg_health_check: {
-      const auto& names = names_of(msg);
-      bool ok = !names.empty() && is_running(names.front());
-      ctx.send(from, Message{http::msg_health_reply, 64, msg.a,
-                             ok ? http::status_ok : http::status_refused, 0, nullptr});
-      return;
-    }
-    default: return;
+  // A message before the first start (a test that injects one) still finds the configuration.
+  if (!cfg_.loaded) load_config(ctx);
+  wire::dispatch<Ping, Welcome, StartContainer, StopContainer, NetworkConfig,
+                 http::BackendRequest, http::DbQuery, http::DbReply, http::HealthCheck>(
+      msg, [&](const auto& m) { on(ctx, from, m); });
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const Ping& m) {
+  // In HA the server whose partition holds this host pings it: that is the agent's server.
+  volatile_.server = from;
+  mark_connected(ctx);
+  bool resync = cfg_.resync;
+  ctx.send(from, wire::encode(Pong{m.seq, resync, resync ? make_names(running_list()) : nullptr}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const Welcome& m) {
+  (void)from;
+  (void)m;
+  mark_connected(ctx);
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const StartContainer& m) {
+  const auto& names = names_of(m.container);
+  if (!names.empty()) start_container(ctx, from, names.front(), m.instance);
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const StopContainer& m) {
+  const auto& names = names_of(m.container);
+  if (names.empty()) return;
+  volatile_.containers.erase(names.front());
+  recount();
+  ctx.send(from,
+           wire::encode(ContainerEvent{m.instance, event_stopped, make_names({names.front()})}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const NetworkConfig& m) {
+  (void)from;
+  if (m.overlay != volatile_.overlay_up)
+    ctx.event(LogLevel::notable,
+              Event("agent.overlay_changed").with("up", m.overlay ? "true" : "false"),
+              m.overlay ? "overlay network set up"
+                        : "overlay network torn down (no network in the store)");
+  volatile_.overlay_up = m.overlay;
+  volatile_.directory.clear();
+  for (const std::string& entry : names_of(m.directory)) {
+    Placement p = split_placement(entry);
+    volatile_.directory[p.container] = p.agent;
   }
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const http::DbQuery& m) {
+  const auto& names = names_of(m.container);
+  bool ok = volatile_.overlay_up && !names.empty() && is_running(names.front());
+  ctx.send(from, wire::encode(http::DbReply{m.query, ok ? http::status_ok : http::status_error}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const http::DbReply& m) {
+  (void)from;
+  auto it = volatile_.queries.find(m.query);
+  if (it == volatile_.queries.end()) return;
+  PendingQuery q = it->second;
+  volatile_.queries.erase(it);
+  ctx.cancel_timer(q.timer);
+  ctx.send(q.lb, wire::encode(http::BackendResponse{
+                     q.lb_request, m.status == http::status_ok ? http::status_ok
+                                                               : http::status_error}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const http::HealthCheck& m) {
+  const auto& names = names_of(m.container);
+  bool ok = !names.empty() && is_running(names.front());
+  ctx.send(from,
+           wire::encode(http::HealthReply{m.check, ok ? http::status_ok : http::status_refused}));
 }
 
 void Agent::start_container(Ctx& ctx, NodeId requester, const std::string& name,
                             std::int64_t instance) {
-  auto it = containers_.find(name);
-  if (it != containers_.end()) {
+  auto it = volatile_.containers.find(name);
+  if (it != volatile_.containers.end()) {
     it->second.instance = instance;
     it->second.requester = requester;
     // Already running: starting is idempotent, answer at once. Still starting: the answer comes
     // when it has started.
     if (it->second.running)
-      ctx.send(requester, Message{msg_container_event, 128, instance, event_started, 0,
-                                  make_names({name})});
+      ctx.send(requester,
+               wire::encode(ContainerEvent{instance, event_started, make_names({name})}));
     return;
   }
-  std::uint64_t token = next_token_++;
-  containers_[name] = Container{false, instance, token, requester};
-  starting_[token] = name;
-  ctx.set_timer(ctx.timing("container_start_delay"), tag(timer_started, token));
+  std::uint64_t token = durable_.next_token++;
+  volatile_.containers[name] = Container{false, instance, token, requester};
+  volatile_.starting[token] = name;
+  ctx.set_timer(cfg_.container_start_delay_ns, timer_tag::encode(StartedTimer{token}));
 }
 
-void Agent::handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg) {
-  const auto& names = names_of(msg);
-  auto reply = [&](std::int64_t status) {
-    ctx.send(lb, Message{http::msg_backend_response, 1024, msg.a, status, 0, nullptr});
+void Agent::on(Ctx& ctx, NodeId lb, const http::BackendRequest& m) {
+  const auto& names = names_of(m.container);
+  auto reply = [&](http::Status status) {
+    ctx.send(lb, wire::encode(http::BackendResponse{m.request, status}));
   };
   if (names.empty() || !is_running(names.front())) return reply(http::status_refused);
   const std::string& container = names.front();
@@ -171,130 +184,123 @@ void Agent::handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg) {
   if (links == config_.links.end() || links->second.empty()) return reply(http::status_ok);
   // The web container resolves its linked db through the directory and reaches it over the
   // overlay; without the managed network it cannot reach it, even on the same host.
-  if (!overlay_up_) return reply(http::status_error);
+  if (!volatile_.overlay_up) return reply(http::status_error);
   // Every web request passes here: the directory is searched without building strings.
   const std::string& linked = links->second.front();
-  auto target = directory_.end();
-  for (auto it = directory_.begin(); it != directory_.end(); ++it)
+  auto target = volatile_.directory.end();
+  for (auto it = volatile_.directory.begin(); it != volatile_.directory.end(); ++it)
     if (service_view(it->first) == linked) {
       target = it;
       break;
     }
-  if (target == directory_.end()) return reply(http::status_error);
+  if (target == volatile_.directory.end()) return reply(http::status_error);
   if (target->second == ctx.name_of(ctx.self()))
     return reply(is_running(target->first) ? http::status_ok : http::status_error);
-  if (db_route_.body == nullptr || db_route_.container != target->first ||
-      db_route_.agent != target->second) {
-    db_route_.container = target->first;
-    db_route_.agent = target->second;
-    db_route_.peer = ctx.lookup(target->second);
-    db_route_.body = make_names({target->first});
+  if (volatile_.db_route->body == nullptr || volatile_.db_route->container != target->first ||
+      volatile_.db_route->agent != target->second) {
+    volatile_.db_route->container = target->first;
+    volatile_.db_route->agent = target->second;
+    volatile_.db_route->peer = ctx.lookup(target->second);
+    volatile_.db_route->body = make_names({target->first});
   }
-  NodeId peer = db_route_.peer;
+  NodeId peer = volatile_.db_route->peer;
   if (peer == k_no_node) return reply(http::status_error);
   // A timing is fixed for the whole run: read once (lazily, as a message may come before start).
-  if (db_query_timeout_ns_ < 0) db_query_timeout_ns_ = ctx.timing("db_query_timeout");
-  std::int64_t qid = next_query_++;
-  TimerId t =
-      ctx.set_timer(db_query_timeout_ns_, tag(timer_query, static_cast<std::uint64_t>(qid)));
-  queries_[qid] = PendingQuery{lb, msg.a, t};
-  ctx.send(peer, Message{http::msg_db_query, 256, qid, 0, 0, db_route_.body});
+  std::int64_t qid = durable_.next_query++;
+  TimerId t = ctx.set_timer(cfg_.db_query_timeout_ns, timer_tag::encode(QueryTimer{qid}));
+  volatile_.queries[qid] = PendingQuery{lb, m.request, t};
+  ctx.send(peer, wire::encode(http::DbQuery{qid, volatile_.db_route->body}));
 }
 
 void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
-  std::uint64_t payload = t & ((std::uint64_t{1} << 56) - 1);
-  switch (static_cast<TimerKind>(t >> 56)) {
-    case timer_connection_check: {
-      DurationNs limit = ctx.timing("agent_connection_timeout");
-      if (connected_ && ctx.now() - last_contact_ns_ > limit) {
-        connected_ = false;
-        ctx.log(LogLevel::notable, fmt::format("lost the connection to {}; containers keep "
-                                               "running", ctx.name_of(server_)));
-        hello_backoff_ns_ = ctx.timing("agent_reconnect_backoff");
-        ctx.set_timer(hello_backoff_ns_, tag(timer_hello, 0));
-      }
-      ctx.set_timer(limit / 3, tag(timer_connection_check, 0));
-      return;
-    }
-    case timer_hello: {
-      if (connected_) return;
-      if (!config_.servers.empty()) {
-        // HA: each attempt goes to the next server, as a client of a DNS name that resolves to
-        // all of them would.
-        server_index_ = (server_index_ + 1) % config_.servers.size();
-        server_ = ctx.lookup(config_.servers[server_index_]);
-      }
-      send_hello(ctx);
-      hello_backoff_ns_ =
-          std::min(hello_backoff_ns_ * 2, ctx.timing("agent_reconnect_backoff_max"));
-      ctx.set_timer(hello_backoff_ns_, tag(timer_hello, 0));
-      return;
-    }
-    case timer_started: {
-      auto s = starting_.find(payload);
-      if (s == starting_.end()) return;
-      std::string name = s->second;
-      starting_.erase(s);
-      auto it = containers_.find(name);
-      if (it == containers_.end() || it->second.start_token != payload) return;
-      it->second.running = true;
-      it->second.running_since_ns = ctx.now();
-      recount();
-      ctx.count(m_containers_started_, 1);
-      ctx.log(LogLevel::notable, fmt::format("container {} started", name));
-      ctx.send(it->second.requester, Message{msg_container_event, 128, it->second.instance,
-                                             event_started, 0, make_names({name})});
-      return;
-    }
-    case timer_query: {
-      auto it = queries_.find(static_cast<std::int64_t>(payload));
-      if (it == queries_.end()) return;
-      PendingQuery q = it->second;
-      queries_.erase(it);
-      ctx.send(q.lb, Message{http::msg_backend_response, 1024, q.lb_request, http::status_error,
-                             0, nullptr});
-      return;
-    }
+  bool known = timer_tag::dispatch<ConnectionCheck, HelloTimer, StartedTimer, QueryTimer>(
+      t, [&](const auto& timer) { on(ctx, timer); });
+  STAMPEDE_ASSERT(known, "an agent timer of no known kind");
+}
+
+void Agent::on(Ctx& ctx, const ConnectionCheck&) {
+  DurationNs limit = cfg_.connection_timeout_ns;
+  if (volatile_.connected && ctx.now() - volatile_.last_contact_ns > limit) {
+    volatile_.connected = false;
+    std::string server(ctx.name_of(volatile_.server));
+    ctx.event(LogLevel::notable, Event("agent.connection_lost").with("server", server),
+              fmt::format("lost the connection to {}; containers keep running", server));
+    durable_.hello_backoff_ns = cfg_.reconnect_backoff_ns;
+    ctx.set_timer(durable_.hello_backoff_ns, timer_tag::encode(HelloTimer{}));
   }
+  ctx.set_timer(limit / 3, timer_tag::encode(ConnectionCheck{}));
+}
+
+void Agent::on(Ctx& ctx, const HelloTimer&) {
+  if (volatile_.connected) return;
+  if (!config_.servers.empty()) {
+    // HA: each attempt goes to the next server, as a client of a DNS name that resolves to all
+    // of them would.
+    volatile_.server_index = (volatile_.server_index + 1) % config_.servers.size();
+    volatile_.server = ctx.lookup(config_.servers[volatile_.server_index]);
+  }
+  send_hello(ctx);
+  durable_.hello_backoff_ns =
+      std::min(durable_.hello_backoff_ns * 2, cfg_.reconnect_backoff_max_ns);
+  ctx.set_timer(durable_.hello_backoff_ns, timer_tag::encode(HelloTimer{}));
+}
+
+void Agent::on(Ctx& ctx, const StartedTimer& t) {
+  auto s = volatile_.starting.find(t.token);
+  if (s == volatile_.starting.end()) return;
+  std::string name = s->second;
+  volatile_.starting.erase(s);
+  auto it = volatile_.containers.find(name);
+  if (it == volatile_.containers.end() || it->second.start_token != t.token) return;
+  it->second.running = true;
+  it->second.running_since_ns = ctx.now();
+  recount();
+  ctx.count(cfg_.containers_started, 1);
+  ctx.event(LogLevel::notable, Event("agent.container_started").with("container", name),
+            fmt::format("container {} started", name));
+  ctx.send(it->second.requester,
+           wire::encode(ContainerEvent{it->second.instance, event_started, make_names({name})}));
+}
+
+void Agent::on(Ctx& ctx, const QueryTimer& t) {
+  auto it = volatile_.queries.find(t.query);
+  if (it == volatile_.queries.end()) return;
+  PendingQuery q = it->second;
+  volatile_.queries.erase(it);
+  ctx.send(q.lb, wire::encode(http::BackendResponse{q.lb_request, http::status_error}));
 }
 
 void Agent::on_crash() {
   // The host went down: its containers and its end of the overlay with it.
-  containers_.clear();
-  running_by_service_.clear();
-  starting_.clear();
-  overlay_up_ = false;
-  directory_.clear();
-  connected_ = false;
-  queries_.clear();
-  db_route_ = DbRoute{};
+  volatile_ = {};
 }
 
 bool Agent::on_fault(Ctx& ctx, const ModelFault& fault) {
   if (fault.kind != "kill_container" || fault.args.empty()) return false;
-  auto it = containers_.find(fault.args.front());
-  if (it == containers_.end() || !it->second.running) return false;
+  auto it = volatile_.containers.find(fault.args.front());
+  if (it == volatile_.containers.end() || !it->second.running) return false;
   std::int64_t instance = it->second.instance;
-  containers_.erase(it);
+  volatile_.containers.erase(it);
   recount();
-  ctx.log(LogLevel::notable, fmt::format("container {} died (killed)", fault.args.front()));
+  ctx.event(LogLevel::notable, Event("agent.container_died").with("container", fault.args.front()),
+            fmt::format("container {} died (killed)", fault.args.front()));
   ctx.signal("agent.container_died");
   // The agent reports the death only while it believes itself connected; it never restarts the
   // container by itself: that is the server's decision.
-  if (connected_ && server_ != k_no_node)
-    ctx.send(server_, Message{msg_container_event, 128, instance, event_died, 0,
-                              make_names({fault.args.front()})});
+  if (volatile_.connected && volatile_.server != k_no_node)
+    ctx.send(volatile_.server, wire::encode(ContainerEvent{instance, event_died,
+                                                  make_names({fault.args.front()})}));
   return true;
 }
 
 int Agent::running(std::string_view service) const {
-  auto it = running_by_service_.find(service);
-  return it == running_by_service_.end() ? 0 : it->second;
+  auto it = volatile_.running_by_service->find(service);
+  return it == volatile_.running_by_service->end() ? 0 : it->second;
 }
 
 int Agent::running_since(std::string_view service, TimeNs before_ns) const {
   int n = 0;
-  for (const auto& [name, c] : containers_)
+  for (const auto& [name, c] : volatile_.containers)
     n += c.running && c.running_since_ns <= before_ns && service_of(name) == service;
   return n;
 }
@@ -302,36 +308,21 @@ int Agent::running_since(std::string_view service, TimeNs before_ns) const {
 void Agent::recount() {
   // Invariants and the convergence check ask for these counts after almost every step; the
   // containers change rarely, so the counts are kept rather than computed on each question.
-  running_by_service_.clear();
-  for (const auto& [name, c] : containers_)
-    if (c.running) ++running_by_service_[service_of(name)];
+  volatile_.running_by_service->clear();
+  for (const auto& [name, c] : volatile_.containers)
+    if (c.running) ++volatile_.running_by_service.value[service_of(name)];
 }
 
 bool Agent::is_running(std::string_view container) const {
-  auto it = containers_.find(container);
-  return it != containers_.end() && it->second.running;
+  auto it = volatile_.containers.find(container);
+  return it != volatile_.containers.end() && it->second.running;
 }
 
 std::optional<std::int64_t> Agent::probe(std::string_view key, std::string_view arg) const {
   if (key == "running") return running(arg);
-  if (key == "overlay_up") return overlay_up_ ? 1 : 0;
-  if (key == "connected") return connected_ ? 1 : 0;
+  if (key == "overlay_up") return volatile_.overlay_up ? 1 : 0;
+  if (key == "connected") return volatile_.connected ? 1 : 0;
   return std::nullopt;
-}
-
-std::uint64_t Agent::state_digest() const {
-  Digest d;
-  for (const auto& [name, c] : containers_) {
-    d.add(name).add(c.running ? 1u : 0u).add_signed(c.instance).add(c.start_token);
-    if (!config_.servers.empty()) d.add(c.requester);  // always the one server in single mode
-  }
-  if (!config_.servers.empty()) d.add(server_).add(server_index_);
-  for (const auto& [token, name] : starting_) d.add(token).add(name);
-  d.add(overlay_up_ ? 1u : 0u).add(connected_ ? 1u : 0u).add_signed(last_contact_ns_);
-  for (const auto& [name, agent] : directory_) d.add(name).add(agent);
-  for (const auto& [id, q] : queries_) d.add_signed(id).add(q.lb).add_signed(q.lb_request);
-  d.add_signed(hello_backoff_ns_).add(next_token_).add_signed(next_query_);
-  return d.value();
 }
 
 std::string_view Agent::message_name(std::uint32_t type) const {

@@ -4,7 +4,7 @@
 // the server is unreachable (it never restarts a dead container by itself), reconnects with
 // backoff, and holds the host's end of the overlay network. The app's containers run here too:
 // a web container answers a request by querying its linked db container over the overlay.
-#include <boost/container/flat_map.hpp>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,7 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "models/app/http.hpp"
+#include "models/cattle/protocol.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
+#include "sim/core/timer_tag.hpp"
 
 namespace stampede::agent {
 
@@ -33,6 +37,30 @@ struct AgentConfig {
   std::shared_ptr<const std::vector<ServiceScale>> catalog;
 };
 
+// The agent's timers: the kind in the top byte, as they have always been.
+struct ConnectionCheck {  // has the server been heard from lately?
+  static constexpr TimerKind k_kind{8, 1};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+struct HelloTimer {  // the next reconnect attempt
+  static constexpr TimerKind k_kind{8, 2};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+struct StartedTimer {  // the container of start `token` is up
+  static constexpr TimerKind k_kind{8, 3};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::uint64_t token = 0;
+  STAMPEDE_FIELDS(token)
+};
+struct QueryTimer {  // the db query `query` had no answer in time
+  static constexpr TimerKind k_kind{8, 4};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::int64_t query = 0;
+  STAMPEDE_FIELDS(query)
+};
+
 class Agent final : public Node {
  public:
   explicit Agent(AgentConfig config);
@@ -43,18 +71,25 @@ class Agent final : public Node {
   void on_crash() override;
   bool on_fault(Ctx& ctx, const ModelFault& fault) override;
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
-  std::uint64_t state_digest() const override;
+  std::uint64_t state_digest() const override { return state::digest(durable_, volatile_); }
   std::string_view message_name(std::uint32_t type) const override;
+  std::unique_ptr<Node> clone() const override { return std::make_unique<Agent>(*this); }
+  std::size_t state_field_count() const override {
+    return state::field_total(durable_, volatile_);
+  }
+  std::string perturb_state_field(std::size_t i) override {
+    return state::perturb_field(i, durable_, volatile_);
+  }
 
   // Running containers of a service (STACK/SERVICE) on this host.
   int running(std::string_view service) const;
   // Running containers of a service that have been running since `before_ns` or earlier.
   int running_since(std::string_view service, TimeNs before_ns) const;
   // scale_exceeded_grace, read at start.
-  DurationNs scale_grace_ns() const { return scale_grace_ns_; }
+  DurationNs scale_grace_ns() const { return cfg_.scale_grace_ns; }
   bool is_running(std::string_view container) const;
-  bool overlay_up() const { return overlay_up_; }
-  bool connected() const { return connected_; }
+  bool overlay_up() const { return volatile_.overlay_up; }
+  bool connected() const { return volatile_.connected; }
   const std::vector<ServiceScale>& catalog() const;
 
  private:
@@ -63,55 +98,93 @@ class Agent final : public Node {
     std::int64_t instance = 0;
     std::uint64_t start_token = 0;
     NodeId requester = k_no_node;  // the server that asked for the start hears that it started
-    // When it started running (the agent's clock). Left out of the state digest: it only feeds
-    // the grace window of service.scale_exceeded, a checking parameter, and the start time is
-    // in the trace's steps already.
-    TimeNs running_since_ns = 0;
+    // When it started running (the agent's clock). Not digested: it only feeds the grace window
+    // of service.scale_exceeded, a checking parameter, and the start time is in the trace's
+    // steps already.
+    Untracked<TimeNs> running_since_ns = 0;
+    STAMPEDE_FIELDS(running, instance, start_token, requester, running_since_ns)
   };
   struct PendingQuery {
     NodeId lb = k_no_node;
     std::int64_t lb_request = 0;
-    TimerId timer = 0;
+    Untracked<TimerId> timer;
+    STAMPEDE_FIELDS(lb, lb_request, timer)
+  };
+  // Where the last request's db query went: the linked container, its agent, that agent's id
+  // and the query's body. Every web request asks the directory the same question between two
+  // configuration pushes, so the look-up and the body are kept while the answer stays the same
+  // (a cache, derived from the directory: untracked).
+  struct DbRoute {
+    std::string container;
+    std::string agent;
+    NodeId peer = k_no_node;
+    std::shared_ptr<const cattle::NamesPayload> body;
+  };
+  // What survives a crash of the host. These are counters that have always been kept across a
+  // crash (the host's containers and connection are not): keeping them keeps every recorded
+  // trace's steps.
+  struct Durable {
+    std::uint64_t next_token = 1;
+    std::int64_t next_query = 1;
+    DurationNs hello_backoff_ns = 0;
+    STAMPEDE_FIELDS(next_token, next_query, hello_backoff_ns)
+  };
+  // What a crash of the host loses: its containers, its end of the overlay, its connection.
+  struct Volatile {
+    NodeId server = k_no_node;     // set again at every start
+    std::size_t server_index = 0;  // HA: the position of server in config_.servers
+    // The transparent comparator finds a container by a message's name without copying it.
+    std::map<std::string, Container, std::less<>> containers;
+    // Running containers per service: derived from `containers`, kept for the invariants.
+    Untracked<std::map<std::string, int, std::less<>>> running_by_service;
+    std::map<std::uint64_t, std::string> starting;  // start token -> container
+    bool overlay_up = false;
+    std::map<std::string, std::string> directory;  // container -> agent, from the server's push
+    bool connected = false;
+    TimeNs last_contact_ns = 0;
+    std::map<std::int64_t, PendingQuery> queries;  // one per web request in flight
+    Untracked<DbRoute> db_route;
+    STAMPEDE_FIELDS(server, server_index, containers, running_by_service, starting, overlay_up,
+                    directory, connected, last_contact_ns, queries, db_route)
+  };
+  // Read at start (the same on every start: not state).
+  struct Config {
+    SeriesId containers_started = 0;
+    DurationNs scale_grace_ns = 0;
+    DurationNs connection_timeout_ns = 0;
+    DurationNs reconnect_backoff_ns = 0;
+    DurationNs reconnect_backoff_max_ns = 0;
+    DurationNs container_start_delay_ns = 0;
+    DurationNs db_query_timeout_ns = 0;
+    bool resync = true;
+    bool loaded = false;
   };
 
-  void handle_backend_request(Ctx& ctx, NodeId lb, const Message& msg);
+  void on(Ctx& ctx, NodeId from, const cattle::Ping& m);
+  void on(Ctx& ctx, NodeId from, const cattle::Welcome& m);
+  void on(Ctx& ctx, NodeId from, const cattle::StartContainer& m);
+  void on(Ctx& ctx, NodeId from, const cattle::StopContainer& m);
+  void on(Ctx& ctx, NodeId from, const cattle::NetworkConfig& m);
+  void on(Ctx& ctx, NodeId lb, const app::BackendRequest& m);
+  void on(Ctx& ctx, NodeId from, const app::DbQuery& m);
+  void on(Ctx& ctx, NodeId from, const app::DbReply& m);
+  void on(Ctx& ctx, NodeId from, const app::HealthCheck& m);
+  void on(Ctx& ctx, const ConnectionCheck& t);
+  void on(Ctx& ctx, const HelloTimer& t);
+  void on(Ctx& ctx, const StartedTimer& t);
+  void on(Ctx& ctx, const QueryTimer& t);
   void start_container(Ctx& ctx, NodeId requester, const std::string& name,
                        std::int64_t instance);
   void mark_connected(Ctx& ctx);
   void send_hello(Ctx& ctx);
   std::vector<std::string> running_list() const;
   void recount();
+  void load_config(Ctx& ctx);
 
   AgentConfig config_;
-  NodeId server_ = k_no_node;
-  std::size_t server_index_ = 0;  // HA: the position of server_ in config_.servers
-  // The transparent comparator finds a container by a message's name without copying it.
-  std::map<std::string, Container, std::less<>> containers_;
-  std::map<std::string, int, std::less<>> running_by_service_;  // derived from containers_
-  std::map<std::uint64_t, std::string> starting_;  // start token -> container
-  std::uint64_t next_token_ = 1;
-  bool overlay_up_ = false;
-  std::map<std::string, std::string> directory_;  // container -> agent, from the server's push
-  bool connected_ = false;
-  TimeNs last_contact_ns_ = 0;
-  DurationNs hello_backoff_ns_ = 0;
-  // A flat map: one entry per web request in flight (a handful), added and removed per request.
-  boost::container::flat_map<std::int64_t, PendingQuery> queries_;
-  std::int64_t next_query_ = 1;
-  SeriesId m_containers_started_ = 0;
-  DurationNs scale_grace_ns_ = 0;
-  DurationNs db_query_timeout_ns_ = -1;  // db_query_timeout, read on first use
-  // Where the last request's db query went: the linked container, its agent, that agent's id
-  // and the query's body. Every web request asks the directory the same question between two
-  // configuration pushes, so the look-up and the body are kept while the answer stays the same
-  // (a cache: derived from directory_, left out of the state digest).
-  struct DbRoute {
-    std::string container;
-    std::string agent;
-    NodeId peer = k_no_node;
-    std::shared_ptr<const Payload> body;
-  };
-  DbRoute db_route_;
+  Config cfg_;
+  Durable durable_;
+  Volatile volatile_;
 };
 
 }  // namespace stampede::agent

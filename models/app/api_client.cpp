@@ -4,40 +4,31 @@
 
 namespace stampede::app {
 
-namespace {
-
-// Timer tags: the kind in the top byte, a request or attempt id below it.
-constexpr std::uint64_t k_kind_shift = 56;
-constexpr std::uint64_t k_tick = std::uint64_t{1} << k_kind_shift;
-constexpr std::uint64_t k_connect = std::uint64_t{2} << k_kind_shift;
-constexpr std::uint64_t k_deadline = std::uint64_t{3} << k_kind_shift;
-constexpr std::uint64_t k_payload_mask = (std::uint64_t{1} << k_kind_shift) - 1;
-
-}  // namespace
-
 void ApiClient::on_start(Ctx& ctx) {
   s_requests_ = ctx.intern("requests:api");
   m_served_ = ctx.intern("api_requests_served");
   m_failed_ = ctx.intern("api_requests_failed");
   failover_ = ctx.mechanism("api_dns_failover");
-  ctx.set_timer(config_.interval_ns, k_tick);
+  connect_timeout_ns_ = ctx.timing("api_connect_timeout");
+  request_timeout_ns_ = ctx.timing("client_request_timeout");
+  server_ids_.clear();
+  for (const std::string& name : config_.servers) server_ids_.push_back(ctx.lookup(name));
+  ctx.set_timer(config_.interval_ns, timer_tag::encode(ApiTick{}));
 }
 
 void ApiClient::try_server(Ctx& ctx, std::int64_t id, Pending& p) {
-  std::int64_t attempt = next_attempt_++;
+  std::int64_t attempt = durable_.next_attempt++;
   p.attempt = attempt;
-  attempts_[attempt] = id;
+  durable_.attempts[attempt] = id;
   ++p.tried;
-  NodeId server = ctx.lookup(config_.servers[p.server]);
-  if (server != k_no_node)
-    ctx.send(server, Message{cattle::msg_api_request, 256, attempt, 0, 0, nullptr});
-  p.connect_timer = ctx.set_timer(ctx.timing("api_connect_timeout"),
-                                  k_connect | static_cast<std::uint64_t>(attempt));
+  NodeId server = server_ids_[p.server];
+  if (server != k_no_node) ctx.send(server, wire::encode(cattle::ApiRequest{attempt}));
+  p.connect_timer = ctx.set_timer(connect_timeout_ns_, timer_tag::encode(ApiConnect{attempt}));
 }
 
 void ApiClient::next_address(Ctx& ctx, std::int64_t id) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
+  auto it = volatile_.pending.find(id);
+  if (it == volatile_.pending.end()) return;
   Pending& p = it->second;
   if (!failover_ || p.tried >= static_cast<int>(config_.servers.size())) return finish(ctx, id, false);
   p.server = (p.server + 1) % config_.servers.size();
@@ -45,67 +36,62 @@ void ApiClient::next_address(Ctx& ctx, std::int64_t id) {
 }
 
 void ApiClient::finish(Ctx& ctx, std::int64_t id, bool ok) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
+  auto it = volatile_.pending.find(id);
+  if (it == volatile_.pending.end()) return;
   ctx.cancel_timer(it->second.connect_timer);
   ctx.cancel_timer(it->second.deadline_timer);
-  pending_.erase(it);
+  volatile_.pending.erase(it);
   ctx.sample(s_requests_, ok ? 1 : 0);
   ctx.count(ok ? m_served_ : m_failed_, 1);
 }
 
 void ApiClient::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   (void)from;
-  if (msg.type != cattle::msg_api_response) return;
-  auto a = attempts_.find(msg.a);
-  if (a == attempts_.end()) return;
-  std::int64_t id = a->second;
-  attempts_.erase(a);
-  auto it = pending_.find(id);
-  if (it == pending_.end() || it->second.attempt != msg.a) return;  // a late answer
-  if (msg.b == cattle::k_http_ok) return finish(ctx, id, true);
-  ctx.cancel_timer(it->second.connect_timer);
-  next_address(ctx, id);
+  wire::dispatch<cattle::ApiResponse>(msg, [&](const cattle::ApiResponse& m) {
+    auto a = durable_.attempts.find(m.request);
+    if (a == durable_.attempts.end()) return;
+    std::int64_t id = a->second;
+    durable_.attempts.erase(a);
+    auto it = volatile_.pending.find(id);
+    if (it == volatile_.pending.end() || it->second.attempt != m.request) return;  // a late answer
+    if (m.status == cattle::k_http_ok) return finish(ctx, id, true);
+    ctx.cancel_timer(it->second.connect_timer);
+    next_address(ctx, id);
+  });
 }
 
 void ApiClient::on_timer(Ctx& ctx, std::uint64_t tag) {
-  std::uint64_t kind = tag & ~k_payload_mask;
-  auto payload = static_cast<std::int64_t>(tag & k_payload_mask);
-  if (kind == k_tick) {
-    std::int64_t id = next_request_++;
-    Pending& p = pending_[id];
-    p.server = rotation_;
-    rotation_ = (rotation_ + 1) % config_.servers.size();
-    p.deadline_timer = ctx.set_timer(ctx.timing("client_request_timeout"),
-                                     k_deadline | static_cast<std::uint64_t>(id));
-    try_server(ctx, id, p);
-    ctx.set_timer(config_.interval_ns, k_tick);
-    return;
-  }
-  if (kind == k_connect) {
-    auto a = attempts_.find(payload);
-    if (a == attempts_.end()) return;
-    std::int64_t id = a->second;
-    attempts_.erase(a);
-    auto it = pending_.find(id);
-    if (it == pending_.end() || it->second.attempt != payload) return;
-    return next_address(ctx, id);
-  }
-  if (kind == k_deadline) {
-    // Attempts of a request that ran out of time are forgotten with it.
-    auto it = pending_.find(payload);
-    if (it != pending_.end()) attempts_.erase(it->second.attempt);
-    finish(ctx, payload, false);
-  }
+  bool known = timer_tag::dispatch<ApiTick, ApiConnect, ApiDeadline>(
+      tag, [&](const auto& t) { on(ctx, t); });
+  STAMPEDE_ASSERT(known, "an API client timer of no known kind");
 }
 
-std::uint64_t ApiClient::state_digest() const {
-  Digest d;
-  for (const auto& [id, p] : pending_)
-    d.add_signed(id).add(p.server).add_signed(p.tried).add_signed(p.attempt);
-  for (const auto& [attempt, id] : attempts_) d.add_signed(attempt).add_signed(id);
-  d.add_signed(next_request_).add_signed(next_attempt_).add(rotation_);
-  return d.value();
+void ApiClient::on(Ctx& ctx, const ApiTick&) {
+  std::int64_t id = durable_.next_request++;
+  Pending& p = volatile_.pending[id];
+  p.server = durable_.rotation;
+  durable_.rotation = (durable_.rotation + 1) % config_.servers.size();
+  p.deadline_timer =
+      ctx.set_timer(request_timeout_ns_, timer_tag::encode(ApiDeadline{id}));
+  try_server(ctx, id, p);
+  ctx.set_timer(config_.interval_ns, timer_tag::encode(ApiTick{}));
+}
+
+void ApiClient::on(Ctx& ctx, const ApiConnect& t) {
+  auto a = durable_.attempts.find(t.attempt);
+  if (a == durable_.attempts.end()) return;
+  std::int64_t id = a->second;
+  durable_.attempts.erase(a);
+  auto it = volatile_.pending.find(id);
+  if (it == volatile_.pending.end() || it->second.attempt != t.attempt) return;
+  next_address(ctx, id);
+}
+
+void ApiClient::on(Ctx& ctx, const ApiDeadline& t) {
+  // Attempts of a request that ran out of time are forgotten with it.
+  auto it = volatile_.pending.find(t.request);
+  if (it != volatile_.pending.end()) durable_.attempts.erase(it->second.attempt);
+  finish(ctx, t.request, false);
 }
 
 std::string_view ApiClient::message_name(std::uint32_t type) const {

@@ -6,67 +6,59 @@
 
 namespace stampede::app {
 
-namespace {
-
-constexpr std::uint64_t k_tick = std::uint64_t{1} << 56;
-constexpr std::uint64_t k_timeout = std::uint64_t{2} << 56;
-
-}  // namespace
-
 void Client::on_start(Ctx& ctx) {
   s_requests_ = ctx.intern("requests:" + config_.target);
   m_served_ = ctx.intern("requests_served");
   m_failed_ = ctx.intern("requests_failed");
-  ctx.set_timer(config_.interval_ns, k_tick);
+  ctx.set_timer(config_.interval_ns, timer_tag::encode(ClientTick{}));
 }
 
 void Client::record(Ctx& ctx, bool ok) {
   ctx.sample(s_requests_, ok ? 1 : 0);
   ctx.count(ok ? m_served_ : m_failed_, 1);
-  (ok ? served_ : failed_) += 1;
+  (ok ? durable_.served : durable_.failed) += 1;
 }
 
 void Client::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   (void)from;
-  if (msg.type != msg_http_response) return;
-  auto it = find(msg.a);
-  if (it == pending_.end()) return;  // it already timed out
-  ctx.cancel_timer(it->second);
-  pending_.erase(it);
-  record(ctx, msg.b == status_ok);
+  wire::dispatch<HttpResponse>(msg, [&](const HttpResponse& m) {
+    auto it = find(m.request);
+    if (it == volatile_.pending.end()) return;  // it already timed out
+    ctx.cancel_timer(it->second);
+    volatile_.pending.erase(it);
+    record(ctx, m.status == status_ok);
+  });
 }
 
-std::vector<std::pair<std::int64_t, TimerId>>::iterator Client::find(std::int64_t id) {
-  auto it = std::lower_bound(pending_.begin(), pending_.end(), id,
+std::vector<std::pair<std::int64_t, Untracked<TimerId>>>::iterator Client::find(std::int64_t id) {
+  auto it = std::lower_bound(volatile_.pending.begin(), volatile_.pending.end(), id,
                              [](const auto& p, std::int64_t x) { return p.first < x; });
-  return it != pending_.end() && it->first == id ? it : pending_.end();
+  return it != volatile_.pending.end() && it->first == id ? it : volatile_.pending.end();
 }
 
 void Client::on_timer(Ctx& ctx, std::uint64_t tag) {
-  if (tag == k_tick) {
-    std::int64_t id = next_request_++;
-    if (timeout_ns_ < 0) {
-      timeout_ns_ = ctx.timing("client_request_timeout");
-      lb_ = ctx.lookup(config_.target);
-    }
-    TimerId timeout = ctx.set_timer(timeout_ns_, k_timeout | static_cast<std::uint64_t>(id));
-    pending_.emplace_back(id, timeout);
-    if (lb_ != k_no_node) ctx.send(lb_, Message{msg_http_request, 512, id, 0, 0, nullptr});
-    ctx.set_timer(config_.interval_ns, k_tick);
-    return;
-  }
-  auto id = static_cast<std::int64_t>(tag & (k_tick - 1));
-  auto it = find(id);
-  if (it == pending_.end()) return;
-  pending_.erase(it);
-  record(ctx, false);
+  bool known = timer_tag::dispatch<ClientTick, ClientTimeout>(
+      tag, [&](const auto& t) { on(ctx, t); });
+  STAMPEDE_ASSERT(known, "a client timer of no known kind");
 }
 
-std::uint64_t Client::state_digest() const {
-  Digest d;
-  for (const auto& [id, t] : pending_) d.add_signed(id);
-  d.add_signed(next_request_).add_signed(served_).add_signed(failed_);
-  return d.value();
+void Client::on(Ctx& ctx, const ClientTick&) {
+  std::int64_t id = durable_.next_request++;
+  if (timeout_ns_ < 0) {
+    timeout_ns_ = ctx.timing("client_request_timeout");
+    lb_ = ctx.lookup(config_.target);
+  }
+  TimerId timeout = ctx.set_timer(timeout_ns_, timer_tag::encode(ClientTimeout{id}));
+  volatile_.pending.emplace_back(id, timeout);
+  if (lb_ != k_no_node) ctx.send(lb_, wire::encode(HttpRequest{id}));
+  ctx.set_timer(config_.interval_ns, timer_tag::encode(ClientTick{}));
+}
+
+void Client::on(Ctx& ctx, const ClientTimeout& t) {
+  auto it = find(t.request);
+  if (it == volatile_.pending.end()) return;
+  volatile_.pending.erase(it);
+  record(ctx, false);
 }
 
 std::string_view Client::message_name(std::uint32_t type) const {

@@ -31,6 +31,8 @@
 #include "models/cattle/process_defs.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/states.hpp"
+#include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
 
@@ -60,9 +62,9 @@ std::optional<RowId> service_of_lock(const std::string& lock) {
 std::vector<RowId> CattleServer::commit(Ctx& ctx, Transaction& txn) {
   if (!cm_) return db().commit(txn);
   Transaction resolved;
-  std::vector<RowId> ids = shared_.commit(txn, resolved);
-  std::int64_t seq = next_seq_++;
-  journal_[seq] = JournalEntry{mysql::WriteBatch::from_resolved(resolved), false, false};
+  std::vector<RowId> ids = volatile_.shared.commit(txn, resolved);
+  std::int64_t seq = durable_.next_seq++;
+  volatile_.journal[seq] = JournalEntry{mysql::WriteBatch::from_resolved(resolved), false, false};
   send_next_write(ctx);
   return ids;
 }
@@ -72,12 +74,12 @@ void CattleServer::send_next_write(Ctx& ctx) {
   // with writes still queued checks its session before it sends them, and drops them (with the
   // work they belong to) when it cannot trust it any more. Its copy gets the database's truth
   // back at the next read.
-  if (stale_check_ && zk_ && !service_work_.empty() && ctx.mechanism(m_zk_service_locks) &&
-      !zk_->lease_valid(ctx.now()))
+  if (cfg_.zk_stale_holder_check && zk_ && !volatile_.service_work.empty() &&
+      cfg_.zk_service_locks && !zk_->lease_valid(ctx.now()))
     return drop_stale_work(ctx);
   // One transaction at a time, in order, as a JDBC connection that waits for each commit: a
   // later write may depend on an earlier one (an update of a row inserted just before).
-  for (auto& [seq, e] : journal_) {
+  for (auto& [seq, e] : volatile_.journal) {
     if (e.acked) continue;
     if (e.sent) return;
     e.sent = true;
@@ -89,21 +91,23 @@ void CattleServer::send_next_write(Ctx& ctx) {
 }
 
 void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& result) {
-  auto it = journal_.find(seq);
-  if (it == journal_.end()) return;
+  auto it = volatile_.journal.find(seq);
+  if (it == volatile_.journal.end()) return;
   it->second.acked = true;
   if (!result.ok())
-    ctx.log(LogLevel::info, fmt::format("write to the database failed: {}",
-                                        mysql::format_error(*result.error)));
+    ctx.event(LogLevel::info,
+              Event("cattle.db_write_failed").with("error", mysql::format_error(*result.error)),
+              fmt::format("write to the database failed: {}", mysql::format_error(*result.error)));
   prune_journal();
   send_next_write(ctx);
   // Writes are taken in order: every command that waited for this one or an earlier one can go.
-  while (!deferred_.empty() && deferred_.begin()->first <= seq) {
-    std::vector<DeferredSend> ready = std::move(deferred_.begin()->second);
-    deferred_.erase(deferred_.begin());
+  while (!volatile_.deferred.empty() && volatile_.deferred.begin()->first <= seq) {
+    std::vector<DeferredSend> ready = std::move(volatile_.deferred.begin()->second);
+    volatile_.deferred.erase(volatile_.deferred.begin());
     for (DeferredSend& d : ready) {
-      auto rp = running_.find(d.pi);
-      if (rp == running_.end() || rp->second.phase != RunningProcess::Phase::working) continue;
+      auto rp = volatile_.running.find(d.pi);
+      if (rp == volatile_.running.end() || rp->second.phase != RunningProcess::Phase::working)
+        continue;
       if (!result.ok()) {
         fail_process(ctx, d.pi, "the database did not take its write");
         continue;
@@ -112,71 +116,73 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
         fail_process(ctx, d.pi, "its service's lock is not held");
         continue;
       }
-      if (d.to != k_no_node) ctx.send(d.to, std::move(d.msg));
+      if (d.to != k_no_node) ctx.send(d.to, wire::encode(d.msg));
     }
   }
 }
 
 void CattleServer::drop_stale_work(Ctx& ctx) {
-  ctx.count(m_stale_refusals_, 1);
+  ctx.count(cfg_.stale_refusals, 1);
   std::vector<RowId> services;
-  for (const auto& [sid, w] : service_work_) {
+  for (const auto& [sid, w] : volatile_.service_work) {
     services.push_back(sid);
     if (w.phase == ServiceWork::Phase::waiting_lock && w.timer != 0) ctx.cancel_timer(w.timer);
     zk_->unlock(ctx, lock_name(sid));
   }
-  service_work_.clear();
+  volatile_.service_work.clear();
   std::size_t dropped = 0;
-  for (auto it = journal_.begin(); it != journal_.end();) {
+  for (auto it = volatile_.journal.begin(); it != volatile_.journal.end();) {
     if (it->second.sent) {
       ++it;
       continue;
     }
-    deferred_.erase(it->first);
-    it = journal_.erase(it);
+    volatile_.deferred.erase(it->first);
+    it = volatile_.journal.erase(it);
     ++dropped;
   }
-  ctx.log(LogLevel::notable,
-          fmt::format("stopped work on {} service(s): its ZooKeeper session cannot be trusted; "
-                      "dropped {} queued write(s)",
-                      services.size(), dropped));
+  ctx.event(LogLevel::notable,
+            Event("cattle.stale_work_dropped")
+                .with("services", static_cast<std::int64_t>(services.size()))
+                .with("writes", static_cast<std::int64_t>(dropped)),
+            fmt::format("stopped work on {} service(s): its ZooKeeper session cannot be trusted; "
+                        "dropped {} queued write(s)",
+                        services.size(), dropped));
   // The processes of that work wait for a later turn at the lock (their failure is a write of
   // its own, sent now that no work is held).
   std::vector<RowId> mine;
-  for (const auto& [pi, rp] : running_)
+  for (const auto& [pi, rp] : volatile_.running)
     if (std::find(services.begin(), services.end(), service_lock_of(pi)) != services.end())
       mine.push_back(pi);
   for (RowId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
   send_next_write(ctx);
 }
 
-void CattleServer::send_when_durable(Ctx& ctx, RowId pi, NodeId to, Message msg) {
-  std::int64_t last = next_seq_ - 1;
+void CattleServer::send_when_durable(Ctx& ctx, RowId pi, NodeId to, StartContainer msg) {
+  std::int64_t last = durable_.next_seq - 1;
   bool pending = false;
-  for (const auto& [seq, e] : journal_) pending = pending || (seq <= last && !e.acked);
+  for (const auto& [seq, e] : volatile_.journal) pending = pending || (seq <= last && !e.acked);
   if (!pending) {
-    if (to != k_no_node) ctx.send(to, std::move(msg));
+    if (to != k_no_node) ctx.send(to, wire::encode(msg));
     return;
   }
-  deferred_[last].push_back(DeferredSend{pi, to, std::move(msg)});
+  volatile_.deferred[last].push_back(DeferredSend{pi, to, std::move(msg)});
 }
 
 void CattleServer::prune_journal() {
-  // While a read is in flight, the writes from refresh_from_seq_ on are kept to be applied again.
-  for (auto it = journal_.begin(); it != journal_.end();) {
-    bool keep = !it->second.acked || (refreshing_ && it->first >= refresh_from_seq_);
-    it = keep ? std::next(it) : journal_.erase(it);
+  // While a read is in flight, the writes from refresh_from_seq on are kept to be applied again.
+  for (auto it = volatile_.journal.begin(); it != volatile_.journal.end();) {
+    bool keep =
+        !it->second.acked || (volatile_.refreshing && it->first >= durable_.refresh_from_seq);
+    it = keep ? std::next(it) : volatile_.journal.erase(it);
   }
 }
 
 void CattleServer::start_ha(Ctx& ctx) {
-  ++incarnation_;
-  shared_ = mysql::Database(config_.max_connections);
-  shared_.raise_next_ids((static_cast<RowId>(config_.manager->index) << k_id_index_shift) |
-                         (incarnation_ << k_id_boot_shift));
-  stale_check_ = ctx.mechanism(m_zk_stale_holder_check);
-  replay_ = ctx.mechanism(m_process_replay);
-  m_stale_refusals_ = ctx.intern("stale_holder_refusals");
+  ++durable_.incarnation;
+  volatile_.shared = mysql::Database(config_.max_connections);
+  volatile_.shared.raise_next_ids((static_cast<RowId>(config_.manager->index) << k_id_index_shift) |
+                         (durable_.incarnation << k_id_boot_shift));
+  cfg_.stale_refusals = ctx.intern("stale_holder_refusals");
   if (config_.zookeeper > 0) {
     zk_.emplace(config_.zookeeper);
     zk_->set_callbacks({[this](Ctx& c, const std::string& l) { on_lock_acquired(c, l); },
@@ -197,45 +203,33 @@ void CattleServer::start_ha(Ctx& ctx) {
 }
 
 void CattleServer::crash_ha() {
+  // The server's own HA state is in volatile_ (reset by on_crash); the sessions die with it.
   if (zk_) zk_->crash();
   if (redis_) redis_->crash();
   zk_.reset();
   redis_.reset();
-  shared_ = mysql::Database(config_.max_connections);
-  cache_ready_ = false;
-  refreshing_ = false;
-  refresh_again_ = false;
-  refresh_then_replay_ = false;
-  refresh_waiting_ = 0;
-  refresh_failed_ = false;
-  refresh_rows_.clear();
-  journal_.clear();
-  deferred_.clear();
-  service_work_.clear();
-  reconcile_paused_logged_ = false;
-  actions_.clear();
 }
 
 void CattleServer::refresh(Ctx& ctx, bool then_replay) {
-  refresh_then_replay_ |= then_replay;
+  volatile_.refresh_then_replay |= then_replay;
   if (!db_client_->connected()) return;
-  if (refreshing_) {
-    refresh_again_ = true;
+  if (volatile_.refreshing) {
+    volatile_.refresh_again = true;
     return;
   }
-  refreshing_ = true;
-  refresh_again_ = false;
-  refresh_failed_ = false;
-  refresh_rows_.clear();
-  refresh_from_seq_ = next_seq_;
-  for (const auto& [seq, e] : journal_)
+  volatile_.refreshing = true;
+  volatile_.refresh_again = false;
+  volatile_.refresh_failed = false;
+  volatile_.refresh_rows.clear();
+  durable_.refresh_from_seq = durable_.next_seq;
+  for (const auto& [seq, e] : volatile_.journal)
     if (!e.acked) {
-      refresh_from_seq_ = seq;
+      durable_.refresh_from_seq = seq;
       break;
     }
   std::vector<std::string> tables(k_shared_tables.begin(), k_shared_tables.end());
   tables.push_back("process_instance");
-  refresh_waiting_ = static_cast<int>(tables.size());
+  volatile_.refresh_waiting = static_cast<int>(tables.size());
   for (const std::string& t : tables)
     db_client_->select_all(ctx, t, [this, t](Ctx& c, const DbResult& r) {
       on_refresh_result(c, t, r);
@@ -243,17 +237,17 @@ void CattleServer::refresh(Ctx& ctx, bool then_replay) {
 }
 
 void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const DbResult& result) {
-  if (!refreshing_) return;
-  if (!result.ok()) refresh_failed_ = true;
-  else refresh_rows_[table] = result.rows;
-  if (--refresh_waiting_ > 0) return;
-  refreshing_ = false;
-  if (refresh_failed_) {
-    refresh_rows_.clear();
+  if (!volatile_.refreshing) return;
+  if (!result.ok()) volatile_.refresh_failed = true;
+  else volatile_.refresh_rows[table] = result.rows;
+  if (--volatile_.refresh_waiting > 0) return;
+  volatile_.refreshing = false;
+  if (volatile_.refresh_failed) {
+    volatile_.refresh_rows.clear();
     prune_journal();
     return;  // the next replay tick reads again
   }
-  for (auto& [name, rows] : refresh_rows_) {
+  for (auto& [name, rows] : volatile_.refresh_rows) {
     if (name == "process_instance") {
       // Start processes run under their service's lock, so any server may resume one that a
       // crashed server left (as Cattle's replay does); the others (host processes, stops) run
@@ -265,34 +259,36 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
         if (shared || (r.first >> k_id_index_shift) == config_.manager->index)
           mine.push_back(std::move(r));
       }
-      shared_.replace_rows(name, mine);
+      volatile_.shared.replace_rows(name, mine);
       continue;
     }
-    shared_.replace_rows(name, rows);
+    volatile_.shared.replace_rows(name, rows);
   }
-  refresh_rows_.clear();
-  for (const auto& [seq, e] : journal_) {
-    if (seq < refresh_from_seq_) continue;
+  volatile_.refresh_rows.clear();
+  for (const auto& [seq, e] : volatile_.journal) {
+    if (seq < durable_.refresh_from_seq) continue;
     Transaction again = e.batch.to_transaction();
-    shared_.commit(again);
+    volatile_.shared.commit(again);
   }
   prune_journal();
-  bool first = !cache_ready_;
-  cache_ready_ = true;
+  bool first = !volatile_.cache_ready;
+  volatile_.cache_ready = true;
   if (first) {
-    ctx.log(LogLevel::info, fmt::format("read the shared tables ({} services, {} hosts)",
-                                        shared_.table("service")->size(),
-                                        shared_.table("host")->size()));
+    auto services = static_cast<std::int64_t>(volatile_.shared.table("service")->size());
+    auto hosts = static_cast<std::int64_t>(volatile_.shared.table("host")->size());
+    ctx.event(LogLevel::info,
+              Event("cattle.shared_tables_read").with("services", services).with("hosts", hosts),
+              fmt::format("read the shared tables ({} services, {} hosts)", services, hosts));
     // The first server to find the database empty seeds it; the others read what it wrote.
-    if (shared_.where("setting", "name", "seeded").empty() && config_.manager->index == 1)
+    if (volatile_.shared.where("setting", "name", "seeded").empty() && config_.manager->index == 1)
       seed(ctx);
   }
-  bool replay_now = refresh_then_replay_ || first;
-  refresh_then_replay_ = false;
+  bool replay_now = volatile_.refresh_then_replay || first;
+  volatile_.refresh_then_replay = false;
   if (replay_now) replay(ctx);
   else reconcile(ctx);
   push_config(ctx);
-  if (refresh_again_) refresh(ctx, false);
+  if (volatile_.refresh_again) refresh(ctx, false);
 }
 
 bool CattleServer::in_partition(RowId host) const {
@@ -304,7 +300,7 @@ bool CattleServer::in_partition(RowId host) const {
   auto me = std::find(members.begin(), members.end(), config_.manager->index);
   if (me == members.end()) return false;
   std::size_t k = 0;
-  for (const auto& [hid, row] : *shared_.table("host")) {
+  for (const auto& [hid, row] : *volatile_.shared.table("host")) {
     if (hid == host) break;
     ++k;
   }
@@ -314,73 +310,76 @@ bool CattleServer::in_partition(RowId host) const {
 bool CattleServer::pushes_lb_config() const { return !cm_ || cm_->master(); }
 
 bool CattleServer::service_needs_work(RowId sid) const {
-  std::int64_t scale = shared_.get_int("service", sid, "scale");
+  std::int64_t scale = volatile_.shared.get_int("service", sid, "scale");
   std::map<std::int64_t, RowId> by_index;
-  for (RowId iid : shared_.where("instance", "service_id", to_text(sid)))
-    if (shared_.get("instance", iid, "state") != "removed")
-      by_index[shared_.get_int("instance", iid, "index")] = iid;
+  for (RowId iid : volatile_.shared.where("instance", "service_id", to_text(sid)))
+    if (instance_state_of(volatile_.shared, iid) != InstanceState::removed)
+      by_index[volatile_.shared.get_int("instance", iid, "index")] = iid;
   for (std::int64_t i = 1; i <= scale; ++i) {
     auto it = by_index.find(i);
     if (it == by_index.end()) return true;
-    const std::string state = shared_.get("instance", it->second, "state");
-    if (state == "requested") return true;
-    if (state == "stopped" &&
-        shared_.get("host", shared_.get_int("instance", it->second, "host_id"), "state") ==
-            "active")
+    InstanceState state = instance_state_of(volatile_.shared, it->second);
+    if (state == InstanceState::requested) return true;
+    RowId host = volatile_.shared.get_int("instance", it->second, "host_id");
+    if (state == InstanceState::stopped &&
+        host_state_of(volatile_.shared, host) == HostState::active)
       return true;
   }
   // Start processes that wait for the lock (to be replayed, see on_service_read).
-  if (replay_)
-    for (const auto& [pi, row] : *shared_.table("process_instance"))
-    if ((row.at("phase") == "pending" || row.at("phase") == "running") &&
-          running_.count(pi) == 0 && service_lock_of(pi) == sid)
+  if (cfg_.process_replay)
+    for (const auto& [pi, row] : *volatile_.shared.table("process_instance"))
+      if (unfinished(phase_of(row)) && volatile_.running.count(pi) == 0 &&
+          service_lock_of(pi) == sid)
         return true;
   return false;
 }
 
 void CattleServer::reconcile_ha(Ctx& ctx) {
-  if (!cache_ready_ || !zk_) return;
-  bool locks = ctx.mechanism(m_zk_service_locks);
+  if (!volatile_.cache_ready || !zk_) return;
+  bool locks = cfg_.zk_service_locks;
   if (locks && zk_->state() != zk::SessionState::connected) {
     // Without a session there are no locks to take: the server stops reconciling until it has
     // one again (logged once per outage; not while the first session is being set up).
-    if (!reconcile_paused_logged_ && zk_->session_id() != 0)
-      ctx.log(LogLevel::notable, "not reconciling: no ZooKeeper session");
-    reconcile_paused_logged_ = true;
+    if (!volatile_.reconcile_paused_logged && zk_->session_id() != 0)
+      ctx.event(LogLevel::notable, Event("cattle.reconcile_paused"),
+                "not reconciling: no ZooKeeper session");
+    volatile_.reconcile_paused_logged = true;
     return;
   }
-  reconcile_paused_logged_ = false;
+  volatile_.reconcile_paused_logged = false;
   std::vector<RowId> services;
-  for (const auto& [id, row] : *shared_.table("service"))
-    if (row.at("kind") == "service" && service_work_.count(id) == 0 && service_needs_work(id))
+  for (const auto& [id, row] : *volatile_.shared.table("service"))
+    if (row.at("kind") == "service" && volatile_.service_work.count(id) == 0 &&
+        service_needs_work(id))
       services.push_back(id);
   for (RowId sid : services) {
     if (!locks) {
       // Without ZooKeeper locks every server goes ahead on its own.
-      service_work_[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, 0};
+      volatile_.service_work[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, 0};
       on_lock_acquired(ctx, lock_name(sid));
       continue;
     }
-    TimerId t = ctx.set_timer(ctx.timing(t_lock_wait),
-                              make_tag(timer_service_lock, static_cast<std::uint64_t>(sid)));
-    service_work_[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, t};
+    TimerId t = ctx.set_timer(cfg_.lock_wait_ns,
+                              timer_tag::encode(ServiceLockWait{sid}));
+    volatile_.service_work[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, t};
     zk_->lock(ctx, lock_name(sid));
   }
 }
 
 void CattleServer::on_lock_wait_over(Ctx& ctx, RowId sid) {
-  auto it = service_work_.find(sid);
-  if (it == service_work_.end() || it->second.phase != ServiceWork::Phase::waiting_lock) return;
+  auto it = volatile_.service_work.find(sid);
+  if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::waiting_lock)
+    return;
   ctx.log(LogLevel::debug, fmt::format("gave up waiting for lock {}", lock_name(sid)));
-  service_work_.erase(it);
+  volatile_.service_work.erase(it);
   zk_->unlock(ctx, lock_name(sid));
 }
 
 void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
   auto sid = service_of_lock(lock);
   if (!sid) return;
-  auto it = service_work_.find(*sid);
-  if (it == service_work_.end()) {
+  auto it = volatile_.service_work.find(*sid);
+  if (it == volatile_.service_work.end()) {
     // Granted after this server stopped wanting it (a wait that timed out): give it back.
     zk_->unlock(ctx, lock);
     return;
@@ -398,23 +397,23 @@ void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
 }
 
 void CattleServer::on_service_read(Ctx& ctx, RowId sid, const DbResult& result) {
-  auto it = service_work_.find(sid);
-  if (it == service_work_.end() || it->second.phase != ServiceWork::Phase::reading) return;
+  auto it = volatile_.service_work.find(sid);
+  if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::reading) return;
   if (!result.ok()) return abandon_service(ctx, sid, "the database did not answer");
   ctx.log(LogLevel::debug, fmt::format("read {} instances of service {}", result.rows.size(),
-                                       shared_.get("service", sid, "name")));
+                                       volatile_.shared.get("service", sid, "name")));
   Transaction fresh;
   for (const auto& [id, row] : result.rows) fresh.put("instance", id, row);
-  shared_.commit(fresh);
+  volatile_.shared.commit(fresh);
   it->second.phase = ServiceWork::Phase::working;
   if (!may_act(ctx, sid)) return abandon_service(ctx, sid, "its ZooKeeper session is not live");
   // Start processes of the service left pending (by a failure, or by a server that crashed) go
   // first: this is the replay of process instances, for which any server may now hold the lock.
   std::vector<RowId> waiting;
-  if (ctx.mechanism(m_process_replay))
-    for (const auto& [pi, row] : *shared_.table("process_instance"))
-      if ((row.at("phase") == "pending" || row.at("phase") == "running") &&
-          running_.count(pi) == 0 && service_lock_of(pi) == sid)
+  if (cfg_.process_replay)
+    for (const auto& [pi, row] : *volatile_.shared.table("process_instance"))
+      if (unfinished(phase_of(row)) && volatile_.running.count(pi) == 0 &&
+          service_lock_of(pi) == sid)
         waiting.push_back(pi);
   for (RowId pi : waiting) run_process(ctx, pi);
   reconcile_service(ctx, sid);
@@ -422,80 +421,82 @@ void CattleServer::on_service_read(Ctx& ctx, RowId sid, const DbResult& result) 
 }
 
 void CattleServer::service_work_check(Ctx& ctx, RowId sid) {
-  auto it = service_work_.find(sid);
-  if (it == service_work_.end() || it->second.phase != ServiceWork::Phase::working) return;
-  for (const auto& [pi, rp] : running_)
+  auto it = volatile_.service_work.find(sid);
+  if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::working) return;
+  for (const auto& [pi, rp] : volatile_.running)
     if (service_lock_of(pi) == sid) return;
-  service_work_.erase(it);
-  if (ctx.mechanism(m_zk_service_locks)) zk_->unlock(ctx, lock_name(sid));
+  volatile_.service_work.erase(it);
+  if (cfg_.zk_service_locks) zk_->unlock(ctx, lock_name(sid));
 }
 
 void CattleServer::abandon_service(Ctx& ctx, RowId sid, std::string_view why) {
-  auto it = service_work_.find(sid);
-  if (it == service_work_.end()) return;
+  auto it = volatile_.service_work.find(sid);
+  if (it == volatile_.service_work.end()) return;
   if (it->second.timer != 0 && it->second.phase == ServiceWork::Phase::waiting_lock)
     ctx.cancel_timer(it->second.timer);
-  service_work_.erase(it);
+  volatile_.service_work.erase(it);
   std::vector<RowId> mine;
-  for (const auto& [pi, rp] : running_)
+  for (const auto& [pi, rp] : volatile_.running)
     if (service_lock_of(pi) == sid) mine.push_back(pi);
   for (RowId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
-  ctx.log(LogLevel::notable, fmt::format("stopped work on service {}: {}",
-                                         shared_.get("service", sid, "name"), why));
+  std::string service = volatile_.shared.get("service", sid, "name");
+  ctx.event(LogLevel::notable,
+            Event("cattle.service_work_stopped").with("service", service).with("why", why),
+            fmt::format("stopped work on service {}: {}", service, why));
   if (zk_) zk_->unlock(ctx, lock_name(sid));
 }
 
 void CattleServer::on_lock_lost(Ctx& ctx, const std::string& lock) {
   auto sid = service_of_lock(lock);
-  if (!sid || !stale_check_) return;
+  if (!sid || !cfg_.zk_stale_holder_check) return;
   abandon_service(ctx, *sid, "lost its ZooKeeper lock");
 }
 
 void CattleServer::on_session_event(Ctx& ctx, zk::SessionEvent event) {
   if (event == zk::SessionEvent::connected) return reconcile(ctx);
-  if (!stale_check_ || event != zk::SessionEvent::expired) return;
+  if (!cfg_.zk_stale_holder_check || event != zk::SessionEvent::expired) return;
   std::vector<RowId> all;
-  for (const auto& [sid, w] : service_work_) all.push_back(sid);
+  for (const auto& [sid, w] : volatile_.service_work) all.push_back(sid);
   for (RowId sid : all) abandon_service(ctx, sid, "its ZooKeeper session expired");
 }
 
 bool CattleServer::may_act(Ctx& ctx, RowId sid) {
   if (!holding_service(sid)) return false;
-  bool locks = ctx.mechanism(m_zk_service_locks);
-  if (locks && stale_check_ &&
+  bool locks = cfg_.zk_service_locks;
+  if (locks && cfg_.zk_stale_holder_check &&
       !(zk_->holds(lock_name(sid)) && zk_->lease_valid(ctx.now()))) {
-    ctx.count(m_stale_refusals_, 1);
+    ctx.count(cfg_.stale_refusals, 1);
     return false;
   }
-  if (zk_) actions_[zk_->session_id()] = ctx.now();
+  if (zk_) volatile_.actions[zk_->session_id()] = ctx.now();
   return true;
 }
 
 RowId CattleServer::service_lock_of(RowId pi) const {
-  const Row* row = shared_.find("process_instance", pi);
+  const Row* row = volatile_.shared.find("process_instance", pi);
   if (row == nullptr || row->at("resource_type") != "instance") return 0;
   const ProcessDef* def = find_process(row->at("process"));
   if (def == nullptr || def->handler != HandlerKind::start_on_agent) return 0;
-  return shared_.get_int("instance", std::stoll(row->at("resource_id")), "service_id");
+  return volatile_.shared.get_int("instance", std::stoll(row->at("resource_id")), "service_id");
 }
 
 bool CattleServer::holding_service(RowId sid) const {
-  auto it = service_work_.find(sid);
-  return it != service_work_.end() && it->second.phase == ServiceWork::Phase::working;
+  auto it = volatile_.service_work.find(sid);
+  return it != volatile_.service_work.end() && it->second.phase == ServiceWork::Phase::working;
 }
 
 RowId CattleServer::place_ha(Ctx& ctx, RowId instance) {
   // The active hosts with the fewest containers of this service, one of them at random: Cattle's
   // allocator spreads a service and does not order equal candidates.
-  std::string sid = shared_.get("instance", instance, "service_id");
+  std::string sid = volatile_.shared.get("instance", instance, "service_id");
   std::vector<RowId> best;
   std::size_t best_count = 0;
-  for (const auto& [hid, host] : *shared_.table("host")) {
-    if (host.at("state") != "active") continue;
+  for (const auto& [hid, host] : *volatile_.shared.table("host")) {
+    if (host_state_of(host) != HostState::active) continue;
     std::size_t n = 0;
-    for (RowId iid : shared_.where("instance", "host_id", to_text(hid)))
-      n += iid != instance && shared_.get("instance", iid, "service_id") == sid &&
-           shared_.get("instance", iid, "state") != "removed";
+    for (RowId iid : volatile_.shared.where("instance", "host_id", to_text(hid)))
+      n += iid != instance && volatile_.shared.get("instance", iid, "service_id") == sid &&
+           instance_state_of(volatile_.shared, iid) != InstanceState::removed;
     if (best.empty() || n < best_count) {
       best = {hid};
       best_count = n;

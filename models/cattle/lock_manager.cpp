@@ -47,11 +47,4 @@ int LockManager::max_holders() const {
   return m;
 }
 
-void LockManager::digest_into(Digest& d) const {
-  for (const auto& [name, s] : locks_) {
-    d.add(name).add_signed(s.holder.value_or(-1));
-    for (Owner w : s.waiters) d.add_signed(w);
-  }
-}
-
 }  // namespace stampede::cattle

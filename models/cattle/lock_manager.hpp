@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "sim/core/digest.hpp"
+#include "sim/core/fields.hpp"
 
 namespace stampede::cattle {
 
@@ -27,13 +27,16 @@ class LockManager {
   // `lock.mutual_exclusion` invariant so that a broken manager shows.
   int max_holders() const;
   void clear() { locks_.clear(); }
-  void digest_into(Digest& d) const;
 
- private:
   struct LockState {
     std::optional<Owner> holder;
     std::deque<Owner> waiters;
+    STAMPEDE_FIELDS(holder, waiters)
   };
+  // The locks as a field list, for the digest of the server that holds them.
+  STAMPEDE_FIELDS(locks_)
+
+ private:
   std::map<std::string, LockState> locks_;
 };
 

@@ -9,49 +9,67 @@
 #include "models/cattle/names.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/states.hpp"
+#include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
 
 using mysql::to_text;
 
 void CattleServer::ping_all(Ctx& ctx) {
-  ++ping_seq_;
-  std::int64_t seq = ping_seq_ & 0xffffff;
+  ++durable_.ping_seq;
+  std::int64_t seq = durable_.ping_seq & 0xffffff;
   for (const auto& [hid, host] : *db().table("host")) {
+    // (No host process removes a host; a removed row, written by another tool, is skipped.)
     if (host.at("state") == "removed") continue;
     // In HA each server pings only its partition of the agents (cluster.isInPartition).
     if (cm_ && !in_partition(hid)) continue;
     NodeId agent = ctx.lookup(host.at("name"));
     if (agent == k_no_node) continue;
-    pings_[hid].outstanding[seq] = ctx.now();
-    ctx.send(agent, Message{msg_ping, 64, seq, 0, 0, nullptr});
-    ctx.set_timer(ctx.timing(t_ping_timeout),
-                  make_tag(timer_ping_timeout, (static_cast<std::uint64_t>(hid) << 24) |
-                                                   static_cast<std::uint64_t>(seq)));
+    volatile_.pings[hid].outstanding[seq] = ctx.now();
+    ctx.send(agent, wire::encode(Ping{seq}));
+    ctx.set_timer(cfg_.ping_timeout_ns,
+                  timer_tag::encode(PingTimeout{ping_slot(hid), static_cast<std::uint64_t>(seq)}));
   }
   // The metadata service is polled by agents and load balancers; pushing it with every ping
   // round stands for that polling and repairs pushes lost in a partition.
   push_config(ctx);
 }
 
+std::uint64_t CattleServer::ping_slot(RowId host) {
+  // Single mode: the host's own id, which the embedded store hands out from 1 (the tags of
+  // single-mode runs stay what they always were). HA: a small slot of this server's, as an HA
+  // row id does not fit the timer (timers.hpp).
+  if (!cm_) return static_cast<std::uint64_t>(host);
+  return volatile_.ping_slots.slot_of(host);
+}
+
+std::optional<RowId> CattleServer::host_of_ping_slot(std::uint64_t slot) const {
+  if (!cm_) return static_cast<RowId>(slot);
+  return volatile_.ping_slots.host_of(slot);
+}
+
 void CattleServer::ping_succeeded(Ctx& ctx, RowId host) {
-  pings_[host].failures = 0;
-  std::string state = db().get("host", host, "state");
-  if ((state == "reconnecting" || state == "disconnected") && !has_unfinished("host", host))
+  volatile_.pings[host].failures = 0;
+  HostState state = host_state_of(db(), host);
+  if ((state == HostState::reconnecting || state == HostState::disconnected) &&
+      !has_unfinished("host", host))
     schedule_process(ctx, "host.activate", host);
 }
 
 void CattleServer::ping_failed(Ctx& ctx, RowId host) {
-  int failures = ++pings_[host].failures;
-  ctx.log(failures < 3 ? LogLevel::debug : LogLevel::info,
-          fmt::format("missed ping from agent {} count [{}]", host_name(host), failures));
+  int failures = ++volatile_.pings[host].failures;
+  std::string name = host_name(host);
+  ctx.event(failures < 3 ? LogLevel::debug : LogLevel::info,
+            Event("cattle.ping_missed").with("host", name).with("count", std::int64_t{failures}),
+            fmt::format("missed ping from agent {} count [{}]", name, failures));
   if (has_unfinished("host", host)) return;
-  std::string state = db().get("host", host, "state");
-  if (state == "active" && failures >= ctx.timing(t_reconnect_after)) {
+  HostState state = host_state_of(db(), host);
+  if (state == HostState::active && failures >= cfg_.reconnect_after) {
     schedule_process(ctx, "host.reconnect", host);
-  } else if (state == "reconnecting" &&
+  } else if (state == HostState::reconnecting &&
              ctx.now() - db().get_int("host", host, "updated_ns") >=
-                 ctx.timing(t_disconnect_after)) {
+                 cfg_.disconnect_after_ns) {
     schedule_process(ctx, "host.disconnect", host);
   }
 }
@@ -61,7 +79,7 @@ void CattleServer::sync_containers(Ctx& ctx, RowId host, const std::vector<std::
   std::vector<std::string> sorted = running;
   std::sort(sorted.begin(), sorted.end());
   for (RowId iid : db().where("instance", "host_id", to_text(host))) {
-    if (db().get("instance", iid, "state") != "active") continue;
+    if (instance_state_of(db(), iid) != InstanceState::active) continue;
     // A container that became active after the list was taken is not in it yet.
     if (db().get_int("instance", iid, "updated_ns") > as_of_ns) continue;
     if (std::binary_search(sorted.begin(), sorted.end(), db().get("instance", iid, "name")))
@@ -71,12 +89,17 @@ void CattleServer::sync_containers(Ctx& ctx, RowId host, const std::vector<std::
 }
 
 void CattleServer::container_gone(Ctx& ctx, RowId instance, std::string_view how) {
-  if (db().get("instance", instance, "state") != "active" || has_unfinished("instance", instance))
+  if (instance_state_of(db(), instance) != InstanceState::active ||
+      has_unfinished("instance", instance))
     return;
-  ctx.log(LogLevel::notable, fmt::format("container {} died on {} ({})",
-                                         db().get("instance", instance, "name"),
-                                         host_name(db().get_int("instance", instance, "host_id")),
-                                         how));
+  std::string container = db().get("instance", instance, "name");
+  std::string host = host_name(db().get_int("instance", instance, "host_id"));
+  ctx.event(LogLevel::notable,
+            Event("cattle.container_died")
+                .with("container", container)
+                .with("host", host)
+                .with("how", how),
+            fmt::format("container {} died on {} ({})", container, host, how));
   schedule_process(ctx, "instance.stop", instance);
 }
 

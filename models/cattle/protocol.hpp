@@ -1,7 +1,8 @@
 #pragma once
-// The messages between the Cattle server, the agents and the load balancers. The server pings
-// agents and pushes configuration; agents answer with their container lists and report container
-// events. Containers and hosts travel by name; lists travel as a NamesPayload.
+// The messages between the Cattle server, the agents, the load balancers and API clients, one
+// struct each (sim/core/wire.hpp), numbered 1 to 11 in the cattle block of models/protocols.hpp.
+// The server pings agents and pushes configuration; agents answer with their container lists and
+// report container events. Containers and hosts travel by name; lists travel as a NamesPayload.
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <memory>
@@ -10,30 +11,11 @@
 #include <typeinfo>
 #include <vector>
 
+#include "models/protocols.hpp"
 #include "sim/core/message.hpp"
+#include "sim/core/wire.hpp"
 
 namespace stampede::cattle {
-
-enum MsgType : std::uint32_t {
-  msg_ping = 1,             // server -> agent; a = ping sequence number
-  msg_pong = 2,             // agent -> server; a = sequence, b = 1 when body lists containers
-  msg_start_container = 3,  // server -> agent; a = instance id, body = [container]
-  msg_stop_container = 4,   // server -> agent; a = instance id, body = [container]
-  msg_container_event = 5,  // agent -> server; a = instance id (0 if unknown), b = event kind
-  msg_network_config = 6,   // server -> agent; b = 1 when the overlay exists, body = directory
-  msg_lb_config = 7,        // server -> load balancer; body = backends
-  msg_hello = 8,            // agent -> server on (re)connect; b = 1 when body lists containers
-  msg_welcome = 9,          // server -> agent, the answer to hello
-  msg_api_request = 10,     // API client -> server; a = request id (GET /v1/services)
-  msg_api_response = 11,    // server -> API client; a = request id, b = HTTP status, c = services
-};
-
-// HTTP statuses of msg_api_response.
-inline constexpr std::int64_t k_http_ok = 200;
-inline constexpr std::int64_t k_http_unavailable = 503;
-
-// Kinds of msg_container_event.
-enum ContainerEvent : std::int64_t { event_started = 1, event_stopped = 2, event_died = 3 };
 
 // A list of names: container names, or "container@agent" pairs for directories and backends.
 class NamesPayload final : public Payload {
@@ -55,17 +37,14 @@ class NamesPayload final : public Payload {
   boost::container::small_vector<std::uint64_t, 2> hashes_;
 };
 
-inline std::shared_ptr<const Payload> make_names(std::vector<std::string> names) {
+inline std::shared_ptr<const NamesPayload> make_names(std::vector<std::string> names) {
   return std::make_shared<const NamesPayload>(std::move(names));
 }
 
-// The names a message carries (empty when it has no body).
-inline const std::vector<std::string>& names_of(const Message& m) {
+// The names a body carries (empty when there is none).
+inline const std::vector<std::string>& names_of(const std::shared_ptr<const NamesPayload>& body) {
   static const std::vector<std::string> none;
-  // NamesPayload is final: comparing the dynamic type is the dynamic_cast, without its search
-  // of the class hierarchy (this runs for every request on its way through the app).
-  if (m.body == nullptr || typeid(*m.body) != typeid(NamesPayload)) return none;
-  return static_cast<const NamesPayload&>(*m.body).names;
+  return body == nullptr ? none : body->names;
 }
 
 // "wordpress/web/1@agent-2" -> {"wordpress/web/1", "agent-2"}.
@@ -85,6 +64,133 @@ inline std::string service_of(std::string_view container) {
   return std::string(slash == std::string_view::npos ? container : container.substr(0, slash));
 }
 
+
+inline constexpr ProtocolRange k_protocol = protocols::k_cattle;
+
+// HTTP statuses of ApiResponse.
+inline constexpr std::int64_t k_http_ok = 200;
+inline constexpr std::int64_t k_http_unavailable = 503;
+
+// Kinds of ContainerEvent.
+enum ContainerEventKind : std::int64_t { event_started = 1, event_stopped = 2, event_died = 3 };
+
+// server -> agent: are you there? (round `seq` of the ping monitor)
+struct Ping {
+  static constexpr std::uint32_t k_type = k_protocol.type(0);
+  static constexpr std::string_view k_name = "ping";
+  static constexpr std::uint32_t k_size_bytes = 64;
+  std::int64_t seq = 0;
+  STAMPEDE_FIELDS(seq)
+};
+
+// agent -> server: the answer to Ping `seq`, with the running containers when the agent resyncs.
+struct Pong {
+  static constexpr std::uint32_t k_type = k_protocol.type(1);
+  static constexpr std::string_view k_name = "pong";
+  static constexpr std::uint32_t k_size_bytes = 256;
+  std::int64_t seq = 0;
+  bool lists_containers = false;
+  std::shared_ptr<const NamesPayload> containers;
+  STAMPEDE_FIELDS(seq, lists_containers, containers)
+  bool valid() const { return lists_containers == (containers != nullptr); }
+};
+
+// server -> agent: start the container of process instance `instance`, body [container].
+struct StartContainer {
+  static constexpr std::uint32_t k_type = k_protocol.type(2);
+  static constexpr std::string_view k_name = "start_container";
+  static constexpr std::uint32_t k_size_bytes = 128;
+  std::int64_t instance = 0;
+  std::shared_ptr<const NamesPayload> container;
+  STAMPEDE_FIELDS(instance, container)
+};
+
+// server -> agent: stop the container of `instance`, body [container].
+struct StopContainer {
+  static constexpr std::uint32_t k_type = k_protocol.type(3);
+  static constexpr std::string_view k_name = "stop_container";
+  static constexpr std::uint32_t k_size_bytes = 128;
+  std::int64_t instance = 0;
+  std::shared_ptr<const NamesPayload> container;
+  STAMPEDE_FIELDS(instance, container)
+};
+
+// agent -> server: a container of `instance` (0 if unknown) started, stopped or died.
+struct ContainerEvent {
+  static constexpr std::uint32_t k_type = k_protocol.type(4);
+  static constexpr std::string_view k_name = "container_event";
+  static constexpr std::uint32_t k_size_bytes = 128;
+  std::int64_t instance = 0;
+  ContainerEventKind kind = event_started;
+  std::shared_ptr<const NamesPayload> container;
+  STAMPEDE_FIELDS(instance, kind, container)
+};
+
+// server -> agent: whether the overlay exists, and the directory (container@agent).
+struct NetworkConfig {
+  static constexpr std::uint32_t k_type = k_protocol.type(5);
+  static constexpr std::string_view k_name = "network_config";
+  static constexpr std::uint32_t k_size_bytes = 512;
+  std::int64_t unused = 0;  // a: always 0 (the flag has always travelled in b)
+  bool overlay = false;
+  std::shared_ptr<const NamesPayload> directory;
+  STAMPEDE_FIELDS(unused, overlay, directory)
+  bool valid() const { return unused == 0; }
+};
+
+// server -> load balancer: its backends (container@agent).
+struct LbConfig {
+  static constexpr std::uint32_t k_type = k_protocol.type(6);
+  static constexpr std::string_view k_name = "lb_config";
+  static constexpr std::uint32_t k_size_bytes = 256;
+  std::shared_ptr<const NamesPayload> backends;
+  STAMPEDE_FIELDS(backends)
+};
+
+// agent -> server on (re)connect, with the running containers when the agent resyncs.
+struct Hello {
+  static constexpr std::uint32_t k_type = k_protocol.type(7);
+  static constexpr std::string_view k_name = "hello";
+  static constexpr std::uint32_t k_size_bytes = 256;
+  std::int64_t unused = 0;  // a: always 0 (the flag has always travelled in b)
+  bool lists_containers = false;
+  std::shared_ptr<const NamesPayload> containers;
+  STAMPEDE_FIELDS(unused, lists_containers, containers)
+  bool valid() const { return unused == 0 && lists_containers == (containers != nullptr); }
+};
+
+// server -> agent: the answer to Hello.
+struct Welcome {
+  static constexpr std::uint32_t k_type = k_protocol.type(8);
+  static constexpr std::string_view k_name = "welcome";
+  static constexpr std::uint32_t k_size_bytes = 64;
+  STAMPEDE_FIELDS()
+};
+
+// API client -> server: GET /v1/services, attempt `request`.
+struct ApiRequest {
+  static constexpr std::uint32_t k_type = k_protocol.type(9);
+  static constexpr std::string_view k_name = "api_request";
+  static constexpr std::uint32_t k_size_bytes = 256;
+  std::int64_t request = 0;
+  STAMPEDE_FIELDS(request)
+};
+
+// server -> API client: the answer to `request`: an HTTP status and the number of services.
+struct ApiResponse {
+  static constexpr std::uint32_t k_type = k_protocol.type(10);
+  static constexpr std::string_view k_name = "api_response";
+  static constexpr std::uint32_t k_size_bytes = 1024;
+  std::int64_t request = 0;
+  std::int64_t status = k_http_ok;
+  std::int64_t services = 0;
+  STAMPEDE_FIELDS(request, status, services)
+};
+
+static_assert(Ping::k_type == 1 && ApiResponse::k_type == 11,
+              "the Cattle protocol's numbers are those of every recorded trace");
+
+// The name of a message of this protocol, or "" when the type is not one of these.
 std::string_view message_type_name(std::uint32_t type);
 
 }  // namespace stampede::cattle

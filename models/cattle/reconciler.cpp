@@ -6,6 +6,7 @@
 
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "models/cattle/states.hpp"
 
 namespace stampede::cattle {
 
@@ -28,7 +29,7 @@ void CattleServer::reconcile_service(Ctx& ctx, RowId sid) {
   std::int64_t scale = db().get_int("service", sid, "scale");
   std::map<std::int64_t, RowId> by_index;
   for (RowId iid : db().where("instance", "service_id", to_text(sid)))
-    if (db().get("instance", iid, "state") != "removed")
+    if (instance_state_of(db(), iid) != InstanceState::removed)
       by_index[db().get_int("instance", iid, "index")] = iid;
   for (std::int64_t i = 1; i <= scale; ++i) {
     auto it = by_index.find(i);
@@ -42,7 +43,7 @@ void CattleServer::reconcile_service(Ctx& ctx, RowId sid) {
                                  {"index", to_text(i)},
                                  {"host_id", "0"},
                                  {"network_id", to_text(network)},
-                                 {"state", "requested"},
+                                 {"state", std::string(to_text(InstanceState::requested))},
                                  {"updated_ns", to_text(ctx.now())}});
       // The insert is an action under the service's lock: check the lock is still ours.
       if (cm_ && !may_act(ctx, sid)) return;
@@ -52,13 +53,13 @@ void CattleServer::reconcile_service(Ctx& ctx, RowId sid) {
     }
     RowId iid = it->second;
     if (has_unfinished("instance", iid)) continue;
-    std::string state = db().get("instance", iid, "state");
-    if (state == "requested") {
+    InstanceState state = instance_state_of(db(), iid);
+    if (state == InstanceState::requested) {
       schedule_process(ctx, "instance.create", iid);
-    } else if (state == "stopped") {
+    } else if (state == InstanceState::stopped) {
       // A container restarts on its own host, and only once the server can reach it.
       RowId host = db().get_int("instance", iid, "host_id");
-      if (db().get("host", host, "state") == "active")
+      if (host_state_of(db(), host) == HostState::active)
         schedule_process(ctx, "instance.start", iid);
     }
   }
@@ -70,10 +71,10 @@ RowId CattleServer::place() const {
   std::size_t best_count = 0;
   std::string best_name;
   for (const auto& [hid, host] : *store().table("host")) {
-    if (host.at("state") != "active") continue;
+    if (host_state_of(host) != HostState::active) continue;
     std::size_t n = 0;
     for (RowId iid : store().where("instance", "host_id", to_text(hid)))
-      n += store().get("instance", iid, "state") != "removed";
+      n += instance_state_of(store(), iid) != InstanceState::removed;
     const std::string& hname = host.at("name");
     if (best == 0 || n < best_count || (n == best_count && hname < best_name)) {
       best = hid;
@@ -88,7 +89,7 @@ void CattleServer::push_config(Ctx& ctx) {
   // Running containers and where they run: the directory agents resolve links with.
   std::vector<std::string> directory;
   for (const auto& [iid, row] : *db().table("instance"))
-    if (row.at("state") == "active")
+    if (instance_state_of(row) == InstanceState::active)
       directory.push_back(row.at("name") + "@" + host_name(std::stoll(row.at("host_id"))));
   bool overlay = !db().table("network")->empty();
   auto dir_payload = make_names(directory);
@@ -96,7 +97,7 @@ void CattleServer::push_config(Ctx& ctx) {
     if (cm_ && !in_partition(hid)) continue;
     NodeId agent = ctx.lookup(host.at("name"));
     if (agent == k_no_node) continue;
-    ctx.send(agent, Message{msg_network_config, 512, 0, overlay ? 1 : 0, 0, dir_payload});
+    ctx.send(agent, wire::encode(NetworkConfig{0, overlay, dir_payload}));
   }
   // In HA the master alone configures the balancers, so that they hear one voice.
   if (!pushes_lb_config()) return;
@@ -118,13 +119,13 @@ void CattleServer::push_config(Ctx& ctx) {
           std::string svc = db().get("service", sid, "name") + ",";
           if (("," + targets).find("," + svc) == std::string::npos) continue;
           for (RowId iid : db().where("instance", "service_id", to_text(sid)))
-            if (db().get("instance", iid, "state") == "active")
+            if (instance_state_of(db(), iid) == InstanceState::active)
               backends.push_back(db().get("instance", iid, "name") + "@" +
                                  host_name(db().get_int("instance", iid, "host_id")));
         }
       }
     }
-    ctx.send(lb, Message{msg_lb_config, 256, 0, 0, 0, make_names(backends)});
+    ctx.send(lb, wire::encode(LbConfig{make_names(backends)}));
   }
 }
 

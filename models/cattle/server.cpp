@@ -1,13 +1,14 @@
 // The server's boot, message and timer dispatch, faults and probes. The process engine, the
 // reconciler and the ping monitor live in files of their own.
 #include "models/cattle/server.hpp"
+#include "models/cattle/states.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "models/app/http.hpp"
 #include "models/cattle/names.hpp"
 #include "models/cattle/protocol.hpp"
+#include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
 
@@ -16,52 +17,69 @@ using mysql::to_text;
 using mysql::Transaction;
 
 CattleServer::CattleServer(ServerConfig config)
-    : config_(std::move(config)),
-      durable_(config_.max_connections),
-      memory_(config_.max_connections),
-      shared_(config_.max_connections) {
+    : config_(std::move(config)) {
+  durable_.store = mysql::Database(config_.max_connections);
+  volatile_.memory = mysql::Database(config_.max_connections);
+  volatile_.shared = mysql::Database(config_.max_connections);
   if (!config_.manager) return;
   db_client_.emplace("db");
   db_client_->set_callbacks({[this](Ctx& ctx, mysql::PoolEvent e) { on_pool_event(ctx, e); }});
   cm_.emplace(*config_.manager);
   // The manager pings the server's /ping; it answers once the server has its database.
-  cm_->set_hooks({[this] { return serving_; }});
+  cm_->set_hooks({[this] { return volatile_.serving; }});
 }
 
 void CattleServer::on_start(Ctx& ctx) {
-  if (cm_ && !booted_before_) {
+  if (cm_ && !durable_.booted_before) {
     // The operator starts the HA nodes one after another (the field report's "next node to
     // join"): server-K's first boot comes (K-1) start intervals after server-1's.
     DurationNs delay = (config_.manager->index - 1) * ctx.timing(t_ha_start_interval);
     if (delay > 0) {
-      ctx.set_timer(delay, make_tag(timer_ha_boot, 0));
+      ctx.set_timer(delay, timer_tag::encode(HaBoot{}));
       return;
     }
   }
   boot(ctx);
 }
 
+void CattleServer::load_config(Ctx& ctx) {
+  cfg_.ping_interval_ns = ctx.timing(t_ping_interval);
+  cfg_.ping_timeout_ns = ctx.timing(t_ping_timeout);
+  cfg_.reconnect_after = ctx.timing(t_reconnect_after);
+  cfg_.disconnect_after_ns = ctx.timing(t_disconnect_after);
+  cfg_.replay_interval_ns = ctx.timing(t_replay_interval);
+  cfg_.lock_wait_ns = ctx.timing(t_lock_wait);
+  cfg_.retry_count = ctx.timing(t_retry_count);
+  cfg_.retry_backoff_ns = ctx.timing(t_retry_backoff);
+  cfg_.agent_reply_timeout_ns = ctx.timing(t_agent_reply_timeout);
+  cfg_.state_in_store = ctx.mechanism(m_state_in_store);
+  cfg_.process_replay = ctx.mechanism(m_process_replay);
+  cfg_.zk_service_locks = ctx.mechanism(m_zk_service_locks);
+  cfg_.zk_stale_holder_check = ctx.mechanism(m_zk_stale_holder_check);
+}
+
 void CattleServer::boot(Ctx& ctx) {
-  m_lock_acquisitions_ = ctx.intern("lock_acquisitions");
-  m_process_instances_ = ctx.intern("process_instances");
-  m_events_ = ctx.intern("events");
-  state_in_store_ = ctx.mechanism(m_state_in_store);
-  resync_ = ctx.mechanism(m_agent_resync);
+  load_config(ctx);
+  cfg_.lock_acquisitions = ctx.intern("lock_acquisitions");
+  cfg_.process_instances = ctx.intern("process_instances");
+  cfg_.events = ctx.intern("events");
   open_pool(ctx);
   // The store is durable, so only the very first boot seeds it; later boots read it back. In HA
   // the first server to find the external database empty seeds it (ha.cpp).
-  if (!booted_before_ && !cm_) seed(ctx);
-  booted_before_ = true;
-  ctx.log(LogLevel::notable, fmt::format("cattle server started ({} services, {} hosts known)",
-                                         db().table("service")->size(),
-                                         db().table("host")->size()));
+  if (!durable_.booted_before && !cm_) seed(ctx);
+  durable_.booted_before = true;
+  auto services = static_cast<std::int64_t>(db().table("service")->size());
+  auto hosts = static_cast<std::int64_t>(db().table("host")->size());
+  ctx.event(LogLevel::notable,
+            Event("cattle.server_started").with("services", services).with("hosts", hosts),
+            fmt::format("cattle server started ({} services, {} hosts known)", services, hosts));
   ctx.signal("cattle.server_started");
-  ctx.set_timer(ctx.timing(t_ping_interval), make_tag(timer_ping_tick, 0));
-  ctx.set_timer(ctx.timing(t_replay_interval), make_tag(timer_replay, 0));
+  ctx.set_timer(cfg_.ping_interval_ns, timer_tag::encode(PingTick{}));
+  ctx.set_timer(cfg_.replay_interval_ns, timer_tag::encode(ReplayTick{}));
   // A boot event starts the first reconcile and configuration push at once.
   emit(ctx, "server.started", 0);
   if (!cm_) return;
-  ha_booted_ = true;
+  volatile_.ha_booted = true;
   start_ha(ctx);
   db_client_->start(ctx);
   db_client_->open_pool(ctx, config_.pool_per_server);
@@ -70,22 +88,22 @@ void CattleServer::boot(Ctx& ctx) {
 void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
   switch (event) {
     case mysql::PoolEvent::opened:
-      serving_ = true;
+      volatile_.serving = true;
       refresh(ctx, true);
       // Joining means checking in with the cluster manager; a pool that reopens after a lost
       // db does not join again.
-      if (!cm_started_) {
-        cm_started_ = true;
+      if (!volatile_.cm_started) {
+        volatile_.cm_started = true;
         cm_->start(ctx);
       }
       return;
     case mysql::PoolEvent::refused:
       // The client has logged the 1040 error. The server cannot run without its pool, so its
       // manager never checks in and the others never count it.
-      serving_ = false;
-      if (!cm_started_)
-        ctx.log(LogLevel::notable,
-                "not joining the cluster: the database pool could not open");
+      volatile_.serving = false;
+      if (!volatile_.cm_started)
+        ctx.event(LogLevel::notable, Event("cattle.cluster_join_skipped"),
+                  "not joining the cluster: the database pool could not open");
       return;
     case mysql::PoolEvent::lost:
       return;  // the client reopens the pool by itself
@@ -96,9 +114,12 @@ void CattleServer::open_pool(Ctx& ctx) {
   // Only the embedded database is opened here: in HA the external one belongs to the db node.
   if (!config_.embedded_db) return;
   for (int i = 0; i < config_.pool_per_server; ++i) {
-    if (auto err = durable_.connect()) {
-      ctx.log(LogLevel::notable, fmt::format("database pool: error {}: {}", err->code,
-                                             err->message));
+    if (auto err = durable_.store.connect()) {
+      ctx.event(LogLevel::notable,
+                Event("cattle.pool_error")
+                    .with("code", std::int64_t{err->code})
+                    .with("message", err->message),
+                fmt::format("database pool: error {}: {}", err->code, err->message));
       return;
     }
   }
@@ -107,7 +128,9 @@ void CattleServer::open_pool(Ctx& ctx) {
 void CattleServer::seed(Ctx& ctx) {
   Transaction txn;
   for (const std::string& agent : config_.agents)
-    txn.insert("host", Row{{"name", agent}, {"state", "active"}, {"updated_ns", "0"}});
+    txn.insert("host", Row{{"name", agent},
+                           {"state", std::string(to_text(HostState::active))},
+                           {"updated_ns", "0"}});
   txn.insert("network", Row{{"name", "managed"}, {"kind", "ipsec"}, {"state", "active"}});
   commit(ctx, txn);
   for (const StackSpec& stack : config_.stacks) {
@@ -134,12 +157,13 @@ void CattleServer::seed(Ctx& ctx) {
   Transaction mark;
   mark.insert("setting", Row{{"name", "seeded"}, {"value", "true"}});
   commit(ctx, mark);
-  ctx.log(LogLevel::info, "seeded the store from the scenario's stacks");
+  ctx.event(LogLevel::info, Event("cattle.store_seeded"),
+            "seeded the store from the scenario's stacks");
 }
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (cm_) {
-    if (!ha_booted_) return;  // no process yet to receive it
+    if (!volatile_.ha_booted) return;  // no process yet to receive it
     if (cm::ClusterManager::owns_message(msg.type)) return cm_->on_message(ctx, from, msg);
     // A node that swaps (observation 10) answers nothing: not its agents, the API, the db, its
     // ZooKeeper and Redis sessions. Its manager behaves as models/cluster_manager says.
@@ -154,49 +178,62 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
       return;
     }
   }
+  wire::dispatch<Pong, Hello, ApiRequest, ContainerEvent>(
+      msg, [&](const auto& m) { on(ctx, from, m); });
+}
+
+void CattleServer::on(Ctx& ctx, NodeId from, const Pong& m) {
+  auto host = host_by_name(ctx.name_of(from));
+  if (!host) return;
+  PingStatus& st = volatile_.pings[*host];
+  auto it = st.outstanding.find(m.seq);
+  if (it == st.outstanding.end()) return;  // it already timed out
+  TimeNs sent_ns = it->second;
+  st.outstanding.erase(it);
+  ping_succeeded(ctx, *host);
+  if (m.lists_containers) sync_containers(ctx, *host, names_of(m.containers), sent_ns);
+}
+
+void CattleServer::on(Ctx& ctx, NodeId from, const Hello& m) {
   std::string from_name(ctx.name_of(from));
-  switch (msg.type) {
-    case msg_pong: {
-      auto host = host_by_name(from_name);
-      if (!host) return;
-      PingStatus& st = pings_[*host];
-      auto it = st.outstanding.find(msg.a);
-      if (it == st.outstanding.end()) return;  // it already timed out
-      TimeNs sent_ns = it->second;
-      st.outstanding.erase(it);
-      ping_succeeded(ctx, *host);
-      if (msg.b == 1) sync_containers(ctx, *host, names_of(msg), sent_ns);
+  auto host = host_by_name(from_name);
+  if (!host) return;  // a host this server does not know: nothing to resume
+  ctx.event(LogLevel::info, Event("cattle.agent_connected").with("host", from_name),
+            fmt::format("agent {} connected", from_name));
+  ping_succeeded(ctx, *host);
+  if (m.lists_containers) sync_containers(ctx, *host, names_of(m.containers), ctx.now());
+  ctx.send(from, wire::encode(Welcome{}));
+}
+
+void CattleServer::on(Ctx& ctx, NodeId from, const ApiRequest& m) {
+  // GET /v1/services. A server answers once it has its store: in HA, once its pool is open and
+  // it has read the shared tables; until then (or without its database) it says 503.
+  bool ready = !cm_ || (volatile_.cache_ready && db_client_->connected());
+  std::int64_t services = 0;
+  if (ready)
+    for (const auto& [id, row] : *store().table("service")) services += row.at("kind") == "service";
+  ctx.send(from, wire::encode(ApiResponse{m.request, ready ? k_http_ok : k_http_unavailable,
+                                          services}));
+}
+
+void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
+  // A report from a host other than the one the instance is placed on is about a stray copy: a
+  // start command that waited on a paused agent while the create was retried (and placed) on
+  // another host once this one went reconnecting. The server stops the copy and takes neither
+  // its start nor its stop for the instance's.
+  if (m.instance != 0) {
+    RowId placed = db().get_int("instance", m.instance, "host_id");
+    auto reporter = host_by_name(ctx.name_of(from));
+    if (placed != 0 && reporter && *reporter != placed) {
+      if (m.kind == event_started)
+        ctx.send(from, wire::encode(StopContainer{m.instance, m.container}));
       return;
     }
-    case msg_hello: {
-      auto host = host_by_name(from_name);
-      if (!host) return;  // a host this server does not know: nothing to resume
-      ctx.log(LogLevel::info, fmt::format("agent {} connected", from_name));
-      ping_succeeded(ctx, *host);
-      if (msg.b == 1) sync_containers(ctx, *host, names_of(msg), ctx.now());
-      ctx.send(from, Message{msg_welcome, 64, 0, 0, 0, nullptr});
-      return;
-    }
-    case msg_api_request: {
-      // GET /v1/services. A server answers once it has its store: in HA, once its pool is open
-      // and it has read the shared tables; until then (or without its database) it says 503.
-      bool ready = !cm_ || (cache_ready_ && db_client_->connected());
-      std::int64_t services = 0;
-      if (ready)
-        for (const auto& [id, row] : *store().table("service")) services += row.at("kind") == "service";
-      ctx.send(from, Message{msg_api_response, 1024, msg.a,
-                             ready ? k_http_ok : k_http_unavailable, services, nullptr});
-      return;
-    }
-    case msg_container_event: {
-      if (msg.b == event_started) {
-        on_container_started(ctx, msg.a);
-      } else if (msg.a != 0) {
-        container_gone(ctx, msg.a, "reported by its agent");
-      }
-      return;
-    }
-    default: return;
+  }
+  if (m.kind == event_started) {
+    on_container_started(ctx, m.instance);
+  } else if (m.instance != 0) {
+    container_gone(ctx, m.instance, "reported by its agent");
   }
 }
 
@@ -215,87 +252,84 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
       return;
     }
   }
-  std::uint64_t payload = tag_payload(tag);
-  switch (tag_kind(tag)) {
-    case timer_ping_tick:
-      ping_all(ctx);
-      ctx.set_timer(ctx.timing(t_ping_interval), make_tag(timer_ping_tick, 0));
-      return;
-    case timer_ping_timeout: {
-      RowId host = static_cast<RowId>(payload >> 24);
-      std::int64_t seq = static_cast<std::int64_t>(payload & 0xffffff);
-      PingStatus& st = pings_[host];
-      if (st.outstanding.erase(seq) == 0) return;  // answered in time
-      ping_failed(ctx, host);
-      return;
-    }
-    case timer_replay:
-      // In HA the tables are read back first; the replay runs on what was read.
-      if (cm_) refresh(ctx, true);
-      else replay(ctx);
-      ctx.set_timer(ctx.timing(t_replay_interval), make_tag(timer_replay, 0));
-      return;
-    case timer_bus:
-      bus_scheduled_ = false;
-      drain_bus(ctx);
-      return;
-    case timer_lock_wait: {
-      RowId pi = static_cast<RowId>(payload);
-      auto it = running_.find(pi);
-      if (it == running_.end() || it->second.phase != RunningProcess::Phase::waiting_lock) return;
-      locks_.give_up(it->second.lock, pi);
-      fail_process(ctx, pi, "timed out waiting for lock " + it->second.lock);
-      return;
-    }
-    case timer_agent_reply: {
-      RowId pi = static_cast<RowId>(payload);
-      auto it = running_.find(pi);
-      if (it == running_.end() || it->second.phase != RunningProcess::Phase::working) return;
-      fail_process(ctx, pi, "no answer from the agent");
-      return;
-    }
-    case timer_retry:
-      run_process(ctx, static_cast<RowId>(payload));
-      return;
-    case timer_ha_boot:
-      boot(ctx);
-      return;
-    case timer_service_lock:
-      on_lock_wait_over(ctx, static_cast<RowId>(payload));
-      return;
-  }
+  bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
+                                  AgentReply, Retry, HaBoot, ServiceLockWait>(
+      tag, [&](const auto& t) { on(ctx, t); });
+  STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }
+
+void CattleServer::on(Ctx& ctx, const PingTick&) {
+  ping_all(ctx);
+  ctx.set_timer(cfg_.ping_interval_ns, timer_tag::encode(PingTick{}));
+}
+
+void CattleServer::on(Ctx& ctx, const PingTimeout& t) {
+  std::optional<RowId> host = host_of_ping_slot(t.host_slot);
+  if (!host) return;
+  PingStatus& st = volatile_.pings[*host];
+  if (st.outstanding.erase(static_cast<std::int64_t>(t.seq)) == 0) return;  // answered in time
+  ping_failed(ctx, *host);
+}
+
+void CattleServer::on(Ctx& ctx, const ReplayTick&) {
+  // In HA the tables are read back first; the replay runs on what was read.
+  if (cm_) refresh(ctx, true);
+  else replay(ctx);
+  ctx.set_timer(cfg_.replay_interval_ns, timer_tag::encode(ReplayTick{}));
+}
+
+void CattleServer::on(Ctx& ctx, const BusDrain&) {
+  volatile_.bus_scheduled = false;
+  drain_bus(ctx);
+}
+
+void CattleServer::on(Ctx& ctx, const LockWait& t) {
+  auto it = volatile_.running.find(t.pi);
+  if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::waiting_lock)
+    return;
+  volatile_.locks.give_up(it->second.lock, t.pi);
+  fail_process(ctx, t.pi, "timed out waiting for lock " + it->second.lock);
+}
+
+void CattleServer::on(Ctx& ctx, const AgentReply& t) {
+  auto it = volatile_.running.find(t.pi);
+  if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::working) return;
+  fail_process(ctx, t.pi, "no answer from the agent");
+}
+
+void CattleServer::on(Ctx& ctx, const Retry& t) { run_process(ctx, t.pi); }
+
+void CattleServer::on(Ctx& ctx, const HaBoot&) { boot(ctx); }
+
+void CattleServer::on(Ctx& ctx, const ServiceLockWait& t) { on_lock_wait_over(ctx, t.service); }
 
 void CattleServer::on_crash() {
   // Memory goes; the embedded database's files stay, but its connections die with the process.
-  memory_ = mysql::Database(config_.max_connections);
-  durable_.drop_all_connections();
-  locks_.clear();
-  running_.clear();
-  quick_retries_.clear();
-  pings_.clear();
-  bus_.clear();
-  bus_scheduled_ = false;
+  durable_.store.drop_all_connections();
+  volatile_ = Volatile{};
+  volatile_.memory = mysql::Database(config_.max_connections);
+  volatile_.shared = mysql::Database(config_.max_connections);
   if (!cm_) return;
   cm_->crash();
   db_client_->crash();
   crash_ha();
-  ha_booted_ = false;
-  serving_ = false;
-  cm_started_ = false;
 }
 
 bool CattleServer::on_fault(Ctx& ctx, const ModelFault& fault) {
   if (cm_ && cm_->on_fault(ctx, fault)) return true;
   if (fault.kind != "truncate" || !config_.embedded_db) return false;
   // The field report's operator switched foreign-key checks off first (SET FOREIGN_KEY_CHECKS=0).
-  auto err = durable_.truncate(fault.args, /*foreign_key_checks=*/false);
+  auto err = durable_.store.truncate(fault.args, /*foreign_key_checks=*/false);
   if (err) {
-    ctx.log(LogLevel::notable, fmt::format("TRUNCATE failed: error {}: {}", err->code,
-                                           err->message));
+    ctx.event(LogLevel::notable,
+              Event("mysql.truncate_failed")
+                  .with("code", std::int64_t{err->code})
+                  .with("message", err->message),
+              fmt::format("TRUNCATE failed: error {}: {}", err->code, err->message));
   } else {
-    ctx.log(LogLevel::notable, fmt::format("tables {} truncated (foreign_key_checks=0)",
-                                           fmt::join(fault.args, ", ")));
+    std::string tables = fmt::format("{}", fmt::join(fault.args, ", "));
+    ctx.event(LogLevel::notable, Event("mysql.tables_truncated").with("tables", tables),
+              fmt::format("tables {} truncated (foreign_key_checks=0)", tables));
     ctx.signal("mysql.truncated");
   }
   return true;
@@ -316,65 +350,85 @@ static bool has_prefix(std::string_view key, const char (&prefix)[4]) {
 std::optional<std::int64_t> CattleServer::probe(std::string_view key,
                                                 std::string_view arg) const {
   if (key == "host_state") {
-    std::string s = host_state(arg);
-    if (s == "active") return static_cast<std::int64_t>(HostStateCode::active);
-    if (s == "reconnecting" || s == "activating")
-      return static_cast<std::int64_t>(HostStateCode::reconnecting);
-    if (s == "disconnected") return static_cast<std::int64_t>(HostStateCode::disconnected);
+    auto id = host_by_name(arg);
+    switch (id ? host_state_of(store(), *id) : HostState::unknown) {
+      case HostState::active: return static_cast<std::int64_t>(HostStateCode::active);
+      case HostState::reconnecting:
+      case HostState::activating: return static_cast<std::int64_t>(HostStateCode::reconnecting);
+      case HostState::disconnected: return static_cast<std::int64_t>(HostStateCode::disconnected);
+      case HostState::unknown: return std::nullopt;
+    }
     return std::nullopt;
   }
   if (key == "hosts_active") {
     // One scan for the convergence check, instead of one host_state look-up per agent.
     std::int64_t n = 0;
-    for (const auto& [id, row] : *store().table("host")) n += row.at("state") == "active";
+    for (const auto& [id, row] : *store().table("host"))
+      n += host_state_of(row) == HostState::active;
     return n;
   }
-  if (key == "lock_holders_max") return locks_.max_holders();
+  if (key == "lock_holders_max") return volatile_.locks.max_holders();
   if (key == "services_known") {
     std::int64_t n = 0;
     for (const auto& [id, row] : *store().table("service")) n += row.at("kind") == "service";
     return n;
   }
-  if (key == "processes_running") return static_cast<std::int64_t>(running_.size());
+  if (key == "processes_running") return static_cast<std::int64_t>(volatile_.running.size());
   if (cm_ && has_prefix(key, "cm.")) return cm_->probe(key, arg);
   if (cm_ && has_prefix(key, "db.")) return db_client_->probe(key, arg);
   if (zk_ && has_prefix(key, "zk.")) return zk_->probe(key, arg);
-  if (cm_ && key == "ha.cache_ready") return cache_ready_ ? 1 : 0;
-  if (cm_ && key == "ha.services_working") return static_cast<std::int64_t>(service_work_.size());
+  if (cm_ && key == "ha.cache_ready") return volatile_.cache_ready ? 1 : 0;
+  if (cm_ && key == "ha.services_working")
+    return static_cast<std::int64_t>(volatile_.service_work.size());
   return std::nullopt;
+}
+
+template <class Self, class F>
+void CattleServer::for_each_component(Self& self, F&& f) {
+  if (self.cm_) f("cm", *self.cm_);
+  if (self.db_client_) f("db_client", *self.db_client_);
+  if (self.zk_) f("zk", *self.zk_);
+  if (self.redis_) f("redis", *self.redis_);
 }
 
 std::uint64_t CattleServer::state_digest() const {
   Digest d;
-  d.add(durable_.digest()).add(memory_.digest()).add(booted_before_ ? 1u : 0u);
-  locks_.digest_into(d);
-  for (const auto& [pi, rp] : running_) d.add_signed(pi).add(static_cast<std::uint64_t>(rp.phase));
-  for (const auto& [host, st] : pings_) {
-    d.add_signed(host).add_signed(st.failures);
-    for (const auto& [seq, t] : st.outstanding) d.add_signed(seq).add_signed(t);
-  }
-  for (const BusEvent& e : bus_) d.add(e.name).add_signed(e.resource);
-  d.add_signed(ping_seq_);
-  if (cm_) {
-    d.add(cm_->digest()).add(db_client_->digest());
-    d.add(ha_booted_ ? 1u : 0u).add(serving_ ? 1u : 0u).add(cm_started_ ? 1u : 0u);
-    d.add_signed(incarnation_).add(shared_.digest()).add(cache_ready_ ? 1u : 0u);
-    d.add(refreshing_ ? 1u : 0u).add(refresh_again_ ? 1u : 0u).add_signed(refresh_waiting_);
-    d.add_signed(refresh_from_seq_).add_signed(next_seq_);
-    for (const auto& [seq, e] : journal_) {
-      d.add_signed(seq).add(e.acked ? 1u : 0u).add(e.sent ? 1u : 0u);
-      e.batch.digest_into(d);
-    }
-    for (const auto& [sid, w] : service_work_)
-      d.add_signed(sid).add(static_cast<std::uint64_t>(w.phase));
-    for (const auto& [session, t] : actions_) d.add_signed(session).add_signed(t);
-    d.add(reconcile_paused_logged_ ? 1u : 0u);
-    for (const auto& [seq, sends] : deferred_)
-      for (const DeferredSend& s : sends) d.add_signed(seq).add_signed(s.pi).add(s.msg.digest());
-    if (zk_) d.add(zk_->digest());
-    if (redis_) d.add(redis_->digest());
-  }
+  state::add(d, durable_);
+  state::add(d, volatile_);
+  for_each_component(*this, [&](std::string_view, const auto& c) {
+    if constexpr (state::SelfDigesting<std::remove_cvref_t<decltype(c)>>) c.digest_into(d);
+    else d.add(c.digest());
+  });
   return d.value();
+}
+
+std::size_t CattleServer::state_field_count() const {
+  std::size_t n = state::field_total(durable_, volatile_);
+  for_each_component(*this, [&](std::string_view, const auto& c) {
+    if constexpr (state::Component<std::remove_cvref_t<decltype(c)>>) n += c.state_field_count();
+  });
+  return n;
+}
+
+std::string CattleServer::perturb_state_field(std::size_t i) {
+  std::size_t own = state::field_total(durable_, volatile_);
+  if (i < own) return state::perturb_field(i, durable_, volatile_);
+  std::size_t seen = own;
+  std::string name;
+  for_each_component(*this, [&](std::string_view component, auto& c) {
+    if constexpr (state::Component<std::remove_cvref_t<decltype(c)>>) {
+      std::size_t n = c.state_field_count();
+      if (name.empty() && i < seen + n)
+        name = std::string(component) + "." + c.perturb_state_field(i - seen);
+      seen += n;
+    }
+  });
+  return name;
+}
+
+std::unique_ptr<Node> CattleServer::clone() const {
+  if (cm_) return nullptr;
+  return std::make_unique<CattleServer>(*this);
 }
 
 std::string_view CattleServer::message_name(std::uint32_t type) const {

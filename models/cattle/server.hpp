@@ -22,12 +22,15 @@
 #include <vector>
 
 #include "models/cattle/lock_manager.hpp"
+#include "models/cattle/protocol.hpp"
+#include "models/cattle/timers.hpp"
 #include "models/cluster_manager/cluster_manager.hpp"
 #include "models/mysql/database.hpp"
 #include "models/mysql/db_client.hpp"
 #include "models/redis/redis_client.hpp"
 #include "models/zookeeper/zk_client.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/state.hpp"
 #include "sim/core/spec.hpp"
 
 namespace stampede::cattle {
@@ -59,14 +62,21 @@ class CattleServer final : public Node {
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;
   std::string_view message_name(std::uint32_t type) const override;
+  // Single mode only: an HA server's client libraries hold callbacks bound to this object
+  // (pending database answers among them), so a copy would answer into the original.
+  std::unique_ptr<Node> clone() const override;
+  // The fields of the two lists, then those of each embedded client library that is a
+  // state::Component (server.cpp).
+  std::size_t state_field_count() const override;
+  std::string perturb_state_field(std::size_t i) override;
 
   // The tables the server reads and writes (the durable store, or its own memory copy when the
   // `state_in_store` mechanism is off).
   const mysql::Database& store() const {
-    if (cm_) return shared_;
-    return state_in_store_ ? durable_ : memory_;
+    if (cm_) return volatile_.shared;
+    return cfg_.state_in_store ? durable_.store : volatile_.memory;
   }
-  const mysql::Database& durable_store() const { return durable_; }
+  const mysql::Database& durable_store() const { return durable_.store; }
   // The server's view of a host ("active", ...), or "" when it does not know the host.
   std::string host_state(std::string_view agent) const;
   // HA mode only (null in single mode).
@@ -76,29 +86,119 @@ class CattleServer final : public Node {
   bool ha() const { return cm_.has_value(); }
   // HA: the actions this server took under service locks, as (ZooKeeper session, local time),
   // the last one per session, for the lock.no_stale_holder_action invariant.
-  const std::map<std::int64_t, TimeNs>& actions_by_session() const { return actions_; }
+  const std::map<std::int64_t, TimeNs>& actions_by_session() const {
+    return volatile_.actions;
+  }
 
  private:
   struct RunningProcess {
     enum class Phase { waiting_lock, working } phase = Phase::waiting_lock;
     std::string lock;
-    TimerId timer = 0;  // the lock wait or the agent's answer
+    Untracked<TimerId> timer;  // the lock wait or the agent's answer
+    STAMPEDE_FIELDS(phase, lock, timer)
   };
   struct PingStatus {
     int failures = 0;
     std::map<std::int64_t, TimeNs> outstanding;  // sequence -> when it was sent
+    STAMPEDE_FIELDS(failures, outstanding)
   };
   struct BusEvent {
     std::string name;
     RowId resource = 0;
+    STAMPEDE_FIELDS(name, resource)
+  };
+  // HA: a service this server works on under its ZooKeeper lock.
+  struct ServiceWork {
+    enum class Phase { waiting_lock, reading, working } phase = Phase::waiting_lock;
+    Untracked<TimerId> timer;  // the lock wait
+    STAMPEDE_FIELDS(phase, timer)
+  };
+  // HA: a write sent (or to be sent) to the external db.
+  struct JournalEntry {
+    mysql::WriteBatch batch;
+    bool sent = false;
+    bool acked = false;  // answered, with success or an error
+    STAMPEDE_FIELDS(batch, sent, acked)
+  };
+  // HA: an agent command waiting for the writes before it to be in the db.
+  struct DeferredSend {
+    RowId pi = 0;
+    NodeId to = k_no_node;
+    StartContainer msg;
+    STAMPEDE_FIELDS(pi, to, msg)
+  };
+
+  // What survives a crash: the embedded store's files and the boot count. The three sequence
+  // numbers are not on disk, but a crash has never reset them; they are kept here so that every
+  // recorded trace replays step for step (they only grow, so their values after a restart do
+  // not matter to the protocol).
+  struct Durable {
+    mysql::Database store;  // single mode: the embedded MySQL (its connections die in a crash)
+    bool booted_before = false;
+    std::int64_t incarnation = 0;  // HA: boots so far, part of the id range of its inserts
+    std::int64_t ping_seq = 0;
+    std::int64_t next_seq = 0;          // HA: the next write's sequence number
+    std::int64_t refresh_from_seq = 0;  // HA: writes from this one on are applied after a read
+    STAMPEDE_FIELDS(store, booted_before, incarnation, ping_seq, next_seq, refresh_from_seq)
+  };
+  // What a crash loses: the process's memory.
+  struct Volatile {
+    mysql::Database memory;  // the tables when the `state_in_store` mechanism is off
+    LockManager locks;
+    std::map<RowId, RunningProcess> running;
+    std::map<RowId, int> quick_retries;  // handler retries since the last replay, per process
+    std::map<RowId, PingStatus> pings;
+    HostSlots ping_slots;  // HA: the hosts' ping timer slots
+    std::deque<BusEvent> bus;
+    bool bus_scheduled = false;
+    // HA mode.
+    bool ha_booted = false;   // past the staggered start: the process runs
+    bool serving = false;     // the pool opened: the server answers its /ping
+    bool cm_started = false;  // the manager was started in this incarnation
+    mysql::Database shared;   // the server's copy of the shared tables
+    bool cache_ready = false;  // read back from the db at least once since the boot
+    bool refreshing = false;
+    bool refresh_again = false;  // an event came while a refresh was in flight
+    bool refresh_then_replay = false;
+    int refresh_waiting = 0;  // tables still to be read
+    bool refresh_failed = false;
+    std::map<std::string, std::vector<std::pair<RowId, mysql::Row>>> refresh_rows;
+    std::map<std::int64_t, JournalEntry> journal;  // writes sent to the db, by sequence
+    // Agent commands waiting for the write of this sequence number (and those before it).
+    std::map<std::int64_t, std::vector<DeferredSend>> deferred;
+    std::map<RowId, ServiceWork> service_work;
+    std::map<std::int64_t, TimeNs> actions;  // ZooKeeper session -> the last action's time
+    bool reconcile_paused_logged = false;
+    STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_slots, bus, bus_scheduled,
+                    ha_booted, serving, cm_started, shared, cache_ready, refreshing,
+                    refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
+                    refresh_rows, journal, deferred, service_work, actions,
+                    reconcile_paused_logged)
   };
 
   mysql::Database& db() {
-    if (cm_) return shared_;
-    return state_in_store_ ? durable_ : memory_;
+    if (cm_) return volatile_.shared;
+    return cfg_.state_in_store ? durable_.store : volatile_.memory;
   }
   // Every write of the engine goes through here: in HA it also goes to the external db.
   std::vector<RowId> commit(Ctx& ctx, mysql::Transaction& txn);
+
+  // Messages (server.cpp).
+  void on(Ctx& ctx, NodeId from, const Pong& m);
+  void on(Ctx& ctx, NodeId from, const Hello& m);
+  void on(Ctx& ctx, NodeId from, const ApiRequest& m);
+  void on(Ctx& ctx, NodeId from, const ContainerEvent& m);
+
+  // Timers (server.cpp).
+  void on(Ctx& ctx, const PingTick& t);
+  void on(Ctx& ctx, const PingTimeout& t);
+  void on(Ctx& ctx, const ReplayTick& t);
+  void on(Ctx& ctx, const BusDrain& t);
+  void on(Ctx& ctx, const LockWait& t);
+  void on(Ctx& ctx, const AgentReply& t);
+  void on(Ctx& ctx, const Retry& t);
+  void on(Ctx& ctx, const HaBoot& t);
+  void on(Ctx& ctx, const ServiceLockWait& t);
 
   // Boot (server.cpp).
   void boot(Ctx& ctx);
@@ -111,7 +211,8 @@ class CattleServer final : public Node {
   RowId schedule_process(Ctx& ctx, std::string_view process, RowId resource);
   void run_process(Ctx& ctx, RowId pi);
   void execute(Ctx& ctx, RowId pi);
-  void finish_process(Ctx& ctx, RowId pi);
+  // `from`: the resource's state before the process ran, or "" for its current one.
+  void finish_process(Ctx& ctx, RowId pi, std::string_view from);
   void cancel_process(Ctx& ctx, RowId pi, std::string_view why);
   void fail_process(Ctx& ctx, RowId pi, std::string_view why);
   void release_lock(Ctx& ctx, RowId pi);
@@ -120,7 +221,9 @@ class CattleServer final : public Node {
   void emit(Ctx& ctx, std::string name, RowId resource);
   void drain_bus(Ctx& ctx);
   void on_container_started(Ctx& ctx, RowId instance);
-  void announce(Ctx& ctx, std::string_view process, RowId resource);
+  // The log line and structured event of a finished process (`from`: the state it left).
+  void announce(Ctx& ctx, std::string_view process, RowId resource, std::string_view from);
+  void announce_host(Ctx& ctx, std::string_view process, RowId host, std::string_view from);
 
   // Reconciler and configuration pushes (reconciler.cpp).
   void reconcile(Ctx& ctx);
@@ -133,10 +236,6 @@ class CattleServer final : public Node {
   void reconcile_service(Ctx& ctx, RowId service);
 
   // HA mode (ha.cpp).
-  struct ServiceWork {
-    enum class Phase { waiting_lock, reading, working } phase = Phase::waiting_lock;
-    TimerId timer = 0;  // the lock wait
-  };
   void start_ha(Ctx& ctx);
   void crash_ha();
   void refresh(Ctx& ctx, bool then_replay);
@@ -167,10 +266,13 @@ class CattleServer final : public Node {
   void publish_event(Ctx& ctx, const std::string& name);
   // Sends `msg` for process `pi` once every write made so far is in the database, and only if
   // the server may still act on the process's service then.
-  void send_when_durable(Ctx& ctx, RowId pi, NodeId to, Message msg);
+  void send_when_durable(Ctx& ctx, RowId pi, NodeId to, StartContainer msg);
 
   // Ping monitor (ping_monitor.cpp).
   void ping_all(Ctx& ctx);
+  // The slot a host's ping timeouts carry, and back (timers.hpp, PingTimeout).
+  std::uint64_t ping_slot(RowId host);
+  std::optional<RowId> host_of_ping_slot(std::uint64_t slot) const;
   void ping_succeeded(Ctx& ctx, RowId host);
   void ping_failed(Ctx& ctx, RowId host);
   void sync_containers(Ctx& ctx, RowId host, const std::vector<std::string>& running,
@@ -178,64 +280,45 @@ class CattleServer final : public Node {
   void container_gone(Ctx& ctx, RowId instance, std::string_view how);
 
   ServerConfig config_;
-  // Durable: on disk, kept across crashes.
-  mysql::Database durable_;
-  bool booted_before_ = false;
-  // Volatile: lost on crash.
-  mysql::Database memory_;
-  bool state_in_store_ = true;
-  bool resync_ = true;
-  LockManager locks_;
-  std::map<RowId, RunningProcess> running_;
-  std::map<RowId, int> quick_retries_;  // handler retries since the last replay, per process
-  std::map<RowId, PingStatus> pings_;
-  std::deque<BusEvent> bus_;
-  bool bus_scheduled_ = false;
-  std::int64_t ping_seq_ = 0;
-  SeriesId m_lock_acquisitions_ = 0;
-  SeriesId m_process_instances_ = 0;
-  SeriesId m_events_ = 0;
-  // HA mode. The manager's state files and the db's rows are durable in their own objects; the
-  // flags below are volatile.
+  Durable durable_;
+  Volatile volatile_;
+  // The timings and mechanisms the server uses, read once at every boot (names.hpp): the same
+  // at every boot, so not state.
+  struct Config {
+    DurationNs ping_interval_ns = 0;
+    DurationNs ping_timeout_ns = 0;
+    std::int64_t reconnect_after = 0;  // failed pings
+    DurationNs disconnect_after_ns = 0;
+    DurationNs replay_interval_ns = 0;
+    DurationNs lock_wait_ns = 0;
+    std::int64_t retry_count = 0;
+    DurationNs retry_backoff_ns = 0;
+    DurationNs agent_reply_timeout_ns = 0;
+    bool state_in_store = true;
+    bool process_replay = true;
+    bool zk_service_locks = true;
+    bool zk_stale_holder_check = true;
+    SeriesId lock_acquisitions = 0;
+    SeriesId process_instances = 0;
+    SeriesId events = 0;
+    SeriesId stale_refusals = 0;
+  };
+  void load_config(Ctx& ctx);
+  Config cfg_;
+  // HA mode: the client libraries the server links in. Each keeps its own durable and volatile
+  // parts and its own crash (the manager's state files, the pool's connections), so they stay
+  // out of the two lists. The digest and the perturbation reach into each through its
+  // state::Component trio (digest_into, state_field_count, perturb_state_field) when it has one,
+  // and through its digest() otherwise (server.cpp, for_each_component): the helpers that own
+  // these classes are adding the trio on their branches, and the server picks it up at merge
+  // without a change. zk_ and redis_ are made at each HA boot and dropped in a crash.
+  // Calls f(name, client) for each embedded client library the server has, in a fixed order.
+  template <class Self, class F>
+  static void for_each_component(Self& self, F&& f);
   std::optional<mysql::DbClient> db_client_;
   std::optional<cm::ClusterManager> cm_;
-  bool ha_booted_ = false;   // past the staggered start: the process runs
-  bool serving_ = false;     // the pool opened: the server answers its /ping
-  bool cm_started_ = false;  // the manager was started in this incarnation
-  // HA: durable.
-  std::int64_t incarnation_ = 0;  // boots so far: part of the id range of the rows it inserts
-  // HA: volatile.
   std::optional<zk::ZkClient> zk_;
   std::optional<redis::RedisClient> redis_;
-  mysql::Database shared_;       // the server's copy of the shared tables
-  bool cache_ready_ = false;     // read back from the db at least once since the boot
-  bool refreshing_ = false;
-  bool refresh_again_ = false;   // an event came while a refresh was in flight
-  bool refresh_then_replay_ = false;
-  int refresh_waiting_ = 0;      // tables still to be read
-  bool refresh_failed_ = false;
-  std::map<std::string, std::vector<std::pair<RowId, mysql::Row>>> refresh_rows_;
-  std::int64_t refresh_from_seq_ = 0;  // writes from this one on are applied again after it
-  struct JournalEntry {
-    mysql::WriteBatch batch;
-    bool sent = false;
-    bool acked = false;  // answered, with success or an error
-  };
-  std::map<std::int64_t, JournalEntry> journal_;  // writes sent to the db, by sequence
-  struct DeferredSend {
-    RowId pi = 0;
-    NodeId to = k_no_node;
-    Message msg;
-  };
-  // Agent commands waiting for the write of this sequence number (and those before it).
-  std::map<std::int64_t, std::vector<DeferredSend>> deferred_;
-  std::int64_t next_seq_ = 0;
-  std::map<RowId, ServiceWork> service_work_;
-  std::map<std::int64_t, TimeNs> actions_;  // ZooKeeper session -> the last action's time
-  bool stale_check_ = true;
-  bool replay_ = true;  // mechanism process_replay, read at boot
-  bool reconcile_paused_logged_ = false;
-  SeriesId m_stale_refusals_ = 0;
 };
 
 }  // namespace stampede::cattle

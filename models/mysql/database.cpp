@@ -33,6 +33,14 @@ Database::Database(int max_connections) : max_connections_(max_connections) {
   for (const char* t : {"stack", "service", "instance", "host", "network", "process_instance",
                         "setting"})
     tables_.emplace(t, TableState{});
+  // The columns the Cattle model looks rows up by (Database::where) on its hot paths: a host by
+  // its name at every ping reply, a host's and a service's instances, a resource's processes.
+  const std::pair<const char*, const char*> indexed[] = {
+      {"host", "name"},          {"instance", "host_id"}, {"instance", "service_id"},
+      {"service", "stack_id"},   {"stack", "name"},       {"setting", "name"},
+      {"process_instance", "resource_id"}};
+  for (const auto& [table, column] : indexed)
+    tables_[table].indexes->emplace(column, ColumnIndex{});
   // Cattle's schema declares these constraints; they are what makes TRUNCATE refuse with the
   // checks on.
   foreign_keys_ = {
@@ -68,6 +76,28 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved) {
   return commit(txn, resolved, true);
 }
 
+void Database::unindex(TableState& t, RowId id) {
+  auto row = t.rows.find(id);
+  if (row == t.rows.end()) return;
+  for (auto& [column, by_value] : t.indexes.value) {
+    auto v = row->second.find(column);
+    if (v == row->second.end()) continue;
+    auto ids = by_value.find(v->second);
+    if (ids == by_value.end()) continue;
+    ids->second.erase(id);
+    if (ids->second.empty()) by_value.erase(ids);
+  }
+}
+
+void Database::index(TableState& t, RowId id) {
+  auto row = t.rows.find(id);
+  if (row == t.rows.end()) return;
+  for (auto& [column, by_value] : t.indexes.value) {
+    auto v = row->second.find(column);
+    if (v != row->second.end()) by_value[v->second].insert(id);
+  }
+}
+
 void Database::raise_next_ids(RowId floor) {
   for (auto& [name, t] : tables_) t.next_id = std::max(t.next_id, floor);
 }
@@ -77,7 +107,9 @@ void Database::replace_rows(std::string_view name,
   TableState* t = state(name);
   STAMPEDE_ASSERT(t != nullptr, "a replica read a table the schema does not have");
   t->rows.clear();
-  for (const auto& [id, row] : rows) t->rows.emplace(id, row);
+  for (auto& [column, by_value] : t->indexes.value) by_value.clear();
+  for (const auto& [id, row] : rows)
+    if (t->rows.emplace(id, row).second) index(*t, id);
 }
 
 std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, bool record) {
@@ -98,25 +130,32 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, boo
         RowId fresh = t->next_id++;
         real_id[w.id] = fresh;
         if (record) resolved.put(w.table, fresh, w.row);
+        unindex(*t, fresh);
         t->rows[fresh] = std::move(w.row);
+        index(*t, fresh);
         inserted.push_back(fresh);
         break;
       }
       case Transaction::Write::Kind::put:
         if (record) resolved.put(w.table, id, w.row);
+        unindex(*t, id);
         t->rows[id] = std::move(w.row);
+        index(*t, id);
         break;
       case Transaction::Write::Kind::update: {
         auto it = t->rows.find(id);
         if (it == t->rows.end()) break;
+        unindex(*t, id);
         for (auto& [col, val] : w.row) {
           if (record) resolved.update(w.table, id, col, val);
           it->second[col] = val;
         }
+        index(*t, id);
         break;
       }
       case Transaction::Write::Kind::erase:
         if (record) resolved.erase(w.table, id);
+        unindex(*t, id);
         t->rows.erase(id);
         break;
     }
@@ -153,8 +192,15 @@ std::int64_t Database::get_int(std::string_view table_name, RowId id,
 std::vector<RowId> Database::where(std::string_view table_name, std::string_view column,
                                    std::string_view value) const {
   std::vector<RowId> ids;
-  const Table* t = table(table_name);
-  if (t == nullptr) return ids;
+  auto ts = tables_.find(table_name);
+  if (ts == tables_.end()) return ids;
+  const TableState& state = ts->second;
+  if (auto idx = state.indexes->find(column); idx != state.indexes->end()) {
+    auto found = idx->second.find(value);
+    if (found != idx->second.end()) ids.assign(found->second.begin(), found->second.end());
+    return ids;
+  }
+  const Table* t = &state.rows;
   std::string col(column);
   for (const auto& [id, row] : *t) {
     auto it = row.find(col);
@@ -179,22 +225,10 @@ std::optional<DbError> Database::truncate(const std::vector<std::string>& tables
                              fk.column + "`)"};
     }
     t->rows.clear();
+    for (auto& [column, by_value] : t->indexes.value) by_value.clear();
     t->next_id = 1;
   }
   return std::nullopt;
-}
-
-std::uint64_t Database::digest() const {
-  Digest d;
-  for (const auto& [name, t] : tables_) {
-    d.add(name).add_signed(t.next_id);
-    for (const auto& [id, row] : t.rows) {
-      d.add_signed(id);
-      for (const auto& [col, val] : row) d.add(col).add(val);
-    }
-  }
-  d.add_signed(connections_);
-  return d.value();
 }
 
 }  // namespace stampede::mysql

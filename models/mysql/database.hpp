@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "sim/core/digest.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::mysql {
 
@@ -33,6 +35,7 @@ struct ForeignKey {
   std::string table;
   std::string column;
   std::string references;
+  STAMPEDE_FIELDS(table, column, references)
 };
 
 // The writes of one transaction, kept aside until commit.
@@ -66,6 +69,8 @@ class Database {
   // Creates the Cattle schema (stack, service, instance, host, network, process_instance,
   // setting) and its foreign keys.
   explicit Database(int max_connections);
+  // With MySQL's own default max_connections, 151 (a default member of a state struct).
+  Database() : Database(151) {}
 
   // Connections. A server opens its pool at boot; a crash of the embedded server drops them all.
   std::optional<DbError> connect();
@@ -101,15 +106,27 @@ class Database {
   // resets the table's AUTO_INCREMENT counter.
   std::optional<DbError> truncate(const std::vector<std::string>& tables, bool foreign_key_checks);
 
-  std::uint64_t digest() const;
+  std::uint64_t digest() const { return state::digest(*this); }
 
- private:
+  // The state of a store: a field list, so that the server that embeds it digests and perturbs
+  // it with its own state (sim/core/state.hpp).
+  // The rows of an indexed column by value, in id order: derived from the rows (a cache, so
+  // untracked), kept up to date by every write.
+  using ColumnIndex = std::map<std::string, std::set<RowId>, std::less<>>;
   struct TableState {
     Table rows;
     RowId next_id = 1;
+    Untracked<std::map<std::string, ColumnIndex, std::less<>>> indexes;  // by column
+    STAMPEDE_FIELDS(rows, next_id, indexes)
   };
+  STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_)
+
+ private:
   std::vector<RowId> commit(Transaction& txn, Transaction& resolved, bool record);
   TableState* state(std::string_view name);
+  // Keep a table's indexes in step with a row that is about to change or has changed.
+  static void unindex(TableState& t, RowId id);
+  static void index(TableState& t, RowId id);
 
   std::map<std::string, TableState, std::less<>> tables_;
   std::vector<ForeignKey> foreign_keys_;

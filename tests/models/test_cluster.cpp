@@ -200,8 +200,7 @@ TEST_CASE("the registry names every timing with a source, and the scale invarian
   CHECK_FALSE(inv->check(w));
   // A third web container started behind the server's back exceeds the scale of 2.
   w.inject("server-1", "agent-2",
-           Message{cattle::msg_start_container, 128, 99, 0, 0,
-                   cattle::make_names({"wordpress/web/3"})});
+           wire::encode(cattle::StartContainer{99, cattle::make_names({"wordpress/web/3"})}));
   w.run_until(w.now() + 2 * k_s);
   CHECK(w.running("wordpress/web") == 3);
   // Inside the grace window (scale_exceeded_grace, 10 s) the third one does not count yet ...
@@ -227,5 +226,25 @@ TEST_CASE("a failed start is retried with backoff, then replayed until it succee
   CHECK(w.running("wordpress/db") == 1);
   CHECK(w.running("wordpress/web") == 2);
   CHECK(w.registry().converged()(w));
+  CHECK(w.violations().empty());
+}
+
+TEST_CASE("a stray copy of a container on another host than its instance's is stopped") {
+  // A start command that waited on a paused agent while the create was placed elsewhere: the
+  // agent starts a copy and reports it; the server stops the copy and keeps the instance.
+  FakeWorld w;
+  boot(w);
+  const auto& server = w.node_as<cattle::CattleServer>("server-1");
+  std::vector<mysql::RowId> ids = server.store().where("instance", "name", "wordpress/web/1");
+  REQUIRE(ids.size() == 1);
+  REQUIRE(w.node_as<agent::Agent>("agent-2").is_running("wordpress/web/1"));
+  w.inject("server-1", "agent-1",
+           wire::encode(
+               cattle::StartContainer{ids.front(), cattle::make_names({"wordpress/web/1"})}));
+  w.run_until(w.now() + 5 * k_s);
+  CHECK_FALSE(w.node_as<agent::Agent>("agent-1").is_running("wordpress/web/1"));
+  CHECK(w.node_as<agent::Agent>("agent-2").is_running("wordpress/web/1"));
+  CHECK(w.running("wordpress/web") == 2);
+  CHECK(server.store().get("instance", ids.front(), "state") == "active");
   CHECK(w.violations().empty());
 }

@@ -77,3 +77,40 @@ TEST_CASE("the store's digest is canonical") {
   b.commit(tb);
   CHECK(a.digest() == b.digest());
 }
+
+TEST_CASE("an indexed where() answers what a scan would, through every kind of write",
+          "[mysql]") {
+  Database db(10);
+  // A scan of the rows, the answer where() gave before the indexes.
+  auto scan = [&](std::string_view table, const std::string& column, std::string_view value) {
+    std::vector<RowId> ids;
+    for (const auto& [id, row] : *db.table(table))
+      if (auto it = row.find(column); it != row.end() && it->second == value) ids.push_back(id);
+    return ids;
+  };
+  auto same = [&] {
+    for (const char* host : {"1", "2", "3"})
+      CHECK(db.where("instance", "host_id", host) == scan("instance", "host_id", host));
+    for (const char* name : {"agent-1", "agent-2"})
+      CHECK(db.where("host", "name", name) == scan("host", "name", name));
+  };
+  Transaction t;
+  t.insert("host", {{"name", "agent-1"}});
+  t.insert("host", {{"name", "agent-2"}});
+  for (int i = 0; i < 4; ++i) t.insert("instance", {{"host_id", i % 2 ? "1" : "2"}});
+  db.commit(t);
+  same();
+  t.update("instance", 1, "host_id", "3");  // moves between values
+  t.erase("instance", 2);
+  t.put("instance", 9, {{"host_id", "1"}});
+  t.put("host", 1, {{"name", "agent-2"}});  // replaces a whole row
+  db.commit(t);
+  same();
+  CHECK(db.where("host", "name", "agent-2") == std::vector<RowId>{1, 2});
+  db.replace_rows("instance", {{5, {{"host_id", "3"}}}, {7, {{"host_id", "3"}}}});
+  same();
+  CHECK(db.where("instance", "host_id", "3") == std::vector<RowId>{5, 7});
+  REQUIRE_FALSE(db.truncate({"instance"}, false));
+  same();
+  CHECK(db.where("instance", "host_id", "3").empty());
+}

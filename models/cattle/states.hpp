@@ -1,0 +1,87 @@
+#pragma once
+// The states of Cattle's resources as the model reasons about them: enums, with their text only
+// where a row is read from or written to the store (MySQL keeps them as text), in digests and in
+// traces. A value the model does not know (a missing row reads as "") is `unknown`.
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "models/mysql/database.hpp"
+
+namespace stampede::cattle {
+
+// Host states follow the agent's (process_defs.cpp moves a host between them).
+enum class HostState : std::uint8_t { unknown, active, reconnecting, disconnected, activating };
+inline constexpr std::array<std::string_view, 5> k_host_state_text = {
+    "", "active", "reconnecting", "disconnected", "activating"};
+
+// Instance states follow Cattle's (requested, activating, active, stopping, stopped, removed).
+enum class InstanceState : std::uint8_t {
+  unknown, requested, activating, active, starting, stopping, stopped, removing, removed
+};
+inline constexpr std::array<std::string_view, 9> k_instance_state_text = {
+    "",        "requested", "activating", "active", "starting",
+    "stopping", "stopped",  "removing",   "removed"};
+
+// A process instance's phase: pending and running are unfinished (replayed after a crash).
+enum class ProcessPhase : std::uint8_t { unknown, pending, running, done, canceled };
+inline constexpr std::array<std::string_view, 5> k_process_phase_text = {
+    "", "pending", "running", "done", "canceled"};
+
+template <class E, std::size_t N>
+constexpr E parse_state(const std::array<std::string_view, N>& texts, std::string_view text) {
+  for (std::size_t i = 1; i < N; ++i)
+    if (texts[i] == text) return static_cast<E>(i);
+  return E::unknown;
+}
+
+constexpr std::string_view to_text(HostState s) {
+  return k_host_state_text[static_cast<std::size_t>(s)];
+}
+constexpr std::string_view to_text(InstanceState s) {
+  return k_instance_state_text[static_cast<std::size_t>(s)];
+}
+constexpr std::string_view to_text(ProcessPhase p) {
+  return k_process_phase_text[static_cast<std::size_t>(p)];
+}
+constexpr HostState parse_host_state(std::string_view text) {
+  return parse_state<HostState>(k_host_state_text, text);
+}
+constexpr InstanceState parse_instance_state(std::string_view text) {
+  return parse_state<InstanceState>(k_instance_state_text, text);
+}
+constexpr ProcessPhase parse_process_phase(std::string_view text) {
+  return parse_state<ProcessPhase>(k_process_phase_text, text);
+}
+constexpr bool unfinished(ProcessPhase p) {
+  return p == ProcessPhase::pending || p == ProcessPhase::running;
+}
+
+// Reading a state from a row of the store (the one place the text is parsed).
+inline HostState host_state_of(const mysql::Row& host) {
+  auto it = host.find("state");
+  return it == host.end() ? HostState::unknown : parse_host_state(it->second);
+}
+inline HostState host_state_of(const mysql::Database& db, mysql::RowId host) {
+  const mysql::Row* row = db.find("host", host);
+  return row == nullptr ? HostState::unknown : host_state_of(*row);
+}
+inline InstanceState instance_state_of(const mysql::Row& instance) {
+  auto it = instance.find("state");
+  return it == instance.end() ? InstanceState::unknown : parse_instance_state(it->second);
+}
+inline InstanceState instance_state_of(const mysql::Database& db, mysql::RowId instance) {
+  const mysql::Row* row = db.find("instance", instance);
+  return row == nullptr ? InstanceState::unknown : instance_state_of(*row);
+}
+inline ProcessPhase phase_of(const mysql::Row& process) {
+  auto it = process.find("phase");
+  return it == process.end() ? ProcessPhase::unknown : parse_process_phase(it->second);
+}
+
+static_assert(parse_host_state("reconnecting") == HostState::reconnecting &&
+                  to_text(InstanceState::removed) == "removed" &&
+                  parse_process_phase("nonsense") == ProcessPhase::unknown,
+              "state texts and enums agree");
+
+}  // namespace stampede::cattle
