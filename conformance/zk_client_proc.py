@@ -9,6 +9,7 @@ freeze past the session's expiry) it prints the state change, then tries once to
 holder (a setData on its lock node with its old session) and prints whether that worked. Exits after that, or when its parent stops it.
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -16,9 +17,16 @@ import time
 from kazoo.client import KazooClient, KazooState
 
 
+_say_lock = threading.Lock()
+
+
 def say(event, **fields):
+    # One write() per line: print() writes the text and its newline separately, so the listener
+    # thread's lines and the main thread's could interleave into one unreadable line.
     fields.update(event=event, t=time.time())
-    print(json.dumps(fields), flush=True)
+    line = (json.dumps(fields) + "\n").encode()
+    with _say_lock:
+        os.write(sys.stdout.fileno(), line)
 
 
 def main():

@@ -112,9 +112,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "34d197ac61451d38"},  {"agent-partition", 2, "1e252f5d6e186cb0"},
-      {"server-stop", 1, "8ce589887d9fe2de"},      {"server-stop", 2, "41013f096a157e94"},
-      {"store-truncation", 1, "4e5d21bafab2880c"}, {"store-truncation", 2, "cad5d464546bfe78"},
+      {"agent-partition", 1, "fbf0fb5ccc147fc6"},  {"agent-partition", 2, "b689a42bc1c6dd9c"},
+      {"server-stop", 1, "187f5668710a09b6"},      {"server-stop", 2, "b733c383ecde704a"},
+      {"store-truncation", 1, "7164dcb4bd5a8656"}, {"store-truncation", 2, "a8e2eb73661130ee"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
