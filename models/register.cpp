@@ -130,6 +130,18 @@ void register_mechanisms(Registry& r) {
                    "timeout, and abandons the work when the lock is lost or the session expires; "
                    "off: it trusts its own bookkeeping, and a paused or cut-off holder goes on "
                    "acting after ZooKeeper gave the lock to another server"});
+  r.add_mechanism({std::string(cattle::m_stop_stray_copies),
+                   "NOT IN CATTLE, off by default: a container reported by another host than its "
+                   "instance's (a start command that waited on a paused agent while the create "
+                   "was placed elsewhere) is stopped. rancher/cattle v0.165.8 leaves it running: "
+                   "code/iaas/ha/src/main/java/io/cattle/platform/ha/monitor/impl/"
+                   "PingInstancesMonitorImpl.java determineSyncActions (lines 171-240) matches a "
+                   "host's report only against that host's instances and turns an unmatched "
+                   "running container into a start event, which code/iaas/logic/src/main/java/"
+                   "io/cattle/platform/process/containerevent/ContainerEventCreate.java handle "
+                   "(lines 133-135) ignores for an instance already running; off: the copy runs on "
+                   "and the service exceeds its scale",
+                   false});
   r.add_mechanism({std::string(cattle::m_zk_service_locks),
                    "HA: a service is reconciled only under its ZooKeeper lock; off: every server "
                    "reconciles every service on its own"});

@@ -21,6 +21,7 @@ inline constexpr std::string_view m_agent_resync = "agent_resync";
 inline constexpr std::string_view m_state_in_store = "state_in_store";
 inline constexpr std::string_view m_process_replay = "process_replay";
 inline constexpr std::string_view m_zk_stale_holder_check = "zk_stale_holder_check";
+inline constexpr std::string_view m_stop_stray_copies = "cattle_stop_stray_copies";
 inline constexpr std::string_view m_zk_service_locks = "zk_service_locks";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.

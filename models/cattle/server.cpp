@@ -56,6 +56,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.process_replay = ctx.mechanism(m_process_replay);
   cfg_.zk_service_locks = ctx.mechanism(m_zk_service_locks);
   cfg_.zk_stale_holder_check = ctx.mechanism(m_zk_stale_holder_check);
+  cfg_.stop_stray_copies = ctx.mechanism(m_stop_stray_copies);
 }
 
 void CattleServer::boot(Ctx& ctx) {
@@ -219,9 +220,10 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ApiRequest& m) {
 void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
   // A report from a host other than the one the instance is placed on is about a stray copy: a
   // start command that waited on a paused agent while the create was retried (and placed) on
-  // another host once this one went reconnecting. The server stops the copy and takes neither
-  // its start nor its stop for the instance's.
-  if (m.instance != 0) {
+  // another host once this one went reconnecting. Cattle v0.165.8 does not stop it (the
+  // mechanism's description in models/register.cpp says where); with the mechanism on, the
+  // server stops the copy and takes neither its start nor its stop for the instance's.
+  if (cfg_.stop_stray_copies && m.instance != 0) {
     RowId placed = db().get_int("instance", m.instance, "host_id");
     auto reporter = host_by_name(ctx.name_of(from));
     if (placed != 0 && reporter && *reporter != placed) {

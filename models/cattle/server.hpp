@@ -298,6 +298,7 @@ class CattleServer final : public Node {
     bool process_replay = true;
     bool zk_service_locks = true;
     bool zk_stale_holder_check = true;
+    bool stop_stray_copies = false;
     SeriesId lock_acquisitions = 0;
     SeriesId process_instances = 0;
     SeriesId events = 0;

@@ -49,6 +49,9 @@ struct TimingDef {
 struct MechanismDef {
   std::string name;
   std::string description;  // what switching it off removes
+  // Whether a scenario that does not mention the mechanism has it. A mechanism that the modelled
+  // release does not have (a fix the model offers) is off unless a scenario switches it on.
+  bool default_on = true;
 };
 
 struct InvariantDef {

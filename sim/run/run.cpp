@@ -17,7 +17,7 @@ TimingMap resolve_timings(const ScenarioSpec& spec, const Registry& reg) {
 
 MechanismMap resolve_mechanisms(const ScenarioSpec& spec, const Registry& reg) {
   MechanismMap out;
-  for (const MechanismDef& m : reg.mechanisms()) out[m.name] = true;
+  for (const MechanismDef& m : reg.mechanisms()) out[m.name] = m.default_on;
   for (const auto& [name, on] : spec.cluster.mechanisms) out[name] = on;
   return out;
 }

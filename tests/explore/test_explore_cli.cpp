@@ -148,10 +148,14 @@ TEST_CASE("explore refuses an unknown reduction and dpor under a delay bound, ex
 
 TEST_CASE("known bug (b): explore places a pause and finds the stale lock holder, not with the check") {
   // The scenario's scripted pause is removed: the explorer must place one itself (--faults pause,
-  // one fault per run). Runs to the first bug with seed 1 are pinned: 957 random walks.
+  // one fault per run). Runs to the first bug with seed 1 are pinned: 957 random walks. A pause
+  // can also leave a stray copy of a container that Cattle 1.1 never stops (a separate finding,
+  // found in run 2 without the switch: tests/models/test_cluster.cpp); the model's stop of the
+  // copy is switched on so that the walks look for the stale holder alone.
   const std::string k_b = std::string(SCENARIOS_DIR) + "/known-bugs/ha-stale-lock-holder.yaml";
   const std::string k_flags =
-      "--set 'faults=[]' --faults pause --max-faults 1 --max-delay 5ms --strategy random --quiet";
+      "--set 'faults=[]' --faults pause --max-faults 1 --max-delay 5ms --strategy random --quiet "
+      "--set cluster.mechanisms.cattle_stop_stray_copies=true";
   std::string trace = tmp("b.trace.jsonl");
   Result found = sh(fmt::format("explore {} {} --runs 1000 --out {}", k_b, k_flags, trace));
   CHECK(found.code == 1);
@@ -170,6 +174,7 @@ TEST_CASE("known bug (b): explore places a pause and finds the stale lock holder
     }
   REQUIRE_FALSE(pause_step.empty());
   Result handoff = sh(fmt::format("explore {} --set 'faults=[]' --from {} --at {} --state-clock "
+                                  "--set cluster.mechanisms.cattle_stop_stray_copies=true "
                                   "--max-steps 1500 --quiet --out {}",
                                   k_b, trace, pause_step, tmp("b-dfs.trace.jsonl")));
   CHECK(handoff.code == 1);

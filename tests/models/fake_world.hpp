@@ -27,7 +27,7 @@ class FakeWorld final : public WorldView, public WorldBuilder {
                      std::map<std::string, std::int64_t> timings = {}) {
     register_models(registry_);
     for (const TimingDef& t : registry_.timings()) timings_[t.name] = t.default_value;
-    for (const MechanismDef& m : registry_.mechanisms()) mechanisms_[m.name] = true;
+    for (const MechanismDef& m : registry_.mechanisms()) mechanisms_[m.name] = m.default_on;
     for (auto& [k, v] : timings) timings_[k] = v;
     for (auto& [k, v] : mechanisms) mechanisms_[k] = v;
   }

@@ -229,10 +229,27 @@ TEST_CASE("a failed start is retried with backoff, then replayed until it succee
   CHECK(w.violations().empty());
 }
 
-TEST_CASE("a stray copy of a container on another host than its instance's is stopped") {
+TEST_CASE("as in Cattle 1.1, a stray copy on another host than its instance's runs on") {
   // A start command that waited on a paused agent while the create was placed elsewhere: the
-  // agent starts a copy and reports it; the server stops the copy and keeps the instance.
+  // agent starts a copy and reports it; Cattle v0.165.8 ignores a start of a running instance,
+  // so the service runs one container too many (mechanism cattle_stop_stray_copies, off).
   FakeWorld w;
+  boot(w);
+  const auto& server = w.node_as<cattle::CattleServer>("server-1");
+  std::vector<mysql::RowId> ids = server.store().where("instance", "name", "wordpress/web/1");
+  REQUIRE(ids.size() == 1);
+  w.inject("server-1", "agent-1",
+           wire::encode(
+               cattle::StartContainer{ids.front(), cattle::make_names({"wordpress/web/1"})}));
+  w.run_until(w.now() + 5 * k_s);
+  CHECK(w.node_as<agent::Agent>("agent-1").is_running("wordpress/web/1"));
+  CHECK(w.node_as<agent::Agent>("agent-2").is_running("wordpress/web/1"));
+  CHECK(w.running("wordpress/web") == 3);
+}
+
+TEST_CASE("with cattle_stop_stray_copies, a stray copy on another host is stopped") {
+  // The same stray start; the server stops the copy and keeps the instance.
+  FakeWorld w({{"cattle_stop_stray_copies", true}});
   boot(w);
   const auto& server = w.node_as<cattle::CattleServer>("server-1");
   std::vector<mysql::RowId> ids = server.store().where("instance", "name", "wordpress/web/1");

@@ -33,7 +33,7 @@ inline Kernel::Options options(std::uint64_t seed, std::map<std::string, std::in
   o.network.latency.min_ns = 1 * k_ms;
   o.network.latency.max_ns = 5 * k_ms;
   for (const auto& t : r.timings()) o.timings[t.name] = t.default_value;
-  for (const auto& m : r.mechanisms()) o.mechanisms[m.name] = true;
+  for (const auto& m : r.mechanisms()) o.mechanisms[m.name] = m.default_on;
   for (const auto& [k, v] : timing) o.timings[k] = v;
   for (const auto& [k, v] : mechanisms) o.mechanisms[k] = v;
   return o;
