@@ -38,6 +38,7 @@ namespace stampede::cattle {
 
 using mysql::DbResult;
 using mysql::Row;
+using mysql::RowId;
 using mysql::to_text;
 using mysql::Transaction;
 
@@ -50,11 +51,11 @@ constexpr std::array<std::string_view, 6> k_shared_tables = {"stack",   "service
 constexpr int k_id_index_shift = 40;
 constexpr int k_id_boot_shift = 28;
 
-std::string lock_name(RowId service) { return fmt::format("service-{}", service); }
+std::string lock_name(ServiceId service) { return fmt::format("service-{}", service); }
 
-std::optional<RowId> service_of_lock(const std::string& lock) {
+std::optional<ServiceId> service_of_lock(const std::string& lock) {
   if (!lock.starts_with("service-")) return std::nullopt;
-  return std::stoll(lock.substr(8));
+  return ServiceId{std::stoll(lock.substr(8))};
 }
 
 }  // namespace
@@ -123,7 +124,7 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
 
 void CattleServer::drop_stale_work(Ctx& ctx) {
   ctx.count(cfg_.stale_refusals, 1);
-  std::vector<RowId> services;
+  std::vector<ServiceId> services;
   for (const auto& [sid, w] : volatile_.service_work) {
     services.push_back(sid);
     if (w.phase == ServiceWork::Phase::waiting_lock && w.timer != 0) ctx.cancel_timer(w.timer);
@@ -149,15 +150,15 @@ void CattleServer::drop_stale_work(Ctx& ctx) {
                         services.size(), dropped));
   // The processes of that work wait for a later turn at the lock (their failure is a write of
   // its own, sent now that no work is held).
-  std::vector<RowId> mine;
+  std::vector<ProcessId> mine;
   for (const auto& [pi, rp] : volatile_.running)
     if (std::find(services.begin(), services.end(), service_lock_of(pi)) != services.end())
       mine.push_back(pi);
-  for (RowId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
+  for (ProcessId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
   send_next_write(ctx);
 }
 
-void CattleServer::send_when_durable(Ctx& ctx, RowId pi, NodeId to, StartContainer msg) {
+void CattleServer::send_when_durable(Ctx& ctx, ProcessId pi, NodeId to, StartContainer msg) {
   std::int64_t last = durable_.next_seq - 1;
   bool pending = false;
   for (const auto& [seq, e] : volatile_.journal) pending = pending || (seq <= last && !e.acked);
@@ -254,7 +255,7 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
       // under in-memory locks and stay with the server that created them.
       std::vector<std::pair<RowId, Row>> mine;
       for (auto& r : rows) {
-        const ProcessDef* def = find_process(r.second.at("process"));
+        const ProcessDef* def = find_process(parse_row<ProcessRow>(r.first, r.second).process);
         bool shared = def != nullptr && def->handler == HandlerKind::start_on_agent;
         if (shared || (r.first >> k_id_index_shift) == config_.manager->index)
           mine.push_back(std::move(r));
@@ -274,14 +275,15 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
   bool first = !volatile_.cache_ready;
   volatile_.cache_ready = true;
   if (first) {
-    auto services = static_cast<std::int64_t>(volatile_.shared.table("service")->size());
-    auto hosts = static_cast<std::int64_t>(volatile_.shared.table("host")->size());
+    auto services = static_cast<std::int64_t>(rows<ServiceRow>().size());
+    auto hosts = static_cast<std::int64_t>(rows<HostRow>().size());
     ctx.event(LogLevel::info,
               Event("cattle.shared_tables_read").with("services", services).with("hosts", hosts),
               fmt::format("read the shared tables ({} services, {} hosts)", services, hosts));
     // The first server to find the database empty seeds it; the others read what it wrote.
-    if (volatile_.shared.where("setting", "name", "seeded").empty() && config_.manager->index == 1)
-      seed(ctx);
+    bool seeded = false;
+    for (const auto& [id, setting] : rows<SettingRow>()) seeded = seeded || setting.name == "seeded";
+    if (!seeded && config_.manager->index == 1) seed(ctx);
   }
   bool replay_now = volatile_.refresh_then_replay || first;
   volatile_.refresh_then_replay = false;
@@ -291,7 +293,7 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
   if (volatile_.refresh_again) refresh(ctx, false);
 }
 
-bool CattleServer::in_partition(RowId host) const {
+bool CattleServer::in_partition(HostId host) const {
   if (!cm_) return true;
   // Agents are divided among the members this server's manager counts, in host id order. This
   // is asked for every host at every ping round and configuration push: the members are
@@ -300,7 +302,7 @@ bool CattleServer::in_partition(RowId host) const {
   auto me = std::find(members.begin(), members.end(), config_.manager->index);
   if (me == members.end()) return false;
   std::size_t k = 0;
-  for (const auto& [hid, row] : *volatile_.shared.table("host")) {
+  for (const auto& [hid, row] : rows<HostRow>()) {
     if (hid == host) break;
     ++k;
   }
@@ -309,29 +311,28 @@ bool CattleServer::in_partition(RowId host) const {
 
 bool CattleServer::pushes_lb_config() const { return !cm_ || cm_->master(); }
 
-bool CattleServer::service_needs_work(RowId sid) const {
-  std::int64_t scale = volatile_.shared.get_int("service", sid, "scale");
-  std::map<std::int64_t, RowId> by_index;
-  for (RowId iid : volatile_.shared.where("instance", "service_id", to_text(sid)))
-    if (instance_state_of(volatile_.shared, iid) != InstanceState::removed)
-      by_index[volatile_.shared.get_int("instance", iid, "index")] = iid;
+bool CattleServer::service_needs_work(ServiceId sid) const {
+  const ServiceRow* service = row<ServiceRow>(sid);
+  std::int64_t scale = service ? service->scale.value_or(0) : 0;
+  std::map<std::int64_t, InstanceId> by_index = instances_by_index(sid);
   for (std::int64_t i = 1; i <= scale; ++i) {
     auto it = by_index.find(i);
     if (it == by_index.end()) return true;
-    InstanceState state = instance_state_of(volatile_.shared, it->second);
-    if (state == InstanceState::requested) return true;
-    RowId host = volatile_.shared.get_int("instance", it->second, "host_id");
-    if (state == InstanceState::stopped &&
-        host_state_of(volatile_.shared, host) == HostState::active)
+    const InstanceRow& instance = *row<InstanceRow>(it->second);
+    if (instance.state == InstanceState::requested) return true;
+    if (instance.state == InstanceState::stopped && state_of(instance.host) == HostState::active)
       return true;
   }
   // Start processes that wait for the lock (to be replayed, see on_service_read).
-  if (cfg_.process_replay)
-    for (const auto& [pi, row] : *volatile_.shared.table("process_instance"))
-      if (unfinished(phase_of(row)) && volatile_.running.count(pi) == 0 &&
-          service_lock_of(pi) == sid)
-        return true;
-  return false;
+  return cfg_.process_replay && !waiting_processes(sid).empty();
+}
+
+std::vector<ProcessId> CattleServer::waiting_processes(ServiceId sid) const {
+  std::vector<ProcessId> waiting;
+  for (const auto& [pi, p] : rows<ProcessRow>())
+    if (unfinished(p.phase) && volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid)
+      waiting.push_back(pi);
+  return waiting;
 }
 
 void CattleServer::reconcile_ha(Ctx& ctx) {
@@ -347,12 +348,12 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
     return;
   }
   volatile_.reconcile_paused_logged = false;
-  std::vector<RowId> services;
-  for (const auto& [id, row] : *volatile_.shared.table("service"))
-    if (row.at("kind") == "service" && volatile_.service_work.count(id) == 0 &&
+  std::vector<ServiceId> services;
+  for (const auto& [id, service] : rows<ServiceRow>())
+    if (service.kind == ServiceKind::service && volatile_.service_work.count(id) == 0 &&
         service_needs_work(id))
       services.push_back(id);
-  for (RowId sid : services) {
+  for (ServiceId sid : services) {
     if (!locks) {
       // Without ZooKeeper locks every server goes ahead on its own.
       volatile_.service_work[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, 0};
@@ -360,13 +361,13 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
       continue;
     }
     TimerId t = ctx.set_timer(cfg_.lock_wait_ns,
-                              timer_tag::encode(ServiceLockWait{sid}));
+                              timer_tag::encode(ServiceLockWait{sid.value}));
     volatile_.service_work[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, t};
     zk_->lock(ctx, lock_name(sid));
   }
 }
 
-void CattleServer::on_lock_wait_over(Ctx& ctx, RowId sid) {
+void CattleServer::on_lock_wait_over(Ctx& ctx, ServiceId sid) {
   auto it = volatile_.service_work.find(sid);
   if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::waiting_lock)
     return;
@@ -387,40 +388,38 @@ void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
   if (it->second.phase != ServiceWork::Phase::waiting_lock) return;
   if (it->second.timer != 0) ctx.cancel_timer(it->second.timer);
   it->second.phase = ServiceWork::Phase::reading;
-  RowId service = *sid;
+  ServiceId service = *sid;
   ctx.log(LogLevel::debug, fmt::format("lock {} acquired; reading its instances", lock));
   // The lock guards a decision made on fresh rows: read the service's instances again.
-  db_client_->select_where(ctx, "instance", "service_id", to_text(service),
+  db_client_->select_where(ctx, "instance", "service_id", to_text(service.value),
                            [this, service](Ctx& c, const DbResult& r) {
                              on_service_read(c, service, r);
                            });
 }
 
-void CattleServer::on_service_read(Ctx& ctx, RowId sid, const DbResult& result) {
+void CattleServer::on_service_read(Ctx& ctx, ServiceId sid, const DbResult& result) {
   auto it = volatile_.service_work.find(sid);
   if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::reading) return;
   if (!result.ok()) return abandon_service(ctx, sid, "the database did not answer");
+  const ServiceRow* service = row<ServiceRow>(sid);
   ctx.log(LogLevel::debug, fmt::format("read {} instances of service {}", result.rows.size(),
-                                       volatile_.shared.get("service", sid, "name")));
+                                       service ? service->name : std::string()));
+  // The rows come as the database sent them: they go into the copy as they are.
   Transaction fresh;
-  for (const auto& [id, row] : result.rows) fresh.put("instance", id, row);
+  for (const auto& [id, instance] : result.rows) fresh.put("instance", id, instance);
   volatile_.shared.commit(fresh);
   it->second.phase = ServiceWork::Phase::working;
   if (!may_act(ctx, sid)) return abandon_service(ctx, sid, "its ZooKeeper session is not live");
   // Start processes of the service left pending (by a failure, or by a server that crashed) go
   // first: this is the replay of process instances, for which any server may now hold the lock.
-  std::vector<RowId> waiting;
-  if (cfg_.process_replay)
-    for (const auto& [pi, row] : *volatile_.shared.table("process_instance"))
-      if (unfinished(phase_of(row)) && volatile_.running.count(pi) == 0 &&
-          service_lock_of(pi) == sid)
-        waiting.push_back(pi);
-  for (RowId pi : waiting) run_process(ctx, pi);
+  std::vector<ProcessId> waiting;
+  if (cfg_.process_replay) waiting = waiting_processes(sid);
+  for (ProcessId pi : waiting) run_process(ctx, pi);
   reconcile_service(ctx, sid);
   service_work_check(ctx, sid);
 }
 
-void CattleServer::service_work_check(Ctx& ctx, RowId sid) {
+void CattleServer::service_work_check(Ctx& ctx, ServiceId sid) {
   auto it = volatile_.service_work.find(sid);
   if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::working) return;
   for (const auto& [pi, rp] : volatile_.running)
@@ -429,17 +428,18 @@ void CattleServer::service_work_check(Ctx& ctx, RowId sid) {
   if (cfg_.zk_service_locks) zk_->unlock(ctx, lock_name(sid));
 }
 
-void CattleServer::abandon_service(Ctx& ctx, RowId sid, std::string_view why) {
+void CattleServer::abandon_service(Ctx& ctx, ServiceId sid, std::string_view why) {
   auto it = volatile_.service_work.find(sid);
   if (it == volatile_.service_work.end()) return;
   if (it->second.timer != 0 && it->second.phase == ServiceWork::Phase::waiting_lock)
     ctx.cancel_timer(it->second.timer);
   volatile_.service_work.erase(it);
-  std::vector<RowId> mine;
+  std::vector<ProcessId> mine;
   for (const auto& [pi, rp] : volatile_.running)
     if (service_lock_of(pi) == sid) mine.push_back(pi);
-  for (RowId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
-  std::string service = volatile_.shared.get("service", sid, "name");
+  for (ProcessId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
+  const ServiceRow* row = this->row<ServiceRow>(sid);
+  std::string service = row ? row->name : std::string();
   ctx.event(LogLevel::notable,
             Event("cattle.service_work_stopped").with("service", service).with("why", why),
             fmt::format("stopped work on service {}: {}", service, why));
@@ -455,12 +455,12 @@ void CattleServer::on_lock_lost(Ctx& ctx, const std::string& lock) {
 void CattleServer::on_session_event(Ctx& ctx, zk::SessionEvent event) {
   if (event == zk::SessionEvent::connected) return reconcile(ctx);
   if (!cfg_.zk_stale_holder_check || event != zk::SessionEvent::expired) return;
-  std::vector<RowId> all;
+  std::vector<ServiceId> all;
   for (const auto& [sid, w] : volatile_.service_work) all.push_back(sid);
-  for (RowId sid : all) abandon_service(ctx, sid, "its ZooKeeper session expired");
+  for (ServiceId sid : all) abandon_service(ctx, sid, "its ZooKeeper session expired");
 }
 
-bool CattleServer::may_act(Ctx& ctx, RowId sid) {
+bool CattleServer::may_act(Ctx& ctx, ServiceId sid) {
   if (!holding_service(sid)) return false;
   bool locks = cfg_.zk_service_locks;
   if (locks && cfg_.zk_stale_holder_check &&
@@ -472,31 +472,34 @@ bool CattleServer::may_act(Ctx& ctx, RowId sid) {
   return true;
 }
 
-RowId CattleServer::service_lock_of(RowId pi) const {
-  const Row* row = volatile_.shared.find("process_instance", pi);
-  if (row == nullptr || row->at("resource_type") != "instance") return 0;
-  const ProcessDef* def = find_process(row->at("process"));
-  if (def == nullptr || def->handler != HandlerKind::start_on_agent) return 0;
-  return volatile_.shared.get_int("instance", std::stoll(row->at("resource_id")), "service_id");
+ServiceId CattleServer::service_lock_of(ProcessId pi) const {
+  const ProcessRow* p = row<ProcessRow>(pi);
+  if (p == nullptr || p->resource_type != ResourceType::instance) return ServiceId{};
+  const ProcessDef* def = find_process(p->process);
+  if (def == nullptr || def->handler != HandlerKind::start_on_agent) return ServiceId{};
+  const InstanceRow* instance = row<InstanceRow>(p->instance());
+  return instance == nullptr ? ServiceId{} : instance->service;
 }
 
-bool CattleServer::holding_service(RowId sid) const {
+bool CattleServer::holding_service(ServiceId sid) const {
   auto it = volatile_.service_work.find(sid);
   return it != volatile_.service_work.end() && it->second.phase == ServiceWork::Phase::working;
 }
 
-RowId CattleServer::place_ha(Ctx& ctx, RowId instance) {
+HostId CattleServer::place_ha(Ctx& ctx, InstanceId instance) {
   // The active hosts with the fewest containers of this service, one of them at random: Cattle's
   // allocator spreads a service and does not order equal candidates.
-  std::string sid = volatile_.shared.get("instance", instance, "service_id");
-  std::vector<RowId> best;
+  const InstanceRow* placing = row<InstanceRow>(instance);
+  ServiceId sid = placing ? placing->service : ServiceId{};
+  std::vector<HostId> best;
   std::size_t best_count = 0;
-  for (const auto& [hid, host] : *volatile_.shared.table("host")) {
-    if (host_state_of(host) != HostState::active) continue;
+  for (const auto& [hid, host] : rows<HostRow>()) {
+    if (host.state != HostState::active) continue;
     std::size_t n = 0;
-    for (RowId iid : volatile_.shared.where("instance", "host_id", to_text(hid)))
-      n += iid != instance && volatile_.shared.get("instance", iid, "service_id") == sid &&
-           instance_state_of(volatile_.shared, iid) != InstanceState::removed;
+    for (InstanceId iid : cache_.instances_on(store(), hid)) {
+      const InstanceRow& other = *row<InstanceRow>(iid);
+      n += iid != instance && other.service == sid && other.state != InstanceState::removed;
+    }
     if (best.empty() || n < best_count) {
       best = {hid};
       best_count = n;
@@ -504,7 +507,7 @@ RowId CattleServer::place_ha(Ctx& ctx, RowId instance) {
       best.push_back(hid);
     }
   }
-  if (best.empty()) return 0;
+  if (best.empty()) return HostId{};
   return best[static_cast<std::size_t>(ctx.random(0, static_cast<std::int64_t>(best.size()) - 1))];
 }
 

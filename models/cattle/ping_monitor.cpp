@@ -14,17 +14,15 @@
 
 namespace stampede::cattle {
 
-using mysql::to_text;
-
 void CattleServer::ping_all(Ctx& ctx) {
   ++durable_.ping_seq;
   std::int64_t seq = durable_.ping_seq & 0xffffff;
-  for (const auto& [hid, host] : *db().table("host")) {
+  for (const auto& [hid, host] : rows<HostRow>()) {
     // (No host process removes a host; a removed row, written by another tool, is skipped.)
-    if (host.at("state") == "removed") continue;
+    if (host.state == HostState::removed) continue;
     // In HA each server pings only its partition of the agents (cluster.isInPartition).
     if (cm_ && !in_partition(hid)) continue;
-    NodeId agent = ctx.lookup(host.at("name"));
+    NodeId agent = ctx.lookup(host.name);
     if (agent == k_no_node) continue;
     volatile_.pings[hid].outstanding[seq] = ctx.now();
     ctx.send(agent, wire::encode(Ping{seq}));
@@ -36,64 +34,66 @@ void CattleServer::ping_all(Ctx& ctx) {
   push_config(ctx);
 }
 
-std::uint64_t CattleServer::ping_slot(RowId host) {
+std::uint64_t CattleServer::ping_slot(HostId host) {
   // Single mode: the host's own id, which the embedded store hands out from 1 (the tags of
   // single-mode runs stay what they always were). HA: a small slot of this server's, as an HA
   // row id does not fit the timer (timers.hpp).
-  if (!cm_) return static_cast<std::uint64_t>(host);
+  if (!cm_) return static_cast<std::uint64_t>(host.value);
   return volatile_.ping_slots.slot_of(host);
 }
 
-std::optional<RowId> CattleServer::host_of_ping_slot(std::uint64_t slot) const {
-  if (!cm_) return static_cast<RowId>(slot);
+std::optional<HostId> CattleServer::host_of_ping_slot(std::uint64_t slot) const {
+  if (!cm_) return HostId{static_cast<std::int64_t>(slot)};
   return volatile_.ping_slots.host_of(slot);
 }
 
-void CattleServer::ping_succeeded(Ctx& ctx, RowId host) {
+void CattleServer::ping_succeeded(Ctx& ctx, HostId host) {
   volatile_.pings[host].failures = 0;
-  HostState state = host_state_of(db(), host);
+  HostState state = state_of(host);
   if ((state == HostState::reconnecting || state == HostState::disconnected) &&
-      !has_unfinished("host", host))
+      !has_unfinished(host))
     schedule_process(ctx, "host.activate", host);
 }
 
-void CattleServer::ping_failed(Ctx& ctx, RowId host) {
+void CattleServer::ping_failed(Ctx& ctx, HostId host) {
   int failures = ++volatile_.pings[host].failures;
   std::string name = host_name(host);
   ctx.event(failures < 3 ? LogLevel::debug : LogLevel::info,
             Event("cattle.ping_missed").with("host", name).with("count", std::int64_t{failures}),
             fmt::format("missed ping from agent {} count [{}]", name, failures));
-  if (has_unfinished("host", host)) return;
-  HostState state = host_state_of(db(), host);
+  if (has_unfinished(host)) return;
+  const HostRow* row = this->row<HostRow>(host);
+  HostState state = row ? row->state : HostState::unknown;
+  TimeNs updated_ns = row ? row->updated_ns : 0;
   if (state == HostState::active && failures >= cfg_.reconnect_after) {
     schedule_process(ctx, "host.reconnect", host);
   } else if (state == HostState::reconnecting &&
-             ctx.now() - db().get_int("host", host, "updated_ns") >=
-                 cfg_.disconnect_after_ns) {
+             ctx.now() - updated_ns >= cfg_.disconnect_after_ns) {
     schedule_process(ctx, "host.disconnect", host);
   }
 }
 
-void CattleServer::sync_containers(Ctx& ctx, RowId host, const std::vector<std::string>& running,
+void CattleServer::sync_containers(Ctx& ctx, HostId host, const std::vector<std::string>& running,
                                    TimeNs as_of_ns) {
   std::vector<std::string> sorted = running;
   std::sort(sorted.begin(), sorted.end());
-  for (RowId iid : db().where("instance", "host_id", to_text(host))) {
-    if (instance_state_of(db(), iid) != InstanceState::active) continue;
+  // A copy of the ids: container_gone commits.
+  std::vector<InstanceId> on_host = cache_.instances_on(store(), host);
+  for (InstanceId iid : on_host) {
+    const InstanceRow* instance = row<InstanceRow>(iid);
+    if (instance == nullptr || instance->state != InstanceState::active) continue;
     // A container that became active after the list was taken is not in it yet.
-    if (db().get_int("instance", iid, "updated_ns") > as_of_ns) continue;
-    if (std::binary_search(sorted.begin(), sorted.end(), db().get("instance", iid, "name")))
-      continue;
+    if (instance->updated_ns > as_of_ns) continue;
+    if (std::binary_search(sorted.begin(), sorted.end(), instance->name)) continue;
     container_gone(ctx, iid, "missing from its agent's container list");
   }
 }
 
-void CattleServer::container_gone(Ctx& ctx, RowId instance, std::string_view how) {
-  if (instance_state_of(db(), instance) != InstanceState::active ||
-      has_unfinished("instance", instance))
-    return;
-  std::string container = db().get("instance", instance, "name");
-  std::string host = host_name(db().get_int("instance", instance, "host_id"));
+void CattleServer::container_gone(Ctx& ctx, InstanceId instance, std::string_view how) {
+  if (state_of(instance) != InstanceState::active || has_unfinished(instance)) return;
+  const InstanceRow& row = *this->row<InstanceRow>(instance);
+  std::string container = row.name;
+  std::string host = host_name(row.host);
   ctx.event(LogLevel::notable,
             Event("cattle.container_died")
                 .with("container", container)

@@ -14,126 +14,160 @@
 
 namespace stampede::cattle {
 
-using mysql::Row;
 using mysql::to_text;
 using mysql::Transaction;
 
 namespace {
 
-bool unfinished_phase(const Row& process) { return unfinished(phase_of(process)); }
+ResourceType resource_type_of(const ProcessDef& def) {
+  return parse_state<ResourceType>(k_resource_type_text, def.table);
+}
+
+// Moves a process's resource to `state` (a state of its table, as process_defs.cpp names it).
+void write_resource_state(Transaction& txn, const ProcessRow& p, std::string_view state,
+                          TimeNs now) {
+  if (p.resource_type == ResourceType::host)
+    write::state(txn, p.host(), parse_host_state(state), now);
+  else
+    write::state(txn, p.instance(), parse_instance_state(state), now);
+}
 
 }  // namespace
 
-RowId CattleServer::schedule_process(Ctx& ctx, std::string_view process, RowId resource) {
+ProcessId CattleServer::schedule_process(Ctx& ctx, std::string_view process, HostId host) {
+  return schedule(ctx, process, host.value);
+}
+
+ProcessId CattleServer::schedule_process(Ctx& ctx, std::string_view process,
+                                         InstanceId instance) {
+  return schedule(ctx, process, instance.value);
+}
+
+ProcessId CattleServer::schedule(Ctx& ctx, std::string_view process, std::int64_t resource) {
   const ProcessDef* def = find_process(process);
-  if (def == nullptr) return 0;
+  if (def == nullptr) return ProcessId{};
+  ProcessRow p;
+  p.process = process;
+  p.resource_type = resource_type_of(*def);
+  p.resource_id = resource;
+  p.phase = ProcessPhase::pending;
+  p.start_ns = ctx.now();
   Transaction txn;
-  txn.insert("process_instance", Row{{"process", std::string(process)},
-                                     {"resource_type", std::string(def->table)},
-                                     {"resource_id", to_text(resource)},
-                                     {"phase", std::string(to_text(ProcessPhase::pending))},
-                                     {"attempts", "0"},
-                                     {"start_ns", to_text(ctx.now())}});
-  RowId pi = commit(ctx, txn).front();
+  write::insert(txn, p);
+  ProcessId pi{commit(ctx, txn).front()};
   ctx.count(cfg_.process_instances, 1);
   run_process(ctx, pi);
   return pi;
 }
 
-void CattleServer::run_process(Ctx& ctx, RowId pi) {
+void CattleServer::run_process(Ctx& ctx, ProcessId pi) {
   if (volatile_.running.count(pi) != 0) return;
-  const Row* row = db().find("process_instance", pi);
-  if (row == nullptr || !unfinished_phase(*row)) return;
+  const ProcessRow* p = row<ProcessRow>(pi);
+  if (p == nullptr || !unfinished(p->phase)) return;
   // In HA a start handler runs only under its service's ZooKeeper lock (ha.cpp); it waits for
   // the server's next turn at the service otherwise.
-  if (RowId sid = cm_ ? service_lock_of(pi) : 0; sid != 0 && !holding_service(sid)) return;
-  std::string lock = row->at("resource_type") + ":" + row->at("resource_id");
+  if (ServiceId sid = cm_ ? service_lock_of(pi) : ServiceId{}; sid.valid() && !holding_service(sid))
+    return;
+  std::string lock = std::string(to_text(p->resource_type)) + ":" + to_text(p->resource_id);
   volatile_.running[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0};
-  if (volatile_.locks.try_acquire(lock, pi)) {
+  if (volatile_.locks.try_acquire(lock, pi.value)) {
     ctx.count(cfg_.lock_acquisitions, 1);
     execute(ctx, pi);
   } else {
-    volatile_.running[pi].timer = ctx.set_timer(cfg_.lock_wait_ns, timer_tag::encode(LockWait{pi}));
+    volatile_.running[pi].timer =
+        ctx.set_timer(cfg_.lock_wait_ns, timer_tag::encode(LockWait{pi.value}));
   }
 }
 
-void CattleServer::execute(Ctx& ctx, RowId pi) {
-  const Row& row = *db().find("process_instance", pi);
-  const ProcessDef* def = find_process(row.at("process"));
-  RowId rid = std::stoll(row.at("resource_id"));
-  std::string table(def->table);
-  const Row* res = db().find(table, rid);
-  if (res == nullptr) return cancel_process(ctx, pi, "the resource is gone");
-  const std::string state = res->at("state");
+std::optional<std::string_view> CattleServer::resource_state(const ProcessRow& p) const {
+  if (p.resource_type == ResourceType::host) {
+    const HostRow* h = row<HostRow>(p.host());
+    if (h == nullptr) return std::nullopt;
+    return to_text(h->state);
+  }
+  const InstanceRow* i = row<InstanceRow>(p.instance());
+  if (i == nullptr) return std::nullopt;
+  return to_text(i->state);
+}
+
+std::optional<HostId> CattleServer::prepare_handler(Ctx& ctx, const ProcessRow& p,
+                                                    const ProcessDef& def) {
+  if (def.handler != HandlerKind::start_on_agent) return HostId{};
+  if (cm_ && !may_act(ctx, service_lock_of(p.id))) {
+    fail_process(ctx, p.id, "its service's lock is not held");
+    return std::nullopt;
+  }
+  const InstanceRow* instance = row<InstanceRow>(p.instance());
+  HostId host = instance == nullptr ? HostId{} : instance->host;
+  bool host_active = host.valid() && state_of(host) == HostState::active;
+  // A new instance is placed on an active host; a stopped one restarts where it was.
+  if (!host_active && def.name == "instance.create")
+    host = cm_ ? place_ha(ctx, p.instance()) : place();
+  if (!host.valid() || state_of(host) != HostState::active) {
+    fail_process(ctx, p.id, "no active host for it");
+    return std::nullopt;
+  }
+  return host;
+}
+
+void CattleServer::execute(Ctx& ctx, ProcessId pi) {
+  const ProcessRow p = *row<ProcessRow>(pi);  // a copy: the process commits below
+  const ProcessDef* def = find_process(p.process);
+  std::optional<std::string_view> current = resource_state(p);
+  if (!current) return cancel_process(ctx, pi, "the resource is gone");
+  const std::string state(*current);
   bool valid = std::find(def->from.begin(), def->from.end(), state) != def->from.end() ||
                (!def->transitioning.empty() && state == def->transitioning);
   if (!valid) return cancel_process(ctx, pi, "the resource is " + state);
 
-  RowId host = 0;
-  if (def->handler == HandlerKind::start_on_agent && cm_ &&
-      !may_act(ctx, service_lock_of(pi)))
-    return fail_process(ctx, pi, "its service's lock is not held");
-  if (def->handler == HandlerKind::start_on_agent) {
-    host = db().get_int("instance", rid, "host_id");
-    bool host_active = host != 0 && host_state_of(db(), host) == HostState::active;
-    // A new instance is placed on an active host; a stopped one restarts where it was.
-    if (!host_active && def->name == "instance.create")
-      host = cm_ ? place_ha(ctx, rid) : place();
-    if (host == 0 || host_state_of(db(), host) != HostState::active)
-      return fail_process(ctx, pi, "no active host for it");
-  }
-
+  std::optional<HostId> host = prepare_handler(ctx, p, *def);
+  if (!host) return;
   Transaction txn;
-  if (!def->transitioning.empty()) {
-    txn.update(table, rid, "state", std::string(def->transitioning));
-    txn.update(table, rid, "updated_ns", to_text(ctx.now()));
-  }
-  if (host != 0) txn.update(table, rid, "host_id", to_text(host));
-  txn.update("process_instance", pi, "phase", std::string(to_text(ProcessPhase::running)));
+  if (!def->transitioning.empty()) write_resource_state(txn, p, def->transitioning, ctx.now());
+  if (host->valid()) write::host(txn, p.instance(), *host);
+  write::phase(txn, pi, ProcessPhase::running);
   commit(ctx, txn);
-  if (!def->transitioning.empty()) emit(ctx, table + "." + std::string(def->transitioning), rid);
+  if (!def->transitioning.empty())
+    emit(ctx, std::string(def->table) + "." + std::string(def->transitioning), p.resource_id);
 
   if (def->handler == HandlerKind::start_on_agent) {
     RunningProcess& rp = volatile_.running[pi];
     rp.phase = RunningProcess::Phase::working;
-    NodeId agent = ctx.lookup(host_name(host));
-    StartContainer start{rid, make_names({db().get("instance", rid, "name")})};
+    NodeId agent = ctx.lookup(host_name(*host));
+    const InstanceRow* instance = row<InstanceRow>(p.instance());
+    StartContainer start{p.resource_id, make_names({instance ? instance->name : std::string()})};
     // In HA the command waits until the database has the writes before it (ha.cpp), as Cattle
     // commits a process's transaction before it calls the agent.
     if (cm_) send_when_durable(ctx, pi, agent, std::move(start));
     else if (agent != k_no_node) ctx.send(agent, wire::encode(start));
-    rp.timer = ctx.set_timer(cfg_.agent_reply_timeout_ns, timer_tag::encode(AgentReply{pi}));
+    rp.timer = ctx.set_timer(cfg_.agent_reply_timeout_ns, timer_tag::encode(AgentReply{pi.value}));
     return;
   }
   finish_process(ctx, pi, state);
 }
 
-void CattleServer::finish_process(Ctx& ctx, RowId pi, std::string_view from) {
-  const Row& row = *db().find("process_instance", pi);
-  std::string process = row.at("process");
-  const ProcessDef* def = find_process(process);
-  RowId rid = std::stoll(row.at("resource_id"));
-  std::string table(def->table);
+void CattleServer::finish_process(Ctx& ctx, ProcessId pi, std::string_view from) {
+  const ProcessRow p = *row<ProcessRow>(pi);  // a copy: the process commits below
+  const ProcessDef* def = find_process(p.process);
   // The state the resource leaves: the one it had before the process, or (for a handler that
   // finishes later) its transitioning state.
-  std::string from_state = from.empty() ? db().get(table, rid, "state") : std::string(from);
+  std::string from_state(from.empty() ? resource_state(p).value_or("") : from);
   Transaction txn;
-  txn.update(table, rid, "state", std::string(def->done));
-  txn.update(table, rid, "updated_ns", to_text(ctx.now()));
-  txn.update("process_instance", pi, "phase", std::string(to_text(ProcessPhase::done)));
-  txn.update("process_instance", pi, "exit_reason", "done");
+  write_resource_state(txn, p, def->done, ctx.now());
+  write::phase(txn, pi, ProcessPhase::done);
+  write::exit_reason(txn, pi, "done");
   commit(ctx, txn);
-  emit(ctx, table + "." + std::string(def->done), rid);
+  emit(ctx, std::string(def->table) + "." + std::string(def->done), p.resource_id);
   release_lock(ctx, pi);
   volatile_.quick_retries.erase(pi);
-  announce(ctx, process, rid, from_state);
+  announce(ctx, p.process, p.resource_id, from_state);
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
-void CattleServer::cancel_process(Ctx& ctx, RowId pi, std::string_view why) {
+void CattleServer::cancel_process(Ctx& ctx, ProcessId pi, std::string_view why) {
   Transaction txn;
-  txn.update("process_instance", pi, "phase", std::string(to_text(ProcessPhase::canceled)));
-  txn.update("process_instance", pi, "exit_reason", std::string(why));
+  write::phase(txn, pi, ProcessPhase::canceled);
+  write::exit_reason(txn, pi, why);
   commit(ctx, txn);
   ctx.log(LogLevel::debug, fmt::format("process {} canceled: {}", pi, why));
   release_lock(ctx, pi);
@@ -141,21 +175,22 @@ void CattleServer::cancel_process(Ctx& ctx, RowId pi, std::string_view why) {
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
-void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
-  const Row* row = db().find("process_instance", pi);
-  if (row == nullptr) return;
+void CattleServer::fail_process(Ctx& ctx, ProcessId pi, std::string_view why) {
+  const ProcessRow* p = row<ProcessRow>(pi);
+  if (p == nullptr) return;
+  std::string resource_id = to_text(p->resource_id);
   ctx.event(LogLevel::info,
             Event("cattle.process_failed")
-                .with("process", row->at("process"))
-                .with("resource_type", row->at("resource_type"))
-                .with("resource_id", row->at("resource_id"))
+                .with("process", p->process)
+                .with("resource_type", to_text(p->resource_type))
+                .with("resource_id", resource_id)
                 .with("why", why),
-            fmt::format("process {} ({} {}:{}) failed: {}", pi, row->at("process"),
-                        row->at("resource_type"), row->at("resource_id"), why));
+            fmt::format("process {} ({} {}:{}) failed: {}", pi, p->process,
+                        to_text(p->resource_type), resource_id, why));
   Transaction txn;
-  txn.update("process_instance", pi, "phase", std::string(to_text(ProcessPhase::pending)));
-  txn.update("process_instance", pi, "attempts", to_text(std::stoll(row->at("attempts")) + 1));
-  commit(ctx, txn);
+  write::phase(txn, pi, ProcessPhase::pending);
+  write::attempts(txn, pi, p->attempts + 1);
+  commit(ctx, txn);  // (p is not used after this)
   auto it = volatile_.running.find(pi);
   if (it != volatile_.running.end() && it->second.timer != 0) ctx.cancel_timer(it->second.timer);
   release_lock(ctx, pi);
@@ -165,40 +200,49 @@ void CattleServer::fail_process(Ctx& ctx, RowId pi, std::string_view why) {
   if (n < cfg_.retry_count) {
     DurationNs delay = cfg_.retry_backoff_ns << n;
     ++n;
-    ctx.set_timer(delay, timer_tag::encode(Retry{pi}));
+    ctx.set_timer(delay, timer_tag::encode(Retry{pi.value}));
   }
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
-void CattleServer::release_lock(Ctx& ctx, RowId pi) {
+void CattleServer::release_lock(Ctx& ctx, ProcessId pi) {
   auto it = volatile_.running.find(pi);
   if (it == volatile_.running.end()) return;
   std::string lock = it->second.lock;
   bool held = it->second.phase == RunningProcess::Phase::working ||
-              volatile_.locks.holder(lock) == std::optional<LockManager::Owner>(pi);
+              volatile_.locks.holder(lock) == std::optional<LockManager::Owner>(pi.value);
   volatile_.running.erase(it);
   if (!held) {
-    volatile_.locks.give_up(lock, pi);
+    volatile_.locks.give_up(lock, pi.value);
     return;
   }
-  if (auto next = volatile_.locks.release(lock, pi)) {
-    auto w = volatile_.running.find(*next);
+  if (auto next_owner = volatile_.locks.release(lock, pi.value)) {
+    ProcessId next{*next_owner};
+    auto w = volatile_.running.find(next);
     if (w == volatile_.running.end()) {
       // The waiter is gone (cannot happen while waiters are removed on give-up): free the lock.
-      volatile_.locks.release(lock, *next);
+      volatile_.locks.release(lock, next.value);
       return;
     }
     ctx.cancel_timer(w->second.timer);
     ctx.count(cfg_.lock_acquisitions, 1);
-    execute(ctx, *next);
+    execute(ctx, next);
   }
 }
 
-bool CattleServer::has_unfinished(std::string_view table, RowId resource) const {
-  // By the resource_id index (mysql/database.cpp): asked at every failed ping.
-  for (RowId id : store().where("process_instance", "resource_id", to_text(resource))) {
-    const Row& row = *store().find("process_instance", id);
-    if (row.at("resource_type") == table && unfinished_phase(row)) return true;
+bool CattleServer::has_unfinished(HostId host) const {
+  return has_unfinished(ResourceType::host, host.value);
+}
+
+bool CattleServer::has_unfinished(InstanceId instance) const {
+  return has_unfinished(ResourceType::instance, instance.value);
+}
+
+bool CattleServer::has_unfinished(ResourceType type, std::int64_t resource) const {
+  // By the resource's processes (row_cache.hpp): asked at every failed ping.
+  for (ProcessId id : cache_.processes_of(store(), resource)) {
+    const ProcessRow& p = *row<ProcessRow>(id);
+    if (p.resource_type == type && unfinished(p.phase)) return true;
   }
   return false;
 }
@@ -206,15 +250,15 @@ bool CattleServer::has_unfinished(std::string_view table, RowId resource) const 
 void CattleServer::replay(Ctx& ctx) {
   volatile_.quick_retries.clear();
   if (cfg_.process_replay) {
-    std::vector<RowId> todo;
-    for (const auto& [id, row] : *db().table("process_instance"))
-      if (unfinished_phase(row) && volatile_.running.count(id) == 0) todo.push_back(id);
-    for (RowId pi : todo) run_process(ctx, pi);
+    std::vector<ProcessId> todo;
+    for (const auto& [id, p] : rows<ProcessRow>())
+      if (unfinished(p.phase) && volatile_.running.count(id) == 0) todo.push_back(id);
+    for (ProcessId pi : todo) run_process(ctx, pi);
   }
   reconcile(ctx);
 }
 
-void CattleServer::emit(Ctx& ctx, std::string name, RowId resource) {
+void CattleServer::emit(Ctx& ctx, std::string name, std::int64_t resource) {
   ctx.count(cfg_.events, 1);
   // In HA the other servers hear of the change over Redis (and read the tables again).
   if (cm_ && resource != 0) publish_event(ctx, name);
@@ -236,30 +280,30 @@ void CattleServer::drain_bus(Ctx& ctx) {
   push_config(ctx);
 }
 
-void CattleServer::on_container_started(Ctx& ctx, RowId instance) {
+void CattleServer::on_container_started(Ctx& ctx, InstanceId instance) {
   for (auto& [pi, rp] : volatile_.running) {
     if (rp.phase != RunningProcess::Phase::working) continue;
-    const Row* row = db().find("process_instance", pi);
-    if (row == nullptr || row->at("resource_type") != "instance" ||
-        std::stoll(row->at("resource_id")) != instance)
-      continue;
+    const ProcessRow* p = row<ProcessRow>(pi);
+    if (p == nullptr || p->instance() != instance || !instance.valid()) continue;
     ctx.cancel_timer(rp.timer);
     finish_process(ctx, pi, "");
     return;
   }
 }
 
-void CattleServer::announce(Ctx& ctx, std::string_view process, RowId rid,
+void CattleServer::announce(Ctx& ctx, std::string_view process, std::int64_t rid,
                             std::string_view from) {
-  if (process.starts_with("host.")) return announce_host(ctx, process, rid, from);
-  std::string container = db().get("instance", rid, "name");
+  if (process.starts_with("host.")) return announce_host(ctx, process, HostId{rid}, from);
+  const InstanceRow* instance = row<InstanceRow>(InstanceId{rid});
+  std::string container = instance ? instance->name : "";
+  HostId placed = instance ? instance->host : HostId{};
   if (process == "instance.create") {
-    std::string host = host_name(db().get_int("instance", rid, "host_id"));
+    std::string host = host_name(placed);
     ctx.event(LogLevel::info,
               Event("cattle.container_created").with("container", container).with("host", host),
               fmt::format("container {} created on {}", container, host));
   } else if (process == "instance.start") {
-    std::string host = host_name(db().get_int("instance", rid, "host_id"));
+    std::string host = host_name(placed);
     ctx.event(LogLevel::notable,
               Event("cattle.container_restarted").with("container", container).with("host", host),
               fmt::format("container {} restarted on {}", container, host));
@@ -270,7 +314,7 @@ void CattleServer::announce(Ctx& ctx, std::string_view process, RowId rid,
   }
 }
 
-void CattleServer::announce_host(Ctx& ctx, std::string_view process, RowId rid,
+void CattleServer::announce_host(Ctx& ctx, std::string_view process, HostId rid,
                                  std::string_view from) {
   const char* what = nullptr;
   const char* signal = nullptr;
@@ -291,7 +335,7 @@ void CattleServer::announce_host(Ctx& ctx, std::string_view process, RowId rid,
             Event("cattle.host_state_changed")
                 .with("host", host)
                 .with("from", from)
-                .with("to", db().get("host", rid, "state")),
+                .with("to", to_text(state_of(rid))),
             fmt::format("host {} {}", host, what));
   ctx.signal(signal);
 }

@@ -12,8 +12,6 @@
 
 namespace stampede::cattle {
 
-using mysql::Row;
-using mysql::to_text;
 using mysql::Transaction;
 
 CattleServer::CattleServer(ServerConfig config)
@@ -129,34 +127,27 @@ void CattleServer::open_pool(Ctx& ctx) {
 void CattleServer::seed(Ctx& ctx) {
   Transaction txn;
   for (const std::string& agent : config_.agents)
-    txn.insert("host", Row{{"name", agent},
-                           {"state", std::string(to_text(HostState::active))},
-                           {"updated_ns", "0"}});
-  txn.insert("network", Row{{"name", "managed"}, {"kind", "ipsec"}, {"state", "active"}});
+    write::insert(txn, HostRow{HostId{}, agent, HostState::active, 0});
+  write::insert(txn, NetworkRow{NetworkId{}, "managed", "ipsec", "active"});
   commit(ctx, txn);
   for (const StackSpec& stack : config_.stacks) {
     Transaction s;
-    s.insert("stack", Row{{"name", stack.name}, {"state", "active"}});
-    RowId stack_id = commit(ctx, s).front();
+    write::insert(s, StackRow{StackId{}, stack.name, "active"});
+    StackId stack_id{commit(ctx, s).front()};
     Transaction t;
     for (const ServiceSpec& svc : stack.services)
-      t.insert("service", Row{{"name", svc.name},
-                              {"stack_id", to_text(stack_id)},
-                              {"kind", "service"},
-                              {"scale", to_text(svc.scale)},
-                              {"links", fmt::format("{}", fmt::join(svc.links, ","))},
-                              {"state", "active"}});
+      write::insert(t, ServiceRow{ServiceId{}, svc.name, stack_id, ServiceKind::service,
+                                  svc.scale, fmt::format("{}", fmt::join(svc.links, ",")),
+                                  std::nullopt, "active"});
     if (stack.load_balancer)
-      t.insert("service", Row{{"name", stack.load_balancer->name},
-                              {"stack_id", to_text(stack_id)},
-                              {"kind", "loadbalancer"},
-                              {"targets",
-                               fmt::format("{}", fmt::join(stack.load_balancer->targets, ","))},
-                              {"state", "active"}});
+      write::insert(t, ServiceRow{ServiceId{}, stack.load_balancer->name, stack_id,
+                                  ServiceKind::loadbalancer, std::nullopt, std::nullopt,
+                                  fmt::format("{}", fmt::join(stack.load_balancer->targets, ",")),
+                                  "active"});
     commit(ctx, t);
   }
   Transaction mark;
-  mark.insert("setting", Row{{"name", "seeded"}, {"value", "true"}});
+  write::insert(mark, SettingRow{SettingId{}, "seeded", "true"});
   commit(ctx, mark);
   ctx.event(LogLevel::info, Event("cattle.store_seeded"),
             "seeded the store from the scenario's stacks");
@@ -212,7 +203,8 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ApiRequest& m) {
   bool ready = !cm_ || (volatile_.cache_ready && db_client_->connected());
   std::int64_t services = 0;
   if (ready)
-    for (const auto& [id, row] : *store().table("service")) services += row.at("kind") == "service";
+    for (const auto& [id, service] : rows<ServiceRow>())
+      services += service.kind == ServiceKind::service;
   ctx.send(from, wire::encode(ApiResponse{m.request, ready ? k_http_ok : k_http_unavailable,
                                           services}));
 }
@@ -223,19 +215,21 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
   // another host once this one went reconnecting. Cattle v0.165.8 does not stop it (the
   // mechanism's description in models/register.cpp says where); with the mechanism on, the
   // server stops the copy and takes neither its start nor its stop for the instance's.
-  if (cfg_.stop_stray_copies && m.instance != 0) {
-    RowId placed = db().get_int("instance", m.instance, "host_id");
+  InstanceId instance{m.instance};
+  if (cfg_.stop_stray_copies && instance.valid()) {
+    const InstanceRow* row = this->row<InstanceRow>(instance);
+    HostId placed = row ? row->host : HostId{};
     auto reporter = host_by_name(ctx.name_of(from));
-    if (placed != 0 && reporter && *reporter != placed) {
+    if (placed.valid() && reporter && *reporter != placed) {
       if (m.kind == event_started)
         ctx.send(from, wire::encode(StopContainer{m.instance, m.container}));
       return;
     }
   }
   if (m.kind == event_started) {
-    on_container_started(ctx, m.instance);
-  } else if (m.instance != 0) {
-    container_gone(ctx, m.instance, "reported by its agent");
+    on_container_started(ctx, instance);
+  } else if (instance.valid()) {
+    container_gone(ctx, instance, "reported by its agent");
   }
 }
 
@@ -266,7 +260,7 @@ void CattleServer::on(Ctx& ctx, const PingTick&) {
 }
 
 void CattleServer::on(Ctx& ctx, const PingTimeout& t) {
-  std::optional<RowId> host = host_of_ping_slot(t.host_slot);
+  std::optional<HostId> host = host_of_ping_slot(t.host_slot);
   if (!host) return;
   PingStatus& st = volatile_.pings[*host];
   if (st.outstanding.erase(static_cast<std::int64_t>(t.seq)) == 0) return;  // answered in time
@@ -286,24 +280,28 @@ void CattleServer::on(Ctx& ctx, const BusDrain&) {
 }
 
 void CattleServer::on(Ctx& ctx, const LockWait& t) {
-  auto it = volatile_.running.find(t.pi);
+  ProcessId pi{t.pi};
+  auto it = volatile_.running.find(pi);
   if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::waiting_lock)
     return;
   volatile_.locks.give_up(it->second.lock, t.pi);
-  fail_process(ctx, t.pi, "timed out waiting for lock " + it->second.lock);
+  fail_process(ctx, pi, "timed out waiting for lock " + it->second.lock);
 }
 
 void CattleServer::on(Ctx& ctx, const AgentReply& t) {
-  auto it = volatile_.running.find(t.pi);
+  ProcessId pi{t.pi};
+  auto it = volatile_.running.find(pi);
   if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::working) return;
-  fail_process(ctx, t.pi, "no answer from the agent");
+  fail_process(ctx, pi, "no answer from the agent");
 }
 
-void CattleServer::on(Ctx& ctx, const Retry& t) { run_process(ctx, t.pi); }
+void CattleServer::on(Ctx& ctx, const Retry& t) { run_process(ctx, ProcessId{t.pi}); }
 
 void CattleServer::on(Ctx& ctx, const HaBoot&) { boot(ctx); }
 
-void CattleServer::on(Ctx& ctx, const ServiceLockWait& t) { on_lock_wait_over(ctx, t.service); }
+void CattleServer::on(Ctx& ctx, const ServiceLockWait& t) {
+  on_lock_wait_over(ctx, ServiceId{t.service});
+}
 
 void CattleServer::on_crash() {
   // Memory goes; the embedded database's files stay, but its connections die with the process.
@@ -339,7 +337,17 @@ bool CattleServer::on_fault(Ctx& ctx, const ModelFault& fault) {
 
 std::string CattleServer::host_state(std::string_view agent) const {
   auto id = host_by_name(agent);
-  return id ? store().get("host", *id, "state") : "";
+  return id ? std::string(to_text(state_of(*id))) : "";
+}
+
+HostState CattleServer::state_of(HostId host) const {
+  const HostRow* h = row<HostRow>(host);
+  return h == nullptr ? HostState::unknown : h->state;
+}
+
+InstanceState CattleServer::state_of(InstanceId instance) const {
+  const InstanceRow* i = row<InstanceRow>(instance);
+  return i == nullptr ? InstanceState::unknown : i->state;
 }
 
 // key.starts_with(prefix) for a three-character prefix, compared in line: the invariants ask a
@@ -353,26 +361,27 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
                                                 std::string_view arg) const {
   if (key == "host_state") {
     auto id = host_by_name(arg);
-    switch (id ? host_state_of(store(), *id) : HostState::unknown) {
+    switch (id ? state_of(*id) : HostState::unknown) {
       case HostState::active: return static_cast<std::int64_t>(HostStateCode::active);
       case HostState::reconnecting:
       case HostState::activating: return static_cast<std::int64_t>(HostStateCode::reconnecting);
       case HostState::disconnected: return static_cast<std::int64_t>(HostStateCode::disconnected);
-      case HostState::unknown: return std::nullopt;
+      case HostState::unknown:
+      case HostState::removed: return std::nullopt;
     }
     return std::nullopt;
   }
   if (key == "hosts_active") {
     // One scan for the convergence check, instead of one host_state look-up per agent.
     std::int64_t n = 0;
-    for (const auto& [id, row] : *store().table("host"))
-      n += host_state_of(row) == HostState::active;
+    for (const auto& [id, host] : rows<HostRow>()) n += host.state == HostState::active;
     return n;
   }
   if (key == "lock_holders_max") return volatile_.locks.max_holders();
   if (key == "services_known") {
     std::int64_t n = 0;
-    for (const auto& [id, row] : *store().table("service")) n += row.at("kind") == "service";
+    for (const auto& [id, service] : rows<ServiceRow>())
+      n += service.kind == ServiceKind::service;
     return n;
   }
   if (key == "processes_running") return static_cast<std::int64_t>(volatile_.running.size());
@@ -442,12 +451,13 @@ std::string_view CattleServer::message_name(std::uint32_t type) const {
   return n.empty() ? "msg" : n;
 }
 
-std::string CattleServer::host_name(RowId host) const { return store().get("host", host, "name"); }
+std::string CattleServer::host_name(HostId host) const {
+  const HostRow* h = row<HostRow>(host);
+  return h == nullptr ? std::string() : h->name;
+}
 
-std::optional<RowId> CattleServer::host_by_name(std::string_view name) const {
-  auto ids = store().where("host", "name", name);
-  if (ids.empty()) return std::nullopt;
-  return ids.front();
+std::optional<HostId> CattleServer::host_by_name(std::string_view name) const {
+  return cache_.host_named(store(), name);
 }
 
 }  // namespace stampede::cattle

@@ -22,7 +22,10 @@
 #include <vector>
 
 #include "models/cattle/lock_manager.hpp"
+#include "models/cattle/process_defs.hpp"
 #include "models/cattle/protocol.hpp"
+#include "models/cattle/row_cache.hpp"
+#include "models/cattle/rows.hpp"
 #include "models/cattle/timers.hpp"
 #include "models/cluster_manager/cluster_manager.hpp"
 #include "models/mysql/database.hpp"
@@ -104,7 +107,7 @@ class CattleServer final : public Node {
   };
   struct BusEvent {
     std::string name;
-    RowId resource = 0;
+    std::int64_t resource = 0;  // a host's or an instance's id, 0 for none
     STAMPEDE_FIELDS(name, resource)
   };
   // HA: a service this server works on under its ZooKeeper lock.
@@ -122,7 +125,7 @@ class CattleServer final : public Node {
   };
   // HA: an agent command waiting for the writes before it to be in the db.
   struct DeferredSend {
-    RowId pi = 0;
+    ProcessId pi;
     NodeId to = k_no_node;
     StartContainer msg;
     STAMPEDE_FIELDS(pi, to, msg)
@@ -145,9 +148,9 @@ class CattleServer final : public Node {
   struct Volatile {
     mysql::Database memory;  // the tables when the `state_in_store` mechanism is off
     LockManager locks;
-    std::map<RowId, RunningProcess> running;
-    std::map<RowId, int> quick_retries;  // handler retries since the last replay, per process
-    std::map<RowId, PingStatus> pings;
+    std::map<ProcessId, RunningProcess> running;
+    std::map<ProcessId, int> quick_retries;  // handler retries since the last replay, per process
+    std::map<HostId, PingStatus> pings;
     HostSlots ping_slots;  // HA: the hosts' ping timer slots
     std::deque<BusEvent> bus;
     bool bus_scheduled = false;
@@ -166,7 +169,7 @@ class CattleServer final : public Node {
     std::map<std::int64_t, JournalEntry> journal;  // writes sent to the db, by sequence
     // Agent commands waiting for the write of this sequence number (and those before it).
     std::map<std::int64_t, std::vector<DeferredSend>> deferred;
-    std::map<RowId, ServiceWork> service_work;
+    std::map<ServiceId, ServiceWork> service_work;
     std::map<std::int64_t, TimeNs> actions;  // ZooKeeper session -> the last action's time
     bool reconcile_paused_logged = false;
     STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_slots, bus, bus_scheduled,
@@ -207,33 +210,57 @@ class CattleServer final : public Node {
   // HA mode: the external pool's outcome decides whether the cluster manager starts.
   void on_pool_event(Ctx& ctx, mysql::PoolEvent event);
 
+  // Typed rows of the server's tables (row_cache.hpp): good until the next write to the table.
+  template <class R>
+  const RowCache::Map<R>& rows() const {
+    return cache_.all<R>(store());
+  }
+  template <class R>
+  const R* row(typename R::IdType id) const {
+    return cache_.find<R>(store(), id);
+  }
+  HostState state_of(HostId host) const;
+  InstanceState state_of(InstanceId instance) const;
+
   // Process engine (process_engine.cpp).
-  RowId schedule_process(Ctx& ctx, std::string_view process, RowId resource);
-  void run_process(Ctx& ctx, RowId pi);
-  void execute(Ctx& ctx, RowId pi);
+  ProcessId schedule_process(Ctx& ctx, std::string_view process, HostId host);
+  ProcessId schedule_process(Ctx& ctx, std::string_view process, InstanceId instance);
+  ProcessId schedule(Ctx& ctx, std::string_view process, std::int64_t resource);
+  void run_process(Ctx& ctx, ProcessId pi);
+  void execute(Ctx& ctx, ProcessId pi);
+  // The handler's part of execute: the host an agent handler runs on (none to finish at once),
+  // or nullopt when the process failed or was canceled.
+  std::optional<HostId> prepare_handler(Ctx& ctx, const ProcessRow& p, const ProcessDef& def);
   // `from`: the resource's state before the process ran, or "" for its current one.
-  void finish_process(Ctx& ctx, RowId pi, std::string_view from);
-  void cancel_process(Ctx& ctx, RowId pi, std::string_view why);
-  void fail_process(Ctx& ctx, RowId pi, std::string_view why);
-  void release_lock(Ctx& ctx, RowId pi);
-  bool has_unfinished(std::string_view table, RowId resource) const;
+  void finish_process(Ctx& ctx, ProcessId pi, std::string_view from);
+  void cancel_process(Ctx& ctx, ProcessId pi, std::string_view why);
+  void fail_process(Ctx& ctx, ProcessId pi, std::string_view why);
+  void release_lock(Ctx& ctx, ProcessId pi);
+  bool has_unfinished(HostId host) const;
+  bool has_unfinished(InstanceId instance) const;
+  bool has_unfinished(ResourceType type, std::int64_t resource) const;
+  // The state text of a process's resource, or nullopt when the resource is gone.
+  std::optional<std::string_view> resource_state(const ProcessRow& p) const;
   void replay(Ctx& ctx);
-  void emit(Ctx& ctx, std::string name, RowId resource);
+  void emit(Ctx& ctx, std::string name, std::int64_t resource);
   void drain_bus(Ctx& ctx);
-  void on_container_started(Ctx& ctx, RowId instance);
+  void on_container_started(Ctx& ctx, InstanceId instance);
   // The log line and structured event of a finished process (`from`: the state it left).
-  void announce(Ctx& ctx, std::string_view process, RowId resource, std::string_view from);
-  void announce_host(Ctx& ctx, std::string_view process, RowId host, std::string_view from);
+  void announce(Ctx& ctx, std::string_view process, std::int64_t resource, std::string_view from);
+  void announce_host(Ctx& ctx, std::string_view process, HostId host, std::string_view from);
 
   // Reconciler and configuration pushes (reconciler.cpp).
   void reconcile(Ctx& ctx);
-  // The active host for a new instance, or 0 when no host is active.
-  RowId place() const;
+  // The active host for a new instance, or none when no host is active.
+  HostId place() const;
   void push_config(Ctx& ctx);
-  std::string host_name(RowId host) const;
-  std::optional<RowId> host_by_name(std::string_view name) const;
+  void push_lb_config(Ctx& ctx);
+  std::string host_name(HostId host) const;
+  std::optional<HostId> host_by_name(std::string_view name) const;
 
-  void reconcile_service(Ctx& ctx, RowId service);
+  void reconcile_service(Ctx& ctx, ServiceId service);
+  // A service's instances that are not removed, by their index in the service.
+  std::map<std::int64_t, InstanceId> instances_by_index(ServiceId service) const;
 
   // HA mode (ha.cpp).
   void start_ha(Ctx& ctx);
@@ -245,39 +272,41 @@ class CattleServer final : public Node {
   void send_next_write(Ctx& ctx);
   // The stale-holder check at a write: abandons all service work, drops the unsent writes.
   void drop_stale_work(Ctx& ctx);
-  bool in_partition(RowId host) const;
+  bool in_partition(HostId host) const;
   bool pushes_lb_config() const;
   void reconcile_ha(Ctx& ctx);
-  bool service_needs_work(RowId service) const;
+  bool service_needs_work(ServiceId service) const;
+  // Unfinished start processes of the service that no run of this server is working on.
+  std::vector<ProcessId> waiting_processes(ServiceId service) const;
   void on_lock_acquired(Ctx& ctx, const std::string& lock);
   void on_lock_lost(Ctx& ctx, const std::string& lock);
   void on_session_event(Ctx& ctx, zk::SessionEvent event);
-  void on_service_read(Ctx& ctx, RowId service, const mysql::DbResult& result);
-  void on_lock_wait_over(Ctx& ctx, RowId service);
+  void on_service_read(Ctx& ctx, ServiceId service, const mysql::DbResult& result);
+  void on_lock_wait_over(Ctx& ctx, ServiceId service);
   // Releases the service's lock once this server runs no process of it any more.
-  void service_work_check(Ctx& ctx, RowId service);
-  void abandon_service(Ctx& ctx, RowId service, std::string_view why);
+  void service_work_check(Ctx& ctx, ServiceId service);
+  void abandon_service(Ctx& ctx, ServiceId service, std::string_view why);
   // Whether this server may act on the service now; records the action when it may.
-  bool may_act(Ctx& ctx, RowId service);
-  // The service whose lock a process needs (start handlers on a service's instance), or 0.
-  RowId service_lock_of(RowId pi) const;
-  bool holding_service(RowId service) const;
-  RowId place_ha(Ctx& ctx, RowId instance);
+  bool may_act(Ctx& ctx, ServiceId service);
+  // The service whose lock a process needs (start handlers on a service's instance), or none.
+  ServiceId service_lock_of(ProcessId pi) const;
+  bool holding_service(ServiceId service) const;
+  HostId place_ha(Ctx& ctx, InstanceId instance);
   void publish_event(Ctx& ctx, const std::string& name);
   // Sends `msg` for process `pi` once every write made so far is in the database, and only if
   // the server may still act on the process's service then.
-  void send_when_durable(Ctx& ctx, RowId pi, NodeId to, StartContainer msg);
+  void send_when_durable(Ctx& ctx, ProcessId pi, NodeId to, StartContainer msg);
 
   // Ping monitor (ping_monitor.cpp).
   void ping_all(Ctx& ctx);
   // The slot a host's ping timeouts carry, and back (timers.hpp, PingTimeout).
-  std::uint64_t ping_slot(RowId host);
-  std::optional<RowId> host_of_ping_slot(std::uint64_t slot) const;
-  void ping_succeeded(Ctx& ctx, RowId host);
-  void ping_failed(Ctx& ctx, RowId host);
-  void sync_containers(Ctx& ctx, RowId host, const std::vector<std::string>& running,
+  std::uint64_t ping_slot(HostId host);
+  std::optional<HostId> host_of_ping_slot(std::uint64_t slot) const;
+  void ping_succeeded(Ctx& ctx, HostId host);
+  void ping_failed(Ctx& ctx, HostId host);
+  void sync_containers(Ctx& ctx, HostId host, const std::vector<std::string>& running,
                        TimeNs as_of_ns);
-  void container_gone(Ctx& ctx, RowId instance, std::string_view how);
+  void container_gone(Ctx& ctx, InstanceId instance, std::string_view how);
 
   ServerConfig config_;
   Durable durable_;
@@ -306,6 +335,8 @@ class CattleServer final : public Node {
   };
   void load_config(Ctx& ctx);
   Config cfg_;
+  // The typed rows of store(), parsed once per change of a table: a cache, not state.
+  RowCache cache_;
   // HA mode: the client libraries the server links in. Each keeps its own durable and volatile
   // parts and its own crash (the manager's state files, the pool's connections), so they stay
   // out of the two lists. The digest and the perturbation reach into each through its

@@ -1,19 +1,20 @@
 #pragma once
 // The states of Cattle's resources as the model reasons about them: enums, with their text only
-// where a row is read from or written to the store (MySQL keeps them as text), in digests and in
-// traces. A value the model does not know (a missing row reads as "") is `unknown`.
+// where a row is read from or written to the store (MySQL keeps them as text: rows.cpp), in
+// digests and in traces. A value the model does not know (a missing row reads as "") is `unknown`.
 #include <array>
 #include <cstdint>
 #include <string_view>
 
-#include "models/mysql/database.hpp"
-
 namespace stampede::cattle {
 
-// Host states follow the agent's (process_defs.cpp moves a host between them).
-enum class HostState : std::uint8_t { unknown, active, reconnecting, disconnected, activating };
-inline constexpr std::array<std::string_view, 5> k_host_state_text = {
-    "", "active", "reconnecting", "disconnected", "activating"};
+// Host states follow the agent's (process_defs.cpp moves a host between them). No process of
+// the model removes a host; `removed` is a row another tool wrote, which the ping monitor skips.
+enum class HostState : std::uint8_t {
+  unknown, active, reconnecting, disconnected, activating, removed
+};
+inline constexpr std::array<std::string_view, 6> k_host_state_text = {
+    "", "active", "reconnecting", "disconnected", "activating", "removed"};
 
 // Instance states follow Cattle's (requested, activating, active, stopping, stopped, removed).
 enum class InstanceState : std::uint8_t {
@@ -55,28 +56,6 @@ constexpr ProcessPhase parse_process_phase(std::string_view text) {
 }
 constexpr bool unfinished(ProcessPhase p) {
   return p == ProcessPhase::pending || p == ProcessPhase::running;
-}
-
-// Reading a state from a row of the store (the one place the text is parsed).
-inline HostState host_state_of(const mysql::Row& host) {
-  auto it = host.find("state");
-  return it == host.end() ? HostState::unknown : parse_host_state(it->second);
-}
-inline HostState host_state_of(const mysql::Database& db, mysql::RowId host) {
-  const mysql::Row* row = db.find("host", host);
-  return row == nullptr ? HostState::unknown : host_state_of(*row);
-}
-inline InstanceState instance_state_of(const mysql::Row& instance) {
-  auto it = instance.find("state");
-  return it == instance.end() ? InstanceState::unknown : parse_instance_state(it->second);
-}
-inline InstanceState instance_state_of(const mysql::Database& db, mysql::RowId instance) {
-  const mysql::Row* row = db.find("instance", instance);
-  return row == nullptr ? InstanceState::unknown : instance_state_of(*row);
-}
-inline ProcessPhase phase_of(const mysql::Row& process) {
-  auto it = process.find("phase");
-  return it == process.end() ? ProcessPhase::unknown : parse_process_phase(it->second);
 }
 
 static_assert(parse_host_state("reconnecting") == HostState::reconnecting &&

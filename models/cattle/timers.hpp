@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "models/cattle/ids.hpp"
 #include "sim/core/timer_tag.hpp"
 
 namespace stampede::cattle {
@@ -92,15 +93,15 @@ struct ServiceLockWait {
 // HA: the small numbers a server's ping timers carry for its hosts (PingTimeout::host_slot),
 // handed out from 1 in the order the hosts are first pinged. A handful of hosts: a vector.
 struct HostSlots {
-  std::vector<std::int64_t> hosts;  // slot k + 1 -> host id
+  std::vector<HostId> hosts;  // slot k + 1 -> host id
   STAMPEDE_FIELDS(hosts)
 
-  std::uint64_t slot_of(std::int64_t host) {
+  std::uint64_t slot_of(HostId host) {
     auto it = std::find(hosts.begin(), hosts.end(), host);
     if (it == hosts.end()) it = hosts.insert(hosts.end(), host);
     return static_cast<std::uint64_t>(it - hosts.begin()) + 1;
   }
-  std::optional<std::int64_t> host_of(std::uint64_t slot) const {
+  std::optional<HostId> host_of(std::uint64_t slot) const {
     if (slot == 0 || slot > hosts.size()) return std::nullopt;
     return hosts[slot - 1];
   }

@@ -1,6 +1,7 @@
 #include "models/mysql/database.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include "sim/core/assert.hpp"
 
@@ -49,6 +50,18 @@ Database::Database(int max_connections) : max_connections_(max_connections) {
       {"instance", "host_id", "host"},
       {"instance", "network_id", "network"},
   };
+}
+
+std::uint64_t Database::new_stamp() {
+  // Atomic only because several runs may share the process (a sweep); the values never reach a
+  // run's behaviour, only whether a reader's parsed copy is still good.
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t Database::stamp(std::string_view name) const {
+  auto it = tables_.find(name);
+  return it == tables_.end() ? 0 : it->second.stamp.value;
 }
 
 std::optional<DbError> Database::connect() {
@@ -106,6 +119,7 @@ void Database::replace_rows(std::string_view name,
                             const std::vector<std::pair<RowId, Row>>& rows) {
   TableState* t = state(name);
   STAMPEDE_ASSERT(t != nullptr, "a replica read a table the schema does not have");
+  t->stamp = new_stamp();
   t->rows.clear();
   for (auto& [column, by_value] : t->indexes.value) by_value.clear();
   for (const auto& [id, row] : rows)
@@ -120,6 +134,7 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, boo
   for (Transaction::Write& w : txn.writes_) {
     TableState* t = state(w.table);
     STAMPEDE_ASSERT(t != nullptr, "a transaction wrote to a table the schema does not have");
+    t->stamp = new_stamp();
     RowId id = w.id;
     if (id < 0) {
       auto it = real_id.find(id);
@@ -224,6 +239,7 @@ std::optional<DbError> Database::truncate(const std::vector<std::string>& tables
                          "(`cattle`.`" + fk.table + "`, CONSTRAINT `fk_" + fk.table + "__" +
                              fk.column + "`)"};
     }
+    t->stamp = new_stamp();
     t->rows.clear();
     for (auto& [column, by_value] : t->indexes.value) by_value.clear();
     t->next_id = 1;

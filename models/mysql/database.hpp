@@ -93,6 +93,10 @@ class Database {
   void rollback(Transaction& txn) { txn.writes_.clear(); }
 
   const Table* table(std::string_view name) const;
+  // A number that changes whenever the table does (any write, read-back or TRUNCATE) and that no
+  // other table of any store has had: a reader that keeps a parsed copy of a table (the Cattle
+  // server's typed rows) parses it again only when its stamp differs. 0 for an unknown table.
+  std::uint64_t stamp(std::string_view name) const;
   const Row* find(std::string_view table, RowId id) const;
   // The value of a column, or "" when the row or the column is absent.
   std::string get(std::string_view table, RowId id, std::string_view column) const;
@@ -117,7 +121,8 @@ class Database {
     Table rows;
     RowId next_id = 1;
     Untracked<std::map<std::string, ColumnIndex, std::less<>>> indexes;  // by column
-    STAMPEDE_FIELDS(rows, next_id, indexes)
+    Untracked<std::uint64_t> stamp = new_stamp();  // see stamp(): not state, a cache key
+    STAMPEDE_FIELDS(rows, next_id, indexes, stamp)
   };
   STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_)
 
@@ -127,6 +132,9 @@ class Database {
   // Keep a table's indexes in step with a row that is about to change or has changed.
   static void unindex(TableState& t, RowId id);
   static void index(TableState& t, RowId id);
+  // A stamp no table has had before (process-wide, so that a copy of a store and the original
+  // never give the same stamp to different contents).
+  static std::uint64_t new_stamp();
 
   std::map<std::string, TableState, std::less<>> tables_;
   std::vector<ForeignKey> foreign_keys_;

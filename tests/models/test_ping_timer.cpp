@@ -28,17 +28,17 @@ TEST_CASE("an HA host id survives the ping timeout timer's round trip", "[cattle
   HostSlots slots;
   const std::int64_t hosts[] = {ha_id(1, 1, 1), ha_id(1, 1, 2), ha_id(3, 2, 7)};
   for (std::int64_t host : hosts) {
-    std::uint64_t tag = timer_tag::encode(PingTimeout{slots.slot_of(host), 0xabcdef});
+    std::uint64_t tag = timer_tag::encode(PingTimeout{slots.slot_of(HostId{host}), 0xabcdef});
     auto back = timer_tag::decode<PingTimeout>(tag);
     REQUIRE(back);
-    CHECK(slots.host_of(back->host_slot) == host);
+    CHECK(slots.host_of(back->host_slot) == HostId{host});
     CHECK(back->seq == 0xabcdef);
     // The packing it replaces lost the host: what came back named another host.
     CHECK(static_cast<std::int64_t>((legacy_tag(host, 0xabcdef) & ((std::uint64_t{1} << 56) - 1)) >>
                                     24) != host);
   }
   // A host keeps its slot; the slots stay small.
-  CHECK(slots.slot_of(hosts[1]) == 2);
+  CHECK(slots.slot_of(HostId{hosts[1]}) == 2);
   CHECK(slots.hosts.size() == 3);
   CHECK_FALSE(slots.host_of(0));
   CHECK_FALSE(slots.host_of(4));

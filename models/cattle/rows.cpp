@@ -1,0 +1,177 @@
+// The text form of the Cattle rows: the column names, and numbers and states as MySQL keeps them
+// (decimal text, the states' names). Every conversion between a typed row and a text row is here.
+#include "models/cattle/rows.hpp"
+
+#include <charconv>
+
+namespace stampede::cattle {
+
+using mysql::Row;
+using mysql::RowId;
+using mysql::to_text;
+
+namespace {
+
+// The value of a column, or "" when the row lacks it (as Database::get reads it).
+std::string_view column(const Row& row, const char* name) {
+  auto it = row.find(name);
+  return it == row.end() ? std::string_view{} : std::string_view(it->second);
+}
+
+// A number column; "" (absent) reads as 0, as Database::get_int reads it.
+std::int64_t number(const Row& row, const char* name) {
+  std::string_view text = column(row, name);
+  std::int64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
+}
+
+std::optional<std::string> optional_text(const Row& row, const char* name) {
+  auto it = row.find(name);
+  if (it == row.end()) return std::nullopt;
+  return it->second;
+}
+
+template <class E, std::size_t N>
+E parse_enum(const std::array<std::string_view, N>& texts, std::string_view text) {
+  return parse_state<E>(texts, text);
+}
+
+}  // namespace
+
+Row to_row(const HostRow& r) {
+  return Row{{"name", r.name}, {"state", std::string(to_text(r.state))},
+             {"updated_ns", to_text(r.updated_ns)}};
+}
+
+Row to_row(const NetworkRow& r) {
+  return Row{{"name", r.name}, {"kind", r.kind}, {"state", r.state}};
+}
+
+Row to_row(const StackRow& r) { return Row{{"name", r.name}, {"state", r.state}}; }
+
+Row to_row(const ServiceRow& r) {
+  Row row{{"name", r.name},
+          {"stack_id", to_text(r.stack.value)},
+          {"kind", std::string(to_text(r.kind))},
+          {"state", r.state}};
+  if (r.scale) row.emplace("scale", to_text(*r.scale));
+  if (r.links) row.emplace("links", *r.links);
+  if (r.targets) row.emplace("targets", *r.targets);
+  return row;
+}
+
+Row to_row(const InstanceRow& r) {
+  return Row{{"name", r.name},
+             {"service_id", to_text(r.service.value)},
+             {"index", to_text(r.index)},
+             {"host_id", to_text(r.host.value)},
+             {"network_id", to_text(r.network.value)},
+             {"state", std::string(to_text(r.state))},
+             {"updated_ns", to_text(r.updated_ns)}};
+}
+
+Row to_row(const ProcessRow& r) {
+  Row row{{"process", r.process},
+          {"resource_type", std::string(to_text(r.resource_type))},
+          {"resource_id", to_text(r.resource_id)},
+          {"phase", std::string(to_text(r.phase))},
+          {"attempts", to_text(r.attempts)},
+          {"start_ns", to_text(r.start_ns)}};
+  if (r.exit_reason) row.emplace("exit_reason", *r.exit_reason);
+  return row;
+}
+
+Row to_row(const SettingRow& r) { return Row{{"name", r.name}, {"value", r.value}}; }
+
+void from_row(RowId id, const Row& row, HostRow& out) {
+  out.id = HostId{id};
+  out.name = column(row, "name");
+  out.state = parse_host_state(column(row, "state"));
+  out.updated_ns = number(row, "updated_ns");
+}
+
+void from_row(RowId id, const Row& row, NetworkRow& out) {
+  out.id = NetworkId{id};
+  out.name = column(row, "name");
+  out.kind = column(row, "kind");
+  out.state = column(row, "state");
+}
+
+void from_row(RowId id, const Row& row, StackRow& out) {
+  out.id = StackId{id};
+  out.name = column(row, "name");
+  out.state = column(row, "state");
+}
+
+void from_row(RowId id, const Row& row, ServiceRow& out) {
+  out.id = ServiceId{id};
+  out.name = column(row, "name");
+  out.stack = StackId{number(row, "stack_id")};
+  out.kind = parse_enum<ServiceKind>(k_service_kind_text, column(row, "kind"));
+  out.scale.reset();
+  if (row.count("scale") != 0) out.scale = number(row, "scale");
+  out.links = optional_text(row, "links");
+  out.targets = optional_text(row, "targets");
+  out.state = column(row, "state");
+}
+
+void from_row(RowId id, const Row& row, InstanceRow& out) {
+  out.id = InstanceId{id};
+  out.name = column(row, "name");
+  out.service = ServiceId{number(row, "service_id")};
+  out.index = number(row, "index");
+  out.host = HostId{number(row, "host_id")};
+  out.network = NetworkId{number(row, "network_id")};
+  out.state = parse_instance_state(column(row, "state"));
+  out.updated_ns = number(row, "updated_ns");
+}
+
+void from_row(RowId id, const Row& row, ProcessRow& out) {
+  out.id = ProcessId{id};
+  out.process = column(row, "process");
+  out.resource_type = parse_enum<ResourceType>(k_resource_type_text, column(row, "resource_type"));
+  out.resource_id = number(row, "resource_id");
+  out.phase = parse_process_phase(column(row, "phase"));
+  out.attempts = number(row, "attempts");
+  out.start_ns = number(row, "start_ns");
+  out.exit_reason = optional_text(row, "exit_reason");
+}
+
+void from_row(RowId id, const Row& row, SettingRow& out) {
+  out.id = SettingId{id};
+  out.name = column(row, "name");
+  out.value = column(row, "value");
+}
+
+namespace write {
+
+void state(mysql::Transaction& txn, HostId host, HostState state, TimeNs now) {
+  txn.update("host", host.value, "state", std::string(to_text(state)));
+  txn.update("host", host.value, "updated_ns", to_text(now));
+}
+
+void state(mysql::Transaction& txn, InstanceId instance, InstanceState state, TimeNs now) {
+  txn.update("instance", instance.value, "state", std::string(to_text(state)));
+  txn.update("instance", instance.value, "updated_ns", to_text(now));
+}
+
+void host(mysql::Transaction& txn, InstanceId instance, HostId host) {
+  txn.update("instance", instance.value, "host_id", to_text(host.value));
+}
+
+void phase(mysql::Transaction& txn, ProcessId pi, ProcessPhase phase) {
+  txn.update("process_instance", pi.value, "phase", std::string(to_text(phase)));
+}
+
+void exit_reason(mysql::Transaction& txn, ProcessId pi, std::string_view why) {
+  txn.update("process_instance", pi.value, "exit_reason", std::string(why));
+}
+
+void attempts(mysql::Transaction& txn, ProcessId pi, std::int64_t attempts) {
+  txn.update("process_instance", pi.value, "attempts", to_text(attempts));
+}
+
+}  // namespace write
+
+}  // namespace stampede::cattle
