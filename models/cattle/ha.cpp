@@ -260,10 +260,10 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
         if (shared || (r.first >> k_id_index_shift) == config_.manager->index)
           mine.push_back(std::move(r));
       }
-      volatile_.shared.replace_rows(name, mine);
+      volatile_.shared.replace_rows(name, std::move(mine));
       continue;
     }
-    volatile_.shared.replace_rows(name, rows);
+    volatile_.shared.replace_rows(name, std::move(rows));  // cleared below
   }
   volatile_.refresh_rows.clear();
   for (const auto& [seq, e] : volatile_.journal) {
@@ -301,11 +301,7 @@ bool CattleServer::in_partition(HostId host) const {
   const std::vector<int>& members = cm_->member_indexes();
   auto me = std::find(members.begin(), members.end(), config_.manager->index);
   if (me == members.end()) return false;
-  std::size_t k = 0;
-  for (const auto& [hid, row] : rows<HostRow>()) {
-    if (hid == host) break;
-    ++k;
-  }
+  std::size_t k = cache_.host_position(store(), host);
   return k % members.size() == static_cast<std::size_t>(me - members.begin());
 }
 

@@ -1,5 +1,7 @@
 #include "models/cattle/row_cache.hpp"
 
+#include <algorithm>
+
 namespace stampede::cattle {
 
 namespace {
@@ -15,7 +17,11 @@ const std::vector<V>& ids_at(const std::map<K, std::vector<V>>& index, K key) {
 
 void RowCache::derive(Parsed<HostRow>& p) const {
   host_by_name_.clear();
-  for (const auto& [id, row] : p.rows) host_by_name_.emplace(row.name, id);  // the first wins
+  host_ids_.clear();
+  for (const auto& [id, row] : p.rows) {
+    host_by_name_.emplace(row.name, id);  // the first wins
+    host_ids_.push_back(id);
+  }
 }
 
 void RowCache::derive(Parsed<InstanceRow>& p) const {
@@ -38,6 +44,13 @@ std::optional<HostId> RowCache::host_named(const mysql::Database& db,
   auto it = host_by_name_.find(name);
   if (it == host_by_name_.end()) return std::nullopt;
   return it->second;
+}
+
+std::size_t RowCache::host_position(const mysql::Database& db, HostId host) const {
+  sync<HostRow>(db);
+  auto it = std::lower_bound(host_ids_.begin(), host_ids_.end(), host);
+  if (it == host_ids_.end() || *it != host) return host_ids_.size();
+  return static_cast<std::size_t>(it - host_ids_.begin());
 }
 
 const std::vector<InstanceId>& RowCache::instances_on(const mysql::Database& db,

@@ -37,6 +37,8 @@ class RowCache {
   }
   // The host of this name with the lowest id.
   std::optional<HostId> host_named(const mysql::Database& db, std::string_view name) const;
+  // How many hosts come before this one in id order (the number of hosts if it is not one).
+  std::size_t host_position(const mysql::Database& db, HostId host) const;
   // Instances by host and by service, processes by resource id: in id order.
   const std::vector<InstanceId>& instances_on(const mysql::Database& db, HostId host) const;
   const std::vector<InstanceId>& instances_of(const mysql::Database& db, ServiceId service) const;
@@ -74,6 +76,7 @@ class RowCache {
                      Parsed<InstanceRow>, Parsed<ProcessRow>, Parsed<SettingRow>>
       tables_;
   mutable std::map<std::string, HostId, std::less<>> host_by_name_;
+  mutable std::vector<HostId> host_ids_;  // in id order
   mutable std::map<HostId, std::vector<InstanceId>> instances_by_host_;
   mutable std::map<ServiceId, std::vector<InstanceId>> instances_by_service_;
   mutable std::map<std::int64_t, std::vector<ProcessId>> processes_by_resource_;

@@ -115,15 +115,14 @@ void Database::raise_next_ids(RowId floor) {
   for (auto& [name, t] : tables_) t.next_id = std::max(t.next_id, floor);
 }
 
-void Database::replace_rows(std::string_view name,
-                            const std::vector<std::pair<RowId, Row>>& rows) {
+void Database::replace_rows(std::string_view name, std::vector<std::pair<RowId, Row>> rows) {
   TableState* t = state(name);
   STAMPEDE_ASSERT(t != nullptr, "a replica read a table the schema does not have");
   t->stamp = new_stamp();
   t->rows.clear();
   for (auto& [column, by_value] : t->indexes.value) by_value.clear();
-  for (const auto& [id, row] : rows)
-    if (t->rows.emplace(id, row).second) index(*t, id);
+  for (auto& [id, row] : rows)
+    if (t->rows.emplace(id, std::move(row)).second) index(*t, id);
 }
 
 std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, bool record) {

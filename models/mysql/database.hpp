@@ -88,7 +88,8 @@ class Database {
   // Rows inserted from now on get ids of at least `floor` (a copy's own id range).
   void raise_next_ids(RowId floor);
   // Replaces every row of a table with `rows` (a fresh read of another copy); ids stay as read.
-  void replace_rows(std::string_view table, const std::vector<std::pair<RowId, Row>>& rows);
+  // (Taken by value: a caller done with its rows moves them in.)
+  void replace_rows(std::string_view table, std::vector<std::pair<RowId, Row>> rows);
   // Discards the writes.
   void rollback(Transaction& txn) { txn.writes_.clear(); }
 
