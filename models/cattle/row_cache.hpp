@@ -48,12 +48,16 @@ class RowCache {
  private:
   template <class R>
   struct Parsed {
-    std::uint64_t stamp = 0;  // the table's stamp when it was parsed (stamps start at 1)
+    std::uint64_t stamp = 0;    // the table's stamp when it was parsed (stamps start at 1)
+    std::uint64_t checked = 0;  // the whole store's stamp when that was last checked
     Map<R> rows;
   };
   template <class R>
   Parsed<R>& sync(const mysql::Database& db) const {
     Parsed<R>& p = std::get<Parsed<R>>(tables_);
+    // Most look-ups come between two writes: one comparison tells that nothing changed.
+    if (p.checked == db.stamp()) return p;
+    p.checked = db.stamp();
     std::uint64_t now = db.stamp(R::k_table);
     if (p.stamp != now) {
       p.stamp = now;

@@ -452,9 +452,10 @@ std::string_view CattleServer::message_name(std::uint32_t type) const {
   return n.empty() ? "msg" : n;
 }
 
-std::string CattleServer::host_name(HostId host) const {
+const std::string& CattleServer::host_name(HostId host) const {
+  static const std::string none;
   const HostRow* h = row<HostRow>(host);
-  return h == nullptr ? std::string() : h->name;
+  return h == nullptr ? none : h->name;
 }
 
 std::optional<HostId> CattleServer::host_by_name(std::string_view name) const {

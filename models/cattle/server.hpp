@@ -255,7 +255,8 @@ class CattleServer final : public Node {
   HostId place() const;
   void push_config(Ctx& ctx);
   void push_lb_config(Ctx& ctx);
-  std::string host_name(HostId host) const;
+  // The host's name ("" when unknown): a reference into the row cache, good until a write.
+  const std::string& host_name(HostId host) const;
   std::optional<HostId> host_by_name(std::string_view name) const;
 
   void reconcile_service(Ctx& ctx, ServiceId service);

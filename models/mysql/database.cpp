@@ -118,7 +118,7 @@ void Database::raise_next_ids(RowId floor) {
 void Database::replace_rows(std::string_view name, std::vector<std::pair<RowId, Row>> rows) {
   TableState* t = state(name);
   STAMPEDE_ASSERT(t != nullptr, "a replica read a table the schema does not have");
-  t->stamp = new_stamp();
+  t->stamp = stamp_ = new_stamp();
   t->rows.clear();
   for (auto& [column, by_value] : t->indexes.value) by_value.clear();
   for (auto& [id, row] : rows)
@@ -133,7 +133,7 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, boo
   for (Transaction::Write& w : txn.writes_) {
     TableState* t = state(w.table);
     STAMPEDE_ASSERT(t != nullptr, "a transaction wrote to a table the schema does not have");
-    t->stamp = new_stamp();
+    t->stamp = stamp_ = new_stamp();
     RowId id = w.id;
     if (id < 0) {
       auto it = real_id.find(id);
@@ -238,7 +238,7 @@ std::optional<DbError> Database::truncate(const std::vector<std::string>& tables
                          "(`cattle`.`" + fk.table + "`, CONSTRAINT `fk_" + fk.table + "__" +
                              fk.column + "`)"};
     }
-    t->stamp = new_stamp();
+    t->stamp = stamp_ = new_stamp();
     t->rows.clear();
     for (auto& [column, by_value] : t->indexes.value) by_value.clear();
     t->next_id = 1;

@@ -98,6 +98,8 @@ class Database {
   // other table of any store has had: a reader that keeps a parsed copy of a table (the Cattle
   // server's typed rows) parses it again only when its stamp differs. 0 for an unknown table.
   std::uint64_t stamp(std::string_view name) const;
+  // The same for the store as a whole: it changes whenever any table does.
+  std::uint64_t stamp() const { return stamp_.value; }
   const Row* find(std::string_view table, RowId id) const;
   // The value of a column, or "" when the row or the column is absent.
   std::string get(std::string_view table, RowId id, std::string_view column) const;
@@ -125,7 +127,7 @@ class Database {
     Untracked<std::uint64_t> stamp = new_stamp();  // see stamp(): not state, a cache key
     STAMPEDE_FIELDS(rows, next_id, indexes, stamp)
   };
-  STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_)
+  STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_, stamp_)
 
  private:
   std::vector<RowId> commit(Transaction& txn, Transaction& resolved, bool record);
@@ -141,6 +143,7 @@ class Database {
   std::vector<ForeignKey> foreign_keys_;
   int max_connections_;
   int connections_ = 0;
+  Untracked<std::uint64_t> stamp_ = new_stamp();  // see stamp()
 };
 
 // The value as a decimal string, for rows.
