@@ -32,6 +32,8 @@ std::string kind_name(StepKind k) {
       return "check";
     case StepKind::resume:
       return "resume";
+    case StepKind::connection:
+      return "connection";
   }
   return "step";
 }

@@ -31,6 +31,10 @@ std::string describe(const FaultSpec& f) {
       return fmt::format("crash {}", f.node);
     case FaultKind::restart:
       return fmt::format("restart {}", f.node);
+    case FaultKind::power_off:
+      return fmt::format("power_off {}", f.node);
+    case FaultKind::power_on:
+      return fmt::format("power_on {}", f.node);
     case FaultKind::pause:
       return fmt::format("pause {}", f.node);
     case FaultKind::partition:

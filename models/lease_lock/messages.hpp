@@ -13,10 +13,15 @@ namespace stampede::lease_lock {
 
 inline constexpr ProtocolRange k_protocol = protocols::k_lease_lock;
 
+// The lease lock is an abstract protocol, not a product's wire protocol: it assumes nothing of
+// its transport, so its messages are datagrams that the network may lose, duplicate or reorder
+// one by one (sim/core/message.hpp), which is what its model checking explores.
+
 // client -> lock: queue me for the lock.
 struct Acquire {
   static constexpr std::uint32_t k_type = k_protocol.type(0);
   static constexpr std::string_view k_name = "acquire";
+  static constexpr Transport k_transport = Transport::datagram;
   static constexpr std::uint32_t k_size_bytes = 64;
   STAMPEDE_FIELDS()
 };
@@ -25,6 +30,7 @@ struct Acquire {
 struct Grant {
   static constexpr std::uint32_t k_type = k_protocol.type(1);
   static constexpr std::string_view k_name = "grant";
+  static constexpr Transport k_transport = Transport::datagram;
   static constexpr std::uint32_t k_size_bytes = 64;
   std::int64_t token = 0;
   STAMPEDE_FIELDS(token)
@@ -35,6 +41,7 @@ struct Grant {
 struct Write {
   static constexpr std::uint32_t k_type = k_protocol.type(2);
   static constexpr std::string_view k_name = "write";
+  static constexpr Transport k_transport = Transport::datagram;
   static constexpr std::uint32_t k_size_bytes = 64;
   std::int64_t token = 0;
   STAMPEDE_FIELDS(token)
@@ -45,6 +52,7 @@ struct Write {
 struct Ack {
   static constexpr std::uint32_t k_type = k_protocol.type(3);
   static constexpr std::string_view k_name = "ack";
+  static constexpr Transport k_transport = Transport::datagram;
   static constexpr std::uint32_t k_size_bytes = 64;
   std::int64_t token = 0;
   bool accepted = false;
@@ -56,6 +64,7 @@ struct Ack {
 struct Release {
   static constexpr std::uint32_t k_type = k_protocol.type(4);
   static constexpr std::string_view k_name = "release";
+  static constexpr Transport k_transport = Transport::datagram;
   static constexpr std::uint32_t k_size_bytes = 64;
   std::int64_t token = 0;
   STAMPEDE_FIELDS(token)
@@ -66,6 +75,7 @@ struct Release {
 struct Expired {
   static constexpr std::uint32_t k_type = k_protocol.type(5);
   static constexpr std::string_view k_name = "expired";
+  static constexpr Transport k_transport = Transport::datagram;
   static constexpr std::uint32_t k_size_bytes = 64;
   STAMPEDE_FIELDS()
 };

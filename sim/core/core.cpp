@@ -237,6 +237,10 @@ const std::vector<Sample>* Recorder::series(std::string_view name) const {
   return nullptr;
 }
 
+std::string_view connection_event_name(ConnectionEvent e) {
+  return e == ConnectionEvent::closed ? "closed" : "refused";
+}
+
 std::uint64_t fold_step(std::uint64_t rolling_hash, const StepInfo& step) {
   Digest d;
   d.add(rolling_hash)

@@ -39,6 +39,10 @@ class Engine : public WorldView, public RunRecord {
 
   virtual void crash(NodeId id) = 0;
   virtual void restart(NodeId id) = 0;
+  // The node's host loses power: its process dies like a crash, but silently (no connection
+  // closes, so peers learn only by their own timeouts); power_on restores power and boots it.
+  virtual void power_off(NodeId id) = 0;
+  virtual void power_on(NodeId id) = 0;
   virtual void pause(NodeId id, DurationNs for_ns) = 0;
   virtual void set_clock_skew(NodeId id, DurationNs skew_ns) = 0;
   virtual bool model_fault(const ModelFault& f) = 0;

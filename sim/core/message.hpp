@@ -13,6 +13,14 @@ namespace stampede {
 using NodeId = std::uint32_t;
 inline constexpr NodeId k_no_node = UINT32_MAX;
 
+// How a message travels. Every protocol of Rancher 1.1's cluster runs over TCP (HTTP and
+// websockets, MySQL, ZooKeeper, Redis), so `stream` is the default: the message rides the
+// connection between its two nodes (sim/net/connections.hpp), arrives in the order it was sent,
+// and is never dropped or duplicated alone; a lossy network resets the whole connection instead.
+// `datagram` is for abstract protocols that assume nothing of their transport (models/lease_lock):
+// each message may be lost, duplicated or reordered on its own.
+enum class Transport : std::uint8_t { stream, datagram };
+
 class Payload {
  public:
   virtual ~Payload() = default;
@@ -26,6 +34,7 @@ struct Message {
   std::int64_t b = 0;
   std::int64_t c = 0;
   std::shared_ptr<const Payload> body;  // optional, immutable once sent
+  Transport transport = Transport::stream;  // not part of the digest: it is the type's property
 
   std::uint64_t digest() const {
     Digest d;

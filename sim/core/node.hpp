@@ -64,6 +64,14 @@ class Event {
   boost::container::small_vector<EventField, 4> fields_;
 };
 
+// What one end of a connection learns from the network (sim/net/connections.hpp): the events a
+// real socket gives. A process that dies closes its connections, so each peer reads EOF or a
+// reset one latency later (`closed`); a connect to a host whose process is down is refused one
+// round trip later (`refused`). A host that loses power and a partition give no event at all:
+// peers learn of them only by their own timeouts.
+enum class ConnectionEvent : std::uint8_t { closed, refused };
+std::string_view connection_event_name(ConnectionEvent e);
+
 class Ctx {
  public:
   virtual ~Ctx() = default;
@@ -75,6 +83,10 @@ class Ctx {
   virtual std::string_view name_of(NodeId id) const = 0;
 
   virtual void send(NodeId to, Message msg) = 0;
+  // Closes this node's connection to `to`, as a client does when its own timeout gives up on a
+  // server: the peer reads EOF one latency later (if the link is up), whatever was in flight on
+  // it is lost, and the next send opens a fresh connection. Nothing happens without one.
+  virtual void close_connection(NodeId to) { (void)to; }
   // Fires on_timer(tag) after `after` of simulated time, unless cancelled or the node crashes.
   virtual TimerId set_timer(DurationNs after, std::uint64_t tag) = 0;
   virtual void cancel_timer(TimerId id) = 0;
@@ -111,6 +123,13 @@ class Node {
   virtual void on_start(Ctx& ctx) = 0;
   virtual void on_message(Ctx& ctx, NodeId from, const Message& msg) = 0;
   virtual void on_timer(Ctx& ctx, std::uint64_t tag) = 0;
+  // The connection to `peer` closed or a connect to it was refused (see ConnectionEvent). The
+  // default ignores it: such a node learns of failures by its own timeouts, as before.
+  virtual void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+    (void)ctx;
+    (void)peer;
+    (void)event;
+  }
   // The process died: drop volatile state, keep what is durable (what was on disk).
   virtual void on_crash() = 0;
   // A model-level fault aimed at this node. Returns false if the fault is not for this node.

@@ -14,7 +14,8 @@
 
 namespace stampede {
 
-enum class StepKind : std::uint8_t { start, deliver, timer, fault, check, resume };
+// `connection`: a connection event reaches a node (from = the peer, detail = the event).
+enum class StepKind : std::uint8_t { start, deliver, timer, fault, check, resume, connection };
 std::string_view step_kind_name(StepKind k);
 std::optional<StepKind> step_kind_from_name(std::string_view name);
 
@@ -23,7 +24,7 @@ struct StepInfo {
   TimeNs time_ns = 0;
   StepKind kind = StepKind::start;
   NodeId node = k_no_node;
-  NodeId from = k_no_node;        // deliver
+  NodeId from = k_no_node;        // deliver, connection (the peer)
   std::uint32_t msg_type = 0;     // deliver
   std::uint64_t detail = 0;       // a digest of the message, timer tag or action
   std::uint64_t rolling_hash = 0; // the trace's running hash after this step

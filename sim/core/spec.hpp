@@ -109,6 +109,8 @@ struct ClusterSpec {
 enum class FaultKind {
   crash,
   restart,
+  power_off,        // the host loses power: the process dies without closing its connections
+  power_on,
   pause,
   partition,        // groups that cannot reach each other (both directions)
   partition_oneway, // messages from `groups[0]` to `groups[1]` are lost; the reverse flows
@@ -122,7 +124,7 @@ enum class FaultKind {
 struct FaultSpec {
   TimeNs at_ns = 0;
   FaultKind kind = FaultKind::crash;
-  std::string node;  // crash, restart, pause, clock_skew (a pattern); clean_state (a server)
+  std::string node;  // crash, restart, power_off/on, pause, clock_skew (a pattern); clean_state
   std::vector<std::vector<std::string>> groups;  // partition: node names or patterns
   std::string container;                         // kill_container
   std::vector<std::string> tables;               // truncate

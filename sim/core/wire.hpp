@@ -16,7 +16,9 @@
 // order and a shared_ptr to a Payload into its body; wire::decode reverses it. A message struct
 // may state what every instance must satisfy in `bool valid() const`: encode and decode assert
 // it, so a handler never acts on a message that breaks its protocol. Handlers dispatch with
-// wire::dispatch<A, B, C>(msg, overloaded handler) and never read a, b or c themselves.
+// wire::dispatch<A, B, C>(msg, overloaded handler) and never read a, b or c themselves. A
+// protocol that is not carried by a TCP connection declares `static constexpr Transport
+// k_transport = Transport::datagram;` in each of its structs (sim/core/message.hpp).
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -115,6 +117,7 @@ Message encode(const T& m) {
   Message out;
   out.type = T::k_type;
   out.size_bytes = size_of(m);
+  if constexpr (requires { T::k_transport; }) out.transport = T::k_transport;
   std::int64_t* slots[3] = {&out.a, &out.b, &out.c};
   int next = 0;
   for_each_field(m, [&](const auto& f) {

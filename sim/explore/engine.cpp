@@ -548,6 +548,10 @@ void ExploreEngine::restart(NodeId id) {
   push(std::move(ev));
 }
 
+void ExploreEngine::power_off(NodeId id) { crash(id); }
+
+void ExploreEngine::power_on(NodeId id) { restart(id); }
+
 void ExploreEngine::pause(NodeId id, DurationNs for_ns) {
   NodeSlot& s = *nodes_[id];
   if (!s.up) return;

@@ -100,6 +100,8 @@ class ExploreEngine final : public Engine {
 
   void crash(NodeId id) override;
   void restart(NodeId id) override;
+  void power_off(NodeId id) override;
+  void power_on(NodeId id) override;
   void pause(NodeId id, DurationNs for_ns) override;
   void set_clock_skew(NodeId id, DurationNs skew_ns) override;
   bool model_fault(const ModelFault& f) override;

@@ -23,6 +23,8 @@ class FaultTarget {
   virtual void schedule(TimeNs at, std::function<void()> fn) = 0;
   virtual void crash(NodeId id) = 0;
   virtual void restart(NodeId id) = 0;
+  virtual void power_off(NodeId id) = 0;
+  virtual void power_on(NodeId id) = 0;
   virtual bool is_up(NodeId id) const = 0;
   virtual void pause(NodeId id, DurationNs for_ns) = 0;
   virtual void set_clock_skew(NodeId id, DurationNs skew_ns) = 0;

@@ -45,32 +45,51 @@ void FaultInjector::arm() {
   if (spec_.random_faults.partition) schedule_random_partition(0);
 }
 
+// A fault aimed at nodes by pattern; false when `f` is of another kind.
+bool FaultInjector::apply_to_nodes(const FaultSpec& f) {
+  for (NodeId id : target_.resolve(f.node)) {
+    const std::string_view name = target_.node_name(id);
+    switch (f.kind) {
+      case FaultKind::crash:
+        target_.crash(id);
+        target_.note(fmt::format("crash {}", name));
+        break;
+      case FaultKind::restart:
+        target_.restart(id);
+        target_.note(fmt::format("restart {}", name));
+        break;
+      case FaultKind::power_off:
+        target_.power_off(id);
+        target_.note(fmt::format("power off {}", name));
+        break;
+      case FaultKind::power_on:
+        target_.power_on(id);
+        target_.note(fmt::format("power on {}", name));
+        break;
+      case FaultKind::pause:
+        target_.pause(id, f.for_ns);
+        target_.note(fmt::format("pause {} for {}", name, format_duration(f.for_ns)));
+        break;
+      case FaultKind::clock_skew:
+        target_.set_clock_skew(id, f.skew_ns);
+        target_.note(fmt::format("clock skew {} by {}", name, format_duration(f.skew_ns)));
+        break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
 void FaultInjector::apply(const FaultSpec& f) {
   mark();
   switch (f.kind) {
     case FaultKind::crash:
-      for (NodeId id : target_.resolve(f.node)) {
-        target_.crash(id);
-        target_.note(fmt::format("crash {}", target_.node_name(id)));
-      }
-      break;
     case FaultKind::restart:
-      for (NodeId id : target_.resolve(f.node)) {
-        target_.restart(id);
-        target_.note(fmt::format("restart {}", target_.node_name(id)));
-      }
-      break;
+    case FaultKind::power_off:
+    case FaultKind::power_on:
     case FaultKind::pause:
-      for (NodeId id : target_.resolve(f.node)) {
-        target_.pause(id, f.for_ns);
-        target_.note(fmt::format("pause {} for {}", target_.node_name(id), format_duration(f.for_ns)));
-      }
-      break;
     case FaultKind::clock_skew:
-      for (NodeId id : target_.resolve(f.node)) {
-        target_.set_clock_skew(id, f.skew_ns);
-        target_.note(fmt::format("clock skew {} by {}", target_.node_name(id), format_duration(f.skew_ns)));
-      }
+      apply_to_nodes(f);
       break;
     case FaultKind::partition: {
       auto groups = resolve_groups(f.groups);

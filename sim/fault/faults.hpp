@@ -16,6 +16,7 @@ class FaultInjector {
 
  private:
   void apply(const FaultSpec& f);
+  bool apply_to_nodes(const FaultSpec& f);
   void schedule_random_crash(NodeId id, TimeNs from_ns);
   void schedule_random_partition(TimeNs from_ns);
   void mark();

@@ -25,6 +25,7 @@ struct Kernel::Event {
   NodeId node = k_no_node;
   NodeId from = k_no_node;
   std::uint32_t epoch = 0;  // the node's incarnation when the event was scheduled
+  std::uint32_t conn_gen = 0;  // stream deliveries and connection events: the connection
   TimerId timer = 0;
   std::uint64_t tag = 0;    // timer tag or action index
   Message msg;
@@ -125,6 +126,7 @@ struct Kernel::NodeSlot {
   std::unique_ptr<Node> node;
   std::unique_ptr<NodeCtx> ctx;
   bool up = true;
+  bool powered = true;             // false between power_off and power_on
   std::uint32_t epoch = 0;
   TimeNs paused_until_ns = 0;      // > now while paused
   DurationNs skew_ns = 0;
@@ -145,8 +147,12 @@ class Kernel::NodeCtx final : public RecordingCtx {
 
   void send(NodeId to, Message msg) override {
     STAMPEDE_ASSERT(to < k_.nodes_.size(), "send to an unknown node");
+    if (msg.transport == Transport::stream && to != id_) {
+      k_.send_stream(id_, to, std::move(msg));
+      return;
+    }
     Network& net = *k_.network_;
-    if (!net.reachable(id_, to)) return;  // the connection fails at once
+    if (!net.reachable(id_, to)) return;  // lost on the cut link
     if (net.sample_drop(*k_.chooser_)) return;
     int copies = net.sample_duplicate(*k_.chooser_) ? 2 : 1;
     for (int i = 0; i < copies; ++i) {
@@ -164,6 +170,13 @@ class Kernel::NodeCtx final : public RecordingCtx {
       }
       k_.push(std::move(ev));
     }
+  }
+
+  void close_connection(NodeId to) override {
+    STAMPEDE_ASSERT(to < k_.nodes_.size() && to != id_, "close a connection to an unknown node");
+    if (k_.connections_.close(id_, to, k_.network_->reachable(id_, to)))
+      k_.notify(to, id_, ConnectionEvent::closed, k_.connections_.generation(id_, to),
+                k_.network_->sample_latency(*k_.chooser_));
   }
 
   TimerId set_timer(DurationNs after, std::uint64_t tag) override {
@@ -208,13 +221,14 @@ std::string_view step_kind_name(StepKind k) {
     case StepKind::fault: return "fault";
     case StepKind::check: return "check";
     case StepKind::resume: return "resume";
+    case StepKind::connection: return "connection";
   }
   return "?";
 }
 
 std::optional<StepKind> step_kind_from_name(std::string_view name) {
   for (StepKind k : {StepKind::start, StepKind::deliver, StepKind::timer, StepKind::fault,
-                     StepKind::check, StepKind::resume})
+                     StepKind::check, StepKind::resume, StepKind::connection})
     if (step_kind_name(k) == name) return k;
   return std::nullopt;
 }
@@ -328,11 +342,8 @@ void Kernel::run_until(TimeNs until_ns) {
   if (!stopped_) now_ns_ = std::max(now_ns_, until_ns);
 }
 
-void Kernel::dispatch(Event& ev) {
-  StepInfo info;
-  info.time_ns = now_ns_;
-  info.kind = ev.kind;
-  info.node = ev.node;
+// Fault, check and resume steps, which the engine runs itself. Returns false for other kinds.
+bool Kernel::dispatch_engine_step(Event& ev, StepInfo& info) {
   switch (ev.kind) {
     case StepKind::fault:
     case StepKind::check: {
@@ -342,11 +353,11 @@ void Kernel::dispatch(Event& ev) {
       finish_step(info);
       actions_[ev.tag]();
       for (StepObserver* o : observers_) o->on_step(info);
-      return;
+      return true;
     }
     case StepKind::resume: {
       NodeSlot& s = nodes_[ev.node];
-      if (!s.up || s.epoch != ev.epoch || s.paused_until_ns > now_ns_) return;
+      if (!s.up || s.epoch != ev.epoch || s.paused_until_ns > now_ns_) return true;
       finish_step(info);
       std::vector<Event> deferred = std::move(s.deferred);
       s.deferred.clear();
@@ -356,10 +367,18 @@ void Kernel::dispatch(Event& ev) {
         push(std::move(d), k_key_resumed);
       }
       for (StepObserver* o : observers_) o->on_step(info);
-      return;
+      return true;
     }
-    default: break;
+    default: return false;
   }
+}
+
+void Kernel::dispatch(Event& ev) {
+  StepInfo info;
+  info.time_ns = now_ns_;
+  info.kind = ev.kind;
+  info.node = ev.node;
+  if (dispatch_engine_step(ev, info)) return;
   NodeSlot& s = nodes_[ev.node];
   if (ev.kind != StepKind::start) {
     if (!s.up || ev.epoch != s.epoch) return;  // lost with the crash
@@ -376,6 +395,9 @@ void Kernel::dispatch(Event& ev) {
       break;
     case StepKind::deliver:
       if (!network_->reachable(ev.from, ev.node)) return;  // cut while in flight
+      if (ev.msg.transport == Transport::stream &&
+          !connections_.live(ev.from, ev.node, ev.conn_gen))
+        return;  // the connection was reset while it travelled
       info.from = ev.from;
       info.msg_type = ev.msg.type;
       info.detail = ev.msg.digest();
@@ -389,6 +411,9 @@ void Kernel::dispatch(Event& ev) {
       finish_step(info);
       s.node->on_timer(*s.ctx, ev.tag);
       break;
+    case StepKind::connection:
+      dispatch_connection(ev, info);
+      return;
     default: break;
   }
   for (StepObserver* o : observers_) o->on_step(info);
@@ -401,7 +426,19 @@ void Kernel::finish_step(StepInfo& info) {
   info.rolling_hash = rolling_hash_;
 }
 
-void Kernel::crash(NodeId id) {
+void Kernel::crash(NodeId id) { kill(id, true); }
+
+void Kernel::power_off(NodeId id) {
+  kill(id, false);
+  nodes_[id].powered = false;
+}
+
+void Kernel::power_on(NodeId id) {
+  nodes_[id].powered = true;
+  restart(id);
+}
+
+void Kernel::kill(NodeId id, bool loud) {
   NodeSlot& s = nodes_[id];
   if (!s.up) return;
   s.up = false;
@@ -410,11 +447,18 @@ void Kernel::crash(NodeId id) {
   s.deferred.clear();
   // Its pending timers stay marked live but can never fire: their events carry the old epoch.
   s.node->on_crash();
+  if (!loud) {
+    connections_.power_off(id);
+    return;
+  }
+  for (NodeId peer : connections_.crash(id, [&](NodeId p) { return network_->reachable(id, p); }))
+    notify(peer, id, ConnectionEvent::closed, connections_.generation(id, peer),
+           network_->sample_latency(*chooser_));
 }
 
 void Kernel::restart(NodeId id) {
   NodeSlot& s = nodes_[id];
-  if (s.up) return;
+  if (s.up || !s.powered) return;
   s.up = true;
   ++s.epoch;
   Event ev;
@@ -423,6 +467,74 @@ void Kernel::restart(NodeId id) {
   ev.node = id;
   ev.epoch = s.epoch;
   push(std::move(ev));
+}
+
+void Kernel::send_stream(NodeId from, NodeId to, Message&& msg) {
+  Connections::Ends ends;
+  ends.link_up = network_->reachable(from, to);
+  ends.host_on = nodes_[to].powered;
+  ends.process_up = nodes_[to].up;
+  ends.from_epoch = nodes_[from].epoch;
+  ends.to_epoch = nodes_[to].epoch;
+  ends.drop = ends.link_up && network_->sample_drop(*chooser_);
+  const Connections::Verdict v = connections_.send(from, to, ends);
+  switch (v.outcome) {
+    case Connections::Outcome::deliver: {
+      Event ev;
+      ev.time_ns = connections_.arrival(from, to, now_ns_ + network_->sample_latency(*chooser_));
+      ev.kind = StepKind::deliver;
+      ev.node = to;
+      ev.from = from;
+      ev.epoch = nodes_[to].epoch;
+      ev.conn_gen = v.generation;
+      ev.msg = std::move(msg);
+      push(std::move(ev));
+      return;
+    }
+    case Connections::Outcome::lost: return;
+    case Connections::Outcome::refused:
+    case Connections::Outcome::reset: break;
+  }
+  const ConnectionEvent what = v.outcome == Connections::Outcome::refused
+                                   ? ConnectionEvent::refused
+                                   : ConnectionEvent::closed;
+  if (v.outcome == Connections::Outcome::refused || v.notify_sender) {
+    const DurationNs there_ns = network_->sample_latency(*chooser_);
+    notify(from, to, what, v.generation, there_ns + network_->sample_latency(*chooser_));
+  }
+  if (v.notify_peer)
+    notify(to, from, ConnectionEvent::closed, v.generation, network_->sample_latency(*chooser_));
+}
+
+void Kernel::notify(NodeId node, NodeId peer, ConnectionEvent event, std::uint32_t generation,
+                    DurationNs after_ns) {
+  Event ev;
+  ev.time_ns = connections_.arrival(peer, node, now_ns_ + after_ns);
+  ev.kind = StepKind::connection;
+  ev.node = node;
+  ev.from = peer;
+  ev.epoch = nodes_[node].epoch;
+  ev.conn_gen = generation;
+  ev.tag = static_cast<std::uint64_t>(event);
+  push(std::move(ev));
+}
+
+void Kernel::dispatch_connection(Event& ev, StepInfo& info) {
+  const auto event = static_cast<ConnectionEvent>(ev.tag);
+  if (event == ConnectionEvent::closed) {
+    if (!connections_.awaits(ev.node, ev.from, ev.conn_gen)) return;  // closed it itself
+    const bool arrives = network_->reachable(ev.from, ev.node);
+    connections_.notice_done(ev.node, ev.from, ev.conn_gen, arrives);
+    if (!arrives) return;  // the FIN or RST was lost: the connection is broken, silently
+  } else if (!network_->reachable(ev.from, ev.node)) {
+    return;
+  }
+  NodeSlot& s = nodes_[ev.node];
+  info.from = ev.from;
+  info.detail = ev.tag;
+  finish_step(info);
+  s.node->on_connection(*s.ctx, ev.from, event);
+  for (StepObserver* o : observers_) o->on_step(info);
 }
 
 void Kernel::pause(NodeId id, DurationNs for_ns) {

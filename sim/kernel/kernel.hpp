@@ -20,6 +20,7 @@
 #include "sim/core/records.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/spec.hpp"
+#include "sim/net/connections.hpp"
 #include "sim/net/network.hpp"
 
 namespace stampede {
@@ -49,6 +50,8 @@ class Kernel final : public Engine {
   // Faults, applied immediately.
   void crash(NodeId id) override;
   void restart(NodeId id) override;
+  void power_off(NodeId id) override;
+  void power_on(NodeId id) override;
   void pause(NodeId id, DurationNs for_ns) override;
   void set_clock_skew(NodeId id, DurationNs skew_ns) override;
   bool model_fault(const ModelFault& f) override;  // false if no node took it
@@ -87,6 +90,16 @@ class Kernel final : public Engine {
   friend class NodeCtx;
 
   void push(Event&& ev, std::optional<std::uint64_t> key = std::nullopt);
+  // A stream message from `from` to `to` (sim/net/connections.hpp decides its fate).
+  void send_stream(NodeId from, NodeId to, Message&& msg);
+  // Schedules a connection event for `node` about `peer`, `after_ns` from now (FIFO behind what
+  // the peer sent before).
+  void notify(NodeId node, NodeId peer, ConnectionEvent event, std::uint32_t generation,
+              DurationNs after_ns);
+  // A crash or a loss of power: the process dies; `loud` closes its connections with events.
+  void kill(NodeId id, bool loud);
+  void dispatch_connection(Event& ev, StepInfo& info);
+  bool dispatch_engine_step(Event& ev, StepInfo& info);
   static void heap_push(std::vector<HeapEntry>& heap, TimeNs time_ns, std::uint64_t key,
                         std::uint64_t seq, std::uint32_t slot);
   // The entry of `heap` that runs first; the heap is not empty.
@@ -102,6 +115,7 @@ class Kernel final : public Engine {
   std::unique_ptr<SeededChooser> own_chooser_;
   Chooser* chooser_;
   std::unique_ptr<Network> network_;
+  Connections connections_;
   // By node id, in place (not behind pointers): invariants ask for names and up flags of every
   // node after many steps. No slot moves once the run has started (nodes are added before).
   std::vector<NodeSlot> nodes_;

@@ -52,6 +52,8 @@ class EngineFaults final : public FaultTarget {
   }
   void crash(NodeId id) override { k_.crash(id); }
   void restart(NodeId id) override { k_.restart(id); }
+  void power_off(NodeId id) override { k_.power_off(id); }
+  void power_on(NodeId id) override { k_.power_on(id); }
   bool is_up(NodeId id) const override { return k_.is_up(id); }
   void pause(NodeId id, DurationNs for_ns) override { k_.pause(id, for_ns); }
   void set_clock_skew(NodeId id, DurationNs skew_ns) override { k_.set_clock_skew(id, skew_ns); }

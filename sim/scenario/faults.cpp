@@ -10,7 +10,7 @@ using Sign = Reader::Sign;
 
 const std::vector<std::string> k_fault_keys = {
     "partition", "kill_container", "heal",     "crash",      "restart",
-    "pause",     "clock_skew",     "truncate", "clean_state"};
+    "pause",     "clock_skew",     "truncate", "clean_state", "power_off", "power_on"};
 
 void check_node(const Reader& r, const YAML::Node& n, const Names& names, std::string_view what) {
   std::string name = r.string(n, what);
@@ -119,8 +119,11 @@ FaultSpec parse_fault(const Reader& r, const YAML::Node& item, const Names& name
                        kinds[0], kinds[1]));
   const std::string& kind = kinds[0];
   YAML::Node v = *f.get(kind);
-  if (kind == "crash" || kind == "restart") {
-    fault.kind = kind == "crash" ? FaultKind::crash : FaultKind::restart;
+  if (kind == "crash" || kind == "restart" || kind == "power_off" || kind == "power_on") {
+    fault.kind = kind == "crash"       ? FaultKind::crash
+                 : kind == "restart"   ? FaultKind::restart
+                 : kind == "power_off" ? FaultKind::power_off
+                                       : FaultKind::power_on;
     check_node(r, v, names, kind);
     fault.node = v.Scalar();
   } else if (kind == "pause") {

@@ -402,6 +402,10 @@ void SimgridEngine::restart(NodeId id) {
   spawn_main(id);
 }
 
+void SimgridEngine::power_off(NodeId id) { crash(id); }
+
+void SimgridEngine::power_on(NodeId id) { restart(id); }
+
 void SimgridEngine::pause(NodeId id, DurationNs for_ns) {
   NodeSlot& s = *nodes_[id];
   if (!s.up) return;

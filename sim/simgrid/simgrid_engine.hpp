@@ -63,6 +63,8 @@ class SimgridEngine final : public Engine {
 
   void crash(NodeId id) override;
   void restart(NodeId id) override;
+  void power_off(NodeId id) override;
+  void power_on(NodeId id) override;
   void pause(NodeId id, DurationNs for_ns) override;
   void set_clock_skew(NodeId id, DurationNs skew_ns) override;
   bool model_fault(const ModelFault& f) override;

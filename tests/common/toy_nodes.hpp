@@ -38,12 +38,15 @@ struct Probe final : Node {
 struct Sender final : Node {
   std::function<void(Ctx&)> on_start_fn;
   std::function<void(Ctx&, std::uint64_t)> on_timer_fn;
-  std::vector<std::string> got;
+  std::vector<std::string> got;  // messages ("TYPE@TIME") and connection events
   void on_start(Ctx& ctx) override {
     if (on_start_fn) on_start_fn(ctx);
   }
   void on_message(Ctx& ctx, NodeId, const Message& m) override {
     got.push_back(fmt::format("{}@{}", m.type, ctx.now()));
+  }
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent e) override {
+    got.push_back(fmt::format("{}:{}@{}", connection_event_name(e), peer, ctx.now()));
   }
   void on_timer(Ctx& ctx, std::uint64_t tag) override {
     if (on_timer_fn) on_timer_fn(ctx, tag);

@@ -112,9 +112,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "fbf0fb5ccc147fc6"},  {"agent-partition", 2, "b689a42bc1c6dd9c"},
-      {"server-stop", 1, "187f5668710a09b6"},      {"server-stop", 2, "b733c383ecde704a"},
-      {"store-truncation", 1, "7164dcb4bd5a8656"}, {"store-truncation", 2, "a8e2eb73661130ee"},
+      {"agent-partition", 1, "dc08e8e1b611ac61"},  {"agent-partition", 2, "d6904995c7280e56"},
+      {"server-stop", 1, "9474228994b2535d"},      {"server-stop", 2, "9f5603a8689c3359"},
+      {"store-truncation", 1, "d4a935fb0e195684"}, {"store-truncation", 2, "b82010140ac77fb0"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);

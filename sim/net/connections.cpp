@@ -1,0 +1,192 @@
+#include "sim/net/connections.hpp"
+
+#include "sim/core/assert.hpp"
+
+namespace stampede {
+
+std::uint64_t Connections::key(NodeId a, NodeId b) {
+  return (std::uint64_t{std::min(a, b)} << 32) | std::max(a, b);
+}
+
+Connections::Entry& Connections::entry(NodeId a, NodeId b) {
+  STAMPEDE_ASSERT(a != b, "a node has no connection to itself");
+  auto [it, added] = entries_.try_emplace(key(a, b));
+  if (added) {
+    // peers_ stays sorted so that crash() and digest_into() walk pairs in id order.
+    const std::size_t n = std::max(a, b) + std::size_t{1};
+    if (peers_.size() < n) peers_.resize(n);
+    for (auto [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
+      auto& list = peers_[x];
+      list.insert(std::lower_bound(list.begin(), list.end(), y), y);
+    }
+  }
+  return it->second;
+}
+
+const Connections::Entry* Connections::find(NodeId a, NodeId b) const {
+  auto it = entries_.find(key(a, b));
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+Connections::Verdict Connections::open(Entry& e, NodeId from, NodeId to, const Ends& ends) {
+  if (!ends.link_up || !ends.host_on) return {};  // the SYN goes unanswered
+  if (!ends.process_up) return {Outcome::refused, e.generation, false, false};
+  e.state = State::open;
+  e.awaiting = 0;
+  ++e.generation;
+  e.epoch[side(from, from, to)] = ends.from_epoch;
+  e.epoch[side(to, from, to)] = ends.to_epoch;
+  return {Outcome::deliver, e.generation, false, false};
+}
+
+Connections::Verdict Connections::send_on_broken(Entry& e, NodeId from, NodeId to,
+                                                 const Ends& ends) {
+  if (!ends.link_up || !ends.host_on) return {};
+  const int sf = side(from, from, to);
+  const int st = 1 - sf;
+  const bool sender_holds = e.epoch[sf] == ends.from_epoch;
+  const bool peer_holds = ends.process_up && e.epoch[st] == ends.to_epoch;
+  if (!sender_holds && !peer_holds) return open(e, from, to, ends);  // nobody remembers it
+  // The end that still holds the dead connection is told by a reset; the message is lost.
+  e.state = State::closing;
+  e.awaiting = static_cast<std::uint8_t>((sender_holds ? bit(sf) : 0) | (peer_holds ? bit(st) : 0));
+  return {Outcome::reset, e.generation, sender_holds, peer_holds};
+}
+
+Connections::Verdict Connections::send(NodeId from, NodeId to, const Ends& ends) {
+  Entry& e = entry(from, to);
+  switch (e.state) {
+    case State::none: {
+      Verdict v = open(e, from, to, ends);
+      if (v.outcome != Outcome::deliver || !ends.drop) return v;
+      break;  // the drop resets the new connection below
+    }
+    case State::broken: return send_on_broken(e, from, to, ends);
+    case State::closing: return {};  // a `closed` event is on its way: the socket is dead
+    case State::open: break;
+  }
+  const int sf = side(from, from, to);
+  if (e.epoch[sf] != ends.from_epoch) {
+    // The sender restarted (or closed its end) while the peer kept the connection: treat it as
+    // broken, which resets the peer's end.
+    e.state = State::broken;
+    return send_on_broken(e, from, to, ends);
+  }
+  if (!ends.host_on) {
+    e.state = State::broken;
+    return {};
+  }
+  if (!ends.link_up) return {};  // lost on the cut link; the connection stays (the header says why)
+  if (ends.drop) {
+    e.state = State::closing;
+    e.awaiting = 3;
+    return {Outcome::reset, e.generation, true, true};
+  }
+  return {Outcome::deliver, e.generation, false, false};
+}
+
+bool Connections::close(NodeId from, NodeId to, bool link_up) {
+  auto it = entries_.find(key(from, to));
+  if (it == entries_.end()) return false;
+  Entry& e = it->second;
+  const int sf = side(from, from, to);
+  const int st = 1 - sf;
+  e.epoch[sf] = k_released;
+  switch (e.state) {
+    case State::open:
+      if (link_up) {
+        e.state = State::closing;
+        e.awaiting = bit(st);
+        return true;
+      }
+      e.state = State::broken;  // the FIN is lost: the peer keeps a half-open connection
+      return false;
+    case State::closing:
+      e.awaiting = static_cast<std::uint8_t>(e.awaiting & ~bit(sf));
+      if (e.awaiting == 0) e.state = State::none;
+      return false;
+    case State::broken:
+    case State::none: return false;
+  }
+  return false;
+}
+
+TimeNs Connections::arrival(NodeId from, NodeId to, TimeNs at_ns) {
+  Entry& e = entry(from, to);
+  TimeNs& last = e.last_arrival_ns[side(from, from, to)];
+  // Strictly later: engines order events of one instant as their chooser likes, which would let
+  // two messages of one connection swap.
+  last = std::max(last + 1, at_ns);
+  return last;
+}
+
+bool Connections::live(NodeId from, NodeId to, std::uint32_t generation) const {
+  const Entry* e = find(from, to);
+  return e != nullptr && e->generation == generation &&
+         (e->state == State::open || e->state == State::closing);
+}
+
+bool Connections::awaits(NodeId node, NodeId peer, std::uint32_t generation) const {
+  const Entry* e = find(node, peer);
+  return e != nullptr && e->generation == generation && e->state == State::closing &&
+         (e->awaiting & bit(side(node, node, peer))) != 0;
+}
+
+void Connections::notice_done(NodeId node, NodeId peer, std::uint32_t generation, bool arrived) {
+  auto it = entries_.find(key(node, peer));
+  if (it == entries_.end()) return;
+  Entry& e = it->second;
+  if (e.generation != generation || e.state != State::closing) return;
+  e.awaiting = static_cast<std::uint8_t>(e.awaiting & ~bit(side(node, node, peer)));
+  if (!arrived) {
+    e.state = State::broken;
+    e.awaiting = 0;
+  } else if (e.awaiting == 0) {
+    e.state = State::none;
+  }
+}
+
+std::vector<NodeId> Connections::crash(NodeId node, const std::function<bool(NodeId)>& link_up) {
+  std::vector<NodeId> told;
+  if (node >= peers_.size()) return told;
+  for (NodeId peer : peers_[node]) {
+    Entry& e = entries_.at(key(node, peer));
+    const int sn = side(node, node, peer);
+    if (e.state == State::open && e.epoch[sn] != k_released) {
+      if (link_up(peer)) {
+        e.state = State::closing;
+        e.awaiting = bit(1 - sn);
+        told.push_back(peer);
+      } else {
+        e.state = State::broken;
+      }
+    } else if (e.state == State::closing) {
+      e.awaiting = static_cast<std::uint8_t>(e.awaiting & ~bit(sn));
+      if (e.awaiting == 0) e.state = State::none;
+    }
+  }
+  return told;
+}
+
+void Connections::power_off(NodeId node) {
+  crash(node, [](NodeId) { return false; });
+}
+
+std::uint32_t Connections::generation(NodeId a, NodeId b) const {
+  const Entry* e = find(a, b);
+  return e == nullptr ? 0 : e->generation;
+}
+
+void Connections::digest_into(Digest& d) const {
+  for (NodeId a = 0; a < peers_.size(); ++a) {
+    for (NodeId b : peers_[a]) {
+      if (b < a) continue;
+      const Entry& e = entries_.at(key(a, b));
+      if (e.state == State::none) continue;
+      d.add(key(a, b)).add(static_cast<std::uint64_t>(e.state)).add(e.awaiting);
+      d.add(e.epoch[0] == k_released ? 1u : 0u).add(e.epoch[1] == k_released ? 1u : 0u);
+    }
+  }
+}
+
+}  // namespace stampede

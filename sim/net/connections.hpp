@@ -1,0 +1,119 @@
+#pragma once
+// Connections between nodes, with the semantics of TCP that a control plane notices. Engines own
+// one table and consult it for every stream message (sim/core/message.hpp, Transport), so that
+// the kernel, the SimGrid engine and the explorer give the same answers:
+//   - A send opens the pair's connection when there is none. A connect to a host whose process
+//     is down is refused one round trip later; one to a host without power, or across a cut
+//     link, is lost silently (the SYN goes unanswered and the connecting side's own timeout
+//     fires).
+//   - A connection is FIFO in each direction: a message never arrives before one sent earlier
+//     on it (arrival() holds that).
+//   - A crashed process closes every connection it holds: each peer whose link is up reads EOF
+//     one latency later, after whatever was already in flight to it. A peer whose link is cut
+//     learns nothing, and its connection is broken.
+//   - A host that loses power breaks its connections silently, and so does a crash whose peer is
+//     cut off. A send on a broken connection once the link is back is answered by a reset (the
+//     other end no longer has that connection): the sender reads `closed` one round trip later,
+//     the other end, if the same process still holds it, one latency later, and the message is
+//     lost.
+//   - A partition is silent and keeps connections open: what is sent across a cut link is lost,
+//     and what is sent after the heal arrives. This is the one place where the model is not
+//     TCP, which would retransmit the lost data after the heal (unless the application gave up
+//     first, as every modelled client does by its own timeout); docs/design.md says so.
+//   - A random drop on a stream resets the connection (both ends read `closed`); a random
+//     duplicate does not happen on a stream.
+// One connection per unordered pair of nodes: either side's send opens it. The table knows
+// nothing of time or processes: the engine passes what it needs (the link, the peer's power and
+// process, the incarnations) and schedules what the verdicts say.
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/core/digest.hpp"
+#include "sim/core/message.hpp"
+#include "sim/core/time.hpp"
+
+namespace stampede {
+
+class Connections {
+ public:
+  // What the engine knows of the two ends when `from` sends to `to`.
+  struct Ends {
+    bool link_up = true;          // the directed link from → to is up
+    bool host_on = true;          // `to`'s host has power
+    bool process_up = true;       // `to`'s process runs
+    std::uint32_t from_epoch = 0; // the incarnations of both processes now
+    std::uint32_t to_epoch = 0;
+    bool drop = false;            // the network's random drop struck this message
+  };
+  enum class Outcome : std::uint8_t {
+    deliver,  // it travels on connection `generation`
+    lost,     // silently
+    refused,  // the sender reads `refused` one round trip later
+    reset,    // the sender reads `closed` one round trip later; see notify_peer
+  };
+  struct Verdict {
+    Outcome outcome = Outcome::lost;
+    std::uint32_t generation = 0;  // deliver: the connection; reset: the one that ends
+    bool notify_sender = false;    // reset: `from` reads `closed` one round trip later
+    bool notify_peer = false;      // reset: `to` reads `closed` one latency later
+  };
+
+  // Decides the fate of a stream message sent now. Opens, breaks or resets the connection.
+  Verdict send(NodeId from, NodeId to, const Ends& ends);
+  // The sender closes its end (Ctx::close_connection). Returns whether the peer is to read
+  // `closed` one latency later (the connection was open and `link_up`).
+  bool close(NodeId from, NodeId to, bool link_up);
+  // The arrival time of the next message or event from `from` to `to` that would arrive at
+  // `at_ns`: after the last one (FIFO), by at least a nanosecond. Records it.
+  TimeNs arrival(NodeId from, NodeId to, TimeNs at_ns);
+  // Whether a message sent on `generation` may still be delivered: the connection is the same
+  // and has not been broken or reset since.
+  bool live(NodeId from, NodeId to, std::uint32_t generation) const;
+  // Whether `node` still awaits the `closed` event of `generation` (it has not closed its end
+  // itself since, nor crashed): the engine delivers the event only then.
+  bool awaits(NodeId node, NodeId peer, std::uint32_t generation) const;
+  // A `closed` event for `node` about its connection to `peer` was delivered (`arrived`) or met
+  // a cut link on its way. Delivered: once no end awaits one, the pair has no connection. Lost:
+  // `node` keeps a dead connection without knowing, as after a silent failure (broken).
+  void notice_done(NodeId node, NodeId peer, std::uint32_t generation, bool arrived);
+  // `node`'s process died. Returns the peers that read `closed` one latency later (an open
+  // connection and `link_up(peer)`), in id order; its other connections break silently.
+  std::vector<NodeId> crash(NodeId node, const std::function<bool(NodeId)>& link_up);
+  // `node`'s host lost power: every connection it holds breaks silently.
+  void power_off(NodeId node);
+
+  // The pair's current connection (or the last one), which a `closed` event refers to.
+  std::uint32_t generation(NodeId a, NodeId b) const;
+  // The canonical state for the explorer: each pair's state and awaited events, in pair order.
+  // Generations and arrival times are left out: two worlds that differ only in how often a pair
+  // reconnected, or when, are one state.
+  void digest_into(Digest& d) const;
+
+ private:
+  enum class State : std::uint8_t { none, open, broken, closing };
+  struct Entry {
+    State state = State::none;
+    std::uint8_t awaiting = 0;         // closing: bit 0 = lo awaits `closed`, bit 1 = hi does
+    std::uint32_t generation = 0;      // counts the pair's connections
+    // The incarnations of lo and hi that hold it; k_released once that end has closed it.
+    std::uint32_t epoch[2] = {0, 0};
+    TimeNs last_arrival_ns[2] = {0, 0};  // lo → hi, hi → lo
+  };
+  static constexpr std::uint32_t k_released = UINT32_MAX;
+  static std::uint64_t key(NodeId a, NodeId b);
+  static std::uint8_t bit(int side) { return static_cast<std::uint8_t>(1u << side); }
+  static int side(NodeId node, NodeId a, NodeId b) { return node == std::min(a, b) ? 0 : 1; }
+  Entry& entry(NodeId a, NodeId b);
+  const Entry* find(NodeId a, NodeId b) const;
+  Verdict open(Entry& e, NodeId from, NodeId to, const Ends& ends);
+  Verdict send_on_broken(Entry& e, NodeId from, NodeId to, const Ends& ends);
+
+  // Looked up on every stream send; iterated only through peers_, which is kept sorted.
+  std::unordered_map<std::uint64_t, Entry> entries_;
+  std::vector<std::vector<NodeId>> peers_;  // by node: every peer it has had an entry with
+};
+
+}  // namespace stampede
