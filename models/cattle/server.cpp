@@ -153,6 +153,13 @@ void CattleServer::seed(Ctx& ctx) {
             "seeded the store from the scenario's stacks");
 }
 
+// In HA mode the embedded ZooKeeper client learns of a dead server from its socket at once, as
+// the real client does (models/zookeeper/zk_client.hpp). The other clients keep their own
+// timeouts for now.
+void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+  if (cm_ && volatile_.ha_booted && zk_ && !cm_->unresponsive()) zk_->on_connection(ctx, peer, event);
+}
+
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (cm_) {
     if (!volatile_.ha_booted) return;  // no process yet to receive it

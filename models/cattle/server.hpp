@@ -60,6 +60,7 @@ class CattleServer final : public Node {
   void on_start(Ctx& ctx) override;
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
   void on_timer(Ctx& ctx, std::uint64_t tag) override;
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) override;
   void on_crash() override;
   bool on_fault(Ctx& ctx, const ModelFault& fault) override;
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;

@@ -93,6 +93,12 @@ void register_events(Registry& r) {
   r.add_event({"zookeeper.client_session_timed_out", {"silent_ms", "session"},
                "a client heard nothing from its server for 2/3 of the session timeout and "
                "declared connection loss"});
+  r.add_event({"zookeeper.client_socket_closed", {"server", "event"},
+               "a client's connection to its server closed or was refused (event: closed or "
+               "refused); it tries the next server"});
+  r.add_event({"zookeeper.leader_connection_event", {"leader", "event"},
+               "a follower's connection to its leader closed (it goes LOOKING) or was refused "
+               "(it tries again after leaderConnectDelayDuringRetryMs)"});
 }
 
 }  // namespace

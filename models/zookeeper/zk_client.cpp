@@ -53,8 +53,24 @@ void ZkClient::schedule_reconnect(Ctx& ctx) {
   ctx.set_timer(ctx.random(0, k_s - 1), tag<ClientReconnectTimer>());
 }
 
+void ZkClient::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+  if (peer != vol_.server || (vol_.state != SessionState::connecting &&
+                              vol_.state != SessionState::connected))
+    return;
+  ctx.event(LogLevel::info,
+            Event("zookeeper.client_socket_closed")
+                .with("server", ctx.name_of(peer))
+                .with("event", connection_event_name(event)),
+            fmt::format("connection to {} {}; trying the next server", ctx.name_of(peer),
+                        event == ConnectionEvent::closed ? "closed" : "refused"));
+  connection_lost(ctx);
+}
+
 void ZkClient::connection_lost(Ctx& ctx) {
   bool was_connected = vol_.state == SessionState::connected;
+  // The client closes the socket it gave up on (ClientCnxnSocketNIO.cleanup), so the server
+  // reads EOF; after a connection event it is closed already, and this does nothing.
+  if (vol_.server != k_no_node) ctx.close_connection(vol_.server);
   vol_.state = SessionState::disconnected;
   vol_.pending.clear();
   std::vector<std::string> lost;

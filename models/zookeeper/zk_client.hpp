@@ -56,6 +56,10 @@ class ZkClient {
   static bool owns_timer(std::uint64_t tag) { return tag_prefix(tag) == k_client_tag_prefix; }
   void on_message(Ctx& ctx, NodeId from, const Message& msg);
   void on_timer(Ctx& ctx, std::uint64_t tag);
+  // The host node passes on its connection events: one from the current server means the
+  // socket died (EOF, reset or refused), and the client moves on at once (ClientCnxn's SendThread
+  // catches the IOException, cleans up and starts connecting to the next server).
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event);
 
   void lock(Ctx& ctx, const std::string& name);
   void unlock(Ctx& ctx, const std::string& name);

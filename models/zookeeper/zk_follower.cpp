@@ -20,14 +20,38 @@ void ZkServer::become_follower(Ctx& ctx, int leader) {
   follower_connect(ctx);
 }
 
+// Learner.leaderConnectDelayDuringRetryMs, zookeeper release-3.8.0-1,
+// zookeeper-server/src/main/java/org/apache/zookeeper/server/quorum/Learner.java:118 (the
+// property zookeeper.leaderConnectDelayDuringRetryMs, default 100): connectToLeader sleeps this
+// long between tries (line 455), bounded by initLimit (follower_tick below).
+static constexpr DurationNs k_leader_connect_retry_ns = 100 * k_ms;
+
+// A connection event from the leader. Closed: Follower.followLeader's read fails, it logs
+// "Exception when following the leader", closes the socket and returns, and the peer goes LOOKING
+// (Follower.java:127-129 at release-3.8.0-1). Refused: the FOLLOWERINFO was lost; the retry timer
+// of follower_connect tries again, as connectToLeader does.
+void ZkServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+  if (vol_.state != ServerState::following || peer != vol_.follow.leader) return;
+  ctx.event(LogLevel::info,
+            Event("zookeeper.leader_connection_event")
+                .with("leader", vol_.leader_sid)
+                .with("event", connection_event_name(event)),
+            fmt::format("connection to leader zookeeper-{} {}", vol_.leader_sid,
+                        connection_event_name(event)));
+  if (event == ConnectionEvent::closed)
+    shutdown_to_looking(ctx, fmt::format("Exception when following the leader zookeeper-{}",
+                                         vol_.leader_sid));
+}
+
 void ZkServer::follower_connect(Ctx& ctx) {
-  // The leader may not lead yet (it may still be finishing its election): like
-  // Learner.connectToLeader, try again every second until it answers.
+  // The leader may not lead yet (it may still be finishing its election, and a real one refuses
+  // the connection until it listens): like Learner.connectToLeader, try again after
+  // leaderConnectDelayDuringRetryMs until it answers.
   if (vol_.follow.next_seq > 0 || !vol_.follow.early.empty()) return;
   const Disk& disk = durable_.disk;
   ctx.send(vol_.follow.leader,
            wire::encode(FollowerInfo{vol_.follow.conn, disk.accepted_epoch, disk.last_zxid()}));
-  ctx.set_timer(k_s, tag<ConnectTimer>());
+  ctx.set_timer(k_leader_connect_retry_ns, tag<ConnectTimer>());
 }
 
 void ZkServer::follower_tick(Ctx& ctx) {

@@ -19,6 +19,9 @@ class ZkLockClient final : public Node {
   void on_start(Ctx& ctx) override;
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
   void on_timer(Ctx& ctx, std::uint64_t tag) override;
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) override {
+    client_.on_connection(ctx, peer, event);
+  }
   void on_crash() override;
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;

@@ -30,6 +30,7 @@ class ZkServer final : public Node {
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
   void on_timer(Ctx& ctx, std::uint64_t tag) override;
   void on_crash() override;
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) override;
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;
   std::string_view message_name(std::uint32_t type) const override;
