@@ -286,3 +286,21 @@ TEST_CASE("HA API: behind one DNS name, requests move on to the next server whil
   CHECK(failed / (failed + served) > 0.1);
   CHECK(failed / (failed + served) < 0.34);
 }
+
+TEST_CASE("regression: a relock's getChildren no longer overtakes the unlock's delete on one "
+          "session (two servers held one service lock)",
+          "[ha][connections]") {
+  // The command of the issue that found it: `stampede run scenarios/ha-server-crash.yaml --seed
+  // 17 --set cluster.zookeeper=1 --set 'faults=[...]'`. With messages on one connection free to
+  // overtake each other, the relock listed the children before its own unlock's delete had been
+  // applied and two servers held the lock. A connection is FIFO now (sim/net/connections.hpp).
+  // The scenario's other expectations are written for its own seed and faults, not these.
+  Run r = run(load("ha-server-crash",
+                   {"cluster.zookeeper=1",
+                    "faults=[{at: 63ms, partition: [[server-1], [server-2, server-3, agent-*, "
+                    "zookeeper-*, db, redis-1, wordpress/lb, client-*]]}, {at: 252ms, heal: all}]"}),
+              17);
+  INFO(failures(r.out));
+  CHECK_FALSE(any_failed_containing(r.out, "lock.mutual_exclusion"));
+  CHECK_FALSE(any_failed_containing(r.out, "lock.no_stale_holder_action"));
+}
