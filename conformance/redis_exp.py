@@ -86,11 +86,12 @@ def lost_real():
 
 
 def lost_model(stampede):
-    # server-1 (a subscriber) is cut off from redis-1 while killed containers make server-2
-    # publish; after the heal server-1 subscribes again, and a later kill makes a server publish.
+    # server-2 (a subscriber) is cut off from redis-1 while killed containers make server-1
+    # publish (with this seed server-1 handles both kills); after the heal server-2 subscribes
+    # again, and a later kill makes a server publish.
     body = HA_STACK + """duration: 60s
 faults:
-  - {at: 20s, partition: [[server-1], [redis-1]]}
+  - {at: 20s, partition: [[server-2], [redis-1]]}
   - {at: 22s, kill_container: wordpress/web/1}
   - {at: 23s, kill_container: wordpress/web/2}
   - {at: 30s, heal: all}
@@ -98,12 +99,12 @@ faults:
 """
     r = model.run(stampede, "conf-redis-lost", body)
     during = r.deliveries("redis-1", "redis.publish", 20.0, 30.0)
-    subs = r.deliveries("server-1", "redis.subscribed", after_s=30.0)
+    subs = r.deliveries("server-2", "redis.subscribed", after_s=30.0)
     if not during or not subs:
-        raise RuntimeError("nothing was published during the cut, or server-1 did not resubscribe")
-    # Every message server-1 gets after it resubscribed is one published after that, or one of
+        raise RuntimeError("nothing was published during the cut, or server-2 did not resubscribe")
+    # Every message server-2 gets after it resubscribed is one published after that, or one of
     # the cut's: the difference counts the cut's messages that reached it.
-    got = r.deliveries("server-1", "redis.message", after_s=subs[0])
+    got = r.deliveries("server-2", "redis.message", after_s=subs[0])
     later = r.deliveries("redis-1", "redis.publish", after_s=subs[0])
     return {"delivered": len(got) - len(later), "after": bool(got) and bool(later)}
 
@@ -183,7 +184,7 @@ faults:
     r = model.run(stampede, "conf-redis-restart", body)
     t1 = 20 + RESTART_AFTER_S
     subs = r.deliveries("server-1", "redis.subscribed", after_s=t1)
-    got = r.deliveries("server-1", "redis.message", after_s=subs[0]) if subs else []
+    got = r.deliveries("server-2", "redis.message", after_s=subs[0]) if subs else []
     return {"notice": NotModelled("no log line or event marks a Redis client's loss; it has no "
                                   "connection-closed event (it waits for its read timeout)"),
             "resubscribed": subs[0] - t1 if subs else None,
