@@ -110,6 +110,8 @@ TEST_CASE("bad durations and rates quote the text and what was expected", "[erro
 TEST_CASE("unknown node names in faults and expectations", "[errors]") {
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: server-9}\n")),
                 "t.yaml:14:21: ", "unknown node 'server-9': the cluster has server-1");
+  require_error(error_of(tiny_with("faults:\n  - {at: 1s, power_off: server-2}\n")),
+                "t.yaml:14:25: ", "unknown node 'server-2': the cluster has server-1");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, restart: agent-3}\n")),
                 "t.yaml:14:23: ", "unknown node 'agent-3': the cluster has agent-1..agent-2");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: zookeeper-1}\n")),

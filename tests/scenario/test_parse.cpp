@@ -298,6 +298,18 @@ cluster:
         std::map<std::string, bool>{{"agent_resync", false}, {"lock_fencing", true}});
 }
 
+TEST_CASE("extensions: power_off and power_on take a node pattern", "[parse][extension]") {
+  ScenarioSpec s = parse(test::tiny_with(R"(faults:
+  - {at: 10s, power_off: agent-*}
+  - {at: 20s, power_on: agent-1}
+)"));
+  REQUIRE(s.faults.size() == 2);
+  CHECK(s.faults[0].kind == FaultKind::power_off);
+  CHECK(s.faults[0].node == "agent-*");
+  CHECK(s.faults[1].kind == FaultKind::power_on);
+  CHECK(s.faults[1].node == "agent-1");
+}
+
 TEST_CASE("extensions: one-way partition, availability at_most, events over the whole run",
           "[parse][extension]") {
   ScenarioSpec s = parse(test::tiny_with(R"(faults:
