@@ -27,6 +27,7 @@ packages=(
   # the conformance suite (conformance/, `make conformance`): real servers that it runs as its
   # own child processes on 127.0.0.1, never as system services, and their Python clients
   zookeeper default-jre-headless   # ZooKeeper 3.8 jars (/usr/share/java) and a JRE
+  default-jdk-headless             # runs conformance/ZkHolder.java from source (Java client)
   mariadb-server mariadb-client
   redis-server
   python3-kazoo python3-pymysql python3-redis

@@ -266,13 +266,11 @@ struct ClientConnected {
   bool valid() const { return conn > 0 && session != 0 && timeout_ns >= 0; }
 };
 
-// 128 bytes as the answer to a connect; the notice a server pushes to a client still connected
-// when it applies the session's close is sent as 64 (k_notice_size_bytes), as it always was.
+// The answer to a connect with a session that is gone (128 bytes).
 struct ClientExpired {
   static constexpr std::uint32_t k_type = k_protocol.type(k_client_offset + 4);
   static constexpr std::string_view k_name = "zk.client_expired";
   static constexpr std::uint32_t k_size_bytes = 128;
-  static constexpr std::uint32_t k_notice_size_bytes = 64;
   std::int64_t conn = 0;
   std::int64_t session = 0;
   STAMPEDE_FIELDS(conn, session)
@@ -376,11 +374,13 @@ struct PlainTimer {
 // The server's timers.
 using PollTimer = GenTimer<k_server_tag_prefix, 1>;         // resend the vote, back off
 using FinalizeTimer = GenTimer<k_server_tag_prefix, 2>;     // no better vote came: decide
-using LeaderTickTimer = GenTimer<k_server_tag_prefix, 3>;   // every half tick while leading
+using LeaderTickTimer = GenTimer<k_server_tag_prefix, 3>;   // every half tick until ready
 using DeadlineTimer = GenTimer<k_server_tag_prefix, 4>;     // the leader's initLimit deadline
 using FollowerTickTimer = GenTimer<k_server_tag_prefix, 5>; // every tick while following
 using ConnectTimer = GenTimer<k_server_tag_prefix, 6>;      // retry follower_info
 using FlushVotesTimer = PlainTimer<k_server_tag_prefix, 7>; // queued votes may go out
+using ExpiryTimer = GenTimer<k_server_tag_prefix, 8>;       // a session-expiry deadline
+using LeaderLoopTimer = GenTimer<k_server_tag_prefix, 9>;   // every half tick once ready
 // The client's (ZkClient's) timers.
 using ClientConnectTimer = GenTimer<k_client_tag_prefix, 1>;    // the server did not answer
 using ClientPingTimer = GenTimer<k_client_tag_prefix, 2>;       // every timeout/3

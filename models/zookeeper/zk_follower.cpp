@@ -26,11 +26,14 @@ void ZkServer::become_follower(Ctx& ctx, int leader) {
 // long between tries (line 455), bounded by initLimit (follower_tick below).
 static constexpr DurationNs k_leader_connect_retry_ns = 100 * k_ms;
 
-// A connection event from the leader. Closed: Follower.followLeader's read fails, it logs
+// A connection event. On the leader, a learner's connection closed: learner_closed. On a
+// follower, one from its leader. Closed: Follower.followLeader's read fails, it logs
 // "Exception when following the leader", closes the socket and returns, and the peer goes LOOKING
 // (Follower.java:127-129 at release-3.8.0-1). Refused: the FOLLOWERINFO was lost; the retry timer
 // of follower_connect tries again, as connectToLeader does.
 void ZkServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+  if (vol_.state == ServerState::leading && event == ConnectionEvent::closed)
+    return learner_closed(ctx, peer);
   if (vol_.state != ServerState::following || peer != vol_.follow.leader) return;
   ctx.event(LogLevel::info,
             Event("zookeeper.leader_connection_event")
@@ -54,11 +57,18 @@ void ZkServer::follower_connect(Ctx& ctx) {
   ctx.set_timer(k_leader_connect_retry_ns, tag<ConnectTimer>());
 }
 
+// The follower's socket to its leader times out after syncLimit ticks without a packet (initLimit
+// until it is up to date): Learner sets soTimeout to tickTime * initLimit when it connects and to
+// tickTime * syncLimit once synced (Learner.java:475 and 758 at release-3.8.0-1). So the timer is
+// re-armed for the moment that silence would end, not checked on a tick.
 void ZkServer::follower_tick(Ctx& ctx) {
-  ctx.set_timer(cfg_.tick_ns, tag<FollowerTickTimer>());
   std::int64_t ticks = vol_.follow.up_to_date ? cfg_.sync_limit : cfg_.init_limit;
-  if (ctx.now() - vol_.follow.last_heard > ticks * cfg_.tick_ns)
-    shutdown_to_looking(ctx, fmt::format("no word from leader zookeeper-{}", vol_.leader_sid));
+  DurationNs limit_ns = ticks * cfg_.tick_ns;
+  DurationNs silent_ns = ctx.now() - vol_.follow.last_heard;
+  if (silent_ns >= limit_ns)
+    return shutdown_to_looking(ctx, fmt::format("no word from leader zookeeper-{}",
+                                                vol_.leader_sid));
+  ctx.set_timer(limit_ns - silent_ns, tag<FollowerTickTimer>());
 }
 
 void ZkServer::on_leader_stream(Ctx& ctx, std::int64_t conn, std::int64_t seq,

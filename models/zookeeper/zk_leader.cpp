@@ -1,6 +1,6 @@
 // The leader side of Zab: discovery (a quorum agrees on a new epoch), synchronisation (followers
 // take the leader's log), broadcast (propose, collect acks, commit), and the tick that drops
-// silent followers and expires sessions.
+// silent followers, and session expiry.
 #include <fmt/format.h>
 
 #include "models/zookeeper/messages.hpp"
@@ -68,6 +68,7 @@ void ZkServer::sync_learner(Ctx& ctx, int sid) {
 
 void ZkServer::become_ready(Ctx& ctx) {
   vol_.lead.ready = true;
+  ctx.set_timer(cfg_.tick_ns / 2, tag<LeaderLoopTimer>());
   durable_.disk.current_epoch = vol_.lead.new_epoch;
   // The new leader's log is the new epoch's starting history: all of it commits now.
   commit_to(ctx, durable_.disk.size());
@@ -92,6 +93,7 @@ void ZkServer::on_learner_message(Ctx& ctx, int sid, NodeId from, const Message&
         auto it = vol_.lead.learners.find(sid);
         if (it == vol_.lead.learners.end() || it->second.conn != x.conn) return;  // an old conn
         it->second.last_heard = ctx.now();
+        it->second.ack_deadline_tick = vol_.lead.tick + cfg_.sync_limit;
         on(ctx, sid, it->second, x);
       });
 }
@@ -105,6 +107,7 @@ void ZkServer::on(Ctx& ctx, int sid, NodeId from, const FollowerInfo& m) {
   l.conn = m.conn;
   l.accepted_epoch = m.accepted_epoch;
   l.last_heard = ctx.now();
+  l.ack_deadline_tick = lead.tick + cfg_.init_limit + cfg_.sync_limit;
   lead.learners[sid] = l;
   if (lead.new_epoch < 0) {
     lead.info_from.insert(sid);
@@ -215,36 +218,54 @@ void ZkServer::touch(Ctx& ctx, std::int64_t session) {
   at = (at / tick + 1) * tick;
   TimeNs& e = vol_.lead.session_expiry[session];
   e = std::max(e, at);
+  arm_expiry(ctx, e);
 }
 
+// Until the leader is ready (discovery and synchronisation), every half tick: ping the learners,
+// and every tick drop those silent for initLimit ticks.
 void ZkServer::leader_tick(Ctx& ctx) {
+  LeaderState& lead = vol_.lead;
+  if (lead.ready) return;  // leader_loop took over
   ctx.set_timer(cfg_.tick_ns / 2, tag<LeaderTickTimer>());
-  ++vol_.lead.half_ticks;
-  for (auto& [sid, l] : vol_.lead.learners) send_to_learner(ctx, sid, Ping{0, 0});
-  if (vol_.lead.half_ticks % 2 != 0) return;
-  drop_silent_learners(ctx);
-  if (!vol_.lead.ready) return;
-  int synced = 1;
-  for (const auto& [sid, l] : vol_.lead.learners)
-    if (l.phase == Phase::synced) ++synced;
-  if (synced < quorum()) {
-    return shutdown_to_looking(
-        ctx, fmt::format("Not sufficient followers synced, only synced with {} of {}", synced,
-                         ensemble_));
-  }
-  expire_sessions(ctx);
+  ++lead.half_ticks;
+  for (auto& [sid, l] : lead.learners) send_to_learner(ctx, sid, Ping{0, 0});
+  if (lead.half_ticks % 2 == 0) drop_silent_learners(ctx);
 }
 
-// Drops learners that stayed silent too long (syncLimit once synced, initLimit before).
+// Once ready, Leader.lead's loop (Leader.java:721-792 at release-3.8.0-1), which starts when a
+// quorum has synced: every half tick; on every other one the tick advances and the leader counts
+// its synced learners (LearnerHandler.synced: alive, and heard from by tickOfNextAckDeadline,
+// LearnerHandler.java:1112-1113) and steps down without a quorum; then it pings them. The tick
+// counts the leader's own half ticks, not time: a leader that was paused and resumes does not
+// find its learners late, only those whose connections closed meanwhile gone, and steps down at
+// its next counting half tick, 1 s or 2 s after it resumed depending on where the pause fell.
+void ZkServer::leader_loop(Ctx& ctx) {
+  ctx.set_timer(cfg_.tick_ns / 2, tag<LeaderLoopTimer>());
+  LeaderState& lead = vol_.lead;
+  bool skip = lead.tick_skip;
+  lead.tick_skip = !skip;
+  if (!skip) {
+    ++lead.tick;
+    int synced = count_synced_learners(ctx);
+    if (synced < quorum()) {
+      return shutdown_to_looking(
+          ctx, fmt::format("Not sufficient followers synced, only synced with {} of {}", synced,
+                           ensemble_));
+    }
+  }
+  for (auto& [sid, l] : lead.learners) send_to_learner(ctx, sid, Ping{0, 0});
+}
+
+// Drops learners that stayed silent for initLimit ticks before the leader is ready.
 void ZkServer::drop_silent_learners(Ctx& ctx) {
   auto& learners = vol_.lead.learners;
   for (auto it = learners.begin(); it != learners.end();) {
-    std::int64_t ticks = it->second.phase == Phase::synced ? cfg_.sync_limit : cfg_.init_limit;
-    if (ctx.now() - it->second.last_heard > ticks * cfg_.tick_ns) {
+    if (ctx.now() - it->second.last_heard > cfg_.init_limit * cfg_.tick_ns) {
       ctx.event(LogLevel::info,
                 Event("zookeeper.follower_dropped")
                     .with("follower", static_cast<std::int64_t>(it->first)),
                 fmt::format("dropping follower zookeeper-{}: silent", it->first));
+      ctx.close_connection(it->second.node);  // LearnerHandler.shutdown closes its socket
       it = learners.erase(it);
     } else {
       ++it;
@@ -252,10 +273,56 @@ void ZkServer::drop_silent_learners(Ctx& ctx) {
   }
 }
 
+// The leader itself and every learner heard from by its deadline. A learner past it is dropped:
+// its LearnerHandler's read times out after syncLimit ticks (syncTimeout, Leader.java:1673) and
+// the handler ends.
+int ZkServer::count_synced_learners(Ctx& ctx) {
+  int synced = 1;
+  auto& learners = vol_.lead.learners;
+  for (auto it = learners.begin(); it != learners.end();) {
+    if (vol_.lead.tick <= it->second.ack_deadline_tick) {
+      ++synced;
+      ++it;
+      continue;
+    }
+    ctx.event(LogLevel::info,
+              Event("zookeeper.follower_dropped")
+                  .with("follower", static_cast<std::int64_t>(it->first)),
+              fmt::format("dropping follower zookeeper-{}: silent for syncLimit ticks",
+                          it->first));
+    ctx.close_connection(it->second.node);  // LearnerHandler.shutdown closes its socket
+    it = learners.erase(it);
+  }
+  return synced;
+}
+
+// A learner's connection closed: its LearnerHandler reads EOF, shuts down and is removed
+// (LearnerHandler.run's catch and finally at release-3.8.0-1); the leader does not step down
+// until its loop counts too few synced learners.
+void ZkServer::learner_closed(Ctx& ctx, NodeId peer) {
+  int sid = sid_of(peer);
+  auto it = vol_.lead.learners.find(sid);
+  if (sid == 0 || it == vol_.lead.learners.end()) return;
+  ctx.event(LogLevel::info,
+            Event("zookeeper.follower_dropped").with("follower", static_cast<std::int64_t>(sid)),
+            fmt::format("dropping follower zookeeper-{}: its connection closed", sid));
+  vol_.lead.learners.erase(it);
+}
+
+// SessionTrackerImpl.run sleeps until the ExpiryQueue's next deadline and expires the sessions
+// of that bucket then (SessionTrackerImpl.java:161-170, ExpiryQueue.java:123-150 at
+// release-3.8.0-1), not on the leader's tick.
 void ZkServer::expire_sessions(Ctx& ctx) {
   std::vector<std::int64_t> expired;
-  for (const auto& [s, at] : vol_.lead.session_expiry)
-    if (at <= ctx.now() && vol_.lead.closing.count(s) == 0) expired.push_back(s);
+  TimeNs next = 0;
+  for (const auto& [s, at] : vol_.lead.session_expiry) {
+    if (vol_.lead.closing.count(s) != 0) continue;
+    if (at <= ctx.now()) {
+      expired.push_back(s);
+    } else if (next == 0 || at < next) {
+      next = at;
+    }
+  }
   for (std::int64_t s : expired) {
     vol_.lead.closing.insert(s);
     Txn t;
@@ -265,6 +332,26 @@ void ZkServer::expire_sessions(Ctx& ctx) {
     t.expired_at_ns = ctx.now();
     propose(ctx, t);
   }
+  if (next != 0) arm_expiry(ctx, next);
+}
+
+// Sets the expiry timer for `at` unless one fires earlier; a timer that finds no session due
+// sets the next.
+void ZkServer::arm_expiry(Ctx& ctx, TimeNs at) {
+  TimeNs& pending = vol_.lead.expiry_timer_at;
+  if (pending != 0 && pending <= at) return;
+  pending = at;
+  ctx.set_timer(at - ctx.now(), tag<ExpiryTimer>());
+}
+
+// Leaving a role closes its quorum connections: a follower's to its leader (Learner.shutdown
+// closes the socket), a leader's to each learner (LearnerHandler.shutdown), so that the other
+// side reads EOF at once.
+void ZkServer::close_role_connections(Ctx& ctx) {
+  if (vol_.state == ServerState::following && vol_.follow.leader != k_no_node)
+    ctx.close_connection(vol_.follow.leader);
+  if (vol_.state == ServerState::leading)
+    for (const auto& [sid, l] : vol_.lead.learners) ctx.close_connection(l.node);
 }
 
 }  // namespace stampede::zk

@@ -72,6 +72,7 @@ void ZkServer::shutdown_to_looking(Ctx& ctx, std::string_view why) {
   ctx.event(LogLevel::info, Event("zookeeper.shutdown").with("reason", why),
             fmt::format("shutdown called: {}; going LOOKING", why));
   close_all_clients(ctx);
+  close_role_connections(ctx);
   vol_.lead = LeaderState{};
   vol_.follow = FollowerState{};
   start_looking(ctx);
@@ -96,7 +97,7 @@ void ZkServer::on_timer(Ctx& ctx, std::uint64_t t) {
   if (timer_tag::dispatch<FlushVotesTimer>(t, [&](const FlushVotesTimer&) { flush_votes(ctx); }))
     return;
   timer_tag::dispatch<PollTimer, FinalizeTimer, LeaderTickTimer, DeadlineTimer, FollowerTickTimer,
-                      ConnectTimer>(t, [&](const auto& timer) {
+                      ConnectTimer, ExpiryTimer, LeaderLoopTimer>(t, [&](const auto& timer) {
     if (timer.gen == durable_.gen) on(ctx, timer);  // otherwise stale
   });
 }
@@ -138,6 +139,18 @@ void ZkServer::on(Ctx& ctx, const ConnectTimer& t) {
   if (vol_.state == ServerState::following) follower_connect(ctx);
 }
 
+void ZkServer::on(Ctx& ctx, const LeaderLoopTimer& t) {
+  (void)t;
+  if (vol_.state == ServerState::leading) leader_loop(ctx);
+}
+
+void ZkServer::on(Ctx& ctx, const ExpiryTimer& t) {
+  (void)t;
+  if (vol_.state != ServerState::leading) return;
+  if (ctx.now() >= vol_.lead.expiry_timer_at) vol_.lead.expiry_timer_at = 0;
+  expire_sessions(ctx);
+}
+
 void ZkServer::commit_to(Ctx& ctx, std::size_t count) {
   Disk& disk = durable_.disk;
   count = std::min(count, disk.size());
@@ -158,12 +171,13 @@ void ZkServer::apply_entry(Ctx& ctx, const LoggedTxn& e) {
   fire_watches(ctx, r);
   answer_origin(ctx, t, r);
   if (t.op == TxnOp::close_session) {
-    // A client still connected here with that session learns that it is gone.
+    // Every server that applies a session's close closes the connection that holds it
+    // (FinalRequestProcessor.applyRequest, FinalRequestProcessor.java:119-126 at
+    // release-3.8.0-1): the client reads EOF and learns of the expiry only when it reconnects
+    // and the server answers its session is gone.
     for (auto it = vol_.clients.begin(); it != vol_.clients.end();) {
       if (it->second.session == t.session) {
-        Message notice = wire::encode(ClientExpired{it->second.conn, t.session});
-        notice.size_bytes = ClientExpired::k_notice_size_bytes;
-        ctx.send(it->first, std::move(notice));
+        ctx.close_connection(it->first);
         it = vol_.clients.erase(it);
       } else {
         ++it;

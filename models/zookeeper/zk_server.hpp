@@ -62,7 +62,11 @@ class ZkServer final : public Node {
     std::int64_t accepted_epoch = 0;
     std::size_t synced_len = 0;  // history length sent in new_leader
     TimeNs last_heard = 0;
-    STAMPEDE_FIELDS(node, conn, seq_out, phase, accepted_epoch, synced_len, last_heard)
+    // LearnerHandler.tickOfNextAckDeadline: the leader's tick by which it must hear from this
+    // learner again to count it as synced (LearnerHandler.java:465, 666 at release-3.8.0-1).
+    std::int64_t ack_deadline_tick = 0;
+    STAMPEDE_FIELDS(node, conn, seq_out, phase, accepted_epoch, synced_len, last_heard,
+                    ack_deadline_tick)
   };
   struct LeaderState {
     std::int64_t new_epoch = -1;  // -1 until a quorum of follower_info decided it
@@ -76,10 +80,16 @@ class ZkServer final : public Node {
     std::map<std::int64_t, TimeNs> session_expiry;
     std::set<std::int64_t> closing;
     std::int64_t half_ticks = 0;
+    // Leader.lead's loop once ready: QuorumPeer.tick (set to 0 when leading starts,
+    // Leader.java:596, advanced every other half tick) and the tickSkip flag of that loop.
+    std::int64_t tick = 0;
+    bool tick_skip = true;
     TimeNs deadline_at = 0;  // the current phase must finish by then (initLimit ticks)
+    // When the pending session-expiry timer fires (0: none is pending).
+    TimeNs expiry_timer_at = 0;
     STAMPEDE_FIELDS(new_epoch, established, ready, max_accepted, info_from, epoch_acks,
                     new_leader_acks, learners, acks, counter, session_expiry, closing, half_ticks,
-                    deadline_at)
+                    tick, tick_skip, deadline_at, expiry_timer_at)
   };
   // A message of the leader's stream that arrived ahead of its turn, kept as it came.
   struct Early {
@@ -184,6 +194,8 @@ class ZkServer final : public Node {
   void on(Ctx& ctx, const DeadlineTimer& t);
   void on(Ctx& ctx, const FollowerTickTimer& t);
   void on(Ctx& ctx, const ConnectTimer& t);
+  void on(Ctx& ctx, const ExpiryTimer& t);
+  void on(Ctx& ctx, const LeaderLoopTimer& t);
   std::optional<std::int64_t> probe_log(std::string_view key, std::string_view arg) const;
 
   // Election (zk_election.cpp).
@@ -221,8 +233,13 @@ class ZkServer final : public Node {
   void propose(Ctx& ctx, Txn txn);
   void try_commit(Ctx& ctx);
   void leader_tick(Ctx& ctx);
+  void leader_loop(Ctx& ctx);
   void drop_silent_learners(Ctx& ctx);
+  int count_synced_learners(Ctx& ctx);
+  void learner_closed(Ctx& ctx, NodeId peer);
   void expire_sessions(Ctx& ctx);
+  void arm_expiry(Ctx& ctx, TimeNs at);
+  void close_role_connections(Ctx& ctx);
   void touch(Ctx& ctx, std::int64_t session);
 
   // Follower (zk_follower.cpp).
