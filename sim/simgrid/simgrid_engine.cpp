@@ -14,9 +14,6 @@ namespace stampede {
 
 namespace {
 
-// Receivers only move a message from a mailbox to the node's inbox: a small stack is plenty.
-constexpr unsigned k_receiver_stack_bytes = 256 * 1024;
-
 // SimGrid 3.32 keeps its engine in process-wide state that a second s4u::Engine does not reset
 // (the clock and the models stay as the first run left them): one SimGrid run per process.
 bool g_simgrid_engine_created = false;
@@ -37,22 +34,33 @@ class SimgridEngine::NodeCtx final : public RecordingCtx {
 
   void send(NodeId to, Message msg) override {
     STAMPEDE_ASSERT(to < e_.nodes_.size(), "send to an unknown node");
+    if (msg.transport == Transport::stream && to != id_) {
+      e_.send_stream(id_, to, std::move(msg));
+      return;
+    }
     Network& net = *e_.network_;
-    if (!net.reachable(id_, to)) return;  // the connection fails at once
+    if (!net.reachable(id_, to)) return;  // lost on the cut link
     if (net.sample_drop(*e_.chooser_)) return;
     int copies = net.sample_duplicate(*e_.chooser_) ? 2 : 1;
     // A message to a node that is down would be lost with it (the kernel drops it on arrival).
     if (!e_.nodes_[to]->up) return;
-    NodeSlot& s = *e_.nodes_[id_];
     for (int i = 0; i < copies; ++i) {
-      if (e_.in_main_actor(s)) {
-        e_.put(id_, to, msg);
-      } else {
-        // A model fault runs in the controller: the send must leave from this node's host.
-        s.outbox.emplace_back(to, msg);
-        e_.notify(id_);
-      }
+      Envelope env;
+      env.from = id_;
+      env.to = to;
+      env.epoch = e_.nodes_[to]->epoch;
+      env.msg = msg;
+      e_.send_envelope(id_, std::move(env));
     }
+  }
+
+  void close_connection(NodeId to) override {
+    STAMPEDE_ASSERT(to < e_.nodes_.size() && to != id_, "close a connection to an unknown node");
+    if (!e_.connections_.close(id_, to, e_.network_->reachable(id_, to))) return;
+    Envelope fin = segment(EnvelopeKind::event, id_, to);
+    fin.epoch = e_.nodes_[to]->epoch;
+    fin.generation = e_.connections_.generation(id_, to);
+    e_.send_envelope(id_, std::move(fin));
   }
 
   TimerId set_timer(DurationNs after, std::uint64_t tag) override {
@@ -120,9 +128,10 @@ SimgridEngine::SimgridEngine(Options options, Chooser* chooser)
 
 SimgridEngine::~SimgridEngine() {
   // Actors still wait on semaphores that SimGrid refuses to destroy while in use: a last actor
-  // kills them all first. Then every handle goes before the engine that owns it.
+  // kills them all first. Then every handle goes before the engine that owns it. The transfers
+  // that SimGrid fails on the way find the run stopped and leave the connections alone.
+  stopped_ = true;
   if (started_ && controller_ && controller_->actor && controller_->host->is_on()) {
-    stopped_ = true;
     sg4::Actor::create("stampede-cleanup", controller_->host, [] { sg4::Actor::kill_all(); });
     sg_engine_->run_until(sg4::Engine::get_clock() + 1e-6);
   }
@@ -165,8 +174,6 @@ void SimgridEngine::start_platform() {
   }
   std::vector<sg4::Host*> hosts;
   for (auto& s : nodes_) hosts.push_back(s->host);
-  for (auto& s : nodes_)
-    s->host_shared = std::count(hosts.begin(), hosts.end(), s->host) > 1;
   links_ = std::make_unique<sg::LinkStates>(hosts);
   links_->sync(*network_);
   synced_network_version_ = network_->version();
@@ -176,6 +183,10 @@ void SimgridEngine::start_platform() {
   controller_->actor = sg4::Actor::create("stampede-controller", controller_->host,
                                           [this] { controller_main(); });
   controller_->pid = controller_->actor->get_pid();
+  for (auto& s : nodes_) {
+    s->receivers.assign(nodes_.size(), nullptr);
+    s->mailboxes.assign(nodes_.size(), nullptr);
+  }
   for (NodeId id = 0; id < nodes_.size(); ++id)
     if (nodes_[id]->up) spawn_main(id);
 }
@@ -184,8 +195,6 @@ void SimgridEngine::spawn_main(NodeId id) {
   NodeSlot& s = *nodes_[id];
   s.wake = sg4::Semaphore::create(0);
   s.wake_pending = false;
-  s.receivers.assign(nodes_.size(), nullptr);
-  s.mailboxes.resize(nodes_.size(), nullptr);
   std::uint32_t epoch = s.epoch;
   s.main = sg4::Actor::create(s.name, s.host, [this, id, epoch] { node_main(id, epoch); });
   s.main_pid = s.main->get_pid();
@@ -237,11 +246,11 @@ void SimgridEngine::node_main(NodeId id, std::uint32_t epoch) {
 
 bool SimgridEngine::take_one_step(NodeSlot& s, NodeId id) {
   const TimeNs t = now();
-  const bool has_message = !s.inbox.empty();
+  const bool has_arrival = !s.inbox.empty();
   const bool has_timer = !s.timer_queue.empty() && s.timer_queue.begin()->first <= t;
-  if (!has_message && !has_timer) return false;
+  if (!has_arrival && !has_timer) return false;
   bool take_timer = has_timer;
-  if (has_message && has_timer) {
+  if (has_arrival && has_timer) {
     // Oldest first (after a pause both kinds wait); a tie goes through the Chooser.
     TimeNs m = s.inbox.front().at_ns;
     TimeNs d = s.timer_queue.begin()->first;
@@ -259,25 +268,49 @@ bool SimgridEngine::take_one_step(NodeSlot& s, NodeId id) {
     info.detail = tag;
     finish_step(info);
     s.node->on_timer(*s.ctx, tag);
-  } else {
-    NodeSlot::Arrival a = std::move(s.inbox.front());
-    s.inbox.pop_front();
-    if (!network_->reachable(a.from, id)) return true;  // cut while it waited
-    info.kind = StepKind::deliver;
-    info.from = a.from;
-    info.msg_type = a.msg.type;
-    info.detail = a.msg.digest();
-    ++messages_delivered_;
-    finish_step(info);
-    s.node->on_message(*s.ctx, a.from, a.msg);
+  } else if (!take_arrival(s, id, info)) {
+    return true;
   }
   after_step(info);
   return true;
 }
 
-void SimgridEngine::receiver_main(NodeId to, NodeId from, std::uint32_t epoch) {
-  NodeSlot& s = *nodes_[to];
-  sg4::Mailbox* mailbox = s.mailboxes[from];
+bool SimgridEngine::take_arrival(NodeSlot& s, NodeId id, StepInfo& info) {
+  Arrival a = std::move(s.inbox.front());
+  s.inbox.pop_front();
+  if (a.kind == StepKind::connection) return take_connection(s, id, a, info);
+  if (!network_->reachable(a.from, id)) return false;  // cut while it waited
+  // As in the kernel: what travelled on a connection that was reset since is lost.
+  if (a.generation != 0 && !connections_.live(a.from, id, a.generation)) return false;
+  info.kind = StepKind::deliver;
+  info.from = a.from;
+  info.msg_type = a.msg.type;
+  info.detail = a.msg.digest();
+  ++messages_delivered_;
+  finish_step(info);
+  s.node->on_message(*s.ctx, a.from, a.msg);
+  return true;
+}
+
+bool SimgridEngine::take_connection(NodeSlot& s, NodeId id, const Arrival& a, StepInfo& info) {
+  if (a.event == ConnectionEvent::closed) {
+    if (!connections_.awaits(id, a.from, a.generation)) return false;  // closed it itself
+    const bool arrives = network_->reachable(a.from, id);
+    connections_.notice_done(id, a.from, a.generation, arrives);
+    if (!arrives) return false;  // cut while it travelled or waited: broken, silently
+  } else if (!network_->reachable(a.from, id)) {
+    return false;
+  }
+  info.kind = StepKind::connection;
+  info.from = a.from;
+  info.detail = static_cast<std::uint64_t>(a.event);
+  finish_step(info);
+  s.node->on_connection(*s.ctx, a.from, a.event);
+  return true;
+}
+
+void SimgridEngine::receiver_main(NodeId to, NodeId from) {
+  sg4::Mailbox* mailbox = nodes_[to]->mailboxes[from];
   while (!stopped_) {
     Envelope* raw = nullptr;
     try {
@@ -287,9 +320,7 @@ void SimgridEngine::receiver_main(NodeId to, NodeId from, std::uint32_t epoch) {
     }
     std::unique_ptr<Envelope> env(raw);
     if (stopped_) return;
-    if (!s.up || env->epoch != s.epoch || s.epoch != epoch) continue;  // another incarnation's
-    s.inbox.push_back(NodeSlot::Arrival{now(), arrival_seq_++, env->from, std::move(env->msg)});
-    notify(to);
+    receive(std::move(env));
   }
 }
 
@@ -298,31 +329,20 @@ void SimgridEngine::ensure_receiver(NodeId to, NodeId from) {
   if (s.receivers[from]) return;
   if (s.mailboxes[from] == nullptr)
     s.mailboxes[from] = sg4::Mailbox::by_name(fmt::format("{}>{}", from, to));
-  std::uint32_t epoch = s.epoch;
   s.receivers[from] = sg4::Actor::init(fmt::format("{}<{}", s.name, nodes_[from]->name), s.host)
-                          ->set_stacksize(k_receiver_stack_bytes)
-                          ->start([this, to, from, epoch] { receiver_main(to, from, epoch); });
+                          ->set_stacksize(k_small_stack_bytes)
+                          ->start([this, to, from] { receiver_main(to, from); });
   // A permanent receiver makes every put start its transfer at once (eager mode), instead of
   // waiting in the mailbox until the receiver asks for it.
   s.mailboxes[from]->set_receiver(s.receivers[from]);
 }
 
-void SimgridEngine::put(NodeId from, NodeId to, const Message& msg) {
-  ensure_receiver(to, from);
-  auto* env = new Envelope{from, nodes_[to]->epoch, msg};
-  nodes_[to]
-      ->mailboxes[from]
-      ->put_init(env, msg.size_bytes)
-      ->detach([](void* p) { delete static_cast<Envelope*>(p); });  // runs if the transfer fails
-}
-
 void SimgridEngine::flush_outbox(NodeId id) {
   NodeSlot& s = *nodes_[id];
   if (s.outbox.empty()) return;
-  std::vector<std::pair<NodeId, Message>> out = std::move(s.outbox);
+  std::vector<Envelope> out = std::move(s.outbox);
   s.outbox.clear();
-  for (auto& [to, msg] : out)
-    if (nodes_[to]->up) put(id, to, msg);
+  for (Envelope& env : out) put(std::move(env));
 }
 
 void SimgridEngine::finish_step(StepInfo& info) {
@@ -365,46 +385,30 @@ TimeNs SimgridEngine::now() const {
   return sg::to_ns(sg4::Engine::get_clock());
 }
 
-void SimgridEngine::crash(NodeId id) {
-  NodeSlot& s = *nodes_[id];
-  if (!s.up) return;
-  s.up = false;
-  ++s.epoch;
-  s.paused_until_ns = 0;
-  s.inbox.clear();
-  s.outbox.clear();
-  s.timers.clear();
-  s.timer_queue.clear();
-  s.node->on_crash();
-  if (!started_) return;
-  if (!s.host_shared) {
-    // The process dies with its host: its actors are killed, transfers to it fail.
-    s.host->turn_off();
-  } else {
-    if (s.main) s.main->kill();
-    for (auto& r : s.receivers)
-      if (r) r->kill();
-  }
-  s.main = nullptr;
-  s.main_pid = -1;
-  s.wake = nullptr;
-  s.wake_pending = false;
-  std::fill(s.receivers.begin(), s.receivers.end(), nullptr);
-}
+void SimgridEngine::crash(NodeId id) { kill(id, true); }
 
 void SimgridEngine::restart(NodeId id) {
   NodeSlot& s = *nodes_[id];
-  if (s.up) return;
+  if (s.up || !s.powered) return;
   s.up = true;
   ++s.epoch;
   if (!started_) return;
-  if (!s.host->is_on()) s.host->turn_on();
   spawn_main(id);
 }
 
-void SimgridEngine::power_off(NodeId id) { crash(id); }
+// The SimGrid host stays on, and so do its receivers: the connection table makes the loss of
+// power silent (no FIN, no refusal; what the node had sent on an open connection is lost when it
+// arrives), as in the kernel. Turning the host off would also fail what was already on the wire
+// from it, which the kernel delivers.
+void SimgridEngine::power_off(NodeId id) {
+  kill(id, false);
+  nodes_[id]->powered = false;
+}
 
-void SimgridEngine::power_on(NodeId id) { restart(id); }
+void SimgridEngine::power_on(NodeId id) {
+  nodes_[id]->powered = true;
+  restart(id);
+}
 
 void SimgridEngine::pause(NodeId id, DurationNs for_ns) {
   NodeSlot& s = *nodes_[id];

@@ -8,10 +8,24 @@
 // - Each node runs on its host as a main actor that takes the node's steps, one at a time. Each
 //   sender-to-node pair has a mailbox with a permanent receiver (a small receiver actor on the
 //   node's host), so transfers start when sent and different senders never queue behind each
-//   other; one sender's messages arrive in order, as over one TCP connection.
+//   other. SimGrid hands a permanent receiver its mailbox's transfers in the order they were
+//   put, and one that finishes early waits for those before it: each direction of a pair is
+//   FIFO, as a TCP connection is, whatever the sizes (tests/simgrid pins it).
+// - Stream messages consult a connection table (sim/net/connections.hpp), the kernel's: it
+//   decides whether a send travels, is refused, resets the connection or is lost. What TCP would
+//   send on the wire travels as a transfer on the pair's mailbox, behind what was sent before
+//   it: a FIN or a reset is a 40-byte segment of headers (it takes the route's latency), a
+//   connect to a host whose process is down is answered by that host (one round trip), a
+//   segment on a dead connection by a reset. A transfer that fails (a link turned off under it) counts as a
+//   connection event that met a cut link, as in the kernel.
 // - Timers are the main actor's timeout while it waits on its wake-up semaphore.
-// - A crash turns the node's host off (its actors die, transfers to it fail) and calls
-//   Node::on_crash; a restart turns it on and starts a new main actor, which runs on_start.
+// - A crash kills the node's main actor and calls Node::on_crash. Its host stays up: what it had
+//   sent still arrives, its connections close (a short-lived actor on its host sends the FINs),
+//   and its receivers, the host's network stack, answer connects. power_off does the same
+//   silently: the connection table breaks its connections and refuses nothing, so peers learn
+//   only by their timeouts. The SimGrid host is never turned off: that would also fail what was
+//   already on the wire from it, which the kernel delivers. A restart starts a new main actor,
+//   which runs on_start; power_on restores power first.
 // - A pause suspends the main actor; messages keep arriving (its receivers run) and wait, with
 //   the timers that fall due, until it resumes.
 // - A partition is stampede's Network (the fault injector edits it): a send across a cut is
@@ -34,6 +48,7 @@
 #include "sim/core/chooser.hpp"
 #include "sim/core/engine.hpp"
 #include "sim/core/spec.hpp"
+#include "sim/net/connections.hpp"
 #include "sim/net/network.hpp"
 #include "sim/simgrid/platform.hpp"
 
@@ -97,7 +112,9 @@ class SimgridEngine final : public Engine {
  private:
   class NodeCtx;
   struct NodeSlot;
+  struct Arrival;
   struct Envelope;
+  enum class EnvelopeKind : std::uint8_t;
   struct Action;
   struct ActionOrder;
   friend class NodeCtx;
@@ -105,10 +122,12 @@ class SimgridEngine final : public Engine {
   void start_platform();
   void spawn_main(NodeId id);
   void node_main(NodeId id, std::uint32_t epoch);
-  void receiver_main(NodeId to, NodeId from, std::uint32_t epoch);
+  void receiver_main(NodeId to, NodeId from);
   void controller_main();
   bool take_one_step(NodeSlot& s, NodeId id);
-  void put(NodeId from, NodeId to, const Message& msg);
+  // Hands the inbox's first arrival to the node; false if it was lost on the way.
+  bool take_arrival(NodeSlot& s, NodeId id, StepInfo& info);
+  bool take_connection(NodeSlot& s, NodeId id, const Arrival& a, StepInfo& info);
   void flush_outbox(NodeId id);
   void ensure_receiver(NodeId to, NodeId from);
   void notify(NodeId id);
@@ -119,10 +138,26 @@ class SimgridEngine final : public Engine {
   void stop_all();
   bool in_main_actor(const NodeSlot& s) const;
 
+  // Connections (sim/simgrid/streams.cpp).
+  void send_stream(NodeId from, NodeId to, Message&& msg);
+  // Sends from `from`'s host: at once from its main actor, else through its outbox.
+  void send_envelope(NodeId from, Envelope&& env);
+  // Starts the transfer from the current actor, which runs on env.from's host.
+  void put(Envelope&& env);
+  // What a receiver on env.to's host does with an envelope that arrived.
+  void receive(std::unique_ptr<Envelope> env);
+  // A transfer failed or was never started: a connection event on it met a cut link.
+  void lost(const Envelope& env);
+  void event_lost(NodeId node, NodeId peer, std::uint32_t generation);
+  // The process dies; `loud`: its host closes its connections (a crash), else silently.
+  void kill(NodeId id, bool loud);
+  static Envelope segment(EnvelopeKind kind, NodeId from, NodeId to);
+
   Options options_;
   std::unique_ptr<SeededChooser> own_chooser_;
   Chooser* chooser_;
   std::unique_ptr<Network> network_;
+  Connections connections_;
   simgrid::s4u::Engine* sg_engine_ = nullptr;  // owned; see the destructor
   std::unique_ptr<sg::LinkStates> links_;
   std::uint64_t synced_network_version_ = 0;
@@ -135,7 +170,6 @@ class SimgridEngine final : public Engine {
   std::uint64_t step_index_ = 0;
   std::uint64_t rolling_hash_ = 0;
   std::uint64_t messages_delivered_ = 0;
-  std::uint64_t arrival_seq_ = 0;
   TimerId next_timer_ = 1;
   bool started_ = false;
   bool stopped_ = false;

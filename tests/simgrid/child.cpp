@@ -286,9 +286,10 @@ int run_child(const std::vector<std::string>& args) {
       {"stop", toy_stop},         {"twice", twice}};
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   if (args.size() >= 2 && args[0] == "toy" && toys.count(args[1])) return toys.at(args[1])();
+  if (args.size() >= 2 && args[0] == "conn") return run_connection_toy(args[1]);
   if (args.size() >= 2 && args[0] == "scenario")
     return scenario(std::vector<std::string>(args.begin() + 1, args.end()));
-  std::fprintf(stderr, "usage: test_simgrid --child (toy NAME | scenario FILE [PLATFORM])\n");
+  std::fprintf(stderr, "usage: test_simgrid --child (toy NAME | conn NAME | scenario FILE [PLATFORM])\n");
   return 2;
 }
 

@@ -10,6 +10,8 @@ namespace stampede::test {
 
 // The child side: runs MODE and returns its exit status.
 int run_child(const std::vector<std::string>& args);
+// `--child conn NAME`: one connection toy on the kernel and on SimGrid (connections_child.cpp).
+int run_connection_toy(const std::string& name);
 
 struct ChildResult {
   int status = -1;  // the child's exit status

@@ -1,0 +1,187 @@
+// The SimGrid engine's connections: the connection table the kernel uses
+// (sim/net/connections.hpp) decides the fate of every stream send, and the segments that carry
+// its verdicts travel between hosts as transfers, behind what was sent before them.
+#include <fmt/format.h>
+
+#include "sim/core/assert.hpp"
+#include "sim/simgrid/engine_parts.hpp"
+
+namespace stampede {
+
+namespace {
+constexpr std::uint32_t k_segment_bytes = 40;
+}  // namespace
+
+SimgridEngine::Envelope SimgridEngine::segment(EnvelopeKind kind, NodeId from, NodeId to) {
+  Envelope env;
+  env.kind = kind;
+  env.from = from;
+  env.to = to;
+  // A segment that opens or ends a connection carries no payload, only its 20-byte IPv4 and
+  // 20-byte TCP headers. It could not be empty: SimGrid hands a permanent receiver a transfer
+  // with nothing left to send at once, before the route's latency has passed.
+  env.msg.size_bytes = k_segment_bytes;
+  return env;
+}
+
+void SimgridEngine::send_stream(NodeId from, NodeId to, Message&& msg) {
+  const NodeSlot& dst = *nodes_[to];
+  Connections::Ends ends;
+  ends.link_up = network_->reachable(from, to);
+  ends.host_on = dst.powered;
+  ends.process_up = dst.up;
+  ends.from_epoch = nodes_[from]->epoch;
+  ends.to_epoch = dst.epoch;
+  ends.drop = ends.link_up && network_->sample_drop(*chooser_);
+  const Connections::Verdict v = connections_.send(from, to, ends);
+  Envelope env;
+  switch (v.outcome) {
+    case Connections::Outcome::lost: return;
+    case Connections::Outcome::deliver:
+      env.kind = EnvelopeKind::message;
+      env.msg = std::move(msg);
+      break;
+    case Connections::Outcome::refused:
+      // The SYN reaches the host, whose network stack answers for the dead process.
+      env = segment(EnvelopeKind::connect, from, to);
+      break;
+    case Connections::Outcome::reset:
+      // The message's own segment reaches the other end, which answers with a reset.
+      env.kind = EnvelopeKind::reset;
+      env.notify_sender = v.notify_sender;
+      env.notify_peer = v.notify_peer;
+      env.msg = std::move(msg);
+      break;
+  }
+  env.from = from;
+  env.to = to;
+  env.epoch = dst.epoch;
+  env.reply_epoch = ends.from_epoch;
+  env.generation = v.generation;
+  send_envelope(from, std::move(env));
+}
+
+void SimgridEngine::send_envelope(NodeId from, Envelope&& env) {
+  NodeSlot& s = *nodes_[from];
+  if (in_main_actor(s)) {
+    put(std::move(env));
+    return;
+  }
+  // A model fault runs in the controller: the send must leave from this node's host.
+  s.outbox.push_back(std::move(env));
+  notify(from);
+}
+
+void SimgridEngine::put(Envelope&& env) {
+  NodeSlot& dst = *nodes_[env.to];
+  ensure_receiver(env.to, env.from);
+  const std::uint32_t size = env.msg.size_bytes;
+  sg4::Mailbox* mailbox = dst.mailboxes[env.from];
+  mailbox->put_init(new Envelope(std::move(env)), size)->detach([this](void* p) {
+    // The transfer failed (SimGrid calls this from its own kernel, where no actor runs: it only
+    // updates the connection table).
+    std::unique_ptr<Envelope> failed(static_cast<Envelope*>(p));
+    lost(*failed);
+  });
+}
+
+void SimgridEngine::receive(std::unique_ptr<Envelope> env) {
+  const NodeId to = env->to;
+  NodeSlot& s = *nodes_[to];
+  switch (env->kind) {
+    case EnvelopeKind::connect: {
+      Envelope answer = segment(EnvelopeKind::event, to, env->from);
+      answer.event = ConnectionEvent::refused;
+      answer.epoch = env->reply_epoch;
+      answer.generation = env->generation;
+      put(std::move(answer));
+      return;
+    }
+    case EnvelopeKind::reset:
+      if (env->notify_sender) {
+        Envelope answer = segment(EnvelopeKind::event, to, env->from);
+        answer.epoch = env->reply_epoch;
+        answer.generation = env->generation;
+        put(std::move(answer));
+      }
+      if (!env->notify_peer) return;
+      env->kind = EnvelopeKind::event;  // this end reads the reset itself
+      env->event = ConnectionEvent::closed;
+      break;
+    case EnvelopeKind::message:
+    case EnvelopeKind::event: break;
+  }
+  if (!s.up || env->epoch != s.epoch) return;  // another incarnation's
+  Arrival a;
+  a.at_ns = now();
+  a.from = env->from;
+  a.generation = env->generation;
+  if (env->kind == EnvelopeKind::event) {
+    a.kind = StepKind::connection;
+    a.event = env->event;
+  } else {
+    a.kind = StepKind::deliver;
+    a.msg = std::move(env->msg);
+  }
+  s.inbox.push_back(std::move(a));
+  notify(to);
+}
+
+void SimgridEngine::lost(const Envelope& env) {
+  if (stopped_) return;
+  if (env.kind == EnvelopeKind::event && env.event == ConnectionEvent::closed) {
+    event_lost(env.to, env.from, env.generation);
+  } else if (env.kind == EnvelopeKind::reset) {
+    if (env.notify_peer) event_lost(env.to, env.from, env.generation);
+    if (env.notify_sender) event_lost(env.from, env.to, env.generation);
+  }
+}
+
+void SimgridEngine::event_lost(NodeId node, NodeId peer, std::uint32_t generation) {
+  // As when the kernel finds the link cut where a `closed` event arrives: the FIN or the reset is
+  // lost, and `node` keeps a dead connection without knowing.
+  if (connections_.awaits(node, peer, generation))
+    connections_.notice_done(node, peer, generation, false);
+}
+
+void SimgridEngine::kill(NodeId id, bool loud) {
+  NodeSlot& s = *nodes_[id];
+  if (!s.up) return;
+  s.up = false;
+  ++s.epoch;
+  s.paused_until_ns = 0;
+  s.inbox.clear();
+  std::vector<Envelope> last = std::move(s.outbox);  // sent before it died, not yet put
+  s.outbox.clear();
+  s.timers.clear();
+  s.timer_queue.clear();
+  s.node->on_crash();
+  if (loud) {
+    auto link_up = [&](NodeId peer) { return network_->reachable(id, peer); };
+    for (NodeId peer : connections_.crash(id, link_up)) {
+      Envelope fin = segment(EnvelopeKind::event, id, peer);
+      fin.epoch = nodes_[peer]->epoch;
+      fin.generation = connections_.generation(id, peer);
+      last.push_back(std::move(fin));
+    }
+  } else {
+    connections_.power_off(id);
+    last.clear();
+  }
+  if (!started_) return;
+  if (s.main) s.main->kill();
+  s.main = nullptr;
+  s.main_pid = -1;
+  s.wake = nullptr;
+  s.wake_pending = false;
+  if (last.empty()) return;
+  // The process is gone, its host is not: the host sends what the process had sent and then its
+  // FINs, from the host, so each travels behind what went before it on its connection.
+  sg4::Actor::init(fmt::format("{}-exit", s.name), s.host)
+      ->set_stacksize(k_small_stack_bytes)
+      ->start([this, last]() mutable {
+        for (Envelope& env : last) put(std::move(env));
+      });
+}
+
+}  // namespace stampede
