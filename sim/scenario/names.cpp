@@ -1,5 +1,7 @@
 #include "sim/scenario/names.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "sim/scenario/scenario.hpp"
@@ -58,6 +60,14 @@ Names::Names(const ScenarioSpec& spec)
       external_db_(spec.cluster.database.external) {
   if (auto it = spec.cluster.timing.find("lease_lock_clients"); it != spec.cluster.timing.end())
     lease_clients_ = static_cast<int>(std::min<std::int64_t>(it->second, 1'000'000));
+  // The ZooKeeper model's own clients (models/zookeeper/register.cpp adds them from these
+  // timings), so that faults can target them.
+  if (zookeeper_ > 0) {
+    if (auto it = spec.cluster.timing.find("zk_lock_clients"); it != spec.cluster.timing.end())
+      zk_clients_ = static_cast<int>(std::clamp<std::int64_t>(it->second, 0, 1'000'000));
+    if (auto it = spec.cluster.timing.find("zk_probe_interval"); it != spec.cluster.timing.end())
+      zk_probe_ = it->second > 0;
+  }
   for (const StackSpec& st : spec.stacks) {
     Stack s;
     s.name = st.name;
@@ -75,6 +85,8 @@ std::vector<std::string> Names::node_names() const {
   for (int i = 1; i <= servers_; ++i) out.push_back(fmt::format("server-{}", i));
   if (external_db_) out.push_back("db");
   for (int i = 1; i <= zookeeper_; ++i) out.push_back(fmt::format("zookeeper-{}", i));
+  for (int i = 1; i <= zk_clients_; ++i) out.push_back(fmt::format("zkclient-{}", i));
+  if (zk_probe_) out.push_back("zkprobe");
   if (redis_) out.push_back("redis-1");
   for (int i = 1; i <= agents_; ++i) out.push_back(fmt::format("agent-{}", i));
   for (const Stack& s : stacks_)
@@ -93,6 +105,8 @@ std::string Names::summary(bool pattern_ok) const {
   parts.push_back(range("server", servers_));
   if (external_db_) parts.push_back("db");
   if (zookeeper_ > 0) parts.push_back(range("zookeeper", zookeeper_));
+  if (zk_clients_ > 0) parts.push_back(range("zkclient", zk_clients_));
+  if (zk_probe_) parts.push_back("zkprobe");
   if (redis_) parts.push_back("redis-1");
   if (agents_ > 0) parts.push_back(range("agent", agents_));
   for (const Stack& s : stacks_)
@@ -125,6 +139,8 @@ std::optional<std::string> Names::check_node(std::string_view name, bool pattern
       {"client", clients_, "the workload has no clients"},
       {"redis", redis_ ? 1 : 0, "the cluster has no redis (set cluster.redis: true)"},
       {"lease-client", lease_clients_, "the scenario has no lease-lock clients"},
+      {"zkclient", zk_clients_, "the scenario has no ZooKeeper lock clients (set "
+                                "cluster.timing.zk_lock_clients)"},
   };
   for (const Group& g : groups) {
     if (auto n = numbered(name, g.prefix)) {
@@ -134,6 +150,12 @@ std::optional<std::string> Names::check_node(std::string_view name, bool pattern
     }
   }
   if ((name == "lease-lock" || name == "lease-storage") && lease_clients_ > 0) return std::nullopt;
+  if (name == "zkprobe") {
+    if (zk_probe_) return std::nullopt;
+    return std::string(
+        "unknown node 'zkprobe': the scenario has no ZooKeeper probe (set "
+        "cluster.timing.zk_probe_interval)");
+  }
   if (name == "db") {
     if (external_db_) return std::nullopt;
     return std::string(

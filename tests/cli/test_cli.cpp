@@ -77,6 +77,27 @@ TEST_CASE("a valid scenario runs and prints expectations, metrics, digest and ve
   CHECK(r.out.find("verdict   PASS") != std::string::npos);
 }
 
+TEST_CASE("faults can target the ZooKeeper model's own clients, zkclient-N and zkprobe", "[cli]") {
+  const std::string path = temp_dir() + "/zk-clients.yaml";
+  std::ofstream(path) << R"(name: zk-clients
+duration: 30s
+cluster:
+  servers: 1
+  zookeeper: 3
+  timing: {zk_lock_clients: 1, zk_probe_interval: 100ms, zk_session_timeout: 4s}
+faults:
+  - {at: 5s, pause: {node: zkclient-1, for: 15s}}
+  - {at: 6s, crash: zkprobe}
+)";
+  Result r = stampede("run " + path + " --log debug");
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  // The paused lock client's session expires: the fault reached it.
+  CHECK(r.out.find("pause zkclient-1 for 15s") != std::string::npos);
+  CHECK(r.out.find("Expiring session") != std::string::npos);
+  CHECK(r.out.find("crash zkprobe") != std::string::npos);
+}
+
 TEST_CASE("malformed YAML is one line with file:line:col and exit 2", "[cli][bad-input]") {
   require_input_error(stampede("run " + fixture("malformed.yaml")), fixture("malformed.yaml"), "");
 }

@@ -116,6 +116,11 @@ TEST_CASE("unknown node names in faults and expectations", "[errors]") {
                 "t.yaml:14:23: ", "unknown node 'agent-3': the cluster has agent-1..agent-2");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: zookeeper-1}\n")),
                 "t.yaml:14:21: ", "unknown node 'zookeeper-1': the cluster has no zookeeper");
+  require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: zkclient-1}\n")),
+                "t.yaml:14:21: ", "unknown node 'zkclient-1': the scenario has no ZooKeeper lock "
+                "clients (set cluster.timing.zk_lock_clients)");
+  require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: zkprobe}\n")),
+                "t.yaml:14:21: ", "unknown node 'zkprobe': the scenario has no ZooKeeper probe");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: redis-1}\n")),
                 "t.yaml:14:21: ", "the cluster has no redis");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: db}\n")),
