@@ -153,11 +153,13 @@ void CattleServer::seed(Ctx& ctx) {
             "seeded the store from the scenario's stacks");
 }
 
-// In HA mode the embedded ZooKeeper client learns of a dead server from its socket at once, as
-// the real client does (models/zookeeper/zk_client.hpp). The other clients keep their own
-// timeouts for now.
+// In HA mode the embedded ZooKeeper and Redis clients learn of a dead server from their sockets
+// at once, as the real clients do (models/zookeeper/zk_client.hpp, models/redis/
+// redis_client.hpp). The other clients keep their own timeouts for now.
 void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
   if (cm_ && volatile_.ha_booted && zk_ && !cm_->unresponsive()) zk_->on_connection(ctx, peer, event);
+  if (cm_ && volatile_.ha_booted && redis_ && !cm_->unresponsive())
+    redis_->on_connection(ctx, peer, event);
 }
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {

@@ -2,9 +2,9 @@
 // Messages, bodies and timers of the Redis model, in the redis block of models/protocols.hpp so
 // that a node embedding a RedisClient can route them.
 //
-// Every message names its connection first (a on the wire). Server-to-client messages carry
-// their sequence number in the connection next (b): a gap means the connection lost data, which
-// TCP would have turned into a reset, so the client treats it as one.
+// Every message names its client connection first (a on the wire). A client node holds several
+// Redis connections at once (Cattle's subscriber and its publishing pool), all riding the one
+// kernel connection between the two nodes (sim/net/connections.hpp); the id tells them apart.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -35,7 +35,8 @@ struct ChannelBody final : Payload {
 
 // --- Client to server ----------------------------------------------------------------------
 
-// Open connection `conn` (it replaces the client's earlier one and its subscriptions).
+// Open connection `conn`: the TCP connect of a Jedis socket (Connection.connect at jedis-2.4.1).
+// An id the server still holds from this client starts afresh, without its subscriptions.
 struct Connect {
   static constexpr std::uint32_t k_type = k_protocol.type(0);
   static constexpr std::string_view k_name = "redis.connect";
@@ -56,7 +57,7 @@ struct Subscribe {
   bool valid() const { return conn > 0 && body != nullptr; }
 };
 
-// PUBLISH body->payload on body->channel.
+// PUBLISH body->payload on body->channel; answered by Published.
 struct Publish {
   static constexpr std::uint32_t k_type = k_protocol.type(2);
   static constexpr std::string_view k_name = "redis.publish";
@@ -67,7 +68,7 @@ struct Publish {
   bool valid() const { return conn > 0 && body != nullptr; }
 };
 
-// PING, so that an idle connection is heard from.
+// PING: the pool's check of a connection before it lends it (JedisFactory.validateObject).
 struct Ping {
   static constexpr std::uint32_t k_type = k_protocol.type(3);
   static constexpr std::string_view k_name = "redis.ping";
@@ -77,16 +78,15 @@ struct Ping {
   bool valid() const { return conn > 0; }
 };
 
-// --- Server to client: `seq` counts what the server sent on the connection, from 0 ----------
+// --- Server to client -----------------------------------------------------------------------
 
 struct Connected {
   static constexpr std::uint32_t k_type = k_protocol.type(4);
   static constexpr std::string_view k_name = "redis.connected";
   static constexpr std::uint32_t k_size_bytes = 128;
   std::int64_t conn = 0;
-  std::int64_t seq = 0;
-  STAMPEDE_FIELDS(conn, seq)
-  bool valid() const { return seq >= 0; }
+  STAMPEDE_FIELDS(conn)
+  bool valid() const { return conn > 0; }
 };
 
 // The subscription to body->channel is in place.
@@ -95,10 +95,9 @@ struct Subscribed {
   static constexpr std::string_view k_name = "redis.subscribed";
   static constexpr std::uint32_t k_size_bytes = 128;
   std::int64_t conn = 0;
-  std::int64_t seq = 0;
   std::shared_ptr<const ChannelBody> body;
-  STAMPEDE_FIELDS(conn, seq, body)
-  bool valid() const { return seq >= 0 && body != nullptr; }
+  STAMPEDE_FIELDS(conn, body)
+  bool valid() const { return conn > 0 && body != nullptr; }
 };
 
 // A message published on a channel the connection subscribed to.
@@ -107,10 +106,9 @@ struct Delivery {
   static constexpr std::string_view k_name = "redis.message";
   static constexpr std::uint32_t k_size_bytes = 128;
   std::int64_t conn = 0;
-  std::int64_t seq = 0;
   std::shared_ptr<const ChannelBody> body;
-  STAMPEDE_FIELDS(conn, seq, body)
-  bool valid() const { return seq >= 0 && body != nullptr; }
+  STAMPEDE_FIELDS(conn, body)
+  bool valid() const { return conn > 0 && body != nullptr; }
 };
 
 struct Pong {
@@ -118,59 +116,81 @@ struct Pong {
   static constexpr std::string_view k_name = "redis.pong";
   static constexpr std::uint32_t k_size_bytes = 128;
   std::int64_t conn = 0;
-  std::int64_t seq = 0;
-  STAMPEDE_FIELDS(conn, seq)
-  bool valid() const { return seq >= 0; }
+  STAMPEDE_FIELDS(conn)
+  bool valid() const { return conn > 0; }
 };
 
-// A message on a connection the server does not know (it restarted): like a TCP reset.
+// A command on a connection the server does not hold (it closed it as idle, or restarted since):
+// the client reads EOF or a reset on that socket.
 struct Closed {
   static constexpr std::uint32_t k_type = k_protocol.type(8);
   static constexpr std::string_view k_name = "redis.closed";
   static constexpr std::uint32_t k_size_bytes = 64;
   std::int64_t conn = 0;
   STAMPEDE_FIELDS(conn)
+  bool valid() const { return conn > 0; }
 };
 
-// --- Timers of RedisClient: "RD" in the high 16 bits, the kind in the next 16, the
-// connection's generation in the low 32 -------------------------------------------------------
+// PUBLISH's reply: how many subscriptions the message went to.
+struct Published {
+  static constexpr std::uint32_t k_type = k_protocol.type(9);
+  static constexpr std::string_view k_name = "redis.published";
+  static constexpr std::uint32_t k_size_bytes = 64;
+  std::int64_t conn = 0;
+  std::int64_t receivers = 0;
+  STAMPEDE_FIELDS(conn, receivers)
+  bool valid() const { return conn > 0 && receivers >= 0; }
+};
+
+// --- Timers: "RD" (a client) or "RS" (the server) in the high 16 bits, the kind in the next 16,
+// for a client the generation of what it waits for in the low 32 -----------------------------
 
 inline constexpr std::uint64_t k_client_tag_prefix = 0x5244ULL << 48;  // "RD"
+inline constexpr std::uint64_t k_server_tag_prefix = 0x5253ULL << 48;  // "RS"
 inline constexpr std::uint64_t k_tag_prefix_mask = 0xFFFFULL << 48;
 
 constexpr TimerKind client_timer_kind(std::uint64_t kind) {
   return TimerKind{32, (k_client_tag_prefix >> 32) | kind};
 }
+constexpr TimerKind server_timer_kind(std::uint64_t kind) {
+  return TimerKind{32, (k_server_tag_prefix >> 32) | kind};
+}
 
-// Time to ping the server.
-struct PingTimer {
+// The publishing pool's connect, PING or PUBLISH got no answer within redis_client_timeout.
+struct PoolTimeout {
   static constexpr TimerKind k_kind = client_timer_kind(1);
   static constexpr std::array<unsigned, 1> k_bits{32};
   std::uint32_t gen = 0;
   STAMPEDE_FIELDS(gen)
 };
 
-// Time to check whether the server has been silent for redis_client_timeout.
-struct ReadTimer {
+// The subscriber's connect got no answer within redis_client_timeout.
+struct SubscriberConnectTimeout {
   static constexpr TimerKind k_kind = client_timer_kind(2);
   static constexpr std::array<unsigned, 1> k_bits{32};
   std::uint32_t gen = 0;
   STAMPEDE_FIELDS(gen)
 };
 
-// The backoff is over: connect again.
-struct ReconnectTimer {
+// The subscriber's wait after a lost connection is over: connect again.
+struct RetryTimer {
   static constexpr TimerKind k_kind = client_timer_kind(3);
   static constexpr std::array<unsigned, 1> k_bits{32};
   std::uint32_t gen = 0;
   STAMPEDE_FIELDS(gen)
 };
 
+// The server's clientsCron: time to look for idle clients.
+struct ClientsCron {
+  static constexpr TimerKind k_kind = server_timer_kind(1);
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
 // Timings (see register.cpp for defaults and sources).
 inline constexpr std::string_view k_client_timeout = "redis_client_timeout";
-inline constexpr std::string_view k_ping_interval = "redis_client_ping_interval";
-inline constexpr std::string_view k_backoff_min = "redis_reconnect_backoff_min";
-inline constexpr std::string_view k_backoff_max = "redis_reconnect_backoff_max";
+inline constexpr std::string_view k_retry_interval = "redis_retry_interval";
+inline constexpr std::string_view k_server_timeout = "redis_server_timeout";
 // Metrics.
 inline constexpr std::string_view k_metric_published = "redis_published";
 inline constexpr std::string_view k_metric_delivered = "redis_delivered";

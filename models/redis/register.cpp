@@ -5,19 +5,46 @@
 
 namespace stampede {
 
-void register_redis(Registry& r) {
+namespace {
+
+void register_timings(Registry& r) {
   r.add_timing({std::string(redis::k_client_timeout), TimingUnit::duration, 2 * k_s,
-                "Jedis Protocol.DEFAULT_TIMEOUT = 2000 ms (socket timeout)",
-                "how long a Redis client waits without a word before it reconnects"});
-  r.add_timing({std::string(redis::k_ping_interval), TimingUnit::duration, k_s,
-                "stampede choice: half the client timeout, so a live idle link never times out",
-                "how often an idle Redis client pings its server"});
-  r.add_timing({std::string(redis::k_backoff_min), TimingUnit::duration, 100 * k_ms,
-                "stampede choice (Lettuce's reconnect delay doubles from a small base)",
-                "first reconnect delay of a Redis client; it doubles on each failure"});
-  r.add_timing({std::string(redis::k_backoff_max), TimingUnit::duration, 30 * k_s,
-                "Lettuce Delay.exponential(): capped at 30 s",
-                "longest reconnect delay of a Redis client"});
+                "cattle v0.165.8 redis.timeout=2000 (META-INF/cattle/redis/defaults.properties:3), "
+                "Jedis's connect and read timeout (RedisConnection.java:59-60; Connection.java:"
+                "137-138 at jedis-2.4.1)",
+                "how long a Redis client's connect, and the publishing pool's PING or PUBLISH, "
+                "wait for an answer (the subscriber reads with no timeout)"});
+  r.add_timing({std::string(redis::k_retry_interval), TimingUnit::duration, 60 * k_s,
+                "cattle v0.165.8 redis.retry.millis=60000 (META-INF/cattle/redis/"
+                "defaults.properties:4), the wait in RedisConnection.java:206-209",
+                "how long a Redis subscriber waits after its connection was lost or failed "
+                "before it connects again (a new subscription wakes it at once)"});
+  r.add_timing({std::string(redis::k_server_timeout), TimingUnit::duration, 0,
+                "Redis 7 redis.conf `timeout 0` (redis.conf:159 at 7.0.15); src/timeout.c:57-70",
+                "redis.conf timeout: redis-1 closes a connection idle longer than this, in whole "
+                "seconds, unless it is a subscriber's; 0 never"});
+}
+
+void register_events(Registry& r) {
+  r.add_event({"redis.subscriber_connecting", {},
+               "a Redis subscriber connects (Cattle's log line `Connecting to redis`)"});
+  r.add_event({"redis.subscriber_lost", {"reason", "retry_ms"},
+               "a Redis subscriber's connection closed, was refused, or did not open in time "
+               "(reason: closed, refused or timeout); it connects again after retry_ms "
+               "(redis_retry_interval)"});
+  r.add_event({"redis.publish_failed", {"reason"},
+               "a publish was lost: the pool could not reach redis-1 or PUBLISH failed (reason: "
+               "closed, refused or timeout)"});
+  r.add_event({"redis.idle_client_closed", {"client", "idle_s"},
+               "redis-1 closed a connection of this client idle for idle_s seconds "
+               "(redis_server_timeout)"});
+}
+
+}  // namespace
+
+void register_redis(Registry& r) {
+  register_timings(r);
+  register_events(r);
   r.add_metric({std::string(redis::k_metric_published), "messages published to redis-1"});
   r.add_metric({std::string(redis::k_metric_delivered),
                 "messages redis-1 sent to subscribers (each at most once)"});

@@ -173,7 +173,7 @@ TEST_CASE("an HA server that crashes and restarts reopens its pool and rejoins",
 
 TEST_CASE("HA crash: the survivors replay the crashed server's start process under the lock",
           "[ha]") {
-  Run out_run = run(load("ha-server-crash"), 6);
+  Run out_run = run(load("ha-server-crash"), load("ha-server-crash").seed);
   const RunOutcome& out = out_run.out;
   INFO(failures(out));
   REQUIRE(out.passed);
@@ -236,9 +236,9 @@ TEST_CASE("HA: after a crash and a replay, every server's copy equals the shared
   // last repair, each live server's copy of the tables is the db's.
   CopiesAgree agree(260 * k_s);
   RunConfig c;
-  c.seed = 6;
-  c.observers.push_back(&agree);
   ScenarioSpec spec = load("ha-server-crash");
+  c.seed = spec.seed;
+  c.observers.push_back(&agree);
   RunOutcome out = run_scenario(spec, registry(), c);
   CHECK(out.passed);
   CHECK(agree.tables_compared == 8);  // server-1 is down until 280s
@@ -274,10 +274,11 @@ TEST_CASE("known bug (b): without the stale-holder check a paused holder starts 
 
 TEST_CASE("HA API: behind one DNS name, requests move on to the next server while one is down",
           "[ha]") {
-  Run on_run = run(load("ha-server-crash"), 6);
+  const std::uint64_t seed = load("ha-server-crash").seed;
+  Run on_run = run(load("ha-server-crash"), seed);
   CHECK(metric(on_run.out, "availability:api") == 1.0);
   // Without trying the next address, the crashed server's share of the requests fails.
-  Run off_run = run(load("ha-server-crash", {"cluster.mechanisms.api_dns_failover=false"}), 6);
+  Run off_run = run(load("ha-server-crash", {"cluster.mechanisms.api_dns_failover=false"}), seed);
   CHECK(any_failed_containing(off_run.out, "target: api"));
   double failed = metric(off_run.out, "api_requests_failed");
   double served = metric(off_run.out, "api_requests_served");
