@@ -83,12 +83,13 @@ void register_timings(Registry& r) {
   add_duration(r, "agent_connection_timeout", 15 * k_s,
                "model choice: three missed server pings (3 x task.agent.ping.schedule)",
                "an agent that has heard nothing from the server this long starts reconnecting");
-  add_duration(r, "agent_reconnect_backoff", 1 * k_s,
-               "model choice: the agent's first reconnect delay, doubled after each attempt",
-               "first delay between an agent's reconnect attempts");
-  add_duration(r, "agent_reconnect_backoff_max", 30 * k_s,
-               "model choice: cap of the agent's reconnect backoff",
-               "longest delay between an agent's reconnect attempts");
+  add_duration(r, "agent_reconnect_delay", 5 * k_s,
+               "rancher/rancher v1.1.2 agent/run.sh lines 313-319: the agent container runs "
+               "the bootstrap (which execs rancher/python-agent v0.85.1, whose process exits "
+               "when its websocket to the server closes or its connect fails, cattle/agent/"
+               "event.py lines 219-235) in a loop, `sleep 5` between runs",
+               "from an agent losing its server's connection to its next connect attempt, and "
+               "between attempts");
   add_duration(r, "scale_exceeded_grace", 10 * k_s,
                "model choice: two reconcile passes of cattle's 5 s agent ping schedule; the "
                "model never overshoots on purpose, so any excess that lasts is a violation",
@@ -120,6 +121,11 @@ void register_mechanisms(Registry& r) {
                    "ping replies and reconnects carry the agent's container list; off: a "
                    "container that dies while the server is cut off is never noticed, so never "
                    "restarted"});
+  r.add_mechanism({"agent_connection_events",
+                   "an agent whose server's process dies reads the closed socket and reconnects "
+                   "after agent_reconnect_delay, and a refused connect waits that long too; off: "
+                   "it notices only by agent_connection_timeout, as after a power loss or a "
+                   "partition"});
   r.add_mechanism({"state_in_store",
                    "the server's tracking (services, instances, hosts, network) lives in the "
                    "MySQL store; off: it lives in the server's memory, lost when the server "
@@ -196,7 +202,8 @@ void register_names(Registry& r) {
            {"Too many connections", "MySQL error 1040 when the server opens its pool"},
            {"overlay network torn down", "an agent lost the managed network (no network row)"},
            {"overlay network set up", "an agent set up the managed network"},
-           {"lost the connection to server-1", "an agent stopped hearing from the server"},
+           {"lost the connection to server-1",
+            "an agent lost its connection to the server (closed, refused or timeout)"},
            {"stopped work on service S: ...",
             "HA: a server abandoned a service's reconcile (lock lost, session expired, db gone)"},
            {"read the shared tables", "HA: a server's first read of the external database"},
@@ -245,8 +252,10 @@ void register_events(Registry& r) {
   r.add_event({"mysql.truncate_failed", {"code", "message"}, "the truncate fault was refused"});
   r.add_event({"mysql.tables_truncated", {"tables"}, "the truncate fault emptied these tables"});
   r.add_event({"agent.connected", {"server"}, "an agent (re)connected to a server"});
-  r.add_event({"agent.connection_lost", {"server"},
-               "an agent stopped hearing from its server; its containers keep running"});
+  r.add_event({"agent.connection_lost", {"server", "how"},
+               "an agent lost its server's connection (how: closed or refused when the server "
+               "process died, timeout after agent_connection_timeout of silence); its "
+               "containers keep running"});
   r.add_event({"agent.overlay_changed", {"up"},
                "an agent set up (up=true) or tore down (up=false) the managed network"});
   r.add_event({"agent.container_started", {"container"}, "an agent started a container"});

@@ -32,11 +32,11 @@ void Agent::load_config(Ctx& ctx) {
   cfg_.containers_started = ctx.intern("containers_started");
   cfg_.scale_grace_ns = ctx.timing("scale_exceeded_grace");
   cfg_.connection_timeout_ns = ctx.timing("agent_connection_timeout");
-  cfg_.reconnect_backoff_ns = ctx.timing("agent_reconnect_backoff");
-  cfg_.reconnect_backoff_max_ns = ctx.timing("agent_reconnect_backoff_max");
+  cfg_.reconnect_delay_ns = ctx.timing("agent_reconnect_delay");
   cfg_.container_start_delay_ns = ctx.timing("container_start_delay");
   cfg_.db_query_timeout_ns = ctx.timing("db_query_timeout");
   cfg_.resync = ctx.mechanism("agent_resync");
+  cfg_.connection_events = ctx.mechanism("agent_connection_events");
   cfg_.loaded = true;
 }
 
@@ -65,7 +65,6 @@ void Agent::mark_connected(Ctx& ctx) {
   volatile_.last_contact_ns = ctx.now();
   if (volatile_.connected) return;
   volatile_.connected = true;
-  durable_.hello_backoff_ns = 0;
   std::string server(ctx.name_of(volatile_.server));
   ctx.event(LogLevel::info, Event("agent.connected").with("server", server),
             fmt::format("connected to {}", server));
@@ -220,18 +219,40 @@ void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
 
 void Agent::on(Ctx& ctx, const ConnectionCheck&) {
   DurationNs limit = cfg_.connection_timeout_ns;
-  if (volatile_.connected && ctx.now() - volatile_.last_contact_ns > limit) {
-    volatile_.connected = false;
-    std::string server(ctx.name_of(volatile_.server));
-    ctx.event(LogLevel::notable, Event("agent.connection_lost").with("server", server),
-              fmt::format("lost the connection to {}; containers keep running", server));
-    durable_.hello_backoff_ns = cfg_.reconnect_backoff_ns;
-    ctx.set_timer(durable_.hello_backoff_ns, timer_tag::encode(HelloTimer{}));
-  }
+  if (volatile_.connected && ctx.now() - volatile_.last_contact_ns > limit)
+    lose_connection(ctx, "timeout");
   ctx.set_timer(limit / 3, timer_tag::encode(ConnectionCheck{}));
 }
 
+void Agent::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+  // Only the socket to the server matters here: a db query to another agent has its own
+  // timeout, and the balancers' and health checks' connections are theirs.
+  if (!cfg_.connection_events || peer != volatile_.server) return;
+  if (volatile_.connected) return lose_connection(ctx, connection_event_name(event));
+  // An attempt that was refused or closed before the server answered: the process exits and
+  // the container's loop tries again after the delay (the attempt already set, if any).
+  schedule_retry(ctx);
+}
+
+void Agent::lose_connection(Ctx& ctx, std::string_view how) {
+  volatile_.connected = false;
+  std::string server(ctx.name_of(volatile_.server));
+  ctx.event(LogLevel::notable,
+            Event("agent.connection_lost").with("server", server).with("how", how),
+            fmt::format("lost the connection to {} ({}); containers keep running", server, how));
+  // The exiting agent process closes its socket; after a close it is gone already.
+  ctx.close_connection(volatile_.server);
+  schedule_retry(ctx);
+}
+
+void Agent::schedule_retry(Ctx& ctx) {
+  if (volatile_.retry_pending) return;
+  volatile_.retry_pending = true;
+  ctx.set_timer(cfg_.reconnect_delay_ns, timer_tag::encode(HelloTimer{}));
+}
+
 void Agent::on(Ctx& ctx, const HelloTimer&) {
+  volatile_.retry_pending = false;
   if (volatile_.connected) return;
   if (!config_.servers.empty()) {
     // HA: each attempt goes to the next server, as a client of a DNS name that resolves to all
@@ -240,9 +261,9 @@ void Agent::on(Ctx& ctx, const HelloTimer&) {
     volatile_.server = ctx.lookup(config_.servers[volatile_.server_index]);
   }
   send_hello(ctx);
-  durable_.hello_backoff_ns =
-      std::min(durable_.hello_backoff_ns * 2, cfg_.reconnect_backoff_max_ns);
-  ctx.set_timer(durable_.hello_backoff_ns, timer_tag::encode(HelloTimer{}));
+  // The container's loop goes on until a server answers: the next attempt is set now, and a
+  // refusal of this one does not move it.
+  schedule_retry(ctx);
 }
 
 void Agent::on(Ctx& ctx, const StartedTimer& t) {

@@ -1,9 +1,19 @@
 #pragma once
 // The Rancher agent on one host: runs the containers the server asks for, answers the server's
 // pings with its container list, reports container events, keeps its containers running while
-// the server is unreachable (it never restarts a dead container by itself), reconnects with
-// backoff, and holds the host's end of the overlay network. The app's containers run here too:
-// a web container answers a request by querying its linked db container over the overlay.
+// the server is unreachable (it never restarts a dead container by itself), reconnects, and holds
+// the host's end of the overlay network. The app's containers run here too: a web container
+// answers a request by querying its linked db container over the overlay.
+//
+// Rancher 1.1's agent (rancher/python-agent v0.85.1, the agent.package.python.agent.url of
+// cattle v0.165.8's resources/content/cattle-global.properties) holds one websocket to the
+// server's /v1/subscribe, and the server's pings travel on it. When that socket closes, or a
+// connect to it is refused, ws.run_forever returns and the process exits (cattle/agent/event.py
+// lines 219-235; bootstrap.sh execs it, cattle v0.165.8 resources/content/config-content/
+// bootstrap/bootstrap.sh line 71); the agent container's loop starts it again 5 s later
+// (rancher/rancher v1.1.2 agent/run.sh lines 313-319: `run_bootstrap || true; sleep 5`), against
+// CATTLE_URL again. So the agent learns at once of a server process that died
+// (on_connection), and only by its own timeout of a server that lost power or was cut off.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -68,6 +78,7 @@ class Agent final : public Node {
   void on_start(Ctx& ctx) override;
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
   void on_timer(Ctx& ctx, std::uint64_t tag) override;
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) override;
   void on_crash() override;
   bool on_fault(Ctx& ctx, const ModelFault& fault) override;
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
@@ -126,8 +137,7 @@ class Agent final : public Node {
   struct Durable {
     std::uint64_t next_token = 1;
     std::int64_t next_query = 1;
-    DurationNs hello_backoff_ns = 0;
-    STAMPEDE_FIELDS(next_token, next_query, hello_backoff_ns)
+    STAMPEDE_FIELDS(next_token, next_query)
   };
   // What a crash of the host loses: its containers, its end of the overlay, its connection.
   struct Volatile {
@@ -141,22 +151,23 @@ class Agent final : public Node {
     bool overlay_up = false;
     std::map<std::string, std::string> directory;  // container -> agent, from the server's push
     bool connected = false;
+    bool retry_pending = false;  // a HelloTimer (the next reconnect attempt) is set
     TimeNs last_contact_ns = 0;
     std::map<std::int64_t, PendingQuery> queries;  // one per web request in flight
     Untracked<DbRoute> db_route;
     STAMPEDE_FIELDS(server, server_index, containers, running_by_service, starting, overlay_up,
-                    directory, connected, last_contact_ns, queries, db_route)
+                    directory, connected, retry_pending, last_contact_ns, queries, db_route)
   };
   // Read at start (the same on every start: not state).
   struct Config {
     SeriesId containers_started = 0;
     DurationNs scale_grace_ns = 0;
     DurationNs connection_timeout_ns = 0;
-    DurationNs reconnect_backoff_ns = 0;
-    DurationNs reconnect_backoff_max_ns = 0;
+    DurationNs reconnect_delay_ns = 0;
     DurationNs container_start_delay_ns = 0;
     DurationNs db_query_timeout_ns = 0;
     bool resync = true;
+    bool connection_events = true;  // mechanism agent_connection_events
     bool loaded = false;
   };
 
@@ -176,6 +187,10 @@ class Agent final : public Node {
   void start_container(Ctx& ctx, NodeId requester, const std::string& name,
                        std::int64_t instance);
   void mark_connected(Ctx& ctx);
+  // The agent gives up on its server's connection (`how`: closed, refused or timeout): it closes
+  // its socket, as the exiting process does, and its next attempt comes after the delay.
+  void lose_connection(Ctx& ctx, std::string_view how);
+  void schedule_retry(Ctx& ctx);
   void send_hello(Ctx& ctx);
   std::vector<std::string> running_list() const;
   void recount();

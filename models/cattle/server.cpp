@@ -155,7 +155,18 @@ void CattleServer::seed(Ctx& ctx) {
 
 // In HA mode the embedded ZooKeeper and Redis clients learn of a dead server from their sockets
 // at once, as the real clients do (models/zookeeper/zk_client.hpp, models/redis/
-// redis_client.hpp). The other clients keep their own timeouts for now.
+// redis_client.hpp).
+//
+// An agent's closed connection changes nothing here, as in cattle v0.165.8: when an agent's
+// event stream (its websocket to /v1/subscribe) closes, the server only stops writing to it
+// (code/framework/api-pub-sub-jetty/.../WebSocketMessageWriter.java onWebSocketClose, lines
+// 34-37) and unsubscribes its listener (code/framework/api-pub-sub/.../
+// NonBlockingSubscriptionHandler.java unsubscribe, lines 208-212); nothing marks the host. Only
+// a failed ping schedules agent.reconnect (code/iaas/agent-server/.../ping/impl/
+// PingMonitorImpl.java line 141; here ping_monitor.cpp), and a ping to an agent with
+// no stream is simply unanswered, so `refused` is ignored too. The cluster manager's check-ins
+// are database rows (models/cluster_manager/cluster_manager.hpp), so a peer's closed connection
+// tells it nothing either.
 void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
   if (cm_ && volatile_.ha_booted && zk_ && !cm_->unresponsive()) zk_->on_connection(ctx, peer, event);
   if (cm_ && volatile_.ha_booted && redis_ && !cm_->unresponsive())

@@ -31,6 +31,16 @@
 //   (manager_memory_limit): "node out of memory: ..." is logged, the manager stops checking in
 //   (so the others forget it), its health ping of the local server fails, and it starts nothing
 //   more, until the node restarts.
+//
+// Connections: rancher/cluster-manager v0.1.5 (the one rancher/rancher v1.1.2 server/Dockerfile
+// line 18 installs) has no connection between members. Each checks in by updating its row of the
+// `cluster` table every 5 s (cluster/manager.go lines 15 and 247-252, db/db.go Checkin line 175)
+// and learns that another died only when that row's heartbeat has not moved for maxMissed = 2
+// polls (manager.go lines 17 and 83-126). So the manager ignores connection events: the
+// heartbeat messages here stand for those rows, and a crashed peer is forgotten by the missed
+// polls whether it crashed or lost power. Its only connection is its database client's, and a
+// failed check-in or poll there is fatal to the process (manager.go line 73, main.go lines
+// 49-50); the model does not route the check-ins through the db, so that is not modelled.
 #include <cstdint>
 #include <functional>
 #include <map>

@@ -112,9 +112,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "dc08e8e1b611ac61"},  {"agent-partition", 2, "d6904995c7280e56"},
-      {"server-stop", 1, "9474228994b2535d"},      {"server-stop", 2, "9f5603a8689c3359"},
-      {"store-truncation", 1, "d4a935fb0e195684"}, {"store-truncation", 2, "b82010140ac77fb0"},
+      {"agent-partition", 1, "30ed679f7b6836b5"},  {"agent-partition", 2, "b599bc2e00e97dbd"},
+      {"server-stop", 1, "85e95829b1477b29"},      {"server-stop", 2, "aad34b077bf287db"},
+      {"store-truncation", 1, "8a1136f021adf7bd"}, {"store-truncation", 2, "70665ac29d258c2e"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
