@@ -154,10 +154,13 @@ void CattleServer::seed(Ctx& ctx) {
 }
 
 // In HA mode the embedded ZooKeeper client learns of a dead server from its socket at once, as
-// the real client does (models/zookeeper/zk_client.hpp). The other clients keep their own
-// timeouts for now.
+// the real client does (models/zookeeper/zk_client.hpp), and so does the database pool
+// (models/mysql/db_client.hpp); each ignores events about peers other than its own. The Redis
+// client keeps its own timeouts for now.
 void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
-  if (cm_ && volatile_.ha_booted && zk_ && !cm_->unresponsive()) zk_->on_connection(ctx, peer, event);
+  if (!cm_ || !volatile_.ha_booted || cm_->unresponsive()) return;
+  db_client_->on_connection(ctx, peer, event);
+  if (zk_) zk_->on_connection(ctx, peer, event);
 }
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
