@@ -17,6 +17,7 @@
 #include "models/cluster_manager/register.hpp"
 #include "models/lease_lock/register.hpp"
 #include "models/mysql/db_node.hpp"
+#include "models/mysql/db_workload.hpp"
 #include "models/redis/register.hpp"
 #include "models/zookeeper/invariants.hpp"
 #include "models/zookeeper/register.hpp"
@@ -545,7 +546,12 @@ void build_cattle(const ScenarioSpec& spec, WorldBuilder& world) {
     }
     world.add_node(fmt::format("server-{}", i), std::make_unique<cattle::CattleServer>(c));
   }
-  if (ha) world.add_node("db", std::make_unique<mysql::DbNode>(spec.cluster.database));
+  if (!ha) return;
+  world.add_node("db", std::make_unique<mysql::DbNode>(spec.cluster.database));
+  auto clients = spec.cluster.timing.find(std::string(mysql::k_db_clients));
+  if (clients == spec.cluster.timing.end()) return;
+  for (std::int64_t k = 1; k <= clients->second; ++k)
+    world.add_node(fmt::format("dbclient-{}", k), std::make_unique<mysql::DbWorkload>());
 }
 
 void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {

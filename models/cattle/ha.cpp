@@ -213,7 +213,10 @@ void CattleServer::crash_ha() {
 
 void CattleServer::refresh(Ctx& ctx, bool then_replay) {
   volatile_.refresh_then_replay |= then_replay;
-  if (!db_client_->connected()) return;
+  // A refused pool is tried again by the reads (a borrow with nothing idle connects, as dbcp
+  // does): the replay task's refresh is what retries a server that could not get its pool.
+  const mysql::PoolState pool = db_client_->state();
+  if (!db_client_->connected() && pool != mysql::PoolState::refused) return;
   if (volatile_.refreshing) {
     volatile_.refresh_again = true;
     return;

@@ -153,9 +153,10 @@ void CattleServer::seed(Ctx& ctx) {
             "seeded the store from the scenario's stacks");
 }
 
-// In HA mode the embedded ZooKeeper and Redis clients learn of a dead server from their sockets
-// at once, as the real clients do (models/zookeeper/zk_client.hpp, models/redis/
-// redis_client.hpp).
+// In HA mode the embedded ZooKeeper and Redis clients and the database pool learn of a dead
+// server from their sockets at once, as the real clients do (models/zookeeper/zk_client.hpp,
+// models/redis/redis_client.hpp, models/mysql/db_client.hpp); each ignores events about peers
+// other than its own.
 //
 // An agent's closed connection changes nothing here, as in cattle v0.165.8: when an agent's
 // event stream (its websocket to /v1/subscribe) closes, the server only stops writing to it
@@ -168,9 +169,10 @@ void CattleServer::seed(Ctx& ctx) {
 // are database rows (models/cluster_manager/cluster_manager.hpp), so a peer's closed connection
 // tells it nothing either.
 void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
-  if (cm_ && volatile_.ha_booted && zk_ && !cm_->unresponsive()) zk_->on_connection(ctx, peer, event);
-  if (cm_ && volatile_.ha_booted && redis_ && !cm_->unresponsive())
-    redis_->on_connection(ctx, peer, event);
+  if (!cm_ || !volatile_.ha_booted || cm_->unresponsive()) return;
+  db_client_->on_connection(ctx, peer, event);
+  if (zk_) zk_->on_connection(ctx, peer, event);
+  if (redis_) redis_->on_connection(ctx, peer, event);
 }
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {

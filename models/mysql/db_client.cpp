@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "sim/core/assert.hpp"
+
 #include <algorithm>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,6 +18,21 @@ DbError server_gone() {
 DbError server_lost() {
   return DbError{k_error_server_lost, "Lost connection to MySQL server during query"};
 }
+DbError handshake_lost() {
+  return DbError{k_error_server_lost,
+                 "Lost connection to MySQL server at 'reading initial communication packet'"};
+}
+DbError cannot_connect(std::string_view server, int os_errno) {
+  return DbError{k_error_cannot_connect,
+                 fmt::format("Can't connect to MySQL server on '{}' ({})", server, os_errno)};
+}
+// What a statement on a connection whose server end is gone gets: the write fails on a reset
+// (2006); it succeeds on an EOF and the read finds the EOF (2013).
+DbError dead_error(ConnEnd end) {
+  return end == ConnEnd::reset ? server_gone() : server_lost();
+}
+constexpr int k_connection_refused = 111;  // ECONNREFUSED
+constexpr int k_timed_out = 110;           // ETIMEDOUT
 }  // namespace
 
 void DbClient::RequestRef::digest_into(Digest& d) const {
@@ -48,6 +66,7 @@ void DbClient::read_config(Ctx& ctx) {
   cfg_.validation_interval_ns = ctx.timing(k_validation_interval);
   cfg_.backoff_min_ns = ctx.timing(k_backoff_min);
   cfg_.backoff_max_ns = ctx.timing(k_backoff_max);
+  cfg_.test_on_borrow = pooled_ && ctx.mechanism(k_test_on_borrow);
 }
 
 void DbClient::start(Ctx& ctx) {
@@ -96,16 +115,37 @@ void DbClient::attempt(Ctx& ctx) {
   // A fresh session per attempt: the db drops whatever an earlier attempt of ours left open.
   v.session = ctx.random(1, (std::int64_t{1} << 30) - 1);
   v.state = PoolState::connecting;
-  for (int k = 1; k <= v.target; ++k)
-    ctx.send(cfg_.server, wire::encode(DbOpen{connection_id(v.session, k)}));
+  for (int k = 1; k <= v.target; ++k) {
+    std::int64_t c = connection_id(v.session, k);
+    v.conns.emplace(c, Conn{});
+    ctx.send(cfg_.server, wire::encode(DbOpen{c}));
+  }
+  v.next_k = v.target + 1;
   ctx.set_timer(cfg_.connect_timeout_ns, timer_tag::encode(ConnectTimer{v.gen}));
 }
 
 void DbClient::release_connections(Ctx& ctx) {
-  for (std::int64_t c : volatile_.opened) ctx.send(cfg_.server, wire::encode(DbClose{c}));
-  volatile_.opened.clear();
+  // COM_QUIT on each live connection; a dead one's socket is closed already, and a handshake
+  // still under way is given back when its answer comes (on(DbOpened)).
+  for (const auto& [c, conn] : volatile_.conns)
+    if (conn.use != ConnUse::handshake && conn.end == ConnEnd::open)
+      ctx.send(cfg_.server, wire::encode(DbClose{c}));
+  volatile_.conns.clear();
   volatile_.free_conns.clear();
+  volatile_.txns.clear();
 }
+
+int DbClient::open_count() const {
+  int n = 0;
+  for (const auto& [c, conn] : volatile_.conns) n += conn.use != ConnUse::handshake;
+  return n;
+}
+
+int DbClient::handshakes() const {
+  return static_cast<int>(volatile_.conns.size()) - open_count();
+}
+
+int DbClient::pool_size() const { return open_count(); }
 
 void DbClient::became_open(Ctx& ctx) {
   volatile_.state = PoolState::open;
@@ -113,7 +153,8 @@ void DbClient::became_open(Ctx& ctx) {
   ctx.event(LogLevel::info,
             Event("mysql.pool_open").with("connections", std::int64_t{volatile_.target}),
             fmt::format("database pool of {} connections open", volatile_.target));
-  ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{volatile_.gen}));
+  if (pooled_)
+    ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{volatile_.gen}));
   serve_queue(ctx);
   if (cb_.pool) cb_.pool(ctx, PoolEvent::opened);
 }
@@ -128,7 +169,8 @@ void DbClient::refused(Ctx& ctx, const DbError& err) {
   release_connections(ctx);
   ++volatile_.gen;
   volatile_.state = PoolState::refused;
-  // Nothing can be served: whoever waits for a connection is told now.
+  // Nothing can be served: whoever waits for a connection is told now. The next borrow opens
+  // the pool again.
   fail(ctx, take_all_pending(), err);
   if (cb_.pool) cb_.pool(ctx, PoolEvent::refused);
 }
@@ -173,13 +215,23 @@ void DbClient::fail(Ctx& ctx, std::vector<Pending> failed, const DbError& err) {
   }
 }
 
+void DbClient::fail_one(Ctx& ctx, std::int64_t id, const DbError& err) {
+  Volatile& v = volatile_;
+  auto it = v.pending.find(id);
+  if (it == v.pending.end()) return;
+  std::vector<Pending> one;
+  one.push_back(std::move(it->second));
+  v.pending.erase(it);
+  if (one.front().conn != 0) v.conns.erase(one.front().conn);
+  fail(ctx, std::move(one), err);
+}
+
 std::int64_t DbClient::submit(Ctx& ctx, std::shared_ptr<RequestBody> body, Done done) {
   Volatile& v = volatile_;
   std::int64_t id = ++v.next_id;
-  if (v.state == PoolState::idle || v.state == PoolState::refused) {
+  if (v.state == PoolState::idle) {
     DbResult r;
-    const std::optional<DbError>& last = v.last_error.error;
-    r.error = v.state == PoolState::refused && last ? *last : server_gone();
+    r.error = server_gone();
     if (done) done(ctx, r);
     return id;
   }
@@ -187,20 +239,85 @@ std::int64_t DbClient::submit(Ctx& ctx, std::shared_ptr<RequestBody> body, Done 
                                 timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
   v.pending.emplace(id, Pending{RequestRef{std::move(body)}, std::move(done), timer, 0});
   v.queue.push_back(id);
-  serve_queue(ctx);
+  // A refused pool holds no connection, and dbcp remembers nothing of the refusal: this borrow
+  // connects again.
+  if (v.state == PoolState::refused) {
+    attempt(ctx);
+  } else {
+    serve_queue(ctx);
+  }
   return id;
+}
+
+std::int64_t DbClient::borrow(Ctx& ctx) {
+  Volatile& v = volatile_;
+  while (!v.free_conns.empty()) {
+    std::int64_t c = v.free_conns.front();
+    v.free_conns.pop_front();
+    const ConnEnd end = v.conns.at(c).end;
+    if (end == ConnEnd::open || !cfg_.test_on_borrow) return c;
+    // testOnBorrow: SELECT 1 fails on what the socket holds, and dbcp destroys the connection.
+    DbError err = dead_error(end);
+    ctx.event(LogLevel::debug, Event("mysql.connection_discarded").with("code", std::int64_t{err.code}),
+              fmt::format("connection {} failed validation: {}; discarded",
+                          c & ((std::int64_t{1} << k_session_shift) - 1), format_error(err)));
+    v.conns.erase(c);
+  }
+  return 0;
 }
 
 void DbClient::serve_queue(Ctx& ctx) {
   Volatile& v = volatile_;
-  while (v.state == PoolState::open && !v.free_conns.empty() && !v.queue.empty()) {
+  while (v.state == PoolState::open && !v.queue.empty()) {
+    std::int64_t c = borrow(ctx);
+    if (c == 0) return make_connections(ctx);
     std::int64_t id = v.queue.front();
     v.queue.pop_front();
     Pending& p = v.pending.at(id);
-    p.conn = v.free_conns.front();
-    v.free_conns.pop_front();
-    ctx.send(cfg_.server, wire::encode(DbRequest{p.conn, id, p.request.body}));
+    p.conn = c;
+    Conn& conn = v.conns.at(c);
+    conn.use = ConnUse::busy;
+    // Lent untested (db_test_on_borrow off): the statement meets what the socket holds.
+    if (conn.end != ConnEnd::open) {
+      fail_one(ctx, id, dead_error(conn.end));
+      continue;
+    }
+    ctx.send(cfg_.server, wire::encode(DbRequest{c, id, p.request.body}));
   }
+}
+
+void DbClient::make_connections(Ctx& ctx) {
+  Volatile& v = volatile_;
+  // One handshake per borrower waiting, within the pool's size (dbcp's makeObject, called by
+  // each borrow that finds nothing idle).
+  while (handshakes() < static_cast<int>(v.queue.size()) &&
+         static_cast<int>(v.conns.size()) < v.target) {
+    STAMPEDE_ASSERT(v.next_k < (1 << k_session_shift), "a session ran out of connection ids");
+    std::int64_t c = connection_id(v.session, v.next_k);
+    v.conns.emplace(c, Conn{});
+    ctx.send(cfg_.server, wire::encode(DbOpen{c}));
+    ctx.set_timer(cfg_.connect_timeout_ns,
+                  timer_tag::encode(CreateTimer{v.gen & 0xFFFu,
+                                                static_cast<std::uint32_t>(v.next_k)}));
+    ++v.next_k;
+  }
+}
+
+void DbClient::create_failed(Ctx& ctx, const DbError& err) {
+  Volatile& v = volatile_;
+  bool live = false;
+  for (const auto& [c, conn] : v.conns) live |= conn.end == ConnEnd::open;
+  if (!live) {
+    if (err.code == k_error_too_many_connections) return refused(ctx, err);
+    return lost(ctx, err);
+  }
+  if (v.queue.empty()) return;
+  // The borrower that made the connection gets its error (GenericObjectPool.borrowObject
+  // rethrows what makeObject threw); the others keep waiting for a connection.
+  std::int64_t id = v.queue.front();
+  v.queue.pop_front();
+  v.last_error.error = err;
+  fail_one(ctx, id, err);
 }
 
 std::int64_t DbClient::select_where(Ctx& ctx, std::string table, std::string column,
@@ -235,6 +352,42 @@ std::int64_t DbClient::commit(Ctx& ctx, WriteBatch batch, Done done) {
   return submit(ctx, std::move(b), std::move(done));
 }
 
+std::int64_t DbClient::begin(Ctx& ctx, WriteBatch batch, Done done) {
+  auto b = std::make_shared<RequestBody>();
+  b->kind = RequestKind::begin;
+  b->batch = std::move(batch);
+  return submit(ctx, std::move(b), std::move(done));
+}
+
+void DbClient::finish(Ctx& ctx, std::int64_t txn, bool commit, WriteBatch batch, Done done) {
+  Volatile& v = volatile_;
+  auto b = std::make_shared<RequestBody>();
+  b->kind = commit ? RequestKind::commit : RequestKind::rollback;
+  b->batch = std::move(batch);
+  std::int64_t id = ++v.next_id;
+  DbResult r;
+  auto t = v.txns.find(txn);
+  if (t == v.txns.end()) {
+    r.error = server_gone();  // the pool gave its connections up since (or never began it)
+  } else {
+    const std::int64_t c = t->second;
+    v.txns.erase(t);
+    Conn& conn = v.conns.at(c);
+    if (conn.end == ConnEnd::open) {
+      conn.use = ConnUse::busy;
+      TimerId timer = ctx.set_timer(
+          cfg_.query_timeout_ns, timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
+      v.pending.emplace(id, Pending{RequestRef{b}, std::move(done), timer, c});
+      ctx.send(cfg_.server, wire::encode(DbRequest{c, id, b}));
+      return;
+    }
+    // Not borrowed, so not tested: the statement meets what the socket holds.
+    r.error = dead_error(conn.end);
+    v.conns.erase(c);
+  }
+  if (done) done(ctx, r);
+}
+
 void DbClient::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (from != cfg_.server) return;
   wire::dispatch<DbOpened, DbRefused, DbResponse, DbReset>(msg,
@@ -242,29 +395,56 @@ void DbClient::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 }
 
 bool DbClient::current(std::int64_t conn) const {
-  return volatile_.state == PoolState::connecting && session_of(conn) == volatile_.session;
+  const PoolState s = volatile_.state;
+  return (s == PoolState::connecting || s == PoolState::open) &&
+         session_of(conn) == volatile_.session;
 }
 
 void DbClient::on(Ctx& ctx, const DbOpened& m) {
   Volatile& v = volatile_;
-  if (v.opened.count(m.conn) != 0) return;  // a duplicate
-  if (!current(m.conn)) {
+  auto it = v.conns.find(m.conn);
+  if (it != v.conns.end() && it->second.use != ConnUse::handshake) return;  // a duplicate
+  if (it == v.conns.end() || !current(m.conn)) {
     // Too late for its attempt: give it back so it does not count against max_connections.
     ctx.send(cfg_.server, wire::encode(DbClose{m.conn}));
     return;
   }
-  v.opened.insert(m.conn);
+  it->second.use = ConnUse::idle;
   v.free_conns.push_back(m.conn);
-  if (static_cast<int>(v.opened.size()) == v.target) became_open(ctx);
+  if (v.state == PoolState::open) return serve_queue(ctx);
+  if (open_count() == v.target) became_open(ctx);
 }
 
 void DbClient::on(Ctx& ctx, const DbRefused& m) {
-  if (!current(m.conn)) return;
-  refused(ctx, *m.body->result.error);
+  Volatile& v = volatile_;
+  auto it = v.conns.find(m.conn);
+  if (it == v.conns.end() || it->second.use != ConnUse::handshake || !current(m.conn)) return;
+  const DbError& err = *m.body->result.error;
+  if (v.state == PoolState::connecting) return refused(ctx, err);
+  v.conns.erase(it);
+  create_failed(ctx, err);
 }
 
 void DbClient::on(Ctx& ctx, const DbReset& m) {
-  if (volatile_.opened.count(m.conn) != 0) lost(ctx, server_gone());
+  Volatile& v = volatile_;
+  auto it = v.conns.find(m.conn);
+  if (it == v.conns.end()) return;
+  if (m.request == 0) {
+    // The db closed the connection after wait_timeout. A request that crossed the reset fails
+    // now (its read gets ECONNRESET); an idle connection learns it at its next statement.
+    if (it->second.use != ConnUse::busy) {
+      it->second.end = ConnEnd::reset;
+      return;
+    }
+    for (const auto& [id, p] : v.pending)
+      if (p.conn == m.conn) return fail_one(ctx, id, server_lost());
+    return;
+  }
+  // The db does not know the connection: it restarted since, and lost every one of ours.
+  for (auto& [c, conn] : v.conns)
+    if (conn.use != ConnUse::handshake && conn.end == ConnEnd::open) conn.end = ConnEnd::eof;
+  auto p = v.pending.find(m.request);
+  if (p != v.pending.end() && p->second.conn == m.conn) fail_one(ctx, m.request, server_lost());
 }
 
 void DbClient::on(Ctx& ctx, const DbResponse& m) {
@@ -274,10 +454,67 @@ void DbClient::on(Ctx& ctx, const DbResponse& m) {
   Pending p = std::move(it->second);
   v.pending.erase(it);
   ctx.cancel_timer(p.timer);
-  if (v.opened.count(p.conn) != 0) v.free_conns.push_back(p.conn);
   DbResult r = m.body->result;
+  if (auto c = v.conns.find(p.conn); c != v.conns.end()) {
+    // A transaction's connection stays with it until finish(); any other goes back.
+    if (p.request.body->kind == RequestKind::begin && r.ok()) {
+      c->second.use = ConnUse::held;
+      v.txns.emplace(m.request, p.conn);
+    } else {
+      c->second.use = ConnUse::idle;
+      v.free_conns.push_back(p.conn);
+    }
+  }
   serve_queue(ctx);
   if (p.done.value) p.done.value(ctx, r);
+}
+
+void DbClient::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+  if (peer != cfg_.server || cfg_.server == k_no_node) return;
+  if (event == ConnectionEvent::refused) {
+    // One event per message sent while the db's process is down: only the first finds
+    // handshakes to fail (the connections it held were gone already).
+    if (handshakes() == 0 && volatile_.state != PoolState::open) return;
+    return connection_gone(ctx, cannot_connect(server_name_, k_connection_refused));
+  }
+  connection_gone(ctx, handshake_lost());
+}
+
+void DbClient::connection_gone(Ctx& ctx, const DbError& handshake_err) {
+  Volatile& v = volatile_;
+  if (v.state == PoolState::connecting) return lost(ctx, handshake_err);
+  if (v.state != PoolState::open) return;
+  bool handshake = false;
+  int closed = 0;
+  for (auto it = v.conns.begin(); it != v.conns.end();) {
+    if (it->second.use == ConnUse::handshake) {
+      handshake = true;
+      it = v.conns.erase(it);
+      continue;
+    }
+    if (it->second.end == ConnEnd::open) {
+      it->second.end = ConnEnd::eof;
+      ++closed;
+    }
+    ++it;
+  }
+  // The requests outstanding read the EOF now; their connections are discarded.
+  std::vector<Pending> outstanding;
+  for (auto it = v.pending.begin(); it != v.pending.end();) {
+    auto c = it->second.conn == 0 ? v.conns.end() : v.conns.find(it->second.conn);
+    if (c == v.conns.end() || c->second.use != ConnUse::busy) {
+      ++it;
+      continue;
+    }
+    v.conns.erase(c);
+    outstanding.push_back(std::move(it->second));
+    it = v.pending.erase(it);
+  }
+  if (closed > 0)
+    ctx.event(LogLevel::info, Event("mysql.connections_closed").with("connections", std::int64_t{closed}),
+              fmt::format("the database closed {} pooled connections", closed));
+  fail(ctx, std::move(outstanding), server_lost());
+  if (handshake) create_failed(ctx, handshake_err);
 }
 
 void DbClient::request_timed_out(Ctx& ctx, std::int64_t id) {
@@ -296,7 +533,7 @@ void DbClient::request_timed_out(Ctx& ctx, std::int64_t id) {
 }
 
 void DbClient::on_timer(Ctx& ctx, std::uint64_t tag) {
-  timer_tag::dispatch<RequestTimer, ConnectTimer, ReconnectTimer, ValidateTimer>(
+  timer_tag::dispatch<RequestTimer, ConnectTimer, ReconnectTimer, ValidateTimer, CreateTimer>(
       tag, [&](const auto& t) { on(ctx, t); });
 }
 
@@ -306,8 +543,16 @@ void DbClient::on(Ctx& ctx, const RequestTimer& t) {
 
 void DbClient::on(Ctx& ctx, const ConnectTimer& t) {
   if (t.gen != volatile_.gen || volatile_.state != PoolState::connecting) return;
-  lost(ctx, DbError{k_error_cannot_connect,
-                    fmt::format("Can't connect to MySQL server on '{}' (110)", server_name_)});
+  lost(ctx, cannot_connect(server_name_, k_timed_out));
+}
+
+void DbClient::on(Ctx& ctx, const CreateTimer& t) {
+  Volatile& v = volatile_;
+  if ((v.gen & 0xFFFu) != t.gen_low || v.state != PoolState::open) return;
+  auto it = v.conns.find(connection_id(v.session, static_cast<int>(t.k)));
+  if (it == v.conns.end() || it->second.use != ConnUse::handshake) return;  // answered in time
+  v.conns.erase(it);
+  create_failed(ctx, cannot_connect(server_name_, k_timed_out));
 }
 
 void DbClient::on(Ctx& ctx, const ReconnectTimer& t) {

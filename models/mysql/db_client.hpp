@@ -1,20 +1,52 @@
 #pragma once
 // A sans-I/O client of the external MySQL (node `db`) for embedding in a Cattle server: a pool
-// of connections and requests with callbacks. It is not a Node: its owner forwards the messages
-// and timers that are its own (owns_message / owns_timer) and passes its Ctx along, starts it
-// from on_start and resets it from on_crash.
+// of connections and requests with callbacks. It is not a Node: its owner forwards the messages,
+// timers and connection events that are its own (owns_message / owns_timer / on_connection) and
+// passes its Ctx along, starts it from on_start and resets it from on_crash.
 //
-// The pool opens all its connections at once and counts as open when every one is; the first
-// refusal (error 1040: the db's max_connections is used up) logs
-// "ERROR 1040 (08004): Too many connections", gives back what was opened and leaves the pool
-// refused: like a server whose pool cannot fill, it does not retry by itself (its owner may call
-// open_pool again). A lost db (a reset on a connection after a db restart, a request or
-// validation query unanswered within db_query_timeout, handshakes unanswered within
-// db_connect_timeout) fails the requests in flight and reopens the pool after a doubling backoff.
-// A commit that failed this way may or may not have been applied, as with a real connection.
-//
-// Requests borrow a free connection, one request per connection; the others wait in order for
-// one, bounded by the same timeout.
+// The pool is the one Cattle v0.165.8 configures: commons-dbcp 1.4's BasicDataSource over the
+// MariaDB driver (code/framework/db-loader/.../DefaultDataSourceFactoryImpl.java:20-22 reads
+// every property from db.cattle.mysql.*, db.cattle.*, db.* and global.pool.*; the defaults are
+// global.pool.testonborrow=true, testwhileidle=true, maxidle=50
+// (code/packaging/app-config/src/main/resources/META-INF/cattle/defaults/defaults.properties:
+// 19-26) and db.cattle.mysql.validationquery=SELECT 1 (resources/content/cattle-global.properties:
+// 90)).
+//   - open_pool(n) opens n connections at once (the server's threads borrowing as it boots) and
+//     counts as open when every one is. The first refusal (error 1040: the db's max_connections
+//     is used up) logs "ERROR 1040 (08004): Too many connections", gives back what was opened
+//     and leaves the pool refused until its next borrow, which opens it again: dbcp keeps no
+//     state about a failed connect and makes a connection whenever a borrow finds none idle
+//     (GenericObjectPool.borrowObject, GenericObjectPool.java:1146-1148 at commons-pool
+//     POOL_1_5_4, the version dbcp 1.4 uses).
+//   - A request borrows an idle connection, oldest first, one request per connection; the others
+//     wait in order, bounded by db_query_timeout. The borrow tests the connection first
+//     (testOnBorrow, borrowObject's lines 1165-1194: a connection that fails validation is
+//     destroyed and the borrow tries the next, or makes one): a connection whose socket already
+//     holds the db's EOF or reset fails the test and is discarded. When no idle connection is
+//     left and the pool holds fewer than n, the borrow makes a new one (a handshake); a refused
+//     handshake fails that borrow with its error. The test costs no round trip here: on a
+//     healthy connection SELECT 1 answers one round trip later and changes nothing, so the
+//     model skips it; a connection that died silently (power loss, a cut link) passes it here
+//     where the real SELECT 1 would wait for the driver's timeout, and the request waits for
+//     its own timeout instead. With the mechanism db_test_on_borrow off, a dead connection is
+//     lent as it is and the request fails at once with the error its socket gives.
+//   - What the socket tells: when the db's process dies, the kernel closes the client's one
+//     connection to it (sim/net/connections.hpp), which carries every pooled connection: each
+//     gets the db's FIN. A request outstanding fails at once with 2013 ("Lost connection to
+//     MySQL server during query": its read finds EOF). An idle connection does not know yet:
+//     its next statement goes out (the write succeeds) and its read finds EOF, so it fails with
+//     2013 too (PyMySQL against mariadbd 10.11.19 on loopback, a statement after SIGKILL:
+//     2013). A connection the db reset (wait_timeout, see DbReset) fails its next statement
+//     with 2006 ("MySQL server has gone away": the write itself fails; same measurement). A
+//     connect the kernel refuses (the db's process is down) fails with 2003.
+//   - A lost db (no connection left after a refused or failed handshake, a request or
+//     validation query unanswered within db_query_timeout, handshakes unanswered within
+//     db_connect_timeout) fails the requests in flight and reopens the pool after a doubling
+//     backoff. A commit that failed this way may or may not have been applied, as with a real
+//     connection.
+//   - begin() holds a connection for a transaction until finish(); a statement of the
+//     transaction is not borrowed, so not tested: on a connection the db has closed it fails at
+//     once with the error its socket gives, as a real transaction's COMMIT after a db crash.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -33,6 +65,13 @@
 namespace stampede::mysql {
 
 enum class PoolState : std::uint8_t { idle, connecting, open, backoff, refused };
+// What a pooled connection is doing, and what its socket holds from the db.
+enum class ConnUse : std::uint8_t { handshake, idle, busy, held };
+enum class ConnEnd : std::uint8_t {
+  open,
+  eof,    // the db's FIN, or it lost the connection at a restart: the next statement gets 2013
+  reset,  // the db's reset (wait_timeout): the next statement gets 2006
+};
 enum class PoolEvent : std::uint8_t { opened, lost, refused };
 
 class DbClient {
@@ -63,25 +102,37 @@ class DbClient {
     std::int64_t conn = 0;     // 0 while waiting for a free connection
     STAMPEDE_FIELDS(request, done, timer, conn)
   };
+  struct Conn {
+    ConnUse use = ConnUse::handshake;
+    ConnEnd end = ConnEnd::open;
+    STAMPEDE_FIELDS(use, end)
+  };
   // Everything the client holds lives in the server's process: a crash loses all of it.
   struct Volatile {
     PoolState state = PoolState::idle;
     int target = 0;
     std::int64_t session = 0;
     std::uint32_t gen = 0;  // pool timers of an earlier attempt carry an older generation
-    std::set<std::int64_t> opened;
+    std::map<std::int64_t, Conn> conns;  // the session's connections, handshakes included
+    int next_k = 0;                      // the index of the next connection made on demand
     std::deque<std::int64_t> free_conns;
     std::deque<std::int64_t> queue;  // request ids waiting for a connection
     std::map<std::int64_t, Pending> pending;
+    std::map<std::int64_t, std::int64_t> txns;  // an open transaction's id -> its connection
     std::int64_t next_id = 0;
     DurationNs backoff_ns = 0;
     LastError last_error;
     std::int64_t reconnects = 0;
-    STAMPEDE_FIELDS(state, target, session, gen, opened, free_conns, queue, pending, next_id,
-                    backoff_ns, last_error, reconnects)
+    STAMPEDE_FIELDS(state, target, session, gen, conns, next_k, free_conns, queue, pending, txns,
+                    next_id, backoff_ns, last_error, reconnects)
   };
 
-  explicit DbClient(std::string server = "db") : server_name_(std::move(server)) {}
+  // `pooled`: Cattle's dbcp pool, which tests connections on borrow (db_test_on_borrow) and
+  // validates an idle pool every db_validation_interval. Not pooled: a program's own
+  // connections, used as they are (PyMySQL, the conformance suite's client), neither tested nor
+  // validated.
+  explicit DbClient(std::string server = "db", bool pooled = true)
+      : server_name_(std::move(server)), pooled_(pooled) {}
   void set_callbacks(Callbacks cb) { cb_ = std::move(cb); }
 
   // From the owner's on_start (also after a restart).
@@ -94,6 +145,8 @@ class DbClient {
   }
   void on_message(Ctx& ctx, NodeId from, const Message& msg);
   void on_timer(Ctx& ctx, std::uint64_t tag);
+  // The owner's Node::on_connection; events about other peers are ignored.
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event);
 
   // Opens n connections (a Cattle server: pool_per_server), replacing any pool held.
   void open_pool(Ctx& ctx, int n);
@@ -106,11 +159,18 @@ class DbClient {
   std::int64_t select_id(Ctx& ctx, std::string table, RowId id, Done done);
   std::int64_t select_all(Ctx& ctx, std::string table, Done done);
   std::int64_t commit(Ctx& ctx, WriteBatch batch, Done done);
+  // A transaction across requests: begin() borrows a connection, runs START TRANSACTION and the
+  // batch's writes, and returns the transaction's id; once `done` has reported success, the
+  // connection stays with the transaction until finish() commits (with `batch` last) or rolls it
+  // back. finish() on a transaction that is not open, or whose connection the db has closed,
+  // fails at once (`done` runs before it returns).
+  std::int64_t begin(Ctx& ctx, WriteBatch batch, Done done);
+  void finish(Ctx& ctx, std::int64_t txn, bool commit, WriteBatch batch, Done done);
 
   PoolState state() const { return volatile_.state; }
   bool connected() const { return volatile_.state == PoolState::open; }
-  // Connections held.
-  int pool_size() const { return static_cast<int>(volatile_.opened.size()); }
+  // Connections held (their handshake done), whether or not the db has closed them since.
+  int pool_size() const;
   int pool_target() const { return volatile_.target; }
   const std::optional<DbError>& last_error() const { return volatile_.last_error.error; }
   std::int64_t reconnects() const { return volatile_.reconnects; }
@@ -132,6 +192,7 @@ class DbClient {
     DurationNs validation_interval_ns = 0;
     DurationNs backoff_min_ns = 0;
     DurationNs backoff_max_ns = 0;
+    bool test_on_borrow = true;
   };
 
   void read_config(Ctx& ctx);
@@ -144,21 +205,38 @@ class DbClient {
   void on(Ctx& ctx, const ReconnectTimer& t);
   void on(Ctx& ctx, const ValidateTimer& t);
   void on(Ctx& ctx, const RequestTimer& t);
+  void on(Ctx& ctx, const CreateTimer& t);
   void attempt(Ctx& ctx);
   void became_open(Ctx& ctx);
   void refused(Ctx& ctx, const DbError& err);
   void lost(Ctx& ctx, const DbError& err);
   void release_connections(Ctx& ctx);
+  // Our one connection to the db is gone (its process died, or it was down when we connected):
+  // every pooled connection has its EOF, a request outstanding fails with 2013 and a handshake
+  // under way with handshake_err.
+  void connection_gone(Ctx& ctx, const DbError& handshake_err);
+  // Connections whose handshake is done, or under way.
+  int open_count() const;
+  int handshakes() const;
+  // A handshake made on demand failed with err: the borrower waiting longest gets the error,
+  // or, when the pool has no connection left, the pool is refused (1040) or lost.
+  void create_failed(Ctx& ctx, const DbError& err);
   // Takes every pending request out of pending (and the queue), to fail them.
   std::vector<Pending> take_all_pending();
   std::int64_t submit(Ctx& ctx, std::shared_ptr<RequestBody> body, Done done);
-  // Sends waiting requests on free connections while both last.
+  // An idle connection for the queue's first request (tested on borrow), or 0 when none is left.
+  std::int64_t borrow(Ctx& ctx);
+  // Sends waiting requests on free connections while both last; makes connections for the rest.
   void serve_queue(Ctx& ctx);
+  void make_connections(Ctx& ctx);
+  // The request `id` (pending, conn set) fails at once with err; its connection is discarded.
+  void fail_one(Ctx& ctx, std::int64_t id, const DbError& err);
   void request_timed_out(Ctx& ctx, std::int64_t id);
   // Fails the given requests (already removed from pending) with err.
   void fail(Ctx& ctx, std::vector<Pending> failed, const DbError& err);
 
   std::string server_name_;
+  bool pooled_ = true;
   Callbacks cb_;
   Config cfg_;
   Volatile volatile_;

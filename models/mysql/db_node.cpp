@@ -1,10 +1,12 @@
 #include "models/mysql/db_node.hpp"
+#include "models/mysql/db_workload.hpp"
 
 #include "sim/core/assert.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <optional>
 #include <vector>
 
 namespace stampede::mysql {
@@ -43,6 +45,16 @@ void WriteBatch::erase(std::string table, RowId id) {
 
 void WriteBatch::put(std::string table, RowId id, Row row) {
   writes_.push_back(Write{Kind::put, std::move(table), id, std::move(row)});
+}
+
+void WriteBatch::append(const WriteBatch& more) {
+  // After k inserts here, more's placeholder -1 is this batch's -(k+1).
+  const RowId shift = next_placeholder_ + 1;
+  for (Write w : more.writes_) {
+    if (w.id < 0) w.id += shift;
+    writes_.push_back(std::move(w));
+  }
+  next_placeholder_ += more.next_placeholder_ + 1;
 }
 
 WriteBatch WriteBatch::from_resolved(const Transaction& txn) {
@@ -129,8 +141,9 @@ std::shared_ptr<const ResponseBody> answer(DbResult result) {
 }  // namespace
 
 void DbNode::on_start(Ctx& ctx) {
-  metrics_.queries = ctx.intern(k_metric_queries);
-  metrics_.refused = ctx.intern(k_metric_refused);
+  cfg_.queries = ctx.intern(k_metric_queries);
+  cfg_.refused = ctx.intern(k_metric_refused);
+  cfg_.wait_timeout_ns = ctx.timing(k_wait_timeout);
   ctx.event(LogLevel::info, Event("mysql.ready").with("port", std::int64_t{3306}),
             "mysqld: ready for connections. port: 3306");
 }
@@ -141,12 +154,29 @@ void DbNode::on_crash() {
 }
 
 void DbNode::on_timer(Ctx& ctx, std::uint64_t tag) {
-  (void)ctx;
-  (void)tag;
+  timer_tag::dispatch<IdleSweepTimer>(tag, [&](const auto& t) { on(ctx, t); });
 }
 
 void DbNode::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   wire::dispatch<DbOpen, DbClose, DbRequest>(msg, [&](const auto& m) { on(ctx, from, m); });
+}
+
+void DbNode::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+  if (event != ConnectionEvent::closed) return;  // the db connects to no one
+  auto& connections = volatile_.connections;
+  std::vector<std::int64_t> gone;
+  for (auto it = connections.lower_bound({peer, INT64_MIN});
+       it != connections.end() && it->first.first == peer; ++it)
+    gone.push_back(it->first.second);
+  for (std::int64_t c : gone) close(peer, c);
+  if (gone.empty()) return;
+  ctx.event(LogLevel::debug,
+            Event("mysql.client_gone")
+                .with("client", std::string(ctx.name_of(peer)))
+                .with("connections", static_cast<std::int64_t>(gone.size())),
+            fmt::format("{} connections of {} closed by the client (Got an error reading "
+                        "communication packets)",
+                        gone.size(), ctx.name_of(peer)));
 }
 
 void DbNode::on(Ctx& ctx, NodeId from, const DbRequest& m) {
@@ -155,10 +185,12 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbRequest& m) {
     ctx.send(from, wire::encode(DbReset{m.conn, m.request}));
     return;
   }
-  if (m.request <= conn->second) return;
-  conn->second = m.request;
-  ctx.count(metrics_.queries, 1);
-  ctx.send(from, wire::encode(DbResponse{m.conn, m.request, answer(execute(*m.body))}));
+  Session& session = conn->second;
+  if (m.request <= session.last_request) return;
+  session.last_request = m.request;
+  session.last_active_ns = ctx.now();
+  ctx.count(cfg_.queries, 1);
+  ctx.send(from, wire::encode(DbResponse{m.conn, m.request, answer(execute(session, *m.body))}));
 }
 
 void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
@@ -176,13 +208,14 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
   for (std::int64_t c : stale) close(from, c);
 
   if (auto err = durable_.store.db.connect()) {
-    ctx.count(metrics_.refused, 1);
+    ctx.count(cfg_.refused, 1);
     DbResult r;
     r.error = *err;
     ctx.send(from, wire::encode(DbRefused{m.conn, answer(std::move(r))}));
     return;
   }
-  connections.emplace(std::pair{from, m.conn}, 0);
+  connections.emplace(std::pair{from, m.conn}, Session{0, ctx.now(), std::nullopt});
+  if (!volatile_.sweep_set) set_sweep(ctx, cfg_.wait_timeout_ns);
   ctx.send(from, wire::encode(DbOpened{m.conn}));
 }
 
@@ -192,18 +225,60 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbClose& m) {
 }
 
 void DbNode::close(NodeId from, std::int64_t conn) {
+  // An open transaction goes with its connection: it was never committed.
   if (volatile_.connections.erase({from, conn}) != 0) durable_.store.db.disconnect();
 }
 
-DbResult DbNode::execute(const RequestBody& req) {
+void DbNode::set_sweep(Ctx& ctx, DurationNs after_ns) {
+  volatile_.sweep_set = true;
+  ctx.set_timer(after_ns, timer_tag::encode(IdleSweepTimer{}));
+}
+
+void DbNode::on(Ctx& ctx, const IdleSweepTimer&) {
+  // MariaDB reads the next command of an idle connection with wait_timeout as its read timeout
+  // (sql/sql_parse.cc sets net_wait_timeout before do_command reads); when it expires the
+  // connection is closed with a reset (see DbReset).
+  volatile_.sweep_set = false;
+  const TimeNs now = ctx.now();
+  std::vector<std::pair<NodeId, std::int64_t>> expired;
+  TimeNs next_ns = 0;
+  for (const auto& [key, session] : volatile_.connections) {
+    const TimeNs due_ns = session.last_active_ns + cfg_.wait_timeout_ns;
+    if (due_ns <= now) {
+      expired.push_back(key);
+    } else if (next_ns == 0 || due_ns < next_ns) {
+      next_ns = due_ns;
+    }
+  }
+  for (const auto& [client, conn] : expired) {
+    close(client, conn);
+    ctx.send(client, wire::encode(DbReset{conn, 0}));
+    ctx.event(LogLevel::info,
+              Event("mysql.connection_timed_out").with("client", std::string(ctx.name_of(client))),
+              fmt::format("Aborted connection {} to db: 'cattle' user: 'cattle' host: '{}' (Got "
+                          "timeout reading communication packets)",
+                          conn & ((std::int64_t{1} << k_session_shift) - 1),
+                          ctx.name_of(client)));
+  }
+  if (next_ns != 0) set_sweep(ctx, next_ns - now);
+}
+
+DbResult DbNode::execute(Session& session, const RequestBody& req) {
   switch (req.kind) {
     case RequestKind::ping:
       return DbResult{};
     case RequestKind::commit:
-      return commit(req);
+      return commit(session, req);
+    case RequestKind::begin:
+      return begin(session, req);
+    case RequestKind::rollback:
+      session.txn.reset();
+      return DbResult{};
     case RequestKind::select_where:
     case RequestKind::select_id:
     case RequestKind::select_all:
+      // A read does not see its own connection's uncommitted writes: no model client reads
+      // inside its transaction.
       return read(req);
   }
   return DbResult{};
@@ -234,17 +309,37 @@ DbResult DbNode::read(const RequestBody& req) {
   return r;
 }
 
-DbResult DbNode::commit(const RequestBody& req) {
+namespace {
+std::optional<DbError> bad_table(const Database& db, const WriteBatch& batch) {
+  for (const auto& w : batch.writes())
+    if (db.table(w.table) == nullptr) return no_such_table(w.table);
+  return std::nullopt;
+}
+}  // namespace
+
+DbResult DbNode::commit(Session& session, const RequestBody& req) {
   Database& db = durable_.store.db;
   DbResult r;
+  WriteBatch all = session.txn ? std::move(*session.txn) : WriteBatch{};
+  session.txn.reset();
+  all.append(req.batch);
   // The whole batch is checked before any of it is applied: a bad table aborts it all.
-  for (const auto& w : req.batch.writes())
-    if (db.table(w.table) == nullptr) {
-      r.error = no_such_table(w.table);
-      return r;
-    }
-  Transaction txn = req.batch.to_transaction();
+  if ((r.error = bad_table(db, all))) return r;
+  Transaction txn = all.to_transaction();
   r.ids = db.commit(txn);
+  return r;
+}
+
+DbResult DbNode::begin(Session& session, const RequestBody& req) {
+  // START TRANSACTION commits a transaction still open on the connection (MySQL's implicit
+  // commit), then the batch's writes wait in the new one for its COMMIT.
+  if (session.txn) {
+    DbResult implicit = commit(session, RequestBody{});
+    if (!implicit.ok()) return implicit;
+  }
+  DbResult r;
+  if ((r.error = bad_table(durable_.store.db, req.batch))) return r;
+  session.txn = req.batch;
   return r;
 }
 
@@ -302,6 +397,26 @@ void register_db_events(Registry& r) {
   r.add_event({"mysql.pool_lost", {"code", "backoff_ns"},
                "a server lost its pool with this client error (2003, 2006 or 2013) and reopens "
                "it after the backoff"});
+  r.add_event({"mysql.connections_closed", {"connections"},
+               "a client's connection to the db closed (the db's process died, or was down when "
+               "the client connected): this many pooled connections hold the db's EOF"});
+  r.add_event({"mysql.connection_discarded", {"code"},
+               "a pool's test on borrow (SELECT 1) failed on a connection the db had closed, "
+               "with this error (2013 after an EOF, 2006 after a reset), and the connection was "
+               "discarded (debug)"});
+  r.add_event({"mysql.connection_timed_out", {"client"},
+               "the db closed a connection of this client idle for wait_timeout"});
+  r.add_event({"mysql.client_gone", {"client", "connections"},
+               "the db read the EOF of this client's dead process and freed this many "
+               "connections (debug)"});
+  r.add_event({"mysql.client_rows", {"client", "seqs"},
+               "a dbclient-K read back its committed rows: these sequence numbers "
+               "(comma-separated) are present"});
+  r.add_event({"mysql.client_committed", {"client", "seq"},
+               "a dbclient-K committed its transaction with this sequence number"});
+  r.add_event({"mysql.client_failed", {"client", "step", "seq", "code"},
+               "a dbclient-K's step (read, begin or commit) of transaction seq (0 for the read) "
+               "failed with this error"});
   r.add_event({"mysql.truncated", {"tables"},
                "a truncate fault emptied these tables (comma-separated) of the external db"});
   r.add_event({"mysql.truncate_failed", {"code", "message"},
@@ -334,6 +449,27 @@ void register_db_node(Registry& r) {
   r.add_timing({std::string(k_backoff_max), TimingUnit::duration, 30 * k_s,
                 fmt::format("{}cap of the doubling reconnect delay", k_model_choice),
                 "longest delay between a client's attempts to reopen its pool"});
+  r.add_timing({std::string(k_wait_timeout), TimingUnit::duration, 28800 * k_s,
+                "MariaDB wait_timeout, default 28800 s (mariadb.com/docs/server/ref/mdb/"
+                "system-variables/wait_timeout)",
+                "how long the db keeps an idle connection before it closes it with a reset (the "
+                "client's next statement on it gets 2006)"});
+  r.add_mechanism({std::string(k_test_on_borrow),
+                   "HA: a server's pool tests a connection before lending it and discards one the "
+                   "db has closed (rancher/cattle v0.165.8 global.pool.testonborrow=true with "
+                   "db.cattle.mysql.validationquery=SELECT 1, commons-dbcp 1.4); off: the "
+                   "statement runs on it and fails with 2013 (after the db's EOF) or 2006 (after "
+                   "its reset)"});
+  r.add_timing({std::string(k_db_clients), TimingUnit::count, 0,
+                "stampede workload choice (no upstream default)",
+                "HA: number of dbclient-N nodes, each looping on a transaction on its own "
+                "connection to the db (models/mysql/db_workload.hpp)"});
+  r.add_timing({std::string(k_db_client_hold), TimingUnit::duration, k_s,
+                "stampede workload choice (no upstream default)",
+                "how long a dbclient-N holds its transaction open before COMMIT"});
+  r.add_timing({std::string(k_db_client_idle), TimingUnit::duration, k_s,
+                "stampede workload choice (no upstream default)",
+                "how long a dbclient-N waits between its transactions"});
   r.add_metric({std::string(k_metric_queries), "requests the external db answered"});
   r.add_metric({std::string(k_metric_refused),
                 "connections the external db refused with error 1040 (max_connections reached)"});
@@ -344,6 +480,15 @@ void register_db_node(Registry& r) {
   r.add_log_message({"database pool of N connections open", "a server's pool is open"});
   r.add_log_message({"lost the database: ERROR ...; reconnecting in D",
                      "a server lost its pool (db crash, reset or timeout) and will reopen it"});
+  r.add_log_message({"rows of dbclient-K present: 1,2", "a dbclient-K read back its rows"});
+  r.add_log_message({"transaction N committed", "a dbclient-K committed a transaction"});
+  r.add_log_message({"transaction N failed (STEP): ERROR ...",
+                     "a dbclient-K's transaction failed (read failed: ERROR ... for its read)"});
+  r.add_log_message({"the database closed N pooled connections",
+                     "a client's connection to the db closed: its pooled connections hold EOF"});
+  r.add_log_message({"Aborted connection N to db: 'cattle' user: 'cattle' host: 'NODE' (Got "
+                     "timeout reading communication packets)",
+                     "the db closed a connection idle for wait_timeout"});
   register_db_events(r);
 }
 

@@ -2,12 +2,18 @@
 // The external MySQL of HA mode, as node `db`: it holds the Cattle store (a mysql::Database),
 // accepts pooled connections up to max_connections (beyond that, error 1040), and serves the
 // reads and transactions of db_protocol.hpp. Its data is durable (it is on disk, or a managed
-// instance with backups): a crash keeps every committed row. Its connections are volatile: a
-// crash drops them all, and a client that sends on one afterwards gets a reset and reconnects.
+// instance with backups): a crash keeps every committed row. Its connections are volatile, and
+// so is what a transaction opened on one (begin) has written and not committed: a crash drops
+// them all, as InnoDB rolls back at recovery what no COMMIT reached; a client then finds its
+// connections closed (sim/net/connections.hpp) and makes new ones.
 //
-// A client that crashed cannot say goodbye; its connections are released when it connects again
-// (a new session from the same node replaces the old one). One that never comes back keeps them,
-// as a crashed host's connections stay in MySQL until wait_timeout (8 h by default).
+// A client whose process dies closes its connections: the db reads the EOF one latency later
+// and frees them (and rolls their transactions back). One that loses power, or is cut off,
+// says nothing: its connections stay until it connects again (a new session from the same node
+// replaces the old one, as its kernel would have reset the old sockets) or until they have been
+// idle for wait_timeout (db_wait_timeout, MariaDB's default 28800 s), when the db closes them
+// with a reset (see DbReset) and logs "Aborted connection ... (Got timeout reading
+// communication packets)", as mariadbd 10.11 does.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -63,12 +69,21 @@ class DbNode final : public Node {
     StoreField<Database> store;
     STAMPEDE_FIELDS(store)
   };
-  // Every open connection, by (client node, connection id), with the id of the last request it
-  // served: a connection carries one request at a time in increasing order, so an older id is a
-  // copy the network duplicated (TCP would never deliver it twice).
+  // One open connection: the id of the last request it served (a connection carries one
+  // request at a time in increasing order, so an older id is a copy the network duplicated,
+  // which TCP would never deliver twice), when it was last active, and its open transaction.
+  struct Session {
+    std::int64_t last_request = 0;
+    TimeNs last_active_ns = 0;
+    std::optional<WriteBatch> txn;
+    STAMPEDE_FIELDS(last_request, last_active_ns, txn)
+  };
+  // Every open connection, by (client node, connection id); whether the wait_timeout sweep's
+  // timer is set.
   struct Volatile {
-    std::map<std::pair<NodeId, std::int64_t>, std::int64_t> connections;
-    STAMPEDE_FIELDS(connections)
+    std::map<std::pair<NodeId, std::int64_t>, Session> connections;
+    bool sweep_set = false;
+    STAMPEDE_FIELDS(connections, sweep_set)
   };
 
   explicit DbNode(const DatabaseSpec& spec)
@@ -77,6 +92,9 @@ class DbNode final : public Node {
   void on_start(Ctx& ctx) override;
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
   void on_timer(Ctx& ctx, std::uint64_t tag) override;
+  // A client's process died (or reset its connection): MariaDB's threads read the EOF and free
+  // that client's connections.
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) override;
   void on_crash() override;
   // "truncate" (args: tables), with foreign-key checks off as in the field report.
   bool on_fault(Ctx& ctx, const ModelFault& fault) override;
@@ -101,15 +119,21 @@ class DbNode final : public Node {
   void on(Ctx& ctx, NodeId from, const DbClose& m);
   void on(Ctx& ctx, NodeId from, const DbRequest& m);
   void close(NodeId from, std::int64_t conn);
-  DbResult execute(const RequestBody& req);
+  DbResult execute(Session& session, const RequestBody& req);
   DbResult read(const RequestBody& req);
-  DbResult commit(const RequestBody& req);
+  // Applies `batch` (after the connection's open transaction, if any) all or nothing.
+  DbResult commit(Session& session, const RequestBody& req);
+  DbResult begin(Session& session, const RequestBody& req);
+  // The sweep: closes every connection idle for wait_timeout and sets itself for the next.
+  void on(Ctx& ctx, const IdleSweepTimer& t);
+  void set_sweep(Ctx& ctx, DurationNs after_ns);
 
-  // Metric ids, interned at start: not state.
-  struct Metrics {
+  // Read at start, the same on every start: not state.
+  struct Config {
     SeriesId queries = 0;
     SeriesId refused = 0;
-  } metrics_;
+    DurationNs wait_timeout_ns = 0;
+  } cfg_;
   Durable durable_;
   Volatile volatile_;
 };

@@ -60,6 +60,9 @@ class WriteBatch {
   void erase(std::string table, RowId id);
   // A whole row under a chosen id (see Transaction::put).
   void put(std::string table, RowId id, Row row);
+  // The writes of `more` after these, its placeholders renumbered to follow these ones (a
+  // transaction's later statements).
+  void append(const WriteBatch& more);
   // The writes of a transaction that holds no placeholders (Database::commit's `resolved`).
   static WriteBatch from_resolved(const Transaction& txn);
   bool empty() const { return writes_.empty(); }
@@ -76,8 +79,15 @@ enum class RequestKind : std::uint8_t {
   select_where,  // table, column, value: every row whose column equals value, in id order
   select_id,     // table, id: that row, or none
   select_all,    // table: every row, in id order
-  commit,        // batch: all of it or nothing; the answer lists the inserted ids in order
+  // batch: all of it or nothing; the answer lists the inserted ids in order. On a connection
+  // with an open transaction (begin), that transaction's writes come first and COMMIT ends it.
+  commit,
   ping,          // nothing: the pool's validation query (SELECT 1)
+  // START TRANSACTION, then the batch's writes into it: they stay with the connection, in the
+  // db's memory, until a commit on it applies them (a crash or a closed connection loses them,
+  // as InnoDB rolls an unfinished transaction back).
+  begin,
+  rollback,      // nothing: ROLLBACK of the connection's open transaction
 };
 
 struct RequestBody final : Payload {
@@ -189,7 +199,12 @@ struct DbResponse {
   std::uint32_t size_bytes() const { return response_size_bytes(*body); }
 };
 
-// Db to client: a request on a connection the db does not know (it restarted): a TCP reset.
+// Db to client: a TCP reset of connection `conn`. Either the answer to request `request` on a
+// connection the db does not know (it restarted since the connection was opened), or, with
+// request 0, the db closing an idle connection after wait_timeout: MariaDB sets SO_LINGER to 0
+// before it closes a connection whose read timed out (vio_socket_io_wait in vio/viosocket.c of
+// MariaDB/server; strace of mariadbd 10.11.19 on loopback shows setsockopt(SO_LINGER,
+// {l_onoff=1, l_linger=0}) then close), so the client's socket holds a reset, not an EOF.
 struct DbReset {
   static constexpr std::uint32_t k_type = k_protocol.type(6);
   static constexpr std::string_view k_name = "db_reset";
@@ -241,12 +256,32 @@ struct RequestTimer {
   STAMPEDE_FIELDS(request_low)
 };
 
+// The handshake of connection k of the current session, made on demand in attempt `gen` (its
+// low 12 bits), is overdue.
+struct CreateTimer {
+  static constexpr TimerKind k_kind = client_timer_kind(5);
+  static constexpr std::array<unsigned, 2> k_bits{12, 20};
+  std::uint32_t gen_low = 0;
+  std::uint32_t k = 0;
+  STAMPEDE_FIELDS(gen_low, k)
+};
+
+// The db node's timer: time to close the connections idle for wait_timeout ("MD" in the top 16
+// bits; the db node has no other timer).
+struct IdleSweepTimer {
+  static constexpr TimerKind k_kind{16, 0x4D44};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
 // Registered names (see db_node.cpp for defaults and sources).
 inline constexpr std::string_view k_connect_timeout = "db_connect_timeout";
 inline constexpr std::string_view k_query_timeout = "db_query_timeout";
 inline constexpr std::string_view k_validation_interval = "db_validation_interval";
 inline constexpr std::string_view k_backoff_min = "db_reconnect_backoff_min";
 inline constexpr std::string_view k_backoff_max = "db_reconnect_backoff_max";
+inline constexpr std::string_view k_wait_timeout = "db_wait_timeout";
+inline constexpr std::string_view k_test_on_borrow = "db_test_on_borrow";
 inline constexpr std::string_view k_metric_queries = "db_queries";
 inline constexpr std::string_view k_metric_refused = "db_connections_refused";
 

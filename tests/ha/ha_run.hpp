@@ -33,15 +33,18 @@ struct Run {
   RunOutcome out;
 };
 
-inline RunOutcome run_outcome(const ScenarioSpec& spec, std::uint64_t seed) {
+// `timeline`: the lowest level of the log lines the timeline keeps (notable, as `stampede run`).
+inline RunOutcome run_outcome(const ScenarioSpec& spec, std::uint64_t seed,
+                              LogLevel timeline = LogLevel::notable) {
   RunConfig c;
   c.seed = seed;
+  c.timeline_level = timeline;
   return run_scenario(spec, registry(), c);
 }
 
-inline Run run(ScenarioSpec spec, std::uint64_t seed) {
+inline Run run(ScenarioSpec spec, std::uint64_t seed, LogLevel timeline = LogLevel::notable) {
   auto owned = std::make_unique<ScenarioSpec>(std::move(spec));
-  RunOutcome out = run_outcome(*owned, seed);
+  RunOutcome out = run_outcome(*owned, seed, timeline);
   return Run{std::move(owned), std::move(out)};
 }
 

@@ -36,7 +36,8 @@ TEST_CASE("three servers with pools of 50 fit in 151 connections and a fourth ge
   }
 }
 
-TEST_CASE("with max_connections 120 the third server to join gets error 1040 and cannot query",
+TEST_CASE("with max_connections 120 the third server to join gets error 1040, and its query "
+          "tries the pool again and is refused again",
           "[connections]") {
   World w(options(7), 120);
   w.add_server(50, 1 * k_s);
@@ -55,7 +56,9 @@ TEST_CASE("with max_connections 120 the third server to join gets error 1040 and
   CHECK(w.servers[0]->client.connected());
   CHECK(w.servers[1]->client.connected());
   CHECK(third.client.state() == PoolState::refused);
-  CHECK(w.logs_containing(w.server_ids[2], "Too many connections", LogLevel::notable) == 1);
+  // Once when it joined, once more when the query's borrow opened the pool again: a refused
+  // pool is not given up (dbcp connects at every borrow that finds nothing idle).
+  CHECK(w.logs_containing(w.server_ids[2], "Too many connections", LogLevel::notable) == 2);
   CHECK(w.db->database().connections() == 100);
   REQUIRE(answered == 1);
   REQUIRE(seen);

@@ -55,7 +55,7 @@ TEST_CASE("every field of the db's and a client's state reaches their digests", 
   }
 
   const std::uint64_t client_digest = s.client.digest();
-  REQUIRE(s.client.state_field_count() == 12);
+  REQUIRE(s.client.state_field_count() == 14);
   for (std::size_t i = 0; i < s.client.state_field_count(); ++i) {
     DbClient copy = s.client;
     INFO(copy.perturb_state_field(i));

@@ -74,7 +74,8 @@ TEST_CASE("a reader on another server never sees half a transaction", "[transact
   };
   w.k->at(4 * k_s, StepKind::fault, [&] { w.k->crash(w.db_id); });
   w.k->at(5 * k_s, StepKind::fault, [&] { w.k->restart(w.db_id); });
-  // Reads in flight when the db crashed wait out db_query_timeout before the pool reopens.
+  // Reads in flight when the db crashed fail at once (the db's EOF); the next borrows find the
+  // db down, lose the pool, and open it again after the backoff.
   w.run(25 * k_s);
   CHECK(batches > 20);
   CHECK(reads > 50);
@@ -171,4 +172,117 @@ TEST_CASE("a request the network duplicates is committed once", "[transactions]"
   w.run(5 * k_s);
   CHECK(acked > 30);
   CHECK(static_cast<int>(w.db->database().table("process_instance")->size()) == acked);
+}
+
+TEST_CASE("a transaction across requests is invisible until its COMMIT, and a rollback leaves "
+          "nothing",
+          "[transactions]") {
+  World w(options(3));
+  TestServer& s = w.add_server(2);
+  TestServer& reader = w.add_server(2);
+  std::vector<std::string> log;
+  std::int64_t kept = 0;
+  std::int64_t dropped = 0;
+  s.tick = [&](Ctx& ctx, TestServer& self) {
+    if (!self.client.connected()) return;
+    const TimeNs now = ctx.now();
+    auto note = [&](std::string what) {
+      return [&log, what](Ctx&, const DbResult& r) {
+        log.push_back(what + (r.ok() ? " ok" : " " + std::to_string(r.error->code)));
+      };
+    };
+    if (now == k_s) {
+      WriteBatch a;
+      RowId stack = a.insert("stack", {{"name", "kept"}});
+      a.insert("service", {{"name", "web"}, {"stack_id", "-1"}});
+      (void)stack;
+      kept = self.client.begin(ctx, std::move(a), note("begin kept"));
+      WriteBatch b;
+      b.insert("stack", {{"name", "dropped"}});
+      dropped = self.client.begin(ctx, std::move(b), note("begin dropped"));
+    } else if (now == 2 * k_s) {
+      // The COMMIT's own writes follow the transaction's, their placeholders renumbered.
+      WriteBatch more;
+      RowId svc = more.insert("service", {{"name", "db"}});
+      more.update("service", svc, "state", "active");
+      self.client.finish(ctx, kept, true, std::move(more), note("commit"));
+      self.client.finish(ctx, dropped, false, WriteBatch{}, note("rollback"));
+    }
+  };
+  std::vector<std::size_t> stacks_seen;
+  reader.tick = [&](Ctx& ctx, TestServer& self) {
+    if (!self.client.connected() || ctx.now() != 1500 * k_ms) return;
+    self.client.select_all(ctx, "stack", [&](Ctx&, const DbResult& r) {
+      stacks_seen.push_back(r.rows.size());
+    });
+  };
+  w.run(3 * k_s);
+  CHECK(log == std::vector<std::string>{"begin kept ok", "begin dropped ok", "commit ok",
+                                        "rollback ok"});
+  REQUIRE(stacks_seen.size() == 1);
+  CHECK(stacks_seen[0] == 0);  // both transactions open at 1.5 s: nothing visible
+  const Database& db = w.db->database();
+  CHECK(db.where("stack", "name", "kept").size() == 1);
+  CHECK(db.where("stack", "name", "dropped").empty());
+  REQUIRE(db.where("service", "name", "db").size() == 1);
+  CHECK(db.get("service", db.where("service", "name", "db").front(), "state") == "active");
+  CHECK(db.where("service", "name", "web").size() == 1);
+  // Both connections went back to the pool.
+  CHECK(s.client.pending() == 0);
+}
+
+TEST_CASE("a db crash with a transaction open: its COMMIT fails at once with 2013, the "
+          "committed row stays and the open one is gone",
+          "[transactions]") {
+  World w(options(4));
+  TestServer& s = w.add_server(2);
+  std::int64_t txn = 0;
+  std::vector<int> codes;
+  TimeNs commit_failed_ns = 0;
+  s.tick = [&](Ctx& ctx, TestServer& self) {
+    const TimeNs now = ctx.now();
+    auto keep = [&](Ctx& c, const DbResult& r) {
+      codes.push_back(r.error ? r.error->code : 0);
+      commit_failed_ns = c.now();
+    };
+    if (now == k_s) {
+      WriteBatch committed;
+      committed.insert("setting", {{"name", "committed"}});
+      self.client.commit(ctx, std::move(committed), keep);
+      WriteBatch open;
+      open.insert("setting", {{"name", "uncommitted"}});
+      txn = self.client.begin(ctx, std::move(open), keep);
+    } else if (now == 4 * k_s) {
+      self.client.finish(ctx, txn, true, WriteBatch{}, keep);
+    }
+  };
+  w.k->at(2 * k_s, StepKind::fault, [&] { w.k->crash(w.db_id); });
+  w.k->at(3 * k_s, StepKind::fault, [&] { w.k->restart(w.db_id); });
+  w.run(5 * k_s);
+  REQUIRE(codes.size() == 3);
+  CHECK(codes[0] == 0);
+  CHECK(codes[1] == 0);
+  // The connection held the crash's EOF: the COMMIT's read found it, with no round trip.
+  CHECK(codes[2] == k_error_server_lost);
+  CHECK(commit_failed_ns == 4 * k_s);
+  const Database& db = w.db->database();
+  CHECK(db.where("setting", "name", "committed").size() == 1);
+  CHECK(db.where("setting", "name", "uncommitted").empty());
+}
+
+TEST_CASE("appending a batch renumbers its placeholders after the first batch's", "[transactions]") {
+  WriteBatch a;
+  RowId first = a.insert("stack", {{"name", "a"}});
+  WriteBatch b;
+  RowId second = b.insert("service", {{"name", "b"}});
+  b.update("service", second, "state", "active");
+  b.update("service", 7, "state", "gone");  // a real id stays as it is
+  a.append(b);
+  REQUIRE(a.writes().size() == 4);
+  CHECK(first == -1);
+  CHECK(a.writes()[1].id == -2);
+  CHECK(a.writes()[2].id == -2);
+  CHECK(a.writes()[3].id == 7);
+  // A later insert of the combined batch gets the next placeholder.
+  CHECK(a.insert("stack", {{"name", "c"}}) == -3);
 }

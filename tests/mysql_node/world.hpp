@@ -23,7 +23,8 @@ inline constexpr std::uint64_t k_open_tag = 2;
 inline constexpr DurationNs k_tick_ns = 100 * k_ms;
 
 inline Kernel::Options options(std::uint64_t seed,
-                               std::map<std::string, std::int64_t> timing = {}) {
+                               std::map<std::string, std::int64_t> timing = {},
+                               std::map<std::string, bool> mechanisms = {}) {
   Registry r;
   register_db_node(r);
   Kernel::Options o;
@@ -33,6 +34,9 @@ inline Kernel::Options options(std::uint64_t seed,
   o.network.latency.max_ns = 5 * k_ms;
   for (const auto& t : r.timings()) o.timings[t.name] = t.default_value;
   for (const auto& [k, v] : timing) o.timings[k] = v;
+  for (const auto& m : r.mechanisms()) o.mechanisms[m.name] = m.default_on;
+  o.keep_debug_logs = true;  // the tests count the pool's debug lines (failed validations)
+  for (const auto& [k, v] : mechanisms) o.mechanisms[k] = v;
   return o;
 }
 
@@ -73,6 +77,9 @@ struct TestServer final : Node {
     if (tag == k_open_tag) return client.open_pool(ctx, pool);
     if (tick) tick(ctx, *this);
     ctx.set_timer(k_tick_ns, k_tick_tag);
+  }
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) override {
+    client.on_connection(ctx, peer, event);
   }
   void on_crash() override { client.crash(); }
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override {
