@@ -14,6 +14,26 @@ namespace {
 constexpr std::uint8_t k_class_first = 0;
 constexpr std::uint8_t k_class_normal = 1;
 constexpr std::uint8_t k_class_last = 2;
+
+// The identity of a message's delivery and of a connection event, as options and the state hash
+// know them (never its creation order or connection generation).
+std::uint64_t delivery_ident(NodeId to, NodeId from, const Message& msg) {
+  return Digest()
+      .add(static_cast<std::uint64_t>(StepKind::deliver))
+      .add(to)
+      .add(from)
+      .add(msg.digest())
+      .value();
+}
+
+std::uint64_t connection_ident(NodeId node, NodeId peer, ConnectionEvent event) {
+  return Digest()
+      .add(static_cast<std::uint64_t>(StepKind::connection))
+      .add(node)
+      .add(peer)
+      .add(static_cast<std::uint64_t>(event))
+      .value();
+}
 }  // namespace
 
 std::string_view inject_kind_name(InjectKind k) {
@@ -39,8 +59,11 @@ struct ExploreEngine::Event {
   TimeNs due_ns = 0;
   std::uint64_t seq = 0;
   TimerId timer = 0;
-  std::uint64_t tag = 0;  // timer tag or action index
+  std::uint64_t tag = 0;  // timer tag, action index or ConnectionEvent
   std::uint64_t ident = 0;
+  std::uint32_t conn_gen = 0;  // FIFO events: the connection they travel on
+  // A stream message between two nodes or a connection event: FIFO on the direction from → node.
+  bool fifo = false;
   // picks_.size() when it was created: 0 before the first step, k + 1 during step k. The dfs's
   // partial-order reduction reads it as the step that created the event (happens-before).
   std::uint64_t created_pick = 0;
@@ -54,7 +77,9 @@ struct ExploreEngine::NodeSlot {
   std::unique_ptr<NodeCtx> ctx;
   bool up = true;
   bool paused = false;
+  bool powered = true;               // false between power_off and power_on
   bool crashed_by_explorer = false;  // only these may be restarted by an injected restart
+  std::uint32_t epoch = 0;  // the process's incarnation, as in the kernel: the connections' ends
   DurationNs skew_ns = 0;
   // How many times a handler ran on the node (it may have changed): a snapshot of a node that
   // cannot clone itself is still good while this has not moved.
@@ -70,8 +95,11 @@ struct ExploreEngine::NodeSlot {
 };
 
 struct ExploreEngine::Snapshot {
-  Snapshot(std::vector<Event> pending_events, std::shared_ptr<const Network> net)
-      : pending(std::move(pending_events)), network(std::move(net)) {}
+  Snapshot(std::vector<Event> pending_events, std::shared_ptr<const Network> net,
+           std::shared_ptr<const Connections> conns)
+      : pending(std::move(pending_events)),
+        network(std::move(net)),
+        connections(std::move(conns)) {}
   struct NodeState {
     std::shared_ptr<const Node> clone;  // null when the node cannot clone itself
     std::uint64_t changes = 0;
@@ -80,23 +108,29 @@ struct ExploreEngine::Snapshot {
     std::uint64_t digest = 0;
     bool up = true;
     bool paused = false;
+    bool powered = true;
     bool crashed_by_explorer = false;
+    std::uint32_t epoch = 0;
     DurationNs skew_ns = 0;
   };
   std::vector<NodeState> nodes;
   std::vector<Event> pending;
   std::shared_ptr<const Network> network;  // shared between snapshots while it does not change
+  std::shared_ptr<const Connections> connections;  // likewise
   std::shared_ptr<const char> lineage;     // the engine that saved it (see restore)
   std::uint64_t net_gen = 0;
+  std::uint64_t conn_gen = 0;
   std::size_t actions = 0;
   std::vector<std::uint32_t> picks;
   std::vector<std::uint8_t> pick_flags;
+  std::vector<std::uint64_t> pick_peers;
   TimeNs now_ns = 0;
   std::uint64_t seq = 0;
   std::uint64_t step_index = 0;
   std::uint64_t rolling_hash = 0;
   std::uint64_t messages_delivered = 0;
   std::uint64_t net_version_seen = 0;
+  std::uint64_t conn_version_seen = 0;
   TimerId next_timer = 1;
   int faults_used = 0;
   std::shared_ptr<const Recorder> recorder;  // shared between snapshots while nothing is recorded
@@ -140,6 +174,10 @@ class ExploreEngine::NodeCtx final : public RecordingCtx {
 
   void send(NodeId to, Message msg) override {
     STAMPEDE_ASSERT(to < e_.nodes_.size(), "send to an unknown node");
+    if (msg.transport == Transport::stream && to != id_) {
+      e_.send_stream(id_, to, std::move(msg));
+      return;
+    }
     Network& net = *e_.network_;
     // A message to a node that is down is lost, as in the kernel (which drops it on arrival: a
     // restart gives the node a new epoch). Without this a crashed node would handle messages.
@@ -147,12 +185,7 @@ class ExploreEngine::NodeCtx final : public RecordingCtx {
     if (!net.reachable(id_, to)) return;
     if (net.sample_drop(e_.chooser_)) return;
     int copies = net.sample_duplicate(e_.chooser_) ? 2 : 1;
-    std::uint64_t ident = Digest()
-                              .add(static_cast<std::uint64_t>(StepKind::deliver))
-                              .add(to)
-                              .add(id_)
-                              .add(msg.digest())
-                              .value();
+    const std::uint64_t ident = delivery_ident(to, id_, msg);
     for (int i = 0; i < copies; ++i) {
       Event ev;
       ev.kind = StepKind::deliver;
@@ -163,6 +196,11 @@ class ExploreEngine::NodeCtx final : public RecordingCtx {
       ev.msg = msg;
       e_.push(std::move(ev));
     }
+  }
+
+  void close_connection(NodeId to) override {
+    STAMPEDE_ASSERT(to < e_.nodes_.size() && to != id_, "close a connection to an unknown node");
+    e_.close_connection(id_, to);
   }
 
   TimerId set_timer(DurationNs after, std::uint64_t tag) override {
@@ -244,12 +282,121 @@ void ExploreEngine::at(TimeNs t, StepKind kind, std::function<void()> fn) {
 }
 
 void ExploreEngine::purge_cut_deliveries() {
-  // A message whose link was cut while it was in flight is lost, as in the kernel.
+  // A message or connection event whose link was cut while it was in flight is lost, as in the
+  // kernel. A lost `closed` leaves its node a dead connection it does not know of (broken).
   if (network_->version() == net_version_seen_) return;
   net_version_seen_ = network_->version();
   std::erase_if(pending_, [&](const Event& e) {
-    return e.kind == StepKind::deliver && !network_->reachable(e.from, e.node);
+    if (e.kind != StepKind::deliver && e.kind != StepKind::connection) return false;
+    if (network_->reachable(e.from, e.node)) return false;
+    if (e.kind == StepKind::connection &&
+        static_cast<ConnectionEvent>(e.tag) == ConnectionEvent::closed &&
+        connections_.awaits(e.node, e.from, e.conn_gen)) {
+      conn_gen_ = ++gen_counter_;
+      connections_.notice_done(e.node, e.from, e.conn_gen, false);
+    }
+    return true;
   });
+}
+
+void ExploreEngine::purge_dead_connection_events() {
+  // The kernel drops a stream message on arrival when its connection is no longer live, and a
+  // `closed` event when its node no longer awaits it. A connection that died stays dead (a new
+  // one is a new generation), so the explorer drops them as soon as it dies: the state then holds
+  // only events that can still happen, and the head of each direction is one that can.
+  if (connections_.version() == conn_version_seen_) return;
+  conn_version_seen_ = connections_.version();
+  std::erase_if(pending_, [&](const Event& e) {
+    if (!e.fifo) return false;
+    if (e.kind == StepKind::deliver) return !connections_.live(e.from, e.node, e.conn_gen);
+    return static_cast<ConnectionEvent>(e.tag) == ConnectionEvent::closed &&
+           !connections_.awaits(e.node, e.from, e.conn_gen);
+  });
+}
+
+void ExploreEngine::find_heads() {
+  const std::size_t n = nodes_.size();
+  if (heads_.size() != n * n) heads_.assign(n * n, UINT64_MAX);
+  for (const Event& e : pending_)
+    if (e.fifo) {
+      std::uint64_t& h = heads_[std::size_t{e.from} * n + e.node];
+      h = std::min(h, e.seq);
+    }
+}
+
+void ExploreEngine::clear_heads() {
+  // Only the entries find_heads() set: the table has nodes² entries, the pending events are
+  // usually fewer.
+  for (const Event& e : pending_)
+    if (e.fifo) heads_[std::size_t{e.from} * nodes_.size() + e.node] = UINT64_MAX;
+}
+
+bool ExploreEngine::is_head(const Event& e) const {
+  return !e.fifo || heads_[std::size_t{e.from} * nodes_.size() + e.node] == e.seq;
+}
+
+void ExploreEngine::send_stream(NodeId from, NodeId to, Message&& msg) {
+  step_peers_ |= peer_bit(to);
+  conn_gen_ = ++gen_counter_;
+  Connections::Ends ends;
+  ends.link_up = network_->reachable(from, to);
+  ends.host_on = nodes_[to]->powered;
+  ends.process_up = nodes_[to]->up;
+  ends.from_epoch = nodes_[from]->epoch;
+  ends.to_epoch = nodes_[to]->epoch;
+  ends.drop = ends.link_up && network_->sample_drop(chooser_);
+  const Connections::Verdict v = connections_.send(from, to, ends);
+  switch (v.outcome) {
+    case Connections::Outcome::deliver: {
+      Event ev;
+      ev.kind = StepKind::deliver;
+      ev.node = to;
+      ev.from = from;
+      ev.due_ns = connections_.arrival(from, to, now_ns_ + network_->sample_latency(chooser_));
+      ev.ident = delivery_ident(to, from, msg);
+      ev.conn_gen = v.generation;
+      ev.fifo = true;
+      ev.msg = std::move(msg);
+      push(std::move(ev));
+      return;
+    }
+    case Connections::Outcome::lost: return;
+    case Connections::Outcome::refused:
+    case Connections::Outcome::reset: break;
+  }
+  // The kernel's timings (Kernel::send_stream): the sender hears one round trip later, the peer
+  // one latency later.
+  const ConnectionEvent what = v.outcome == Connections::Outcome::refused
+                                   ? ConnectionEvent::refused
+                                   : ConnectionEvent::closed;
+  if (v.outcome == Connections::Outcome::refused || v.notify_sender) {
+    const DurationNs there_ns = network_->sample_latency(chooser_);
+    notify(from, to, what, v.generation, there_ns + network_->sample_latency(chooser_));
+  }
+  if (v.notify_peer)
+    notify(to, from, ConnectionEvent::closed, v.generation, network_->sample_latency(chooser_));
+}
+
+void ExploreEngine::close_connection(NodeId from, NodeId to) {
+  step_peers_ |= peer_bit(to);
+  conn_gen_ = ++gen_counter_;
+  if (connections_.close(from, to, network_->reachable(from, to)))
+    notify(to, from, ConnectionEvent::closed, connections_.generation(from, to),
+           network_->sample_latency(chooser_));
+}
+
+void ExploreEngine::notify(NodeId node, NodeId peer, ConnectionEvent event,
+                           std::uint32_t generation, DurationNs after_ns) {
+  Event ev;
+  ev.kind = StepKind::connection;
+  ev.node = node;
+  ev.from = peer;
+  ev.due_ns = connections_.arrival(peer, node, now_ns_ + after_ns);
+  ev.tag = static_cast<std::uint64_t>(event);
+  ev.ident = connection_ident(node, peer, event);
+  ev.conn_gen = generation;
+  ev.fifo = true;
+  push(std::move(ev));
 }
 
 bool ExploreEngine::earlier(const Event& a, const Event& b) {
@@ -260,6 +407,7 @@ bool ExploreEngine::earlier(const Event& a, const Event& b) {
 
 void ExploreEngine::build_options() {
   purge_cut_deliveries();
+  purge_dead_connection_events();
   options_list_.clear();
   collect_event_slots();
   for (std::size_t i : slots_) {
@@ -306,12 +454,15 @@ void ExploreEngine::collect_event_slots() {
       slots.assign(1, i);
     }
   }
+  if (!first_start) find_heads();
   for (std::size_t i = 0; i < pending_.size() && !first_start; ++i) {
     const Event& e = pending_[i];
     if (e.is_action() || e.due_ns > horizon) continue;
     if (nodes_[e.node]->paused && e.kind != StepKind::resume) continue;
+    if (!is_head(e)) continue;  // behind an earlier message of its connection
     slots.push_back(i);
   }
+  if (!first_start) clear_heads();
   if (!first_start && action && action->due_ns <= until_ns_) slots.push_back(action_slot);
   if (options_.max_delay_ns >= 0 && !slots.empty()) {
     // Cut the window before sorting: under a vote storm thousands of events are pending and
@@ -344,8 +495,9 @@ void ExploreEngine::add_fault_options() {
   };
   std::size_t n_events = options_list_.size();
   for (NodeId id = 0; id < nodes_.size(); ++id) {
-    if (allowed(InjectKind::crash) && nodes_[id]->up) add(InjectKind::crash, id, 0, 0);
-    if (allowed(InjectKind::restart) && !nodes_[id]->up && nodes_[id]->crashed_by_explorer)
+    const NodeSlot& s = *nodes_[id];
+    if (allowed(InjectKind::crash) && s.up) add(InjectKind::crash, id, 0, 0);
+    if (allowed(InjectKind::restart) && !s.up && s.powered && s.crashed_by_explorer)
       add(InjectKind::restart, id, 0, 0);
     if (allowed(InjectKind::isolate) && nodes_[id]->up && !network_->any_cut())
       add(InjectKind::isolate, id, 0, 0);
@@ -356,8 +508,14 @@ void ExploreEngine::add_fault_options() {
   for (std::size_t i = 0; i < n_events; ++i) {
     const Option ev = options_list_[i];
     if (ev.kind != StepKind::deliver) continue;
-    if (allowed(InjectKind::drop)) add(InjectKind::drop, ev.node, ev.ident, ev.slot);
-    if (allowed(InjectKind::duplicate)) add(InjectKind::duplicate, ev.node, ev.ident, ev.slot);
+    const Event& e = pending_[ev.slot];
+    // A stream is never duplicated, and a drop resets its connection: only an open one (one that
+    // is closing is going away already; its `closed` event follows what is in flight).
+    if (allowed(InjectKind::drop) &&
+        (!e.fifo || connections_.is_open(e.from, e.node, e.conn_gen)))
+      add(InjectKind::drop, ev.node, ev.ident, ev.slot);
+    if (allowed(InjectKind::duplicate) && !e.fifo)
+      add(InjectKind::duplicate, ev.node, ev.ident, ev.slot);
   }
 }
 
@@ -395,7 +553,9 @@ void ExploreEngine::run_until(TimeNs until_ns) {
     picks_.push_back(static_cast<std::uint32_t>(pick));
     Option o = options_list_[pick];
     pick_flags_.push_back(o.injected ? k_flag_injected : pick > 0 ? k_flag_out_of_order : 0);
+    step_peers_ = 0;
     take(o);
+    pick_peers_.push_back(step_peers_);
     for (StepObserver* obs : observers_)
       if (obs->stop_requested()) stopped_ = true;
   }
@@ -453,6 +613,7 @@ std::string ExploreEngine::inject(const Option& o) {
     case InjectKind::drop: {
       Event e = pending_[o.slot];
       pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(o.slot));
+      if (e.fifo) return drop_stream(e);
       return fmt::format("drop {} -> {} {} (explorer)", nodes_[e.from]->name,
                          nodes_[e.node]->name, nodes_[e.node]->node->message_name(e.msg.type));
     }
@@ -466,6 +627,27 @@ std::string ExploreEngine::inject(const Option& o) {
     }
   }
   return "";
+}
+
+std::string ExploreEngine::drop_stream(const Event& e) {
+  // A lost segment that TCP cannot recover ends the connection, as a random drop at send time
+  // does in the kernel (Connections::send): both ends read `closed`, the sender one round trip
+  // later, the receiver one latency later. What the sender sent after it on this direction
+  // cannot arrive without it and is lost too; what the receiver sent is still in flight and
+  // arrives before the sender's `closed` (FIFO).
+  conn_gen_ = ++gen_counter_;
+  const bool was_open = connections_.reset(e.from, e.node, e.conn_gen);
+  STAMPEDE_ASSERT(was_open, "a stream message is dropped only on an open connection");
+  std::erase_if(pending_, [&](const Event& x) {
+    return x.kind == StepKind::deliver && x.fifo && x.from == e.from && x.node == e.node;
+  });
+  const DurationNs there_ns = network_->sample_latency(chooser_);
+  notify(e.from, e.node, ConnectionEvent::closed, e.conn_gen,
+         there_ns + network_->sample_latency(chooser_));
+  notify(e.node, e.from, ConnectionEvent::closed, e.conn_gen, network_->sample_latency(chooser_));
+  return fmt::format("drop {} -> {} {}, resetting the connection (explorer)",
+                     nodes_[e.from]->name, nodes_[e.node]->name,
+                     nodes_[e.node]->node->message_name(e.msg.type));
 }
 
 void ExploreEngine::take_event(const Option& o) {
@@ -498,6 +680,10 @@ void ExploreEngine::take_event(const Option& o) {
       s.node->on_start(*s.ctx);
       break;
     case StepKind::deliver:
+      // As for `closed` below: a stream message whose connection died has been dropped already.
+      STAMPEDE_ASSERT(!ev.fifo || connections_.live(ev.from, ev.node, ev.conn_gen),
+                      "a stream message is delivered only on a live connection");
+      if (ev.fifo) step_peers_ |= peer_bit(ev.from);
       info.from = ev.from;
       info.msg_type = ev.msg.type;
       info.detail = ev.msg.digest();
@@ -506,6 +692,22 @@ void ExploreEngine::take_event(const Option& o) {
       touch(s);
       s.node->on_message(*s.ctx, ev.from, ev.msg);
       break;
+    case StepKind::connection: {
+      // Only events that can still happen are pending (purge_dead_connection_events): a `closed`
+      // here is awaited, as Kernel::dispatch_connection checks.
+      step_peers_ |= peer_bit(ev.from);
+      const auto event = static_cast<ConnectionEvent>(ev.tag);
+      if (event == ConnectionEvent::closed) {
+        conn_gen_ = ++gen_counter_;
+        connections_.notice_done(ev.node, ev.from, ev.conn_gen, true);
+      }
+      info.from = ev.from;
+      info.detail = ev.tag;
+      finish_step(info);
+      touch(s);
+      s.node->on_connection(*s.ctx, ev.from, event);
+      break;
+    }
     case StepKind::timer:
       info.detail = ev.tag;
       finish_step(info);
@@ -525,21 +727,34 @@ void ExploreEngine::finish_step(StepInfo& info) {
   info.rolling_hash = rolling_hash_;
 }
 
-void ExploreEngine::crash(NodeId id) {
+void ExploreEngine::crash(NodeId id) { kill(id, true); }
+
+void ExploreEngine::kill(NodeId id, bool loud) {
   NodeSlot& s = *nodes_[id];
   if (!s.up) return;
   s.up = false;
   s.paused = false;
-  // Its timers, its pending start or resume and the messages on their way to it die with it.
+  ++s.epoch;
+  // Its timers, its pending start or resume and the messages and connection events on their way
+  // to it die with it (the kernel drops them on arrival by their epoch).
   std::erase_if(pending_, [&](const Event& e) { return !e.is_action() && e.node == id; });
   touch(s);
   s.node->on_crash();
+  conn_gen_ = ++gen_counter_;
+  if (!loud) {
+    connections_.power_off(id);
+    return;
+  }
+  for (NodeId peer : connections_.crash(id, [&](NodeId p) { return network_->reachable(id, p); }))
+    notify(peer, id, ConnectionEvent::closed, connections_.generation(id, peer),
+           network_->sample_latency(chooser_));
 }
 
 void ExploreEngine::restart(NodeId id) {
   NodeSlot& s = *nodes_[id];
-  if (s.up) return;
+  if (s.up || !s.powered) return;
   s.up = true;
+  ++s.epoch;
   Event ev;
   ev.kind = StepKind::start;
   ev.node = id;
@@ -548,9 +763,15 @@ void ExploreEngine::restart(NodeId id) {
   push(std::move(ev));
 }
 
-void ExploreEngine::power_off(NodeId id) { crash(id); }
+void ExploreEngine::power_off(NodeId id) {
+  kill(id, false);
+  nodes_[id]->powered = false;
+}
 
-void ExploreEngine::power_on(NodeId id) { restart(id); }
+void ExploreEngine::power_on(NodeId id) {
+  nodes_[id]->powered = true;
+  restart(id);
+}
 
 void ExploreEngine::pause(NodeId id, DurationNs for_ns) {
   NodeSlot& s = *nodes_[id];
@@ -603,9 +824,14 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
     net_snap_ = std::make_shared<const Network>(*network_);
     net_snap_gen_ = net_gen_;
   }
-  auto snap = std::make_shared<Snapshot>(pending_, net_snap_);
+  if (conn_snap_gen_ != conn_gen_ || !conn_snap_) {
+    conn_snap_ = std::make_shared<const Connections>(connections_);
+    conn_snap_gen_ = conn_gen_;
+  }
+  auto snap = std::make_shared<Snapshot>(pending_, net_snap_, conn_snap_);
   snap->lineage = lineage_;
   snap->net_gen = net_gen_;
+  snap->conn_gen = conn_gen_;
   snap->nodes.resize(nodes_.size());
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     NodeSlot& s = *nodes_[i];
@@ -621,18 +847,22 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
     n.digest = s.digest;
     n.up = s.up;
     n.paused = s.paused;
+    n.powered = s.powered;
     n.crashed_by_explorer = s.crashed_by_explorer;
+    n.epoch = s.epoch;
     n.skew_ns = s.skew_ns;
   }
   snap->actions = actions_.size();
   snap->picks = picks_;
   snap->pick_flags = pick_flags_;
+  snap->pick_peers = pick_peers_;
   snap->now_ns = now_ns_;
   snap->seq = seq_;
   snap->step_index = step_index_;
   snap->rolling_hash = rolling_hash_;
   snap->messages_delivered = messages_delivered_;
   snap->net_version_seen = net_version_seen_;
+  snap->conn_version_seen = conn_version_seen_;
   snap->next_timer = next_timer_;
   snap->faults_used = faults_used_;
   if (recorder_snap_gen_ != recorder_gen_ || !recorder_snap_) {
@@ -667,7 +897,9 @@ bool ExploreEngine::restore(const Snapshot& snap) {
     s.changes = n.changes;
     s.up = n.up;
     s.paused = n.paused;
+    s.powered = n.powered;
     s.crashed_by_explorer = n.crashed_by_explorer;
+    s.epoch = n.epoch;
     s.skew_ns = n.skew_ns;
   }
   pending_ = snap.pending;
@@ -677,11 +909,18 @@ bool ExploreEngine::restore(const Snapshot& snap) {
     net_snap_ = snap.network;
     net_snap_gen_ = net_gen_;
   }
+  if (!own || conn_gen_ != snap.conn_gen) {
+    connections_ = *snap.connections;
+    conn_gen_ = own ? snap.conn_gen : ++gen_counter_;
+    conn_snap_ = snap.connections;
+    conn_snap_gen_ = conn_gen_;
+  }
   // Actions scheduled after the snapshot (random faults re-arming) are forgotten, so the next
   // ones get the tags a re-run would give them.
   actions_.resize(snap.actions);
   picks_ = snap.picks;
   pick_flags_ = snap.pick_flags;
+  pick_peers_ = snap.pick_peers;
   now_ns_ = snap.now_ns;
   seq_ = snap.seq;
   step_index_ = snap.step_index;
@@ -689,6 +928,7 @@ bool ExploreEngine::restore(const Snapshot& snap) {
   rolling_hash_ = snap.rolling_hash;
   messages_delivered_ = snap.messages_delivered;
   net_version_seen_ = snap.net_version_seen;
+  conn_version_seen_ = snap.conn_version_seen;
   next_timer_ = snap.next_timer;
   faults_used_ = snap.faults_used;
   if (!own || recorder_gen_ != snap.recorder_gen) {
@@ -719,16 +959,37 @@ std::uint64_t ExploreEngine::digest() const {
 std::uint64_t ExploreEngine::state_hash() const {
   Digest d;
   for (const auto& s : nodes_)
-    d.add((s->up ? 1u : 0u) | (s->paused ? 2u : 0u) | (s->crashed_by_explorer ? 4u : 0u))
+    d.add((s->up ? 1u : 0u) | (s->paused ? 2u : 0u) | (s->crashed_by_explorer ? 4u : 0u) |
+          (s->powered ? 0u : 8u))
         .add(node_digest(*s));
-  // The pending events as a multiset: sorted identities, so creation order does not matter.
+  // The pending events as a multiset: sorted identities, so creation order does not matter,
+  // except on a connection, where it decides which event is the head: each FIFO event counts
+  // with its place in its direction.
   std::vector<std::uint64_t>& ids = ids_;
   ids.clear();
-  for (const Event& e : pending_) ids.push_back(e.ident);
+  auto& fifo = fifo_order_;
+  fifo.clear();
+  const std::uint64_t n = nodes_.size();
+  for (const Event& e : pending_) {
+    if (e.fifo) {
+      fifo.push_back({std::uint64_t{e.from} * n + e.node, e.seq, e.ident});
+    } else {
+      ids.push_back(e.ident);
+    }
+  }
+  std::sort(fifo.begin(), fifo.end());
+  std::uint64_t place = 0;
+  for (std::size_t i = 0; i < fifo.size(); ++i) {
+    place = i > 0 && fifo[i][0] == fifo[i - 1][0] ? place + 1 : 0;
+    ids.push_back(Digest().add(fifo[i][2]).add(place).value());
+  }
   std::sort(ids.begin(), ids.end());
   d.add(ids.size());
   for (std::uint64_t id : ids) d.add(id);
   d.add(static_cast<std::uint64_t>(faults_used_));
+  epochs_.clear();
+  for (const auto& s : nodes_) epochs_.push_back(s->epoch);
+  connections_.digest_into(d, epochs_);
   if (network_->any_cut()) {
     for (NodeId a = 0; a < nodes_.size(); ++a)
       for (NodeId b = 0; b < nodes_.size(); ++b) d.add(network_->reachable(a, b) ? 1u : 0u);
@@ -755,6 +1016,10 @@ std::string ExploreEngine::describe(const Option& o) const {
                          nodes_[o.node]->node->message_name(o.msg_type));
     case StepKind::timer:
       return fmt::format("timer {} tag {}", nodes_[o.node]->name, pending_[o.slot].tag);
+    case StepKind::connection:
+      return fmt::format(
+          "connection {} <- {} {}", nodes_[o.node]->name, nodes_[o.from]->name,
+          connection_event_name(static_cast<ConnectionEvent>(pending_[o.slot].tag)));
     default: return fmt::format("{} {}", step_kind_name(o.kind), nodes_[o.node]->name);
   }
 }

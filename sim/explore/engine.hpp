@@ -1,18 +1,30 @@
 #pragma once
 // The exploration engine: the same Node/Ctx semantics as the kernel (timers, crash epochs, pauses,
-// partitions through sim/net), but the next step is not fixed by time. Before every step the
-// engine lists its options, in canonical order, and a Scheduler picks one:
-//   - every pending event (a message in flight, a timer, a node start or resume) that is due no
-//     later than the next scripted action (fault or timed check) and the end of the run, ordered
-//     as the timed engine would run them, so option 0 is always "what time would do next";
+// partitions through sim/net, connections through sim/net/connections), but the next step is not
+// fixed by time. Before every step the engine lists its options, in canonical order, and a
+// Scheduler picks one:
+//   - every pending event (a message in flight, a connection event, a timer, a node start or
+//     resume) that is due no later than the next scripted action (fault or timed check) and the
+//     end of the run, ordered as the timed engine would run them, so option 0 is always "what
+//     time would do next". Stream messages and connection events are FIFO on their connection:
+//     only the earliest sent of each direction (from → to) is an option;
 //   - that next scripted action itself;
 //   - while the fault budget lasts, injected faults: crash, restart, isolate, heal, drop,
-//     duplicate.
+//     duplicate. A drop of a stream message resets its connection (both ends read `closed`; what
+//     was sent after it on its direction is lost with it) and is offered only while the
+//     connection is open; a duplicate is offered only for datagrams.
+// Connections behave as in the kernel (sim/net/connections.hpp): a crash (injected or scripted)
+// closes the node's connections, and each peer whose link is up gets a `closed` event behind what
+// was in flight to it; a stream send to a node whose process is down is refused; a loss of power
+// is silent; a restarted process holds no connection. A stream message or `closed` event whose
+// connection died meanwhile (broken, or closed at both ends) is dropped from the pending events
+// when the connection dies, where the kernel drops it on arrival.
 // Taking an event out of time order delays the ones before it: the clock moves to the event's due
 // time if that is later, never backwards, so a timer never fires early and a message may arrive
 // arbitrarily late (docs/design.md, "Time and two semantics"). A run is fully determined by the
 // root seed (latencies, model randomness) and the list of picks, which is what explorer traces
 // record.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,6 +36,7 @@
 #include "sim/core/chooser.hpp"
 #include "sim/core/engine.hpp"
 #include "sim/core/spec.hpp"
+#include "sim/net/connections.hpp"
 #include "sim/net/network.hpp"
 
 namespace stampede::explore {
@@ -48,14 +61,22 @@ struct Option {
   TimeNs due_ns = 0;
   // Canonical identity (independent of creation order), for sleep sets and state hashing.
   std::uint64_t ident = 0;
-  // A step of `node` alone (start, deliver, timer, resume): two local steps of different nodes
-  // commute. Scripted actions and injected faults touch the whole world.
+  // A step of `node` (start, deliver, connection, timer, resume): it changes that node, the
+  // pending events and the connections between that node and the peers it sends to or hears
+  // from (ExploreEngine::pick_peers()). Scripted actions and injected faults touch the whole
+  // world.
   bool local = true;
   // Events: the number of steps taken when it was created (0: before the first step; k + 1: by
   // step k), so the step that created it is created_pick - 1. Injected faults: 0.
   std::uint64_t created_pick = 0;
   std::size_t slot = 0;  // internal: the pending event it stands for
 };
+
+// A peer in a step's footprint (ExploreEngine::pick_peers): one bit per node, nodes 62 and up
+// sharing bit 62, so that a mask may only over-approximate. Bit 63 is never set.
+inline std::uint64_t peer_bit(NodeId node) {
+  return std::uint64_t{1} << (node < 62 ? node : 62);
+}
 
 class ExploreEngine;
 
@@ -130,8 +151,9 @@ class ExploreEngine final : public Engine {
     return recorder_.series(name);
   }
 
-  // The canonical state: every node's state digest, up/paused flags, the multiset of pending
-  // events by identity, cut links and the faults spent. Clock values are left out, so states that
+  // The canonical state: every node's state digest, up/paused/powered flags, the pending events
+  // by identity (a multiset, except that the events of each connection direction count in their
+  // order), the connection table (Connections::digest_into), cut links and the faults spent. Clock values are left out, so states that
   // differ only in when things happened are one state (exact for models that keep no clock
   // readings in their state without also digesting them).
   // Node digests are cached between the node's changes (a handler ran on it, it crashed, a model
@@ -146,6 +168,11 @@ class ExploreEngine final : public Engine {
   static constexpr std::uint8_t k_flag_injected = 1;
   static constexpr std::uint8_t k_flag_out_of_order = 2;
   const std::vector<std::uint8_t>& pick_flags() const { return pick_flags_; }
+  // Per step: the peers (peer_bit masks) whose connection with the stepping node the step read or
+  // changed: each stream send or close of its handler, and the peer of a stream message or
+  // connection event it took. Steps of two nodes share state only through the connection between
+  // them, so they commute unless each touched the other (the explorer's independence).
+  const std::vector<std::uint64_t>& pick_peers() const { return pick_peers_; }
   // A one-line account of an option, for timelines ("deliver lease-lock <- lease-client-1 ...").
   std::string describe(const Option& o) const;
   bool ended_naturally() const { return ended_naturally_; }
@@ -180,6 +207,19 @@ class ExploreEngine final : public Engine {
   void take_event(const Option& o);
   std::string inject(const Option& o);  // applies an injected fault; returns what it did
   void purge_cut_deliveries();
+  void purge_dead_connection_events();
+  // The FIFO heads: for each pending stream message or connection event, whether it is the
+  // earliest sent of its direction. Fills heads_ (indexed from * nodes + to) with their seq.
+  void find_heads();
+  void clear_heads();  // resets what find_heads() set
+  bool is_head(const Event& e) const;
+  void send_stream(NodeId from, NodeId to, Message&& msg);
+  void close_connection(NodeId from, NodeId to);
+  // Queues a connection event for `node` about `peer`, behind what is in flight from the peer.
+  void notify(NodeId node, NodeId peer, ConnectionEvent event, std::uint32_t generation,
+              DurationNs after_ns);
+  void kill(NodeId id, bool loud);
+  std::string drop_stream(const Event& e);  // the injected drop of a stream message
   void finish_step(StepInfo& info);
   void touch(NodeSlot& s);  // the node is about to change: new generation
   std::uint64_t node_digest(const NodeSlot& s) const;
@@ -188,6 +228,7 @@ class ExploreEngine final : public Engine {
   Chooser& chooser_;
   Scheduler& scheduler_;
   std::unique_ptr<Network> network_;
+  Connections connections_;
   std::vector<std::unique_ptr<NodeSlot>> nodes_;
   std::map<std::string, NodeId, std::less<>> by_name_;
   std::vector<Event> pending_;
@@ -196,6 +237,8 @@ class ExploreEngine final : public Engine {
   std::vector<std::function<void()>> actions_;
   std::vector<std::uint32_t> picks_;
   std::vector<std::uint8_t> pick_flags_;
+  std::vector<std::uint64_t> pick_peers_;
+  std::uint64_t step_peers_ = 0;  // the footprint of the step being taken
   TimeNs now_ns_ = 0;
   TimeNs until_ns_ = 0;
   std::uint64_t seq_ = 0;
@@ -203,6 +246,7 @@ class ExploreEngine final : public Engine {
   std::uint64_t rolling_hash_ = 0;
   std::uint64_t messages_delivered_ = 0;
   std::uint64_t net_version_seen_ = 0;
+  std::uint64_t conn_version_seen_ = 0;
   TimerId next_timer_ = 1;
   int faults_used_ = 0;
   bool started_ = false;
@@ -215,14 +259,20 @@ class ExploreEngine final : public Engine {
   // This engine's identity for its snapshots (compared while both are alive, never ordered).
   std::shared_ptr<const char> lineage_ = std::make_shared<const char>('e');
   std::uint64_t net_gen_ = 0;
+  std::uint64_t conn_gen_ = 0;
   std::uint64_t recorder_gen_ = 0;
   mutable std::shared_ptr<const Network> net_snap_;
   mutable std::uint64_t net_snap_gen_ = 0;
+  mutable std::shared_ptr<const Connections> conn_snap_;
+  mutable std::uint64_t conn_snap_gen_ = 0;
   mutable std::shared_ptr<const Recorder> recorder_snap_;
   mutable std::uint64_t recorder_snap_gen_ = 0;
   // Scratch space reused by every step (no allocation per state).
   std::vector<std::size_t> slots_;
+  std::vector<std::uint64_t> heads_;  // find_heads(): by direction, the seq of its head
   mutable std::vector<std::uint64_t> ids_;
+  mutable std::vector<std::uint32_t> epochs_;
+  mutable std::vector<std::array<std::uint64_t, 3>> fifo_order_;  // direction, seq, ident
 };
 
 }  // namespace stampede::explore

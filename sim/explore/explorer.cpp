@@ -107,6 +107,9 @@ class Recorder final : public StepObserver {
       text += fmt::format(" <- {} {}", world_->node_name(s.from),
                           world_->node(s.node).message_name(s.msg_type));
     if (s.kind == StepKind::timer) text += fmt::format(" (tag {})", s.detail);
+    if (s.kind == StepKind::connection)
+      text += fmt::format(" <- {} {}", world_->node_name(s.from),
+                          connection_event_name(static_cast<ConnectionEvent>(s.detail)));
     descriptions.push_back(std::move(text));
   }
   std::vector<TraceStep> steps;
@@ -231,11 +234,14 @@ class PctScheduler final : public Scheduler {
 // Aronis, Jonsson and Sagonas, POPL 2014) also cuts states: a fresh state explores one option, and
 // more are added at an earlier state only when a later step races with the step taken there.
 //
-// Dependence here is coarse and exact for the engine: two steps conflict when they run on the same
-// node, or when either is not local (a scripted action or an injected fault touches everything).
-// Happens-before is the transitive closure of "created the event of" (a send or a timer) and
-// "conflicts with and came earlier", kept as one vector clock per step (one entry per node plus
-// one for the non-local steps). A race is a pair of conflicting steps i < f with no step between
+// Dependence (independent() below) is coarse and sound for the engine: two steps conflict when
+// they run on the same node, when either is not local (a scripted action or an injected fault
+// touches everything), or when they share a connection: each touched the other's node (see
+// independent()). Happens-before is the transitive closure of "created the event of" (a send or a
+// timer) and "conflicts with and came earlier", kept as one vector clock per step (one entry per
+// node plus one for the non-local steps). The direct predecessors of a step are the last earlier
+// step of its node, the last non-local step, and, for each peer it touched, the last step of
+// that peer that touched it (DfsState::last_touch). A race is a pair of conflicting steps i < f with no step between
 // them in happens-before; reversing it means exploring, at the state before i, an initial of
 // notdep(i).f (the steps after i that do not depend on it, then f).
 //
@@ -243,8 +249,8 @@ class PctScheduler final : public Scheduler {
 // explored before, whose continuations were never checked for races against the current path. So
 // each state keeps a summary: the nodes (and whether any non-local step) that stepped anywhere in
 // the search below it. A cut at such a state assumes every one of those future steps races with
-// the last step of its node on the current path (and with the last non-local step), and explores
-// every option there. A state still on the stack (a cycle) has no summary yet and counts as "every
+// the last step of its node on the current path (and with the last non-local step, and with the
+// last step of every node that touched its node's connection), and explores every option there. A state still on the stack (a cycle) has no summary yet and counts as "every
 // node". This is the conservative end of stateful DPOR (Yang, Chen, Gopalakrishnan and Kirby,
 // SPIN 2008): sound, and it keeps most of the reduction because only one step per node is widened.
 //
@@ -257,12 +263,26 @@ struct OptRef {
   NodeId node = k_no_node;
   bool local = true;
   std::uint64_t created_pick = 0;
+  // The step's footprint in the connection table (ExploreEngine::pick_peers), known once it has
+  // run; 0 before.
+  std::uint64_t peers = 0;
 };
 
-// Steps of different nodes commute: each changes only its own node's state and adds events;
-// neither disables the other. Scripted actions and injected faults touch everything.
+// The independence of two steps that have run (their footprints are known). A local step of node
+// A changes A's state, adds pending events, and reads or changes the connections of the pairs
+// {A, X} for the peers X in its footprint: a stream send may open, reset or find refused the
+// pair's connection, a close closes it, and taking a stream message or `closed` event needs it
+// live or awaiting (the engine drops the events of a connection that dies, which disables
+// them). Steps of A and B ≠ A therefore share state only through the connection {A, B}, and only
+// when each touched it: A's footprint holds B and B's holds A. That is the rule; it
+// over-approximates (two reads of a live connection commute) but needs nothing beyond the
+// footprints. Adding an event disables nothing (a FIFO head stays the head: later sends queue
+// behind it). A sleeping option's footprint is the one it had where it ran: it is independent of
+// every step taken since, so it would run the same way now. Scripted actions and injected faults
+// touch everything.
 bool independent(const OptRef& a, const OptRef& b) {
-  return a.local && b.local && a.node != b.node;
+  if (!a.local || !b.local || a.node == b.node) return false;
+  return (a.peers & peer_bit(b.node)) == 0 || (b.peers & peer_bit(a.node)) == 0;
 }
 
 struct Frame {
@@ -281,7 +301,10 @@ struct Frame {
   std::vector<std::int32_t> clock;
   bool checked = false;
   std::int64_t prev_at = -1;  // DfsState::last_at of its thread before this step was checked
+  // DfsState::last_touch entries (peer, previous value) that checking this step replaced.
+  std::vector<std::pair<std::size_t, std::int64_t>> touch_prev;
   const OptRef& taken() const { return opts[todo[next]]; }
+  OptRef& taken() { return opts[todo[next]]; }
 };
 
 // What dfs saved at a frame with options left to explore, to restore when it backtracks there.
@@ -319,6 +342,9 @@ struct DfsState {
   // DPOR: per thread, the last checked frame whose step ran on it (-1: none). Checks happen in
   // stack order and are undone in reverse (uncheck), so this stays a stack discipline.
   std::vector<std::int64_t> last_at;
+  // DPOR: [b * threads + x]: the last checked frame whose step ran on node b and touched its
+  // connection to node x (-1: none). Kept like last_at.
+  std::vector<std::int64_t> last_touch;
   // DPOR: buffers reused at every step (this runs once per transition).
   std::vector<std::uint64_t> after_ids, before_ids, lost_ids;
   std::vector<std::int64_t> last_buf;
@@ -335,6 +361,14 @@ struct DfsState {
   bool depth_cut = false;
 
   std::size_t thread_of(const OptRef& o) const { return o.local ? o.node : threads - 1; }
+
+  // The footprint of the step that frame `frames_run` - 1 took, which has just run, from the
+  // engine's per-pick footprints (ExploreEngine::pick_peers, RunResult::pick_peers).
+  void note_footprint(std::size_t frames_run, const std::vector<std::uint64_t>& pick_peers) {
+    if (frames_run == 0 || frames_run > stack.size()) return;
+    const std::size_t pick = prefix.size() + frames_run - 1;
+    if (pick < pick_peers.size()) stack[frames_run - 1].taken().peers = pick_peers[pick];
+  }
   // Whether the step of frame a happens before the (checked) step of frame b > a.
   bool before(std::size_t a, std::size_t b) const {
     return stack[b].clock[thread_of(stack[a].taken())] >= static_cast<std::int32_t>(a);
@@ -400,19 +434,32 @@ struct DfsState {
     std::int64_t creator = -1;
     if (o.created_pick > prefix.size())
       creator = static_cast<std::int64_t>(o.created_pick - 1 - prefix.size());
-    // The direct predecessors by conflict: the last earlier step of the same node and the last
-    // non-local step; for a non-local step, the last step of every thread.
-    if (last_at.empty()) last_at.assign(threads, -1);
+    // The direct predecessors by conflict: the last earlier step of the same node, the last
+    // non-local step and, for each peer this step touched, the last step of that peer that
+    // touched this node; for a non-local step, the last step of every thread.
+    if (last_at.empty()) {
+      last_at.assign(threads, -1);
+      last_touch.assign(threads * threads, -1);
+    }
     std::vector<std::int64_t>& last = last_buf;
     if (o.local) {
-      last.assign(threads, -1);
-      last[t] = last_at[t];
-      last[threads - 1] = last_at[threads - 1];
+      last.assign({last_at[t], last_at[threads - 1]});
+      for (std::size_t b = 0; b + 1 < threads; ++b)
+        if (b != t && (o.peers & peer_bit(static_cast<NodeId>(b))) != 0)
+          last.push_back(last_touch[b * threads + t]);
     } else {
       last = last_at;
     }
     fr.prev_at = last_at[t];
     last_at[t] = static_cast<std::int64_t>(f);
+    fr.touch_prev.clear();
+    if (o.local)
+      for (std::size_t x = 0; x + 1 < threads; ++x)
+        if (x != t && (o.peers & peer_bit(static_cast<NodeId>(x))) != 0) {
+          std::int64_t& slot = last_touch[t * threads + x];
+          fr.touch_prev.emplace_back(x, slot);
+          slot = static_cast<std::int64_t>(f);
+        }
     auto join = [](std::vector<std::int32_t>& into, const std::vector<std::int32_t>& c) {
       for (std::size_t k = 0; k < into.size(); ++k) into[k] = std::max(into[k], c[k]);
     };
@@ -439,14 +486,29 @@ struct DfsState {
   // Frame f's step is about to be replaced or popped: its check no longer holds.
   void uncheck(std::size_t f) {
     Frame& fr = stack[f];
-    if (fr.checked && !last_at.empty()) last_at[thread_of(fr.taken())] = fr.prev_at;
+    if (fr.checked && !last_at.empty()) {
+      const std::size_t t = thread_of(fr.taken());
+      last_at[t] = fr.prev_at;
+      for (auto it = fr.touch_prev.rbegin(); it != fr.touch_prev.rend(); ++it)
+        last_touch[t * threads + it->first] = it->second;
+      fr.touch_prev.clear();
+    }
     fr.checked = false;
   }
 
-  // A step that takes away another option (a timer it cancels, a message a crash loses) is in a
-  // race with it that no later step will show, because the option never runs: explore the lost
-  // option at frame f too (Flanagan and Godefroid's rule for disabled transitions). `after` is
-  // the identities of the events that are options after frame f's step; nullptr: none are.
+  // A step that takes away another option (a timer it cancels, a message a crash loses, a
+  // message whose connection the step ended) is in a race with it that no later step will show,
+  // because the option never runs: explore the lost option at frame f too (Flanagan and
+  // Godefroid's rule for disabled transitions), even when it is asleep there. Source-set DPOR
+  // is proved for transitions that stay enabled; this rule is the repair for those that do not,
+  // and trusting the sleep set on top of it (runs taking the option first were explored from an
+  // earlier state) proved unsound once a step of one node could disable another node's option
+  // through their connection: with the sleeping lost options left out, dpor reached 543 of the
+  // 602 terminal states of the unreduced search on the ring of three talkers in tests/explore/
+  // test_explore_connections.cpp. With them in it reaches every one on each toy tried there, and
+  // the lease-lock counts (where only crashes and a node's own cancels disable) do not move. It
+  // can only add exploration. `after` is the identities of the events that are options after
+  // frame f's step; nullptr: none are.
   void check_disabled(std::size_t f, const std::vector<std::uint64_t>* after) {
     Frame& fr = stack[f];
     before_ids.clear();
@@ -469,7 +531,7 @@ struct DfsState {
       lost = before_ids;
     }
     for (std::uint64_t q : lost) {
-      if (in_todo(fr, q) || asleep(fr, q)) continue;
+      if (in_todo(fr, q)) continue;
       for (std::uint32_t k = 0; k < fr.opts.size(); ++k)
         if (!fr.injected[k] && fr.opts[k].ident == q) {
           fr.todo.push_back(k);
@@ -489,6 +551,15 @@ struct DfsState {
     } else if (ended_naturally) {
       check_disabled(stack.size() - 1, nullptr);
     }
+  }
+
+  // A run ended (a leaf) and the search goes on: the last step's footprint (no choice followed
+  // it, so it is noted here), its races under DPOR, and the backtrack. False when the whole tree
+  // is explored.
+  bool leave(bool violation, bool ended_naturally, const std::vector<std::uint64_t>& pick_peers) {
+    note_footprint(stack.size(), pick_peers);
+    if (dpor) check_leaf(violation, ended_naturally);
+    return backtrack();
   }
 
   // After a leaf: marks the deepest frame's step done and pops every frame with nothing left to
@@ -521,12 +592,23 @@ struct DfsState {
   void assume_races(std::size_t depth, std::uint64_t below) {
     if (below == 0) return;
     std::vector<bool> seen(threads, false);
+    // Per thread: the nodes whose future steps are already assumed to race with a step of it
+    // that touched their connection (a later one, which every earlier one happens before).
+    std::vector<std::uint64_t> touched_seen(threads, 0);
     for (std::size_t j = depth; j-- > 0;) {
       const OptRef& o = stack[j].taken();
       std::size_t tj = thread_of(o);
-      if (seen[tj]) continue;
-      seen[tj] = true;
-      bool races_with = o.local ? (below & (summary_bit(o) | k_bit_global)) != 0 : true;
+      bool races_with = false;
+      if (!seen[tj]) {
+        seen[tj] = true;
+        races_with = o.local ? (below & (summary_bit(o) | k_bit_global)) != 0 : true;
+      }
+      if (o.local) {
+        // A future step of a node this step touched may touch this node back.
+        const std::uint64_t fresh = o.peers & below & ~touched_seen[tj] & ~k_bit_global;
+        touched_seen[tj] |= fresh;
+        races_with = races_with || fresh != 0;
+      }
       if (races_with) widen(j);
     }
   }
@@ -539,6 +621,7 @@ class DfsScheduler final : public Scheduler {
     std::size_t k = engine.picks().size();
     if (k < st_.prefix.size()) return st_.prefix[k] < options.size() ? st_.prefix[k] : 0;
     std::size_t fi = k - st_.prefix.size();
+    st_.note_footprint(fi, engine.pick_peers());
     if (fi < st_.stack.size()) return replay_frame(fi, options);
     if (st_.dpor) check_last_step(engine, fi, options);
     if (st_.settings.depth != 0 && k >= st_.settings.depth) return cut_at_depth(fi, options);
@@ -750,6 +833,7 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
       o.on_leaf = [leaf, &watch](ExploreEngine& e) { return (*leaf)(e, watch.violation()); };
     o.on_end = [&r](const ExploreEngine& e) {
       r.picks = e.picks();
+      r.pick_peers = e.pick_peers();
       for (std::uint8_t f : e.pick_flags()) {
         r.injected.push_back((f & ExploreEngine::k_flag_injected) != 0);
         r.out_of_order.push_back((f & ExploreEngine::k_flag_out_of_order) != 0);
@@ -916,7 +1000,8 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
   std::vector<std::uint32_t> violation_picks;
   // Accounts a leaf (a run's end) and backtracks to the deepest state with an unexplored option.
   auto account = [&](const std::optional<Violation>& violation, bool ended_naturally,
-                     std::uint64_t final_state, const std::vector<std::uint32_t>& picks) {
+                     std::uint64_t final_state, const std::vector<std::uint32_t>& picks,
+                     const std::vector<std::uint64_t>& pick_peers) {
     ++rep.runs;
     count_verdict(rep, violation, ended_naturally, final_state);
     if (violation && rep.first_violation_run == 0) {
@@ -927,8 +1012,7 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
       done = true;
       return;
     }
-    if (st.dpor) st.check_leaf(violation.has_value(), ended_naturally);
-    if (!st.backtrack()) {
+    if (!st.leave(violation.has_value(), ended_naturally, pick_peers)) {
       rep.exhausted = true;
       done = true;
     }
@@ -940,7 +1024,7 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
   LeafFn leaf = [&](ExploreEngine& e, std::optional<Violation>& violation) {
     // Only a run that ended naturally keeps its final state (Report::terminal_states).
     bool natural = e.ended_naturally() && !violation;
-    account(violation, natural, natural ? e.state_hash() : 0, e.picks());
+    account(violation, natural, natural ? e.state_hash() : 0, e.picks(), e.pick_peers());
     in_run_accounted = true;
     if (done || out_of_budget()) return false;
     const Saved& sv = st.saved.back();
@@ -957,7 +1041,7 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
     RunResult r = run_with(sch, settings_, false, {}, st.chooser ? &leaf : nullptr,
                            st.chooser);
     if (!in_run_accounted) {
-      account(r.violation, r.ended_naturally, r.final_state, r.picks);
+      account(r.violation, r.ended_naturally, r.final_state, r.picks, r.pick_peers);
       if (rep.first_violation_run == rep.runs && r.violation) rep.first_violation = std::move(r);
     }
     if (done) break;

@@ -30,6 +30,7 @@ struct RunResult {
   bool passed = true;
   std::optional<Violation> violation;
   std::vector<std::uint32_t> picks;
+  std::vector<std::uint64_t> pick_peers;  // per step: ExploreEngine::pick_peers
   std::vector<bool> injected;     // per step: an injected fault
   std::vector<bool> out_of_order; // per step: not the timed choice (pick > 0 among events)
   std::vector<TraceStep> steps;   // only when recording

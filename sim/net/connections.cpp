@@ -55,6 +55,15 @@ Connections::Verdict Connections::send_on_broken(Entry& e, NodeId from, NodeId t
 
 Connections::Verdict Connections::send(NodeId from, NodeId to, const Ends& ends) {
   Entry& e = entry(from, to);
+  const Entry before = e;
+  const Verdict v = decide(e, from, to, ends);
+  if (e.state != before.state || e.awaiting != before.awaiting ||
+      e.generation != before.generation)
+    ++version_;
+  return v;
+}
+
+Connections::Verdict Connections::decide(Entry& e, NodeId from, NodeId to, const Ends& ends) {
   switch (e.state) {
     case State::none: {
       Verdict v = open(e, from, to, ends);
@@ -89,6 +98,7 @@ bool Connections::close(NodeId from, NodeId to, bool link_up) {
   auto it = entries_.find(key(from, to));
   if (it == entries_.end()) return false;
   Entry& e = it->second;
+  ++version_;
   const int sf = side(from, from, to);
   const int st = 1 - sf;
   e.epoch[sf] = k_released;
@@ -137,6 +147,7 @@ void Connections::notice_done(NodeId node, NodeId peer, std::uint32_t generation
   if (it == entries_.end()) return;
   Entry& e = it->second;
   if (e.generation != generation || e.state != State::closing) return;
+  ++version_;
   e.awaiting = static_cast<std::uint8_t>(e.awaiting & ~bit(side(node, node, peer)));
   if (!arrived) {
     e.state = State::broken;
@@ -149,6 +160,7 @@ void Connections::notice_done(NodeId node, NodeId peer, std::uint32_t generation
 std::vector<NodeId> Connections::crash(NodeId node, const std::function<bool(NodeId)>& link_up) {
   std::vector<NodeId> told;
   if (node >= peers_.size()) return told;
+  ++version_;
   for (NodeId peer : peers_[node]) {
     Entry& e = entries_.at(key(node, peer));
     const int sn = side(node, node, peer);
@@ -177,14 +189,35 @@ std::uint32_t Connections::generation(NodeId a, NodeId b) const {
   return e == nullptr ? 0 : e->generation;
 }
 
-void Connections::digest_into(Digest& d) const {
+bool Connections::is_open(NodeId a, NodeId b, std::uint32_t generation) const {
+  const Entry* e = find(a, b);
+  return e != nullptr && e->generation == generation && e->state == State::open;
+}
+
+bool Connections::reset(NodeId from, NodeId to, std::uint32_t generation) {
+  auto it = entries_.find(key(from, to));
+  if (it == entries_.end()) return false;
+  Entry& e = it->second;
+  if (e.generation != generation || e.state != State::open) return false;
+  ++version_;
+  e.state = State::closing;
+  e.awaiting = 3;
+  return true;
+}
+
+void Connections::digest_into(Digest& d, const std::vector<std::uint32_t>& epochs) const {
+  // 0: the end was released; 1: the node's current incarnation holds it; 2: an older one did.
+  auto holder = [&](std::uint32_t held, NodeId node) -> std::uint64_t {
+    if (held == k_released) return 0;
+    return node < epochs.size() && epochs[node] == held ? 1 : 2;
+  };
   for (NodeId a = 0; a < peers_.size(); ++a) {
     for (NodeId b : peers_[a]) {
       if (b < a) continue;
       const Entry& e = entries_.at(key(a, b));
       if (e.state == State::none) continue;
       d.add(key(a, b)).add(static_cast<std::uint64_t>(e.state)).add(e.awaiting);
-      d.add(e.epoch[0] == k_released ? 1u : 0u).add(e.epoch[1] == k_released ? 1u : 0u);
+      d.add(holder(e.epoch[0], a)).add(holder(e.epoch[1], b));
     }
   }
 }

@@ -87,10 +87,21 @@ class Connections {
 
   // The pair's current connection (or the last one), which a `closed` event refers to.
   std::uint32_t generation(NodeId a, NodeId b) const;
-  // The canonical state for the explorer: each pair's state and awaited events, in pair order.
-  // Generations and arrival times are left out: two worlds that differ only in how often a pair
-  // reconnected, or when, are one state.
-  void digest_into(Digest& d) const;
+  // Whether connection `generation` of the pair is open (neither closing, broken nor gone).
+  bool is_open(NodeId a, NodeId b, std::uint32_t generation) const;
+  // The explorer drops a message in flight on `generation` (sim/explore/engine.cpp): an open
+  // connection resets, both ends to read `closed`, as a random drop at send time resets it in
+  // send(). Returns whether it did; a connection that is not open is left as it is.
+  bool reset(NodeId from, NodeId to, std::uint32_t generation);
+  // Counts the changes of any pair's state, awaited events or generation (arrival times are not
+  // counted): the explorer looks for events of dead connections only when it has moved.
+  std::uint64_t version() const { return version_; }
+  // The canonical state for the explorer: each pair's state, awaited events and, for each end,
+  // whether the incarnation that holds it is `epochs[node]` (the node's current one), an older
+  // one or none (released), in pair order. Generations, incarnation numbers and arrival times are
+  // left out: two worlds that differ only in how often a pair reconnected or a node restarted, or
+  // when, are one state.
+  void digest_into(Digest& d, const std::vector<std::uint32_t>& epochs) const;
 
  private:
   enum class State : std::uint8_t { none, open, broken, closing };
@@ -110,10 +121,12 @@ class Connections {
   const Entry* find(NodeId a, NodeId b) const;
   Verdict open(Entry& e, NodeId from, NodeId to, const Ends& ends);
   Verdict send_on_broken(Entry& e, NodeId from, NodeId to, const Ends& ends);
+  Verdict decide(Entry& e, NodeId from, NodeId to, const Ends& ends);  // send()'s verdict
 
   // Looked up on every stream send; iterated only through peers_, which is kept sorted.
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::vector<std::vector<NodeId>> peers_;  // by node: every peer it has had an entry with
+  std::uint64_t version_ = 0;
 };
 
 }  // namespace stampede

@@ -170,11 +170,13 @@ TEST_CASE("shrink drops ZooKeeper servers and agents from the HA stale-holder ru
   REQUIRE(r.best.violation.has_value());
   CHECK(r.best.violation->property == original.violation->property);
   // Measured: server-1, server-2, db, redis-1, three ZooKeeper servers and three agents before
-  // (1,854 steps); server-1, server-2, db, one ZooKeeper server and two agents after (583 steps,
-  // 33 candidates, the pause shortened to 15 s): the stale holder's action needs no event bus,
-  // and the pause, placed right after the event it followed, still lands between server-1's read
-  // and its decision. (Before the Redis client became Cattle's, with its pooled publishing
-  // connection, the original walk differed and shrank to no agent at all: 4 nodes, 283 steps.)
+  // (1,799 steps; 1,854 before the explorer kept connections FIFO); server-1, server-2, db, one
+  // ZooKeeper server and two agents after (587 steps, 583 before; 33 candidates, the pause
+  // shortened to 15 s): the stale holder's action needs no event bus, and the pause, placed right
+  // after the event it followed, still lands between server-1's read and its decision (the run
+  // fails service.scale_exceeded: 4 containers of wordpress/web for scale 2). (Before the Redis
+  // client became Cattle's, with its pooled publishing connection, the original walk differed
+  // and shrank to no agent at all: 4 nodes, 283 steps.)
   CHECK(r.before.nodes == 10);
   CHECK(r.after.nodes == 6);
   CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false",
