@@ -62,7 +62,7 @@ TEST_CASE("a connect to a host whose process is down is refused one round trip l
   CHECK(p.b->got.empty());
 }
 
-TEST_CASE("a host that loses power is silent; after power on, a send on the old connection is "
+TEST_CASE("a host that loses power is silent, after power on, a send on the old connection is "
           "reset and the next one opens a new connection",
           "[connections]") {
   Pair p;
@@ -95,7 +95,7 @@ TEST_CASE("closing a connection tells the peer one latency later", "[connections
   CHECK(p.a->got.empty());
 }
 
-TEST_CASE("messages on a connection arrive in the order they were sent; datagrams may not",
+TEST_CASE("messages on a connection arrive in the order they were sent, datagrams may not",
           "[connections]") {
   for (Transport t : {Transport::stream, Transport::datagram}) {
     Kernel::Options o;
@@ -116,7 +116,7 @@ TEST_CASE("messages on a connection arrive in the order they were sent; datagram
   }
 }
 
-TEST_CASE("a random drop resets a stream's connection; both ends read closed", "[connections]") {
+TEST_CASE("a random drop resets a stream's connection, both ends read closed", "[connections]") {
   Kernel::Options o = Pair::fixed_3ms();
   o.network.drop = 1.0;
   Pair p(o);

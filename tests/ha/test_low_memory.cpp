@@ -31,7 +31,7 @@ bool fits(std::int64_t memory_mib) {
 
 }  // namespace
 
-TEST_CASE("low memory: the 2 GiB node thrashes and is dropped; not without the limit",
+TEST_CASE("low memory: the 2 GiB node thrashes and is dropped, not without the limit",
           "[ha][field-notes][memory]") {
   for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
     Run on_run = run(load_memory(), seed);

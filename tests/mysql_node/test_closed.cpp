@@ -96,7 +96,7 @@ TEST_CASE("a refused pool opens at its next borrow once the db has freed connect
   CHECK(w.db->database().connections() == 5);
 }
 
-TEST_CASE("wait_timeout: the db resets idle connections; the pool's test on borrow discards "
+TEST_CASE("wait_timeout: the db resets idle connections, the pool's test on borrow discards "
           "them, and without it the statement fails with 2006",
           "[closed]") {
   for (bool test_on_borrow : {true, false}) {
@@ -132,7 +132,7 @@ TEST_CASE("wait_timeout: the db resets idle connections; the pool's test on borr
   }
 }
 
-TEST_CASE("after a db restart the pool's test on borrow replaces the closed connections; "
+TEST_CASE("after a db restart the pool's test on borrow replaces the closed connections, "
           "without it the first statement fails with 2013",
           "[closed]") {
   for (bool test_on_borrow : {true, false}) {

@@ -81,7 +81,7 @@ TEST_CASE("a connect to a host whose process is down is refused one round trip l
   same_as_kernel(r, {"a", "b", "steps"});
 }
 
-TEST_CASE("a loss of power is silent, unlike a crash; after power on, a send on the old "
+TEST_CASE("a loss of power is silent, unlike a crash, after power on, a send on the old "
           "connection is reset and the next one opens a new connection",
           "[simgrid][connections]") {
   ChildResult r = toy("power");
@@ -108,7 +108,7 @@ TEST_CASE("closing a connection tells the peer one latency later, after what was
   same_as_kernel(off, {"a", "b", "steps"});
 }
 
-TEST_CASE("a random drop resets a stream's connection; both ends read closed",
+TEST_CASE("a random drop resets a stream's connection, both ends read closed",
           "[simgrid][connections]") {
   ChildResult r = toy("drop");
   CHECK(r.one("simgrid.a") == "closed:1@6000832");

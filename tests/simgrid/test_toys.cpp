@@ -30,11 +30,11 @@ TEST_CASE("messages that cross a link at once share its bandwidth", "[simgrid]")
   CHECK(r.one("shared") == "9@22000000,9@22000000");
 }
 
-TEST_CASE("a cancelled timer never fires; others fire at their time", "[simgrid]") {
+TEST_CASE("a cancelled timer never fires, others fire at their time", "[simgrid]") {
   CHECK(toy("timers").one("fired") == "4@0,1@10000000,3@30000000");
 }
 
-TEST_CASE("a crash loses in-flight messages and volatile state; restart starts again",
+TEST_CASE("a crash loses in-flight messages and volatile state, restart starts again",
           "[simgrid]") {
   ChildResult r = toy("crash");
   CHECK(r.one("starts") == "2");

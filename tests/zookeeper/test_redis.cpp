@@ -118,7 +118,7 @@ TEST_CASE("redis: a subscriber cut off notices nothing, loses the cut's messages
   }
 }
 
-TEST_CASE("redis: a crash is noticed at once; the subscriber is back after redis.retry.millis, "
+TEST_CASE("redis: a crash is noticed at once, the subscriber is back after redis.retry.millis, "
           "the publisher as soon as the server is",
           "[redis]") {
   Bus b(options(2));
@@ -172,7 +172,7 @@ TEST_CASE("redis: without connection events the subscriber never notices the cra
   CHECK_FALSE(b.got(b.pub->next - 5));
 }
 
-TEST_CASE("redis: a connect refused is retried after redis.retry.millis; a new subscription "
+TEST_CASE("redis: a connect refused is retried after redis.retry.millis, a new subscription "
           "wakes the subscriber at once",
           "[redis]") {
   Bus b(options(4));
@@ -193,7 +193,7 @@ TEST_CASE("redis: a connect refused is retried after redis.retry.millis; a new s
   CHECK(b.k->node(b.redis).probe("redis.subscribers", "more") == 1);
 }
 
-TEST_CASE("redis: redis.conf timeout closes an idle connection but not a subscriber's; the pool "
+TEST_CASE("redis: redis.conf timeout closes an idle connection but not a subscriber's, the pool "
           "replaces the closed one at the next publish and loses nothing",
           "[redis]") {
   Bus b(options(5, {{"redis_server_timeout", 2 * k_s}}));
