@@ -369,7 +369,12 @@ def frozen_holder_real():
                 "learns": lost["t"] - t1, "acts": bool(act["ok"])}
 
 
-HOLDER_MODEL_RUNS = 5
+# The model side's median is over fifteen seeds so that it stands for the median of the random
+# pause (0.5 s) rather than for one small sample; the real side's seven repetitions bound that
+# median with its range. With five of each, two unlucky samples failed the row on an idle machine
+# (real 0.64..1.08 s against a model median of 0.55 s, 2026-12-05) though both sides draw the same
+# 0-1 s pause.
+HOLDER_MODEL_RUNS = 15
 
 
 def frozen_holder_model_once(stampede, seed):
@@ -440,7 +445,7 @@ def frozen_holder():
          Row("learns", f"ZK lock holder resumed after {FREEZE_S} s: learns of its "
              "expiry after", "time", "s"),
          Row("acts", "ZK lock holder resumed: still acts as holder", "bool")],
-        frozen_holder_real, frozen_holder_model, reps=5,
+        frozen_holder_real, frozen_holder_model, reps=7,
         quick=("expired", "removed", "contender", "acts"))
 
 
