@@ -22,6 +22,13 @@ inline constexpr int k_exit_internal = 3;
 
 const Registry& registry();
 
+// Checks for flag values that CLI11 would otherwise convert without a word: a seed is a whole
+// number from 0 to 2^64-1 (CLI11 turns "-1" and a 20-digit overflow into 2^64-1), and a count is
+// a whole number from 0 to `max` (CLI11 reads "-1" into an int as -1). Each returns the message
+// CLI11 prints after the flag's name, or an empty string when the value is good.
+std::string check_seed(const std::string& value);
+std::string check_count(const std::string& value, long long max);
+
 // A scenario argument: a path, or a name looked up under scenario_roots() in order (throws
 // InputError naming every folder it looked in when none has it).
 std::string resolve_scenario_path(const std::string& arg);

@@ -56,6 +56,22 @@ std::optional<std::string> find_in(const std::string& root, const std::string& n
 
 }  // namespace
 
+std::string check_seed(const std::string& value) {
+  static const std::string k_max = "18446744073709551615";
+  const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || value.size() > k_max.size() ||
+      (value.size() == k_max.size() && value > k_max))
+    return fmt::format("'{}': expected a seed, a whole number from 0 to {}", value, k_max);
+  return {};
+}
+
+std::string check_count(const std::string& value, long long max) {
+  const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || value.size() > 18 || std::stoll(value) > max)
+    return fmt::format("'{}': expected a whole number from 0 to {}", value, max);
+  return {};
+}
+
 std::vector<std::string> scenario_roots() {
   // The working directory's scenarios/ first (a checkout), then an installation's share folder:
   // the one beside the running binary (PREFIX/bin/stampede reads PREFIX/share/stampede/scenarios,

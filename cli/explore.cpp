@@ -302,6 +302,15 @@ int cmd_replay_explore(const ReplayArgs& args) {
   return k_exit_ok;
 }
 
+// Bounds of the explorer's counts: a negative value is refused rather than wrapped, and a
+// count of faults per run past 1,000 is refused as a slip (no scenario needs more).
+constexpr long long k_max_count = 1'000'000'000'000LL;
+constexpr long long k_max_faults = 1000;
+
+CLI::Validator count_check(long long max) {
+  return CLI::Validator([max](std::string& v) { return check_count(v, max); }, "N");
+}
+
 std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
   auto c = std::make_shared<ExploreCommands>();
   CLI::App* e = app.add_subcommand(
@@ -311,18 +320,23 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
       ->required();
   e->add_option("--strategy", c->strategy, "random | pct | dfs")->capture_default_str();
   e->add_option("--budget", c->budget, "wall-clock budget with a unit (60s, 5m); default 60s");
-  e->add_option("--runs", c->runs, "stop after N runs (dfs: N executions)");
+  e->add_option("--runs", c->runs, "stop after N runs (dfs: N executions)")
+      ->check(count_check(k_max_count));
   e->add_option("--depth", c->depth,
                 "pct: the bug depth d (d-1 priority change points, default 3); random and dfs: "
-                "the step bound per run");
-  e->add_option("--max-steps", c->max_steps, "step bound per run, for every strategy");
+                "the step bound per run")
+      ->check(count_check(k_max_count));
+  e->add_option("--max-steps", c->max_steps, "step bound per run, for every strategy")
+      ->check(count_check(k_max_count));
   e->add_option("--max-faults", c->max_faults,
-                "faults the explorer may inject per run (default 0)");
+                "faults the explorer may inject per run (default 0)")
+      ->check(count_check(k_max_faults));
   e->add_option("--faults", c->faults, "kinds it may inject: crash,restart,isolate,heal,drop,"
                                        "duplicate,pause (default all but pause)")
       ->delimiter(',');
   e->add_option("--delay-bound", c->delay_bound,
-                "dfs: steps taken out of time order per run (default unbounded)");
+                "dfs: steps taken out of time order per run (default unbounded)")
+      ->check(count_check(k_max_count));
   e->add_option("--max-delay", c->max_delay,
                 "bounded delay with a unit (5ms): an event may run out of time order only if it "
                 "is due within this of the earliest pending one (default unbounded); needed by "
@@ -341,13 +355,15 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
               "dfs: keep the clock and the pending events' due times in the state, so states "
               "that differ only in time are not merged; for properties that read the clock "
               "(a stale lock holder, a deadline). Bound the search with --max-steps");
-  e->add_option("--seed", c->seed, "root seed (default: the scenario's seed)");
+  e->add_option("--seed", c->seed, "root seed (default: the scenario's seed)")
+      ->check(CLI::Validator([](std::string& v) { return check_seed(v); }, "SEED"));
   e->add_option("--set", c->sets, "override KEY=VALUE (dotted path into the scenario)")
       ->allow_extra_args(false);
   e->add_option("--out", c->out, "where to write the counterexample trace "
                                  "(default NAME.explore.trace.jsonl)");
   e->add_option("--from", c->from, "an explorer trace: replay it up to --at, then dfs from there");
-  e->add_option("--at", c->at, "the step of --from to search from (default: its last)");
+  e->add_option("--at", c->at, "the step of --from to search from (default: its last)")
+      ->check(count_check(k_max_count));
   e->add_flag("--quiet", c->quiet, "omit the timeline");
 
   CLI::App* s = app.add_subcommand("shrink", "Minimise a failing explorer trace");

@@ -1,7 +1,13 @@
 // The `stampede` command: flags and subcommands (CLI11), exit codes, one-line errors.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <algorithm>
 #include <exception>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "cli/app.hpp"
 #include "cli/study.hpp"
@@ -17,7 +23,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   CLI::App* cmd = app.add_subcommand("run", "Run a scenario once and print its verdict");
   cmd->add_option("SCENARIO", run.scenario, "a scenario file, or a name from `stampede list`")
       ->required();
-  cmd->add_option("--seed", run.seed, "root seed (default: the scenario's seed)");
+  cmd->add_option("--seed", run.seed, "root seed (default: the scenario's seed)")
+      ->check(CLI::Validator([](std::string& v) { return check_seed(v); }, "SEED"));
   cmd->add_option("--engine", run.engine, "engine: kernel (fast) or simgrid (network-accurate)")
       ->check(CLI::IsMember({"kernel", "simgrid"}))
       ->capture_default_str();
@@ -34,6 +41,22 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
       ->check(CLI::IsMember({"notable", "info", "debug"}))
       ->capture_default_str();
   return cmd;
+}
+
+// CLI11 reads a first word that is not a command as a stray argument and says "A subcommand is
+// required", which misleads: name the word, the commands, and the nearest one.
+std::optional<int> check_command_word(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return std::nullopt;
+  const std::string word = argv[1];
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  if (std::find(names.begin(), names.end(), word) != names.end()) return std::nullopt;
+  const std::string hint = stampede::suggest(word, names);
+  std::fprintf(stderr, "stampede: unknown command '%s': expected one of %s%s\n", word.c_str(),
+               fmt::format("{}", fmt::join(names, ", ")).c_str(),
+               hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint).c_str());
+  return k_exit_bad_input;
 }
 
 }  // namespace
@@ -63,6 +86,7 @@ int main(int argc, char** argv) {
   add_study_commands(app, study);
   auto explore_cmds = add_explore_commands(app);  // explore, shrink
 
+  if (auto rc = check_command_word(app, argc, argv)) return *rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

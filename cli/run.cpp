@@ -1,8 +1,11 @@
 // `stampede run`: one seeded run of a scenario, printed as a timeline, the expectations, the
 // metrics and the digest.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "cli/app.hpp"
 #include "cli/print.hpp"
@@ -12,6 +15,27 @@
 #include "sim/trace/trace.hpp"
 
 namespace stampede::cli {
+
+namespace {
+
+// The trace being written: SIGINT or SIGTERM removes it (the run is lost, and a half-written
+// FILE.tmp of tens of MB would otherwise stay), then ends the process as the signal would.
+char g_tmp_path[4096];
+
+extern "C" void remove_tmp_and_die(int sig) {
+  if (g_tmp_path[0] != '\0') unlink(g_tmp_path);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void remove_on_signal(const std::string& tmp) {
+  if (tmp.size() >= sizeof g_tmp_path) return;
+  std::memcpy(g_tmp_path, tmp.c_str(), tmp.size() + 1);
+  std::signal(SIGINT, remove_tmp_and_die);
+  std::signal(SIGTERM, remove_tmp_and_die);
+}
+
+}  // namespace
 
 int cmd_run(const RunArgs& args) {
   if (!args.platform.empty() && args.engine != "simgrid") {
@@ -44,6 +68,7 @@ int cmd_run(const RunArgs& args) {
     h.engine = args.engine;
     h.platform = args.platform;
     trace = std::make_unique<TraceWriter>(args.trace, h);
+    remove_on_signal(args.trace + ".tmp");
     config.observers.push_back(trace.get());
   }
 

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "analysis/baselines.hpp"
@@ -28,6 +29,10 @@
 namespace stampede::cli {
 namespace an = stampede::analysis;
 namespace {
+
+// More threads than this only queue on the cores and cost memory; the bound also keeps a slip
+// such as --jobs 100000 from reaching the system's thread limit.
+constexpr int k_max_jobs = 512;
 
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_interrupt(int) {
@@ -102,8 +107,9 @@ SweepWork plan_sweep(const SweepArgs& args, const std::string& path, const std::
   const std::vector<an::Point> points = an::cross_product(axes);
   std::optional<std::vector<std::uint64_t>> seeds;
   if (!args.seeds.empty()) seeds = an::parse_seeds(args.seeds);
-  if (args.jobs < 0)
-    throw an::BadInput("--jobs " + std::to_string(args.jobs) + ": expected N >= 1");
+  if (args.jobs < 0 || args.jobs > k_max_jobs)
+    throw an::BadInput("--jobs " + std::to_string(args.jobs) + ": expected N from 1 to " +
+                       std::to_string(k_max_jobs) + " (0 or no flag: one per core)");
   auto env = [](const char* name) -> const char* { return std::getenv(name); };
   SweepWork w;
   w.shard = !args.shard.empty() ? an::parse_shard(args.shard)
@@ -185,7 +191,20 @@ double run_sweep_jobs(SweepRun& run, int jobs) {
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
-  for (int t = 0; t < jobs; ++t) threads.emplace_back([&run] { sweep_worker(run); });
+  for (int t = 0; t < jobs; ++t) {
+    try {
+      threads.emplace_back([&run] { sweep_worker(run); });
+    } catch (const std::system_error& e) {
+      // The system refused a thread (its limit, or memory): go on with those that started, or
+      // refuse the flag if none did, rather than abort with threads still running.
+      if (threads.empty())
+        throw an::BadInput(fmt::format("--jobs {}: cannot start a thread ({}): try fewer jobs",
+                                       jobs, e.what()));
+      std::fprintf(stderr, "stampede sweep: only %zu of %d threads could start (%s); going on "
+                   "with %zu\n", threads.size(), jobs, e.what(), threads.size());
+      break;
+    }
+  }
   if (tty) {
     while (run.finished.load() < run.todo.size() && !g_interrupted.load() &&
            !run.failed.load()) {

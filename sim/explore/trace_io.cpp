@@ -14,7 +14,11 @@ bool is_explore_trace(const std::string& path) {
   std::string line;
   if (!in || !std::getline(in, line)) return false;
   json j = json::parse(line, nullptr, false);
-  return j.is_object() && j.value("trace", "") == "stampede" && j.value("engine", "") == "explore";
+  // A field of another type is not an explorer trace's: read_trace then names it as mistyped.
+  auto is = [&j](const char* key, const char* want) {
+    return j.contains(key) && j[key].is_string() && j[key].get<std::string>() == want;
+  };
+  return j.is_object() && is("trace", "stampede") && is("engine", "explore");
 }
 
 ExploreTrace read_explore_trace(const std::string& path, const std::string& expected_version) {
@@ -35,6 +39,12 @@ ExploreTrace read_explore_trace(const std::string& path, const std::string& expe
     x.depth = e.value("depth", std::uint64_t{0});
     x.max_delay_ns = e.value("max_delay_ns", std::int64_t{-1});
     x.pause_ns = e.value("pause_ns", std::int64_t{60 * k_s});
+    // The bounds must be ones the explorer can have written: a negative count would wrap.
+    if (e.at("max_faults").get<std::int64_t>() < 0 ||
+        (e.contains("depth") && e["depth"].get<std::int64_t>() < 0) || x.max_delay_ns < -1 ||
+        x.pause_ns <= 0)
+      throw TraceError(where + ": explore.max_faults and explore.depth must be >= 0, "
+                               "explore.max_delay_ns >= -1 and explore.pause_ns > 0");
     x.strategy = e.value("strategy", "");
     x.property = e.value("property", "");
   } catch (const json::exception& e) {
@@ -55,7 +65,10 @@ void write_explore_trace(const std::string& path, const TraceHeader& header,
                          const RunResult& run) {
   std::string tmp = path + ".tmp";
   std::ofstream out(tmp, std::ios::trunc);
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write the trace", tmp));
+  if (!out)
+    throw TraceError(fmt::format("{}: cannot write the trace: expected a file in an existing, "
+                                 "writable folder",
+                                 path));
   json ex = {{"max_faults", settings.max_faults},
              {"inject_kinds", inject_kind_names(settings.inject_kinds)},
              {"depth", settings.depth},

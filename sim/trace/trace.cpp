@@ -1,7 +1,9 @@
 #include "sim/trace/trace.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -132,7 +134,10 @@ Trace read_trace(const std::string& path, const std::string& expected_version,
 TraceWriter::TraceWriter(std::string path, TraceHeader header)
     : path_(std::move(path)), tmp_path_(path_ + ".tmp") {
   out_.open(tmp_path_, std::ios::trunc);
-  if (!out_) throw std::runtime_error(fmt::format("{}: cannot write the trace", tmp_path_));
+  if (!out_)
+    throw TraceError(fmt::format("{}: cannot write the trace ({}): expected a file in an "
+                                 "existing, writable folder",
+                                 path_, std::strerror(errno)));
   json h = {{"trace", "stampede"},         {"format", header.format},
             {"version", header.version},   {"engine", header.engine},
             {"scenario_file", header.scenario_file}, {"seed", header.seed},

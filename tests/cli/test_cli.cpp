@@ -334,3 +334,93 @@ TEST_CASE("a platform without the simgrid engine, or a missing platform file, is
   CHECK(lines(r.err) == 1);
   CHECK(r.err.find("/nonexistent.xml") != std::string::npos);
 }
+
+namespace {
+
+// A bad flag value: exit 2, one line on stderr naming the flag (or the word), nothing on stdout.
+void require_flag_error(const Result& r, const std::string& flag, const std::string& needle) {
+  INFO("stderr: " << r.err << "stdout: " << r.out);
+  CHECK(r.code == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find(flag) != std::string::npos);
+  CHECK(r.err.find(needle) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("an unknown command is named with the commands and the nearest one", "[cli][bad-input]") {
+  require_flag_error(stampede("rnu " + fixture("valid.yaml")), "unknown command 'rnu'",
+                     "did you mean 'run'?");
+  require_flag_error(stampede("frobnicate"), "unknown command 'frobnicate'", "run, replay");
+}
+
+TEST_CASE("a negative or overflowing seed is refused, not wrapped to 2^64-1", "[cli][bad-input]") {
+  for (const char* seed : {"-1", "99999999999999999999", "18446744073709551616", "1e3"})
+    require_flag_error(stampede(fmt::format("run {} --seed {}", fixture("valid.yaml"), seed)),
+                       "--seed", "expected a seed");
+  Result ok = stampede("run " + fixture("valid.yaml") + " --quiet --seed 18446744073709551615");
+  CHECK(ok.code != 2);
+  CHECK(ok.out.find("seed 18446744073709551615") != std::string::npos);
+}
+
+TEST_CASE("explore refuses negative counts and a sweep refuses an absurd --jobs", "[cli][bad-input]") {
+  for (const char* flag : {"--depth", "--max-faults", "--max-steps", "--runs", "--delay-bound"})
+    require_flag_error(stampede(fmt::format("explore {} {} -1", fixture("valid.yaml"), flag)), flag,
+                       "expected a whole number");
+  require_flag_error(stampede("explore " + fixture("valid.yaml") + " --seed -5"), "--seed",
+                     "expected a seed");
+  const std::string db = temp_dir() + "/jobs.db";
+  require_flag_error(stampede(fmt::format("sweep {} --jobs 100000 --db {}", fixture("valid.yaml"),
+                                          db)),
+                     "--jobs 100000", "expected N from 1 to 512");
+  CHECK_FALSE(std::filesystem::exists(db));
+}
+
+TEST_CASE("an unwritable --trace is bad input naming the path, and leaves nothing", "[cli][bad-input][trace]") {
+  Result r = stampede("run " + fixture("valid.yaml") + " --trace /nonexistent-dir/x.trace.jsonl");
+  require_flag_error(r, "/nonexistent-dir/x.trace.jsonl", "cannot write the trace");
+}
+
+TEST_CASE("run --trace stopped by SIGTERM or SIGINT leaves no FILE.tmp, and a stale one is replaced",
+          "[cli][trace]") {
+  for (const char* sig : {"TERM", "INT"}) {
+    const std::string trace = temp_dir() + "/killed-" + sig + ".trace.jsonl";
+    // The HA hour runs for seconds, so the signal lands while the trace is being written.
+    std::string cmd = fmt::format(
+        "cd '{}' && ('{}' run bench/scenarios/ha-cluster.yaml --quiet --trace '{}' >/dev/null "
+        "2>&1 & p=$!; for i in $(seq 100); do [ -s '{}.tmp' ] && break; sleep 0.05; done; "
+        "kill -{} $p; wait $p; echo $? > '{}.rc')",
+        SOURCE_DIR, STAMPEDE_BIN, trace, trace, sig, trace, trace);
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    INFO(sig);
+    CHECK(std::stoi(slurp(trace + ".rc")) > 128);  // ended by the signal
+    CHECK_FALSE(std::filesystem::exists(trace + ".tmp"));
+    CHECK_FALSE(std::filesystem::exists(trace));
+  }
+  const std::string trace = temp_dir() + "/stale.trace.jsonl";
+  { std::ofstream(trace + ".tmp") << "half a trace from a killed run\n"; }
+  Result r = stampede("run " + fixture("valid.yaml") + " --quiet --trace " + trace);
+  CHECK(r.code == 0);
+  CHECK_FALSE(std::filesystem::exists(trace + ".tmp"));
+  CHECK(slurp(trace).find("\"trace\":\"stampede\"") != std::string::npos);
+  CHECK(slurp(trace).find("half a trace") == std::string::npos);
+}
+
+TEST_CASE("a trace whose header names its kind or engine with a number is bad input", "[cli][bad-input][trace]") {
+  const std::string trace = temp_dir() + "/typed.trace.jsonl";
+  REQUIRE(stampede("run " + fixture("valid.yaml") + " --quiet --trace " + trace).code == 0);
+  const std::string text = slurp(trace);
+  for (const std::string field : {"\"engine\":\"kernel\"", "\"trace\":\"stampede\""}) {
+    std::string bad = text;
+    REQUIRE(bad.find(field) != std::string::npos);
+    bad.replace(bad.find(field), field.size(), field.substr(0, field.find(':') + 1) + "5");
+    const std::string path = temp_dir() + "/mistyped.trace.jsonl";
+    { std::ofstream(path, std::ios::trunc) << bad; }
+    for (const char* cmd : {"replay ", "shrink "}) {
+      Result r = stampede(cmd + path);
+      INFO(cmd << field);
+      require_input_error(r, path, "mistyped field");
+    }
+  }
+}

@@ -2,6 +2,7 @@
 // fixed variants, reductions keep the verdicts and terminal states, traces replay, shrinking
 // keeps the property and makes the run no larger.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -277,6 +278,27 @@ TEST_CASE("a counterexample trace replays step by step, and dfs resumes from one
   std::vector<std::uint32_t> prefix(t.picks.begin(), t.picks.begin() + t.picks.size() / 2);
   Report from = rx.dfs_from(prefix, k_never_stop);
   CHECK(from.first_violation.has_value());
+
+  // A header whose bounds the explorer cannot have written (a negative count) is refused, not
+  // wrapped; so is a header whose "engine" is not a string.
+  std::string text;
+  {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const std::string faults = fmt::format("\"max_faults\":{}", s.max_faults);
+  REQUIRE(text.find(faults) != std::string::npos);
+  std::string negative = text;
+  negative.replace(negative.find(faults), faults.size(), "\"max_faults\":-1");
+  { std::ofstream(path, std::ios::trunc) << negative; }
+  CHECK_THROWS_AS(read_explore_trace(path, STAMPEDE_VERSION), TraceError);
+  std::string numeric = text;
+  numeric.replace(numeric.find("\"engine\":\"explore\""), 18, "\"engine\":7");
+  { std::ofstream(path, std::ios::trunc) << numeric; }
+  CHECK_FALSE(is_explore_trace(path));
+  CHECK_THROWS_AS(read_trace(path, STAMPEDE_VERSION), TraceError);
   std::filesystem::remove(path);
 
   CHECK_THROWS_AS(read_explore_trace(path, STAMPEDE_VERSION), TraceError);
