@@ -43,6 +43,17 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   return cmd;
 }
 
+// An error is one line: a value that holds a line break (a YAML block, a trace field) is shown
+// with the break written as \n.
+std::string one_line(std::string text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c != '\r') out += c;
+  }
+  return out;
+}
+
 // CLI11 reads a first word that is not a command as a stray argument and says "A subcommand is
 // required", which misleads: name the word, the commands, and the nearest one.
 std::optional<int> check_command_word(CLI::App& app, int argc, char** argv) {
@@ -96,7 +107,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "stampede: %s (see stampede --help)\n", e.what());
+    std::fprintf(stderr, "stampede: %s (see stampede --help)\n", one_line(e.what()).c_str());
     return k_exit_bad_input;
   }
 
@@ -107,13 +118,13 @@ int main(int argc, char** argv) {
     if (auto rc = run_study_command(study)) return *rc;
     if (auto rc = run_explore_command(*explore_cmds)) return *rc;
   } catch (const stampede::InputError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
+    std::fprintf(stderr, "%s\n", one_line(e.what()).c_str());
     return k_exit_bad_input;
   } catch (const stampede::TraceError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
+    std::fprintf(stderr, "%s\n", one_line(e.what()).c_str());
     return k_exit_bad_input;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "stampede: internal error: %s\n", e.what());
+    std::fprintf(stderr, "stampede: internal error: %s\n", one_line(e.what()).c_str());
     return k_exit_internal;
   }
   return k_exit_internal;

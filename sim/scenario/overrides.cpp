@@ -47,6 +47,16 @@ YAML::Node select_element(const YAML::Node& list, const std::string& segment,
              fmt::format("no entry named '{}' in '{}'{}", segment, path, hint(segment, names)));
 }
 
+// A --set value as YAML, refused as the file would be (check_yaml) and with the flag named.
+YAML::Node load_value(const std::string& key, const std::string& value) {
+  if (auto p = check_yaml(value)) flag_error(key, fmt::format("bad value: {}", p->message));
+  try {
+    return YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    flag_error(key, fmt::format("bad value '{}': {}", value, e.msg));
+  }
+}
+
 void apply_override(YAML::Node& root, const std::string& flag, Reader& reader) {
   std::size_t eq = flag.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -62,12 +72,7 @@ void apply_override(YAML::Node& root, const std::string& flag, Reader& reader) {
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
-  YAML::Node value_node;
-  try {
-    value_node = YAML::Load(value);
-  } catch (const YAML::Exception& e) {
-    flag_error(key, fmt::format("bad value '{}': {}", value, e.msg));
-  }
+  YAML::Node value_node = load_value(key, value);
   if (!root.IsMap()) flag_error(key, "the scenario is not a map of keys");
 
   // reset(), never operator=, to move `cur`: assigning to a node rewrites the tree.

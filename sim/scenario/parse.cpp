@@ -19,6 +19,8 @@ std::string hint(std::string_view word, const std::vector<std::string>& candidat
 }
 
 YAML::Node load_yaml(std::string_view text, const std::string& file) {
+  if (auto p = check_yaml(text))
+    throw InputError(fmt::format("{}:{}:{}: {}", file, p->line, p->col, p->message));
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {

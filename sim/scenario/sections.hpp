@@ -2,6 +2,7 @@
 // Internal to sim/scenario: one parser per section of a scenario, sharing a Reader for errors.
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,8 +13,19 @@
 
 namespace stampede::scenario_detail {
 
-// Text to a tree; malformed YAML becomes an InputError "FILE:LINE:COL: message".
+// Text to a tree; malformed YAML becomes an InputError "FILE:LINE:COL: message", and so does
+// what check_yaml refuses.
 YAML::Node load_yaml(std::string_view text, const std::string& file);
+
+// What yaml-cpp would accept but a scenario (or a --set value) must not hold: an anchor or alias,
+// nesting deeper than 32, a second document, a quoted string never closed. Lines and columns
+// count from 1.
+struct YamlProblem {
+  int line = 1;
+  int col = 1;
+  std::string message;
+};
+std::optional<YamlProblem> check_yaml(std::string_view text);
 
 // The whole scenario from its tree (the file's, or the file's edited by --set flags).
 ScenarioSpec parse_tree(const YAML::Node& root, const Reader& reader, const Registry& registry);

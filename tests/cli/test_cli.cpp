@@ -424,3 +424,40 @@ TEST_CASE("a trace whose header names its kind or engine with a number is bad in
     }
   }
 }
+
+TEST_CASE("what yaml-cpp would take but a scenario must not hold is one line with its position",
+          "[cli][bad-input]") {
+  // An unclosed quote would swallow every key after it, and the run would pass with no
+  // expectations.
+  require_input_error(stampede("run " + fixture("unterminated-quote.yaml")),
+                      fixture("unterminated-quote.yaml"), "never closed");
+  require_input_error(stampede("run " + fixture("two-documents.yaml")),
+                      fixture("two-documents.yaml"), "a second YAML document");
+  require_input_error(stampede("run " + fixture("anchor.yaml")), fixture("anchor.yaml"),
+                      "anchors and aliases are not part of the scenario format");
+  std::string deep = temp_dir() + "/deep.yaml";
+  { std::ofstream(deep) << "name: deep\nduration: 1s\ncluster: " << std::string(100, '[')
+                        << std::string(100, ']') << "\n"; }
+  require_input_error(stampede("run " + deep), deep, "nesting deeper than 32 levels");
+}
+
+TEST_CASE("aliases in a --set value are refused before they expand", "[cli][bad-input]") {
+  // Nine levels of nine aliases are 9^9 nodes once walked: refused from the text, at once.
+  std::string bomb = "[&a0 [x,x,x,x,x,x,x,x,x]";
+  for (int i = 1; i < 9; ++i) {
+    bomb += fmt::format(", &a{} [*a{}", i, i - 1);
+    for (int k = 1; k < 9; ++k) bomb += fmt::format(",*a{}", i - 1);
+    bomb += "]";
+  }
+  bomb += "]";
+  Result r = stampede("run " + fixture("valid.yaml") + " --set 'description=" + bomb + "'");
+  require_flag_error(r, "--set description", "anchors and aliases");
+}
+
+TEST_CASE("an error whose value spans lines is still one line", "[cli][bad-input]") {
+  std::string path = temp_dir() + "/multiline.yaml";
+  { std::ofstream(path) << "name: |\n  two\n  lines\nduration: 1s\n"; }
+  Result r = stampede("run " + path);
+  require_input_error(r, path, "bad name");
+  CHECK(r.err.find("two\\nlines") != std::string::npos);
+}
