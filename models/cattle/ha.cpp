@@ -90,6 +90,24 @@ void CattleServer::send_next_write(Ctx& ctx) {
     if (e.sent) return;
     e.sent = true;
     std::int64_t s = seq;
+    if (!db_client_->connected()) {
+      // Without its pool the write fails now: it is never kept for a db that comes back. Cattle
+      // runs each statement on the thread that decided it, through jOOQ on a pooled connection
+      // in autocommit (rancher/cattle v0.165.8 code/framework/jooq/src/main/java/io/cattle/
+      // platform/db/jooq/config/AutoCommitConnectionProvider.java acquire, lines 20-27;
+      // TransactionDelegateImpl only runs the block in Spring's transaction); with the db down
+      // the borrow's connect is refused and the statement throws at once (the pool may grow to
+      // global.pool.maxtotal=1000, so no borrower waits for a connection), the process exits
+      // with UNKNOWN_EXCEPTION (code/framework/engine/src/main/java/io/cattle/platform/engine/
+      // process/impl/DefaultProcessInstanceImpl.java lines 203-210) and nothing resends the
+      // statement: the replay runs the process again from the database's state. A write kept
+      // for later committed after another server had reconciled the service, and its holder
+      // then replayed its own process on top (tests/ha/test_db_blips.cpp).
+      mysql::DbResult failed;
+      failed.error = db_client_->last_error().value_or(
+          mysql::DbError{mysql::k_error_server_gone, "MySQL server has gone away"});
+      return on_commit_result(ctx, s, failed);
+    }
     db_client_->commit(ctx, e.batch,
                        [this, s](Ctx& c, const DbResult& r) { on_commit_result(c, s, r); });
     return;
