@@ -64,10 +64,15 @@ std::vector<RowId> CattleServer::commit(Ctx& ctx, Transaction& txn) {
   if (!cm_) return db().commit(txn);
   Transaction resolved;
   std::vector<RowId> ids = volatile_.shared.commit(txn, resolved);
+  enqueue_write(ctx, resolved);
+  return ids;
+}
+
+std::int64_t CattleServer::enqueue_write(Ctx& ctx, const Transaction& resolved) {
   std::int64_t seq = durable_.next_seq++;
   volatile_.journal[seq] = JournalEntry{mysql::WriteBatch::from_resolved(resolved), false, false};
   send_next_write(ctx);
-  return ids;
+  return seq;
 }
 
 void CattleServer::send_next_write(Ctx& ctx) {
@@ -85,6 +90,24 @@ void CattleServer::send_next_write(Ctx& ctx) {
     if (e.sent) return;
     e.sent = true;
     std::int64_t s = seq;
+    if (!db_client_->connected()) {
+      // Without its pool the write fails now: it is never kept for a db that comes back. Cattle
+      // runs each statement on the thread that decided it, through jOOQ on a pooled connection
+      // in autocommit (rancher/cattle v0.165.8 code/framework/jooq/src/main/java/io/cattle/
+      // platform/db/jooq/config/AutoCommitConnectionProvider.java acquire, lines 20-27;
+      // TransactionDelegateImpl only runs the block in Spring's transaction); with the db down
+      // the borrow's connect is refused and the statement throws at once (the pool may grow to
+      // global.pool.maxtotal=1000, so no borrower waits for a connection), the process exits
+      // with UNKNOWN_EXCEPTION (code/framework/engine/src/main/java/io/cattle/platform/engine/
+      // process/impl/DefaultProcessInstanceImpl.java lines 203-210) and nothing resends the
+      // statement: the replay runs the process again from the database's state. A write kept
+      // for later committed after another server had reconciled the service, and its holder
+      // then replayed its own process on top (tests/ha/test_db_blips.cpp).
+      mysql::DbResult failed;
+      failed.error = db_client_->last_error().value_or(
+          mysql::DbError{mysql::k_error_server_gone, "MySQL server has gone away"});
+      return on_commit_result(ctx, s, failed);
+    }
     db_client_->commit(ctx, e.batch,
                        [this, s](Ctx& c, const DbResult& r) { on_commit_result(c, s, r); });
     return;
@@ -100,6 +123,7 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
               Event("cattle.db_write_failed").with("error", mysql::format_error(*result.error)),
               fmt::format("write to the database failed: {}", mysql::format_error(*result.error)));
   prune_journal();
+  if (seq == volatile_.seed_seq) on_seed_result(ctx, result);
   send_next_write(ctx);
   // Writes are taken in order: every command that waited for this one or an earlier one can go.
   while (!volatile_.deferred.empty() && volatile_.deferred.begin()->first <= seq) {
@@ -276,17 +300,9 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
   }
   prune_journal();
   bool first = !volatile_.cache_ready;
-  volatile_.cache_ready = true;
-  if (first) {
-    auto services = static_cast<std::int64_t>(rows<ServiceRow>().size());
-    auto hosts = static_cast<std::int64_t>(rows<HostRow>().size());
-    ctx.event(LogLevel::info,
-              Event("cattle.shared_tables_read").with("services", services).with("hosts", hosts),
-              fmt::format("read the shared tables ({} services, {} hosts)", services, hosts));
-    // The first server to find the database empty seeds it; the others read what it wrote.
-    bool seeded = false;
-    for (const auto& [id, setting] : rows<SettingRow>()) seeded = seeded || setting.name == "seeded";
-    if (!seeded && config_.manager->index == 1) seed(ctx);
+  if (first && !on_first_read(ctx)) {
+    if (volatile_.refresh_again) refresh(ctx, false);
+    return;
   }
   bool replay_now = volatile_.refresh_then_replay || first;
   volatile_.refresh_then_replay = false;
@@ -294,6 +310,40 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
   else reconcile(ctx);
   push_config(ctx);
   if (volatile_.refresh_again) refresh(ctx, false);
+}
+
+bool CattleServer::on_first_read(Ctx& ctx) {
+  if (volatile_.seed_seq >= 0) return false;  // the seed is on its way to the db
+  auto services = static_cast<std::int64_t>(rows<ServiceRow>().size());
+  auto hosts = static_cast<std::int64_t>(rows<HostRow>().size());
+  ctx.event(LogLevel::info,
+            Event("cattle.shared_tables_read").with("services", services).with("hosts", hosts),
+            fmt::format("read the shared tables ({} services, {} hosts)", services, hosts));
+  // The first server to find the database empty seeds it; the others read what it wrote. As a
+  // Cattle server does not start before Liquibase has run (server.cpp, seed), the seeding server
+  // works on its tables only once the db has taken the seed.
+  if (!seeded() && config_.manager->index == 1) {
+    seed(ctx);
+    return false;
+  }
+  volatile_.cache_ready = true;
+  return true;
+}
+
+void CattleServer::on_seed_result(Ctx& ctx, const DbResult& result) {
+  volatile_.seed_seq = -1;
+  if (!result.ok()) {
+    // Nothing of the seed is in, or all of it (a commit whose connection died may have been
+    // applied): the next read of the tables tells which, and seeds again if it must, as a
+    // restarted Cattle runs the changesets that are not recorded.
+    ctx.event(LogLevel::notable, Event("cattle.seed_failed"),
+              "the database did not take the seed; reading the tables again");
+    refresh(ctx, false);
+    return;
+  }
+  volatile_.cache_ready = true;
+  replay(ctx);
+  push_config(ctx);
 }
 
 bool CattleServer::in_partition(HostId host) const {

@@ -26,5 +26,7 @@ inline constexpr std::string_view m_zk_service_locks = "zk_service_locks";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.
 inline constexpr std::string_view k_event_channel = "cattle.events";
+// The setting row the seed commits with its data: an installed database (server.cpp, seed).
+inline constexpr std::string_view k_seeded_setting = "seeded";
 
 }  // namespace stampede::cattle

@@ -124,16 +124,30 @@ void CattleServer::open_pool(Ctx& ctx) {
   }
 }
 
+// The scenario's starting data: the hosts its agents registered and the stacks a user created.
+// Real Cattle installs its schema and first rows with Liquibase at the first boot
+// (rancher/cattle v0.165.8 code/framework/db-loader/src/main/java/io/cattle/platform/liquibase/
+// Loader.java, a SpringLiquibase bean that the context builds before anything else:
+// code/packaging/app-config/src/main/resources/META-INF/cattle/system/spring-system-context.xml
+// lines 22-24, changelog resources/content/db/changelog.xml). Liquibase runs each changeset in a
+// transaction with its DATABASECHANGELOG row, so a changeset counts as applied only if its
+// writes are in; a failed one stops the boot and runs again at the next. The seed here is one
+// transaction for the same reason: its rows and the "seeded" marker commit together or not at
+// all, and in HA the server works only once the database has taken it (ha.cpp, on_seed_result).
 void CattleServer::seed(Ctx& ctx) {
+  Transaction all;  // HA: every write with its real id, sent to the db as one transaction
+  auto apply = [&](Transaction& t) {
+    return cm_ ? volatile_.shared.commit(t, all) : db().commit(t);
+  };
   Transaction txn;
   for (const std::string& agent : config_.agents)
     write::insert(txn, HostRow{HostId{}, agent, HostState::active, 0});
   write::insert(txn, NetworkRow{NetworkId{}, "managed", "ipsec", "active"});
-  commit(ctx, txn);
+  apply(txn);
   for (const StackSpec& stack : config_.stacks) {
     Transaction s;
     write::insert(s, StackRow{StackId{}, stack.name, "active"});
-    StackId stack_id{commit(ctx, s).front()};
+    StackId stack_id{apply(s).front()};
     Transaction t;
     for (const ServiceSpec& svc : stack.services)
       write::insert(t, ServiceRow{ServiceId{}, svc.name, stack_id, ServiceKind::service,
@@ -144,13 +158,20 @@ void CattleServer::seed(Ctx& ctx) {
                                   ServiceKind::loadbalancer, std::nullopt, std::nullopt,
                                   fmt::format("{}", fmt::join(stack.load_balancer->targets, ",")),
                                   "active"});
-    commit(ctx, t);
+    apply(t);
   }
   Transaction mark;
-  write::insert(mark, SettingRow{SettingId{}, "seeded", "true"});
-  commit(ctx, mark);
+  write::insert(mark, SettingRow{SettingId{}, std::string(k_seeded_setting), "true"});
+  apply(mark);
+  if (cm_) volatile_.seed_seq = enqueue_write(ctx, all);
   ctx.event(LogLevel::info, Event("cattle.store_seeded"),
             "seeded the store from the scenario's stacks");
+}
+
+bool CattleServer::seeded() const {
+  for (const auto& [id, setting] : rows<SettingRow>())
+    if (setting.name == k_seeded_setting) return true;
+  return false;
 }
 
 // In HA mode the embedded ZooKeeper and Redis clients and the database pool learn of a dead
@@ -211,7 +232,13 @@ void CattleServer::on(Ctx& ctx, NodeId from, const Pong& m) {
 void CattleServer::on(Ctx& ctx, NodeId from, const Hello& m) {
   std::string from_name(ctx.name_of(from));
   auto host = host_by_name(from_name);
-  if (!host) return;  // a host this server does not know: nothing to resume
+  // A host this server does not know: nothing to resume. Real Cattle creates a registered
+  // agent's host from the resources its ping reply reports (rancher/cattle v0.165.8
+  // code/iaas/agent-server/src/main/java/io/cattle/platform/agent/server/resource/impl/
+  // AgentResourcesMonitorImpl.java setHosts, lines 196-258); here the seed stands for those
+  // registrations, made before the scenario starts, and it commits whole with its marker, so a
+  // server working on the tables always knows every agent's host.
+  if (!host) return;
   ctx.event(LogLevel::info, Event("cattle.agent_connected").with("host", from_name),
             fmt::format("agent {} connected", from_name));
   ping_succeeded(ctx, *host);

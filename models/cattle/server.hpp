@@ -173,11 +173,14 @@ class CattleServer final : public Node {
     std::map<ServiceId, ServiceWork> service_work;
     std::map<std::int64_t, TimeNs> actions;  // ZooKeeper session -> the last action's time
     bool reconcile_paused_logged = false;
+    // The seed's write while the db has not answered it (-1: none): the server works only once
+    // its seed is in.
+    std::int64_t seed_seq = -1;
     STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_slots, bus, bus_scheduled,
                     ha_booted, serving, cm_started, shared, cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions,
-                    reconcile_paused_logged)
+                    reconcile_paused_logged, seed_seq)
   };
 
   mysql::Database& db() {
@@ -207,6 +210,8 @@ class CattleServer final : public Node {
   // Boot (server.cpp).
   void boot(Ctx& ctx);
   void seed(Ctx& ctx);
+  // Whether the tables hold the seed's marker (an installed database).
+  bool seeded() const;
   void open_pool(Ctx& ctx);
   // HA mode: the external pool's outcome decides whether the cluster manager starts.
   void on_pool_event(Ctx& ctx, mysql::PoolEvent event);
@@ -270,6 +275,12 @@ class CattleServer final : public Node {
   void refresh(Ctx& ctx, bool then_replay);
   void on_refresh_result(Ctx& ctx, const std::string& table, const mysql::DbResult& result);
   void on_commit_result(Ctx& ctx, std::int64_t seq, const mysql::DbResult& result);
+  // Queues resolved writes for the db as one transaction; returns its sequence number.
+  std::int64_t enqueue_write(Ctx& ctx, const mysql::Transaction& resolved);
+  // The first read since the boot: seeds an empty database (server-1) and tells whether the
+  // server may work on the tables now.
+  bool on_first_read(Ctx& ctx);
+  void on_seed_result(Ctx& ctx, const mysql::DbResult& result);
   void prune_journal();
   void send_next_write(Ctx& ctx);
   // The stale-holder check at a write: abandons all service work, drops the unsent writes.

@@ -309,6 +309,9 @@ void DbClient::create_failed(Ctx& ctx, const DbError& err) {
   for (const auto& [c, conn] : v.conns) live |= conn.end == ConnEnd::open;
   if (!live) {
     if (err.code == k_error_too_many_connections) return refused(ctx, err);
+    // Every borrower that found no connection made one (dbcp's makeObject) and gets its error,
+    // as below: none is kept waiting for a pool that reopens later.
+    fail(ctx, take_all_pending(), err);
     return lost(ctx, err);
   }
   if (v.queue.empty()) return;

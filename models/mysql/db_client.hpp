@@ -42,7 +42,9 @@
 //   - A lost db (no connection left after a refused or failed handshake, a request or
 //     validation query unanswered within db_query_timeout, handshakes unanswered within
 //     db_connect_timeout) fails the requests in flight and reopens the pool after a doubling
-//     backoff. A commit that failed this way may or may not have been applied, as with a real
+//     backoff. When the pool's last handshake fails with none left alive, every request waiting
+//     for a connection fails with that error too: each borrower made its own connection (dbcp's
+//     makeObject) and none is kept for a pool that reopens later. A commit that failed this way may or may not have been applied, as with a real
 //     connection.
 //   - begin() holds a connection for a transaction until finish(); a statement of the
 //     transaction is not borrowed, so not tested: on a connection the db has closed it fails at

@@ -174,6 +174,26 @@ TEST_CASE("a name finds a scenario in a subfolder of scenarios/, with or without
   CHECK(a.str() == b.str());
 }
 
+TEST_CASE("the field issues resolve like the known bugs, and `list` shows neither folder",
+          "[cli][lookup]") {
+  Result bare = stampede("run rancher-5395-host-wait-too-short --quiet");
+  Result folder = stampede("run field-issues/rancher-5395-host-wait-too-short --quiet");
+  INFO(bare.err << folder.err);
+  CHECK(bare.code == 0);
+  CHECK(folder.code == 0);
+  CHECK(bare.out.find("stampede run rancher-5395-host-wait-too-short") == 0);
+  std::smatch a, b;
+  REQUIRE(std::regex_search(bare.out, a, std::regex("digest +[0-9a-f]+")));
+  REQUIRE(std::regex_search(folder.out, b, std::regex("digest +[0-9a-f]+")));
+  CHECK(a.str() == b.str());
+  // `stampede list` lists the top folder's scenarios only, as for known-bugs/.
+  Result list = stampede("list");
+  CHECK(list.code == 0);
+  CHECK(list.out.find("ha-startup") != std::string::npos);
+  CHECK(list.out.find("rancher-5395") == std::string::npos);
+  CHECK(list.out.find("lease-lock") == std::string::npos);
+}
+
 TEST_CASE("an installed stampede finds scenarios by name from any working directory",
           "[cli][lookup][install]") {
   // `cmake --install` into a fresh prefix puts the binary in PREFIX/bin and the scenarios in

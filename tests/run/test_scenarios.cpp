@@ -24,8 +24,11 @@ const Registry& registry() {
 
 std::vector<std::string> scenario_files() {
   std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(SCENARIOS_DIR))
-    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+  // The field issues pass as written too (each asserts its reporter's symptom); the known bugs
+  // fail as written and have tests of their own.
+  for (const auto& dir : {std::string(SCENARIOS_DIR), std::string(SCENARIOS_DIR) + "/field-issues"})
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".yaml") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   return files;
 }
@@ -112,9 +115,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "30ed679f7b6836b5"},  {"agent-partition", 2, "b599bc2e00e97dbd"},
-      {"server-stop", 1, "85e95829b1477b29"},      {"server-stop", 2, "aad34b077bf287db"},
-      {"store-truncation", 1, "8a1136f021adf7bd"}, {"store-truncation", 2, "70665ac29d258c2e"},
+      {"agent-partition", 1, "c428df946140c138"},  {"agent-partition", 2, "ce46d805fcb6c2cf"},
+      {"server-stop", 1, "dcfebde63ffc9130"},      {"server-stop", 2, "2ee3276eb45e0185"},
+      {"store-truncation", 1, "dfa0953776871ea2"}, {"store-truncation", 2, "f512d8574c54162a"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);

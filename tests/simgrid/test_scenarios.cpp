@@ -11,8 +11,11 @@ using stampede::test::spawn_child;
 
 static std::vector<std::string> scenario_files() {
   std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(SCENARIOS_DIR))
-    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+  // The field issues pass as written too (each asserts its reporter's symptom); the known bugs
+  // fail as written and have tests of their own.
+  for (const auto& dir : {std::string(SCENARIOS_DIR), std::string(SCENARIOS_DIR) + "/field-issues"})
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".yaml") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   return files;
 }
