@@ -30,9 +30,10 @@ namespace {
 constexpr std::string_view k_cattle_props =
     "rancher/cattle code/iaas/agent-server/src/main/resources/META-INF/cattle/agent-server/"
     "defaults.properties";
+// Cattle's packaged defaults (the engine's, the locks', the ids'), at the release modelled.
 constexpr std::string_view k_engine_props =
-    "rancher/cattle code/framework/engine/src/main/resources/META-INF/cattle/defaults/"
-    "engine-defaults.properties";
+    "rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/"
+    "defaults/defaults.properties";
 constexpr std::string_view k_lock_props =
     "rancher/cattle code/framework/lock/src/main/resources/META-INF/cattle/defaults/"
     "lock-defaults.properties";
@@ -67,17 +68,17 @@ void register_timings(Registry& r) {
                "long with every ping still failing",
                "time a host stays reconnecting (pings failing) before it shows disconnected");
   add_duration(r, "process_replay_interval", 15 * k_s,
-               fmt::format("task.process.replay.schedule=15 ({})", k_engine_props),
+               fmt::format("task.process.replay.schedule=15 ({} line 6)", k_engine_props),
                "how often unfinished process instances are replayed (and services reconciled)");
   add_duration(r, "lock_wait", 3 * k_s,
                fmt::format("default.lock.wait.millis=3000 ({})", k_lock_props),
                "how long a process waits for its resource's lock before it fails");
-  add_count(r, "idempotent_retry_count", 2,
-            fmt::format("idempotent.retry.count=2 ({})", k_engine_props),
-            "immediate retries of a failed handler before it is left to the replay task");
-  add_duration(r, "process_retry_backoff", 1 * k_s,
-               "model choice: first delay of a handler retry, doubled on each retry",
-               "delay before the first retry of a failed process");
+  add_duration(r, std::string(cattle::t_retry_max_wait), 120 * k_s,
+               "process.retry_max_wait.millis=120000 (rancher/cattle v0.165.8 resources/content/"
+               "cattle-global.properties line 48), read by code/framework/engine/src/main/java/"
+               "io/cattle/platform/engine/eventing/impl/ProcessEventListenerImpl.java line 129",
+               "the longest a process that failed twice or more waits after its last run before "
+               "the replay task runs it again (15 s + 2^n/2 ms until then, n its runs)");
   add_duration(r, "agent_reply_timeout", 15 * k_s,
                "model choice: how long a start handler waits for the agent's answer",
                "a start handler fails when its agent has not answered within this");

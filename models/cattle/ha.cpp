@@ -310,7 +310,7 @@ bool CattleServer::in_partition(HostId host) const {
 
 bool CattleServer::pushes_lb_config() const { return !cm_ || cm_->master(); }
 
-bool CattleServer::service_needs_work(ServiceId sid) const {
+bool CattleServer::service_needs_work(ServiceId sid, TimeNs now) const {
   const ServiceRow* service = row<ServiceRow>(sid);
   std::int64_t scale = service ? service->scale.value_or(0) : 0;
   std::map<std::int64_t, InstanceId> by_index = instances_by_index(sid);
@@ -323,13 +323,14 @@ bool CattleServer::service_needs_work(ServiceId sid) const {
       return true;
   }
   // Start processes that wait for the lock (to be replayed, see on_service_read).
-  return cfg_.process_replay && !waiting_processes(sid).empty();
+  return cfg_.process_replay && !waiting_processes(sid, now).empty();
 }
 
-std::vector<ProcessId> CattleServer::waiting_processes(ServiceId sid) const {
+std::vector<ProcessId> CattleServer::waiting_processes(ServiceId sid, TimeNs now) const {
   std::vector<ProcessId> waiting;
   for (const auto& [pi, p] : rows<ProcessRow>())
-    if (unfinished(p.phase) && volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid)
+    if (unfinished(p.phase) && volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid &&
+        replay_due(p, now))
       waiting.push_back(pi);
   return waiting;
 }
@@ -350,7 +351,7 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
   std::vector<ServiceId> services;
   for (const auto& [id, service] : rows<ServiceRow>())
     if (service.kind == ServiceKind::service && volatile_.service_work.count(id) == 0 &&
-        service_needs_work(id))
+        service_needs_work(id, ctx.now()))
       services.push_back(id);
   for (ServiceId sid : services) {
     if (!locks) {
@@ -412,7 +413,7 @@ void CattleServer::on_service_read(Ctx& ctx, ServiceId sid, const DbResult& resu
   // Start processes of the service left pending (by a failure, or by a server that crashed) go
   // first: this is the replay of process instances, for which any server may now hold the lock.
   std::vector<ProcessId> waiting;
-  if (cfg_.process_replay) waiting = waiting_processes(sid);
+  if (cfg_.process_replay) waiting = waiting_processes(sid, ctx.now());
   for (ProcessId pi : waiting) run_process(ctx, pi);
   reconcile_service(ctx, sid);
   service_work_check(ctx, sid);

@@ -112,9 +112,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "30ed679f7b6836b5"},  {"agent-partition", 2, "b599bc2e00e97dbd"},
-      {"server-stop", 1, "85e95829b1477b29"},      {"server-stop", 2, "aad34b077bf287db"},
-      {"store-truncation", 1, "8a1136f021adf7bd"}, {"store-truncation", 2, "70665ac29d258c2e"},
+      {"agent-partition", 1, "bad4b9531477a68c"},  {"agent-partition", 2, "2e2b6803988f1bbe"},
+      {"server-stop", 1, "debcbb9cdd2fc83d"},      {"server-stop", 2, "fd71464d887e605e"},
+      {"store-truncation", 1, "ef229eadf36ebe93"}, {"store-truncation", 2, "1b718ccdee1244a9"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
