@@ -17,12 +17,14 @@
 // are handled by the server whose partition holds the host (cattle's cluster.isInPartition), under
 // the in-memory lock of single mode.
 //
-// The stale-holder check. Before it acts under a service lock (inserts an instance, asks an agent
-// to start a container), a server checks that ZooKeeper still counts it as the holder: the client
+// The stale-holder check (not in Cattle, off by default: rancher/cattle v0.165.8's
+// InterProcessMutextLockWrapper never asks whether a held lock is still held). Switched on,
+// before it acts under a service lock (inserts an instance, asks an agent to start a container),
+// a server checks that ZooKeeper still counts it as the holder: the client
 // holds the lock and has heard from its server within 2/3 of the session timeout. When the lock
 // is reported lost or the session expired, it abandons the service's work. With the mechanism
-// zk_stale_holder_check off it trusts its own bookkeeping instead, which is what the explorer's
-// known bug (b) needs.
+// zk_stale_holder_check off it trusts its own bookkeeping instead, as Cattle does: the explorer's
+// known bug (b) is then real Cattle behaviour.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -360,7 +362,7 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
       on_lock_acquired(ctx, lock_name(sid));
       continue;
     }
-    TimerId t = ctx.set_timer(cfg_.lock_wait_ns,
+    TimerId t = ctx.set_timer(cfg_.service_lock_wait_ns,
                               timer_tag::encode(ServiceLockWait{sid.value}));
     volatile_.service_work[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, t};
     zk_->lock(ctx, lock_name(sid));

@@ -334,9 +334,6 @@ void CattleServer::announce_host(Ctx& ctx, std::string_view process, HostId rid,
   if (process == "host.reconnect") {
     what = "reconnecting";
     signal = "cattle.host_reconnecting";
-  } else if (process == "host.disconnect") {
-    what = "disconnected";
-    signal = "cattle.host_disconnected";
   } else if (process == "host.activate") {
     what = "active again";
     signal = "cattle.host_reconnected";

@@ -44,9 +44,9 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.ping_interval_ns = ctx.timing(t_ping_interval);
   cfg_.ping_timeout_ns = ctx.timing(t_ping_timeout);
   cfg_.reconnect_after = ctx.timing(t_reconnect_after);
-  cfg_.disconnect_after_ns = ctx.timing(t_disconnect_after);
   cfg_.replay_interval_ns = ctx.timing(t_replay_interval);
   cfg_.lock_wait_ns = ctx.timing(t_lock_wait);
+  cfg_.service_lock_wait_ns = ctx.timing(t_service_lock_wait);
   cfg_.retry_max_wait_ns = ctx.timing(t_retry_max_wait);
   cfg_.agent_reply_timeout_ns = ctx.timing(t_agent_reply_timeout);
   cfg_.state_in_store = ctx.mechanism(m_state_in_store);
@@ -388,7 +388,6 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
       case HostState::active: return static_cast<std::int64_t>(HostStateCode::active);
       case HostState::reconnecting:
       case HostState::activating: return static_cast<std::int64_t>(HostStateCode::reconnecting);
-      case HostState::disconnected: return static_cast<std::int64_t>(HostStateCode::disconnected);
       case HostState::unknown:
       case HostState::removed: return std::nullopt;
     }

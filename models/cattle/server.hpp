@@ -11,9 +11,9 @@
 // cluster. The process engine then runs on the server's copy of the shared tables (ha.cpp): it
 // writes through to the external db and re-reads it every replay interval and on every event
 // from the other servers (Redis); it pings only the agents of its partition, and reconciles a
-// service only while it holds the service's ZooKeeper lock. A server that cannot trust its
-// ZooKeeper session any more stops acting on the locks it held (the stale-holder check, which a
-// scenario can switch off: mechanism zk_stale_holder_check).
+// service only while it holds the service's ZooKeeper lock. Like Cattle, a server whose session
+// expired goes on acting on the locks it held; the stale-holder check (mechanism
+// zk_stale_holder_check, not in Cattle, off unless a scenario switches it on) stops it.
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -321,15 +321,15 @@ class CattleServer final : public Node {
     DurationNs ping_interval_ns = 0;
     DurationNs ping_timeout_ns = 0;
     std::int64_t reconnect_after = 0;  // failed pings
-    DurationNs disconnect_after_ns = 0;
     DurationNs replay_interval_ns = 0;
-    DurationNs lock_wait_ns = 0;
+    DurationNs lock_wait_ns = 0;          // a resource's change lock
+    DurationNs service_lock_wait_ns = 0;  // HA: a service's ZooKeeper lock
     DurationNs retry_max_wait_ns = 0;
     DurationNs agent_reply_timeout_ns = 0;
     bool state_in_store = true;
     bool process_replay = true;
     bool zk_service_locks = true;
-    bool zk_stale_holder_check = true;
+    bool zk_stale_holder_check = false;
     bool stop_stray_copies = false;
     SeriesId lock_acquisitions = 0;
     SeriesId process_instances = 0;

@@ -68,7 +68,7 @@ TEST_CASE("observation 1: a partition makes hosts reconnecting, a container kill
   w.run_until(149 * k_s);
   CHECK(w.running("wordpress/web") == 1);
   CHECK(w.availability(k_series, 60 * k_s, 149 * k_s) >= 0.99);
-  CHECK(w.host_state("agent-1") == "reconnecting");  // not yet 60 s of reconnecting
+  CHECK(w.host_state("agent-1") == "reconnecting");
   w.heal();
   w.run_until(180 * k_s);
   CHECK(w.host_state("agent-1") == "active");
@@ -84,16 +84,20 @@ TEST_CASE("observation 1: a partition makes hosts reconnecting, a container kill
   CHECK(w.violations().empty());
 }
 
-TEST_CASE("a host reconnecting for host_disconnect_after shows disconnected, then active") {
+TEST_CASE("as in Cattle 1.1, an unreachable host stays reconnecting, never disconnected, then "
+          "goes active") {
   FakeWorld w;
   boot(w);
+  TimeNs cut_at = w.now();
   w.cut("server-1", "agent-1");
   w.run_until(w.now() + 31 * k_s);
   CHECK(w.host_state("agent-1") == "reconnecting");
   CHECK(w.host_state("agent-2") == "active");
-  w.run_until(w.now() + 61 * k_s);
-  CHECK(w.host_state("agent-1") == "disconnected");
-  CHECK(w.signalled("cattle.host_disconnected"));
+  // Ten minutes of failed pings: 1.1 has no state after reconnecting.
+  w.run_until(w.now() + 10 * k_m);
+  CHECK(w.host_state("agent-1") == "reconnecting");
+  CHECK(w.signalled("cattle.host_reconnecting", cut_at));
+  CHECK_FALSE(w.signalled("cattle.host_reconnected", cut_at));
   w.heal();
   w.run_until(w.now() + 6 * k_s);
   CHECK(w.host_state("agent-1") == "active");
@@ -192,6 +196,10 @@ TEST_CASE("the registry names every timing with a source, and the scale invarian
   }
   CHECK(w.registry().find_timing("agent_ping_interval")->default_value == 5 * k_s);
   CHECK(w.registry().find_timing("lock_wait")->default_value == 3 * k_s);
+  // Cattle 1.1: a service's lock waits default.lock.wait.millis, and the stale-holder check is
+  // not Cattle's, so it is off unless a scenario switches it on.
+  CHECK(w.registry().find_timing("service_lock_wait")->default_value == 10 * k_s);
+  CHECK_FALSE(w.registry().find_mechanism("zk_stale_holder_check")->default_on);
   CHECK(w.registry().find_mechanism("agent_resync") != nullptr);
   CHECK(w.registry().find_invariant("lock.mutual_exclusion") != nullptr);
   boot(w);
