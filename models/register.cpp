@@ -30,12 +30,10 @@ namespace {
 constexpr std::string_view k_cattle_props =
     "rancher/cattle code/iaas/agent-server/src/main/resources/META-INF/cattle/agent-server/"
     "defaults.properties";
+// Cattle's packaged defaults (the engine's, the locks', the ids'), at the release modelled.
 constexpr std::string_view k_engine_props =
-    "rancher/cattle code/framework/engine/src/main/resources/META-INF/cattle/defaults/"
-    "engine-defaults.properties";
-constexpr std::string_view k_lock_props =
-    "rancher/cattle code/framework/lock/src/main/resources/META-INF/cattle/defaults/"
-    "lock-defaults.properties";
+    "rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/"
+    "defaults/defaults.properties";
 
 void add_duration(Registry& r, std::string name, DurationNs value, std::string source,
                   std::string description) {
@@ -49,7 +47,39 @@ void add_count(Registry& r, std::string name, std::int64_t value, std::string so
                          std::move(description)});
 }
 
+// The process engine's timings: the replay, the lock waits, the retry wait.
+void register_engine_timings(Registry& r) {
+  add_duration(r, "process_replay_interval", 15 * k_s,
+               fmt::format("task.process.replay.schedule=15 ({} line 6)", k_engine_props),
+               "how often unfinished process instances are replayed (and services reconciled)");
+  add_duration(r, "lock_wait", 3 * k_s,
+               "rancher/cattle v0.165.8 code/iaas/logic-common/src/main/java/io/cattle/platform/"
+               "process/common/lock/ResourceChangeLock.java getWait() (lines 12-15) returns 3000: "
+               "the lock <type>.<id>.CHANGE that GenericResourceProcessState (line 36) gives "
+               "every process of a resource; a wait that runs out fails the process with "
+               "RESOURCE_BUSY (DefaultProcessInstanceImpl.java lines 248-249, 591-593)",
+               "how long a process waits for its resource's lock before it fails");
+  add_duration(r, std::string(cattle::t_service_lock_wait), 10 * k_s,
+               fmt::format("default.lock.wait.millis=10000 ({} line 18), the wait of every "
+                           "AbstractBlockingLockDefintion (rancher/cattle v0.165.8 code/framework/"
+                           "lock/src/main/java/io/cattle/platform/lock/definition/"
+                           "AbstractBlockingLockDefintion.java line 9), which the service's "
+                           "lock SERVICE.<id> is (code/iaas/service-discovery/server/src/main/"
+                           "java/io/cattle/platform/servicediscovery/deployment/impl/lock/"
+                           "ServiceLock.java)",
+                           k_engine_props),
+               "HA: how long a server waits for a service's ZooKeeper lock before it gives up "
+               "until the next reconcile");
+  add_duration(r, std::string(cattle::t_retry_max_wait), 120 * k_s,
+               "process.retry_max_wait.millis=120000 (rancher/cattle v0.165.8 resources/content/"
+               "cattle-global.properties line 48), read by code/framework/engine/src/main/java/"
+               "io/cattle/platform/engine/eventing/impl/ProcessEventListenerImpl.java line 129",
+               "the longest a process that failed twice or more waits after its last run before "
+               "the replay task runs it again (15 s + 2^n/2 ms until then, n its runs)");
+}
+
 void register_timings(Registry& r) {
+  register_engine_timings(r);
   add_duration(r, "agent_ping_interval", 5 * k_s,
                fmt::format("task.agent.ping.schedule=5 ({})", k_cattle_props),
                "how often the server pings each agent");
@@ -61,23 +91,6 @@ void register_timings(Registry& r) {
                         "pingFailure schedules agent.reconnect for an active agent at that count",
                         k_cattle_props),
             "consecutive failed pings after which an active host goes reconnecting");
-  add_duration(r, "host_disconnect_after", 60 * k_s,
-               "model choice: cattle's reconnect process keeps a host reconnecting while it "
-               "retries; the model marks it disconnected once it has been reconnecting this "
-               "long with every ping still failing",
-               "time a host stays reconnecting (pings failing) before it shows disconnected");
-  add_duration(r, "process_replay_interval", 15 * k_s,
-               fmt::format("task.process.replay.schedule=15 ({})", k_engine_props),
-               "how often unfinished process instances are replayed (and services reconciled)");
-  add_duration(r, "lock_wait", 3 * k_s,
-               fmt::format("default.lock.wait.millis=3000 ({})", k_lock_props),
-               "how long a process waits for its resource's lock before it fails");
-  add_count(r, "idempotent_retry_count", 2,
-            fmt::format("idempotent.retry.count=2 ({})", k_engine_props),
-            "immediate retries of a failed handler before it is left to the replay task");
-  add_duration(r, "process_retry_backoff", 1 * k_s,
-               "model choice: first delay of a handler retry, doubled on each retry",
-               "delay before the first retry of a failed process");
   add_duration(r, "agent_reply_timeout", 15 * k_s,
                "model choice: how long a start handler waits for the agent's answer",
                "a start handler fails when its agent has not answered within this");
@@ -132,11 +145,17 @@ void register_mechanisms(Registry& r) {
                    "MySQL store; off: it lives in the server's memory, lost when the server "
                    "crashes and untouched when the store is truncated"});
   r.add_mechanism({std::string(cattle::m_zk_stale_holder_check),
-                   "HA: a server acts under a service's ZooKeeper lock only while its client "
+                   "NOT IN CATTLE, off by default: rancher/cattle v0.165.8's ZooKeeper locks "
+                   "(code/implementation/zookeeper/src/main/java/io/cattle/platform/zookeeper/"
+                   "lock/InterProcessMutextLockWrapper.java lines 40-46, Curator's "
+                   "InterProcessMutex.acquire) are never asked, once held, whether the session "
+                   "still holds them, so a holder whose session expired goes on acting. On: a "
+                   "server acts under a service's ZooKeeper lock only while its client "
                    "holds the lock and has heard from ZooKeeper within 2/3 of the session "
                    "timeout, and abandons the work when the lock is lost or the session expires; "
-                   "off: it trusts its own bookkeeping, and a paused or cut-off holder goes on "
-                   "acting after ZooKeeper gave the lock to another server"});
+                   "off (Cattle): it trusts its own bookkeeping, and a paused or cut-off holder "
+                   "goes on acting after ZooKeeper gave the lock to another server",
+                   false});
   r.add_mechanism({std::string(cattle::m_stop_stray_copies),
                    "NOT IN CATTLE, off by default: a container reported by another host than its "
                    "instance's (a start command that waited on a paused agent while the create "
@@ -178,8 +197,7 @@ void register_names(Registry& r) {
   for (auto [name, what] : std::initializer_list<std::pair<const char*, const char*>>{
            {"cattle.server_started", "a Cattle server process booted (first boot or restart)"},
            {"cattle.host_reconnecting", "a host went from active to reconnecting"},
-           {"cattle.host_disconnected", "a host went from reconnecting to disconnected"},
-           {"cattle.host_reconnected", "a reconnecting or disconnected host became active"},
+           {"cattle.host_reconnected", "a reconnecting host became active"},
            {"cattle.container_restarted", "the server restarted a stopped container"},
            {"mysql.truncated", "tables of the Cattle store were truncated"},
            {"agent.container_died", "a container died on its host"}})
@@ -189,7 +207,6 @@ void register_names(Registry& r) {
            {"cattle server started", "server-1 booted; says how many services and hosts it "
                                      "knows from its store"},
            {"host agent-N reconnecting", "the ping monitor scheduled a reconnect"},
-           {"host agent-N disconnected", "a reconnecting host stayed unreachable"},
            {"host agent-N active again", "a host answered pings again"},
            {"container X died on agent-N", "the server noticed a dead container (ping reply, "
                                            "reconnect or event)"},
@@ -217,7 +234,7 @@ void register_names(Registry& r) {
 void register_events(Registry& r) {
   r.add_event({"cattle.host_state_changed", {"host", "from", "to"},
                "a host process finished: the host went from one state (active, reconnecting, "
-               "disconnected) to another"});
+               "activating) to another (Cattle 1.1 has no disconnected state)"});
   r.add_event({"cattle.container_created", {"container", "host"},
                "instance.create finished: the container runs on its host"});
   r.add_event({"cattle.container_restarted", {"container", "host"},

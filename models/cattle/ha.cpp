@@ -17,12 +17,14 @@
 // are handled by the server whose partition holds the host (cattle's cluster.isInPartition), under
 // the in-memory lock of single mode.
 //
-// The stale-holder check. Before it acts under a service lock (inserts an instance, asks an agent
-// to start a container), a server checks that ZooKeeper still counts it as the holder: the client
+// The stale-holder check (not in Cattle, off by default: rancher/cattle v0.165.8's
+// InterProcessMutextLockWrapper never asks whether a held lock is still held). Switched on,
+// before it acts under a service lock (inserts an instance, asks an agent to start a container),
+// a server checks that ZooKeeper still counts it as the holder: the client
 // holds the lock and has heard from its server within 2/3 of the session timeout. When the lock
 // is reported lost or the session expired, it abandons the service's work. With the mechanism
-// zk_stale_holder_check off it trusts its own bookkeeping instead, which is what the explorer's
-// known bug (b) needs.
+// zk_stale_holder_check off it trusts its own bookkeeping instead, as Cattle does: the explorer's
+// known bug (b) is then real Cattle behaviour.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -360,7 +362,7 @@ bool CattleServer::in_partition(HostId host) const {
 
 bool CattleServer::pushes_lb_config() const { return !cm_ || cm_->master(); }
 
-bool CattleServer::service_needs_work(ServiceId sid) const {
+bool CattleServer::service_needs_work(ServiceId sid, TimeNs now) const {
   const ServiceRow* service = row<ServiceRow>(sid);
   std::int64_t scale = service ? service->scale.value_or(0) : 0;
   std::map<std::int64_t, InstanceId> by_index = instances_by_index(sid);
@@ -373,13 +375,14 @@ bool CattleServer::service_needs_work(ServiceId sid) const {
       return true;
   }
   // Start processes that wait for the lock (to be replayed, see on_service_read).
-  return cfg_.process_replay && !waiting_processes(sid).empty();
+  return cfg_.process_replay && !waiting_processes(sid, now).empty();
 }
 
-std::vector<ProcessId> CattleServer::waiting_processes(ServiceId sid) const {
+std::vector<ProcessId> CattleServer::waiting_processes(ServiceId sid, TimeNs now) const {
   std::vector<ProcessId> waiting;
   for (const auto& [pi, p] : rows<ProcessRow>())
-    if (unfinished(p.phase) && volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid)
+    if (unfinished(p.phase) && volatile_.running.count(pi) == 0 && service_lock_of(pi) == sid &&
+        replay_due(p, now))
       waiting.push_back(pi);
   return waiting;
 }
@@ -400,7 +403,7 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
   std::vector<ServiceId> services;
   for (const auto& [id, service] : rows<ServiceRow>())
     if (service.kind == ServiceKind::service && volatile_.service_work.count(id) == 0 &&
-        service_needs_work(id))
+        service_needs_work(id, ctx.now()))
       services.push_back(id);
   for (ServiceId sid : services) {
     if (!locks) {
@@ -409,7 +412,7 @@ void CattleServer::reconcile_ha(Ctx& ctx) {
       on_lock_acquired(ctx, lock_name(sid));
       continue;
     }
-    TimerId t = ctx.set_timer(cfg_.lock_wait_ns,
+    TimerId t = ctx.set_timer(cfg_.service_lock_wait_ns,
                               timer_tag::encode(ServiceLockWait{sid.value}));
     volatile_.service_work[sid] = ServiceWork{ServiceWork::Phase::waiting_lock, t};
     zk_->lock(ctx, lock_name(sid));
@@ -462,7 +465,7 @@ void CattleServer::on_service_read(Ctx& ctx, ServiceId sid, const DbResult& resu
   // Start processes of the service left pending (by a failure, or by a server that crashed) go
   // first: this is the replay of process instances, for which any server may now hold the lock.
   std::vector<ProcessId> waiting;
-  if (cfg_.process_replay) waiting = waiting_processes(sid);
+  if (cfg_.process_replay) waiting = waiting_processes(sid, ctx.now());
   for (ProcessId pi : waiting) run_process(ctx, pi);
   reconcile_service(ctx, sid);
   service_work_check(ctx, sid);

@@ -9,11 +9,10 @@ namespace stampede::cattle {
 inline constexpr std::string_view t_ping_interval = "agent_ping_interval";
 inline constexpr std::string_view t_ping_timeout = "agent_ping_timeout";
 inline constexpr std::string_view t_reconnect_after = "agent_ping_reconnect_after_failed_count";
-inline constexpr std::string_view t_disconnect_after = "host_disconnect_after";
 inline constexpr std::string_view t_replay_interval = "process_replay_interval";
 inline constexpr std::string_view t_lock_wait = "lock_wait";
-inline constexpr std::string_view t_retry_count = "idempotent_retry_count";
-inline constexpr std::string_view t_retry_backoff = "process_retry_backoff";
+inline constexpr std::string_view t_service_lock_wait = "service_lock_wait";
+inline constexpr std::string_view t_retry_max_wait = "process_retry_max_wait";
 inline constexpr std::string_view t_agent_reply_timeout = "agent_reply_timeout";
 inline constexpr std::string_view t_ha_start_interval = "ha_server_start_interval";
 

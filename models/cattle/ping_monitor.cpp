@@ -50,8 +50,7 @@ std::optional<HostId> CattleServer::host_of_ping_slot(std::uint64_t slot) const 
 void CattleServer::ping_succeeded(Ctx& ctx, HostId host) {
   volatile_.pings[host].failures = 0;
   HostState state = state_of(host);
-  if ((state == HostState::reconnecting || state == HostState::disconnected) &&
-      !has_unfinished(host))
+  if (state == HostState::reconnecting && !has_unfinished(host))
     schedule_process(ctx, "host.activate", host);
 }
 
@@ -64,13 +63,9 @@ void CattleServer::ping_failed(Ctx& ctx, HostId host) {
   if (has_unfinished(host)) return;
   const HostRow* row = this->row<HostRow>(host);
   HostState state = row ? row->state : HostState::unknown;
-  TimeNs updated_ns = row ? row->updated_ns : 0;
-  if (state == HostState::active && failures >= cfg_.reconnect_after) {
+  // A reconnecting host stays so until it answers: Cattle 1.1 has no disconnected state.
+  if (state == HostState::active && failures >= cfg_.reconnect_after)
     schedule_process(ctx, "host.reconnect", host);
-  } else if (state == HostState::reconnecting &&
-             ctx.now() - updated_ns >= cfg_.disconnect_after_ns) {
-    schedule_process(ctx, "host.disconnect", host);
-  }
 }
 
 void CattleServer::sync_containers(Ctx& ctx, HostId host, const std::vector<std::string>& running,

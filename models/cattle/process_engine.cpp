@@ -1,7 +1,11 @@
 // Cattle's process engine: every state change of a resource runs as a process instance, recorded
 // as a row, under the resource's lock, with an event on the bus when the state changes. A failed
-// handler is retried with backoff a few times, then left to the replay task, which also resumes
-// whatever a crash interrupted (its rows are unfinished in the durable store).
+// process is left unfinished for the replay task, which also resumes whatever a crash interrupted
+// (its rows are unfinished in the durable store). There is no immediate retry: rancher/cattle
+// v0.165.8's idempotent.retry.count (code/framework/engine/src/main/java/io/cattle/platform/
+// engine/idempotent/Idempotent.java lines 40-51) re-runs a handler only to test that it is
+// idempotent, and only when idempotent.checks is set, which only the dev packaging does
+// (code/packaging/dev/src/main/resources/META-INF/cattle/defaults/dev-defaults.properties line 1).
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -69,7 +73,7 @@ void CattleServer::run_process(Ctx& ctx, ProcessId pi) {
   if (ServiceId sid = cm_ ? service_lock_of(pi) : ServiceId{}; sid.valid() && !holding_service(sid))
     return;
   std::string lock = std::string(to_text(p->resource_type)) + ":" + to_text(p->resource_id);
-  volatile_.running[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0};
+  volatile_.running[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0, ctx.now()};
   if (volatile_.locks.try_acquire(lock, pi.value)) {
     ctx.count(cfg_.lock_acquisitions, 1);
     execute(ctx, pi);
@@ -159,7 +163,6 @@ void CattleServer::finish_process(Ctx& ctx, ProcessId pi, std::string_view from)
   commit(ctx, txn);
   emit(ctx, std::string(def->table) + "." + std::string(def->done), p.resource_id);
   release_lock(ctx, pi);
-  volatile_.quick_retries.erase(pi);
   announce(ctx, p.process, p.resource_id, from_state);
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
@@ -171,7 +174,6 @@ void CattleServer::cancel_process(Ctx& ctx, ProcessId pi, std::string_view why) 
   commit(ctx, txn);
   ctx.log(LogLevel::debug, fmt::format("process {} canceled: {}", pi, why));
   release_lock(ctx, pi);
-  volatile_.quick_retries.erase(pi);
   if (cm_) service_work_check(ctx, service_lock_of(pi));
 }
 
@@ -187,22 +189,33 @@ void CattleServer::fail_process(Ctx& ctx, ProcessId pi, std::string_view why) {
                 .with("why", why),
             fmt::format("process {} ({} {}:{}) failed: {}", pi, p->process,
                         to_text(p->resource_type), resource_id, why));
+  // The execution's start time goes with the count, as Cattle's process_execution log keeps it:
+  // the replay waits longer for a process that failed twice or more (replay_due).
+  auto it = volatile_.running.find(pi);
+  TimeNs started_ns = it != volatile_.running.end() ? it->second.started_ns : ctx.now();
   Transaction txn;
   write::phase(txn, pi, ProcessPhase::pending);
-  write::attempts(txn, pi, p->attempts + 1);
+  write::attempts(txn, pi, p->attempts + 1, started_ns);
   commit(ctx, txn);  // (p is not used after this)
-  auto it = volatile_.running.find(pi);
+  it = volatile_.running.find(pi);
   if (it != volatile_.running.end() && it->second.timer != 0) ctx.cancel_timer(it->second.timer);
   release_lock(ctx, pi);
-  // Idempotent handlers are retried at once a few times, with a doubling delay; after that the
-  // process waits for the replay task.
-  int& n = volatile_.quick_retries[pi];
-  if (n < cfg_.retry_count) {
-    DurationNs delay = cfg_.retry_backoff_ns << n;
-    ++n;
-    ctx.set_timer(delay, timer_tag::encode(Retry{pi.value}));
-  }
+  // The process waits for the replay task (process_replay_interval): Cattle has no quick retry.
   if (cm_) service_work_check(ctx, service_lock_of(pi));
+}
+
+bool CattleServer::replay_due(const ProcessRow& p, TimeNs now) const {
+  // rancher/cattle v0.165.8 code/framework/engine/src/main/java/io/cattle/platform/engine/
+  // eventing/impl/ProcessEventListenerImpl.java shouldWaitLonger (lines 113-131): a process run
+  // fewer than two times runs at once; otherwise it waits min(process.retry_max_wait.millis,
+  // 15000 + 2^n / 2) ms from its last execution's start, n its executions so far. With the 15 s
+  // replay schedule, a process that keeps failing is tried at every other replay.
+  if (p.attempts < 2) return true;
+  constexpr std::int64_t k_base_ms = 15000;
+  std::int64_t growth_ms = p.attempts >= 40 ? cfg_.retry_max_wait_ns / k_ms
+                                            : (std::int64_t{1} << p.attempts) / 2;
+  DurationNs wait_ns = std::min(cfg_.retry_max_wait_ns, (k_base_ms + growth_ms) * k_ms);
+  return now >= p.last_run_ns + wait_ns;
 }
 
 void CattleServer::release_lock(Ctx& ctx, ProcessId pi) {
@@ -248,11 +261,11 @@ bool CattleServer::has_unfinished(ResourceType type, std::int64_t resource) cons
 }
 
 void CattleServer::replay(Ctx& ctx) {
-  volatile_.quick_retries.clear();
   if (cfg_.process_replay) {
     std::vector<ProcessId> todo;
     for (const auto& [id, p] : rows<ProcessRow>())
-      if (unfinished(p.phase) && volatile_.running.count(id) == 0) todo.push_back(id);
+      if (unfinished(p.phase) && volatile_.running.count(id) == 0 && replay_due(p, ctx.now()))
+        todo.push_back(id);
     for (ProcessId pi : todo) run_process(ctx, pi);
   }
   reconcile(ctx);
@@ -321,9 +334,6 @@ void CattleServer::announce_host(Ctx& ctx, std::string_view process, HostId rid,
   if (process == "host.reconnect") {
     what = "reconnecting";
     signal = "cattle.host_reconnecting";
-  } else if (process == "host.disconnect") {
-    what = "disconnected";
-    signal = "cattle.host_disconnected";
   } else if (process == "host.activate") {
     what = "active again";
     signal = "cattle.host_reconnected";

@@ -78,6 +78,7 @@ Row to_row(const ProcessRow& r) {
           {"phase", std::string(to_text(r.phase))},
           {"attempts", to_text(r.attempts)},
           {"start_ns", to_text(r.start_ns)}};
+  if (r.last_run_ns != 0) row.emplace("last_run_ns", to_text(r.last_run_ns));
   if (r.exit_reason) row.emplace("exit_reason", *r.exit_reason);
   return row;
 }
@@ -135,6 +136,7 @@ void from_row(RowId id, const Row& row, ProcessRow& out) {
   out.phase = parse_process_phase(column(row, "phase"));
   out.attempts = number(row, "attempts");
   out.start_ns = number(row, "start_ns");
+  out.last_run_ns = number(row, "last_run_ns");
   out.exit_reason = optional_text(row, "exit_reason");
 }
 
@@ -168,8 +170,9 @@ void exit_reason(mysql::Transaction& txn, ProcessId pi, std::string_view why) {
   txn.update("process_instance", pi.value, "exit_reason", std::string(why));
 }
 
-void attempts(mysql::Transaction& txn, ProcessId pi, std::int64_t attempts) {
+void attempts(mysql::Transaction& txn, ProcessId pi, std::int64_t attempts, TimeNs last_run_ns) {
   txn.update("process_instance", pi.value, "attempts", to_text(attempts));
+  txn.update("process_instance", pi.value, "last_run_ns", to_text(last_run_ns));
 }
 
 }  // namespace write

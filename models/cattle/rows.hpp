@@ -102,11 +102,13 @@ struct ProcessRow {
   ResourceType resource_type = ResourceType::unknown;
   std::int64_t resource_id = 0;  // a HostId or an InstanceId, by resource_type
   ProcessPhase phase = ProcessPhase::unknown;
-  std::int64_t attempts = 0;
+  std::int64_t attempts = 0;  // failed executions
   TimeNs start_ns = 0;
+  TimeNs last_run_ns = 0;  // when the last failed execution started
+
   std::optional<std::string> exit_reason;  // written when the process ends
   STAMPEDE_FIELDS(id, process, resource_type, resource_id, phase, attempts, start_ns,
-                  exit_reason)
+                  last_run_ns, exit_reason)
 
   HostId host() const {
     return resource_type == ResourceType::host ? HostId{resource_id} : HostId{};
@@ -164,7 +166,7 @@ void state(mysql::Transaction& txn, InstanceId instance, InstanceState state, Ti
 void host(mysql::Transaction& txn, InstanceId instance, HostId host);
 void phase(mysql::Transaction& txn, ProcessId pi, ProcessPhase phase);
 void exit_reason(mysql::Transaction& txn, ProcessId pi, std::string_view why);
-void attempts(mysql::Transaction& txn, ProcessId pi, std::int64_t attempts);
+void attempts(mysql::Transaction& txn, ProcessId pi, std::int64_t attempts, TimeNs last_run_ns);
 
 }  // namespace write
 

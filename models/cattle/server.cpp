@@ -44,11 +44,10 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.ping_interval_ns = ctx.timing(t_ping_interval);
   cfg_.ping_timeout_ns = ctx.timing(t_ping_timeout);
   cfg_.reconnect_after = ctx.timing(t_reconnect_after);
-  cfg_.disconnect_after_ns = ctx.timing(t_disconnect_after);
   cfg_.replay_interval_ns = ctx.timing(t_replay_interval);
   cfg_.lock_wait_ns = ctx.timing(t_lock_wait);
-  cfg_.retry_count = ctx.timing(t_retry_count);
-  cfg_.retry_backoff_ns = ctx.timing(t_retry_backoff);
+  cfg_.service_lock_wait_ns = ctx.timing(t_service_lock_wait);
+  cfg_.retry_max_wait_ns = ctx.timing(t_retry_max_wait);
   cfg_.agent_reply_timeout_ns = ctx.timing(t_agent_reply_timeout);
   cfg_.state_in_store = ctx.mechanism(m_state_in_store);
   cfg_.process_replay = ctx.mechanism(m_process_replay);
@@ -298,7 +297,7 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
     }
   }
   bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
-                                  AgentReply, Retry, HaBoot, ServiceLockWait>(
+                                  AgentReply, HaBoot, ServiceLockWait>(
       tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }
@@ -343,8 +342,6 @@ void CattleServer::on(Ctx& ctx, const AgentReply& t) {
   if (it == volatile_.running.end() || it->second.phase != RunningProcess::Phase::working) return;
   fail_process(ctx, pi, "no answer from the agent");
 }
-
-void CattleServer::on(Ctx& ctx, const Retry& t) { run_process(ctx, ProcessId{t.pi}); }
 
 void CattleServer::on(Ctx& ctx, const HaBoot&) { boot(ctx); }
 
@@ -418,7 +415,6 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
       case HostState::active: return static_cast<std::int64_t>(HostStateCode::active);
       case HostState::reconnecting:
       case HostState::activating: return static_cast<std::int64_t>(HostStateCode::reconnecting);
-      case HostState::disconnected: return static_cast<std::int64_t>(HostStateCode::disconnected);
       case HostState::unknown:
       case HostState::removed: return std::nullopt;
     }

@@ -1,6 +1,6 @@
 #pragma once
 // The Cattle server in single mode: the process engine (resources, transitions, process
-// instance rows, an in-memory lock per resource, an in-memory event bus, replay and retries),
+// instance rows, an in-memory lock per resource, an in-memory event bus, the replay task),
 // the service reconciler, the agent ping monitor, and the configuration pushes that Rancher's
 // metadata service makes (overlay network to agents, backends to load balancers). Its MySQL
 // store is embedded: durable, but unreachable whenever this process is down.
@@ -11,9 +11,9 @@
 // cluster. The process engine then runs on the server's copy of the shared tables (ha.cpp): it
 // writes through to the external db and re-reads it every replay interval and on every event
 // from the other servers (Redis); it pings only the agents of its partition, and reconciles a
-// service only while it holds the service's ZooKeeper lock. A server that cannot trust its
-// ZooKeeper session any more stops acting on the locks it held (the stale-holder check, which a
-// scenario can switch off: mechanism zk_stale_holder_check).
+// service only while it holds the service's ZooKeeper lock. Like Cattle, a server whose session
+// expired goes on acting on the locks it held; the stale-holder check (mechanism
+// zk_stale_holder_check, not in Cattle, off unless a scenario switches it on) stops it.
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -99,7 +99,8 @@ class CattleServer final : public Node {
     enum class Phase { waiting_lock, working } phase = Phase::waiting_lock;
     std::string lock;
     Untracked<TimerId> timer;  // the lock wait or the agent's answer
-    STAMPEDE_FIELDS(phase, lock, timer)
+    TimeNs started_ns = 0;     // when this execution began
+    STAMPEDE_FIELDS(phase, lock, timer, started_ns)
   };
   struct PingStatus {
     int failures = 0;
@@ -150,7 +151,6 @@ class CattleServer final : public Node {
     mysql::Database memory;  // the tables when the `state_in_store` mechanism is off
     LockManager locks;
     std::map<ProcessId, RunningProcess> running;
-    std::map<ProcessId, int> quick_retries;  // handler retries since the last replay, per process
     std::map<HostId, PingStatus> pings;
     HostSlots ping_slots;  // HA: the hosts' ping timer slots
     std::deque<BusEvent> bus;
@@ -176,7 +176,7 @@ class CattleServer final : public Node {
     // The seed's write while the db has not answered it (-1: none): the server works only once
     // its seed is in.
     std::int64_t seed_seq = -1;
-    STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_slots, bus, bus_scheduled,
+    STAMPEDE_FIELDS(memory, locks, running, pings, ping_slots, bus, bus_scheduled,
                     ha_booted, serving, cm_started, shared, cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions,
@@ -203,7 +203,6 @@ class CattleServer final : public Node {
   void on(Ctx& ctx, const BusDrain& t);
   void on(Ctx& ctx, const LockWait& t);
   void on(Ctx& ctx, const AgentReply& t);
-  void on(Ctx& ctx, const Retry& t);
   void on(Ctx& ctx, const HaBoot& t);
   void on(Ctx& ctx, const ServiceLockWait& t);
 
@@ -248,6 +247,8 @@ class CattleServer final : public Node {
   // The state text of a process's resource, or nullopt when the resource is gone.
   std::optional<std::string_view> resource_state(const ProcessRow& p) const;
   void replay(Ctx& ctx);
+  // Whether the replay task runs process `p` now (Cattle's shouldWaitLonger).
+  bool replay_due(const ProcessRow& p, TimeNs now) const;
   void emit(Ctx& ctx, std::string name, std::int64_t resource);
   void drain_bus(Ctx& ctx);
   void on_container_started(Ctx& ctx, InstanceId instance);
@@ -288,9 +289,10 @@ class CattleServer final : public Node {
   bool in_partition(HostId host) const;
   bool pushes_lb_config() const;
   void reconcile_ha(Ctx& ctx);
-  bool service_needs_work(ServiceId service) const;
-  // Unfinished start processes of the service that no run of this server is working on.
-  std::vector<ProcessId> waiting_processes(ServiceId service) const;
+  bool service_needs_work(ServiceId service, TimeNs now) const;
+  // Unfinished start processes of the service that no run of this server is working on and
+  // that the replay task would run now (replay_due).
+  std::vector<ProcessId> waiting_processes(ServiceId service, TimeNs now) const;
   void on_lock_acquired(Ctx& ctx, const std::string& lock);
   void on_lock_lost(Ctx& ctx, const std::string& lock);
   void on_session_event(Ctx& ctx, zk::SessionEvent event);
@@ -330,16 +332,15 @@ class CattleServer final : public Node {
     DurationNs ping_interval_ns = 0;
     DurationNs ping_timeout_ns = 0;
     std::int64_t reconnect_after = 0;  // failed pings
-    DurationNs disconnect_after_ns = 0;
     DurationNs replay_interval_ns = 0;
-    DurationNs lock_wait_ns = 0;
-    std::int64_t retry_count = 0;
-    DurationNs retry_backoff_ns = 0;
+    DurationNs lock_wait_ns = 0;          // a resource's change lock
+    DurationNs service_lock_wait_ns = 0;  // HA: a service's ZooKeeper lock
+    DurationNs retry_max_wait_ns = 0;
     DurationNs agent_reply_timeout_ns = 0;
     bool state_in_store = true;
     bool process_replay = true;
     bool zk_service_locks = true;
-    bool zk_stale_holder_check = true;
+    bool zk_stale_holder_check = false;
     bool stop_stray_copies = false;
     SeriesId lock_acquisitions = 0;
     SeriesId process_instances = 0;

@@ -8,13 +8,15 @@
 
 namespace stampede::cattle {
 
-// Host states follow the agent's (process_defs.cpp moves a host between them). No process of
+// Host states follow the agent's (process_defs.cpp moves a host between them). Cattle 1.1 has no
+// `disconnected` state: an agent that stops answering stays `reconnecting` until it answers
+// (rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/process/
+// spring-process-context.xml lines 247-253 and 292-295: agent states requested, registering,
+// inactive, activating, active, reconnecting, deactivating, removing, removed, ...). No process of
 // the model removes a host; `removed` is a row another tool wrote, which the ping monitor skips.
-enum class HostState : std::uint8_t {
-  unknown, active, reconnecting, disconnected, activating, removed
-};
-inline constexpr std::array<std::string_view, 6> k_host_state_text = {
-    "", "active", "reconnecting", "disconnected", "activating", "removed"};
+enum class HostState : std::uint8_t { unknown, active, reconnecting, activating, removed };
+inline constexpr std::array<std::string_view, 5> k_host_state_text = {
+    "", "active", "reconnecting", "activating", "removed"};
 
 // Instance states follow Cattle's (requested, activating, active, stopping, stopped, removed).
 enum class InstanceState : std::uint8_t {

@@ -67,13 +67,8 @@ struct AgentReply {
   STAMPEDE_FIELDS(pi)
 };
 
-// A failed handler's quick retry is due.
-struct Retry {
-  static constexpr TimerKind k_kind{8, 7};
-  static constexpr std::array<unsigned, 1> k_bits{k_row_id_bits};
-  std::int64_t pi = 0;
-  STAMPEDE_FIELDS(pi)
-};
+// Kind 7 was the quick retry of a failed handler, which Cattle does not have (process_engine.cpp):
+// it stays unused so that the other kinds keep their tags.
 
 // HA: the staggered first boot of server-K is due.
 struct HaBoot {

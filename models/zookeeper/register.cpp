@@ -33,9 +33,14 @@ void register_timings(Registry& r) {
   r.add_timing({std::string(zk::k_max_session_timeout), TimingUnit::count, 20,
                 "zookeeperAdmin: maxSessionTimeout defaults to 20 x tickTime",
                 "largest session timeout a server grants, in ticks"});
-  r.add_timing({std::string(zk::k_session_timeout), TimingUnit::duration, 60 * k_s,
-                "Apache Curator CuratorFrameworkFactory DEFAULT_SESSION_TIMEOUT_MS = 60 s "
-                "(granted as 40 s: 20 ticks of 2 s)",
+  r.add_timing({std::string(zk::k_session_timeout), TimingUnit::duration, 30 * k_s,
+                "zookeeper.session.timeout.millis=30000 (rancher/cattle v0.165.8 code/packaging/"
+                "app-config/src/main/resources/META-INF/cattle/system-services/"
+                "defaults.properties line 167), passed to CuratorFrameworkFactory.newClient with "
+                "RetryNTimes(zookeeper.retries=3, zookeeper.sleep.between.retry.time=1000) "
+                "(code/implementation/zookeeper/src/main/java/io/cattle/platform/zookeeper/lock/"
+                "CuratorFactory.java lines 28-29; properties lines 168-169); granted as asked "
+                "(within [4 s, 40 s])",
                 "session timeout a client asks for; the server clamps it to [min, max]"});
   r.add_timing({std::string(zk::k_finalize_wait), TimingUnit::duration, 200 * k_ms,
                 "ZooKeeper FastLeaderElection.finalizeWait = 200 ms",

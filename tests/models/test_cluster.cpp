@@ -68,7 +68,7 @@ TEST_CASE("observation 1: a partition makes hosts reconnecting, a container kill
   w.run_until(149 * k_s);
   CHECK(w.running("wordpress/web") == 1);
   CHECK(w.availability(k_series, 60 * k_s, 149 * k_s) >= 0.99);
-  CHECK(w.host_state("agent-1") == "reconnecting");  // not yet 60 s of reconnecting
+  CHECK(w.host_state("agent-1") == "reconnecting");
   w.heal();
   w.run_until(180 * k_s);
   CHECK(w.host_state("agent-1") == "active");
@@ -84,16 +84,20 @@ TEST_CASE("observation 1: a partition makes hosts reconnecting, a container kill
   CHECK(w.violations().empty());
 }
 
-TEST_CASE("a host reconnecting for host_disconnect_after shows disconnected, then active") {
+TEST_CASE("as in Cattle 1.1, an unreachable host stays reconnecting, never disconnected, then "
+          "goes active") {
   FakeWorld w;
   boot(w);
+  TimeNs cut_at = w.now();
   w.cut("server-1", "agent-1");
   w.run_until(w.now() + 31 * k_s);
   CHECK(w.host_state("agent-1") == "reconnecting");
   CHECK(w.host_state("agent-2") == "active");
-  w.run_until(w.now() + 61 * k_s);
-  CHECK(w.host_state("agent-1") == "disconnected");
-  CHECK(w.signalled("cattle.host_disconnected"));
+  // Ten minutes of failed pings: 1.1 has no state after reconnecting.
+  w.run_until(w.now() + 10 * k_m);
+  CHECK(w.host_state("agent-1") == "reconnecting");
+  CHECK(w.signalled("cattle.host_reconnecting", cut_at));
+  CHECK_FALSE(w.signalled("cattle.host_reconnected", cut_at));
   w.heal();
   w.run_until(w.now() + 6 * k_s);
   CHECK(w.host_state("agent-1") == "active");
@@ -192,6 +196,10 @@ TEST_CASE("the registry names every timing with a source, and the scale invarian
   }
   CHECK(w.registry().find_timing("agent_ping_interval")->default_value == 5 * k_s);
   CHECK(w.registry().find_timing("lock_wait")->default_value == 3 * k_s);
+  // Cattle 1.1: a service's lock waits default.lock.wait.millis, and the stale-holder check is
+  // not Cattle's, so it is off unless a scenario switches it on.
+  CHECK(w.registry().find_timing("service_lock_wait")->default_value == 10 * k_s);
+  CHECK_FALSE(w.registry().find_mechanism("zk_stale_holder_check")->default_on);
   CHECK(w.registry().find_mechanism("agent_resync") != nullptr);
   CHECK(w.registry().find_invariant("lock.mutual_exclusion") != nullptr);
   boot(w);
@@ -213,7 +221,7 @@ TEST_CASE("the registry names every timing with a source, and the scale invarian
   CHECK_FALSE(w.violations().empty());
 }
 
-TEST_CASE("a failed start is retried with backoff, then replayed until it succeeds") {
+TEST_CASE("a failed start is left to the replay task, which runs it until it succeeds") {
   FakeWorld w;
   w.build(wordpress_spec());
   w.cut("server-1", "agent-*");
@@ -264,4 +272,40 @@ TEST_CASE("with cattle_stop_stray_copies, a stray copy on another host is stoppe
   CHECK(w.running("wordpress/web") == 2);
   CHECK(server.store().get("instance", ids.front(), "state") == "active");
   CHECK(w.violations().empty());
+}
+
+namespace {
+
+// When each failure of process `pi` was logged ("process 5 (instance.create ...) failed: ...").
+std::vector<TimeNs> failures_of(const FakeWorld& w, std::int64_t pi) {
+  std::vector<TimeNs> at;
+  std::string prefix = "process " + std::to_string(pi) + " (";
+  for (const auto& l : w.logs())
+    if (l.text.starts_with(prefix) && l.text.find(") failed: ") != std::string::npos)
+      at.push_back(l.time_ns);
+  return at;
+}
+
+}  // namespace
+
+TEST_CASE("a failed process waits for the 15 s replay, and every other one after two failures") {
+  // Cattle v0.165.8 has no quick retry: the replay task (task.process.replay.schedule=15) runs a
+  // failed process again, and once it has run twice, ProcessEventListenerImpl.shouldWaitLonger
+  // skips it until 15 s + 2^n/2 ms after its last run began: every other replay.
+  bool replay = GENERATE(true, false);
+  FakeWorld w({{"process_replay", replay}});
+  w.build(wordpress_spec());
+  w.cut("server-1", "agent-*");
+  w.start();
+  w.run_until(200 * k_s);
+  // Process 1 (db's instance.create) starts at 0 and waits 15 s for the agent's answer; run 2
+  // begins at the replay of 30 s (the one of 15 s came while run 1 still waited) and fails at
+  // 45 s; the hosts are reconnecting by then, so later runs fail at once, each 30 s apart.
+  std::vector<TimeNs> expected = {15 * k_s};
+  if (replay)
+    expected = {15 * k_s, 45 * k_s, 60 * k_s, 90 * k_s, 120 * k_s, 150 * k_s, 180 * k_s};
+  CHECK(failures_of(w, 1) == expected);
+  w.heal();
+  w.run_until(300 * k_s);
+  CHECK(w.running("wordpress/db") == (replay ? 1 : 0));
 }

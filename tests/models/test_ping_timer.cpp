@@ -52,7 +52,7 @@ TEST_CASE("single-mode ping timers keep the tags they always had", "[cattle][tim
       CHECK(timer_tag::encode(PingTimeout{static_cast<std::uint64_t>(host), seq}) ==
             legacy_tag(host, seq));
   CHECK(timer_tag::encode(PingTick{}) == std::uint64_t{1} << 56);
-  CHECK(timer_tag::encode(Retry{42}) == ((std::uint64_t{7} << 56) | 42));
+  CHECK(timer_tag::encode(AgentReply{42}) == ((std::uint64_t{6} << 56) | 42));
   CHECK(timer_tag::encode(ServiceLockWait{ha_id(3, 2, 7)}) ==
         ((std::uint64_t{9} << 56) | static_cast<std::uint64_t>(ha_id(3, 2, 7))));
 }

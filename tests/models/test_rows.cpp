@@ -39,9 +39,13 @@ TEST_CASE("typed rows convert to the text rows the store keeps, column for colum
                    Row{{"name", "lb"}, {"stack_id", "1"}, {"kind", "loadbalancer"},
                        {"targets", "web"}, {"state", "active"}});
   ProcessRow p{ProcessId{9}, "instance.start", ResourceType::instance, 7, ProcessPhase::pending,
-               1, 100, std::nullopt};
+               1, 100, 0, std::nullopt};
   Row text{{"process", "instance.start"}, {"resource_type", "instance"}, {"resource_id", "7"},
            {"phase", "pending"}, {"attempts", "1"}, {"start_ns", "100"}};
+  check_round_trip(p, text);
+  // The last failed run's start (for the replay's wait) is written once there is one.
+  p.last_run_ns = 250;
+  text.emplace("last_run_ns", "250");
   check_round_trip(p, text);
   p.exit_reason = "done";
   text.emplace("exit_reason", "done");

@@ -115,9 +115,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "c428df946140c138"},  {"agent-partition", 2, "ce46d805fcb6c2cf"},
-      {"server-stop", 1, "dcfebde63ffc9130"},      {"server-stop", 2, "2ee3276eb45e0185"},
-      {"store-truncation", 1, "dfa0953776871ea2"}, {"store-truncation", 2, "f512d8574c54162a"},
+      {"agent-partition", 1, "a697aaf1f25aee69"},  {"agent-partition", 2, "8672c74c4a6f5a43"},
+      {"server-stop", 1, "ecb91377fa53f829"},      {"server-stop", 2, "b5de73b70265426f"},
+      {"store-truncation", 1, "3e25412c0abb28a9"}, {"store-truncation", 2, "9ef311e773ee9685"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
