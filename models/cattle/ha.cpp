@@ -190,6 +190,8 @@ void CattleServer::start_ha(Ctx& ctx) {
                         [this](Ctx& c, const std::string& l) { on_lock_lost(c, l); },
                         [this](Ctx& c, zk::SessionEvent e) { on_session_event(c, e); }});
     zk_->start(ctx);
+    // Until its first connection the client counts toward Curator's LOST too (lifecycle.cpp).
+    arm_lost(ctx, cfg_.curator_lost_after_ns);
   }
   if (config_.redis) {
     redis_.emplace("redis-1");
@@ -452,6 +454,7 @@ void CattleServer::on_lock_lost(Ctx& ctx, const std::string& lock) {
 }
 
 void CattleServer::on_session_event(Ctx& ctx, zk::SessionEvent event) {
+  lifecycle_session_event(ctx, event);
   if (event == zk::SessionEvent::connected) return reconcile(ctx);
   if (!cfg_.zk_stale_holder_check || event != zk::SessionEvent::expired) return;
   std::vector<ServiceId> all;

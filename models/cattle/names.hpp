@@ -16,6 +16,11 @@ inline constexpr std::string_view t_retry_count = "idempotent_retry_count";
 inline constexpr std::string_view t_retry_backoff = "process_retry_backoff";
 inline constexpr std::string_view t_agent_reply_timeout = "agent_reply_timeout";
 inline constexpr std::string_view t_ha_start_interval = "ha_server_start_interval";
+// HA lifecycle (lifecycle.cpp).
+inline constexpr std::string_view t_curator_lost_after = "curator_lost_after";
+inline constexpr std::string_view t_boot_time = "cattle_boot_time";
+inline constexpr std::string_view t_restart_backoff = "docker_restart_backoff";
+inline constexpr std::string_view t_restart_reset_after = "docker_restart_reset_after";
 
 inline constexpr std::string_view m_agent_resync = "agent_resync";
 inline constexpr std::string_view m_state_in_store = "state_in_store";
@@ -23,6 +28,7 @@ inline constexpr std::string_view m_process_replay = "process_replay";
 inline constexpr std::string_view m_zk_stale_holder_check = "zk_stale_holder_check";
 inline constexpr std::string_view m_stop_stray_copies = "cattle_stop_stray_copies";
 inline constexpr std::string_view m_zk_service_locks = "zk_service_locks";
+inline constexpr std::string_view m_exit_on_zk_lost = "cattle_exit_on_zk_lost";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.
 inline constexpr std::string_view k_event_channel = "cattle.events";

@@ -55,6 +55,11 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.zk_service_locks = ctx.mechanism(m_zk_service_locks);
   cfg_.zk_stale_holder_check = ctx.mechanism(m_zk_stale_holder_check);
   cfg_.stop_stray_copies = ctx.mechanism(m_stop_stray_copies);
+  cfg_.exit_on_zk_lost = ctx.mechanism(m_exit_on_zk_lost);
+  cfg_.curator_lost_after_ns = ctx.timing(t_curator_lost_after);
+  cfg_.boot_time_ns = ctx.timing(t_boot_time);
+  cfg_.restart_backoff_ns = ctx.timing(t_restart_backoff);
+  cfg_.restart_reset_after_ns = ctx.timing(t_restart_reset_after);
 }
 
 void CattleServer::boot(Ctx& ctx) {
@@ -79,6 +84,7 @@ void CattleServer::boot(Ctx& ctx) {
   emit(ctx, "server.started", 0);
   if (!cm_) return;
   volatile_.ha_booted = true;
+  durable_.started_ns = ctx.now();
   start_ha(ctx);
   db_client_->start(ctx);
   db_client_->open_pool(ctx, config_.pool_per_server);
@@ -169,7 +175,7 @@ void CattleServer::seed(Ctx& ctx) {
 // are database rows (models/cluster_manager/cluster_manager.hpp), so a peer's closed connection
 // tells it nothing either.
 void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
-  if (!cm_ || !volatile_.ha_booted || cm_->unresponsive()) return;
+  if (!cm_ || volatile_.down || !volatile_.ha_booted || cm_->unresponsive()) return;
   db_client_->on_connection(ctx, peer, event);
   if (zk_) zk_->on_connection(ctx, peer, event);
   if (redis_) redis_->on_connection(ctx, peer, event);
@@ -177,6 +183,9 @@ void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (cm_) {
+    // The manager's container runs on while Cattle's has exited (lifecycle.cpp).
+    if (volatile_.down && cm::ClusterManager::owns_message(msg.type))
+      return cm_->on_message(ctx, from, msg);
     if (!volatile_.ha_booted) return;  // no process yet to receive it
     if (cm::ClusterManager::owns_message(msg.type)) return cm_->on_message(ctx, from, msg);
     // A node that swaps (observation 10) answers nothing: not its agents, the API, the db, its
@@ -258,6 +267,11 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
 void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
   if (cm_) {
     if (cm::ClusterManager::owns_timer(tag)) return cm_->on_timer(ctx, tag);
+    // An exited process's timers fire into nothing (lifecycle.cpp); only Docker's restart runs.
+    if (volatile_.down) {
+      if (auto restart = timer_tag::decode<ContainerRestart>(tag)) on(ctx, *restart);
+      return;
+    }
     // Swapping, the server's own work stalls too; a restart sets its timers again.
     if (cm_->unresponsive()) return;
     if (mysql::DbClient::owns_timer(tag)) return db_client_->on_timer(ctx, tag);
@@ -271,7 +285,8 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
     }
   }
   bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
-                                  AgentReply, Retry, HaBoot, ServiceLockWait>(
+                                  AgentReply, Retry, HaBoot, ServiceLockWait, ZkLost,
+                                  ContainerRestart>(
       tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }
@@ -411,6 +426,8 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     return n;
   }
   if (key == "processes_running") return static_cast<std::int64_t>(volatile_.running.size());
+  if (cm_ && key == "cattle.exits") return durable_.exits;
+  if (cm_ && key == "cattle.down") return volatile_.down ? 1 : 0;
   if (cm_ && key == "ha.cache_ready") return volatile_.cache_ready ? 1 : 0;
   if (cm_ && key == "ha.services_working")
     return static_cast<std::int64_t>(volatile_.service_work.size());

@@ -143,7 +143,13 @@ class CattleServer final : public Node {
     std::int64_t ping_seq = 0;
     std::int64_t next_seq = 0;          // HA: the next write's sequence number
     std::int64_t refresh_from_seq = 0;  // HA: writes from this one on are applied after a read
-    STAMPEDE_FIELDS(store, booted_before, incarnation, ping_seq, next_seq, refresh_from_seq)
+    // HA lifecycle (lifecycle.cpp). Docker's restart manager keeps its back-off outside the
+    // container, so an exit does not reset it.
+    std::int64_t exits = 0;          // System.exit(3) on Curator's LOST, so far
+    DurationNs restart_wait_ns = 0;  // Docker's last restart wait
+    TimeNs started_ns = 0;           // when the current process booted
+    STAMPEDE_FIELDS(store, booted_before, incarnation, ping_seq, next_seq, refresh_from_seq,
+                    exits, restart_wait_ns, started_ns)
   };
   // What a crash loses: the process's memory.
   struct Volatile {
@@ -173,11 +179,14 @@ class CattleServer final : public Node {
     std::map<ServiceId, ServiceWork> service_work;
     std::map<std::int64_t, TimeNs> actions;  // ZooKeeper session -> the last action's time
     bool reconcile_paused_logged = false;
+    // HA lifecycle: the process exited and waits for Docker's restart; Curator's LOST timer.
+    bool down = false;
+    Untracked<TimerId> lost_timer;
     STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_slots, bus, bus_scheduled,
                     ha_booted, serving, cm_started, shared, cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions,
-                    reconcile_paused_logged)
+                    reconcile_paused_logged, down, lost_timer)
   };
 
   mysql::Database& db() {
@@ -203,6 +212,13 @@ class CattleServer final : public Node {
   void on(Ctx& ctx, const Retry& t);
   void on(Ctx& ctx, const HaBoot& t);
   void on(Ctx& ctx, const ServiceLockWait& t);
+  void on(Ctx& ctx, const ZkLost& t);
+  void on(Ctx& ctx, const ContainerRestart& t);
+
+  // HA lifecycle (lifecycle.cpp): Curator's LOST, System.exit(3), Docker's restart.
+  void arm_lost(Ctx& ctx, DurationNs after_ns);
+  void lifecycle_session_event(Ctx& ctx, zk::SessionEvent event);
+  void exit_process(Ctx& ctx);
 
   // Boot (server.cpp).
   void boot(Ctx& ctx);
@@ -330,6 +346,11 @@ class CattleServer final : public Node {
     bool zk_service_locks = true;
     bool zk_stale_holder_check = true;
     bool stop_stray_copies = false;
+    bool exit_on_zk_lost = true;
+    DurationNs curator_lost_after_ns = 0;
+    DurationNs boot_time_ns = 0;
+    DurationNs restart_backoff_ns = 0;
+    DurationNs restart_reset_after_ns = 0;
     SeriesId lock_acquisitions = 0;
     SeriesId process_instances = 0;
     SeriesId events = 0;

@@ -176,13 +176,15 @@ TEST_CASE("shrink drops ZooKeeper servers and agents from the HA stale-holder ru
   // after the event it followed, still lands between server-1's read and its decision (the run
   // fails service.scale_exceeded: 4 containers of wordpress/web for scale 2). (Before the Redis
   // client became Cattle's, with its pooled publishing connection, the original walk differed
-  // and shrank to no agent at all: 4 nodes, 283 steps.)
+  // and shrank to no agent at all: 4 nodes, 283 steps.) Since the server exits on Curator's LOST
+  // (models/cattle/lifecycle.cpp), the paused holder, told of its expired session when it
+  // resumes, exits after its stale action: 607 steps.
   CHECK(r.before.nodes == 10);
   CHECK(r.after.nodes == 6);
   CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false",
                                                 "cluster.agents=2"});
   CHECK(r.after.faults == 1);
-  CHECK(r.after.steps <= 600);
+  CHECK(r.after.steps <= 620);
   CHECK(r.candidates <= 60);
   // The 60 s pause shrinks to just past what expires server-1's ZooKeeper session (10 s, the
   // scenario's session timeout, less the time since its last heartbeat).

@@ -112,9 +112,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "30ed679f7b6836b5"},  {"agent-partition", 2, "b599bc2e00e97dbd"},
-      {"server-stop", 1, "85e95829b1477b29"},      {"server-stop", 2, "aad34b077bf287db"},
-      {"store-truncation", 1, "8a1136f021adf7bd"}, {"store-truncation", 2, "70665ac29d258c2e"},
+      {"agent-partition", 1, "6631c5367e6fa68b"},  {"agent-partition", 2, "068ee83679144c5f"},
+      {"server-stop", 1, "81936284a941ce62"},      {"server-stop", 2, "ebb36030223fe9b4"},
+      {"store-truncation", 1, "e8d7033e9b035153"}, {"store-truncation", 2, "eb8056fea5764df0"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
