@@ -41,6 +41,8 @@
 
 namespace stampede::cattle {
 
+static void register_migration(Registry& r);
+
 void register_lifecycle(Registry& r) {
   constexpr std::string_view props =
       "rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/"
@@ -74,11 +76,55 @@ void register_lifecycle(Registry& r) {
                    "System.exit(3), as rancher/cattle v0.165.8 CuratorFactory.java line 38 does, "
                    "and Docker restarts its container after its back-off and a boot; off: the "
                    "server stays up without a session and stops reconciling"});
+  register_migration(r);
   r.add_signal({"cattle.exited", "HA: a Cattle server called System.exit(3) on Curator's LOST"});
   r.add_event({"cattle.zk_lost_exit", {"code"},
                "HA: Curator reported LOST; the Cattle process logs Good Bye and exits"});
   r.add_event({"cattle.process_restarted", {"exits", "backoff_ms"},
                "HA: Docker restarted the exited Cattle container, after its back-off and a boot"});
+}
+
+// The schema migration's names (migration.cpp).
+static void register_migration(Registry& r) {
+  constexpr std::string_view liquibase =
+      "Liquibase 3.1.0 (rancher/cattle v0.165.8 code/meta-parent/pom.xml lines 258-260), "
+      "StandardLockService.waitForLock";
+  r.add_timing({std::string(t_changelog_lock_wait), TimingUnit::duration, 5 * k_m,
+                fmt::format("{}: GlobalConfiguration databaseChangeLogLockWaitTime, 5 minutes "
+                            "by default; Cattle sets none",
+                            liquibase),
+                "HA: how long a booting server waits for Liquibase's changelog lock before its "
+                "boot fails and it exits"});
+  r.add_timing({std::string(t_changelog_lock_poll), TimingUnit::duration, 10 * k_s,
+                fmt::format("{}: databaseChangeLogLockPollRate, 10 s by default", liquibase),
+                "HA: between a booting server's tries at the changelog lock"});
+  r.add_timing({std::string(t_changelog_update_time), TimingUnit::duration, 2 * k_s,
+                "model choice: how long Liquibase holds the lock to find every changeset run "
+                "(the model's schema never changes between versions: cattle v0.165.7 and "
+                "v0.165.8 have the same changelog)",
+                "HA: how long a booting server holds the changelog lock"});
+  r.add_mechanism({std::string(m_changelog_lock),
+                   "HA: a booting server first takes Liquibase's DATABASECHANGELOGLOCK row "
+                   "(rancher/cattle v0.165.8 io.cattle.platform.liquibase.Loader), waits for it "
+                   "while another holds it, and exits when it cannot get it in "
+                   "liquibase_lock_wait; a process that dies holding it leaves it set. As "
+                   "Cattle does, but off by default in the model for now: on, every HA boot "
+                   "takes liquibase_update_time longer, and the pause of "
+                   "known-bugs/ha-stale-lock-holder and the HA API test are not yet re-derived "
+                   "for it (the field-issues scenarios switch it on); off: no migration step",
+                   false});
+  r.add_mechanism({std::string(m_release_change_lock),
+                   "HA, off as in a default install: db.release.change.lock=true "
+                   "(CATTLE_DB_RELEASE_CHANGE_LOCK=true): a booting server deletes the changelog "
+                   "lock first (rancher/cattle v0.165.8 code/framework/db-loader/src/main/java/io/"
+                   "cattle/platform/liquibase/Loader.java lines 46-57; unset, only embedded "
+                   "databases get this), so a lock left by a dead process does not stop it",
+                   false});
+  r.add_event({"cattle.boot_failed", {"why"},
+               "HA: the Spring context failed (the changelog lock, or the database under it); "
+               "the process exits"});
+  r.add_event({"cattle.changelog_lock_waiting", {},
+               "HA: Liquibase found the changelog lock set and waits a poll"});
 }
 
 void CattleServer::arm_lost(Ctx& ctx, DurationNs after_ns) {

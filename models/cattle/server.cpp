@@ -60,6 +60,11 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.boot_time_ns = ctx.timing(t_boot_time);
   cfg_.restart_backoff_ns = ctx.timing(t_restart_backoff);
   cfg_.restart_reset_after_ns = ctx.timing(t_restart_reset_after);
+  cfg_.changelog_lock = ctx.mechanism(m_changelog_lock);
+  cfg_.release_change_lock = ctx.mechanism(m_release_change_lock);
+  cfg_.changelog_lock_wait_ns = ctx.timing(t_changelog_lock_wait);
+  cfg_.changelog_lock_poll_ns = ctx.timing(t_changelog_lock_poll);
+  cfg_.changelog_update_ns = ctx.timing(t_changelog_update_time);
 }
 
 void CattleServer::boot(Ctx& ctx) {
@@ -93,15 +98,11 @@ void CattleServer::boot(Ctx& ctx) {
 void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
   switch (event) {
     case mysql::PoolEvent::opened:
-      volatile_.serving = true;
-      refresh(ctx, true);
-      // Joining means checking in with the cluster manager; a pool that reopens after a lost
-      // db does not join again.
-      if (!volatile_.cm_started) {
-        volatile_.cm_started = true;
-        cm_->start(ctx);
-      }
-      return;
+      // The first time in a process, Liquibase brings the schema up to date before anything
+      // else of the server starts (migration.cpp).
+      if (!volatile_.migrated && cfg_.changelog_lock) return start_migration(ctx);
+      volatile_.migrated = true;
+      return pool_ready(ctx);
     case mysql::PoolEvent::refused:
       // The client has logged the 1040 error. The server cannot run without its pool, so its
       // manager never checks in and the others never count it.
@@ -112,6 +113,17 @@ void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
       return;
     case mysql::PoolEvent::lost:
       return;  // the client reopens the pool by itself
+  }
+}
+
+void CattleServer::pool_ready(Ctx& ctx) {
+  volatile_.serving = true;
+  refresh(ctx, true);
+  // Joining means checking in with the cluster manager; a pool that reopens after a lost db
+  // does not join again.
+  if (!volatile_.cm_started) {
+    volatile_.cm_started = true;
+    cm_->start(ctx);
   }
 }
 
@@ -286,7 +298,8 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
   }
   bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
                                   AgentReply, Retry, HaBoot, ServiceLockWait, ZkLost,
-                                  ContainerRestart>(
+                                  ContainerRestart, ChangelogLockPoll, ChangelogUpdateDone,
+                                  BootFailed>(
       tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }

@@ -182,11 +182,15 @@ class CattleServer final : public Node {
     // HA lifecycle: the process exited and waits for Docker's restart; Curator's LOST timer.
     bool down = false;
     Untracked<TimerId> lost_timer;
+    // HA schema migration (migration.cpp): done in this process; the wait's deadline.
+    bool migrated = false;
+    TimeNs changelog_deadline_ns = 0;
     STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_slots, bus, bus_scheduled,
                     ha_booted, serving, cm_started, shared, cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions,
-                    reconcile_paused_logged, down, lost_timer)
+                    reconcile_paused_logged, down, lost_timer, migrated,
+                    changelog_deadline_ns)
   };
 
   mysql::Database& db() {
@@ -219,6 +223,18 @@ class CattleServer final : public Node {
   void arm_lost(Ctx& ctx, DurationNs after_ns);
   void lifecycle_session_event(Ctx& ctx, zk::SessionEvent event);
   void exit_process(Ctx& ctx);
+
+  // HA schema migration at boot (migration.cpp): Liquibase's changelog lock.
+  void start_migration(Ctx& ctx);
+  void try_changelog_lock(Ctx& ctx);
+  void on_changelog_lock_read(Ctx& ctx, const mysql::DbResult& result);
+  void on_changelog_lock_taken(Ctx& ctx, const mysql::DbResult& result);
+  void boot_failed(Ctx& ctx, std::string why);
+  void on(Ctx& ctx, const ChangelogLockPoll& t);
+  void on(Ctx& ctx, const ChangelogUpdateDone& t);
+  void on(Ctx& ctx, const BootFailed& t);
+  // The pool is open and the schema is current: the server serves and joins.
+  void pool_ready(Ctx& ctx);
 
   // Boot (server.cpp).
   void boot(Ctx& ctx);
@@ -351,6 +367,11 @@ class CattleServer final : public Node {
     DurationNs boot_time_ns = 0;
     DurationNs restart_backoff_ns = 0;
     DurationNs restart_reset_after_ns = 0;
+    bool changelog_lock = true;
+    bool release_change_lock = false;
+    DurationNs changelog_lock_wait_ns = 0;
+    DurationNs changelog_lock_poll_ns = 0;
+    DurationNs changelog_update_ns = 0;
     SeriesId lock_acquisitions = 0;
     SeriesId process_instances = 0;
     SeriesId events = 0;

@@ -105,6 +105,27 @@ struct ContainerRestart {
   STAMPEDE_FIELDS()
 };
 
+// HA: Liquibase's next try at the changelog lock is due (migration.cpp).
+struct ChangelogLockPoll {
+  static constexpr TimerKind k_kind{8, 12};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
+// HA: the schema update run under the changelog lock is done (migration.cpp).
+struct ChangelogUpdateDone {
+  static constexpr TimerKind k_kind{8, 13};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
+// HA: the boot failed (the changelog lock could not be read or taken): the process exits.
+struct BootFailed {
+  static constexpr TimerKind k_kind{8, 14};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
 // HA: the small numbers a server's ping timers carry for its hosts (PingTimeout::host_slot),
 // handed out from 1 in the order the hosts are first pinged. A handful of hosts: a vector.
 struct HostSlots {

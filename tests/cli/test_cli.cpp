@@ -264,6 +264,10 @@ TEST_CASE("list prints the registered names", "[cli]") {
   r = stampede("list scenarios");
   CHECK(r.code == 0);
   CHECK(r.out.find("agent-partition") != std::string::npos);
+  // A subfolder's scenarios, by the name `stampede run` takes, and no platform host map.
+  CHECK(r.out.find("field-issues/rancher-6334") != std::string::npos);
+  CHECK(r.out.find("known-bugs/lease-lock") != std::string::npos);
+  CHECK(r.out.find("does not load") == std::string::npos);
 }
 
 TEST_CASE("docs/reference.md names every timing, mechanism, invariant, metric, signal and event",

@@ -28,8 +28,10 @@ struct MechanismCase {
 const MechanismCase k_cases[] = {
     {"ha-startup", "cluster.bridge_address=172.18.0.1", "cluster.management_stack_started"},
     {"ha-too-many-connections", "cluster.database.max_connections=151", "Too many connections"},
-    {"ha-mixed-versions", "cluster.mechanisms.manager_version_check=false",
-     "cluster.mixed_version_stack"},
+    // Observation 7 by the sources: nothing stops a 1.1.1/1.1.2 cluster; the check that did in
+    // the model is not in cluster-manager, and switched on it keeps the stack from starting.
+    {"ha-mixed-versions", "cluster.mechanisms.manager_version_check=true",
+     "cluster.management_stack_started"},
     {"ha-wrong-bridge", "cluster.mechanisms.manager_health_check=false", "server not available"},
     {"ha-leftover-state", "cluster.mechanisms.manager_leftover_check=false",
      "cluster.leftover_joined"},
@@ -155,17 +157,22 @@ TEST_CASE("db restart: the servers learn of it from their connections and replac
   CHECK(stopped == 1);
 }
 
-TEST_CASE("mixed versions: reported on every node, and the stack never starts", "[ha]") {
+TEST_CASE("mixed versions: 1.1.1 and 1.1.2 form a cluster and start the stack, as the sources do",
+          "[ha]") {
   Run out_run = run(load("ha-mixed-versions"), 1);
   const RunOutcome& out = out_run.out;
+  INFO(failures(out));
   REQUIRE(out.passed);
   for (const char* s : {"server-1", "server-2", "server-3"})
-    CHECK(timeline_count(out, s, "version mismatch: server-3 runs 1.1.2") == 1);
-  CHECK(timeline_count(out, "server-1", "done launching management stack") == 0);
-  // Pinned versions (the fix the field report gives) start the stack.
-  Run pinned_run = run(load("ha-mixed-versions", {"cluster.server_versions={}"}), 1);
-  const RunOutcome& pinned = pinned_run.out;
-  CHECK(timeline_count(pinned, "server-1", "done launching management stack") == 1);
+    CHECK(timeline_count(out, s, "version mismatch") == 0);
+  CHECK(timeline_count(out, "server-1", "done launching management stack") == 1);
+  // The check the model used to have (not in rancher/cluster-manager v0.1.5) stops it.
+  Run invented_run =
+      run(load("ha-mixed-versions", {"cluster.mechanisms.manager_version_check=true"}), 1);
+  const RunOutcome& invented = invented_run.out;
+  for (const char* s : {"server-1", "server-2", "server-3"})
+    CHECK(timeline_count(invented, s, "version mismatch: server-3 runs 1.1.2") == 1);
+  CHECK(timeline_count(invented, "server-1", "done launching management stack") == 0);
 }
 
 TEST_CASE("wrong bridge: the server is up, the manager loops, the stack never starts", "[ha]") {
