@@ -12,24 +12,41 @@ namespace stampede::cli {
 
 static constexpr std::size_t k_description_width = 76;
 
-static void list_scenarios() {
-  std::vector<std::string> files;
+// The scenarios directly under `dir` (sorted), each printed under `prefix` + its file's stem when
+// a prefix is given (a subfolder's scenario runs by that name: field-issues/rancher-6334).
+static void list_folder(const std::filesystem::path& dir, const std::string& prefix) {
+  std::vector<std::filesystem::path> files;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(scenarios_dir(), ec))
-    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    // A SimGrid platform's host map (platforms/NAME.hosts.yaml) is not a scenario.
+    if (e.path().extension() == ".yaml" && !e.path().stem().string().ends_with(".hosts"))
+      files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  for (const std::string& f : files) {
+  for (const std::filesystem::path& f : files) {
     try {
-      ScenarioSpec s = load_scenario(f, registry());
+      ScenarioSpec s = load_scenario(f.string(), registry());
       // One line each: descriptions run long, and `stampede run NAME` is what the list is for.
       std::string d = s.description;
       while (!d.empty() && std::isspace(static_cast<unsigned char>(d.back()))) d.pop_back();
       if (d.size() > k_description_width) d = d.substr(0, k_description_width - 3) + "...";
-      std::printf("%-24s %s\n", s.name.c_str(), d.c_str());
+      std::string name = prefix.empty() ? s.name : prefix + f.stem().string();
+      std::printf("%-24s %s\n", name.c_str(), d.c_str());
     } catch (const std::exception& e) {
-      std::printf("%-24s (does not load: %s)\n", f.c_str(), e.what());
+      std::printf("%-24s (does not load: %s)\n", f.string().c_str(), e.what());
     }
   }
+}
+
+static void list_scenarios() {
+  // The top folder's scenarios, then those of each subfolder (field-issues/, known-bugs/, ...).
+  const std::filesystem::path root = scenarios_dir();
+  list_folder(root, "");
+  std::vector<std::filesystem::path> subdirs;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root, ec))
+    if (e.is_directory(ec)) subdirs.push_back(e.path());
+  std::sort(subdirs.begin(), subdirs.end());
+  for (const std::filesystem::path& d : subdirs) list_folder(d, d.filename().string() + "/");
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include "models/app/http.hpp"
 #include "models/app/load_balancer.hpp"
 #include "models/cattle/protocol.hpp"
+#include "models/cattle/lifecycle.hpp"
 #include "models/cattle/names.hpp"
 #include "models/cattle/server.hpp"
 #include "models/cluster_manager/register.hpp"
@@ -629,6 +630,7 @@ void register_models(Registry& registry) {
   registry.add_model({"app", build_app});
   register_timings(registry);
   register_mechanisms(registry);
+  cattle::register_lifecycle(registry);
   register_names(registry);
   register_events(registry);
   register_checks(registry);

@@ -216,6 +216,8 @@ void CattleServer::start_ha(Ctx& ctx) {
                         [this](Ctx& c, const std::string& l) { on_lock_lost(c, l); },
                         [this](Ctx& c, zk::SessionEvent e) { on_session_event(c, e); }});
     zk_->start(ctx);
+    // Until its first connection the client counts toward Curator's LOST too (lifecycle.cpp).
+    arm_lost(ctx, cfg_.curator_lost_after_ns);
   }
   if (config_.redis) {
     redis_.emplace("redis-1");
@@ -238,6 +240,9 @@ void CattleServer::crash_ha() {
 }
 
 void CattleServer::refresh(Ctx& ctx, bool then_replay) {
+  // Until Liquibase is done (migration.cpp) the Spring context is not up: nothing reads. A
+  // refused pool is still tried by the reads below; once it opens, the migration comes first.
+  if (cfg_.changelog_lock && !volatile_.migrated && db_client_->connected()) return;
   volatile_.refresh_then_replay |= then_replay;
   // A refused pool is tried again by the reads (a borrow with nothing idle connects, as dbcp
   // does): the replay task's refresh is what retries a server that could not get its pool.
@@ -272,6 +277,8 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
   else volatile_.refresh_rows[table] = result.rows;
   if (--volatile_.refresh_waiting > 0) return;
   volatile_.refreshing = false;
+  // Reads that opened a refused pool come back before its migration: they count for nothing.
+  if (cfg_.changelog_lock && !volatile_.migrated) volatile_.refresh_failed = true;
   if (volatile_.refresh_failed) {
     volatile_.refresh_rows.clear();
     prune_journal();
@@ -505,6 +512,7 @@ void CattleServer::on_lock_lost(Ctx& ctx, const std::string& lock) {
 }
 
 void CattleServer::on_session_event(Ctx& ctx, zk::SessionEvent event) {
+  lifecycle_session_event(ctx, event);
   if (event == zk::SessionEvent::connected) return reconcile(ctx);
   if (!cfg_.zk_stale_holder_check || event != zk::SessionEvent::expired) return;
   std::vector<ServiceId> all;

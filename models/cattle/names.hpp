@@ -15,6 +15,15 @@ inline constexpr std::string_view t_service_lock_wait = "service_lock_wait";
 inline constexpr std::string_view t_retry_max_wait = "process_retry_max_wait";
 inline constexpr std::string_view t_agent_reply_timeout = "agent_reply_timeout";
 inline constexpr std::string_view t_ha_start_interval = "ha_server_start_interval";
+// HA lifecycle (lifecycle.cpp).
+inline constexpr std::string_view t_curator_lost_after = "curator_lost_after";
+inline constexpr std::string_view t_boot_time = "cattle_boot_time";
+inline constexpr std::string_view t_restart_backoff = "docker_restart_backoff";
+inline constexpr std::string_view t_restart_reset_after = "docker_restart_reset_after";
+// HA schema migration (migration.cpp).
+inline constexpr std::string_view t_changelog_lock_wait = "liquibase_lock_wait";
+inline constexpr std::string_view t_changelog_lock_poll = "liquibase_lock_poll";
+inline constexpr std::string_view t_changelog_update_time = "liquibase_update_time";
 
 inline constexpr std::string_view m_agent_resync = "agent_resync";
 inline constexpr std::string_view m_state_in_store = "state_in_store";
@@ -22,6 +31,9 @@ inline constexpr std::string_view m_process_replay = "process_replay";
 inline constexpr std::string_view m_zk_stale_holder_check = "zk_stale_holder_check";
 inline constexpr std::string_view m_stop_stray_copies = "cattle_stop_stray_copies";
 inline constexpr std::string_view m_zk_service_locks = "zk_service_locks";
+inline constexpr std::string_view m_exit_on_zk_lost = "cattle_exit_on_zk_lost";
+inline constexpr std::string_view m_changelog_lock = "liquibase_changelog_lock";
+inline constexpr std::string_view m_release_change_lock = "cattle_db_release_change_lock";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.
 inline constexpr std::string_view k_event_channel = "cattle.events";

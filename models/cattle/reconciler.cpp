@@ -87,6 +87,9 @@ HostId CattleServer::place() const {
 }
 
 void CattleServer::push_config(Ctx& ctx) {
+  // In HA a process that has not read the shared tables since it booted (a restart while the
+  // database is out of reach, lifecycle.cpp) knows nothing yet, and pushes nothing.
+  if (cm_ && !volatile_.cache_ready) return;
   // Running containers and where they run: the directory agents resolve links with.
   std::vector<std::string> directory;
   for (const auto& [iid, instance] : rows<InstanceRow>())

@@ -54,6 +54,16 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.zk_service_locks = ctx.mechanism(m_zk_service_locks);
   cfg_.zk_stale_holder_check = ctx.mechanism(m_zk_stale_holder_check);
   cfg_.stop_stray_copies = ctx.mechanism(m_stop_stray_copies);
+  cfg_.exit_on_zk_lost = ctx.mechanism(m_exit_on_zk_lost);
+  cfg_.curator_lost_after_ns = ctx.timing(t_curator_lost_after);
+  cfg_.boot_time_ns = ctx.timing(t_boot_time);
+  cfg_.restart_backoff_ns = ctx.timing(t_restart_backoff);
+  cfg_.restart_reset_after_ns = ctx.timing(t_restart_reset_after);
+  cfg_.changelog_lock = ctx.mechanism(m_changelog_lock);
+  cfg_.release_change_lock = ctx.mechanism(m_release_change_lock);
+  cfg_.changelog_lock_wait_ns = ctx.timing(t_changelog_lock_wait);
+  cfg_.changelog_lock_poll_ns = ctx.timing(t_changelog_lock_poll);
+  cfg_.changelog_update_ns = ctx.timing(t_changelog_update_time);
 }
 
 void CattleServer::boot(Ctx& ctx) {
@@ -78,6 +88,7 @@ void CattleServer::boot(Ctx& ctx) {
   emit(ctx, "server.started", 0);
   if (!cm_) return;
   volatile_.ha_booted = true;
+  durable_.started_ns = ctx.now();
   start_ha(ctx);
   db_client_->start(ctx);
   db_client_->open_pool(ctx, config_.pool_per_server);
@@ -86,15 +97,11 @@ void CattleServer::boot(Ctx& ctx) {
 void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
   switch (event) {
     case mysql::PoolEvent::opened:
-      volatile_.serving = true;
-      refresh(ctx, true);
-      // Joining means checking in with the cluster manager; a pool that reopens after a lost
-      // db does not join again.
-      if (!volatile_.cm_started) {
-        volatile_.cm_started = true;
-        cm_->start(ctx);
-      }
-      return;
+      // The first time in a process, Liquibase brings the schema up to date before anything
+      // else of the server starts (migration.cpp).
+      if (!volatile_.migrated && cfg_.changelog_lock) return start_migration(ctx);
+      volatile_.migrated = true;
+      return pool_ready(ctx);
     case mysql::PoolEvent::refused:
       // The client has logged the 1040 error. The server cannot run without its pool, so its
       // manager never checks in and the others never count it.
@@ -105,6 +112,17 @@ void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
       return;
     case mysql::PoolEvent::lost:
       return;  // the client reopens the pool by itself
+  }
+}
+
+void CattleServer::pool_ready(Ctx& ctx) {
+  volatile_.serving = true;
+  refresh(ctx, true);
+  // Joining means checking in with the cluster manager; a pool that reopens after a lost db
+  // does not join again.
+  if (!volatile_.cm_started) {
+    volatile_.cm_started = true;
+    cm_->start(ctx);
   }
 }
 
@@ -189,7 +207,7 @@ bool CattleServer::seeded() const {
 // are database rows (models/cluster_manager/cluster_manager.hpp), so a peer's closed connection
 // tells it nothing either.
 void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
-  if (!cm_ || !volatile_.ha_booted || cm_->unresponsive()) return;
+  if (!cm_ || volatile_.down || !volatile_.ha_booted || cm_->unresponsive()) return;
   db_client_->on_connection(ctx, peer, event);
   if (zk_) zk_->on_connection(ctx, peer, event);
   if (redis_) redis_->on_connection(ctx, peer, event);
@@ -197,6 +215,9 @@ void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (cm_) {
+    // The manager's container runs on while Cattle's has exited (lifecycle.cpp).
+    if (volatile_.down && cm::ClusterManager::owns_message(msg.type))
+      return cm_->on_message(ctx, from, msg);
     if (!volatile_.ha_booted) return;  // no process yet to receive it
     if (cm::ClusterManager::owns_message(msg.type)) return cm_->on_message(ctx, from, msg);
     // A node that swaps (observation 10) answers nothing: not its agents, the API, the db, its
@@ -284,6 +305,11 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
 void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
   if (cm_) {
     if (cm::ClusterManager::owns_timer(tag)) return cm_->on_timer(ctx, tag);
+    // An exited process's timers fire into nothing (lifecycle.cpp); only Docker's restart runs.
+    if (volatile_.down) {
+      if (auto restart = timer_tag::decode<ContainerRestart>(tag)) on(ctx, *restart);
+      return;
+    }
     // Swapping, the server's own work stalls too; a restart sets its timers again.
     if (cm_->unresponsive()) return;
     if (mysql::DbClient::owns_timer(tag)) return db_client_->on_timer(ctx, tag);
@@ -297,7 +323,9 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
     }
   }
   bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
-                                  AgentReply, HaBoot, ServiceLockWait>(
+                                  AgentReply, HaBoot, ServiceLockWait, ZkLost,
+                                  ContainerRestart, ChangelogLockPoll, ChangelogUpdateDone,
+                                  BootFailed>(
       tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }
@@ -434,6 +462,8 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     return n;
   }
   if (key == "processes_running") return static_cast<std::int64_t>(volatile_.running.size());
+  if (cm_ && key == "cattle.exits") return durable_.exits;
+  if (cm_ && key == "cattle.down") return volatile_.down ? 1 : 0;
   if (cm_ && key == "ha.cache_ready") return volatile_.cache_ready ? 1 : 0;
   if (cm_ && key == "ha.services_working")
     return static_cast<std::int64_t>(volatile_.service_work.size());

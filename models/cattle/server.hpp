@@ -144,7 +144,13 @@ class CattleServer final : public Node {
     std::int64_t ping_seq = 0;
     std::int64_t next_seq = 0;          // HA: the next write's sequence number
     std::int64_t refresh_from_seq = 0;  // HA: writes from this one on are applied after a read
-    STAMPEDE_FIELDS(store, booted_before, incarnation, ping_seq, next_seq, refresh_from_seq)
+    // HA lifecycle (lifecycle.cpp). Docker's restart manager keeps its back-off outside the
+    // container, so an exit does not reset it.
+    std::int64_t exits = 0;          // System.exit(3) on Curator's LOST, so far
+    DurationNs restart_wait_ns = 0;  // Docker's last restart wait
+    TimeNs started_ns = 0;           // when the current process booted
+    STAMPEDE_FIELDS(store, booted_before, incarnation, ping_seq, next_seq, refresh_from_seq,
+                    exits, restart_wait_ns, started_ns)
   };
   // What a crash loses: the process's memory.
   struct Volatile {
@@ -176,11 +182,18 @@ class CattleServer final : public Node {
     // The seed's write while the db has not answered it (-1: none): the server works only once
     // its seed is in.
     std::int64_t seed_seq = -1;
+    // HA lifecycle: the process exited and waits for Docker's restart; Curator's LOST timer.
+    bool down = false;
+    Untracked<TimerId> lost_timer;
+    // HA schema migration (migration.cpp): done in this process; the wait's deadline.
+    bool migrated = false;
+    TimeNs changelog_deadline_ns = 0;
     STAMPEDE_FIELDS(memory, locks, running, pings, ping_slots, bus, bus_scheduled,
                     ha_booted, serving, cm_started, shared, cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions,
-                    reconcile_paused_logged, seed_seq)
+                    reconcile_paused_logged, seed_seq, down, lost_timer, migrated,
+                    changelog_deadline_ns)
   };
 
   mysql::Database& db() {
@@ -205,6 +218,25 @@ class CattleServer final : public Node {
   void on(Ctx& ctx, const AgentReply& t);
   void on(Ctx& ctx, const HaBoot& t);
   void on(Ctx& ctx, const ServiceLockWait& t);
+  void on(Ctx& ctx, const ZkLost& t);
+  void on(Ctx& ctx, const ContainerRestart& t);
+
+  // HA lifecycle (lifecycle.cpp): Curator's LOST, System.exit(3), Docker's restart.
+  void arm_lost(Ctx& ctx, DurationNs after_ns);
+  void lifecycle_session_event(Ctx& ctx, zk::SessionEvent event);
+  void exit_process(Ctx& ctx);
+
+  // HA schema migration at boot (migration.cpp): Liquibase's changelog lock.
+  void start_migration(Ctx& ctx);
+  void try_changelog_lock(Ctx& ctx);
+  void on_changelog_lock_read(Ctx& ctx, const mysql::DbResult& result);
+  void on_changelog_lock_taken(Ctx& ctx, const mysql::DbResult& result);
+  void boot_failed(Ctx& ctx, std::string why);
+  void on(Ctx& ctx, const ChangelogLockPoll& t);
+  void on(Ctx& ctx, const ChangelogUpdateDone& t);
+  void on(Ctx& ctx, const BootFailed& t);
+  // The pool is open and the schema is current: the server serves and joins.
+  void pool_ready(Ctx& ctx);
 
   // Boot (server.cpp).
   void boot(Ctx& ctx);
@@ -342,6 +374,16 @@ class CattleServer final : public Node {
     bool zk_service_locks = true;
     bool zk_stale_holder_check = false;
     bool stop_stray_copies = false;
+    bool exit_on_zk_lost = true;
+    DurationNs curator_lost_after_ns = 0;
+    DurationNs boot_time_ns = 0;
+    DurationNs restart_backoff_ns = 0;
+    DurationNs restart_reset_after_ns = 0;
+    bool changelog_lock = true;
+    bool release_change_lock = false;
+    DurationNs changelog_lock_wait_ns = 0;
+    DurationNs changelog_lock_poll_ns = 0;
+    DurationNs changelog_update_ns = 0;
     SeriesId lock_acquisitions = 0;
     SeriesId process_instances = 0;
     SeriesId events = 0;

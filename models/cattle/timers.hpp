@@ -85,6 +85,42 @@ struct ServiceLockWait {
   STAMPEDE_FIELDS(service)
 };
 
+// HA: Curator's LOST is due (lifecycle.cpp): the ZooKeeper connection has been down for as long
+// as a background operation retries before it gives up.
+struct ZkLost {
+  static constexpr TimerKind k_kind{8, 10};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
+// HA: Docker's restart of the exited Cattle container, back-off and boot included, is due.
+struct ContainerRestart {
+  static constexpr TimerKind k_kind{8, 11};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
+// HA: Liquibase's next try at the changelog lock is due (migration.cpp).
+struct ChangelogLockPoll {
+  static constexpr TimerKind k_kind{8, 12};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
+// HA: the schema update run under the changelog lock is done (migration.cpp).
+struct ChangelogUpdateDone {
+  static constexpr TimerKind k_kind{8, 13};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
+// HA: the boot failed (the changelog lock could not be read or taken): the process exits.
+struct BootFailed {
+  static constexpr TimerKind k_kind{8, 14};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
 // HA: the small numbers a server's ping timers carry for its hosts (PingTimeout::host_slot),
 // handed out from 1 in the order the hosts are first pinged. A handful of hosts: a vector.
 struct HostSlots {

@@ -11,8 +11,10 @@
 //   cm_max_missed loops, and logs "cluster changed, index=N, members=[...]" when the member set
 //   changed (N counts the changes: rancher-ha's N is the node's slot in the cluster instead);
 // - it waits for a majority of cluster.servers members ("waiting for at least M cluster
-//   members"), then (manager_version_check) compares the members' server versions with the
-//   master's: a mismatch is logged and the cluster does not form;
+//   members"), then, only with manager_version_check switched on (it is not in
+//   rancher/cluster-manager, whose v0.1.5 compares no versions: off by default), compares the
+//   members' server versions with the master's: a mismatch is logged and the cluster does not
+//   form;
 // - it pings its local server at http://BRIDGE:18080/ping (manager_health_check); with the wrong
 //   bridge address every ping fails and it loops on "server not available", server up or not.
 //   Once a ping succeeds, its Rancher agent registers and its host counts as active;

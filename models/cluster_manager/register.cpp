@@ -36,8 +36,11 @@ void register_timings(Registry& r) {
 
 void register_names(Registry& r) {
   r.add_mechanism({std::string(cm::k_version_check),
-                   "off: managers do not compare server versions, so a cluster with mixed "
-                   "versions forms and launches its stack unnoticed"});
+                   "NOT IN rancher/cluster-manager, off by default: the managers compare their "
+                   "servers' versions and a mixed cluster never forms. rancher/cluster-manager "
+                   "v0.1.5 (the one Rancher 1.1.0-1.1.3 install) compares no versions anywhere "
+                   "in its code; off: a mixed cluster forms and launches its stack, as it did",
+                   false});
   r.add_mechanism({std::string(cm::k_leftover_check),
                    "off: state files from an earlier attempt are ignored and the node joins at "
                    "once (the model does not follow what the stale files would break)"});

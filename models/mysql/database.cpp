@@ -31,8 +31,10 @@ void Transaction::put(std::string table, RowId id, Row row) {
 }
 
 Database::Database(int max_connections) : max_connections_(max_connections) {
+  // databasechangeloglock: Liquibase's lock table, which Cattle's schema migration takes at
+  // every boot (models/cattle/migration.cpp).
   for (const char* t : {"stack", "service", "instance", "host", "network", "process_instance",
-                        "setting"})
+                        "setting", "databasechangeloglock"})
     tables_.emplace(t, TableState{});
   // The columns the Cattle model looks rows up by (Database::where) on its hot paths: a host by
   // its name at every ping reply, a host's and a service's instances, a resource's processes.

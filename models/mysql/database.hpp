@@ -67,7 +67,7 @@ class Transaction {
 class Database {
  public:
   // Creates the Cattle schema (stack, service, instance, host, network, process_instance,
-  // setting) and its foreign keys.
+  // setting, and Liquibase's databasechangeloglock) and its foreign keys.
   explicit Database(int max_connections);
   // With MySQL's own default max_connections, 151 (a default member of a state struct).
   Database() : Database(151) {}

@@ -174,7 +174,7 @@ TEST_CASE("a name finds a scenario in a subfolder of scenarios/, with or without
   CHECK(a.str() == b.str());
 }
 
-TEST_CASE("the field issues resolve like the known bugs, and `list` shows neither folder",
+TEST_CASE("the field issues resolve like the known bugs, and `list` names both folders' scenarios",
           "[cli][lookup]") {
   Result bare = stampede("run rancher-5395-host-wait-too-short --quiet");
   Result folder = stampede("run field-issues/rancher-5395-host-wait-too-short --quiet");
@@ -186,12 +186,13 @@ TEST_CASE("the field issues resolve like the known bugs, and `list` shows neithe
   REQUIRE(std::regex_search(bare.out, a, std::regex("digest +[0-9a-f]+")));
   REQUIRE(std::regex_search(folder.out, b, std::regex("digest +[0-9a-f]+")));
   CHECK(a.str() == b.str());
-  // `stampede list` lists the top folder's scenarios only, as for known-bugs/.
+  // `stampede list` shows a subfolder's scenarios by the name they run under, folder included.
   Result list = stampede("list");
   CHECK(list.code == 0);
-  CHECK(list.out.find("ha-startup") != std::string::npos);
-  CHECK(list.out.find("rancher-5395") == std::string::npos);
-  CHECK(list.out.find("lease-lock") == std::string::npos);
+  CHECK(list.out.find("\nha-startup ") != std::string::npos);
+  CHECK(list.out.find("\nfield-issues/rancher-5395-host-wait-too-short ") != std::string::npos);
+  CHECK(list.out.find("\nknown-bugs/lease-lock ") != std::string::npos);
+  CHECK(list.out.find(".hosts") == std::string::npos);
 }
 
 TEST_CASE("an installed stampede finds scenarios by name from any working directory",
@@ -284,6 +285,10 @@ TEST_CASE("list prints the registered names", "[cli]") {
   r = stampede("list scenarios");
   CHECK(r.code == 0);
   CHECK(r.out.find("agent-partition") != std::string::npos);
+  // A subfolder's scenarios, by the name `stampede run` takes, and no platform host map.
+  CHECK(r.out.find("field-issues/rancher-6334") != std::string::npos);
+  CHECK(r.out.find("known-bugs/lease-lock") != std::string::npos);
+  CHECK(r.out.find("does not load") == std::string::npos);
 }
 
 TEST_CASE("docs/reference.md names every timing, mechanism, invariant, metric, signal and event",

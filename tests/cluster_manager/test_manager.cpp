@@ -131,10 +131,10 @@ TEST_CASE("with the right address the health ping follows the local server") {
   CHECK(c.signals(k_signal_stack_started) == 1);
 }
 
-TEST_CASE("a version mismatch is reported and the cluster does not form") {
+TEST_CASE("with the version check (not in cluster-manager) a mismatch stops the cluster forming") {
   ClusterSpec spec = three_servers();
   spec.server_versions["server-3"] = "1.1.2";
-  Cluster c(Cluster::configs(spec));
+  Cluster c(Cluster::configs(spec), options(1, {{std::string(k_version_check), true}}));
   c.run(5 * k_m);
   for (int i = 1; i <= 3; ++i) {
     INFO("server-" << i);
@@ -149,10 +149,10 @@ TEST_CASE("a version mismatch is reported and the cluster does not form") {
   CHECK(c.signals(k_signal_stack_started) == 0);
 }
 
-TEST_CASE("without the version check mixed versions form a cluster and start the stack") {
+TEST_CASE("by default, as cluster-manager v0.1.5 does, mixed versions form a cluster and start the stack") {
   ClusterSpec spec = three_servers();
   spec.server_versions["server-3"] = "1.1.2";
-  Cluster c(Cluster::configs(spec), options(1, {{std::string(k_version_check), false}}));
+  Cluster c(Cluster::configs(spec));
   c.run(5 * k_m);
   CHECK(c.lines(0, "version mismatch").empty());
   CHECK(c.signals(k_signal_stack_started) == 1);

@@ -179,12 +179,15 @@ TEST_CASE("shrink drops ZooKeeper servers and agents from the HA stale-holder ru
   // and shrank to no agent at all: 4 nodes, 283 steps.) Since server-1 works on the tables only
   // once the db has taken its seed (one transaction), the walk shrinks to no agent again:
   // server-1, server-2, db and one ZooKeeper server; the stale holder acts without an agent.
+  // Since the server exits on Curator's LOST
+  // (models/cattle/lifecycle.cpp), the paused holder, told of its expired session when it
+  // resumes, exits after its stale action: 607 steps.
   CHECK(r.before.nodes == 10);
   CHECK(r.after.nodes == 4);
   CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false",
                                                 "cluster.agents=0"});
   CHECK(r.after.faults == 1);
-  CHECK(r.after.steps <= 600);
+  CHECK(r.after.steps <= 620);
   CHECK(r.candidates <= 60);
   // The 60 s pause shrinks to just past what expires server-1's ZooKeeper session (10 s, the
   // scenario's session timeout, less the time since its last heartbeat).

@@ -1,12 +1,68 @@
-// The rancher/rancher issues of Rancher 1.1's HA as scenarios (scenarios/field-issues/): each
-// shows its reporter's symptom as written, and the fix the thread asked for removes it.
+// The field-issue scenarios (scenarios/field-issues/): each reproduces the symptom its
+// rancher/rancher issue's reporter saw, loses it when the mechanism behind it is switched off,
+// and recovers with the fix the release offered.
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "tests/ha/ha_run.hpp"
 
 using namespace stampede;
 using namespace stampede::test;
+
+namespace {
+
+// When `node` logged a line (of the notable timeline) containing `needle`.
+std::vector<TimeNs> times_of(const RunOutcome& out, const std::string& node,
+                             const std::string& needle) {
+  std::vector<TimeNs> t;
+  for (const TimelineEntry& e : out.timeline)
+    if (e.node == node && e.text.find(needle) != std::string::npos) t.push_back(e.time_ns);
+  return t;
+}
+
+constexpr const char* k_fix = "cluster.mechanisms.cattle_db_release_change_lock=true";
+
+}  // namespace
+
+TEST_CASE("rancher#6057: a changelog lock left by a killed boot makes every boot fail, 6 min apart",
+          "[ha][field-issues]") {
+  Run r = run(load("field-issues/rancher-6057"), 1);
+  INFO(failures(r.out));
+  REQUIRE(r.out.passed);
+  // Each round: liquibase_lock_wait (5 min) of polling, the exit, Docker's 100 ms and the boot
+  // (1 min): the "restarts every few minutes" of the reports.
+  std::vector<TimeNs> fails = times_of(r.out, "server-1", "Could not acquire change log lock");
+  REQUIRE(fails.size() == 2);
+  CHECK(fails[1] - fails[0] > 6 * k_m);
+  CHECK(fails[1] - fails[0] < 6 * k_m + 2 * k_s);
+  // With CATTLE_DB_RELEASE_CHANGE_LOCK=true the restarted server deletes the lock and serves.
+  Run fixed = run(load("field-issues/rancher-6057", {k_fix}), 1);
+  CHECK(times_of(fixed.out, "server-1", "Could not acquire").empty());
+  CHECK(any_failed_containing(fixed.out, "availability"));
+  // Without the changelog lock at boot there is nothing to be left set.
+  Run off = run(load("field-issues/rancher-6057",
+                     {"cluster.mechanisms.liquibase_changelog_lock=false"}),
+                1);
+  CHECK_FALSE(off.out.passed);
+  CHECK(times_of(off.out, "server-1", "Could not acquire").empty());
+}
+
+TEST_CASE("rancher#6334: after a power loss mid-migration no server ever serves, until the fix",
+          "[ha][field-issues]") {
+  Run r = run(load("field-issues/rancher-6334"), 1);
+  INFO(failures(r.out));
+  REQUIRE(r.out.passed);
+  // All three servers loop, each boot naming server-1's dead process as the holder.
+  for (const char* s : {"server-1", "server-2", "server-3"})
+    CHECK(times_of(r.out, s, "Currently locked by server-1").size() == 2);
+  // Its first boot, the one after the power returns, and two restarts by Docker.
+  CHECK(times_of(r.out, "server-1", "cattle server started").size() == 4);
+  Run fixed = run(load("field-issues/rancher-6334", {k_fix}), 1);
+  CHECK_FALSE(fixed.out.passed);
+  CHECK(any_failed_containing(fixed.out, "running: {service: wordpress/web, count: 0}"));
+  CHECK(times_of(fixed.out, "server-2", "Could not acquire").empty());
+}
 
 TEST_CASE("rancher#5395: the one-minute host wait times out on a slow node, ten minutes do not",
           "[ha][field-issues]") {

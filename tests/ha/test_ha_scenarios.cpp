@@ -28,8 +28,10 @@ struct MechanismCase {
 const MechanismCase k_cases[] = {
     {"ha-startup", "cluster.bridge_address=172.18.0.1", "cluster.management_stack_started"},
     {"ha-too-many-connections", "cluster.database.max_connections=151", "Too many connections"},
-    {"ha-mixed-versions", "cluster.mechanisms.manager_version_check=false",
-     "cluster.mixed_version_stack"},
+    // Observation 7 by the sources: nothing stops a 1.1.1/1.1.2 cluster; the check that did in
+    // the model is not in cluster-manager, and switched on it keeps the stack from starting.
+    {"ha-mixed-versions", "cluster.mechanisms.manager_version_check=true",
+     "cluster.management_stack_started"},
     {"ha-wrong-bridge", "cluster.mechanisms.manager_health_check=false", "server not available"},
     {"ha-leftover-state", "cluster.mechanisms.manager_leftover_check=false",
      "cluster.leftover_joined"},
@@ -37,8 +39,11 @@ const MechanismCase k_cases[] = {
     // the agents among themselves.
     {"ha-server-crash", "cluster.mechanisms.process_replay=false",
      "container wordpress/web/1 restarted"},
-    {"ha-minority-partition", "cluster.mechanisms.zk_service_locks=false", "not reconciling"},
-    {"ha-even-ensemble", "cluster.mechanisms.zk_service_locks=false", "during: [91s, 150s]"},
+    // Rancher 1.1's lifecycle: a server without its ZooKeeper quorum exits on Curator's LOST.
+    {"ha-minority-partition", "cluster.mechanisms.cattle_exit_on_zk_lost=false",
+     "cattle.zk_lost_exit"},
+    {"ha-even-ensemble", "cluster.mechanisms.cattle_exit_on_zk_lost=false",
+     "Lost Connection to ZooKeeper"},
     // The db restarts: the pools' test on borrow discards the connections it closed.
     {"ha-db-restart", "cluster.mechanisms.db_test_on_borrow=false",
      "container wordpress/web/1 restarted"},
@@ -152,17 +157,22 @@ TEST_CASE("db restart: the servers learn of it from their connections and replac
   CHECK(stopped == 1);
 }
 
-TEST_CASE("mixed versions: reported on every node, and the stack never starts", "[ha]") {
+TEST_CASE("mixed versions: 1.1.1 and 1.1.2 form a cluster and start the stack, as the sources do",
+          "[ha]") {
   Run out_run = run(load("ha-mixed-versions"), 1);
   const RunOutcome& out = out_run.out;
+  INFO(failures(out));
   REQUIRE(out.passed);
   for (const char* s : {"server-1", "server-2", "server-3"})
-    CHECK(timeline_count(out, s, "version mismatch: server-3 runs 1.1.2") == 1);
-  CHECK(timeline_count(out, "server-1", "done launching management stack") == 0);
-  // Pinned versions (the fix the field report gives) start the stack.
-  Run pinned_run = run(load("ha-mixed-versions", {"cluster.server_versions={}"}), 1);
-  const RunOutcome& pinned = pinned_run.out;
-  CHECK(timeline_count(pinned, "server-1", "done launching management stack") == 1);
+    CHECK(timeline_count(out, s, "version mismatch") == 0);
+  CHECK(timeline_count(out, "server-1", "done launching management stack") == 1);
+  // The check the model used to have (not in rancher/cluster-manager v0.1.5) stops it.
+  Run invented_run =
+      run(load("ha-mixed-versions", {"cluster.mechanisms.manager_version_check=true"}), 1);
+  const RunOutcome& invented = invented_run.out;
+  for (const char* s : {"server-1", "server-2", "server-3"})
+    CHECK(timeline_count(invented, s, "version mismatch: server-3 runs 1.1.2") == 1);
+  CHECK(timeline_count(invented, "server-1", "done launching management stack") == 0);
 }
 
 TEST_CASE("wrong bridge: the server is up, the manager loops, the stack never starts", "[ha]") {
@@ -220,20 +230,56 @@ TEST_CASE("HA crash: the survivors replay the crashed server's start process und
   CHECK(metric(out, "containers_started") == 5);  // 3 at start, 2 restarts, no duplicates
 }
 
-TEST_CASE("HA minority: the cut-off server stops, the majority takes its agents over", "[ha]") {
+TEST_CASE("HA minority: the cut-off server crash-loops, the majority takes its agents over",
+          "[ha][lifecycle]") {
   Run out_run = run(load("ha-minority-partition"), 1);
   const RunOutcome& out = out_run.out;
   INFO(failures(out));
   REQUIRE(out.passed);
-  CHECK(timeline_count(out, "server-3", "restarted") == 0);
+  // Cut off at 60 s, it exits on LOST, is restarted by Docker a minute later, finds no quorum
+  // and exits again before the heal at 200 s: a crash loop, not a server that stays up.
+  CHECK(timeline_count(out, "server-3", "Lost Connection to ZooKeeper") == 2);
+  CHECK(timeline_count(out, "server-1", "Lost Connection to ZooKeeper") == 0);
+  CHECK(timeline_count(out, "server-3", "cattle server started") == 2);
   CHECK(timeline_count(out, "zookeeper-3", "Expiring session") +
             timeline_count(out, "zookeeper-1", "Expiring session") +
             timeline_count(out, "zookeeper-2", "Expiring session") >=
         1);
-  // Without the locks server-3 goes on reconciling by itself, on a copy it cannot refresh.
-  Run off_run = run(load("ha-minority-partition", {"cluster.mechanisms.zk_service_locks=false"}),
+  // Without the exit it stays up and only stops reconciling.
+  Run stay_run =
+      run(load("ha-minority-partition", {"cluster.mechanisms.cattle_exit_on_zk_lost=false"}), 1);
+  CHECK(timeline_count(stay_run.out, "server-3", "Lost Connection to ZooKeeper") == 0);
+  CHECK(timeline_count(stay_run.out, "server-3", "not reconciling") >= 1);
+  // Without the locks (and the exit) server-3 goes on reconciling by itself, on a copy it cannot
+  // refresh.
+  Run off_run = run(load("ha-minority-partition", {"cluster.mechanisms.zk_service_locks=false",
+                                                   "cluster.mechanisms.cattle_exit_on_zk_lost=false"}),
                     1);
   CHECK(timeline_count(off_run.out, "server-3", "not reconciling") == 0);
+}
+
+TEST_CASE("HA lifecycle: Docker's restart back-off doubles after short runs and resets after 10 s",
+          "[ha][lifecycle]") {
+  // With a boot of 1 s and LOST after 2 s, each run lasts about 3 s (< 10 s): the waits are
+  // 100, 200, 400 ms... With a 10 s boot a run lasts 12 s and every wait is 100 ms again.
+  auto waits = [](const std::vector<std::string>& sets) {
+    Run r = run(load("ha-minority-partition", sets), 1, LogLevel::info);
+    std::vector<std::string> lines;
+    for (const TimelineEntry& e : r.out.timeline)
+      if (e.node == "server-3" && e.text.find("docker restarted") != std::string::npos)
+        lines.push_back(e.text);
+    return lines;
+  };
+  std::vector<std::string> fast =
+      waits({"cluster.timing.cattle_boot_time=1s", "cluster.timing.curator_lost_after=2s"});
+  REQUIRE(fast.size() >= 4);
+  CHECK(fast[0].find("after 100 ms") != std::string::npos);
+  CHECK(fast[1].find("after 200 ms") != std::string::npos);
+  CHECK(fast[2].find("after 400 ms") != std::string::npos);
+  std::vector<std::string> slow =
+      waits({"cluster.timing.cattle_boot_time=10s", "cluster.timing.curator_lost_after=2s"});
+  REQUIRE(slow.size() >= 3);
+  for (const std::string& line : slow) CHECK(line.find("after 100 ms") != std::string::npos);
 }
 
 // Compares, once, every live HA server's copy of the shared tables with the db node's tables.
