@@ -28,8 +28,8 @@ namespace stampede {
 namespace {
 
 constexpr std::string_view k_cattle_props =
-    "rancher/cattle code/iaas/agent-server/src/main/resources/META-INF/cattle/agent-server/"
-    "defaults.properties";
+    "rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/"
+    "agent-server/defaults.properties";
 constexpr std::string_view k_engine_props =
     "rancher/cattle code/framework/engine/src/main/resources/META-INF/cattle/defaults/"
     "engine-defaults.properties";
@@ -49,18 +49,31 @@ void add_count(Registry& r, std::string name, std::int64_t value, std::string so
                          std::move(description)});
 }
 
-void register_timings(Registry& r) {
+// The ping monitor's timings (PingMonitorImpl and its defaults).
+void register_ping_timings(Registry& r) {
   add_duration(r, "agent_ping_interval", 5 * k_s,
-               fmt::format("task.agent.ping.schedule=5 ({})", k_cattle_props),
+               fmt::format("task.agent.ping.schedule=5 ({}:16)", k_cattle_props),
                "how often the server pings each agent");
-  add_duration(r, "agent_ping_timeout", 5 * k_s,
-               fmt::format("agent.ping.timeout.seconds=5 ({})", k_cattle_props),
+  add_duration(r, "agent_ping_timeout", 15 * k_s,
+               fmt::format("agent.ping.timeout.seconds=15 ({}:14); PingMonitorImpl.doPing "
+                           "waits that long for the reply (PingMonitorImpl.java:111)",
+                           k_cattle_props),
                "how long a ping waits for its reply before it counts as failed");
+  add_count(r, "agent_ping_instances_every", 3,
+            fmt::format("agent.ping.instances.every=3 ({}:11); PingMonitorImpl.handleOwned "
+                        "sets Ping.INSTANCES when the round counter is a multiple of it "
+                        "(PingMonitorImpl.java:88-97)",
+                        k_cattle_props),
+            "the pings of every this-many-th round ask for the agent's container list");
   add_count(r, "agent_ping_reconnect_after_failed_count", 6,
-            fmt::format("agent.ping.reconnect.after.failed.count=6 ({}); PingMonitorImpl."
+            fmt::format("agent.ping.reconnect.after.failed.count=6 ({}:13); PingMonitorImpl."
                         "pingFailure schedules agent.reconnect for an active agent at that count",
                         k_cattle_props),
             "consecutive failed pings after which an active host goes reconnecting");
+}
+
+void register_timings(Registry& r) {
+  register_ping_timings(r);
   add_duration(r, "host_disconnect_after", 60 * k_s,
                "model choice: cattle's reconnect process keeps a host reconnecting while it "
                "retries; the model marks it disconnected once it has been reconnecting this "

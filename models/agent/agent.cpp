@@ -89,8 +89,11 @@ void Agent::on(Ctx& ctx, NodeId from, const Ping& m) {
   // In HA the server whose partition holds this host pings it: that is the agent's server.
   volatile_.server = from;
   mark_connected(ctx);
-  bool resync = cfg_.resync;
-  ctx.send(from, wire::encode(Pong{m.seq, resync, resync ? make_names(running_list()) : nullptr}));
+  // The list goes only into the replies of pings that ask for it: rancher/python-agent v0.85.1
+  // cattle/plugins/docker/compute.py:128-147 adds the instances to the pong only when
+  // utils.ping_include_instances (cattle/utils.py:151-153) finds the ping's `instances` option.
+  bool list = cfg_.resync && m.instances;
+  ctx.send(from, wire::encode(Pong{m.seq, list, list ? make_names(running_list()) : nullptr}));
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const Welcome& m) {

@@ -8,6 +8,7 @@ namespace stampede::cattle {
 
 inline constexpr std::string_view t_ping_interval = "agent_ping_interval";
 inline constexpr std::string_view t_ping_timeout = "agent_ping_timeout";
+inline constexpr std::string_view t_ping_instances_every = "agent_ping_instances_every";
 inline constexpr std::string_view t_reconnect_after = "agent_ping_reconnect_after_failed_count";
 inline constexpr std::string_view t_disconnect_after = "host_disconnect_after";
 inline constexpr std::string_view t_replay_interval = "process_replay_interval";

@@ -1,8 +1,14 @@
 // The agent ping monitor (cattle's PingMonitorImpl): every `task.agent.ping.schedule` the server
 // pings each host's agent; a ping unanswered within `agent.ping.timeout.seconds` is a failure,
 // and after `agent.ping.reconnect.after.failed.count` failures in a row an active host gets a
-// reconnect process. Each reply carries the agent's container list (`agent.ping.instances.every`
-// = 1), which is how the server learns that a container died.
+// reconnect process (rancher/cattle v0.165.8 code/iaas/agent-server/src/main/java/io/cattle/
+// platform/agent/server/ping/impl/PingMonitorImpl.java, PingMonitorImpl below, lines 108-149).
+// The round counter (`interation`, line 58, in memory, so from 0 again after a restart) picks the
+// rounds whose pings ask for the agent's container list: every `agent.ping.instances.every`-th
+// (lines 88-90 and 95-97; 3 in the defaults, that is every 15 s). Only those replies carry the
+// list (rancher/cattle v0.165.8 code/iaas/ha/src/main/java/io/cattle/platform/ha/monitor/impl/
+// PingInstancesMonitorImpl.java:344 ignores a reply without it), which is how the server learns
+// that a container died without the agent's event.
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -17,6 +23,7 @@ namespace stampede::cattle {
 void CattleServer::ping_all(Ctx& ctx) {
   ++durable_.ping_seq;
   std::int64_t seq = durable_.ping_seq & 0xffffff;
+  bool instances = volatile_.ping_round % cfg_.ping_instances_every == 0;
   for (const auto& [hid, host] : rows<HostRow>()) {
     // (No host process removes a host; a removed row, written by another tool, is skipped.)
     if (host.state == HostState::removed) continue;
@@ -25,10 +32,11 @@ void CattleServer::ping_all(Ctx& ctx) {
     NodeId agent = ctx.lookup(host.name);
     if (agent == k_no_node) continue;
     volatile_.pings[hid].outstanding[seq] = ctx.now();
-    ctx.send(agent, wire::encode(Ping{seq}));
+    ctx.send(agent, wire::encode(Ping{seq, instances}));
     ctx.set_timer(cfg_.ping_timeout_ns,
                   timer_tag::encode(PingTimeout{ping_slot(hid), static_cast<std::uint64_t>(seq)}));
   }
+  ++volatile_.ping_round;
   // The metadata service is polled by agents and load balancers; pushing it with every ping
   // round stands for that polling and repairs pushes lost in a partition.
   push_config(ctx);

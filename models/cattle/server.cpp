@@ -3,6 +3,7 @@
 #include "models/cattle/server.hpp"
 #include "models/cattle/states.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -44,6 +45,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.ping_interval_ns = ctx.timing(t_ping_interval);
   cfg_.ping_timeout_ns = ctx.timing(t_ping_timeout);
   cfg_.reconnect_after = ctx.timing(t_reconnect_after);
+  cfg_.ping_instances_every = std::max<std::int64_t>(1, ctx.timing(t_ping_instances_every));
   cfg_.disconnect_after_ns = ctx.timing(t_disconnect_after);
   cfg_.replay_interval_ns = ctx.timing(t_replay_interval);
   cfg_.lock_wait_ns = ctx.timing(t_lock_wait);

@@ -152,6 +152,7 @@ class CattleServer final : public Node {
     std::map<ProcessId, RunningProcess> running;
     std::map<ProcessId, int> quick_retries;  // handler retries since the last replay, per process
     std::map<HostId, PingStatus> pings;
+    std::int64_t ping_round = 0;  // the ping monitor's rounds since the boot (`interation`)
     HostSlots ping_slots;  // HA: the hosts' ping timer slots
     std::deque<BusEvent> bus;
     bool bus_scheduled = false;
@@ -173,8 +174,8 @@ class CattleServer final : public Node {
     std::map<ServiceId, ServiceWork> service_work;
     std::map<std::int64_t, TimeNs> actions;  // ZooKeeper session -> the last action's time
     bool reconcile_paused_logged = false;
-    STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_slots, bus, bus_scheduled,
-                    ha_booted, serving, cm_started, shared, cache_ready, refreshing,
+    STAMPEDE_FIELDS(memory, locks, running, quick_retries, pings, ping_round, ping_slots, bus,
+                    bus_scheduled, ha_booted, serving, cm_started, shared, cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions,
                     reconcile_paused_logged)
@@ -319,6 +320,7 @@ class CattleServer final : public Node {
     DurationNs ping_interval_ns = 0;
     DurationNs ping_timeout_ns = 0;
     std::int64_t reconnect_after = 0;  // failed pings
+    std::int64_t ping_instances_every = 1;  // rounds
     DurationNs disconnect_after_ns = 0;
     DurationNs replay_interval_ns = 0;
     DurationNs lock_wait_ns = 0;

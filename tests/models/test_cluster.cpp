@@ -84,11 +84,38 @@ TEST_CASE("observation 1: a partition makes hosts reconnecting, a container kill
   CHECK(w.violations().empty());
 }
 
+TEST_CASE("the container list rides on every third ping reply, every one with the count at 1") {
+  std::int64_t every = GENERATE(3, 1);
+  FakeWorld w({}, {{"agent_ping_instances_every", every}});
+  boot(w);
+  int pongs = 0;
+  int lists = 0;
+  NodeId server = w.find("server-1");
+  w.on_deliver = [&](NodeId, NodeId to, const Message& msg) {
+    if (to != server || msg.type != cattle::Pong::k_type) return;
+    ++pongs;
+    lists += wire::decode<cattle::Pong>(msg).lists_containers;
+  };
+  // 60 s: twelve rounds of pings to each of the agents.
+  w.run_until(w.now() + 60 * k_s);
+  INFO("pongs " << pongs << ", with the list " << lists);
+  CHECK(pongs >= 24);  // two agents
+  if (every == 1) {
+    CHECK(lists == pongs);
+  } else {
+    // A third of the rounds, give or take the rounds cut by the window's ends (two agents each).
+    CHECK(lists * 3 >= pongs - 4);
+    CHECK(lists * 3 <= pongs + 4);
+  }
+}
+
 TEST_CASE("a host reconnecting for host_disconnect_after shows disconnected, then active") {
   FakeWorld w;
   boot(w);
   w.cut("server-1", "agent-1");
-  w.run_until(w.now() + 31 * k_s);
+  // The sixth failed ping leaves 25-30 s after the cut and times out 15 s later
+  // (agent_ping_timeout).
+  w.run_until(w.now() + 46 * k_s);
   CHECK(w.host_state("agent-1") == "reconnecting");
   CHECK(w.host_state("agent-2") == "active");
   w.run_until(w.now() + 61 * k_s);

@@ -112,9 +112,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "30ed679f7b6836b5"},  {"agent-partition", 2, "b599bc2e00e97dbd"},
-      {"server-stop", 1, "85e95829b1477b29"},      {"server-stop", 2, "aad34b077bf287db"},
-      {"store-truncation", 1, "8a1136f021adf7bd"}, {"store-truncation", 2, "70665ac29d258c2e"},
+      {"agent-partition", 1, "bd35e911c61cc745"},  {"agent-partition", 2, "738b053f08df6da2"},
+      {"server-stop", 1, "3b390b172d662b92"},      {"server-stop", 2, "4ed8c41c445f3852"},
+      {"store-truncation", 1, "4a60bbceb033a91e"}, {"store-truncation", 2, "8ec1f1ee4ed8ae52"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
