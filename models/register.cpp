@@ -65,6 +65,14 @@ void register_ping_timings(Registry& r) {
                         "(PingMonitorImpl.java:88-97)",
                         k_cattle_props),
             "the pings of every this-many-th round ask for the agent's container list");
+  add_count(r, "agent_ping_unmanaged_every", 12,
+            fmt::format("agent.ping.unmanaged.every=12 ({}:4-5, \"1 minute\"); "
+                        "PingMonitorImpl.handleUnowned acts on an agent whose "
+                        "AGENT.CONNECTION lock the server does not hold only on those rounds "
+                        "(PingMonitorImpl.java:71-75, 99-106)",
+                        k_cattle_props),
+            "HA: every this-many-th round a server tries the connection lock of each agent it "
+            "does not own (and pings only the agents it owns)");
   add_count(r, "agent_ping_reconnect_after_failed_count", 6,
             fmt::format("agent.ping.reconnect.after.failed.count=6 ({}:13); PingMonitorImpl."
                         "pingFailure schedules agent.reconnect for an active agent at that count",
@@ -162,6 +170,14 @@ void register_mechanisms(Registry& r) {
                    "(lines 133-135) ignores for an instance already running; off: the copy runs on "
                    "and the service exceeds its scale",
                    false});
+  r.add_mechanism({std::string(cattle::m_agent_connection_locks),
+                   "HA: each agent is owned by the server holding its ZooKeeper lock "
+                   "AGENT.CONNECTION.<id> (rancher/cattle v0.165.8 AgentConnectionManagerImpl."
+                   "haveLock, PingMonitorImpl.ping); a server pings only the agents it owns and "
+                   "tries the others' locks every agent_ping_unmanaged_every rounds, so the "
+                   "agents of a crashed owner wait for its session to expire and for such a "
+                   "round; off: the agents are divided among the cluster's members at every "
+                   "round (isInPartition, which cattle has only from v0.184.0, by environment)"});
   r.add_mechanism({std::string(cattle::m_zk_service_locks),
                    "HA: a service is reconciled only under its ZooKeeper lock; off: every server "
                    "reconciles every service on its own"});
@@ -247,6 +263,8 @@ void register_events(Registry& r) {
   r.add_event({"cattle.cluster_join_skipped", {},
                "HA: a server whose database pool was refused stays out of the cluster"});
   r.add_event({"cattle.agent_connected", {"host"}, "an agent said hello to the server"});
+  r.add_event({"cattle.agent_owned", {"host"},
+               "HA: the server took the agent's AGENT.CONNECTION lock and now pings it"});
   r.add_event({"cattle.ping_missed", {"host", "count"},
                "a ping went unanswered; count is the failures in a row (info from the third)"});
   r.add_event({"cattle.process_failed", {"process", "resource_type", "resource_id", "why"},

@@ -27,8 +27,13 @@ void CattleServer::ping_all(Ctx& ctx) {
   for (const auto& [hid, host] : rows<HostRow>()) {
     // (No host process removes a host; a removed row, written by another tool, is skipped.)
     if (host.state == HostState::removed) continue;
-    // In HA each server pings only its partition of the agents (cluster.isInPartition).
-    if (cm_ && !in_partition(hid)) continue;
+    // In HA each server pings only the agents it owns (PingMonitorImpl.ping, lines 99-106:
+    // handleOwned when the LockDelegator holds the agent's connection lock, handleUnowned
+    // otherwise).
+    if (!owns_agent(hid)) {
+      try_agent_lock(ctx, hid);
+      continue;
+    }
     NodeId agent = ctx.lookup(host.name);
     if (agent == k_no_node) continue;
     volatile_.pings[hid].outstanding[seq] = ctx.now();
@@ -40,6 +45,47 @@ void CattleServer::ping_all(Ctx& ctx) {
   // The metadata service is polled by agents and load balancers; pushing it with every ping
   // round stands for that polling and repairs pushes lost in a partition.
   push_config(ctx);
+}
+
+bool CattleServer::owns_agent(HostId host) const {
+  if (!cm_) return true;
+  if (!cfg_.agent_connection_locks || !zk_) return in_partition(host);
+  auto it = volatile_.agent_locks.find(host);
+  return it != volatile_.agent_locks.end() && it->second;
+}
+
+void CattleServer::try_agent_lock(Ctx& ctx, HostId host) {
+  if (!cm_ || !cfg_.agent_connection_locks || !zk_) return;
+  // handleUnowned acts only on every agent.ping.unmanaged.every-th round (lines 71-75). What it
+  // does is hand a ping to AgentServiceImpl.execute, whose getConnection tries the lock
+  // (AgentConnectionManagerImpl.java:65-69 and 143-156, a tryLock through the LockDelegator):
+  // the lock is what changes hands. The event it would then send to the agent is not a ping
+  // (getAgentEvent reads the ping's options as the event, AgentServiceImpl.java:137-149), and
+  // nobody waits for its answer, so the model sends nothing: the owner's first real ping is the
+  // next round's.
+  if (volatile_.ping_round % cfg_.ping_unmanaged_every != 0) return;
+  if (volatile_.agent_locks.count(host) != 0) return;  // a try is in flight
+  volatile_.agent_locks[host] = false;
+  zk_->try_lock(ctx, agent_lock_name(host));
+}
+
+void CattleServer::on_agent_lock(Ctx& ctx, HostId host, bool acquired) {
+  auto it = volatile_.agent_locks.find(host);
+  if (!acquired) {
+    // Refused: another server holds it. A lock this server believes it holds stays held: the
+    // LockDelegator's `holding` map is emptied only when the connection closes.
+    if (it != volatile_.agent_locks.end() && !it->second) volatile_.agent_locks.erase(it);
+    return;
+  }
+  if (it == volatile_.agent_locks.end()) {
+    zk_->unlock(ctx, agent_lock_name(host));
+    return;
+  }
+  if (it->second) return;
+  it->second = true;
+  std::string name = host_name(host);
+  ctx.event(LogLevel::info, Event("cattle.agent_owned").with("host", name),
+            fmt::format("took the connection lock of agent {}", name));
 }
 
 std::uint64_t CattleServer::ping_slot(HostId host) {

@@ -112,9 +112,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "bd35e911c61cc745"},  {"agent-partition", 2, "738b053f08df6da2"},
-      {"server-stop", 1, "3b390b172d662b92"},      {"server-stop", 2, "4ed8c41c445f3852"},
-      {"store-truncation", 1, "4a60bbceb033a91e"}, {"store-truncation", 2, "8ec1f1ee4ed8ae52"},
+      {"agent-partition", 1, "0db09769a772587b"},  {"agent-partition", 2, "5c29240fa3c12c2c"},
+      {"server-stop", 1, "b86b669f262fea79"},      {"server-stop", 2, "d80dbc429032224e"},
+      {"store-truncation", 1, "c3119259ca0a5d30"}, {"store-truncation", 2, "84c35a1fe839b6bc"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
