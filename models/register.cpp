@@ -148,6 +148,11 @@ void register_mechanisms(Registry& r) {
                    "after agent_reconnect_delay, and a refused connect waits that long too; off: "
                    "it notices only by agent_connection_timeout, as after a power loss or a "
                    "partition"});
+  r.add_mechanism({"host_api_events",
+                   "a container's death is posted by the host's host-api through the API to "
+                   "the server the DNS name gives (rancher/host-api v0.34.0 events/"
+                   "send_to_rancher_handler.go:38-50), whether or not the agent's own socket is "
+                   "up; off: the agent reports it on its socket, only while connected"});
   r.add_mechanism({"state_in_store",
                    "the server's tracking (services, instances, hosts, network) lives in the "
                    "MySQL store; off: it lives in the server's memory, lost when the server "

@@ -73,6 +73,10 @@ class FakeWorld final : public WorldView, public WorldBuilder {
           cuts_.insert({b, a});
         }
   }
+  // Drops what `from` sends to `to`, and nothing the other way.
+  void cut_one_way(const std::string& from, const std::string& to) {
+    cuts_.insert({find(from), find(to)});
+  }
   void heal() { cuts_.clear(); }
   void crash(const std::string& name) {
     Slot& s = *slots_[find(name)];

@@ -109,6 +109,26 @@ TEST_CASE("the container list rides on every third ping reply, every one with th
   }
 }
 
+TEST_CASE("a container death reaches the server through host-api while the agent's socket is "
+          "down") {
+  bool host_api = GENERATE(true, false);
+  FakeWorld w({{"host_api_events", host_api}});
+  boot(w);
+  // The server's pings no longer reach agent-1, so its agent gives up on its socket; agent-1
+  // can still reach the server's API.
+  w.cut_one_way("server-1", "agent-1");
+  w.run_until(w.now() + 40 * k_s);
+  CHECK(w.node_as<agent::Agent>("agent-1").connected() == false);
+  std::string victim;
+  for (const char* c : {"wordpress/web/1", "wordpress/web/2", "wordpress/db/1"})
+    if (w.node_as<agent::Agent>("agent-1").is_running(c)) victim = c;
+  REQUIRE(!victim.empty());
+  CHECK(w.model_fault(ModelFault{"kill_container", {victim}}));
+  w.run_until(w.now() + 2 * k_s);
+  CHECK(w.logged("container " + victim + " died on agent-1 (reported by its agent)") ==
+        host_api);
+}
+
 TEST_CASE("a host reconnecting for host_disconnect_after shows disconnected, then active") {
   FakeWorld w;
   boot(w);

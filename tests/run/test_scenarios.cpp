@@ -112,9 +112,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "0db09769a772587b"},  {"agent-partition", 2, "5c29240fa3c12c2c"},
-      {"server-stop", 1, "b86b669f262fea79"},      {"server-stop", 2, "d80dbc429032224e"},
-      {"store-truncation", 1, "c3119259ca0a5d30"}, {"store-truncation", 2, "84c35a1fe839b6bc"},
+      {"agent-partition", 1, "d9250482a10968a1"},  {"agent-partition", 2, "3d9b7070d1f8e5b2"},
+      {"server-stop", 1, "cfffa631b1b49247"},      {"server-stop", 2, "9bc9bd7d98bf9a09"},
+      {"store-truncation", 1, "7eea12441ea0facb"}, {"store-truncation", 2, "e4f6b19a5b5f0f33"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
