@@ -29,9 +29,8 @@ namespace stampede {
 namespace {
 
 constexpr std::string_view k_cattle_props =
-    "rancher/cattle code/iaas/agent-server/src/main/resources/META-INF/cattle/agent-server/"
-    "defaults.properties";
-// Cattle's packaged defaults (the engine's, the locks', the ids'), at the release modelled.
+    "rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/"
+    "agent-server/defaults.properties";
 constexpr std::string_view k_engine_props =
     "rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/"
     "defaults/defaults.properties";
@@ -79,19 +78,40 @@ void register_engine_timings(Registry& r) {
                "the replay task runs it again (15 s + 2^n/2 ms until then, n its runs)");
 }
 
-void register_timings(Registry& r) {
-  register_engine_timings(r);
+// The ping monitor's timings (PingMonitorImpl and its defaults).
+void register_ping_timings(Registry& r) {
   add_duration(r, "agent_ping_interval", 5 * k_s,
-               fmt::format("task.agent.ping.schedule=5 ({})", k_cattle_props),
+               fmt::format("task.agent.ping.schedule=5 ({}:16)", k_cattle_props),
                "how often the server pings each agent");
-  add_duration(r, "agent_ping_timeout", 5 * k_s,
-               fmt::format("agent.ping.timeout.seconds=5 ({})", k_cattle_props),
+  add_duration(r, "agent_ping_timeout", 15 * k_s,
+               fmt::format("agent.ping.timeout.seconds=15 ({}:14); PingMonitorImpl.doPing "
+                           "waits that long for the reply (PingMonitorImpl.java:111)",
+                           k_cattle_props),
                "how long a ping waits for its reply before it counts as failed");
+  add_count(r, "agent_ping_instances_every", 3,
+            fmt::format("agent.ping.instances.every=3 ({}:11); PingMonitorImpl.handleOwned "
+                        "sets Ping.INSTANCES when the round counter is a multiple of it "
+                        "(PingMonitorImpl.java:88-97)",
+                        k_cattle_props),
+            "the pings of every this-many-th round ask for the agent's container list");
+  add_count(r, "agent_ping_unmanaged_every", 12,
+            fmt::format("agent.ping.unmanaged.every=12 ({}:4-5, \"1 minute\"); "
+                        "PingMonitorImpl.handleUnowned acts on an agent whose "
+                        "AGENT.CONNECTION lock the server does not hold only on those rounds "
+                        "(PingMonitorImpl.java:71-75, 99-106)",
+                        k_cattle_props),
+            "HA: every this-many-th round a server tries the connection lock of each agent it "
+            "does not own (and pings only the agents it owns)");
   add_count(r, "agent_ping_reconnect_after_failed_count", 6,
-            fmt::format("agent.ping.reconnect.after.failed.count=6 ({}); PingMonitorImpl."
+            fmt::format("agent.ping.reconnect.after.failed.count=6 ({}:13); PingMonitorImpl."
                         "pingFailure schedules agent.reconnect for an active agent at that count",
                         k_cattle_props),
             "consecutive failed pings after which an active host goes reconnecting");
+}
+
+void register_timings(Registry& r) {
+  register_engine_timings(r);
+  register_ping_timings(r);
   add_duration(r, "agent_reply_timeout", 15 * k_s,
                "model choice: how long a start handler waits for the agent's answer",
                "a start handler fails when its agent has not answered within this");
@@ -141,6 +161,11 @@ void register_mechanisms(Registry& r) {
                    "after agent_reconnect_delay, and a refused connect waits that long too; off: "
                    "it notices only by agent_connection_timeout, as after a power loss or a "
                    "partition"});
+  r.add_mechanism({"host_api_events",
+                   "a container's death is posted by the host's host-api through the API to "
+                   "the server the DNS name gives (rancher/host-api v0.34.0 events/"
+                   "send_to_rancher_handler.go:38-50), whether or not the agent's own socket is "
+                   "up; off: the agent reports it on its socket, only while connected"});
   r.add_mechanism({"state_in_store",
                    "the server's tracking (services, instances, hosts, network) lives in the "
                    "MySQL store; off: it lives in the server's memory, lost when the server "
@@ -169,6 +194,14 @@ void register_mechanisms(Registry& r) {
                    "(lines 133-135) ignores for an instance already running; off: the copy runs on "
                    "and the service exceeds its scale",
                    false});
+  r.add_mechanism({std::string(cattle::m_agent_connection_locks),
+                   "HA: each agent is owned by the server holding its ZooKeeper lock "
+                   "AGENT.CONNECTION.<id> (rancher/cattle v0.165.8 AgentConnectionManagerImpl."
+                   "haveLock, PingMonitorImpl.ping); a server pings only the agents it owns and "
+                   "tries the others' locks every agent_ping_unmanaged_every rounds, so the "
+                   "agents of a crashed owner wait for its session to expire and for such a "
+                   "round; off: the agents are divided among the cluster's members at every "
+                   "round (isInPartition, which cattle has only from v0.184.0, by environment)"});
   r.add_mechanism({std::string(cattle::m_zk_service_locks),
                    "HA: a service is reconciled only under its ZooKeeper lock; off: every server "
                    "reconciles every service on its own"});
@@ -252,6 +285,8 @@ void register_events(Registry& r) {
   r.add_event({"cattle.cluster_join_skipped", {},
                "HA: a server whose database pool was refused stays out of the cluster"});
   r.add_event({"cattle.agent_connected", {"host"}, "an agent said hello to the server"});
+  r.add_event({"cattle.agent_owned", {"host"},
+               "HA: the server took the agent's AGENT.CONNECTION lock and now pings it"});
   r.add_event({"cattle.ping_missed", {"host", "count"},
                "a ping went unanswered; count is the failures in a row (info from the third)"});
   r.add_event({"cattle.process_failed", {"process", "resource_type", "resource_id", "why"},

@@ -37,6 +37,7 @@ void Agent::load_config(Ctx& ctx) {
   cfg_.db_query_timeout_ns = ctx.timing("db_query_timeout");
   cfg_.resync = ctx.mechanism("agent_resync");
   cfg_.connection_events = ctx.mechanism("agent_connection_events");
+  cfg_.host_api_events = ctx.mechanism("host_api_events");
   cfg_.loaded = true;
 }
 
@@ -89,8 +90,11 @@ void Agent::on(Ctx& ctx, NodeId from, const Ping& m) {
   // In HA the server whose partition holds this host pings it: that is the agent's server.
   volatile_.server = from;
   mark_connected(ctx);
-  bool resync = cfg_.resync;
-  ctx.send(from, wire::encode(Pong{m.seq, resync, resync ? make_names(running_list()) : nullptr}));
+  // The list goes only into the replies of pings that ask for it: rancher/python-agent v0.85.1
+  // cattle/plugins/docker/compute.py:128-147 adds the instances to the pong only when
+  // utils.ping_include_instances (cattle/utils.py:151-153) finds the ping's `instances` option.
+  bool list = cfg_.resync && m.instances;
+  ctx.send(from, wire::encode(Pong{m.seq, list, list ? make_names(running_list()) : nullptr}));
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const Welcome& m) {
@@ -306,12 +310,30 @@ bool Agent::on_fault(Ctx& ctx, const ModelFault& fault) {
   ctx.event(LogLevel::notable, Event("agent.container_died").with("container", fault.args.front()),
             fmt::format("container {} died (killed)", fault.args.front()));
   ctx.signal("agent.container_died");
-  // The agent reports the death only while it believes itself connected; it never restarts the
-  // container by itself: that is the server's decision.
-  if (volatile_.connected && volatile_.server != k_no_node)
-    ctx.send(volatile_.server, wire::encode(ContainerEvent{instance, event_died,
-                                                  make_names({fault.args.front()})}));
+  // The host never restarts the container by itself: that is the server's decision.
+  ContainerEvent died{instance, event_died, make_names({fault.args.front()})};
+  if (cfg_.host_api_events) {
+    post_container_event(ctx, died);
+  } else if (volatile_.connected && volatile_.server != k_no_node) {
+    // Mechanism off: the agent reports the death on its own socket, only while connected.
+    ctx.send(volatile_.server, wire::encode(died));
+  }
   return true;
+}
+
+void Agent::post_container_event(Ctx& ctx, const ContainerEvent& event) {
+  // One POST, no retry: SendToRancherHandler.Handle returns the API's error and the event is
+  // gone (rancher/host-api v0.34.0 events/send_to_rancher_handler.go lines 50-52). The DNS name
+  // resolves to every server in turn, as for the API clients.
+  NodeId to = volatile_.server;
+  if (!config_.servers.empty()) {
+    std::size_t k = durable_.api_posts % config_.servers.size();
+    to = ctx.lookup(config_.servers[k]);
+  } else {
+    to = ctx.lookup(config_.server);
+  }
+  ++durable_.api_posts;
+  if (to != k_no_node) ctx.send(to, wire::encode(event));
 }
 
 int Agent::running(std::string_view service) const {

@@ -14,6 +14,12 @@
 // (rancher/rancher v1.1.2 agent/run.sh lines 313-319: `run_bootstrap || true; sleep 5`), against
 // CATTLE_URL again. So the agent learns at once of a server process that died
 // (on_connection), and only by its own timeout of a server that lost power or was cut off.
+//
+// Docker's events do not travel on that socket: the host's host-api (rancher/host-api v0.34.0,
+// the agent.package.host.api.url of cattle v0.165.8 resources/content/cattle-global.properties
+// line 16) watches them and posts each as a containerEvent through Cattle's API, CATTLE_URL
+// (events/send_to_rancher_handler.go lines 38-50). So a container's death reaches whichever
+// server the API's DNS name resolves to, whether or not the agent's socket is up.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -137,7 +143,8 @@ class Agent final : public Node {
   struct Durable {
     std::uint64_t next_token = 1;
     std::int64_t next_query = 1;
-    STAMPEDE_FIELDS(next_token, next_query)
+    std::uint64_t api_posts = 0;  // host-api's posts so far: the DNS round robin's position
+    STAMPEDE_FIELDS(next_token, next_query, api_posts)
   };
   // What a crash of the host loses: its containers, its end of the overlay, its connection.
   struct Volatile {
@@ -168,6 +175,7 @@ class Agent final : public Node {
     DurationNs db_query_timeout_ns = 0;
     bool resync = true;
     bool connection_events = true;  // mechanism agent_connection_events
+    bool host_api_events = true;    // mechanism host_api_events
     bool loaded = false;
   };
 
@@ -191,6 +199,9 @@ class Agent final : public Node {
   // its socket, as the exiting process does, and its next attempt comes after the delay.
   void lose_connection(Ctx& ctx, std::string_view how);
   void schedule_retry(Ctx& ctx);
+  // host-api reports a container's death through the API: a POST to the server the API's DNS
+  // name gives, whatever the state of the agent's own connection.
+  void post_container_event(Ctx& ctx, const cattle::ContainerEvent& event);
   void send_hello(Ctx& ctx);
   std::vector<std::string> running_list() const;
   void recount();

@@ -1,6 +1,6 @@
 // HA mode: the process engine on a copy of the shared tables, the write-through to the external
-// db, the re-reads, the agent partition, the service locks in ZooKeeper, the stale-holder check
-// and the events over Redis.
+// db, the re-reads, the agents' connection locks, the service locks in ZooKeeper, the
+// stale-holder check and the events over Redis.
 //
 // The copy. Each server keeps the tables it works on (stack, service, instance, host, network,
 // setting, process_instance) in memory and runs the single-mode engine on it
@@ -14,8 +14,11 @@
 // The locks. A service is reconciled only under its ZooKeeper lock (the lock recipe of
 // models/zookeeper): the server takes it, reads the service's instances from the db, decides,
 // runs the start processes, and releases it once none runs. Host processes and container deaths
-// are handled by the server whose partition holds the host (cattle's cluster.isInPartition), under
-// the in-memory lock of single mode.
+// are handled by the server that owns the host's agent, under the in-memory lock of single mode.
+// A server owns an agent while it holds the agent's ZooKeeper lock AGENT.CONNECTION.<id>, taken
+// with a tryLock by the ping monitor's rounds for agents it does not own (ping_monitor.cpp);
+// with the mechanism agent_connection_locks off, the agents are divided among the cluster's
+// members instead (in_partition, as cattle does from v0.184.0 on).
 //
 // The stale-holder check (not in Cattle, off by default: rancher/cattle v0.165.8's
 // InterProcessMutextLockWrapper never asks whether a held lock is still held). Switched on,
@@ -55,12 +58,26 @@ constexpr int k_id_boot_shift = 28;
 
 std::string lock_name(ServiceId service) { return fmt::format("service-{}", service); }
 
+constexpr std::string_view k_agent_lock_prefix = "AGENT.CONNECTION.";
+
+std::optional<HostId> agent_of_lock(const std::string& lock) {
+  if (!lock.starts_with(k_agent_lock_prefix)) return std::nullopt;
+  return HostId{std::stoll(lock.substr(k_agent_lock_prefix.size()))};
+}
+
 std::optional<ServiceId> service_of_lock(const std::string& lock) {
   if (!lock.starts_with("service-")) return std::nullopt;
   return ServiceId{std::stoll(lock.substr(8))};
 }
 
 }  // namespace
+
+// The agent's connection lock: rancher/cattle v0.165.8 code/iaas/agent-server/src/main/java/io/
+// cattle/platform/agent/server/lock/AgentConnectionLockDefinition.java:13. The model has one
+// agent per host and names the lock by the host's id.
+std::string agent_lock_name(HostId host) {
+  return fmt::format("{}{}", k_agent_lock_prefix, host.value);
+}
 
 std::vector<RowId> CattleServer::commit(Ctx& ctx, Transaction& txn) {
   if (!cm_) return db().commit(txn);
@@ -214,7 +231,10 @@ void CattleServer::start_ha(Ctx& ctx) {
     zk_.emplace(config_.zookeeper);
     zk_->set_callbacks({[this](Ctx& c, const std::string& l) { on_lock_acquired(c, l); },
                         [this](Ctx& c, const std::string& l) { on_lock_lost(c, l); },
-                        [this](Ctx& c, zk::SessionEvent e) { on_session_event(c, e); }});
+                        [this](Ctx& c, zk::SessionEvent e) { on_session_event(c, e); },
+                        [this](Ctx& c, const std::string& l) {
+                          if (auto host = agent_of_lock(l)) on_agent_lock(c, *host, false);
+                        }});
     zk_->start(ctx);
     // Until its first connection the client counts toward Curator's LOST too (lifecycle.cpp).
     arm_lost(ctx, cfg_.curator_lost_after_ns);
@@ -436,6 +456,7 @@ void CattleServer::on_lock_wait_over(Ctx& ctx, ServiceId sid) {
 }
 
 void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
+  if (auto host = agent_of_lock(lock)) return on_agent_lock(ctx, *host, true);
   auto sid = service_of_lock(lock);
   if (!sid) return;
   auto it = volatile_.service_work.find(*sid);

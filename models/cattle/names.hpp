@@ -8,6 +8,8 @@ namespace stampede::cattle {
 
 inline constexpr std::string_view t_ping_interval = "agent_ping_interval";
 inline constexpr std::string_view t_ping_timeout = "agent_ping_timeout";
+inline constexpr std::string_view t_ping_instances_every = "agent_ping_instances_every";
+inline constexpr std::string_view t_ping_unmanaged_every = "agent_ping_unmanaged_every";
 inline constexpr std::string_view t_reconnect_after = "agent_ping_reconnect_after_failed_count";
 inline constexpr std::string_view t_replay_interval = "process_replay_interval";
 inline constexpr std::string_view t_lock_wait = "lock_wait";
@@ -34,6 +36,7 @@ inline constexpr std::string_view m_zk_service_locks = "zk_service_locks";
 inline constexpr std::string_view m_exit_on_zk_lost = "cattle_exit_on_zk_lost";
 inline constexpr std::string_view m_changelog_lock = "liquibase_changelog_lock";
 inline constexpr std::string_view m_release_change_lock = "cattle_db_release_change_lock";
+inline constexpr std::string_view m_agent_connection_locks = "agent_connection_locks";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.
 inline constexpr std::string_view k_event_channel = "cattle.events";

@@ -74,16 +74,20 @@ inline constexpr std::int64_t k_http_unavailable = 503;
 // Kinds of ContainerEvent.
 enum ContainerEventKind : std::int64_t { event_started = 1, event_stopped = 2, event_died = 3 };
 
-// server -> agent: are you there? (round `seq` of the ping monitor)
+// server -> agent: are you there? (round `seq` of the ping monitor). `instances` asks for the
+// container list in the reply (cattle's Ping.INSTANCES option, set on every
+// agent.ping.instances.every-th round).
 struct Ping {
   static constexpr std::uint32_t k_type = k_protocol.type(0);
   static constexpr std::string_view k_name = "ping";
   static constexpr std::uint32_t k_size_bytes = 64;
   std::int64_t seq = 0;
-  STAMPEDE_FIELDS(seq)
+  bool instances = false;
+  STAMPEDE_FIELDS(seq, instances)
 };
 
-// agent -> server: the answer to Ping `seq`, with the running containers when the agent resyncs.
+// agent -> server: the answer to Ping `seq`, with the running containers when the ping asked for
+// them and the agent resyncs.
 struct Pong {
   static constexpr std::uint32_t k_type = k_protocol.type(1);
   static constexpr std::string_view k_name = "pong";

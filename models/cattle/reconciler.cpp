@@ -98,7 +98,7 @@ void CattleServer::push_config(Ctx& ctx) {
   bool overlay = !rows<NetworkRow>().empty();
   auto dir_payload = make_names(directory);
   for (const auto& [hid, host] : rows<HostRow>()) {
-    if (cm_ && !in_partition(hid)) continue;
+    if (!owns_agent(hid)) continue;
     NodeId agent = ctx.lookup(host.name);
     if (agent == k_no_node) continue;
     ctx.send(agent, wire::encode(NetworkConfig{0, overlay, dir_payload}));

@@ -3,6 +3,7 @@
 #include "models/cattle/server.hpp"
 #include "models/cattle/states.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -44,6 +45,9 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.ping_interval_ns = ctx.timing(t_ping_interval);
   cfg_.ping_timeout_ns = ctx.timing(t_ping_timeout);
   cfg_.reconnect_after = ctx.timing(t_reconnect_after);
+  cfg_.ping_instances_every = std::max<std::int64_t>(1, ctx.timing(t_ping_instances_every));
+  cfg_.ping_unmanaged_every = std::max<std::int64_t>(1, ctx.timing(t_ping_unmanaged_every));
+  cfg_.agent_connection_locks = ctx.mechanism(m_agent_connection_locks);
   cfg_.replay_interval_ns = ctx.timing(t_replay_interval);
   cfg_.lock_wait_ns = ctx.timing(t_lock_wait);
   cfg_.service_lock_wait_ns = ctx.timing(t_service_lock_wait);
@@ -453,6 +457,11 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     std::int64_t n = 0;
     for (const auto& [id, host] : rows<HostRow>()) n += host.state == HostState::active;
     return n;
+  }
+  if (key == "owns_agent") {
+    // Whether this server pings the agent (arg: the host's name) and pushes its configuration.
+    auto id = host_by_name(arg);
+    return id && owns_agent(*id) ? 1 : 0;
   }
   if (key == "lock_holders_max") return volatile_.locks.max_holders();
   if (key == "services_known") {

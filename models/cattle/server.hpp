@@ -10,9 +10,10 @@
 // only once that pool is open: a server refused with error 1040 logs it and stays out of the
 // cluster. The process engine then runs on the server's copy of the shared tables (ha.cpp): it
 // writes through to the external db and re-reads it every replay interval and on every event
-// from the other servers (Redis); it pings only the agents of its partition, and reconciles a
-// service only while it holds the service's ZooKeeper lock. Like Cattle, a server whose session
-// expired goes on acting on the locks it held; the stale-holder check (mechanism
+// from the other servers (Redis); it pings only the agents whose ZooKeeper connection lock
+// (AGENT.CONNECTION.<id>) it holds, tries the others' locks every twelfth ping round, and
+// reconciles a service only while it holds the service's ZooKeeper lock. Like Cattle, a server
+// whose session expired goes on acting on the locks it held; the stale-holder check (mechanism
 // zk_stale_holder_check, not in Cattle, off unless a scenario switches it on) stops it.
 #include <cstdint>
 #include <deque>
@@ -39,6 +40,9 @@
 namespace stampede::cattle {
 
 using mysql::RowId;
+
+// HA: the name of an agent's ZooKeeper connection lock, "AGENT.CONNECTION.<id>" (ha.cpp).
+std::string agent_lock_name(HostId host);
 
 struct ServerConfig {
   std::vector<StackSpec> stacks;     // seeded into the store on the first boot
@@ -158,7 +162,11 @@ class CattleServer final : public Node {
     LockManager locks;
     std::map<ProcessId, RunningProcess> running;
     std::map<HostId, PingStatus> pings;
+    std::int64_t ping_round = 0;  // the ping monitor's rounds since the boot (`interation`)
     HostSlots ping_slots;  // HA: the hosts' ping timer slots
+    // HA: the agents' AGENT.CONNECTION locks, tried (false) or held (true): cattle's
+    // LockDelegatorImpl.holding, which nothing but closing the connection empties.
+    std::map<HostId, bool> agent_locks;
     std::deque<BusEvent> bus;
     bool bus_scheduled = false;
     // HA mode.
@@ -188,8 +196,9 @@ class CattleServer final : public Node {
     // HA schema migration (migration.cpp): done in this process; the wait's deadline.
     bool migrated = false;
     TimeNs changelog_deadline_ns = 0;
-    STAMPEDE_FIELDS(memory, locks, running, pings, ping_slots, bus, bus_scheduled,
-                    ha_booted, serving, cm_started, shared, cache_ready, refreshing,
+    STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots,
+                    agent_locks, bus, bus_scheduled, ha_booted, serving, cm_started, shared,
+                    cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions,
                     reconcile_paused_logged, seed_seq, down, lost_timer, migrated,
@@ -319,6 +328,12 @@ class CattleServer final : public Node {
   // The stale-holder check at a write: abandons all service work, drops the unsent writes.
   void drop_stale_work(Ctx& ctx);
   bool in_partition(HostId host) const;
+  // Whether this server pings the host's agent and pushes its configuration: in HA, whether it
+  // holds the agent's connection lock (or, with agent_connection_locks off, its partition).
+  bool owns_agent(HostId host) const;
+  // PingMonitorImpl.handleUnowned on its rounds: tries the agent's connection lock.
+  void try_agent_lock(Ctx& ctx, HostId host);
+  void on_agent_lock(Ctx& ctx, HostId host, bool acquired);
   bool pushes_lb_config() const;
   void reconcile_ha(Ctx& ctx);
   bool service_needs_work(ServiceId service, TimeNs now) const;
@@ -364,6 +379,9 @@ class CattleServer final : public Node {
     DurationNs ping_interval_ns = 0;
     DurationNs ping_timeout_ns = 0;
     std::int64_t reconnect_after = 0;  // failed pings
+    std::int64_t ping_instances_every = 1;  // rounds
+    std::int64_t ping_unmanaged_every = 1;  // rounds
+    bool agent_connection_locks = true;
     DurationNs replay_interval_ns = 0;
     DurationNs lock_wait_ns = 0;          // a resource's change lock
     DurationNs service_lock_wait_ns = 0;  // HA: a service's ZooKeeper lock

@@ -225,12 +225,20 @@ void ZkClient::lock(Ctx& ctx, const std::string& name) {
   step(ctx, name);
 }
 
+void ZkClient::try_lock(Ctx& ctx, const std::string& name) {
+  LockState& l = vol_.locks[name];
+  if (l.wanted) return;
+  l.try_only = true;
+  lock(ctx, name);
+}
+
 void ZkClient::unlock(Ctx& ctx, const std::string& name) {
   auto it = vol_.locks.find(name);
   if (it == vol_.locks.end()) return;
   LockState& l = it->second;
   l.wanted = false;
   l.held = false;
+  l.try_only = false;
   l.watching.clear();
   if (l.node.empty()) return;  // a create in flight is undone when its answer comes
   if (vol_.state == SessionState::connected) {
@@ -328,6 +336,11 @@ void ZkClient::on_list(Ctx& ctx, const std::string& name, LockState& l, const Re
   if (it == children.begin()) {
     l.held = true;
     if (cb_.acquired) cb_.acquired(ctx, name);
+    return;
+  }
+  if (l.try_only) {
+    unlock(ctx, name);
+    if (cb_.refused) cb_.refused(ctx, name);
     return;
   }
   l.watching = dir + "/" + *std::prev(it);

@@ -41,6 +41,8 @@ class ZkClient {
     std::function<void(Ctx&, const std::string& lock)> acquired;
     std::function<void(Ctx&, const std::string& lock)> lost;  // while held
     std::function<void(Ctx&, SessionEvent)> session;
+    // A try_lock that found another holder (the client has withdrawn its node).
+    std::function<void(Ctx&, const std::string& lock)> refused;
   };
 
   // Talks to zookeeper-1..ensemble_size. A requested timeout of 0 uses zk_session_timeout.
@@ -62,6 +64,12 @@ class ZkClient {
   void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event);
 
   void lock(Ctx& ctx, const std::string& name);
+  // Curator's InterProcessMutex.acquire with no wait (what cattle's lock wrapper calls for
+  // tryLock: rancher/cattle v0.165.8 code/implementation/zookeeper/src/main/java/io/cattle/
+  // platform/zookeeper/lock/InterProcessMutextLockWrapper.java:31-33): the recipe creates its
+  // node and lists the directory; the lowest holds the lock (acquired), any other deletes its
+  // node at once and gives up (refused) instead of waiting on its predecessor.
+  void try_lock(Ctx& ctx, const std::string& name);
   void unlock(Ctx& ctx, const std::string& name);
   bool holds(std::string_view name) const;
   std::vector<std::string> held() const;  // sorted
@@ -103,7 +111,8 @@ class ZkClient {
     bool busy = false;     // a request of the recipe is in flight
     std::string node;      // our lock node's full path, once known
     std::string watching;  // the predecessor we wait on
-    STAMPEDE_FIELDS(wanted, held, busy, node, watching)
+    bool try_only = false;  // try_lock: give up rather than wait
+    STAMPEDE_FIELDS(wanted, held, busy, node, watching, try_only)
   };
   // Everything the client knows is lost with its process.
   struct Volatile {

@@ -3,6 +3,7 @@
 // cuts, crashes and restarts, and the registry's timings and mechanisms. It drives the models'
 // Nodes through a Ctx of its own, so the tests need no engine.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <queue>
@@ -72,6 +73,10 @@ class FakeWorld final : public WorldView, public WorldBuilder {
           cuts_.insert({b, a});
         }
   }
+  // Drops what `from` sends to `to`, and nothing the other way.
+  void cut_one_way(const std::string& from, const std::string& to) {
+    cuts_.insert({find(from), find(to)});
+  }
   void heal() { cuts_.clear(); }
   void crash(const std::string& name) {
     Slot& s = *slots_[find(name)];
@@ -93,6 +98,8 @@ class FakeWorld final : public WorldView, public WorldBuilder {
     NodeId t = find(to);
     push(Event{now_, 0, Kind::deliver, t, find(from), slots_[t]->epoch, std::move(msg), 0});
   }
+  // Called with every message as it is delivered (a test's recorder), when set.
+  std::function<void(NodeId from, NodeId to, const Message& msg)> on_deliver;
   bool model_fault(const ModelFault& f) {
     for (auto& s : slots_)
       if (s->up && s->node->on_fault(*s->ctx, f)) return true;
@@ -249,6 +256,7 @@ class FakeWorld final : public WorldView, public WorldBuilder {
       case Kind::start: s.node->on_start(*s.ctx); break;
       case Kind::deliver:
         if (cuts_.count({ev.from, ev.node})) return;
+        if (on_deliver) on_deliver(ev.from, ev.node, ev.msg);
         s.node->on_message(*s.ctx, ev.from, ev.msg);
         break;
       case Kind::timer:

@@ -84,13 +84,60 @@ TEST_CASE("observation 1: a partition makes hosts reconnecting, a container kill
   CHECK(w.violations().empty());
 }
 
+TEST_CASE("the container list rides on every third ping reply, every one with the count at 1") {
+  std::int64_t every = GENERATE(3, 1);
+  FakeWorld w({}, {{"agent_ping_instances_every", every}});
+  boot(w);
+  int pongs = 0;
+  int lists = 0;
+  NodeId server = w.find("server-1");
+  w.on_deliver = [&](NodeId, NodeId to, const Message& msg) {
+    if (to != server || msg.type != cattle::Pong::k_type) return;
+    ++pongs;
+    lists += wire::decode<cattle::Pong>(msg).lists_containers;
+  };
+  // 60 s: twelve rounds of pings to each of the agents.
+  w.run_until(w.now() + 60 * k_s);
+  INFO("pongs " << pongs << ", with the list " << lists);
+  CHECK(pongs >= 24);  // two agents
+  if (every == 1) {
+    CHECK(lists == pongs);
+  } else {
+    // A third of the rounds, give or take the rounds cut by the window's ends (two agents each).
+    CHECK(lists * 3 >= pongs - 4);
+    CHECK(lists * 3 <= pongs + 4);
+  }
+}
+
+TEST_CASE("a container death reaches the server through host-api while the agent's socket is "
+          "down") {
+  bool host_api = GENERATE(true, false);
+  FakeWorld w({{"host_api_events", host_api}});
+  boot(w);
+  // The server's pings no longer reach agent-1, so its agent gives up on its socket; agent-1
+  // can still reach the server's API.
+  w.cut_one_way("server-1", "agent-1");
+  w.run_until(w.now() + 40 * k_s);
+  CHECK(w.node_as<agent::Agent>("agent-1").connected() == false);
+  std::string victim;
+  for (const char* c : {"wordpress/web/1", "wordpress/web/2", "wordpress/db/1"})
+    if (w.node_as<agent::Agent>("agent-1").is_running(c)) victim = c;
+  REQUIRE(!victim.empty());
+  CHECK(w.model_fault(ModelFault{"kill_container", {victim}}));
+  w.run_until(w.now() + 2 * k_s);
+  CHECK(w.logged("container " + victim + " died on agent-1 (reported by its agent)") ==
+        host_api);
+}
+
 TEST_CASE("as in Cattle 1.1, an unreachable host stays reconnecting, never disconnected, then "
           "goes active") {
   FakeWorld w;
   boot(w);
   TimeNs cut_at = w.now();
   w.cut("server-1", "agent-1");
-  w.run_until(w.now() + 31 * k_s);
+  // The sixth failed ping leaves 25-30 s after the cut and times out 15 s later
+  // (agent_ping_timeout).
+  w.run_until(w.now() + 46 * k_s);
   CHECK(w.host_state("agent-1") == "reconnecting");
   CHECK(w.host_state("agent-2") == "active");
   // Ten minutes of failed pings: 1.1 has no state after reconnecting.

@@ -116,9 +116,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "49fe842087ebf2c4"},  {"agent-partition", 2, "c8f5cf93763a3de8"},
-      {"server-stop", 1, "c8af9288f9dfe7f6"},      {"server-stop", 2, "e9643a7a9a96939c"},
-      {"store-truncation", 1, "4ad4ef20001fae73"}, {"store-truncation", 2, "07db71ab2d0b11d5"},
+      {"agent-partition", 1, "d65806af7db8f202"},  {"agent-partition", 2, "a7c82c1a61bda734"},
+      {"server-stop", 1, "815927b4756631bf"},      {"server-stop", 2, "b02d94c414f7d6cb"},
+      {"store-truncation", 1, "6dc40c3485b57e36"}, {"store-truncation", 2, "4aaecd0be83819c2"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
