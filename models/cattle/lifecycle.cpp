@@ -20,7 +20,8 @@
 // server/bin/cattle, server/service/cattle/run), so the JVM's exit is the container's. Docker's
 // restart manager of that time (docker/docker restartmanager/restartmanager.go, the docker 1.11
 // and 1.12 version, which imports docker/engine-api) waits 100 ms before the first restart and
-// doubles the wait at each further one, with no ceiling, and starts again from 100 ms when the
+// doubles the wait at each further one, with no ceiling (the 1-minute cap came with
+// moby/moby#30683, docker 17.04), and starts again from 100 ms when the
 // container had run for 10 s or more. The new process then boots (cattle_boot_time) before it
 // opens its pool, its ZooKeeper and Redis sessions and answers anything.
 //
@@ -28,10 +29,13 @@
 // rancher/rancher v1.1.2 server/bin/ha line 22), so it lives on while Cattle is down: its health
 // ping of the server fails meanwhile (models/cluster_manager).
 //
-// Every timer a server sets for itself or its client libraries is shorter than the time a restart
-// takes (the longest, a ZooKeeper read timeout or an agent's answer, is under 30 s; a restart is
-// at least cattle_boot_time): while the process is down they fire into nothing and the periodic
-// ones are not set again, so none reaches the next process.
+// The exited process's timers are not cancelled (a node's model cannot cancel what its libraries
+// set without their ids): while the process is down they fire into nothing and the periodic ones
+// are not set again. A timer longer than the restart still reaches the next process: with the
+// default boot of a minute only the Redis subscriber's redis_retry_interval (60 s) can, and then
+// it wakes the new process's subscriber early; with cattle_boot_time set to seconds (the back-off
+// test) more can. The right fix is in the engines: a process exit that cancels the node's timers
+// as a crash does, while its other container (the cluster manager) runs on.
 #include <fmt/format.h>
 
 #include "models/cattle/lifecycle.hpp"
@@ -64,7 +68,8 @@ void register_lifecycle(Registry& r) {
                 "opening its pool and sessions"});
   r.add_timing({std::string(t_restart_backoff), TimingUnit::duration, 100 * k_ms,
                 "docker/docker restartmanager/restartmanager.go (docker 1.11/1.12, mid-2016): "
-                "defaultTimeout = 100 * time.Millisecond, backoffMultiplier = 2, no ceiling",
+                "defaultTimeout = 100 * time.Millisecond, backoffMultiplier = 2, no ceiling (the "
+                "1-minute cap came with moby/moby#30683, docker 17.04)",
                 "HA: Docker's wait before restarting an exited container, doubled at each "
                 "restart that follows a short run"});
   r.add_timing({std::string(t_restart_reset_after), TimingUnit::duration, 10 * k_s,
