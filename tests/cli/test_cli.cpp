@@ -349,6 +349,34 @@ TEST_CASE("a SimGrid run's trace replays on SimGrid to the same digest", "[cli][
   CHECK(replay.out.find("✓ reproduced all") != std::string::npos);
 }
 
+TEST_CASE("the stampede binary does not load SimGrid, and hands a SimGrid run to stampede-simgrid",
+          "[cli][simgrid][startup]") {
+  // SimGrid and the ns-3 libraries it brings are not among the binary's dynamic dependencies.
+  REQUIRE(std::system(fmt::format("readelf -d '{}' >'{}/needed.txt'", STAMPEDE_BIN,
+                                   temp_dir()).c_str()) == 0);
+  std::string needed = slurp(temp_dir() + "/needed.txt");
+  REQUIRE(needed.find("NEEDED") != std::string::npos);
+  CHECK(needed.find("simgrid") == std::string::npos);
+  CHECK(needed.find("ns3") == std::string::npos);
+  // Alone in a folder, the binary still runs the kernel, and says what is missing for SimGrid.
+  std::string alone = temp_dir() + "/alone";
+  std::filesystem::create_directories(alone);
+  std::filesystem::copy_file(STAMPEDE_BIN, alone + "/stampede",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::string out = temp_dir() + "/alone.out", err = temp_dir() + "/alone.err";
+  auto run_alone = [&](const std::string& args) {
+    int status = std::system(fmt::format("'{}/stampede' run '{}' --quiet {} >'{}' 2>'{}'", alone,
+                                         fixture("valid.yaml"), args, out, err).c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  CHECK(run_alone("") == 0);
+  CHECK(run_alone("--engine simgrid") == 3);
+  std::string message = slurp(err);
+  CHECK(lines(message) == 1);
+  CHECK(message.find(alone + "/stampede-simgrid") != std::string::npos);
+  CHECK(slurp(out).empty());
+}
+
 TEST_CASE("a platform without the simgrid engine, or a missing platform file, is bad input",
           "[cli][bad-input][simgrid]") {
   Result r = stampede("run " + fixture("valid.yaml") + " --platform scenarios/platforms/two-zones.xml");
