@@ -89,6 +89,7 @@ void CattleServer::boot(Ctx& ctx) {
   ctx.set_timer(cfg_.ping_interval_ns, timer_tag::encode(PingTick{}));
   ctx.set_timer(cfg_.replay_interval_ns, timer_tag::encode(ReplayTick{}));
   // A boot event starts the first reconcile and configuration push at once.
+  start_health(ctx);
   emit(ctx, "server.started", 0);
   if (!cm_) return;
   volatile_.ha_booted = true;
@@ -237,7 +238,7 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
       return;
     }
   }
-  wire::dispatch<Pong, Hello, ApiRequest, ContainerEvent>(
+  wire::dispatch<Pong, Hello, ApiRequest, ContainerEvent, HealthReport>(
       msg, [&](const auto& m) { on(ctx, from, m); });
 }
 
@@ -329,7 +330,7 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
   bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
                                   AgentReply, HaBoot, ServiceLockWait, ZkLost,
                                   ContainerRestart, ChangelogLockPoll, ChangelogUpdateDone,
-                                  BootFailed>(
+                                  BootFailed, HealthCleanupTick>(
       tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }
