@@ -486,3 +486,16 @@ TEST_CASE("an error whose value spans lines is still one line", "[cli][bad-input
   require_input_error(r, path, "bad name");
   CHECK(r.err.find("two\\nlines") != std::string::npos);
 }
+
+TEST_CASE("a platform whose zones have no zoneRoute is bad input naming the hosts, not a segfault",
+          "[cli][bad-input][simgrid]") {
+  // No route at all in the Full zone (SimGrid indexed an empty table), then a zone left out of
+  // the only zoneRoute (SimGrid followed null gateways).
+  for (const auto& [platform, to] : {std::pair{"no-zone-route.xml", "host b-1 (zone 'zone-b')"},
+                                     std::pair{"missing-zone-route.xml", "host c-1 (zone 'zone-c')"}}) {
+    Result r = stampede("run " + fixture("valid.yaml") + " --engine simgrid --platform " +
+                        fixture(platform));
+    require_flag_error(r, "--platform " + fixture(platform), "no route from host a-1 (zone 'zone-a') to " + std::string(to));
+    CHECK(r.err.find("expected a zoneRoute") != std::string::npos);
+  }
+}
