@@ -20,7 +20,17 @@ int cmd_report(const ReportArgs& args) {
   an::ReportOptions options;
   options.version = STAMPEDE_VERSION;
   options.availability_metric = args.availability;
-  const an::ReportFiles files = an::write_report(db, args.out, options);
+  // A report folder this command creates is removed again if the report fails (a database
+  // locked or corrupted past its first pages), so no half-written report is left behind.
+  const bool created = !std::filesystem::exists(args.out);
+  an::ReportFiles files;
+  try {
+    files = an::write_report(db, args.out, options);
+  } catch (...) {
+    std::error_code ec;
+    if (created) std::filesystem::remove_all(args.out, ec);
+    throw;
+  }
   for (const auto& w : files.warnings) std::fprintf(stderr, "report: warning: %s\n", w.c_str());
   std::printf("report    %s\n", files.markdown.c_str());
   for (const auto& p : files.plots) std::printf("plot      %s\n", p.c_str());
