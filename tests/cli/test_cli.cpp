@@ -561,3 +561,14 @@ TEST_CASE("a results database locked by another process is one line after 10 s, 
   require_flag_error(r, good, "locked by another process");
   CHECK_FALSE(std::filesystem::exists(out));
 }
+
+TEST_CASE("report --availability of a metric no run recorded is refused with the nearest name, before any file",
+          "[cli][bad-input][db]") {
+  const std::string db = bad_db("availability", "pass");
+  const std::string out = temp_dir() + "/availability-report";
+  Result r = stampede(fmt::format("report {} --availability availability:wordpress/lbb --out {}", db, out));
+  require_flag_error(r, "--availability availability:wordpress/lbb",
+                     "did you mean 'availability:wordpress/lb'?");
+  CHECK_FALSE(std::filesystem::exists(out));
+  CHECK(stampede(fmt::format("report {} --availability availability:wordpress/lb --out {}", db, out)).code == 0);
+}
