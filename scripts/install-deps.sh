@@ -34,6 +34,7 @@ packages=(
   # tests/slurm: a private single-node Slurm that the test runs as its own child processes
   # (never the system services these packages install)
   munge slurmctld slurmd slurm-client
+  python3-yaml             # tests/slurm/k8s_path_test.py reads the Kubernetes manifests
 )
 
 if [[ $(id -u) -eq 0 ]]; then
