@@ -53,6 +53,10 @@ for ((attempt = 0; ; ++attempt)); do
   echo "run-shard.sh: stampede sweep exited $rc" >&2
   exit "$rc"
 done
-cp "$db" "$results/.shard-$shard.db.tmp"
+# Copied through SQLite (stampede merge), not cp: runs committed in WAL mode may still be in the
+# -wal file beside the database (a sweep resumed after a kill, a reader open at the sweep's end
+# keep it from being folded back), and a copy of the main file alone would lose them.
+rm -f "$results/.shard-$shard.db.tmp"
+stampede merge "$db" --into "$results/.shard-$shard.db.tmp" >/dev/null
 mv "$results/.shard-$shard.db.tmp" "$results/shard-$shard.db"
 echo "run-shard.sh: shard $shard stored in $results/shard-$shard.db"

@@ -68,6 +68,13 @@ class Harness:
         workdir = pathlib.Path(args.workdir).resolve()
         workdir.mkdir(parents=True, exist_ok=True)
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="s.", dir=workdir))
+        # slurmd puts each job step's Unix socket in its spool folder, munged its socket in m/;
+        # a socket path holds at most 107 bytes. Where the build folder is too deep for that,
+        # the private folder goes to the system's temporary folder instead (and says so).
+        if len(str(self.tmp / "spool/n1_999999.4294967291")) > 100:
+            self.tmp.rmdir()
+            self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="stampede-slurm."))
+            print(f"note - {workdir} is too deep for Unix socket paths: using {self.tmp}")
         self.daemons = []  # (name, Popen), started in this order, stopped in reverse
         self.jobs = []
         self.others = []  # other Popen children (the reference sweep)
