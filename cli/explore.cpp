@@ -349,6 +349,28 @@ CLI::Validator count_check(long long max) {
   return CLI::Validator([max](std::string& v) { return check_count(v, max); }, "N");
 }
 
+// explore's flags for faults over time, their targets and the liveness mode.
+void add_fault_time_flags(CLI::App* e, ExploreCommands& c) {
+  e->add_option("--fault-rate", c.fault_rate,
+                "random, pct: inject faults at a rate per simulated minute (a Poisson process "
+                "over the run's time) instead of with probability 0.02 per step");
+  e->add_option("--fault-instants", c.fault_instants,
+                "random, pct: inject faults at K instants drawn uniformly over the run's "
+                "simulated time")
+      ->check(count_check(k_max_faults));
+  e->add_option("--fault-targets", c.fault_targets,
+                "node patterns injected faults may target, e.g. 'agent-*,server-*' (default: "
+                "every node; repairs of the explorer's faults are always offered)")
+      ->delimiter(',');
+  e->add_option("--settle", c.settle,
+                "liveness mode: after the fault phase every injected fault is undone and the run "
+                "goes on fault-free for this window (with a unit, 60s); expectations are judged "
+                "only after it (docs/exploration.md, \"Liveness mode\")");
+  e->add_option("--fault-phase", c.fault_phase,
+                "liveness mode: when the fault phase ends (default: the duration less --settle); "
+                "a step bound (--max-steps) also ends it, and the run then goes on in time order");
+}
+
 std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
   auto c = std::make_shared<ExploreCommands>();
   CLI::App* e = app.add_subcommand(
@@ -373,17 +395,7 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
                                        "duplicate,pause,power_off,power_on,kill_container,"
                                        "truncate (default the first six)")
       ->delimiter(',');
-  e->add_option("--fault-rate", c->fault_rate,
-                "random, pct: inject faults at a rate per simulated minute (a Poisson process "
-                "over the run's time) instead of with probability 0.02 per step");
-  e->add_option("--fault-instants", c->fault_instants,
-                "random, pct: inject faults at K instants drawn uniformly over the run's "
-                "simulated time")
-      ->check(count_check(k_max_faults));
-  e->add_option("--fault-targets", c->fault_targets,
-                "node patterns injected faults may target, e.g. 'agent-*,server-*' (default: "
-                "every node; repairs of the explorer's faults are always offered)")
-      ->delimiter(',');
+  add_fault_time_flags(e, *c);
   e->add_option("--delay-bound", c->delay_bound,
                 "dfs: steps taken out of time order per run (default unbounded)")
       ->check(count_check(k_max_count));
@@ -394,13 +406,6 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
                 "time jump");
   e->add_option("--pause-for", c->pause_for,
                 "how long an injected pause lasts (--faults pause), with a unit; default 60s");
-  e->add_option("--settle", c->settle,
-                "liveness mode: after the fault phase every injected fault is undone and the run "
-                "goes on fault-free for this window (with a unit, 60s); expectations are judged "
-                "only after it (docs/exploration.md, \"Liveness mode\")");
-  e->add_option("--fault-phase", c->fault_phase,
-                "liveness mode: when the fault phase ends (default: the duration less --settle); "
-                "a step bound (--max-steps) also ends it, and the run then goes on in time order");
   e->add_flag("--no-reduction", c->no_reduction,
               "dfs: turn every reduction off (the same as --reduction none)");
   e->add_option("--reduction", c->reduction,

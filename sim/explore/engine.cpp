@@ -984,6 +984,13 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
   return snap;
 }
 
+void ExploreEngine::restore_faults(const Snapshot& snap) {
+  faults_used_ = snap.faults_used;
+  faults_closed_ = snap.faults_closed;
+  in_time_order_ = snap.in_time_order;
+  explorer_cut_ = snap.explorer_cut;
+}
+
 bool ExploreEngine::restore(const Snapshot& snap) {
   for (std::size_t i = 0; i < nodes_.size(); ++i)
     if (!snap.nodes[i].clone && nodes_[i]->changes != snap.nodes[i].changes) return false;
@@ -1041,10 +1048,7 @@ bool ExploreEngine::restore(const Snapshot& snap) {
   net_version_seen_ = snap.net_version_seen;
   conn_version_seen_ = snap.conn_version_seen;
   next_timer_ = snap.next_timer;
-  faults_used_ = snap.faults_used;
-  faults_closed_ = snap.faults_closed;
-  in_time_order_ = snap.in_time_order;
-  explorer_cut_ = snap.explorer_cut;
+  restore_faults(snap);
   if (!own || recorder_gen_ != snap.recorder_gen) {
     recorder_ = *snap.recorder;
     recorder_gen_ = own ? snap.recorder_gen : ++gen_counter_;

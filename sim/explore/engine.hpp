@@ -234,6 +234,11 @@ class ExploreEngine final : public Engine {
   bool restore(const Snapshot& snap);
 
  private:
+  void restore_faults(const Snapshot& snap);  // restore(): the explorer's fault bookkeeping
+
+ public:
+
+ private:
   class NodeCtx;
   struct Event;
   struct NodeSlot;
