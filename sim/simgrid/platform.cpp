@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
@@ -228,8 +229,9 @@ void check_routes(const std::string& file, const std::vector<sg4::Host*>& host_o
   while (::read(fds[0], &i, sizeof i) == sizeof i) last = i;
   ::close(fds[0]);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-  }
+  // Only an interrupted wait is retried: any other failure would loop forever.
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error("cannot wait for the platform's route probe");
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   const sg4::Host* a = pairs.at(last).first;
   const sg4::Host* b = pairs.at(last).second;
