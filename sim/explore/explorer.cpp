@@ -1060,7 +1060,7 @@ bool Explorer::snapshots_apply() const {
   if (!settings_.snapshots) return false;
   // The checker's and the nemesis's state is not saved: only invariants (judged by the watch,
   // which dfs clears) and scripted faults (armed before the first step) are safe to restore.
-  if (spec_.random_faults.crash || spec_.random_faults.partition) return false;
+  if (spec_.random_faults.any()) return false;
   for (const ExpectSpec& e : spec_.expect)
     if (e.what != ExpectWhat::invariant) return false;
   return true;
