@@ -39,7 +39,7 @@ def bootstrap_diff(xs, base, rng):
 def main():
     db = sqlite3.connect(sys.argv[1])
     rows = db.execute("select r.point, m.name, m.value, r.verdict, r.id from runs r "
-                      "join metrics m on m.run_id = r.id order by r.id").fetchall()
+                      "join metrics m on m.run_id = r.id order by r.point, r.seed, m.name").fetchall()
     points, verdicts = {}, {}
     for point, name, value, verdict, run in rows:
         verdicts.setdefault(point, {})[run] = verdict
