@@ -275,3 +275,21 @@ TEST_CASE("bad window flags are one line and exit 2, before any file is written"
     CHECK_FALSE(std::filesystem::exists(tmp / "o.dot"));
   }
 }
+
+TEST_CASE("export re-runs a SimGrid trace on SimGrid, and its re-run matches the trace") {
+  TmpDir tmp;
+  const std::string d = tmp.path.string();
+  REQUIRE(stampede_cmd(std::string("run ") + SOURCE_DIR +
+                           "/scenarios/agent-partition.yaml --engine simgrid --quiet "
+                           "--set duration=62s --set faults.1.at=61s --set faults.2.at=62s "
+                           "--set 'expect=[]' --trace sg.jsonl",
+                       d).rc == 0);
+  const Cmd c = stampede_cmd("export sg.jsonl --from 61s --dot sg.dot --html sg.html", d);
+  INFO(c.out << c.err);
+  REQUIRE(c.rc == 0);
+  CHECK(c.err.find("warning") == std::string::npos);  // the log lines cover the whole trace
+  CHECK(count_of(read_text(tmp / "sg.dot"), "style=dashed") > 20);
+  const std::string html = read_text(tmp / "sg.html");
+  CHECK(html.find("engine simgrid") != std::string::npos);
+  CHECK(html.find("\"logs\":[{") != std::string::npos);  // the SimGrid re-run's log lines
+}
