@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/app.hpp"
+#include "cli/print.hpp"
 #include "sim/explore/explorer.hpp"
 #include "sim/explore/shrink.hpp"
 #include "sim/explore/trace_io.hpp"
@@ -313,12 +314,15 @@ int cmd_replay_explore(const ReplayArgs& args) {
   ScenarioSpec spec = parse_scenario_with_overrides(t.trace.header.scenario_text,
                                                     t.trace.header.scenario_file,
                                                     t.trace.header.overrides, registry());
-  Explorer ex(spec, registry(), settings_for(t));
+  Settings settings = settings_for(t);
+  if (!args.log_level.empty()) settings.timeline_level = log_level_from_name(args.log_level);
+  Explorer ex(spec, registry(), settings);
   ReplayComparer comparer(t.trace, args.verbose);
   RunResult r = ex.replay(t.picks, false, {&comparer});
   std::printf("stampede replay %s  (scenario %s, engine explore, seed %llu, %zu recorded steps)\n",
               args.trace.c_str(), spec.name.c_str(),
               static_cast<unsigned long long>(t.trace.header.seed), t.trace.steps.size());
+  if (!args.log_level.empty()) print_replay_timeline(r.outcome.timeline);
   if (comparer.diverged()) {
     std::printf("✗ %s\n", comparer.divergence().c_str());
     return k_exit_failed;

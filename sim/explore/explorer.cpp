@@ -921,6 +921,8 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
   RunConfig cfg;
   cfg.seed = s.seed;
   cfg.chooser = chooser;
+  cfg.timeline_level = s.timeline_level;
+  cfg.keep_debug_logs = s.timeline_level == LogLevel::debug;
   cfg.observers.push_back(&watch);
   if (record) cfg.observers.push_back(&recorder);
   for (StepObserver* o : observers) cfg.observers.push_back(o);

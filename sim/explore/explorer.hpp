@@ -97,6 +97,9 @@ struct Settings {
   // verdict never rests on a fault still in force or on a system given no time to recover.
   DurationNs settle_ns = 0;
   DurationNs fault_phase_ns = 0;
+  // The lowest log level of a run's timeline (RunOutcome::timeline); `replay --log` widens it.
+  // Debug lines are kept only when it is debug. It changes what a run reports, never its steps.
+  LogLevel timeline_level = LogLevel::notable;
 };
 
 // Liveness mode: the instant the fault phase ends (Settings::fault_phase_ns, or the duration
