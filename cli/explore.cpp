@@ -106,6 +106,7 @@ struct ExploreCommands {
   bool no_reduction = false;
   std::string reduction = "dpor";
   bool swarm = false;
+  std::string pct_points = "deliveries";
   bool state_clock = false;
   std::optional<std::uint64_t> seed;
   std::vector<std::string> sets;
@@ -173,6 +174,10 @@ Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, st
   s.depth = a.max_steps;
   if (strategy == Strategy::pct) {
     s.pct_depth = a.depth.value_or(3);
+    if (a.pct_points != "deliveries" && a.pct_points != "steps")
+      throw InputError(fmt::format("stampede explore: --pct-points '{}' (expected deliveries or "
+                                   "steps)", a.pct_points));
+    s.pct_at_deliveries = a.pct_points == "deliveries";
   } else if (a.depth) {
     s.depth = static_cast<std::uint64_t>(*a.depth);
   }
@@ -390,6 +395,9 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
                 "pct: the bug depth d (d-1 priority change points, default 3); random and dfs: "
                 "the step bound per run")
       ->check(count_check(k_max_count));
+  e->add_option("--pct-points", c->pct_points,
+                "pct: where the change points fall: deliveries (between two nodes, the default) "
+                "or steps (every event, as in the shared-memory original)");
   e->add_option("--max-steps", c->max_steps, "step bound per run, for every strategy")
       ->check(count_check(k_max_count));
   e->add_option("--max-faults", c->max_faults,
