@@ -190,9 +190,7 @@ Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, st
 std::vector<std::uint32_t> prefix_from_trace(const ExploreCommands& a, const ScenarioSpec& spec,
                                              const std::string& text, Settings& s) {
   ExploreTrace t = read_explore_trace(a.from, STAMPEDE_VERSION);
-  ScenarioSpec traced = parse_scenario_with_overrides(
-      t.trace.header.scenario_text, t.trace.header.scenario_file, t.trace.header.overrides,
-      registry());
+  ScenarioSpec traced = parse_trace_scenario(a.from, t.trace.header);
   if (traced.name != spec.name)
     throw InputError(fmt::format("{}:1:1: the trace is of scenario '{}', not '{}'", a.from,
                                  traced.name, spec.name));
@@ -316,9 +314,7 @@ int cmd_explore(const ExploreCommands& a) {
 
 int cmd_replay_explore(const ReplayArgs& args) {
   ExploreTrace t = read_explore_trace(args.trace, STAMPEDE_VERSION);
-  ScenarioSpec spec = parse_scenario_with_overrides(t.trace.header.scenario_text,
-                                                    t.trace.header.scenario_file,
-                                                    t.trace.header.overrides, registry());
+  ScenarioSpec spec = parse_trace_scenario(args.trace, t.trace.header);
   Settings settings = settings_for(t);
   if (!args.log_level.empty()) settings.timeline_level = log_level_from_name(args.log_level);
   Explorer ex(spec, registry(), settings);

@@ -141,9 +141,7 @@ Replayed load_explore(const std::string& path) {
   explore::ExploreTrace t = explore::read_explore_trace(path, STAMPEDE_VERSION);
   Replayed r;
   r.trace = t.trace;
-  const ScenarioSpec spec = parse_scenario_with_overrides(
-      t.trace.header.scenario_text, t.trace.header.scenario_file, t.trace.header.overrides,
-      registry());
+  const ScenarioSpec spec = parse_trace_scenario(path, t.trace.header);
   explore::Settings settings = explore::settings_for(t);
   settings.timeline_level = LogLevel::info;
   explore::Explorer ex(spec, registry(), settings);
@@ -180,8 +178,7 @@ Replayed load_run(const std::string& path) {
   r.trace = read_trace(path, STAMPEDE_VERSION);
   const Trace& t = r.trace;
   r.fault_labels = fault_labels(t);
-  const ScenarioSpec spec = parse_scenario_with_overrides(
-      t.header.scenario_text, t.header.scenario_file, t.header.overrides, registry());
+  const ScenarioSpec spec = parse_trace_scenario(path, t.header);
   ReplayComparer comparer(t, false);
   RunConfig config;
   config.seed = t.header.seed;

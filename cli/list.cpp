@@ -116,11 +116,14 @@ Table metrics_table(const Registry& r) {
 }
 
 Table timings_table(const Registry& r) {
-  Table t{{"name", "default", "what", "source"}, {}};
+  Table t{{"name", "default", "range", "what", "source"}, {}};
   for (const auto& d : r.timings()) {
-    std::string v = d.unit == TimingUnit::duration ? format_duration(d.default_value)
-                                                   : std::to_string(d.default_value);
-    t.rows.push_back({d.name, v, d.description, d.source});
+    auto value = [&d](std::int64_t v) {
+      return d.unit == TimingUnit::duration ? format_duration(v) : std::to_string(v);
+    };
+    t.rows.push_back({d.name, value(d.default_value),
+                      fmt::format("{}..{}", value(d.min_value), value(d.max_value)), d.description,
+                      d.source});
   }
   return t;
 }
@@ -147,8 +150,8 @@ Table table_of(const std::string& what) {
 void print_text(const std::string& what, const Table& t) {
   for (const auto& row : t.rows) {
     if (what == "timings") {
-      std::printf("%-40s %-8s %s  [source: %s]\n", row[0].c_str(), row[1].c_str(), row[2].c_str(),
-                  row[3].c_str());
+      std::printf("%-40s %-8s %s  [range: %s]  [source: %s]\n", row[0].c_str(), row[1].c_str(),
+                  row[3].c_str(), row[2].c_str(), row[4].c_str());
     } else if (what == "events") {
       std::printf("%-36s {%s}  %s\n", row[0].c_str(), row[1].c_str(), row[2].c_str());
     } else {

@@ -27,9 +27,7 @@ void print_replay_timeline(const std::vector<TimelineEntry>& timeline) {
 int cmd_replay(const ReplayArgs& args) {
   if (explore::is_explore_trace(args.trace)) return cmd_replay_explore(args);
   Trace trace = read_trace(args.trace, STAMPEDE_VERSION);
-  ScenarioSpec spec = parse_scenario_with_overrides(trace.header.scenario_text,
-                                                    trace.header.scenario_file,
-                                                    trace.header.overrides, registry());
+  ScenarioSpec spec = parse_trace_scenario(args.trace, trace.header);
   ReplayComparer comparer(trace, args.verbose);
   RunConfig config;
   config.seed = trace.header.seed;
