@@ -14,7 +14,7 @@ namespace stampede::analysis {
 struct ReportOptions {
   std::string gnuplot = "gnuplot";  // the program to run; empty: write scripts, draw nothing
   std::string version;              // stampede's, printed in the report
-  std::string availability_metric;  // empty: the first availability:* metric of the runs
+  std::string availability_metric;  // empty: default_availability_metric (summary.hpp)
 };
 
 struct ReportFiles {

@@ -21,6 +21,24 @@ std::string fmt_interval(const std::optional<Interval>& i) {
 
 }  // namespace
 
+std::string default_availability_metric(const std::vector<RunRow>& runs) {
+  std::map<std::string, std::size_t> count;  // name order breaks ties
+  for (const auto& r : runs) {
+    std::set<std::string> names;  // a metric counts once per run
+    for (const auto& m : r.metrics)
+      if (m.name.rfind(k_availability_prefix, 0) == 0) names.insert(m.name);
+    for (const auto& n : names) ++count[n];
+  }
+  std::string best;
+  std::size_t most = 0;
+  for (const auto& [name, n] : count)
+    if (n > most) {
+      best = name;
+      most = n;
+    }
+  return best;
+}
+
 std::vector<PointSummary> summarise(const std::vector<RunRow>& runs,
                                     const std::vector<PointRow>& points,
                                     const std::vector<std::string>& order,
@@ -34,11 +52,13 @@ std::vector<PointSummary> summarise(const std::vector<RunRow>& runs,
   for (const auto& [k, _] : by_point)
     if (seen.insert(k).second) keys.push_back(k);
 
+  const std::string metric =
+      availability_metric.empty() ? default_availability_metric(runs) : availability_metric;
   std::vector<PointSummary> out;
   for (const auto& key : keys) {
     PointSummary s;
     s.key = key;
-    s.availability_metric = availability_metric;
+    s.availability_metric = metric;
     s.point = point_from_key(key);
     const auto& rs = by_point[key];
     s.runs = rs.size();
@@ -46,8 +66,6 @@ std::vector<PointSummary> summarise(const std::vector<RunRow>& runs,
     for (const RunRow* r : rs) {
       if (!r->passed) ++s.violations;
       for (const auto& m : r->metrics) {
-        if (m.name.rfind(k_availability_prefix, 0) == 0 && s.availability_metric.empty())
-          s.availability_metric = m.name;
         if (!s.availability_metric.empty() && m.name == s.availability_metric)
           avail.push_back(m.value);
         if (m.name == "convergence_time") {
@@ -91,12 +109,17 @@ std::vector<std::string> swept_axes(const std::vector<PointSummary>& s) {
 std::string format_table(const std::vector<PointSummary>& s) {
   std::size_t w = 5;
   for (const auto& p : s) w = std::max(w, point_label(p.point).size());
+  const std::string metric = s.empty() || s.front().availability_metric.empty()
+                                 ? std::string("availability")
+                                 : s.front().availability_metric;
+  const std::string head = metric + " (95% interval)";
+  const std::size_t aw = std::max<std::size_t>(30, head.size());
   std::string out =
-      fmt::format("{:<{}}  {:>6}  {:>5}  {:<30}  {:>9}  {:>9}  {:>9}\n", "point", w, "runs", "viol",
-                  "availability (95% interval)", "conv p50", "conv p95", "conv p99");
+      fmt::format("{:<{}}  {:>6}  {:>5}  {:<{}}  {:>9}  {:>9}  {:>9}\n", "point", w, "runs", "viol",
+                  head, aw, "conv p50", "conv p95", "conv p99");
   for (const auto& p : s) {
-    out += fmt::format("{:<{}}  {:>6}  {:>5}  {:<30}  {:>9}  {:>9}  {:>9}", point_label(p.point), w,
-                       p.runs, p.violations, fmt_interval(p.availability),
+    out += fmt::format("{:<{}}  {:>6}  {:>5}  {:<{}}  {:>9}  {:>9}  {:>9}", point_label(p.point), w,
+                       p.runs, p.violations, fmt_interval(p.availability), aw,
                        fmt_opt(p.conv_p50, "{:.3f}s"), fmt_opt(p.conv_p95, "{:.3f}s"),
                        fmt_opt(p.conv_p99, "{:.3f}s"));
     if (p.not_converged) out += fmt::format("  ({} never converged)", p.not_converged);
@@ -106,9 +129,13 @@ std::string format_table(const std::vector<PointSummary>& s) {
 }
 
 std::string format_markdown_table(const std::vector<PointSummary>& s) {
-  std::string out =
-      "| point | runs | violations | availability mean [95% interval] | baseline | convergence "
-      "p50 / p95 / p99 | never converged |\n| --- | ---: | ---: | --- | ---: | --- | ---: |\n";
+  const std::string metric = s.empty() || s.front().availability_metric.empty()
+                                 ? std::string("availability")
+                                 : "`" + s.front().availability_metric + "`";
+  std::string out = fmt::format(
+      "| point | runs | violations | {} mean [95% interval] | baseline | convergence "
+      "p50 / p95 / p99 | never converged |\n| --- | ---: | ---: | --- | ---: | --- | ---: |\n",
+      metric);
   for (const auto& p : s) {
     out += fmt::format("| `{}` | {} | {} | {} | {} | {} / {} / {} | {} |\n", point_label(p.point),
                        p.runs, p.violations, fmt_interval(p.availability),

@@ -16,7 +16,7 @@ struct PointSummary {
   std::size_t runs = 0;
   std::size_t violations = 0;              // runs whose verdict is fail
   std::optional<Interval> violation_rate;  // Wilson 95%
-  std::string availability_metric;         // the first availability:* metric of the runs
+  std::string availability_metric;         // the same for every point of one summarise call
   std::optional<Interval> availability;    // Student-t 95% over runs, clipped to [0, 1]
   std::vector<double> convergence_s;       // runs that converged
   std::size_t not_converged = 0;           // convergence_time < 0: the run never converged
@@ -25,9 +25,16 @@ struct PointSummary {
   std::string baseline_note;
 };
 
+// The metric a table summarises as availability when none is asked for: of the `availability:*`
+// metrics, the one the most runs recorded, the first in name order among equals; empty when no
+// run recorded one. One name for every point, so that a column compares like with like (a run
+// records its metrics in its own order, so "a run's first availability metric" differed
+// between points).
+std::string default_availability_metric(const std::vector<RunRow>& runs);
+
 // Groups runs by point, in the order of `order` (point keys) when given, then any other point
-// in key order. `availability_metric` names the metric summarised as availability; empty: the
-// first `availability:*` metric of the runs.
+// in key order. `availability_metric` names the metric summarised as availability at every
+// point; empty: default_availability_metric(runs).
 std::vector<PointSummary> summarise(const std::vector<RunRow>& runs,
                                     const std::vector<PointRow>& points,
                                     const std::vector<std::string>& order = {},
@@ -36,7 +43,8 @@ std::vector<PointSummary> summarise(const std::vector<RunRow>& runs,
 // The keys that take more than one value across the points, in key order: the swept axes.
 std::vector<std::string> swept_axes(const std::vector<PointSummary>& s);
 
-// A fixed-width text table, one line per point (for the terminal).
+// A fixed-width text table, one line per point (for the terminal); the availability column is
+// headed by the metric's name.
 std::string format_table(const std::vector<PointSummary>& s);
 // The same as a Markdown table.
 std::string format_markdown_table(const std::vector<PointSummary>& s);

@@ -27,7 +27,7 @@ int cmd_merge(const MergeArgs& args);
 struct ReportArgs {
   std::string db;
   std::string out = "report";
-  std::string availability;  // the metric plotted as availability; empty: first availability:*
+  std::string availability;  // the metric shown as availability; empty: default_availability_metric
 };
 int cmd_report(const ReportArgs& args);
 

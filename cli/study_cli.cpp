@@ -34,7 +34,8 @@ void add_study_commands(CLI::App& app, StudyCommands& c) {
   c.report_cmd->add_option("DB", c.report.db, "a results database")->required();
   c.report_cmd->add_option("--out", c.report.out, "report folder")->capture_default_str();
   c.report_cmd->add_option("--availability", c.report.availability,
-                           "metric to plot as availability (default: the first availability:*)");
+                           "metric tabled and plotted as availability (default: the "
+                           "availability:* metric the most runs recorded)");
 
   c.export_csv_cmd =
       app.add_subcommand("export-csv", "Write every run of a results database as CSV");

@@ -85,6 +85,43 @@ TEST_CASE("summaries per point") {
   CHECK(format_markdown_table(s).find("| `cluster.agents=3` | 1 | 0 |") != std::string::npos);
 }
 
+TEST_CASE("the closing table summarises one availability metric at every point, named in its header") {
+  // The sizing study's runs record availability:api and availability:wordpress/lb, each run in
+  // its own order: point a's runs list the balancer first, point b's the API. The table used to
+  // average "the first availability metric" of each point's runs, mixing the two across rows.
+  const std::string a = R"([["cluster.servers","1"]])";
+  const std::string b = R"([["cluster.servers","3"]])";
+  std::vector<RunRow> runs;
+  for (std::uint64_t seed : {1, 2}) {
+    RunRow ra = row(a, seed, true, 0.5);  // availability:wordpress/lb first
+    ra.metrics.push_back({"availability:api", 0.9, "ratio"});
+    RunRow rb = row(b, seed, true, 0.25);
+    rb.metrics.insert(rb.metrics.begin(), {"availability:api", 0.8, "ratio"});
+    runs.push_back(ra);
+    runs.push_back(rb);
+  }
+  // Both are in every run: name order decides.
+  CHECK(default_availability_metric(runs) == "availability:api");
+  auto s = summarise(runs, {});
+  REQUIRE(s.size() == 2);
+  CHECK(s[0].availability_metric == "availability:api");
+  CHECK(s[1].availability_metric == "availability:api");
+  CHECK(s[0].availability->mean == 0.9);
+  CHECK(s[1].availability->mean == 0.8);
+  const std::string table = format_table(s);
+  CHECK(table.find("availability:api (95% interval)") != std::string::npos);
+  CHECK(table.find("0.9000 [0.9000, 0.9000]") != std::string::npos);
+  CHECK(table.find("0.5000") == std::string::npos);
+  CHECK(format_markdown_table(s).find("`availability:api` mean") != std::string::npos);
+  // A metric asked for by name is used at every point, and the one most runs recorded wins
+  // over name order.
+  auto lb = summarise(runs, {}, {}, "availability:wordpress/lb");
+  CHECK(lb[1].availability->mean == 0.25);
+  CHECK(format_table(lb).find("availability:wordpress/lb (95% interval)") != std::string::npos);
+  runs.push_back(row(a, 3, true, 1.0));  // records no availability:api
+  CHECK(default_availability_metric(runs) == "availability:wordpress/lb");
+}
+
 TEST_CASE("a file that is not SQLite is refused and left untouched") {
   TmpDir tmp;
   const std::string path = tmp / "notes.db";
