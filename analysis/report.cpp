@@ -12,6 +12,7 @@
 
 #include "analysis/csv.hpp"
 #include "analysis/errors.hpp"
+#include "analysis/study_table.hpp"
 #include "analysis/summary.hpp"
 
 namespace stampede::analysis {
@@ -315,6 +316,29 @@ std::string plot_section(const std::vector<PointSummary>& sums, const fs::path& 
   return md;
 }
 
+// The study table of one scenario, for report.md and the terminal.
+std::string study_section(const std::vector<RunRow>& runs, const std::vector<PointSummary>& sums,
+                          const ScenarioRow& sc, const ReportOptions& options, ReportFiles& files) {
+  std::vector<std::string> keys;
+  for (const auto& s : sums) keys.push_back(s.key);
+  const std::string baseline =
+      options.baseline.empty() ? std::string() : find_baseline(keys, options.baseline);
+  const std::string metric = sums.front().availability_metric.empty()
+                                 ? std::string("availability")
+                                 : sums.front().availability_metric;
+  const StudyTable t =
+      study_table(runs, study_columns(metric), baseline, options.bootstrap_seed);
+  const std::string how =
+      options.baseline.empty() ? "the first point" : "`--baseline " + options.baseline + "`";
+  std::string md = fmt::format(
+      "Means over runs with 95% percentile-bootstrap intervals ({} resamples of the runs, "
+      "bootstrap seed {}); differences from the baseline point `{}` ({}).\n\n",
+      k_bootstrap_resamples, options.bootstrap_seed, point_label(point_from_key(t.baseline)), how);
+  md += format_study_markdown(t) + "\n";
+  files.study_tables += fmt::format("{} (scenario hash {})\n\n", sc.name, sc.hash) + md;
+  return md;
+}
+
 // One scenario's section of the report (empty when it has no runs).
 std::string scenario_section(const ResultsDb& db, const ScenarioRow& sc, const fs::path& plots,
                              const ReportOptions& options, bool can_draw, ReportFiles& files) {
@@ -325,6 +349,7 @@ std::string scenario_section(const ResultsDb& db, const ScenarioRow& sc, const f
   std::string md = fmt::format("## {} (`{}`, scenario hash `{}`)\n\n", sc.name, sc.file, sc.hash);
   md += scenario_overview(runs, sums);
   md += format_markdown_table(sums) + "\n";
+  md += study_section(runs, sums, sc, options, files);
   md += plot_section(sums, plots, stem, sc.name, options, can_draw, files);
   std::set<std::string> notes;
   for (const auto& s : sums)

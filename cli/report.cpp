@@ -1,4 +1,5 @@
-// `stampede report DB [--out DIR]` and `stampede export-csv DB [--out FILE]`.
+// `stampede report DB [--out DIR] [--baseline KEY=VALUE,...]` and
+// `stampede export-csv DB [--out FILE]`.
 #include "analysis/report.hpp"
 
 #include <cstdio>
@@ -38,6 +39,8 @@ int cmd_report(const ReportArgs& args) {
   an::ReportOptions options;
   options.version = STAMPEDE_VERSION;
   options.availability_metric = args.availability;
+  options.baseline = args.baseline;
+  options.bootstrap_seed = args.bootstrap_seed;
   // A report folder this command creates is removed again if the report fails (a database
   // locked or corrupted past its first pages), so no half-written report is left behind.
   const bool created = !std::filesystem::exists(args.out);
@@ -50,6 +53,8 @@ int cmd_report(const ReportArgs& args) {
     throw;
   }
   for (const auto& w : files.warnings) std::fprintf(stderr, "report: warning: %s\n", w.c_str());
+  // The study tables first, as report.md has them: the numbers a user came for.
+  std::fputs(files.study_tables.c_str(), stdout);
   std::printf("report    %s\n", files.markdown.c_str());
   for (const auto& p : files.plots) std::printf("plot      %s\n", p.c_str());
   std::printf("csv       %s\n", (std::filesystem::path(args.out) / "runs.csv").c_str());

@@ -1,6 +1,7 @@
 #pragma once
 // The study subcommands: sweep, merge, report, export-csv and export (trace pictures). Their
 // logic lives in analysis/; these files read flags and the environment and print.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,8 @@ struct ReportArgs {
   std::string db;
   std::string out = "report";
   std::string availability;  // the metric shown as availability; empty: default_availability_metric
+  std::string baseline;      // KEY=VALUE,... naming the baseline point; empty: the first point
+  std::uint64_t bootstrap_seed = 1;
 };
 int cmd_report(const ReportArgs& args);
 

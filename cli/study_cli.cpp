@@ -36,6 +36,13 @@ void add_study_commands(CLI::App& app, StudyCommands& c) {
   c.report_cmd->add_option("--availability", c.report.availability,
                            "metric tabled and plotted as availability (default: the "
                            "availability:* metric the most runs recorded)");
+  c.report_cmd->add_option("--baseline", c.report.baseline,
+                           "the point the study table's differences are from, as KEY=VALUE,... "
+                           "(keys may be shortened to their last parts: servers=3,zookeeper=3; "
+                           "default: the first point)");
+  c.report_cmd->add_option("--bootstrap-seed", c.report.bootstrap_seed,
+                           "root seed of the bootstrap's named streams")
+      ->capture_default_str();
 
   c.export_csv_cmd =
       app.add_subcommand("export-csv", "Write every run of a results database as CSV");

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The sizing study end to end (docs/sizing.md): a small sweep of scenarios/study/ha-sizing.yaml
-into a results database, then scripts/sizing-table.py on it; and the table's bootstrap on inputs
-whose intervals are known exactly."""
+into a results database, then `stampede report --baseline` on it; its study table must equal,
+digit for digit, the one tests/study/sizing_reference.py computes independently from the same
+database and the same named streams."""
 import argparse
 import importlib.util
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -16,10 +16,11 @@ ap.add_argument("--source", required=True)
 ap.add_argument("--workdir", required=True)
 args = ap.parse_args()
 
-spec = importlib.util.spec_from_file_location(
-    "sizing_table", os.path.join(args.source, "scripts", "sizing-table.py"))
-table = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(table)
+here = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("sizing_reference",
+                                              os.path.join(here, "sizing_reference.py"))
+ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
 
 
 def check(cond, what):
@@ -28,45 +29,74 @@ def check(cond, what):
         sys.exit(1)
 
 
-# Known inputs (values exact in binary). A constant sample has a zero-width interval; the resampled means of [0, 1] are
-# 0, 0.5 and 1 with probabilities 1/4, 1/2, 1/4, so the 2.5% and 97.5% quantiles of 2000
-# resamples are 0 and 1 (each end has about 500 draws, never fewer than 50); the difference of
-# two constant samples is exactly their difference.
-rng = random.Random(1)
-check(table.bootstrap([0.75] * 8, rng) == (0.75, 0.75), "a constant sample has a zero-width interval")
-check(table.bootstrap([0.0, 1.0], rng) == (0.0, 1.0), "the bootstrap of [0, 1] spans [0, 1]")
-lo, hi = table.bootstrap([1.0, 2.0, 3.0, 4.0, 5.0], rng)
-check(1.0 < lo < 3.0 < hi < 5.0, f"the interval of 1..5 brackets its mean 3, got [{lo}, {hi}]")
-check(table.bootstrap_diff([0.75] * 4, [0.5] * 4, rng) == (0.25, 0.25),
-      "the difference of two constant samples")
-check(table.bootstrap([], rng) is None and table.bootstrap_diff([1.0], [1.0, 2.0], rng) is None,
-      "no interval without data")
+# The reference's engine is the standard mt19937_64: its 10000th output from the default seed
+# 5489 is the value the C++ standard gives ([rand.predef]).
+eng = ref.MT19937_64(5489)
+for _ in range(9999):
+    eng()
+check(eng() == 9981545732273789042, "the reference's mt19937_64 is the standard one")
 
-# A small sweep: two points, two seeds, 20 simulated minutes.
+# A small sweep: two points, three seeds, 20 simulated minutes.
 shutil.rmtree(args.workdir, ignore_errors=True)
 os.makedirs(args.workdir)
 db = os.path.join(args.workdir, "sizing.db")
 scenario = os.path.join(args.source, "scenarios", "study", "ha-sizing.yaml")
 r = subprocess.run([args.stampede, "sweep", scenario, "--set", "cluster.servers=1,3",
-                    "--set", "cluster.zookeeper=3", "--set", "duration=20m", "--seeds", "2",
-                    "--jobs", "1", "--db", db, "--quiet"], capture_output=True, text=True)
+                    "--set", "cluster.zookeeper=3", "--set", "duration=20m", "--seeds", "3",
+                    "--jobs", "2", "--db", db, "--quiet"], capture_output=True, text=True)
 check(r.returncode in (0, 1), f"the sweep ran (exit {r.returncode}): {r.stderr}")
-r = subprocess.run([sys.executable, os.path.join(args.source, "scripts", "sizing-table.py"), db],
-                   capture_output=True, text=True)
-check(r.returncode == 0, f"the table was written: {r.stderr}")
-rows = [line for line in r.stdout.splitlines() if line.startswith("| servers=")]
-check(len(rows) == 2, f"one row per point, got {r.stdout}")
-check(rows[0].startswith("| servers=1 zookeeper=3 duration=20m | 2 |") and "baseline" in rows[0],
-      f"the first point is the baseline with its 2 runs: {rows[0]}")
-check(rows[1].startswith("| servers=3 zookeeper=3 duration=20m | 2 |"), f"the second point: {rows[1]}")
+
+
+def report(*extra):
+    out = os.path.join(args.workdir, "report")
+    r = subprocess.run([args.stampede, "report", db, "--out", out] + list(extra),
+                       capture_output=True, text=True)
+    check(r.returncode == 0, f"the report was written: {r.stderr}")
+    return r.stdout, open(os.path.join(out, "report.md")).read()
+
+
+baseline_key = '[["cluster.servers","3"],["cluster.zookeeper","3"],["duration","20m"]]'
+stdout, md = report("--baseline", "servers=3")
+expected = subprocess.run([sys.executable, os.path.join(here, "sizing_reference.py"), db,
+                           "availability:api", baseline_key], capture_output=True, text=True)
+check(expected.returncode == 0, f"the reference ran: {expected.stderr}")
+table = expected.stdout.strip()
+check(table in stdout, f"stampede report prints the reference's table:\n{table}\n---\n{stdout}")
+check(table in md, "report.md holds the same table")
+rows = [line for line in table.splitlines() if line.startswith("| cluster.servers=")]
+check(len(rows) == 4, f"one row per point in each of the two tables: {table}")
+check(rows[0].startswith("| cluster.servers=1 cluster.zookeeper=3 duration=20m | 3 |"),
+      f"the points in order, each with its 3 runs: {rows[0]}")
+check(rows[3] == "| cluster.servers=3 cluster.zookeeper=3 duration=20m | baseline | baseline "
+      "| baseline | baseline | baseline |", f"the baseline's differences: {rows[3]}")
+check("from the baseline point `cluster.servers=3 cluster.zookeeper=3 duration=20m`" in stdout,
+      "the baseline is named")
 # Every interval brackets its mean: "M [L, H]" with L <= M <= H.
-for row in rows:
-    for cell in row.split("|")[4:5] + row.split("|")[6:9]:
-        cell = cell.strip()
-        if cell == "–":
+for row in rows[:2]:
+    for c in row.split("|")[4:]:
+        c = c.strip().split(" (n=")[0]
+        if c in ("", "–"):
             continue
-        m = float(cell.split(" [")[0])
-        low, high = (float(x) for x in cell.split("[")[1].split("]")[0].split(", "))
-        check(low <= m <= high, f"{cell}: the mean lies in its interval")
+        m = float(c.split(" [")[0])
+        low, high = (float(x) for x in c.split("[")[1].split("]")[0].split(", "))
+        check(low <= m <= high, f"{c}: the mean lies in its interval")
+
+# Another bootstrap seed gives other intervals (the seed reaches the streams), the same means.
+other, _ = report("--baseline", "servers=3", "--bootstrap-seed", "2")
+check(other != stdout, "the bootstrap seed changes the intervals")
+expected2 = subprocess.run([sys.executable, os.path.join(here, "sizing_reference.py"), db,
+                            "availability:api", baseline_key, "2"], capture_output=True, text=True)
+check(expected2.stdout.strip() in other, "and the reference agrees at that seed too")
+
+# The default baseline is the first point; a baseline that names no point, or several, is bad
+# input (exit 2) naming the points.
+first, _ = report()
+check("from the baseline point `cluster.servers=1 cluster.zookeeper=3 duration=20m` "
+      "(the first point)" in first, "the first point is the default baseline")
+for bad, says in (("servers=4", "matches no point"), ("zookeeper=3", "matches several points"),
+                  ("servers", "is not KEY=VALUE")):
+    r = subprocess.run([args.stampede, "report", db, "--out", os.path.join(args.workdir, "bad"),
+                        "--baseline", bad], capture_output=True, text=True)
+    check(r.returncode == 2 and says in r.stderr, f"--baseline {bad}: {r.returncode} {r.stderr}")
 shutil.rmtree(args.workdir)
 print("ok")
