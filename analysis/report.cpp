@@ -242,6 +242,49 @@ std::optional<PlotJob> convergence_plot(const std::vector<PointSummary>& sums, c
   return job;
 }
 
+// The study table's means with their bootstrap intervals against the first swept axis: one line
+// per metric of `columns` and combination of the other axes, and the baseline point's mean of
+// each metric as a dashed horizontal line.
+std::optional<PlotJob> study_plot(const StudyTable& t, const std::vector<std::size_t>& columns,
+                                  const Layout& l, const fs::path& dir, const std::string& stem,
+                                  const std::string& what, const std::string& title) {
+  std::map<std::string, const StudyRow*> by_key;
+  for (const StudyRow& r : t.rows) by_key[r.key] = &r;
+  std::string dat, plots;
+  const std::string data = stem + "-" + what + ".dat";
+  int index = 0;
+  bool any = false;
+  for (std::size_t c : columns) {
+    const StudyRow* base = by_key.count(t.baseline) ? by_key.at(t.baseline) : nullptr;
+    for (const auto& [name, pts] : l.series) {
+      dat += "# " + t.columns[c].metric + (name.empty() ? "" : " (" + name + ")") + "\n";
+      for (const PointSummary* p : pts) {
+        const StudyCell& cell = by_key.at(p->key)->cells[c];
+        if (!cell.value) continue;
+        any = true;
+        dat += fmt::format("{} {:.6f} {:.6f} {:.6f}\n", l.x_of(*p), cell.value->mean,
+                           cell.value->low, cell.value->high);
+      }
+      dat += "\n\n";
+      plots += fmt::format("{}{} index {} using 1:2:3:4 with yerrorlines lw 1.5 pt 7 title {}",
+                           plots.empty() ? "" : ", \\\n     ", gp_quote(data), index++,
+                           gp_quote(series_title(t.columns[c].header, name)));
+    }
+    if (base && base->cells[c].value)
+      plots += fmt::format(", \\\n     {:.6f} with lines dt 2 lw 1 title {}",
+                           base->cells[c].value->mean,
+                           gp_quote(t.columns[c].header + ", baseline " +
+                                    point_label(base->point)));
+  }
+  if (!any) return std::nullopt;
+  write_text(dir / data, dat);
+  PlotJob job{dir / (stem + "-" + what + ".gp"), dir / (stem + "-" + what + ".svg")};
+  std::string gp = preamble(job.svg.filename().string(), title, l,
+                            "mean over runs, 95% bootstrap interval");
+  write_text(job.script, gp + "plot " + plots + "\n");
+  return job;
+}
+
 // Runs gnuplot in the plot folder (the scripts use relative paths); false when it fails.
 bool draw(const std::string& gnuplot, const PlotJob& job, std::string& error) {
   const fs::path log = job.script.parent_path() / (job.script.stem().string() + ".log");
@@ -288,8 +331,8 @@ std::string scenario_overview(const std::vector<RunRow>& runs,
 }
 
 // A scenario's three plots: each drawn (when gnuplot can) and linked, or named as not drawn.
-std::string plot_section(const std::vector<PointSummary>& sums, const fs::path& plots,
-                         const std::string& stem, const std::string& name,
+std::string plot_section(const std::vector<PointSummary>& sums, const StudyTable& study,
+                         const fs::path& plots, const std::string& stem, const std::string& name,
                          const ReportOptions& options, bool can_draw, ReportFiles& files) {
   std::string md;
   const Layout l = layout(sums);
@@ -297,6 +340,12 @@ std::string plot_section(const std::vector<PointSummary>& sums, const fs::path& 
       {"Availability", availability_plot(sums, l, plots, stem, name)},
       {"Convergence time", convergence_plot(sums, plots, stem, name)},
       {"Violation rate", violation_plot(sums, l, plots, stem, name)},
+      {"Availability (bootstrap, baseline)",
+       study_plot(study, {0}, l, plots, stem, "availability-bootstrap",
+                  name + ": availability against the baseline")},
+      {"Repair time (bootstrap, baseline)",
+       study_plot(study, {1, 2}, l, plots, stem, "repair-bootstrap",
+                  name + ": repair time p50 and p95 (s) against the baseline")},
   };
   for (const auto& [what, job] : jobs) {
     if (!job) {
@@ -316,9 +365,9 @@ std::string plot_section(const std::vector<PointSummary>& sums, const fs::path& 
   return md;
 }
 
-// The study table of one scenario, for report.md and the terminal.
-std::string study_section(const std::vector<RunRow>& runs, const std::vector<PointSummary>& sums,
-                          const ScenarioRow& sc, const ReportOptions& options, ReportFiles& files) {
+// The study table of one scenario (study_table.hpp), and its section of report.md.
+StudyTable scenario_study(const std::vector<RunRow>& runs, const std::vector<PointSummary>& sums,
+                          const ReportOptions& options) {
   std::vector<std::string> keys;
   for (const auto& s : sums) keys.push_back(s.key);
   const std::string baseline =
@@ -326,8 +375,11 @@ std::string study_section(const std::vector<RunRow>& runs, const std::vector<Poi
   const std::string metric = sums.front().availability_metric.empty()
                                  ? std::string("availability")
                                  : sums.front().availability_metric;
-  const StudyTable t =
-      study_table(runs, study_columns(metric), baseline, options.bootstrap_seed);
+  return study_table(runs, study_columns(metric), baseline, options.bootstrap_seed);
+}
+
+std::string study_section(const StudyTable& t, const ScenarioRow& sc,
+                          const ReportOptions& options, ReportFiles& files) {
   const std::string how =
       options.baseline.empty() ? "the first point" : "`--baseline " + options.baseline + "`";
   std::string md = fmt::format(
@@ -349,8 +401,9 @@ std::string scenario_section(const ResultsDb& db, const ScenarioRow& sc, const f
   std::string md = fmt::format("## {} (`{}`, scenario hash `{}`)\n\n", sc.name, sc.file, sc.hash);
   md += scenario_overview(runs, sums);
   md += format_markdown_table(sums) + "\n";
-  md += study_section(runs, sums, sc, options, files);
-  md += plot_section(sums, plots, stem, sc.name, options, can_draw, files);
+  const StudyTable study = scenario_study(runs, sums, options);
+  md += study_section(study, sc, options, files);
+  md += plot_section(sums, study, plots, stem, sc.name, options, can_draw, files);
   std::set<std::string> notes;
   for (const auto& s : sums)
     if (s.baseline_availability && !s.baseline_note.empty()) notes.insert(s.baseline_note);

@@ -187,7 +187,7 @@ TEST_CASE("report writes Markdown, CSV and gnuplot plots") {
   CHECK(count_lines(read_text(tmp / "rep/runs.csv")) == 7);
   CHECK(std::filesystem::exists(tmp / "rep/plots/"));
   if (std::system("gnuplot --version > /dev/null 2>&1") == 0) {
-    for (const char* what : {"availability", "convergence", "violations"}) {
+    for (const char* what : {"availability", "convergence", "violations", "availability-bootstrap"}) {
       INFO(what);
       CHECK(md.find(std::string("-") + what + ".svg)") != std::string::npos);
     }

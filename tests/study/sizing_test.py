@@ -81,6 +81,16 @@ for row in rows[:2]:
         low, high = (float(x) for x in c.split("[")[1].split("]")[0].split(", "))
         check(low <= m <= high, f"{c}: the mean lies in its interval")
 
+# The study plots: the means with their intervals and the baseline's as a dashed line.
+plots = os.path.join(args.workdir, "report", "plots")
+gp = [f for f in os.listdir(plots) if f.endswith("-availability-bootstrap.gp")]
+check(len(gp) == 1, f"the study's availability plot script was written: {os.listdir(plots)}")
+script = open(os.path.join(plots, gp[0])).read()
+check("with yerrorlines" in script and "with lines dt 2" in script and
+      "baseline cluster.servers=3 cluster.zookeeper=3 duration=20m" in script,
+      f"intervals and the baseline in the plot: {script}")
+check(any(f.endswith("-repair-bootstrap.gp") for f in os.listdir(plots)), "the repair-time plot")
+
 # Another bootstrap seed gives other intervals (the seed reaches the streams), the same means.
 other, _ = report("--baseline", "servers=3", "--bootstrap-seed", "2")
 check(other != stdout, "the bootstrap seed changes the intervals")
