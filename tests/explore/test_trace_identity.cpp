@@ -188,6 +188,23 @@ TEST_CASE("replay follows picks by identity through the binary: a changed option
   CHECK(r.out.find("picks by index") != std::string::npos);
   CHECK(r.out.find(fmt::format("✗ diverged at step {}", sched.pause_step)) != std::string::npos);
 
+  // A longer lease (30 s, still shorter than the 60 s pause): every step happens later, so the
+  // run differs from the recording from the lease's timer on, but every pick is still there and
+  // the stale write is found again. Not a reproduction (exit 1), the verdict held (--expect).
+  const std::string sets = "\"cluster.timing.lease_lock_writes=1\"";
+  const std::string longer = tmp("longer-lease.trace.jsonl");
+  edit(trace, sets, sets + ",\"cluster.timing.lease_duration=30s\"", longer);
+  r = test::run_cli("replay " + longer);
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(r.out.find(fmt::format("followed the recorded schedule by identity: {} of {} picks found",
+                               recorded.picks.size(), recorded.picks.size())) !=
+        std::string::npos);
+  CHECK(r.out.find("the run differs from the recording from here: diverged at step") !=
+        std::string::npos);
+  CHECK(r.out.find("verdict FAIL (recorded FAIL)") != std::string::npos);
+  CHECK(test::run_cli("replay --expect fail " + longer).code == 0);
+
   // Pause no longer allowed: the recorded option is gone.
   const std::string gone = tmp("no-pause.trace.jsonl");
   edit(trace, kinds, "\"inject_kinds\":[\"crash\",\"restart\"]", gone);
@@ -217,5 +234,6 @@ TEST_CASE("replay follows picks by identity through the binary: a changed option
   CHECK(r.code == 0);
   CHECK(r.out.find("picks by index") != std::string::npos);
   CHECK(r.out.find("✓ reproduced all") != std::string::npos);
-  for (const std::string& p : {trace, more, more_index, gone, old, plain}) std::remove(p.c_str());
+  for (const std::string& p : {trace, more, more_index, longer, gone, old, plain})
+    std::remove(p.c_str());
 }
