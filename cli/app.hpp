@@ -74,6 +74,10 @@ struct ReplayArgs {
   // --log: print the re-run's timeline at this lowest level ("notable", "info" or "debug"), every
   // line, as `run --log` prints it; empty: no timeline.
   std::string log_level;
+  // --expect pass|fail: the exit status says whether the replay reached this verdict (following
+  // the trace's schedule as far as it still exists), not whether it reproduced every step; the
+  // regression corpus (tests/regressions) replays its bug traces with --expect pass.
+  std::string expect;
 };
 // The log level a --log value names (notable, info, debug).
 LogLevel log_level_from_name(const std::string& name);

@@ -1,6 +1,5 @@
 // `stampede explore`: search a scenario's choices for a violation (sim/explore), write the first
-// counterexample as an explorer trace; also the replay of explorer traces, which `replay`
-// dispatches here on the header's engine.
+// counterexample as an explorer trace (cli/replay.cpp replays them).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -310,39 +309,6 @@ int cmd_explore(const ExploreCommands& a) {
   if (!rep.first_violation) return report_pass(rep, dfs, a);
   return report_violation(rep, ex, a, spec.name, header_for(spec, path, text, a.sets, s.seed), s,
                           *strategy);
-}
-
-int cmd_replay_explore(const ReplayArgs& args) {
-  ExploreTrace t = read_explore_trace(args.trace, STAMPEDE_VERSION);
-  ScenarioSpec spec = parse_trace_scenario(args.trace, t.trace.header);
-  Settings settings = settings_for(t);
-  if (!args.log_level.empty()) settings.timeline_level = log_level_from_name(args.log_level);
-  Explorer ex(spec, registry(), settings);
-  ReplayComparer comparer(t.trace, args.verbose);
-  RunResult r = ex.replay(t.picks, false, {&comparer});
-  std::printf("stampede replay %s  (scenario %s, engine explore, seed %llu, %zu recorded steps)\n",
-              args.trace.c_str(), spec.name.c_str(),
-              static_cast<unsigned long long>(t.trace.header.seed), t.trace.steps.size());
-  if (!args.log_level.empty()) print_replay_timeline(r.outcome.timeline);
-  if (comparer.diverged()) {
-    std::printf("✗ %s\n", comparer.divergence().c_str());
-    return k_exit_failed;
-  }
-  if (r.picks.size() < t.trace.steps.size()) {
-    std::printf("✗ the replay ended after %zu steps; the trace goes on to %s\n", r.picks.size(),
-                describe_step(t.trace.steps[r.picks.size()]).c_str());
-    return k_exit_failed;
-  }
-  if (r.digest != t.trace.end.digest) {
-    std::printf("✗ every step matched but the final digest differs: recorded %s, replay %s\n",
-                hex64(t.trace.end.digest).c_str(), hex64(r.digest).c_str());
-    return k_exit_failed;
-  }
-  if (r.violation) print_violation(r);
-  std::printf("✓ reproduced all %llu steps; digest %s matches; verdict %s as recorded\n",
-              static_cast<unsigned long long>(comparer.steps_compared()),
-              hex64(r.digest).c_str(), r.passed ? "PASS" : "FAIL");
-  return k_exit_ok;
 }
 
 // Bounds of the explorer's counts: a negative value is refused rather than wrapped, and a

@@ -82,13 +82,20 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = add_run_command(app, run);
 
   ReplayArgs replay;
-  CLI::App* replay_cmd = app.add_subcommand("replay", "Re-execute a trace, stop at the first divergence");
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay", "Re-execute a trace step by step; after a code change or from another version, "
+                "follow its schedule as far as it exists and report the verdict");
   replay_cmd->add_option("TRACE", replay.trace, "a .trace.jsonl file")->required();
   replay_cmd->add_flag("--verbose", replay.verbose, "print every step as it is compared");
   replay_cmd->add_option("--log", replay.log_level,
                          "print the re-run's timeline, every line, as `run --log` does: its "
                          "lowest log level, notable, info or debug")
       ->check(CLI::IsMember({"notable", "info", "debug"}));
+  replay_cmd->add_option("--expect", replay.expect,
+                         "pass or fail: exit 0 when the replay, following the trace's schedule "
+                         "as far as it still exists, reaches this verdict (a fixed bug's trace "
+                         "must now pass)")
+      ->check(CLI::IsMember({"pass", "fail"}));
 
   std::string what = "scenarios";
   CLI::App* list_cmd = app.add_subcommand("list", "List scenarios or the names scenarios may use");

@@ -81,6 +81,7 @@ struct ExploreEngine::Event {
   // picks_.size() when it was created: 0 before the first step, k + 1 during step k. The dfs's
   // partial-order reduction reads it as the step that created the event (happens-before).
   std::uint64_t created_pick = 0;
+  std::uint64_t ord = 0;  // PickIdentity::seq, with ExploreOptions::identities
   Message msg;
   bool is_action() const { return kind == StepKind::fault || kind == StepKind::check; }
 };
@@ -139,6 +140,8 @@ struct ExploreEngine::Snapshot {
   std::uint64_t conn_gen = 0;
   std::size_t actions = 0;
   std::vector<std::uint32_t> picks;
+  std::vector<PickIdentity> identities;
+  std::unordered_map<std::uint64_t, std::uint64_t> ordinals;
   std::vector<std::uint8_t> pick_flags;
   std::vector<std::uint64_t> pick_peers;
   TimeNs now_ns = 0;
@@ -289,6 +292,18 @@ NodeId ExploreEngine::add_node(std::string name, std::unique_ptr<Node> node) {
 void ExploreEngine::push(Event ev) {
   ev.seq = seq_++;
   ev.created_pick = picks_.size();
+  if (options_.identities) {
+    // What tells two events of one connection apart (PickIdentity::seq): their order among the
+    // events of the same kind, nodes and message type or tag.
+    const std::uint64_t what = ev.kind == StepKind::deliver ? ev.msg.type : ev.tag;
+    const std::uint64_t key = Digest()
+                                  .add(static_cast<std::uint64_t>(ev.kind))
+                                  .add(ev.node)
+                                  .add(ev.from)
+                                  .add(what)
+                                  .value();
+    ev.ord = ordinals_[key]++;
+  }
   if (ev.kind == StepKind::fault || ev.kind == StepKind::resume) ev.cls = k_class_first;
   if (ev.kind == StepKind::check) ev.cls = k_class_last;
   pending_.push_back(std::move(ev));
@@ -605,6 +620,7 @@ void ExploreEngine::run_until(TimeNs until_ns) {
     STAMPEDE_ASSERT(pick < options_list_.size(), "a scheduler picked a missing option");
     picks_.push_back(static_cast<std::uint32_t>(pick));
     Option o = options_list_[pick];
+    if (options_.identities) identities_.push_back(identify(o));
     pick_flags_.push_back(o.injected ? k_flag_injected : pick > 0 ? k_flag_out_of_order : 0);
     step_peers_ = 0;
     take(o);
@@ -961,6 +977,8 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
   }
   snap->actions = actions_.size();
   snap->picks = picks_;
+  snap->identities = identities_;
+  snap->ordinals = ordinals_;
   snap->pick_flags = pick_flags_;
   snap->pick_peers = pick_peers_;
   snap->now_ns = now_ns_;
@@ -1037,6 +1055,8 @@ bool ExploreEngine::restore(const Snapshot& snap) {
   // ones get the tags a re-run would give them.
   actions_.resize(snap.actions);
   picks_ = snap.picks;
+  identities_ = snap.identities;
+  ordinals_ = snap.ordinals;
   pick_flags_ = snap.pick_flags;
   pick_peers_ = snap.pick_peers;
   now_ns_ = snap.now_ns;
@@ -1115,6 +1135,50 @@ std::uint64_t ExploreEngine::state_hash() const {
       for (NodeId b = 0; b < nodes_.size(); ++b) d.add(network_->reachable(a, b) ? 1u : 0u);
   }
   return d.value();
+}
+
+PickIdentity ExploreEngine::identify(const Option& o) const {
+  PickIdentity id;
+  auto name = [&](NodeId n) { return n == k_no_node ? std::string() : nodes_[n]->name; };
+  id.node = name(o.node);
+  if (o.injected) {
+    id.injected = true;
+    id.kind = std::string(inject_kind_name(o.inject));
+    if (o.inject == InjectKind::kill_container) id.name = options_.kill_containers[o.slot];
+    if (o.inject == InjectKind::truncate)
+      id.name = fmt::format("{}", fmt::join(options_.truncate_tables[o.slot], ","));
+    if (o.inject != InjectKind::drop && o.inject != InjectKind::duplicate) return id;
+  } else {
+    id.kind = std::string(step_kind_name(o.kind));
+  }
+  const Event& e = pending_[o.slot];
+  id.from = name(e.from);
+  id.seq = e.ord;
+  switch (e.kind) {
+    case StepKind::deliver:
+      id.name = std::string(nodes_[e.node]->node->message_name(e.msg.type));
+      break;
+    case StepKind::connection:
+      id.name = std::string(connection_event_name(static_cast<ConnectionEvent>(e.tag)));
+      break;
+    case StepKind::timer:
+    case StepKind::fault:
+    case StepKind::check: id.tag = e.tag; break;
+    default: break;
+  }
+  return id;
+}
+
+std::string describe_identity(const PickIdentity& id) {
+  std::string text = id.kind;
+  if (!id.node.empty()) text += " " + id.node;
+  if (!id.from.empty()) text += " <- " + id.from;
+  if (!id.name.empty()) text += " " + id.name;
+  if (id.kind == "timer") text += fmt::format(" tag {}", id.tag);
+  if (id.kind == "fault" || id.kind == "check") text += fmt::format(" #{} of the script", id.tag);
+  if (id.seq != 0 || !id.from.empty()) text += fmt::format(" (seq {})", id.seq);
+  if (id.injected) text += " (injected)";
+  return text;
 }
 
 std::string ExploreEngine::describe(const Option& o) const {

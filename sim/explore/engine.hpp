@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/core/chooser.hpp"
@@ -94,6 +95,35 @@ struct Option {
   std::size_t slot = 0;  // internal: the pending event it stands for
 };
 
+// What an option is by name rather than by index or digest, so that a trace's picks can be
+// followed after a code change that adds, removes or reorders options (docs/exploration.md,
+// "Picks by identity"). Message and node names survive a change of the model; indexes, message
+// digests and node numbers do not.
+struct PickIdentity {
+  // The step kind ("deliver", "timer", "connection", "start", "resume", "fault", "check"), or,
+  // for an injected fault, its kind ("crash", "drop", ...) with `injected` set.
+  std::string kind;
+  bool injected = false;
+  std::string node;  // the node that steps, or the fault's target (drop: the receiver)
+  std::string from;  // deliveries, connection events, drop and duplicate: the sender or peer
+  // The message's name, the connection event's, the container killed or the tables truncated.
+  std::string name;
+  std::uint64_t tag = 0;  // timers: the tag; scripted actions: their index in the script
+  // The per-connection sequence: how many events of this kind, node, from, name and tag the run
+  // had created before this one (drop, duplicate: the target message's). It tells apart two
+  // messages of one type in flight between the same nodes; it is the part most likely to move
+  // when the model changes, so a replay matches on it last.
+  std::uint64_t seq = 0;
+  bool operator==(const PickIdentity&) const = default;
+  // Equal but for the sequence number.
+  bool same_but_seq(const PickIdentity& o) const {
+    return kind == o.kind && injected == o.injected && node == o.node && from == o.from &&
+           name == o.name && tag == o.tag;
+  }
+};
+// A one-line account ("deliver server-1 <- zookeeper-1 ZkReply #3", "crash agent-2 (injected)").
+std::string describe_identity(const PickIdentity& id);
+
 // A peer in a step's footprint (ExploreEngine::pick_peers): one bit per node, nodes 62 and up
 // sharing bit 62, so that a mask may only over-approximate. Bit 63 is never set.
 inline std::uint64_t peer_bit(NodeId node) {
@@ -134,6 +164,9 @@ struct ExploreOptions : EngineOptions {
   // so that it is judged after its settle window like every other run. -1: no liveness mode.
   TimeNs fault_phase_end_ns = -1;
   std::uint64_t settle_after_steps = 0;
+  // Keep every pick's identity (ExploreEngine::identities) and number events by kind, nodes
+  // and name (PickIdentity::seq): for runs that are recorded as traces or that follow one.
+  bool identities = false;
   // Called once at the end of run_until, while the engine still exists (run_scenario owns it):
   // the explorer reads the picks and the final state there.
   std::function<void(const ExploreEngine&)> on_end;
@@ -209,6 +242,11 @@ class ExploreEngine final : public Engine {
   int faults_used() const { return faults_used_; }
   // The index picked at every step so far.
   const std::vector<std::uint32_t>& picks() const { return picks_; }
+  // The identity of an option of the current step (between the scheduler's call and the step;
+  // the engine numbers events only with ExploreOptions::identities, else every seq is 0).
+  PickIdentity identify(const Option& o) const;
+  // With ExploreOptions::identities: the identity of the option picked at every step so far.
+  const std::vector<PickIdentity>& identities() const { return identities_; }
   // Per step: k_flag_injected, k_flag_out_of_order (an event other than the timed choice).
   static constexpr std::uint8_t k_flag_injected = 1;
   static constexpr std::uint8_t k_flag_out_of_order = 2;
@@ -286,6 +324,10 @@ class ExploreEngine final : public Engine {
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;
   std::vector<std::uint32_t> picks_;
+  std::vector<PickIdentity> identities_;  // with ExploreOptions::identities
+  // With ExploreOptions::identities: events created so far per kind, nodes and name (looked up
+  // only, never iterated).
+  std::unordered_map<std::uint64_t, std::uint64_t> ordinals_;
   std::vector<std::uint8_t> pick_flags_;
   std::vector<std::uint64_t> pick_peers_;
   std::uint64_t step_peers_ = 0;  // the footprint of the step being taken

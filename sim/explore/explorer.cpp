@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -133,6 +134,67 @@ class ReplayScheduler final : public Scheduler {
  private:
   const std::vector<std::uint32_t>& picks_;
   std::uint64_t max_steps_;
+};
+
+// Follows recorded picks by identity (Explorer::replay_by_identity).
+class IdentityScheduler final : public Scheduler {
+ public:
+  IdentityScheduler(const std::vector<PickIdentity>& ids, const std::vector<std::uint32_t>& picks,
+                    std::uint64_t max_steps)
+      : ids_(ids), picks_(picks), max_steps_(max_steps) {}
+  std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) override {
+    const std::size_t k = engine.picks().size();
+    if (max_steps_ != 0 && k >= max_steps_) return k_stop;
+    if (k >= ids_.size()) return 0;
+    const PickIdentity& want = ids_[k];
+    if (k < picks_.size() && picks_[k] < options.size() &&
+        engine.identify(options[picks_[k]]) == want)
+      return picks_[k];
+    std::size_t loose = k_stop;
+    for (std::size_t i = 0; i < options.size(); ++i) {
+      const PickIdentity got = engine.identify(options[i]);
+      if (got == want) return i;
+      if (loose == k_stop && got.same_but_seq(want)) loose = i;
+    }
+    if (loose != k_stop) {
+      ++loose_;
+      return loose;
+    }
+    unmatched_step_ = k + 1;
+    unmatched_ns_ = engine.now();
+    unmatched_ = fmt::format("recorded {}; enabled: {}", describe_identity(want),
+                             describe_enabled(engine, options, want));
+    return k_stop;
+  }
+  // The options of a step where the recorded one is missing: those of the same node first (the
+  // likeliest stand-ins), at most 12.
+  static std::string describe_enabled(const ExploreEngine& engine,
+                                      const std::vector<Option>& options,
+                                      const PickIdentity& want) {
+    std::vector<std::string> near, far;
+    for (const Option& o : options) {
+      const PickIdentity id = engine.identify(o);
+      (id.node == want.node ? near : far).push_back(describe_identity(id));
+    }
+    near.insert(near.end(), far.begin(), far.end());
+    const std::size_t shown = std::min<std::size_t>(near.size(), 12);
+    std::string text = fmt::format("{}", fmt::join(near.begin(), near.begin() + shown, "; "));
+    if (shown < near.size()) text += fmt::format("; and {} more", near.size() - shown);
+    return text;
+  }
+  const std::string& unmatched() const { return unmatched_; }
+  std::uint64_t unmatched_step() const { return unmatched_step_; }
+  TimeNs unmatched_ns() const { return unmatched_ns_; }
+  std::uint64_t loose_matches() const { return loose_; }
+
+ private:
+  const std::vector<PickIdentity>& ids_;
+  const std::vector<std::uint32_t>& picks_;
+  std::uint64_t max_steps_;
+  std::string unmatched_;
+  std::uint64_t unmatched_step_ = 0;
+  TimeNs unmatched_ns_ = 0;
+  std::uint64_t loose_ = 0;
 };
 
 std::size_t count_events(const std::vector<Option>& options) {
@@ -957,12 +1019,31 @@ bool judged_in_liveness(const ExpectSpec& e, TimeNs settled_ns) {
   return true;
 }
 
+namespace {
+
+// What a run's result keeps of the engine at its end (ExploreOptions::on_end).
+void take_run_end(const ExploreEngine& e, RunResult& r) {
+  r.picks = e.picks();
+  r.identities = e.identities();
+  r.pick_peers = e.pick_peers();
+  for (std::uint8_t f : e.pick_flags()) {
+    r.injected.push_back((f & ExploreEngine::k_flag_injected) != 0);
+    r.out_of_order.push_back((f & ExploreEngine::k_flag_out_of_order) != 0);
+  }
+  r.final_state = e.state_hash();
+  r.ended_naturally = e.ended_naturally();
+  r.faults_used = e.faults_used();
+  r.faults_outstanding = e.faults_outstanding();
+}
+
+}  // namespace
+
 Explorer::Explorer(const ScenarioSpec& spec, const Registry& registry, Settings settings)
     : spec_(spec), registry_(registry), settings_(settings) {}
 
 RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool record,
                              std::vector<StepObserver*> observers, const LeafFn* leaf,
-                             Chooser* chooser) const {
+                             Chooser* chooser, bool identities) const {
   RunResult r;
   InvariantWatch watch(spec_, registry_);
   Recorder recorder;
@@ -983,6 +1064,7 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
     o.max_delay_ns = s.max_delay_ns;
     o.pause_ns = s.pause_ns;
     o.fault_targets = s.fault_targets;
+    o.identities = record || identities;
     if (s.settle_ns > 0) {
       o.fault_phase_end_ns = fault_phase_end(s, sp);
       o.settle_after_steps = s.depth;
@@ -992,18 +1074,7 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
     if (s.inject_kinds & inject_bit(InjectKind::truncate)) o.truncate_tables = truncations(sp);
     if (leaf)
       o.on_leaf = [leaf, &watch](ExploreEngine& e) { return (*leaf)(e, watch.violation()); };
-    o.on_end = [&r](const ExploreEngine& e) {
-      r.picks = e.picks();
-      r.pick_peers = e.pick_peers();
-      for (std::uint8_t f : e.pick_flags()) {
-        r.injected.push_back((f & ExploreEngine::k_flag_injected) != 0);
-        r.out_of_order.push_back((f & ExploreEngine::k_flag_out_of_order) != 0);
-      }
-      r.final_state = e.state_hash();
-      r.ended_naturally = e.ended_naturally();
-      r.faults_used = e.faults_used();
-      r.faults_outstanding = e.faults_outstanding();
-    };
+    o.on_end = [&r](const ExploreEngine& e) { take_run_end(e, r); };
     return std::make_unique<ExploreEngine>(std::move(o), chooser, scheduler);
   };
   r.inject_kinds = s.inject_kinds;
@@ -1043,6 +1114,19 @@ RunResult Explorer::replay(const std::vector<std::uint32_t>& picks, bool record,
   std::uint64_t cap = settings_.settle_ns > 0 ? 0 : settings_.depth;
   ReplayScheduler s(picks, cap);
   return run_with(s, settings_, record, std::move(observers));
+}
+
+RunResult Explorer::replay_by_identity(const std::vector<PickIdentity>& ids,
+                                        const std::vector<std::uint32_t>& picks, bool record,
+                                        std::vector<StepObserver*> observers) const {
+  std::uint64_t cap = settings_.settle_ns > 0 ? 0 : settings_.depth;
+  IdentityScheduler s(ids, picks, cap);
+  RunResult r = run_with(s, settings_, record, std::move(observers), nullptr, nullptr, true);
+  r.unmatched = s.unmatched();
+  r.unmatched_step = s.unmatched_step();
+  r.unmatched_ns = s.unmatched_ns();
+  r.loose_matches = s.loose_matches();
+  return r;
 }
 
 Report Explorer::search(Strategy strategy, const std::function<bool()>& should_stop) const {

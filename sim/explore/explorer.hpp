@@ -34,6 +34,7 @@ struct RunResult {
   std::vector<bool> injected;     // per step: an injected fault
   std::vector<bool> out_of_order; // per step: not the timed choice (pick > 0 among events)
   std::vector<TraceStep> steps;   // only when recording
+  std::vector<PickIdentity> identities;   // per step, only when recording or following them
   std::vector<std::string> descriptions;  // per step, only when recording
   std::uint64_t final_state = 0;  // state_hash() at the end
   std::uint64_t digest = 0;
@@ -45,6 +46,13 @@ struct RunResult {
   // replay needs them (they decide the options), so traces record these.
   std::uint32_t inject_kinds = k_all_inject_kinds;
   RunOutcome outcome;
+  // replay_by_identity: where the recorded schedule stopped matching (empty when every recorded
+  // pick was found), at which step (1-based) and time, and how many picks were found only up to
+  // their sequence number (PickIdentity::same_but_seq).
+  std::string unmatched;
+  std::uint64_t unmatched_step = 0;
+  TimeNs unmatched_ns = 0;
+  std::uint64_t loose_matches = 0;
 };
 
 struct Settings {
@@ -151,6 +159,14 @@ class Explorer {
   // Re-runs a list of picks (missing picks and out-of-range ones take option 0).
   RunResult replay(const std::vector<std::uint32_t>& picks, bool record = false,
                    std::vector<StepObserver*> observers = {}) const;
+  // Follows a trace's picks by identity (docs/exploration.md, "Picks by identity"): at step k
+  // the option with identity ids[k] (the one at picks[k] when it has it; else any with it; else
+  // the first, in time order, equal but for its sequence number). When none is enabled the run
+  // stops there and RunResult::unmatched says what was recorded and what was enabled. Past the
+  // recorded picks, time's choice (option 0), as replay() does.
+  RunResult replay_by_identity(const std::vector<PickIdentity>& ids,
+                               const std::vector<std::uint32_t>& picks, bool record = false,
+                               std::vector<StepObserver*> observers = {}) const;
   // Searches with a strategy until a violation (with stop_at_first), the run limit,
   // exhaustion (dfs) or should_stop() (checked between runs and every 4096 dfs runs' steps).
   Report search(Strategy strategy, const std::function<bool()>& should_stop) const;
@@ -176,7 +192,7 @@ class Explorer {
   using LeafFn = std::function<bool(ExploreEngine&, std::optional<Violation>&)>;
   RunResult run_with(Scheduler& scheduler, const Settings& s, bool record,
                      std::vector<StepObserver*> observers, const LeafFn* leaf = nullptr,
-                     Chooser* chooser = nullptr) const;
+                     Chooser* chooser = nullptr, bool identities = false) const;
   // Whether dfs may backtrack by restoring saved states (Settings::snapshots).
   bool snapshots_apply() const;
 

@@ -21,6 +21,57 @@ bool is_explore_trace(const std::string& path) {
   return j.is_object() && is("trace", "stampede") && is("engine", "explore");
 }
 
+namespace {
+
+json identity_json(const PickIdentity& id) {
+  json p = json::object();
+  p[id.injected ? "x" : "k"] = id.kind;
+  if (!id.node.empty()) p["n"] = id.node;
+  if (!id.from.empty()) p["f"] = id.from;
+  if (!id.name.empty()) p["m"] = id.name;
+  if (id.tag != 0) p["g"] = id.tag;
+  if (id.seq != 0) p["q"] = id.seq;
+  return p;
+}
+
+PickIdentity identity_from_json(const json& p) {
+  PickIdentity id;
+  id.injected = p.contains("x");
+  id.kind = p.at(id.injected ? "x" : "k").get<std::string>();
+  id.node = p.value("n", "");
+  id.from = p.value("f", "");
+  id.name = p.value("m", "");
+  id.tag = p.value("g", std::uint64_t{0});
+  id.seq = p.value("q", std::uint64_t{0});
+  return id;
+}
+
+// The steps' "c" and "p": every step has "c"; "p" is on every step or on none (a trace written
+// before identities).
+void read_picks(ExploreTrace& x, const std::string& path) {
+  const std::vector<TraceStep>& steps = x.trace.steps;
+  const bool identities = !steps.empty() && !steps.front().pick_json.empty();
+  for (const TraceStep& s : steps) {
+    if (!s.choice || *s.choice < 0)
+      throw TraceError(fmt::format("{}:{}:1: step {} needs 'c' (the option picked), >= 0", path,
+                                   s.line, s.index));
+    x.picks.push_back(static_cast<std::uint32_t>(*s.choice));
+    if (s.pick_json.empty() == identities)
+      throw TraceError(fmt::format("{}:{}:1: step {} {} 'p' (the option picked by identity): it "
+                                   "is on every step or on none",
+                                   path, s.line, s.index, identities ? "lacks" : "has"));
+    if (!identities) continue;
+    try {
+      x.identities.push_back(identity_from_json(json::parse(s.pick_json)));
+    } catch (const json::exception& e) {
+      throw TraceError(fmt::format("{}:{}:1: step {}: mistyped 'p' ({})", path, s.line, s.index,
+                                   e.what()));
+    }
+  }
+}
+
+}  // namespace
+
 ExploreTrace read_explore_trace(const std::string& path, const std::string& expected_version) {
   // The format is sim/trace's; the explorer adds its bounds to the header (under "explore") and
   // the option picked to every step ("c").
@@ -55,12 +106,7 @@ ExploreTrace read_explore_trace(const std::string& path, const std::string& expe
     throw TraceError(fmt::format("{}: missing or mistyped field in \"explore\" ({})", where,
                                  e.what()));
   }
-  for (const TraceStep& s : t.steps) {
-    if (!s.choice || *s.choice < 0)
-      throw TraceError(fmt::format("{}:{}:1: step {} needs 'c' (the option picked), >= 0", path,
-                                   s.line, s.index));
-    x.picks.push_back(static_cast<std::uint32_t>(*s.choice));
-  }
+  read_picks(x, path);
   return x;
 }
 
@@ -108,6 +154,7 @@ void write_explore_trace(const std::string& path, const TraceHeader& header,
     if (!s.from.empty()) j["f"] = s.from;
     if (!s.message.empty()) j["m"] = s.message;
     j["c"] = i < run.picks.size() ? run.picks[i] : 0;
+    if (i < run.identities.size()) j["p"] = identity_json(run.identities[i]);
     j["h"] = hex64(s.rolling_hash);
     out << j.dump() << '\n';
   }

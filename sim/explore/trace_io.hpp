@@ -4,7 +4,11 @@
 // depend on (max_faults, inject_kinds, depth) and the violated property; every step line carries
 // "c", the index of the option picked at that step. Replaying needs no seed search and no timing
 // luck: re-run the embedded scenario on the exploration engine with the same seed and feed it the
-// picks in order. Readers of the foundation format that ignore unknown fields read the steps as
+// picks in order. Since identities, every step line also carries "p", the option picked by
+// identity (PickIdentity: {"k": kind, "n": node, "f": from, "m": name, "g": tag, "q": seq}, an
+// injected fault as {"x": its kind, ...}), so that `replay` can follow the schedule after a code
+// change (Explorer::replay_by_identity); traces without it replay by index as before. Readers of
+// the foundation format that ignore unknown fields read the steps as
 // usual; sim/trace's read_trace reads engine "explore" only when asked to (read_explore_trace
 // does), which is why cli/replay.cpp dispatches on the engine first (is_explore_trace).
 #include <cstdint>
@@ -19,6 +23,8 @@ namespace stampede::explore {
 struct ExploreTrace {
   Trace trace;  // header (engine "explore"), steps and end, as sim/trace describes them
   std::vector<std::uint32_t> picks;
+  // Per step, the option picked by identity ("p"); empty for traces written before identities.
+  std::vector<PickIdentity> identities;
   int max_faults = 0;
   std::uint32_t inject_kinds = k_all_inject_kinds;
   std::vector<std::string> fault_targets;  // absent: every node
@@ -34,7 +40,8 @@ struct ExploreTrace {
 // True when the file's first line is a stampede trace header with "engine": "explore".
 bool is_explore_trace(const std::string& path);
 
-// Reads and validates an explorer trace; throws TraceError ("FILE:LINE:COL: message").
+// Reads and validates an explorer trace; throws TraceError ("FILE:LINE:COL: message"). An empty
+// `expected_version` reads a trace of any version (read_trace).
 ExploreTrace read_explore_trace(const std::string& path, const std::string& expected_version);
 
 // Writes a recorded run (Explorer::replay(..., record = true)) to PATH.tmp, then renames it.

@@ -25,7 +25,7 @@ static std::uint64_t parse_hex(const std::string& s, const std::string& where, c
 }
 
 // The header line: the format, the version and engine that wrote it (which must be the ones
-// expected here), the scenario and the seed.
+// expected here; any version when none is expected), the scenario and the seed.
 static TraceHeader read_header(const json& j, const std::string& where,
                                const std::string& expected_version,
                                const std::vector<std::string>& engines) {
@@ -37,7 +37,7 @@ static TraceHeader read_header(const json& j, const std::string& where,
     throw TraceError(fmt::format("{}: trace format {} is not supported (this stampede reads {})",
                                  where, h.format, k_trace_format));
   h.version = j.at("version").get<std::string>();
-  if (h.version != expected_version)
+  if (!expected_version.empty() && h.version != expected_version)
     throw TraceError(fmt::format(
         "{}: trace written by stampede {}, this is {}: re-record it with this version", where,
         h.version, expected_version));
@@ -67,6 +67,7 @@ static TraceStep read_step(const json& j, const std::string& where, int line_no)
   s.message = j.value("m", "");
   s.rolling_hash = parse_hex(hex_or_fail(j, "h", where), where, "h");
   if (j.contains("c")) s.choice = j.at("c").get<std::int64_t>();
+  if (j.contains("p")) s.pick_json = j.at("p").dump();
   return s;
 }
 

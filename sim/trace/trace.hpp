@@ -42,6 +42,9 @@ struct TraceStep {
   std::uint64_t rolling_hash = 0;
   int line = 0;  // in the trace file, for errors
   std::optional<std::int64_t> choice;  // "c": the option the explorer picked at this step
+  // "p": the explorer's pick by identity (sim/explore/trace_io.hpp reads it), as JSON text;
+  // empty when the step has none (traces written before identities, and kernel traces).
+  std::string pick_json;
 };
 
 struct TraceEnd {
@@ -61,8 +64,10 @@ class TraceError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Reads and validates a whole trace. `expected_version` must match the header's version, and the
-// header's engine must be one of `engines` (the explorer reads its own traces with {"explore"}).
+// Reads and validates a whole trace. `expected_version` must match the header's version (empty:
+// any version is read, and the caller compares header.version itself: `replay` follows a trace
+// of another version with a warning), and the header's engine must be one of `engines` (the
+// explorer reads its own traces with {"explore"}).
 Trace read_trace(const std::string& path, const std::string& expected_version,
                  const std::vector<std::string>& engines = {"kernel", "simgrid"});
 
@@ -91,7 +96,11 @@ class ReplayComparer final : public StepObserver {
   explicit ReplayComparer(const Trace& trace, bool verbose);
   void on_world(const WorldView& world) override { world_ = &world; }
   void on_step(const StepInfo& step) override;
-  bool stop_requested() const override { return diverged_; }
+  bool stop_requested() const override { return diverged_ && !keep_going_; }
+  // Notes the first difference but lets the run go on: `replay` following a schedule after a
+  // code change (or a trace of another version) reports where the run first differs and the
+  // verdict it reaches, not only the difference.
+  void keep_going() { keep_going_ = true; }
   bool diverged() const { return diverged_; }
   std::uint64_t steps_compared() const { return compared_; }
   const std::string& divergence() const { return divergence_; }
@@ -100,6 +109,7 @@ class ReplayComparer final : public StepObserver {
   const Trace& trace_;
   const WorldView* world_ = nullptr;
   bool verbose_;
+  bool keep_going_ = false;
   bool diverged_ = false;
   std::uint64_t compared_ = 0;
   std::string divergence_;
