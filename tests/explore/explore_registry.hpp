@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "models/lease_lock/register.hpp"
 #include "models/register.hpp"
@@ -48,9 +49,13 @@ inline CliResult run_cli(const std::string& args) {
   return r;
 }
 
-// A path in the temporary directory: stampede-PREFIX-NAME.
+// A path in the temporary directory: stampede-PREFIX-PID-NAME. The process id keeps two test
+// runs on one machine (two checkouts, or a test run while another is going) from writing each
+// other's traces.
 inline std::string temp_path(const std::string& prefix, const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("stampede-" + prefix + "-" + name)).string();
+  return (std::filesystem::temp_directory_path() /
+          ("stampede-" + prefix + "-" + std::to_string(getpid()) + "-" + name))
+      .string();
 }
 
 }  // namespace stampede::test

@@ -250,7 +250,7 @@ TEST_CASE("a counterexample trace replays step by step, and dfs resumes from one
   REQUIRE(rep.first_violation.has_value());
   RunResult recorded = ex.replay(rep.first_violation->picks, true);
   REQUIRE(recorded.violation.has_value());
-  std::string path = (std::filesystem::temp_directory_path() / "stampede-explore-test.trace.jsonl");
+  std::string path = test::temp_path("explore-test", "trace.jsonl");
   TraceHeader h;
   h.version = STAMPEDE_VERSION;
   h.scenario_file = spec.source_file;

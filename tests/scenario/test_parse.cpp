@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "tests/scenario/helpers.hpp"
 
@@ -388,7 +389,8 @@ TEST_CASE("a block-style expectation is rendered on one line", "[parse]") {
 }
 
 TEST_CASE("load_scenario reads a file and names it in errors", "[parse]") {
-  auto dir = std::filesystem::temp_directory_path() / "stampede-scenario-test";
+  auto dir = std::filesystem::temp_directory_path() /
+             ("stampede-scenario-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::string good = (dir / "good.yaml").string();
   std::ofstream(good) << test::k_tiny;
