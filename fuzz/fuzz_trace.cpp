@@ -1,0 +1,22 @@
+// The trace reader (sim/trace and the explorer's header), then the scenario the trace embeds,
+// as `replay` reads them.
+#include "fuzz/common.hpp"
+#include "sim/explore/trace_io.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/trace/trace.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string path = stampede::fuzz::scratch_file(data, size, ".jsonl");
+  try {
+    stampede::Trace t;
+    if (stampede::explore::is_explore_trace(path))
+      t = stampede::explore::read_explore_trace(path, STAMPEDE_VERSION).trace;
+    else
+      t = stampede::read_trace(path, STAMPEDE_VERSION);
+    stampede::parse_scenario_with_overrides(t.header.scenario_text, t.header.scenario_file,
+                                            t.header.overrides, stampede::fuzz::registry());
+  } catch (const stampede::TraceError&) {
+  } catch (const stampede::InputError&) {
+  }
+  return 0;
+}
