@@ -71,7 +71,12 @@ int cmd_run(const RunArgs& args);
 struct ReplayArgs {
   std::string trace;
   bool verbose = false;
+  // --log: print the re-run's timeline at this lowest level ("notable", "info" or "debug"), every
+  // line, as `run --log` prints it; empty: no timeline.
+  std::string log_level;
 };
+// The log level a --log value names (notable, info, debug).
+LogLevel log_level_from_name(const std::string& name);
 int cmd_replay(const ReplayArgs& args);
 
 // `markdown`: the table as docs/reference.md holds it (scripts/reference-tables.sh writes it there).

@@ -96,9 +96,14 @@ Table metrics_table(const Registry& r) {
                     "repairs: a service below its scale (after it first ran at scale) back at "
                     "its scale, counted from what runs on the agents"});
   t.rows.push_back({"repairs_unfinished", "services still below their scale when the run ended"});
-  t.rows.push_back({"repair_time_p50, _p95, _p99, _max",
-                    "seconds from a service falling below its scale to its being back, "
-                    "nearest-rank percentiles of the run's repairs (absent when it had none)"});
+  // One row per metric, so that each name is what `report` and the results database take.
+  for (const char* pct : {"p50", "p95", "p99"})
+    t.rows.push_back({std::string("repair_time_") + pct,
+                      std::string("seconds from a service falling below its scale to its being "
+                                  "back, nearest-rank ") +
+                          pct + " of the run's repairs (absent when it had none)"});
+  t.rows.push_back({"repair_time_max",
+                    "seconds, the longest of the run's repairs (absent when it had none)"});
   t.rows.push_back({"over_scale_episodes",
                     "times a service had more containers running than its scale"});
   t.rows.push_back({"over_scale_time", "seconds, summed over services, above scale"});

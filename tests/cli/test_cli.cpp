@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -253,6 +254,51 @@ TEST_CASE("a recorded trace replays to the same digest and a tampered one names 
   Result bad = stampede("replay " + tampered);
   CHECK(bad.code == 1);
   CHECK(bad.out.find("diverged at step 40") != std::string::npos);
+}
+
+// The lines of a printed timeline: from the line starting with `heading` to the next blank line.
+std::vector<std::string> timeline_lines(const std::string& out, const std::string& heading) {
+  std::vector<std::string> lines_out;
+  std::istringstream in(out);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!inside) {
+      inside = line.rfind(heading, 0) == 0;
+      continue;
+    }
+    if (line.empty()) break;
+    lines_out.push_back(line);
+  }
+  return lines_out;
+}
+
+TEST_CASE("replay --log info and debug print the model's log lines as run --log does", "[cli][trace]") {
+  const std::string trace = temp_dir() + "/log.trace.jsonl";
+  const std::string scenario =
+      "scenarios/agent-partition.yaml --set duration=70s --set faults.1.at=65s --set faults.2.at=70s "
+      "--set 'expect=[]'";
+  for (const char* level : {"info", "debug"}) {
+    Result run = stampede(fmt::format("run {} --log {} --trace {}", scenario, level, trace));
+    REQUIRE(run.code == 0);
+    Result replay = stampede(fmt::format("replay {} --log {}", trace, level));
+    INFO(replay.out << replay.err);
+    REQUIRE(replay.code == 0);
+    const auto ran = timeline_lines(run.out, "timeline");
+    const auto replayed = timeline_lines(replay.out, "timeline (the re-run's");
+    CHECK(ran.size() > 20);
+    CHECK(replayed == ran);
+    // A line as `run` prints it: clock, node, text.
+    CHECK(std::regex_search(replayed.front(), std::regex(R"(^  +\d+:\d\d\.\d\d\d  \S)")));
+  }
+  // Debug shows more than info, and plain replay no timeline at all.
+  const auto debug = timeline_lines(stampede("replay " + trace + " --log debug").out, "timeline (");
+  const auto info = timeline_lines(stampede("replay " + trace + " --log info").out, "timeline (");
+  CHECK(debug.size() > info.size());
+  CHECK(stampede("replay " + trace).out.find("timeline") == std::string::npos);
+  Result bad = stampede("replay " + trace + " --log verbose");
+  CHECK(bad.code == 2);
+  CHECK(lines(bad.err) == 1);
 }
 
 TEST_CASE("a truncated or wrong-version trace is bad input, not a crash", "[cli][bad-input][trace]") {
