@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   opts.file = path.substr(0, path.size() - std::string(".hosts.yaml").size()) + ".xml";
   try {
     stampede::sg::read_host_map(opts);
-  } catch (const stampede::InputError&) {
+  } catch (const stampede::InputError& e) {
+    stampede::fuzz::expect_located(e, path);
   }
   return 0;
 }

@@ -16,7 +16,6 @@ seconds=${1:-60}
 build=${2:-$root/build-fuzz}
 harnesses=${FUZZ_HARNESSES:-scenario set_value trace results_db platform}
 cxx=${FUZZ_CXX:-clang++-14}
-cc=${FUZZ_CC:-clang-14}
 
 if ! command -v "$cxx" >/dev/null; then
   echo "fuzz.sh: $cxx not found: scripts/install-deps.sh installs clang-14 and libclang-rt-14-dev" >&2
@@ -24,9 +23,19 @@ if ! command -v "$cxx" >/dev/null; then
 fi
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTAMPEDE_FUZZ=ON \
-  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" "${launcher[@]}" -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$build" -j "${JOBS:-$(nproc)}" --target fuzzers
+# The harnesses link the normal g++ build's libraries (fuzz/CMakeLists.txt): build those first.
+normal=${STAMPEDE_BUILD:-$root/build}
+[[ -f $normal/CMakeCache.txt ]] ||
+  cmake -S "$root" -B "$normal" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
+cmake --build "$normal" -j "${JOBS:-$(nproc)}" --target stampede_models stampede_explore \
+  stampede_analysis stampede_simgrid
+# -O1 with line tables: libFuzzer's advice for the instrumented readers.
+cmake -S "$root/fuzz" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=None \
+  -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DSTAMPEDE_BUILD="$normal" \
+  -DCMAKE_CXX_COMPILER="$cxx" "${launcher[@]}" >/dev/null
+targets=()
+for h in $harnesses; do targets+=("fuzz_$h"); done
+cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
 
 # The repository's own inputs, as extra read-only seed folders.
 seeds=$build/seeds
@@ -46,7 +55,7 @@ for h in $harnesses; do
   [[ -d $seeds/$h ]] && extra+=("$seeds/$h")
   log=$build/fuzz-$h.log
   echo "fuzz.sh: $h for ${seconds}s"
-  if ! "$build/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if ! "$build/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/artifacts/$h-" \
       "$build/corpus/$h" "$root/fuzz/corpus/$h" "${extra[@]}" >"$log" 2>&1; then
     status=1

@@ -751,3 +751,31 @@ TEST_CASE("a platform link with a negative latency or no bandwidth is refused at
     CHECK(r.err.find("'inter-zone'") != std::string::npos);
   }
 }
+
+// Found by fuzz/fuzz_platform (corpus entries fuzz/corpus/platform/issue16-*): the hosts map was
+// read with YAML::LoadFile, so a list as a key escaped as yaml-cpp's "bad conversion" (exit 3),
+// an empty file was placed at line 0, column 0, and a second document or an unterminated quote
+// was read silently. It is now loaded like a scenario.
+TEST_CASE("a bad platform hosts map is one line at its FILE:LINE:COL, exit 2",
+          "[cli][bad-input][simgrid]") {
+  const std::string xml = temp_dir() + "/bad-hosts.xml";
+  const std::string hosts = temp_dir() + "/bad-hosts.hosts.yaml";
+  std::ofstream(xml) << slurp(std::string(SOURCE_DIR) + "/scenarios/platforms/two-zones.xml");
+  for (const auto& [text, at, needle] :
+       {std::tuple{"", ":1:1: ", "expected a map with one key, hosts"},
+        std::tuple{"? [hosts]\n: x\n", ":1:3: ", "expected the key hosts"},
+        std::tuple{"hosts:\n  ? [server-1]\n  : a-1\n", ":2:5: ", "expected a node name"},
+        std::tuple{"hosts: {server-1: a-1}\n---\nhosts: {agent-1: b-1}\n", ":2:1: ",
+                   "a second YAML document"},
+        std::tuple{"hosts: {server-1: \"a-1}\nagent-1: b-1\n", ":1:19: ",
+                   "string that is never closed"}}) {
+    std::ofstream(hosts) << text;
+    const std::string before = slurp(hosts);
+    Result r = stampede(fmt::format(
+        "run scenarios/platforms/zone-bandwidth.yaml --quiet --engine simgrid --platform {}", xml));
+    INFO(text);
+    require_input_error(r, hosts, needle);
+    CHECK(r.err.rfind(hosts + at, 0) == 0);
+    CHECK(slurp(hosts) == before);
+  }
+}
