@@ -8,7 +8,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 DEFAULT_SCENARIO ?= scenarios/agent-partition.yaml
 
-.PHONY: demo test deps build sanitize bench clean conformance
+.PHONY: demo test deps build sanitize bench clean conformance fuzz
 
 demo: deps build
 	$(BUILD)/cli/stampede run $(DEFAULT_SCENARIO)
@@ -36,8 +36,14 @@ sanitize:
 	cmake --build build-asan -j $(JOBS)
 	ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
+# The libFuzzer harnesses of fuzz/ under ASan+UBSan (clang, in build-fuzz), each for
+# FUZZ_SECONDS; docs/fuzzing.md says what each reads and how a finding becomes a test.
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS) build-fuzz
+
 bench: build
 	bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -10,6 +10,7 @@ set -euo pipefail
 packages=(
   # toolchain and build
   g++ cmake ninja-build make pkg-config
+  clang-14 libclang-rt-14-dev   # fuzz/: libFuzzer harnesses under ASan+UBSan (scripts/fuzz.sh)
   # libraries (see the root CMakeLists.txt)
   libsimgrid-dev           # sim/simgrid and bench/pingpong_simgrid
   libboost-graph-dev       # sim/net topology, analysis DOT export

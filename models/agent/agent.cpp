@@ -34,7 +34,7 @@ void Agent::load_config(Ctx& ctx) {
   cfg_.connection_timeout_ns = ctx.timing("agent_connection_timeout");
   cfg_.reconnect_delay_ns = ctx.timing("agent_reconnect_delay");
   cfg_.container_start_delay_ns = ctx.timing("container_start_delay");
-  cfg_.db_query_timeout_ns = ctx.timing("db_query_timeout");
+  cfg_.db_query_timeout_ns = ctx.timing("app_db_query_timeout");
   cfg_.resync = ctx.mechanism("agent_resync");
   cfg_.connection_events = ctx.mechanism("agent_connection_events");
   cfg_.host_api_events = ctx.mechanism("host_api_events");

@@ -421,11 +421,19 @@ void register_db_events(Registry& r) {
                "failed with this error"});
   r.add_event({"mysql.truncated", {"tables"},
                "a truncate fault emptied these tables (comma-separated) of the external db"});
-  r.add_event({"mysql.truncate_failed", {"code", "message"},
-               "a truncate fault on the external db failed with this error"});
 }
 
 }  // namespace
+
+// db_query_timeout is one timer for a request's wait for a pooled connection and for its
+// answer; Cattle configures the two separately.
+constexpr const char* k_query_timeout_source =
+    "one timer for a request's wait for a pooled connection and for its answer, where Cattle "
+    "has two: rancher/cattle v0.165.8 resources/content/cattle-global.properties:63 "
+    "(db.cattle.mysql.url, socketTimeout=60000: an unanswered read fails after 60 s) and "
+    "code/packaging/app-config/src/main/resources/META-INF/cattle/defaults/"
+    "defaults.properties:22 (global.pool.maxwaitmillis=1000: a borrow waits at most 1 s); 10 s "
+    "lies between them";
 
 void register_db_node(Registry& r) {
   using namespace mysql;
@@ -434,9 +442,7 @@ void register_db_node(Registry& r) {
                 "how long a client waits for its pool's handshakes before it gives up with error "
                 "2003 and retries after a backoff"});
   r.add_timing({std::string(k_query_timeout), TimingUnit::duration, 10 * k_s,
-                fmt::format("{}JDBC sets no query timeout by default; 10 s bounds how long a "
-                            "Cattle thread waits for an answer lost with the db",
-                            k_model_choice),
+                fmt::format("{}{}", k_model_choice, k_query_timeout_source),
                 "a request not answered within this fails with error 2013 and the client "
                 "reopens its pool"});
   r.add_timing({std::string(k_validation_interval), TimingUnit::duration, 5 * k_s,

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "sim/trace/json_fields.hpp"
+
 namespace stampede::explore {
 
 using json = nlohmann::json;
@@ -34,15 +36,19 @@ json identity_json(const PickIdentity& id) {
   return p;
 }
 
-PickIdentity identity_from_json(const json& p) {
+// A mistyped field throws json::exception (named by the caller); the integers go through
+// trace_json so a float or a negative number is refused rather than converted with undefined
+// behaviour, as fuzz/fuzz_trace found for the other integer fields.
+PickIdentity identity_from_json(const json& p, const std::string& where) {
+  if (!p.is_object()) throw TraceError(where + ": 'p' must be an object, got " + p.dump());
   PickIdentity id;
   id.injected = p.contains("x");
   id.kind = p.at(id.injected ? "x" : "k").get<std::string>();
   id.node = p.value("n", "");
   id.from = p.value("f", "");
   id.name = p.value("m", "");
-  id.tag = p.value("g", std::uint64_t{0});
-  id.seq = p.value("q", std::uint64_t{0});
+  id.tag = trace_json::integer_or<std::uint64_t>(p, "g", 0, where);
+  id.seq = trace_json::integer_or<std::uint64_t>(p, "q", 0, where);
   return id;
 }
 
@@ -62,7 +68,8 @@ void read_picks(ExploreTrace& x, const std::string& path) {
                                    path, s.line, s.index, identities ? "lacks" : "has"));
     if (!identities) continue;
     try {
-      x.identities.push_back(identity_from_json(json::parse(s.pick_json)));
+      x.identities.push_back(identity_from_json(
+          json::parse(s.pick_json), fmt::format("{}:{}:1: step {}", path, s.line, s.index)));
     } catch (const json::exception& e) {
       throw TraceError(fmt::format("{}:{}:1: step {}: mistyped 'p' ({})", path, s.line, s.index,
                                    e.what()));
@@ -83,20 +90,22 @@ ExploreTrace read_explore_trace(const std::string& path, const std::string& expe
     if (t.header.extension_json.empty())
       throw TraceError(where + ": the header has no \"explore\" object");
     json e = json::parse(t.header.extension_json);
-    x.max_faults = e.at("max_faults").get<int>();
+    using trace_json::integer;
+    using trace_json::integer_or;
+    x.max_faults = integer<int>(e, "max_faults", where);
     auto kinds = inject_kinds_from_names(e.at("inject_kinds").get<std::vector<std::string>>());
     if (!kinds) throw TraceError(where + ": unknown fault kind in explore.inject_kinds");
     x.inject_kinds = *kinds;
-    x.depth = e.value("depth", std::uint64_t{0});
+    const std::int64_t depth = integer_or<std::int64_t>(e, "depth", 0, where);
+    x.depth = static_cast<std::uint64_t>(depth);
     if (e.contains("fault_targets"))
       x.fault_targets = e["fault_targets"].get<std::vector<std::string>>();
-    x.max_delay_ns = e.value("max_delay_ns", std::int64_t{-1});
-    x.pause_ns = e.value("pause_ns", std::int64_t{60 * k_s});
-    x.settle_ns = e.value("settle_ns", std::int64_t{0});
-    x.fault_phase_ns = e.value("fault_phase_ns", std::int64_t{0});
+    x.max_delay_ns = integer_or<std::int64_t>(e, "max_delay_ns", -1, where);
+    x.pause_ns = integer_or<std::int64_t>(e, "pause_ns", 60 * k_s, where);
+    x.settle_ns = integer_or<std::int64_t>(e, "settle_ns", 0, where);
+    x.fault_phase_ns = integer_or<std::int64_t>(e, "fault_phase_ns", 0, where);
     // The bounds must be ones the explorer can have written: a negative count would wrap.
-    if (e.at("max_faults").get<std::int64_t>() < 0 ||
-        (e.contains("depth") && e["depth"].get<std::int64_t>() < 0) || x.max_delay_ns < -1 ||
+    if (x.max_faults < 0 || depth < 0 || x.max_delay_ns < -1 ||
         x.pause_ns <= 0 || x.settle_ns < 0 || x.fault_phase_ns < 0)
       throw TraceError(where + ": explore.max_faults and explore.depth must be >= 0, "
                                "explore.max_delay_ns >= -1 and explore.pause_ns > 0");

@@ -138,10 +138,12 @@ std::string ipv4(const Reader& r, const YAML::Node& n, std::string_view name) {
     std::size_t dot = s.find('.', i);
     std::string_view part = std::string_view(s).substr(i, dot == std::string::npos ? dot : dot - i);
     ok = !part.empty() && part.size() <= 3 && (part.size() == 1 || part[0] != '0');
+    // Digits are added only while the part is still a number of at most three digits: a long
+    // part of other characters overflowed v (found by fuzz/fuzz_scenario).
     int v = 0;
-    for (char c : part) {
-      ok = ok && c >= '0' && c <= '9';
-      v = v * 10 + (c - '0');
+    for (std::size_t k = 0; ok && k < part.size(); ++k) {
+      ok = part[k] >= '0' && part[k] <= '9';
+      v = v * 10 + (part[k] - '0');
     }
     ok = ok && v <= 255;
     ++parts;

@@ -10,6 +10,7 @@
 
 #include <sstream>
 
+#include "sim/scenario/checked_yaml.hpp"
 #include "sim/scenario/sections.hpp"
 
 namespace stampede::scenario_detail {
@@ -128,3 +129,11 @@ std::optional<YamlProblem> check_yaml(std::string_view text) {
 }
 
 }  // namespace stampede::scenario_detail
+
+namespace stampede {
+
+YAML::Node load_checked_yaml(std::string_view text, const std::string& file) {
+  return scenario_detail::load_yaml(text, file);
+}
+
+}  // namespace stampede

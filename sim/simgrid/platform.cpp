@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <iterator>
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include "sim/scenario/checked_yaml.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/simgrid/time_convert.hpp"
 
@@ -27,24 +29,30 @@ std::string host_map_path(const std::string& platform_file) {
   return p.string();
 }
 
+// A node of an empty document has a null mark (line -1): its place is the file's start.
 static std::string where(const std::string& file, const YAML::Mark& m) {
-  return fmt::format("{}:{}:{}", file, m.line + 1, m.column + 1);
+  return fmt::format("{}:{}:{}", file, std::max(1, m.line + 1), std::max(1, m.column + 1));
 }
 
 void read_host_map(PlatformOptions& opts) {
   if (!opts.file) return;
   std::string path = host_map_path(*opts.file);
   if (!std::filesystem::exists(path)) return;
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    throw InputError(fmt::format("{}: {}", where(path, e.mark), e.msg));
-  }
+  if (std::filesystem::is_directory(path))
+    throw InputError(fmt::format("{}:1:1: is a directory, not a hosts map", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}:1:1: cannot open the hosts map", path));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The scenario's loader: a second document, an unterminated quote, aliases and deep nesting
+  // are refused with their position instead of being read silently (or without end).
+  const YAML::Node root = load_checked_yaml(text, path);
   if (!root.IsMap())
     throw InputError(
         fmt::format("{}: expected a map with one key, hosts", where(path, root.Mark())));
   for (const auto& kv : root) {
+    // A key that is a list or a map would make as<std::string>() throw yaml-cpp's own exception.
+    if (!kv.first.IsScalar())
+      throw InputError(fmt::format("{}: expected the key hosts", where(path, kv.first.Mark())));
     std::string key = kv.first.as<std::string>();
     if (key != "hosts") {
       std::string hint = suggest(key, {"hosts"});
@@ -55,6 +63,8 @@ void read_host_map(PlatformOptions& opts) {
       throw InputError(fmt::format("{}: hosts is a map from node names to host names",
                                    where(path, kv.second.Mark())));
     for (const auto& e : kv.second) {
+      if (!e.first.IsScalar())
+        throw InputError(fmt::format("{}: expected a node name", where(path, e.first.Mark())));
       if (!e.second.IsScalar())
         throw InputError(fmt::format("{}: expected a host name", where(path, e.second.Mark())));
       const YAML::Mark m = e.second.Mark();

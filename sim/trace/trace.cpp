@@ -8,9 +8,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/trace/json_fields.hpp"
+
 namespace stampede {
 
 using json = nlohmann::json;
+using trace_json::integer;
 
 static std::string hex_or_fail(const json& j, const char* key, const std::string& where) {
   if (!j.contains(key) || !j[key].is_string())
@@ -32,7 +35,7 @@ static TraceHeader read_header(const json& j, const std::string& where,
   TraceHeader h;
   if (j.value("trace", "") != "stampede")
     throw TraceError(where + ": not a stampede trace (the first line has no \"trace\": \"stampede\")");
-  h.format = j.at("format").get<int>();
+  h.format = integer<int>(j, "format", where);
   if (h.format != k_trace_format)
     throw TraceError(fmt::format("{}: trace format {} is not supported (this stampede reads {})",
                                  where, h.format, k_trace_format));
@@ -50,15 +53,15 @@ static TraceHeader read_header(const json& j, const std::string& where,
   h.scenario_file = j.at("scenario_file").get<std::string>();
   h.scenario_text = j.at("scenario").get<std::string>();
   h.overrides = j.at("overrides").get<std::vector<std::string>>();
-  h.seed = j.at("seed").get<std::uint64_t>();
+  h.seed = integer<std::uint64_t>(j, "seed", where);
   return h;
 }
 
 static TraceStep read_step(const json& j, const std::string& where, int line_no) {
   TraceStep s;
-  s.index = j.at("i").get<std::uint64_t>();
+  s.index = integer<std::uint64_t>(j, "i", where);
   s.line = line_no;
-  s.time_ns = j.at("t").get<std::int64_t>();
+  s.time_ns = integer<std::int64_t>(j, "t", where);
   auto kind = step_kind_from_name(j.at("k").get<std::string>());
   if (!kind) throw TraceError(where + ": unknown step kind '" + j.at("k").get<std::string>() + "'");
   s.kind = *kind;
@@ -66,7 +69,7 @@ static TraceStep read_step(const json& j, const std::string& where, int line_no)
   s.from = j.value("f", "");
   s.message = j.value("m", "");
   s.rolling_hash = parse_hex(hex_or_fail(j, "h", where), where, "h");
-  if (j.contains("c")) s.choice = j.at("c").get<std::int64_t>();
+  if (j.contains("c")) s.choice = integer<std::int64_t>(j, "c", where);
   if (j.contains("p")) s.pick_json = j.at("p").dump();
   return s;
 }
@@ -108,6 +111,10 @@ Trace read_trace(const std::string& path, const std::string& expected_version,
     } catch (const json::parse_error& e) {
       throw TraceError(fmt::format("{}:{}:{}: not valid JSON (a truncated or edited trace?)", path,
                                    line_no, e.byte == 0 ? 1 : e.byte));
+    } catch (const json::exception&) {
+      // A number past a double's range ("1e400") is nlohmann's out_of_range, not a parse_error;
+      // it escaped as an internal error, exit 3 (found by fuzz/fuzz_trace).
+      throw TraceError(where + ": not valid JSON: a number out of range (an edited trace?)");
     }
     if (!j.is_object()) throw TraceError(where + ": expected a JSON object");
     try {
@@ -117,7 +124,7 @@ Trace read_trace(const std::string& path, const std::string& expected_version,
         continue;
       }
       if (j.contains("end")) {
-        t.end.steps = j.at("steps").get<std::uint64_t>();
+        t.end.steps = integer<std::uint64_t>(j, "steps", where);
         t.end.digest = parse_hex(hex_or_fail(j, "digest", where), where, "digest");
         t.end.passed = j.at("verdict").get<std::string>() == "pass";
         have_end = true;

@@ -617,6 +617,11 @@ TEST_CASE("a results database with a table or column missing, or corrupted pages
   const std::vector<std::pair<std::string, std::string>> cases = {
       {bad_db("no-column", "c.execute('ALTER TABLE runs DROP COLUMN wall_s')"), "table runs has no column wall_s"},
       {bad_db("no-table", "c.execute('DROP TABLE metrics')"), "table metrics is missing"},
+      // Found by fuzz/fuzz_results_db (fuzz/corpus/results_db/issue16-schema-without-version.db):
+      // the schema row's SELECT failed to prepare, an internal error, exit 3.
+      {bad_db("no-version", "c.execute('DROP TABLE stampede_schema')\n"
+                            "c.execute('CREATE TABLE stampede_schema (v INTEGER)')"),
+       "table stampede_schema has no column version"},
       {bad_db("corrupted", ""), "the results database is corrupted"}};
   for (const auto& [db, needle] : cases) {
     const std::string before = slurp(db);
@@ -761,5 +766,75 @@ TEST_CASE("a platform link with a negative latency or no bandwidth is refused at
     INFO(to);
     require_input_error(r, xml, needle);
     CHECK(r.err.find("'inter-zone'") != std::string::npos);
+  }
+}
+
+// Found by fuzz/fuzz_platform (corpus entries fuzz/corpus/platform/issue16-*): the hosts map was
+// read with YAML::LoadFile, so a list as a key escaped as yaml-cpp's "bad conversion" (exit 3),
+// an empty file was placed at line 0, column 0, and a second document or an unterminated quote
+// was read silently. It is now loaded like a scenario.
+TEST_CASE("a bad platform hosts map is one line at its FILE:LINE:COL, exit 2",
+          "[cli][bad-input][simgrid]") {
+  const std::string xml = temp_dir() + "/bad-hosts.xml";
+  const std::string hosts = temp_dir() + "/bad-hosts.hosts.yaml";
+  std::ofstream(xml) << slurp(std::string(SOURCE_DIR) + "/scenarios/platforms/two-zones.xml");
+  for (const auto& [text, at, needle] :
+       {std::tuple{"", ":1:1: ", "expected a map with one key, hosts"},
+        std::tuple{"? [hosts]\n: x\n", ":1:3: ", "expected the key hosts"},
+        std::tuple{"hosts:\n  ? [server-1]\n  : a-1\n", ":2:5: ", "expected a node name"},
+        std::tuple{"hosts: {server-1: a-1}\n---\nhosts: {agent-1: b-1}\n", ":2:1: ",
+                   "a second YAML document"},
+        std::tuple{"hosts: {server-1: \"a-1}\nagent-1: b-1\n", ":1:19: ",
+                   "string that is never closed"}}) {
+    std::ofstream(hosts) << text;
+    const std::string before = slurp(hosts);
+    Result r = stampede(fmt::format(
+        "run scenarios/platforms/zone-bandwidth.yaml --quiet --engine simgrid --platform {}", xml));
+    INFO(text);
+    require_input_error(r, hosts, needle);
+    CHECK(r.err.rfind(hosts + at, 0) == 0);
+    CHECK(slurp(hosts) == before);
+  }
+}
+
+// Found by fuzz/fuzz_scenario (corpus entry fuzz/corpus/scenario/issue16-ipv4-long-part-overflow):
+// a part of a bridge address longer than three characters kept accumulating its characters into
+// an int after the check had failed, a signed overflow (UBSan) before the error was raised.
+TEST_CASE("a bridge address with a long non-numeric part is one line at its FILE:LINE:COL, exit 2",
+          "[cli][bad-input][ha]") {
+  std::string text = slurp(std::string(SOURCE_DIR) + "/scenarios/ha-wrong-bridge.yaml");
+  const std::string good = "bridge_address: \"172.17.0.1\"";
+  REQUIRE(text.find(good) != std::string::npos);
+  text.replace(text.find(good), good.size(),
+               "bridge_address: \"172.17.0" + std::string(200, ',') + ".1\"");
+  const std::string path = temp_dir() + "/bridge-overflow.yaml";
+  std::ofstream(path) << text;
+  Result r = stampede("run " + path + " --quiet");
+  require_input_error(r, path, "expected an IPv4 address like 172.17.0.1 for 'bridge_address'");
+  CHECK(r.err.rfind(path + ":16:19: ", 0) == 0);
+}
+
+// Found by fuzz/fuzz_trace (corpus entries fuzz/corpus/trace/issue16-number-out-of-range.jsonl
+// and issue16-float-step-index.jsonl): a number past a double's range is nlohmann's out_of_range,
+// not a parse_error, and escaped the trace reader as an internal error, exit 3; a step index
+// written as a float past an integer's range was converted with a static_cast (undefined, UBSan).
+TEST_CASE("a trace line holding a number out of range or a float index is one line at its FILE:LINE:COL, exit 2",
+          "[cli][bad-input][trace]") {
+  const std::string good = temp_dir() + "/range-good.jsonl", bad = temp_dir() + "/range-bad.jsonl";
+  REQUIRE(stampede(fmt::format("run {} --quiet --trace {}", fixture("valid.yaml"), good)).code == 0);
+  for (const auto& [step, needle] :
+       {std::pair{"{\"i\":1e400}", "a number out of range"},
+        std::pair{"{\"i\":2.5e107,\"t\":0,\"k\":\"start\",\"n\":\"agent-1\",\"h\":\"0000000000000000\"}",
+                  "'i' must be an integer from 0 to 18446744073709551615, got 2.5e+107"}}) {
+    std::istringstream in(slurp(good));
+    std::string text, line;
+    for (int n = 1; std::getline(in, line); ++n) text += (n == 3 ? std::string(step) : line) + "\n";
+    std::ofstream(bad, std::ios::trunc) << text;
+    const std::string before = slurp(bad);
+    Result r = stampede("replay " + bad);
+    INFO(step);
+    require_input_error(r, bad, needle);
+    CHECK(r.err.rfind(bad + ":3:1: ", 0) == 0);
+    CHECK(slurp(bad) == before);
   }
 }

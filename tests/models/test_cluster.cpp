@@ -2,6 +2,10 @@
 // fake world: the field report's observations 1-3, each with its mechanism on and off.
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "fake_world.hpp"
 #include "models/agent/agent.hpp"
 #include "models/app/load_balancer.hpp"
@@ -230,6 +234,27 @@ TEST_CASE("the load balancer retries a refused backend and drops an unhealthy on
   CHECK(w.availability(k_series, 30 * k_s, 40 * k_s) == Approx(1.0));
   CHECK_FALSE(w.node_as<app::LoadBalancer>("wordpress/lb").healthy("wordpress/web/2"));
   CHECK(w.node_as<app::LoadBalancer>("wordpress/lb").healthy("wordpress/web/1"));
+}
+
+// Run-time lookups take the last registration of a name (resolve_timings) and `list timings`
+// and the range checks the first: a name registered twice gave db_query_timeout 1 s in
+// docs/reference.md while every run used 10 s.
+TEST_CASE("no timing, mechanism, invariant or event name is registered twice") {
+  FakeWorld w;
+  const Registry& r = w.registry();
+  const auto twice = [](const auto& defs) {
+    std::map<std::string, int> count;
+    for (const auto& d : defs) ++count[d.name];
+    std::vector<std::string> out;
+    for (const auto& [name, n] : count)
+      if (n > 1) out.push_back(name);
+    return out;
+  };
+  CHECK(r.timings().size() > 50);
+  CHECK(twice(r.timings()) == std::vector<std::string>{});
+  CHECK(twice(r.mechanisms()) == std::vector<std::string>{});
+  CHECK(twice(r.invariants()) == std::vector<std::string>{});
+  CHECK(twice(r.events()) == std::vector<std::string>{});
 }
 
 TEST_CASE("the registry names every timing with a source, and the scale invariant fires") {
