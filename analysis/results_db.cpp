@@ -31,12 +31,41 @@ CREATE TABLE metrics (
   PRIMARY KEY (run_id, name));
 )sql";
 
+// What a failed SQLite call means to the user: a corrupted, locked, read-only or full file is bad
+// input (one line naming the file, exit 2); anything else is stampede's own fault.
+[[noreturn]] void throw_sqlite_failure(sqlite3* db, int rc) {
+  const char* file = sqlite3_db_filename(db, "main");
+  const std::string path = file ? file : "results database";
+  const std::string msg = sqlite3_errmsg(db);
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      throw BadInput(path + ": the results database is corrupted (sqlite: " + msg +
+                      "); use another --db file or restore it from a copy");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw BadInput(path + ": the results database is locked by another process (waited 10 s); "
+                      "try again when that sweep or merge has finished");
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+      throw BadInput(path + ": cannot write the results database (sqlite: " + msg + ")");
+    default:
+      throw std::runtime_error("sqlite: " + msg);
+  }
+}
+
 // A prepared statement that finalises itself.
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db) + " in: " + sql);
+    if (int rc = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); rc != SQLITE_OK) {
+      if ((rc & 0xff) == SQLITE_ERROR)
+        throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db) + " in: " + sql);
+      throw_sqlite_failure(db, rc);
+    }
   }
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
@@ -66,7 +95,7 @@ class Stmt {
     int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    throw_sqlite_failure(db_, rc);
   }
   void reset() {
     sqlite3_reset(s_);
@@ -84,6 +113,56 @@ class Stmt {
   sqlite3* db_;
   sqlite3_stmt* s_ = nullptr;
 };
+
+// Corrupted pages can still let the first queries through (a schema row read as 0): every page
+// is checked before the file is trusted, so corruption is named as such.
+void check_integrity(sqlite3* db, const std::string& path) {
+  Stmt s(db, "PRAGMA quick_check(1)");
+  std::string verdict = s.step() ? s.text(0) : "no answer";
+  for (char& c : verdict)
+    if (c == '\n') c = ' ';
+  if (verdict != "ok")
+    throw BadInput(path + ": the results database is corrupted (sqlite quick_check: " + verdict +
+                   "); use another --db file or restore it from a copy");
+}
+
+// The columns of each table, as `PRAGMA table_info` lists them.
+std::map<std::string, std::set<std::string>> columns(sqlite3* db) {
+  std::map<std::string, std::set<std::string>> out;
+  for (const char* table : {"stampede_schema", "scenarios", "points", "runs", "metrics"}) {
+    Stmt s(db, (std::string("PRAGMA table_info(") + table + ")").c_str());
+    auto& cols = out[table];
+    while (s.step()) cols.insert(s.text(1));
+  }
+  return out;
+}
+
+// A file with the right schema row but a table or column missing (edited by hand, or cut short)
+// is refused before anything reads or writes it: every table and column of k_schema must exist.
+void check_columns(sqlite3* db, const std::string& path) {
+  sqlite3* want_db = nullptr;
+  sqlite3_open(":memory:", &want_db);
+  std::map<std::string, std::set<std::string>> want;
+  try {
+    sqlite3_exec(want_db, k_schema, nullptr, nullptr, nullptr);
+    want = columns(want_db);
+  } catch (...) {
+    sqlite3_close(want_db);
+    throw;
+  }
+  sqlite3_close(want_db);
+  const auto have = columns(db);
+  for (const auto& [table, cols] : want) {
+    const auto& got = have.at(table);
+    if (got.empty())
+      throw BadInput(path + ": not a complete stampede results database: table " + table +
+                     " is missing (use a new --db file)");
+    for (const std::string& c : cols)
+      if (!got.count(c))
+        throw BadInput(path + ": not a complete stampede results database: table " + table +
+                       " has no column " + c + " (use a new --db file)");
+  }
+}
 
 }  // namespace
 
@@ -119,6 +198,7 @@ ResultsDb::ResultsDb(const std::string& path, Mode mode) : path_(path) {
           tables.insert(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
       sqlite3_finalize(s);
       if (rc != SQLITE_DONE) {
+        if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_BUSY) throw_sqlite_failure(db_, rc);
         std::string msg = sqlite3_errmsg(db_);
         throw BadInput(path + ": not a SQLite results database (" + msg + ")");
       }
@@ -137,12 +217,14 @@ ResultsDb::ResultsDb(const std::string& path, Mode mode) : path_(path) {
                      ": a SQLite database, but not a stampede results database "
                      "(no stampede_schema table)");
     } else {
+      check_integrity(db_, path);
       Stmt s(db_, "SELECT version FROM stampede_schema");
       const std::int64_t v = s.step() ? s.integer(0) : -1;
       if (v != k_results_schema_version)
         throw BadInput(path + ": results database schema version " + std::to_string(v) +
                        ", this stampede reads and writes version " +
                        std::to_string(k_results_schema_version) + " (use a new --db file)");
+      check_columns(db_, path);
     }
     if (mode != Mode::read_only) {
       // WAL with synchronous=NORMAL: a committed run survives the process being killed (only
@@ -163,9 +245,10 @@ ResultsDb::~ResultsDb() {
 
 void ResultsDb::exec(const char* sql) const {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
+    if ((rc & 0xff) != SQLITE_ERROR) throw_sqlite_failure(db_, rc);
     throw std::runtime_error(path_ + ": sqlite: " + msg);
   }
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/core/registry.hpp"
+#include "sim/run/run.hpp"
 
 namespace CLI {
 class App;
@@ -35,6 +36,17 @@ std::string resolve_scenario_path(const std::string& arg);
 std::vector<std::string> scenario_roots();
 std::string scenarios_dir();  // the first of scenario_roots() that exists: what `list` lists
 std::string read_file(const std::string& path);  // throws InputError-style std::runtime_error
+
+// The SimGrid engine lives in a second binary, `stampede-simgrid`, built beside `stampede`:
+// SimGrid brings ns-3's fifteen libraries and their static initialisers, which made every
+// kernel run and even `--version` start ten times slower. `stampede` hands a SimGrid run or
+// replay over to it (cli/simgrid_handover.cpp: exec with the same arguments, before anything is
+// printed or written); `stampede-simgrid` builds the engine itself (cli/simgrid_linked.cpp).
+// `platform`: the --platform file, if any. Throws InputError when the binary is missing.
+EngineFactory simgrid_engine_factory(std::optional<std::string> platform);
+// main() records its arguments here so that the hand-over can pass them on unchanged.
+void remember_arguments(int argc, char** argv);
+const std::vector<std::string>& remembered_arguments();
 
 struct RunArgs {
   std::string scenario;

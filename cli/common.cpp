@@ -105,6 +105,16 @@ std::string resolve_scenario_path(const std::string& arg) {
                                subfolders ? " (and their subfolders)" : ""));
 }
 
+namespace {
+std::vector<std::string>& arguments() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace
+
+void remember_arguments(int argc, char** argv) { arguments().assign(argv, argv + argc); }
+const std::vector<std::string>& remembered_arguments() { return arguments(); }
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ":1:1: cannot open the file (no such scenario?)");

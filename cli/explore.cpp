@@ -97,6 +97,11 @@ struct ExploreCommands {
   int delay_bound = -1;
   std::string max_delay;
   std::string pause_for;
+  double fault_rate = 0;
+  int fault_instants = 0;
+  std::vector<std::string> fault_targets;
+  std::string settle;
+  std::string fault_phase;
   bool no_reduction = false;
   std::string reduction = "dpor";
   bool swarm = false;
@@ -138,6 +143,29 @@ Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, st
                        "--reduction sleep");
     s.dpor = false;
   }
+  s.fault_rate_per_min = a.fault_rate;
+  s.fault_instants = a.fault_instants;
+  if (s.fault_rate_per_min < 0 || s.fault_rate_per_min > 1e6)
+    throw InputError("stampede explore: --fault-rate: expected faults per simulated minute, "
+                     "from 0 to 1000000");
+  if (s.fault_rate_per_min > 0 && s.fault_instants > 0)
+    throw InputError("stampede explore: --fault-rate and --fault-instants exclude each other");
+  if ((s.fault_rate_per_min > 0 || s.fault_instants > 0) && strategy == Strategy::dfs)
+    throw InputError("stampede explore: --fault-rate and --fault-instants are for random and "
+                     "pct (dfs offers every fault at every step)");
+  s.fault_targets = a.fault_targets;
+  if (!a.settle.empty()) s.settle_ns = parse_budget_flag("explore --settle", a.settle);
+  if (!a.fault_phase.empty()) {
+    if (a.settle.empty())
+      throw InputError("stampede explore: --fault-phase needs --settle (liveness mode)");
+    s.fault_phase_ns = parse_budget_flag("explore --fault-phase", a.fault_phase);
+  }
+  if (s.settle_ns > 0 && fault_phase_end(s, spec) + s.settle_ns > spec.duration_ns)
+    throw InputError(fmt::format("stampede explore: --settle: the fault phase and the settle "
+                                 "window ({} + {}) go past the scenario's duration ({})",
+                                 format_duration(fault_phase_end(s, spec)),
+                                 format_duration(s.settle_ns),
+                                 format_duration(spec.duration_ns)));
   s.max_runs = a.runs;
   s.state_clock = a.state_clock;
   s.swarm = a.swarm;
@@ -172,9 +200,14 @@ std::vector<std::uint32_t> prefix_from_trace(const ExploreCommands& a, const Sce
                                  a.from, t.picks.size()));
   s.seed = t.trace.header.seed;
   s.inject_kinds = t.inject_kinds;
+  s.fault_targets = t.fault_targets;
   if (a.max_faults == 0) s.max_faults = t.max_faults;
   if (a.max_delay.empty()) s.max_delay_ns = t.max_delay_ns;
   if (a.pause_for.empty()) s.pause_ns = t.pause_ns;
+  if (a.settle.empty()) {
+    s.settle_ns = t.settle_ns;
+    s.fault_phase_ns = t.fault_phase_ns;
+  }
   return {t.picks.begin(), t.picks.begin() + static_cast<std::ptrdiff_t>(at)};
 }
 
@@ -208,13 +241,17 @@ int report_pass(const Report& rep, bool dfs, const ExploreCommands& a) {
 int report_violation(const Report& rep, const Explorer& ex, const ExploreCommands& a,
                      const std::string& scenario_name, const TraceHeader& header,
                      const Settings& s, Strategy strategy) {
-  RunResult cex = ex.replay(rep.first_violation->picks, true);
+  // The run's own fault kinds (a swarm run's subset), not the search's: they decide its options.
+  Settings run_s = s;
+  run_s.inject_kinds = rep.first_violation->inject_kinds;
+  Explorer run_ex(ex.spec(), registry(), run_s);
+  RunResult cex = run_ex.replay(rep.first_violation->picks, true);
   std::printf("first violation in run %llu\n",
               static_cast<unsigned long long>(rep.first_violation_run));
   if (!a.quiet) print_timeline(cex, 15);
   print_violation(cex);
   std::string out = a.out.empty() ? scenario_name + ".explore.trace.jsonl" : a.out;
-  write_explore_trace(out, header, s, std::string(strategy_name(strategy)), cex);
+  write_explore_trace(out, header, run_s, std::string(strategy_name(strategy)), cex);
   std::printf("counterexample  %s (%zu steps; `stampede replay` reproduces it, `stampede shrink` "
               "minimises it)\n", out.c_str(), cex.steps.size());
   std::printf("verdict   FAIL\n");
@@ -236,7 +273,8 @@ int cmd_explore(const ExploreCommands& a) {
     kinds = inject_kinds_from_names(a.faults);
     if (!kinds)
       throw InputError("stampede explore: --faults: unknown fault kind (expected some of crash, "
-                    "restart, isolate, heal, drop, duplicate, pause)");
+                    "restart, isolate, heal, drop, duplicate, pause, power_off, power_on, "
+                    "kill_container, truncate)");
   }
   if (a.at && a.from.empty()) throw InputError("stampede explore: --at needs --from TRACE");
 
@@ -311,6 +349,28 @@ CLI::Validator count_check(long long max) {
   return CLI::Validator([max](std::string& v) { return check_count(v, max); }, "N");
 }
 
+// explore's flags for faults over time, their targets and the liveness mode.
+void add_fault_time_flags(CLI::App* e, ExploreCommands& c) {
+  e->add_option("--fault-rate", c.fault_rate,
+                "random, pct: inject faults at a rate per simulated minute (a Poisson process "
+                "over the run's time) instead of with probability 0.02 per step");
+  e->add_option("--fault-instants", c.fault_instants,
+                "random, pct: inject faults at K instants drawn uniformly over the run's "
+                "simulated time")
+      ->check(count_check(k_max_faults));
+  e->add_option("--fault-targets", c.fault_targets,
+                "node patterns injected faults may target, e.g. 'agent-*,server-*' (default: "
+                "every node; repairs of the explorer's faults are always offered)")
+      ->delimiter(',');
+  e->add_option("--settle", c.settle,
+                "liveness mode: after the fault phase every injected fault is undone and the run "
+                "goes on fault-free for this window (with a unit, 60s); expectations are judged "
+                "only after it (docs/exploration.md, \"Liveness mode\")");
+  e->add_option("--fault-phase", c.fault_phase,
+                "liveness mode: when the fault phase ends (default: the duration less --settle); "
+                "a step bound (--max-steps) also ends it, and the run then goes on in time order");
+}
+
 std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
   auto c = std::make_shared<ExploreCommands>();
   CLI::App* e = app.add_subcommand(
@@ -332,8 +392,10 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
                 "faults the explorer may inject per run (default 0)")
       ->check(count_check(k_max_faults));
   e->add_option("--faults", c->faults, "kinds it may inject: crash,restart,isolate,heal,drop,"
-                                       "duplicate,pause (default all but pause)")
+                                       "duplicate,pause,power_off,power_on,kill_container,"
+                                       "truncate (default the first six)")
       ->delimiter(',');
+  add_fault_time_flags(e, *c);
   e->add_option("--delay-bound", c->delay_bound,
                 "dfs: steps taken out of time order per run (default unbounded)")
       ->check(count_check(k_max_count));

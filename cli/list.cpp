@@ -92,6 +92,16 @@ Table metrics_table(const Registry& r) {
   t.rows.push_back({"convergence_time",
                     "seconds from the last fault until every service is at scale and every host "
                     "active"});
+  t.rows.push_back({"repairs",
+                    "repairs: a service below its scale (after it first ran at scale) back at "
+                    "its scale, counted from what runs on the agents"});
+  t.rows.push_back({"repairs_unfinished", "services still below their scale when the run ended"});
+  t.rows.push_back({"repair_time_p50, _p95, _p99, _max",
+                    "seconds from a service falling below its scale to its being back, "
+                    "nearest-rank percentiles of the run's repairs (absent when it had none)"});
+  t.rows.push_back({"over_scale_episodes",
+                    "times a service had more containers running than its scale"});
+  t.rows.push_back({"over_scale_time", "seconds, summed over services, above scale"});
   t.rows.push_back({"faults_injected", "scripted and random faults applied"});
   t.rows.push_back({"steps", "engine steps (starts, deliveries, timers, faults, checks)"});
   t.rows.push_back({"messages_delivered", "messages delivered to live nodes"});

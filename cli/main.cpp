@@ -73,6 +73,7 @@ std::optional<int> check_command_word(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  remember_arguments(argc, argv);
   CLI::App app{"stampede: deterministic simulation and model checking of HA control planes"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("stampede ") + STAMPEDE_VERSION);

@@ -13,6 +13,17 @@
 namespace stampede::cli {
 namespace an = stampede::analysis;
 
+namespace {
+
+std::error_code& ec_ignored() {
+  static thread_local std::error_code ec;
+  return ec;
+}
+
+int merge_into(const std::vector<std::unique_ptr<an::ResultsDb>>& sources, const std::string& into);
+
+}  // namespace
+
 int cmd_merge(const MergeArgs& args) {
   namespace fs = std::filesystem;
   std::vector<std::unique_ptr<an::ResultsDb>> sources;
@@ -22,7 +33,22 @@ int cmd_merge(const MergeArgs& args) {
       throw an::BadInput("--into " + args.into + ": is also a source; merge into a new file");
     sources.push_back(std::make_unique<an::ResultsDb>(s, an::ResultsDb::Mode::read_only));
   }
-  an::ResultsDb target(args.into, an::ResultsDb::Mode::create_or_update);
+  // A target this merge creates is removed again if the merge fails, so no empty --into file is
+  // left behind to be taken for a result.
+  const bool created = !fs::exists(args.into);
+  try {
+    return merge_into(sources, args.into);
+  } catch (...) {
+    if (created)
+      for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(args.into + suffix, ec_ignored());
+    throw;
+  }
+}
+
+namespace {
+
+int merge_into(const std::vector<std::unique_ptr<an::ResultsDb>>& sources, const std::string& into) {
+  an::ResultsDb target(into, an::ResultsDb::Mode::create_or_update);
   an::MergeStats total;
   for (const auto& src : sources) {
     const an::MergeStats st = target.merge_from(*src);
@@ -37,8 +63,10 @@ int cmd_merge(const MergeArgs& args) {
     total.added += st.added;
     total.conflicting += st.conflicting;
   }
-  std::printf("%s: %zu run(s)\n", args.into.c_str(), target.run_count());
+  std::printf("%s: %zu run(s)\n", into.c_str(), target.run_count());
   return k_exit_ok;
 }
+
+}  // namespace
 
 }  // namespace stampede::cli

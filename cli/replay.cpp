@@ -6,7 +6,6 @@
 #include "cli/app.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
-#include "sim/simgrid/factory.hpp"
 #include "sim/explore/trace_io.hpp"
 #include "sim/trace/trace.hpp"
 
@@ -22,7 +21,7 @@ int cmd_replay(const ReplayArgs& args) {
   RunConfig config;
   config.seed = trace.header.seed;
   if (trace.header.engine == "simgrid")
-    config.make_engine = make_simgrid_factory(
+    config.make_engine = simgrid_engine_factory(
         trace.header.platform.empty() ? std::nullopt
                                       : std::optional<std::string>(trace.header.platform));
   config.observers.push_back(&comparer);

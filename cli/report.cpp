@@ -4,12 +4,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "analysis/csv.hpp"
 #include "analysis/errors.hpp"
 #include "analysis/results_db.hpp"
 #include "cli/app.hpp"
 #include "cli/study.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace stampede::cli {
 namespace an = stampede::analysis;
@@ -17,10 +21,34 @@ namespace an = stampede::analysis;
 int cmd_report(const ReportArgs& args) {
   // Opened (and validated) before the report folder is created.
   an::ResultsDb db(args.db, an::ResultsDb::Mode::read_only);
+  if (!args.availability.empty()) {
+    // A metric no run recorded would plot nothing and say nothing: refused before any file.
+    std::set<std::string> names;
+    for (const an::RunRow& r : db.runs())
+      for (const an::MetricRow& m : r.metrics) names.insert(m.name);
+    if (!names.count(args.availability)) {
+      const std::string hint =
+          suggest(args.availability, std::vector<std::string>(names.begin(), names.end()));
+      throw an::BadInput("--availability " + args.availability + ": no run in " + args.db +
+                         " recorded that metric" +
+                         (hint.empty() ? std::string(" (see stampede list metrics)")
+                                       : " (did you mean '" + hint + "'?)"));
+    }
+  }
   an::ReportOptions options;
   options.version = STAMPEDE_VERSION;
   options.availability_metric = args.availability;
-  const an::ReportFiles files = an::write_report(db, args.out, options);
+  // A report folder this command creates is removed again if the report fails (a database
+  // locked or corrupted past its first pages), so no half-written report is left behind.
+  const bool created = !std::filesystem::exists(args.out);
+  an::ReportFiles files;
+  try {
+    files = an::write_report(db, args.out, options);
+  } catch (...) {
+    std::error_code ec;
+    if (created) std::filesystem::remove_all(args.out, ec);
+    throw;
+  }
   for (const auto& w : files.warnings) std::fprintf(stderr, "report: warning: %s\n", w.c_str());
   std::printf("report    %s\n", files.markdown.c_str());
   for (const auto& p : files.plots) std::printf("plot      %s\n", p.c_str());

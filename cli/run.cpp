@@ -11,7 +11,6 @@
 #include "cli/print.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
-#include "sim/simgrid/factory.hpp"
 #include "sim/trace/trace.hpp"
 
 namespace stampede::cli {
@@ -55,7 +54,7 @@ int cmd_run(const RunArgs& args) {
     config.keep_debug_logs = true;
   }
   if (args.engine == "simgrid")
-    config.make_engine = make_simgrid_factory(
+    config.make_engine = simgrid_engine_factory(
         args.platform.empty() ? std::nullopt : std::optional<std::string>(args.platform));
   std::unique_ptr<TraceWriter> trace;
   if (!args.trace.empty()) {

@@ -151,6 +151,16 @@ void register_timings(Registry& r) {
                "HA: server-K first boots (K-1) times this after server-1");
 }
 
+void register_health_timings(Registry& r) {
+  add_duration(r, std::string(cattle::t_health_cleanup_interval), 60 * k_s,
+               "task.healthcheck.cleanup.schedule=60 (seconds), rancher/cattle v0.165.8 "
+               "code/iaas/healthcheck/src/main/resources/META-INF/cattle/system-services/"
+               "healthcheck-defaults.properties:1",
+               "a container (re)initializing longer than its health check's "
+               "initializing_timeout / reinitializing_timeout is removed at the next run of "
+               "this task (HealthcheckCleanupMonitorImpl.java:72-90)");
+}
+
 void register_mechanisms(Registry& r) {
   r.add_mechanism({"agent_resync",
                    "ping replies and reconnects carry the agent's container list; off: a "
@@ -208,6 +218,14 @@ void register_mechanisms(Registry& r) {
   r.add_mechanism({"api_dns_failover",
                    "an API client whose server does not answer (or answers 503) tries the next "
                    "address of the DNS name; off: the request fails with the first server"});
+  r.add_mechanism({std::string(cattle::m_health_checks),
+                   "single mode: Rancher's health checks. Up to 3 other hosts check each "
+                   "container of a service with a health_check (rancher/cattle v0.165.8 "
+                   "code/iaas/healthcheck/src/main/java/io/cattle/iaas/healthcheck/service/impl/"
+                   "HealthcheckServiceImpl.java:259), the container is unhealthy when all of "
+                   "them say so (lines 136-179) and the service replaces it as its strategy "
+                   "says; off: nobody checks, and only a container reported dead is restarted "
+                   "(the load balancer's own checks go on either way)"});
   r.add_mechanism({"process_replay",
                    "unfinished process instances are replayed every process_replay_interval; "
                    "off: a process that failed or was cut short by a crash is never finished"});
@@ -274,6 +292,14 @@ void register_events(Registry& r) {
   r.add_event({"cattle.container_restarted", {"container", "host"},
                "instance.start finished: a stopped container runs again"});
   r.add_event({"cattle.container_stopped", {"container"}, "instance.stop finished"});
+  r.add_event({"cattle.container_health", {"container", "health"},
+               "a container's health state changed (healthy, unhealthy, reinitializing): "
+               "all its checkers agreed, or one came back healthy"});
+  r.add_event({"cattle.container_removed", {"container", "host", "why", "stopped"},
+               "the health check's strategy (or a (re)initializing timeout) removed a container; "
+               "stopped: whether the stop was sent (not to a reconnecting host)"});
+  r.add_event({"cattle.removed_copy_stopped", {"container", "host"},
+               "a host listed a container whose instance was removed: the server stops it"});
   r.add_event({"cattle.container_died", {"container", "host", "how"},
                "the server noticed a dead container (ping reply, reconnect or the agent's "
                "event) and stops its instance"});
@@ -314,6 +340,9 @@ void register_events(Registry& r) {
                "an agent set up (up=true) or tore down (up=false) the managed network"});
   r.add_event({"agent.container_started", {"container"}, "an agent started a container"});
   r.add_event({"agent.container_died", {"container"}, "the kill_container fault"});
+  r.add_event({"agent.health_changed", {"container", "health"},
+               "this host's check of another host's container flipped (UP or DOWN), reported "
+               "to the server"});
   r.add_event({"app.lb_backends_configured", {"backends"},
                "a load balancer's number of backends changed with a configuration push"});
   r.add_event({"app.lb_backend_up", {"container"}, "a backend passed its health checks again"});
@@ -610,11 +639,13 @@ void build_cattle(const ScenarioSpec& spec, WorldBuilder& world) {
 void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {
   auto catalog = std::make_shared<std::vector<agent::ServiceScale>>();
   std::map<std::string, std::vector<std::string>> links;
+  std::map<std::string, HealthCheckSpec> health_checks;
   for (const StackSpec& stack : spec.stacks)
     for (const ServiceSpec& svc : stack.services) {
       std::string full = stack.name + "/" + svc.name;
       catalog->push_back({full, svc.scale});
       for (const std::string& l : svc.links) links[full].push_back(stack.name + "/" + l);
+      if (svc.health_check) health_checks[full] = *svc.health_check;
     }
   std::vector<std::string> servers;
   if (spec.cluster.servers > 1)
@@ -627,6 +658,7 @@ void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {
     c.servers = servers;
     c.links = links;
     c.catalog = catalog;
+    c.health_checks = health_checks;
     world.add_node(agent_name(a), std::make_unique<agent::Agent>(c));
   }
 }
@@ -665,6 +697,7 @@ void register_models(Registry& registry) {
   registry.add_model({"app", build_app});
   register_timings(registry);
   register_mechanisms(registry);
+  register_health_timings(registry);
   cattle::register_lifecycle(registry);
   register_names(registry);
   register_events(registry);

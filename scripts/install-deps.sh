@@ -31,6 +31,10 @@ packages=(
   mariadb-server mariadb-client
   redis-server
   python3-kazoo python3-pymysql python3-redis
+  # tests/slurm: a private single-node Slurm that the test runs as its own child processes
+  # (never the system services these packages install)
+  munge slurmctld slurmd slurm-client
+  python3-yaml             # tests/slurm/k8s_path_test.py reads the Kubernetes manifests
 )
 
 if [[ $(id -u) -eq 0 ]]; then
@@ -50,9 +54,10 @@ if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q; then
   echo "install-deps: warning: apt-get update failed; trying with the current package lists" >&2
 fi
 
-# mariadb-server, redis-server and zookeeper start a system service from their install scripts
-# unless policy-rc.d forbids it. The suite never uses those services, so where no policy exists
-# one that forbids every start is put in place for the install only (containers usually ship it).
+# mariadb-server, redis-server, zookeeper, munge and the Slurm daemons start a system service
+# from their install scripts unless policy-rc.d forbids it. The suite and tests/slurm never use
+# those services, so where no policy exists one that forbids every start is put in place for the
+# install only (containers usually ship it).
 policy=/usr/sbin/policy-rc.d
 added_policy=0
 if [[ ! -e $policy ]]; then

@@ -82,7 +82,8 @@ void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   // A message before the first start (a test that injects one) still finds the configuration.
   if (!cfg_.loaded) load_config(ctx);
   wire::dispatch<Ping, Welcome, StartContainer, StopContainer, NetworkConfig,
-                 http::BackendRequest, http::DbQuery, http::DbReply, http::HealthCheck>(
+                 http::BackendRequest, http::DbQuery, http::DbReply, http::HealthCheck,
+                 HealthcheckConfig, http::HealthReply>(
       msg, [&](const auto& m) { on(ctx, from, m); });
 }
 
@@ -216,7 +217,8 @@ void Agent::on(Ctx& ctx, NodeId lb, const http::BackendRequest& m) {
 }
 
 void Agent::on_timer(Ctx& ctx, std::uint64_t t) {
-  bool known = timer_tag::dispatch<ConnectionCheck, HelloTimer, StartedTimer, QueryTimer>(
+  bool known = timer_tag::dispatch<ConnectionCheck, HelloTimer, StartedTimer, QueryTimer,
+                                  HealthTick, HealthTimeout>(
       t, [&](const auto& timer) { on(ctx, timer); });
   STAMPEDE_ASSERT(known, "an agent timer of no known kind");
 }

@@ -31,6 +31,7 @@
 #include "models/app/http.hpp"
 #include "models/cattle/protocol.hpp"
 #include "sim/core/node.hpp"
+#include "sim/core/spec.hpp"
 #include "sim/core/state.hpp"
 #include "sim/core/timer_tag.hpp"
 
@@ -51,6 +52,9 @@ struct AgentConfig {
   // STACK/SERVICE -> the STACK/SERVICE names it links to (a web container needs its db).
   std::map<std::string, std::vector<std::string>> links;
   std::shared_ptr<const std::vector<ServiceScale>> catalog;
+  // STACK/SERVICE -> its health check, for the checks this host runs for the server
+  // (healthcheck.cpp).
+  std::map<std::string, HealthCheckSpec> health_checks;
 };
 
 // The agent's timers: the kind in the top byte, as they have always been.
@@ -75,6 +79,48 @@ struct QueryTimer {  // the db query `query` had no answer in time
   static constexpr std::array<unsigned, 1> k_bits{56};
   std::int64_t query = 0;
   STAMPEDE_FIELDS(query)
+};
+
+// Health checks (healthcheck.cpp): the next check of a container is due; a check had no answer
+// in time.
+struct HealthTick {
+  static constexpr TimerKind k_kind{8, 5};
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::int64_t instance = 0;
+  STAMPEDE_FIELDS(instance)
+};
+struct HealthTimeout {
+  static constexpr TimerKind k_kind{8, 6};
+  static constexpr std::array<unsigned, 2> k_bits{40, 16};
+  std::int64_t instance = 0;
+  std::uint64_t seq = 0;  // the check, modulo 2^16
+  STAMPEDE_FIELDS(instance, seq)
+};
+
+// HAProxy's view of one container it checks for the server.
+struct HealthTarget {
+  enum class View : std::uint8_t { init, up, down } view = View::init;
+  std::string container;
+  std::string agent;    // the host it runs on
+  int successes = 0;    // in a row
+  int failures = 0;     // in a row
+  std::uint64_t in_flight = 0;  // the check awaiting its answer (0: none)
+  Untracked<TimerId> timer;     // the next check, or the one in flight's timeout
+  STAMPEDE_FIELDS(view, container, agent, successes, failures, in_flight, timer)
+};
+
+// The containers this host checks, by instance id. Digested only when it has ever checked one, so
+// that a run without health checks keeps its digest.
+class HealthTargets {
+ public:
+  std::map<std::int64_t, HealthTarget> targets;
+  std::uint64_t next_seq = 0;
+  void digest_into(Digest& d) const {
+    if (targets.empty() && next_seq == 0) return;
+    state::add(d, targets);
+    d.add(next_seq);
+  }
+  void perturb_for_test() { ++next_seq; }
 };
 
 class Agent final : public Node {
@@ -162,8 +208,10 @@ class Agent final : public Node {
     TimeNs last_contact_ns = 0;
     std::map<std::int64_t, PendingQuery> queries;  // one per web request in flight
     Untracked<DbRoute> db_route;
+    HealthTargets health;  // the network agent's HAProxy checks
     STAMPEDE_FIELDS(server, server_index, containers, running_by_service, starting, overlay_up,
-                    directory, connected, retry_pending, last_contact_ns, queries, db_route)
+                    directory, connected, retry_pending, last_contact_ns, queries, db_route,
+                    health)
   };
   // Read at start (the same on every start: not state).
   struct Config {
@@ -188,6 +236,14 @@ class Agent final : public Node {
   void on(Ctx& ctx, NodeId from, const app::DbQuery& m);
   void on(Ctx& ctx, NodeId from, const app::DbReply& m);
   void on(Ctx& ctx, NodeId from, const app::HealthCheck& m);
+  // Health checks of other hosts' containers (healthcheck.cpp).
+  void on(Ctx& ctx, NodeId from, const cattle::HealthcheckConfig& m);
+  void on(Ctx& ctx, NodeId from, const app::HealthReply& m);
+  void on(Ctx& ctx, const HealthTick& t);
+  void on(Ctx& ctx, const HealthTimeout& t);
+  void health_result(Ctx& ctx, std::int64_t instance, bool ok);
+  const HealthCheckSpec* health_spec(std::string_view container) const;
+  void post_health_report(Ctx& ctx, const cattle::HealthReport& report);
   void on(Ctx& ctx, const ConnectionCheck& t);
   void on(Ctx& ctx, const HelloTimer& t);
   void on(Ctx& ctx, const StartedTimer& t);

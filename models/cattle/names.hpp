@@ -37,6 +37,9 @@ inline constexpr std::string_view m_exit_on_zk_lost = "cattle_exit_on_zk_lost";
 inline constexpr std::string_view m_changelog_lock = "liquibase_changelog_lock";
 inline constexpr std::string_view m_release_change_lock = "cattle_db_release_change_lock";
 inline constexpr std::string_view m_agent_connection_locks = "agent_connection_locks";
+// Health checks (healthcheck.cpp).
+inline constexpr std::string_view m_health_checks = "cattle_health_checks";
+inline constexpr std::string_view t_health_cleanup_interval = "healthcheck_cleanup_interval";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.
 inline constexpr std::string_view k_event_channel = "cattle.events";

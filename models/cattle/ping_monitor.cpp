@@ -136,6 +136,7 @@ void CattleServer::sync_containers(Ctx& ctx, HostId host, const std::vector<std:
     if (std::binary_search(sorted.begin(), sorted.end(), instance->name)) continue;
     container_gone(ctx, iid, "missing from its agent's container list");
   }
+  stop_removed_copies(ctx, host, sorted);
 }
 
 void CattleServer::container_gone(Ctx& ctx, InstanceId instance, std::string_view how) {

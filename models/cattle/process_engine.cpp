@@ -310,6 +310,8 @@ void CattleServer::announce(Ctx& ctx, std::string_view process, std::int64_t rid
   const InstanceRow* instance = row<InstanceRow>(InstanceId{rid});
   std::string container = instance ? instance->name : "";
   HostId placed = instance ? instance->host : HostId{};
+  if (process == "instance.create" || process == "instance.start")
+    health_started(ctx, InstanceId{rid});
   if (process == "instance.create") {
     std::string host = host_name(placed);
     ctx.event(LogLevel::info,
@@ -340,6 +342,9 @@ void CattleServer::announce_host(Ctx& ctx, std::string_view process, HostId rid,
   } else {
     return;
   }
+  // Health checks: a reconnecting host checks nothing; back, every container gets its checkers.
+  if (process == "host.reconnect") health_host_lost(ctx, rid);
+  else health_host_back(ctx, rid);
   std::string host = host_name(rid);
   ctx.event(LogLevel::notable,
             Event("cattle.host_state_changed")

@@ -1,11 +1,12 @@
 #pragma once
 // The messages between the Cattle server, the agents, the load balancers and API clients, one
-// struct each (sim/core/wire.hpp), numbered 1 to 11 in the cattle block of models/protocols.hpp.
+// struct each (sim/core/wire.hpp), numbered 1 to 13 in the cattle block of models/protocols.hpp.
 // The server pings agents and pushes configuration; agents answer with their container lists and
 // report container events. Containers and hosts travel by name; lists travel as a NamesPayload.
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -189,6 +190,57 @@ struct ApiResponse {
   std::int64_t status = k_http_ok;
   std::int64_t services = 0;
   STAMPEDE_FIELDS(request, status, services)
+};
+
+// Health checks (models/cattle/healthcheck.hpp). server -> agent: every container this host
+// checks, as "INSTANCE:CONTAINER@AGENT" entries (the instance's row id, its container, the host
+// it runs on): Cattle's healthcheck config item, which the host's network agent turns into its
+// HAProxy configuration (rancher/cattle v0.165.8 resources/content/config-content/healthcheck/
+// content/etc/healthcheck/healthcheck.cfg.ftl lines 26-38). The whole list each time.
+struct HealthcheckConfig {
+  static constexpr std::uint32_t k_type = k_protocol.type(11);
+  static constexpr std::string_view k_name = "healthcheck_config";
+  static constexpr std::uint32_t k_size_bytes = 1024;
+  std::shared_ptr<const NamesPayload> entries;
+  STAMPEDE_FIELDS(entries)
+};
+
+// One entry of a HealthcheckConfig, "INSTANCE:CONTAINER@AGENT", and back.
+inline std::string health_entry(std::int64_t instance, std::string_view container,
+                                std::string_view agent) {
+  return std::to_string(instance) + ":" + std::string(container) + "@" + std::string(agent);
+}
+struct HealthEntry {
+  std::int64_t instance = 0;
+  std::string container;
+  std::string agent;
+};
+inline std::optional<HealthEntry> parse_health_entry(std::string_view entry) {
+  auto colon = entry.find(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  HealthEntry e;
+  for (char c : entry.substr(0, colon)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    e.instance = e.instance * 10 + (c - '0');
+  }
+  Placement p = split_placement(entry.substr(colon + 1));
+  e.container = std::move(p.container);
+  e.agent = std::move(p.agent);
+  return e;
+}
+
+// Kinds of HealthReport: HAProxy's UP and DOWN (rancher/cattle v0.165.8 code/iaas/healthcheck/
+// src/main/java/io/cattle/iaas/healthcheck/process/ServiceEventCreate.java lines 47-56).
+enum HealthReportKind : std::int64_t { report_up = 1, report_down = 2 };
+
+// agent -> server, through the API: a checker's view of `instance` changed (a serviceEvent).
+struct HealthReport {
+  static constexpr std::uint32_t k_type = k_protocol.type(12);
+  static constexpr std::string_view k_name = "health_report";
+  static constexpr std::uint32_t k_size_bytes = 256;
+  std::int64_t instance = 0;
+  std::int64_t kind = report_up;
+  STAMPEDE_FIELDS(instance, kind)
 };
 
 static_assert(Ping::k_type == 1 && ApiResponse::k_type == 11,

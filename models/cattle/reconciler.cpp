@@ -38,6 +38,8 @@ void CattleServer::reconcile_service(Ctx& ctx, ServiceId sid) {
   const StackRow* stack = row<StackRow>(service.stack);
   std::string name = (stack ? stack->name : std::string()) + "/" + service.name;
   std::int64_t scale = service.scale.value_or(0);
+  // The health check's strategy removes unhealthy containers; the loop below replaces them.
+  health_recreate(ctx, sid);
   std::map<std::int64_t, InstanceId> by_index = instances_by_index(sid);
   for (std::int64_t i = 1; i <= scale; ++i) {
     auto it = by_index.find(i);

@@ -89,6 +89,7 @@ void CattleServer::boot(Ctx& ctx) {
   ctx.set_timer(cfg_.ping_interval_ns, timer_tag::encode(PingTick{}));
   ctx.set_timer(cfg_.replay_interval_ns, timer_tag::encode(ReplayTick{}));
   // A boot event starts the first reconcile and configuration push at once.
+  start_health(ctx);
   emit(ctx, "server.started", 0);
   if (!cm_) return;
   volatile_.ha_booted = true;
@@ -211,7 +212,10 @@ bool CattleServer::seeded() const {
 // are database rows (models/cluster_manager/cluster_manager.hpp), so a peer's closed connection
 // tells it nothing either.
 void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
-  if (!cm_ || volatile_.down || !volatile_.ha_booted || cm_->unresponsive()) return;
+  if (!cm_ || !volatile_.ha_booted || cm_->unresponsive()) return;
+  // The manager's own connection to the db (cm_membership_table) shares the node's.
+  cm_->on_connection(ctx, peer, event);
+  if (volatile_.down) return;
   db_client_->on_connection(ctx, peer, event);
   if (zk_) zk_->on_connection(ctx, peer, event);
   if (redis_) redis_->on_connection(ctx, peer, event);
@@ -219,7 +223,12 @@ void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (cm_) {
-    // The manager's container runs on while Cattle's has exited (lifecycle.cpp).
+    // The manager's container runs on while Cattle's has exited (lifecycle.cpp), and so does
+    // its own database connection (cm_membership_table).
+    if (cm::ClusterManager::owns_db_message(msg)) {
+      if (volatile_.ha_booted && !cm_->unresponsive()) cm_->on_db_message(ctx, msg);
+      return;
+    }
     if (volatile_.down && cm::ClusterManager::owns_message(msg.type))
       return cm_->on_message(ctx, from, msg);
     if (!volatile_.ha_booted) return;  // no process yet to receive it
@@ -237,7 +246,7 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
       return;
     }
   }
-  wire::dispatch<Pong, Hello, ApiRequest, ContainerEvent>(
+  wire::dispatch<Pong, Hello, ApiRequest, ContainerEvent, HealthReport>(
       msg, [&](const auto& m) { on(ctx, from, m); });
 }
 
@@ -331,7 +340,7 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
   bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
                                   AgentReply, HaBoot, ServiceLockWait, ZkLost,
                                   ContainerRestart, ChangelogLockPoll, ChangelogUpdateDone,
-                                  BootFailed>(
+                                  BootFailed, HealthCleanupTick>(
       tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }

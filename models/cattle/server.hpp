@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "models/cattle/healthcheck.hpp"
 #include "models/cattle/lock_manager.hpp"
 #include "models/cattle/process_defs.hpp"
 #include "models/cattle/protocol.hpp"
@@ -153,8 +154,10 @@ class CattleServer final : public Node {
     std::int64_t exits = 0;          // System.exit(3) on Curator's LOST, so far
     DurationNs restart_wait_ns = 0;  // Docker's last restart wait
     TimeNs started_ns = 0;           // when the current process booted
+    // Health checks (healthcheck.cpp): Cattle's tables, in the embedded store's files.
+    HealthTable health;
     STAMPEDE_FIELDS(store, booted_before, incarnation, ping_seq, next_seq, refresh_from_seq,
-                    exits, restart_wait_ns, started_ns)
+                    exits, restart_wait_ns, started_ns, health)
   };
   // What a crash loses: the process's memory.
   struct Volatile {
@@ -359,6 +362,24 @@ class CattleServer final : public Node {
   // the server may still act on the process's service then.
   void send_when_durable(Ctx& ctx, ProcessId pi, NodeId to, StartContainer msg);
 
+  // Health checks (healthcheck.cpp).
+  void start_health(Ctx& ctx);
+  const HealthCheckSpec* health_spec(ServiceId service) const;
+  const HealthCheckSpec* health_spec_of(InstanceId instance) const;
+  std::vector<HostId> active_hosts() const;
+  void health_started(Ctx& ctx, InstanceId instance);
+  void register_health(Ctx& ctx, InstanceId instance);
+  void push_health_config(Ctx& ctx);
+  void on(Ctx& ctx, NodeId from, const HealthReport& m);
+  void on(Ctx& ctx, const HealthCleanupTick& t);
+  void set_health(Ctx& ctx, InstanceId instance, Health health);
+  void health_host_lost(Ctx& ctx, HostId host);
+  void health_host_back(Ctx& ctx, HostId host);
+  // The strategy's removals at the service's reconcile; whether it removed any.
+  bool health_recreate(Ctx& ctx, ServiceId service);
+  void remove_for_health(Ctx& ctx, InstanceId instance, std::string_view why);
+  void stop_removed_copies(Ctx& ctx, HostId host, const std::vector<std::string>& running);
+
   // Ping monitor (ping_monitor.cpp).
   void ping_all(Ctx& ctx);
   // The slot a host's ping timeouts carry, and back (timers.hpp, PingTimeout).
@@ -406,6 +427,10 @@ class CattleServer final : public Node {
     SeriesId process_instances = 0;
     SeriesId events = 0;
     SeriesId stale_refusals = 0;
+    // Health checks (healthcheck.cpp).
+    bool health_checks = true;
+    bool health_any = false;  // single mode, the mechanism on, and a service has a health check
+    DurationNs health_cleanup_interval_ns = 0;
   };
   void load_config(Ctx& ctx);
   Config cfg_;

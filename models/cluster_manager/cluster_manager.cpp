@@ -86,6 +86,13 @@ void ClusterManager::read_runtime(Ctx& ctx) {
   rt_.leftover_check = ctx.mechanism(k_leftover_check);
   rt_.health_check = ctx.mechanism(k_health_check);
   rt_.memory_limit = ctx.mechanism(k_memory_limit);
+  rt_.membership_table = ctx.mechanism(k_membership_table);
+  if (!rt_.membership_table) return;
+  rt_.db = ctx.lookup("db");
+  rt_.db_connect_timeout_ns = ctx.timing(k_db_connect_timeout);
+  rt_.db_io_timeout_ns = ctx.timing(k_db_io_timeout);
+  rt_.restart_backoff_ns = ctx.timing(k_restart_backoff);
+  rt_.restart_reset_after_ns = ctx.timing(k_restart_reset_after);
 }
 
 void ClusterManager::start(Ctx& ctx) {
@@ -95,8 +102,13 @@ void ClusterManager::start(Ctx& ctx) {
   // The Cattle JVM, the manager and the agent are resident from here on.
   check_memory(ctx, "the cluster manager");
   // rancher-ha checks in once (heartbeat 0) and runs its first loop before sleeping.
-  if (joined() && !volatile_.out_of_memory) send_heartbeat(ctx);
-  loop(ctx);
+  if (rt_.membership_table) {
+    if (joined() && !volatile_.out_of_memory) table_start(ctx);
+    else loop(ctx);
+  } else {
+    if (joined() && !volatile_.out_of_memory) send_heartbeat(ctx);
+    loop(ctx);
+  }
   ctx.set_timer(rt_.heartbeat_interval_ns, tag<HeartbeatTimer>());
   ctx.set_timer(rt_.loop_interval_ns, tag<LoopTimer>());
 }
@@ -135,16 +147,24 @@ void ClusterManager::on(const Heartbeat& m) {
 }
 
 void ClusterManager::on_timer(Ctx& ctx, std::uint64_t tag) {
-  timer_tag::dispatch<HeartbeatTimer, LoopTimer, HostsPollTimer, ServiceTimer, LocalServiceTimer>(
-      tag, [&](const auto& t) {
-        if (t.gen == durable_.gen) on(ctx, t);
-      });
+  if (auto io = timer_tag::decode<DbIoTimer>(tag)) {
+    if (io->gen_low == (durable_.gen & 0xFFFFu)) on(ctx, *io);
+    return;
+  }
+  timer_tag::dispatch<HeartbeatTimer, LoopTimer, HostsPollTimer, ServiceTimer, LocalServiceTimer,
+                      RestartTimer>(tag, [&](const auto& t) {
+    if (t.gen == durable_.gen) on(ctx, t);
+  });
 }
 
 void ClusterManager::on(Ctx& ctx, const HeartbeatTimer& t) {
   (void)t;
   // A node that swaps does not get its check-in written in time: the others forget it.
-  if (joined() && !volatile_.out_of_memory) send_heartbeat(ctx);
+  if (joined() && !volatile_.out_of_memory) {
+    if (!rt_.membership_table) send_heartbeat(ctx);
+    else if (!volatile_.uuid.empty())
+      queue_op(ctx, Op{OpKind::checkin_find, volatile_.heartbeat++, 0, 0});
+  }
   ctx.set_timer(rt_.heartbeat_interval_ns, tag<HeartbeatTimer>());
 }
 
@@ -183,9 +203,13 @@ bool ClusterManager::on_fault(Ctx& ctx, const ModelFault& fault) {
   volatile_.blocked_logged = false;
   ctx.event(LogLevel::notable, Event("cluster.leftover_state_cleaned"),
             "leftover state cleaned: joining the cluster");
-  if (volatile_.started) {
-    if (!volatile_.out_of_memory) send_heartbeat(ctx);
-    loop(ctx);
+  if (volatile_.started && !volatile_.exited) {
+    if (rt_.membership_table) {
+      if (!volatile_.out_of_memory) table_start(ctx);
+    } else {
+      if (!volatile_.out_of_memory) send_heartbeat(ctx);
+      loop(ctx);
+    }
   }
   return true;
 }
@@ -209,9 +233,18 @@ void ClusterManager::loop(Ctx& ctx) {
     v.phase = Phase::out_of_memory;
     return;
   }
+  if (rt_.membership_table) {
+    // The loop's read of the `cluster` table; what follows runs on its answer (table.cpp).
+    if (!v.poll_queued && !v.uuid.empty()) {
+      v.poll_queued = true;
+      queue_op(ctx, Op{OpKind::poll, 0, 0, 0});
+    }
+    return;
+  }
   update_members(ctx);
-  // service.go Update: the cluster is configured once a majority is present; the stack waits
-  // for all cluster.servers hosts below.
+  // NOT IN rancher/cluster-manager: a majority gate. service/cluster_service.go line 60 tests
+  // the length of a list that always holds one entry per index (lines 52-57), so its "Waiting
+  // for at least %d cluster members" never shows; the table path (table.cpp) has no gate.
   if (static_cast<int>(v.members.size()) < majority()) {
     v.phase = Phase::gathering;
     v.formed = false;
@@ -222,6 +255,11 @@ void ClusterManager::loop(Ctx& ctx) {
     v.formed = false;
     return;
   }
+  act(ctx);
+}
+
+void ClusterManager::act(Ctx& ctx) {
+  Volatile& v = volatile_;
   if (!v.formed) {
     v.formed = true;
     ctx.event(LogLevel::info,
@@ -377,6 +415,16 @@ bool ClusterManager::ping_server(Ctx& ctx) {
 
 int ClusterManager::active_hosts() const {
   int n = 0;
+  if (rt_.membership_table) {
+    // The model's stand-in for the Cattle API's active hosts: the servers whose rows say their
+    // agent registered (this one's own state for itself).
+    std::vector<int> active;
+    for (const auto& [uuid, s] : volatile_.seen)
+      if (s.server != config_.index && s.host_active) active.push_back(s.server);
+    std::sort(active.begin(), active.end());
+    n = static_cast<int>(std::unique(active.begin(), active.end()) - active.begin());
+    return n + (volatile_.host_active ? 1 : 0);
+  }
   for (int index : volatile_.members) {
     if (index == config_.index ? volatile_.host_active : volatile_.peers.at(index).host_active)
       ++n;
@@ -470,6 +518,7 @@ void ClusterManager::check_memory(Ctx& ctx, std::string_view last_started) {
 }
 
 bool ClusterManager::master() const {
+  if (rt_.membership_table) return volatile_.table_master;
   // rancher-ha's master is the member with the lowest check-in id (the first to register); the
   // managers here start together, so the lowest index stands in for it.
   return !volatile_.members.empty() && volatile_.members.front() == config_.index;
@@ -507,6 +556,9 @@ std::optional<std::int64_t> ClusterManager::probe(std::string_view key,
   if (key == "cm.leftover_state") return durable_.leftover ? 1 : 0;
   if (key == "cm.out_of_memory") return v.out_of_memory ? 1 : 0;
   if (key == "cm.memory_demand_mib") return v.demand_mib;
+  if (key == "cm.exits") return durable_.exits;
+  if (key == "cm.rows") return static_cast<std::int64_t>(v.seen.size());
+  if (key == "cm.slot") return v.slot;
   return std::nullopt;
 }
 

@@ -5,16 +5,18 @@
 // the model faults it takes (on_fault), and passes its Ctx along. ManagerNode (manager_node.hpp)
 // wraps it alone for tests.
 //
-// What it does, after cluster/cluster.go and service/service.go of rancher/cluster-manager:
+// What it does, after cluster/manager.go and service/cluster_service.go of
+// rancher/cluster-manager v0.1.5 (with cm_membership_table on, the `cluster` table's path of
+// table.cpp replaces the heartbeat messages, the majority gate and the change count below):
 // - every cm_heartbeat_interval it checks in (here: a heartbeat to every peer server-k); every
 //   cm_loop_interval it reads the check-ins, forgets a member whose heartbeat has not moved for
 //   cm_max_missed loops, and logs "cluster changed, index=N, members=[...]" when the member set
 //   changed (N counts the changes: rancher-ha's N is the node's slot in the cluster instead);
 // - it waits for a majority of cluster.servers members ("waiting for at least M cluster
-//   members"), then, only with manager_version_check switched on (it is not in
-//   rancher/cluster-manager, whose v0.1.5 compares no versions: off by default), compares the
-//   members' server versions with the master's: a mismatch is logged and the cluster does not
-//   form;
+//   members"; NOT IN the source, where that test never holds: table.cpp), then, only with
+//   manager_version_check switched on (it is not in rancher/cluster-manager, whose v0.1.5
+//   compares no versions: off by default), compares the members' server versions with the
+//   master's: a mismatch is logged and the cluster does not form;
 // - it pings its local server at http://BRIDGE:18080/ping (manager_health_check); with the wrong
 //   bridge address every ping fails and it loops on "server not available", server up or not.
 //   Once a ping succeeds, its Rancher agent registers and its host counts as active;
@@ -44,6 +46,7 @@
 // failed check-in or poll there is fatal to the process (manager.go line 73, main.go lines
 // 49-50); the model does not route the check-ins through the db, so that is not modelled.
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -53,11 +56,14 @@
 
 #include "models/cluster_manager/messages.hpp"
 #include "models/cluster_manager/names.hpp"
+#include "models/mysql/db_protocol.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/spec.hpp"
 #include "sim/core/state.hpp"
 
 namespace stampede::cm {
+
+using mysql::RowId;
 
 struct Config {
   int index = 1;  // this node is server-<index>
@@ -112,13 +118,42 @@ class ClusterManager {
     bool host_active = false;
     STAMPEDE_FIELDS(heartbeat, fresh, missed, member, version, host_active)
   };
+  // A row of the `cluster` table as a manager last read it (cm_membership_table; table.cpp).
+  // rancher/cluster-manager v0.1.5 cluster/manager.go `seen`, lines 77-81, with the row's
+  // columns (db/db.go lines 87-97). `server` is the row's `name` (server-K);
+  // `host_active` and `version` are the model's stand-ins for what the real manager asks
+  // Cattle's API (the active hosts) and what it never compares (versions).
+  struct Seen {
+    std::int64_t id = 0;  // the AUTO_INCREMENT id: the lowest is the master
+    int server = 0;
+    std::int64_t heartbeat = 0;
+    int missed = 0;
+    int index = 0;      // assigned_index, 0 until the master assigns one
+    int requested = 0;  // requested_index
+    bool host_active = false;
+    std::string version;
+    STAMPEDE_FIELDS(id, server, heartbeat, missed, index, requested, host_active, version)
+  };
+  // A statement of the manager's on its own database connection, one at a time in order.
+  enum class OpKind : std::uint8_t { checkin_find, checkin_write, poll, erase, save_index };
+  struct Op {
+    OpKind kind = OpKind::poll;
+    std::int64_t value = 0;  // checkin: the heartbeat
+    RowId row = 0;           // checkin_write: the row found (0: none); erase, save_index
+    int index = 0;           // save_index: the slot
+    STAMPEDE_FIELDS(kind, value, row, index)
+  };
   // What a crash keeps.
   struct Durable {
     bool leftover = false;  // state files of an earlier attempt, on the node's disk
     // Not on disk, but it keeps rising across a crash: an owner that does not cancel timers on
     // crash must still see the earlier incarnation's timers as stale.
     std::uint32_t gen = 0;
-    STAMPEDE_FIELDS(leftover, gen)
+    // Docker's restart manager keeps these outside the container (cm_membership_table).
+    std::int64_t exits = 0;
+    DurationNs restart_wait_ns = 0;
+    TimeNs started_ns = 0;
+    STAMPEDE_FIELDS(leftover, gen, exits, restart_wait_ns, started_ns)
   };
   // What dies with the process.
   struct Volatile {
@@ -143,10 +178,27 @@ class ClusterManager {
     int local_services = 0;
     std::int64_t demand_mib = 0;
     bool out_of_memory = false;
+    // Membership through the `cluster` table (cm_membership_table; table.cpp).
+    std::string uuid;                   // this process's, new at every start (main.go line 12)
+    std::map<std::string, Seen> seen;   // the rows read, by uuid
+    std::deque<Op> ops;                 // statements waiting for the connection
+    std::optional<Op> in_flight;        // the statement sent (or the connect under way)
+    std::int64_t request = 0;           // its request id (0: none)
+    std::int64_t requests = 0;          // request ids handed out
+    std::int64_t conn = 0;              // the connection (0: none yet, or found dead)
+    bool connecting = false;
+    Untracked<TimerId> io_timer;
+    bool poll_queued = false;
+    bool table_master = false;
+    std::vector<int> slots;  // the cluster last configured: the server in each slot (0: none)
+    int slot = 0;            // this member's slot in it
+    bool exited = false;     // the process exited; Docker restarts it
     STAMPEDE_FIELDS(started, blocked_logged, peers, members, heartbeat, change_index, phase,
                     mismatch_reported, formed, host_active, server_failing, waiting_hosts,
                     host_polls, launching, services_started, stack_started, local_launching,
-                    local_services, demand_mib, out_of_memory)
+                    local_services, demand_mib, out_of_memory, uuid, seen, ops, in_flight,
+                    request, requests, conn, connecting, io_timer, poll_queued, table_master,
+                    slots, slot, exited)
   };
 
   explicit ClusterManager(Config config);
@@ -158,6 +210,15 @@ class ClusterManager {
   void crash();
 
   static bool owns_message(std::uint32_t type) { return is_cm_type(type); }
+  // Whether a message from the db is for the manager's own connection (cm_membership_table):
+  // the owner routes it here, and the rest to its own database client.
+  static bool owns_db_message(const Message& msg);
+  // A message owns_db_message accepted.
+  void on_db_message(Ctx& ctx, const Message& msg);
+  // The owner's Node::on_connection: the manager's connection to the db shares the node's.
+  void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event);
+  // Whether the manager process is down, waiting for Docker's restart.
+  bool exited() const { return volatile_.exited; }
   static bool owns_timer(std::uint64_t tag) { return (tag & k_tag_prefix_mask) == k_tag_prefix; }
   void on_message(Ctx& ctx, NodeId from, const Message& msg);
   void on_timer(Ctx& ctx, std::uint64_t tag);
@@ -211,6 +272,12 @@ class ClusterManager {
     bool leftover_check = true;
     bool health_check = true;
     bool memory_limit = true;
+    bool membership_table = false;
+    NodeId db = k_no_node;
+    DurationNs db_connect_timeout_ns = 0;
+    DurationNs db_io_timeout_ns = 0;
+    DurationNs restart_backoff_ns = 0;
+    DurationNs restart_reset_after_ns = 0;
   };
 
   template <class T>
@@ -230,6 +297,8 @@ class ClusterManager {
   void loop(Ctx& ctx);
   void report_blocked(Ctx& ctx);
   void launch_or_wait(Ctx& ctx);
+  // What the loop does once it knows the members: the health ping and the master's launch.
+  void act(Ctx& ctx);
   void update_members(Ctx& ctx);
   void prune_members(Ctx& ctx);
   bool check_versions(Ctx& ctx);
@@ -241,6 +310,22 @@ class ClusterManager {
   bool memory_modelled() const { return config_.memory_mib > 0; }
   void start_local_service(Ctx& ctx);
   void check_memory(Ctx& ctx, std::string_view last_started);
+
+  // Membership through the `cluster` table (table.cpp).
+  void table_start(Ctx& ctx);
+  void queue_op(Ctx& ctx, Op op);
+  void next_op(Ctx& ctx);
+  void send_op(Ctx& ctx);
+  void db_failed(Ctx& ctx, std::string_view error);
+  void on_db_answer(Ctx& ctx, const mysql::DbResult& result);
+  void on_rows(Ctx& ctx, const std::vector<std::pair<mysql::RowId, mysql::Row>>& rows);
+  void table_update_members(const std::vector<std::pair<mysql::RowId, mysql::Row>>& rows);
+  void table_prune(Ctx& ctx);
+  bool table_assign_index(Ctx& ctx);
+  void table_configure(Ctx& ctx);
+  void exit_process(Ctx& ctx, std::string_view why);
+  void on(Ctx& ctx, const DbIoTimer& t);
+  void on(Ctx& ctx, const RestartTimer& t);
 
   Config config_;
   Hooks hooks_;

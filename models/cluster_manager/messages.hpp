@@ -93,4 +93,22 @@ struct LocalServiceTimer {
   STAMPEDE_FIELDS(gen)
 };
 
+// Membership through the `cluster` table (table.cpp): the request `request_low` (its low 16
+// bits) of the manager's incarnation `gen` (its low 16) is overdue: the kernel gave up on it.
+struct DbIoTimer {
+  static constexpr TimerKind k_kind = timer_kind(6);
+  static constexpr std::array<unsigned, 2> k_bits{16, 16};
+  std::uint32_t gen_low = 0;
+  std::uint32_t request_low = 0;
+  STAMPEDE_FIELDS(gen_low, request_low)
+};
+
+// Docker restarts the exited rancher-ha container (its manager exited on a failed check-in).
+struct RestartTimer {
+  static constexpr TimerKind k_kind = timer_kind(7);
+  static constexpr std::array<unsigned, 1> k_bits{32};
+  std::uint32_t gen = 0;
+  STAMPEDE_FIELDS(gen)
+};
+
 }  // namespace stampede::cm

@@ -12,12 +12,19 @@ inline constexpr std::string_view k_max_missed = "cm_max_missed";
 inline constexpr std::string_view k_wait_hosts_poll = "cm_wait_hosts_poll";
 inline constexpr std::string_view k_wait_hosts_tries = "cm_wait_hosts_tries";
 inline constexpr std::string_view k_service_start = "cm_service_start";
+inline constexpr std::string_view k_db_connect_timeout = "cm_db_connect_timeout";
+inline constexpr std::string_view k_db_io_timeout = "cm_db_io_timeout";
+// Docker's restart policy, registered by models/cattle (lifecycle.cpp): rancher-ha's container
+// has the same `--restart=always` as Cattle's.
+inline constexpr std::string_view k_restart_backoff = "docker_restart_backoff";
+inline constexpr std::string_view k_restart_reset_after = "docker_restart_reset_after";
 
 // Mechanisms.
 inline constexpr std::string_view k_version_check = "manager_version_check";
 inline constexpr std::string_view k_leftover_check = "manager_leftover_check";
 inline constexpr std::string_view k_health_check = "manager_health_check";
 inline constexpr std::string_view k_memory_limit = "manager_memory_limit";
+inline constexpr std::string_view k_membership_table = "cm_membership_table";
 
 // Signals.
 inline constexpr std::string_view k_signal_stack_started = "cluster.management_stack_started";
@@ -26,6 +33,7 @@ inline constexpr std::string_view k_signal_version_mismatch = "cluster.version_m
 inline constexpr std::string_view k_signal_server_unavailable = "cluster.server_not_available";
 inline constexpr std::string_view k_signal_leftover_state = "cluster.leftover_state";
 inline constexpr std::string_view k_signal_out_of_memory = "cluster.node_out_of_memory";
+inline constexpr std::string_view k_signal_manager_exited = "cluster.manager_exited";
 
 // Metrics.
 inline constexpr std::string_view k_metric_membership_changes = "cm_membership_changes";

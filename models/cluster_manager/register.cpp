@@ -8,30 +8,62 @@ namespace stampede {
 
 namespace {
 
-constexpr const char* k_cluster_go = "rancher/cluster-manager cluster/cluster.go";
-constexpr const char* k_rancher_go = "rancher/cluster-manager rancher/rancher.go WaitForHosts";
+constexpr const char* k_cluster_go = "rancher/cluster-manager v0.1.5 cluster/manager.go";
+constexpr const char* k_rancher_go =
+    "rancher/cluster-manager v0.1.5 rancher/rancher.go WaitForHosts";
 
 void register_timings(Registry& r) {
   r.add_timing({std::string(cm::k_heartbeat_interval), TimingUnit::duration, 5 * k_s,
-                std::string(k_cluster_go) + ": interval = 5 * time.Second (heartbeat checkin)",
+                std::string(k_cluster_go) +
+                    ":15 interval = 5 * time.Second, heartbeat() lines 247-252 (checkin)",
                 "how often a manager checks in (sends its heartbeat to its peers)"});
   r.add_timing({std::string(cm::k_loop_interval), TimingUnit::duration, 5 * k_s,
-                std::string(k_cluster_go) + ": loop sleeps interval = 5 s",
+                std::string(k_cluster_go) + ":206 loop sleeps interval (5 s) after each pass",
                 "how often a manager reads the check-ins, updates membership and acts"});
   r.add_timing({std::string(cm::k_max_missed), TimingUnit::count, 2,
-                std::string(k_cluster_go) + ": maxMissed = 2",
+                std::string(k_cluster_go) + ":17 maxMissed = 2 (pruneMembers, lines 112-126)",
                 "loops without a new heartbeat after which a member is forgotten"});
   r.add_timing({std::string(cm::k_wait_hosts_poll), TimingUnit::duration, 2 * k_s,
-                std::string(k_rancher_go) + ": time.Sleep(2 * time.Second)",
+                std::string(k_rancher_go) + ":54 time.Sleep(2 * time.Second)",
                 "how often the master re-counts active hosts while it waits for them"});
   r.add_timing({std::string(cm::k_wait_hosts_tries), TimingUnit::count, 31,
-                std::string(k_rancher_go) + ": gives up when i > 30 (about one minute, see "
+                std::string(k_rancher_go) + ":50 gives up when i > 30 (about one minute, see "
                                             "rancher/rancher#5395)",
                 "polls before the master gives up waiting for hosts (and starts again)"});
+  r.add_timing({std::string(cm::k_db_connect_timeout), TimingUnit::duration, 127 * k_s,
+                "rancher/cluster-manager v0.1.5 config/config.go lines 168-186: the DSN sets no "
+                "timeout, so a connect waits for the kernel: Linux tcp_syn_retries=6 gives up "
+                "after 1+2+4+8+16+32+64 = 127 s (Documentation/networking/ip-sysctl.txt)",
+                "cm_membership_table: how long a manager's connect to an unreachable db hangs "
+                "before it fails (and the manager exits)"});
+  r.add_timing({std::string(cm::k_db_io_timeout), TimingUnit::duration, 924600 * k_ms,
+                "rancher/cluster-manager v0.1.5: go-sql-driver/mysql 71f003c sets no read "
+                "timeout, so an unanswered statement waits for TCP: Linux tcp_retries2=15, \"a "
+                "hypothetical timeout of 924.6 seconds\" (Documentation/networking/"
+                "ip-sysctl.txt)",
+                "cm_membership_table: how long a manager's statement to an unreachable db hangs "
+                "before it fails (and the manager exits)"});
   r.add_timing({std::string(cm::k_service_start), TimingUnit::duration, 5 * k_s,
                 "model choice: one container start with its image present and its health check "
                 "passing (no upstream figure)",
                 "time to start one service of the management stack"});
+}
+
+// Membership through the `cluster` table (table.cpp).
+void register_table_names(Registry& r) {
+  r.add_mechanism({std::string(cm::k_membership_table),
+                   "membership through the MySQL `cluster` table, as rancher/cluster-manager "
+                   "v0.1.5 has it (models/cluster_manager/table.cpp): a row per manager process "
+                   "(a new UUID at each start), checked in every 5 s, forgotten after 2 loops "
+                   "without a new heartbeat, the lowest row id is the master and assigns the "
+                   "indexes, no majority needed, and a failed check-in or read exits the "
+                   "process (Docker restarts it). Off by default for now (the scenarios written "
+                   "for the messages have not all been re-derived): the managers send each other "
+                   "heartbeats, need a majority (NOT IN the source) and never exit",
+                   false});
+  r.add_signal({std::string(cm::k_signal_manager_exited),
+                "cm_membership_table: a manager's check-in or read failed and it exited "
+                "(log.Fatal); Docker restarts it with a new UUID"});
 }
 
 void register_names(Registry& r) {
@@ -106,7 +138,9 @@ void register_names(Registry& r) {
 void register_events(Registry& r) {
   r.add_event({"cluster.changed", {"index", "members"},
                "a manager's member set changed: the index counts the changes, the members are "
-               "\"server-1, server-2\" as in the log line"});
+               "\"server-1, server-2\" as in the log line (cm_membership_table: the index is "
+               "the manager's own slot, 0 while it has none, and the members are listed by "
+               "slot, \"\" for an empty one, as rancher-ha logs them)"});
   r.add_event({"cluster.waiting_for_members", {"needed"},
                "a manager sees fewer members than a majority (needed) of cluster.servers"});
   r.add_event({"cluster.member_forgotten", {"member"},
@@ -131,6 +165,18 @@ void register_events(Registry& r) {
   r.add_event({"cluster.leftover_state_cleaned", {},
                "a clean_state fault removed the stale files; the manager joins"});
   r.add_event({"cluster.no_leftover_state", {}, "a clean_state fault found nothing to clean"});
+  r.add_event({"cluster.master", {"master"},
+               "cm_membership_table: the manager became (1) or stopped being (0) the master "
+               "(\"Currently Master: true\")"});
+  r.add_event({"cluster.index_assigned", {"member", "index"},
+               "cm_membership_table: the master saved this member's index"});
+  r.add_event({"cluster.delete_failed", {"err"},
+               "cm_membership_table: the DELETE of a forgotten member's row failed (logged only)"});
+  r.add_event({"cluster.manager_exited", {"why"},
+               "cm_membership_table: a check-in or a read of the `cluster` table failed and the "
+               "manager process exited (log.Fatal)"});
+  r.add_event({"cluster.manager_restarted", {"exits"},
+               "cm_membership_table: Docker restarted rancher-ha after its back-off"});
   r.add_event({"cluster.node_out_of_memory",
                {"needed_mib", "usable_mib", "memory_mib", "last_started"},
                "what the node runs outgrew its memory less the OS reserve after starting "
@@ -142,6 +188,7 @@ void register_events(Registry& r) {
 void register_cluster_manager(Registry& r) {
   register_timings(r);
   register_names(r);
+  register_table_names(r);
   register_events(r);
 }
 

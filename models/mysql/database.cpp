@@ -54,6 +54,10 @@ Database::Database(int max_connections) : max_connections_(max_connections) {
   };
 }
 
+void Database::add_table(std::string name) {
+  tables_.try_emplace(std::move(name));
+}
+
 std::uint64_t Database::new_stamp() {
   // Atomic only because several runs may share the process (a sweep); the values never reach a
   // run's behaviour, only whether a reader's parsed copy is still good.

@@ -69,6 +69,9 @@ class Database {
   // Creates the Cattle schema (stack, service, instance, host, network, process_instance,
   // setting, and Liquibase's databasechangeloglock) and its foreign keys.
   explicit Database(int max_connections);
+  // CREATE TABLE IF NOT EXISTS: a table outside Cattle's schema (rancher-ha's `cluster`, which
+  // the external db node holds; models/mysql/db_node.hpp). An existing table is left as it is.
+  void add_table(std::string name);
   // With MySQL's own default max_connections, 151 (a default member of a state struct).
   Database() : Database(151) {}
 

@@ -292,7 +292,7 @@ void DbClient::make_connections(Ctx& ctx) {
   // each borrow that finds nothing idle).
   while (handshakes() < static_cast<int>(v.queue.size()) &&
          static_cast<int>(v.conns.size()) < v.target) {
-    STAMPEDE_ASSERT(v.next_k < (1 << k_session_shift), "a session ran out of connection ids");
+    STAMPEDE_ASSERT(v.next_k < k_second_process_bit, "a session ran out of connection ids");
     std::int64_t c = connection_id(v.session, v.next_k);
     v.conns.emplace(c, Conn{});
     ctx.send(cfg_.server, wire::encode(DbOpen{c}));

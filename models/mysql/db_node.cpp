@@ -204,7 +204,9 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
   std::vector<std::int64_t> stale;
   for (auto it = connections.lower_bound({from, INT64_MIN});
        it != connections.end() && it->first.first == from; ++it)
-    if (session_of(it->first.second) != session_of(m.conn)) stale.push_back(it->first.second);
+    if (session_of(it->first.second) != session_of(m.conn) &&
+        second_process(it->first.second) == second_process(m.conn))
+      stale.push_back(it->first.second);
   for (std::int64_t c : stale) close(from, c);
 
   if (auto err = durable_.store.db.connect()) {

@@ -86,8 +86,13 @@ class DbNode final : public Node {
     STAMPEDE_FIELDS(connections, sweep_set)
   };
 
+  // The db holds rancher-ha's `cluster` table besides Cattle's schema: each cluster manager
+  // creates it at its start when it is missing (rancher/cluster-manager v0.1.5 db/db.go
+  // Migrate, lines 81-99, CREATE TABLE IF NOT EXISTS); the model has it from the db's start.
   explicit DbNode(const DatabaseSpec& spec)
-      : durable_{StoreField<Database>{Database(spec.max_connections)}} {}
+      : durable_{StoreField<Database>{Database(spec.max_connections)}} {
+    durable_.store.db.add_table("cluster");
+  }
 
   void on_start(Ctx& ctx) override;
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;

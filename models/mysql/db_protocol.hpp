@@ -41,6 +41,14 @@ inline std::int64_t connection_id(std::int64_t session, int k) {
 inline std::int64_t session_of(std::int64_t connection) {
   return connection >> k_session_shift;
 }
+// A node may run a second process with connections of its own: an HA node's cluster manager
+// (rancher-ha, a container beside Cattle's) names its connections with this bit set in k. The
+// db counts each process's sessions apart: a new session of one process does not make the
+// other's connections stale.
+inline constexpr std::int64_t k_second_process_bit = std::int64_t{1} << (k_session_shift - 1);
+inline bool second_process(std::int64_t connection) {
+  return (connection & k_second_process_bit) != 0;
+}
 
 // The writes of one transaction as they travel. It hands out the same placeholder ids as
 // mysql::Transaction (-1, -2, ... in insertion order), so later writes of the batch can refer to

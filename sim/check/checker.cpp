@@ -83,12 +83,7 @@ const std::vector<NodeId>& Checker::nodes_matching(std::string_view pattern) con
 
 bool Checker::state_holds(const ExpectSpec& e, std::string* observed) const {
   if (e.what == ExpectWhat::running) {
-    // WorldView::probe_sum over the agents, with their ids found once.
-    std::int64_t n = 0;
-    for (NodeId id : nodes_matching("agent-*")) {
-      if (!world_.is_up(id)) continue;
-      if (auto v = world_.node(id).probe("running", e.subject)) n += *v;
-    }
+    std::int64_t n = running_total(e.subject);
     if (observed) *observed = fmt::format("{} running", n);
     return n == e.count;
   }
@@ -102,6 +97,64 @@ bool Checker::state_holds(const ExpectSpec& e, std::string* observed) const {
   }
   if (observed) *observed = "unknown (no live server tracks it)";
   return false;
+}
+
+void Checker::refresh_agents() const {
+  running_nodes_ = world_.node_count();
+  const std::vector<NodeId>& agents = nodes_matching("agent-*");
+  agent_index_.assign(running_nodes_, -1);
+  for (std::size_t i = 0; i < agents.size(); ++i)
+    agent_index_[agents[i]] = static_cast<std::int32_t>(i);
+  for (RunningCounts& c : running_) c.all_stale = true;
+}
+
+void Checker::note_changed(NodeId node, bool anywhere) {
+  if (running_.empty()) return;
+  if (running_nodes_ != world_.node_count()) refresh_agents();
+  if (anywhere) {
+    for (RunningCounts& c : running_) c.all_stale = true;
+    return;
+  }
+  const std::int32_t i = node < agent_index_.size() ? agent_index_[node] : -1;
+  if (i < 0) return;
+  for (RunningCounts& c : running_) {
+    if (c.all_stale || c.stale[i]) continue;
+    c.stale[i] = 1;
+    c.stale_list.push_back(static_cast<std::uint32_t>(i));
+  }
+}
+
+std::int64_t Checker::running_total(const std::string& service) const {
+  if (running_nodes_ != world_.node_count()) refresh_agents();
+  RunningCounts* c = nullptr;
+  for (RunningCounts& r : running_)
+    if (r.service == service) c = &r;
+  if (!c) {
+    c = &running_.emplace_back();
+    c->service = service;
+  }
+  const std::vector<NodeId>& agents = nodes_matching("agent-*");
+  auto count = [&](std::size_t i) -> std::int64_t {
+    if (!world_.is_up(agents[i])) return 0;
+    return world_.node(agents[i]).probe("running", service).value_or(0);
+  };
+  if (c->all_stale) {
+    c->by_agent.assign(agents.size(), 0);
+    c->stale.assign(agents.size(), 0);
+    c->stale_list.clear();
+    c->total = 0;
+    for (std::size_t i = 0; i < agents.size(); ++i) c->total += c->by_agent[i] = count(i);
+    c->all_stale = false;
+    return c->total;
+  }
+  for (std::uint32_t i : c->stale_list) {
+    std::int64_t v = count(i);
+    c->total += v - c->by_agent[i];
+    c->by_agent[i] = v;
+    c->stale[i] = 0;
+  }
+  c->stale_list.clear();
+  return c->total;
 }
 
 void Checker::fail(std::size_t i, std::string detail, std::uint64_t step) {
@@ -149,12 +202,14 @@ const std::vector<std::uint32_t>& Checker::slots_for(NodeId node) {
 
 void Checker::on_step(const StepInfo& step) {
   if (step.index) last_step_ = step.index;
-  // A request on its way through the app changes nothing the checks read (Registry).
-  if (step.kind == StepKind::deliver && inert_.inert(step.msg_type)) return;
-  TimeNs now = world_.now();
   // Fault and check steps may crash or restart any node: everything is judged again.
   const bool anywhere =
       step.node == k_no_node || step.kind == StepKind::fault || step.kind == StepKind::check;
+  // Before the inert test, so that the kept counts never rely on a message being inert.
+  note_changed(step.node, anywhere);
+  // A request on its way through the app changes nothing the checks read (Registry).
+  if (step.kind == StepKind::deliver && inert_.inert(step.msg_type)) return;
+  TimeNs now = world_.now();
   for (std::uint32_t i : anywhere ? all_slots_ : slots_for(step.node)) {
     Slot& s = slots_[i];
     const ExpectSpec& e = *s.spec;

@@ -74,6 +74,10 @@ class Checker final : public StepObserver {
   const std::vector<std::uint32_t>& slots_for(NodeId node);
   // The nodes whose names match `pattern` (agents for `running`, servers for `host_state`).
   const std::vector<NodeId>& nodes_matching(std::string_view pattern) const;
+  // The sum of probe("running", service) over the live agents, from counts kept per agent.
+  std::int64_t running_total(const std::string& service) const;
+  // A step at `node` (k_no_node: anywhere) may have changed what that node's probes answer.
+  void note_changed(NodeId node, bool anywhere);
   void check_at(std::size_t i);
   void fail(std::size_t i, std::string detail, std::uint64_t step);
   double availability(const std::string& target, TimeNs from_ns, TimeNs to_ns, int* n) const;
@@ -98,6 +102,22 @@ class Checker final : public StepObserver {
   mutable std::size_t matching_nodes_ = 0;
   std::vector<ExpectResult> results_;
   std::uint64_t last_step_ = 0;
+  // `running` counts per service and agent, read again only for the agents that stepped since:
+  // a node's probes change only at its own steps, and at fault and check steps (which may crash
+  // or restart any node), after which every count is read again. The same sum as asking every
+  // agent after every step, for the cost of the agents that moved.
+  struct RunningCounts {
+    std::string service;
+    std::vector<std::int64_t> by_agent;  // in the order of nodes_matching("agent-*")
+    std::int64_t total = 0;
+    bool all_stale = true;
+    std::vector<std::uint8_t> stale;        // by agent index
+    std::vector<std::uint32_t> stale_list;  // the agent indexes marked in `stale`
+  };
+  void refresh_agents() const;  // after the node count changed
+  mutable std::vector<RunningCounts> running_;
+  mutable std::size_t running_nodes_ = 0;          // the node count agent_index_ was built for
+  mutable std::vector<std::int32_t> agent_index_;  // by node id: index among the agents, or -1
 };
 
 // The name of a host state code ("active", ...), or "unknown".

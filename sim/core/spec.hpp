@@ -40,10 +40,24 @@ struct DatabaseSpec {
   int pool_per_server = 50;
 };
 
+// A service's health check: what the balancer in front of it checks, and Rancher's health-check
+// service (models/cattle/healthcheck.hpp: up to 3 other hosts check each container and the
+// service replaces one they all find unhealthy, as `strategy` says). The defaults and their
+// sources are in docs/scenarios.md.
 struct HealthCheckSpec {
+  enum class Strategy : std::uint8_t { recreate, recreate_on_quorum, none };
   DurationNs interval_ns = 2 * k_s;
   int unhealthy_threshold = 3;
   int healthy_threshold = 2;
+  // Extension (Rancher's health checks). 0: unset. A check without an answer in time has failed;
+  // unset, HAProxy times it out after `interval`.
+  DurationNs response_timeout_ns = 0;
+  Strategy strategy = Strategy::recreate;
+  int quorum = 1;  // recreateOnQuorum: the healthy containers the service needs to recreate any
+  // How long a container may stay initializing (after its first start) or reinitializing (after
+  // a restart) before it is removed; 0: unset, never.
+  DurationNs initializing_timeout_ns = 0;
+  DurationNs reinitializing_timeout_ns = 0;
 };
 
 struct ServiceSpec {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "sim/core/assert.hpp"
 #include "sim/core/recording_ctx.hpp"
@@ -45,11 +46,24 @@ std::string_view inject_kind_name(InjectKind k) {
     case InjectKind::drop: return "drop";
     case InjectKind::duplicate: return "duplicate";
     case InjectKind::pause: return "pause";
+    case InjectKind::power_off: return "power_off";
+    case InjectKind::power_on: return "power_on";
+    case InjectKind::kill_container: return "kill_container";
+    case InjectKind::truncate: return "truncate";
   }
   return "?";
 }
 
-bool inject_costs(InjectKind k) { return k != InjectKind::restart && k != InjectKind::heal; }
+bool inject_costs(InjectKind k) {
+  return k != InjectKind::restart && k != InjectKind::heal && k != InjectKind::power_on;
+}
+
+std::uint32_t with_undos(std::uint32_t mask) {
+  if (mask & inject_bit(InjectKind::crash)) mask |= inject_bit(InjectKind::restart);
+  if (mask & inject_bit(InjectKind::isolate)) mask |= inject_bit(InjectKind::heal);
+  if (mask & inject_bit(InjectKind::power_off)) mask |= inject_bit(InjectKind::power_on);
+  return mask;
+}
 
 struct ExploreEngine::Event {
   StepKind kind = StepKind::deliver;
@@ -79,6 +93,8 @@ struct ExploreEngine::NodeSlot {
   bool paused = false;
   bool powered = true;               // false between power_off and power_on
   bool crashed_by_explorer = false;  // only these may be restarted by an injected restart
+  bool powered_off_by_explorer = false;  // only these may be powered on by an injected power_on
+  bool targetable = true;  // ExploreOptions::fault_targets names it (or is empty)
   std::uint32_t epoch = 0;  // the process's incarnation, as in the kernel: the connections' ends
   DurationNs skew_ns = 0;
   // How many times a handler ran on the node (it may have changed): a snapshot of a node that
@@ -110,6 +126,7 @@ struct ExploreEngine::Snapshot {
     bool paused = false;
     bool powered = true;
     bool crashed_by_explorer = false;
+    bool powered_off_by_explorer = false;
     std::uint32_t epoch = 0;
     DurationNs skew_ns = 0;
   };
@@ -133,6 +150,9 @@ struct ExploreEngine::Snapshot {
   std::uint64_t conn_version_seen = 0;
   TimerId next_timer = 1;
   int faults_used = 0;
+  bool faults_closed = false;
+  bool in_time_order = false;
+  bool explorer_cut = false;
   std::shared_ptr<const Recorder> recorder;  // shared between snapshots while nothing is recorded
   std::uint64_t recorder_gen = 0;
 };
@@ -260,6 +280,11 @@ NodeId ExploreEngine::add_node(std::string name, std::unique_ptr<Node> node) {
   slot->name = std::move(name);
   slot->node = std::move(node);
   slot->ctx = std::make_unique<NodeCtx>(*this, id);
+  if (!options_.fault_targets.empty()) {
+    slot->targetable = false;
+    for (const std::string& pattern : options_.fault_targets)
+      if (name_matches(pattern, slot->name)) slot->targetable = true;
+  }
   nodes_.push_back(std::move(slot));
   network_->add_node();
   net_gen_ = ++gen_counter_;
@@ -411,7 +436,21 @@ bool ExploreEngine::earlier(const Event& a, const Event& b) {
   return a.seq < b.seq;
 }
 
+void ExploreEngine::maybe_close_faults() {
+  if (options_.fault_phase_end_ns < 0 || faults_closed_) return;
+  if (options_.settle_after_steps != 0 && picks_.size() >= options_.settle_after_steps) {
+    undo_faults();
+    in_time_order_ = true;
+    return;
+  }
+  // The phase ends before the first step due at or after its end (the clock never goes back).
+  TimeNs next = INT64_MAX;
+  for (const Event& e : pending_) next = std::min(next, e.due_ns);
+  if (!pending_.empty() && std::max(now_ns_, next) >= options_.fault_phase_end_ns) undo_faults();
+}
+
 void ExploreEngine::build_options() {
+  maybe_close_faults();
   purge_cut_deliveries();
   purge_dead_connection_events();
   options_list_.clear();
@@ -431,7 +470,7 @@ void ExploreEngine::build_options() {
     options_list_.push_back(o);
   }
   if (options_list_.empty()) return;  // nothing left to happen: faults alone do not go on
-  if (options_.max_faults <= 0) return;
+  if (options_.max_faults <= 0 || faults_closed_) return;
   add_fault_options();
 }
 
@@ -502,18 +541,24 @@ void ExploreEngine::add_fault_options() {
   std::size_t n_events = options_list_.size();
   for (NodeId id = 0; id < nodes_.size(); ++id) {
     const NodeSlot& s = *nodes_[id];
-    if (allowed(InjectKind::crash) && s.up) add(InjectKind::crash, id, 0, 0);
+    // Repairs of the explorer's own faults are offered whatever the targets.
+    if (allowed(InjectKind::crash) && s.up && s.targetable) add(InjectKind::crash, id, 0, 0);
     if (allowed(InjectKind::restart) && !s.up && s.powered && s.crashed_by_explorer)
       add(InjectKind::restart, id, 0, 0);
-    if (allowed(InjectKind::isolate) && nodes_[id]->up && !network_->any_cut())
+    if (allowed(InjectKind::isolate) && s.up && s.targetable && !network_->any_cut())
       add(InjectKind::isolate, id, 0, 0);
-    if (allowed(InjectKind::pause) && nodes_[id]->up && !nodes_[id]->paused)
+    if (allowed(InjectKind::pause) && s.up && s.targetable && !s.paused)
       add(InjectKind::pause, id, 0, 0);
+    if (allowed(InjectKind::power_off) && s.up && s.powered && s.targetable)
+      add(InjectKind::power_off, id, 0, 0);
+    if (allowed(InjectKind::power_on) && !s.powered && s.powered_off_by_explorer)
+      add(InjectKind::power_on, id, 0, 0);
   }
   if (allowed(InjectKind::heal) && network_->any_cut()) add(InjectKind::heal, k_no_node, 0, 0);
   for (std::size_t i = 0; i < n_events; ++i) {
     const Option ev = options_list_[i];
     if (ev.kind != StepKind::deliver) continue;
+    if (!nodes_[ev.node]->targetable && !nodes_[ev.from]->targetable) continue;
     const Event& e = pending_[ev.slot];
     // A stream is never duplicated, and a drop resets its connection: only an open one (one that
     // is closing is going away already; its `closed` event follows what is in flight).
@@ -523,6 +568,14 @@ void ExploreEngine::add_fault_options() {
     if (allowed(InjectKind::duplicate) && !e.fifo)
       add(InjectKind::duplicate, ev.node, ev.ident, ev.slot);
   }
+  // Model faults name no node: the model that holds the container or the tables takes them
+  // (ExploreEngine::model_fault), as it takes the scripted ones.
+  if (allowed(InjectKind::kill_container))
+    for (std::size_t i = 0; i < options_.kill_containers.size(); ++i)
+      add(InjectKind::kill_container, k_no_node, i, i);
+  if (allowed(InjectKind::truncate))
+    for (std::size_t i = 0; i < options_.truncate_tables.size(); ++i)
+      add(InjectKind::truncate, k_no_node, i, i);
 }
 
 void ExploreEngine::run_until(TimeNs until_ns) {
@@ -549,7 +602,7 @@ void ExploreEngine::run_until(TimeNs until_ns) {
       if (options_.on_leaf && options_.on_leaf(*this)) continue;
       break;
     }
-    std::size_t pick = scheduler_.choose(*this, options_list_);
+    std::size_t pick = in_time_order_ ? 0 : scheduler_.choose(*this, options_list_);
     if (pick == Scheduler::k_stop) {
       stopped_ = true;
       if (options_.on_leaf && options_.on_leaf(*this)) continue;
@@ -606,12 +659,33 @@ std::string ExploreEngine::inject(const Option& o) {
         if (id != o.node) rest.push_back(id);
       net_gen_ = ++gen_counter_;
       network_->partition({{o.node}, rest});
+      explorer_cut_ = true;
       return fmt::format("isolate {} (explorer)", nodes_[o.node]->name);
     }
     case InjectKind::heal:
       net_gen_ = ++gen_counter_;
       network_->heal_all();
+      explorer_cut_ = false;
       return "heal all (explorer)";
+    case InjectKind::power_off:
+      power_off(o.node);
+      nodes_[o.node]->powered_off_by_explorer = true;
+      return fmt::format("power_off {} (explorer)", nodes_[o.node]->name);
+    case InjectKind::power_on:
+      nodes_[o.node]->powered_off_by_explorer = false;
+      power_on(o.node);
+      return fmt::format("power_on {} (explorer)", nodes_[o.node]->name);
+    case InjectKind::kill_container: {
+      const std::string& c = options_.kill_containers[o.slot];
+      const bool taken = model_fault(ModelFault{"kill_container", {c}});
+      return fmt::format("kill_container {}{} (explorer)", c, taken ? "" : ": not running");
+    }
+    case InjectKind::truncate: {
+      const auto& tables = options_.truncate_tables[o.slot];
+      const bool taken = model_fault(ModelFault{"truncate", tables});
+      return fmt::format("truncate {}{} (explorer)", fmt::join(tables, ", "),
+                         taken ? "" : ": no database took it");
+    }
     case InjectKind::pause:
       pause(o.node, options_.pause_ns);
       return fmt::format("pause {} for {} (explorer)", nodes_[o.node]->name,
@@ -793,6 +867,38 @@ void ExploreEngine::pause(NodeId id, DurationNs for_ns) {
   push(std::move(ev));
 }
 
+void ExploreEngine::undo_faults() {
+  faults_closed_ = true;
+  for (NodeId id = 0; id < nodes_.size(); ++id) {
+    NodeSlot& s = *nodes_[id];
+    if (s.powered_off_by_explorer) {
+      s.powered_off_by_explorer = false;
+      s.crashed_by_explorer = false;
+      power_on(id);
+    } else if (s.crashed_by_explorer) {
+      s.crashed_by_explorer = false;
+      restart(id);
+    }
+    if (s.paused) {
+      // The pending resume goes now: the settle window starts with every node running.
+      for (Event& e : pending_)
+        if (e.kind == StepKind::resume && e.node == id) e.due_ns = now_ns_;
+    }
+  }
+  if (network_->any_cut()) {
+    net_gen_ = ++gen_counter_;
+    network_->heal_all();
+  }
+  explorer_cut_ = false;
+}
+
+int ExploreEngine::faults_outstanding() const {
+  int n = explorer_cut_ && network_->any_cut() ? 1 : 0;
+  for (const auto& s : nodes_)
+    if ((s->crashed_by_explorer && !s->up) || s->powered_off_by_explorer) ++n;
+  return n;
+}
+
 void ExploreEngine::set_clock_skew(NodeId id, DurationNs skew_ns) {
   nodes_[id]->skew_ns = skew_ns;
 }
@@ -857,6 +963,7 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
     n.paused = s.paused;
     n.powered = s.powered;
     n.crashed_by_explorer = s.crashed_by_explorer;
+    n.powered_off_by_explorer = s.powered_off_by_explorer;
     n.epoch = s.epoch;
     n.skew_ns = s.skew_ns;
   }
@@ -873,6 +980,9 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
   snap->conn_version_seen = conn_version_seen_;
   snap->next_timer = next_timer_;
   snap->faults_used = faults_used_;
+  snap->faults_closed = faults_closed_;
+  snap->in_time_order = in_time_order_;
+  snap->explorer_cut = explorer_cut_;
   if (recorder_snap_gen_ != recorder_gen_ || !recorder_snap_) {
     recorder_snap_ = std::make_shared<const Recorder>(recorder_);
     recorder_snap_gen_ = recorder_gen_;
@@ -880,6 +990,13 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
   snap->recorder = recorder_snap_;
   snap->recorder_gen = recorder_gen_;
   return snap;
+}
+
+void ExploreEngine::restore_faults(const Snapshot& snap) {
+  faults_used_ = snap.faults_used;
+  faults_closed_ = snap.faults_closed;
+  in_time_order_ = snap.in_time_order;
+  explorer_cut_ = snap.explorer_cut;
 }
 
 bool ExploreEngine::restore(const Snapshot& snap) {
@@ -907,6 +1024,7 @@ bool ExploreEngine::restore(const Snapshot& snap) {
     s.paused = n.paused;
     s.powered = n.powered;
     s.crashed_by_explorer = n.crashed_by_explorer;
+    s.powered_off_by_explorer = n.powered_off_by_explorer;
     s.epoch = n.epoch;
     s.skew_ns = n.skew_ns;
   }
@@ -938,7 +1056,7 @@ bool ExploreEngine::restore(const Snapshot& snap) {
   net_version_seen_ = snap.net_version_seen;
   conn_version_seen_ = snap.conn_version_seen;
   next_timer_ = snap.next_timer;
-  faults_used_ = snap.faults_used;
+  restore_faults(snap);
   if (!own || recorder_gen_ != snap.recorder_gen) {
     recorder_ = *snap.recorder;
     recorder_gen_ = own ? snap.recorder_gen : ++gen_counter_;
@@ -968,7 +1086,7 @@ std::uint64_t ExploreEngine::state_hash() const {
   Digest d;
   for (const auto& s : nodes_)
     d.add((s->up ? 1u : 0u) | (s->paused ? 2u : 0u) | (s->crashed_by_explorer ? 4u : 0u) |
-          (s->powered ? 0u : 8u))
+          (s->powered ? 0u : 8u) | (s->powered_off_by_explorer ? 16u : 0u))
         .add(node_digest(*s));
   // The pending events as a multiset: sorted identities, so creation order does not matter,
   // except on a connection, where it decides which event is the head: each FIFO event counts
@@ -995,6 +1113,8 @@ std::uint64_t ExploreEngine::state_hash() const {
   d.add(ids.size());
   for (std::uint64_t id : ids) d.add(id);
   d.add(static_cast<std::uint64_t>(faults_used_));
+  // Only liveness runs close the fault phase: other states hash as they always did.
+  if (faults_closed_) d.add(0xc105edu);
   epochs_.clear();
   for (const auto& s : nodes_) epochs_.push_back(s->epoch);
   connections_.digest_into(d, epochs_);
@@ -1008,6 +1128,10 @@ std::uint64_t ExploreEngine::state_hash() const {
 std::string ExploreEngine::describe(const Option& o) const {
   if (o.injected) {
     if (o.inject == InjectKind::heal) return "heal all (injected)";
+    if (o.inject == InjectKind::kill_container)
+      return fmt::format("kill_container {} (injected)", options_.kill_containers[o.slot]);
+    if (o.inject == InjectKind::truncate)
+      return fmt::format("truncate {} (injected)", fmt::join(options_.truncate_tables[o.slot], ", "));
     if (o.inject == InjectKind::drop || o.inject == InjectKind::duplicate) {
       const Event& e = pending_[o.slot];
       return fmt::format("{} {} -> {} {} (injected)", inject_kind_name(o.inject),

@@ -42,14 +42,36 @@
 namespace stampede::explore {
 
 // Faults the explorer may inject on its own (within --max-faults). `pause` (a stop-the-world
-// pause of pause_ns) is asked for by name only: the default set, k_all_inject_kinds, keeps the
-// six kinds that searches and their pinned state counts were built on.
-enum class InjectKind : std::uint8_t { crash, restart, isolate, heal, drop, duplicate, pause };
-inline constexpr int k_inject_kinds = 7;
+// pause of pause_ns), `power_off` (a silent loss of power, undone by `power_on`),
+// `kill_container` (a container of the scenario's stacks dies, as the scripted fault) and
+// `truncate` (the field report's TRUNCATE of tables, as the scripted fault) are asked for by
+// name only: the default set, k_all_inject_kinds, keeps the six kinds that searches and their
+// pinned state counts were built on.
+enum class InjectKind : std::uint8_t {
+  crash,
+  restart,
+  isolate,
+  heal,
+  drop,
+  duplicate,
+  pause,
+  power_off,
+  power_on,
+  kill_container,
+  truncate,
+};
+inline constexpr int k_inject_kinds = 11;
 inline constexpr std::uint32_t k_all_inject_kinds = (1u << 6) - 1;
+inline constexpr std::uint32_t inject_bit(InjectKind k) {
+  return 1u << static_cast<unsigned>(k);
+}
 std::string_view inject_kind_name(InjectKind k);
-// Repairs (restart, heal) are free; the others spend the fault budget.
+// Repairs (restart, heal, power_on) are free; the others spend the fault budget.
 bool inject_costs(InjectKind k);
+// The mask with the repair of every fault it holds added (crash: restart, isolate: heal,
+// power_off: power_on), so that a subset of kinds never makes a fault permanent by leaving its
+// undo out (swarm testing draws subsets).
+std::uint32_t with_undos(std::uint32_t mask);
 
 struct Option {
   bool injected = false;            // an injected fault rather than a pending event
@@ -97,6 +119,21 @@ struct ExploreOptions : EngineOptions {
   // max_delay_ns late. Negative: unbounded (any pending event may go next). Time-bounded
   // liveness ("a leader within T") needs it: with unbounded delays any deadline can be missed.
   DurationNs max_delay_ns = -1;
+  // The nodes an injected fault may target (crash, isolate, pause, power_off; a drop or a
+  // duplicate of a message to or from one), as name patterns (sim/core/spec.hpp name_matches);
+  // empty: every node. Repairs of the explorer's own faults are always offered.
+  std::vector<std::string> fault_targets;
+  // The candidates of the model faults (--faults kill_container,truncate): containers by name
+  // (STACK/SERVICE/K) and table lists, one option each.
+  std::vector<std::string> kill_containers;
+  std::vector<std::vector<std::string>> truncate_tables;
+  // Liveness mode (Settings::settle_ns): the fault phase ends when the next event is due at or
+  // after fault_phase_end_ns, or once settle_after_steps steps are taken (0: no step bound);
+  // then undo_faults() runs, no fault is offered any more, and a run ended by the step bound
+  // goes on in time order (option 0, the scheduler no longer asked) to the end of the scenario,
+  // so that it is judged after its settle window like every other run. -1: no liveness mode.
+  TimeNs fault_phase_end_ns = -1;
+  std::uint64_t settle_after_steps = 0;
   // Called once at the end of run_until, while the engine still exists (run_scenario owns it):
   // the explorer reads the picks and the final state there.
   std::function<void(const ExploreEngine&)> on_end;
@@ -159,6 +196,14 @@ class ExploreEngine final : public Engine {
   // Node digests are cached between the node's changes (a handler ran on it, it crashed, a model
   // fault reached it, a snapshot was restored), so a node that does not step costs nothing here.
   std::uint64_t state_hash() const;
+  // Undoes every fault the explorer injected (restarts what it crashed, powers on what it
+  // powered off, heals the network, resumes paused nodes) and stops offering faults: the end of
+  // a liveness run's fault phase (Settings::settle_ns).
+  void undo_faults();
+  bool faults_closed() const { return faults_closed_; }
+  // The explorer's faults in force now: nodes it crashed or powered off and has not brought
+  // back, and an isolation it has not healed. The shrinker keeps a fault's undo by this count.
+  int faults_outstanding() const;
   // For tests: whether every cached node digest still equals a fresh state_digest().
   bool digests_fresh() const;
   int faults_used() const { return faults_used_; }
@@ -187,6 +232,11 @@ class ExploreEngine final : public Engine {
   // ended or been stopped resumes). Returns false, changing nothing, when a node that cannot
   // clone itself has changed since the snapshot: the caller then re-runs from the start.
   bool restore(const Snapshot& snap);
+
+ private:
+  void restore_faults(const Snapshot& snap);  // restore(): the explorer's fault bookkeeping
+
+ public:
 
  private:
   class NodeCtx;
@@ -251,6 +301,10 @@ class ExploreEngine final : public Engine {
   int faults_used_ = 0;
   bool started_ = false;
   bool stopped_ = false;
+  bool faults_closed_ = false;  // undo_faults() has run: no fault is offered any more
+  bool in_time_order_ = false;
+  bool explorer_cut_ = false;   // an injected isolate not healed since  // liveness mode past its step bound: option 0, no scheduler
+  void maybe_close_faults();    // liveness mode: the end of the fault phase
   bool ended_naturally_ = false;
   Recorder recorder_;  // logs, signals, counters and series
   // Generations (see NodeSlot::gen): fresh values from gen_counter_ whenever the network or the

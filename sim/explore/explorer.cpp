@@ -141,21 +141,67 @@ std::size_t count_events(const std::vector<Option>& options) {
   return n;
 }
 
+// The instants of a run's injected faults over simulated time (Settings::fault_rate_per_min,
+// Settings::fault_instants), from a stream of their own, so that the walk's draws stay those of
+// a run without faults up to the first instant.
+class FaultClock {
+ public:
+  FaultClock(const Settings& s, std::uint64_t run, TimeNs horizon_ns)
+      : rng_(derive_seed(s.seed, fmt::format("explore.fault_times.{}", run)), "fault_times") {
+    if (s.fault_instants > 0) {
+      for (int i = 0; i < s.fault_instants; ++i)
+        instants_.push_back(rng_.uniform_int(0, std::max<TimeNs>(0, horizon_ns - 1)));
+      std::sort(instants_.begin(), instants_.end(), std::greater<>());
+    } else {
+      // A Poisson process: exponential gaps with the mean the rate gives.
+      const auto mean_ns = static_cast<DurationNs>(60.0 * static_cast<double>(k_s) /
+                                                   s.fault_rate_per_min);
+      for (TimeNs t = rng_.exponential(mean_ns); t < horizon_ns; t += rng_.exponential(mean_ns))
+        instants_.push_back(t);
+      std::reverse(instants_.begin(), instants_.end());
+    }
+  }
+  static bool wanted(const Settings& s) {
+    return s.fault_instants > 0 || s.fault_rate_per_min > 0;
+  }
+  // Whether a fault instant falls at or before `at_ns` (the time of the step about to be
+  // taken); consumes it.
+  bool due(TimeNs at_ns) {
+    if (instants_.empty() || instants_.back() > at_ns) return false;
+    instants_.pop_back();
+    return true;
+  }
+  std::size_t pick(std::size_t nf) {
+    return static_cast<std::size_t>(rng_.uniform_int(0, static_cast<std::int64_t>(nf) - 1));
+  }
+
+ private:
+  RandomStream rng_;
+  std::vector<TimeNs> instants_;  // latest first
+};
+
 // Seeded random walks: every pending event equally likely; an injected fault with probability
-// p_fault while the budget lasts.
+// p_fault per step while the budget lasts, or, with a FaultClock, one at each of its instants.
 class RandomScheduler final : public Scheduler {
  public:
   RandomScheduler(std::uint64_t seed, std::uint64_t run, double p_fault, std::uint64_t depth,
-                  std::unordered_set<std::uint64_t>* states)
+                  std::unordered_set<std::uint64_t>* states, FaultClock* clock = nullptr)
       : rng_(derive_seed(seed, fmt::format("explore.random.{}", run)), "walk"),
         p_fault_(p_fault),
         depth_(depth),
-        states_(states) {}
+        states_(states),
+        clock_(clock) {}
   std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) override {
     if (depth_ != 0 && engine.picks().size() >= depth_) return k_stop;
     if (states_) states_->insert(engine.state_hash());
     std::size_t ne = count_events(options);
     std::size_t nf = options.size() - ne;
+    if (clock_) {
+      auto ev = static_cast<std::size_t>(rng_.uniform_int(0, static_cast<std::int64_t>(ne) - 1));
+      if (clock_->due(std::max(engine.now(), options[ev].due_ns)) && nf > 0)
+        return ne + clock_->pick(nf);
+      return ev;
+    }
     if (nf > 0 && rng_.unit() < p_fault_)
       return ne + static_cast<std::size_t>(rng_.uniform_int(0, static_cast<std::int64_t>(nf) - 1));
     return static_cast<std::size_t>(rng_.uniform_int(0, static_cast<std::int64_t>(ne) - 1));
@@ -166,6 +212,7 @@ class RandomScheduler final : public Scheduler {
   double p_fault_;
   std::uint64_t depth_;
   std::unordered_set<std::uint64_t>* states_;
+  FaultClock* clock_;
 };
 
 // Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010) over nodes: each node gets
@@ -174,12 +221,14 @@ class RandomScheduler final : public Scheduler {
 class PctScheduler final : public Scheduler {
  public:
   PctScheduler(std::uint64_t seed, std::uint64_t run, int d, std::uint64_t k_est,
-               double p_fault, std::uint64_t depth, std::unordered_set<std::uint64_t>* states)
+               double p_fault, std::uint64_t depth, std::unordered_set<std::uint64_t>* states,
+               FaultClock* clock = nullptr)
       : rng_(derive_seed(seed, fmt::format("explore.pct.{}", run)), "pct"),
         d_(std::max(1, d)),
         p_fault_(p_fault),
         depth_(depth),
-        states_(states) {
+        states_(states),
+        clock_(clock) {
     for (int i = 0; i + 1 < d_; ++i)
       change_points_.push_back(
           static_cast<std::uint64_t>(rng_.uniform_int(1, static_cast<std::int64_t>(k_est))));
@@ -199,7 +248,7 @@ class PctScheduler final : public Scheduler {
     }
     std::size_t ne = count_events(options);
     std::size_t nf = options.size() - ne;
-    if (nf > 0 && rng_.unit() < p_fault_)
+    if (!clock_ && nf > 0 && rng_.unit() < p_fault_)
       return ne + static_cast<std::size_t>(rng_.uniform_int(0, static_cast<std::int64_t>(nf) - 1));
     std::size_t best = 0;
     int best_p = -1;
@@ -210,6 +259,12 @@ class PctScheduler final : public Scheduler {
         best_p = p;
         best = i;
       }
+    }
+    if (clock_) {
+      if (clock_->due(std::max(engine.now(), options[best].due_ns)) && nf > 0)
+        return ne + clock_->pick(nf);
+      // Change points count the events taken, so an injected fault does not skip one.
+      k = events_++;
     }
     for (std::size_t c = 0; c < change_points_.size(); ++c)
       if (change_points_[c] == k + 1 && options[best].node != k_no_node)
@@ -223,6 +278,8 @@ class PctScheduler final : public Scheduler {
   double p_fault_;
   std::uint64_t depth_;
   std::unordered_set<std::uint64_t>* states_;
+  FaultClock* clock_;
+  std::uint64_t events_ = 0;
   std::vector<int> priority_;
   std::vector<std::uint64_t> change_points_;
 };
@@ -806,6 +863,52 @@ class DfsScheduler final : public Scheduler {
 
 }  // namespace
 
+namespace {
+
+// kill_container's candidates: every container the scenario's stacks run (STACK/SERVICE/K, the
+// scripted fault's names).
+std::vector<std::string> container_names(const ScenarioSpec& spec) {
+  std::vector<std::string> out;
+  for (const StackSpec& stack : spec.stacks)
+    for (const ServiceSpec& svc : stack.services)
+      for (int k = 1; k <= svc.scale; ++k)
+        out.push_back(fmt::format("{}/{}/{}", stack.name, svc.name, k));
+  return out;
+}
+
+// truncate's candidates: the table lists the scenario truncates itself, else the field report's
+// (docs/field-notes.md observation 3: the operator truncated `service` and `network`).
+std::vector<std::vector<std::string>> truncations(const ScenarioSpec& spec) {
+  std::vector<std::vector<std::string>> out;
+  for (const FaultSpec& f : spec.faults)
+    if (f.kind == FaultKind::truncate &&
+        std::find(out.begin(), out.end(), f.tables) == out.end())
+      out.push_back(f.tables);
+  if (out.empty()) out.push_back({"service", "network"});
+  return out;
+}
+
+}  // namespace
+
+TimeNs fault_phase_end(const Settings& s, const ScenarioSpec& spec) {
+  if (s.fault_phase_ns > 0) return s.fault_phase_ns;
+  return std::max<TimeNs>(0, spec.duration_ns - s.settle_ns);
+}
+
+bool judged_in_liveness(const ExpectSpec& e, TimeNs settled_ns) {
+  switch (e.form) {
+    case ExpectForm::at:
+    case ExpectForm::by: return e.at_ns >= settled_ns;
+    case ExpectForm::during: return e.from_ns >= settled_ns;
+    case ExpectForm::always:
+      // An event with no deadline may happen at any moment, the settle window included; a state
+      // over the whole run would include the fault phase.
+      return e.what == ExpectWhat::log || e.what == ExpectWhat::event ||
+             e.what == ExpectWhat::eventually || e.what == ExpectWhat::invariant;
+  }
+  return true;
+}
+
 Explorer::Explorer(const ScenarioSpec& spec, const Registry& registry, Settings settings)
     : spec_(spec), registry_(registry), settings_(settings) {}
 
@@ -829,6 +932,14 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
     o.inject_kinds = s.inject_kinds;
     o.max_delay_ns = s.max_delay_ns;
     o.pause_ns = s.pause_ns;
+    o.fault_targets = s.fault_targets;
+    if (s.settle_ns > 0) {
+      o.fault_phase_end_ns = fault_phase_end(s, sp);
+      o.settle_after_steps = s.depth;
+    }
+    if (s.inject_kinds & inject_bit(InjectKind::kill_container))
+      o.kill_containers = container_names(sp);
+    if (s.inject_kinds & inject_bit(InjectKind::truncate)) o.truncate_tables = truncations(sp);
     if (leaf)
       o.on_leaf = [leaf, &watch](ExploreEngine& e) { return (*leaf)(e, watch.violation()); };
     o.on_end = [&r](const ExploreEngine& e) {
@@ -841,18 +952,22 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
       r.final_state = e.state_hash();
       r.ended_naturally = e.ended_naturally();
       r.faults_used = e.faults_used();
+      r.faults_outstanding = e.faults_outstanding();
     };
     return std::make_unique<ExploreEngine>(std::move(o), chooser, scheduler);
   };
+  r.inject_kinds = s.inject_kinds;
   r.outcome = run_scenario(spec_, registry_, cfg);
   r.digest = r.outcome.digest;
   r.violation = watch.violation();
   // The other expectations (`eventually ... by`, `log`, timed states) speak of a whole run: a run
   // the scheduler cut short (a depth bound, a state dfs had already explored) is not judged on
   // them, or every cut run would "miss" what it had no time to see (docs/exploration.md, "Properties").
+  const TimeNs settled_ns =
+      s.settle_ns > 0 ? fault_phase_end(s, spec_) + s.settle_ns : TimeNs{0};
   if (!r.violation && r.ended_naturally) {
     for (const ExpectResult& e : r.outcome.results)
-      if (!e.passed) {
+      if (!e.passed && (s.settle_ns <= 0 || judged_in_liveness(*e.spec, settled_ns))) {
         r.violation = Violation{e.spec->text, e.detail, e.violated_step,
                                 e.violated_at_ns.value_or(r.outcome.simulated_ns)};
         break;
@@ -874,7 +989,8 @@ RunResult Explorer::run(Scheduler& scheduler, bool record,
 RunResult Explorer::replay(const std::vector<std::uint32_t>& picks, bool record,
                            std::vector<StepObserver*> observers) const {
   // A shrink candidate may wander: cap it well past the recorded length.
-  std::uint64_t cap = settings_.depth != 0 ? settings_.depth : 0;
+  // In liveness mode the depth bounds the fault phase only: the run goes on in time order.
+  std::uint64_t cap = settings_.settle_ns > 0 ? 0 : settings_.depth;
   ReplayScheduler s(picks, cap);
   return run_with(s, settings_, record, std::move(observers));
 }
@@ -898,19 +1014,28 @@ Report Explorer::random_search(bool pct, const std::function<bool()>& should_sto
     if (settings_.swarm) {
       // Swarm testing (Groce et al., ISSTA 2012): each run leaves some fault kinds out entirely,
       // which makes the remaining ones more frequent and exposes bugs that a fault suppresses.
+      // A kept fault keeps its repair (with_undos): leaving restart out would make every crash
+      // permanent, which fails liveness for a reason no one needs the explorer to find.
       std::uint32_t mask = 0;
       for (int k = 0; k < k_inject_kinds; ++k)
         if (swarm_rng.bernoulli(0.5)) mask |= 1u << k;
-      s.inject_kinds = mask & settings_.inject_kinds;
+      s.inject_kinds = with_undos(mask & settings_.inject_kinds) & settings_.inject_kinds;
       static constexpr double k_rates[] = {0.005, 0.02, 0.1};
       p_fault = k_rates[swarm_rng.uniform_int(0, 2)];
     }
     RunResult r;
+    std::optional<FaultClock> clock;
+    const bool liveness = s.settle_ns > 0;
+    if (FaultClock::wanted(s))
+      clock.emplace(s, run, liveness ? fault_phase_end(s, spec_) : spec_.duration_ns);
+    FaultClock* c = clock ? &*clock : nullptr;
+    // In liveness mode the engine ends the fault phase at the step bound (and goes on).
+    const std::uint64_t depth = liveness ? 0 : s.depth;
     if (pct) {
-      PctScheduler sch(s.seed, run, s.pct_depth, k_est, p_fault, s.depth, &states);
+      PctScheduler sch(s.seed, run, s.pct_depth, k_est, p_fault, depth, &states, c);
       r = run_with(sch, s, false, {});
     } else {
-      RandomScheduler sch(s.seed, run, p_fault, s.depth, &states);
+      RandomScheduler sch(s.seed, run, p_fault, depth, &states, c);
       r = run_with(sch, s, false, {});
     }
     ++rep.runs;

@@ -39,6 +39,11 @@ struct RunResult {
   std::uint64_t digest = 0;
   bool ended_naturally = false;   // nothing left to happen within the duration
   int faults_used = 0;
+  // The explorer's faults still in force at the end (ExploreEngine::faults_outstanding).
+  int faults_outstanding = 0;
+  // The fault kinds this run could inject: Settings::inject_kinds, or a swarm run's subset. A
+  // replay needs them (they decide the options), so traces record these.
+  std::uint32_t inject_kinds = k_all_inject_kinds;
   RunOutcome outcome;
 };
 
@@ -72,7 +77,32 @@ struct Settings {
   // the earliest pending event (ExploreOptions::max_delay_ns); negative = unbounded.
   DurationNs max_delay_ns = -1;
   DurationNs pause_ns = 60 * k_s;  // the length of an injected pause (--faults pause)
+  // Faults over simulated time (random and pct): instead of a fault with probability 0.02 at
+  // every step (which puts nearly every fault in a run's first seconds, the steps being densest
+  // there), faults come at instants drawn over the run's simulated time: a Poisson process of
+  // `fault_rate_per_min` faults per simulated minute, or `fault_instants` instants drawn
+  // uniformly. At an instant the walk injects one of the fault options (a repair among them);
+  // an instant with none is skipped. 0 and 0: the per-step probability.
+  double fault_rate_per_min = 0;
+  int fault_instants = 0;
+  // The nodes an injected fault may target, as patterns (ExploreOptions::fault_targets).
+  std::vector<std::string> fault_targets;
+  // Liveness mode (TigerBeetle's VOPR has one): when settle_ns > 0 a run has a fault phase that
+  // ends at fault_phase_ns (0: the scenario's duration less settle_ns) or at the step bound
+  // (`depth`), whichever comes first; there every fault the explorer injected is undone and none
+  // is offered any more; a run ended by the step bound goes on in time order to the scenario's
+  // end. The scenario's expectations other than invariants are then judged only where they
+  // speak of the time after the settle window (at or by an instant, or during a window starting,
+  // no earlier than the phase's end plus settle_ns; events with no deadline anywhere), so a
+  // verdict never rests on a fault still in force or on a system given no time to recover.
+  DurationNs settle_ns = 0;
+  DurationNs fault_phase_ns = 0;
 };
+
+// Liveness mode: the instant the fault phase ends (Settings::fault_phase_ns, or the duration
+// less the settle window), and whether an expectation is judged (explorer.cpp).
+TimeNs fault_phase_end(const Settings& s, const ScenarioSpec& spec);
+bool judged_in_liveness(const ExpectSpec& e, TimeNs settled_ns);
 
 enum class Strategy { random, pct, dfs };
 std::optional<Strategy> strategy_from_name(std::string_view name);

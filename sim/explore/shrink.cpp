@@ -193,7 +193,10 @@ struct NodeCount {
   bool boolean = false;
 };
 
-std::vector<NodeCount> node_counts(const ScenarioSpec& spec) {
+// `liveness`: the property is one a run can fail only by not getting somewhere (not an
+// invariant); such a counterexample keeps at least one agent, since a cluster with none fails
+// every expectation on containers for that reason alone.
+std::vector<NodeCount> node_counts(const ScenarioSpec& spec, bool liveness) {
   std::vector<NodeCount> out;
   const ClusterSpec& c = spec.cluster;
   const bool ha = c.servers > 1;
@@ -203,7 +206,8 @@ std::vector<NodeCount> node_counts(const ScenarioSpec& spec) {
   if (c.zookeeper > (ha ? 1 : 0))
     out.push_back({"cluster.zookeeper", c.zookeeper, ha ? 1 : 0, "zookeeper-"});
   if (ha && c.redis) out.push_back({"cluster.redis", 1, 0, "", true});
-  if (c.agents > 0) out.push_back({"cluster.agents", c.agents, 0, "agent-"});
+  const int min_agents = liveness ? 1 : 0;
+  if (c.agents > min_agents) out.push_back({"cluster.agents", c.agents, min_agents, "agent-"});
   auto it = c.timing.find("lease_lock_clients");
   if (it != c.timing.end() && it->second > 1)
     out.push_back({"cluster.timing.lease_lock_clients", static_cast<int>(it->second), 1,
@@ -227,11 +231,19 @@ std::string renamed(const std::string& name, const std::string& prefix, int drop
   return prefix + std::to_string(k - 1);
 }
 
+bool is_liveness(const ScenarioSpec& spec, const std::string& property) {
+  for (const ExpectSpec& e : spec.expect)
+    if (e.text == property) return e.what != ExpectWhat::invariant;
+  return false;
+}
+
 class Shrinker {
  public:
   Shrinker(const Explorer& ex, const RunResult& original, const ShrinkOptions& opt)
       : ex_(&ex), opt_(opt), best_(original) {
     property_ = original.violation->property;
+    liveness_ = is_liveness(ex.spec(), property_);
+    outstanding_ = original.faults_outstanding;
     // The original, once more, to learn what each step took; the index picks replay it exactly.
     std::vector<Want> wants = index_wants(original.picks);
     CandidateScheduler sch(wants, 0, 0, ex.settings().depth);
@@ -276,6 +288,11 @@ class Shrinker {
     if (anchors) sch.anchor(*anchors, coarse_anchors);
     RunResult r = ex->run(sch);
     if (!r.violation || r.violation->property != property_) return false;
+    // The undo of a kept fault is never dropped: a candidate that leaves more of the explorer's
+    // faults in force at its end (a crash without its restart, an isolation without its heal)
+    // than the original fails for another reason (a permanent fault) that the correct model
+    // fails for too.
+    if (r.faults_outstanding > outstanding_) return false;
     ShrinkSize s = size_of(r, sch.nodes());
     if (!(s < size_) && !(allow_equal && !(size_ < s))) return false;
     best_ = std::move(r);
@@ -442,7 +459,7 @@ class Shrinker {
     bool any = false;
     for (bool again = true; again && !out_of_budget();) {
       again = false;
-      for (const NodeCount& n : node_counts(ex_->spec())) {
+      for (const NodeCount& n : node_counts(ex_->spec(), liveness_)) {
         std::vector<std::string> added = overrides_;
         std::erase_if(added, [&](const std::string& o) {
           return o.compare(0, n.key.size() + 1, n.key + "=") == 0;
@@ -563,6 +580,8 @@ class Shrinker {
   std::vector<std::string> overrides_;
   std::optional<DurationNs> pause_ns_;  // a shorter injected pause, once one is kept
   std::string property_;
+  bool liveness_ = false;  // the property is not an invariant
+  int outstanding_ = 0;    // the original's faults still in force at its end
   RunResult best_;
   std::vector<Want> wants_;  // per step of best_: what it took
   bool keyed_ = true;

@@ -37,12 +37,16 @@ ExploreTrace read_explore_trace(const std::string& path, const std::string& expe
     if (!kinds) throw TraceError(where + ": unknown fault kind in explore.inject_kinds");
     x.inject_kinds = *kinds;
     x.depth = e.value("depth", std::uint64_t{0});
+    if (e.contains("fault_targets"))
+      x.fault_targets = e["fault_targets"].get<std::vector<std::string>>();
     x.max_delay_ns = e.value("max_delay_ns", std::int64_t{-1});
     x.pause_ns = e.value("pause_ns", std::int64_t{60 * k_s});
+    x.settle_ns = e.value("settle_ns", std::int64_t{0});
+    x.fault_phase_ns = e.value("fault_phase_ns", std::int64_t{0});
     // The bounds must be ones the explorer can have written: a negative count would wrap.
     if (e.at("max_faults").get<std::int64_t>() < 0 ||
         (e.contains("depth") && e["depth"].get<std::int64_t>() < 0) || x.max_delay_ns < -1 ||
-        x.pause_ns <= 0)
+        x.pause_ns <= 0 || x.settle_ns < 0 || x.fault_phase_ns < 0)
       throw TraceError(where + ": explore.max_faults and explore.depth must be >= 0, "
                                "explore.max_delay_ns >= -1 and explore.pause_ns > 0");
     x.strategy = e.value("strategy", "");
@@ -77,6 +81,13 @@ void write_explore_trace(const std::string& path, const TraceHeader& header,
   // Only bounded-delay searches write it, so traces of unbounded ones stay byte for byte as
   // before; readers take its absence as unbounded.
   if (settings.max_delay_ns >= 0) ex["max_delay_ns"] = settings.max_delay_ns;
+  // Likewise only targeted searches write their targets (they decide the options).
+  if (!settings.fault_targets.empty()) ex["fault_targets"] = settings.fault_targets;
+  // And only liveness searches their phases (the run's options and verdict depend on them).
+  if (settings.settle_ns > 0) {
+    ex["settle_ns"] = settings.settle_ns;
+    if (settings.fault_phase_ns > 0) ex["fault_phase_ns"] = settings.fault_phase_ns;
+  }
   // Likewise only searches that may pause write the pause's length.
   if (settings.inject_kinds & (1u << static_cast<unsigned>(InjectKind::pause)))
     ex["pause_ns"] = settings.pause_ns;
@@ -119,6 +130,9 @@ Settings settings_for(const ExploreTrace& t) {
   s.seed = t.trace.header.seed;
   s.max_faults = t.max_faults;
   s.inject_kinds = t.inject_kinds;
+  s.fault_targets = t.fault_targets;
+  s.settle_ns = t.settle_ns;
+  s.fault_phase_ns = t.fault_phase_ns;
   s.depth = t.depth;
   s.max_delay_ns = t.max_delay_ns;
   s.pause_ns = t.pause_ns;

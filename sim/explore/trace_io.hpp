@@ -21,9 +21,12 @@ struct ExploreTrace {
   std::vector<std::uint32_t> picks;
   int max_faults = 0;
   std::uint32_t inject_kinds = k_all_inject_kinds;
+  std::vector<std::string> fault_targets;  // absent: every node
   std::uint64_t depth = 0;
   DurationNs max_delay_ns = -1;  // the bounded-delay window; -1 (or absent) = unbounded
   DurationNs pause_ns = 60 * k_s;  // the length of an injected pause (absent: the default)
+  DurationNs settle_ns = 0;        // liveness mode's settle window (absent: no liveness mode)
+  DurationNs fault_phase_ns = 0;   // liveness mode's fault phase (absent: the default)
   std::string strategy;
   std::string property;  // the violated property, empty when the run passed
 };

@@ -1,33 +1,21 @@
 #include "sim/net/network.hpp"
 
 #include <algorithm>
-#include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/connected_components.hpp>
 #include <cmath>
-#include <map>
 
 #include "sim/core/assert.hpp"
 
 namespace stampede {
 
 void Network::add_node() {
-  std::size_t m = n_ + 1;
-  std::vector<std::uint8_t> up(m * m, 1);
-  for (std::size_t i = 0; i < n_; ++i)
-    for (std::size_t j = 0; j < n_; ++j) up[i * m + j] = up_[i * n_ + j];
-  up_ = std::move(up);
-  n_ = m;
-  recompute();
+  // The new node's links are all up, and up links are not stored: only the split changes.
+  ++n_;
+  changed();
 }
 
 void Network::cut(NodeId from, NodeId to) {
   STAMPEDE_ASSERT(from < n_ && to < n_, "cut names a node outside the network");
-  if (from == to) return;
-  std::uint8_t& link = up_[static_cast<std::size_t>(from) * n_ + to];
-  if (link) {
-    link = 0;
-    ++cuts_;
-  }
+  if (from != to) cut_.insert(key(from, to));
 }
 
 void Network::partition(const std::vector<std::vector<NodeId>>& groups) {
@@ -36,36 +24,63 @@ void Network::partition(const std::vector<std::vector<NodeId>>& groups) {
       if (g != h)
         for (NodeId a : groups[g])
           for (NodeId b : groups[h]) cut(a, b);
-  recompute();
+  changed();
 }
 
 void Network::partition_oneway(const std::vector<NodeId>& from, const std::vector<NodeId>& to) {
   for (NodeId a : from)
     for (NodeId b : to) cut(a, b);
-  recompute();
+  changed();
 }
 
 void Network::heal_all() {
-  std::fill(up_.begin(), up_.end(), 1);
-  cuts_ = 0;
-  recompute();
+  cut_.clear();
+  changed();
 }
 
-void Network::recompute() {
+void Network::changed() {
   ++version_;
-  reach_ = up_;
-  // Components over the links that are up in both directions.
-  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS>;
-  Graph g(n_);
-  for (std::size_t i = 0; i < n_; ++i)
-    for (std::size_t j = i + 1; j < n_; ++j)
-      if (up_[i * n_ + j] && up_[j * n_ + i]) boost::add_edge(i, j, g);
-  std::vector<int> comp(n_);
-  int count = n_ == 0 ? 0 : boost::connected_components(g, comp.data());
-  components_.assign(static_cast<std::size_t>(count), {});
-  // Component numbers follow the lowest vertex of each component, so the order is canonical.
-  for (std::size_t i = 0; i < n_; ++i)
-    components_[static_cast<std::size_t>(comp[i])].push_back(static_cast<NodeId>(i));
+  components_stale_ = true;
+}
+
+const std::vector<std::vector<NodeId>>& Network::components() const {
+  if (!components_stale_) return components_;
+  components_stale_ = false;
+  components_.clear();
+  // Two nodes are joined when neither direction between them is cut: a search over the
+  // complement of the cut pairs. `rest` holds the unvisited nodes in ascending order; a node
+  // taken from the queue visits every unvisited node it is not cut from, and the nodes it is cut
+  // from stay for later, so the work is the nodes plus the cut pairs.
+  std::vector<std::vector<NodeId>> apart(n_);
+  for (std::uint64_t k : cut_) {
+    auto from = static_cast<NodeId>(k >> 32), to = static_cast<NodeId>(k & 0xffffffffu);
+    apart[from].push_back(to);
+    apart[to].push_back(from);
+  }
+  for (auto& a : apart) std::sort(a.begin(), a.end());
+  std::vector<NodeId> rest(n_), kept;
+  for (std::size_t i = 0; i < n_; ++i) rest[i] = static_cast<NodeId>(i);
+  std::size_t head = 0;
+  while (!rest.empty()) {
+    // A new component starts at the smallest unvisited node, so components come in order of
+    // their smallest member.
+    std::vector<NodeId> comp{rest.front()};
+    rest.erase(rest.begin());
+    for (head = 0; head < comp.size(); ++head) {
+      const std::vector<NodeId>& far = apart[comp[head]];
+      kept.clear();
+      for (NodeId u : rest) {
+        if (std::binary_search(far.begin(), far.end(), u))
+          kept.push_back(u);
+        else
+          comp.push_back(u);
+      }
+      rest.swap(kept);
+    }
+    std::sort(comp.begin(), comp.end());
+    components_.push_back(std::move(comp));
+  }
+  return components_;
 }
 
 DurationNs Network::sample_latency(Chooser& chooser) const {

@@ -1,13 +1,15 @@
 #pragma once
 // The network between nodes: which links are up, and how long a message takes on them.
 //
-// The topology is a Boost.Graph graph whose vertices are nodes and whose edges are the links
-// that are up (a full mesh at the start; partitions remove edges, heal restores them). Delivery
-// needs the direct link from sender to receiver: nodes do not route for each other, so a client
-// that reaches both sides of a cut does not bridge it. Connected components of the link graph
-// describe how the cluster is split (for timelines and quorum reasoning); both the reachability
-// matrix and the components are recomputed only when the topology changes.
+// Every directed link is up (a full mesh) unless it has been cut: only the cut links are stored,
+// so adding a node costs nothing and a step's reachability test costs one look-up while some link
+// is cut (none otherwise). Delivery needs the direct link from sender to receiver: nodes do not
+// route for each other, so a client that reaches both sides of a cut does not bridge it.
+// Connected components of the link graph (links up in both directions) describe how the cluster
+// is split, for timelines, quorum reasoning and tests; they are computed when asked, once per
+// change of the topology, in time proportional to the nodes plus the cut links.
 #include <cstdint>
+#include <unordered_set>
 #include <vector>
 
 #include "sim/core/chooser.hpp"
@@ -25,7 +27,7 @@ class Network {
 
   // Whether a message sent now from `from` to `to` can arrive.
   bool reachable(NodeId from, NodeId to) const {
-    return from == to || reach_[static_cast<std::size_t>(from) * n_ + to] != 0;
+    return cut_.empty() || from == to || cut_.count(key(from, to)) == 0;
   }
 
   // Cuts every link between nodes of different groups, in both directions. Nodes in no group
@@ -37,9 +39,9 @@ class Network {
 
   // The groups of nodes joined by links that are up (both directions), each sorted, ordered by
   // their smallest member.
-  const std::vector<std::vector<NodeId>>& components() const { return components_; }
+  const std::vector<std::vector<NodeId>>& components() const;
   std::uint64_t version() const { return version_; }
-  bool any_cut() const { return cuts_ > 0; }
+  bool any_cut() const { return !cut_.empty(); }
 
   DurationNs sample_latency(Chooser& chooser) const;
   bool sample_drop(Chooser& chooser) const;
@@ -47,16 +49,20 @@ class Network {
   const NetworkSpec& spec() const { return spec_; }
 
  private:
+  static std::uint64_t key(NodeId from, NodeId to) {
+    return (static_cast<std::uint64_t>(from) << 32) | to;
+  }
   void cut(NodeId from, NodeId to);
-  void recompute();
+  void changed();
 
   NetworkSpec spec_;
   std::size_t n_ = 0;
-  std::vector<std::uint8_t> up_;     // n_*n_, 1 when the directed link is up
-  std::vector<std::uint8_t> reach_;  // n_*n_, derived from up_
-  std::vector<std::vector<NodeId>> components_;
+  // The directed links that are down, as key(from, to). Only looked up, never iterated where the
+  // order could reach a run: components() sorts what it derives from it.
+  std::unordered_set<std::uint64_t> cut_;
+  mutable std::vector<std::vector<NodeId>> components_;
+  mutable bool components_stale_ = true;
   std::uint64_t version_ = 0;
-  std::size_t cuts_ = 0;
 };
 
 }  // namespace stampede

@@ -5,6 +5,7 @@
 
 #include "sim/fault/faults.hpp"
 #include "sim/kernel/kernel.hpp"
+#include "sim/run/repair.hpp"
 
 namespace stampede {
 
@@ -143,10 +144,28 @@ void add_timeline(RunOutcome& out, const Engine& kernel, LogLevel level) {
                    [](const TimelineEntry& a, const TimelineEntry& b) { return a.time_ns < b.time_ns; });
 }
 
+// Repair times and scale violations (sim/run/repair.hpp), for runs with services. The
+// percentiles are over this run's repairs and absent when it had none, so that a sweep's report
+// averages them over the runs that measured them.
+void add_repair_metrics(RunOutcome& out, const RepairTracker& repairs) {
+  if (!repairs.has_services()) return;
+  const std::vector<DurationNs>& r = repairs.repairs_ns();
+  out.metrics.push_back({"repairs", static_cast<double>(r.size()), ""});
+  out.metrics.push_back({"repairs_unfinished", static_cast<double>(repairs.unfinished()), ""});
+  if (!r.empty()) {
+    out.metrics.push_back({"repair_time_p50", seconds(percentile_ns(r, 0.50)), "s"});
+    out.metrics.push_back({"repair_time_p95", seconds(percentile_ns(r, 0.95)), "s"});
+    out.metrics.push_back({"repair_time_p99", seconds(percentile_ns(r, 0.99)), "s"});
+    out.metrics.push_back({"repair_time_max", seconds(percentile_ns(r, 1.0)), "s"});
+  }
+  out.metrics.push_back({"over_scale_episodes", static_cast<double>(repairs.over_scale_episodes()), ""});
+  out.metrics.push_back({"over_scale_time", seconds(repairs.over_scale_ns()), "s"});
+}
+
 // The run's metrics: availability per load-balanced target, the models' counters, then the
 // run's own.
 void add_metrics(RunOutcome& out, const Engine& kernel, const ConvergenceTracker& convergence,
-                 const FaultInjector& faults) {
+                 const RepairTracker& repairs, const FaultInjector& faults) {
   for (const std::string& name : kernel.metric_names()) {
     if (name.rfind("requests:", 0) != 0) continue;
     const std::vector<Sample>* s = kernel.series(name);
@@ -163,6 +182,7 @@ void add_metrics(RunOutcome& out, const Engine& kernel, const ConvergenceTracker
     auto c = convergence.convergence_ns();
     out.metrics.push_back({"convergence_time", c ? seconds(*c) : -1.0, "s"});
   }
+  add_repair_metrics(out, repairs);
   out.metrics.push_back({"faults_injected", static_cast<double>(faults.faults_injected()), ""});
   out.metrics.push_back({"steps", static_cast<double>(out.steps), ""});
   out.metrics.push_back({"messages_delivered", static_cast<double>(out.messages), ""});
@@ -215,8 +235,10 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
       !config.make_engine)
     for (const FaultSpec& f : spec.faults) certain_faults += f.at_ns <= spec.duration_ns;
   ConvergenceTracker convergence(registry, kernel, faults, certain_faults);
+  RepairTracker repairs(spec, kernel);
   kernel.add_observer(&checker);
   kernel.add_observer(&convergence);
+  kernel.add_observer(&repairs);
   for (StepObserver* o : config.observers) {
     o->on_world(kernel);
     kernel.add_observer(o);
@@ -234,7 +256,7 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
   out.stopped_early = kernel.now() < spec.duration_ns;
 
   add_timeline(out, kernel, config.timeline_level);
-  add_metrics(out, kernel, convergence, faults);
+  add_metrics(out, kernel, convergence, repairs, faults);
   return out;
 }
 

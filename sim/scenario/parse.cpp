@@ -244,15 +244,36 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
 
 namespace {
 
+HealthCheckSpec::Strategy parse_strategy(const Reader& r, const YAML::Node& n) {
+  std::string s = r.string(n, "strategy");
+  if (s == "recreate") return HealthCheckSpec::Strategy::recreate;
+  if (s == "recreateOnQuorum") return HealthCheckSpec::Strategy::recreate_on_quorum;
+  if (s == "none") return HealthCheckSpec::Strategy::none;
+  r.fail(n, fmt::format("unknown health check strategy '{}' (expected recreate, recreateOnQuorum "
+                        "or none){}",
+                        s, hint(s, {"recreate", "recreateOnQuorum", "none"})));
+}
+
 HealthCheckSpec parse_health_check(const Reader& r, const YAML::Node& node) {
   Fields f(r, node, "health_check", "'health_check'",
-           {"interval", "unhealthy_threshold", "healthy_threshold"});
+           {"interval", "unhealthy_threshold", "healthy_threshold", "response_timeout", "strategy",
+            "quorum", "initializing_timeout", "reinitializing_timeout"});
   HealthCheckSpec h;
   if (auto n = f.get("interval")) h.interval_ns = r.duration(*n, "interval", Sign::positive);
   if (auto n = f.get("unhealthy_threshold"))
     h.unhealthy_threshold = static_cast<int>(r.integer_in(*n, "unhealthy_threshold", 1, 1'000'000));
   if (auto n = f.get("healthy_threshold"))
     h.healthy_threshold = static_cast<int>(r.integer_in(*n, "healthy_threshold", 1, 1'000'000));
+  if (auto n = f.get("response_timeout"))
+    h.response_timeout_ns = r.duration(*n, "response_timeout", Sign::positive);
+  if (auto n = f.get("strategy")) h.strategy = parse_strategy(r, *n);
+  // Rancher keeps a quorum given with another strategy and ignores it (ServiceDeploymentPlanner
+  // reads it only for recreateOnQuorum), so a --set of the strategy alone switches it off.
+  if (auto n = f.get("quorum")) h.quorum = static_cast<int>(r.integer_in(*n, "quorum", 1, 100'000));
+  if (auto n = f.get("initializing_timeout"))
+    h.initializing_timeout_ns = r.duration(*n, "initializing_timeout", Sign::positive);
+  if (auto n = f.get("reinitializing_timeout"))
+    h.reinitializing_timeout_ns = r.duration(*n, "reinitializing_timeout", Sign::positive);
   return h;
 }
 

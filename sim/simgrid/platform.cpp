@@ -5,6 +5,12 @@
 #include <fmt/format.h>
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include "sim/scenario/scenario.hpp"
@@ -173,6 +179,67 @@ void check_host_map(const PlatformOptions& opts, const std::vector<std::string>&
                                  node,
                                  hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
   }
+}
+
+namespace {
+
+// Asks SimGrid for every route between the hosts, in this (forked) process, which exits 0 when
+// all were found. Before each question it writes the pair's index to `fd`, so that the parent
+// knows which pair a crash was on. SimGrid's own crash report is silenced: the parent says it.
+[[noreturn]] void probe_routes(int fd, const std::vector<std::pair<sg4::Host*, sg4::Host*>>& pairs) {
+  std::signal(SIGSEGV, SIG_DFL);
+  std::signal(SIGBUS, SIG_DFL);
+  std::signal(SIGABRT, SIG_DFL);
+  const int devnull = ::open("/dev/null", O_WRONLY);
+  ::dup2(devnull, STDOUT_FILENO);
+  ::dup2(devnull, STDERR_FILENO);
+  try {
+    for (std::uint32_t i = 0; i < pairs.size(); ++i) {
+      if (::write(fd, &i, sizeof i) != sizeof i) ::_exit(3);
+      std::vector<sg4::Link*> route;
+      double latency_s = 0;
+      pairs[i].first->route_to(pairs[i].second, route, &latency_s);
+    }
+  } catch (...) {
+    ::_exit(1);
+  }
+  ::_exit(0);
+}
+
+}  // namespace
+
+void check_routes(const std::string& file, const std::vector<sg4::Host*>& host_of_node) {
+  std::vector<std::pair<sg4::Host*, sg4::Host*>> pairs;
+  for (sg4::Host* a : host_of_node)
+    for (sg4::Host* b : host_of_node)
+      if (a != b) pairs.emplace_back(a, b);
+  if (pairs.empty()) return;
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("cannot create a pipe to probe the routes");
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("cannot fork to probe the platform's routes");
+  if (pid == 0) {
+    ::close(fds[0]);
+    probe_routes(fds[1], pairs);
+  }
+  ::close(fds[1]);
+  std::uint32_t last = 0, i = 0;
+  while (::read(fds[0], &i, sizeof i) == sizeof i) last = i;
+  ::close(fds[0]);
+  int status = 0;
+  // Only an interrupted wait is retried: any other failure would loop forever.
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error("cannot wait for the platform's route probe");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+  const sg4::Host* a = pairs.at(last).first;
+  const sg4::Host* b = pairs.at(last).second;
+  throw InputError(fmt::format(
+      "--platform {}: SimGrid finds no route from host {} (zone '{}') to host {} (zone '{}'): "
+      "expected a zoneRoute between their zones, or a route in the zone that holds both",
+      file, a->get_name(), a->get_englobing_zone()->get_name(), b->get_name(),
+      b->get_englobing_zone()->get_name()));
 }
 
 LinkStates::LinkStates(std::vector<sg4::Host*> host_of_node) {

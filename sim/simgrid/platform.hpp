@@ -64,6 +64,13 @@ simgrid::s4u::Host* resolve_host(const PlatformOptions& opts, const std::string&
 // InputError on anything else, a likely typo.
 void check_host_map(const PlatformOptions& opts, const std::vector<std::string>& node_names);
 
+// Every pair of the nodes' hosts must be joined by a route. SimGrid 3.32 dereferences a missing
+// route between two zones (a Full zone with no zoneRoute at all indexes an empty routing table;
+// one with some has null gateways), so the routes are first asked for in a forked child: its
+// crash becomes InputError "--platform FILE: SimGrid finds no route from host A ... to host B",
+// and this process never asks the question that kills it.
+void check_routes(const std::string& file, const std::vector<simgrid::s4u::Host*>& host_of_node);
+
 DurationNs representative_latency_ns(const LatencySpec& l);
 
 // Keeps each link of the routes between nodes on exactly when some pair of nodes that are still

@@ -186,6 +186,7 @@ void SimgridEngine::start_platform() {
   }
   std::vector<sg4::Host*> hosts;
   for (auto& s : nodes_) hosts.push_back(s->host);
+  if (options_.platform.file) sg::check_routes(*options_.platform.file, hosts);
   links_ = std::make_unique<sg::LinkStates>(hosts);
   links_->sync(*network_);
   synced_network_version_ = network_->version();

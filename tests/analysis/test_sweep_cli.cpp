@@ -258,8 +258,8 @@ TEST_CASE("points with random crashes of the whole ensemble carry the binomial b
     if (e.path().string().ends_with("-availability.gp"))
       drawn = read_text(e.path().string()).find("binomial baseline") != std::string::npos;
   CHECK(drawn);
-  // A metric no run has leaves availability out rather than plotting nothing.
-  REQUIRE(stampede_cmd("report z.db --out rep2 --availability no_such_metric", d).rc == 0);
-  CHECK(read_text(tmp / "rep2/report.md").find("Availability: no data to plot.") !=
-        std::string::npos);
+  // A metric no run has is refused (issue 16) rather than plotted as nothing, and no report is
+  // written.
+  CHECK(stampede_cmd("report z.db --out rep2 --availability no_such_metric", d).rc == 2);
+  CHECK_FALSE(std::filesystem::exists(tmp / "rep2"));
 }

@@ -349,6 +349,34 @@ TEST_CASE("a SimGrid run's trace replays on SimGrid to the same digest", "[cli][
   CHECK(replay.out.find("✓ reproduced all") != std::string::npos);
 }
 
+TEST_CASE("the stampede binary does not load SimGrid, and hands a SimGrid run to stampede-simgrid",
+          "[cli][simgrid][startup]") {
+  // SimGrid and the ns-3 libraries it brings are not among the binary's dynamic dependencies.
+  REQUIRE(std::system(fmt::format("readelf -d '{}' >'{}/needed.txt'", STAMPEDE_BIN,
+                                   temp_dir()).c_str()) == 0);
+  std::string needed = slurp(temp_dir() + "/needed.txt");
+  REQUIRE(needed.find("NEEDED") != std::string::npos);
+  CHECK(needed.find("simgrid") == std::string::npos);
+  CHECK(needed.find("ns3") == std::string::npos);
+  // Alone in a folder, the binary still runs the kernel, and says what is missing for SimGrid.
+  std::string alone = temp_dir() + "/alone";
+  std::filesystem::create_directories(alone);
+  std::filesystem::copy_file(STAMPEDE_BIN, alone + "/stampede",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::string out = temp_dir() + "/alone.out", err = temp_dir() + "/alone.err";
+  auto run_alone = [&](const std::string& args) {
+    int status = std::system(fmt::format("'{}/stampede' run '{}' --quiet {} >'{}' 2>'{}'", alone,
+                                         fixture("valid.yaml"), args, out, err).c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  CHECK(run_alone("") == 0);
+  CHECK(run_alone("--engine simgrid") == 3);
+  std::string message = slurp(err);
+  CHECK(lines(message) == 1);
+  CHECK(message.find(alone + "/stampede-simgrid") != std::string::npos);
+  CHECK(slurp(out).empty());
+}
+
 TEST_CASE("a platform without the simgrid engine, or a missing platform file, is bad input",
           "[cli][bad-input][simgrid]") {
   Result r = stampede("run " + fixture("valid.yaml") + " --platform scenarios/platforms/two-zones.xml");
@@ -485,4 +513,90 @@ TEST_CASE("an error whose value spans lines is still one line", "[cli][bad-input
   Result r = stampede("run " + path);
   require_input_error(r, path, "bad name");
   CHECK(r.err.find("two\\nlines") != std::string::npos);
+}
+
+TEST_CASE("a platform whose zones have no zoneRoute is bad input naming the hosts, not a segfault",
+          "[cli][bad-input][simgrid]") {
+  // No route at all in the Full zone (SimGrid indexed an empty table), then a zone left out of
+  // the only zoneRoute (SimGrid followed null gateways).
+  for (const auto& [platform, to] : {std::pair{"no-zone-route.xml", "host b-1 (zone 'zone-b')"},
+                                     std::pair{"missing-zone-route.xml", "host c-1 (zone 'zone-c')"}}) {
+    Result r = stampede("run " + fixture("valid.yaml") + " --engine simgrid --platform " +
+                        fixture(platform));
+    require_flag_error(r, "--platform " + fixture(platform), "no route from host a-1 (zone 'zone-a') to " + std::string(to));
+    CHECK(r.err.find("expected a zoneRoute") != std::string::npos);
+  }
+}
+
+namespace {
+
+// A results database from a two-run sweep, then changed by a line of Python's sqlite3 (or by
+// overwriting its pages with garbage when `python` is empty).
+std::string bad_db(const std::string& name, const std::string& python) {
+  const std::string db = temp_dir() + "/" + name + ".db";
+  std::filesystem::remove(db);
+  REQUIRE(stampede(fmt::format("sweep {} --seeds 2 --quiet --db {}", fixture("valid.yaml"), db)).code == 0);
+  const std::string change =
+      python.empty()
+          ? "d=bytearray(open(p,'rb').read())\nfor i in range(4096,len(d),7): d[i]=0x5a\n"
+            "open(p,'wb').write(d)"
+          : "c=sqlite3.connect(p,isolation_level=None)\n" + python + "\nc.close()";
+  const std::string script = fmt::format(
+      "import sqlite3\np='{}'\nc=sqlite3.connect(p)\nc.execute('PRAGMA journal_mode=DELETE')\n"
+      "c.close()\n{}\n",
+      db, change);
+  { std::ofstream(temp_dir() + "/bad_db.py", std::ios::trunc) << script; }
+  REQUIRE(std::system(("/usr/bin/python3 " + temp_dir() + "/bad_db.py").c_str()) == 0);
+  return db;
+}
+
+}  // namespace
+
+TEST_CASE("a results database with a table or column missing, or corrupted pages, is refused untouched by sweep, report and merge",
+          "[cli][bad-input][db]") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {bad_db("no-column", "c.execute('ALTER TABLE runs DROP COLUMN wall_s')"), "table runs has no column wall_s"},
+      {bad_db("no-table", "c.execute('DROP TABLE metrics')"), "table metrics is missing"},
+      {bad_db("corrupted", ""), "the results database is corrupted"}};
+  for (const auto& [db, needle] : cases) {
+    const std::string before = slurp(db);
+    const std::string into = temp_dir() + "/into.db", out = temp_dir() + "/bad-report";
+    for (const std::string& cmd :
+         {fmt::format("sweep {} --seeds 3 --quiet --db {}", fixture("valid.yaml"), db),
+          fmt::format("report {} --out {}", db, out), fmt::format("merge {} --into {}", db, into)}) {
+      INFO(cmd);
+      require_flag_error(stampede(cmd), db, needle);
+      CHECK(slurp(db) == before);
+      CHECK_FALSE(std::filesystem::exists(into));
+      CHECK_FALSE(std::filesystem::exists(out));
+    }
+    CHECK(stampede(fmt::format("report {} --out {}", db, out)).err.find("schema version") == std::string::npos);
+  }
+}
+
+TEST_CASE("a results database locked by another process is one line after 10 s, and no report is left",
+          "[cli][bad-input][db]") {
+  // A sound database (the Python line changes nothing), held by a writer for 14 s.
+  const std::string good = bad_db("locked", "pass");
+  const std::string out = temp_dir() + "/locked-report";
+  const std::string cmd = fmt::format(
+      "/usr/bin/python3 -c \"import sqlite3,time\nc=sqlite3.connect('{}',isolation_level=None)\n"
+      "c.execute('BEGIN EXCLUSIVE')\nc.execute('DELETE FROM metrics')\nopen('{}.held','w')\n"
+      "time.sleep(14)\" & for i in $(seq 100); do [ -e '{}.held' ] && break; sleep 0.1; done",
+      good, good, good);
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  Result r = stampede(fmt::format("report {} --out {}", good, out));
+  require_flag_error(r, good, "locked by another process");
+  CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("report --availability of a metric no run recorded is refused with the nearest name, before any file",
+          "[cli][bad-input][db]") {
+  const std::string db = bad_db("availability", "pass");
+  const std::string out = temp_dir() + "/availability-report";
+  Result r = stampede(fmt::format("report {} --availability availability:wordpress/lbb --out {}", db, out));
+  require_flag_error(r, "--availability availability:wordpress/lbb",
+                     "did you mean 'availability:wordpress/lb'?");
+  CHECK_FALSE(std::filesystem::exists(out));
+  CHECK(stampede(fmt::format("report {} --availability availability:wordpress/lb --out {}", db, out)).code == 0);
 }

@@ -1,0 +1,134 @@
+// The host's side of Rancher 1.1's health checks: the network agent runs HAProxy with one
+// backend per container the server gave this host to check (rancher/cattle v0.165.8
+// resources/content/config-content/healthcheck/content/etc/healthcheck/healthcheck.cfg.ftl lines
+// 26-38: `check ... inter INTERVAL rise HEALTHY_THRESHOLD fall UNHEALTHY_THRESHOLD`, `timeout
+// check RESPONSE_TIMEOUT`). A check is a request to the container's host; no answer within the
+// response timeout (unset: within the interval, as HAProxy times a check out without `timeout
+// check`) is a failure. HAProxy's view flips to UP after `rise` successes in a row and to DOWN
+// after `fall` failures in a row, and each flip is posted to the API as a serviceEvent
+// (code/iaas/healthcheck/src/main/java/io/cattle/iaas/healthcheck/process/ServiceEventCreate.java
+// lines 47-56), like host-api's container events: one POST, lost when the server is out of reach.
+// The next check starts an interval after the last one ended.
+#include <fmt/format.h>
+
+#include "models/agent/agent.hpp"
+#include "models/app/http.hpp"
+#include "models/cattle/protocol.hpp"
+
+namespace stampede::agent {
+
+using namespace stampede::cattle;
+namespace http = stampede::app;
+
+namespace {
+
+// A check's id on the wire: the instance and the check's sequence number.
+std::int64_t check_id(std::int64_t instance, std::uint64_t seq) {
+  return (instance << 16) | static_cast<std::int64_t>(seq & 0xffff);
+}
+
+}  // namespace
+
+const HealthCheckSpec* Agent::health_spec(std::string_view container) const {
+  auto it = config_.health_checks.find(service_of(container));
+  return it == config_.health_checks.end() ? nullptr : &it->second;
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const HealthcheckConfig& m) {
+  (void)from;
+  std::map<std::int64_t, HealthEntry> wanted;
+  for (const std::string& entry : names_of(m.entries))
+    if (auto e = parse_health_entry(entry); e && health_spec(e->container))
+      wanted[e->instance] = *e;
+  auto& targets = volatile_.health.targets;
+  for (auto it = targets.begin(); it != targets.end();) {
+    if (wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    ctx.cancel_timer(it->second.timer);
+    it = targets.erase(it);
+  }
+  for (auto& [instance, e] : wanted) {
+    auto [it, added] = targets.try_emplace(instance);
+    it->second.container = e.container;
+    it->second.agent = e.agent;
+    if (!added) continue;
+    const HealthCheckSpec& spec = *health_spec(e.container);
+    it->second.timer = ctx.set_timer(spec.interval_ns, timer_tag::encode(HealthTick{instance}));
+  }
+}
+
+void Agent::on(Ctx& ctx, const HealthTick& t) {
+  auto it = volatile_.health.targets.find(t.instance);
+  if (it == volatile_.health.targets.end()) return;
+  HealthTarget& target = it->second;
+  const HealthCheckSpec& spec = *health_spec(target.container);
+  std::uint64_t seq = ++volatile_.health.next_seq;
+  target.in_flight = seq;
+  DurationNs timeout = spec.response_timeout_ns > 0 ? spec.response_timeout_ns : spec.interval_ns;
+  target.timer = ctx.set_timer(timeout, timer_tag::encode(HealthTimeout{t.instance, seq & 0xffff}));
+  NodeId peer = ctx.lookup(target.agent);
+  if (peer != k_no_node)
+    ctx.send(peer, wire::encode(http::HealthCheck{check_id(t.instance, seq),
+                                                  make_names({target.container})}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const http::HealthReply& m) {
+  (void)from;
+  std::int64_t instance = m.check >> 16;
+  auto it = volatile_.health.targets.find(instance);
+  if (it == volatile_.health.targets.end() || it->second.in_flight == 0 ||
+      (it->second.in_flight & 0xffff) != static_cast<std::uint64_t>(m.check & 0xffff))
+    return;
+  ctx.cancel_timer(it->second.timer);
+  health_result(ctx, instance, m.status == http::status_ok);
+}
+
+void Agent::on(Ctx& ctx, const HealthTimeout& t) {
+  auto it = volatile_.health.targets.find(t.instance);
+  if (it == volatile_.health.targets.end() || it->second.in_flight == 0 ||
+      (it->second.in_flight & 0xffff) != t.seq)
+    return;
+  health_result(ctx, t.instance, false);
+}
+
+void Agent::health_result(Ctx& ctx, std::int64_t instance, bool ok) {
+  HealthTarget& target = volatile_.health.targets.at(instance);
+  const HealthCheckSpec& spec = *health_spec(target.container);
+  target.in_flight = 0;
+  target.successes = ok ? target.successes + 1 : 0;
+  target.failures = ok ? 0 : target.failures + 1;
+  using View = HealthTarget::View;
+  View next = target.view;
+  if (ok && target.view != View::up && target.successes >= spec.healthy_threshold)
+    next = View::up;
+  if (!ok && target.view != View::down && target.failures >= spec.unhealthy_threshold)
+    next = View::down;
+  if (next != target.view) {
+    target.view = next;
+    bool up = next == View::up;
+    ctx.event(LogLevel::info,
+              Event("agent.health_changed").with("container", target.container)
+                  .with("health", up ? "UP" : "DOWN"),
+              fmt::format("health check of {} on {}: {}", target.container, target.agent,
+                          up ? "UP" : "DOWN"));
+    post_health_report(ctx, HealthReport{instance, up ? report_up : report_down});
+  }
+  target.timer = ctx.set_timer(spec.interval_ns, timer_tag::encode(HealthTick{instance}));
+}
+
+void Agent::post_health_report(Ctx& ctx, const HealthReport& report) {
+  // Through the API's DNS name, as host-api posts (post_container_event).
+  NodeId to = volatile_.server;
+  if (!config_.servers.empty()) {
+    std::size_t k = durable_.api_posts % config_.servers.size();
+    to = ctx.lookup(config_.servers[k]);
+  } else {
+    to = ctx.lookup(config_.server);
+  }
+  ++durable_.api_posts;
+  if (to != k_no_node) ctx.send(to, wire::encode(report));
+}
+
+}  // namespace stampede::agent

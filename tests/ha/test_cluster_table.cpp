@@ -1,0 +1,84 @@
+// Membership through the MySQL `cluster` table (models/cluster_manager/table.cpp, mechanism
+// cm_membership_table), as rancher/cluster-manager v0.1.5 has it: rows checked in, the lowest
+// id is the master, no majority gate, a failed check-in exits the process.
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/ha/ha_run.hpp"
+
+using namespace stampede;
+using namespace stampede::test;
+
+namespace {
+
+constexpr const char* k_scenario = "ha-cluster-table";
+
+// The info-level lines of `node` containing `needle`, with their times.
+std::vector<const TimelineEntry*> lines(const RunOutcome& out, const std::string& node,
+                                        const std::string& needle) {
+  std::vector<const TimelineEntry*> v;
+  for (const TimelineEntry& e : out.timeline)
+    if ((node.empty() || e.node == node) && e.text.find(needle) != std::string::npos)
+      v.push_back(&e);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("cluster table: the scenario passes on seeds 1 to 4 and fails with the table off",
+          "[ha][cluster-table]") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    Run r = run(load(k_scenario), seed);
+    INFO("seed " << seed << "\n" << failures(r.out));
+    CHECK(r.out.passed);
+  }
+  Run off = run(load(k_scenario, {"cluster.mechanisms.cm_membership_table=false"}), 1);
+  CHECK_FALSE(off.out.passed);
+  CHECK(any_failed_containing(off.out, "failed to do cluster check in"));
+}
+
+TEST_CASE("cluster table: no majority gate, a lone first member configures the cluster by slot",
+          "[ha][cluster-table]") {
+  Run r = run(load(k_scenario), 1, LogLevel::info);
+  REQUIRE(r.out.passed);
+  auto first = lines(r.out, "server-1", "cluster changed");
+  REQUIRE_FALSE(first.empty());
+  CHECK(first.front()->text == "cluster changed, index=1, members=[server-1, , ]");
+  CHECK(first.front()->time_ns < 10 * k_s);  // before server-2 boots
+  CHECK(lines(r.out, "", "waiting for at least").empty());
+}
+
+TEST_CASE("cluster table: a db outage exits every manager, Docker's back-off delays the return",
+          "[ha][cluster-table]") {
+  Run r = run(load(k_scenario), 1, LogLevel::info);
+  REQUIRE(r.out.passed);
+  for (const char* s : {"server-1", "server-2", "server-3"}) {
+    auto exits = lines(r.out, s, "rancher-ha exits");
+    // Each restart during the 30 s outage fails again; the waits double from 100 ms.
+    CHECK(exits.size() >= 8);
+    for (const TimelineEntry* e : exits) {
+      CHECK(e->time_ns >= 2 * k_m);
+      CHECK(e->time_ns < 150 * k_s);
+    }
+  }
+  // The db is back at 150 s, but the managers return only when their back-off is over.
+  auto back = lines(r.out, "", "cluster changed, index=0");
+  std::vector<const TimelineEntry*> after;
+  for (const TimelineEntry* e : back)
+    if (e->time_ns > 150 * k_s) after.push_back(e);
+  REQUIRE(after.size() >= 3);
+  CHECK(after.front()->time_ns > 165 * k_s);
+  // The old rows are forgotten, one new master assigns the three indexes again.
+  std::set<std::string> masters;
+  for (const TimelineEntry* e : lines(r.out, "", "currently master: true"))
+    if (e->time_ns > 150 * k_s) masters.insert(e->node);
+  CHECK(masters.size() == 1);
+  std::set<std::string> slots;
+  for (const TimelineEntry* e : lines(r.out, "", "cluster changed, index="))
+    if (e->time_ns > 150 * k_s && e->text.find("index=0") == std::string::npos &&
+        e->text.ends_with("members=[server-1, server-2, server-3]"))
+      slots.insert(e->node + e->text.substr(0, 24));
+  CHECK(slots.size() == 3);  // each server in its own slot, 1 to 3
+}
