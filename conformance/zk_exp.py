@@ -515,7 +515,8 @@ def frozen_leader():
 
 
 def experiments():
-    # The quick subset (ctest) holds rows that pass today; the leader-kill rows are left out
-    # while the model lacks connection-closed events (see docs/conformance.md).
+    # The quick subset (ctest) holds rows that pass today; the leader-kill rows are left out:
+    # one real repetition of their race, inflated by load, would fail by chance
+    # (docs/conformance.md, "The quick subset").
     return [leader_kill(3), leader_kill(5), quorum(3, quick=("down1", "down2")), quorum(4),
             quorum(5), session_timeouts(), frozen_holder(), frozen_leader()]

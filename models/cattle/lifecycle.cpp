@@ -29,13 +29,10 @@
 // rancher/rancher v1.1.2 server/bin/ha line 22), so it lives on while Cattle is down: its health
 // ping of the server fails meanwhile (models/cluster_manager).
 //
-// The exited process's timers are not cancelled (a node's model cannot cancel what its libraries
-// set without their ids): while the process is down they fire into nothing and the periodic ones
-// are not set again. A timer longer than the restart still reaches the next process: with the
-// default boot of a minute only the Redis subscriber's redis_retry_interval (60 s) can, and then
-// it wakes the new process's subscriber early; with cattle_boot_time set to seconds (the back-off
-// test) more can. The right fix is in the engines: a process exit that cancels the node's timers
-// as a crash does, while its other container (the cluster manager) runs on.
+// The exited process's timers go with it: the engine cancels every timer of the node except the
+// cluster manager's (Ctx::exit_process), as a crash cancels all of them. Before it did, a timer
+// longer than the restart reached the next process (the Redis subscriber's redis_retry_interval
+// of 60 s woke the new process's subscriber early; with cattle_boot_time set to seconds, more).
 #include <fmt/format.h>
 
 #include "models/cattle/lifecycle.hpp"
@@ -173,7 +170,9 @@ void CattleServer::exit_process(Ctx& ctx) {
   if (config_.redis) close("redis-1");
   for (const std::string& agent : config_.agents) close(agent);
   for (const std::string& lb : config_.lb_nodes) close(lb);
-  // Everything of the process goes, as in a crash, but the manager's container runs on.
+  // Everything of the process goes, as in a crash, its timers too, but the manager's container
+  // runs on.
+  ctx.exit_process([](std::uint64_t tag) { return cm::ClusterManager::owns_timer(tag); });
   bool manager_started = volatile_.cm_started;
   db_client_->crash();
   crash_ha();

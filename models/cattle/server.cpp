@@ -318,10 +318,12 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
 void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
   if (cm_) {
     if (cm::ClusterManager::owns_timer(tag)) return cm_->on_timer(ctx, tag);
-    // An exited process's timers fire into nothing (lifecycle.cpp); only Docker's restart runs.
+    // The engine cancelled the exited process's timers (lifecycle.cpp): only Docker's restart
+    // is set while it is down.
     if (volatile_.down) {
-      if (auto restart = timer_tag::decode<ContainerRestart>(tag)) on(ctx, *restart);
-      return;
+      auto restart = timer_tag::decode<ContainerRestart>(tag);
+      STAMPEDE_ASSERT(restart.has_value(), "a timer of an exited Cattle process fired");
+      return on(ctx, *restart);
     }
     // Swapping, the server's own work stalls too; a restart sets its timers again.
     if (cm_->unresponsive()) return;

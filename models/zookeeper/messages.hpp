@@ -381,6 +381,10 @@ using ConnectTimer = GenTimer<k_server_tag_prefix, 6>;      // retry follower_in
 using FlushVotesTimer = PlainTimer<k_server_tag_prefix, 7>; // queued votes may go out
 using ExpiryTimer = GenTimer<k_server_tag_prefix, 8>;       // a session-expiry deadline
 using LeaderLoopTimer = GenTimer<k_server_tag_prefix, 9>;   // every half tick once ready
+using FollowerShutdownTimer = GenTimer<k_server_tag_prefix, 10>;  // the follower has shut down
+using LeaderBindTimer = GenTimer<k_server_tag_prefix, 11>;   // the quorum port is bound
+using LearnerSyncTimer = GenTimer<k_server_tag_prefix, 12>;  // the sync is on disk: ack it
+using LeaderStartTimer = GenTimer<k_server_tag_prefix, 13>;  // the request processors run
 // The client's (ZkClient's) timers.
 using ClientConnectTimer = GenTimer<k_client_tag_prefix, 1>;    // the server did not answer
 using ClientPingTimer = GenTimer<k_client_tag_prefix, 2>;       // every timeout/3

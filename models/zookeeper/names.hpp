@@ -18,6 +18,13 @@ inline constexpr std::string_view k_lock_client_hold = "zk_lock_client_hold";
 inline constexpr std::string_view k_lock_client_idle = "zk_lock_client_idle";
 inline constexpr std::string_view k_probe_interval = "zk_probe_interval";
 inline constexpr std::string_view k_probe_timeout = "zk_probe_timeout";
+// Processing times of the real servers, measured (docs/conformance.md, "Why rows fail").
+inline constexpr std::string_view k_exit_teardown = "zk_exit_teardown";
+inline constexpr std::string_view k_follower_shutdown_time = "zk_follower_shutdown_time";
+inline constexpr std::string_view k_follower_shutdown_spread = "zk_follower_shutdown_spread";
+inline constexpr std::string_view k_leader_bind_time = "zk_leader_bind_time";
+inline constexpr std::string_view k_learner_sync_time = "zk_learner_sync_time";
+inline constexpr std::string_view k_leader_startup_time = "zk_leader_startup_time";
 
 // Mechanisms.
 inline constexpr std::string_view k_correct_vote_order = "zk_correct_vote_order";

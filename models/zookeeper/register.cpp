@@ -16,6 +16,54 @@ constexpr const char* k_admin_guide =
     "ZooKeeper Administrator's Guide (zookeeperAdmin), sample zoo.cfg";
 constexpr const char* k_lock_clients = "zk_lock_clients";
 
+// Processing times: what the real servers spend between the steps the model takes, where the
+// cost is the JVM's and the kernel's work rather than a constant in ZooKeeper's source. Each is
+// measured on Debian's ZooKeeper 3.8 (release-3.8.0-1) on loopback, from the servers' own logs
+// after a leader's SIGKILL (conformance/, the leader-kill experiment); docs/conformance.md, "Why
+// rows fail", gives the breakdown.
+void register_processing_times(Registry& r) {
+  constexpr const char* k_measured =
+      "measured (processing time, not a constant of ZooKeeper's source): docs/conformance.md, "
+      "\"Why rows fail\", from the servers' logs after a leader's SIGKILL: ";
+  r.add_timing({std::string(zk::k_exit_teardown), TimingUnit::duration, 6 * k_ms,
+                fmt::format("{}the followers read EOF 6-15 ms after the kill (the kernel frees "
+                            "the JVM's heap before it closes its sockets); 4-6 ms on most "
+                            "reads of an unloaded machine", k_measured),
+                "a crashed (SIGKILLed) ZooKeeper server's connections close this long after the "
+                "kill: its peers read EOF then, plus one latency"});
+  r.add_timing({std::string(zk::k_follower_shutdown_time), TimingUnit::duration, 4 * k_ms,
+                fmt::format("{}4-25 ms from \"Exception when following the leader\" to \"Peer "
+                            "state changed: looking\" (Learner.shutdown, QuorumPeer.java:"
+                            "1535-1545 at release-3.8.0-1): the shortest", k_measured),
+                "a follower that lost its leader shuts its request processors down for at least "
+                "this long before it goes LOOKING"});
+  r.add_timing({std::string(zk::k_follower_shutdown_spread), TimingUnit::duration, 21 * k_ms,
+                fmt::format("{}4-25 ms, as above: the longest less the shortest", k_measured),
+                "a follower's shutdown takes zk_follower_shutdown_time plus a uniform draw of up "
+                "to this (which follower goes LOOKING first decides whether the election needs "
+                "a 200 ms vote resend)"});
+  r.add_timing({std::string(zk::k_leader_bind_time), TimingUnit::duration, 10 * k_ms,
+                fmt::format("{}the new leader binds its quorum port in Leader's constructor "
+                            "(Leader.java:289-322 at release-3.8.0-1) after the followers' "
+                            "first connects, which come 4-18 ms after their election ended and "
+                            "are refused in 6 of 7 runs", k_measured),
+                "a new leader accepts learners this long after its election ended; a follower "
+                "that connects before is refused and retries after 100 ms "
+                "(leaderConnectDelayDuringRetryMs)"});
+  r.add_timing({std::string(zk::k_learner_sync_time), TimingUnit::duration, 45 * k_ms,
+                fmt::format("{}44-58 ms (85 ms for a SNAP) from a follower's connection to the "
+                            "leader's \"Have quorum of supporters\", less the model's four "
+                            "one-way latencies", k_measured),
+                "a follower acks NEWLEADER this long after it got it: the epoch exchange, the "
+                "DIFF or SNAP and its snapshot (Learner.syncWithLeader)"});
+  r.add_timing({std::string(zk::k_leader_startup_time), TimingUnit::duration, 40 * k_ms,
+                fmt::format("{}\"Have quorum of supporters\" to \"Peer state changed: leading "
+                            "- broadcast\" (Leader.startZkServer, Leader.java:1516-1550 at "
+                            "release-3.8.0-1)", k_measured),
+                "a new leader starts its request processors for this long after a quorum acked "
+                "NEWLEADER, before it serves"});
+}
+
 void register_timings(Registry& r) {
   using zk::k_tick_time;
   r.add_timing({std::string(zk::k_tick_time), TimingUnit::duration, 2000 * k_ms,
@@ -49,6 +97,7 @@ void register_timings(Registry& r) {
   r.add_timing({std::string(zk::k_max_notification_interval), TimingUnit::duration, 60 * k_s,
                 "ZooKeeper FastLeaderElection.maxNotificationInterval = 60 s",
                 "cap of the doubling interval at which a looking server resends its vote"});
+  register_processing_times(r);
   r.add_timing({std::string(zk::k_lock_client_hold), TimingUnit::duration, k_s,
                 "stampede workload choice (no upstream default)",
                 "how long a zkclient-N test client holds its lock"});

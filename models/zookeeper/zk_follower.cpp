@@ -28,22 +28,61 @@ static constexpr DurationNs k_leader_connect_retry_ns = 100 * k_ms;
 
 // A connection event. On the leader, a learner's connection closed: learner_closed. On a
 // follower, one from its leader. Closed: Follower.followLeader's read fails, it logs
-// "Exception when following the leader", closes the socket and returns, and the peer goes LOOKING
-// (Follower.java:127-129 at release-3.8.0-1). Refused: the FOLLOWERINFO was lost; the retry timer
-// of follower_connect tries again, as connectToLeader does.
+// "Exception when following the leader", closes the socket and returns, and the peer shuts the
+// follower down and goes LOOKING (Follower.java:127-129 at release-3.8.0-1; follower_shutdown).
+// Refused: the FOLLOWERINFO was lost; the retry timer of follower_connect tries again, as
+// connectToLeader does.
 void ZkServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
   if (vol_.state == ServerState::leading && event == ConnectionEvent::closed)
     return learner_closed(ctx, peer);
-  if (vol_.state != ServerState::following || peer != vol_.follow.leader) return;
+  if (vol_.state != ServerState::following || peer != vol_.follow.leader ||
+      vol_.follow.exiting != FollowerExit::none)
+    return;
   ctx.event(LogLevel::info,
             Event("zookeeper.leader_connection_event")
                 .with("leader", vol_.leader_sid)
                 .with("event", connection_event_name(event)),
             fmt::format("connection to leader zookeeper-{} {}", vol_.leader_sid,
                         connection_event_name(event)));
-  if (event == ConnectionEvent::closed)
-    shutdown_to_looking(ctx, fmt::format("Exception when following the leader zookeeper-{}",
-                                         vol_.leader_sid));
+  if (event == ConnectionEvent::closed) follower_shutdown(ctx, FollowerExit::leader_closed);
+}
+
+// followLeader has returned: QuorumPeer.run calls follower.shutdown() and only then
+// updateServerState(), which makes the peer LOOKING (QuorumPeer.java:1535-1545 at
+// release-3.8.0-1). Learner.shutdown (Learner.java:859-875) first closes the client connections
+// and the leader's socket, then shuts the FollowerZooKeeperServer's request processors down one
+// by one, which takes zk_follower_shutdown_time plus a uniform draw of up to
+// zk_follower_shutdown_spread (a processing time, measured: register.cpp). Meanwhile the peer
+// still answers votes as a follower of the old leader, as the real one does: when the next
+// leader's follower goes LOOKING first, its vote reaches the other follower while that one still
+// shuts down, and the election waits for the 200 ms resend (the slow one of the two real paths).
+void ZkServer::follower_shutdown(Ctx& ctx, FollowerExit why) {
+  if (vol_.follow.exiting != FollowerExit::none) return;
+  vol_.follow.exiting = why;
+  vol_.follow.up_to_date = false;  // serves no client any more
+  close_all_clients(ctx);
+  close_role_connections(ctx);
+  const DurationNs spread_ns = cfg_.follower_shutdown_spread_ns;
+  const DurationNs took_ns =
+      cfg_.follower_shutdown_ns + (spread_ns > 0 ? ctx.random(0, spread_ns) : 0);
+  if (took_ns == 0) return on(ctx, FollowerShutdownTimer{durable_.gen});
+  ctx.set_timer(took_ns, tag<FollowerShutdownTimer>());
+}
+
+void ZkServer::on(Ctx& ctx, const FollowerShutdownTimer& t) {
+  (void)t;
+  if (vol_.state != ServerState::following) return;
+  const int leader = vol_.leader_sid;
+  switch (vol_.follow.exiting) {
+    case FollowerExit::none: return;
+    case FollowerExit::leader_closed:
+      return shutdown_to_looking(
+          ctx, fmt::format("Exception when following the leader zookeeper-{}", leader));
+    case FollowerExit::leader_silent:
+      return shutdown_to_looking(ctx, fmt::format("no word from leader zookeeper-{}", leader));
+    case FollowerExit::epoch_older:
+      return shutdown_to_looking(ctx, "leader's epoch is older than our accepted epoch");
+  }
 }
 
 void ZkServer::follower_connect(Ctx& ctx) {
@@ -65,9 +104,7 @@ void ZkServer::follower_tick(Ctx& ctx) {
   std::int64_t ticks = vol_.follow.up_to_date ? cfg_.sync_limit : cfg_.init_limit;
   DurationNs limit_ns = ticks * cfg_.tick_ns;
   DurationNs silent_ns = ctx.now() - vol_.follow.last_heard;
-  if (silent_ns >= limit_ns)
-    return shutdown_to_looking(ctx, fmt::format("no word from leader zookeeper-{}",
-                                                vol_.leader_sid));
+  if (silent_ns >= limit_ns) return follower_shutdown(ctx, FollowerExit::leader_silent);
   ctx.set_timer(limit_ns - silent_ns, tag<FollowerTickTimer>());
 }
 
@@ -108,7 +145,7 @@ void ZkServer::on(Ctx& ctx, const LeaderInfo& m) {
     // Already acked this epoch to someone: give our log position, but no second ack.
     ctx.send(vol_.follow.leader, wire::encode(AckEpoch{vol_.follow.conn, -1, disk.last_zxid()}));
   } else {
-    shutdown_to_looking(ctx, "leader's epoch is older than our accepted epoch");
+    follower_shutdown(ctx, FollowerExit::epoch_older);
   }
 }
 
@@ -126,8 +163,29 @@ void ZkServer::on(Ctx& ctx, const NewLeader& m) {
   disk.current_epoch = m.new_epoch;
   commit_to(ctx, static_cast<std::size_t>(m.body->committed));
   vol_.follow.synced = true;
+  ctx.log(LogLevel::debug, fmt::format("Learner received NEWLEADER message (epoch {})",
+                                       m.new_epoch));
+  if (cfg_.learner_sync_ns == 0) return ack_new_leader(ctx);
+  ctx.set_timer(cfg_.learner_sync_ns, tag<LearnerSyncTimer>());
+}
+
+// The learner acks NEWLEADER once the sync is on its disk (Learner.syncWithLeader: the snapshot
+// of a SNAP, the logged proposals of a DIFF, then the ACK, Learner.java:735-769 at
+// release-3.8.0-1). What the whole sync costs beyond the model's latencies, from the follower's
+// connection to the leader's quorum of acks (the LearnerHandler's start, the epoch exchange, the
+// SNAP or DIFF, the follower's snapshot), is zk_learner_sync_time, spent here.
+void ZkServer::on(Ctx& ctx, const LearnerSyncTimer& t) {
+  (void)t;
+  if (vol_.state == ServerState::following && vol_.follow.exiting == FollowerExit::none &&
+      vol_.follow.synced)
+    ack_new_leader(ctx);
+}
+
+void ZkServer::ack_new_leader(Ctx& ctx) {
+  const Disk& disk = durable_.disk;
+  ctx.log(LogLevel::debug, fmt::format("ACK NEWLEADER to zookeeper-{}", vol_.leader_sid));
   ctx.send(vol_.follow.leader,
-           wire::encode(AckNewLeader{vol_.follow.conn, m.new_epoch, disk.last_zxid()}));
+           wire::encode(AckNewLeader{vol_.follow.conn, disk.current_epoch, disk.last_zxid()}));
 }
 
 void ZkServer::on(Ctx& ctx, const UpToDate& m) {

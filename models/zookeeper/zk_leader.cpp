@@ -17,7 +17,24 @@ void ZkServer::become_leader(Ctx& ctx) {
   vol_.lead.max_accepted = durable_.disk.accepted_epoch;
   arm_deadline(ctx);
   ctx.set_timer(cfg_.tick_ns / 2, tag<LeaderTickTimer>());
+  if (cfg_.leader_bind_ns == 0) {
+    vol_.lead.bound = true;
+  } else {
+    ctx.set_timer(cfg_.leader_bind_ns, tag<LeaderBindTimer>());
+  }
   if (static_cast<int>(vol_.lead.info_from.size()) >= quorum()) decide_epoch(ctx);
+}
+
+// QuorumPeer.run's LEADING case builds the Leader, whose constructor binds the quorum port
+// (QuorumPeer.java:1548-1552, Leader.java:289-322 at release-3.8.0-1), zk_leader_bind_time
+// after the election ended (a processing time, measured: register.cpp). A follower's election
+// ends one vote's hop earlier, and its first connect comes before the bind: it is refused, and
+// Learner.connectToLeader tries again after leaderConnectDelayDuringRetryMs (the follower's
+// ConnectTimer, zk_follower.cpp).
+void ZkServer::on(Ctx& ctx, const LeaderBindTimer& t) {
+  (void)ctx;
+  (void)t;
+  if (vol_.state == ServerState::leading) vol_.lead.bound = true;
 }
 
 void ZkServer::arm_deadline(Ctx& ctx) {
@@ -51,7 +68,7 @@ void ZkServer::on_epoch_quorum(Ctx& ctx) {
   for (auto& [sid, l] : vol_.lead.learners)
     if (l.phase == Phase::epoch_acked) sync_learner(ctx, sid);
   arm_deadline(ctx);
-  if (static_cast<int>(vol_.lead.new_leader_acks.size()) >= quorum()) become_ready(ctx);
+  if (static_cast<int>(vol_.lead.new_leader_acks.size()) >= quorum()) start_up(ctx);
 }
 
 void ZkServer::sync_learner(Ctx& ctx, int sid) {
@@ -64,6 +81,26 @@ void ZkServer::sync_learner(Ctx& ctx, int sid) {
   body->committed = disk.committed;
   body->history_digest = disk.prefix_digest(disk.size());
   send_to_learner(ctx, sid, NewLeader{0, 0, vol_.lead.new_epoch, std::move(body)});
+}
+
+// A quorum acked NEWLEADER: Leader.lead leaves waitForNewLeaderAck and calls startZkServer,
+// which logs "Have quorum of supporters" and starts the LeaderZooKeeperServer's request
+// processors (zk.startup()); the peer is "leading - broadcast" only after that
+// (Leader.java:667-716 and 1516-1550 at release-3.8.0-1). That startup takes
+// zk_leader_startup_time (a processing time, measured: register.cpp).
+void ZkServer::start_up(Ctx& ctx) {
+  if (vol_.lead.starting || vol_.lead.ready) return;
+  vol_.lead.starting = true;
+  ctx.log(LogLevel::debug, fmt::format("Have quorum of supporters, sids: {}; starting up",
+                                       vol_.lead.new_leader_acks.size()));
+  if (cfg_.leader_startup_ns == 0) return become_ready(ctx);
+  ctx.set_timer(cfg_.leader_startup_ns, tag<LeaderStartTimer>());
+}
+
+void ZkServer::on(Ctx& ctx, const LeaderStartTimer& t) {
+  (void)t;
+  if (vol_.state == ServerState::leading && vol_.lead.starting && !vol_.lead.ready)
+    become_ready(ctx);
 }
 
 void ZkServer::become_ready(Ctx& ctx) {
@@ -100,6 +137,8 @@ void ZkServer::on_learner_message(Ctx& ctx, int sid, NodeId from, const Message&
 
 void ZkServer::on(Ctx& ctx, int sid, NodeId from, const FollowerInfo& m) {
   LeaderState& lead = vol_.lead;
+  // The connect found no socket bound: refused; the learner tries again (LeaderBindTimer).
+  if (!lead.bound) return refuse_learner(ctx, sid);
   auto known = lead.learners.find(sid);
   if (known != lead.learners.end() && known->second.conn == m.conn) return;  // a retry
   Learner l;
@@ -138,7 +177,7 @@ void ZkServer::on(Ctx& ctx, int sid, Learner& l, const AckNewLeader& m) {
   l.phase = Phase::synced;
   if (!vol_.lead.ready) {
     vol_.lead.new_leader_acks.insert(sid);
-    if (static_cast<int>(vol_.lead.new_leader_acks.size()) >= quorum()) become_ready(ctx);
+    if (static_cast<int>(vol_.lead.new_leader_acks.size()) >= quorum()) start_up(ctx);
     return;
   }
   // A follower joining a running epoch: its sync covered every proposal logged so far.

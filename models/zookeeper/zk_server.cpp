@@ -36,6 +36,12 @@ void ZkServer::read_config(Ctx& ctx) {
   cfg_.max_session_timeout = ctx.timing(k_max_session_timeout);
   cfg_.finalize_wait_ns = ctx.timing(k_finalize_wait);
   cfg_.max_notification_interval_ns = ctx.timing(k_max_notification_interval);
+  cfg_.exit_teardown_ns = ctx.timing(k_exit_teardown);
+  cfg_.follower_shutdown_ns = ctx.timing(k_follower_shutdown_time);
+  cfg_.follower_shutdown_spread_ns = ctx.timing(k_follower_shutdown_spread);
+  cfg_.leader_bind_ns = ctx.timing(k_leader_bind_time);
+  cfg_.learner_sync_ns = ctx.timing(k_learner_sync_time);
+  cfg_.leader_startup_ns = ctx.timing(k_leader_startup_time);
   cfg_.correct_order = ctx.mechanism(k_correct_vote_order);
   cfg_.m_elections = ctx.intern(k_metric_elections);
   cfg_.m_commits = ctx.intern(k_metric_commits);
@@ -83,13 +89,24 @@ void ZkServer::on_message(Ctx& ctx, NodeId from, const Message& m) {
   int sid = sid_of(from);
   if (sid == 0) return;
   if (wire::dispatch<Notification>(m, [&](const Notification& n) { on(ctx, from, n); })) return;
-  bool from_leader = vol_.state == ServerState::following && from == vol_.follow.leader;
+  // A follower shutting down has closed its leader's socket: what comes on it is lost.
+  bool from_leader = vol_.state == ServerState::following && from == vol_.follow.leader &&
+                     vol_.follow.exiting == FollowerExit::none;
   if (wire::dispatch<LeaderInfo, NewLeader, UpToDate, Proposal, Commit, Ping, RevalidateReply>(
           m, [&](const auto& x) {
             if (from_leader) on_leader_stream(ctx, x.conn, x.seq, m);
           }))
     return;
-  if (vol_.state == ServerState::leading) on_learner_message(ctx, sid, from, m);
+  if (vol_.state == ServerState::leading) return on_learner_message(ctx, sid, from, m);
+  // No Leader, so no bound quorum port: the connect is refused (the learner retries).
+  if (m.type == FollowerInfo::k_type) refuse_learner(ctx, sid);
+}
+
+void ZkServer::refuse_learner(Ctx& ctx, int sid) {
+  ctx.log(LogLevel::debug, fmt::format(
+                               "FOLLOWERINFO from zookeeper-{} before the quorum port is bound: "
+                               "refused",
+                               sid));
 }
 
 void ZkServer::on_timer(Ctx& ctx, std::uint64_t t) {
@@ -97,9 +114,11 @@ void ZkServer::on_timer(Ctx& ctx, std::uint64_t t) {
   if (timer_tag::dispatch<FlushVotesTimer>(t, [&](const FlushVotesTimer&) { flush_votes(ctx); }))
     return;
   timer_tag::dispatch<PollTimer, FinalizeTimer, LeaderTickTimer, DeadlineTimer, FollowerTickTimer,
-                      ConnectTimer, ExpiryTimer, LeaderLoopTimer>(t, [&](const auto& timer) {
-    if (timer.gen == durable_.gen) on(ctx, timer);  // otherwise stale
-  });
+                      ConnectTimer, ExpiryTimer, LeaderLoopTimer, FollowerShutdownTimer,
+                      LeaderBindTimer, LearnerSyncTimer, LeaderStartTimer>(
+      t, [&](const auto& timer) {
+        if (timer.gen == durable_.gen) on(ctx, timer);  // otherwise stale
+      });
 }
 
 void ZkServer::on(Ctx& ctx, const PollTimer& t) {
@@ -131,12 +150,14 @@ void ZkServer::on(Ctx& ctx, const DeadlineTimer& t) {
 
 void ZkServer::on(Ctx& ctx, const FollowerTickTimer& t) {
   (void)t;
-  if (vol_.state == ServerState::following) follower_tick(ctx);
+  if (vol_.state == ServerState::following && vol_.follow.exiting == FollowerExit::none)
+    follower_tick(ctx);
 }
 
 void ZkServer::on(Ctx& ctx, const ConnectTimer& t) {
   (void)t;
-  if (vol_.state == ServerState::following) follower_connect(ctx);
+  if (vol_.state == ServerState::following && vol_.follow.exiting == FollowerExit::none)
+    follower_connect(ctx);
 }
 
 void ZkServer::on(Ctx& ctx, const LeaderLoopTimer& t) {

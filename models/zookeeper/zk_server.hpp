@@ -34,6 +34,7 @@ class ZkServer final : public Node {
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;
   std::string_view message_name(std::uint32_t type) const override;
+  DurationNs exit_teardown_ns() const override { return cfg_.exit_teardown_ns; }
   std::unique_ptr<Node> clone() const override { return std::make_unique<ZkServer>(*this); }
   std::size_t state_field_count() const override;
   std::string perturb_state_field(std::size_t i) override;
@@ -87,15 +88,23 @@ class ZkServer final : public Node {
     TimeNs deadline_at = 0;  // the current phase must finish by then (initLimit ticks)
     // When the pending session-expiry timer fires (0: none is pending).
     TimeNs expiry_timer_at = 0;
+    // The quorum port is bound (zk_leader_bind_time after the election): a learner that
+    // connects before is refused.
+    bool bound = false;
+    // A quorum acked NEWLEADER and the leader is starting its request processors
+    // (zk_leader_startup_time) before it serves.
+    bool starting = false;
     STAMPEDE_FIELDS(new_epoch, established, ready, max_accepted, info_from, epoch_acks,
                     new_leader_acks, learners, acks, counter, session_expiry, closing, half_ticks,
-                    tick, tick_skip, deadline_at, expiry_timer_at)
+                    tick, tick_skip, deadline_at, expiry_timer_at, bound, starting)
   };
   // A message of the leader's stream that arrived ahead of its turn, kept as it came.
   struct Early {
     Message msg;
     void digest_into(Digest& d) const { d.add(msg.digest()); }
   };
+  // Why a follower shuts down (its reason for the log line once it goes LOOKING).
+  enum class FollowerExit : std::uint8_t { none, leader_closed, leader_silent, epoch_older };
   struct FollowerState {
     NodeId leader = k_no_node;
     std::int64_t conn = 0;
@@ -105,7 +114,10 @@ class ZkServer final : public Node {
     bool up_to_date = false;
     TimeNs last_heard = 0;
     std::set<std::int64_t> touched;
-    STAMPEDE_FIELDS(leader, conn, next_seq, early, synced, up_to_date, last_heard, touched)
+    // Shutting down (zk_follower_shutdown_time) before it goes LOOKING: none while it follows.
+    FollowerExit exiting = FollowerExit::none;
+    STAMPEDE_FIELDS(leader, conn, next_seq, early, synced, up_to_date, last_heard, touched,
+                    exiting)
   };
   struct ClientConn {
     std::int64_t conn = 0;
@@ -167,6 +179,14 @@ class ZkServer final : public Node {
     std::int64_t max_session_timeout = 0;  // ticks
     DurationNs finalize_wait_ns = 0;
     DurationNs max_notification_interval_ns = 0;
+    // Processing times (register.cpp): the exit teardown the engine applies to a crash, and the
+    // follower's shutdown, the leader's bind, the learner's sync and the leader's startup.
+    DurationNs exit_teardown_ns = 0;
+    DurationNs follower_shutdown_ns = 0;
+    DurationNs follower_shutdown_spread_ns = 0;
+    DurationNs leader_bind_ns = 0;
+    DurationNs learner_sync_ns = 0;
+    DurationNs leader_startup_ns = 0;
     bool correct_order = true;
     SeriesId m_elections = 0, m_commits = 0;
   };
@@ -196,6 +216,10 @@ class ZkServer final : public Node {
   void on(Ctx& ctx, const ConnectTimer& t);
   void on(Ctx& ctx, const ExpiryTimer& t);
   void on(Ctx& ctx, const LeaderLoopTimer& t);
+  void on(Ctx& ctx, const FollowerShutdownTimer& t);
+  void on(Ctx& ctx, const LeaderBindTimer& t);
+  void on(Ctx& ctx, const LearnerSyncTimer& t);
+  void on(Ctx& ctx, const LeaderStartTimer& t);
   std::optional<std::int64_t> probe_log(std::string_view key, std::string_view arg) const;
 
   // Election (zk_election.cpp).
@@ -217,6 +241,7 @@ class ZkServer final : public Node {
   void become_leader(Ctx& ctx);
   void on_learner_message(Ctx& ctx, int sid, NodeId from, const Message& m);
   void on(Ctx& ctx, int sid, NodeId from, const FollowerInfo& m);
+  void refuse_learner(Ctx& ctx, int sid);
   void on(Ctx& ctx, int sid, Learner& l, const AckEpoch& m);
   void on(Ctx& ctx, int sid, Learner& l, const AckNewLeader& m);
   void on(Ctx& ctx, int sid, Learner& l, const Ack& m);
@@ -227,6 +252,7 @@ class ZkServer final : public Node {
   void arm_deadline(Ctx& ctx);
   void on_epoch_quorum(Ctx& ctx);
   void sync_learner(Ctx& ctx, int sid);
+  void start_up(Ctx& ctx);
   void become_ready(Ctx& ctx);
   template <class M>
   void send_to_learner(Ctx& ctx, int sid, M m);
@@ -255,6 +281,8 @@ class ZkServer final : public Node {
   void on(Ctx& ctx, const RevalidateReply& m);
   void follower_tick(Ctx& ctx);
   void follower_connect(Ctx& ctx);
+  void follower_shutdown(Ctx& ctx, FollowerExit why);
+  void ack_new_leader(Ctx& ctx);
 
   // Clients (zk_clients.cpp).
   void on_client_message(Ctx& ctx, NodeId from, const Message& m);

@@ -5,6 +5,7 @@
 // SimGrid engine and the explorer all drive the same Node code through a Ctx of their own.
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,9 +88,17 @@ class Ctx {
   // server: the peer reads EOF one latency later (if the link is up), whatever was in flight on
   // it is lost, and the next send opens a fresh connection. Nothing happens without one.
   virtual void close_connection(NodeId to) { (void)to; }
-  // Fires on_timer(tag) after `after` of simulated time, unless cancelled or the node crashes.
+  // Fires on_timer(tag) after `after` of simulated time, unless cancelled or the node crashes
+  // (a crash cancels every timer of the node: none reaches the next incarnation).
   virtual TimerId set_timer(DurationNs after, std::uint64_t tag) = 0;
   virtual void cancel_timer(TimerId id) = 0;
+  // A process of this node exits by itself (System.exit) while the node runs on, as one
+  // container of a host whose other container lives (Cattle's server beside its cluster
+  // manager): the engine cancels every pending timer the node set, except those `keeps_timer`
+  // accepts (the surviving process's), as a crash cancels all of them, so that nothing the
+  // exited process set fires into the one that replaces it. The process's connections are the
+  // model's to close (close_connection): the engine cannot tell which the survivor shares.
+  virtual void exit_process(const std::function<bool(std::uint64_t tag)>& keeps_timer) = 0;
 
   // A model's randomness, through the Chooser: an integer in [lo, hi].
   virtual std::int64_t random(std::int64_t lo, std::int64_t hi) = 0;
@@ -132,6 +141,12 @@ class Node {
   }
   // The process died: drop volatile state, keep what is durable (what was on disk).
   virtual void on_crash() = 0;
+  // How long the process takes to die once killed (a crash) before its sockets close: the
+  // kernel tears a process down (unmaps its memory, a JVM's heap included) before it closes its
+  // files, so each peer reads EOF this much after the kill, plus one latency. The engine asks at
+  // the crash, before on_crash; a loss of power closes nothing, so it does not ask. The default,
+  // 0, is a process whose teardown is too short to measure (docs/design.md, "Connections").
+  virtual DurationNs exit_teardown_ns() const { return 0; }
   // A model-level fault aimed at this node. Returns false if the fault is not for this node.
   virtual bool on_fault(Ctx& ctx, const ModelFault& fault) {
     (void)ctx;

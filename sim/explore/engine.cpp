@@ -247,6 +247,12 @@ class ExploreEngine::NodeCtx final : public RecordingCtx {
       }
   }
 
+  void exit_process(const std::function<bool(std::uint64_t)>& keeps_timer) override {
+    std::erase_if(e_.pending_, [&](const Event& ev) {
+      return ev.kind == StepKind::timer && ev.node == id_ && !(keeps_timer && keeps_timer(ev.tag));
+    });
+  }
+
   std::int64_t random(std::int64_t lo, std::int64_t hi) override {
     return e_.chooser_.uniform(ChoiceKind::model, lo, hi);
   }
@@ -813,6 +819,8 @@ void ExploreEngine::kill(NodeId id, bool loud) {
   // to it die with it (the kernel drops them on arrival by their epoch).
   std::erase_if(pending_, [&](const Event& e) { return !e.is_action() && e.node == id; });
   touch(s);
+  // The process's sockets close once the kernel has torn it down (Node::exit_teardown_ns).
+  const DurationNs teardown_ns = loud ? s.node->exit_teardown_ns() : 0;
   s.node->on_crash();
   conn_gen_ = ++gen_counter_;
   if (!loud) {
@@ -821,7 +829,7 @@ void ExploreEngine::kill(NodeId id, bool loud) {
   }
   for (NodeId peer : connections_.crash(id, [&](NodeId p) { return network_->reachable(id, p); }))
     notify(peer, id, ConnectionEvent::closed, connections_.generation(id, peer),
-           network_->sample_latency(chooser_));
+           teardown_ns + network_->sample_latency(chooser_));
 }
 
 void ExploreEngine::restart(NodeId id) {

@@ -202,6 +202,10 @@ class Kernel::NodeCtx final : public RecordingCtx {
     }
   }
 
+  void exit_process(const std::function<bool(std::uint64_t)>& keeps_timer) override {
+    k_.cancel_timers(id_, keeps_timer);
+  }
+
   std::int64_t random(std::int64_t lo, std::int64_t hi) override {
     return k_.chooser_->uniform(ChoiceKind::model, lo, hi);
   }
@@ -445,7 +449,11 @@ void Kernel::kill(NodeId id, bool loud) {
   ++s.epoch;
   s.paused_until_ns = 0;
   s.deferred.clear();
-  // Its pending timers stay marked live but can never fire: their events carry the old epoch.
+  // Its timers die with it (their events also carry the old epoch, which would be enough to keep
+  // them from firing; cancelling them lets note_cancelled drop them from the heap).
+  cancel_timers(id, nullptr);
+  // The process's sockets close once the kernel has torn it down (Node::exit_teardown_ns).
+  const DurationNs teardown_ns = loud ? s.node->exit_teardown_ns() : 0;
   s.node->on_crash();
   if (!loud) {
     connections_.power_off(id);
@@ -453,7 +461,22 @@ void Kernel::kill(NodeId id, bool loud) {
   }
   for (NodeId peer : connections_.crash(id, [&](NodeId p) { return network_->reachable(id, p); }))
     notify(peer, id, ConnectionEvent::closed, connections_.generation(id, peer),
-           network_->sample_latency(*chooser_));
+           teardown_ns + network_->sample_latency(*chooser_));
+}
+
+void Kernel::cancel_timers(NodeId id, const std::function<bool(std::uint64_t)>& keeps_timer) {
+  // Collected first: note_cancelled may rebuild the heap. The order in which they are cancelled
+  // shows nowhere (a cancelled timer is only skipped).
+  std::vector<TimerId> doomed;
+  for (const HeapEntry& h : timer_heap_) {
+    const Event& e = slab_[h.slot];
+    if (e.node == id && timer_owner_[e.timer] == id && !(keeps_timer && keeps_timer(e.tag)))
+      doomed.push_back(e.timer);
+  }
+  for (TimerId t : doomed) {
+    timer_owner_[t] = k_no_node;
+    note_cancelled();
+  }
 }
 
 void Kernel::restart(NodeId id) {

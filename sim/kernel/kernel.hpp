@@ -96,8 +96,11 @@ class Kernel final : public Engine {
   // the peer sent before).
   void notify(NodeId node, NodeId peer, ConnectionEvent event, std::uint32_t generation,
               DurationNs after_ns);
-  // A crash or a loss of power: the process dies; `loud` closes its connections with events.
+  // A crash or a loss of power: the process dies and its timers with it; `loud` closes its
+  // connections with events, each after the node's exit teardown and a latency.
   void kill(NodeId id, bool loud);
+  // Cancels every live timer `id` set, except those `keeps_timer` (if any) accepts.
+  void cancel_timers(NodeId id, const std::function<bool(std::uint64_t)>& keeps_timer);
   void dispatch_connection(Event& ev, StepInfo& info);
   bool dispatch_engine_step(Event& ev, StepInfo& info);
   static void heap_push(std::vector<HeapEntry>& heap, TimeNs time_ns, std::uint64_t key,

@@ -9,8 +9,11 @@
 //   - A connection is FIFO in each direction: a message never arrives before one sent earlier
 //     on it (arrival() holds that).
 //   - A crashed process closes every connection it holds: each peer whose link is up reads EOF
-//     one latency later, after whatever was already in flight to it. A peer whose link is cut
-//     learns nothing, and its connection is broken.
+//     after the process's exit teardown (Node::exit_teardown_ns, the time the kernel takes to
+//     tear a killed process down before it closes its sockets) and one latency, after whatever
+//     was already in flight to it. A peer whose link is cut learns nothing, and its connection
+//     is broken. The table changes at the crash: meanwhile a send to the dead process is lost, as
+//     data written to a socket whose reader is gone is.
 //   - A host that loses power breaks its connections silently, and so does a crash whose peer is
 //     cut off. A send on a broken connection once the link is back is answered by a reset (the
 //     other end no longer has that connection): the sender reads `closed` one round trip later,

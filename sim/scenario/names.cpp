@@ -60,6 +60,11 @@ Names::Names(const ScenarioSpec& spec)
       external_db_(spec.cluster.database.external) {
   if (auto it = spec.cluster.timing.find("lease_lock_clients"); it != spec.cluster.timing.end())
     lease_clients_ = static_cast<int>(std::min<std::int64_t>(it->second, 1'000'000));
+  // The MySQL model's workload clients (models/register.cpp builds them beside the external db
+  // in HA mode), so that faults can target them.
+  if (servers_ > 1)
+    if (auto it = spec.cluster.timing.find("db_clients"); it != spec.cluster.timing.end())
+      db_clients_ = static_cast<int>(std::clamp<std::int64_t>(it->second, 0, 1'000'000));
   // The ZooKeeper model's own clients (models/zookeeper/register.cpp adds them from these
   // timings), so that faults can target them.
   if (zookeeper_ > 0) {
@@ -84,6 +89,7 @@ std::vector<std::string> Names::node_names() const {
   std::vector<std::string> out;
   for (int i = 1; i <= servers_; ++i) out.push_back(fmt::format("server-{}", i));
   if (external_db_) out.push_back("db");
+  for (int i = 1; i <= db_clients_; ++i) out.push_back(fmt::format("dbclient-{}", i));
   for (int i = 1; i <= zookeeper_; ++i) out.push_back(fmt::format("zookeeper-{}", i));
   for (int i = 1; i <= zk_clients_; ++i) out.push_back(fmt::format("zkclient-{}", i));
   if (zk_probe_) out.push_back("zkprobe");
@@ -104,6 +110,7 @@ std::string Names::summary(bool pattern_ok) const {
   std::vector<std::string> parts;
   parts.push_back(range("server", servers_));
   if (external_db_) parts.push_back("db");
+  if (db_clients_ > 0) parts.push_back(range("dbclient", db_clients_));
   if (zookeeper_ > 0) parts.push_back(range("zookeeper", zookeeper_));
   if (zk_clients_ > 0) parts.push_back(range("zkclient", zk_clients_));
   if (zk_probe_) parts.push_back("zkprobe");
@@ -139,6 +146,8 @@ std::optional<std::string> Names::check_node(std::string_view name, bool pattern
       {"client", clients_, "the workload has no clients"},
       {"redis", redis_ ? 1 : 0, "the cluster has no redis (set cluster.redis: true)"},
       {"lease-client", lease_clients_, "the scenario has no lease-lock clients"},
+      {"dbclient", db_clients_, "the scenario has no db clients (set cluster.timing.db_clients, "
+                                "HA mode)"},
       {"zkclient", zk_clients_, "the scenario has no ZooKeeper lock clients (set "
                                 "cluster.timing.zk_lock_clients)"},
   };

@@ -45,6 +45,7 @@ class Names {
   // lease-lock, lease-storage and lease-client-1..N, which the lease-lock model builds when the
   // scenario's timing lease_lock_clients is positive (models/lease_lock/register.cpp).
   int lease_clients_ = 0;
+  int db_clients_ = 0;     // dbclient-N (timing db_clients, in HA mode)
   int zk_clients_ = 0;     // zkclient-N (timing zk_lock_clients, with a zookeeper ensemble)
   bool zk_probe_ = false;  // zkprobe (timing zk_probe_interval above 0)
   bool redis_ = false;

@@ -192,6 +192,22 @@ void parse_manager_keys(const Reader& r, const Fields& f, ClusterSpec& out) {
   }
 }
 
+// The external database's section: MariaDB's limits and the server variable wait_timeout.
+// Returns wait_timeout when given: it is the MySQL model's timing db_wait_timeout under MariaDB's
+// own name (models/mysql/db_protocol.hpp), which parse_cluster sets from it.
+std::optional<DurationNs> parse_database(const Reader& r, const YAML::Node& node,
+                                         DatabaseSpec& out) {
+  Fields d(r, node, "database", "'database'",
+           {"external", "max_connections", "pool_per_server", "wait_timeout"});
+  if (auto n = d.get("external")) out.external = r.boolean(*n, "external");
+  if (auto n = d.get("max_connections"))
+    out.max_connections = static_cast<int>(r.integer_in(*n, "max_connections", 1, 1'000'000));
+  if (auto n = d.get("pool_per_server"))
+    out.pool_per_server = static_cast<int>(r.integer_in(*n, "pool_per_server", 1, 1'000'000));
+  if (auto n = d.get("wait_timeout")) return r.duration(*n, "wait_timeout", Sign::positive);
+  return std::nullopt;
+}
+
 }  // namespace
 
 void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& registry,
@@ -204,16 +220,8 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
   if (auto n = f.get("servers"))
     out.servers = static_cast<int>(r.integer_in(*n, "servers", 1, 1000));
   if (auto n = f.get("version")) out.version = r.string(*n, "version");
-  if (auto db = f.section("database")) {
-    Fields d(r, *db, "database", "'database'", {"external", "max_connections", "pool_per_server"});
-    if (auto n = d.get("external")) out.database.external = r.boolean(*n, "external");
-    if (auto n = d.get("max_connections"))
-      out.database.max_connections =
-          static_cast<int>(r.integer_in(*n, "max_connections", 1, 1'000'000));
-    if (auto n = d.get("pool_per_server"))
-      out.database.pool_per_server =
-          static_cast<int>(r.integer_in(*n, "pool_per_server", 1, 1'000'000));
-  }
+  std::optional<DurationNs> wait_timeout_ns;
+  if (auto db = f.section("database")) wait_timeout_ns = parse_database(r, *db, out.database);
   const bool ha = out.servers > 1;
   if (ha && !out.database.external)
     r.fail(*f.get("servers"), fmt::format("HA mode (servers: {}) needs an external database: set "
@@ -243,6 +251,13 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
   parse_manager_keys(r, f, out);
   if (auto n = f.section("network")) parse_network(r, *n, out.network);
   if (auto n = f.get("timing")) parse_timing(r, *n, registry, out);
+  // database.wait_timeout and the timing db_wait_timeout are one setting: a scenario gives one.
+  if (wait_timeout_ns) {
+    if (out.timing.count("db_wait_timeout"))
+      r.fail(*f.section("database"),
+             "database.wait_timeout and the timing db_wait_timeout are the same setting: give one");
+    out.timing["db_wait_timeout"] = *wait_timeout_ns;
+  }
   if (auto n = f.get("mechanisms")) parse_mechanisms(r, *n, registry, out);
   // Node names are checked by the SimGrid engine against the world it builds (with a spelling
   // suggestion), host names against the platform file: neither is known here.

@@ -82,6 +82,18 @@ class SimgridEngine::NodeCtx final : public RecordingCtx {
     s.timers.erase(it);
   }
 
+  void exit_process(const std::function<bool(std::uint64_t)>& keeps_timer) override {
+    NodeSlot& s = *e_.nodes_[id_];
+    for (auto it = s.timers.begin(); it != s.timers.end();) {
+      if (keeps_timer && keeps_timer(it->second.second)) {
+        ++it;
+        continue;
+      }
+      s.timer_queue.erase({it->second.first, it->first});
+      it = s.timers.erase(it);
+    }
+  }
+
   std::int64_t random(std::int64_t lo, std::int64_t hi) override {
     return e_.chooser_->uniform(ChoiceKind::model, lo, hi);
   }

@@ -19,9 +19,10 @@
 //   segment on a dead connection by a reset. A transfer that fails (a link turned off under it) counts as a
 //   connection event that met a cut link, as in the kernel.
 // - Timers are the main actor's timeout while it waits on its wake-up semaphore.
-// - A crash kills the node's main actor and calls Node::on_crash. Its host stays up: what it had
-//   sent still arrives, its connections close (a short-lived actor on its host sends the FINs),
-//   and its receivers, the host's network stack, answer connects. power_off does the same
+// - A crash kills the node's main actor, drops its timers and calls Node::on_crash. Its host
+//   stays up: what it had sent still arrives, its connections close (a short-lived actor on its
+//   host sends the FINs once the node's exit teardown has passed), and its receivers, the
+//   host's network stack, answer connects. power_off does the same
 //   silently: the connection table breaks its connections and refuses nothing, so peers learn
 //   only by their timeouts. The SimGrid host is never turned off: that would also fail what was
 //   already on the wire from it, which the kernel delivers. A restart starts a new main actor,

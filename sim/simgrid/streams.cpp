@@ -5,6 +5,7 @@
 
 #include "sim/core/assert.hpp"
 #include "sim/simgrid/engine_parts.hpp"
+#include "sim/simgrid/time_convert.hpp"
 
 namespace stampede {
 
@@ -153,8 +154,11 @@ void SimgridEngine::kill(NodeId id, bool loud) {
   s.inbox.clear();
   std::vector<Envelope> last = std::move(s.outbox);  // sent before it died, not yet put
   s.outbox.clear();
+  const std::size_t sent = last.size();  // the FINs follow them
   s.timers.clear();
   s.timer_queue.clear();
+  // The process's sockets close once the kernel has torn it down (Node::exit_teardown_ns).
+  const DurationNs teardown_ns = loud ? s.node->exit_teardown_ns() : 0;
   s.node->on_crash();
   if (loud) {
     auto link_up = [&](NodeId peer) { return network_->reachable(id, peer); };
@@ -175,12 +179,16 @@ void SimgridEngine::kill(NodeId id, bool loud) {
   s.wake = nullptr;
   s.wake_pending = false;
   if (last.empty()) return;
-  // The process is gone, its host is not: the host sends what the process had sent and then its
-  // FINs, from the host, so each travels behind what went before it on its connection.
+  // The process is gone, its host is not: the host sends what the process had sent and, once it
+  // has torn the process down, its FINs, from the host, so each travels behind what went before
+  // it on its connection.
   sg4::Actor::init(fmt::format("{}-exit", s.name), s.host)
       ->set_stacksize(k_small_stack_bytes)
-      ->start([this, last]() mutable {
-        for (Envelope& env : last) put(std::move(env));
+      ->start([this, last, sent, teardown_ns]() mutable {
+        for (std::size_t i = 0; i < last.size(); ++i) {
+          if (i == sent && teardown_ns > 0) sg4::this_actor::sleep_for(sg::to_seconds(teardown_ns));
+          put(std::move(last[i]));
+        }
       });
 }
 

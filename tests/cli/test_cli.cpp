@@ -101,6 +101,85 @@ faults:
   CHECK(r.out.find("crash zkprobe") != std::string::npos);
 }
 
+namespace {
+
+// Two HA servers without ZooKeeper or agents, the external db and one dbclient (commit every
+// 3 s: a 2 s hold, 1 s idle), with the db's wait_timeout given as `wait_timeout_line`.
+std::string db_client_scenario(const std::string& wait_timeout_line) {
+  return R"(name: db-clients
+duration: 30s
+cluster:
+  servers: 2
+  database: {external: true)" +
+         wait_timeout_line + R"(}
+  zookeeper: 0
+  agents: 0
+  timing: {db_clients: 1, db_client_hold: 2s, db_client_idle: 1s, agent_ping_interval: 1h,
+           process_replay_interval: 1h}
+faults:
+  - {at: 5s, crash: dbclient-1}
+  - {at: 8s, restart: dbclient-1}
+  - {at: 15s, pause: {node: dbclient-1, for: 8s}}
+)";
+}
+
+}  // namespace
+
+TEST_CASE("faults can target dbclient-N: a crash rolls back its open transaction, a pause idles it",
+          "[cli]") {
+  const std::string path = temp_dir() + "/db-clients.yaml";
+  std::ofstream(path) << db_client_scenario(", wait_timeout: 3s");
+  Result r = stampede("run " + path + " --log debug");
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  // Transaction 1 commits at 3 s; transaction 2 is open (held 4-6 s) when the crash comes: the db
+  // reads the closed connection and rolls it back, so after the restart only row 1 is there.
+  CHECK(r.out.find("crash dbclient-1") != std::string::npos);
+  CHECK(r.out.find("connections of dbclient-1 closed by the client") != std::string::npos);
+  CHECK(r.out.find("rows of dbclient-1 present: 1\n") != std::string::npos);
+  CHECK(r.out.find("rows of dbclient-1 present: 1,3\n") != std::string::npos);
+  // The pause outlasts the 3 s wait_timeout: the db closes the idle connection, and the resumed
+  // client's next statement fails.
+  CHECK(r.out.find("pause dbclient-1 for 8s") != std::string::npos);
+  CHECK(r.out.find("host: 'dbclient-1' (Got timeout reading communication packets)") !=
+        std::string::npos);
+  CHECK(r.out.find("read failed: ERROR 2013") != std::string::npos);
+}
+
+TEST_CASE("database.wait_timeout is the db's idle limit, the same setting as db_wait_timeout",
+          "[cli]") {
+  const std::string keyed = temp_dir() + "/db-wait-key.yaml";
+  const std::string timed = temp_dir() + "/db-wait-timing.yaml";
+  const std::string plain = temp_dir() + "/db-wait-default.yaml";
+  std::ofstream(keyed) << db_client_scenario(", wait_timeout: 3s");
+  std::ofstream(plain) << db_client_scenario("");
+  std::string with_timing = db_client_scenario("");
+  with_timing.replace(with_timing.find("{db_clients: 1,"), 15,
+                      "{db_clients: 1, db_wait_timeout: 3s,");
+  std::ofstream(timed) << with_timing;
+  Result a = stampede("run " + keyed);
+  Result b = stampede("run " + timed);
+  Result c = stampede("run " + plain + " --log debug");
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  REQUIRE(c.code == 0);
+  // The key and the timing give the same run; with neither, the 8 h default never closes the
+  // paused client's connection.
+  auto digest = [](const std::string& out) { return out.substr(out.find("digest")); };
+  CHECK(digest(a.out) == digest(b.out));
+  CHECK(digest(a.out) != digest(c.out));
+  CHECK(c.out.find("Got timeout reading communication packets") == std::string::npos);
+  // Both at once is refused.
+  std::string both = db_client_scenario(", wait_timeout: 3s");
+  both.replace(both.find("{db_clients: 1,"), 15, "{db_clients: 1, db_wait_timeout: 3s,");
+  std::ofstream(timed) << both;
+  Result d = stampede("run " + timed);
+  CHECK(d.code == 2);
+  CHECK((d.out + d.err).find("database.wait_timeout and the timing db_wait_timeout are the same "
+                            "setting") !=
+        std::string::npos);
+}
+
 TEST_CASE("malformed YAML is one line with file:line:col and exit 2", "[cli][bad-input]") {
   require_input_error(stampede("run " + fixture("malformed.yaml")), fixture("malformed.yaml"), "");
 }

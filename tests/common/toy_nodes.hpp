@@ -52,7 +52,9 @@ struct Sender final : Node {
     if (on_timer_fn) on_timer_fn(ctx, tag);
   }
   void on_crash() override {}
+  DurationNs exit_teardown_ns() const override { return teardown_ns; }
   std::uint64_t state_digest() const override { return got.size(); }
+  DurationNs teardown_ns = 0;  // what exit_teardown_ns() answers
 };
 
 }  // namespace stampede::test

@@ -145,3 +145,63 @@ TEST_CASE("a partition is silent and keeps the connection: what crosses the cut 
   CHECK(p.b->got == std::vector<std::string>{"1@3000000", "3@33000000"});
   CHECK(p.a->got.empty());
 }
+
+TEST_CASE("a crashed process's peer reads closed only after its exit teardown and a latency",
+          "[connections]") {
+  for (DurationNs teardown_ns : {DurationNs{0}, 10 * k_ms}) {
+    Pair p;
+    p.b->teardown_ns = teardown_ns;
+    p.b->on_start_fn = [](Ctx& ctx) { ctx.send(0, stream_msg(5)); };
+    p.k.at(1 * k_ms, StepKind::fault, [&] { p.k.crash(1); });
+    p.k.run_until(k_s);
+    // What b sent before it died still arrives at once; only the EOF waits for the teardown.
+    INFO("teardown " << teardown_ns);
+    REQUIRE(p.a->got == std::vector<std::string>{
+                            "5@3000000", fmt::format("closed:1@{}", 4 * k_ms + teardown_ns)});
+  }
+}
+
+TEST_CASE("a loss of power stays silent whatever the process's exit teardown", "[connections]") {
+  Pair p;
+  p.b->teardown_ns = 10 * k_ms;
+  p.b->on_start_fn = [](Ctx& ctx) { ctx.send(0, stream_msg(5)); };
+  p.k.at(1 * k_ms, StepKind::fault, [&] { p.k.power_off(1); });
+  p.k.run_until(k_s);
+  // Not even what was in flight arrives: the connection broke under it.
+  REQUIRE(p.a->got.empty());
+}
+
+TEST_CASE("timers of a crashed or exited process never fire, not even after a restart",
+          "[connections]") {
+  for (bool exit : {false, true}) {
+    Pair p;
+    int fired = 0;
+    int starts = 0;
+    // Tag 1: a long timer of the first process; tag 2: kept by exit_process (the other process
+    // of the node); tag 3: on a process exit, the restart.
+    p.b->on_start_fn = [&](Ctx& ctx) {
+      if (++starts > 1) return;
+      ctx.set_timer(500 * k_ms, 1);
+      ctx.set_timer(600 * k_ms, 2);
+      if (exit) ctx.set_timer(10 * k_ms, 4);
+    };
+    p.b->on_timer_fn = [&](Ctx& ctx, std::uint64_t tag) {
+      if (tag == 4) {
+        ctx.exit_process([](std::uint64_t t) { return t == 2; });
+        ctx.set_timer(90 * k_ms, 3);
+        return;
+      }
+      if (tag == 1) ++fired;
+      if (tag == 2) fired += 10;
+    };
+    if (!exit) {
+      p.k.at(10 * k_ms, StepKind::fault, [&] { p.k.crash(1); });
+      p.k.at(100 * k_ms, StepKind::fault, [&] { p.k.restart(1); });
+    }
+    p.k.run_until(k_s);
+    INFO("exit " << exit);
+    // The crash cancels both; the exit keeps the timer it was told to keep.
+    REQUIRE(fired == (exit ? 10 : 0));
+    REQUIRE(starts == (exit ? 1 : 2));
+  }
+}

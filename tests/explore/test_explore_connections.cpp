@@ -533,3 +533,33 @@ TEST_CASE("explore: sleep sets and dpor reach the verdicts and terminal states o
     }
   }
 }
+
+TEST_CASE("explore: a crashed node's peer reads closed after its exit teardown and a latency",
+          "[connections]") {
+  for (DurationNs teardown_ns : {DurationNs{0}, 10 * k_ms}) {
+    Pair p;
+    p.b->teardown_ns = teardown_ns;
+    p.b->on_start_fn = [](Ctx& ctx) { ctx.send(0, stream_msg(5)); };
+    p.e->at(1 * k_ms, StepKind::fault, [&] { p.e->crash(1); });
+    p.e->run_until(k_s);
+    INFO("teardown " << teardown_ns);
+    REQUIRE(p.a->got == std::vector<std::string>{
+                            "5@3000000", fmt::format("closed:1@{}", 4 * k_ms + teardown_ns)});
+  }
+}
+
+TEST_CASE("explore: exit_process cancels the node's timers but those it keeps", "[connections]") {
+  Pair p;
+  int fired = 0;
+  p.b->on_start_fn = [](Ctx& ctx) {
+    ctx.set_timer(500 * k_ms, 1);
+    ctx.set_timer(600 * k_ms, 2);
+    ctx.set_timer(10 * k_ms, 4);
+  };
+  p.b->on_timer_fn = [&](Ctx& ctx, std::uint64_t tag) {
+    if (tag == 4) return ctx.exit_process([](std::uint64_t t) { return t == 2; });
+    fired += tag == 1 ? 1 : 10;
+  };
+  p.e->run_until(k_s);
+  REQUIRE(fired == 10);
+}

@@ -182,11 +182,14 @@ TEST_CASE("shrink drops ZooKeeper servers and agents from the HA stale-holder ru
   // Since the server exits on Curator's LOST
   // (models/cattle/lifecycle.cpp), the paused holder, told of its expired session when it
   // resumes, exits after its stale action: 607 steps. Since a server pings only the agents whose
-  // AGENT.CONNECTION lock it holds, the walk keeps two agents again: 6 nodes.
+  // AGENT.CONNECTION lock it holds, the walk keeps two agents again: 6 nodes. Since the
+  // ZooKeeper model spends the real servers' processing times (models/zookeeper/register.cpp,
+  // the leader's startup among them), the walk's steps move by those delays and the candidate
+  // with two agents no longer fails where the pause falls: the shrink keeps all three agents,
+  // 7 nodes, 617 steps, and still drops two ZooKeeper servers and Redis.
   CHECK(r.before.nodes == 10);
-  CHECK(r.after.nodes == 6);
-  CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false",
-                                                "cluster.agents=2"});
+  CHECK(r.after.nodes == 7);
+  CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false"});
   CHECK(r.after.faults == 1);
   CHECK(r.after.steps <= 620);
   CHECK(r.candidates <= 60);

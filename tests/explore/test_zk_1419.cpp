@@ -80,15 +80,18 @@ TEST_CASE("ZOOKEEPER-1419: the shrunk counterexample stays short and still fails
   REQUIRE(sh.best.violation.has_value());
   CHECK(sh.best.violation->property == k_property);
   CHECK_FALSE(sh.before < sh.after);
-  // Measured: 83,371 steps before, 83,189 after 30 candidates (each candidate is a 16 s storm of
+  // Measured: 85,133 steps before, 85,014 after 30 candidates (83,371 and 83,189 before the
+  // ZooKeeper processing times: a killed server's exit teardown, the followers' shutdown, the
+  // refused first connect and the sync and startup times add steps to every election round;
+  // models/zookeeper/register.cpp) (each candidate is a 16 s storm of
   // votes, so the budget stays small; 300 candidates find no more). The deadline fixes the run's
   // end, and the storm after the restart is nearly all of it: 82,000 steps of notifications and
   // election timers after 11 s. Before the explorer kept connections FIFO (only the earliest
   // message of a connection may arrive next, sim/explore/engine.hpp) the storm was 34,187 steps
   // and shrank to 18,535; before the leader counted its followers by its own ticks, 66,399 and
   // 9,454; before followers retried the leader every 100 ms, 16,902 and 4,972.
-  CHECK(sh.before.steps == 83371);
-  CHECK(sh.after.steps <= 83189);
+  CHECK(sh.before.steps == 85133);
+  CHECK(sh.after.steps <= 85014);
   // The right reason: after the restart at 11 s no server ever leads (the election never
   // settles), not a leader of another epoch.
   for (const TimelineEntry& e : sh.best.outcome.timeline)

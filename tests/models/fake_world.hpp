@@ -201,13 +201,18 @@ class FakeWorld final : public WorldView, public WorldBuilder {
     }
     TimerId set_timer(DurationNs after, std::uint64_t tag) override {
       TimerId t = w_.next_timer_++;
-      w_.live_timers_.insert(t);
+      w_.live_timers_.emplace(t, std::make_pair(id_, tag));
       Event ev{w_.now_ + after, 0, Kind::timer, id_, 0, w_.slots_[id_]->epoch, {}, tag};
       ev.timer = t;
       w_.push(std::move(ev));
       return t;
     }
     void cancel_timer(TimerId id) override { w_.live_timers_.erase(id); }
+    void exit_process(const std::function<bool(std::uint64_t)>& keeps_timer) override {
+      std::erase_if(w_.live_timers_, [&](const auto& t) {
+        return t.second.first == id_ && !(keeps_timer && keeps_timer(t.second.second));
+      });
+    }
     std::int64_t random(std::int64_t lo, std::int64_t hi) override { return lo + (hi - lo) / 2; }
     std::int64_t timing(std::string_view name) const override {
       return w_.timings_.at(std::string(name));
@@ -276,7 +281,7 @@ class FakeWorld final : public WorldView, public WorldBuilder {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::priority_queue<Event, std::vector<Event>, Later> queue_;
   std::set<std::pair<NodeId, NodeId>> cuts_;
-  std::set<TimerId> live_timers_;
+  std::map<TimerId, std::pair<NodeId, std::uint64_t>> live_timers_;  // node and tag
   TimerId next_timer_ = 1;
   std::uint64_t seq_ = 0;
   TimeNs now_ = 0;

@@ -119,6 +119,8 @@ TEST_CASE("unknown node names in faults and expectations", "[errors]") {
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: zkclient-1}\n")),
                 "t.yaml:14:21: ", "unknown node 'zkclient-1': the scenario has no ZooKeeper lock "
                 "clients (set cluster.timing.zk_lock_clients)");
+  require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: dbclient-1}\n")),
+                "t.yaml:14:21: ", "unknown node 'dbclient-1': the scenario has no db clients");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: zkprobe}\n")),
                 "t.yaml:14:21: ", "unknown node 'zkprobe': the scenario has no ZooKeeper probe");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: redis-1}\n")),
