@@ -162,6 +162,12 @@ void register_zookeeper(Registry& r) {
   r.add_mechanism({std::string(zk::k_correct_vote_order),
                    "off: the vote comparison of ZooKeeper before ZOOKEEPER-1419 (the server-id "
                    "tie-break ignores the epoch), with which elections can fail to settle"});
+  r.add_mechanism({std::string(zk::k_session_order),
+                   "a server answers a session's read only after the session's earlier writes "
+                   "are applied there, as ZooKeeper's CommitProcessor does (release-3.8.0-1 "
+                   "CommitProcessor.java lines 68-72, 252-256); off: reads are answered from the "
+                   "local tree at once, and a lock recipe that deletes its node and lists the "
+                   "directory sees its deleted node and holds the lock with another client"});
   register_invariants(r);
   register_events(r);
   r.add_signal({std::string(zk::k_signal_leader_elected),

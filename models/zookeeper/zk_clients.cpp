@@ -117,39 +117,66 @@ void ZkServer::on(Ctx& ctx, NodeId from, const ClientRequest& m) {
   if (refuse_unless_serving(ctx, from, m.conn)) return;
   ClientConn* c = established_conn(ctx, from, m.conn);
   if (c == nullptr) return;
-  std::int64_t session = c->session;
-  touch_local(ctx, session);
+  touch_local(ctx, c->session);
+  bool write = m.body->op == ReqOp::create || m.body->op == ReqOp::remove;
+  // A session's requests are answered in the order it sent them: a read that comes while one
+  // of the session's writes is on its way through the leader waits until that write is applied
+  // here (release-3.8.0-1 zookeeper-server/src/main/java/org/apache/zookeeper/server/quorum/
+  // CommitProcessor.java lines 68-72, "Each session's requests must be processed in order", and
+  // lines 252-256: a request whose session has requests pending is queued behind them, reads
+  // included; lines 393-407 release the queued reads once the write before them commits).
+  // Without it a lock recipe that deletes its node and lists the directory at once is shown
+  // its own deleted node, takes it for its new one and holds the lock while another client
+  // is handed it (mechanism zk_session_order off).
+  if (cfg_.session_order && (write || !c->in_order.empty())) c->in_order.push_back(m);
+  if (write) return submit_write(ctx, from, m, c->session);
+  if (!cfg_.session_order || c->in_order.empty()) serve_read(ctx, from, m);
+}
+
+void ZkServer::serve_read(Ctx& ctx, NodeId from, const ClientRequest& m) {
   const RequestBody& req = *m.body;
   auto r = std::make_shared<ResponseBody>();
-  switch (req.op) {
-    case ReqOp::get_children:
-      if (!vol_.tree.exists(req.path)) {
-        r->code = Code::no_node;
-      } else {
-        r->children = vol_.tree.children(req.path);
-        if (req.watch) vol_.child_watches[req.path].insert(from);
-      }
-      reply_client(ctx, from, ClientResponse{0, m.xid, std::move(r)});
-      return;
-    case ReqOp::exists:
-      r->exists = vol_.tree.exists(req.path);
-      if (req.watch) vol_.data_watches[req.path].insert(from);
-      reply_client(ctx, from, ClientResponse{0, m.xid, std::move(r)});
-      return;
-    case ReqOp::create:
-    case ReqOp::remove: {
-      Txn t;
-      t.op = req.op == ReqOp::create ? TxnOp::create : TxnOp::remove;
-      t.path = req.path;
-      t.session = session;
-      t.flags = req.flags;
-      t.origin_sid = sid_;
-      t.client = from;
-      t.client_conn = m.conn;
-      t.xid = m.xid;
-      submit(ctx, std::move(t));
-      return;
+  if (req.op == ReqOp::get_children) {
+    if (!vol_.tree.exists(req.path)) {
+      r->code = Code::no_node;
+    } else {
+      r->children = vol_.tree.children(req.path);
+      if (req.watch) vol_.child_watches[req.path].insert(from);
     }
+  } else {
+    r->exists = vol_.tree.exists(req.path);
+    if (req.watch) vol_.data_watches[req.path].insert(from);
+  }
+  reply_client(ctx, from, ClientResponse{0, m.xid, std::move(r)});
+}
+
+void ZkServer::submit_write(Ctx& ctx, NodeId from, const ClientRequest& m, std::int64_t session) {
+  const RequestBody& req = *m.body;
+  Txn t;
+  t.op = req.op == ReqOp::create ? TxnOp::create : TxnOp::remove;
+  t.path = req.path;
+  t.session = session;
+  t.flags = req.flags;
+  t.origin_sid = sid_;
+  t.client = from;
+  t.client_conn = m.conn;
+  t.xid = m.xid;
+  submit(ctx, std::move(t));
+}
+
+// The write `xid` of the connection is applied here: the reads queued behind it are answered,
+// up to the connection's next write still on its way.
+void ZkServer::release_reads(Ctx& ctx, NodeId from, ClientConn& c, std::int64_t xid) {
+  auto it = std::find_if(c.in_order.begin(), c.in_order.end(),
+                         [xid](const ClientRequest& q) { return q.xid == xid; });
+  if (it == c.in_order.end()) return;
+  c.in_order.erase(it);
+  while (!c.in_order.empty()) {
+    const ClientRequest& next = c.in_order.front();
+    if (next.body->op == ReqOp::create || next.body->op == ReqOp::remove) return;
+    ClientRequest read = std::move(c.in_order.front());
+    c.in_order.pop_front();
+    serve_read(ctx, from, read);
   }
 }
 
@@ -172,6 +199,7 @@ void ZkServer::answer_origin(Ctx& ctx, const Txn& t, const ApplyResult& r) {
   body->code = r.code;
   body->path = r.path;
   reply_client(ctx, t.client, ClientResponse{0, t.xid, std::move(body)});
+  release_reads(ctx, t.client, it->second, t.xid);
 }
 
 void ZkServer::fire_watches(Ctx& ctx, const ApplyResult& r) {

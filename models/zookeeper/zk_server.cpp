@@ -43,6 +43,7 @@ void ZkServer::read_config(Ctx& ctx) {
   cfg_.learner_sync_ns = ctx.timing(k_learner_sync_time);
   cfg_.leader_startup_ns = ctx.timing(k_leader_startup_time);
   cfg_.correct_order = ctx.mechanism(k_correct_vote_order);
+  cfg_.session_order = ctx.mechanism(k_session_order);
   cfg_.m_elections = ctx.intern(k_metric_elections);
   cfg_.m_commits = ctx.intern(k_metric_commits);
 }

@@ -3,6 +3,7 @@
 // phases, the replicated data tree, and client sessions with ephemeral nodes and watches.
 // Sans-I/O: it only reacts to messages and timers through its Ctx.
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -123,7 +124,10 @@ class ZkServer final : public Node {
     std::int64_t conn = 0;
     std::int64_t session = 0;
     bool established = false;
-    STAMPEDE_FIELDS(conn, session, established)
+    // The connection's requests from its oldest write not yet applied here on, in arrival
+    // order: a read waits behind the session's earlier writes (zk_session_order).
+    std::deque<ClientRequest> in_order;
+    STAMPEDE_FIELDS(conn, session, established, in_order)
   };
 
   // What survives a crash: the disk, and three values the model has always kept across one.
@@ -188,6 +192,7 @@ class ZkServer final : public Node {
     DurationNs learner_sync_ns = 0;
     DurationNs leader_startup_ns = 0;
     bool correct_order = true;
+    bool session_order = true;
     SeriesId m_elections = 0, m_commits = 0;
   };
 
@@ -291,6 +296,9 @@ class ZkServer final : public Node {
   void on(Ctx& ctx, NodeId from, const ClientConnect& m);
   void on(Ctx& ctx, NodeId from, const ClientPing& m);
   void on(Ctx& ctx, NodeId from, const ClientRequest& m);
+  void serve_read(Ctx& ctx, NodeId from, const ClientRequest& m);
+  void submit_write(Ctx& ctx, NodeId from, const ClientRequest& m, std::int64_t session);
+  void release_reads(Ctx& ctx, NodeId from, ClientConn& c, std::int64_t xid);
   bool refuse_unless_serving(Ctx& ctx, NodeId from, std::int64_t conn);
   ClientConn* established_conn(Ctx& ctx, NodeId from, std::int64_t conn);
   void create_session(Ctx& ctx, NodeId from, const ClientConnect& m);
