@@ -18,9 +18,11 @@ const std::vector<V>& ids_at(const std::map<K, std::vector<V>>& index, K key) {
 void RowCache::derive(Parsed<HostRow>& p) const {
   host_by_name_.clear();
   host_ids_.clear();
+  hosts_active_ = 0;
   for (const auto& [id, row] : p.rows) {
     host_by_name_.emplace(row.name, id);  // the first wins
     host_ids_.push_back(id);
+    hosts_active_ += row.state == HostState::active;
   }
 }
 

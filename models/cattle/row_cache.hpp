@@ -37,6 +37,12 @@ class RowCache {
   }
   // The host of this name with the lowest id.
   std::optional<HostId> host_named(const mysql::Database& db, std::string_view name) const;
+  // How many hosts are active: the convergence check asks after most agent and server steps, and
+  // a count over the host table there made a step cost O(hosts) (issue 15).
+  std::int64_t hosts_active(const mysql::Database& db) const {
+    sync<HostRow>(db);
+    return hosts_active_;
+  }
   // How many hosts come before this one in id order (the number of hosts if it is not one).
   std::size_t host_position(const mysql::Database& db, HostId host) const;
   // Instances by host and by service, processes by resource id: in id order.
@@ -81,6 +87,7 @@ class RowCache {
       tables_;
   mutable std::map<std::string, HostId, std::less<>> host_by_name_;
   mutable std::vector<HostId> host_ids_;  // in id order
+  mutable std::int64_t hosts_active_ = 0;
   mutable std::map<HostId, std::vector<InstanceId>> instances_by_host_;
   mutable std::map<ServiceId, std::vector<InstanceId>> instances_by_service_;
   mutable std::map<std::int64_t, std::vector<ProcessId>> processes_by_resource_;

@@ -261,7 +261,9 @@ ExploreEngine::ExploreEngine(ExploreOptions options, Chooser& chooser, Scheduler
     : options_(std::move(options)),
       chooser_(chooser),
       scheduler_(scheduler),
-      network_(std::make_unique<Network>(options_.network)) {}
+      network_(std::make_unique<Network>(options_.network)) {
+  changes_.enable();  // finish_step, kill, restart, model_fault and restore record every change
+}
 
 ExploreEngine::~ExploreEngine() = default;
 
@@ -794,6 +796,7 @@ void ExploreEngine::take_event(const Option& o) {
 }
 
 void ExploreEngine::finish_step(StepInfo& info) {
+  changes_.step(info.node, info.kind == StepKind::fault || info.kind == StepKind::check);
   // The kernel's rolling hash, so traces of both engines read the same way.
   info.index = ++step_index_;
   assert_context().step = step_index_;
@@ -812,6 +815,7 @@ void ExploreEngine::kill(NodeId id, bool loud) {
   // Its timers, its pending start or resume and the messages and connection events on their way
   // to it die with it (the kernel drops them on arrival by their epoch).
   std::erase_if(pending_, [&](const Event& e) { return !e.is_action() && e.node == id; });
+  changes_.node(id);
   touch(s);
   s.node->on_crash();
   conn_gen_ = ++gen_counter_;
@@ -827,6 +831,7 @@ void ExploreEngine::kill(NodeId id, bool loud) {
 void ExploreEngine::restart(NodeId id) {
   NodeSlot& s = *nodes_[id];
   if (s.up || !s.powered) return;
+  changes_.node(id);
   s.up = true;
   ++s.epoch;
   Event ev;
@@ -896,6 +901,7 @@ void ExploreEngine::set_clock_skew(NodeId id, DurationNs skew_ns) {
 }
 
 bool ExploreEngine::model_fault(const ModelFault& f) {
+  changes_.everything();
   for (auto& s : nodes_) {
     if (!s->up) continue;
     touch(*s);  // on_fault may change the node even when the fault is not for it
@@ -997,6 +1003,8 @@ bool ExploreEngine::restore(const Snapshot& snap) {
   // Generations name states of this engine only: a snapshot of another engine (dfs keeps its
   // snapshots across a re-run from the start) is copied in whole and given fresh ones.
   const bool own = snap.lineage == lineage_;
+  // Nodes become clones of another state, and come up or go down: checks' caches read all again.
+  changes_.everything();
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     NodeSlot& s = *nodes_[i];
     const Snapshot::NodeState& n = snap.nodes[i];
