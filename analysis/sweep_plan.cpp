@@ -74,7 +74,7 @@ Axis parse_axis(const std::string& flag) {
 }
 
 std::vector<std::uint64_t> parse_seeds(const std::string& text) {
-  constexpr std::uint64_t k_max_seeds = 100'000'000;
+  constexpr std::uint64_t k_max_seeds = k_max_runs;
   const auto dots = text.find("..");
   std::uint64_t first = 1;
   std::uint64_t last = 0;
@@ -92,7 +92,8 @@ std::vector<std::uint64_t> parse_seeds(const std::string& text) {
     last = *b;
   }
   if (last - first >= k_max_seeds)
-    throw BadInput("--seeds " + text + ": more than 100000000 seeds per point");
+    throw BadInput("--seeds " + text + ": more than " + std::to_string(k_max_seeds) +
+                   " seeds per point");
   std::vector<std::uint64_t> seeds;
   seeds.reserve(last - first + 1);
   for (std::uint64_t s = first;; ++s) {
@@ -106,6 +107,17 @@ std::vector<Point> cross_product(const std::vector<Axis>& axes) {
   std::set<std::string> keys;
   for (const auto& a : axes)
     if (!keys.insert(a.key).second) throw BadInput("--set " + a.key + ": the key is given twice");
+  // Counted before any point is built: ten axes of eight values are 10^9 points, which would
+  // exhaust memory before the first run.
+  std::uint64_t count = 1;
+  for (const auto& a : axes) {
+    count *= std::max<std::size_t>(a.values.size(), 1);
+    if (count > k_max_points)
+      throw BadInput("--set " + a.key + ": the --set axes make more than " +
+                     std::to_string(k_max_points) +
+                     " points (each is a scenario to check before the sweep starts): split the "
+                     "sweep");
+  }
   std::vector<Point> points{Point{}};
   for (const auto& a : axes) {
     std::vector<Point> next;

@@ -28,7 +28,14 @@ Axis parse_axis(const std::string& flag);
 // "N" -> 1..N; "A..B" -> A..B inclusive. Throws BadInput.
 std::vector<std::uint64_t> parse_seeds(const std::string& text);
 
-// The cross product, first axis outermost. Throws BadInput when a key is given twice.
+// The most points a sweep may have (each is a scenario parsed and checked before any run) and
+// the most runs (points times seeds; the plan is held in memory). Past them a sweep is refused
+// with the flag named, instead of exhausting memory or spending minutes before its first run.
+inline constexpr std::uint64_t k_max_points = 10'000;
+inline constexpr std::uint64_t k_max_runs = 10'000'000;
+
+// The cross product, first axis outermost. Throws BadInput when a key is given twice or when
+// the product has more than k_max_points points.
 std::vector<Point> cross_product(const std::vector<Axis>& axes);
 
 // The point as `--set` flags for parse_scenario_with_overrides.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/core/digest.hpp"
+#include "sim/core/spec.hpp"
 
 namespace stampede::analysis {
 namespace {
@@ -16,8 +17,8 @@ namespace {
 // node's idle time up to its next step, capped so slices stay readable.
 constexpr double k_max_slice_us = 1000.0;
 
-// The trace format's kind names (sim/trace writes the same), kept here so analysis/ needs no
-// engine library.
+}  // namespace
+
 std::string kind_name(StepKind k) {
   switch (k) {
     case StepKind::start:
@@ -44,11 +45,6 @@ std::string step_label(const TraceStep& s) {
   return k;
 }
 
-bool in_window(const TraceStep& s, const ExportOptions& o) {
-  return s.time_ns >= o.from_ns && s.time_ns <= o.to_ns;
-}
-
-// Fault descriptions per step position, matched by instant and order.
 std::map<std::size_t, std::string> fault_names(const Trace& t, const ExportOptions& o) {
   std::map<std::size_t, std::string> out;
   std::size_t next = 0;
@@ -63,7 +59,14 @@ std::map<std::size_t, std::string> fault_names(const Trace& t, const ExportOptio
   return out;
 }
 
-}  // namespace
+bool in_window(const TraceStep& s, const ExportOptions& o) {
+  if (s.time_ns < o.from_ns || s.time_ns > o.to_ns) return false;
+  if (s.index < o.from_step || s.index > o.to_step) return false;
+  if (o.nodes.empty() || s.node.empty() || s.kind == StepKind::fault) return true;
+  for (const auto& p : o.nodes)
+    if (name_matches(p, s.node)) return true;
+  return false;
+}
 
 std::vector<std::int64_t> infer_sends(const Trace& trace) {
   std::vector<std::int64_t> sends(trace.steps.size(), -1);
@@ -220,11 +223,38 @@ std::string to_chrome_json(const Trace& trace, const ExportOptions& options) {
     if (sends[i] >= 0 && in_window(trace.steps[sends[i]], options))
       add_flow(events, ++flow_id, trace.steps[sends[i]], s, th);
   }
+  if (const auto& v = options.violation; v && v->time_ns >= options.from_ns &&
+                                          v->time_ns <= options.to_ns)
+    events.push_back({{"ph", "i"},
+                      {"s", "g"},
+                      {"name", "violated: " + v->property},
+                      {"cat", "violation"},
+                      {"pid", 1},
+                      {"tid", 0},
+                      {"ts", to_us(v->time_ns)},
+                      {"args", {{"step", v->step}, {"detail", v->detail}}}});
   json doc = {{"traceEvents", events},
               {"displayTimeUnit", "ms"},
               {"otherData", chrome_other_data(trace)}};
   return doc.dump() + "\n";
 }
+
+namespace {
+
+std::string dot_escape(const std::string& text) {
+  std::string esc;
+  for (char ch : text) {
+    if (ch == '"' || ch == '\\') esc += '\\';
+    if (ch == '\n') {
+      esc += "\\n";
+      continue;
+    }
+    esc += ch;
+  }
+  return esc;
+}
+
+}  // namespace
 
 std::string to_dot(const Trace& trace, const ExportOptions& options) {
   enum class EdgeKind { program_order, message };
@@ -263,21 +293,24 @@ std::string to_dot(const Trace& trace, const ExportOptions& options) {
   boost::topological_sort(g, std::back_inserter(topo));
 
   std::string out = "digraph happens_before {\n  rankdir=TB;\n  node [shape=box, fontsize=10];\n";
-  out += fmt::format("  label=\"{} seed {} ({} steps)\";\n", trace.header.scenario_file,
-                     trace.header.seed, step_of.size());
+  out += fmt::format("  label=\"{} seed {} ({} steps){}\";\n", dot_escape(trace.header.scenario_file),
+                     trace.header.seed, step_of.size(),
+                     options.violation ? fmt::format("\\nviolated at {:.6f}s: {}",
+                                                     static_cast<double>(options.violation->time_ns) / 1e9,
+                                                     dot_escape(options.violation->property))
+                                       : "");
   int c = 0;
   for (const auto& [track, vs] : clusters) {
     out += fmt::format("  subgraph cluster_{} {{\n    label=\"{}\";\n", c++, track);
     for (auto v : vs) {
       const auto& s = trace.steps[step_of[v]];
       const std::string what = s.kind == StepKind::fault ? faults.at(step_of[v]) : step_label(s);
-      std::string esc;
-      for (char ch : what) {
-        if (ch == '"' || ch == '\\') esc += '\\';
-        esc += ch;
-      }
-      out += fmt::format("    s{} [label=\"#{} {}\\n{:.6f}s\"];\n", s.index, s.index, esc,
-                         static_cast<double>(s.time_ns) / 1e9);
+      const bool violated = options.violation && options.violation->step == s.index;
+      std::string esc = dot_escape(what);
+      if (violated) esc += "\\nviolated: " + dot_escape(options.violation->property);
+      out += fmt::format("    s{} [label=\"#{} {}\\n{:.6f}s\"{}];\n", s.index, s.index, esc,
+                         static_cast<double>(s.time_ns) / 1e9,
+                         violated ? ", color=red, penwidth=3, fontcolor=red" : "");
     }
     out += "  }\n";
   }

@@ -9,6 +9,8 @@
 // inferred step may be later than the true one; it is never after the delivery, so the graph
 // stays acyclic.
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,9 +20,32 @@
 
 namespace stampede::analysis {
 
+// A model's log line, for the HTML page's hover (the trace holds none: `export` re-runs it).
+struct ExportLog {
+  TimeNs time_ns = 0;
+  std::string node;  // empty: a fault or a failed expectation
+  std::string text;
+};
+
+// The first violated property of the run, marked on every picture.
+struct ExportViolation {
+  std::uint64_t step = 0;  // the trace's step index (1-based); 0 when only its instant is known
+  TimeNs time_ns = 0;
+  std::string property;
+  std::string detail;
+};
+
 struct ExportOptions {
+  // The window: a step is drawn when its instant and its index are both inside, and its node
+  // matches one of `nodes` (sim/core/spec.hpp name_matches; empty: every node). Fault steps and
+  // steps of no node pass the node filter. A message is drawn only when both its ends are.
   TimeNs from_ns = 0;        // steps before this are left out
   TimeNs to_ns = INT64_MAX;  // steps after this are left out
+  std::uint64_t from_step = 0;
+  std::uint64_t to_step = UINT64_MAX;
+  std::vector<std::string> nodes;
+  std::vector<ExportLog> logs;               // in time order
+  std::optional<ExportViolation> violation;
   // Descriptions of the scripted faults, in time order, matched to the trace's fault steps (which
   // record no description) by instant and order. Random faults stay "fault".
   std::vector<std::pair<TimeNs, std::string>> fault_labels;
@@ -39,5 +64,24 @@ std::string to_chrome_json(const Trace& trace, const ExportOptions& options);
 // edges between a node's consecutive steps, and dashed send -> receive edges labelled with the
 // message. Built on Boost.Graph, which also checks that it is acyclic.
 std::string to_dot(const Trace& trace, const ExportOptions& options);
+
+// The trace format's kind names (sim/trace writes the same), kept here so analysis/ needs no
+// engine library.
+std::string kind_name(StepKind k);
+// A step's short label ("deliver Vote", "timer") and the faults' descriptions per step position
+// (matched to ExportOptions::fault_labels by instant and order; random faults stay "fault").
+std::string step_label(const TraceStep& s);
+std::map<std::size_t, std::string> fault_names(const Trace& t, const ExportOptions& o);
+
+// Whether step `s` is inside the options' window.
+bool in_window(const TraceStep& s, const ExportOptions& options);
+
+// One self-contained HTML page (inline CSS and JavaScript, nothing fetched at view time) with a
+// space-time diagram of the window: one lane per node, a dot per step, an arrow per message
+// from its inferred send to its delivery, faults as bands across the lanes, the violation
+// marked, each step's log lines on hover, and zoom by time (wheel, drag, or a from/to range).
+// The page writes a summary of what it drew into document.title ("lanes=N arrows=N ...") for
+// tests and scripts.
+std::string to_html(const Trace& trace, const ExportOptions& options);
 
 }  // namespace stampede::analysis

@@ -13,6 +13,10 @@ namespace CLI {
 class App;
 }
 
+namespace stampede {
+struct TraceHeader;
+}
+
 namespace stampede::cli {
 
 // Exit codes, as docs/scenario-contract.md fixes them.
@@ -36,6 +40,10 @@ std::string resolve_scenario_path(const std::string& arg);
 std::vector<std::string> scenario_roots();
 std::string scenarios_dir();  // the first of scenario_roots() that exists: what `list` lists
 std::string read_file(const std::string& path);  // throws InputError-style std::runtime_error
+// The scenario a trace recorded (its text and --set flags), parsed. Errors name the trace file
+// first: "TRACE:1:1: embedded scenario (recorded from FILE):LINE:COL: message", since the file
+// named in the header may have changed or be gone, and the position is in the embedded text.
+ScenarioSpec parse_trace_scenario(const std::string& trace_path, const TraceHeader& header);
 
 // The SimGrid engine lives in a second binary, `stampede-simgrid`, built beside `stampede`:
 // SimGrid brings ns-3's fifteen libraries and their static initialisers, which made every
@@ -63,7 +71,12 @@ int cmd_run(const RunArgs& args);
 struct ReplayArgs {
   std::string trace;
   bool verbose = false;
+  // --log: print the re-run's timeline at this lowest level ("notable", "info" or "debug"), every
+  // line, as `run --log` prints it; empty: no timeline.
+  std::string log_level;
 };
+// The log level a --log value names (notable, info, debug).
+LogLevel log_level_from_name(const std::string& name);
 int cmd_replay(const ReplayArgs& args);
 
 // `markdown`: the table as docs/reference.md holds it (scripts/reference-tables.sh writes it there).

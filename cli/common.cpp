@@ -10,6 +10,7 @@
 #include "cli/app.hpp"
 #include "models/register.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/trace/trace.hpp"
 
 namespace stampede::cli {
 
@@ -116,11 +117,29 @@ void remember_arguments(int argc, char** argv) { arguments().assign(argv, argv +
 const std::vector<std::string>& remembered_arguments() { return arguments(); }
 
 std::string read_file(const std::string& path) {
+  // A directory opens as an empty stream on Linux: it would be reported as an empty scenario.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path + ":1:1: is a directory, not a scenario file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ":1:1: cannot open the file (no such scenario?)");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+ScenarioSpec parse_trace_scenario(const std::string& trace_path, const TraceHeader& header) {
+  try {
+    return parse_scenario_with_overrides(header.scenario_text, header.scenario_file,
+                                         header.overrides, registry());
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    const std::string file = header.scenario_file + ":";
+    if (what.rfind(file, 0) == 0)
+      throw InputError(fmt::format("{}:1:1: embedded scenario (recorded from {}):{}", trace_path,
+                                   header.scenario_file, what.substr(file.size())));
+    throw InputError(fmt::format("{}:1:1: recorded {}", trace_path, what));
+  }
 }
 
 }  // namespace stampede::cli

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/app.hpp"
+#include "cli/print.hpp"
 #include "sim/explore/explorer.hpp"
 #include "sim/explore/shrink.hpp"
 #include "sim/explore/trace_io.hpp"
@@ -105,6 +106,7 @@ struct ExploreCommands {
   bool no_reduction = false;
   std::string reduction = "dpor";
   bool swarm = false;
+  std::string pct_points = "deliveries";
   bool state_clock = false;
   std::optional<std::uint64_t> seed;
   std::vector<std::string> sets;
@@ -172,6 +174,10 @@ Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, st
   s.depth = a.max_steps;
   if (strategy == Strategy::pct) {
     s.pct_depth = a.depth.value_or(3);
+    if (a.pct_points != "deliveries" && a.pct_points != "steps")
+      throw InputError(fmt::format("stampede explore: --pct-points '{}' (expected deliveries or "
+                                   "steps)", a.pct_points));
+    s.pct_at_deliveries = a.pct_points == "deliveries";
   } else if (a.depth) {
     s.depth = static_cast<std::uint64_t>(*a.depth);
   }
@@ -184,9 +190,7 @@ Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, st
 std::vector<std::uint32_t> prefix_from_trace(const ExploreCommands& a, const ScenarioSpec& spec,
                                              const std::string& text, Settings& s) {
   ExploreTrace t = read_explore_trace(a.from, STAMPEDE_VERSION);
-  ScenarioSpec traced = parse_scenario_with_overrides(
-      t.trace.header.scenario_text, t.trace.header.scenario_file, t.trace.header.overrides,
-      registry());
+  ScenarioSpec traced = parse_trace_scenario(a.from, t.trace.header);
   if (traced.name != spec.name)
     throw InputError(fmt::format("{}:1:1: the trace is of scenario '{}', not '{}'", a.from,
                                  traced.name, spec.name));
@@ -310,15 +314,16 @@ int cmd_explore(const ExploreCommands& a) {
 
 int cmd_replay_explore(const ReplayArgs& args) {
   ExploreTrace t = read_explore_trace(args.trace, STAMPEDE_VERSION);
-  ScenarioSpec spec = parse_scenario_with_overrides(t.trace.header.scenario_text,
-                                                    t.trace.header.scenario_file,
-                                                    t.trace.header.overrides, registry());
-  Explorer ex(spec, registry(), settings_for(t));
+  ScenarioSpec spec = parse_trace_scenario(args.trace, t.trace.header);
+  Settings settings = settings_for(t);
+  if (!args.log_level.empty()) settings.timeline_level = log_level_from_name(args.log_level);
+  Explorer ex(spec, registry(), settings);
   ReplayComparer comparer(t.trace, args.verbose);
   RunResult r = ex.replay(t.picks, false, {&comparer});
   std::printf("stampede replay %s  (scenario %s, engine explore, seed %llu, %zu recorded steps)\n",
               args.trace.c_str(), spec.name.c_str(),
               static_cast<unsigned long long>(t.trace.header.seed), t.trace.steps.size());
+  if (!args.log_level.empty()) print_replay_timeline(r.outcome.timeline);
   if (comparer.diverged()) {
     std::printf("✗ %s\n", comparer.divergence().c_str());
     return k_exit_failed;
@@ -386,6 +391,9 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
                 "pct: the bug depth d (d-1 priority change points, default 3); random and dfs: "
                 "the step bound per run")
       ->check(count_check(k_max_count));
+  e->add_option("--pct-points", c->pct_points,
+                "pct: where the change points fall: deliveries (between two nodes, the default) "
+                "or steps (every event, as in the shared-memory original)");
   e->add_option("--max-steps", c->max_steps, "step bound per run, for every strategy")
       ->check(count_check(k_max_count));
   e->add_option("--max-faults", c->max_faults,

@@ -96,9 +96,14 @@ Table metrics_table(const Registry& r) {
                     "repairs: a service below its scale (after it first ran at scale) back at "
                     "its scale, counted from what runs on the agents"});
   t.rows.push_back({"repairs_unfinished", "services still below their scale when the run ended"});
-  t.rows.push_back({"repair_time_p50, _p95, _p99, _max",
-                    "seconds from a service falling below its scale to its being back, "
-                    "nearest-rank percentiles of the run's repairs (absent when it had none)"});
+  // One row per metric, so that each name is what `report` and the results database take.
+  for (const char* pct : {"p50", "p95", "p99"})
+    t.rows.push_back({std::string("repair_time_") + pct,
+                      std::string("seconds from a service falling below its scale to its being "
+                                  "back, nearest-rank ") +
+                          pct + " of the run's repairs (absent when it had none)"});
+  t.rows.push_back({"repair_time_max",
+                    "seconds, the longest of the run's repairs (absent when it had none)"});
   t.rows.push_back({"over_scale_episodes",
                     "times a service had more containers running than its scale"});
   t.rows.push_back({"over_scale_time", "seconds, summed over services, above scale"});
@@ -111,11 +116,14 @@ Table metrics_table(const Registry& r) {
 }
 
 Table timings_table(const Registry& r) {
-  Table t{{"name", "default", "what", "source"}, {}};
+  Table t{{"name", "default", "range", "what", "source"}, {}};
   for (const auto& d : r.timings()) {
-    std::string v = d.unit == TimingUnit::duration ? format_duration(d.default_value)
-                                                   : std::to_string(d.default_value);
-    t.rows.push_back({d.name, v, d.description, d.source});
+    auto value = [&d](std::int64_t v) {
+      return d.unit == TimingUnit::duration ? format_duration(v) : std::to_string(v);
+    };
+    t.rows.push_back({d.name, value(d.default_value),
+                      fmt::format("{}..{}", value(d.min_value), value(d.max_value)), d.description,
+                      d.source});
   }
   return t;
 }
@@ -142,8 +150,8 @@ Table table_of(const std::string& what) {
 void print_text(const std::string& what, const Table& t) {
   for (const auto& row : t.rows) {
     if (what == "timings") {
-      std::printf("%-40s %-8s %s  [source: %s]\n", row[0].c_str(), row[1].c_str(), row[2].c_str(),
-                  row[3].c_str());
+      std::printf("%-40s %-8s %s  [range: %s]  [source: %s]\n", row[0].c_str(), row[1].c_str(),
+                  row[3].c_str(), row[2].c_str(), row[4].c_str());
     } else if (what == "events") {
       std::printf("%-36s {%s}  %s\n", row[0].c_str(), row[1].c_str(), row[2].c_str());
     } else {

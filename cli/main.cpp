@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
   CLI::App* replay_cmd = app.add_subcommand("replay", "Re-execute a trace, stop at the first divergence");
   replay_cmd->add_option("TRACE", replay.trace, "a .trace.jsonl file")->required();
   replay_cmd->add_flag("--verbose", replay.verbose, "print every step as it is compared");
+  replay_cmd->add_option("--log", replay.log_level,
+                         "print the re-run's timeline, every line, as `run --log` does: its "
+                         "lowest log level, notable, info or debug")
+      ->check(CLI::IsMember({"notable", "info", "debug"}));
 
   std::string what = "scenarios";
   CLI::App* list_cmd = app.add_subcommand("list", "List scenarios or the names scenarios may use");

@@ -13,6 +13,11 @@ static std::string clock(TimeNs t) {
   return fmt::format("{:>3}:{:02}.{:03}", ms / 60000, (ms / 1000) % 60, ms % 1000);
 }
 
+void print_timeline_entry(const TimelineEntry& e) {
+  std::printf("  %s  %-12s %s\n", clock(e.time_ns).c_str(), e.node.empty() ? "*" : e.node.c_str(),
+              e.text.c_str());
+}
+
 void print_run(const ScenarioSpec& spec, std::uint64_t seed, std::string_view engine,
                const RunOutcome& out, double wall_s, bool quiet, bool full_timeline) {
   std::printf("stampede run %s  (seed %llu, engine %.*s, %s simulated)\n", spec.name.c_str(),
@@ -27,8 +32,7 @@ void print_run(const ScenarioSpec& spec, std::uint64_t seed, std::string_view en
                     out.timeline.size() - shown);
         break;
       }
-      std::printf("  %s  %-12s %s\n", clock(e.time_ns).c_str(),
-                  e.node.empty() ? "*" : e.node.c_str(), e.text.c_str());
+      print_timeline_entry(e);
       ++shown;
     }
   }

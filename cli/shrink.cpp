@@ -38,9 +38,7 @@ int cmd_shrink(const std::string& trace_path, const std::string& out_arg,
                const std::string& budget) {
   DurationNs budget_ns = parse_budget_flag("shrink --budget", budget);
   ExploreTrace t = read_explore_trace(trace_path, STAMPEDE_VERSION);
-  ScenarioSpec spec = parse_scenario_with_overrides(t.trace.header.scenario_text,
-                                                    t.trace.header.scenario_file,
-                                                    t.trace.header.overrides, registry());
+  ScenarioSpec spec = parse_trace_scenario(trace_path, t.trace.header);
   Explorer ex(spec, registry(), settings_for(t));
   RunResult original = ex.replay(t.picks);
   if (!original.violation)

@@ -41,8 +41,10 @@ struct ExportArgs {
   std::string trace;
   std::string perfetto;
   std::string dot;
-  std::string from;  // a duration; steps before it are left out
+  std::string html;
+  std::string from;  // a duration or "step:N"; steps before it are left out
   std::string to;
+  std::vector<std::string> nodes;  // patterns (sim/core/spec.hpp name_matches); empty: all
 };
 int cmd_export(const ExportArgs& args);
 

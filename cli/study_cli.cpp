@@ -41,15 +41,25 @@ void add_study_commands(CLI::App& app, StudyCommands& c) {
   c.export_csv_cmd->add_option("DB", c.export_csv.db, "a results database")->required();
   c.export_csv_cmd->add_option("--out", c.export_csv.out, "CSV file (default: stdout)");
 
-  c.export_cmd =
-      app.add_subcommand("export", "Export a trace as a Perfetto timeline or a DOT graph");
+  c.export_cmd = app.add_subcommand(
+      "export", "Export a trace (run, SimGrid or explorer) as a Perfetto timeline, a DOT graph or "
+                "an HTML space-time diagram");
   c.export_cmd->add_option("TRACE", c.export_trace.trace, "a .trace.jsonl file")->required();
   c.export_cmd->add_option("--perfetto", c.export_trace.perfetto,
                            "Chrome/Perfetto trace JSON file");
   c.export_cmd->add_option("--dot", c.export_trace.dot, "Graphviz happens-before graph file");
+  c.export_cmd->add_option("--html", c.export_trace.html,
+                           "one self-contained HTML page: lanes per node, messages as arrows, "
+                           "faults and the violation marked, log lines on hover");
   c.export_cmd->add_option("--from", c.export_trace.from,
-                           "leave out steps before this time (e.g. 60s)");
-  c.export_cmd->add_option("--to", c.export_trace.to, "leave out steps after this time");
+                           "leave out steps before this time (e.g. 12.5s) or step (step:300); "
+                           "default: the whole trace, or the steps around its violation");
+  c.export_cmd->add_option("--to", c.export_trace.to,
+                           "leave out steps after this time (e.g. 60s) or step (step:500)");
+  c.export_cmd->add_option("--nodes", c.export_trace.nodes,
+                           "only these nodes' steps, as patterns, e.g. 'server-*,zk-1' (faults "
+                           "stay)")
+      ->delimiter(',');
 }
 
 std::optional<int> run_study_command(const StudyCommands& c) {

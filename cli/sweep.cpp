@@ -107,6 +107,10 @@ SweepWork plan_sweep(const SweepArgs& args, const std::string& path, const std::
   const std::vector<an::Point> points = an::cross_product(axes);
   std::optional<std::vector<std::uint64_t>> seeds;
   if (!args.seeds.empty()) seeds = an::parse_seeds(args.seeds);
+  if (seeds && points.size() * seeds->size() > an::k_max_runs)
+    throw an::BadInput(fmt::format("--seeds {}: {} point(s) times {} seeds is more than {} runs: "
+                                   "split the sweep (--shard K/N runs a slice of it)",
+                                   args.seeds, points.size(), seeds->size(), an::k_max_runs));
   if (args.jobs < 0 || args.jobs > k_max_jobs)
     throw an::BadInput("--jobs " + std::to_string(args.jobs) + ": expected N from 1 to " +
                        std::to_string(k_max_jobs) + " (0 or no flag: one per core)");

@@ -21,6 +21,7 @@
 #include "models/mysql/db_node.hpp"
 #include "models/mysql/db_workload.hpp"
 #include "models/redis/register.hpp"
+#include "models/timing_bounds.hpp"
 #include "models/zookeeper/invariants.hpp"
 #include "models/zookeeper/register.hpp"
 #include "models/zookeeper/zk_server.hpp"
@@ -706,6 +707,8 @@ void register_models(Registry& registry) {
   register_cluster_manager(registry);
   // The explorer's known-answer model; it adds nodes only when a scenario asks for it.
   register_lease_lock(registry);
+  // Last: the ranges apply to the timings every model above registered.
+  bound_timings(registry);
 }
 
 }  // namespace stampede

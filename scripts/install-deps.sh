@@ -24,6 +24,7 @@ packages=(
   gnuplot-nox              # analysis/ plots
   spin                     # bench/ side-by-side with SPIN
   python3
+  chromium                 # tests/analysis: the browser test of `export --html` (headless)
   # the conformance suite (conformance/, `make conformance`): real servers that it runs as its
   # own child processes on 127.0.0.1, never as system services, and their Python clients
   zookeeper default-jre-headless   # ZooKeeper 3.8 jars (/usr/share/java) and a JRE

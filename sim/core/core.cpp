@@ -208,6 +208,18 @@ static const T* find_by_name(const std::vector<T>& v, std::string_view name) {
   return nullptr;
 }
 
+bool Registry::bound_timing(std::string_view name, std::int64_t min_value,
+                            std::int64_t max_value) {
+  bool found = false;
+  for (TimingDef& t : timings_)
+    if (t.name == name) {
+      t.min_value = min_value;
+      t.max_value = max_value;
+      found = true;
+    }
+  return found;
+}
+
 const TimingDef* Registry::find_timing(std::string_view n) const { return find_by_name(timings_, n); }
 const MechanismDef* Registry::find_mechanism(std::string_view n) const {
   return find_by_name(mechanisms_, n);

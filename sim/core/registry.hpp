@@ -83,6 +83,12 @@ struct TimingDef {
   std::int64_t default_value = 0;  // ns for durations
   std::string source;              // where the default comes from
   std::string description;
+  // The values a scenario may set, inclusive (ns for durations), checked by the scenario parser.
+  // A period, backoff or timeout of 0 re-arms its timer at the same instant for ever (the run
+  // never ends), and a count of nodes or ticks past what the engine can hold builds for minutes
+  // or overflows; models/timing_bounds.cpp sets each bound and `stampede list timings` shows it.
+  std::int64_t min_value = 0;
+  std::int64_t max_value = INT64_MAX;
 };
 
 struct MechanismDef {
@@ -166,6 +172,8 @@ class Registry {
  public:
   void add_model(ModelEntry m) { models_.push_back(std::move(m)); }
   void add_timing(TimingDef t) { timings_.push_back(std::move(t)); }
+  // Sets the range of every timing called `name`; false when none is registered.
+  bool bound_timing(std::string_view name, std::int64_t min_value, std::int64_t max_value);
   void add_mechanism(MechanismDef m) { mechanisms_.push_back(std::move(m)); }
   void add_invariant(InvariantDef i) { invariants_.push_back(std::move(i)); }
   void add_metric(NamedDef m) { metrics_.push_back(std::move(m)); }

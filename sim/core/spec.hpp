@@ -147,10 +147,15 @@ struct FaultSpec {
   SourcePos pos;
 };
 
+// How a random failure takes a node down: its process dies (peers read `closed`), or its host
+// loses power (silent; peers learn by their own timeouts). It comes back by restart or power on.
+enum class RandomFailureHow : std::uint8_t { crash, power_off };
+
 struct RandomCrashSpec {
   std::string targets;  // a pattern
   DurationNs mttf_ns = 0;
   DurationNs mttr_ns = 0;
+  RandomFailureHow how = RandomFailureHow::crash;  // extension (list form only)
 };
 
 struct RandomPartitionSpec {
@@ -159,8 +164,14 @@ struct RandomPartitionSpec {
 };
 
 struct RandomFaultsSpec {
+  // The contract's form, `crash: {targets, mttf, mttr}`: its draws come from the Chooser's
+  // fault stream, shared with the random partitions.
   std::optional<RandomCrashSpec> crash;
+  // Extension, `crash: [{targets, mttf, mttr, how}, ...]`: one entry per class of targets, and
+  // every node of a class draws its failures from its own named stream (docs/scenarios.md).
+  std::vector<RandomCrashSpec> crash_classes;
   std::optional<RandomPartitionSpec> partition;
+  bool any() const { return crash || !crash_classes.empty() || partition; }
 };
 
 // What an expectation asserts.

@@ -215,37 +215,48 @@ class RandomScheduler final : public Scheduler {
   FaultClock* clock_;
 };
 
-// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010) over nodes: each node gets
-// a random priority; the highest-priority node with a pending event steps (its earliest event);
-// at d-1 random steps the node that steps drops below every initial priority.
+// Probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi and Nagarakatte, ASPLOS 2010)
+// over nodes: each node gets a random priority d .. d+n-1; the highest-priority node with a
+// pending event steps (its earliest event); at the change points, d-1 numbers drawn uniformly
+// from 1..k, the node taking the step drops to priority d-1-c, below every initial one. In the
+// paper k counts every step of the program, and a bug of depth d (d ordering constraints) is
+// found with probability at least 1/(n k^(d-1)). In a message-passing system the orderings that
+// make bugs are those of messages between nodes: a node's own timers and boots do not order it
+// against anyone. So by default (Settings::pct_at_deliveries) the change points are drawn among
+// the deliveries of a message from one node to another, and k estimates their number per run,
+// the adaptation of PCTCP (Ozkan, Majumdar, Niksic, Tabaei Befrouei and Weissenbacher,
+// "Randomized Testing of Distributed Systems with Probabilistic Guarantees", OOPSLA 2018), which
+// counts the bound over message deliveries, not over every step. Runs are typically 100-1000x
+// longer in steps than in inter-node deliveries with many timers, so k shrinks by that much and
+// the bound 1/(n k^(d-1)) grows by its square at d = 3.
 class PctScheduler final : public Scheduler {
  public:
   PctScheduler(std::uint64_t seed, std::uint64_t run, int d, std::uint64_t k_est,
                double p_fault, std::uint64_t depth, std::unordered_set<std::uint64_t>* states,
-               FaultClock* clock = nullptr)
+               FaultClock* clock = nullptr, bool at_deliveries = false)
       : rng_(derive_seed(seed, fmt::format("explore.pct.{}", run)), "pct"),
         d_(std::max(1, d)),
         p_fault_(p_fault),
         depth_(depth),
         states_(states),
-        clock_(clock) {
+        clock_(clock),
+        at_deliveries_(at_deliveries) {
     for (int i = 0; i + 1 < d_; ++i)
       change_points_.push_back(
           static_cast<std::uint64_t>(rng_.uniform_int(1, static_cast<std::int64_t>(k_est))));
   }
+  // Whether an option is a delivery of a message from one node to another.
+  static bool inter_node(const Option& o) {
+    return !o.injected && o.kind == StepKind::deliver && o.from != k_no_node &&
+           o.node != k_no_node && o.from != o.node;
+  }
+  // The deliveries between nodes this run took (the estimate of k for the next runs).
+  std::uint64_t deliveries() const { return deliveries_; }
   std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) override {
     std::size_t k = engine.picks().size();
     if (depth_ != 0 && k >= depth_) return k_stop;
     if (states_) states_->insert(engine.state_hash());
-    if (priority_.empty()) {
-      // A random permutation of d .. d+n-1 (Fisher-Yates on the seeded stream).
-      std::size_t n = engine.node_count();
-      for (std::size_t i = 0; i < n; ++i) priority_.push_back(d_ + static_cast<int>(i));
-      for (std::size_t i = n; i > 1; --i) {
-        auto j = static_cast<std::size_t>(rng_.uniform_int(0, static_cast<std::int64_t>(i) - 1));
-        std::swap(priority_[i - 1], priority_[j]);
-      }
-    }
+    if (priority_.empty()) draw_priorities(engine.node_count());
     std::size_t ne = count_events(options);
     std::size_t nf = options.size() - ne;
     if (!clock_ && nf > 0 && rng_.unit() < p_fault_)
@@ -266,6 +277,10 @@ class PctScheduler final : public Scheduler {
       // Change points count the events taken, so an injected fault does not skip one.
       k = events_++;
     }
+    if (at_deliveries_) {
+      if (!inter_node(options[best])) return best;
+      k = deliveries_++;
+    }
     for (std::size_t c = 0; c < change_points_.size(); ++c)
       if (change_points_[c] == k + 1 && options[best].node != k_no_node)
         priority_[options[best].node] = d_ - 1 - static_cast<int>(c);
@@ -273,13 +288,24 @@ class PctScheduler final : public Scheduler {
   }
 
  private:
+  // A random permutation of d .. d+n-1 (Fisher-Yates on the seeded stream).
+  void draw_priorities(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) priority_.push_back(d_ + static_cast<int>(i));
+    for (std::size_t i = n; i > 1; --i) {
+      auto j = static_cast<std::size_t>(rng_.uniform_int(0, static_cast<std::int64_t>(i) - 1));
+      std::swap(priority_[i - 1], priority_[j]);
+    }
+  }
+
   RandomStream rng_;
   int d_;
   double p_fault_;
   std::uint64_t depth_;
   std::unordered_set<std::uint64_t>* states_;
   FaultClock* clock_;
+  bool at_deliveries_;
   std::uint64_t events_ = 0;
+  std::uint64_t deliveries_ = 0;
   std::vector<int> priority_;
   std::vector<std::uint64_t> change_points_;
 };
@@ -674,7 +700,28 @@ struct DfsState {
 class DfsScheduler final : public Scheduler {
  public:
   explicit DfsScheduler(DfsState& st) : st_(st) {}
+  // In liveness mode (Settings::settle_ns) a run that dfs cuts (at a state explored before, or
+  // with every option asleep) is not stopped: time takes it on (option 0 at every step; the
+  // engine undoes the explorer's faults at the end of the fault phase) to the scenario's end,
+  // where it is judged after its settle window like every other run. Stopped there, it would
+  // never be judged: with clock-free state hashing nearly every run of an HA scenario is cut at
+  // a repeated heartbeat, and dfs judged none (issue 17). A replay of its picks runs the same
+  // way, since option 0 is what a replay takes past the recorded picks.
   std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) override {
+    const std::size_t k = engine.picks().size();
+    if (coasting_ && k >= coast_from_) return 0;
+    coasting_ = false;  // a new run, or a restored state from before the cut
+    std::size_t pick = choose_frame(engine, options);
+    if (pick == k_stop && st_.settings.settle_ns > 0) {
+      coasting_ = true;
+      coast_from_ = k;
+      return 0;
+    }
+    return pick;
+  }
+
+ private:
+  std::size_t choose_frame(const ExploreEngine& engine, const std::vector<Option>& options) {
     std::size_t k = engine.picks().size();
     if (k < st_.prefix.size()) return st_.prefix[k] < options.size() ? st_.prefix[k] : 0;
     std::size_t fi = k - st_.prefix.size();
@@ -703,7 +750,6 @@ class DfsScheduler final : public Scheduler {
     return push_frame(engine, std::move(f));
   }
 
- private:
   static bool asleep(const std::vector<std::uint64_t>& zs, std::uint64_t ident) {
     return std::binary_search(zs.begin(), zs.end(), ident);
   }
@@ -859,6 +905,8 @@ class DfsScheduler final : public Scheduler {
   }
 
   DfsState& st_;
+  bool coasting_ = false;      // liveness mode: time takes the run on from coast_from_
+  std::size_t coast_from_ = 0;
 };
 
 }  // namespace
@@ -921,6 +969,8 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
   RunConfig cfg;
   cfg.seed = s.seed;
   cfg.chooser = chooser;
+  cfg.timeline_level = s.timeline_level;
+  cfg.keep_debug_logs = s.timeline_level == LogLevel::debug;
   cfg.observers.push_back(&watch);
   if (record) cfg.observers.push_back(&recorder);
   for (StepObserver* o : observers) cfg.observers.push_back(o);
@@ -996,6 +1046,8 @@ RunResult Explorer::replay(const std::vector<std::uint32_t>& picks, bool record,
 }
 
 Report Explorer::search(Strategy strategy, const std::function<bool()>& should_stop) const {
+  if (strategy == Strategy::dfs && settings_.settle_ns > 0 && settings_.max_faults > 0)
+    return dfs_placements(should_stop);
   if (strategy == Strategy::dfs) return dfs_from({}, should_stop);
   return random_search(strategy == Strategy::pct, should_stop);
 }
@@ -1004,8 +1056,15 @@ Report Explorer::random_search(bool pct, const std::function<bool()>& should_sto
   Report rep;
   std::unordered_set<std::uint64_t> states;
   RandomStream swarm_rng(derive_seed(settings_.seed, "explore.swarm"), "swarm");
-  // PCT needs an estimate of a run's length: the timed schedule's, then the longest seen.
-  std::uint64_t k_est = std::max<std::uint64_t>(1, replay({}).picks.size());
+  // PCT needs an estimate of a run's length (in steps, or in deliveries between nodes): the
+  // timed schedule's, then the longest seen.
+  std::uint64_t k_est = 1;
+  if (pct && settings_.pct_at_deliveries) {
+    for (const TraceStep& t : replay({}, true).steps)
+      if (t.kind == StepKind::deliver && t.from != t.node) ++k_est;
+  } else {
+    k_est = std::max<std::uint64_t>(1, replay({}).picks.size());
+  }
   for (std::uint64_t run = 1;; ++run) {
     if (settings_.max_runs != 0 && run > settings_.max_runs) break;
     if (run > 1 && should_stop && should_stop()) break;
@@ -1032,8 +1091,10 @@ Report Explorer::random_search(bool pct, const std::function<bool()>& should_sto
     // In liveness mode the engine ends the fault phase at the step bound (and goes on).
     const std::uint64_t depth = liveness ? 0 : s.depth;
     if (pct) {
-      PctScheduler sch(s.seed, run, s.pct_depth, k_est, p_fault, depth, &states, c);
+      PctScheduler sch(s.seed, run, s.pct_depth, k_est, p_fault, depth, &states, c,
+                       s.pct_at_deliveries);
       r = run_with(sch, s, false, {});
+      if (s.pct_at_deliveries) k_est = std::max<std::uint64_t>(k_est, sch.deliveries());
     } else {
       RandomScheduler sch(s.seed, run, p_fault, depth, &states, c);
       r = run_with(sch, s, false, {});
@@ -1041,7 +1102,7 @@ Report Explorer::random_search(bool pct, const std::function<bool()>& should_sto
     ++rep.runs;
     rep.transitions += r.picks.size();
     rep.max_depth = std::max<std::uint64_t>(rep.max_depth, r.picks.size());
-    k_est = std::max<std::uint64_t>(k_est, r.picks.size());
+    if (!pct || !s.pct_at_deliveries) k_est = std::max<std::uint64_t>(k_est, r.picks.size());
     rep.verdicts.push_back(r.violation ? r.violation->property : "pass");
     if (r.ended_naturally && !r.violation) rep.terminal_states.push_back(r.final_state);
     if (r.violation && !rep.first_violation) {
@@ -1060,7 +1121,7 @@ bool Explorer::snapshots_apply() const {
   if (!settings_.snapshots) return false;
   // The checker's and the nemesis's state is not saved: only invariants (judged by the watch,
   // which dfs clears) and scripted faults (armed before the first step) are safe to restore.
-  if (spec_.random_faults.crash || spec_.random_faults.partition) return false;
+  if (spec_.random_faults.any()) return false;
   for (const ExpectSpec& e : spec_.expect)
     if (e.what != ExpectWhat::invariant) return false;
   return true;
@@ -1177,6 +1238,105 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
     rep.first_violation = replay(violation_picks);
   }
   add_counts(rep, st);
+  return rep;
+}
+
+namespace {
+
+// The timed schedule's steps where faults are offered, and how many events and faults each
+// offers: the table of fault placements (Explorer::dfs_placements).
+class PlacementProbe final : public Scheduler {
+ public:
+  struct Step {
+    std::uint64_t index;
+    std::uint32_t events;
+    std::uint32_t faults;
+  };
+  std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) override {
+    if (engine.faults_closed()) return k_stop;
+    std::size_t ne = count_events(options);
+    if (options.size() > ne)
+      steps.push_back(Step{engine.picks().size(), static_cast<std::uint32_t>(ne),
+                           static_cast<std::uint32_t>(options.size() - ne)});
+    return 0;
+  }
+  std::vector<Step> steps;
+};
+
+// 0, n/2, n/4, 3n/4, n/8, ...: the indexes below n in bit-reversed order, so that every prefix
+// of the list spreads over the whole range.
+std::vector<std::size_t> spread_order(std::size_t n) {
+  std::size_t bits = 0;
+  while ((std::size_t{1} << bits) < n) ++bits;
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < (std::size_t{1} << bits); ++i) {
+    std::size_t r = 0;
+    for (std::size_t b = 0; b < bits; ++b)
+      if (i & (std::size_t{1} << b)) r |= std::size_t{1} << (bits - 1 - b);
+    if (r < n) out.push_back(r);
+  }
+  return out;
+}
+
+// Adds a sub-search's counts and verdicts to `rep`; its first violation becomes rep's when rep
+// has none (its run index shifted by the runs before it).
+void merge_report(Report& rep, Report&& sub) {
+  if (sub.first_violation && !rep.first_violation) {
+    rep.first_violation = std::move(sub.first_violation);
+    rep.first_violation_run = rep.runs + sub.first_violation_run;
+  }
+  rep.runs += sub.runs;
+  rep.transitions += sub.transitions;
+  rep.distinct_states += sub.distinct_states;
+  rep.max_depth = std::max(rep.max_depth, sub.max_depth);
+  rep.reductions += sub.reductions;
+  rep.pruned_visited += sub.pruned_visited;
+  rep.restores += sub.restores;
+  rep.races += sub.races;
+  rep.dpor_skipped += sub.dpor_skipped;
+  rep.depth_cut = rep.depth_cut || sub.depth_cut;
+  rep.exhausted = sub.exhausted;
+  rep.verdicts.insert(rep.verdicts.end(), sub.verdicts.begin(), sub.verdicts.end());
+  rep.terminal_states.insert(rep.terminal_states.end(), sub.terminal_states.begin(),
+                             sub.terminal_states.end());
+  sort_unique(rep.verdicts);
+  sort_unique(rep.terminal_states);
+}
+
+}  // namespace
+
+Report Explorer::dfs_placements(const std::function<bool()>& should_stop) const {
+  Report rep;
+  PlacementProbe probe;
+  run_with(probe, settings_, false, {});
+  const std::vector<std::size_t> order = spread_order(probe.steps.size());
+  std::uint32_t sweeps = 0;
+  for (const PlacementProbe::Step& st : probe.steps) sweeps = std::max(sweeps, st.faults);
+  auto stop = [&] {
+    return (settings_.max_runs != 0 && rep.runs >= settings_.max_runs) ||
+           (rep.runs > 0 && should_stop && should_stop());
+  };
+  Settings sub = settings_;
+  for (std::uint32_t sweep = 0; sweep < sweeps; ++sweep) {
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const PlacementProbe::Step& st = probe.steps[order[i]];
+      if (sweep >= st.faults) continue;
+      if (stop() || (rep.first_violation && settings_.stop_at_first)) return rep;
+      // The timed schedule (option 0) up to the step, then one fault, rotating over the faults
+      // offered there so that the first sweep tries a different kind at neighbouring steps.
+      std::vector<std::uint32_t> prefix(st.index, 0);
+      prefix.push_back(st.events + static_cast<std::uint32_t>((sweep + i) % st.faults));
+      sub.max_runs = settings_.placement_runs;
+      if (settings_.max_runs != 0)
+        sub.max_runs = std::min(sub.max_runs, settings_.max_runs - rep.runs);
+      merge_report(rep, Explorer(spec_, registry_, sub).dfs_from(prefix, should_stop));
+      rep.exhausted = false;
+    }
+  }
+  if (stop() || (rep.first_violation && settings_.stop_at_first)) return rep;
+  // Every placement tried: the plain dfs with what is left, whose exhaustion means what it says.
+  sub.max_runs = settings_.max_runs == 0 ? 0 : settings_.max_runs - rep.runs;
+  merge_report(rep, Explorer(spec_, registry_, sub).dfs_from({}, should_stop));
   return rep;
 }
 

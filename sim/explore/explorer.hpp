@@ -72,6 +72,11 @@ struct Settings {
   bool stop_at_first = true;   // stop the search at the first violation
   std::uint64_t max_runs = 0;  // 0 = unbounded
   int pct_depth = 3;           // pct: the bug depth d (d-1 priority change points)
+  // pct: where the change points fall. `deliveries` (the default): among the deliveries of a
+  // message from one node to another, the only steps that order two nodes' actions in a
+  // message-passing system (timers, boots and connection events of a node are its own); `steps`:
+  // among every event step, as in the shared-memory original.
+  bool pct_at_deliveries = true;
   bool swarm = false;          // random: randomise the enabled fault kinds per run
   // Bounded delay: an event may be taken out of time order only while it is due within this of
   // the earliest pending event (ExploreOptions::max_delay_ns); negative = unbounded.
@@ -97,6 +102,12 @@ struct Settings {
   // verdict never rests on a fault still in force or on a system given no time to recover.
   DurationNs settle_ns = 0;
   DurationNs fault_phase_ns = 0;
+  // The lowest log level of a run's timeline (RunOutcome::timeline); `replay --log` widens it.
+  // Debug lines are kept only when it is debug. It changes what a run reports, never its steps.
+  LogLevel timeline_level = LogLevel::notable;
+  // dfs in liveness mode with faults (Explorer::dfs_placements): the runs of dfs below each
+  // fault placement before the next placement is tried.
+  std::uint64_t placement_runs = 1;
 };
 
 // Liveness mode: the instant the fault phase ends (Settings::fault_phase_ns, or the duration
@@ -146,6 +157,15 @@ class Explorer {
   // Bounded DFS whose every run starts with `prefix` (explore --from TRACE --at STEP).
   Report dfs_from(const std::vector<std::uint32_t>& prefix,
                   const std::function<bool()>& should_stop) const;
+  // dfs in liveness mode with injected faults (search() takes it): fault placements first, then
+  // the plain dfs with what is left of the budget. For every step of the fault phase (within
+  // `depth`) where faults are offered, taken in the order 0, P/2, P/4, 3P/4, ... so that a budget
+  // spreads them over the whole bound, and every fault option there (one option per position
+  // in each sweep, rotating), one run: the timed schedule up to the step, the fault, then dfs's
+  // first run below it (Settings::placement_runs runs of dfs below it). Plain dfs reaches a
+  // fault at an early step only after exhausting everything below it, so within any budget its
+  // faults all sat at the deep end of the bound (issue 17).
+  Report dfs_placements(const std::function<bool()>& should_stop) const;
   const Settings& settings() const { return settings_; }
   const ScenarioSpec& spec() const { return spec_; }
 

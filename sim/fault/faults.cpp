@@ -42,6 +42,16 @@ void FaultInjector::arm() {
   for (const FaultSpec& f : spec_.faults) target_.schedule(f.at_ns, [this, &f] { apply(f); });
   if (const auto& c = spec_.random_faults.crash)
     for (NodeId id : target_.resolve(c->targets)) schedule_random_crash(id, 0);
+  // Each node of a class draws from its own stream, named after the class and the node: a node's
+  // failure times do not depend on what other nodes or classes the scenario has, so the points
+  // of a sweep over cluster sizes share them (common random numbers) and their differences
+  // show the cluster, not the dice.
+  for (const RandomCrashSpec& c : spec_.random_faults.crash_classes)
+    for (NodeId id : target_.resolve(c.targets)) {
+      streams_.emplace_back(root_seed_, fmt::format("random_faults.crash/{}/{}", c.targets,
+                                                    target_.node_name(id)));
+      schedule_class_failure(c, id, streams_.back(), 0);
+    }
   if (spec_.random_faults.partition) schedule_random_partition(0);
 }
 
@@ -153,6 +163,47 @@ void FaultInjector::schedule_random_crash(NodeId id, TimeNs from_ns) {
       target_.restart(id);
       target_.note(fmt::format("restart {} (random)", target_.node_name(id)));
       schedule_random_crash(id, target_.now());
+    });
+  });
+}
+
+// The list form's failure of one node: up for an exponential time of mean `mttf`, then down
+// (crashed or powered off) for an exponential time of mean `mttr`, and again. A node already
+// down when its failure comes (a scripted fault, another class) is left alone, and draws its next
+// failure after the repair time it would have had, so that its stream stays in step.
+void FaultInjector::schedule_class_failure(const RandomCrashSpec& c, NodeId id,
+                                           RandomStream& stream, TimeNs from_ns) {
+  const TimeNs fail_at = from_ns + stream.exponential(c.mttf_ns);
+  if (fail_at >= spec_.duration_ns) return;
+  target_.schedule(fail_at, [this, &c, id, &stream] {
+    const DurationNs down_ns = stream.exponential(c.mttr_ns);
+    const bool power = c.how == RandomFailureHow::power_off;
+    const std::string_view name = target_.node_name(id);
+    const bool took = target_.is_up(id);
+    if (took) {
+      mark();
+      if (power) {
+        target_.power_off(id);
+      } else {
+        target_.crash(id);
+      }
+      target_.note(fmt::format("{} {} (random, {})", power ? "power off" : "crash", name,
+                               c.targets));
+    }
+    target_.schedule(target_.now() + down_ns, [this, &c, id, &stream, power, took] {
+      // Only a failure this class caused is repaired here: a node a scripted fault took down
+      // stays down until its scripted restart.
+      if (took && !target_.is_up(id)) {
+        mark();
+        if (power) {
+          target_.power_on(id);
+        } else {
+          target_.restart(id);
+        }
+        target_.note(fmt::format("{} {} (random, {})", power ? "power on" : "restart",
+                                 target_.node_name(id), c.targets));
+      }
+      schedule_class_failure(c, id, stream, target_.now());
     });
   });
 }

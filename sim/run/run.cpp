@@ -220,7 +220,7 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
 
   RunOutcome out;
   EngineFaults fault_target(kernel, chooser, out.timeline);
-  FaultInjector faults(spec, fault_target);
+  FaultInjector faults(spec, fault_target, config.seed);
   faults.arm();
   Checker checker(spec, registry, kernel, kernel);
   checker.arm([&kernel](TimeNs t, std::function<void()> fn) {
@@ -231,7 +231,7 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
   // the world before the last of them (nothing judged earlier survives it). Another engine or
   // observers of the caller's keep the judging of every instant.
   int certain_faults = 0;
-  if (!spec.random_faults.crash && !spec.random_faults.partition && config.observers.empty() &&
+  if (!spec.random_faults.any() && config.observers.empty() &&
       !config.make_engine)
     for (const FaultSpec& f : spec.faults) certain_faults += f.at_ns <= spec.duration_ns;
   ConvergenceTracker convergence(registry, kernel, faults, certain_faults);

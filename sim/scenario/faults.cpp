@@ -166,17 +166,55 @@ void parse_faults(const Reader& r, const YAML::Node& node, const Names& names, S
   }
 }
 
+namespace {
+
+RandomCrashSpec parse_crash_entry(const Reader& r, const YAML::Node& n, const Names& names,
+                                  bool list_form) {
+  std::vector<std::string> keys = {"targets", "mttf", "mttr"};
+  if (list_form) keys.push_back("how");
+  Fields c(r, n, "random_faults.crash", list_form ? "each entry of 'crash'" : "'crash'", keys);
+  RandomCrashSpec crash;
+  check_node(r, c.need("targets"), names, "targets");
+  crash.targets = c.need("targets").Scalar();
+  crash.mttf_ns = r.duration(c.need("mttf"), "mttf", Sign::positive);
+  crash.mttr_ns = r.duration(c.need("mttr"), "mttr", Sign::positive);
+  if (auto how = c.get("how")) {
+    const std::string h = r.string(*how, "how");
+    if (h == "crash") {
+      crash.how = RandomFailureHow::crash;
+    } else if (h == "power_off") {
+      crash.how = RandomFailureHow::power_off;
+    } else {
+      r.fail(*how, fmt::format("unknown failure '{}' for 'how': expected crash or power_off{}", h,
+                               hint(h, {"crash", "power_off"})));
+    }
+  }
+  return crash;
+}
+
+}  // namespace
+
 void parse_random_faults(const Reader& r, const YAML::Node& node, const Names& names,
                          ScenarioSpec& spec) {
   Fields f(r, node, "random_faults", "'random_faults'", {"crash", "partition"});
   if (auto n = f.section("crash")) {
-    Fields c(r, *n, "random_faults.crash", "'crash'", {"targets", "mttf", "mttr"});
-    RandomCrashSpec crash;
-    check_node(r, c.need("targets"), names, "targets");
-    crash.targets = c.need("targets").Scalar();
-    crash.mttf_ns = r.duration(c.need("mttf"), "mttf", Sign::positive);
-    crash.mttr_ns = r.duration(c.need("mttr"), "mttr", Sign::positive);
-    spec.random_faults.crash = crash;
+    if (n->IsSequence()) {
+      // Extension: one entry per class of targets. A class named twice would draw the same
+      // numbers twice (its streams are named after its targets), so it is refused.
+      for (auto it = n->begin(); it != n->end(); ++it) {
+        RandomCrashSpec c = parse_crash_entry(r, *it, names, true);
+        for (const RandomCrashSpec& other : spec.random_faults.crash_classes)
+          if (other.targets == c.targets)
+            r.fail(*it, fmt::format("targets '{}' are in two entries of random_faults.crash "
+                                    "(give each class of nodes one entry)",
+                                    c.targets));
+        spec.random_faults.crash_classes.push_back(c);
+      }
+      if (spec.random_faults.crash_classes.empty())
+        r.fail(*n, "random_faults.crash: an empty list (write at least one {targets, mttf, mttr})");
+    } else {
+      spec.random_faults.crash = parse_crash_entry(r, *n, names, false);
+    }
   }
   if (auto n = f.section("partition")) {
     Fields p(r, *n, "random_faults.partition", "'partition'", {"mtbf", "duration"});

@@ -83,9 +83,19 @@ void parse_timing(const Reader& r, const YAML::Node& node, const Registry& regis
         r.fail(key, fmt::format("unknown timing '{}': no timings are registered", name));
       r.fail(key, fmt::format("unknown timing '{}'{}", name, hint(name, known)));
     }
-    out.timing[name] = def->unit == TimingUnit::duration
-                           ? r.duration(value, name, Sign::non_negative)
-                           : r.integer_in(value, name, 0, INT64_MAX);
+    if (def->unit == TimingUnit::count) {
+      out.timing[name] = r.integer_in(value, name, def->min_value, def->max_value);
+      continue;
+    }
+    const DurationNs d = r.duration(value, name, Sign::non_negative);
+    if (d < def->min_value)
+      r.fail(value, fmt::format("'{}' must be at least {}, got {}: its timer re-arms itself, and "
+                                "shorter it would fire at one instant for ever",
+                                name, format_duration(def->min_value), format_duration(d)));
+    if (d > def->max_value)
+      r.fail(value, fmt::format("'{}' must be at most {}, got {}", name,
+                                format_duration(def->max_value), format_duration(d)));
+    out.timing[name] = d;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 #include <cerrno>
@@ -66,9 +67,42 @@ void read_host_map(PlatformOptions& opts) {
   opts.hosts_file = path;
 }
 
+namespace {
+
+// "FILE:LINE:COL" of the element whose id is `id` in the platform's text, else "--platform FILE"
+// (a cluster's links are named by SimGrid, not in the file).
+std::string position_of_id(const std::string& file, const std::string& id) {
+  std::ifstream in(file);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    const std::size_t at = line.find("id=\"" + id + "\"");
+    if (at != std::string::npos) return fmt::format("{}:{}:{}", file, n, at + 1);
+  }
+  return "--platform " + file;
+}
+
+// SimGrid takes a negative latency or a bandwidth of 0 or less without a word; the first
+// delivers messages before they were sent, the second never delivers them. Both are refused.
+void check_links(const std::string& file) {
+  for (const sg4::Link* l : sg4::Engine::get_instance()->get_all_links()) {
+    const std::string name = l->get_name();
+    if (l->get_latency() < 0)
+      throw InputError(fmt::format("{}: link '{}' has a negative latency ({} s)",
+                                   position_of_id(file, name), name, l->get_latency()));
+    if (!(l->get_bandwidth() > 0))
+      throw InputError(fmt::format("{}: link '{}' has a bandwidth of {} B/s: expected more than 0",
+                                   position_of_id(file, name), name, l->get_bandwidth()));
+  }
+}
+
+}  // namespace
+
 void load_platform_file(const std::string& file) {
   if (!std::filesystem::exists(file))
     throw InputError(fmt::format("--platform {}: no such file", file));
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw InputError(fmt::format("--platform {}: is a directory, not a platform file", file));
   try {
     sg4::Engine::get_instance()->load_platform(file);
   } catch (const simgrid::ParseError& e) {
@@ -86,6 +120,7 @@ void load_platform_file(const std::string& file) {
     std::replace(what.begin(), what.end(), '\n', ' ');
     throw InputError(fmt::format("--platform {}: {}", file, what));
   }
+  check_links(file);
 }
 
 DurationNs representative_latency_ns(const LatencySpec& l) {

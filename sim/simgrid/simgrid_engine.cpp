@@ -356,6 +356,12 @@ void SimgridEngine::finish_step(StepInfo& info) {
 }
 
 void SimgridEngine::after_step(const StepInfo& info) {
+  // Recorded again at the step's end. A step that makes a simcall (a timer set outside the
+  // node's main actor wakes it through a semaphore; killing a node kills its actor) lets other
+  // actors run their steps, and their observers read the log, before this one is done; the
+  // entry made when it began is then consumed, and without a second one a reader would never see
+  // the rest of the step.
+  changes_.step(info.node, info.kind == StepKind::fault || info.kind == StepKind::check);
   for (StepObserver* o : observers_) o->on_step(info);
   for (StepObserver* o : observers_)
     if (o->stop_requested()) stop_all();

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -86,6 +87,9 @@ static void check_step_order(Trace& t, const std::string& path, int line_no) {
 
 Trace read_trace(const std::string& path, const std::string& expected_version,
                  const std::vector<std::string>& engines) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw TraceError(fmt::format("{}:1:1: is a directory, not a trace file", path));
   std::ifstream in(path);
   if (!in) throw TraceError(fmt::format("{}:1:1: cannot open the trace file", path));
   Trace t;

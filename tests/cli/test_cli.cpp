@@ -10,6 +10,9 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -251,6 +254,51 @@ TEST_CASE("a recorded trace replays to the same digest and a tampered one names 
   Result bad = stampede("replay " + tampered);
   CHECK(bad.code == 1);
   CHECK(bad.out.find("diverged at step 40") != std::string::npos);
+}
+
+// The lines of a printed timeline: from the line starting with `heading` to the next blank line.
+std::vector<std::string> timeline_lines(const std::string& out, const std::string& heading) {
+  std::vector<std::string> lines_out;
+  std::istringstream in(out);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!inside) {
+      inside = line.rfind(heading, 0) == 0;
+      continue;
+    }
+    if (line.empty()) break;
+    lines_out.push_back(line);
+  }
+  return lines_out;
+}
+
+TEST_CASE("replay --log info and debug print the model's log lines as run --log does", "[cli][trace]") {
+  const std::string trace = temp_dir() + "/log.trace.jsonl";
+  const std::string scenario =
+      "scenarios/agent-partition.yaml --set duration=70s --set faults.1.at=65s --set faults.2.at=70s "
+      "--set 'expect=[]'";
+  for (const char* level : {"info", "debug"}) {
+    Result run = stampede(fmt::format("run {} --log {} --trace {}", scenario, level, trace));
+    REQUIRE(run.code == 0);
+    Result replay = stampede(fmt::format("replay {} --log {}", trace, level));
+    INFO(replay.out << replay.err);
+    REQUIRE(replay.code == 0);
+    const auto ran = timeline_lines(run.out, "timeline");
+    const auto replayed = timeline_lines(replay.out, "timeline (the re-run's");
+    CHECK(ran.size() > 20);
+    CHECK(replayed == ran);
+    // A line as `run` prints it: clock, node, text.
+    CHECK(std::regex_search(replayed.front(), std::regex(R"(^  +\d+:\d\d\.\d\d\d  \S)")));
+  }
+  // Debug shows more than info, and plain replay no timeline at all.
+  const auto debug = timeline_lines(stampede("replay " + trace + " --log debug").out, "timeline (");
+  const auto info = timeline_lines(stampede("replay " + trace + " --log info").out, "timeline (");
+  CHECK(debug.size() > info.size());
+  CHECK(stampede("replay " + trace).out.find("timeline") == std::string::npos);
+  Result bad = stampede("replay " + trace + " --log verbose");
+  CHECK(bad.code == 2);
+  CHECK(lines(bad.err) == 1);
 }
 
 TEST_CASE("a truncated or wrong-version trace is bad input, not a crash", "[cli][bad-input][trace]") {
@@ -599,4 +647,107 @@ TEST_CASE("report --availability of a metric no run recorded is refused with the
                      "did you mean 'availability:wordpress/lb'?");
   CHECK_FALSE(std::filesystem::exists(out));
   CHECK(stampede(fmt::format("report {} --availability availability:wordpress/lb --out {}", db, out)).code == 0);
+}
+
+TEST_CASE("a timing that would livelock at 0 is refused with its lower bound, and each default is in range",
+          "[cli][bad-input][limits]") {
+  // The timings that livelocked at 0 (issue 16: a run that never ended while its memory grew).
+  for (const char* timing :
+       {"agent_ping_interval", "process_replay_interval", "agent_connection_timeout",
+        "agent_reconnect_delay", "zk_tick_time", "zk_finalize_wait", "db_validation_interval",
+        "cm_heartbeat_interval", "cm_loop_interval", "docker_restart_backoff",
+        "db_reconnect_backoff_min", "healthcheck_cleanup_interval"}) {
+    const std::string flag = fmt::format("--set cluster.timing.{}", timing);
+    Result r = stampede(fmt::format("run {} --quiet {}=0", fixture("valid.yaml"), flag));
+    INFO(timing);
+    require_flag_error(r, flag, "must be at least 1ms, got 0ns");
+  }
+  // 1ms is accepted, and every default lies in its printed range.
+  CHECK(stampede("run " + fixture("valid.yaml") + " --quiet --set cluster.timing.agent_ping_interval=1ms")
+            .code == 0);
+  Result list = stampede("list timings --markdown");
+  REQUIRE(list.code == 0);
+  CHECK(list.out.find("| `agent_ping_interval` | 5s | 1ms..10000h |") != std::string::npos);
+}
+
+TEST_CASE("a count past what the engine can run is refused with its upper bound, before any node is built",
+          "[cli][bad-input][limits]") {
+  for (const auto& [set, needle] :
+       {std::pair{"cluster.timing.lease_lock_clients=4294967297", "at most 1000"},
+        std::pair{"cluster.timing.zk_lock_clients=100000000", "at most 1000"},
+        std::pair{"cluster.timing.db_clients=1001", "at most 1000"},
+        std::pair{"cluster.timing.zk_init_limit=0", "at least 1"},
+        std::pair{"cluster.timing.zk_max_session_timeout=1000000", "at most 1000"},
+        std::pair{"cluster.timing.agent_ping_instances_every=0", "at least 1"},
+        std::pair{"cluster.timing.cm_wait_hosts_tries=1000001", "at most 1000000"},
+        std::pair{"cluster.timing.lock_wait=10001h", "at most 10000h"}}) {
+    INFO(set);
+    const std::string key = std::string(set).substr(0, std::string(set).find('='));
+    require_flag_error(stampede(fmt::format("run {} --quiet --set {}", fixture("valid.yaml"), set)),
+                       "--set " + key, needle);
+  }
+}
+
+TEST_CASE("a sweep of 10^9 points or 10^8 runs is refused before it allocates or writes anything",
+          "[cli][bad-input][sweep]") {
+  const std::string db = temp_dir() + "/huge.db";
+  std::string axes;
+  for (const char* t : {"lock_wait", "agent_ping_timeout", "agent_reply_timeout"}) {
+    std::string values;
+    for (int i = 1; i <= 1000; ++i) values += fmt::format("{}{}s", i == 1 ? "" : ",", i);
+    axes += fmt::format(" --set cluster.timing.{}={}", t, values);
+  }
+  Result r = stampede(fmt::format("sweep {} --db {}{}", fixture("valid.yaml"), db, axes));
+  require_flag_error(r, "--set cluster.timing.agent_ping_timeout", "more than 10000 points");
+  CHECK_FALSE(std::filesystem::exists(db));
+  r = stampede(fmt::format("sweep {} --db {} --seeds 100000 --set cluster.agents=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99,100,101",
+                           fixture("valid.yaml"), db));
+  require_flag_error(r, "--seeds 100000", "more than 10000000 runs");
+  CHECK_FALSE(std::filesystem::exists(db));
+}
+
+TEST_CASE("a directory given as a scenario or a trace is called a directory, not empty",
+          "[cli][bad-input]") {
+  const std::string dir = temp_dir() + "/a-folder";
+  std::filesystem::create_directories(dir);
+  for (const char* cmd : {"run", "replay", "sweep"}) {
+    INFO(cmd);
+    Result r = stampede(fmt::format("{} {}", cmd, dir));
+    require_input_error(r, dir, "is a directory");
+  }
+}
+
+TEST_CASE("an invalid scenario embedded in a trace is reported in the trace, not at the on-disk file's position",
+          "[cli][bad-input][trace]") {
+  const std::string good = temp_dir() + "/embedded-good.jsonl", bad = temp_dir() + "/embedded-bad.jsonl";
+  REQUIRE(stampede(fmt::format("run {} --quiet --trace {}", fixture("valid.yaml"), good)).code == 0);
+  std::string text = slurp(good);
+  const std::size_t at = text.find("duration: ");
+  REQUIRE(at != std::string::npos);
+  text.insert(at + 10, "x");  // "duration: x10m": not a duration
+  std::ofstream(bad) << text;
+  const std::string before = slurp(bad);
+  Result r = stampede("replay " + bad);
+  require_input_error(r, bad, "embedded scenario (recorded from ");
+  CHECK(r.err.find("bad duration") != std::string::npos);
+  CHECK(slurp(bad) == before);
+}
+
+TEST_CASE("a platform link with a negative latency or no bandwidth is refused at its line",
+          "[cli][bad-input][simgrid]") {
+  const std::string source = slurp(std::string(SOURCE_DIR) + "/scenarios/platforms/two-zones.xml");
+  const std::string hosts = slurp(std::string(SOURCE_DIR) + "/scenarios/platforms/two-zones.hosts.yaml");
+  for (const auto& [from, to, needle] :
+       {std::tuple{"latency=\"10ms\"", "latency=\"-10ms\"", "negative latency"},
+        std::tuple{"bandwidth=\"1Mbps\"", "bandwidth=\"0Mbps\"", "expected more than 0"}}) {
+    std::string text = source;
+    text.replace(text.find(from), std::string(from).size(), to);
+    const std::string xml = temp_dir() + "/bad-link.xml";
+    std::ofstream(xml) << text;
+    std::ofstream(temp_dir() + "/bad-link.hosts.yaml") << hosts;
+    Result r = stampede(fmt::format("run scenarios/platforms/zone-bandwidth.yaml --quiet --engine simgrid --platform {}", xml));
+    INFO(to);
+    require_input_error(r, xml, needle);
+    CHECK(r.err.find("'inter-zone'") != std::string::npos);
+  }
 }

@@ -4,85 +4,27 @@
 // and then, and through the explorer's snapshots restored out of order, it equals a full recount
 // of the world. The change log it reads is checked on its own too.
 #include <catch2/catch.hpp>
-#include <set>
-#include <tuple>
 
 #include "models/agent/census.hpp"
 #include "models/register.hpp"
 #include "sim/explore/engine.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "tests/common/census_watch.hpp"
 #include "tests/explore/explore_registry.hpp"
 
 using namespace stampede;
 using namespace stampede::explore;
 using agent::Census;
+using test::CensusWatch;
+using test::ChangeLogWatch;
+using test::describe;
 
 namespace {
 
-// Three agents, a service of scale 3 and one of 1, agents crashed and restarted (so the live
-// count and the running sums go down and up), a partition, a killed container.
-constexpr const char* k_scenario = R"(
-name: census
-seed: 1
-duration: 4m
-cluster:
-  servers: 1
-  agents: 3
-  network: {latency: 2ms}
-stacks:
-  - name: s
-    services:
-      - {name: db, scale: 1}
-      - {name: web, scale: 3, links: [db]}
-faults:
-  - {at: 40s, crash: agent-2}
-  - {at: 55s, kill_container: s/web/1}
-  - {at: 70s, restart: agent-2}
-  - {at: 90s, partition: [[server-1], [agent-*]]}
-  - {at: 100s, crash: agent-1}
-  - {at: 120s, heal: all}
-  - {at: 130s, restart: agent-1}
-expect:
-  - {never: service.scale_exceeded}
-)";
-
-ScenarioSpec census_spec() { return parse_scenario(k_scenario, "census", test::explore_registry()); }
-
-std::string describe(const Census::Counts& c) {
-  std::string s = "live " + std::to_string(c.live) + " named " + std::to_string(c.named);
-  for (std::size_t i = 0; i < c.running.size(); ++i)
-    s += " " + c.services[i].service + "=" + std::to_string(c.running[i]);
-  return s;
+ScenarioSpec census_spec() {
+  return parse_scenario(test::k_census_scenario, "census", test::explore_registry());
 }
-
-// Compares the census with a recount after every `every`-th step (and after every fault step).
-class CensusWatch final : public StepObserver {
- public:
-  explicit CensusWatch(std::uint64_t every) : every_(every) {}
-  void on_world(const WorldView& world) override { world_ = &world; }
-  void on_step(const StepInfo& step) override {
-    if (step.index % every_ != 0 && step.kind != StepKind::fault) return;
-    compare(*world_, Census::of(*world_).counts());
-  }
-  void compare(const WorldView& w, const Census::Counts& kept) {
-    ++checked;
-    Census::Counts fresh = Census::recount(w);
-    if (!(kept == fresh)) {
-      ++stale;
-      if (first_stale.empty()) first_stale = describe(kept) + " against " + describe(fresh);
-    }
-    seen.insert(describe(fresh));
-  }
-  int checked = 0;
-  int stale = 0;
-  std::string first_stale;
-  std::set<std::string> seen;  // distinct counts met: the run did move them
-
- private:
-  std::uint64_t every_;
-  const WorldView* world_ = nullptr;
-};
 
 // Random picks (a fixed LCG) among the explorer's options, injected faults included; saves a
 // snapshot now and then, ends each leg after `leg` steps, and the leaf callback puts a random
@@ -170,6 +112,17 @@ TEST_CASE("the agent census equals a full recount after kernel steps with crashe
     CHECK(watch.seen.size() >= 4);
     CHECK(out.steps > 500);
   }
+}
+
+TEST_CASE("the kernel's change log names each step's node and asks for a full read after faults") {
+  ChangeLogWatch watch;
+  RunConfig cfg;
+  cfg.observers.push_back(&watch);
+  run_scenario(census_spec(), test::explore_registry(), cfg);
+  INFO(watch.first_broken);
+  CHECK(watch.broken == 0);
+  CHECK(watch.node_steps > 500);
+  CHECK(watch.engine_steps >= 7);  // the scenario's seven faults at least
 }
 
 TEST_CASE("the agent census equals a full recount under the explorer's snapshots and faults") {

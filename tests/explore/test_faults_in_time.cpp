@@ -97,3 +97,48 @@ TEST_CASE("a swarm counterexample records its subset, so it replays and shrinks"
   std::filesystem::remove(trace);
   std::filesystem::remove(shrunk);
 }
+
+TEST_CASE("dfs in liveness mode places the crash mid-phase and finds the forgotten container") {
+  std::string trace = tmp("acs-dfs.trace.jsonl");
+  const std::string flags =
+      "--strategy dfs --max-faults 1 --faults crash,restart --fault-targets 'agent-*' "
+      "--settle 60s --fault-phase 110s --max-delay 5ms --quiet";
+  auto r = sh(fmt::format("explore {} {} --runs 100 --set cluster.mechanisms.agent_resync=false "
+                          "--out {}", k_service, flags, trace));
+  INFO(r.out);
+  REQUIRE(r.code == 1);
+  // The second placement: the first sweep goes 0, P/2, ... over the fault phase's steps.
+  CHECK(r.out.find("first violation in run 2") != std::string::npos);
+  CHECK(r.out.find("{at: 175s, running: {service: wordpress/web, count: 2}} violated") !=
+        std::string::npos);
+  auto faults = faults_of(trace);
+  REQUIRE(faults.size() == 1);
+  CHECK(faults[0].first == "agent-2");
+  CHECK(faults[0].second == 50'004'000'000);  // in service, far from the phase's end at 110 s
+  CHECK(sh("replay " + trace).code == 0);
+  // The correct model: no violation, every run judged after its settle window (before, dfs
+  // cut nearly every run at a repeated heartbeat and judged none).
+  auto ok = sh(fmt::format("explore {} {} --runs 100", k_service, flags));
+  INFO(ok.out);
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("no violation found in 100 runs") != std::string::npos);
+  std::filesystem::remove(trace);
+}
+
+TEST_CASE("pct draws its change points among deliveries between nodes by default, steps on request") {
+  // Pinned, seed 1, known bug (a): run 9 with the change points among deliveries between nodes,
+  // run 4 among every step (bench/RESULTS.md, explore17b, has three seeds of each).
+  auto at = sh(fmt::format("explore {} --strategy pct --runs 200 --quiet --out {}", k_lease,
+                           tmp("pct-d.trace.jsonl")));
+  INFO(at.out);
+  CHECK(at.code == 1);
+  CHECK(at.out.find("first violation in run 9") != std::string::npos);
+  auto steps = sh(fmt::format("explore {} --strategy pct --pct-points steps --runs 200 --quiet "
+                              "--out {}", k_lease, tmp("pct-s.trace.jsonl")));
+  INFO(steps.out);
+  CHECK(steps.code == 1);
+  CHECK(steps.out.find("first violation in run 4") != std::string::npos);
+  CHECK(sh(fmt::format("explore {} --strategy pct --pct-points nodes", k_lease)).code == 2);
+  std::filesystem::remove(tmp("pct-d.trace.jsonl"));
+  std::filesystem::remove(tmp("pct-s.trace.jsonl"));
+}

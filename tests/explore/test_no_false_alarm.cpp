@@ -1,0 +1,90 @@
+// No false alarm on the correct models (issue 17): every strategy (random, pct, dfs, random with
+// --swarm) explores every scenario with every mechanism on, with injected faults anywhere in
+// time and in liveness mode, and finds nothing within a small budget. dfs places its faults at
+// steps spread over the whole fault phase (Explorer::dfs_placements) and judges every run after
+// its settle window (a run it cuts is taken on by time to the end).
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/scenario.hpp"
+#include "tests/explore/explore_registry.hpp"
+
+using namespace stampede;
+
+namespace {
+
+// Every mechanism on, but two: `liquibase_changelog_lock` and `cm_membership_table` are off by
+// default because the scenarios are not yet re-derived for them (docs/reference.md says so), and
+// with them on the timed runs of several scenarios fail before any fault is injected.
+const std::vector<std::string> k_mechanisms = {
+    "agent_resync", "agent_connection_events", "host_api_events", "state_in_store",
+    "zk_stale_holder_check", "cattle_stop_stray_copies", "agent_connection_locks",
+    "zk_service_locks", "api_dns_failover", "cattle_health_checks", "process_replay",
+    "cattle_exit_on_zk_lost", "cattle_db_release_change_lock", "zk_correct_vote_order",
+    "db_test_on_borrow", "manager_version_check", "manager_leftover_check",
+    "manager_health_check", "manager_memory_limit", "lease_lock_fencing",
+    "lease_lock_revoke_expired_waiters"};
+
+// The scenarios whose timed run passes with every mechanism on. Left out: rancher-6057,
+// rancher-6334, ha-mixed-versions and platforms/zone-bandwidth, whose expectations state the
+// failure itself (they fail the timed run with the mechanism on, as they should); quorum-sizes
+// (12 simulated hours, 9 s a run: too long for this budget). Also left out, as findings of this
+// search not yet classified (docs/exploration.md, "No false alarm"): ha-server-crash and
+// hc-host-isolated, whose story expectations (server-2 logs membership index 5; the old copy of
+// shop/web/1 is stopped on agent-1) do not hold once an injected fault changes the story, and
+// store-truncation and ha-db-restart, where injected faults before the scripted ones lead to a
+// db container not running at 299 s, a service over its scale and (pct, two faults)
+// lock.mutual_exclusion broken.
+const std::vector<std::string> k_scenarios = {
+    "agent-partition", "field-issues/rancher-5395-host-wait-too-short", "ha-agent-isolated",
+    "ha-cluster-table", "ha-even-ensemble", "ha-leftover-state", "ha-low-memory",
+    "ha-minority-partition", "ha-startup", "ha-too-many-connections", "ha-wrong-bridge",
+    "hc-quorum-minority", "hc-strategy-none", "known-bugs/ha-stale-lock-holder",
+    "known-bugs/lease-lock-expired-waiter", "known-bugs/lease-lock", "known-bugs/zk-1419",
+    "server-stop"};
+
+std::string mechanism_flags() {
+  std::string out;
+  for (const std::string& m : k_mechanisms) out += fmt::format(" --set cluster.mechanisms.{}=true", m);
+  return out;
+}
+
+// Explores every scenario with `strategy_flags` in liveness mode: the fault phase is the first
+// quarter of the run, the settle window the next half, so every expectation from three quarters
+// of the way on is judged (and every invariant throughout).
+void explore_all(const std::string& strategy_flags) {
+  for (const std::string& name : k_scenarios) {
+    const std::string path = fmt::format("{}/{}.yaml", SCENARIOS_DIR, name);
+    const ScenarioSpec spec = load_scenario(path, test::explore_registry());
+    const std::int64_t phase_ms = spec.duration_ns / 4 / 1'000'000;
+    const std::int64_t settle_ms = spec.duration_ns / 2 / 1'000'000;
+    auto r = test::run_cli(fmt::format(
+        "explore {} {} {} --max-faults 2 --settle {}ms --fault-phase {}ms --max-delay 5ms "
+        "--runs 3 --quiet --out {}",
+        path, mechanism_flags(), strategy_flags, settle_ms, phase_ms,
+        test::temp_path("no-false-alarm", "trace.jsonl")));
+    INFO(name << ": " << r.out);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("no violation found in 3 runs") != std::string::npos);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("random finds nothing on the correct models, faults at two instants, liveness mode") {
+  explore_all("--strategy random --fault-instants 2");
+}
+
+TEST_CASE("pct finds nothing on the correct models, faults at two instants, liveness mode") {
+  explore_all("--strategy pct --fault-instants 2");
+}
+
+TEST_CASE("swarm finds nothing on the correct models, faults at two instants, liveness mode") {
+  explore_all("--strategy random --swarm --fault-instants 2");
+}
+
+TEST_CASE("dfs finds nothing on the correct models, faults placed over the fault phase") {
+  explore_all("--strategy dfs");
+}
