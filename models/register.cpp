@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "models/agent/agent.hpp"
+#include "models/agent/census.hpp"
 #include "models/app/api_client.hpp"
 #include "models/app/client.hpp"
 #include "models/app/http.hpp"
@@ -357,23 +358,21 @@ void register_events(Registry& r) {
   r.add_event({"app.lb_backend_down", {"container"}, "a backend failed its health checks"});
 }
 
-// name_matches(PREFIX + "*", name), written in line. The invariants and the convergence check
-// below look at every node's name after most steps, where a call per name showed in profiles.
-bool has_prefix(std::string_view name, std::string_view prefix) {
-  if (name.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (name[i] != prefix[i]) return false;
-  return true;
+// The agents' running containers per service over the live agents, from the run's census (kept
+// between steps) or, when the agents do not share one catalog, counted in `scratch`.
+const agent::Census::Counts& agent_counts(const WorldView& w, agent::Census::Counts& scratch) {
+  const agent::Census& census = agent::Census::of(w);
+  if (census.uniform()) return census.counts();
+  scratch = agent::Census::recount(w);
+  return scratch;
 }
 
 // Agents carry the scenario's services and scales; the invariants read them there.
 using AgentList = boost::container::small_vector<const agent::Agent*, 8>;
 AgentList live_agents(const WorldView& w) {
   AgentList out;
-  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
+  for (NodeId id : w.nodes_with_prefix("agent-")) {
     if (!w.is_up(id)) continue;
-    // The name test first: it is cheaper than the cast, and this runs after many steps.
-    if (!has_prefix(w.node_name(id), "agent-")) continue;
     if (auto* a = dynamic_cast<const agent::Agent*>(&w.node(id))) out.push_back(a);
   }
   return out;
@@ -383,8 +382,8 @@ AgentList live_agents(const WorldView& w) {
 using ServerList = boost::container::small_vector<const cattle::CattleServer*, 4>;
 ServerList live_ha_servers(const WorldView& w) {
   ServerList out;
-  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
-    if (!w.is_up(id) || !has_prefix(w.node_name(id), "server-")) continue;
+  for (NodeId id : w.nodes_with_prefix("server-")) {
+    if (!w.is_up(id)) continue;
     auto* s = dynamic_cast<const cattle::CattleServer*>(&w.node(id));
     if (s && s->manager()) out.push_back(s);
   }
@@ -459,23 +458,21 @@ void register_ha_checks(Registry& r) {
 
 // lock.no_stale_holder_action: a server's last action under each ZooKeeper session it used,
 // against the moment the leader expired that session in the committed view. This runs after
-// every step at a server or a ZooKeeper node: one pass over the nodes finds both, and ZooKeeper
-// is asked for the committed view only once some server has acted under a session.
+// every step at a server or a ZooKeeper node: the run's lists of both find them without a pass
+// over the agents, and ZooKeeper is asked for the committed view only once some server has
+// acted under a session.
 std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
   boost::container::small_vector<NodeId, 8> ensemble;
   ServerList servers;
   bool acted = false;
-  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
+  for (NodeId id : w.nodes_with_prefix("zookeeper-"))
+    if (w.is_up(id)) ensemble.push_back(id);
+  for (NodeId id : w.nodes_with_prefix("server-")) {
     if (!w.is_up(id)) continue;
-    std::string_view name = w.node_name(id);
-    if (has_prefix(name, "zookeeper-")) {
-      ensemble.push_back(id);
-    } else if (has_prefix(name, "server-")) {
-      auto* s = dynamic_cast<const cattle::CattleServer*>(&w.node(id));
-      if (s && s->manager()) {
-        servers.push_back(s);
-        acted = acted || !s->actions_by_session().empty();
-      }
+    auto* s = dynamic_cast<const cattle::CattleServer*>(&w.node(id));
+    if (s && s->manager()) {
+      servers.push_back(s);
+      acted = acted || !s->actions_by_session().empty();
     }
   }
   if (!acted) return std::nullopt;
@@ -522,14 +519,15 @@ void register_checks(Registry& r) {
                    "more containers of a service running on their hosts than its scale, counting "
                    "only containers that have run for scale_exceeded_grace",
                    [](const WorldView& w) -> std::optional<std::string> {
-                     auto agents = live_agents(w);
-                     if (agents.empty()) return std::nullopt;
-                     for (const agent::ServiceScale& s : agents.front()->catalog()) {
-                       int n = 0;
-                       for (const agent::Agent* a : agents) n += a->running(s.service);
-                       if (n <= s.scale) continue;
+                     agent::Census::Counts scratch;
+                     const agent::Census::Counts& counts = agent_counts(w, scratch);
+                     if (counts.live == 0) return std::nullopt;
+                     for (std::size_t i = 0; i < counts.services.size(); ++i) {
+                       const agent::ServiceScale& s = counts.services[i];
+                       if (counts.running[i] <= s.scale) continue;
                        // Over the scale: count again, without the containers still inside the
                        // grace window (an overshoot that a reconcile may yet correct).
+                       auto agents = live_agents(w);
                        int settled = 0;
                        for (const agent::Agent* a : agents)
                          settled += a->running_since(s.service, w.now() - a->scale_grace_ns());
@@ -547,17 +545,16 @@ void register_checks(Registry& r) {
                    "service's ZooKeeper lock among servers whose sessions are live in "
                    "ZooKeeper's committed view",
                    [](const WorldView& w) -> std::optional<std::string> {
-                     // One pass: the servers' in-memory locks, and whether there is an
-                     // ensemble (this runs after every step at a server or ZooKeeper node).
-                     bool ensemble = false;
-                     const auto count = static_cast<NodeId>(w.node_count());
-                     for (NodeId id = 0; id < count; ++id) {
-                       std::string_view name = w.node_name(id);
-                       ensemble = ensemble || name == "zookeeper-1";
-                       if (!has_prefix(name, "server-") || !w.is_up(id)) continue;
+                     // The servers' in-memory locks, and whether there is an ensemble (this
+                     // runs after every step at a server or ZooKeeper node: no pass over the
+                     // agents).
+                     const bool ensemble = w.find("zookeeper-1") != k_no_node;
+                     for (NodeId id : w.nodes_with_prefix("server-")) {
+                       if (!w.is_up(id)) continue;
                        auto v = w.node(id).probe("lock_holders_max", "");
                        if (v && *v > 1)
-                         return fmt::format("{} has a lock with {} holders", name, *v);
+                         return fmt::format("{} has a lock with {} holders", w.node_name(id),
+                                            *v);
                      }
                      // The servers forward their ZooKeeper clients' probes (zk.held_lock...).
                      if (!ensemble) return std::nullopt;
@@ -577,16 +574,12 @@ void register_convergence(Registry& r) {
   for (std::uint32_t t : {cattle::ApiRequest::k_type, cattle::ApiResponse::k_type})
     r.add_inert_message(t);
   r.set_converged([](const WorldView& w) {
-    auto agents = live_agents(w);
-    if (agents.empty()) return false;
-    for (const agent::ServiceScale& s : agents.front()->catalog()) {
-      int n = 0;
-      for (const agent::Agent* a : agents) n += a->running(s.service);
-      if (n != s.scale) return false;
-    }
-    std::int64_t agents_total = 0;
-    for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id)
-      agents_total += has_prefix(w.node_name(id), "agent-");
+    agent::Census::Counts scratch;
+    const agent::Census::Counts& counts = agent_counts(w, scratch);
+    if (counts.live == 0) return false;
+    for (std::size_t i = 0; i < counts.services.size(); ++i)
+      if (counts.running[i] != counts.services[i].scale) return false;
+    const std::int64_t agents_total = counts.named;
     // The hosts as the first live server sees them (server-1 in single mode; in HA any server's
     // copy of the shared tables will do, server-1 may be the one that crashed).
     std::optional<std::int64_t> active;

@@ -13,37 +13,72 @@ const std::vector<V>& ids_at(const std::map<K, std::vector<V>>& index, K key) {
   return it == index.end() ? none : it->second;
 }
 
+// Ids in id order: a row is put in its place (rows come in any order from the journal).
+template <class V>
+void insert_sorted(std::vector<V>& ids, V id) {
+  ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
+}
+template <class V>
+void erase_sorted(std::vector<V>& ids, V id) {
+  auto it = std::lower_bound(ids.begin(), ids.end(), id);
+  if (it != ids.end() && *it == id) ids.erase(it);
+}
+
 }  // namespace
 
-void RowCache::derive(Parsed<HostRow>& p) const {
+void RowCache::link(const HostRow& r, bool fresh) const {
+  host_by_name_[r.name].insert(r.id);
+  if (fresh) insert_sorted(host_ids_, r.id);
+  hosts_active_ += r.state == HostState::active;
+}
+
+void RowCache::unlink(const HostRow& r, bool gone) const {
+  auto named = host_by_name_.find(r.name);
+  if (named != host_by_name_.end()) {
+    named->second.erase(r.id);
+    if (named->second.empty()) host_by_name_.erase(named);
+  }
+  if (gone) erase_sorted(host_ids_, r.id);
+  hosts_active_ -= r.state == HostState::active;
+}
+
+void RowCache::link(const InstanceRow& r, bool) const {
+  insert_sorted(instances_by_host_[r.host], r.id);
+  insert_sorted(instances_by_service_[r.service], r.id);
+}
+
+void RowCache::unlink(const InstanceRow& r, bool) const {
+  erase_sorted(instances_by_host_[r.host], r.id);
+  erase_sorted(instances_by_service_[r.service], r.id);
+}
+
+void RowCache::link(const ProcessRow& r, bool) const {
+  insert_sorted(processes_by_resource_[r.resource_id], r.id);
+}
+
+void RowCache::unlink(const ProcessRow& r, bool) const {
+  erase_sorted(processes_by_resource_[r.resource_id], r.id);
+}
+
+void RowCache::forget_all(Parsed<HostRow>&) const {
   host_by_name_.clear();
   host_ids_.clear();
-  for (const auto& [id, row] : p.rows) {
-    host_by_name_.emplace(row.name, id);  // the first wins
-    host_ids_.push_back(id);
-  }
+  hosts_active_ = 0;
 }
 
-void RowCache::derive(Parsed<InstanceRow>& p) const {
+void RowCache::forget_all(Parsed<InstanceRow>&) const {
   instances_by_host_.clear();
   instances_by_service_.clear();
-  for (const auto& [id, row] : p.rows) {
-    instances_by_host_[row.host].push_back(id);
-    instances_by_service_[row.service].push_back(id);
-  }
 }
 
-void RowCache::derive(Parsed<ProcessRow>& p) const {
-  processes_by_resource_.clear();
-  for (const auto& [id, row] : p.rows) processes_by_resource_[row.resource_id].push_back(id);
-}
+void RowCache::forget_all(Parsed<ProcessRow>&) const { processes_by_resource_.clear(); }
 
 std::optional<HostId> RowCache::host_named(const mysql::Database& db,
                                            std::string_view name) const {
   sync<HostRow>(db);
   auto it = host_by_name_.find(name);
   if (it == host_by_name_.end()) return std::nullopt;
-  return it->second;
+  return *it->second.begin();
 }
 
 std::size_t RowCache::host_position(const mysql::Database& db, HostId host) const {

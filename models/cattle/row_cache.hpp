@@ -1,13 +1,18 @@
 #pragma once
 // The server's typed copy of the store's tables: each table is parsed from its text rows
-// (rows.cpp) when it is first read after a change, and kept, with the look-ups the handlers make
-// (a host by its name, a host's and a service's instances, a resource's processes), until the
-// table changes again. The store tells a change by its table stamps (Database::stamp).
+// (rows.cpp) when it is first read, and kept, with the look-ups the handlers make (a host by its
+// name, a host's and a service's instances, a resource's processes). The store tells a change by
+// its table stamps (Database::stamp); at the next read after one, only the rows the store's
+// journal names since the copy's stamp are parsed again (Database::changed_since), and the whole
+// table only when the journal does not reach back that far. Parsing the whole process table at
+// each read after a write made a wave of 1,000 host activations cost O(hosts^2) (issue 15).
 //
 // A cache, not state: it is rebuilt from the store and never digested. A reference into it is
 // good until the next write to that table: a handler that commits copies what it still needs.
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -37,6 +42,12 @@ class RowCache {
   }
   // The host of this name with the lowest id.
   std::optional<HostId> host_named(const mysql::Database& db, std::string_view name) const;
+  // How many hosts are active: the convergence check asks after most agent and server steps, and
+  // a count over the host table there made a step cost O(hosts) (issue 15).
+  std::int64_t hosts_active(const mysql::Database& db) const {
+    sync<HostRow>(db);
+    return hosts_active_;
+  }
   // How many hosts come before this one in id order (the number of hosts if it is not one).
   std::size_t host_position(const mysql::Database& db, HostId host) const;
   // Instances by host and by service, processes by resource id: in id order.
@@ -44,6 +55,9 @@ class RowCache {
   const std::vector<InstanceId>& instances_of(const mysql::Database& db, ServiceId service) const;
   const std::vector<ProcessId>& processes_of(const mysql::Database& db,
                                              std::int64_t resource_id) const;
+  // How many times a table was parsed whole (first reads, re-reads, truncates, a journal that
+  // did not reach back): tests check that writes are taken row by row.
+  std::uint64_t full_parses() const { return full_parses_; }
 
  private:
   template <class R>
@@ -59,28 +73,72 @@ class RowCache {
     if (p.checked == db.stamp()) return p;
     p.checked = db.stamp();
     std::uint64_t now = db.stamp(R::k_table);
-    if (p.stamp != now) {
-      p.stamp = now;
+    if (p.stamp == now) return p;
+    changed_.clear();
+    if (p.stamp != 0 &&
+        db.changed_since(R::k_table, p.stamp, [this](mysql::RowId id) { changed_.push_back(id); })) {
+      std::sort(changed_.begin(), changed_.end());
+      changed_.erase(std::unique(changed_.begin(), changed_.end()), changed_.end());
+      for (mysql::RowId id : changed_) reparse(p, id, db.find(R::k_table, id));
+    } else {
+      ++full_parses_;
       p.rows.clear();
+      forget_all(p);
       if (const mysql::Table* t = db.table(R::k_table))
-        for (const auto& [id, row] : *t)
-          p.rows.emplace_hint(p.rows.end(), typename R::IdType{id}, parse_row<R>(id, row));
-      derive(p);
+        for (const auto& [id, row] : *t) {
+          auto it = p.rows.emplace_hint(p.rows.end(), typename R::IdType{id},
+                                        parse_row<R>(id, row));
+          link(it->second, true);
+        }
     }
+    p.stamp = now;
     return p;
   }
-  // The look-ups kept beside a table, rebuilt with it.
-  void derive(Parsed<HostRow>& p) const;
-  void derive(Parsed<InstanceRow>& p) const;
-  void derive(Parsed<ProcessRow>& p) const;
+  // Takes row `id` again from the store (`row`, or nullptr when it is gone).
   template <class R>
-  void derive(Parsed<R>&) const {}
+  void reparse(Parsed<R>& p, mysql::RowId id, const mysql::Row* row) const {
+    auto it = p.rows.find(typename R::IdType{id});
+    if (it == p.rows.end()) {
+      if (row != nullptr)
+        link(p.rows.emplace(typename R::IdType{id}, parse_row<R>(id, *row)).first->second, true);
+      return;
+    }
+    unlink(it->second, row == nullptr);
+    if (row == nullptr) {
+      p.rows.erase(it);
+      return;
+    }
+    it->second = parse_row<R>(id, *row);
+    link(it->second, false);
+  }
+  // The look-ups kept beside a table: a row enters them (`fresh`: a row new to the copy) or
+  // leaves them (`gone`: the row left the copy); a change of a row leaves and enters again.
+  void link(const HostRow& r, bool fresh) const;
+  void unlink(const HostRow& r, bool gone) const;
+  void link(const InstanceRow& r, bool fresh) const;
+  void unlink(const InstanceRow& r, bool gone) const;
+  void link(const ProcessRow& r, bool fresh) const;
+  void unlink(const ProcessRow& r, bool gone) const;
+  template <class R>
+  void link(const R&, bool) const {}
+  template <class R>
+  void unlink(const R&, bool) const {}
+  // Empties the look-ups of R's table before the whole table is parsed again.
+  void forget_all(Parsed<HostRow>&) const;
+  void forget_all(Parsed<InstanceRow>&) const;
+  void forget_all(Parsed<ProcessRow>&) const;
+  template <class R>
+  void forget_all(Parsed<R>&) const {}
 
   mutable std::tuple<Parsed<HostRow>, Parsed<NetworkRow>, Parsed<StackRow>, Parsed<ServiceRow>,
                      Parsed<InstanceRow>, Parsed<ProcessRow>, Parsed<SettingRow>>
       tables_;
-  mutable std::map<std::string, HostId, std::less<>> host_by_name_;
+  mutable std::uint64_t full_parses_ = 0;
+  mutable std::vector<mysql::RowId> changed_;  // sync's scratch list of changed rows
+  // The hosts of each name: the lowest id is the one host_named gives.
+  mutable std::map<std::string, std::set<HostId>, std::less<>> host_by_name_;
   mutable std::vector<HostId> host_ids_;  // in id order
+  mutable std::int64_t hosts_active_ = 0;
   mutable std::map<HostId, std::vector<InstanceId>> instances_by_host_;
   mutable std::map<ServiceId, std::vector<InstanceId>> instances_by_service_;
   mutable std::map<std::int64_t, std::vector<ProcessId>> processes_by_resource_;

@@ -464,10 +464,8 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     return std::nullopt;
   }
   if (key == "hosts_active") {
-    // One scan for the convergence check, instead of one host_state look-up per agent.
-    std::int64_t n = 0;
-    for (const auto& [id, host] : rows<HostRow>()) n += host.state == HostState::active;
-    return n;
+    // Counted when the host table is read after a change (RowCache), not at every question.
+    return cache_.hosts_active(store());
   }
   if (key == "owns_agent") {
     // Whether this server pings the agent (arg: the host's name) and pushes its configuration.

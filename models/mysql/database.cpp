@@ -117,6 +117,25 @@ void Database::index(TableState& t, RowId id) {
   }
 }
 
+void Database::stamp_write(TableState& t, RowId id) {
+  // A journal longer than this is cut by half: a reader that fell further behind parses the
+  // whole table again, which then costs less than its catching up would.
+  constexpr std::size_t k_journal_max = 512;
+  Journal& j = t.journal;
+  if (j.writes.size() >= k_journal_max) {
+    const std::size_t cut = k_journal_max / 2;
+    j.base = j.writes[cut - 1].first;
+    j.writes.erase(j.writes.begin(), j.writes.begin() + static_cast<std::ptrdiff_t>(cut));
+  }
+  t.stamp = stamp_ = new_stamp();
+  j.writes.emplace_back(t.stamp.value, id);
+}
+
+void Database::stamp_all(TableState& t) {
+  t.stamp = stamp_ = new_stamp();
+  t.journal = Journal{t.stamp.value, {}};
+}
+
 void Database::raise_next_ids(RowId floor) {
   for (auto& [name, t] : tables_) t.next_id = std::max(t.next_id, floor);
 }
@@ -124,7 +143,7 @@ void Database::raise_next_ids(RowId floor) {
 void Database::replace_rows(std::string_view name, std::vector<std::pair<RowId, Row>> rows) {
   TableState* t = state(name);
   STAMPEDE_ASSERT(t != nullptr, "a replica read a table the schema does not have");
-  t->stamp = stamp_ = new_stamp();
+  stamp_all(*t);
   t->rows.clear();
   for (auto& [column, by_value] : t->indexes.value) by_value.clear();
   for (auto& [id, row] : rows)
@@ -139,7 +158,6 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, boo
   for (Transaction::Write& w : txn.writes_) {
     TableState* t = state(w.table);
     STAMPEDE_ASSERT(t != nullptr, "a transaction wrote to a table the schema does not have");
-    t->stamp = stamp_ = new_stamp();
     RowId id = w.id;
     if (id < 0) {
       auto it = real_id.find(id);
@@ -148,6 +166,7 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, boo
     switch (w.kind) {
       case Transaction::Write::Kind::insert: {
         RowId fresh = t->next_id++;
+        stamp_write(*t, fresh);
         real_id[w.id] = fresh;
         if (record) resolved.put(w.table, fresh, w.row);
         unindex(*t, fresh);
@@ -157,12 +176,14 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, boo
         break;
       }
       case Transaction::Write::Kind::put:
+        stamp_write(*t, id);
         if (record) resolved.put(w.table, id, w.row);
         unindex(*t, id);
         t->rows[id] = std::move(w.row);
         index(*t, id);
         break;
       case Transaction::Write::Kind::update: {
+        stamp_write(*t, id);
         auto it = t->rows.find(id);
         if (it == t->rows.end()) break;
         unindex(*t, id);
@@ -174,6 +195,7 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, boo
         break;
       }
       case Transaction::Write::Kind::erase:
+        stamp_write(*t, id);
         if (record) resolved.erase(w.table, id);
         unindex(*t, id);
         t->rows.erase(id);
@@ -244,7 +266,7 @@ std::optional<DbError> Database::truncate(const std::vector<std::string>& tables
                          "(`cattle`.`" + fk.table + "`, CONSTRAINT `fk_" + fk.table + "__" +
                              fk.column + "`)"};
     }
-    t->stamp = stamp_ = new_stamp();
+    stamp_all(*t);
     t->rows.clear();
     for (auto& [column, by_value] : t->indexes.value) by_value.clear();
     t->next_id = 1;

@@ -3,6 +3,7 @@
 // atomically on commit, a connection limit (error 1040) and TRUNCATE with or without
 // foreign-key checks (error 1701). A plain library: in single mode the Cattle server embeds it,
 // so it lives and dies with server-1, but its data is durable (it is on disk).
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -103,6 +104,27 @@ class Database {
   std::uint64_t stamp(std::string_view name) const;
   // The same for the store as a whole: it changes whenever any table does.
   std::uint64_t stamp() const { return stamp_.value; }
+  // Calls fn(id) for every row written since the table had stamp `since` (an id may come more
+  // than once; the row may since be gone) and returns true, so that a reader's parsed copy takes
+  // only what changed (the Cattle server's row cache: a full parse per write made a wave of host
+  // activations cost O(hosts^2), issue 15). Returns false, calling nothing, when the table's
+  // journal does not reach back to `since` (a re-read, a TRUNCATE, a stamp of another table or
+  // one too old): the reader then parses the whole table.
+  template <class F>
+  bool changed_since(std::string_view name, std::uint64_t since, F&& fn) const {
+    auto it = tables_.find(name);
+    if (it == tables_.end()) return false;
+    const Journal& j = it->second.journal;
+    std::size_t from = 0;
+    if (since != j.base) {
+      auto w = std::lower_bound(j.writes.begin(), j.writes.end(), since,
+                                [](const auto& e, std::uint64_t s) { return e.first < s; });
+      if (w == j.writes.end() || w->first != since) return false;
+      from = static_cast<std::size_t>(w - j.writes.begin()) + 1;
+    }
+    for (std::size_t i = from; i < j.writes.size(); ++i) fn(j.writes[i].second);
+    return true;
+  }
   const Row* find(std::string_view table, RowId id) const;
   // The value of a column, or "" when the row or the column is absent.
   std::string get(std::string_view table, RowId id, std::string_view column) const;
@@ -123,12 +145,19 @@ class Database {
   // The rows of an indexed column by value, in id order: derived from the rows (a cache, so
   // untracked), kept up to date by every write.
   using ColumnIndex = std::map<std::string, std::set<RowId>, std::less<>>;
+  // The rows a table's recent writes touched, each with the stamp the table had after it, from
+  // the stamp `base` on (see changed_since). Stamps only grow, so the list is in stamp order.
+  struct Journal {
+    std::uint64_t base = 0;
+    std::vector<std::pair<std::uint64_t, RowId>> writes;
+  };
   struct TableState {
     Table rows;
     RowId next_id = 1;
     Untracked<std::map<std::string, ColumnIndex, std::less<>>> indexes;  // by column
     Untracked<std::uint64_t> stamp = new_stamp();  // see stamp(): not state, a cache key
-    STAMPEDE_FIELDS(rows, next_id, indexes, stamp)
+    Untracked<Journal> journal = Journal{stamp.value, {}};  // see changed_since(): a cache key too
+    STAMPEDE_FIELDS(rows, next_id, indexes, stamp, journal)
   };
   STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_, stamp_)
 
@@ -138,6 +167,10 @@ class Database {
   // Keep a table's indexes in step with a row that is about to change or has changed.
   static void unindex(TableState& t, RowId id);
   static void index(TableState& t, RowId id);
+  // A new stamp for the table (and the store) after a write to row `id`, kept in its journal.
+  void stamp_write(TableState& t, RowId id);
+  // A new stamp after a change of the whole table: its journal starts again from there.
+  void stamp_all(TableState& t);
   // A stamp no table has had before (process-wide, so that a copy of a store and the original
   // never give the same stamp to different contents).
   static std::uint64_t new_stamp();

@@ -3,7 +3,9 @@
 #include <boost/random/exponential_distribution.hpp>
 #include <boost/random/uniform_01.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
+#include <atomic>
 #include <cmath>
+#include <deque>
 #include <fmt/format.h>
 #include <cstdio>
 #include <cstdlib>
@@ -273,6 +275,35 @@ std::uint64_t world_digest(std::uint64_t rolling_hash, std::uint64_t steps, cons
         .add(world.is_up(id) ? 1u : 0u)
         .add(world.node(id).state_digest());
   return d.value();
+}
+
+std::size_t next_view_cache_slot() {
+  // A sweep's threads may each meet a cache type first; the slot numbers only index a table.
+  static std::atomic<std::size_t> next{0};
+  return next.fetch_add(1);
+}
+
+namespace {
+// WorldView::nodes_with_prefix's lists, made again when nodes were added since.
+struct PrefixGroups final : ViewCache {
+  std::size_t node_count = 0;
+  // A deque: a list handed out stays where it is when another prefix is added.
+  std::deque<std::pair<std::string, std::vector<NodeId>>> groups;
+};
+}  // namespace
+
+const std::vector<NodeId>& WorldView::nodes_with_prefix(std::string_view prefix) const {
+  PrefixGroups& c = cache<PrefixGroups>();
+  if (c.node_count != node_count()) {
+    c.groups.clear();
+    c.node_count = node_count();
+  }
+  for (const auto& [p, ids] : c.groups)
+    if (p == prefix) return ids;
+  std::vector<NodeId> ids;
+  for (NodeId id = 0; id < c.node_count; ++id)
+    if (node_name(id).starts_with(prefix)) ids.push_back(id);
+  return c.groups.emplace_back(std::string(prefix), std::move(ids)).second;
 }
 
 std::int64_t WorldView::probe_sum(std::string_view pattern, std::string_view key,

@@ -13,10 +13,25 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/core/changes.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/spec.hpp"
 
 namespace stampede {
+
+// A check's cache of what it computed from the world, one per type per run (WorldView::cache).
+class ViewCache {
+ public:
+  virtual ~ViewCache() = default;
+};
+
+// The slot of a ViewCache type in every view's cache table, given on first use.
+std::size_t next_view_cache_slot();
+template <class T>
+std::size_t view_cache_slot() {
+  static const std::size_t slot = next_view_cache_slot();
+  return slot;
+}
 
 // Read-only access to the world for invariants and expectations.
 class WorldView {
@@ -34,6 +49,30 @@ class WorldView {
   // probe(key, arg) on one node, nullopt when the node is down, absent or does not know the key.
   std::optional<std::int64_t> probe_one(std::string_view node, std::string_view key,
                                         std::string_view arg) const;
+
+  // The nodes whose names start with `prefix`, in id order. Kept per run (names never change
+  // once the world is built): checks that read "every server" find them without a pass over
+  // every node, which at thousands of agents cost more than the check.
+  const std::vector<NodeId>& nodes_with_prefix(std::string_view prefix) const;
+
+  // The nodes that may have changed since a reader last looked (engines record them).
+  const ChangeLog& changes() const { return changes_; }
+  // This run's cache of type T (made on first use), for checks that keep sums between steps:
+  // invariants are functions shared by every run of a sweep, the view is the run's own. A cache
+  // refreshes itself from changes(), so it stays exact across restored snapshots.
+  template <class T>
+  T& cache() const {
+    const std::size_t slot = view_cache_slot<T>();
+    if (slot >= caches_.size()) caches_.resize(slot + 1);
+    if (!caches_[slot]) caches_[slot] = std::make_unique<T>();
+    return static_cast<T&>(*caches_[slot]);
+  }
+
+ protected:
+  ChangeLog changes_;
+
+ private:
+  mutable std::vector<std::unique_ptr<ViewCache>> caches_;
 };
 
 enum class TimingUnit { duration, count };

@@ -270,7 +270,9 @@ ExploreEngine::ExploreEngine(ExploreOptions options, Chooser& chooser, Scheduler
     : options_(std::move(options)),
       chooser_(chooser),
       scheduler_(scheduler),
-      network_(std::make_unique<Network>(options_.network)) {}
+      network_(std::make_unique<Network>(options_.network)) {
+  changes_.enable();  // finish_step, kill, restart, model_fault and restore record every change
+}
 
 ExploreEngine::~ExploreEngine() = default;
 
@@ -816,6 +818,7 @@ void ExploreEngine::take_event(const Option& o) {
 }
 
 void ExploreEngine::finish_step(StepInfo& info) {
+  changes_.step(info.node, info.kind == StepKind::fault || info.kind == StepKind::check);
   // The kernel's rolling hash, so traces of both engines read the same way.
   info.index = ++step_index_;
   assert_context().step = step_index_;
@@ -834,6 +837,7 @@ void ExploreEngine::kill(NodeId id, bool loud) {
   // Its timers, its pending start or resume and the messages and connection events on their way
   // to it die with it (the kernel drops them on arrival by their epoch).
   std::erase_if(pending_, [&](const Event& e) { return !e.is_action() && e.node == id; });
+  changes_.node(id);
   touch(s);
   // The process's sockets close once the kernel has torn it down (Node::exit_teardown_ns).
   const DurationNs teardown_ns = loud ? s.node->exit_teardown_ns() : 0;
@@ -851,6 +855,7 @@ void ExploreEngine::kill(NodeId id, bool loud) {
 void ExploreEngine::restart(NodeId id) {
   NodeSlot& s = *nodes_[id];
   if (s.up || !s.powered) return;
+  changes_.node(id);
   s.up = true;
   ++s.epoch;
   Event ev;
@@ -920,6 +925,7 @@ void ExploreEngine::set_clock_skew(NodeId id, DurationNs skew_ns) {
 }
 
 bool ExploreEngine::model_fault(const ModelFault& f) {
+  changes_.everything();
   for (auto& s : nodes_) {
     if (!s->up) continue;
     touch(*s);  // on_fault may change the node even when the fault is not for it
@@ -1017,35 +1023,39 @@ void ExploreEngine::restore_faults(const Snapshot& snap) {
   explorer_cut_ = snap.explorer_cut;
 }
 
+void ExploreEngine::restore_node(std::size_t i, const Snapshot& snap, bool own) {
+  NodeSlot& s = *nodes_[i];
+  const Snapshot::NodeState& n = snap.nodes[i];
+  // A node still in the saved state (same generation) is kept; another one becomes a clone of
+  // the snapshot's clone (the snapshot may be restored again: a frame with options left).
+  if (n.clone && (!own || s.gen != n.gen)) {
+    s.node = n.clone->clone();
+    std::uint64_t g = own ? n.gen : ++gen_counter_;
+    s.gen = g;
+    s.clone = n.clone;
+    s.clone_gen = g;
+    s.digest = n.digest;
+    s.digest_gen = n.digest_gen == n.gen ? g : ~std::uint64_t{0};
+  }
+  s.changes = n.changes;
+  s.up = n.up;
+  s.paused = n.paused;
+  s.powered = n.powered;
+  s.crashed_by_explorer = n.crashed_by_explorer;
+  s.powered_off_by_explorer = n.powered_off_by_explorer;
+  s.epoch = n.epoch;
+  s.skew_ns = n.skew_ns;
+}
+
 bool ExploreEngine::restore(const Snapshot& snap) {
   for (std::size_t i = 0; i < nodes_.size(); ++i)
     if (!snap.nodes[i].clone && nodes_[i]->changes != snap.nodes[i].changes) return false;
   // Generations name states of this engine only: a snapshot of another engine (dfs keeps its
   // snapshots across a re-run from the start) is copied in whole and given fresh ones.
   const bool own = snap.lineage == lineage_;
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    NodeSlot& s = *nodes_[i];
-    const Snapshot::NodeState& n = snap.nodes[i];
-    // A node still in the saved state (same generation) is kept; another one becomes a clone of
-    // the snapshot's clone (the snapshot may be restored again: a frame with options left).
-    if (n.clone && (!own || s.gen != n.gen)) {
-      s.node = n.clone->clone();
-      std::uint64_t g = own ? n.gen : ++gen_counter_;
-      s.gen = g;
-      s.clone = n.clone;
-      s.clone_gen = g;
-      s.digest = n.digest;
-      s.digest_gen = n.digest_gen == n.gen ? g : ~std::uint64_t{0};
-    }
-    s.changes = n.changes;
-    s.up = n.up;
-    s.paused = n.paused;
-    s.powered = n.powered;
-    s.crashed_by_explorer = n.crashed_by_explorer;
-    s.powered_off_by_explorer = n.powered_off_by_explorer;
-    s.epoch = n.epoch;
-    s.skew_ns = n.skew_ns;
-  }
+  // Nodes become clones of another state, and come up or go down: checks' caches read all again.
+  changes_.everything();
+  for (std::size_t i = 0; i < nodes_.size(); ++i) restore_node(i, snap, own);
   pending_ = snap.pending;
   if (!own || net_gen_ != snap.net_gen) {
     *network_ = *snap.network;

@@ -280,6 +280,8 @@ class ExploreEngine final : public Engine {
   class NodeCtx;
   struct Event;
   struct NodeSlot;
+  // restore(): node i's slot from the snapshot (own: the snapshot is of this engine).
+  void restore_node(std::size_t i, const Snapshot& snap, bool own);
   friend class NodeCtx;
 
   void push(Event ev);

@@ -247,6 +247,7 @@ Kernel::Kernel(Options options, Chooser* chooser)
   }
   assert_context().seed = options_.seed;
   assert_context().step = 0;
+  changes_.enable();  // finish_step, kill, restart and model_fault record every change
 }
 
 Kernel::~Kernel() = default;
@@ -424,6 +425,7 @@ void Kernel::dispatch(Event& ev) {
 }
 
 void Kernel::finish_step(StepInfo& info) {
+  changes_.step(info.node, info.kind == StepKind::fault || info.kind == StepKind::check);
   info.index = ++step_index_;
   assert_context().step = step_index_;
   rolling_hash_ = fold_step(rolling_hash_, info);
@@ -445,6 +447,7 @@ void Kernel::power_on(NodeId id) {
 void Kernel::kill(NodeId id, bool loud) {
   NodeSlot& s = nodes_[id];
   if (!s.up) return;
+  changes_.node(id);
   s.up = false;
   ++s.epoch;
   s.paused_until_ns = 0;
@@ -482,6 +485,7 @@ void Kernel::cancel_timers(NodeId id, const std::function<bool(std::uint64_t)>& 
 void Kernel::restart(NodeId id) {
   NodeSlot& s = nodes_[id];
   if (s.up || !s.powered) return;
+  changes_.node(id);
   s.up = true;
   ++s.epoch;
   Event ev;
@@ -575,6 +579,7 @@ void Kernel::pause(NodeId id, DurationNs for_ns) {
 void Kernel::set_clock_skew(NodeId id, DurationNs skew_ns) { nodes_[id].skew_ns = skew_ns; }
 
 bool Kernel::model_fault(const ModelFault& f) {
+  changes_.everything();
   for (NodeSlot& s : nodes_)
     if (s.up && s.node->on_fault(*s.ctx, f)) return true;
   return false;

@@ -119,6 +119,7 @@ SimgridEngine::SimgridEngine(Options options, Chooser* chooser)
   }
   assert_context().seed = options_.seed;
   assert_context().step = 0;
+  changes_.enable();  // finish_step, kill, restart and model_fault record every change
 
   // CM02 takes the platform's latencies and bandwidths literally (no LV08 correction factors),
   // without TCP window limits or the cross traffic of acknowledgements, so a scenario's 2ms is
@@ -359,6 +360,7 @@ void SimgridEngine::flush_outbox(NodeId id) {
 }
 
 void SimgridEngine::finish_step(StepInfo& info) {
+  changes_.step(info.node, info.kind == StepKind::fault || info.kind == StepKind::check);
   info.index = ++step_index_;
   assert_context().step = step_index_;
   rolling_hash_ = fold_step(rolling_hash_, info);
@@ -366,6 +368,12 @@ void SimgridEngine::finish_step(StepInfo& info) {
 }
 
 void SimgridEngine::after_step(const StepInfo& info) {
+  // Recorded again at the step's end. A step that makes a simcall (a timer set outside the
+  // node's main actor wakes it through a semaphore; killing a node kills its actor) lets other
+  // actors run their steps, and their observers read the log, before this one is done; the
+  // entry made when it began is then consumed, and without a second one a reader would never see
+  // the rest of the step.
+  changes_.step(info.node, info.kind == StepKind::fault || info.kind == StepKind::check);
   for (StepObserver* o : observers_) o->on_step(info);
   for (StepObserver* o : observers_)
     if (o->stop_requested()) stop_all();
@@ -403,6 +411,7 @@ void SimgridEngine::crash(NodeId id) { kill(id, true); }
 void SimgridEngine::restart(NodeId id) {
   NodeSlot& s = *nodes_[id];
   if (s.up || !s.powered) return;
+  changes_.node(id);
   s.up = true;
   ++s.epoch;
   if (!started_) return;
@@ -440,6 +449,7 @@ void SimgridEngine::pause(NodeId id, DurationNs for_ns) {
 void SimgridEngine::set_clock_skew(NodeId id, DurationNs skew_ns) { nodes_[id]->skew_ns = skew_ns; }
 
 bool SimgridEngine::model_fault(const ModelFault& f) {
+  changes_.everything();
   for (NodeId id = 0; id < nodes_.size(); ++id) {
     NodeSlot& s = *nodes_[id];
     if (!s.up) continue;

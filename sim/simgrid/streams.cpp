@@ -148,6 +148,7 @@ void SimgridEngine::event_lost(NodeId node, NodeId peer, std::uint32_t generatio
 void SimgridEngine::kill(NodeId id, bool loud) {
   NodeSlot& s = *nodes_[id];
   if (!s.up) return;
+  changes_.node(id);
   s.up = false;
   ++s.epoch;
   s.paused_until_ns = 0;
