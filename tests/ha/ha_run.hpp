@@ -7,19 +7,13 @@
 #include <vector>
 
 #include "models/register.hpp"
+#include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace stampede::test {
 
-inline const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
+inline const Registry& registry() { return test::models_registry(); }
 
 inline ScenarioSpec load(const std::string& name, const std::vector<std::string>& sets = {}) {
   std::string path = std::string(SCENARIOS_DIR) + "/" + name + ".yaml";

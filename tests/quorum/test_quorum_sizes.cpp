@@ -17,6 +17,7 @@
 #include "analysis/baselines.hpp"
 #include "analysis/stats.hpp"
 #include "models/register.hpp"
+#include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -25,14 +26,7 @@ namespace an = stampede::analysis;
 
 namespace {
 
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
+const Registry& registry() { return test::models_registry(); }
 
 const std::string k_file = std::string(SCENARIOS_DIR) + "/quorum-sizes.yaml";
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/register.hpp"
+#include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -10,14 +11,7 @@ using namespace stampede;
 
 namespace {
 
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
+const Registry& registry() { return test::models_registry(); }
 
 RunOutcome run_hc(const std::string& name, const std::vector<std::string>& sets = {}) {
   std::string path = std::string(SCENARIOS_DIR) + "/" + name + ".yaml";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/register.hpp"
+#include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -13,14 +14,7 @@ using namespace stampede;
 
 namespace {
 
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
+const Registry& registry() { return test::models_registry(); }
 
 // agent-partition without its scripted faults and expectations, with the given random faults.
 RunOutcome run(const std::string& random_faults, std::uint64_t seed,

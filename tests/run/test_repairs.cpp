@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "models/register.hpp"
+#include "tests/common/registry.hpp"
 #include "sim/run/repair.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -12,14 +13,7 @@ using namespace stampede;
 
 namespace {
 
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
+const Registry& registry() { return test::models_registry(); }
 
 RunOutcome run(const std::vector<std::string>& sets) {
   std::string path = std::string(SCENARIOS_DIR) + "/agent-partition.yaml";

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "models/register.hpp"
+#include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -13,14 +14,7 @@ using namespace stampede;
 
 namespace {
 
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
+const Registry& registry() { return test::models_registry(); }
 
 std::vector<std::string> scenario_files() {
   // The top folder and field-issues/, whose scenarios pass as written (known-bugs/ fail on

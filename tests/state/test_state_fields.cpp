@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/register.hpp"
+#include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -17,14 +18,7 @@ using namespace stampede;
 
 namespace {
 
-const Registry& registry() {
-  static const Registry reg = [] {
-    Registry r;
-    register_models(r);
-    return r;
-  }();
-  return reg;
-}
+const Registry& registry() { return test::models_registry(); }
 
 std::vector<std::string> scenario_files() {
   std::vector<std::string> files;
