@@ -134,8 +134,8 @@ void register_timings(Registry& r) {
   add_duration(r, "container_start_delay", 1 * k_s,
                "model choice: time docker takes to start a container",
                "from a start command to a running container");
-  // Not db_query_timeout, which is Cattle's own pool (models/mysql/db_node.cpp): the two once
-  // shared that name, and every run took the later registration's 10 s while `list timings`
+  // Not Cattle's own pool's timeouts (models/mysql/db_node.cpp: db_socket_timeout and
+  // db_pool_max_wait, which replaced its db_query_timeout): the two once shared that name, and every run took the later registration's 10 s while `list timings`
   // showed this one's 1 s, so 10 s is what the app's pinned results were measured with.
   add_duration(r, "app_db_query_timeout", 10 * k_s,
                "model choice: the web container's database query timeout (10 s, the value every "
@@ -284,7 +284,10 @@ void register_names(Registry& r) {
            {"stopped work on service S: ...",
             "HA: a server abandoned a service's reconcile (lock lost, session expired, db gone)"},
            {"read the shared tables", "HA: a server's first read of the external database"},
-           {"write to the database failed", "HA: a write-through to the external db failed"}})
+           {"write to the database failed", "HA: a write-through to the external db failed"},
+           {"Exception in API for request: ERROR ...",
+            "HA: an API request's credential lookup failed (a pool error, or 1040 Too many "
+            "connections as in rancher/rancher#5015); the request got 500"}})
     r.add_log_message({name, what});
 }
 
@@ -326,6 +329,9 @@ void register_events(Registry& r) {
                "a process instance's handler failed; it is retried or left to the replay"});
   r.add_event({"cattle.db_write_failed", {"error"},
                "HA: a write-through to the external database failed"});
+  r.add_event({"cattle.api_failed", {"error"},
+               "HA: an API request's credential lookup through the pool failed with this error; "
+               "the request got 500"});
   r.add_event({"cattle.stale_work_dropped", {"services", "writes"},
                "HA: the server stopped its service work and dropped queued writes because its "
                "ZooKeeper session cannot be trusted"});

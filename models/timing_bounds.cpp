@@ -29,7 +29,7 @@ constexpr const char* k_periods[] = {
     "zk_tick_time",            "zk_finalize_wait",        "zk_max_notification_interval",
     "redis_retry_interval",    "db_validation_interval",  "db_reconnect_backoff_min",
     "db_reconnect_backoff_max", "cm_heartbeat_interval",  "cm_loop_interval",
-    "cm_wait_hosts_poll",      "liquibase_lock_poll",
+    "cm_wait_hosts_poll",      "liquibase_lock_poll",     "db_eviction_interval",
 };
 
 // Counts of nodes the world builds: each is a node with its own timers, and a thousand is more
@@ -49,6 +49,11 @@ constexpr const char* k_every_counts[] = {"agent_ping_instances_every",
 
 constexpr std::int64_t k_max_count = 1'000'000;
 
+// A server's pool names its connections with 19 bits (models/mysql/db_protocol.hpp
+// connection_id): it may hold at most a hundred thousand, and needs room for at least one.
+constexpr const char* k_pool_counts[] = {"db_pool_max_active"};
+constexpr std::int64_t k_max_pool = 100'000;
+
 void bound(Registry& r, std::string_view name, std::int64_t min_value, std::int64_t max_value) {
   // A name in these tables that no model registers is a typo here: fail at once, at start-up.
   if (!r.bound_timing(name, min_value, max_value))
@@ -67,6 +72,7 @@ void bound_timings(Registry& registry) {
   for (const char* name : k_node_counts) bound(registry, name, 0, k_max_nodes);
   for (const char* name : k_tick_counts) bound(registry, name, 1, k_max_ticks);
   for (const char* name : k_every_counts) bound(registry, name, 1, k_max_count);
+  for (const char* name : k_pool_counts) bound(registry, name, 1, k_max_pool);
 }
 
 }  // namespace stampede

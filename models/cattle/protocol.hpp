@@ -71,6 +71,7 @@ inline constexpr ProtocolRange k_protocol = protocols::k_cattle;
 // HTTP statuses of ApiResponse.
 inline constexpr std::int64_t k_http_ok = 200;
 inline constexpr std::int64_t k_http_unavailable = 503;
+inline constexpr std::int64_t k_http_server_error = 500;
 
 // Kinds of ContainerEvent.
 enum ContainerEventKind : std::int64_t { event_started = 1, event_stopped = 2, event_died = 3 };

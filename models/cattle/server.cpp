@@ -283,12 +283,29 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ApiRequest& m) {
   // GET /v1/services. A server answers once it has its store: in HA, once its pool is open and
   // it has read the shared tables; until then (or without its database) it says 503.
   bool ready = !cm_ || (volatile_.cache_ready && db_client_->connected());
+  if (!ready) return answer_api(ctx, from, m.request, k_http_unavailable);
+  if (!cm_) return answer_api(ctx, from, m.request, k_http_ok);
+  // HA: the request's API key is looked up first, a read of its credential row through the pool
+  // (rancher/cattle v0.165.8 code/iaas/auth-logic/src/main/java/io/cattle/platform/iaas/api/auth/
+  // dao/impl/AuthDaoImpl.java getAccountByKeys, lines 194-202, the query in rancher/rancher#5015's
+  // log), so every request borrows a connection; a failed read is the API's 500.
+  const std::int64_t request = m.request;
+  db_client_->select_unmodelled(ctx, [this, from, request](Ctx& c, const mysql::DbResult& r) {
+    if (r.ok()) return answer_api(c, from, request, k_http_ok);
+    // Cattle's ExceptionHandler logs the request's exception (the line in #5015's report).
+    const std::string error = mysql::format_error(*r.error);
+    c.event(LogLevel::info, Event("cattle.api_failed").with("error", error),
+            fmt::format("Exception in API for request: {}", error));
+    answer_api(c, from, request, k_http_server_error);
+  });
+}
+
+void CattleServer::answer_api(Ctx& ctx, NodeId to, std::int64_t request, std::int64_t status) {
   std::int64_t services = 0;
-  if (ready)
+  if (status == k_http_ok)
     for (const auto& [id, service] : rows<ServiceRow>())
       services += service.kind == ServiceKind::service;
-  ctx.send(from, wire::encode(ApiResponse{m.request, ready ? k_http_ok : k_http_unavailable,
-                                          services}));
+  ctx.send(to, wire::encode(ApiResponse{request, status, services}));
 }
 
 void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {

@@ -219,6 +219,8 @@ class CattleServer final : public Node {
   void on(Ctx& ctx, NodeId from, const Pong& m);
   void on(Ctx& ctx, NodeId from, const Hello& m);
   void on(Ctx& ctx, NodeId from, const ApiRequest& m);
+  // Sends the answer to API request `request`: 200 with the services known, or `status`.
+  void answer_api(Ctx& ctx, NodeId to, std::int64_t request, std::int64_t status);
   void on(Ctx& ctx, NodeId from, const ContainerEvent& m);
 
   // Timers (server.cpp).

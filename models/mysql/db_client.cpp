@@ -31,8 +31,19 @@ DbError cannot_connect(std::string_view server, int os_errno) {
 DbError dead_error(ConnEnd end) {
   return end == ConnEnd::reset ? server_gone() : server_lost();
 }
+// What a borrow that waited db_pool_max_wait on a pool at its maximum gets: dbcp's
+// PoolingDataSource.getConnection wraps the pool's NoSuchElementException (commons-dbcp DBCP_1_4
+// src/java/org/apache/commons/dbcp/PoolingDataSource.java:114; commons-pool POOL_1_6
+// GenericObjectPool.java:1174).
+DbError pool_exhausted() {
+  return DbError{k_error_pool_exhausted,
+                 "Cannot get a connection, pool error Timeout waiting for idle object"};
+}
 constexpr int k_connection_refused = 111;  // ECONNREFUSED
 constexpr int k_timed_out = 110;           // ETIMEDOUT
+// The evictor looks at this many idle connections a run: numTestsPerEvictionRun, which Cattle
+// does not set, so commons-pool POOL_1_6's default (GenericObjectPool.java:322).
+constexpr int k_tests_per_eviction_run = 3;
 }  // namespace
 
 void DbClient::RequestRef::digest_into(Digest& d) const {
@@ -62,8 +73,15 @@ void DbClient::LastError::perturb_for_test() {
 void DbClient::read_config(Ctx& ctx) {
   cfg_.server = ctx.lookup(server_name_);
   cfg_.connect_timeout_ns = ctx.timing(k_connect_timeout);
-  cfg_.query_timeout_ns = ctx.timing(k_query_timeout);
+  cfg_.socket_timeout_ns = ctx.timing(k_socket_timeout);
+  cfg_.pool_max_wait_ns = ctx.timing(k_pool_max_wait);
   cfg_.validation_interval_ns = ctx.timing(k_validation_interval);
+  cfg_.eviction_interval_ns = ctx.timing(k_eviction_interval);
+  cfg_.min_evictable_idle_ns = ctx.timing(k_min_evictable_idle);
+  cfg_.max_active = ctx.timing(k_pool_max_active);
+  cfg_.max_idle = ctx.timing(k_pool_max_idle);
+  // A program's own connections (not pooled) are what it opened: no growth, no idle limit.
+  cfg_.grow = pooled_ && ctx.mechanism(k_pool_grow);
   cfg_.backoff_min_ns = ctx.timing(k_backoff_min);
   cfg_.backoff_max_ns = ctx.timing(k_backoff_max);
   cfg_.test_on_borrow = pooled_ && ctx.mechanism(k_test_on_borrow);
@@ -147,14 +165,22 @@ int DbClient::handshakes() const {
 
 int DbClient::pool_size() const { return open_count(); }
 
+int DbClient::limit() const {
+  const int target = volatile_.target;
+  if (!cfg_.grow) return target;
+  return static_cast<int>(std::max<std::int64_t>(cfg_.max_active, target));
+}
+
 void DbClient::became_open(Ctx& ctx) {
   volatile_.state = PoolState::open;
   volatile_.backoff_ns = 0;
   ctx.event(LogLevel::info,
             Event("mysql.pool_open").with("connections", std::int64_t{volatile_.target}),
             fmt::format("database pool of {} connections open", volatile_.target));
-  if (pooled_)
+  if (pooled_) {
     ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{volatile_.gen}));
+    ctx.set_timer(cfg_.eviction_interval_ns, timer_tag::encode(EvictTimer{volatile_.gen}));
+  }
   serve_queue(ctx);
   if (cb_.pool) cb_.pool(ctx, PoolEvent::opened);
 }
@@ -210,7 +236,7 @@ void DbClient::fail(Ctx& ctx, std::vector<Pending> failed, const DbError& err) {
   DbResult r;
   r.error = err;
   for (Pending& p : failed) {
-    ctx.cancel_timer(p.timer);
+    if (p.timer.value != 0) ctx.cancel_timer(p.timer);
     if (p.done.value) p.done.value(ctx, r);
   }
 }
@@ -235,9 +261,11 @@ std::int64_t DbClient::submit(Ctx& ctx, std::shared_ptr<RequestBody> body, Done 
     if (done) done(ctx, r);
     return id;
   }
-  TimerId timer = ctx.set_timer(cfg_.query_timeout_ns,
-                                timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
-  v.pending.emplace(id, Pending{RequestRef{std::move(body)}, std::move(done), timer, 0});
+  // The pool is at its maximum when this borrow finds no idle connection and may not make one
+  // (GenericObjectPool.allocate, commons-pool POOL_1_6 GenericObjectPool.java:1267).
+  const bool exhausted = v.state == PoolState::open && v.free_conns.empty() &&
+                         static_cast<int>(v.conns.size()) >= limit();
+  v.pending.emplace(id, Pending{RequestRef{std::move(body)}, std::move(done), 0, 0, exhausted});
   v.queue.push_back(id);
   // A refused pool holds no connection, and dbcp remembers nothing of the refusal: this borrow
   // connects again.
@@ -246,7 +274,19 @@ std::int64_t DbClient::submit(Ctx& ctx, std::shared_ptr<RequestBody> body, Done 
   } else {
     serve_queue(ctx);
   }
+  start_waiting(ctx, id);
   return id;
+}
+
+void DbClient::start_waiting(Ctx& ctx, std::int64_t id) {
+  auto it = volatile_.pending.find(id);
+  if (it == volatile_.pending.end() || it->second.conn != 0) return;  // served, or failed
+  // On a pool at its maximum the borrower waits maxWait for a connection given back; otherwise
+  // it makes a connection (now, or when the pool reopens) and waits for its handshake.
+  const DurationNs wait_ns =
+      it->second.exhausted ? cfg_.pool_max_wait_ns : cfg_.connect_timeout_ns;
+  it->second.timer =
+      ctx.set_timer(wait_ns, timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
 }
 
 std::int64_t DbClient::borrow(Ctx& ctx) {
@@ -282,16 +322,20 @@ void DbClient::serve_queue(Ctx& ctx) {
       fail_one(ctx, id, dead_error(conn.end));
       continue;
     }
+    // From here the driver's read waits for the answer, at most socketTimeout.
+    if (p.timer.value != 0) ctx.cancel_timer(p.timer);
+    p.timer = ctx.set_timer(cfg_.socket_timeout_ns,
+                            timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
     ctx.send(cfg_.server, wire::encode(DbRequest{c, id, p.request.body}));
   }
 }
 
 void DbClient::make_connections(Ctx& ctx) {
   Volatile& v = volatile_;
-  // One handshake per borrower waiting, within the pool's size (dbcp's makeObject, called by
-  // each borrow that finds nothing idle).
+  // One handshake per borrower waiting, within the pool's limit (dbcp's makeObject, called by
+  // each borrow that finds nothing idle while the pool is under maxActive).
   while (handshakes() < static_cast<int>(v.queue.size()) &&
-         static_cast<int>(v.conns.size()) < v.target) {
+         static_cast<int>(v.conns.size()) < limit()) {
     STAMPEDE_ASSERT(v.next_k < k_second_process_bit, "a session ran out of connection ids");
     std::int64_t c = connection_id(v.session, v.next_k);
     v.conns.emplace(c, Conn{});
@@ -320,6 +364,12 @@ void DbClient::create_failed(Ctx& ctx, const DbError& err) {
   std::int64_t id = v.queue.front();
   v.queue.pop_front();
   v.last_error.error = err;
+  ctx.event(LogLevel::info,
+            Event("mysql.connection_refused")
+                .with("code", std::int64_t{err.code})
+                .with("connections", std::int64_t{open_count()}),
+            fmt::format("a new pooled connection failed (pool of {}): {}", open_count(),
+                        format_error(err)));
   fail_one(ctx, id, err);
 }
 
@@ -355,6 +405,12 @@ std::int64_t DbClient::commit(Ctx& ctx, WriteBatch batch, Done done) {
   return submit(ctx, std::move(b), std::move(done));
 }
 
+std::int64_t DbClient::select_unmodelled(Ctx& ctx, Done done) {
+  // On the wire a ping: the db answers it at once with no rows, as the real lookup's one row
+  // would cost the same round trip.
+  return submit(ctx, std::make_shared<RequestBody>(), std::move(done));
+}
+
 std::int64_t DbClient::begin(Ctx& ctx, WriteBatch batch, Done done) {
   auto b = std::make_shared<RequestBody>();
   b->kind = RequestKind::begin;
@@ -379,8 +435,8 @@ void DbClient::finish(Ctx& ctx, std::int64_t txn, bool commit, WriteBatch batch,
     if (conn.end == ConnEnd::open) {
       conn.use = ConnUse::busy;
       TimerId timer = ctx.set_timer(
-          cfg_.query_timeout_ns, timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
-      v.pending.emplace(id, Pending{RequestRef{b}, std::move(done), timer, c});
+          cfg_.socket_timeout_ns, timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
+      v.pending.emplace(id, Pending{RequestRef{b}, std::move(done), timer, c, false});
       ctx.send(cfg_.server, wire::encode(DbRequest{c, id, b}));
       return;
     }
@@ -413,7 +469,8 @@ void DbClient::on(Ctx& ctx, const DbOpened& m) {
     return;
   }
   it->second.use = ConnUse::idle;
-  v.free_conns.push_back(m.conn);
+  it->second.idle_since_ns = ctx.now();
+  v.free_conns.push_front(m.conn);
   if (v.state == PoolState::open) return serve_queue(ctx);
   if (open_count() == v.target) became_open(ctx);
 }
@@ -464,8 +521,7 @@ void DbClient::on(Ctx& ctx, const DbResponse& m) {
       c->second.use = ConnUse::held;
       v.txns.emplace(m.request, p.conn);
     } else {
-      c->second.use = ConnUse::idle;
-      v.free_conns.push_back(p.conn);
+      give_back(ctx, p.conn);
     }
   }
   serve_queue(ctx);
@@ -531,13 +587,34 @@ void DbClient::request_timed_out(Ctx& ctx, std::int64_t id) {
   v.queue.erase(std::find(v.queue.begin(), v.queue.end(), id));
   std::vector<Pending> one;
   one.push_back(std::move(p));
+  if (one.front().exhausted) return fail(ctx, std::move(one), pool_exhausted());
   const std::optional<DbError>& last = v.last_error.error;
   fail(ctx, std::move(one), last ? *last : server_gone());
 }
 
+void DbClient::destroy(Ctx& ctx, std::int64_t c) {
+  auto it = volatile_.conns.find(c);
+  if (it == volatile_.conns.end()) return;
+  if (it->second.use != ConnUse::handshake && it->second.end == ConnEnd::open)
+    ctx.send(cfg_.server, wire::encode(DbClose{c}));
+  volatile_.conns.erase(it);
+}
+
+void DbClient::give_back(Ctx& ctx, std::int64_t c) {
+  Volatile& v = volatile_;
+  // A pool that keeps maxIdle idle connections already closes this one (addObjectToPool,
+  // GenericObjectPool.java:1442-1443); a program's own connection is always kept.
+  if (pooled_ && static_cast<std::int64_t>(v.free_conns.size()) >= cfg_.max_idle)
+    return destroy(ctx, c);
+  Conn& conn = v.conns.at(c);
+  conn.use = ConnUse::idle;
+  conn.idle_since_ns = ctx.now();
+  v.free_conns.push_front(c);
+}
+
 void DbClient::on_timer(Ctx& ctx, std::uint64_t tag) {
-  timer_tag::dispatch<RequestTimer, ConnectTimer, ReconnectTimer, ValidateTimer, CreateTimer>(
-      tag, [&](const auto& t) { on(ctx, t); });
+  timer_tag::dispatch<RequestTimer, ConnectTimer, ReconnectTimer, ValidateTimer, CreateTimer,
+                      EvictTimer>(tag, [&](const auto& t) { on(ctx, t); });
 }
 
 void DbClient::on(Ctx& ctx, const RequestTimer& t) {
@@ -569,6 +646,37 @@ void DbClient::on(Ctx& ctx, const ValidateTimer& t) {
   if (v.queue.empty() && !v.free_conns.empty())
     submit(ctx, std::make_shared<RequestBody>(), nullptr);
   ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{v.gen}));
+}
+
+void DbClient::on(Ctx& ctx, const EvictTimer& t) {
+  Volatile& v = volatile_;
+  if (t.gen != v.gen || v.state != PoolState::open) return;
+  // The evictor walks the idle list from its tail, where the connections idle longest are
+  // (lifo), and closes those idle more than minEvictableIdleTimeMillis (GenericObjectPool.evict,
+  // lines 1564-1586; a value of 0 or less evicts none). The real cursor goes on from where the
+  // last run stopped; the model starts each run at the tail, which is the same whenever the
+  // oldest connections are the ones evicted.
+  int evicted = 0;
+  const int tests = std::min<int>(k_tests_per_eviction_run, static_cast<int>(v.free_conns.size()));
+  std::vector<std::int64_t> old;
+  for (int i = 0; i < tests; ++i) {
+    const std::int64_t c = v.free_conns[v.free_conns.size() - 1 - static_cast<std::size_t>(i)];
+    const DurationNs idle_ns = ctx.now() - v.conns.at(c).idle_since_ns;
+    if (cfg_.min_evictable_idle_ns > 0 && idle_ns > cfg_.min_evictable_idle_ns) old.push_back(c);
+  }
+  for (std::int64_t c : old) {
+    v.free_conns.erase(std::find(v.free_conns.begin(), v.free_conns.end(), c));
+    destroy(ctx, c);
+    ++evicted;
+  }
+  if (evicted > 0)
+    ctx.event(LogLevel::debug,
+              Event("mysql.connections_evicted")
+                  .with("connections", std::int64_t{evicted})
+                  .with("pool", std::int64_t{open_count()}),
+              fmt::format("evicted {} idle connections; {} left in the pool", evicted,
+                          open_count()));
+  ctx.set_timer(cfg_.eviction_interval_ns, timer_tag::encode(EvictTimer{v.gen}));
 }
 
 std::optional<std::int64_t> DbClient::probe(std::string_view key, std::string_view arg) const {

@@ -18,17 +18,39 @@
 //     state about a failed connect and makes a connection whenever a borrow finds none idle
 //     (GenericObjectPool.borrowObject, GenericObjectPool.java:1146-1148 at commons-pool
 //     POOL_1_5_4, the version dbcp 1.4 uses).
-//   - A request borrows an idle connection, oldest first, one request per connection; the others
-//     wait in order, bounded by db_query_timeout. The borrow tests the connection first
+//   - A request borrows an idle connection, the one returned last first (GenericObjectPool's
+//     default lifo=true, GenericObjectPool.java:271 at commons-pool POOL_1_6, the version
+//     Cattle's code/meta-parent/pom.xml:369-370 pins; addObjectToPool puts a returned connection
+//     first, lines 1447-1451, and borrowObject takes the first, allocate() line 1255), one
+//     request per connection; the others wait in order. The borrow tests the connection first
 //     (testOnBorrow, borrowObject's lines 1165-1194: a connection that fails validation is
 //     destroyed and the borrow tries the next, or makes one): a connection whose socket already
 //     holds the db's EOF or reset fails the test and is discarded. When no idle connection is
 //     left and the pool holds fewer than n, the borrow makes a new one (a handshake); a refused
-//     handshake fails that borrow with its error. The test costs no round trip here: on a
+//     handshake fails that borrow with its error. The pool grows so on demand up to
+//     db_pool_max_active (global.pool.maxtotal=1000, read as dbcp 1.4's maxActive through
+//     PoolConfig's TRY_ALSO, code/framework/pool/src/main/java/io/cattle/platform/pool/
+//     PoolConfig.java:22-23; db.maxtotal=1000 in resources/content/cattle-global.properties:88;
+//     mechanism db_pool_grow, off: never past the n connections open_pool opened). Only a borrow
+//     that finds the pool at its maximum waits for a connection given back, at most
+//     db_pool_max_wait (global.pool.maxwait=1000, defaults.properties:21, dbcp 1.4's maxWait),
+//     then fails with "Cannot get a connection, pool error Timeout waiting for idle object"
+//     (GenericObjectPool.java:1163-1174; PoolingDataSource.java:114 at DBCP_1_4). A borrow that
+//     makes a connection waits for its handshake, at most db_connect_timeout (the JDBC URL's
+//     connectTimeout=60000, cattle-global.properties:63). A connection given back when
+//     db_pool_max_idle connections are idle already is closed (global.pool.maxidle=50,
+//     defaults.properties:19; addObjectToPool, GenericObjectPool.java:1442-1443), and the
+//     evictor closes idle connections: every db_eviction_interval (global.pool.
+//     timebetweenevictionrunsmillis=60000, defaults.properties:26) it looks at the 3 idle longest
+//     (numTestsPerEvictionRun, which Cattle leaves at GenericObjectPool.java:322's 3) and closes
+//     those idle more than db_min_evictable_idle (global.pool.minevictableidletimemillis=300000,
+//     defaults.properties:25; evict(), GenericObjectPool.java:1553-1586). Its testWhileIdle
+//     validation is not modelled: the idle pool's own check (db_validation_interval) stands for
+//     it. The test costs no round trip here: on a
 //     healthy connection SELECT 1 answers one round trip later and changes nothing, so the
 //     model skips it; a connection that died silently (power loss, a cut link) passes it here
 //     where the real SELECT 1 would wait for the driver's timeout, and the request waits for
-//     its own timeout instead. With the mechanism db_test_on_borrow off, a dead connection is
+//     its db_socket_timeout instead. With the mechanism db_test_on_borrow off, a dead connection is
 //     lent as it is and the request fails at once with the error its socket gives.
 //   - What the socket tells: when the db's process dies, the kernel closes the client's one
 //     connection to it (sim/net/connections.hpp), which carries every pooled connection: each
@@ -40,7 +62,8 @@
 //     with 2006 ("MySQL server has gone away": the write itself fails; same measurement). A
 //     connect the kernel refuses (the db's process is down) fails with 2003.
 //   - A lost db (no connection left after a refused or failed handshake, a request or
-//     validation query unanswered within db_query_timeout, handshakes unanswered within
+//     validation query unanswered within db_socket_timeout (the JDBC URL's socketTimeout=60000,
+//     cattle-global.properties:63: the driver's read gives up), handshakes unanswered within
 //     db_connect_timeout) fails the requests in flight and reopens the pool after a doubling
 //     backoff. When the pool's last handshake fails with none left alive, every request waiting
 //     for a connection fails with that error too: each borrower made its own connection (dbcp's
@@ -102,12 +125,15 @@ class DbClient {
     Untracked<Done> done;      // the caller's continuation: code, not state
     Untracked<TimerId> timer;  // engine-assigned
     std::int64_t conn = 0;     // 0 while waiting for a free connection
-    STAMPEDE_FIELDS(request, done, timer, conn)
+    // Waiting on a pool at its maximum: its timer is db_pool_max_wait, not the connect timeout.
+    bool exhausted = false;
+    STAMPEDE_FIELDS(request, done, timer, conn, exhausted)
   };
   struct Conn {
     ConnUse use = ConnUse::handshake;
     ConnEnd end = ConnEnd::open;
-    STAMPEDE_FIELDS(use, end)
+    TimeNs idle_since_ns = 0;  // when it last went back to the pool (the evictor's clock)
+    STAMPEDE_FIELDS(use, end, idle_since_ns)
   };
   // Everything the client holds lives in the server's process: a crash loses all of it.
   struct Volatile {
@@ -117,7 +143,7 @@ class DbClient {
     std::uint32_t gen = 0;  // pool timers of an earlier attempt carry an older generation
     std::map<std::int64_t, Conn> conns;  // the session's connections, handshakes included
     int next_k = 0;                      // the index of the next connection made on demand
-    std::deque<std::int64_t> free_conns;
+    std::deque<std::int64_t> free_conns;  // idle, the one given back last first
     std::deque<std::int64_t> queue;  // request ids waiting for a connection
     std::map<std::int64_t, Pending> pending;
     std::map<std::int64_t, std::int64_t> txns;  // an open transaction's id -> its connection
@@ -161,6 +187,9 @@ class DbClient {
   std::int64_t select_id(Ctx& ctx, std::string table, RowId id, Done done);
   std::int64_t select_all(Ctx& ctx, std::string table, Done done);
   std::int64_t commit(Ctx& ctx, WriteBatch batch, Done done);
+  // A read whose rows the model does not keep (an API request's credential lookup): it borrows a
+  // connection and costs a round trip like any statement, and answers no rows.
+  std::int64_t select_unmodelled(Ctx& ctx, Done done);
   // A transaction across requests: begin() borrows a connection, runs START TRANSACTION and the
   // batch's writes, and returns the transaction's id; once `done` has reported success, the
   // connection stays with the transaction until finish() commits (with `batch` last) or rolls it
@@ -190,8 +219,14 @@ class DbClient {
   struct Config {
     NodeId server = k_no_node;
     DurationNs connect_timeout_ns = 0;
-    DurationNs query_timeout_ns = 0;
+    DurationNs socket_timeout_ns = 0;
+    DurationNs pool_max_wait_ns = 0;
     DurationNs validation_interval_ns = 0;
+    DurationNs eviction_interval_ns = 0;
+    DurationNs min_evictable_idle_ns = 0;
+    std::int64_t max_active = 0;
+    std::int64_t max_idle = 0;
+    bool grow = true;
     DurationNs backoff_min_ns = 0;
     DurationNs backoff_max_ns = 0;
     bool test_on_borrow = true;
@@ -208,6 +243,7 @@ class DbClient {
   void on(Ctx& ctx, const ValidateTimer& t);
   void on(Ctx& ctx, const RequestTimer& t);
   void on(Ctx& ctx, const CreateTimer& t);
+  void on(Ctx& ctx, const EvictTimer& t);
   void attempt(Ctx& ctx);
   void became_open(Ctx& ctx);
   void refused(Ctx& ctx, const DbError& err);
@@ -217,8 +253,18 @@ class DbClient {
   // every pooled connection has its EOF, a request outstanding fails with 2013 and a handshake
   // under way with handshake_err.
   void connection_gone(Ctx& ctx, const DbError& handshake_err);
-  // Connections whose handshake is done, or under way.
+  // Connections whose handshake is done.
   int open_count() const;
+  // How many connections the pool may hold, handshakes included: db_pool_max_active when it
+  // grows on demand, else the n it opened.
+  int limit() const;
+  // A connection back from its request: idle again (first in line), or closed when
+  // db_pool_max_idle connections are idle already.
+  void give_back(Ctx& ctx, std::int64_t conn);
+  // Closes connection c (COM_QUIT when the db has not closed it already) and forgets it.
+  void destroy(Ctx& ctx, std::int64_t c);
+  // The request waits for a connection: its timer is the pool wait or the connect timeout.
+  void start_waiting(Ctx& ctx, std::int64_t id);
   int handshakes() const;
   // A handshake made on demand failed with err: the borrower waiting longest gets the error,
   // or, when the pool has no connection left, the pool is refused (1040) or lost.

@@ -20,6 +20,8 @@ std::string_view db_type_name(std::uint32_t type) {
 }
 
 std::string format_error(const DbError& e) {
+  // The pool's own error has no MySQL number: dbcp's SQLException says only its message.
+  if (e.code == k_error_pool_exhausted) return e.message;
   // SQLSTATE as the mysql client prints it; HY000 is MySQL's catch-all.
   std::string_view state = e.code == k_error_too_many_connections ? "08004"
                            : e.code == k_error_no_such_table      ? "42S02"
@@ -419,32 +421,84 @@ void register_db_events(Registry& r) {
   r.add_event({"mysql.client_failed", {"client", "step", "seq", "code"},
                "a dbclient-K's step (read, begin or commit) of transaction seq (0 for the read) "
                "failed with this error"});
+  r.add_event({"mysql.connection_refused", {"code", "connections"},
+               "a connection a server's open pool made for a borrower was refused with this "
+               "error (1040: max_connections is used up) while the pool held this many; that "
+               "borrower's statement fails"});
+  r.add_event({"mysql.connections_evicted", {"connections", "pool"},
+               "a pool's evictor closed this many connections idle more than "
+               "db_min_evictable_idle; this many are left (debug)"});
   r.add_event({"mysql.truncated", {"tables"},
                "a truncate fault emptied these tables (comma-separated) of the external db"});
 }
 
 }  // namespace
 
-// db_query_timeout is one timer for a request's wait for a pooled connection and for its
-// answer; Cattle configures the two separately.
-constexpr const char* k_query_timeout_source =
-    "one timer for a request's wait for a pooled connection and for its answer, where Cattle "
-    "has two: rancher/cattle v0.165.8 resources/content/cattle-global.properties:63 "
-    "(db.cattle.mysql.url, socketTimeout=60000: an unanswered read fails after 60 s) and "
-    "code/packaging/app-config/src/main/resources/META-INF/cattle/defaults/"
-    "defaults.properties:22 (global.pool.maxwaitmillis=1000: a borrow waits at most 1 s); 10 s "
-    "lies between them";
+namespace {
+
+// Cattle's JDBC URL for MySQL carries the driver's two socket timeouts (rancher/cattle v0.165.8
+// resources/content/cattle-global.properties:63, db.cattle.mysql.url with
+// socketTimeout=60000&connectTimeout=60000), and dbcp's pool its own wait and sizes
+// (code/packaging/app-config/src/main/resources/META-INF/cattle/defaults/defaults.properties:
+// 19-26, read into commons-dbcp 1.4's BasicDataSource by code/framework/db-loader/src/main/java/
+// io/cattle/platform/datasource/DefaultDataSourceFactoryImpl.java:20-22 and PoolConfig.setConfig,
+// which matches each bean property by its lower-cased name: dbcp 1.4 has maxWait, so
+// global.pool.maxwait is the one read; global.pool.maxwaitmillis, line 22, is commons-pool2's
+// name and matches no dbcp 1.4 property).
+constexpr const char* k_url_source =
+    "rancher/cattle v0.165.8 resources/content/cattle-global.properties:63 (db.cattle.mysql.url";
+constexpr const char* k_defaults_source =
+    "rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/"
+    "defaults/defaults.properties";
+
+void register_db_pool(Registry& r) {
+  using namespace mysql;
+  r.add_timing({std::string(k_connect_timeout), TimingUnit::duration, 60 * k_s,
+                fmt::format("{}, connectTimeout=60000)", k_url_source),
+                "how long a client waits for a connection's handshake (its pool's at open, or one "
+                "a borrow makes) before it gives up with error 2003; a request waiting for a "
+                "connection being made waits as long"});
+  r.add_timing({std::string(k_socket_timeout), TimingUnit::duration, 60 * k_s,
+                fmt::format("{}, socketTimeout=60000)", k_url_source),
+                "a request sent and not answered within this fails with error 2013 and the "
+                "client reopens its pool"});
+  r.add_timing({std::string(k_pool_max_wait), TimingUnit::duration, k_s,
+                fmt::format("{}:21 (global.pool.maxwait=1000, dbcp 1.4's maxWait)",
+                            k_defaults_source),
+                "how long a request waits for a connection given back when its pool is at "
+                "db_pool_max_active, before it fails with \"Cannot get a connection, pool error "
+                "Timeout waiting for idle object\""});
+  r.add_timing({std::string(k_pool_max_active), TimingUnit::count, 1000,
+                "rancher/cattle v0.165.8 resources/content/cattle-global.properties:88 "
+                "(db.maxtotal=1000, read as dbcp 1.4's maxActive through code/framework/pool/src/"
+                "main/java/io/cattle/platform/pool/PoolConfig.java:22-23)",
+                "HA: the most connections a server's pool holds; it grows past "
+                "pool_per_server on demand (mechanism db_pool_grow)"});
+  r.add_timing({std::string(k_pool_max_idle), TimingUnit::count, 50,
+                fmt::format("{}:19 (global.pool.maxidle=50)", k_defaults_source),
+                "HA: a connection given back when this many are idle already is closed"});
+  r.add_timing({std::string(k_eviction_interval), TimingUnit::duration, 60 * k_s,
+                fmt::format("{}:26 (global.pool.timebetweenevictionrunsmillis=60000)",
+                            k_defaults_source),
+                "HA: how often a server's pool looks at its 3 longest-idle connections and "
+                "closes those idle more than db_min_evictable_idle"});
+  r.add_timing({std::string(k_min_evictable_idle), TimingUnit::duration, 300 * k_s,
+                fmt::format("{}:25 (global.pool.minevictableidletimemillis=300000)",
+                            k_defaults_source),
+                "HA: how long a pooled connection may stay idle before the evictor closes it (0: "
+                "never)"});
+  r.add_mechanism({std::string(k_pool_grow),
+                   "HA: a server's pool makes a connection for each borrower that finds none "
+                   "idle, up to db_pool_max_active (rancher/cattle v0.165.8 db.maxtotal=1000 "
+                   "with commons-dbcp 1.4); off: it stays at pool_per_server and a borrower "
+                   "waits db_pool_max_wait for a connection given back"});
+}
+
+}  // namespace
 
 void register_db_node(Registry& r) {
   using namespace mysql;
-  r.add_timing({std::string(k_connect_timeout), TimingUnit::duration, 10 * k_s,
-                "MySQL Reference Manual, Server System Variables: connect_timeout, default 10 s",
-                "how long a client waits for its pool's handshakes before it gives up with error "
-                "2003 and retries after a backoff"});
-  r.add_timing({std::string(k_query_timeout), TimingUnit::duration, 10 * k_s,
-                fmt::format("{}{}", k_model_choice, k_query_timeout_source),
-                "a request not answered within this fails with error 2013 and the client "
-                "reopens its pool"});
+  register_db_pool(r);
   r.add_timing({std::string(k_validation_interval), TimingUnit::duration, 5 * k_s,
                 fmt::format("{}a pool's idle validation query (SELECT 1), as commons-dbcp's "
                             "testWhileIdle; the interval is ours",
@@ -492,6 +546,12 @@ void register_db_node(Registry& r) {
   r.add_log_message({"transaction N committed", "a dbclient-K committed a transaction"});
   r.add_log_message({"transaction N failed (STEP): ERROR ...",
                      "a dbclient-K's transaction failed (read failed: ERROR ... for its read)"});
+  r.add_log_message({"a new pooled connection failed (pool of N): ERROR ...",
+                     "a connection made on demand for a borrower was refused or timed out; that "
+                     "borrower's statement fails (ERROR 1040: max_connections is used up)"});
+  r.add_log_message({"evicted N idle connections; M left in the pool",
+                     "a pool's evictor closed connections idle past db_min_evictable_idle "
+                     "(debug)"});
   r.add_log_message({"the database closed N pooled connections",
                      "a client's connection to the db closed: its pooled connections hold EOF"});
   r.add_log_message({"Aborted connection N to db: 'cattle' user: 'cattle' host: 'NODE' (Got "

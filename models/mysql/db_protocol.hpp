@@ -125,6 +125,9 @@ struct ResponseBody final : Payload {
 inline constexpr int k_error_server_gone = 2006;     // CR_SERVER_GONE_ERROR
 inline constexpr int k_error_server_lost = 2013;     // CR_SERVER_LOST
 inline constexpr int k_error_cannot_connect = 2003;  // CR_CONN_HOST_ERROR
+// A borrow that waited db_pool_max_wait for a connection of an exhausted pool: dbcp's
+// SQLException carries no vendor code (getErrorCode() is 0), only its message.
+inline constexpr int k_error_pool_exhausted = 0;
 // "ERROR 1040 (08004): Too many connections", as the mysql client prints it.
 std::string format_error(const DbError& e);
 
@@ -274,6 +277,14 @@ struct CreateTimer {
   STAMPEDE_FIELDS(gen_low, k)
 };
 
+// Time for the pool of attempt `gen` to run its idle-connection evictor.
+struct EvictTimer {
+  static constexpr TimerKind k_kind = client_timer_kind(6);
+  static constexpr std::array<unsigned, 1> k_bits{32};
+  std::uint32_t gen = 0;
+  STAMPEDE_FIELDS(gen)
+};
+
 // The db node's timer: time to close the connections idle for wait_timeout ("MD" in the top 16
 // bits; the db node has no other timer).
 struct IdleSweepTimer {
@@ -284,7 +295,13 @@ struct IdleSweepTimer {
 
 // Registered names (see db_node.cpp for defaults and sources).
 inline constexpr std::string_view k_connect_timeout = "db_connect_timeout";
-inline constexpr std::string_view k_query_timeout = "db_query_timeout";
+inline constexpr std::string_view k_socket_timeout = "db_socket_timeout";
+inline constexpr std::string_view k_pool_max_wait = "db_pool_max_wait";
+inline constexpr std::string_view k_pool_max_active = "db_pool_max_active";
+inline constexpr std::string_view k_pool_max_idle = "db_pool_max_idle";
+inline constexpr std::string_view k_eviction_interval = "db_eviction_interval";
+inline constexpr std::string_view k_min_evictable_idle = "db_min_evictable_idle";
+inline constexpr std::string_view k_pool_grow = "db_pool_grow";
 inline constexpr std::string_view k_validation_interval = "db_validation_interval";
 inline constexpr std::string_view k_backoff_min = "db_reconnect_backoff_min";
 inline constexpr std::string_view k_backoff_max = "db_reconnect_backoff_max";

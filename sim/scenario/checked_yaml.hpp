@@ -10,6 +10,8 @@
 
 namespace stampede {
 
-YAML::Node load_checked_yaml(std::string_view text, const std::string& file);
+// `what` names the file's kind in the messages ("hosts map": "a hosts map is one document").
+YAML::Node load_checked_yaml(std::string_view text, const std::string& file,
+                             std::string_view what);
 
 }  // namespace stampede

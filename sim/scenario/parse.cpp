@@ -18,8 +18,8 @@ std::string hint(std::string_view word, const std::vector<std::string>& candidat
   return " (see `stampede list`)";
 }
 
-YAML::Node load_yaml(std::string_view text, const std::string& file) {
-  if (auto p = check_yaml(text))
+YAML::Node load_yaml(std::string_view text, const std::string& file, std::string_view what) {
+  if (auto p = check_yaml(text, what))
     throw InputError(fmt::format("{}:{}:{}: {}", file, p->line, p->col, p->message));
   try {
     return YAML::Load(std::string(text));

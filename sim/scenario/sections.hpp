@@ -15,7 +15,9 @@ namespace stampede::scenario_detail {
 
 // Text to a tree; malformed YAML becomes an InputError "FILE:LINE:COL: message", and so does
 // what check_yaml refuses.
-YAML::Node load_yaml(std::string_view text, const std::string& file);
+// `what` names the file's kind in the messages of check_yaml.
+YAML::Node load_yaml(std::string_view text, const std::string& file,
+                     std::string_view what = "scenario");
 
 // What yaml-cpp would accept but a scenario (or a --set value) must not hold: an anchor or alias,
 // nesting deeper than 32, a second document, a quoted string never closed. Lines and columns
@@ -25,7 +27,7 @@ struct YamlProblem {
   int col = 1;
   std::string message;
 };
-std::optional<YamlProblem> check_yaml(std::string_view text);
+std::optional<YamlProblem> check_yaml(std::string_view text, std::string_view what = "scenario");
 
 // The whole scenario from its tree (the file's, or the file's edited by --set flags).
 ScenarioSpec parse_tree(const YAML::Node& root, const Reader& reader, const Registry& registry);

@@ -55,14 +55,16 @@ bool quote_closed(std::string_view text, std::size_t pos) {
 
 class Checker final : public YAML::EventHandler {
  public:
-  explicit Checker(std::string_view text) : text_(text) {}
+  // `what` names the file's kind in the messages: "scenario", or "hosts map" for a platform's.
+  Checker(std::string_view text, std::string_view what) : text_(text), what_(what) {}
 
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { node(mark, anchor); }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
-    stop(mark, "an alias (*name): anchors and aliases are not part of the scenario format; "
-               "write the value out");
+    stop(mark, fmt::format("an alias (*name): anchors and aliases are not part of the {} "
+                           "format; write the value out",
+                           what_));
   }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                 const std::string&) override {
@@ -87,38 +89,43 @@ class Checker final : public YAML::EventHandler {
  private:
   void node(const YAML::Mark& mark, YAML::anchor_t anchor) {
     if (anchor != YAML::NullAnchor)
-      stop(mark, "an anchor (&name): anchors and aliases are not part of the scenario format");
+      stop(mark, fmt::format("an anchor (&name): anchors and aliases are not part of the {} "
+                             "format",
+                             what_));
   }
   void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
     node(mark, anchor);
     if (++depth_ > k_max_depth)
-      stop(mark, fmt::format("nesting deeper than {} levels: no scenario key is that deep",
-                             k_max_depth));
+      stop(mark, fmt::format("nesting deeper than {} levels: no {} key is that deep",
+                             k_max_depth, what_));
   }
   [[noreturn]] void stop(const YAML::Mark& mark, std::string message) {
     throw Stop{YamlProblem{mark.line + 1, mark.column + 1, std::move(message)}};
   }
 
   std::string_view text_;
+  std::string_view what_;
   int depth_ = 0;
 };
 
 }  // namespace
 
-std::optional<YamlProblem> check_yaml(std::string_view text) {
+std::optional<YamlProblem> check_yaml(std::string_view text, std::string_view what) {
   std::istringstream in{std::string(text)};
   try {
     YAML::Parser parser(in);
-    Checker checker(text);
+    Checker checker(text, what);
     if (!parser.HandleNextDocument(checker)) return std::nullopt;
     // A second document: the parser's position is where the first ended, near the "---".
-    Checker second(text);
+    Checker second(text, what);
     if (parser.HandleNextDocument(second)) {
       std::size_t at = text.find("\n---");
       int line = 1;
       for (std::size_t i = 0; at != std::string_view::npos && i <= at; ++i) line += text[i] == '\n';
-      return YamlProblem{line, 1, "a second YAML document: a scenario is one document (remove "
-                                  "the '---' and what follows, or merge the two)"};
+      return YamlProblem{line, 1,
+                         fmt::format("a second YAML document: a {} is one document (remove the "
+                                     "'---' and what follows, or merge the two)",
+                                     what)};
     }
   } catch (const Stop& s) {
     return s.problem;
@@ -132,8 +139,9 @@ std::optional<YamlProblem> check_yaml(std::string_view text) {
 
 namespace stampede {
 
-YAML::Node load_checked_yaml(std::string_view text, const std::string& file) {
-  return scenario_detail::load_yaml(text, file);
+YAML::Node load_checked_yaml(std::string_view text, const std::string& file,
+                             std::string_view what) {
+  return scenario_detail::load_yaml(text, file, what);
 }
 
 }  // namespace stampede

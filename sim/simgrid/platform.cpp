@@ -45,7 +45,7 @@ void read_host_map(PlatformOptions& opts) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // The scenario's loader: a second document, an unterminated quote, aliases and deep nesting
   // are refused with their position instead of being read silently (or without end).
-  const YAML::Node root = load_checked_yaml(text, path);
+  const YAML::Node root = load_checked_yaml(text, path, "hosts map");
   if (!root.IsMap())
     throw InputError(
         fmt::format("{}: expected a map with one key, hosts", where(path, root.Mark())));

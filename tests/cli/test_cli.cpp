@@ -752,7 +752,7 @@ TEST_CASE("a timing that would livelock at 0 is refused with its lower bound, an
        {"agent_ping_interval", "process_replay_interval", "agent_connection_timeout",
         "agent_reconnect_delay", "zk_tick_time", "zk_finalize_wait", "db_validation_interval",
         "cm_heartbeat_interval", "cm_loop_interval", "docker_restart_backoff",
-        "db_reconnect_backoff_min", "healthcheck_cleanup_interval"}) {
+        "db_reconnect_backoff_min", "healthcheck_cleanup_interval", "db_eviction_interval"}) {
     const std::string flag = fmt::format("--set cluster.timing.{}", timing);
     Result r = stampede(fmt::format("run {} --quiet {}=0", fixture("valid.yaml"), flag));
     INFO(timing);
@@ -772,6 +772,8 @@ TEST_CASE("a count past what the engine can run is refused with its upper bound,
        {std::pair{"cluster.timing.lease_lock_clients=4294967297", "at most 1000"},
         std::pair{"cluster.timing.zk_lock_clients=100000000", "at most 1000"},
         std::pair{"cluster.timing.db_clients=1001", "at most 1000"},
+        std::pair{"cluster.timing.db_pool_max_active=100001", "at most 100000"},
+        std::pair{"cluster.timing.db_pool_max_active=0", "at least 1"},
         std::pair{"cluster.timing.zk_init_limit=0", "at least 1"},
         std::pair{"cluster.timing.zk_max_session_timeout=1000000", "at most 1000"},
         std::pair{"cluster.timing.agent_ping_instances_every=0", "at least 1"},
@@ -862,9 +864,13 @@ TEST_CASE("a bad platform hosts map is one line at its FILE:LINE:COL, exit 2",
         std::tuple{"? [hosts]\n: x\n", ":1:3: ", "expected the key hosts"},
         std::tuple{"hosts:\n  ? [server-1]\n  : a-1\n", ":2:5: ", "expected a node name"},
         std::tuple{"hosts: {server-1: a-1}\n---\nhosts: {agent-1: b-1}\n", ":2:1: ",
-                   "a second YAML document"},
+                   "a second YAML document: a hosts map is one document"},
         std::tuple{"hosts: {server-1: \"a-1}\nagent-1: b-1\n", ":1:19: ",
-                   "string that is never closed"}}) {
+                   "string that is never closed"},
+        std::tuple{"hosts: {server-1: &h a-1, agent-1: *h}\n", ":1:",
+                   "not part of the hosts map format"},
+        std::tuple{"hosts: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+                   ":1:", "no hosts map key is that deep"}}) {
     std::ofstream(hosts) << text;
     const std::string before = slurp(hosts);
     Result r = stampede(fmt::format(
@@ -872,6 +878,8 @@ TEST_CASE("a bad platform hosts map is one line at its FILE:LINE:COL, exit 2",
     INFO(text);
     require_input_error(r, hosts, needle);
     CHECK(r.err.rfind(hosts + at, 0) == 0);
+    // Issue 16: the hosts map's errors name the hosts map, never a scenario.
+    CHECK(r.err.find("scenario") == std::string::npos);
     CHECK(slurp(hosts) == before);
   }
 }

@@ -25,7 +25,7 @@ const std::vector<std::string> k_mechanisms = {
     "cattle_exit_on_zk_lost", "cattle_db_release_change_lock", "zk_correct_vote_order",
     "db_test_on_borrow", "manager_version_check", "manager_leftover_check",
     "manager_health_check", "manager_memory_limit", "lease_lock_fencing",
-    "lease_lock_revoke_expired_waiters", "zk_session_order"};
+    "lease_lock_revoke_expired_waiters", "zk_session_order", "db_pool_grow"};
 
 // The scenarios whose timed run passes with every mechanism on. Left out: rancher-6057,
 // rancher-6334, ha-mixed-versions and platforms/zone-bandwidth, whose expectations state the

@@ -100,6 +100,45 @@ TEST_CASE("rancher#6334: after a power loss mid-migration no server ever serves,
   CHECK(times_of(fixed.out, "server-2", "Could not acquire").empty());
 }
 
+TEST_CASE("rancher#5015: API requests during a db stall grow the pools past max_connections",
+          "[ha][field-issues]") {
+  const std::string name = "field-issues/rancher-5015";
+  const char* too_many = "Exception in API for request: ERROR 1040 (08004): Too many connections";
+  const char* pool_timeout = "Timeout waiting for idle object";
+  Run r = run(load(name), 1, LogLevel::info);
+  INFO(failures(r.out));
+  REQUIRE(r.out.passed);
+  // The refusals come when the db resumes at 2:10, not at boot: the pools of 50 fit.
+  std::size_t refused = 0;
+  for (const char* s : {"server-1", "server-2", "server-3"}) {
+    for (TimeNs t : times_of(r.out, s, too_many)) {
+      CHECK(t >= 130 * k_s);
+      CHECK(t < 131 * k_s);
+      ++refused;
+    }
+  }
+  CHECK(refused >= 1);
+  // The db refused every handshake past its 151st (each pool grew by over a hundred). In the
+  // model a refusal fails the borrower waiting longest, and none once connections given back
+  // have served the queue; in dbcp each borrower that made a connection gets its own error
+  // (docs/ha-models.md), so the real log has a line per refusal where the model has a few.
+  CHECK(metric(r.out, "db_connections_refused") >= 100);
+  // Without the growth, the pools stay at 50: the borrowers time out on the pool instead.
+  Run fixed_pool = run(load(name, {"cluster.mechanisms.db_pool_grow=false"}), 1, LogLevel::info);
+  CHECK_FALSE(fixed_pool.out.passed);
+  CHECK(any_failed_containing(fixed_pool.out, too_many));
+  CHECK(metric(fixed_pool.out, "db_connections_refused") == 0);
+  std::size_t timed_out = 0;
+  for (const char* s : {"server-1", "server-2", "server-3"})
+    timed_out += times_of(fixed_pool.out, s, pool_timeout).size();
+  CHECK(timed_out >= 100);
+  // The database's side of the fix: room for every connection the pools make.
+  Run fixed = run(load(name, {"cluster.database.max_connections=1000"}), 1, LogLevel::info);
+  CHECK_FALSE(fixed.out.passed);
+  CHECK(any_failed_containing(fixed.out, too_many));
+  CHECK(metric(fixed.out, "db_connections_refused") == 0);
+}
+
 TEST_CASE("rancher#5395: the one-minute host wait times out on a slow node, ten minutes do not",
           "[ha][field-issues]") {
   const std::string name = "field-issues/rancher-5395-host-wait-too-short";
@@ -148,6 +187,6 @@ TEST_CASE("rancher#4699 is not expressible yet: the db frees a rebooted host's o
   std::vector<TimeNs> back =
       times_of(r.out, "server-1", "cluster changed, index=1, members=[server-1, server-2, server-3]");
   REQUIRE(back.size() == 2);  // before the power loss and after it
-  CHECK(back[1] > 200 * k_s);
-  CHECK(back[1] < 260 * k_s);
+  CHECK(back[1] > 260 * k_s);  // the pools open after their 60 s connect timeout (README)
+  CHECK(back[1] < 290 * k_s);
 }

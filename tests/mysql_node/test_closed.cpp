@@ -39,7 +39,7 @@ TEST_CASE("a request outstanding when the db dies fails at once with 2013, not a
   w.run(3 * k_s);
   REQUIRE(probe.codes.size() == 1);
   CHECK(probe.codes[0] == k_error_server_lost);
-  // The db's EOF arrives one latency (at most 5 ms) after the crash, not db_query_timeout (10 s).
+  // The db's EOF arrives one latency (at most 5 ms) after the crash, not db_socket_timeout (60 s).
   CHECK(probe.at_ns[0] < 2 * k_s + 10 * k_ms);
   CHECK(s.lost == 0);
   CHECK(w.logs_containing(w.server_ids[0], "the database closed", LogLevel::info) == 1);
