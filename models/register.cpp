@@ -158,6 +158,16 @@ void register_timings(Registry& r) {
                "HA: server-K first boots (K-1) times this after server-1");
 }
 
+void register_health_mechanisms(Registry& r) {
+  r.add_mechanism({std::string(cattle::m_health_read_back),
+                   "HA: the server that receives a checker's report writes the checker's row, "
+                   "takes the container's HealthcheckInstanceLock (UPDATE.HCI.<id>, a ZooKeeper "
+                   "lock) and decides from the rows it reads back from the db (rancher/cattle "
+                   "v0.165.8 HealthcheckServiceImpl.java:66-179); off (not in Cattle): it decides "
+                   "at once from its own copy of the shared tables, which may not have the rows "
+                   "the other servers wrote since its last read"});
+}
+
 void register_health_timings(Registry& r) {
   add_duration(r, std::string(cattle::t_health_cleanup_interval), 60 * k_s,
                "task.healthcheck.cleanup.schedule=60 (seconds), rancher/cattle v0.165.8 "
@@ -226,13 +236,13 @@ void register_mechanisms(Registry& r) {
                    "an API client whose server does not answer (or answers 503) tries the next "
                    "address of the DNS name; off: the request fails with the first server"});
   r.add_mechanism({std::string(cattle::m_health_checks),
-                   "single mode: Rancher's health checks. Up to 3 other hosts check each "
-                   "container of a service with a health_check (rancher/cattle v0.165.8 "
+                   "Rancher's health checks (single and HA mode): up to 3 other hosts check "
+                   "each container of a service with a health_check (rancher/cattle v0.165.8 "
                    "code/iaas/healthcheck/src/main/java/io/cattle/iaas/healthcheck/service/impl/"
-                   "HealthcheckServiceImpl.java:259), the container is unhealthy when all of "
-                   "them say so (lines 136-179) and the service replaces it as its strategy "
-                   "says; off: nobody checks, and only a container reported dead is restarted "
-                   "(the load balancer's own checks go on either way)"});
+                   "HealthcheckServiceImpl.java:259), it is unhealthy when all of them say so "
+                   "(lines 136-179; in HA judged under its ZooKeeper lock from the shared rows) "
+                   "and the service replaces it as its strategy says; off: nobody checks, only a "
+                   "dead container is restarted (the balancer's own checks go on)"});
   r.add_mechanism({"process_replay",
                    "unfinished process instances are replayed every process_replay_interval; "
                    "off: a process that failed or was cut short by a crash is never finished"});
@@ -636,7 +646,16 @@ void build_cattle(const ScenarioSpec& spec, WorldBuilder& world) {
     world.add_node(fmt::format("server-{}", i), std::make_unique<cattle::CattleServer>(c));
   }
   if (!ha) return;
-  world.add_node("db", std::make_unique<mysql::DbNode>(spec.cluster.database));
+  auto db = std::make_unique<mysql::DbNode>(spec.cluster.database);
+  // Cattle's health-check tables, shared by the servers (models/cattle/healthcheck_ha.cpp).
+  bool health = false;
+  for (const StackSpec& st : spec.stacks)
+    for (const ServiceSpec& sv : st.services) health = health || sv.health_check.has_value();
+  if (health) {
+    db->add_table(std::string(cattle::HealthcheckInstanceRow::k_table));
+    db->add_table(std::string(cattle::HealthcheckHostMapRow::k_table));
+  }
+  world.add_node("db", std::move(db));
   auto clients = spec.cluster.timing.find(std::string(mysql::k_db_clients));
   if (clients == spec.cluster.timing.end()) return;
   for (std::int64_t k = 1; k <= clients->second; ++k)
@@ -705,6 +724,7 @@ void register_models(Registry& registry) {
   register_timings(registry);
   register_mechanisms(registry);
   register_health_timings(registry);
+  register_health_mechanisms(registry);
   cattle::register_lifecycle(registry);
   register_names(registry);
   register_events(registry);

@@ -89,12 +89,13 @@ struct HealthTick {
   std::int64_t instance = 0;
   STAMPEDE_FIELDS(instance)
 };
+// The check is named by its sequence number alone: an HA instance id takes 56 bits (its server's
+// index from bit 40 up, models/cattle/timers.hpp), too many to share a tag with a sequence number.
 struct HealthTimeout {
   static constexpr TimerKind k_kind{8, 6};
-  static constexpr std::array<unsigned, 2> k_bits{40, 16};
-  std::int64_t instance = 0;
-  std::uint64_t seq = 0;  // the check, modulo 2^16
-  STAMPEDE_FIELDS(instance, seq)
+  static constexpr std::array<unsigned, 1> k_bits{56};
+  std::uint64_t seq = 0;  // the check
+  STAMPEDE_FIELDS(seq)
 };
 
 // HAProxy's view of one container it checks for the server.
@@ -115,10 +116,15 @@ class HealthTargets {
  public:
   std::map<std::int64_t, HealthTarget> targets;
   std::uint64_t next_seq = 0;
+  // HA: the reports posted so far. The health-check process posts through the API's DNS name on
+  // its own, apart from host-api's container events (durable api_posts), so the two rotate
+  // independently; digested only once it has posted, so that single mode keeps its digests.
+  std::uint64_t posts = 0;
   void digest_into(Digest& d) const {
     if (targets.empty() && next_seq == 0) return;
     state::add(d, targets);
     d.add(next_seq);
+    if (posts != 0) d.add(posts);
   }
   void perturb_for_test() { ++next_seq; }
 };

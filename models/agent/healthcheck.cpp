@@ -22,9 +22,14 @@ namespace http = stampede::app;
 
 namespace {
 
-// A check's id on the wire: the instance and the check's sequence number.
-std::int64_t check_id(std::int64_t instance, std::uint64_t seq) {
-  return (instance << 16) | static_cast<std::int64_t>(seq & 0xffff);
+// The container whose check `seq` is in flight. A check's id on the wire is its sequence number,
+// unique on this host: an HA instance id (56 bits) leaves no room for more in one number.
+std::optional<std::int64_t> target_of(const std::map<std::int64_t, HealthTarget>& targets,
+                                      std::uint64_t seq) {
+  if (seq == 0) return std::nullopt;
+  for (const auto& [instance, target] : targets)
+    if (target.in_flight == seq) return instance;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -67,30 +72,24 @@ void Agent::on(Ctx& ctx, const HealthTick& t) {
   std::uint64_t seq = ++volatile_.health.next_seq;
   target.in_flight = seq;
   DurationNs timeout = spec.response_timeout_ns > 0 ? spec.response_timeout_ns : spec.interval_ns;
-  target.timer = ctx.set_timer(timeout, timer_tag::encode(HealthTimeout{t.instance, seq & 0xffff}));
+  target.timer = ctx.set_timer(timeout, timer_tag::encode(HealthTimeout{seq}));
   NodeId peer = ctx.lookup(target.agent);
   if (peer != k_no_node)
-    ctx.send(peer, wire::encode(http::HealthCheck{check_id(t.instance, seq),
+    ctx.send(peer, wire::encode(http::HealthCheck{static_cast<std::int64_t>(seq),
                                                   make_names({target.container})}));
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const http::HealthReply& m) {
   (void)from;
-  std::int64_t instance = m.check >> 16;
-  auto it = volatile_.health.targets.find(instance);
-  if (it == volatile_.health.targets.end() || it->second.in_flight == 0 ||
-      (it->second.in_flight & 0xffff) != static_cast<std::uint64_t>(m.check & 0xffff))
-    return;
-  ctx.cancel_timer(it->second.timer);
-  health_result(ctx, instance, m.status == http::status_ok);
+  auto instance = target_of(volatile_.health.targets, static_cast<std::uint64_t>(m.check));
+  if (!instance) return;
+  ctx.cancel_timer(volatile_.health.targets.at(*instance).timer);
+  health_result(ctx, *instance, m.status == http::status_ok);
 }
 
 void Agent::on(Ctx& ctx, const HealthTimeout& t) {
-  auto it = volatile_.health.targets.find(t.instance);
-  if (it == volatile_.health.targets.end() || it->second.in_flight == 0 ||
-      (it->second.in_flight & 0xffff) != t.seq)
-    return;
-  health_result(ctx, t.instance, false);
+  auto instance = target_of(volatile_.health.targets, t.seq);
+  if (instance) health_result(ctx, *instance, false);
 }
 
 void Agent::health_result(Ctx& ctx, std::int64_t instance, bool ok) {
@@ -119,15 +118,16 @@ void Agent::health_result(Ctx& ctx, std::int64_t instance, bool ok) {
 }
 
 void Agent::post_health_report(Ctx& ctx, const HealthReport& report) {
-  // Through the API's DNS name, as host-api posts (post_container_event).
+  // Through the API's DNS name, as host-api posts (post_container_event), but from a process of
+  // its own: its rotation is not host-api's.
   NodeId to = volatile_.server;
   if (!config_.servers.empty()) {
-    std::size_t k = durable_.api_posts % config_.servers.size();
+    std::size_t k = volatile_.health.posts % config_.servers.size();
+    ++volatile_.health.posts;
     to = ctx.lookup(config_.servers[k]);
   } else {
     to = ctx.lookup(config_.server);
   }
-  ++durable_.api_posts;
   if (to != k_no_node) ctx.send(to, wire::encode(report));
 }
 

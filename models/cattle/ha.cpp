@@ -163,6 +163,8 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
       if (d.to != k_no_node) ctx.send(d.to, wire::encode(d.msg));
     }
   }
+  // A health report waits for its row's write before it takes the container's lock.
+  if (!volatile_.health_work.work.empty()) health_write_done(ctx, seq, result.ok());
 }
 
 void CattleServer::drop_stale_work(Ctx& ctx) {
@@ -224,6 +226,8 @@ void CattleServer::prune_journal() {
 void CattleServer::start_ha(Ctx& ctx) {
   ++durable_.incarnation;
   volatile_.shared = mysql::Database(config_.max_connections);
+  // The health tables first: the id range below applies to the tables the copy has.
+  if (cfg_.health_any) add_health_tables(volatile_.shared);
   volatile_.shared.raise_next_ids((static_cast<RowId>(config_.manager->index) << k_id_index_shift) |
                          (durable_.incarnation << k_id_boot_shift));
   cfg_.stale_refusals = ctx.intern("stale_holder_refusals");
@@ -284,6 +288,10 @@ void CattleServer::refresh(Ctx& ctx, bool then_replay) {
     }
   std::vector<std::string> tables(k_shared_tables.begin(), k_shared_tables.end());
   tables.push_back("process_instance");
+  if (cfg_.health_any) {
+    tables.emplace_back(HealthcheckInstanceRow::k_table);
+    tables.emplace_back(HealthcheckHostMapRow::k_table);
+  }
   volatile_.refresh_waiting = static_cast<int>(tables.size());
   for (const std::string& t : tables)
     db_client_->select_all(ctx, t, [this, t](Ctx& c, const DbResult& r) {
@@ -401,6 +409,8 @@ bool CattleServer::service_needs_work(ServiceId sid, TimeNs now) const {
     if (instance.state == InstanceState::stopped && state_of(instance.host) == HostState::active)
       return true;
   }
+  // Unhealthy containers its health check's strategy removes (healthcheck.cpp).
+  if (cfg_.health_any && !health_doomed(sid).empty()) return true;
   // Start processes that wait for the lock (to be replayed, see on_service_read).
   return cfg_.process_replay && !waiting_processes(sid, now).empty();
 }
@@ -457,6 +467,7 @@ void CattleServer::on_lock_wait_over(Ctx& ctx, ServiceId sid) {
 
 void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
   if (auto host = agent_of_lock(lock)) return on_agent_lock(ctx, *host, true);
+  if (auto hci = health_lock_of(lock)) return health_lock_acquired(ctx, *hci);
   auto sid = service_of_lock(lock);
   if (!sid) return;
   auto it = volatile_.service_work.find(*sid);

@@ -66,8 +66,13 @@ bool init_timed_out(const HealthRow& row, const HealthCheckSpec& spec, TimeNs no
 
 // --- The server's side ------------------------------------------------------------------------
 
+void CattleServer::add_health_tables(mysql::Database& db) {
+  db.add_table(std::string(HealthcheckInstanceRow::k_table));
+  db.add_table(std::string(HealthcheckHostMapRow::k_table));
+}
+
 const HealthCheckSpec* CattleServer::health_spec(ServiceId sid) const {
-  if (cm_ || !cfg_.health_checks) return nullptr;
+  if (!cfg_.health_checks) return nullptr;
   const ServiceRow* service = row<ServiceRow>(sid);
   const StackRow* stack = service ? row<StackRow>(service->stack) : nullptr;
   if (stack == nullptr) return nullptr;
@@ -86,24 +91,68 @@ const HealthCheckSpec* CattleServer::health_spec_of(InstanceId iid) const {
 
 void CattleServer::start_health(Ctx& ctx) {
   cfg_.health_checks = ctx.mechanism(m_health_checks);
+  cfg_.health_read_back = ctx.mechanism(m_health_read_back);
   cfg_.health_cleanup_interval_ns = ctx.timing(t_health_cleanup_interval);
   cfg_.health_any = false;
   for (const StackSpec& st : config_.stacks)
     for (const ServiceSpec& sv : st.services)
       cfg_.health_any = cfg_.health_any || sv.health_check.has_value();
-  cfg_.health_any = cfg_.health_any && cfg_.health_checks && !cm_;
-  if (cfg_.health_any)
-    ctx.set_timer(cfg_.health_cleanup_interval_ns, timer_tag::encode(HealthCleanupTick{}));
+  cfg_.health_any = cfg_.health_any && cfg_.health_checks;
+  if (!cfg_.health_any) return;
+  // In HA the copy of the shared tables is made by start_ha, which adds them.
+  if (!cm_) add_health_tables(db());
+  // Every server runs the task on its own schedule, in HA too: TaskManagerImpl.schedule runs a
+  // task's run() from each server's own executor (rancher/cattle v0.165.8 code/framework/
+  // system-task/src/main/java/io/cattle/platform/task/impl/TaskManagerImpl.java lines 96-119),
+  // and HealthcheckCleanupMonitorImpl is a plain Task, not an AbstractSingletonTask.
+  ctx.set_timer(cfg_.health_cleanup_interval_ns, timer_tag::encode(HealthCleanupTick{}));
+}
+
+std::map<InstanceId, HealthRow> CattleServer::health_rows() const {
+  std::map<InstanceId, HealthRow> out;
+  std::map<HealthcheckInstanceId, InstanceId> instance_of;
+  for (const auto& [id, hci] : rows<HealthcheckInstanceRow>()) {
+    HealthRow& h = out[hci.instance];
+    h.state = hci.state;
+    h.updated_ns = hci.updated_ns;
+    h.id = id;
+    instance_of[id] = hci.instance;
+  }
+  for (const auto& [id, map] : rows<HealthcheckHostMapRow>()) {
+    auto it = instance_of.find(map.healthcheck_instance);
+    if (it != instance_of.end()) out[it->second].checkers[map.host] = map.health;
+  }
+  return out;
+}
+
+std::optional<HealthRow> CattleServer::health_row(InstanceId iid) const {
+  std::optional<HealthRow> out;
+  for (const auto& [id, hci] : rows<HealthcheckInstanceRow>())
+    if (hci.instance == iid) out = HealthRow{hci.state, hci.updated_ns, {}, id};
+  if (!out) return out;
+  for (const auto& [id, map] : rows<HealthcheckHostMapRow>())
+    if (map.healthcheck_instance == out->id) out->checkers[map.host] = map.health;
+  return out;
+}
+
+const HealthcheckHostMapRow* CattleServer::checker_row(InstanceId iid, HostId checker) const {
+  for (const auto& [id, map] : rows<HealthcheckHostMapRow>())
+    if (map.instance == iid && map.host == checker) return &map;
+  return nullptr;
 }
 
 void CattleServer::health_started(Ctx& ctx, InstanceId iid) {
   if (health_spec_of(iid) == nullptr) return;
-  auto [it, first] = durable_.health.rows.try_emplace(iid);
-  HealthRow& row = it->second;
-  if (first || row.state == Health::none) {
-    row.state = Health::initializing;
-    row.updated_ns = ctx.now();
-  } else if (row.state == Health::healthy) {
+  std::optional<HealthRow> hrow = health_row(iid);
+  if (!hrow) {
+    Transaction txn;
+    write::insert(txn, HealthcheckInstanceRow{{}, iid, Health::initializing, ctx.now()});
+    commit(ctx, txn);
+  } else if (hrow->state == Health::none) {
+    Transaction txn;
+    write::health(txn, hrow->id, Health::initializing, ctx.now());
+    commit(ctx, txn);
+  } else if (hrow->state == Health::healthy) {
     set_health(ctx, iid, Health::reinitializing);
   }
   register_health(ctx, iid);
@@ -118,24 +167,30 @@ std::vector<HostId> CattleServer::active_hosts() const {
 }
 
 void CattleServer::register_health(Ctx& ctx, InstanceId iid) {
-  auto it = durable_.health.rows.find(iid);
+  std::optional<HealthRow> hrow = health_row(iid);
   const InstanceRow* instance = row<InstanceRow>(iid);
-  if (it == durable_.health.rows.end() || instance == nullptr) return;
+  if (!hrow || instance == nullptr) return;
   std::vector<HostId> available = active_hosts();
   std::vector<HostId> kept;
-  for (const auto& [host, said] : it->second.checkers)
+  for (const auto& [host, said] : hrow->checkers)
     if (std::find(available.begin(), available.end(), host) != available.end())
       kept.push_back(host);
   auto random = [&](std::int64_t lo, std::int64_t hi) { return ctx.random(lo, hi); };
-  for (HostId h : pick_checkers(kept, available, instance->host, random))
-    it->second.checkers.try_emplace(h, Health::none);
+  std::vector<HostId> picked = pick_checkers(kept, available, instance->host, random);
+  if (picked.empty()) return;
+  Transaction txn;
+  for (HostId h : picked)
+    write::insert(txn, HealthcheckHostMapRow{{}, hrow->id, h, iid, Health::none});
+  commit(ctx, txn);
 }
 
 void CattleServer::push_health_config(Ctx& ctx) {
-  // Each active host gets the list of containers it checks (its HAProxy backends).
+  // Each active host gets the list of containers it checks (its HAProxy backends). In HA each
+  // server configures the agents it owns, from its copy of the shared tables.
   std::map<HostId, std::vector<std::string>> by_checker;
-  for (HostId h : active_hosts()) by_checker[h];
-  for (const auto& [iid, hrow] : durable_.health.rows) {
+  for (HostId h : active_hosts())
+    if (owns_agent(h)) by_checker[h];
+  for (const auto& [iid, hrow] : health_rows()) {
     const InstanceRow* instance = row<InstanceRow>(iid);
     if (instance == nullptr || instance->state != InstanceState::active) continue;
     for (const auto& [checker, said] : hrow.checkers) {
@@ -153,21 +208,37 @@ void CattleServer::push_health_config(Ctx& ctx) {
 
 void CattleServer::on(Ctx& ctx, NodeId from, const HealthReport& m) {
   auto checker = host_by_name(ctx.name_of(from));
-  auto it = durable_.health.rows.find(InstanceId{m.instance});
-  if (!checker || it == durable_.health.rows.end()) return;
-  auto map = it->second.checkers.find(*checker);
-  if (map == it->second.checkers.end()) return;  // not (or no longer) one of its checkers
+  if (!checker || !cfg_.health_any) return;
+  InstanceId iid{m.instance};
   Health reported = m.kind == report_up ? Health::healthy : Health::unhealthy;
-  if (!should_update(it->second, reported)) return;
-  map->second = reported;
-  if (auto next = determine_new_health(it->second, *checker, reported, false))
-    set_health(ctx, InstanceId{m.instance}, *next);
+  // In HA the POST needs the server's database (else it answers 503 and the report is lost).
+  if (cm_ && (!volatile_.cache_ready || !db_client_->connected())) return;
+  if (cm_ && cfg_.health_read_back) {
+    HealthWork work;
+    work.checker = *checker;
+    work.reported = reported;
+    return health_enqueue(ctx, iid, work);
+  }
+  // Single mode (and HA with cattle_health_read_back off): decided at once, from this server's
+  // rows.
+  std::optional<HealthRow> hrow = health_row(iid);
+  const HealthcheckHostMapRow* map = checker_row(iid, *checker);
+  if (!hrow || map == nullptr) return;  // not (or no longer) one of its checkers
+  if (!should_update(*hrow, reported)) return;
+  Transaction txn;
+  write::reported(txn, map->id, reported);
+  commit(ctx, txn);
+  hrow->checkers[*checker] = reported;
+  if (auto next = determine_new_health(*hrow, *checker, reported, false))
+    set_health(ctx, iid, *next);
 }
 
 void CattleServer::set_health(Ctx& ctx, InstanceId iid, Health health) {
-  HealthRow& hrow = durable_.health.rows[iid];
-  hrow.state = health;
-  hrow.updated_ns = ctx.now();
+  std::optional<HealthRow> hrow = health_row(iid);
+  if (!hrow) return;
+  Transaction txn;
+  write::health(txn, hrow->id, health, ctx.now());
+  commit(ctx, txn);
   const InstanceRow* instance = row<InstanceRow>(iid);
   std::string container = instance ? instance->name : "";
   ctx.event(health == Health::unhealthy ? LogLevel::notable : LogLevel::info,
@@ -182,9 +253,24 @@ void CattleServer::set_health(Ctx& ctx, InstanceId iid, Health health) {
 
 void CattleServer::health_host_lost(Ctx& ctx, HostId host) {
   bool changed = false;
-  for (auto& [iid, hrow] : durable_.health.rows) {
-    if (hrow.checkers.erase(host) == 0) continue;
+  std::map<InstanceId, HealthRow> all = health_rows();
+  for (auto& [iid, hrow] : all) {
+    auto it = hrow.checkers.find(host);
+    if (it == hrow.checkers.end()) continue;
     changed = true;
+    if (cm_ && cfg_.health_read_back) {
+      // In HA the row goes and the others decide under the container's lock, from the rows
+      // read back (healthcheck_ha.cpp).
+      HealthWork work;
+      work.checker = host;
+      work.reconcile = true;
+      health_enqueue(ctx, iid, work);
+      continue;
+    }
+    Transaction txn;
+    txn.erase(std::string(HealthcheckHostMapRow::k_table), checker_row(iid, host)->id.value);
+    commit(ctx, txn);
+    hrow.checkers.erase(it);
     if (auto next = determine_new_health(hrow, host, Health::none, true))
       set_health(ctx, iid, *next);
   }
@@ -193,23 +279,28 @@ void CattleServer::health_host_lost(Ctx& ctx, HostId host) {
 
 void CattleServer::health_host_back(Ctx& ctx, HostId host) {
   (void)host;
-  if (durable_.health.rows.empty()) return;
   std::vector<InstanceId> ids;
-  for (const auto& [iid, hrow] : durable_.health.rows) ids.push_back(iid);
+  for (const auto& [iid, hrow] : health_rows()) ids.push_back(iid);
+  if (ids.empty()) return;
   for (InstanceId iid : ids) register_health(ctx, iid);
   push_health_config(ctx);
 }
 
-bool CattleServer::health_recreate(Ctx& ctx, ServiceId sid) {
+std::vector<InstanceId> CattleServer::health_doomed(ServiceId sid) const {
   const HealthCheckSpec* spec = health_spec(sid);
-  if (spec == nullptr) return false;
+  if (spec == nullptr) return {};
+  std::map<InstanceId, HealthRow> all = health_rows();
   std::vector<std::pair<InstanceId, Health>> units;
   for (const auto& [index, iid] : instances_by_index(sid)) {
-    auto it = durable_.health.rows.find(iid);
-    if (state_of(iid) == InstanceState::active && it != durable_.health.rows.end())
+    auto it = all.find(iid);
+    if (state_of(iid) == InstanceState::active && it != all.end())
       units.emplace_back(iid, it->second.state);
   }
-  std::vector<InstanceId> doomed = units_to_recreate(*spec, units);
+  return units_to_recreate(*spec, units);
+}
+
+bool CattleServer::health_recreate(Ctx& ctx, ServiceId sid) {
+  std::vector<InstanceId> doomed = health_doomed(sid);
   for (InstanceId iid : doomed) remove_for_health(ctx, iid, "unhealthy");
   return !doomed.empty();
 }
@@ -223,12 +314,17 @@ void CattleServer::remove_for_health(Ctx& ctx, InstanceId iid, std::string_view 
   // skipped for a reconnecting host (rancher/cattle v0.165.8 code/iaas/logic/src/main/java/io/
   // cattle/platform/process/instance/IgnoreReconnectionAgentHandler.java lines 13-18, the
   // handler of instancehostmap.deactivate, spring-process-context.xml lines 183-189), so the
-  // container runs on there. The model writes the end state at once and sends the stop without
-  // waiting for its answer.
+  // container runs on there. The model writes the end state at once, with the removal of the
+  // container's health rows, and sends the stop without waiting for its answer.
   Transaction txn;
   write::state(txn, iid, InstanceState::removed, ctx.now());
+  if (std::optional<HealthRow> hrow = health_row(iid)) {
+    for (const auto& [id, map] : rows<HealthcheckHostMapRow>())
+      if (map.healthcheck_instance == hrow->id)
+        txn.erase(std::string(HealthcheckHostMapRow::k_table), id.value);
+    txn.erase(std::string(HealthcheckInstanceRow::k_table), hrow->id.value);
+  }
   commit(ctx, txn);
-  durable_.health.rows.erase(iid);
   bool reachable = state_of(host) == HostState::active;
   if (reachable) {
     NodeId agent = ctx.lookup(host_name(host));
@@ -246,11 +342,14 @@ void CattleServer::remove_for_health(Ctx& ctx, InstanceId iid, std::string_view 
 }
 
 void CattleServer::on(Ctx& ctx, const HealthCleanupTick&) {
+  // In HA a process that has not read the shared tables yet knows no rows.
   std::vector<InstanceId> due;
-  for (const auto& [iid, hrow] : durable_.health.rows) {
-    const HealthCheckSpec* spec = health_spec_of(iid);
-    if (spec && state_of(iid) == InstanceState::active && init_timed_out(hrow, *spec, ctx.now()))
-      due.push_back(iid);
+  if (!cm_ || volatile_.cache_ready) {
+    for (const auto& [iid, hrow] : health_rows()) {
+      const HealthCheckSpec* spec = health_spec_of(iid);
+      if (spec && state_of(iid) == InstanceState::active && init_timed_out(hrow, *spec, ctx.now()))
+        due.push_back(iid);
+    }
   }
   for (InstanceId iid : due) remove_for_health(ctx, iid, "initializing too long");
   ctx.set_timer(cfg_.health_cleanup_interval_ns, timer_tag::encode(HealthCleanupTick{}));

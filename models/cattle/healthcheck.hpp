@@ -1,5 +1,5 @@
 #pragma once
-// Rancher 1.1's health-check service, the server's side (single mode). A service's `health_check`
+// Rancher 1.1's health-check service, the server's side. A service's `health_check`
 // makes the network agents of up to three other hosts check each of its containers, with HAProxy,
 // every `interval`; a checker reports only when its view flips (UP after `healthy_threshold`
 // answers in a row, DOWN after `unhealthy_threshold` failures in a row: models/agent/
@@ -29,11 +29,14 @@
 // - the (re)initializing timeouts: HC service/impl/HealthcheckCleanupMonitorImpl.java lines 72-90,
 //   run every task.healthcheck.cleanup.schedule = 60 s (code/iaas/healthcheck/src/main/resources/
 //   META-INF/cattle/system-services/healthcheck-defaults.properties line 1); unset, never.
-// In HA the rows would live in the shared tables; this model keeps them in single mode only (an
-// HA server assigns no checkers), so HA runs are unchanged.
+// The rows are Cattle's tables healthcheck_instance and healthcheck_instance_host_map
+// (HealthcheckServiceImpl.java lines 222-254), in the server's store: the embedded one in single
+// mode, the shared tables of the external db in HA, where no server owns the health checks
+// (healthcheck_ha.cpp says who does what there).
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,7 +45,10 @@
 #include <vector>
 
 #include "models/cattle/ids.hpp"
+#include "models/cattle/states.hpp"
+#include "models/cattle/timers.hpp"
 #include "sim/core/digest.hpp"
+#include "sim/core/node.hpp"
 #include "sim/core/spec.hpp"
 #include "sim/core/state.hpp"
 #include "sim/core/time.hpp"
@@ -50,36 +56,15 @@
 
 namespace stampede::cattle {
 
-// instance.health_state, and what a checker last reported (HealthcheckConstants).
-enum class Health : std::uint8_t { none, initializing, reinitializing, healthy, unhealthy };
-inline constexpr std::array<std::string_view, 5> k_health_text = {
-    "", "initializing", "reinitializing", "healthy", "unhealthy"};
-constexpr std::string_view to_text(Health h) { return k_health_text[static_cast<std::size_t>(h)]; }
-constexpr bool initializing(Health h) {
-  return h == Health::initializing || h == Health::reinitializing;
-}
-
-// A health-checked container: its instance's health columns and its checkers' rows
-// (healthcheck_instance_host_map: checker host -> its last report, none before the first).
+// A health-checked container as the two tables tell it (healthcheck.cpp, health_row): its
+// healthcheck_instance row's health and its checkers' rows (healthcheck_instance_host_map:
+// checker host -> its last report, none before the first). A view, not state: the rows are the
+// state, in the server's store (single mode) or the shared tables (HA).
 struct HealthRow {
   Health state = Health::none;
-  TimeNs updated_ns = 0;  // instance.health_updated
+  TimeNs updated_ns = 0;
   std::map<HostId, Health> checkers;
-  STAMPEDE_FIELDS(state, updated_ns, checkers)
-};
-
-// The rows, by instance. Digested only when there is one, so that a run without health checks
-// keeps its digest.
-class HealthTable {
- public:
-  std::map<InstanceId, HealthRow> rows;
-
-  void digest_into(Digest& d) const {
-    if (!rows.empty()) state::add(d, rows);
-  }
-  void perturb_for_test() {
-    if (!rows.try_emplace(InstanceId{}).second) rows.erase(InstanceId{});
-  }
+  HealthcheckInstanceId id;  // its healthcheck_instance row
 };
 
 // The health-check cleanup task is due (HealthcheckCleanupMonitorImpl).
@@ -88,6 +73,49 @@ struct HealthCleanupTick {
   static constexpr std::array<unsigned, 0> k_bits{};
   STAMPEDE_FIELDS()
 };
+
+// HA: the wait for a container's HealthcheckInstanceLock is over (healthcheck_ha.cpp).
+struct HealthLockWait {
+  static constexpr TimerKind k_kind{8, 16};
+  static constexpr std::array<unsigned, 1> k_bits{k_row_id_bits};
+  std::int64_t instance = 0;
+  STAMPEDE_FIELDS(instance)
+};
+
+// HA: a checker's report, or the reconcile after a checker host was lost, as a server handles it
+// (healthcheck_ha.cpp): read the container's rows from the db, write the checker's row, take the
+// container's lock, read the rows back and decide from them.
+struct HealthWork {
+  enum class Phase : std::uint8_t { reading, writing, locking, judging } phase = Phase::reading;
+  HostId checker;
+  Health reported = Health::none;
+  bool reconcile = false;  // the checker's row goes, and the others decide
+  HealthcheckInstanceId hci;  // the container's row, once read
+  int reads = 0;              // reads still outstanding
+  bool read_failed = false;
+  std::int64_t write_seq = -1;  // the checker's write, while its answer is awaited
+  Untracked<TimerId> timer;     // the lock wait
+  STAMPEDE_FIELDS(phase, checker, reported, reconcile, hci, reads, read_failed, write_seq, timer)
+};
+
+// A server's health work, by container, the first of each being handled. Digested only when there
+// is some, so that a run without health checks keeps its digest.
+class HealthWorkQueue {
+ public:
+  std::map<InstanceId, std::deque<HealthWork>> work;
+
+  void digest_into(Digest& d) const {
+    if (!work.empty()) state::add(d, work);
+  }
+  void perturb_for_test() {
+    if (!work.try_emplace(InstanceId{}).second) work.erase(InstanceId{});
+  }
+};
+
+// HA: the container's HealthcheckInstanceLock, "UPDATE.HCI.<id>" (healthcheck_ha.cpp), and the
+// row a lock's name gives (nullopt for another lock).
+std::string health_lock_name(HealthcheckInstanceId hci);
+std::optional<HealthcheckInstanceId> health_lock_of(std::string_view lock);
 
 // HealthcheckServiceImpl.shouldUpdate: an unhealthy report about a container that is still
 // (re)initializing is dropped.

@@ -32,6 +32,8 @@ using StackId = Id<struct StackTag>;
 using NetworkId = Id<struct NetworkTag>;
 using ProcessId = Id<struct ProcessTag>;
 using SettingId = Id<struct SettingTag>;
+using HealthcheckInstanceId = Id<struct HealthcheckInstanceTag>;
+using HealthcheckHostMapId = Id<struct HealthcheckHostMapTag>;
 
 }  // namespace stampede::cattle
 

@@ -39,6 +39,7 @@ inline constexpr std::string_view m_release_change_lock = "cattle_db_release_cha
 inline constexpr std::string_view m_agent_connection_locks = "agent_connection_locks";
 // Health checks (healthcheck.cpp).
 inline constexpr std::string_view m_health_checks = "cattle_health_checks";
+inline constexpr std::string_view m_health_read_back = "cattle_health_read_back";
 inline constexpr std::string_view t_health_cleanup_interval = "healthcheck_cleanup_interval";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.

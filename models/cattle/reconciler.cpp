@@ -107,6 +107,9 @@ void CattleServer::push_config(Ctx& ctx) {
   }
   // In HA the master alone configures the balancers, so that they hear one voice.
   if (pushes_lb_config()) push_lb_config(ctx);
+  // In HA no server registers every checker: each pushes the lists of the agents it owns after
+  // each read of the shared tables and each ping round (healthcheck_ha.cpp).
+  if (cm_ && cfg_.health_any) push_health_config(ctx);
 }
 
 void CattleServer::push_lb_config(Ctx& ctx) {

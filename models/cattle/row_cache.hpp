@@ -131,7 +131,8 @@ class RowCache {
   void forget_all(Parsed<R>&) const {}
 
   mutable std::tuple<Parsed<HostRow>, Parsed<NetworkRow>, Parsed<StackRow>, Parsed<ServiceRow>,
-                     Parsed<InstanceRow>, Parsed<ProcessRow>, Parsed<SettingRow>>
+                     Parsed<InstanceRow>, Parsed<ProcessRow>, Parsed<SettingRow>,
+                     Parsed<HealthcheckInstanceRow>, Parsed<HealthcheckHostMapRow>>
       tables_;
   mutable std::uint64_t full_parses_ = 0;
   mutable std::vector<mysql::RowId> changed_;  // sync's scratch list of changed rows

@@ -85,6 +85,19 @@ Row to_row(const ProcessRow& r) {
 
 Row to_row(const SettingRow& r) { return Row{{"name", r.name}, {"value", r.value}}; }
 
+Row to_row(const HealthcheckInstanceRow& r) {
+  return Row{{"instance_id", to_text(r.instance.value)},
+             {"health_state", std::string(to_text(r.state))},
+             {"health_updated", to_text(r.updated_ns)}};
+}
+
+Row to_row(const HealthcheckHostMapRow& r) {
+  return Row{{"healthcheck_instance_id", to_text(r.healthcheck_instance.value)},
+             {"host_id", to_text(r.host.value)},
+             {"instance_id", to_text(r.instance.value)},
+             {"health_state", std::string(to_text(r.health))}};
+}
+
 void from_row(RowId id, const Row& row, HostRow& out) {
   out.id = HostId{id};
   out.name = column(row, "name");
@@ -146,6 +159,21 @@ void from_row(RowId id, const Row& row, SettingRow& out) {
   out.value = column(row, "value");
 }
 
+void from_row(RowId id, const Row& row, HealthcheckInstanceRow& out) {
+  out.id = HealthcheckInstanceId{id};
+  out.instance = InstanceId{number(row, "instance_id")};
+  out.state = parse_health(column(row, "health_state"));
+  out.updated_ns = number(row, "health_updated");
+}
+
+void from_row(RowId id, const Row& row, HealthcheckHostMapRow& out) {
+  out.id = HealthcheckHostMapId{id};
+  out.healthcheck_instance = HealthcheckInstanceId{number(row, "healthcheck_instance_id")};
+  out.host = HostId{number(row, "host_id")};
+  out.instance = InstanceId{number(row, "instance_id")};
+  out.health = parse_health(column(row, "health_state"));
+}
+
 namespace write {
 
 void state(mysql::Transaction& txn, HostId host, HostState state, TimeNs now) {
@@ -173,6 +201,16 @@ void exit_reason(mysql::Transaction& txn, ProcessId pi, std::string_view why) {
 void attempts(mysql::Transaction& txn, ProcessId pi, std::int64_t attempts, TimeNs last_run_ns) {
   txn.update("process_instance", pi.value, "attempts", to_text(attempts));
   txn.update("process_instance", pi.value, "last_run_ns", to_text(last_run_ns));
+}
+
+void health(mysql::Transaction& txn, HealthcheckInstanceId hci, Health health, TimeNs now) {
+  txn.update("healthcheck_instance", hci.value, "health_state", std::string(to_text(health)));
+  txn.update("healthcheck_instance", hci.value, "health_updated", to_text(now));
+}
+
+void reported(mysql::Transaction& txn, HealthcheckHostMapId map, Health health) {
+  txn.update("healthcheck_instance_host_map", map.value, "health_state",
+             std::string(to_text(health)));
 }
 
 }  // namespace write

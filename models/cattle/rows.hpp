@@ -127,6 +127,34 @@ struct SettingRow {
   STAMPEDE_FIELDS(id, name, value)
 };
 
+// Health checks (healthcheck.hpp): Cattle's two tables. The health of a checked container is
+// kept here, on its healthcheck_instance row, where Cattle keeps it on the instance row
+// (instance.health_state and health_updated): the model writes an instance's state while another
+// server may judge its health, and a column of its own keeps the two writes apart; and a run
+// without health checks keeps its instance rows as they were. The tables exist only in a store
+// of a scenario with a health check (healthcheck.cpp, add_health_tables).
+struct HealthcheckInstanceRow {
+  using IdType = HealthcheckInstanceId;
+  static constexpr std::string_view k_table = "healthcheck_instance";
+  HealthcheckInstanceId id;
+  InstanceId instance;
+  Health state = Health::none;  // instance.health_state
+  TimeNs updated_ns = 0;        // instance.health_updated
+  STAMPEDE_FIELDS(id, instance, state, updated_ns)
+};
+
+// One checker of a container: the host whose network agent checks it, and its last report.
+struct HealthcheckHostMapRow {
+  using IdType = HealthcheckHostMapId;
+  static constexpr std::string_view k_table = "healthcheck_instance_host_map";
+  HealthcheckHostMapId id;
+  HealthcheckInstanceId healthcheck_instance;
+  HostId host;
+  InstanceId instance;
+  Health health = Health::none;  // none until the checker first reports
+  STAMPEDE_FIELDS(id, healthcheck_instance, host, instance, health)
+};
+
 // The text row of a typed row (its id is the store's key, not a column), and back.
 mysql::Row to_row(const HostRow& r);
 mysql::Row to_row(const NetworkRow& r);
@@ -135,6 +163,8 @@ mysql::Row to_row(const ServiceRow& r);
 mysql::Row to_row(const InstanceRow& r);
 mysql::Row to_row(const ProcessRow& r);
 mysql::Row to_row(const SettingRow& r);
+mysql::Row to_row(const HealthcheckInstanceRow& r);
+mysql::Row to_row(const HealthcheckHostMapRow& r);
 void from_row(mysql::RowId id, const mysql::Row& row, HostRow& out);
 void from_row(mysql::RowId id, const mysql::Row& row, NetworkRow& out);
 void from_row(mysql::RowId id, const mysql::Row& row, StackRow& out);
@@ -142,6 +172,8 @@ void from_row(mysql::RowId id, const mysql::Row& row, ServiceRow& out);
 void from_row(mysql::RowId id, const mysql::Row& row, InstanceRow& out);
 void from_row(mysql::RowId id, const mysql::Row& row, ProcessRow& out);
 void from_row(mysql::RowId id, const mysql::Row& row, SettingRow& out);
+void from_row(mysql::RowId id, const mysql::Row& row, HealthcheckInstanceRow& out);
+void from_row(mysql::RowId id, const mysql::Row& row, HealthcheckHostMapRow& out);
 
 template <class R>
 R parse_row(mysql::RowId id, const mysql::Row& row) {
@@ -167,6 +199,10 @@ void host(mysql::Transaction& txn, InstanceId instance, HostId host);
 void phase(mysql::Transaction& txn, ProcessId pi, ProcessPhase phase);
 void exit_reason(mysql::Transaction& txn, ProcessId pi, std::string_view why);
 void attempts(mysql::Transaction& txn, ProcessId pi, std::int64_t attempts, TimeNs last_run_ns);
+// A container's new health, then the time of the change.
+void health(mysql::Transaction& txn, HealthcheckInstanceId hci, Health health, TimeNs now);
+// A checker's report.
+void reported(mysql::Transaction& txn, HealthcheckHostMapId map, Health health);
 
 }  // namespace write
 

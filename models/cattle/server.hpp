@@ -154,10 +154,8 @@ class CattleServer final : public Node {
     std::int64_t exits = 0;          // System.exit(3) on Curator's LOST, so far
     DurationNs restart_wait_ns = 0;  // Docker's last restart wait
     TimeNs started_ns = 0;           // when the current process booted
-    // Health checks (healthcheck.cpp): Cattle's tables, in the embedded store's files.
-    HealthTable health;
     STAMPEDE_FIELDS(store, booted_before, incarnation, ping_seq, next_seq, refresh_from_seq,
-                    exits, restart_wait_ns, started_ns, health)
+                    exits, restart_wait_ns, started_ns)
   };
   // What a crash loses: the process's memory.
   struct Volatile {
@@ -199,13 +197,15 @@ class CattleServer final : public Node {
     // HA schema migration (migration.cpp): done in this process; the wait's deadline.
     bool migrated = false;
     TimeNs changelog_deadline_ns = 0;
+    // HA health checks (healthcheck_ha.cpp): the reports and reconciles being handled.
+    HealthWorkQueue health_work;
     STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots,
                     agent_locks, bus, bus_scheduled, ha_booted, serving, cm_started, shared,
                     cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions,
                     reconcile_paused_logged, seed_seq, down, lost_timer, migrated,
-                    changelog_deadline_ns)
+                    changelog_deadline_ns, health_work)
   };
 
   mysql::Database& db() {
@@ -366,9 +366,15 @@ class CattleServer final : public Node {
 
   // Health checks (healthcheck.cpp).
   void start_health(Ctx& ctx);
+  // Creates the two tables in a store of a scenario with health checks.
+  static void add_health_tables(mysql::Database& db);
   const HealthCheckSpec* health_spec(ServiceId service) const;
   const HealthCheckSpec* health_spec_of(InstanceId instance) const;
   std::vector<HostId> active_hosts() const;
+  // A container's rows (nullopt: it has no healthcheck_instance row), and every container's.
+  std::optional<HealthRow> health_row(InstanceId instance) const;
+  std::map<InstanceId, HealthRow> health_rows() const;
+  const HealthcheckHostMapRow* checker_row(InstanceId instance, HostId checker) const;
   void health_started(Ctx& ctx, InstanceId instance);
   void register_health(Ctx& ctx, InstanceId instance);
   void push_health_config(Ctx& ctx);
@@ -377,10 +383,29 @@ class CattleServer final : public Node {
   void set_health(Ctx& ctx, InstanceId instance, Health health);
   void health_host_lost(Ctx& ctx, HostId host);
   void health_host_back(Ctx& ctx, HostId host);
+  // The containers of a service its strategy removes now.
+  std::vector<InstanceId> health_doomed(ServiceId service) const;
   // The strategy's removals at the service's reconcile; whether it removed any.
   bool health_recreate(Ctx& ctx, ServiceId service);
   void remove_for_health(Ctx& ctx, InstanceId instance, std::string_view why);
   void stop_removed_copies(Ctx& ctx, HostId host, const std::vector<std::string>& running);
+
+  // Health checks in HA (healthcheck_ha.cpp): a report or a reconcile goes through the shared
+  // tables under the container's HealthcheckInstanceLock.
+  void health_enqueue(Ctx& ctx, InstanceId instance, HealthWork work);
+  void health_work_start(Ctx& ctx, InstanceId instance);
+  void health_work_done(Ctx& ctx, InstanceId instance, std::string_view dropped);
+  void health_read(Ctx& ctx, InstanceId instance);
+  void on_health_read(Ctx& ctx, InstanceId instance, std::string_view table,
+                      const mysql::DbResult& result);
+  void health_write(Ctx& ctx, InstanceId instance);
+  // The db answered write `seq` (and those before it).
+  void health_write_done(Ctx& ctx, std::int64_t seq, bool ok);
+  // The write is in: take the container's lock (or judge at once without ZooKeeper).
+  void health_lock(Ctx& ctx, InstanceId instance);
+  void health_lock_acquired(Ctx& ctx, HealthcheckInstanceId hci);
+  void health_judge(Ctx& ctx, InstanceId instance);
+  void on(Ctx& ctx, const HealthLockWait& t);
 
   // Ping monitor (ping_monitor.cpp).
   void ping_all(Ctx& ctx);
@@ -431,7 +456,8 @@ class CattleServer final : public Node {
     SeriesId stale_refusals = 0;
     // Health checks (healthcheck.cpp).
     bool health_checks = true;
-    bool health_any = false;  // single mode, the mechanism on, and a service has a health check
+    bool health_any = false;  // the mechanism on, and a service has a health check
+    bool health_read_back = true;  // HA: judge a report from the rows read back under its lock
     DurationNs health_cleanup_interval_ns = 0;
   };
   void load_config(Ctx& ctx);

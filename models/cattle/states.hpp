@@ -31,6 +31,13 @@ enum class ProcessPhase : std::uint8_t { unknown, pending, running, done, cancel
 inline constexpr std::array<std::string_view, 5> k_process_phase_text = {
     "", "pending", "running", "done", "canceled"};
 
+// A container's health (instance.health_state in Cattle, HealthcheckConstants), and what a
+// checker last reported (healthcheck_instance_host_map.health_state; none before its first
+// report). models/cattle/healthcheck.hpp says how they change.
+enum class Health : std::uint8_t { none, initializing, reinitializing, healthy, unhealthy };
+inline constexpr std::array<std::string_view, 5> k_health_text = {
+    "", "initializing", "reinitializing", "healthy", "unhealthy"};
+
 template <class E, std::size_t N>
 constexpr E parse_state(const std::array<std::string_view, N>& texts, std::string_view text) {
   for (std::size_t i = 1; i < N; ++i)
@@ -55,6 +62,16 @@ constexpr InstanceState parse_instance_state(std::string_view text) {
 }
 constexpr ProcessPhase parse_process_phase(std::string_view text) {
   return parse_state<ProcessPhase>(k_process_phase_text, text);
+}
+constexpr std::string_view to_text(Health h) { return k_health_text[static_cast<std::size_t>(h)]; }
+// Health has no `unknown`: an absent or unknown text reads as `none`.
+constexpr Health parse_health(std::string_view text) {
+  for (std::size_t i = 1; i < k_health_text.size(); ++i)
+    if (k_health_text[i] == text) return static_cast<Health>(i);
+  return Health::none;
+}
+constexpr bool initializing(Health h) {
+  return h == Health::initializing || h == Health::reinitializing;
 }
 constexpr bool unfinished(ProcessPhase p) {
   return p == ProcessPhase::pending || p == ProcessPhase::running;

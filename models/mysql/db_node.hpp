@@ -116,6 +116,10 @@ class DbNode final : public Node {
   }
 
   const Database& database() const { return durable_.store.db; }
+  // A table of the schema that only some scenarios use (Cattle's health-check tables: the
+  // world adds them before the run when a service has a health check), so that the others keep
+  // their digests.
+  void add_table(std::string name) { durable_.store.db.add_table(std::move(name)); }
   // Open connections, per client node.
   int connections_of(NodeId client) const;
 

@@ -486,10 +486,15 @@ TEST_CASE("regression: the sizing study's seed 1 holds lock.mutual_exclusion, an
   // server-2 held its deleted node again, and once the delete was applied server-1 was given the
   // lock too. A server now answers a session's read only after its earlier writes
   // (models/zookeeper/zk_clients.cpp, CommitProcessor). The run stops a minute after the failure.
-  Run on = run(load("study/ha-sizing", {"duration=61m"}), 1);
+  // The schedule is the one found before HA servers ran Rancher's health checks: they are off
+  // here, as they were then (with them the run takes another course, and seed 1 no longer meets
+  // the race).
+  const char* no_hc = "cluster.mechanisms.cattle_health_checks=false";
+  Run on = run(load("study/ha-sizing", {"duration=61m", no_hc}), 1);
   INFO(failures(on.out));
   CHECK(on.out.passed);
-  Run off = run(load("study/ha-sizing", {"duration=61m", "cluster.mechanisms.zk_session_order=false"}),
+  Run off = run(load("study/ha-sizing",
+                     {"duration=61m", no_hc, "cluster.mechanisms.zk_session_order=false"}),
                 1);
   CHECK(any_failed_containing(off.out, "lock.mutual_exclusion"));
 }

@@ -12,7 +12,7 @@ using namespace stampede::cattle;
 namespace {
 
 HealthRow row(Health state, std::map<HostId, Health> checkers) {
-  return HealthRow{state, 0, std::move(checkers)};
+  return HealthRow{state, 0, std::move(checkers), {}};
 }
 
 const HostId h1{1}, h2{2}, h3{3}, h4{4};
@@ -81,7 +81,7 @@ TEST_CASE("up to three checkers, other hosts first, the own host only when alone
 
 TEST_CASE("a container (re)initializing past its timeout is due for removal", "[healthcheck]") {
   HealthCheckSpec spec;
-  HealthRow r{Health::initializing, 10 * k_s, {}};
+  HealthRow r{Health::initializing, 10 * k_s, {}, {}};
   CHECK_FALSE(init_timed_out(r, spec, 1000 * k_s));  // unset: never
   spec.initializing_timeout_ns = 60 * k_s;
   CHECK_FALSE(init_timed_out(r, spec, 69 * k_s));

@@ -110,9 +110,9 @@ TEST_CASE("digests per scenario and seed are pinned", "[determinism][pinned]") {
     const char* digest;
   };
   static const Pin pins[] = {
-      {"agent-partition", 1, "dc921aaff8de2399"},  {"agent-partition", 2, "0e3b116a2d816cc9"},
-      {"server-stop", 1, "6e92f2fef1a59503"},      {"server-stop", 2, "a0e1f89fd917c5f8"},
-      {"store-truncation", 1, "6433b87eb1e30aef"}, {"store-truncation", 2, "d6b0cb9ce5f14366"},
+      {"agent-partition", 1, "e7758537ed7e3f42"},  {"agent-partition", 2, "2989c23a149ae4b1"},
+      {"server-stop", 1, "d49e2b5d65b298fc"},      {"server-stop", 2, "8278476cf4033ebc"},
+      {"store-truncation", 1, "2e64d3bc58c3f001"}, {"store-truncation", 2, "25b1e2e2b92d1eba"},
   };
   for (const Pin& p : pins) {
     INFO(p.scenario << " seed " << p.seed);
