@@ -47,7 +47,7 @@ const std::string k_self_ne = "io.rancher.scheduler.affinity:container_label_ne"
 
 }  // namespace
 
-TEST_CASE("hosts are tried by compute_free, most free first, then by id; packing reverses it",
+TEST_CASE("hosts are tried by compute_free (most free first) then by id and packing reverses that",
           "[allocator]") {
   std::vector<alloc::Candidate> cs = {host(3, 999'999), host(1, 999'998), host(2, 999'999)};
   alloc::order(cs, true);
@@ -56,7 +56,7 @@ TEST_CASE("hosts are tried by compute_free, most free first, then by id; packing
   CHECK(ids(cs) == std::vector<std::int64_t>{1, 2, 3});
 }
 
-TEST_CASE("a service's labels become constraints: kind, suffix, macros, commas, hard first",
+TEST_CASE("a service's labels become constraints by kind and suffix with macros and hard ones first",
           "[allocator]") {
   ServiceSpec s = service(
       "Web", {{"io.rancher.scheduler.affinity:host_label_soft", "Zone=B,disk=ssd"},
@@ -108,7 +108,7 @@ TEST_CASE("each constraint matches the host it should", "[allocator]") {
   CHECK(alloc::matches(cs[2], with_web));
 }
 
-TEST_CASE("the first host meeting every constraint wins; none at all is its own failure",
+TEST_CASE("the first host meeting every constraint wins and no host at all is its own failure",
           "[allocator]") {
   ServiceSpec s = service("web", {{k_self_ne, "io.rancher.stack_service.name=shop/web"}});
   auto cs = alloc::constraints_for(s, "shop", true, true);
@@ -124,7 +124,7 @@ TEST_CASE("the first host meeting every constraint wins; none at all is its own 
         "shop/web");
 }
 
-TEST_CASE("with no host left, a soft constraint of the weakest candidate is given up",
+TEST_CASE("with no host left a soft constraint of the weakest candidate is given up",
           "[allocator]") {
   ServiceSpec s = service("web", {{"io.rancher.scheduler.affinity:container_label_soft_ne",
                                    "io.rancher.stack_service.name=shop/web"},
@@ -194,7 +194,7 @@ std::size_t stops_logged(const FakeWorld& w, TimeNs from) {
 }  // namespace
 
 TEST_CASE("a removed instance's copy is stopped though a live instance of its name is on the "
-          "host, and the live one's container runs on",
+          "host and the live one's container runs on",
           "[allocator][healthcheck]") {
   FakeWorld w;
   w.build(copy_spec());

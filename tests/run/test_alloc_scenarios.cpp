@@ -56,7 +56,7 @@ std::vector<TimeNs> scheduling_failures(const RunOutcome& out) {
 
 }  // namespace
 
-TEST_CASE("each allocator scenario passes, and fails with its mechanism off", "[allocator]") {
+TEST_CASE("each allocator scenario passes and fails with its mechanism off", "[allocator]") {
   for (const Case& c : k_cases) {
     SECTION(std::string(c.scenario) + " / " + c.switch_off) {
       RunOutcome on = run_alloc(c.scenario);

@@ -11,19 +11,20 @@ using stampede::test::require_error;
 
 namespace {
 
-// A scenario whose web service has `extra` (on line 8) and then `tail` at the top level (line 9).
+// A scenario whose web service (line 7, its keys from column 21) has the keys `extra`, and then
+// `tail` at the top level (from line 8).
 std::string with(std::string_view extra, std::string_view tail = "") {
   return "name: h\nduration: 1m\ncluster: {agents: 3}\nstacks:\n  - name: s\n    services:\n"
-         "      - name: web\n        " +
-         std::string(extra) + "\n" + std::string(tail);
+         "      - {name: web, " +
+         std::string(extra) + "}\n" + std::string(tail);
 }
 
 }  // namespace
 
-TEST_CASE("labels, ports and hosts are read", "[placement]") {
+TEST_CASE("a service's labels and ports and the hosts' labels are read", "[placement]") {
   ScenarioSpec s = parse(with(
-      "{labels: {'io.rancher.scheduler.affinity:host_label': 'zone=a'}, "
-      "ports: ['80:8080', '53:53/udp', '443']}",
+      "labels: {'io.rancher.scheduler.affinity:host_label': 'zone=a'}, "
+      "ports: ['80:8080', '53:53/udp', '443']",
       "hosts:\n  agent-2: {labels: {zone: a, ssd: 'true'}}\n  agent-3: {}\n"));
   const ServiceSpec& web = s.stacks[0].services[0];
   CHECK(web.labels.at("io.rancher.scheduler.affinity:host_label") == "zone=a");
@@ -38,21 +39,21 @@ TEST_CASE("labels, ports and hosts are read", "[placement]") {
   CHECK(s.hosts.at("agent-3").labels.empty());
   CHECK(s.hosts.count("agent-1") == 0);
   // A scenario without them is unchanged.
-  CHECK(parse(with("{scale: 2}")).stacks[0].services[0].ports.empty());
+  CHECK(parse(with("scale: 2")).stacks[0].services[0].ports.empty());
 }
 
-TEST_CASE("bad labels, ports and hosts are refused at their position", "[placement][errors]") {
-  require_error(error_of(with("{ports: ['80:']}")), "t.yaml:8:18: ",
+TEST_CASE("bad labels or ports or hosts are refused at their position", "[placement][errors]") {
+  require_error(error_of(with("ports: ['80:']")), "t.yaml:7:29: ",
                 "expected a port like \"80:80\", \"8080:80/udp\" or \"80\" for 'ports' (numbers "
                 "1-65535, protocol tcp or udp), got '80:'");
-  require_error(error_of(with("{ports: ['70000:80']}")), "t.yaml:8:18: ", "got '70000:80'");
-  require_error(error_of(with("{ports: ['80:80/sctp']}")), "t.yaml:8:18: ", "got '80:80/sctp'");
-  require_error(error_of(with("{ports: {a: 1}}")), "t.yaml:8:17: ", "expected a list for 'ports'");
-  require_error(error_of(with("{labels: [a]}")), "t.yaml:8:18: ", "labels");
-  require_error(error_of(with("{scale: 1}", "hosts:\n  agent-4: {}\n")), "t.yaml:10:3: ",
+  require_error(error_of(with("ports: ['70000:80']")), "t.yaml:7:29: ", "got '70000:80'");
+  require_error(error_of(with("ports: ['80:80/sctp']")), "t.yaml:7:29: ", "got '80:80/sctp'");
+  require_error(error_of(with("ports: {a: 1}")), "t.yaml:7:28: ", "expected a list for 'ports'");
+  require_error(error_of(with("labels: [a]")), "t.yaml:7:29: ", "labels");
+  require_error(error_of(with("scale: 1", "hosts:\n  agent-4: {}\n")), "t.yaml:9:3: ",
                 "unknown host 'agent-4' in hosts: the cluster has agent-1..agent-3");
-  require_error(error_of(with("{scale: 1}", "hosts:\n  agnet-1: {}\n")), "t.yaml:10:3: ",
+  require_error(error_of(with("scale: 1", "hosts:\n  agnet-1: {}\n")), "t.yaml:9:3: ",
                 "(did you mean 'agent-1'?)");
-  require_error(error_of(with("{scale: 1}", "hosts:\n  agent-1: {lables: {}}\n")),
-                "t.yaml:10:13: ", "unknown key 'lables' in host (did you mean 'labels'?)");
+  require_error(error_of(with("scale: 1", "hosts:\n  agent-1: {lables: {}}\n")),
+                "t.yaml:9:13: ", "unknown key 'lables' in host (did you mean 'labels'?)");
 }
