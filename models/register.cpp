@@ -178,6 +178,34 @@ void register_health_timings(Registry& r) {
                "this task (HealthcheckCleanupMonitorImpl.java:72-90)");
 }
 
+// The allocator's (models/cattle/allocator.hpp).
+void register_allocator_mechanisms(Registry& r) {
+  r.add_mechanism({std::string(cattle::m_alloc_spread),
+                   "the allocator tries the active hosts by compute_free, most free first, then "
+                   "by host id (rancher/cattle v0.165.8 code/iaas/simple-allocator/src/main/java/"
+                   "io/cattle/platform/simple/allocator/dao/impl/SimpleAllocatorDaoImpl.java:61 "
+                   "with simple.allocator.spread=true, allocator-server/defaults.properties:4): "
+                   "each instance placed takes one unit, so a new container goes to the host "
+                   "with the fewest; off: spread=false, compute_free ascending, which packs "
+                   "containers onto the lowest-id host"});
+  r.add_mechanism({std::string(cattle::m_alloc_ports),
+                   "the allocator puts no two starting or running containers that publish the "
+                   "same public port and protocol on one host (code/iaas/allocator/.../"
+                   "constraint/PortsConstraint.java:27-46, a hard constraint); off: ports are "
+                   "not looked at"});
+  r.add_mechanism({std::string(cattle::m_alloc_affinity),
+                   "the allocator reads a service's io.rancher.scheduler.affinity:host_label, "
+                   "container_label and container labels, with _ne and _soft suffixes "
+                   "(code/iaas/allocator/.../service/AllocatorServiceImpl.java:233-276, "
+                   "HostAffinityConstraint, ContainerLabelAffinityConstraint, "
+                   "ContainerAffinityConstraint); off: the labels are ignored"});
+  r.add_mechanism({std::string(cattle::m_alloc_soft),
+                   "when no host meets every constraint, the allocator drops a soft (_soft) one "
+                   "of the candidate that failed the fewest and tries again "
+                   "(code/iaas/allocator/.../service/AbstractAllocator.java:236-255 and 334-372); "
+                   "off: soft constraints act as hard ones"});
+}
+
 void register_mechanisms(Registry& r) {
   r.add_mechanism({"agent_resync",
                    "ping replies and reconnects carry the agent's container list; off: a "
@@ -297,7 +325,10 @@ void register_names(Registry& r) {
            {"write to the database failed", "HA: a write-through to the external db failed"},
            {"Exception in API for request: ERROR ...",
             "HA: an API request's credential lookup failed (a pool error, or 1040 Too many "
-            "connections as in rancher/rancher#5015); the request got 500"}})
+            "connections as in rancher/rancher#5015); the request got 500"},
+           {"failed: Scheduling failed: ...",
+            "the allocator found no host for a new container: the constraints it could not meet, "
+            "or No candidates available; the replay task tries again"}})
     r.add_log_message({name, what});
 }
 
@@ -631,6 +662,7 @@ void build_cattle(const ScenarioSpec& spec, WorldBuilder& world) {
     // database empty seeds it, and all of them work on what it holds.
     c.stacks = spec.stacks;
     for (int a = 1; a <= spec.cluster.agents; ++a) c.agents.push_back(agent_name(a));
+    for (const auto& [agent, host] : spec.hosts) c.host_labels[agent] = host.labels;
     for (const StackSpec& s : spec.stacks)
       if (s.load_balancer) c.lb_nodes.push_back(s.name + "/" + s.load_balancer->name);
     c.max_connections = spec.cluster.database.max_connections;
@@ -723,6 +755,7 @@ void register_models(Registry& registry) {
   registry.add_model({"app", build_app});
   register_timings(registry);
   register_mechanisms(registry);
+  register_allocator_mechanisms(registry);
   register_health_timings(registry);
   register_health_mechanisms(registry);
   cattle::register_lifecycle(registry);

@@ -112,7 +112,13 @@ void Agent::on(Ctx& ctx, NodeId from, const StartContainer& m) {
 void Agent::on(Ctx& ctx, NodeId from, const StopContainer& m) {
   const auto& names = names_of(m.container);
   if (names.empty()) return;
-  volatile_.containers.erase(names.front());
+  // The stop names one container, as Cattle's force-stop names it by its Docker id (rancher/
+  // cattle v0.165.8 PingInstancesMonitorImpl.java:160-161): a container that a later instance of
+  // the same name has taken over (start_container) is not the removed instance's, and runs on.
+  auto it = volatile_.containers.find(names.front());
+  if (it == volatile_.containers.end()) return;
+  if (m.instance != 0 && it->second.instance != m.instance) return;
+  volatile_.containers.erase(it);
   recount();
   ctx.send(from,
            wire::encode(ContainerEvent{m.instance, event_stopped, make_names({names.front()})}));

@@ -578,31 +578,6 @@ bool CattleServer::holding_service(ServiceId sid) const {
   return it != volatile_.service_work.end() && it->second.phase == ServiceWork::Phase::working;
 }
 
-HostId CattleServer::place_ha(Ctx& ctx, InstanceId instance) {
-  // The active hosts with the fewest containers of this service, one of them at random: Cattle's
-  // allocator spreads a service and does not order equal candidates.
-  const InstanceRow* placing = row<InstanceRow>(instance);
-  ServiceId sid = placing ? placing->service : ServiceId{};
-  std::vector<HostId> best;
-  std::size_t best_count = 0;
-  for (const auto& [hid, host] : rows<HostRow>()) {
-    if (host.state != HostState::active) continue;
-    std::size_t n = 0;
-    for (InstanceId iid : cache_.instances_on(store(), hid)) {
-      const InstanceRow& other = *row<InstanceRow>(iid);
-      n += iid != instance && other.service == sid && other.state != InstanceState::removed;
-    }
-    if (best.empty() || n < best_count) {
-      best = {hid};
-      best_count = n;
-    } else if (n == best_count) {
-      best.push_back(hid);
-    }
-  }
-  if (best.empty()) return HostId{};
-  return best[static_cast<std::size_t>(ctx.random(0, static_cast<std::int64_t>(best.size()) - 1))];
-}
-
 void CattleServer::publish_event(Ctx& ctx, const std::string& name) {
   if (redis_) redis_->publish(ctx, std::string(k_event_channel), name);
 }

@@ -360,17 +360,23 @@ void CattleServer::stop_removed_copies(Ctx& ctx, HostId host,
   // A container running on its host whose instance Cattle has removed gets an explicit stop
   // (rancher/cattle v0.165.8 code/iaas/ha/src/main/java/io/cattle/platform/ha/monitor/impl/
   // PingInstancesMonitorImpl.java lines 262-266): the copy a partition kept from the remove.
+  // Cattle force-stops that container by its Docker id (lines 160-161), so it does so even when
+  // a live instance of the same name is on the host too. The agent keeps one container per name
+  // and a start of a running name takes that container over, so the listed container is the
+  // removed instance's unless the live one is active there (its start was answered with it);
+  // the agent also stops a container only while it is still the removed instance's
+  // (models/agent/agent.cpp), for a start that crosses the stop.
   if (!cfg_.health_any) return;
   NodeId agent = ctx.lookup(host_name(host));
   for (InstanceId iid : cache_.instances_on(store(), host)) {
     const InstanceRow* instance = row<InstanceRow>(iid);
     if (instance == nullptr || instance->state != InstanceState::removed) continue;
     if (std::find(running.begin(), running.end(), instance->name) == running.end()) continue;
-    bool live = false;  // the same name may be a live instance placed back on this host
+    bool taken_over = false;
     for (InstanceId other : cache_.instances_on(store(), host))
-      live = live || (other != iid && row<InstanceRow>(other)->name == instance->name &&
-                      row<InstanceRow>(other)->state != InstanceState::removed);
-    if (live || agent == k_no_node) continue;
+      taken_over = taken_over || (other != iid && row<InstanceRow>(other)->name == instance->name &&
+                                  row<InstanceRow>(other)->state == InstanceState::active);
+    if (taken_over || agent == k_no_node) continue;
     ctx.event(LogLevel::notable,
               Event("cattle.removed_copy_stopped").with("container", instance->name)
                   .with("host", host_name(host)),

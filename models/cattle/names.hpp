@@ -37,6 +37,11 @@ inline constexpr std::string_view m_exit_on_zk_lost = "cattle_exit_on_zk_lost";
 inline constexpr std::string_view m_changelog_lock = "liquibase_changelog_lock";
 inline constexpr std::string_view m_release_change_lock = "cattle_db_release_change_lock";
 inline constexpr std::string_view m_agent_connection_locks = "agent_connection_locks";
+// The allocator (allocator.cpp).
+inline constexpr std::string_view m_alloc_spread = "cattle_allocator_spread";
+inline constexpr std::string_view m_alloc_ports = "cattle_allocator_ports";
+inline constexpr std::string_view m_alloc_affinity = "cattle_allocator_affinity";
+inline constexpr std::string_view m_alloc_soft = "cattle_allocator_soft_constraints";
 // Health checks (healthcheck.cpp).
 inline constexpr std::string_view m_health_checks = "cattle_health_checks";
 inline constexpr std::string_view m_health_read_back = "cattle_health_read_back";

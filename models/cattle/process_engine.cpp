@@ -104,9 +104,16 @@ std::optional<HostId> CattleServer::prepare_handler(Ctx& ctx, const ProcessRow& 
   const InstanceRow* instance = row<InstanceRow>(p.instance());
   HostId host = instance == nullptr ? HostId{} : instance->host;
   bool host_active = host.valid() && state_of(host) == HostState::active;
-  // A new instance is placed on an active host; a stopped one restarts where it was.
-  if (!host_active && def.name == "instance.create")
-    host = cm_ ? place_ha(ctx, p.instance()) : place();
+  // A new instance is placed by the allocator (allocator.cpp); a stopped one restarts where it
+  // was. A placement that fails fails the process, which the replay task runs again for ever.
+  if (!host_active && def.name == "instance.create") {
+    std::string why;
+    host = allocate(ctx, p.instance(), why);
+    if (!host.valid()) {
+      fail_process(ctx, p.id, why);
+      return std::nullopt;
+    }
+  }
   if (!host.valid() || state_of(host) != HostState::active) {
     fail_process(ctx, p.id, "no active host for it");
     return std::nullopt;

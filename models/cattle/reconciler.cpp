@@ -69,25 +69,6 @@ void CattleServer::reconcile_service(Ctx& ctx, ServiceId sid) {
   }
 }
 
-HostId CattleServer::place() const {
-  // Spread: the active host with the fewest instances, ties broken by host name.
-  HostId best;
-  std::size_t best_count = 0;
-  std::string_view best_name;
-  for (const auto& [hid, host] : rows<HostRow>()) {
-    if (host.state != HostState::active) continue;
-    std::size_t n = 0;
-    for (InstanceId iid : cache_.instances_on(store(), hid))
-      n += state_of(iid) != InstanceState::removed;
-    if (!best.valid() || n < best_count || (n == best_count && host.name < best_name)) {
-      best = hid;
-      best_count = n;
-      best_name = host.name;
-    }
-  }
-  return best;
-}
-
 void CattleServer::push_config(Ctx& ctx) {
   // In HA a process that has not read the shared tables since it booted (a restart while the
   // database is out of reach, lifecycle.cpp) knows nothing yet, and pushes nothing.

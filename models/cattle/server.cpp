@@ -68,6 +68,10 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.changelog_lock_wait_ns = ctx.timing(t_changelog_lock_wait);
   cfg_.changelog_lock_poll_ns = ctx.timing(t_changelog_lock_poll);
   cfg_.changelog_update_ns = ctx.timing(t_changelog_update_time);
+  cfg_.alloc_spread = ctx.mechanism(m_alloc_spread);
+  cfg_.alloc_ports = ctx.mechanism(m_alloc_ports);
+  cfg_.alloc_affinity = ctx.mechanism(m_alloc_affinity);
+  cfg_.alloc_soft = ctx.mechanism(m_alloc_soft);
 }
 
 void CattleServer::boot(Ctx& ctx) {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "models/cattle/allocator.hpp"
 #include "models/cattle/healthcheck.hpp"
 #include "models/cattle/lock_manager.hpp"
 #include "models/cattle/process_defs.hpp"
@@ -48,6 +49,8 @@ std::string agent_lock_name(HostId host);
 struct ServerConfig {
   std::vector<StackSpec> stacks;     // seeded into the store on the first boot
   std::vector<std::string> agents;   // hosts registered on the first boot: "agent-1", ...
+  // The labels each agent registers its host with (the scenario's `hosts:`), for the allocator.
+  std::map<std::string, std::map<std::string, std::string>> host_labels;
   std::vector<std::string> lb_nodes; // load balancer nodes to configure: "wordpress/lb", ...
   int max_connections = 151;
   int pool_per_server = 50;
@@ -304,8 +307,6 @@ class CattleServer final : public Node {
 
   // Reconciler and configuration pushes (reconciler.cpp).
   void reconcile(Ctx& ctx);
-  // The active host for a new instance, or none when no host is active.
-  HostId place() const;
   void push_config(Ctx& ctx);
   void push_lb_config(Ctx& ctx);
   // The host's name ("" when unknown): a reference into the row cache, good until a write.
@@ -358,11 +359,16 @@ class CattleServer final : public Node {
   // The service whose lock a process needs (start handlers on a service's instance), or none.
   ServiceId service_lock_of(ProcessId pi) const;
   bool holding_service(ServiceId service) const;
-  HostId place_ha(Ctx& ctx, InstanceId instance);
   void publish_event(Ctx& ctx, const std::string& name);
   // Sends `msg` for process `pi` once every write made so far is in the database, and only if
   // the server may still act on the process's service then.
   void send_when_durable(Ctx& ctx, ProcessId pi, NodeId to, StartContainer msg);
+
+  // The allocator (allocator.cpp): the host for a new instance, or none with `why` saying why.
+  HostId allocate(Ctx& ctx, InstanceId instance, std::string& why);
+  std::vector<alloc::Candidate> alloc_candidates(InstanceId placing, bool residents) const;
+  // The scenario's spec of a service (and its stack's name), or null.
+  const ServiceSpec* service_spec(ServiceId service, std::string* stack_name) const;
 
   // Health checks (healthcheck.cpp).
   void start_health(Ctx& ctx);
@@ -454,6 +460,11 @@ class CattleServer final : public Node {
     SeriesId process_instances = 0;
     SeriesId events = 0;
     SeriesId stale_refusals = 0;
+    // The allocator (allocator.cpp).
+    bool alloc_spread = true;
+    bool alloc_ports = true;
+    bool alloc_affinity = true;
+    bool alloc_soft = true;
     // Health checks (healthcheck.cpp).
     bool health_checks = true;
     bool health_any = false;  // the mechanism on, and a service has a health check

@@ -60,11 +60,24 @@ struct HealthCheckSpec {
   DurationNs reinitializing_timeout_ns = 0;
 };
 
+// A port a service publishes on its hosts ("80:80", "8080:80/udp"; extension). Only a public
+// (host) port can conflict: Cattle's allocator puts no two containers that publish the same
+// public port and protocol on one host (models/cattle/allocator.hpp).
+struct PortSpec {
+  int public_port = 0;  // 0: none ("80" publishes only the container's port)
+  int private_port = 0;
+  std::string protocol = "tcp";
+};
+
 struct ServiceSpec {
   std::string name;
   int scale = 1;
   std::vector<std::string> links;  // services of the same stack this one needs
   std::optional<HealthCheckSpec> health_check;
+  // Extension: the service's container labels, among them Rancher's scheduling labels
+  // (io.rancher.scheduler.affinity:*, models/cattle/allocator.hpp), and its published ports.
+  std::map<std::string, std::string> labels;
+  std::vector<PortSpec> ports;
 };
 
 struct LoadBalancerSpec {
@@ -204,6 +217,12 @@ struct ExpectSpec {
   SourcePos pos;
 };
 
+// What the scenario says of one agent's host (extension, top-level `hosts:`): the labels its
+// agent registers with, which the allocator's host_label affinity reads.
+struct HostSpec {
+  std::map<std::string, std::string> labels;
+};
+
 struct ScenarioSpec {
   std::string name;
   std::string description;
@@ -211,6 +230,7 @@ struct ScenarioSpec {
   DurationNs duration_ns = 0;
   ClusterSpec cluster;
   std::vector<StackSpec> stacks;
+  std::map<std::string, HostSpec> hosts;  // agent-K -> its host (extension)
   std::vector<ClientSpec> workload;
   std::vector<FaultSpec> faults;
   RandomFaultsSpec random_faults;

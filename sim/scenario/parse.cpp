@@ -304,6 +304,64 @@ HealthCheckSpec parse_health_check(const Reader& r, const YAML::Node& node) {
   return h;
 }
 
+// A map of labels (`labels: {zone: a}`): keys and values are strings, as Docker's labels are.
+std::map<std::string, std::string> parse_labels(const Reader& r, const YAML::Node& node) {
+  std::map<std::string, std::string> labels;
+  for (const auto& [key, value] : r.entries(node, "labels")) {
+    if (key.Scalar().empty()) r.fail(key, "a label needs a non-empty key");
+    labels[key.Scalar()] = r.string(value, key.Scalar());
+  }
+  return labels;
+}
+
+// A port number in 1..65535 from the text `digits`, or 0 when it is not one.
+int port_number(std::string_view digits) {
+  if (digits.empty() || digits.size() > 5) return 0;
+  int v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + (c - '0');
+  }
+  return v <= 65535 ? v : 0;
+}
+
+// "PUBLIC:PRIVATE[/tcp|/udp]" or "PRIVATE[/tcp|/udp]", as Rancher's compose files write ports.
+PortSpec parse_port(const Reader& r, const YAML::Node& n) {
+  std::string text = r.string(n, "ports");
+  std::string_view s = text;
+  PortSpec p;
+  if (auto slash = s.find('/'); slash != std::string_view::npos) {
+    p.protocol = std::string(s.substr(slash + 1));
+    s = s.substr(0, slash);
+  }
+  auto colon = s.find(':');
+  bool ok = p.protocol == "tcp" || p.protocol == "udp";
+  if (colon == std::string_view::npos) {
+    p.private_port = port_number(s);
+  } else {
+    p.public_port = port_number(s.substr(0, colon));
+    p.private_port = port_number(s.substr(colon + 1));
+    ok = ok && p.public_port != 0;
+  }
+  if (!ok || p.private_port == 0)
+    r.fail(n, fmt::format("expected a port like \"80:80\", \"8080:80/udp\" or \"80\" for 'ports' "
+                          "(numbers 1-65535, protocol tcp or udp), got '{}'",
+                          text));
+  return p;
+}
+
+std::vector<PortSpec> parse_ports(const Reader& r, const YAML::Node& node) {
+  std::vector<PortSpec> ports;
+  if (node.IsScalar()) {
+    ports.push_back(parse_port(r, node));
+    return ports;
+  }
+  if (!node.IsSequence())
+    r.fail(node, fmt::format("expected a list for 'ports', got {}", describe(node)));
+  for (auto it = node.begin(); it != node.end(); ++it) ports.push_back(parse_port(r, *it));
+  return ports;
+}
+
 // Each item of a list of STACK-local service names must name a service of `stack`.
 void check_local_services(const Reader& r, const YAML::Node& list, const StackSpec& stack,
                           std::string_view where) {
@@ -332,7 +390,8 @@ StackSpec parse_stack(const Reader& r, const YAML::Node& node) {
     if (!list->IsSequence())
       r.fail(*list, fmt::format("expected a list for 'services', got {}", describe(*list)));
     for (auto it = list->begin(); it != list->end(); ++it) {
-      Fields s(r, *it, "service", "each service", {"name", "scale", "links", "health_check"});
+      Fields s(r, *it, "service", "each service",
+               {"name", "scale", "links", "health_check", "labels", "ports"});
       ServiceSpec sv;
       YAML::Node name_node = s.need("name");
       sv.name = r.identifier(name_node, "name");
@@ -346,6 +405,8 @@ StackSpec parse_stack(const Reader& r, const YAML::Node& node) {
         link_nodes.push_back(*n);
       }
       if (auto n = s.section("health_check")) sv.health_check = parse_health_check(r, *n);
+      if (auto n = s.section("labels")) sv.labels = parse_labels(r, *n);
+      if (auto n = s.section("ports")) sv.ports = parse_ports(r, *n);
       st.services.push_back(std::move(sv));
     }
   }
@@ -430,10 +491,33 @@ void check_workload(const Reader& r, const YAML::Node& node, const Names& names)
   }
 }
 
+// `hosts: {agent-K: {labels: {...}}}`: each key an agent of the cluster.
+void parse_hosts(const Reader& r, const YAML::Node& node, int agents,
+                 std::map<std::string, HostSpec>& out) {
+  for (const auto& [key, value] : r.entries(node, "hosts")) {
+    const std::string& name = key.Scalar();
+    bool known = false;
+    for (int a = 1; a <= agents && !known; ++a) known = name == fmt::format("agent-{}", a);
+    if (!known) {
+      std::vector<std::string> names;
+      for (int a = 1; a <= agents && a <= 12; ++a) names.push_back(fmt::format("agent-{}", a));
+      std::string near = name.starts_with("agent-") ? "" : suggest(name, names);
+      r.fail(key, fmt::format("unknown host '{}' in hosts: the cluster has {}{}", name,
+                              agents == 0 ? std::string("no agents")
+                                          : fmt::format("agent-1..agent-{}", agents),
+                              near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near)));
+    }
+    Fields h(r, value, "host", "each host", {"labels"});
+    HostSpec host;
+    if (auto n = h.section("labels")) host.labels = parse_labels(r, *n);
+    out[name] = std::move(host);
+  }
+}
+
 ScenarioSpec parse_tree(const YAML::Node& root, const Reader& r, const Registry& registry) {
   Fields top(r, root, "the scenario", "the scenario",
-             {"name", "description", "seed", "duration", "cluster", "stacks", "workload", "faults",
-              "random_faults", "expect"});
+             {"name", "description", "seed", "duration", "cluster", "stacks", "hosts", "workload",
+              "faults", "random_faults", "expect"});
   ScenarioSpec spec;
   spec.name = r.identifier(top.need("name"), "name");
   if (auto n = top.get("description")) spec.description = r.string(*n, "description");
@@ -445,6 +529,7 @@ ScenarioSpec parse_tree(const YAML::Node& root, const Reader& r, const Registry&
   else
     parse_cluster(r, YAML::Node(YAML::NodeType::Map), registry, spec.cluster);
   if (auto n = top.section("stacks")) parse_stacks(r, *n, spec.stacks);
+  if (auto n = top.section("hosts")) parse_hosts(r, *n, spec.cluster.agents, spec.hosts);
   if (auto n = top.section("workload")) parse_workload(r, *n, spec.workload);
   Names names(spec);
   if (auto n = top.section("workload")) check_workload(r, *n, names);

@@ -421,17 +421,18 @@ TEST_CASE("HA agent ownership: the first server takes every agent's connection l
 TEST_CASE("known bug (b): without the stale-holder check a paused holder starts extra containers",
           "[ha][known-bugs]") {
   // server-1 reads under its lock, pauses past its session, and acts on the stale read after
-  // server-2 has done the work: too many containers, and an action after the session expired.
-  Run off_run = run(load("known-bugs/ha-stale-lock-holder"), 1);
+  // server-2 has done the work: it creates web/1 and web/2 a second time, an action after the
+  // session expired. Cattle's host order (models/cattle/allocator.hpp) puts the second set on
+  // the hosts of the first, under the same names, and the agent keeps one container per name, so
+  // in the model the second set takes over the first set's containers and no service exceeds
+  // its scale (real Cattle's instances would be distinct containers).
+  Run off_run = run(load("known-bugs/ha-stale-lock-holder"), 1, LogLevel::info);
   const RunOutcome& off = off_run.out;
   CHECK_FALSE(off.passed);
-  CHECK(any_failed_containing(off, "service.scale_exceeded"));
   CHECK(any_failed_containing(off, "lock.no_stale_holder_action"));
-  // The extra containers count only once they have run for the grace window.
-  Run patient_run = run(load("known-bugs/ha-stale-lock-holder",
-                             {"cluster.timing.scale_exceeded_grace=5m"}),
-                        1);
-  CHECK_FALSE(any_failed_containing(patient_run.out, "service.scale_exceeded"));
+  CHECK(timeline_count(off, "server-1", "container wordpress/web/1 created on agent-1") == 1);
+  CHECK(timeline_count(off, "server-1", "container wordpress/web/2 created on agent-2") == 1);
+  CHECK(timeline_count(off, "server-2", "container wordpress/web/1 created on agent-1") == 1);
   // With the check server-1 abandons the work when it wakes up.
   Run on_run = run(load("known-bugs/ha-stale-lock-holder",
                         {"cluster.mechanisms.zk_stale_holder_check=true"}),
@@ -477,24 +478,23 @@ TEST_CASE("regression: a relock's getChildren no longer overtakes the unlock's d
   CHECK_FALSE(any_failed_containing(r.out, "lock.no_stale_holder_action"));
 }
 
-TEST_CASE("regression: the sizing study's seed 1 holds lock.mutual_exclusion, and breaks it "
+TEST_CASE("regression: the sizing study's seed 2 holds lock.mutual_exclusion and breaks it "
           "without zk_session_order",
           "[ha][sizing]") {
-  // scenarios/study/ha-sizing.yaml, seed 1, failed at 60:08.427: server-2, connected to the
-  // follower zookeeper-3, released service-...233's lock and asked for it again at once; the
-  // follower answered the getChildren before server-2's delete had come back from the leader,
-  // server-2 held its deleted node again, and once the delete was applied server-1 was given the
-  // lock too. A server now answers a session's read only after its earlier writes
-  // (models/zookeeper/zk_clients.cpp, CommitProcessor). The run stops a minute after the failure.
-  // The schedule is the one found before HA servers ran Rancher's health checks: they are off
-  // here, as they were then (with them the run takes another course, and seed 1 no longer meets
-  // the race).
-  const char* no_hc = "cluster.mechanisms.cattle_health_checks=false";
-  Run on = run(load("study/ha-sizing", {"duration=61m", no_hc}), 1);
+  // scenarios/study/ha-sizing.yaml failed lock.mutual_exclusion (seed 1 at 60:08.427 before the
+  // allocator followed Cattle's host order): a server, connected to a follower, released a
+  // service's lock and asked for it again at once; the follower answered the getChildren before
+  // the server's delete had come back from the leader, the server held its deleted node again,
+  // and once the delete was applied another server was given the lock too. A server now answers
+  // a session's read only after its earlier writes (models/zookeeper/zk_clients.cpp,
+  // CommitProcessor). With the allocator's deterministic order (models/cattle/allocator.hpp) the
+  // runs moved: seed 1 no longer breaks it in its first hour; seed 2 does without the mechanism
+  // (server-2 and server-3 both hold one lock with live sessions). That seed 2's break is the
+  // same race was not traced step by step.
+  Run on = run(load("study/ha-sizing", {"duration=61m"}), 2);
   INFO(failures(on.out));
   CHECK(on.out.passed);
-  Run off = run(load("study/ha-sizing",
-                     {"duration=61m", no_hc, "cluster.mechanisms.zk_session_order=false"}),
-                1);
+  Run off = run(load("study/ha-sizing", {"duration=61m", "cluster.mechanisms.zk_session_order=false"}),
+                2);
   CHECK(any_failed_containing(off.out, "lock.mutual_exclusion"));
 }

@@ -302,8 +302,8 @@ inline ScenarioSpec wordpress_spec() {
   s.cluster.agents = 2;
   StackSpec st;
   st.name = "wordpress";
-  st.services.push_back(ServiceSpec{"db", 1, {}, std::nullopt});
-  st.services.push_back(ServiceSpec{"web", 2, {"db"}, HealthCheckSpec{2 * k_s, 3, 2}});
+  st.services.push_back(ServiceSpec{"db", 1, {}, std::nullopt, {}, {}});
+  st.services.push_back(ServiceSpec{"web", 2, {"db"}, HealthCheckSpec{2 * k_s, 3, 2}, {}, {}});
   st.load_balancer = LoadBalancerSpec{"lb", {"web"}};
   s.stacks.push_back(st);
   ClientSpec c;

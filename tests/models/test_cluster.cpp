@@ -33,7 +33,8 @@ TEST_CASE("the cluster boots to scale and serves requests") {
   boot(w);
   CHECK(w.running("wordpress/db") == 1);
   CHECK(w.running("wordpress/web") == 2);
-  // Spread by count, then host name: db/1 on agent-1, web/1 on agent-2, web/2 on agent-1.
+  // Cattle's spread (compute_free, then host id): db/1 on agent-1, web/1 on agent-2, web/2 on
+  // agent-1.
   CHECK(w.node_as<agent::Agent>("agent-1").is_running("wordpress/db/1"));
   CHECK(w.node_as<agent::Agent>("agent-2").is_running("wordpress/web/1"));
   CHECK(w.node_as<agent::Agent>("agent-1").is_running("wordpress/web/2"));
