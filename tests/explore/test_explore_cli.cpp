@@ -208,7 +208,7 @@ TEST_CASE("known bug (b): explore places a pause and finds the stale lock holder
   std::filesystem::remove(trace);
 }
 
-TEST_CASE("replay --set switches a mechanism on over a trace's schedule; bad keys exit 2") {
+TEST_CASE("replay --set switches a mechanism on over a trace's schedule, and bad keys exit 2") {
   std::string trace = tmp("set.trace.jsonl");
   REQUIRE(sh(fmt::format("explore {} --strategy dfs --quiet --out {}", k_lease, trace)).code == 1);
   // With fencing the same picks are all there, and the stale write is refused.
