@@ -78,6 +78,9 @@ struct ReplayArgs {
   // the trace's schedule as far as it still exists), not whether it reproduced every step; the
   // regression corpus (tests/regressions) replays its bug traces with --expect pass.
   std::string expect;
+  // --set KEY=VALUE: overrides appended to the trace's own (a mechanism switched on to show
+  // that a fixed bug's recorded schedule now passes); the replay then follows the schedule.
+  std::vector<std::string> sets;
 };
 // The log level a --log value names (notable, info, debug).
 LogLevel log_level_from_name(const std::string& name);

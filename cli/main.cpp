@@ -70,18 +70,8 @@ std::optional<int> check_command_word(CLI::App& app, int argc, char** argv) {
   return k_exit_bad_input;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  remember_arguments(argc, argv);
-  CLI::App app{"stampede: deterministic simulation and model checking of HA control planes"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("stampede ") + STAMPEDE_VERSION);
-
-  RunArgs run;
-  CLI::App* run_cmd = add_run_command(app, run);
-
-  ReplayArgs replay;
+// `replay TRACE [--verbose] [--log LEVEL] [--expect pass|fail] [--set KEY=VALUE]`.
+CLI::App* add_replay_command(CLI::App& app, ReplayArgs& replay) {
   CLI::App* replay_cmd = app.add_subcommand(
       "replay", "Re-execute a trace step by step; after a code change or from another version, "
                 "follow its schedule as far as it exists and report the verdict");
@@ -96,6 +86,26 @@ int main(int argc, char** argv) {
                          "as far as it still exists, reaches this verdict (a fixed bug's trace "
                          "must now pass)")
       ->check(CLI::IsMember({"pass", "fail"}));
+  replay_cmd->add_option("--set", replay.sets,
+                         "override KEY=VALUE after the trace's own overrides (a mechanism "
+                         "switched on or off); the replay then follows the schedule")
+      ->allow_extra_args(false);
+  return replay_cmd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  remember_arguments(argc, argv);
+  CLI::App app{"stampede: deterministic simulation and model checking of HA control planes"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("stampede ") + STAMPEDE_VERSION);
+
+  RunArgs run;
+  CLI::App* run_cmd = add_run_command(app, run);
+
+  ReplayArgs replay;
+  CLI::App* replay_cmd = add_replay_command(app, replay);
 
   std::string what = "scenarios";
   CLI::App* list_cmd = app.add_subcommand("list", "List scenarios or the names scenarios may use");

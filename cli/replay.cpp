@@ -166,12 +166,22 @@ int report_kernel(const ReplayArgs& args, const Trace& trace, const RunOutcome& 
   return verdict_exit(args, out.passed, true);
 }
 
+// The trace's scenario with `replay --set` appended to its overrides. The recorded scenario is
+// read alone first, so that an error of a --set is not reported as one of the recording.
+ScenarioSpec replay_scenario(const ReplayArgs& args, const TraceHeader& h) {
+  ScenarioSpec spec = parse_trace_scenario(args.trace, h);
+  if (args.sets.empty()) return spec;
+  std::vector<std::string> all = h.overrides;
+  all.insert(all.end(), args.sets.begin(), args.sets.end());
+  return parse_scenario_with_overrides(h.scenario_text, h.scenario_file, all, registry());
+}
+
 }  // namespace
 
 int cmd_replay_explore(const ReplayArgs& args) {
   ExploreTrace t = explore::read_explore_trace(args.trace, "");
-  const bool other = other_version(args.trace, t.trace.header);
-  ScenarioSpec spec = parse_trace_scenario(args.trace, t.trace.header);
+  const bool other = other_version(args.trace, t.trace.header) || !args.sets.empty();
+  ScenarioSpec spec = replay_scenario(args, t.trace.header);
   explore::Settings settings = explore::settings_for(t);
   if (!args.log_level.empty()) settings.timeline_level = log_level_from_name(args.log_level);
   Explorer ex(spec, registry(), settings);
@@ -193,8 +203,9 @@ int cmd_replay_explore(const ReplayArgs& args) {
 int cmd_replay(const ReplayArgs& args) {
   if (explore::is_explore_trace(args.trace)) return cmd_replay_explore(args);
   Trace trace = read_trace(args.trace, "");
-  const bool follow = other_version(args.trace, trace.header) || !args.expect.empty();
-  ScenarioSpec spec = parse_trace_scenario(args.trace, trace.header);
+  const bool follow =
+      other_version(args.trace, trace.header) || !args.expect.empty() || !args.sets.empty();
+  ScenarioSpec spec = replay_scenario(args, trace.header);
   ReplayComparer comparer(trace, args.verbose);
   if (follow) comparer.keep_going();
   RunConfig config;

@@ -217,6 +217,9 @@ std::vector<NodeCount> node_counts(const ScenarioSpec& spec, bool liveness) {
 
 const std::string k_dropped = "\x01dropped";
 
+// Shrinker::delete_any tries one candidate per step: only runs up to this long.
+constexpr std::size_t k_delete_any_max_steps = 4000;
+
 // The name a node has once member `drop` of PREFIX1..n is gone and the later ones move down; the
 // dropped member's own name becomes one no node has.
 std::string renamed(const std::string& name, const std::string& prefix, int drop) {
@@ -386,6 +389,23 @@ class Shrinker {
     }
   }
 
+  // Any single step removed, every step matched by identity: the event it took is left pending
+  // (it comes later, or never before the violation), and the later steps take their own events
+  // out of time order where the delay bound allows. This is the only pass that adds
+  // reorderings: a step that time would take but the bug does not need (a heartbeat, a boot
+  // timer of a node that takes no part) goes, which the passes that zero picks cannot do
+  // (they only take reorderings away). Long runs skip it (a candidate per step).
+  void delete_any() {
+    if (best_.picks.size() > k_delete_any_max_steps) return;
+    for (std::size_t i = best_.picks.size(); i-- > 0 && !out_of_budget();) {
+      if (i >= best_.picks.size() || is_injected(i)) continue;
+      std::vector<Want> c = wants_;
+      for (Want& w : c) w.keyed = true;
+      c.erase(c.begin() + static_cast<std::ptrdiff_t>(i));
+      attempt(c);
+    }
+  }
+
   void faults_later() {
     // An injected fault one step later (the step it displaced goes first).
     for (std::size_t i = 0; i + 1 < best_.picks.size() && !out_of_budget(); ++i) {
@@ -415,6 +435,30 @@ class Shrinker {
     return c;
   }
 
+  // Each injected fault of `c` anchored right after the step before it, or (`own`) right after
+  // the last step before it of the node it targets (the step before it when there is none):
+  // the nth occurrence of that step's key (exact, or `coarse`).
+  static std::vector<CandidateScheduler::Anchor> fault_anchors(const std::vector<Want>& c,
+                                                               bool coarse, bool own) {
+    std::vector<CandidateScheduler::Anchor> anchors;
+    std::map<std::uint64_t, std::uint64_t> seen;
+    std::vector<std::uint64_t> nth(c.size());
+    auto key = [&](const Want& w) { return coarse ? w.coarse : w.exact; };
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      if (c[i].injected && i > 0) {
+        std::size_t j = i - 1;
+        for (std::size_t k = i; own && k-- > 0;)
+          if (!c[k].injected && c[k].node == c[i].node) {
+            j = k;
+            break;
+          }
+        anchors.push_back({key(c[j]), nth[j], c[i]});
+      }
+      nth[i] = ++seen[key(c[i])];
+    }
+    return anchors;
+  }
+
   // Whether the steps c, on the smaller cluster that ex explores, still fail the property, in
   // one of three forms (tried in turn).
   bool attempt_smaller(std::vector<Want>& c, Explorer* ex) {
@@ -422,22 +466,17 @@ class Shrinker {
     // reorderings that made the bug on the larger cluster rarely carry over.
     bool ok = attempt(c, ex);
     // Every step left to time, each injected fault right after the event it followed (by
-    // identity, then by kind): a smaller cluster takes another number of steps to get to
-    // the moment the fault must hit.
-    for (bool coarse : {false, true}) {
-      if (ok) break;
-      std::vector<CandidateScheduler::Anchor> anchors;
-      std::map<std::uint64_t, std::uint64_t> seen;
-      for (std::size_t i = 0; i < c.size(); ++i) {
-        if (c[i].injected && i > 0) {
-          std::uint64_t key = coarse ? c[i - 1].coarse : c[i - 1].exact;
-          anchors.push_back({key, seen[key], c[i]});
-        }
-        ++seen[coarse ? c[i].coarse : c[i].exact];
+    // identity, then by kind), then right after the last step of the node it hits: a smaller
+    // cluster takes another number of steps to get to the moment the fault must hit, and the
+    // step just before a fault is often another node's (a heartbeat of a node that is gone),
+    // where the target's own progress (a read it made under a lock) is what the fault needs.
+    for (bool own : {false, true})
+      for (bool coarse : {false, true}) {
+        if (ok) break;
+        std::vector<CandidateScheduler::Anchor> anchors = fault_anchors(c, coarse, own);
+        if (anchors.empty()) continue;
+        ok = attempt({}, ex, &anchors, coarse);
       }
-      if (anchors.empty()) break;
-      ok = attempt({}, ex, &anchors, coarse);
-    }
     if (!ok) {
       bool reordered = false;
       for (Want& w : c)
@@ -538,6 +577,12 @@ class Shrinker {
   void run() {
     run_passes();
     shorter_pauses();
+    // Last, as it costs a candidate per step: the steps the bug does not need, one at a time;
+    // then the cheap passes again over what that left.
+    keyed_ = true;
+    std::uint64_t before = accepted_;
+    delete_any();
+    if (accepted_ != before) run_passes();
   }
 
   void run_passes() {

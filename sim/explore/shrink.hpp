@@ -18,12 +18,16 @@
 //
 // Passes: smaller clusters (each node count lowered one member at a time, each member tried as
 // the one dropped: its steps go and the later members are renamed down; with the picks as they
-// are, with every step left to time and each injected fault right after the event it followed,
-// and with every reordering left to time); then, repeated until none helps: binary-search
+// are, with every step left to time and each injected fault right after the event it followed
+// or right after the last step of the node it hits, and with every reordering left to time);
+// then, repeated until none helps: binary-search
 // cuts of the out-of-order picks before a step and after a step (injected faults kept), by index
 // then by identity; ddmin chunks of the non-zero picks, deletion of single out-of-order steps,
 // lowering single picks and moving each injected fault one step later, by identity then by
-// index; smaller clusters again; at the end, shorter injected pauses (halving, then bisection).
+// index; smaller clusters again; then shorter injected pauses (halving, then bisection); last,
+// on runs of up to 4,000 steps, the deletion of any single step, every step matched by identity
+// (the event it took is left pending, so this is the one pass that adds reorderings: it removes
+// the steps time would take that the bug does not need), and the passes again if one went.
 // A candidate stops as soon as it has more steps than the best at no fewer faults on the same
 // cluster (it cannot be kept); only the final run is recorded.
 #include <cstdint>

@@ -92,7 +92,7 @@ TEST_CASE("a swarm counterexample records its subset, so it replays and shrinks"
   auto s = sh(fmt::format("shrink {} --out {}", trace, shrunk));
   INFO(s.out);
   CHECK(s.code == 0);
-  CHECK(s.out.find("(13 steps)") != std::string::npos);
+  CHECK(s.out.find("(12 steps)") != std::string::npos);
   CHECK(sh("replay " + shrunk).code == 0);
   std::filesystem::remove(trace);
   std::filesystem::remove(shrunk);
