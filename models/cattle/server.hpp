@@ -366,7 +366,7 @@ class CattleServer final : public Node {
   void start_health(Ctx& ctx);
   const HealthCheckSpec* health_spec(ServiceId service) const;
   const HealthCheckSpec* health_spec_of(InstanceId instance) const;
-  std::vector<HostId> active_hosts() const;
+  const std::vector<HostId>& active_hosts() const;  // in id order (the row cache's)
   void health_started(Ctx& ctx, InstanceId instance);
   void register_health(Ctx& ctx, InstanceId instance);
   void push_health_config(Ctx& ctx);
