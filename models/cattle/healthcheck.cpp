@@ -159,24 +159,22 @@ void CattleServer::health_started(Ctx& ctx, InstanceId iid) {
   push_health_config(ctx);
 }
 
-std::vector<HostId> CattleServer::active_hosts() const {
-  std::vector<HostId> hosts;
-  for (const auto& [hid, host] : rows<HostRow>())
-    if (host.state == HostState::active) hosts.push_back(hid);
-  return hosts;
+const std::vector<HostId>& CattleServer::active_hosts() const {
+  return cache_.active_hosts(store());
 }
 
 void CattleServer::register_health(Ctx& ctx, InstanceId iid) {
   std::optional<HealthRow> hrow = health_row(iid);
   const InstanceRow* instance = row<InstanceRow>(iid);
   if (!hrow || instance == nullptr) return;
-  std::vector<HostId> available = active_hosts();
   std::vector<HostId> kept;
   for (const auto& [host, said] : hrow->checkers)
-    if (std::find(available.begin(), available.end(), host) != available.end())
-      kept.push_back(host);
+    if (state_of(host) == HostState::active) kept.push_back(host);
+  // pick_checkers adds none (and draws nothing) to a container with three active checkers: the
+  // copy of every active host it would shuffle is made only when it is needed.
+  if (kept.size() >= k_required_checkers) return;
   auto random = [&](std::int64_t lo, std::int64_t hi) { return ctx.random(lo, hi); };
-  std::vector<HostId> picked = pick_checkers(kept, available, instance->host, random);
+  std::vector<HostId> picked = pick_checkers(kept, active_hosts(), instance->host, random);
   if (picked.empty()) return;
   Transaction txn;
   for (HostId h : picked)
@@ -185,24 +183,28 @@ void CattleServer::register_health(Ctx& ctx, InstanceId iid) {
 }
 
 void CattleServer::push_health_config(Ctx& ctx) {
-  // Each active host gets the list of containers it checks (its HAProxy backends). In HA each
-  // server configures the agents it owns, from its copy of the shared tables.
+  // Each active host gets the list of containers it checks (its HAProxy backends), in the hosts'
+  // id order; most lists are empty, and those share one payload. In HA each server configures the
+  // agents it owns, from its copy of the shared tables. The lists are gathered for the checkers
+  // only: a map of every active host, built at each push, made a wave of hosts coming back cost
+  // O(hosts^2) tree walks on top of its O(hosts^2) messages (issue 15).
   std::map<HostId, std::vector<std::string>> by_checker;
-  for (HostId h : active_hosts())
-    if (owns_agent(h)) by_checker[h];
   for (const auto& [iid, hrow] : health_rows()) {
     const InstanceRow* instance = row<InstanceRow>(iid);
     if (instance == nullptr || instance->state != InstanceState::active) continue;
-    for (const auto& [checker, said] : hrow.checkers) {
-      auto list = by_checker.find(checker);
-      if (list != by_checker.end())
-        list->second.push_back(health_entry(iid.value, instance->name, host_name(instance->host)));
-    }
+    for (const auto& [checker, said] : hrow.checkers)
+      if (state_of(checker) == HostState::active && owns_agent(checker))
+        by_checker[checker].push_back(
+            health_entry(iid.value, instance->name, host_name(instance->host)));
   }
-  for (auto& [checker, entries] : by_checker) {
-    NodeId agent = ctx.lookup(host_name(checker));
-    if (agent != k_no_node)
-      ctx.send(agent, wire::encode(HealthcheckConfig{make_names(std::move(entries))}));
+  const auto none = make_names({});
+  for (HostId h : active_hosts()) {
+    if (!owns_agent(h)) continue;
+    NodeId agent = ctx.lookup(host_name(h));
+    if (agent == k_no_node) continue;
+    auto list = by_checker.find(h);
+    ctx.send(agent, wire::encode(HealthcheckConfig{
+                        list == by_checker.end() ? none : make_names(std::move(list->second))}));
   }
 }
 

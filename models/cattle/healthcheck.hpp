@@ -127,13 +127,16 @@ bool should_update(const HealthRow& row, Health reported);
 std::optional<Health> determine_new_health(const HealthRow& row, HostId reporter,
                                            Health reported, bool reconcile);
 
+// How many checkers a container gets: HealthcheckServiceImpl.java line 259, requiredNumber.
+inline constexpr std::size_t k_required_checkers = 3;
+
 // HealthcheckServiceImpl.getHealthCheckHostIds: the hosts to add as checkers. `kept`: the
 // container's checkers that are active; `available`: every active host, in a fixed order;
 // `own`: the container's host; `random(lo, hi)` draws the shuffle.
 template <class Random>
 std::vector<HostId> pick_checkers(const std::vector<HostId>& kept, std::vector<HostId> available,
                                   HostId own, Random&& random) {
-  constexpr std::size_t k_required = 3;  // HealthcheckServiceImpl.java line 259
+  constexpr std::size_t k_required = k_required_checkers;
   if (kept.size() >= k_required) return {};
   std::erase_if(available, [&](HostId h) {
     return std::find(kept.begin(), kept.end(), h) != kept.end();

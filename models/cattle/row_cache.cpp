@@ -29,7 +29,7 @@ void erase_sorted(std::vector<V>& ids, V id) {
 void RowCache::link(const HostRow& r, bool fresh) const {
   host_by_name_[r.name].insert(r.id);
   if (fresh) insert_sorted(host_ids_, r.id);
-  hosts_active_ += r.state == HostState::active;
+  if (r.state == HostState::active) insert_sorted(active_host_ids_, r.id);
 }
 
 void RowCache::unlink(const HostRow& r, bool gone) const {
@@ -39,7 +39,7 @@ void RowCache::unlink(const HostRow& r, bool gone) const {
     if (named->second.empty()) host_by_name_.erase(named);
   }
   if (gone) erase_sorted(host_ids_, r.id);
-  hosts_active_ -= r.state == HostState::active;
+  if (r.state == HostState::active) erase_sorted(active_host_ids_, r.id);
 }
 
 void RowCache::link(const InstanceRow& r, bool) const {
@@ -63,7 +63,7 @@ void RowCache::unlink(const ProcessRow& r, bool) const {
 void RowCache::forget_all(Parsed<HostRow>&) const {
   host_by_name_.clear();
   host_ids_.clear();
-  hosts_active_ = 0;
+  active_host_ids_.clear();
 }
 
 void RowCache::forget_all(Parsed<InstanceRow>&) const {

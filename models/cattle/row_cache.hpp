@@ -46,7 +46,14 @@ class RowCache {
   // a count over the host table there made a step cost O(hosts) (issue 15).
   std::int64_t hosts_active(const mysql::Database& db) const {
     sync<HostRow>(db);
-    return hosts_active_;
+    return static_cast<std::int64_t>(active_host_ids_.size());
+  }
+  // The active hosts, in id order: the health checks' config push and checker choice walk them
+  // at every host that comes back, and a pass over the host table there made a wave of
+  // reconnecting hosts cost O(hosts^2) table walks (issue 15).
+  const std::vector<HostId>& active_hosts(const mysql::Database& db) const {
+    sync<HostRow>(db);
+    return active_host_ids_;
   }
   // How many hosts come before this one in id order (the number of hosts if it is not one).
   std::size_t host_position(const mysql::Database& db, HostId host) const;
@@ -138,8 +145,8 @@ class RowCache {
   mutable std::vector<mysql::RowId> changed_;  // sync's scratch list of changed rows
   // The hosts of each name: the lowest id is the one host_named gives.
   mutable std::map<std::string, std::set<HostId>, std::less<>> host_by_name_;
-  mutable std::vector<HostId> host_ids_;  // in id order
-  mutable std::int64_t hosts_active_ = 0;
+  mutable std::vector<HostId> host_ids_;         // in id order
+  mutable std::vector<HostId> active_host_ids_;  // the active ones, in id order
   mutable std::map<HostId, std::vector<InstanceId>> instances_by_host_;
   mutable std::map<ServiceId, std::vector<InstanceId>> instances_by_service_;
   mutable std::map<std::int64_t, std::vector<ProcessId>> processes_by_resource_;

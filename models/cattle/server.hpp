@@ -376,7 +376,7 @@ class CattleServer final : public Node {
   static void add_health_tables(mysql::Database& db);
   const HealthCheckSpec* health_spec(ServiceId service) const;
   const HealthCheckSpec* health_spec_of(InstanceId instance) const;
-  std::vector<HostId> active_hosts() const;
+  const std::vector<HostId>& active_hosts() const;  // in id order (the row cache's)
   // A container's rows (nullopt: it has no healthcheck_instance row), and every container's.
   std::optional<HealthRow> health_row(InstanceId instance) const;
   std::map<InstanceId, HealthRow> health_rows() const;

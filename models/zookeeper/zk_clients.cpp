@@ -62,7 +62,7 @@ void ZkServer::on(Ctx& ctx, NodeId from, const ClientConnect& m) {
   if (refuse_unless_serving(ctx, from, m.conn)) return;
   std::int64_t session = m.session;
   if (session == 0) return create_session(ctx, from, m);
-  vol_.clients[from] = ClientConn{m.conn, session, false};
+  vol_.clients[from] = ClientConn{m.conn, session, false, {}};
   if (vol_.state == ServerState::leading) {
     if (vol_.tree.session_live(session) && vol_.lead.closing.count(session) == 0) {
       vol_.clients[from].established = true;
@@ -83,7 +83,7 @@ void ZkServer::create_session(Ctx& ctx, NodeId from, const ClientConnect& m) {
   std::int64_t timeout = std::clamp(m.timeout_ns, cfg_.min_session_timeout * tick,
                                     cfg_.max_session_timeout * tick);
   std::int64_t id = ++vol_.next_session;
-  vol_.clients[from] = ClientConn{m.conn, id, false};
+  vol_.clients[from] = ClientConn{m.conn, id, false, {}};
   Txn t;
   t.op = TxnOp::create_session;
   t.session = id;

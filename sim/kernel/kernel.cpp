@@ -21,15 +21,24 @@ struct Kernel::Event {
   TimeNs time_ns = 0;
   std::uint64_t key = 0;
   std::uint64_t seq = 0;
+  static constexpr std::uint32_t k_no_slot = UINT32_MAX;
   StepKind kind = StepKind::deliver;
+  bool on_link = false;  // pushed by push_on_link (its direction's chain)
   NodeId node = k_no_node;
   NodeId from = k_no_node;
   std::uint32_t epoch = 0;  // the node's incarnation when the event was scheduled
   std::uint32_t conn_gen = 0;  // stream deliveries and connection events: the connection
+  // push_on_link's events: the slot of the next pending event of the same direction (in what
+  // was padding before the timer id: the two fields cost no bytes).
+  std::uint32_t next = k_no_slot;
   TimerId timer = 0;
   std::uint64_t tag = 0;    // timer tag or action index
   Message msg;
 };
+
+static std::uint64_t direction_key(NodeId from, NodeId to) {
+  return (std::uint64_t{from} << 32) | to;
+}
 
 // The heap holds small entries that point into a slab of events: sifting moves 32 bytes instead
 // of a whole event with its message.
@@ -276,6 +285,12 @@ void Kernel::push(Event&& ev, std::optional<std::uint64_t> key) {
   } else {
     ev.key = static_cast<std::uint64_t>(chooser_->uniform(ChoiceKind::order, 1, k_key_random_max));
   }
+  const std::uint32_t slot = store(std::move(ev));
+  const Event& e = slab_[slot];
+  heap_push(e.kind == StepKind::timer ? timer_heap_ : event_heap_, e.time_ns, e.key, e.seq, slot);
+}
+
+std::uint32_t Kernel::store(Event&& ev) {
   std::uint32_t slot;
   if (free_slots_.empty()) {
     slot = static_cast<std::uint32_t>(slab_.size());
@@ -285,8 +300,36 @@ void Kernel::push(Event&& ev, std::optional<std::uint64_t> key) {
     free_slots_.pop_back();
     slab_[slot] = std::move(ev);
   }
+  return slot;
+}
+
+void Kernel::push_on_link(Event&& ev) {
+  // The same sequence number and order key as push() would give, drawn at the same moment.
+  ev.seq = seq_++;
+  ev.key = static_cast<std::uint64_t>(chooser_->uniform(ChoiceKind::order, 1, k_key_random_max));
+  ev.on_link = true;
+  ev.next = Event::k_no_slot;
+  const std::uint64_t dir = direction_key(ev.from, ev.node);
+  const std::uint32_t slot = store(std::move(ev));
+  auto [tail, first] = link_tails_.try_emplace(dir, slot);
+  if (!first) {
+    // Its time is later than that of every pending event of the direction: it waits its turn.
+    slab_[tail->second].next = slot;
+    tail->second = slot;
+    return;
+  }
   const Event& e = slab_[slot];
-  heap_push(e.kind == StepKind::timer ? timer_heap_ : event_heap_, e.time_ns, e.key, e.seq, slot);
+  heap_push(event_heap_, e.time_ns, e.key, e.seq, slot);
+}
+
+void Kernel::release_next_on_link(const Event& ev) {
+  if (!ev.on_link) return;
+  if (ev.next == Event::k_no_slot) {
+    link_tails_.erase(direction_key(ev.from, ev.node));
+    return;
+  }
+  const Event& n = slab_[ev.next];
+  heap_push(event_heap_, n.time_ns, n.key, n.seq, ev.next);
 }
 
 void Kernel::note_cancelled() {
@@ -339,6 +382,7 @@ void Kernel::run_until(TimeNs until_ns) {
     std::uint32_t slot = heap_pop(*heap).slot;
     Event ev = std::move(slab_[slot]);
     free_slots_.push_back(slot);
+    release_next_on_link(ev);
     now_ns_ = ev.time_ns;
     dispatch(ev);
     for (StepObserver* o : observers_)
@@ -369,6 +413,7 @@ bool Kernel::dispatch_engine_step(Event& ev, StepInfo& info) {
       // Deferred events keep their arrival order: a fixed key leaves them ordered by sequence.
       for (Event& d : deferred) {
         d.time_ns = now_ns_;
+        d.on_link = false;  // its direction's chain let the next one go when it was popped
         push(std::move(d), k_key_resumed);
       }
       for (StepObserver* o : observers_) o->on_step(info);
@@ -515,7 +560,7 @@ void Kernel::send_stream(NodeId from, NodeId to, Message&& msg) {
       ev.epoch = nodes_[to].epoch;
       ev.conn_gen = v.generation;
       ev.msg = std::move(msg);
-      push(std::move(ev));
+      push_on_link(std::move(ev));
       return;
     }
     case Connections::Outcome::lost: return;
@@ -543,7 +588,7 @@ void Kernel::notify(NodeId node, NodeId peer, ConnectionEvent event, std::uint32
   ev.epoch = nodes_[node].epoch;
   ev.conn_gen = generation;
   ev.tag = static_cast<std::uint64_t>(event);
-  push(std::move(ev));
+  push_on_link(std::move(ev));
 }
 
 void Kernel::dispatch_connection(Event& ev, StepInfo& info) {

@@ -822,7 +822,7 @@ TEST_CASE("an invalid scenario embedded in a trace is reported in the trace, not
   std::string text = slurp(good);
   const std::size_t at = text.find("duration: ");
   REQUIRE(at != std::string::npos);
-  text.insert(at + 10, "x");  // "duration: x10m": not a duration
+  text = text.substr(0, at + 10) + "x" + text.substr(at + 10);  // "duration: x10m": not a duration
   std::ofstream(bad) << text;
   const std::string before = slurp(bad);
   Result r = stampede("replay " + bad);
