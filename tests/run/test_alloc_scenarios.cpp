@@ -6,6 +6,7 @@
 #include "models/register.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "tests/common/failures.hpp"
 #include "tests/common/registry.hpp"
 
 using namespace stampede;
@@ -25,12 +26,7 @@ RunOutcome run_alloc(const std::string& name, const std::vector<std::string>& se
                       registry(), c);
 }
 
-std::string failures(const RunOutcome& out) {
-  std::string s;
-  for (const auto& r : out.results)
-    if (!r.passed) s += "  ✗ " + r.spec->text + " -- " + r.detail + "\n";
-  return s;
-}
+using test::failures;
 
 struct Case {
   const char* scenario;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "models/register.hpp"
+#include "tests/common/failures.hpp"
 #include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -24,12 +25,7 @@ RunOutcome run_hc(const std::string& name, const std::vector<std::string>& sets 
                       registry(), c);
 }
 
-std::string failures(const RunOutcome& out) {
-  std::string s;
-  for (const auto& r : out.results)
-    if (!r.passed) s += "  ✗ " + r.spec->text + " -- " + r.detail + "\n";
-  return s;
-}
+using test::failures;
 
 struct Case {
   const char* scenario;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "models/register.hpp"
+#include "tests/common/failures.hpp"
 #include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -40,12 +41,7 @@ RunOutcome run(const ScenarioSpec& spec, std::uint64_t seed) {
   return run_scenario(spec, registry(), c);
 }
 
-std::string failures(const RunOutcome& out) {
-  std::string s;
-  for (const auto& r : out.results)
-    if (!r.passed) s += "  ✗ " + r.spec->text + " -- " + r.detail + "\n";
-  return s;
-}
+using test::failures;
 
 }  // namespace
 
