@@ -6,32 +6,17 @@
 #include "models/register.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
-#include "tests/common/failures.hpp"
+#include "tests/common/scenario_runs.hpp"
 #include "tests/common/registry.hpp"
 
 using namespace stampede;
 
 namespace {
 
-const Registry& registry() { return test::models_registry(); }
-
-RunOutcome run_alloc(const std::string& name, const std::vector<std::string>& sets = {},
-                     std::uint64_t seed = 0, LogLevel level = LogLevel::notable) {
-  std::string path = std::string(SCENARIOS_DIR) + "/" + name + ".yaml";
-  ScenarioSpec base = load_scenario(path, registry());
-  RunConfig c;
-  c.seed = seed == 0 ? base.seed : seed;
-  c.timeline_level = level;
-  return run_scenario(parse_scenario_with_overrides(base.source_text, path, sets, registry()),
-                      registry(), c);
-}
-
 using test::failures;
+using test::run_named;
 
-struct Case {
-  const char* scenario;
-  const char* switch_off;
-};
+using Case = test::MechanismCase;
 
 const Case k_cases[] = {
     {"alloc-spread", "cluster.mechanisms.cattle_allocator_spread=false"},
@@ -55,10 +40,10 @@ std::vector<TimeNs> scheduling_failures(const RunOutcome& out) {
 TEST_CASE("each allocator scenario passes and fails with its mechanism off", "[allocator]") {
   for (const Case& c : k_cases) {
     SECTION(std::string(c.scenario) + " / " + c.switch_off) {
-      RunOutcome on = run_alloc(c.scenario);
+      RunOutcome on = run_named(c.scenario);
       INFO(c.scenario << "\n" << failures(on));
       CHECK(on.passed);
-      RunOutcome off = run_alloc(c.scenario, {c.switch_off});
+      RunOutcome off = run_named(c.scenario, {c.switch_off});
       INFO(c.scenario << " with " << c.switch_off);
       CHECK_FALSE(off.passed);
     }
@@ -69,7 +54,7 @@ TEST_CASE("the allocator scenarios hold for other seeds", "[allocator]") {
   for (const char* name :
        {"alloc-spread", "alloc-ports", "alloc-labels", "alloc-scale", "alloc-host-loss"}) {
     for (std::uint64_t seed : {2u, 3u}) {
-      RunOutcome out = run_alloc(name, {}, seed);
+      RunOutcome out = run_named(name, {}, seed);
       INFO(name << " seed " << seed << "\n" << failures(out));
       CHECK(out.passed);
     }
@@ -80,7 +65,7 @@ TEST_CASE("a placement no host can take is retried until the end of the run", "[
   // rancher/rancher#4771 and #820: the process fails and the replay task runs it again, every
   // other 15 s replay once it has failed twice, for as long as the cluster runs.
   for (const char* name : {"alloc-ports", "alloc-scale"}) {
-    RunOutcome out = run_alloc(name, {}, 0, LogLevel::info);
+    RunOutcome out = run_named(name, {}, 0, LogLevel::info);
     std::vector<TimeNs> at = scheduling_failures(out);
     INFO(name);
     REQUIRE(at.size() >= 10);
@@ -89,7 +74,7 @@ TEST_CASE("a placement no host can take is retried until the end of the run", "[
     for (std::size_t i = 3; i < at.size(); ++i) CHECK(at[i] - at[i - 1] >= 15 * k_s);
   }
   // The host loss: tried from the removal until agent-3 is back at 8 min, then placed there.
-  RunOutcome loss = run_alloc("alloc-host-loss", {}, 0, LogLevel::info);
+  RunOutcome loss = run_named("alloc-host-loss", {}, 0, LogLevel::info);
   std::vector<TimeNs> at = scheduling_failures(loss);
   REQUIRE(at.size() >= 5);
   CHECK(at.back() >= 7 * k_m);
@@ -97,12 +82,12 @@ TEST_CASE("a placement no host can take is retried until the end of the run", "[
 }
 
 TEST_CASE("the allocator scenarios' digests are pinned", "[allocator][pinned]") {
-  CHECK(hex64(run_alloc("alloc-spread").digest) == "aec9dc71fd560baf");
-  CHECK(hex64(run_alloc("alloc-ports").digest) == "baffc7ae7b2c9ae0");
-  CHECK(hex64(run_alloc("alloc-labels").digest) == "39a227dcb0c9878a");
-  CHECK(hex64(run_alloc("alloc-scale").digest) == "6b1c88db15f9782b");
+  CHECK(hex64(run_named("alloc-spread").digest) == "aec9dc71fd560baf");
+  CHECK(hex64(run_named("alloc-ports").digest) == "baffc7ae7b2c9ae0");
+  CHECK(hex64(run_named("alloc-labels").digest) == "39a227dcb0c9878a");
+  CHECK(hex64(run_named("alloc-scale").digest) == "6b1c88db15f9782b");
   // alloc-host-loss moved from e90cadb5de83a4e2 at its merge with the HA health checks (hcha17),
   // whose single-mode changes it meets: its service has a health check, and health rows now
   // live in the store and checks are named by sequence number alone.
-  CHECK(hex64(run_alloc("alloc-host-loss").digest) == "9b426e92d36c200b");
+  CHECK(hex64(run_named("alloc-host-loss").digest) == "9b426e92d36c200b");
 }

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "models/register.hpp"
-#include "tests/common/failures.hpp"
+#include "tests/common/scenario_runs.hpp"
 #include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -16,21 +16,10 @@ namespace {
 
 const Registry& registry() { return test::models_registry(); }
 
-RunOutcome run_hc(const std::string& name, const std::vector<std::string>& sets = {}) {
-  std::string path = std::string(SCENARIOS_DIR) + "/" + name + ".yaml";
-  ScenarioSpec base = load_scenario(path, registry());
-  RunConfig c;
-  c.seed = base.seed;
-  return run_scenario(parse_scenario_with_overrides(base.source_text, path, sets, registry()),
-                      registry(), c);
-}
-
 using test::failures;
+using test::run_named;
 
-struct Case {
-  const char* scenario;
-  const char* switch_off;
-};
+using Case = test::MechanismCase;
 
 const Case k_cases[] = {
     {"hc-host-isolated", "cluster.mechanisms.cattle_health_checks=false"},
@@ -46,10 +35,10 @@ TEST_CASE("each health-check scenario passes, and fails with its mechanism off",
           "[healthcheck]") {
   for (const Case& c : k_cases) {
     SECTION(std::string(c.scenario) + " / " + c.switch_off) {
-      RunOutcome on = run_hc(c.scenario);
+      RunOutcome on = run_named(c.scenario);
       INFO(c.scenario << "\n" << failures(on));
       CHECK(on.passed);
-      RunOutcome off = run_hc(c.scenario, {c.switch_off});
+      RunOutcome off = run_named(c.scenario, {c.switch_off});
       INFO(c.scenario << " with " << c.switch_off);
       CHECK_FALSE(off.passed);
     }
@@ -67,7 +56,7 @@ TEST_CASE("the isolated host's scenario holds for other seeds, and its digest is
     INFO("seed " << seed << "\n" << failures(out));
     CHECK(out.passed);
   }
-  CHECK(hex64(run_hc("hc-host-isolated").digest) == "87992f924b41c851");
+  CHECK(hex64(run_named("hc-host-isolated").digest) == "87992f924b41c851");
 }
 
 TEST_CASE("in HA the DOWN reports reach two servers, and the last judge sees every checker's row",

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "models/register.hpp"
-#include "tests/common/failures.hpp"
+#include "tests/common/scenario_runs.hpp"
 #include "tests/common/registry.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -62,11 +62,9 @@ TEST_CASE("every scenario gives the same digest twice and in a second thread", "
   }
 }
 
-struct MechanismCase {
-  const char* scenario;
-  const char* switch_off;  // the --set that removes the mechanism the observation depends on
-};
+using test::MechanismCase;
 
+// Each observation's scenario, and the --set that removes the mechanism it depends on.
 static const MechanismCase k_field_notes[] = {
     {"agent-partition", "cluster.mechanisms.agent_resync=false"},
     {"server-stop", "cluster.mechanisms.state_in_store=false"},
