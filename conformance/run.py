@@ -81,8 +81,15 @@ def run_model(exp, stampede, results):
             r.model_na = str(v)
         else:
             r.model = v
-    print("  model: " + ", ".join(f"{r.row.key}={r.model_na and 'n/a' or r.model}"
-                                  for r in results), flush=True)
+    print("  model: " + ", ".join(f"{r.row.key}={model_text(r)}" for r in results), flush=True)
+
+
+def model_text(r):
+    if r.model_na is not None:
+        return "n/a"
+    if isinstance(r.model, list):
+        return "[" + " ".join(f"{v:.3f}" for v in r.model) + "]"
+    return r.model
 
 
 def rows_block(exps):

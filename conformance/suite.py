@@ -6,13 +6,21 @@ the model (one value per row, or NotModelled). A row compares them:
            range (min..max over the repetitions);
   bool  -- yes/no; passes when every real repetition and the model agree;
   exact -- a value that is not a timing (a granted timeout, an error code); passes when every real
-           repetition and the model agree.
+           repetition and the model agree;
+  draw  -- seconds, a timing that is a random draw on both sides (a client's random reconnect
+           pause, which follower notices first, milliseconds of scheduling): the model gives one
+           value per run (seed), and the row passes unless the exact rank-sum test of stats.py
+           rejects, at p < 0.01, that the real repetitions and the model's runs come from one
+           distribution. A median of a few draws is too wide for a x1.5 ratio (docs/conformance.md).
 A row whose model side is not modelled, or whose real side could not be measured, does not pass.
 """
 import statistics
 
+import stats
+
 TIME_FACTOR = 1.5
-TOLERANCE = {"time": "x1.5 or in range", "bool": "identical", "exact": "identical"}
+TOLERANCE = {"time": "x1.5 or in range", "bool": "identical", "exact": "identical",
+             "draw": f"same distribution (rank test p >= {stats.ALPHA})"}
 
 
 class Row:
@@ -42,13 +50,18 @@ class Result:
         self.row = row
         self.real = []          # one value per repetition that measured it
         self.real_error = None  # why the real side has no value
-        self.model = None
+        self.model = None       # one value; for a draw row, the list of the model's runs
         self.model_na = None    # why the model side has no value
 
     def verdict(self):
         """(passed, ratio text)."""
         if self.model_na is not None or not self.real or self.model is None:
             return False, "-"
+        if self.row.kind == "draw":
+            ok, p = stats.same_distribution(self.real, self.model)
+            med, model_med = statistics.median(self.real), statistics.median(self.model)
+            ratio = f"{model_med / med:.2f}" if med > 0 else "inf"
+            return ok, f"{ratio} (p={p:.2f})"
         if self.row.kind == "time":
             med = statistics.median(self.real)
             ratio = self.model / med if med > 0 else float("inf")
@@ -60,7 +73,7 @@ class Result:
 
 
 def fmt_value(kind, v):
-    if kind == "time":
+    if kind in ("time", "draw"):
         return f"{v:.3f}" if v < 10 else f"{v:.2f}"
     if kind == "bool":
         return "yes" if v else "no"
@@ -70,14 +83,20 @@ def fmt_value(kind, v):
 def fmt_real(r):
     if not r.real:
         return f"error: {r.real_error}" if r.real_error else "not run"
-    k, vals, n = r.row.kind, r.real, len(r.real)
-    if k == "time":
-        med = statistics.median(vals)
-        return f"{fmt_value(k, med)} ({fmt_value(k, min(vals))}..{fmt_value(k, max(vals))}, n={n})"
+    k, vals = r.row.kind, r.real
+    if k in ("time", "draw"):
+        return fmt_spread(k, vals)
     distinct = sorted(set(vals), key=str)
     if len(distinct) == 1:
         return f"{fmt_value(k, distinct[0])} (n={n})"
     return "/".join(fmt_value(k, v) for v in vals) + f" (n={n})"
+
+
+def fmt_spread(kind, vals):
+    """A sample as its median, range and size."""
+    med = statistics.median(vals)
+    return (f"{fmt_value(kind, med)} ({fmt_value(kind, min(vals))}..{fmt_value(kind, max(vals))}, "
+            f"n={len(vals)})")
 
 
 def fmt_model(r):
@@ -85,6 +104,8 @@ def fmt_model(r):
         return f"n/a (not modelled: {r.model_na})"
     if r.model is None:
         return "error"
+    if r.row.kind == "draw":
+        return fmt_spread(r.row.kind, r.model)
     return fmt_value(r.row.kind, r.model)
 
 

@@ -1,0 +1,45 @@
+#!/usr/bin/python3
+"""Checks the exact rank-sum test of conformance/stats.py against values worked out by hand, so
+that a wrong p-value cannot pass or fail a conformance row unnoticed (ctest: conformance_stats)."""
+import math
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stats  # noqa: E402
+
+
+def close(x, y):
+    return math.isclose(x, y, rel_tol=1e-12)
+
+
+def main():
+    # Ties share their mean rank.
+    assert stats.mid_ranks([3.0, 1.0, 3.0, 2.0]) == [3.5, 1.0, 3.5, 2.0]
+    # Complete separation of 5 against 5: only the two most extreme of C(10,5) = 252 splits.
+    assert close(stats.rank_sum_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]), 2 / 252)
+    assert not stats.same_distribution([6, 7, 8, 9, 10], [1, 2, 3, 4, 5])[0]
+    # Interleaved samples: the rank sum is at its mean, every split is as extreme.
+    assert close(stats.rank_sum_p([1, 4, 5, 8], [2, 3, 6, 7]), 1.0)
+    # 2 against 2, a = {1, 3}: rank sum 4 against the mean 5; the splits {1,2}, {1,3}, {2,4},
+    # {3,4} (sums 3, 4, 6, 7) are at least 1 from it, {1,4} and {2,3} (sums 5) are not: 4/6.
+    assert close(stats.rank_sum_p([1, 3], [2, 4]), 4 / 6)
+    # Identical values everywhere: nothing tells the groups apart.
+    assert close(stats.rank_sum_p([0.5] * 3, [0.5] * 4), 1.0)
+    # Seven real draws wholly above fifteen model draws: rejected (1 in 170,544 splits each way).
+    assert close(stats.rank_sum_p([float(20 + i) for i in range(7)],
+                                  [float(i) for i in range(15)]), 2 / math.comb(22, 7))
+    # The largest sample the suite uses is enumerated; one past the cap is refused.
+    try:
+        stats.rank_sum_p([0.0] * 12, [1.0] * 13)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("C(25, 12) splits should be refused")
+    print("conformance stats: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
