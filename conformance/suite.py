@@ -83,7 +83,7 @@ def fmt_value(kind, v):
 def fmt_real(r):
     if not r.real:
         return f"error: {r.real_error}" if r.real_error else "not run"
-    k, vals = r.row.kind, r.real
+    k, vals, n = r.row.kind, r.real, len(r.real)
     if k in ("time", "draw"):
         return fmt_spread(k, vals)
     distinct = sorted(set(vals), key=str)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Checks the exact rank-sum test of conformance/stats.py against values worked out by hand, so
-that a wrong p-value cannot pass or fail a conformance row unnoticed (ctest: conformance_stats)."""
+that a wrong p-value cannot pass or fail a conformance row unnoticed, and that every row kind
+formats into the table (ctest: conformance_stats)."""
 import math
 import os
 import sys
@@ -37,6 +38,19 @@ def main():
         pass
     else:
         raise AssertionError("C(25, 12) splits should be refused")
+    # Every row kind formats into the table, with both sides' samples (a row that cannot be
+    # printed would stop the whole suite before its table).
+    import suite
+    rows = {}
+    for kind, real, model in [("time", [1.0, 2.0], 1.5), ("bool", [True, False], True),
+                              ("exact", [3, 3], 3), ("draw", [0.1, 0.2, 0.3], [0.1, 0.2, 0.4])]:
+        r = suite.Result(suite.Row("k", "label", kind, "s"))
+        r.real, r.model = real, model
+        rows[kind] = suite.table_rows([r])[0]
+    assert rows["time"][1:4] == ["1.500 (1.000..2.000, n=2)", "1.500", "1.00"], rows["time"]
+    assert rows["bool"][1] == "yes/no (n=2)" and rows["bool"][-1] == "FAIL", rows["bool"]
+    assert rows["exact"][1] == "3 (n=2)" and rows["exact"][-1] == "pass", rows["exact"]
+    assert rows["draw"][2] == "0.200 (0.100..0.400, n=3)" and rows["draw"][-1] == "pass", rows["draw"]
     print("conformance stats: all checks passed")
     return 0
 
