@@ -174,12 +174,17 @@ void CattleServer::exit_process(Ctx& ctx) {
   // runs on.
   ctx.exit_process([](std::uint64_t tag) { return cm::ClusterManager::owns_timer(tag); });
   bool manager_started = volatile_.cm_started;
+  bool booted = volatile_.ha_booted;
   db_client_->crash();
   crash_ha();
   volatile_ = Volatile{};
   volatile_.memory = mysql::Database(config_.max_connections);
   volatile_.shared = mysql::Database(config_.max_connections);
   volatile_.cm_started = manager_started;
+  // The node stays booted: the manager's own db connection must still hear its answers while
+  // Cattle is down (server.cpp routes them by ha_booted), or a check-in sent then waits out its
+  // whole connect timeout.
+  volatile_.ha_booted = booted;
   volatile_.down = true;
   ++durable_.exits;
   // Docker's restart manager: the wait starts again from its first value after a long run.

@@ -235,7 +235,8 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
     }
     if (volatile_.down && cm::ClusterManager::owns_message(msg.type))
       return cm_->on_message(ctx, from, msg);
-    if (!volatile_.ha_booted) return;  // no process yet to receive it
+    // No Cattle process, either not yet booted or exited and not yet restarted.
+    if (!volatile_.ha_booted || volatile_.down) return;
     if (cm::ClusterManager::owns_message(msg.type)) return cm_->on_message(ctx, from, msg);
     // A node that swaps (observation 10) answers nothing: not its agents, the API, the db, its
     // ZooKeeper and Redis sessions. Its manager behaves as models/cluster_manager says.

@@ -448,14 +448,17 @@ void ClusterManager::poll_hosts(Ctx& ctx) {
     return;
   }
   std::int64_t hosts = config_.cluster_size;
-  // rancher.go WaitForHosts gives up after 31 polls; the process exits (log.Fatalf) and its
-  // container restarts. Here the next loop simply starts a new wait.
+  // rancher.go WaitForHosts gives up after 31 polls. With the `cluster` table (the release's
+  // path) its caller deletes the agent container and calls log.Fatalf, so the process exits and
+  // Docker restarts it with a new row (rancher/cluster-manager v0.1.5 service/cluster_service.go
+  // lines 145-149). The heartbeat stand-in has no process exit and simply starts a new wait.
   if (v.host_polls >= rt_.wait_hosts_tries) {
-    ctx.event(LogLevel::notable, Event("cluster.wait_hosts_timeout").with("hosts", hosts),
-              fmt::format("failed while waiting for {} host(s) to be active: timeout waiting for "
-                          "hosts to be active",
-                          hosts));
+    std::string why = fmt::format("failed while waiting for {} host(s) to be active: timeout "
+                                  "waiting for hosts to be active",
+                                  hosts);
+    ctx.event(LogLevel::notable, Event("cluster.wait_hosts_timeout").with("hosts", hosts), why);
     v.waiting_hosts = false;
+    if (rt_.membership_table) exit_process(ctx, why);
     return;
   }
   ++v.host_polls;

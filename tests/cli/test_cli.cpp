@@ -1,5 +1,6 @@
 // The `stampede` command as users meet it: exit codes, one-line errors for every class of bad
 // input (no crash, no partial output), traces that replay, and replays that name a divergence.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -891,14 +892,17 @@ TEST_CASE("a bridge address with a long non-numeric part is one line at its FILE
           "[cli][bad-input][ha]") {
   std::string text = slurp(std::string(SOURCE_DIR) + "/scenarios/ha-wrong-bridge.yaml");
   const std::string good = "bridge_address: \"172.17.0.1\"";
-  REQUIRE(text.find(good) != std::string::npos);
-  text.replace(text.find(good), good.size(),
-               "bridge_address: \"172.17.0" + std::string(200, ',') + ".1\"");
+  const std::size_t at = text.find(good);
+  REQUIRE(at != std::string::npos);
+  // The error points at the value: the key's line, the column after `  bridge_address: `.
+  const std::size_t line =
+      1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+  text.replace(at, good.size(), "bridge_address: \"172.17.0" + std::string(200, ',') + ".1\"");
   const std::string path = temp_dir() + "/bridge-overflow.yaml";
   std::ofstream(path) << text;
   Result r = stampede("run " + path + " --quiet");
   require_input_error(r, path, "expected an IPv4 address like 172.17.0.1 for 'bridge_address'");
-  CHECK(r.err.rfind(path + ":16:19: ", 0) == 0);
+  CHECK(r.err.rfind(path + ":" + std::to_string(line) + ":19: ", 0) == 0);
 }
 
 // Found by fuzz/fuzz_trace (corpus entries fuzz/corpus/trace/issue16-number-out-of-range.jsonl
