@@ -115,8 +115,13 @@ void register_timings(Registry& r) {
   register_engine_timings(r);
   register_ping_timings(r);
   add_duration(r, "agent_reply_timeout", 15 * k_s,
-               "model choice: how long a start handler waits for the agent's answer",
-               "a start handler fails when its agent has not answered within this");
+               "eventing.timeout.millis=15000 with eventing.retry=1 (rancher/cattle v0.165.8 "
+               "code/packaging/app-config/src/main/resources/META-INF/cattle/system-services/"
+               "defaults.properties:80-81): an agent handler's callSync sends once and fails "
+               "after the timeout (code/framework/async/src/main/java/io/cattle/platform/async/"
+               "retry/impl/RetryTimeoutServiceImpl.java:46-54); the model does not extend a "
+               "start's wait by its progress events",
+               "a start or stop handler fails when its agent has not answered within this");
   add_duration(r, "agent_connection_timeout", 15 * k_s,
                "model choice: three missed server pings (3 x task.agent.ping.schedule)",
                "an agent that has heard nothing from the server this long starts reconnecting");
@@ -206,6 +211,43 @@ void register_allocator_mechanisms(Registry& r) {
                    "off: soft constraints act as hard ones"});
 }
 
+// How the server stops containers: a stray copy, and a service's removal of its container.
+void register_stop_mechanisms(Registry& r) {
+  r.add_mechanism({std::string(cattle::m_stop_stray_copies),
+                   "NOT IN CATTLE, off by default: a container reported by another host than its "
+                   "instance's (a start command that waited on a paused agent while the create "
+                   "was placed elsewhere) is stopped. rancher/cattle v0.165.8 leaves it running: "
+                   "code/iaas/ha/src/main/java/io/cattle/platform/ha/monitor/impl/"
+                   "PingInstancesMonitorImpl.java determineSyncActions (lines 171-240) matches a "
+                   "host's report only against that host's instances and turns an unmatched "
+                   "running container into a start event, which code/iaas/logic/src/main/java/"
+                   "io/cattle/platform/process/containerevent/ContainerEventCreate.java handle "
+                   "(lines 133-135) ignores for an instance already running; off: the copy runs on "
+                   "and the service exceeds its scale",
+                   false});
+  r.add_mechanism({std::string(cattle::m_stop_waits_reply),
+                   "a service removes a running container by instance.stop with instance.remove "
+                   "chained (rancher/cattle v0.165.8 code/iaas/service-discovery/server/src/main/"
+                   "java/io/cattle/platform/servicediscovery/deployment/impl/unit/"
+                   "DefaultDeploymentUnitInstance.java:86-98): the stop's handler "
+                   "(IgnoreReconnectionAgentHandler on instancehostmap.deactivate, code/packaging/"
+                   "app-config/src/main/resources/META-INF/cattle/process/"
+                   "spring-process-context.xml:183-199) sends compute.instance.deactivate and "
+                   "waits for the agent's reply (code/iaas/logic-common/src/main/java/io/cattle/"
+                   "platform/process/common/handler/AgentBasedProcessHandler.java:164-176), one "
+                   "send of 15 s (eventing.retry=1, eventing.timeout.millis=15000: code/packaging/"
+                   "app-config/src/main/resources/META-INF/cattle/system-services/"
+                   "defaults.properties:80-81; code/framework/async/src/main/java/io/cattle/"
+                   "platform/async/retry/impl/RetryTimeoutServiceImpl.java:46-54), skipped for a "
+                   "reconnecting host (IgnoreReconnectionAgentHandler.java:13-18); unanswered, the "
+                   "instance stays stopping (a ping that lists it does nothing: PingInstancesMonitor"
+                   "Impl.java:257) until the replay runs the stop again. The replacement does not "
+                   "wait for it (DeploymentUnitInstance.java:38-43 removes the expose map at once, "
+                   "ServiceExposeMapDaoImpl.java:101-115 counts only mapped instances). Off: the "
+                   "instance is removed at once and its stop sent without waiting, so the next ping "
+                   "that lists the copy stops it (PingInstancesMonitorImpl.java:262-266)"});
+}
+
 void register_mechanisms(Registry& r) {
   r.add_mechanism({"agent_resync",
                    "ping replies and reconnects carry the agent's container list; off: a "
@@ -237,18 +279,7 @@ void register_mechanisms(Registry& r) {
                    "off (Cattle): it trusts its own bookkeeping, and a paused or cut-off holder "
                    "goes on acting after ZooKeeper gave the lock to another server",
                    false});
-  r.add_mechanism({std::string(cattle::m_stop_stray_copies),
-                   "NOT IN CATTLE, off by default: a container reported by another host than its "
-                   "instance's (a start command that waited on a paused agent while the create "
-                   "was placed elsewhere) is stopped. rancher/cattle v0.165.8 leaves it running: "
-                   "code/iaas/ha/src/main/java/io/cattle/platform/ha/monitor/impl/"
-                   "PingInstancesMonitorImpl.java determineSyncActions (lines 171-240) matches a "
-                   "host's report only against that host's instances and turns an unmatched "
-                   "running container into a start event, which code/iaas/logic/src/main/java/"
-                   "io/cattle/platform/process/containerevent/ContainerEventCreate.java handle "
-                   "(lines 133-135) ignores for an instance already running; off: the copy runs on "
-                   "and the service exceeds its scale",
-                   false});
+  register_stop_mechanisms(r);
   r.add_mechanism({std::string(cattle::m_agent_connection_locks),
                    "HA: each agent is owned by the server holding its ZooKeeper lock "
                    "AGENT.CONNECTION.<id> (rancher/cattle v0.165.8 AgentConnectionManagerImpl."
@@ -334,6 +365,26 @@ void register_names(Registry& r) {
 
 // The structured events of the Cattle server, the agents and the app (Ctx::event): each stands
 // beside a log line of the same meaning, with its named fields for `event:` expectations.
+// The events of the agents and of the app's load balancers.
+void register_agent_events(Registry& r) {
+  r.add_event({"agent.connected", {"server"}, "an agent (re)connected to a server"});
+  r.add_event({"agent.connection_lost", {"server", "how"},
+               "an agent lost its server's connection (how: closed or refused when the server "
+               "process died, timeout after agent_connection_timeout of silence); its "
+               "containers keep running"});
+  r.add_event({"agent.overlay_changed", {"up"},
+               "an agent set up (up=true) or tore down (up=false) the managed network"});
+  r.add_event({"agent.container_started", {"container"}, "an agent started a container"});
+  r.add_event({"agent.container_died", {"container"}, "the kill_container fault"});
+  r.add_event({"agent.health_changed", {"container", "health"},
+               "this host's check of another host's container flipped (UP or DOWN), reported "
+               "to the server"});
+  r.add_event({"app.lb_backends_configured", {"backends"},
+               "a load balancer's number of backends changed with a configuration push"});
+  r.add_event({"app.lb_backend_up", {"container"}, "a backend passed its health checks again"});
+  r.add_event({"app.lb_backend_down", {"container"}, "a backend failed its health checks"});
+}
+
 void register_events(Registry& r) {
   r.add_event({"cattle.host_state_changed", {"host", "from", "to"},
                "a host process finished: the host went from one state (active, reconnecting, "
@@ -349,6 +400,10 @@ void register_events(Registry& r) {
   r.add_event({"cattle.container_removed", {"container", "host", "why", "stopped"},
                "the health check's strategy (or a (re)initializing timeout) removed a container; "
                "stopped: whether the stop was sent (not to a reconnecting host)"});
+  r.add_event({"cattle.container_stop_finished", {"container", "host"},
+               "instance.stop_remove finished (mechanism cattle_stop_waits_reply): the agent "
+               "answered the removal's stop, or the call was skipped for a reconnecting host; "
+               "the instance is removed"});
   r.add_event({"cattle.removed_copy_stopped", {"container", "host"},
                "a host listed a container whose instance was removed: the server stops it"});
   r.add_event({"cattle.container_died", {"container", "host", "how"},
@@ -387,22 +442,7 @@ void register_events(Registry& r) {
                "a truncate fault on the server's embedded db or on the external db failed with "
                "this error"});
   r.add_event({"mysql.tables_truncated", {"tables"}, "the truncate fault emptied these tables"});
-  r.add_event({"agent.connected", {"server"}, "an agent (re)connected to a server"});
-  r.add_event({"agent.connection_lost", {"server", "how"},
-               "an agent lost its server's connection (how: closed or refused when the server "
-               "process died, timeout after agent_connection_timeout of silence); its "
-               "containers keep running"});
-  r.add_event({"agent.overlay_changed", {"up"},
-               "an agent set up (up=true) or tore down (up=false) the managed network"});
-  r.add_event({"agent.container_started", {"container"}, "an agent started a container"});
-  r.add_event({"agent.container_died", {"container"}, "the kill_container fault"});
-  r.add_event({"agent.health_changed", {"container", "health"},
-               "this host's check of another host's container flipped (UP or DOWN), reported "
-               "to the server"});
-  r.add_event({"app.lb_backends_configured", {"backends"},
-               "a load balancer's number of backends changed with a configuration push"});
-  r.add_event({"app.lb_backend_up", {"container"}, "a backend passed its health checks again"});
-  r.add_event({"app.lb_backend_down", {"container"}, "a backend failed its health checks"});
+  register_agent_events(r);
 }
 
 // The agents' running containers per service over the live agents, from the run's census (kept

@@ -81,7 +81,7 @@ std::vector<std::string> Agent::running_list() const {
 void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   // A message before the first start (a test that injects one) still finds the configuration.
   if (!cfg_.loaded) load_config(ctx);
-  wire::dispatch<Ping, Welcome, StartContainer, StopContainer, NetworkConfig,
+  wire::dispatch<Ping, Welcome, StartContainer, StopContainer, DeactivateContainer, NetworkConfig,
                  http::BackendRequest, http::DbQuery, http::DbReply, http::HealthCheck,
                  HealthcheckConfig, http::HealthReply>(
       msg, [&](const auto& m) { on(ctx, from, m); });
@@ -120,6 +120,24 @@ void Agent::on(Ctx& ctx, NodeId from, const StopContainer& m) {
   if (m.instance != 0 && it->second.instance != m.instance) return;
   volatile_.containers.erase(it);
   recount();
+  ctx.send(from,
+           wire::encode(ContainerEvent{m.instance, event_stopped, make_names({names.front()})}));
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const DeactivateContainer& m) {
+  const auto& names = names_of(m.container);
+  if (names.empty()) return;
+  // compute.instance.deactivate finds the container by its instance's uuid and stops it unless
+  // it is stopped already, and answers either way: rancher/python-agent v0.85.1
+  // cattle/compute/__init__.py:35-51 (instance_deactivate, whose check _is_instance_inactive
+  // holds for a container it cannot find, cattle/plugins/docker/compute.py:880-887) and
+  // cattle/agent/handler.py:63-79 (_do replies when the check holds). A container that a later
+  // instance of the same name has taken over (start_container) is not this instance's: it runs on.
+  auto it = volatile_.containers.find(names.front());
+  if (it != volatile_.containers.end() && (m.instance == 0 || it->second.instance == m.instance)) {
+    volatile_.containers.erase(it);
+    recount();
+  }
   ctx.send(from,
            wire::encode(ContainerEvent{m.instance, event_stopped, make_names({names.front()})}));
 }

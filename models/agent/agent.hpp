@@ -237,6 +237,7 @@ class Agent final : public Node {
   void on(Ctx& ctx, NodeId from, const cattle::Welcome& m);
   void on(Ctx& ctx, NodeId from, const cattle::StartContainer& m);
   void on(Ctx& ctx, NodeId from, const cattle::StopContainer& m);
+  void on(Ctx& ctx, NodeId from, const cattle::DeactivateContainer& m);
   void on(Ctx& ctx, NodeId from, const cattle::NetworkConfig& m);
   void on(Ctx& ctx, NodeId lb, const app::BackendRequest& m);
   void on(Ctx& ctx, NodeId from, const app::DbQuery& m);

@@ -312,14 +312,18 @@ void CattleServer::remove_for_health(Ctx& ctx, InstanceId iid, std::string_view 
   if (instance == nullptr || has_unfinished(iid)) return;
   std::string container = instance->name;
   HostId host = instance->host;
-  // DeploymentUnit.remove runs instance.stop then instance.remove; the stop's agent call is
-  // skipped for a reconnecting host (rancher/cattle v0.165.8 code/iaas/logic/src/main/java/io/
-  // cattle/platform/process/instance/IgnoreReconnectionAgentHandler.java lines 13-18, the
-  // handler of instancehostmap.deactivate, spring-process-context.xml lines 183-189), so the
-  // container runs on there. The model writes the end state at once, with the removal of the
-  // container's health rows, and sends the stop without waiting for its answer.
+  // DeploymentUnit.remove runs instance.stop then instance.remove and removes the expose map at
+  // once (rancher/cattle v0.165.8 DefaultDeploymentUnitInstance.java:86-98,
+  // DeploymentUnitInstance.java:38-43); the stop's agent call is skipped for a reconnecting host
+  // (IgnoreReconnectionAgentHandler.java:13-18, the handler of instancehostmap.deactivate,
+  // spring-process-context.xml:183-199), so the container runs on there. With the mechanism
+  // cattle_stop_waits_reply the pair is the process instance.stop_remove, which waits for the
+  // agent's answer; the service lets the instance go now, so its reconcile places the
+  // replacement without waiting (ServiceDeploymentPlanner.java:199-211 waits for the expose map
+  // only). Off, the end state is written at once and the stop sent without waiting.
   Transaction txn;
-  write::state(txn, iid, InstanceState::removed, ctx.now());
+  if (cfg_.stop_waits_reply) write::leave_service(txn, iid);
+  else write::state(txn, iid, InstanceState::removed, ctx.now());
   if (std::optional<HealthRow> hrow = health_row(iid)) {
     for (const auto& [id, map] : rows<HealthcheckHostMapRow>())
       if (map.healthcheck_instance == hrow->id)
@@ -328,7 +332,7 @@ void CattleServer::remove_for_health(Ctx& ctx, InstanceId iid, std::string_view 
   }
   commit(ctx, txn);
   bool reachable = state_of(host) == HostState::active;
-  if (reachable) {
+  if (!cfg_.stop_waits_reply && reachable) {
     NodeId agent = ctx.lookup(host_name(host));
     if (agent != k_no_node)
       ctx.send(agent, wire::encode(StopContainer{iid.value, make_names({container})}));
@@ -339,7 +343,8 @@ void CattleServer::remove_for_health(Ctx& ctx, InstanceId iid, std::string_view 
                 .with("stopped", reachable ? "true" : "false"),
             fmt::format("container {} on {} removed ({}){}", container, host_name(host), why,
                         reachable ? "" : "; its host is reconnecting, so it runs on there"));
-  emit(ctx, "instance.remove", iid.value);
+  if (cfg_.stop_waits_reply) schedule_process(ctx, "instance.stop_remove", iid);
+  else emit(ctx, "instance.remove", iid.value);
   push_health_config(ctx);
 }
 

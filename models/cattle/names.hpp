@@ -32,6 +32,9 @@ inline constexpr std::string_view m_state_in_store = "state_in_store";
 inline constexpr std::string_view m_process_replay = "process_replay";
 inline constexpr std::string_view m_zk_stale_holder_check = "zk_stale_holder_check";
 inline constexpr std::string_view m_stop_stray_copies = "cattle_stop_stray_copies";
+// A service's removal of a running container waits for its agent's answer (process_defs.cpp,
+// instance.stop_remove).
+inline constexpr std::string_view m_stop_waits_reply = "cattle_stop_waits_reply";
 inline constexpr std::string_view m_zk_service_locks = "zk_service_locks";
 inline constexpr std::string_view m_exit_on_zk_lost = "cattle_exit_on_zk_lost";
 inline constexpr std::string_view m_changelog_lock = "liquibase_changelog_lock";

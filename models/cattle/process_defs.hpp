@@ -12,6 +12,8 @@ namespace stampede::cattle {
 enum class HandlerKind {
   none,            // nothing beyond the state change
   start_on_agent,  // ask the instance's agent to start its container and wait for the answer
+  stop_on_agent,   // ask the instance's agent to stop its container and wait for the answer,
+                   // unless its host is reconnecting (then finish at once)
 };
 
 struct ProcessDef {

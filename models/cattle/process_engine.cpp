@@ -94,8 +94,23 @@ std::optional<std::string_view> CattleServer::resource_state(const ProcessRow& p
   return to_text(i->state);
 }
 
+HostId CattleServer::stop_target(const ProcessRow& p) const {
+  // IgnoreReconnectionAgentHandler.callSync returns no reply without calling a reconnecting
+  // agent (rancher/cattle v0.165.8 code/iaas/logic/src/main/java/io/cattle/platform/process/
+  // instance/IgnoreReconnectionAgentHandler.java:13-18): the stop then finishes at once, and the
+  // container runs on there until a ping lists it as a removed instance's.
+  const InstanceRow* instance = row<InstanceRow>(p.instance());
+  HostId host = instance == nullptr ? HostId{} : instance->host;
+  HostState state = host.valid() ? state_of(host) : HostState::unknown;
+  if (state == HostState::unknown || state == HostState::removed ||
+      state == HostState::reconnecting)
+    return HostId{};
+  return host;
+}
+
 std::optional<HostId> CattleServer::prepare_handler(Ctx& ctx, const ProcessRow& p,
                                                     const ProcessDef& def) {
+  if (def.handler == HandlerKind::stop_on_agent) return stop_target(p);
   if (def.handler != HandlerKind::start_on_agent) return HostId{};
   if (cm_ && !may_act(ctx, service_lock_of(p.id))) {
     fail_process(ctx, p.id, "its service's lock is not held");
@@ -135,26 +150,37 @@ void CattleServer::execute(Ctx& ctx, ProcessId pi) {
   if (!host) return;
   Transaction txn;
   if (!def->transitioning.empty()) write_resource_state(txn, p, def->transitioning, ctx.now());
-  if (host->valid()) write::host(txn, p.instance(), *host);
+  bool starts = def->handler == HandlerKind::start_on_agent;
+  if (starts && host->valid()) write::host(txn, p.instance(), *host);
   write::phase(txn, pi, ProcessPhase::running);
   commit(ctx, txn);
   if (!def->transitioning.empty())
     emit(ctx, std::string(def->table) + "." + std::string(def->transitioning), p.resource_id);
+  if (def->handler != HandlerKind::none && host->valid()) return call_agent(ctx, pi, *host, starts);
+  finish_process(ctx, pi, state);
+}
 
-  if (def->handler == HandlerKind::start_on_agent) {
-    RunningProcess& rp = volatile_.running[pi];
-    rp.phase = RunningProcess::Phase::working;
-    NodeId agent = ctx.lookup(host_name(*host));
-    const InstanceRow* instance = row<InstanceRow>(p.instance());
-    StartContainer start{p.resource_id, make_names({instance ? instance->name : std::string()})};
+void CattleServer::call_agent(Ctx& ctx, ProcessId pi, HostId host, bool start) {
+  const ProcessRow& p = *row<ProcessRow>(pi);
+  RunningProcess& rp = volatile_.running[pi];
+  rp.phase = RunningProcess::Phase::working;
+  NodeId agent = ctx.lookup(host_name(host));
+  const InstanceRow* instance = row<InstanceRow>(p.instance());
+  auto names = make_names({instance ? instance->name : std::string()});
+  if (start) {
+    StartContainer msg{p.resource_id, std::move(names)};
     // In HA the command waits until the database has the writes before it (ha.cpp), as Cattle
     // commits a process's transaction before it calls the agent.
-    if (cm_) send_when_durable(ctx, pi, agent, std::move(start));
-    else if (agent != k_no_node) ctx.send(agent, wire::encode(start));
-    rp.timer = ctx.set_timer(cfg_.agent_reply_timeout_ns, timer_tag::encode(AgentReply{pi.value}));
-    return;
+    if (cm_) send_when_durable(ctx, pi, agent, std::move(msg));
+    else if (agent != k_no_node) ctx.send(agent, wire::encode(msg));
+  } else if (agent != k_no_node) {
+    // The stop goes at once, in HA too: it is not an action under the service's lock, and a
+    // stop that overtakes its own stopping write changes nothing another server acts on.
+    ctx.send(agent, wire::encode(DeactivateContainer{p.resource_id, std::move(names)}));
   }
-  finish_process(ctx, pi, state);
+  // One send, then the timeout (eventing.retry=1, eventing.timeout.millis=15000: register.cpp,
+  // agent_reply_timeout); the replay runs a timed-out process again.
+  rp.timer = ctx.set_timer(cfg_.agent_reply_timeout_ns, timer_tag::encode(AgentReply{pi.value}));
 }
 
 void CattleServer::finish_process(Ctx& ctx, ProcessId pi, std::string_view from) {
@@ -300,15 +326,22 @@ void CattleServer::drain_bus(Ctx& ctx) {
   push_config(ctx);
 }
 
-void CattleServer::on_container_started(Ctx& ctx, InstanceId instance) {
+bool CattleServer::agent_answered(Ctx& ctx, InstanceId instance, HandlerKind handler) {
   for (auto& [pi, rp] : volatile_.running) {
     if (rp.phase != RunningProcess::Phase::working) continue;
     const ProcessRow* p = row<ProcessRow>(pi);
     if (p == nullptr || p->instance() != instance || !instance.valid()) continue;
+    const ProcessDef* def = find_process(p->process);
+    if (def == nullptr || def->handler != handler) continue;
     ctx.cancel_timer(rp.timer);
     finish_process(ctx, pi, "");
-    return;
+    return true;
   }
+  return false;
+}
+
+void CattleServer::on_container_started(Ctx& ctx, InstanceId instance) {
+  agent_answered(ctx, instance, HandlerKind::start_on_agent);
 }
 
 void CattleServer::announce(Ctx& ctx, std::string_view process, std::int64_t rid,
@@ -330,6 +363,13 @@ void CattleServer::announce(Ctx& ctx, std::string_view process, std::int64_t rid
               Event("cattle.container_restarted").with("container", container).with("host", host),
               fmt::format("container {} restarted on {}", container, host));
     ctx.signal("cattle.container_restarted");
+  } else if (process == "instance.stop_remove") {
+    ctx.event(LogLevel::notable,
+              Event("cattle.container_stop_finished")
+                  .with("container", container)
+                  .with("host", host_name(placed)),
+              fmt::format("container {} on {} stopped and removed", container,
+                          host_name(placed)));
   } else if (process == "instance.stop") {
     ctx.event(LogLevel::notable, Event("cattle.container_stopped").with("container", container),
               fmt::format("container {} marked stopped", container));

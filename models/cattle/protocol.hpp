@@ -1,6 +1,6 @@
 #pragma once
 // The messages between the Cattle server, the agents, the load balancers and API clients, one
-// struct each (sim/core/wire.hpp), numbered 1 to 13 in the cattle block of models/protocols.hpp.
+// struct each (sim/core/wire.hpp), numbered 1 to 14 in the cattle block of models/protocols.hpp.
 // The server pings agents and pushes configuration; agents answer with their container lists and
 // report container events. Containers and hosts travel by name; lists travel as a NamesPayload.
 #include <boost/container/small_vector.hpp>
@@ -242,6 +242,19 @@ struct HealthReport {
   std::int64_t instance = 0;
   std::int64_t kind = report_up;
   STAMPEDE_FIELDS(instance, kind)
+};
+
+// server -> agent: compute.instance.deactivate, the stop of a service's container that the
+// server's process waits on (mechanism cattle_stop_waits_reply, process_defs.cpp), body
+// [container]. The agent always answers, with a ContainerEvent of kind event_stopped, also when
+// it no longer has the instance's container (models/agent/agent.cpp).
+struct DeactivateContainer {
+  static constexpr std::uint32_t k_type = k_protocol.type(13);
+  static constexpr std::string_view k_name = "deactivate_container";
+  static constexpr std::uint32_t k_size_bytes = 128;
+  std::int64_t instance = 0;
+  std::shared_ptr<const NamesPayload> container;
+  STAMPEDE_FIELDS(instance, container)
 };
 
 static_assert(Ping::k_type == 1 && ApiResponse::k_type == 11,

@@ -26,7 +26,10 @@ std::map<std::int64_t, InstanceId> CattleServer::instances_by_index(ServiceId se
   std::map<std::int64_t, InstanceId> by_index;
   for (InstanceId iid : cache_.instances_of(store(), service)) {
     const InstanceRow& instance = *row<InstanceRow>(iid);
-    if (instance.state != InstanceState::removed) by_index[instance.index] = iid;
+    // An instance whose expose map is gone is no longer the service's, though its stop may
+    // still be under way (ServiceExposeMapDaoImpl.java:101-115 lists only mapped instances).
+    if (instance.state != InstanceState::removed && !instance.expose_map_removed)
+      by_index[instance.index] = iid;
   }
   return by_index;
 }

@@ -26,6 +26,9 @@ std::int64_t number(const Row& row, const char* name) {
   return v;
 }
 
+// The state of an instance's service_expose_map row; absent while the map is there.
+constexpr const char* k_expose_map_column = "expose_map_state";
+
 std::optional<std::string> optional_text(const Row& row, const char* name) {
   auto it = row.find(name);
   if (it == row.end()) return std::nullopt;
@@ -62,13 +65,15 @@ Row to_row(const ServiceRow& r) {
 }
 
 Row to_row(const InstanceRow& r) {
-  return Row{{"name", r.name},
-             {"service_id", to_text(r.service.value)},
-             {"index", to_text(r.index)},
-             {"host_id", to_text(r.host.value)},
-             {"network_id", to_text(r.network.value)},
-             {"state", std::string(to_text(r.state))},
-             {"updated_ns", to_text(r.updated_ns)}};
+  Row row{{"name", r.name},
+          {"service_id", to_text(r.service.value)},
+          {"index", to_text(r.index)},
+          {"host_id", to_text(r.host.value)},
+          {"network_id", to_text(r.network.value)},
+          {"state", std::string(to_text(r.state))},
+          {"updated_ns", to_text(r.updated_ns)}};
+  if (r.expose_map_removed) row.emplace(k_expose_map_column, "removed");
+  return row;
 }
 
 Row to_row(const ProcessRow& r) {
@@ -139,6 +144,7 @@ void from_row(RowId id, const Row& row, InstanceRow& out) {
   out.network = NetworkId{number(row, "network_id")};
   out.state = parse_instance_state(column(row, "state"));
   out.updated_ns = number(row, "updated_ns");
+  out.expose_map_removed = column(row, k_expose_map_column) == "removed";
 }
 
 void from_row(RowId id, const Row& row, ProcessRow& out) {
@@ -188,6 +194,10 @@ void state(mysql::Transaction& txn, InstanceId instance, InstanceState state, Ti
 
 void host(mysql::Transaction& txn, InstanceId instance, HostId host) {
   txn.update("instance", instance.value, "host_id", to_text(host.value));
+}
+
+void leave_service(mysql::Transaction& txn, InstanceId instance) {
+  txn.update("instance", instance.value, k_expose_map_column, "removed");
 }
 
 void phase(mysql::Transaction& txn, ProcessId pi, ProcessPhase phase) {

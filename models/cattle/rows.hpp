@@ -91,7 +91,12 @@ struct InstanceRow {
   NetworkId network;
   InstanceState state = InstanceState::unknown;
   TimeNs updated_ns = 0;
-  STAMPEDE_FIELDS(id, name, service, index, host, network, state, updated_ns)
+  // Cattle's service_expose_map row of the instance, removed when the service lets the instance
+  // go (a removal that waits for its stop: healthcheck.cpp, remove_for_health). The service
+  // counts only instances whose map is there (reconciler.cpp, instances_by_index). The column
+  // is written only then, so the rows of every other run are what they were.
+  bool expose_map_removed = false;
+  STAMPEDE_FIELDS(id, name, service, index, host, network, state, updated_ns, expose_map_removed)
 };
 
 struct ProcessRow {
@@ -199,6 +204,8 @@ void host(mysql::Transaction& txn, InstanceId instance, HostId host);
 void phase(mysql::Transaction& txn, ProcessId pi, ProcessPhase phase);
 void exit_reason(mysql::Transaction& txn, ProcessId pi, std::string_view why);
 void attempts(mysql::Transaction& txn, ProcessId pi, std::int64_t attempts, TimeNs last_run_ns);
+// The instance leaves its service: its expose map is removed.
+void leave_service(mysql::Transaction& txn, InstanceId instance);
 // A container's new health, then the time of the change.
 void health(mysql::Transaction& txn, HealthcheckInstanceId hci, Health health, TimeNs now);
 // A checker's report.

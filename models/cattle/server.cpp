@@ -58,6 +58,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.zk_service_locks = ctx.mechanism(m_zk_service_locks);
   cfg_.zk_stale_holder_check = ctx.mechanism(m_zk_stale_holder_check);
   cfg_.stop_stray_copies = ctx.mechanism(m_stop_stray_copies);
+  cfg_.stop_waits_reply = ctx.mechanism(m_stop_waits_reply);
   cfg_.exit_on_zk_lost = ctx.mechanism(m_exit_on_zk_lost);
   cfg_.curator_lost_after_ns = ctx.timing(t_curator_lost_after);
   cfg_.boot_time_ns = ctx.timing(t_boot_time);
@@ -330,11 +331,10 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
       return;
     }
   }
-  if (m.kind == event_started) {
-    on_container_started(ctx, instance);
-  } else if (instance.valid()) {
-    container_gone(ctx, instance, "reported by its agent");
-  }
+  if (m.kind == event_started) return on_container_started(ctx, instance);
+  // The agent's answer to a removal's stop (process_engine.cpp, call_agent) finishes it.
+  if (m.kind == event_stopped && agent_answered(ctx, instance, HandlerKind::stop_on_agent)) return;
+  if (instance.valid()) container_gone(ctx, instance, "reported by its agent");
 }
 
 void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {

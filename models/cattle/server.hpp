@@ -285,6 +285,13 @@ class CattleServer final : public Node {
   // The handler's part of execute: the host an agent handler runs on (none to finish at once),
   // or nullopt when the process failed or was canceled.
   std::optional<HostId> prepare_handler(Ctx& ctx, const ProcessRow& p, const ProcessDef& def);
+  // The host a stop handler calls, or none when the call is skipped.
+  HostId stop_target(const ProcessRow& p) const;
+  // Sends process `pi`'s command (a start, or else a stop) to the host's agent and waits.
+  void call_agent(Ctx& ctx, ProcessId pi, HostId host, bool start);
+  // The agent answered the command of a working process of `handler` on the instance: it
+  // finishes. Whether there was one.
+  bool agent_answered(Ctx& ctx, InstanceId instance, HandlerKind handler);
   // `from`: the resource's state before the process ran, or "" for its current one.
   void finish_process(Ctx& ctx, ProcessId pi, std::string_view from);
   void cancel_process(Ctx& ctx, ProcessId pi, std::string_view why);
@@ -446,6 +453,7 @@ class CattleServer final : public Node {
     bool zk_service_locks = true;
     bool zk_stale_holder_check = false;
     bool stop_stray_copies = false;
+    bool stop_waits_reply = true;
     bool exit_on_zk_lost = true;
     DurationNs curator_lost_after_ns = 0;
     DurationNs boot_time_ns = 0;

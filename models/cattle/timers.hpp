@@ -59,7 +59,7 @@ struct LockWait {
   STAMPEDE_FIELDS(pi)
 };
 
-// A start handler waited `agent_reply_timeout` for its agent's answer.
+// A start or stop handler waited `agent_reply_timeout` for its agent's answer.
 struct AgentReply {
   static constexpr TimerKind k_kind{8, 6};
   static constexpr std::array<unsigned, 1> k_bits{k_row_id_bits};

@@ -21,7 +21,8 @@ namespace {
 // their own files, so it is on here for them.
 const std::vector<std::string> k_mechanisms = {
     "agent_resync", "agent_connection_events", "host_api_events", "state_in_store",
-    "zk_stale_holder_check", "cattle_stop_stray_copies", "agent_connection_locks",
+    "zk_stale_holder_check", "cattle_stop_stray_copies", "cattle_stop_waits_reply",
+    "agent_connection_locks",
     "zk_service_locks", "api_dns_failover", "cattle_health_checks", "process_replay",
     "cattle_exit_on_zk_lost", "cattle_db_release_change_lock", "zk_correct_vote_order",
     "db_test_on_borrow", "manager_version_check", "manager_leftover_check",
@@ -35,36 +36,42 @@ const std::vector<std::string> k_mechanisms = {
 // search not yet classified (docs/exploration.md, "No false alarm"): ha-server-crash and
 // hc-host-isolated, whose story expectations (server-2 logs membership index 5; the old copy of
 // shop/web/1 is stopped on agent-1) do not hold once an injected fault changes the story (nor,
-// likewise, hc-ha-host-isolated's, which was written after this search); ha-agent-isolated,
-// out since HA servers run Rancher's health checks: random and pct (seed 1, run 3) inject a fault
-// that fails wordpress/web/1's checks, the container is removed and replaced while its old copy
-// runs on (the removal's stop is sent without waiting for its answer, models.md), and its
-// `never: service.scale_exceeded` fails, the two copies hc-host-isolated shows, not classified
-// yet; and
-// store-truncation, where injected faults before the scripted ones lead to a db container not
-// running at 299 s and a service over its scale. ha-db-restart is back: its finding
-// (lock.mutual_exclusion, pct) was the model's ZooKeeper answering a session's read before the
-// session's own delete (the test below). Left out since the allocator follows Cattle's host order
-// (models/cattle/allocator.hpp), also a finding not yet classified: agent-partition and
-// server-stop, where an injected partition of agent-1 drops the stop of its unhealthy web
-// container while the server still counts the host active, and the replacement now goes to the
-// other host (the removed instance keeps its compute unit) instead of back onto agent-1 under
-// the same name: two copies of web/2 run past the scale_exceeded grace (random run 3). Left out
-// since they run with the `cluster` table (dfs, seed 1, run 2): rancher-5395, a limit of the
-// model: server-1 is isolated at 1:13 and healed at 1:30, and its manager's statement sent
-// during the cut is lost, so it waits out cm_db_io_timeout (tcp_retries2, 924.6 s) where real
-// TCP would retransmit it within seconds of the heal; the others, waiting for three hosts,
-// take turns exiting and the stack never starts. And ha-too-many-connections, whose
-// `never: cluster.refused_joined` is a claim of the heartbeat stand-in: with the table the
-// manager checks in on its own connection, so once an injected fault frees connections
-// server-3 joins although its pool was refused, as the real manager, which never looks at
-// Cattle's pool, would.
+// likewise, hc-ha-host-isolated's, which was written after this search); and store-truncation,
+// where injected faults before the scripted ones lead to a db container not running at 299 s
+// and a service over its scale. ha-db-restart is back: its finding (lock.mutual_exclusion, pct)
+// was the model's ZooKeeper answering a session's read before the session's own delete (the
+// test below). Left out since they run with the `cluster` table (dfs, seed 1, run 2):
+// rancher-5395, a limit of the model: server-1 is isolated at 1:13 and healed at 1:30, and its
+// manager's statement sent during the cut is lost, so it waits out cm_db_io_timeout
+// (tcp_retries2, 924.6 s) where real TCP would retransmit it within seconds of the heal; the
+// others, waiting for three hosts, take turns exiting and the stack never starts. And
+// ha-too-many-connections, whose `never: cluster.refused_joined` is a claim of the heartbeat
+// stand-in: with the table the manager checks in on its own connection, so once an injected
+// fault frees connections server-3 joins although its pool was refused, as the real manager,
+// which never looks at Cattle's pool, would.
 const std::vector<std::string> k_scenarios = {
     "ha-db-restart",
     "ha-cluster-table", "ha-even-ensemble", "ha-leftover-state", "ha-low-memory",
     "ha-minority-partition", "ha-startup", "ha-wrong-bridge",
     "hc-quorum-minority", "hc-strategy-none", "known-bugs/ha-stale-lock-holder",
-    "known-bugs/lease-lock-expired-waiter", "known-bugs/lease-lock", "known-bugs/zk-1419"};
+    "known-bugs/lease-lock-expired-waiter", "known-bugs/lease-lock", "known-bugs/zk-1419",
+    "ha-agent-isolated"};
+
+// Scenarios searched with their expectations replaced by a relaxed check: web at scale 2 at the
+// end (and the service locks exclusive). In each, an injected partition of agent-1 fails its web
+// container's health checks while the server still counts the host active (random and pct, run
+// 3); the service removes the container and places its replacement in the same reconcile,
+// without waiting for the old copy's stop (rancher/cattle v0.165.8 DeploymentUnitInstance.java:
+// 38-43, mechanism cattle_stop_waits_reply), whose call is lost and then skipped once the host
+// is reconnecting, so two copies run past the scale_exceeded grace: real Cattle, which their
+// `never: service.scale_exceeded` does not allow for (docs/exploration.md). What must hold is
+// that the copies are gone by the end. ha-agent-isolated, out for the same finding before the
+// stop waited for its reply, passes its own expectations in these runs and is in the list above.
+struct Relaxed {
+  const char* scenario;
+  const char* end;  // the run's last second, "239s"
+};
+const Relaxed k_relaxed[] = {{"agent-partition", "299s"}, {"server-stop", "299s"}};
 
 std::string mechanism_flags() {
   std::string out;
@@ -72,24 +79,33 @@ std::string mechanism_flags() {
   return out;
 }
 
-// Explores every scenario with `strategy_flags` in liveness mode: the fault phase is the first
-// quarter of the run, the settle window the next half, so every expectation from three quarters
-// of the way on is judged (and every invariant throughout).
+// Explores one scenario (with `extra` overrides) with `strategy_flags` in liveness mode: the
+// fault phase is the first quarter of the run, the settle window the next half, so every
+// expectation from three quarters of the way on is judged (and every invariant throughout).
+void explore_one(const std::string& name, const std::string& strategy_flags,
+                 const std::string& extra = "") {
+  const std::string path = fmt::format("{}/{}.yaml", SCENARIOS_DIR, name);
+  const ScenarioSpec spec = load_scenario(path, test::explore_registry());
+  const std::int64_t phase_ms = spec.duration_ns / 4 / 1'000'000;
+  const std::int64_t settle_ms = spec.duration_ns / 2 / 1'000'000;
+  auto r = test::run_cli(fmt::format(
+      "explore {} {}{} {} --max-faults 2 --settle {}ms --fault-phase {}ms --max-delay 5ms "
+      "--runs 3 --quiet --out {}",
+      path, mechanism_flags(), extra, strategy_flags, settle_ms, phase_ms,
+      test::temp_path("no-false-alarm", "trace.jsonl")));
+  INFO(name << ": " << r.out);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("no violation found in 3 runs") != std::string::npos);
+}
+
+// Every scenario of both lists.
 void explore_all(const std::string& strategy_flags) {
-  for (const std::string& name : k_scenarios) {
-    const std::string path = fmt::format("{}/{}.yaml", SCENARIOS_DIR, name);
-    const ScenarioSpec spec = load_scenario(path, test::explore_registry());
-    const std::int64_t phase_ms = spec.duration_ns / 4 / 1'000'000;
-    const std::int64_t settle_ms = spec.duration_ns / 2 / 1'000'000;
-    auto r = test::run_cli(fmt::format(
-        "explore {} {} {} --max-faults 2 --settle {}ms --fault-phase {}ms --max-delay 5ms "
-        "--runs 3 --quiet --out {}",
-        path, mechanism_flags(), strategy_flags, settle_ms, phase_ms,
-        test::temp_path("no-false-alarm", "trace.jsonl")));
-    INFO(name << ": " << r.out);
-    CHECK(r.code == 0);
-    CHECK(r.out.find("no violation found in 3 runs") != std::string::npos);
-  }
+  for (const std::string& name : k_scenarios) explore_one(name, strategy_flags);
+  for (const Relaxed& r : k_relaxed)
+    explore_one(r.scenario, strategy_flags,
+                fmt::format(" --set 'expect=[{{by: {}, running: {{service: wordpress/web, count: "
+                            "2}}}}, {{always: lock.mutual_exclusion}}]'",
+                            r.end));
 }
 
 }  // namespace

@@ -310,6 +310,40 @@ TEST_CASE("a failed start is left to the replay task, which runs it until it suc
   CHECK(w.violations().empty());
 }
 
+TEST_CASE("the agent answers a removal's stop, also for a container it no longer has") {
+  // compute.instance.deactivate replies when the container is stopped or cannot be found
+  // (rancher/python-agent v0.85.1 cattle/compute/__init__.py:35-51): the server's stop, which
+  // waits for that reply, finishes after a container that died meanwhile too.
+  FakeWorld w;
+  boot(w);
+  const auto& server = w.node_as<cattle::CattleServer>("server-1");
+  std::vector<mysql::RowId> ids = server.store().where("instance", "name", "wordpress/web/2");
+  REQUIRE(ids.size() == 1);
+  REQUIRE(w.node_as<agent::Agent>("agent-1").is_running("wordpress/web/2"));
+  // The stops come from agent-2's node, so that the answers go there and the server, which
+  // would restart the container, hears nothing (the agent answers whoever asked).
+  std::vector<cattle::ContainerEvent> answers;
+  w.on_deliver = [&](NodeId from, NodeId to, const Message& msg) {
+    if (from == w.find("agent-1") && to == w.find("agent-2") &&
+        msg.type == cattle::ContainerEvent::k_type)
+      answers.push_back(wire::decode<cattle::ContainerEvent>(msg));
+  };
+  auto deactivate = cattle::DeactivateContainer{ids.front(),
+                                                cattle::make_names({"wordpress/web/2"})};
+  w.inject("agent-2", "agent-1", wire::encode(deactivate));
+  w.run_until(w.now() + 1 * k_s);
+  CHECK_FALSE(w.node_as<agent::Agent>("agent-1").is_running("wordpress/web/2"));
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].kind == cattle::event_stopped);
+  CHECK(answers[0].instance == ids.front());
+  // Again, now that the host has no such container: answered all the same.
+  w.inject("agent-2", "agent-1", wire::encode(deactivate));
+  w.run_until(w.now() + 1 * k_s);
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[1].kind == cattle::event_stopped);
+  CHECK(answers[1].instance == ids.front());
+}
+
 TEST_CASE("as in Cattle 1.1, a stray copy on another host than its instance's runs on") {
   // A start command that waited on a paused agent while the create was placed elsewhere: the
   // agent starts a copy and reports it; Cattle v0.165.8 ignores a start of a running instance,

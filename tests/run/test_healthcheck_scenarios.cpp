@@ -27,6 +27,7 @@ const Case k_cases[] = {
     {"hc-quorum-minority", "stacks.shop.services.web.health_check.strategy=recreate"},
     {"hc-ha-host-isolated", "cluster.mechanisms.cattle_health_checks=false"},
     {"hc-ha-host-isolated", "cluster.mechanisms.cattle_health_read_back=false"},
+    {"hc-stop-waits-reply", "cluster.mechanisms.cattle_stop_waits_reply=false"},
 };
 
 }  // namespace
@@ -56,7 +57,11 @@ TEST_CASE("the isolated host's scenario holds for other seeds, and its digest is
     INFO("seed " << seed << "\n" << failures(out));
     CHECK(out.passed);
   }
-  CHECK(hex64(run_named("hc-host-isolated").digest) == "87992f924b41c851");
+  // Moved from 87992f924b41c851 with cattle_stop_waits_reply: the removal of the unhealthy
+  // container runs as the process instance.stop_remove (a process row, its lock, the stopping and
+  // removed events on the bus) instead of one write; its host is reconnecting, so the stop is
+  // skipped and the story is the same.
+  CHECK(hex64(run_named("hc-host-isolated").digest) == "35176ed17693886c");
 }
 
 TEST_CASE("in HA the DOWN reports reach two servers, and the last judge sees every checker's row",
