@@ -173,8 +173,12 @@ void register_zookeeper(Registry& r) {
                    "a server answers a session's read only after the session's earlier writes "
                    "are applied there, as ZooKeeper's CommitProcessor does (release-3.8.0-1 "
                    "CommitProcessor.java lines 68-72, 252-256); off: reads are answered from the "
-                   "local tree at once, and a lock recipe that deletes its node and lists the "
-                   "directory sees its deleted node and holds the lock with another client"});
+                   "local tree at once, so a getChildren sent right after the session's own "
+                   "delete still shows the deleted node (tests/zookeeper/test_lock_recipe.cpp). "
+                   "Curator's lock recipe does not depend on it: it lists only after its create "
+                   "is answered, and a write is answered once applied. Neither setting orders a "
+                   "delete lost with one connection against a list at another server "
+                   "(docs/ha-models.md)"});
   register_invariants(r);
   register_events(r);
   r.add_signal({std::string(zk::k_signal_leader_elected),

@@ -31,10 +31,6 @@ void ZkClient::start(Ctx& ctx) {
   connect(ctx);
 }
 
-std::string ZkClient::prefix() const {
-  return fmt::format("lock-{:x}-", vol_.session);
-}
-
 void ZkClient::connect(Ctx& ctx) {
   ++vol_.gen;
   vol_.conn = ctx.random(1, INT32_MAX);
@@ -72,6 +68,12 @@ void ZkClient::connection_lost(Ctx& ctx) {
   // reads EOF; after a connection event it is closed already, and this does nothing.
   if (vol_.server != k_no_node) ctx.close_connection(vol_.server);
   vol_.state = SessionState::disconnected;
+  // What was in flight is lost with the connection. A create may have been applied or not: its
+  // retry looks for its protected name first. A delete is guaranteed, so it is sent again.
+  for (const auto& [xid, p] : vol_.pending) {
+    if (p.op == Op::create) vol_.locks[p.lock].create_unknown = true;
+    if (p.op == Op::remove) vol_.to_delete.insert(p.path);
+  }
   vol_.pending.clear();
   std::vector<std::string> lost;
   for (auto& [name, l] : vol_.locks) {
@@ -96,7 +98,16 @@ void ZkClient::session_expired(Ctx& ctx) {
   std::vector<std::string> lost;
   for (auto& [name, l] : vol_.locks) {
     if (l.held) lost.push_back(name);
-    l = LockState{l.wanted, false, false, "", ""};
+    // The node went with the session; a wanted lock starts over, and a try stays a try: in
+    // Curator the expiry is retried inside the same acquire(time) (apache-curator-2.10.0
+    // curator-client/src/main/java/org/apache/curator/RetryLoop.java lines 150-156 retry
+    // SESSIONEXPIRED; curator-recipes/.../locks/LockInternals.java lines 220-227 start the attempt
+    // again on the NoNode of the vanished node, with the same millisToWait, so a try that is not
+    // first gives up at lines 294-301).
+    LockState fresh;
+    fresh.wanted = l.wanted;
+    fresh.try_only = l.try_only;
+    l = std::move(fresh);
   }
   schedule_reconnect(ctx);
   if (cb_.session) cb_.session(ctx, SessionEvent::expired);
@@ -109,13 +120,13 @@ void ZkClient::on_connected(Ctx& ctx) {
   ++vol_.gen;
   ctx.set_timer(vol_.timeout_ns / 3, tag<ClientPingTimer>());
   ctx.set_timer(vol_.timeout_ns * 2 / 3, tag<ClientReadTimer>());
-  for (const auto& path : vol_.to_delete)
-    send_request(ctx, ReqOp::remove, path, 0, false, Pending{Op::remove, ""});
+  std::set<std::string> to_delete = std::move(vol_.to_delete);
   vol_.to_delete.clear();
+  for (const auto& path : to_delete) send_remove(ctx, path, "");
   if (cb_.session) cb_.session(ctx, SessionEvent::connected);
   std::vector<std::string> names;
   for (const auto& [name, l] : vol_.locks)
-    if (l.wanted) names.push_back(name);
+    if (l.wanted || l.create_unknown) names.push_back(name);
   for (const auto& name : names) step(ctx, name);
 }
 
@@ -240,9 +251,11 @@ void ZkClient::unlock(Ctx& ctx, const std::string& name) {
   l.held = false;
   l.try_only = false;
   l.watching.clear();
-  if (l.node.empty()) return;  // a create in flight is undone when its answer comes
+  // A create in flight is undone when its answer comes, one of unknown outcome when its retry
+  // finds the node.
+  if (l.node.empty()) return;
   if (vol_.state == SessionState::connected) {
-    send_request(ctx, ReqOp::remove, l.node, 0, false, Pending{Op::remove, name});
+    send_remove(ctx, l.node, name);
   } else {
     vol_.to_delete.insert(l.node);
   }
@@ -262,11 +275,27 @@ std::vector<std::string> ZkClient::held() const {
   return out;
 }
 
+// The recipe's next request: the retry of a create of unknown outcome lists the directory for its
+// protected name (whether or not the lock is still wanted: a node it finds is deleted then, as
+// Curator's FindAndDeleteProtectedNodeInBackground does, CreateBuilderImpl.java lines 482-489);
+// without a node, create; with one, list the children to see whether it is the lowest.
 void ZkClient::step(Ctx& ctx, const std::string& name) {
   LockState& l = vol_.locks[name];
-  if (vol_.state != SessionState::connected || l.busy || !l.wanted || l.held) return;
+  if (vol_.state != SessionState::connected || l.busy) return;
+  if (!l.create_unknown && (!l.wanted || l.held)) return;
   l.busy = true;
-  send_request(ctx, ReqOp::get_children, dir_of(name), 0, false, Pending{Op::list, name});
+  if (l.node.empty() && !l.create_unknown) return send_create(ctx, name, l);
+  send_request(ctx, ReqOp::get_children, dir_of(name), 0, false, Pending{Op::list, name, ""});
+}
+
+void ZkClient::send_create(Ctx& ctx, const std::string& name, LockState& l) {
+  if (l.protect.empty()) l.protect = fmt::format("lock-{:x}-{:x}-", vol_.session, ++vol_.creates);
+  send_request(ctx, ReqOp::create, dir_of(name) + "/" + l.protect,
+               k_ephemeral | k_sequential | k_parents, false, Pending{Op::create, name, ""});
+}
+
+void ZkClient::send_remove(Ctx& ctx, const std::string& path, const std::string& lock) {
+  send_request(ctx, ReqOp::remove, path, 0, false, Pending{Op::remove, lock, path});
 }
 
 // The sequence number is the last ten digits of a sequential node's name.
@@ -286,13 +315,7 @@ void ZkClient::on(Ctx& ctx, const ClientResponse& m) {
   l.busy = false;
   switch (pend.op) {
     case Op::create:
-      if (r.code != Code::ok) return step(ctx, pend.lock);
-      if (!l.wanted) {  // unlocked while the create was in flight
-        send_request(ctx, ReqOp::remove, r.path, 0, false, Pending{Op::remove, pend.lock});
-        return;
-      }
-      l.node = r.path;
-      return step(ctx, pend.lock);
+      return on_create(ctx, pend.lock, l, r);
     case Op::list:
       return on_list(ctx, pend.lock, l, r);
     case Op::check:
@@ -307,31 +330,57 @@ void ZkClient::on(Ctx& ctx, const ClientResponse& m) {
   }
 }
 
-// The lock directory's children: create our node, hold the lock, or watch our predecessor.
+void ZkClient::on_create(Ctx& ctx, const std::string& name, LockState& l, const ResponseBody& r) {
+  if (r.code != Code::ok) return step(ctx, name);
+  l.protect.clear();
+  if (!l.wanted) return send_remove(ctx, r.path, name);  // unlocked while it was in flight
+  l.node = r.path;
+  step(ctx, name);
+}
+
+// The retry of a create of unknown outcome: whether the directory holds our protected name. Found,
+// it is our node (deleted if the lock is no longer wanted), and the recipe lists again, as
+// internalLockLoop does after the create returns; not found, the create is sent again.
+void ZkClient::found_own_create(Ctx& ctx, const std::string& name, LockState& l,
+                                const std::vector<std::string>& children) {
+  l.create_unknown = false;
+  auto it = std::find_if(children.begin(), children.end(), [&](const std::string& c) {
+    return c.compare(0, l.protect.size(), l.protect) == 0;
+  });
+  if (it == children.end()) {
+    if (!l.wanted) l.protect.clear();
+    return;
+  }
+  l.protect.clear();
+  std::string path = dir_of(name) + "/" + *it;
+  if (l.wanted) {
+    l.node = path;
+  } else {
+    send_remove(ctx, path, name);
+  }
+}
+
+// The lock directory's children: hold the lock, or watch our predecessor. Only the retry of a
+// create of unknown outcome lists before its node is known.
 void ZkClient::on_list(Ctx& ctx, const std::string& name, LockState& l, const ResponseBody& r) {
-  if (!l.wanted) return;
+  if (l.create_unknown) {
+    found_own_create(ctx, name, l, r.children);
+    return step(ctx, name);
+  }
+  if (!l.wanted || l.node.empty()) return;
   std::string dir = dir_of(name);
   std::vector<std::string> children = r.children;
-  std::string mine = prefix();
-  if (l.node.empty()) {
-    for (const auto& c : children)
-      if (c.compare(0, mine.size(), mine) == 0) l.node = dir + "/" + c;
-  }
-  if (!l.node.empty() && std::find(children.begin(), children.end(),
-                                   l.node.substr(dir.size() + 1)) == children.end()) {
-    l.node.clear();  // gone (it cannot be, while our session lives; start over)
-  }
-  if (l.node.empty()) {
-    l.busy = true;
-    send_request(ctx, ReqOp::create, dir + "/" + mine, k_ephemeral | k_sequential | k_parents,
-                 false, Pending{Op::create, name});
-    return;
+  std::string my_name = l.node.substr(dir.size() + 1);
+  if (std::find(children.begin(), children.end(), my_name) == children.end()) {
+    // Gone (it cannot be, while our session lives): start over, as LockInternals.attemptLock
+    // does on StandardLockInternalsDriver's NoNodeException.
+    l.node.clear();
+    return step(ctx, name);
   }
   std::sort(children.begin(), children.end(), [](const std::string& a, const std::string& b) {
     return std::make_pair(sequence_of(a), std::string_view(a)) <
            std::make_pair(sequence_of(b), std::string_view(b));
   });
-  std::string my_name = l.node.substr(dir.size() + 1);
   auto it = std::find(children.begin(), children.end(), my_name);
   if (it == children.begin()) {
     l.held = true;
@@ -345,7 +394,7 @@ void ZkClient::on_list(Ctx& ctx, const std::string& name, LockState& l, const Re
   }
   l.watching = dir + "/" + *std::prev(it);
   l.busy = true;
-  send_request(ctx, ReqOp::exists, l.watching, 0, true, Pending{Op::check, name});
+  send_request(ctx, ReqOp::exists, l.watching, 0, true, Pending{Op::check, name, ""});
 }
 
 }  // namespace stampede::zk

@@ -9,11 +9,20 @@
 // SESSION EXPIRED comes from a server once the leader has expired the session, and the session
 // id is then never used again (a fresh session is started).
 //
-// The lock recipe: create /locks/NAME/lock-<session>- ephemeral and sequential; the lowest
-// sequence holds the lock; any other waits on an exists-watch of its predecessor and re-checks
-// when it fires. The session id in the name (Curator's "protected" mode) lets the recipe find
-// its own node again after a connection loss left a create's answer unknown. A held lock counts
-// as lost on connection loss (Curator's SUSPENDED), and is re-checked once reconnected.
+// The lock recipe is Curator 2.10.0's InterProcessMutex, which Cattle 1.1 uses (apache/curator
+// tag apache-curator-2.10.0). It creates first: an ephemeral sequential node whose name starts
+// with a protected prefix unique to this create (curator-recipes/.../locks/LockInternals.java
+// lines 217-218; StandardLockInternalsDriver.java lines 50-54, withProtection; the prefix is a
+// fresh UUID per create, curator-framework/.../imps/CreateBuilderImpl.java lines 568-572), and
+// only once the create is answered lists the directory (LockInternals.java lines 276-279). The
+// lowest sequence holds the lock; any other waits on a watch of its predecessor and lists again
+// when it fires. A create whose answer a connection loss left unknown is retried by first
+// listing the directory for its protected prefix (CreateBuilderImpl.java lines 708-721 and
+// 751-769: only a retry looks; a first attempt just creates), so the recipe never makes a
+// second node for one create. A release's delete is guaranteed: lost with a connection, it is
+// sent again on the next one (LockInternals.java line 339; DeleteBuilderImpl.java lines
+// 264-268). A held lock counts as lost on connection loss (Curator's SUSPENDED), and is
+// re-checked once reconnected.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -103,7 +112,8 @@ class ZkClient {
   struct Pending {
     Op op = Op::list;
     std::string lock;
-    STAMPEDE_FIELDS(op, lock)
+    std::string path;  // a delete's node, sent again if the connection is lost first
+    STAMPEDE_FIELDS(op, lock, path)
   };
   struct LockState {
     bool wanted = false;
@@ -112,7 +122,13 @@ class ZkClient {
     std::string node;      // our lock node's full path, once known
     std::string watching;  // the predecessor we wait on
     bool try_only = false;  // try_lock: give up rather than wait
-    STAMPEDE_FIELDS(wanted, held, busy, node, watching, try_only)
+    // The protected name prefix of our create, from its first attempt until its node is known
+    // (every retry of one create uses the same prefix).
+    std::string protect;
+    // A create was in flight when the connection was lost: whether it was applied is unknown,
+    // so the next attempt lists the directory for `protect` before creating again.
+    bool create_unknown = false;
+    STAMPEDE_FIELDS(wanted, held, busy, node, watching, try_only, protect, create_unknown)
   };
   // Everything the client knows is lost with its process.
   struct Volatile {
@@ -126,11 +142,12 @@ class ZkClient {
     TimeNs last_heard = 0;
     std::int64_t next_xid = 0;
     std::int64_t expirations = 0;
+    std::int64_t creates = 0;  // numbers the protected prefixes (Curator draws a UUID)
     std::map<std::int64_t, Pending> pending;
     std::map<std::string, LockState> locks;
     std::set<std::string> to_delete;  // released while disconnected
     STAMPEDE_FIELDS(state, session, timeout_ns, server_index, server, conn, gen, last_heard,
-                    next_xid, expirations, pending, locks, to_delete)
+                    next_xid, expirations, creates, pending, locks, to_delete)
   };
   // Given at construction, or read at start (the same on every start): not state.
   struct Config {
@@ -159,11 +176,15 @@ class ZkClient {
   void on(Ctx& ctx, const ClientResponse& m);
   void on(Ctx& ctx, const ClientWatch& m);
   void on_list(Ctx& ctx, const std::string& name, LockState& l, const ResponseBody& r);
+  void on_create(Ctx& ctx, const std::string& name, LockState& l, const ResponseBody& r);
+  void found_own_create(Ctx& ctx, const std::string& name, LockState& l,
+                        const std::vector<std::string>& children);
   void step(Ctx& ctx, const std::string& name);
+  void send_create(Ctx& ctx, const std::string& name, LockState& l);
+  void send_remove(Ctx& ctx, const std::string& path, const std::string& lock);
   std::int64_t send_request(Ctx& ctx, ReqOp op, const std::string& path, std::int64_t flags,
                             bool watch, Pending p);
   std::string dir_of(const std::string& name) const { return "/locks/" + name; }
-  std::string prefix() const;
 
   Config cfg_;
   Callbacks cb_;

@@ -125,9 +125,10 @@ void ZkServer::on(Ctx& ctx, NodeId from, const ClientRequest& m) {
   // CommitProcessor.java lines 68-72, "Each session's requests must be processed in order", and
   // lines 252-256: a request whose session has requests pending is queued behind them, reads
   // included; lines 393-407 release the queued reads once the write before them commits).
-  // Without it a lock recipe that deletes its node and lists the directory at once is shown
-  // its own deleted node, takes it for its new one and holds the lock while another client
-  // is handed it (mechanism zk_session_order off).
+  // Without it (mechanism zk_session_order off) a getChildren sent right after the session's
+  // own delete is shown the deleted node. Curator's lock recipe (models/zookeeper/zk_client.hpp)
+  // no longer depends on it, since it lists only after its create is answered, but the old
+  // list-first recipe took that node for its new one and held the lock with another client.
   if (cfg_.session_order && (write || !c->in_order.empty())) c->in_order.push_back(m);
   if (write) return submit_write(ctx, from, m, c->session);
   if (!cfg_.session_order || c->in_order.empty()) serve_read(ctx, from, m);

@@ -489,22 +489,24 @@ TEST_CASE("regression: a relock's getChildren no longer overtakes the unlock's d
   CHECK_FALSE(any_failed_containing(r.out, "lock.no_stale_holder_action"));
 }
 
-TEST_CASE("regression: the sizing study's seed 1 holds lock.mutual_exclusion and breaks it "
-          "without zk_session_order",
+TEST_CASE("regression: the sizing study's seed 1 holds lock.mutual_exclusion, with or without "
+          "zk_session_order",
           "[ha][sizing]") {
   // scenarios/study/ha-sizing.yaml failed lock.mutual_exclusion (seed 1 at 60:08.427 when it was
   // found): a server, connected to a follower, released a service's lock and asked for it again
   // at once; the follower answered the getChildren before the server's delete had come back from
   // the leader, the server held its deleted node again, and once the delete was applied another
   // server was given the lock too. A server now answers a session's read only after its earlier
-  // writes (models/zookeeper/zk_clients.cpp, CommitProcessor). The runs have moved since (HA
-  // health checks, Cattle's host order, ZooKeeper's idle-machine shutdown times); with all of
-  // them seeds 1, 4 and 8 of the first twelve break it without the mechanism and none with it.
-  // That today's seed 1 breaks it by the same race was not traced step by step.
+  // writes (models/zookeeper/zk_clients.cpp, CommitProcessor), and the recipe is Curator's,
+  // which creates its node first and lists only once the create is answered
+  // (models/zookeeper/zk_client.hpp): a write is answered after it is applied, so the list comes
+  // after the delete whatever the mechanism. Seeds 1, 4 and 8 of the first twelve broke it
+  // without the mechanism while the recipe listed first; today's seed 1 holds it either way (the
+  // mechanism's own test is on raw requests, tests/zookeeper/test_lock_recipe.cpp).
   Run on = run(load("study/ha-sizing", {"duration=61m"}), 1);
   INFO(failures(on.out));
   CHECK(on.out.passed);
   Run off = run(load("study/ha-sizing", {"duration=61m", "cluster.mechanisms.zk_session_order=false"}),
                 1);
-  CHECK(any_failed_containing(off.out, "lock.mutual_exclusion"));
+  CHECK_FALSE(any_failed_containing(off.out, "lock.mutual_exclusion"));
 }

@@ -159,28 +159,27 @@ TEST_CASE("zk.committed_never_lost fires when a synced server lacks a committed 
   CHECK(e.watch.violations[0].find("lacks zxid 0x100000001") != std::string::npos);
 }
 
-TEST_CASE("a relock's read waits at a follower for the session's own delete, so no two clients "
-          "hold the lock",
+TEST_CASE("clients that release and ask again at once never hold the lock together, with or "
+          "without zk_session_order",
           "[lock][session]") {
   // Each client releases and asks again at once (idle 0): its delete goes to the leader and its
-  // getChildren follows on the same connection. Answered before the delete is applied there, the
-  // list still holds the client's old node, which the recipe takes for its own (the node names
-  // carry the session) and holds, while the delete, once committed, hands the lock to the next
-  // waiter. The sizing study found it (docs/sizing.md, seed 1 at 60:08); zk_session_order off
-  // brings it back.
-  auto violations = [](std::uint64_t seed, bool ordered) {
-    Ensemble e(3, options(seed, {{"zk_lock_client_idle", 0}}, {{"zk_session_order", ordered}}));
-    for (int i = 0; i < 3; ++i) e.add_client();
-    e.run(60 * k_s);
-    std::int64_t turns = e.k->counter("zk_lock_acquisitions");
-    CHECK(turns >= 30);  // the lock changed hands throughout
-    return e.watch.violations.size();
-  };
-  std::size_t off = 0;
+  // next create follows on the same connection. The recipe lists the directory only once that
+  // create is answered, and a server answers a write only once it has applied it, after the
+  // delete before it, so the list never shows the client's deleted node, whether or not reads
+  // wait behind the session's writes. Before the recipe created first (Curator 2.10.0,
+  // models/zookeeper/zk_client.hpp) it listed first, a follower answered that list before the
+  // delete came back from the leader, and the recipe took its deleted node (then found by the
+  // session in its name) for its own: the sizing study's seed 1 at 60:08 (docs/sizing.md).
+  // With the mechanism off some of seeds 1-5 then broke the invariant; now none does. The mechanism
+  // itself is tested on raw requests (test_lock_recipe.cpp).
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
-    CAPTURE(seed);
-    CHECK(violations(seed, true) == 0);
-    off += violations(seed, false);
+    for (bool ordered : {true, false}) {
+      CAPTURE(seed, ordered);
+      Ensemble e(3, options(seed, {{"zk_lock_client_idle", 0}}, {{"zk_session_order", ordered}}));
+      for (int i = 0; i < 3; ++i) e.add_client();
+      e.run(60 * k_s);
+      CHECK(e.k->counter("zk_lock_acquisitions") >= 30);  // the lock changed hands throughout
+      CHECK(e.watch.violations.empty());
+    }
   }
-  CHECK(off > 0);
 }
