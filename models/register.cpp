@@ -171,6 +171,15 @@ void register_health_mechanisms(Registry& r) {
                    "v0.165.8 HealthcheckServiceImpl.java:66-179); off (not in Cattle): it decides "
                    "at once from its own copy of the shared tables, which may not have the rows "
                    "the other servers wrote since its last read"});
+  r.add_mechanism({std::string(cattle::m_config_item_triggers),
+                   "the checker lists (the healthcheck config item) are pushed to every agent only "
+                   "after instance.start, instance.stop and healthcheckinstancehostmap.create "
+                   "(rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/"
+                   "META-INF/cattle/system-services/defaults.properties lines 13 and 64-66, read "
+                   "by AgentInstanceApplyItems.java lines 29-62); a host that goes reconnecting "
+                   "or comes back pushes nothing unless it got checkers; off (not in Cattle): every "
+                   "host.reconnect and host.activate pushes to every active host, N^2/2 "
+                   "deliveries for a wave of N hosts coming back"});
 }
 
 void register_health_timings(Registry& r) {
@@ -314,6 +323,7 @@ void register_names(Registry& r) {
            {"lock_acquisitions", "resource locks taken by the process engine"},
            {"process_instances", "process instances created (one per state transition run)"},
            {"events", "events put on the server's event bus"},
+           {"config_pushes", "checker lists (the healthcheck config item) the server sent to agents"},
            {"stale_holder_refusals",
             "HA: actions a server did not take because it could not trust its ZooKeeper lock"},
            {"requests_served", "client requests answered successfully"},

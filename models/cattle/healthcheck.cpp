@@ -92,6 +92,8 @@ const HealthCheckSpec* CattleServer::health_spec_of(InstanceId iid) const {
 void CattleServer::start_health(Ctx& ctx) {
   cfg_.health_checks = ctx.mechanism(m_health_checks);
   cfg_.health_read_back = ctx.mechanism(m_health_read_back);
+  cfg_.config_item_triggers = ctx.mechanism(m_config_item_triggers);
+  cfg_.config_pushes = ctx.intern("config_pushes");
   cfg_.health_cleanup_interval_ns = ctx.timing(t_health_cleanup_interval);
   cfg_.health_any = false;
   for (const StackSpec& st : config_.stacks)
@@ -163,23 +165,24 @@ const std::vector<HostId>& CattleServer::active_hosts() const {
   return cache_.active_hosts(store());
 }
 
-void CattleServer::register_health(Ctx& ctx, InstanceId iid) {
+bool CattleServer::register_health(Ctx& ctx, InstanceId iid) {
   std::optional<HealthRow> hrow = health_row(iid);
   const InstanceRow* instance = row<InstanceRow>(iid);
-  if (!hrow || instance == nullptr) return;
+  if (!hrow || instance == nullptr) return false;
   std::vector<HostId> kept;
   for (const auto& [host, said] : hrow->checkers)
     if (state_of(host) == HostState::active) kept.push_back(host);
   // pick_checkers adds none (and draws nothing) to a container with three active checkers: the
   // copy of every active host it would shuffle is made only when it is needed.
-  if (kept.size() >= k_required_checkers) return;
+  if (kept.size() >= k_required_checkers) return false;
   auto random = [&](std::int64_t lo, std::int64_t hi) { return ctx.random(lo, hi); };
   std::vector<HostId> picked = pick_checkers(kept, active_hosts(), instance->host, random);
-  if (picked.empty()) return;
+  if (picked.empty()) return false;
   Transaction txn;
   for (HostId h : picked)
     write::insert(txn, HealthcheckHostMapRow{{}, hrow->id, h, iid, Health::none});
   commit(ctx, txn);
+  return true;
 }
 
 void CattleServer::push_health_config(Ctx& ctx) {
@@ -205,6 +208,7 @@ void CattleServer::push_health_config(Ctx& ctx) {
     auto list = by_checker.find(h);
     ctx.send(agent, wire::encode(HealthcheckConfig{
                         list == by_checker.end() ? none : make_names(std::move(list->second))}));
+    ctx.count(cfg_.config_pushes, 1);
   }
 }
 
@@ -276,7 +280,10 @@ void CattleServer::health_host_lost(Ctx& ctx, HostId host) {
     if (auto next = determine_new_health(hrow, host, Health::none, true))
       set_health(ctx, iid, *next);
   }
-  if (changed) push_health_config(ctx);
+  // host.reconnect is not one of the processes that push the healthcheck item (healthcheck.hpp,
+  // "Config item triggers"): the other agents' lists do not name the lost host's containers'
+  // checkers anyway, and the lost host cannot be reached.
+  if (changed && !cfg_.config_item_triggers) push_health_config(ctx);
 }
 
 void CattleServer::health_host_back(Ctx& ctx, HostId host) {
@@ -284,8 +291,12 @@ void CattleServer::health_host_back(Ctx& ctx, HostId host) {
   std::vector<InstanceId> ids;
   for (const auto& [iid, hrow] : health_rows()) ids.push_back(iid);
   if (ids.empty()) return;
-  for (InstanceId iid : ids) register_health(ctx, iid);
-  push_health_config(ctx);
+  bool created = false;
+  for (InstanceId iid : ids) created = register_health(ctx, iid) || created;
+  // host.activate pushes nothing itself; the checker rows it made do (healthcheckinstancehostmap.
+  // create increments the healthcheck item): once every container has its three checkers, a
+  // host coming back costs no push, where before each of a wave of N hosts pushed to all N.
+  if (created || !cfg_.config_item_triggers) push_health_config(ctx);
 }
 
 std::vector<InstanceId> CattleServer::health_doomed(ServiceId sid) const {

@@ -29,6 +29,18 @@
 // - the (re)initializing timeouts: HC service/impl/HealthcheckCleanupMonitorImpl.java lines 72-90,
 //   run every task.healthcheck.cleanup.schedule = 60 s (code/iaas/healthcheck/src/main/resources/
 //   META-INF/cattle/system-services/healthcheck-defaults.properties line 1); unset, never.
+// Config item triggers (mechanism cattle_config_item_triggers). The checker lists reach the
+// agents as the `healthcheck` config item, which Cattle pushes only after the processes that
+// increment it: rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/
+// cattle/system-services/defaults.properties line 13 lists the processes AgentInstanceApplyItems
+// listens to (code/iaas/agent-instance/src/main/java/io/cattle/platform/agent/instance/process/
+// AgentInstanceApplyItems.java lines 29-62), and lines 64-66 name those that increment
+// `healthcheck`: instance.start, instance.stop and healthcheckinstancehostmap.create. host.activate
+// and host.reconnect are not among them. Each push still goes to every agent of the provider
+// (AbstractApplyItems.java lines 95-113, getOtherAgents; AgentInstanceDaoImpl.java lines 126-139).
+// Off, every host that goes reconnecting or comes back pushes to every active host: a wave of N
+// hosts coming back after a partition costs N^2/2 deliveries, which is what stopped 10,000 agents
+// (issue 15; bench/RESULTS.md).
 // The rows are Cattle's tables healthcheck_instance and healthcheck_instance_host_map
 // (HealthcheckServiceImpl.java lines 222-254), in the server's store: the embedded one in single
 // mode, the shared tables of the external db in HA, where no server owns the health checks

@@ -48,6 +48,7 @@ inline constexpr std::string_view m_alloc_soft = "cattle_allocator_soft_constrai
 // Health checks (healthcheck.cpp).
 inline constexpr std::string_view m_health_checks = "cattle_health_checks";
 inline constexpr std::string_view m_health_read_back = "cattle_health_read_back";
+inline constexpr std::string_view m_config_item_triggers = "cattle_config_item_triggers";
 inline constexpr std::string_view t_health_cleanup_interval = "healthcheck_cleanup_interval";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.

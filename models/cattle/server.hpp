@@ -389,7 +389,8 @@ class CattleServer final : public Node {
   std::map<InstanceId, HealthRow> health_rows() const;
   const HealthcheckHostMapRow* checker_row(InstanceId instance, HostId checker) const;
   void health_started(Ctx& ctx, InstanceId instance);
-  void register_health(Ctx& ctx, InstanceId instance);
+  // Whether it created checker rows (healthcheckinstancehostmap.create).
+  bool register_health(Ctx& ctx, InstanceId instance);
   void push_health_config(Ctx& ctx);
   void on(Ctx& ctx, NodeId from, const HealthReport& m);
   void on(Ctx& ctx, const HealthCleanupTick& t);
@@ -477,6 +478,9 @@ class CattleServer final : public Node {
     bool health_checks = true;
     bool health_any = false;  // the mechanism on, and a service has a health check
     bool health_read_back = true;  // HA: judge a report from the rows read back under its lock
+    // Push the checker lists only after the processes that increment the healthcheck item.
+    bool config_item_triggers = true;
+    SeriesId config_pushes = 0;  // the checker lists sent to agents
     DurationNs health_cleanup_interval_ns = 0;
   };
   void load_config(Ctx& ctx);

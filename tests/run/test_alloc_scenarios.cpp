@@ -91,6 +91,8 @@ TEST_CASE("the allocator scenarios' digests are pinned", "[allocator][pinned]") 
   // live in the store and checks are named by sequence number alone.
   // Then from 9b426e92d36c200b with cattle_stop_waits_reply: its unhealthy container on the lost
   // host is removed by the process instance.stop_remove (the stop skipped for the reconnecting
-  // host) instead of one write.
-  CHECK(hex64(run_named("alloc-host-loss").digest) == "6caef2c7b079ef7a");
+  // host) instead of one write; and with cattle_config_item_triggers: agent-1 going reconnecting
+  // and coming back no longer push the checker lists to every host (rancher/cattle v0.165.8
+  // defaults.properties lines 64-66), so those deliveries are no longer steps of the run.
+  CHECK(hex64(run_named("alloc-host-loss").digest) == "46b8ccd01f10c648");
 }

@@ -60,8 +60,11 @@ TEST_CASE("the isolated host's scenario holds for other seeds, and its digest is
   // Moved from 87992f924b41c851 with cattle_stop_waits_reply: the removal of the unhealthy
   // container runs as the process instance.stop_remove (a process row, its lock, the stopping and
   // removed events on the bus) instead of one write; its host is reconnecting, so the stop is
-  // skipped and the story is the same.
-  CHECK(hex64(run_named("hc-host-isolated").digest) == "35176ed17693886c");
+  // skipped and the story is the same. And with cattle_config_item_triggers: agent-1 going
+  // reconnecting no longer pushes the checker lists to every active host (rancher/cattle v0.165.8
+  // defaults.properties lines 64-66); its coming back pushes them only because it makes checker
+  // rows.
+  CHECK(hex64(run_named("hc-host-isolated").digest) == "45a950d70e433931");
 }
 
 TEST_CASE("in HA the DOWN reports reach two servers, and the last judge sees every checker's row",
@@ -110,4 +113,41 @@ TEST_CASE("the HA isolated host's scenario holds for other seeds where agent-1 r
     INFO("seed " << seed << "\n" << failures(out));
     CHECK(out.passed);
   }
+}
+
+namespace {
+
+// config_pushes per agent of agent-partition (a cut of every agent from the server, then a heal)
+// with `agents` agents, the mechanism cattle_config_item_triggers on or off.
+double pushes_per_agent(int agents, bool triggers) {
+  RunOutcome out = run_named(
+      "agent-partition",
+      {"cluster.agents=" + std::to_string(agents), "duration=200s",
+       std::string("cluster.mechanisms.cattle_config_item_triggers=") + (triggers ? "true" : "false")});
+  INFO(agents << " agents, triggers " << triggers << "\n" << failures(out));
+  CHECK(out.passed);
+  double pushes = -1;
+  for (const MetricValue& m : out.metrics)
+    if (m.name == "config_pushes") pushes = m.value;
+  REQUIRE(pushes > 0);
+  return pushes / agents;
+}
+
+}  // namespace
+
+TEST_CASE("checker lists are pushed per triggering process, not per host coming back: pushes per "
+          "agent stay flat as agents double",
+          "[healthcheck][config_item_triggers]") {
+  // On: a few pushes (the containers' starts and their checkers' rows) each to every agent, the
+  // same number however many hosts come back at the heal.
+  double on_40 = pushes_per_agent(40, true);
+  double on_80 = pushes_per_agent(80, true);
+  CHECK(on_80 == Approx(on_40).epsilon(0.05));
+  CHECK(on_80 < 5);
+  // Off: every host coming back pushes to every active host, so each agent gets about half as
+  // many lists as there are agents, twice as many with twice the agents.
+  double off_40 = pushes_per_agent(40, false);
+  double off_80 = pushes_per_agent(80, false);
+  CHECK(off_40 > 15);
+  CHECK(off_80 > 1.6 * off_40);
 }
