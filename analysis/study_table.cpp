@@ -216,10 +216,15 @@ std::string format_study_markdown(const StudyTable& t) {
       const int p = t.columns[i].precision;
       // A count beside a mean that fewer runs than the point's recorded (a run without repairs
       // has no repair-time percentiles).
-      values += " " + cell_text(c.value, p, false) +
-                (c.value && c.n < row.runs ? fmt::format(" (n={})", c.n) : std::string()) + " |";
-      diffs += " " + (row.key == t.baseline ? std::string("baseline")
-                                             : cell_text(c.difference, p, true)) + " |";
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive of its inlined
+      // memcpy) on " " + a temporary string here.
+      values += ' ';
+      values += cell_text(c.value, p, false);
+      if (c.value && c.n < row.runs) values += fmt::format(" (n={})", c.n);
+      values += " |";
+      diffs += ' ';
+      diffs += row.key == t.baseline ? std::string("baseline") : cell_text(c.difference, p, true);
+      diffs += " |";
     }
     values += "\n";
     diffs += "\n";

@@ -223,6 +223,10 @@ void print_search_stats(const Report& rep, bool dfs, bool dpor, double wall_s) {
               static_cast<unsigned long long>(rep.max_depth),
               static_cast<unsigned long long>(rep.reductions),
               wall_s > 0 ? static_cast<double>(rep.distinct_states) / wall_s : 0.0, wall_s);
+  if (dfs && rep.restores + rep.restore_failures > 0)
+    std::printf("snapshots: %llu backtracks restored a saved state, %llu re-ran from the start\n",
+                static_cast<unsigned long long>(rep.restores),
+                static_cast<unsigned long long>(rep.restore_failures));
   if (dfs && dpor)
     std::printf("dpor: %llu races reversed, %llu options never needed\n",
                 static_cast<unsigned long long>(rep.races),

@@ -558,6 +558,15 @@ std::unique_ptr<Node> CattleServer::clone() const {
   return std::make_unique<CattleServer>(*this);
 }
 
+std::unique_ptr<Node> CattleServer::saved_copy() const {
+  if (!cm_) return nullptr;  // clone() serves single mode
+  return std::make_unique<CattleServer>(*this);
+}
+
+void CattleServer::assign_from(const Node& saved) {
+  *this = static_cast<const CattleServer&>(saved);
+}
+
 std::string_view CattleServer::message_name(std::uint32_t type) const {
   if (cm::is_cm_type(type)) return cm::type_name(type);
   if (mysql::is_db_type(type)) return mysql::db_type_name(type);

@@ -77,6 +77,14 @@ class CattleServer final : public Node {
   // Single mode only: an HA server's client libraries hold callbacks bound to this object
   // (pending database answers among them), so a copy would answer into the original.
   std::unique_ptr<Node> clone() const override;
+  // HA mode only, in clone()'s place: a copy whose callbacks still point at this object, which
+  // is right once assign_from() has put it back into this same object. Every callback the server
+  // and its client libraries hold is bound to the server itself (ha.cpp, server.cpp,
+  // migration.cpp, healthcheck_ha.cpp), and the cluster manager, the db client and the
+  // ZooKeeper and Redis clients are members held by value, so the copy carries their whole state
+  // too: nothing the server points at lies outside it.
+  std::unique_ptr<Node> saved_copy() const override;
+  void assign_from(const Node& saved) override;
   // The fields of the two lists, then those of each embedded client library that is a
   // state::Component (server.cpp).
   std::size_t state_field_count() const override;

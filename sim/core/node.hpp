@@ -174,6 +174,15 @@ class Node {
   // A node that holds only values (no pointers into the engine or other nodes) can return
   // std::make_unique<ItsType>(*this).
   virtual std::unique_ptr<Node> clone() const { return nullptr; }
+  // For a node that cannot be cloned as a fresh object because parts of it point back at
+  // itself (callbacks bound to `this`, as an HA CattleServer's client libraries hold): a copy of
+  // its whole state that is never run, only handed back to assign_from() on the very object it
+  // was copied from, whose self-pointers the copy still holds and so stay right. Both optional:
+  // the default, nullptr, leaves the engine to re-run from the start, as for clone().
+  virtual std::unique_ptr<Node> saved_copy() const { return nullptr; }
+  // Puts this node back into the state `saved` holds. `saved` came from saved_copy() on this
+  // same object (engines guarantee it); nodes that return nullptr there are never asked.
+  virtual void assign_from(const Node& saved) { (void)saved; }
   // The node's explicit state, for tests/state: how many separately changeable fields its
   // durable and volatile parts have, and a change to field i (returning the field's name). A
   // node whose state is kept in STAMPEDE_FIELDS structs implements both with

@@ -109,6 +109,9 @@ struct ExploreEngine::NodeSlot {
   mutable std::uint64_t digest = 0;
   mutable std::uint64_t clone_gen = ~std::uint64_t{0};
   mutable std::shared_ptr<const Node> clone;  // a clone of the state `clone_gen`, shared with snapshots
+  // Whether `clone` is a Node::saved_copy(): it may only be assigned back into this slot's node
+  // object (which is never replaced: only clones replace a slot's node), never run.
+  mutable bool clone_in_place = false;
 };
 
 struct ExploreEngine::Snapshot {
@@ -118,7 +121,9 @@ struct ExploreEngine::Snapshot {
         network(std::move(net)),
         connections(std::move(conns)) {}
   struct NodeState {
-    std::shared_ptr<const Node> clone;  // null when the node cannot clone itself
+    std::shared_ptr<const Node> clone;  // null when the node can neither clone nor save itself
+    // `clone` is a Node::saved_copy(): only this engine (the same node object) may restore it.
+    bool in_place = false;
     std::uint64_t changes = 0;
     std::uint64_t gen = 0;
     std::uint64_t digest_gen = ~std::uint64_t{0};
@@ -159,6 +164,16 @@ struct ExploreEngine::Snapshot {
   std::shared_ptr<const Recorder> recorder;  // shared between snapshots while nothing is recorded
   std::uint64_t recorder_gen = 0;
 };
+
+namespace {
+
+// Whether a snapshot's node can be put back from what it holds: a clone always, a saved copy
+// only into the engine that saved it (own), whose node object the copy points back into.
+bool restorable(const ExploreEngine::Snapshot::NodeState& n, bool own) {
+  return n.clone && (own || !n.in_place);
+}
+
+}  // namespace
 
 class ExploreEngine::NodeCtx final : public RecordingCtx {
  public:
@@ -974,9 +989,12 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
     Snapshot::NodeState& n = snap->nodes[i];
     if (s.clone_gen != s.gen) {
       s.clone = s.node->clone();
+      s.clone_in_place = !s.clone;
+      if (!s.clone) s.clone = s.node->saved_copy();
       s.clone_gen = s.gen;
     }
     n.clone = s.clone;
+    n.in_place = s.clone_in_place;
     n.changes = s.changes;
     n.gen = s.gen;
     n.digest_gen = s.digest_gen;
@@ -1027,12 +1045,16 @@ void ExploreEngine::restore_node(std::size_t i, const Snapshot& snap, bool own) 
   NodeSlot& s = *nodes_[i];
   const Snapshot::NodeState& n = snap.nodes[i];
   // A node still in the saved state (same generation) is kept; another one becomes a clone of
-  // the snapshot's clone (the snapshot may be restored again: a frame with options left).
-  if (n.clone && (!own || s.gen != n.gen)) {
-    s.node = n.clone->clone();
+  // the snapshot's clone (the snapshot may be restored again: a frame with options left), or,
+  // for a saved copy, is assigned its state in place (restore() admits a saved copy only from
+  // this engine, whose node object the copy was taken from).
+  if (restorable(n, own) && (!own || s.gen != n.gen)) {
+    if (n.in_place) s.node->assign_from(*n.clone);
+    else s.node = n.clone->clone();
     std::uint64_t g = own ? n.gen : ++gen_counter_;
     s.gen = g;
     s.clone = n.clone;
+    s.clone_in_place = n.in_place;
     s.clone_gen = g;
     s.digest = n.digest;
     s.digest_gen = n.digest_gen == n.gen ? g : ~std::uint64_t{0};
@@ -1048,11 +1070,14 @@ void ExploreEngine::restore_node(std::size_t i, const Snapshot& snap, bool own) 
 }
 
 bool ExploreEngine::restore(const Snapshot& snap) {
-  for (std::size_t i = 0; i < nodes_.size(); ++i)
-    if (!snap.nodes[i].clone && nodes_[i]->changes != snap.nodes[i].changes) return false;
   // Generations name states of this engine only: a snapshot of another engine (dfs keeps its
   // snapshots across a re-run from the start) is copied in whole and given fresh ones.
   const bool own = snap.lineage == lineage_;
+  // A saved copy holds pointers into the node object it was copied from: another engine's
+  // node objects are others, so there it counts as no copy at all.
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    if (!restorable(snap.nodes[i], own) && nodes_[i]->changes != snap.nodes[i].changes)
+      return false;
   // Nodes become clones of another state, and come up or go down: checks' caches read all again.
   changes_.everything();
   for (std::size_t i = 0; i < nodes_.size(); ++i) restore_node(i, snap, own);

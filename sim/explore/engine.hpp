@@ -260,15 +260,17 @@ class ExploreEngine final : public Engine {
   std::string describe(const Option& o) const;
   bool ended_naturally() const { return ended_naturally_; }
 
-  // The whole engine state between two steps: every node (a clone, or, for a node that cannot
-  // clone itself, its change count), the pending events, the network, the clock, the counters,
+  // The whole engine state between two steps: every node (a clone; for a node that cannot
+  // clone itself, its saved copy (Node::saved_copy), restored in place into the same node
+  // object; else its change count), the pending events, the network, the clock, the counters,
   // the picks so far and the recorded logs, signals and metrics. The chooser is not in it: its
   // owner snapshots it (Explorer does).
   struct Snapshot;
   std::shared_ptr<Snapshot> save() const;  // shared: Snapshot is complete only in engine.cpp
   // Puts the engine back into a saved state and makes the run go on from there (a run that had
-  // ended or been stopped resumes). Returns false, changing nothing, when a node that cannot
-  // clone itself has changed since the snapshot: the caller then re-runs from the start.
+  // ended or been stopped resumes). Returns false, changing nothing, when a node that has no
+  // clone in the snapshot (or only a saved copy, and the snapshot is another engine's) has
+  // changed since the snapshot: the caller then re-runs from the start.
   bool restore(const Snapshot& snap);
 
  private:

@@ -452,10 +452,35 @@ struct Frame {
   OptRef& taken() { return opts[todo[next]]; }
 };
 
+// dfs's chooser (with snapshots), counting its calls: a copy of it is 15 KB (six Mersenne
+// twisters), so a frame's snapshot shares the copy of an earlier frame when nothing was drawn
+// since (DfsState::chooser_copy).
+class CountingChooser final : public Chooser {
+ public:
+  explicit CountingChooser(std::uint64_t seed) : inner_(seed) {}
+  std::size_t pick(ChoiceKind kind, std::size_t n) override {
+    ++calls_;
+    return inner_.pick(kind, n);
+  }
+  std::int64_t uniform(ChoiceKind kind, std::int64_t lo, std::int64_t hi) override {
+    ++calls_;
+    return inner_.uniform(kind, lo, hi);
+  }
+  double unit(ChoiceKind kind) override {
+    ++calls_;
+    return inner_.unit(kind);
+  }
+  std::uint64_t calls() const { return calls_; }
+
+ private:
+  SeededChooser inner_;
+  std::uint64_t calls_ = 0;
+};
+
 // What dfs saved at a frame with options left to explore, to restore when it backtracks there.
 struct Saved {
   std::shared_ptr<ExploreEngine::Snapshot> engine;
-  std::optional<SeededChooser> chooser;
+  std::shared_ptr<const CountingChooser> chooser;  // shared between frames while it is unchanged
 };
 
 struct Visit {
@@ -481,7 +506,26 @@ struct DfsState {
   std::vector<Frame> stack;
   // Parallel to `stack` when snapshots are on (empty entries at frames never backtracked to).
   std::vector<Saved> saved;
-  SeededChooser* chooser = nullptr;  // non-null when snapshots are on
+  CountingChooser* chooser = nullptr;  // non-null when snapshots are on
+  // A copy of *chooser as it was when its call count was chooser_copy->calls(): equal to it
+  // while the count has not moved, since calls only add to it and a restore or a new run
+  // resets both (null: no copy yet in this run).
+  std::shared_ptr<const CountingChooser> chooser_copy;
+
+  // Snapshots: the chooser of a new run, from the seed.
+  void reset_chooser(std::uint64_t seed) {
+    *chooser = CountingChooser(seed);
+    chooser_copy.reset();
+  }
+  // Snapshots: puts the engine and the chooser back as they were saved at the deepest frame
+  // with options left; false when the engine cannot be (ExploreEngine::restore).
+  bool restore_saved(ExploreEngine& e) {
+    const Saved& sv = saved.back();
+    if (!sv.engine || !e.restore(*sv.engine)) return false;
+    *chooser = *sv.chooser;
+    chooser_copy = sv.chooser;
+    return true;
+  }
   bool dpor = false;
   std::size_t threads = 0;  // DPOR: vector clock entries: one per node, then the non-local one
   // DPOR: per thread, the last checked frame whose step ran on it (-1: none). Checks happen in
@@ -958,7 +1002,9 @@ class DfsScheduler final : public Scheduler {
       Saved sv;
       if (f.todo.size() > 1 || st_.dpor) {
         sv.engine = engine.save();
-        sv.chooser = *st_.chooser;
+        if (!st_.chooser_copy || st_.chooser_copy->calls() != st_.chooser->calls())
+          st_.chooser_copy = std::make_shared<const CountingChooser>(*st_.chooser);
+        sv.chooser = st_.chooser_copy;
       }
       st_.saved.push_back(std::move(sv));
     }
@@ -1260,7 +1306,7 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
   Report rep;
   DfsState st(settings_, prefix);
   st.dpor = settings_.dpor && settings_.reduction && settings_.delay_bound < 0;
-  std::optional<SeededChooser> chooser;
+  std::optional<CountingChooser> chooser;
   if (snapshots_apply()) {
     chooser.emplace(settings_.seed);
     st.chooser = &*chooser;
@@ -1297,16 +1343,17 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
     account(violation, natural, natural ? e.state_hash() : 0, e.picks(), e.pick_peers());
     in_run_accounted = true;
     if (done || out_of_budget()) return false;
-    const Saved& sv = st.saved.back();
-    if (!sv.engine || !e.restore(*sv.engine)) return false;
-    *st.chooser = *sv.chooser;
+    if (!st.restore_saved(e)) {
+      ++rep.restore_failures;
+      return false;
+    }
     violation.reset();
     ++rep.restores;
     return true;
   };
   for (;;) {
     if (out_of_budget()) break;
-    if (st.chooser) *st.chooser = SeededChooser(settings_.seed);
+    if (st.chooser) st.reset_chooser(settings_.seed);
     in_run_accounted = false;
     RunResult r = run_with(sch, settings_, false, {}, st.chooser ? &leaf : nullptr,
                            st.chooser);
@@ -1376,6 +1423,7 @@ void merge_report(Report& rep, Report&& sub) {
   rep.reductions += sub.reductions;
   rep.pruned_visited += sub.pruned_visited;
   rep.restores += sub.restores;
+  rep.restore_failures += sub.restore_failures;
   rep.races += sub.races;
   rep.dpor_skipped += sub.dpor_skipped;
   rep.depth_cut = rep.depth_cut || sub.depth_cut;

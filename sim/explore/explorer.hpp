@@ -138,6 +138,9 @@ struct Report {
   std::uint64_t reductions = 0;       // dfs: options slept on plus revisits covered by a sleep set
   std::uint64_t pruned_visited = 0;   // dfs: runs cut at an already explored state
   std::uint64_t restores = 0;         // dfs: backtracks done by restoring a saved state
+  // dfs with snapshots: backtracks that could not restore a saved state and re-ran the scenario
+  // from the start instead (a node that can neither clone nor save itself had changed).
+  std::uint64_t restore_failures = 0;
   std::uint64_t races = 0;            // dfs with dpor: races found and reversed
   std::uint64_t dpor_skipped = 0;     // dfs with dpor: options no race asked for, not explored
   bool exhausted = false;             // dfs: the bounded space was searched completely

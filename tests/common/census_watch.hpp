@@ -127,7 +127,12 @@ class ChangeLogWatch final : public StepObserver {
       first_interleaved = "step " + std::to_string(step.index) + " (kind " +
                           std::to_string(static_cast<int>(step.kind)) + ") at node " +
                           std::to_string(step.node) + " named";
-      for (NodeId id : named) first_interleaved += " " + std::to_string(id);
+      for (NodeId id : named) {
+        // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive of its inlined
+        // memcpy) on " " + std::to_string(id) here.
+        first_interleaved += ' ';
+        first_interleaved += std::to_string(id);
+      }
     }
     if (others && !up_moved && !interleaved_) fail(step, "named another node");
   }

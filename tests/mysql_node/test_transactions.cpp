@@ -188,7 +188,12 @@ TEST_CASE("a transaction across requests is invisible until its COMMIT, and a ro
     const TimeNs now = ctx.now();
     auto note = [&](std::string what) {
       return [&log, what](Ctx&, const DbResult& r) {
-        log.push_back(what + (r.ok() ? " ok" : " " + std::to_string(r.error->code)));
+        // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive of its inlined
+        // memcpy) on " " + std::to_string(code) here.
+        std::string line = what;
+        line += ' ';
+        line += r.ok() ? std::string("ok") : std::to_string(r.error->code);
+        log.push_back(std::move(line));
       };
     };
     if (now == k_s) {
