@@ -203,7 +203,7 @@ void CattleServer::push_health_config(Ctx& ctx) {
   const auto none = make_names({});
   for (HostId h : active_hosts()) {
     if (!owns_agent(h)) continue;
-    NodeId agent = ctx.lookup(host_name(h));
+    NodeId agent = agent_node(ctx, h);
     if (agent == k_no_node) continue;
     auto list = by_checker.find(h);
     ctx.send(agent, wire::encode(HealthcheckConfig{
@@ -213,7 +213,7 @@ void CattleServer::push_health_config(Ctx& ctx) {
 }
 
 void CattleServer::on(Ctx& ctx, NodeId from, const HealthReport& m) {
-  auto checker = host_by_name(ctx.name_of(from));
+  auto checker = host_of_node(ctx, from);
   if (!checker || !cfg_.health_any) return;
   InstanceId iid{m.instance};
   Health reported = m.kind == report_up ? Health::healthy : Health::unhealthy;
@@ -344,7 +344,7 @@ void CattleServer::remove_for_health(Ctx& ctx, InstanceId iid, std::string_view 
   commit(ctx, txn);
   bool reachable = state_of(host) == HostState::active;
   if (!cfg_.stop_waits_reply && reachable) {
-    NodeId agent = ctx.lookup(host_name(host));
+    NodeId agent = agent_node(ctx, host);
     if (agent != k_no_node)
       ctx.send(agent, wire::encode(StopContainer{iid.value, make_names({container})}));
   }
@@ -385,7 +385,7 @@ void CattleServer::stop_removed_copies(Ctx& ctx, HostId host,
   // the agent also stops a container only while it is still the removed instance's
   // (models/agent/agent.cpp), for a start that crosses the stop.
   if (!cfg_.health_any) return;
-  NodeId agent = ctx.lookup(host_name(host));
+  NodeId agent = agent_node(ctx, host);
   for (InstanceId iid : cache_.instances_on(store(), host)) {
     const InstanceRow* instance = row<InstanceRow>(iid);
     if (instance == nullptr || instance->state != InstanceState::removed) continue;

@@ -34,7 +34,7 @@ void CattleServer::ping_all(Ctx& ctx) {
       try_agent_lock(ctx, hid);
       continue;
     }
-    NodeId agent = ctx.lookup(host.name);
+    NodeId agent = agent_node(ctx, hid);
     if (agent == k_no_node) continue;
     volatile_.pings[hid].outstanding[seq] = ctx.now();
     ctx.send(agent, wire::encode(Ping{seq, instances}));

@@ -164,7 +164,7 @@ void CattleServer::call_agent(Ctx& ctx, ProcessId pi, HostId host, bool start) {
   const ProcessRow& p = *row<ProcessRow>(pi);
   RunningProcess& rp = volatile_.running[pi];
   rp.phase = RunningProcess::Phase::working;
-  NodeId agent = ctx.lookup(host_name(host));
+  NodeId agent = agent_node(ctx, host);
   const InstanceRow* instance = row<InstanceRow>(p.instance());
   auto names = make_names({instance ? instance->name : std::string()});
   if (start) {

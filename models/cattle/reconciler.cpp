@@ -85,7 +85,7 @@ void CattleServer::push_config(Ctx& ctx) {
   auto dir_payload = make_names(directory);
   for (const auto& [hid, host] : rows<HostRow>()) {
     if (!owns_agent(hid)) continue;
-    NodeId agent = ctx.lookup(host.name);
+    NodeId agent = agent_node(ctx, hid);
     if (agent == k_no_node) continue;
     ctx.send(agent, wire::encode(NetworkConfig{0, overlay, dir_payload}));
   }

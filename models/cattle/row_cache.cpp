@@ -28,7 +28,12 @@ void erase_sorted(std::vector<V>& ids, V id) {
 
 void RowCache::link(const HostRow& r, bool fresh) const {
   host_by_name_[r.name].insert(r.id);
-  if (fresh) insert_sorted(host_ids_, r.id);
+  ++names_version_;
+  if (fresh) {
+    auto at = std::lower_bound(host_ids_.begin(), host_ids_.end(), r.id);
+    host_nodes_.insert(host_nodes_.begin() + (at - host_ids_.begin()), std::nullopt);
+    host_ids_.insert(at, r.id);
+  }
   if (r.state == HostState::active) insert_sorted(active_host_ids_, r.id);
 }
 
@@ -38,8 +43,36 @@ void RowCache::unlink(const HostRow& r, bool gone) const {
     named->second.erase(r.id);
     if (named->second.empty()) host_by_name_.erase(named);
   }
-  if (gone) erase_sorted(host_ids_, r.id);
+  ++names_version_;
+  if (gone) {
+    auto at = std::lower_bound(host_ids_.begin(), host_ids_.end(), r.id);
+    if (at != host_ids_.end() && *at == r.id) {
+      host_nodes_.erase(host_nodes_.begin() + (at - host_ids_.begin()));
+      host_ids_.erase(at);
+    }
+  }
   if (r.state == HostState::active) erase_sorted(active_host_ids_, r.id);
+}
+
+void RowCache::relink(HostRow& old, HostRow now) const {
+  if (old.name != now.name) {
+    // A renamed host: its agent is another node, and nodes may now name another host.
+    unlink(old, false);
+    old = std::move(now);
+    link(old, false);
+    auto at = std::lower_bound(host_ids_.begin(), host_ids_.end(), old.id);
+    host_nodes_[static_cast<std::size_t>(at - host_ids_.begin())].reset();
+    return;
+  }
+  if (old.state == HostState::active) erase_sorted(active_host_ids_, old.id);
+  old = std::move(now);
+  if (old.state == HostState::active) insert_sorted(active_host_ids_, old.id);
+}
+
+std::optional<HostId> RowCache::first_named(std::string_view name) const {
+  auto it = host_by_name_.find(name);
+  if (it == host_by_name_.end()) return std::nullopt;
+  return *it->second.begin();
 }
 
 void RowCache::link(const InstanceRow& r, bool) const {
@@ -62,7 +95,9 @@ void RowCache::unlink(const ProcessRow& r, bool) const {
 
 void RowCache::forget_all(Parsed<HostRow>&) const {
   host_by_name_.clear();
+  ++names_version_;
   host_ids_.clear();
+  host_nodes_.clear();
   active_host_ids_.clear();
 }
 
@@ -76,9 +111,7 @@ void RowCache::forget_all(Parsed<ProcessRow>&) const { processes_by_resource_.cl
 std::optional<HostId> RowCache::host_named(const mysql::Database& db,
                                            std::string_view name) const {
   sync<HostRow>(db);
-  auto it = host_by_name_.find(name);
-  if (it == host_by_name_.end()) return std::nullopt;
-  return *it->second.begin();
+  return first_named(name);
 }
 
 std::size_t RowCache::host_position(const mysql::Database& db, HostId host) const {

@@ -20,6 +20,7 @@
 
 #include "models/cattle/rows.hpp"
 #include "models/mysql/database.hpp"
+#include "sim/core/message.hpp"
 
 namespace stampede::cattle {
 
@@ -42,6 +43,39 @@ class RowCache {
   }
   // The host of this name with the lowest id.
   std::optional<HostId> host_named(const mysql::Database& db, std::string_view name) const;
+  // The node of this host's agent (the node named as the host; k_no_node when there is none or
+  // no such host). `resolve` maps a node name to its id (Ctx::lookup): it is asked once per
+  // host and name, as a world's node names are fixed before its run starts (sim/kernel/
+  // kernel.cpp, Kernel::add_node). Hashing the host's name at every ping and push cost a
+  // growing share of each step at thousands of agents (issue 15).
+  template <class Resolve>
+  NodeId node_of(const mysql::Database& db, HostId host, const Resolve& resolve) const {
+    sync<HostRow>(db);
+    auto it = std::lower_bound(host_ids_.begin(), host_ids_.end(), host);
+    if (it == host_ids_.end() || *it != host) return k_no_node;
+    std::optional<NodeId>& node = host_nodes_[static_cast<std::size_t>(it - host_ids_.begin())];
+    if (!node) {
+      const HostRow& row = std::get<Parsed<HostRow>>(tables_).rows.at(host);
+      node = resolve(std::string_view(row.name));
+    }
+    return *node;
+  }
+  // The host named as this node (the lowest id of that name), as host_named(name_of(node))
+  // gives it. The answer is kept per node until a host row gains, loses or changes a name, so
+  // that a pong, a hello or a report from an agent is not a look-up by name.
+  template <class NameOf>
+  std::optional<HostId> host_of_node(const mysql::Database& db, NodeId node,
+                                     const NameOf& name_of) const {
+    if (node == k_no_node) return std::nullopt;
+    sync<HostRow>(db);
+    if (node >= node_hosts_.size()) node_hosts_.resize(std::size_t{node} + 1);
+    NodeHost& known = node_hosts_[node];
+    if (known.names_version != names_version_) {
+      known.host = first_named(name_of(node));
+      known.names_version = names_version_;
+    }
+    return known.host;
+  }
   // How many hosts are active: the convergence check asks after most agent and server steps, and
   // a count over the host table there made a step cost O(hosts) (issue 15).
   std::int64_t hosts_active(const mysql::Database& db) const {
@@ -110,14 +144,23 @@ class RowCache {
         link(p.rows.emplace(typename R::IdType{id}, parse_row<R>(id, *row)).first->second, true);
       return;
     }
-    unlink(it->second, row == nullptr);
     if (row == nullptr) {
+      unlink(it->second, true);
       p.rows.erase(it);
       return;
     }
-    it->second = parse_row<R>(id, *row);
-    link(it->second, false);
+    relink(it->second, parse_row<R>(id, *row));
   }
+  // A row changed in place: it leaves the look-ups and enters them again.
+  template <class R>
+  void relink(R& old, R now) const {
+    unlink(old, false);
+    old = std::move(now);
+    link(old, false);
+  }
+  // A host row changed in place: its name's look-ups stay unless the name changed (most changes
+  // are of its state), so the nodes' hosts stay known across state changes.
+  void relink(HostRow& old, HostRow now) const;
   // The look-ups kept beside a table: a row enters them (`fresh`: a row new to the copy) or
   // leaves them (`gone`: the row left the copy); a change of a row leaves and enters again.
   void link(const HostRow& r, bool fresh) const;
@@ -130,6 +173,8 @@ class RowCache {
   void link(const R&, bool) const {}
   template <class R>
   void unlink(const R&, bool) const {}
+  // The host of this name with the lowest id, from host_by_name_ (synced by the caller).
+  std::optional<HostId> first_named(std::string_view name) const;
   // Empties the look-ups of R's table before the whole table is parsed again.
   void forget_all(Parsed<HostRow>&) const;
   void forget_all(Parsed<InstanceRow>&) const;
@@ -146,6 +191,16 @@ class RowCache {
   // The hosts of each name: the lowest id is the one host_named gives.
   mutable std::map<std::string, std::set<HostId>, std::less<>> host_by_name_;
   mutable std::vector<HostId> host_ids_;         // in id order
+  // The node of each host's agent, beside host_ids_ (empty until node_of resolves it).
+  mutable std::vector<std::optional<NodeId>> host_nodes_;
+  // Bumped whenever a host row gains, loses or changes a name: it says which of node_hosts_'
+  // answers are still good.
+  mutable std::uint64_t names_version_ = 1;
+  struct NodeHost {
+    std::uint64_t names_version = 0;  // the names_version_ it was resolved at (0: never)
+    std::optional<HostId> host;
+  };
+  mutable std::vector<NodeHost> node_hosts_;  // by NodeId
   mutable std::vector<HostId> active_host_ids_;  // the active ones, in id order
   mutable std::map<HostId, std::vector<InstanceId>> instances_by_host_;
   mutable std::map<ServiceId, std::vector<InstanceId>> instances_by_service_;

@@ -257,7 +257,7 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 }
 
 void CattleServer::on(Ctx& ctx, NodeId from, const Pong& m) {
-  auto host = host_by_name(ctx.name_of(from));
+  auto host = host_of_node(ctx, from);
   if (!host) return;
   PingStatus& st = volatile_.pings[*host];
   auto it = st.outstanding.find(m.seq);
@@ -269,8 +269,7 @@ void CattleServer::on(Ctx& ctx, NodeId from, const Pong& m) {
 }
 
 void CattleServer::on(Ctx& ctx, NodeId from, const Hello& m) {
-  std::string from_name(ctx.name_of(from));
-  auto host = host_by_name(from_name);
+  auto host = host_of_node(ctx, from);
   // A host this server does not know: nothing to resume. Real Cattle creates a registered
   // agent's host from the resources its ping reply reports (rancher/cattle v0.165.8
   // code/iaas/agent-server/src/main/java/io/cattle/platform/agent/server/resource/impl/
@@ -278,6 +277,7 @@ void CattleServer::on(Ctx& ctx, NodeId from, const Hello& m) {
   // registrations, made before the scenario starts, and it commits whole with its marker, so a
   // server working on the tables always knows every agent's host.
   if (!host) return;
+  std::string from_name(ctx.name_of(from));
   ctx.event(LogLevel::info, Event("cattle.agent_connected").with("host", from_name),
             fmt::format("agent {} connected", from_name));
   ping_succeeded(ctx, *host);
@@ -324,7 +324,7 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
   if (cfg_.stop_stray_copies && instance.valid()) {
     const InstanceRow* row = this->row<InstanceRow>(instance);
     HostId placed = row ? row->host : HostId{};
-    auto reporter = host_by_name(ctx.name_of(from));
+    auto reporter = host_of_node(ctx, from);
     if (placed.valid() && reporter && *reporter != placed) {
       if (m.kind == event_started)
         ctx.send(from, wire::encode(StopContainer{m.instance, m.container}));
@@ -584,6 +584,14 @@ const std::string& CattleServer::host_name(HostId host) const {
 
 std::optional<HostId> CattleServer::host_by_name(std::string_view name) const {
   return cache_.host_named(store(), name);
+}
+
+NodeId CattleServer::agent_node(Ctx& ctx, HostId host) const {
+  return cache_.node_of(store(), host, [&ctx](std::string_view name) { return ctx.lookup(name); });
+}
+
+std::optional<HostId> CattleServer::host_of_node(Ctx& ctx, NodeId node) const {
+  return cache_.host_of_node(store(), node, [&ctx](NodeId n) { return ctx.name_of(n); });
 }
 
 }  // namespace stampede::cattle

@@ -327,6 +327,10 @@ class CattleServer final : public Node {
   // The host's name ("" when unknown): a reference into the row cache, good until a write.
   const std::string& host_name(HostId host) const;
   std::optional<HostId> host_by_name(std::string_view name) const;
+  // The node of a host's agent, and the host of an agent's node, kept by the row cache so that
+  // pings, pongs, hellos and pushes do not look names up (row_cache.hpp).
+  NodeId agent_node(Ctx& ctx, HostId host) const;
+  std::optional<HostId> host_of_node(Ctx& ctx, NodeId node) const;
 
   void reconcile_service(Ctx& ctx, ServiceId service);
   // A service's instances that are not removed, by their index in the service.

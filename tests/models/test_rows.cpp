@@ -112,6 +112,22 @@ std::string cache_view(const RowCache& c, const mysql::Database& db) {
     auto h = c.host_named(db, "agent-" + std::to_string(n));
     s += " | agent-" + std::to_string(n) + "=" + (h ? std::to_string(h->value) : "none");
   }
+  // The agents' nodes: node n is named agent-n (n from 1 to 4); no node is named agent-0.
+  std::vector<std::string> node_names = {"agent-0", "agent-1", "agent-2", "agent-3", "agent-4"};
+  auto resolve = [](std::string_view name) {
+    return name.size() == 7 && name[6] >= '1' && name[6] <= '4'
+               ? static_cast<NodeId>(name[6] - '0')
+               : k_no_node;
+  };
+  for (std::int64_t h = 0; h <= 8; ++h) {
+    NodeId node = c.node_of(db, HostId{h}, resolve);
+    s += " | node of " + std::to_string(h) + "=" +
+         (node == k_no_node ? std::string("none") : std::to_string(node));
+  }
+  for (NodeId n = 0; n <= 4; ++n) {
+    auto h = c.host_of_node(db, n, [&](NodeId m) { return std::string_view(node_names[m]); });
+    s += " | host of node " + std::to_string(n) + "=" + (h ? std::to_string(h->value) : "none");
+  }
   return s;
 }
 
@@ -130,7 +146,7 @@ TEST_CASE("the typed cache taken row by row from the store's journal equals a fr
   int compared = 0;
   for (int round = 0; round < 600; ++round) {
     mysql::Transaction t;
-    for (int w = next(4); w >= 0; --w) switch (next(7)) {
+    for (int w = next(4); w >= 0; --w) switch (next(8)) {
         case 0:  // hosts of names that repeat: host_named gives the lowest id of a name
           write::insert(t, HostRow{HostId{}, "agent-" + std::to_string(1 + next(4)),
                                    states[next(3)], 0});
@@ -146,6 +162,10 @@ TEST_CASE("the typed cache taken row by row from the store's journal equals a fr
                                       ProcessPhase::pending, 1, 0, 0, std::nullopt});
           break;
         case 5: t.erase(std::string(ProcessRow::k_table), 1 + next(30)); break;
+        case 6:  // a renamed host: its agent's node changes, and so may the host of two nodes
+          t.update(std::string(HostRow::k_table), 1 + next(6), "name",
+                   "agent-" + std::to_string(next(5)));
+          break;
         default: t.erase(std::string(HostRow::k_table), 1 + next(8)); break;
       }
     db.commit(t);
