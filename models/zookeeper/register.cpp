@@ -98,9 +98,10 @@ void register_timings(Registry& r) {
                 "(within [4 s, 40 s])",
                 "session timeout a client asks for; the server clamps it to [min, max]"});
   r.add_timing({std::string(zk::k_finalize_wait), TimingUnit::duration, 200 * k_ms,
-                "ZooKeeper FastLeaderElection.finalizeWait = 200 ms",
-                "how long an election waits for a better vote once a quorum agrees; also the "
-                "first notification timeout"});
+                "ZooKeeper FastLeaderElection.finalizeWait = 200 ms (lookForLeader waits it "
+                "again after each vote that is not better, lines 1049-1054 at release-3.8.0-1)",
+                "how long an election waits for a better vote once a quorum agrees, from the "
+                "last vote received; also the first notification timeout"});
   r.add_timing({std::string(zk::k_max_notification_interval), TimingUnit::duration, 60 * k_s,
                 "ZooKeeper FastLeaderElection.maxNotificationInterval = 60 s",
                 "cap of the doubling interval at which a looking server resends its vote"});

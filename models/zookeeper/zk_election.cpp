@@ -123,10 +123,16 @@ void ZkServer::on(Ctx& ctx, NodeId from, const Notification& m) {
     send_vote_to(ctx, from);  // it is behind: help it catch up
   }
   if (vol_.finalizing) {
-    // A better vote reopens the election; anything else is consumed (as in lookForLeader).
-    if (!total_order_predicate(n.vote, durable_.proposal, cfg_.correct_order)) return;
-    vol_.finalizing = false;
+    // A better vote reopens the election. Anything else is consumed, and the wait for a better
+    // one starts again: lookForLeader polls its queue for finalizeWait once more after every
+    // notification that is not better, so it decides finalizeWait after the last one
+    // (FastLeaderElection.java lines 1049-1054 at release-3.8.0-1).
     ++durable_.gen;  // drops the finalize timer
+    if (!total_order_predicate(n.vote, durable_.proposal, cfg_.correct_order)) {
+      ctx.set_timer(cfg_.finalize_wait_ns, tag<FinalizeTimer>());
+      return;
+    }
+    vol_.finalizing = false;
   }
   arm_poll(ctx);
   if (n.state == ServerState::looking) return on_looking_vote(ctx, sender, n);

@@ -199,11 +199,14 @@ TEST_CASE("shrink drops ZooKeeper servers and agents from the HA stale-holder ru
   // with two agents no longer fails where the pause falls: the shrink keeps all three agents,
   // 7 nodes, 617 steps, and still drops two ZooKeeper servers and Redis. Since the allocator
   // follows Cattle's host order (the pause now found at 645 ms), the walk shrinks to no agent
-  // again: server-1, server-2, db and one ZooKeeper server.
+  // again: server-1, server-2, db and one ZooKeeper server. Since a finalizing ZooKeeper server
+  // waits finalizeWait after the last vote that is not better (models/zookeeper/zk_election.cpp),
+  // the start-up election ends later and the walk's steps move (the pause found at 641 ms): the
+  // candidate without an agent no longer fails where the pause falls, and one agent stays.
   CHECK(r.before.nodes == 10);
-  CHECK(r.after.nodes == 4);
+  CHECK(r.after.nodes == 5);
   CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false",
-                                                "cluster.agents=0"});
+                                                "cluster.agents=1"});
   CHECK(r.after.faults == 1);
   CHECK(r.after.steps <= 620);
   // The passes before the last took 33 candidates; the deletion of single steps, last, takes
