@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "tests/explore/explore_registry.hpp"
+#include "tests/explore/same_search.hpp"
 #include "models/lease_lock/register.hpp"
 #include "models/register.hpp"
 #include "sim/explore/explorer.hpp"
@@ -326,14 +327,9 @@ TEST_CASE("dfs restoring snapshots explores exactly what dfs re-running from the
               << " max_faults=" << c.max_faults);
     CHECK(snap.restores > 0);
     CHECK(full.restores == 0);
-    CHECK(snap.runs == full.runs);
-    CHECK(snap.transitions == full.transitions);
-    CHECK(snap.distinct_states == full.distinct_states);
-    CHECK(snap.reductions == full.reductions);
+    test::check_same_search(snap, full);
     CHECK(snap.pruned_visited == full.pruned_visited);
     CHECK(snap.exhausted == full.exhausted);
-    CHECK(snap.verdicts == full.verdicts);
-    CHECK(snap.terminal_states == full.terminal_states);
     CHECK(snap.first_violation_run == full.first_violation_run);
     REQUIRE(snap.first_violation.has_value() == full.first_violation.has_value());
     if (snap.first_violation) {
