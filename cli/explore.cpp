@@ -96,7 +96,8 @@ struct ExploreCommands {
   std::vector<std::string> faults;
   int delay_bound = -1;
   std::string max_delay;
-  std::string pause_for;
+  std::vector<std::string> pause_for;
+  bool placements = false;
   double fault_rate = 0;
   int fault_instants = 0;
   std::vector<std::string> fault_targets;
@@ -130,7 +131,17 @@ Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, st
   s.inject_kinds = kinds;
   s.delay_bound = a.delay_bound;
   if (!a.max_delay.empty()) s.max_delay_ns = parse_budget_flag("explore --max-delay", a.max_delay);
-  if (!a.pause_for.empty()) s.pause_ns = parse_budget_flag("explore --pause-for", a.pause_for);
+  if (!a.pause_for.empty()) {
+    // A list (60s,15s): the first is every strategy's pause, dfs's placements try them all.
+    for (const std::string& p : a.pause_for)
+      s.placement_pauses.push_back(parse_budget_flag("explore --pause-for", p));
+    s.pause_ns = s.placement_pauses.front();
+    if (s.placement_pauses.size() == 1) s.placement_pauses.clear();
+  }
+  if (a.placements && strategy != Strategy::dfs)
+    throw InputError("stampede explore: --placements is for dfs (random and pct place faults "
+                     "by chance; see --fault-rate)");
+  s.placements = a.placements;
   if (a.reduction != "none" && a.reduction != "sleep" && a.reduction != "dpor")
     throw InputError(fmt::format("stampede explore: --reduction: unknown reduction '{}' "
                                  "(expected none, sleep or dpor)", a.reduction));
@@ -251,12 +262,16 @@ int report_violation(const Report& rep, const Explorer& ex, const ExploreCommand
   // The run's own fault kinds (a swarm run's subset), not the search's: they decide its options.
   Settings run_s = s;
   run_s.inject_kinds = rep.first_violation->inject_kinds;
+  run_s.pause_ns = rep.first_violation->pause_ns;  // dfs's placements try several lengths
   Explorer run_ex(ex.spec(), registry(), run_s);
   RunResult cex = run_ex.replay(rep.first_violation->picks, true);
   std::printf("first violation in run %llu\n",
               static_cast<unsigned long long>(rep.first_violation_run));
   if (!a.quiet) print_timeline(cex, 15);
   print_violation(cex);
+  if (!s.placement_pauses.empty())
+    std::printf("pause     %s (of the --pause-for lengths)\n",
+                format_duration(run_s.pause_ns).c_str());
   std::string out = a.out.empty() ? scenario_name + ".explore.trace.jsonl" : a.out;
   write_explore_trace(out, header, run_s, std::string(strategy_name(strategy)), cex);
   std::printf("counterexample  %s (%zu steps; `stampede replay` reproduces it, `stampede shrink` "
@@ -346,6 +361,26 @@ void add_fault_time_flags(CLI::App* e, ExploreCommands& c) {
                 "a step bound (--max-steps) also ends it, and the run then goes on in time order");
 }
 
+// explore's flags for the pause's length, dfs's fault placements and its reduction.
+void add_dfs_flags(CLI::App* e, ExploreCommands& c) {
+  e->add_option("--pause-for", c.pause_for,
+                "how long an injected pause lasts (--faults pause), with a unit; default 60s. "
+                "A list (60s,15s): dfs's fault placements try each length, every other search "
+                "uses the first")
+      ->delimiter(',');
+  e->add_flag("--placements", c.placements,
+              "dfs with --max-faults: first one fault at each step of the timed schedule where "
+              "one is offered (spread over the step bound: 0, P/2, P/4, 3P/4, ...), each fault "
+              "option and pause length, with time's order after it; then the plain dfs. Always "
+              "on in liveness mode (--settle)");
+  e->add_flag("--no-reduction", c.no_reduction,
+              "dfs: turn every reduction off (the same as --reduction none)");
+  e->add_option("--reduction", c.reduction,
+                "dfs: none | sleep (sleep sets) | dpor (source-set dynamic partial-order "
+                "reduction on top of sleep sets; the default)")
+      ->capture_default_str();
+}
+
 std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
   auto c = std::make_shared<ExploreCommands>();
   CLI::App* e = app.add_subcommand(
@@ -382,14 +417,7 @@ std::shared_ptr<ExploreCommands> add_explore_commands(CLI::App& app) {
                 "is due within this of the earliest pending one (default unbounded); needed by "
                 "properties with deadlines (by:), which unbounded reordering breaks by letting "
                 "time jump");
-  e->add_option("--pause-for", c->pause_for,
-                "how long an injected pause lasts (--faults pause), with a unit; default 60s");
-  e->add_flag("--no-reduction", c->no_reduction,
-              "dfs: turn every reduction off (the same as --reduction none)");
-  e->add_option("--reduction", c->reduction,
-                "dfs: none | sleep (sleep sets) | dpor (source-set dynamic partial-order "
-                "reduction on top of sleep sets; the default)")
-      ->capture_default_str();
+  add_dfs_flags(e, *c);
   e->add_flag("--swarm", c->swarm, "random: randomise the enabled fault kinds per run");
   e->add_flag("--state-clock", c->state_clock,
               "dfs: keep the clock and the pending events' due times in the state, so states "

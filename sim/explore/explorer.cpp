@@ -1124,6 +1124,7 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
     return std::make_unique<ExploreEngine>(std::move(o), chooser, scheduler);
   };
   r.inject_kinds = s.inject_kinds;
+  r.pause_ns = s.pause_ns;
   r.outcome = run_scenario(spec_, registry_, cfg);
   r.digest = r.outcome.digest;
   r.violation = watch.violation();
@@ -1176,7 +1177,8 @@ RunResult Explorer::replay_by_identity(const std::vector<PickIdentity>& ids,
 }
 
 Report Explorer::search(Strategy strategy, const std::function<bool()>& should_stop) const {
-  if (strategy == Strategy::dfs && settings_.settle_ns > 0 && settings_.max_faults > 0)
+  if (strategy == Strategy::dfs && settings_.max_faults > 0 &&
+      (settings_.settle_ns > 0 || settings_.placements))
     return dfs_placements(should_stop);
   if (strategy == Strategy::dfs) return dfs_from({}, should_stop);
   return random_search(strategy == Strategy::pct, should_stop);
@@ -1374,25 +1376,54 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
 
 namespace {
 
-// The timed schedule's steps where faults are offered, and how many events and faults each
-// offers: the table of fault placements (Explorer::dfs_placements).
+// The timed schedule's steps where faults are offered, how many events each offers and which of
+// its fault options are pauses: the table of fault placements (Explorer::dfs_placements). In
+// liveness mode it ends with the fault phase (which the step bound also ends), otherwise at the
+// step bound `depth` (0: none).
 class PlacementProbe final : public Scheduler {
  public:
   struct Step {
     std::uint64_t index;
     std::uint32_t events;
-    std::uint32_t faults;
+    std::vector<bool> pause;  // per fault option (option events + k): a pause
   };
+  explicit PlacementProbe(std::uint64_t depth) : depth_(depth) {}
   std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) override {
     if (engine.faults_closed()) return k_stop;
+    if (depth_ != 0 && engine.picks().size() >= depth_) return k_stop;
     std::size_t ne = count_events(options);
-    if (options.size() > ne)
-      steps.push_back(Step{engine.picks().size(), static_cast<std::uint32_t>(ne),
-                           static_cast<std::uint32_t>(options.size() - ne)});
+    if (options.size() > ne) {
+      Step st{engine.picks().size(), static_cast<std::uint32_t>(ne), {}};
+      for (std::size_t i = ne; i < options.size(); ++i)
+        st.pause.push_back(options[i].inject == InjectKind::pause);
+      steps.push_back(std::move(st));
+    }
     return 0;
   }
   std::vector<Step> steps;
+
+ private:
+  std::uint64_t depth_;
 };
+
+// One way to place a fault at a step: the fault option (its index among the step's faults) and,
+// for a pause, its length.
+struct Variant {
+  std::uint32_t fault;
+  DurationNs pause_ns;
+};
+
+// The variants of a step, length-major (every fault with the first pause length, then the pauses
+// again with the second, ...): the rotation over neighbouring placements takes them in turn, so
+// the first sweep already varies the fault, then the length, from one placement to the next.
+std::vector<Variant> variants_of(const PlacementProbe::Step& st,
+                                 const std::vector<DurationNs>& lengths) {
+  std::vector<Variant> out;
+  for (std::size_t l = 0; l < lengths.size(); ++l)
+    for (std::uint32_t k = 0; k < st.pause.size(); ++k)
+      if (l == 0 || st.pause[k]) out.push_back(Variant{k, lengths[l]});
+  return out;
+}
 
 // 0, n/2, n/4, 3n/4, n/8, ...: the indexes below n in bit-reversed order, so that every prefix
 // of the list spreads over the whole range.
@@ -1439,34 +1470,49 @@ void merge_report(Report& rep, Report&& sub) {
 
 Report Explorer::dfs_placements(const std::function<bool()>& should_stop) const {
   Report rep;
-  PlacementProbe probe;
+  // In liveness mode the step bound ends the fault phase (the engine closes it there).
+  PlacementProbe probe(settings_.settle_ns > 0 ? 0 : settings_.depth);
   run_with(probe, settings_, false, {});
   const std::vector<std::size_t> order = spread_order(probe.steps.size());
-  std::uint32_t sweeps = 0;
-  for (const PlacementProbe::Step& st : probe.steps) sweeps = std::max(sweeps, st.faults);
+  std::vector<DurationNs> lengths = settings_.placement_pauses;
+  if (lengths.empty()) lengths.push_back(settings_.pause_ns);
+  std::vector<std::vector<Variant>> variants;
+  std::size_t sweeps = 0;
+  for (const PlacementProbe::Step& st : probe.steps) {
+    variants.push_back(variants_of(st, lengths));
+    sweeps = std::max(sweeps, variants.back().size());
+  }
   auto stop = [&] {
     return (settings_.max_runs != 0 && rep.runs >= settings_.max_runs) ||
            (rep.runs > 0 && should_stop && should_stop());
   };
   Settings sub = settings_;
-  for (std::uint32_t sweep = 0; sweep < sweeps; ++sweep) {
+  for (std::size_t sweep = 0; sweep < sweeps; ++sweep) {
     for (std::size_t i = 0; i < order.size(); ++i) {
       const PlacementProbe::Step& st = probe.steps[order[i]];
-      if (sweep >= st.faults) continue;
+      const std::vector<Variant>& vs = variants[order[i]];
+      if (sweep >= vs.size()) continue;
       if (stop() || (rep.first_violation && settings_.stop_at_first)) return rep;
-      // The timed schedule (option 0) up to the step, then one fault, rotating over the faults
-      // offered there so that the first sweep tries a different kind at neighbouring steps.
+      // The timed schedule (option 0) up to the step, then one fault, rotating over the variants
+      // offered there so that the first sweep tries a different fault at neighbouring steps.
+      const Variant& v = vs[(sweep + i) % vs.size()];
       std::vector<std::uint32_t> prefix(st.index, 0);
-      prefix.push_back(st.events + static_cast<std::uint32_t>((sweep + i) % st.faults));
+      prefix.push_back(st.events + v.fault);
+      sub.pause_ns = v.pause_ns;
       sub.max_runs = settings_.placement_runs;
       if (settings_.max_runs != 0)
         sub.max_runs = std::min(sub.max_runs, settings_.max_runs - rep.runs);
+      // A search of one run never backtracks, so it would save a snapshot at every frame for
+      // nothing (ExploreEngine::save was most of a placement's time on known bug (b)).
+      sub.snapshots = settings_.snapshots && sub.max_runs > 1;
       merge_report(rep, Explorer(spec_, registry_, sub).dfs_from(prefix, should_stop));
       rep.exhausted = false;
     }
   }
   if (stop() || (rep.first_violation && settings_.stop_at_first)) return rep;
   // Every placement tried: the plain dfs with what is left, whose exhaustion means what it says.
+  sub.pause_ns = settings_.pause_ns;
+  sub.snapshots = settings_.snapshots;
   sub.max_runs = settings_.max_runs == 0 ? 0 : settings_.max_runs - rep.runs;
   merge_report(rep, Explorer(spec_, registry_, sub).dfs_from({}, should_stop));
   return rep;

@@ -40,6 +40,9 @@ struct RunResult {
   std::uint64_t digest = 0;
   bool ended_naturally = false;   // nothing left to happen within the duration
   int faults_used = 0;
+  // The length of an injected pause in this run (Settings::pause_ns of the search that ran it:
+  // dfs's placements try several, Settings::placement_pauses). A replay needs it.
+  DurationNs pause_ns = 60 * k_s;
   // The explorer's faults still in force at the end (ExploreEngine::faults_outstanding).
   int faults_outstanding = 0;
   // The fault kinds this run could inject: Settings::inject_kinds, or a swarm run's subset. A
@@ -116,6 +119,16 @@ struct Settings {
   // dfs in liveness mode with faults (Explorer::dfs_placements): the runs of dfs below each
   // fault placement before the next placement is tried.
   std::uint64_t placement_runs = 1;
+  // dfs with injected faults outside liveness mode: try the fault placements first, as liveness
+  // mode always does (Explorer::dfs_placements; `explore --placements`). Plain dfs backtracks at
+  // the deepest steps first, so within any budget its faults all sit at the deep end of the step
+  // bound, and a fault that must come early in the run (known bug (b)'s pause) is never tried.
+  bool placements = false;
+  // dfs placements: the lengths of an injected pause tried at every placement of a pause (each
+  // a variant of the placement, like another fault option; empty: pause_ns alone). How long a
+  // pause lasts decides what it breaks (a session expires, a lease runs out), and the rest of
+  // the search has one pause_ns.
+  std::vector<DurationNs> placement_pauses;
 };
 
 // Liveness mode: the instant the fault phase ends (Settings::fault_phase_ns, or the duration
@@ -176,12 +189,16 @@ class Explorer {
   // Bounded DFS whose every run starts with `prefix` (explore --from TRACE --at STEP).
   Report dfs_from(const std::vector<std::uint32_t>& prefix,
                   const std::function<bool()>& should_stop) const;
-  // dfs in liveness mode with injected faults (search() takes it): fault placements first, then
-  // the plain dfs with what is left of the budget. For every step of the fault phase (within
-  // `depth`) where faults are offered, taken in the order 0, P/2, P/4, 3P/4, ... so that a budget
+  // dfs with injected faults in liveness mode or with Settings::placements (search() takes it):
+  // fault placements first, then the plain dfs with what is left of the budget. For every step
+  // of the fault phase (within `depth`; outside liveness mode, of the run within `depth`) where
+  // faults are offered, taken in the order 0, P/2, P/4, 3P/4, ... so that a budget
   // spreads them over the whole bound, and every fault option there (one option per position
-  // in each sweep, rotating), one run: the timed schedule up to the step, the fault, then dfs's
-  // first run below it (Settings::placement_runs runs of dfs below it). Plain dfs reaches a
+  // in each sweep, rotating; a pause once per length of Settings::placement_pauses), one run: the
+  // timed schedule up to the step, the fault, then dfs's first run below it
+  // (Settings::placement_runs runs of dfs below it). Each placement is a dfs of its own below its
+  // prefix (its own visited states and DPOR stack), so each is as sound as dfs_from; only the
+  // final plain dfs can report the space exhausted. Plain dfs reaches a
   // fault at an early step only after exhausting everything below it, so within any budget its
   // faults all sat at the deep end of the bound (issue 17).
   Report dfs_placements(const std::function<bool()>& should_stop) const;
