@@ -7,16 +7,12 @@ runs, and in 3% with 7 against 15 (20,000 simulated pairs each, 2026-12-06). So 
 a draw (the ZooKeeper Java client's random reconnect pause, which follower goes LOOKING first, a
 few milliseconds of process scheduling) the suite asks whether the two samples could come from one
 distribution: the two-sided Wilcoxon-Mann-Whitney rank-sum test, exact (every way of splitting the
-pooled values into the two groups is enumerated, ties take mid-ranks), so the verdict is the same
-on every machine for the same numbers.
+pooled values into the two groups is counted, ties take mid-ranks), so the verdict is the same on
+every machine for the same numbers.
 """
-import itertools
 import math
 
 ALPHA = 0.01
-# Past this many splits the exact enumeration would take seconds; the suite's samples (at most 7
-# real repetitions against 15 model runs: 170,544 splits) stay well below it.
-MAX_SPLITS = 2_000_000
 
 
 def mid_ranks(values):
@@ -41,18 +37,21 @@ def rank_sum_p(a, b):
     n, m = len(a), len(b)
     if n == 0 or m == 0:
         raise ValueError("the rank test needs values on both sides")
-    if math.comb(n + m, n) > MAX_SPLITS:
-        raise ValueError(f"{n} and {m} values: too many splits for the exact test")
-    ranks = mid_ranks(list(a) + list(b))
-    mean = n * (n + m + 1) / 2
-    observed = abs(sum(ranks[:n]) - mean)
-    eps = 1e-9  # rank sums are multiples of 0.5: this only absorbs rounding
-    extreme = total = 0
-    for group in itertools.combinations(ranks, n):
-        total += 1
-        if abs(sum(group) - mean) >= observed - eps:
-            extreme += 1
-    return extreme / total
+    # Mid-ranks are multiples of 0.5, so twice each is an integer and the count below is exact.
+    # Rather than enumerate every split (C(n+m, n) of them: 133,784,560 for 7 real repetitions
+    # against 45 model runs), count the splits by their rank sum: ways[k][s] is the number of
+    # k-element groups of the ranks seen so far whose doubled rank sum is s.
+    doubled = [round(2 * r) for r in mid_ranks(list(a) + list(b))]
+    mean2 = n * (n + m + 1)  # twice the mean rank sum of a group of n
+    observed = abs(sum(doubled[:n]) - mean2)
+    ways = [{} for _ in range(n + 1)]
+    ways[0][0] = 1
+    for r in doubled:
+        for k in range(n, 0, -1):
+            for s, c in ways[k - 1].items():
+                ways[k][s + r] = ways[k].get(s + r, 0) + c
+    extreme = sum(c for s, c in ways[n].items() if abs(s - mean2) >= observed)
+    return extreme / math.comb(n + m, n)
 
 
 def same_distribution(real, model):

@@ -2,6 +2,7 @@
 """Checks the exact rank-sum test of conformance/stats.py against values worked out by hand, so
 that a wrong p-value cannot pass or fail a conformance row unnoticed, and that every row kind
 formats into the table (ctest: conformance_stats)."""
+import itertools
 import math
 import os
 import sys
@@ -31,14 +32,19 @@ def main():
     # Seven real draws wholly above fifteen model draws: rejected (1 in 170,544 splits each way).
     assert close(stats.rank_sum_p([float(20 + i) for i in range(7)],
                                   [float(i) for i in range(15)]), 2 / math.comb(22, 7))
-    # A sample too large to enumerate (C(25, 12) = 5,200,300 splits, past MAX_SPLITS) is refused
-    # rather than left to run for minutes.
-    try:
-        stats.rank_sum_p([0.0] * 12, [1.0] * 13)
-    except ValueError:
-        pass
-    else:
-        raise AssertionError("C(25, 12) splits should be refused")
+    # Seven real draws wholly above forty-five model draws (the frozen holder's row): the splits
+    # are counted, not enumerated (C(52, 7) = 133,784,560 of them), and only the two most extreme
+    # reject as far.
+    assert close(stats.rank_sum_p([float(100 + i) for i in range(7)],
+                                  [float(i) for i in range(45)]), 2 / math.comb(52, 7))
+    # The count agrees with enumerating every split, ties included.
+    a, b = [0.3, 0.3, 0.9, 1.2, 0.05], [0.3, 0.1, 0.7, 0.7, 0.2, 1.5, 0.05, 0.6]
+    ranks = stats.mid_ranks(a + b)
+    mean = len(a) * (len(a) + len(b) + 1) / 2
+    observed = abs(sum(ranks[:len(a)]) - mean)
+    splits = list(itertools.combinations(ranks, len(a)))
+    extreme = sum(1 for g in splits if abs(sum(g) - mean) >= observed - 1e-9)
+    assert close(stats.rank_sum_p(a, b), extreme / len(splits))
     # Every row kind formats into the table, with both sides' samples (a row that cannot be
     # printed would stop the whole suite before its table).
     import suite

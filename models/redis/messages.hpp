@@ -191,6 +191,7 @@ struct ClientsCron {
 inline constexpr std::string_view k_client_timeout = "redis_client_timeout";
 inline constexpr std::string_view k_retry_interval = "redis_retry_interval";
 inline constexpr std::string_view k_server_timeout = "redis_server_timeout";
+inline constexpr std::string_view k_exit_teardown = "redis_exit_teardown";
 // Metrics.
 inline constexpr std::string_view k_metric_published = "redis_published";
 inline constexpr std::string_view k_metric_delivered = "redis_delivered";

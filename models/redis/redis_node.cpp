@@ -29,6 +29,7 @@ void RedisNode::on_start(Ctx& ctx) {
   m_delivered_ = ctx.intern(k_metric_delivered);
   // redis.conf `timeout` is a whole number of seconds.
   max_idle_s_ = ctx.timing(k_server_timeout) / k_s;
+  exit_teardown_ns_ = ctx.timing(k_exit_teardown);
 }
 
 void RedisNode::drop_subscriptions(const ClientKey& key) {

@@ -44,6 +44,9 @@ class RedisNode final : public Node {
   void on_timer(Ctx& ctx, std::uint64_t tag) override;
   void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) override;
   void on_crash() override { volatile_ = {}; }
+  // A SIGKILLed redis-server's sockets close only once the kernel has torn the process down
+  // (redis_exit_teardown), so its clients read EOF that long after the kill plus one latency.
+  DurationNs exit_teardown_ns() const override { return exit_teardown_ns_; }
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override { return state::digest(volatile_); }
   std::string_view message_name(std::uint32_t type) const override;
@@ -69,6 +72,7 @@ class RedisNode final : public Node {
   // Read at start: not state.
   SeriesId m_published_ = 0, m_delivered_ = 0;
   std::int64_t max_idle_s_ = 0;  // server.maxidletime, whole seconds; 0: never
+  DurationNs exit_teardown_ns_ = 0;
   Volatile volatile_;
 };
 

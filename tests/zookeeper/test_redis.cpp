@@ -130,7 +130,8 @@ TEST_CASE("redis: a crash is noticed at once, the subscriber is back after redis
     before = b.pub->next;
   });
   b.k->at(8 * k_s, StepKind::fault, [&] { b.k->restart(b.redis); });
-  // The subscriber reads the closed connection one latency after the crash.
+  // The subscriber reads the closed connection redis_exit_teardown and one latency after the
+  // crash.
   b.k->run_until(5 * k_s + 20 * k_ms);
   CHECK(b.sub->client.reconnects() == 1);
   CHECK_FALSE(b.sub->client.connected());
@@ -153,6 +154,27 @@ TEST_CASE("redis: a crash is noticed at once, the subscriber is back after redis
   // Nothing published between the crash and the resubscription arrived; later ones do.
   for (std::int64_t m : b.sub->got) CHECK((m < before || m >= unsubscribed_until));
   CHECK(b.got(b.pub->next - 5));
+}
+
+TEST_CASE("redis: a SIGKILLed server's subscriber reads EOF after the kernel's teardown of the "
+          "process plus one latency",
+          "[redis]") {
+  // A fixed 1 ms latency, so that the instant pins the teardown: with redis_exit_teardown 0
+  // (switched off) the subscriber would notice 1 ms after the crash, not 3 ms.
+  Kernel::Options o = options(4, {{"redis_exit_teardown", 2 * k_ms}});
+  o.network.latency.kind = LatencySpec::Kind::fixed;
+  o.network.latency.fixed_ns = 1 * k_ms;
+  Bus b(std::move(o));
+  b.k->run_until(5 * k_s);
+  REQUIRE(b.subscribers() == 1);
+  b.k->at(5 * k_s, StepKind::fault, [&] { b.k->crash(b.redis); });
+  b.k->run_until(6 * k_s);
+  std::vector<const LogRecord*> lost;
+  for (const LogRecord* r : events(*b.k, "redis.subscriber_lost"))
+    if (r->node == b.sub_id) lost.push_back(r);
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0]->time_ns == 5 * k_s + 3 * k_ms);
+  CHECK(b.sub->client.reconnects() == 1);
 }
 
 TEST_CASE("redis: without connection events the subscriber never notices the crash, and never "
