@@ -150,11 +150,17 @@ void Agent::on(Ctx& ctx, NodeId from, const NetworkConfig& m) {
               m.overlay ? "overlay network set up"
                         : "overlay network torn down (no network in the store)");
   volatile_.overlay_up = m.overlay;
+  // The map built from equal names is the map already held: it is kept (see directory_from).
+  const std::shared_ptr<const cattle::NamesPayload>& built_from = volatile_.directory_from;
+  if (built_from != nullptr &&
+      (built_from == m.directory || names_of(built_from) == names_of(m.directory)))
+    return;
   volatile_.directory.clear();
   for (const std::string& entry : names_of(m.directory)) {
     Placement p = split_placement(entry);
     volatile_.directory[p.container] = p.agent;
   }
+  volatile_.directory_from = m.directory;
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const http::DbQuery& m) {

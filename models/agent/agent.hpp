@@ -209,6 +209,11 @@ class Agent final : public Node {
     std::map<std::uint64_t, std::string> starting;  // start token -> container
     bool overlay_up = false;
     std::map<std::string, std::string> directory;  // container -> agent, from the server's push
+    // The push `directory` was built from (null: none since the start). The server sends the
+    // same directory to every agent at every ping round, and rebuilding the map each time was a
+    // string map's allocation and destruction per push (issue 15); a push whose names equal
+    // these leaves the map as it is. Derived from `directory`'s history, so not digested.
+    Untracked<std::shared_ptr<const cattle::NamesPayload>> directory_from;
     bool connected = false;
     bool retry_pending = false;  // a HelloTimer (the next reconnect attempt) is set
     TimeNs last_contact_ns = 0;
@@ -216,7 +221,7 @@ class Agent final : public Node {
     Untracked<DbRoute> db_route;
     HealthTargets health;  // the network agent's HAProxy checks
     STAMPEDE_FIELDS(server, server_index, containers, running_by_service, starting, overlay_up,
-                    directory, connected, retry_pending, last_contact_ns, queries, db_route,
+                    directory, directory_from, connected, retry_pending, last_contact_ns, queries, db_route,
                     health)
   };
   // Read at start (the same on every start: not state).

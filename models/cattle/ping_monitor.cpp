@@ -36,7 +36,7 @@ void CattleServer::ping_all(Ctx& ctx) {
     }
     NodeId agent = agent_node(ctx, hid);
     if (agent == k_no_node) continue;
-    volatile_.pings[hid].outstanding[seq] = ctx.now();
+    volatile_.pings[hid].sent(seq, ctx.now());
     ctx.send(agent, wire::encode(Ping{seq, instances}));
     ctx.set_timer(cfg_.ping_timeout_ns,
                   timer_tag::encode(PingTimeout{ping_slot(hid), static_cast<std::uint64_t>(seq)}));

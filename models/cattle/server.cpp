@@ -259,13 +259,10 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 void CattleServer::on(Ctx& ctx, NodeId from, const Pong& m) {
   auto host = host_of_node(ctx, from);
   if (!host) return;
-  PingStatus& st = volatile_.pings[*host];
-  auto it = st.outstanding.find(m.seq);
-  if (it == st.outstanding.end()) return;  // it already timed out
-  TimeNs sent_ns = it->second;
-  st.outstanding.erase(it);
+  std::optional<TimeNs> sent_ns = volatile_.pings[*host].answered(m.seq);
+  if (!sent_ns) return;  // it already timed out
   ping_succeeded(ctx, *host);
-  if (m.lists_containers) sync_containers(ctx, *host, names_of(m.containers), sent_ns);
+  if (m.lists_containers) sync_containers(ctx, *host, names_of(m.containers), *sent_ns);
 }
 
 void CattleServer::on(Ctx& ctx, NodeId from, const Hello& m) {
@@ -375,8 +372,7 @@ void CattleServer::on(Ctx& ctx, const PingTick&) {
 void CattleServer::on(Ctx& ctx, const PingTimeout& t) {
   std::optional<HostId> host = host_of_ping_slot(t.host_slot);
   if (!host) return;
-  PingStatus& st = volatile_.pings[*host];
-  if (st.outstanding.erase(static_cast<std::int64_t>(t.seq)) == 0) return;  // answered in time
+  if (!volatile_.pings[*host].answered(static_cast<std::int64_t>(t.seq))) return;  // answered
   ping_failed(ctx, *host);
 }
 

@@ -25,6 +25,7 @@
 #include "models/cattle/allocator.hpp"
 #include "models/cattle/healthcheck.hpp"
 #include "models/cattle/lock_manager.hpp"
+#include "models/cattle/ping_table.hpp"
 #include "models/cattle/process_defs.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/row_cache.hpp"
@@ -118,11 +119,6 @@ class CattleServer final : public Node {
     TimeNs started_ns = 0;     // when this execution began
     STAMPEDE_FIELDS(phase, lock, timer, started_ns)
   };
-  struct PingStatus {
-    int failures = 0;
-    std::map<std::int64_t, TimeNs> outstanding;  // sequence -> when it was sent
-    STAMPEDE_FIELDS(failures, outstanding)
-  };
   struct BusEvent {
     std::string name;
     std::int64_t resource = 0;  // a host's or an instance's id, 0 for none
@@ -173,7 +169,7 @@ class CattleServer final : public Node {
     mysql::Database memory;  // the tables when the `state_in_store` mechanism is off
     LockManager locks;
     std::map<ProcessId, RunningProcess> running;
-    std::map<HostId, PingStatus> pings;
+    PingTable pings;  // by host: misses in a row, pings unanswered
     std::int64_t ping_round = 0;  // the ping monitor's rounds since the boot (`interation`)
     HostSlots ping_slots;  // HA: the hosts' ping timer slots
     // HA: the agents' AGENT.CONNECTION locks, tried (false) or held (true): cattle's

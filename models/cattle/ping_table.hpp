@@ -1,0 +1,83 @@
+#pragma once
+// The ping monitor's status of each host (ping_monitor.cpp): the misses in a row and the pings
+// still unanswered. It was a std::map<HostId, PingStatus> whose entries each held a
+// std::map<sequence, sent time>: every ping allocated a tree node and every pong freed one, and
+// each pong, miss and answer walked a tree of all the hosts, 7% of a 4,000-agent run (issue 15,
+// bench/RESULTS.md). Here the hosts are a vector in id order and the unanswered pings a short
+// sorted vector, and both digest exactly as those maps did (the same sizes, keys
+// and values in the same order), so no state digest and no explorer count moves.
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "models/cattle/ids.hpp"
+#include "sim/core/digest.hpp"
+#include "sim/core/state.hpp"
+#include "sim/core/time.hpp"
+
+namespace stampede::cattle {
+
+class PingTable {
+ public:
+  struct Status {
+    int failures = 0;
+    // (sequence, when it was sent), in sequence order: at most the pings of one timeout's worth
+    // of rounds. A vector keeps its capacity when a pong empties it, so a host's pings allocate
+    // only at its first. (boost's small_vector of pairs trips GCC 12's -Wstringop-overread.)
+    std::vector<std::pair<std::int64_t, TimeNs>> outstanding;
+    STAMPEDE_FIELDS(failures, outstanding)
+
+    // A ping `seq` was sent at `at_ns` (a second send of one sequence keeps the later time).
+    void sent(std::int64_t seq, TimeNs at_ns) {
+      auto it = find_at_or_after(seq);
+      if (it != outstanding.end() && it->first == seq) it->second = at_ns;
+      else outstanding.emplace(it, seq, at_ns);
+    }
+    // Ping `seq`'s send time, taken out; nothing when it is not outstanding (timed out).
+    std::optional<TimeNs> answered(std::int64_t seq) {
+      auto it = find_at_or_after(seq);
+      if (it == outstanding.end() || it->first != seq) return std::nullopt;
+      TimeNs at_ns = it->second;
+      outstanding.erase(it);
+      return at_ns;
+    }
+
+   private:
+    auto find_at_or_after(std::int64_t seq) -> decltype(outstanding.begin()) {
+      return std::lower_bound(outstanding.begin(), outstanding.end(), seq,
+                              [](const auto& e, std::int64_t s) { return e.first < s; });
+    }
+  };
+
+  // The host's status, made (no misses, nothing outstanding) when it has none, as a map's
+  // operator[] does: an entry made that way is part of the state, as it was in the map.
+  Status& operator[](HostId host) {
+    auto it = std::lower_bound(rows_.begin(), rows_.end(), host,
+                               [](const auto& e, HostId h) { return e.first < h; });
+    if (it == rows_.end() || it->first != host) it = rows_.emplace(it, host, Status{});
+    return it->second;
+  }
+
+  // As state::add digests a std::map<HostId, Status>.
+  void digest_into(Digest& d) const {
+    d.add(static_cast<std::uint64_t>(rows_.size()));
+    for (const auto& [host, status] : rows_) {
+      state::add(d, host);
+      state::add(d, status);
+    }
+  }
+  // As state::change perturbs a map: the default key's entry made, or taken out.
+  void perturb_for_test() {
+    auto it = std::lower_bound(rows_.begin(), rows_.end(), HostId{},
+                               [](const auto& e, HostId h) { return e.first < h; });
+    if (it != rows_.end() && it->first == HostId{}) rows_.erase(it);
+    else rows_.emplace(it, HostId{}, Status{});
+  }
+
+ private:
+  std::vector<std::pair<HostId, Status>> rows_;  // in host id order
+};
+
+}  // namespace stampede::cattle
