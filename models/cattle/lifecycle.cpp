@@ -78,6 +78,13 @@ void register_lifecycle(Registry& r) {
                    "System.exit(3), as rancher/cattle v0.165.8 CuratorFactory.java line 38 does, "
                    "and Docker restarts its container after its back-off and a boot; off: the "
                    "server stays up without a session and stops reconciling"});
+  r.add_mechanism({std::string(m_pool_on_demand),
+                   "HA: a Cattle server's db pool opens with one connection (its boot's first "
+                   "borrow) and makes another for each borrow that finds none idle, as "
+                   "commons-dbcp 1.4's BasicDataSource with Cattle's settings does (initialSize 0 "
+                   "and minIdle 0 unset by rancher/cattle v0.165.8; commons-dbcp DBCP_1_4 "
+                   "BasicDataSource.java:368); off: it opens pool_per_server connections at boot, "
+                   "as field-notes observation 6 describes it"});
   register_migration(r);
   r.add_signal({"cattle.exited", "HA: a Cattle server called System.exit(3) on Curator's LOST"});
   r.add_event({"cattle.zk_lost_exit", {"code"},

@@ -37,6 +37,8 @@ inline constexpr std::string_view m_stop_stray_copies = "cattle_stop_stray_copie
 inline constexpr std::string_view m_stop_waits_reply = "cattle_stop_waits_reply";
 inline constexpr std::string_view m_zk_service_locks = "zk_service_locks";
 inline constexpr std::string_view m_exit_on_zk_lost = "cattle_exit_on_zk_lost";
+// HA: the external db pool opens as commons-dbcp 1.4 does, one connection per borrow (server.cpp).
+inline constexpr std::string_view m_pool_on_demand = "cattle_pool_on_demand";
 inline constexpr std::string_view m_changelog_lock = "liquibase_changelog_lock";
 inline constexpr std::string_view m_release_change_lock = "cattle_db_release_change_lock";
 inline constexpr std::string_view m_agent_connection_locks = "agent_connection_locks";

@@ -60,6 +60,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.stop_stray_copies = ctx.mechanism(m_stop_stray_copies);
   cfg_.stop_waits_reply = ctx.mechanism(m_stop_waits_reply);
   cfg_.exit_on_zk_lost = ctx.mechanism(m_exit_on_zk_lost);
+  cfg_.pool_on_demand = ctx.mechanism(m_pool_on_demand);
   cfg_.curator_lost_after_ns = ctx.timing(t_curator_lost_after);
   cfg_.boot_time_ns = ctx.timing(t_boot_time);
   cfg_.restart_backoff_ns = ctx.timing(t_restart_backoff);
@@ -101,7 +102,16 @@ void CattleServer::boot(Ctx& ctx) {
   durable_.started_ns = ctx.now();
   start_ha(ctx);
   db_client_->start(ctx);
-  db_client_->open_pool(ctx, config_.pool_per_server);
+  // Cattle's pool is commons-dbcp 1.4's BasicDataSource, and Cattle sets neither initialSize nor
+  // minIdle (rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/
+  // cattle/defaults/defaults.properties:19-26 and resources/content/cattle-global.properties:
+  // 77-91 are every pool property it sets): dbcp's initialSize is 0 (commons-dbcp DBCP_1_4
+  // src/java/org/apache/commons/dbcp/BasicDataSource.java:368, preloaded at lines 1393-1396)
+  // and minIdle commons-pool's 0 (POOL_1_6 GenericObjectPool.java:245), so nothing connects
+  // before the first borrow, which makes one connection; every later borrow that finds none
+  // idle makes another (DbClient, db_pool_grow). The boot's first statement is that borrow.
+  const int initial = cfg_.pool_on_demand ? 1 : config_.pool_per_server;
+  db_client_->open_pool(ctx, config_.pool_per_server, initial);
 }
 
 void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {

@@ -5,8 +5,9 @@
 // metadata service makes (overlay network to agents, backends to load balancers). Its MySQL
 // store is embedded: durable, but unreachable whenever this process is down.
 //
-// In HA mode (cluster.servers > 1) each server also embeds a DbClient, which opens its pool of
-// pool_per_server connections to the external `db` at boot, and a cluster manager, which starts
+// In HA mode (cluster.servers > 1) each server also embeds a DbClient, which opens its pool to
+// the external `db` at boot (one connection, more as borrows need them, as commons-dbcp does;
+// pool_per_server at once with cattle_pool_on_demand off), and a cluster manager, which starts
 // only once that pool is open: a server refused with error 1040 logs it and stays out of the
 // cluster. The process engine then runs on the server's copy of the shared tables (ha.cpp): it
 // writes through to the external db and re-reads it every replay interval and on every event
@@ -464,6 +465,7 @@ class CattleServer final : public Node {
     bool stop_stray_copies = false;
     bool stop_waits_reply = true;
     bool exit_on_zk_lost = true;
+    bool pool_on_demand = true;
     DurationNs curator_lost_after_ns = 0;
     DurationNs boot_time_ns = 0;
     DurationNs restart_backoff_ns = 0;

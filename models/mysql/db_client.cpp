@@ -98,15 +98,18 @@ void DbClient::crash() {
   cfg_ = {};
 }
 
-void DbClient::open_pool(Ctx& ctx, int n) {
+void DbClient::open_pool(Ctx& ctx, int n, int initial) {
   release_connections(ctx);
   volatile_.target = n;
   volatile_.backoff_ns = 0;
   if (n <= 0) {
+    volatile_.initial = 0;
     ++volatile_.gen;
     volatile_.state = PoolState::idle;
     return;
   }
+  // At least one connection: the first borrow's, which makes the pool.
+  volatile_.initial = std::clamp(initial, 1, n);
   attempt(ctx);
 }
 
@@ -133,12 +136,12 @@ void DbClient::attempt(Ctx& ctx) {
   // A fresh session per attempt: the db drops whatever an earlier attempt of ours left open.
   v.session = ctx.random(1, (std::int64_t{1} << 30) - 1);
   v.state = PoolState::connecting;
-  for (int k = 1; k <= v.target; ++k) {
+  for (int k = 1; k <= v.initial; ++k) {
     std::int64_t c = connection_id(v.session, k);
     v.conns.emplace(c, Conn{});
     ctx.send(cfg_.server, wire::encode(DbOpen{c}));
   }
-  v.next_k = v.target + 1;
+  v.next_k = v.initial + 1;
   ctx.set_timer(cfg_.connect_timeout_ns, timer_tag::encode(ConnectTimer{v.gen}));
 }
 
@@ -174,9 +177,9 @@ int DbClient::limit() const {
 void DbClient::became_open(Ctx& ctx) {
   volatile_.state = PoolState::open;
   volatile_.backoff_ns = 0;
-  ctx.event(LogLevel::info,
-            Event("mysql.pool_open").with("connections", std::int64_t{volatile_.target}),
-            fmt::format("database pool of {} connections open", volatile_.target));
+  const int n = volatile_.initial;
+  ctx.event(LogLevel::info, Event("mysql.pool_open").with("connections", std::int64_t{n}),
+            fmt::format("database pool of {} connection{} open", n, n == 1 ? "" : "s"));
   if (pooled_) {
     ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{volatile_.gen}));
     ctx.set_timer(cfg_.eviction_interval_ns, timer_tag::encode(EvictTimer{volatile_.gen}));
@@ -190,7 +193,7 @@ void DbClient::refused(Ctx& ctx, const DbError& err) {
   ctx.event(LogLevel::notable,
             Event("mysql.too_many_connections")
                 .with("code", std::int64_t{err.code})
-                .with("connections", std::int64_t{volatile_.target}),
+                .with("connections", std::int64_t{volatile_.initial}),
             format_error(err));
   release_connections(ctx);
   ++volatile_.gen;
@@ -472,7 +475,7 @@ void DbClient::on(Ctx& ctx, const DbOpened& m) {
   it->second.idle_since_ns = ctx.now();
   v.free_conns.push_front(m.conn);
   if (v.state == PoolState::open) return serve_queue(ctx);
-  if (open_count() == v.target) became_open(ctx);
+  if (open_count() == v.initial) became_open(ctx);
 }
 
 void DbClient::on(Ctx& ctx, const DbRefused& m) {

@@ -11,8 +11,10 @@
 // (code/packaging/app-config/src/main/resources/META-INF/cattle/defaults/defaults.properties:
 // 19-26) and db.cattle.mysql.validationquery=SELECT 1 (resources/content/cattle-global.properties:
 // 90)).
-//   - open_pool(n) opens n connections at once (the server's threads borrowing as it boots) and
-//     counts as open when every one is. The first refusal (error 1040: the db's max_connections
+//   - open_pool(n, initial) opens `initial` connections at once and counts as open when every
+//     one is: a Cattle server opens one, its boot's first borrow, as dbcp with Cattle's settings
+//     does (no initialSize; mechanism cattle_pool_on_demand, models/cattle/server.cpp), or n
+//     with that mechanism off (the server's threads borrowing as it boots). The first refusal (error 1040: the db's max_connections
 //     is used up) logs "ERROR 1040 (08004): Too many connections", gives back what was opened
 //     and leaves the pool refused until its next borrow, which opens it again: dbcp keeps no
 //     state about a failed connect and makes a connection whenever a borrow finds none idle
@@ -138,7 +140,8 @@ class DbClient {
   // Everything the client holds lives in the server's process: a crash loses all of it.
   struct Volatile {
     PoolState state = PoolState::idle;
-    int target = 0;
+    int target = 0;   // the pool's size when it does not grow on demand (db_pool_grow off)
+    int initial = 0;  // how many connections an attempt opens; the pool is open once they are
     std::int64_t session = 0;
     std::uint32_t gen = 0;  // pool timers of an earlier attempt carry an older generation
     std::map<std::int64_t, Conn> conns;  // the session's connections, handshakes included
@@ -151,7 +154,7 @@ class DbClient {
     DurationNs backoff_ns = 0;
     LastError last_error;
     std::int64_t reconnects = 0;
-    STAMPEDE_FIELDS(state, target, session, gen, conns, next_k, free_conns, queue, pending, txns,
+    STAMPEDE_FIELDS(state, target, initial, session, gen, conns, next_k, free_conns, queue, pending, txns,
                     next_id, backoff_ns, last_error, reconnects)
   };
 
@@ -177,7 +180,12 @@ class DbClient {
   void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event);
 
   // Opens n connections (a Cattle server: pool_per_server), replacing any pool held.
-  void open_pool(Ctx& ctx, int n);
+  void open_pool(Ctx& ctx, int n) { open_pool(ctx, n, n); }
+  // Opens `initial` connections of a pool of n, replacing any pool held: the pool counts as open
+  // once those are, and holds n when it does not grow on demand (db_pool_grow off). Cattle's
+  // pool as dbcp opens it (mechanism cattle_pool_on_demand) has initial 1: the boot's first
+  // borrow makes the first connection, and later borrows make the others.
+  void open_pool(Ctx& ctx, int n, int initial);
   void close_pool(Ctx& ctx);
 
   // Requests return their id. While the pool is idle or refused they fail at once: `done` runs

@@ -539,7 +539,9 @@ void register_db_node(Registry& r) {
                      "a server's pool could not open: the db's max_connections is used up "
                      "(notable)"});
   r.add_log_message({"mysqld: ready for connections", "the external db booted or restarted"});
-  r.add_log_message({"database pool of N connections open", "a server's pool is open"});
+  r.add_log_message({"database pool of N connection(s) open",
+                     "a server's pool is open: its first N connections (1 when Cattle's pool opens "
+                     "on demand, mechanism cattle_pool_on_demand)"});
   r.add_log_message({"lost the database: ERROR ...; reconnecting in D",
                      "a server lost its pool (db crash, reset or timeout) and will reopen it"});
   r.add_log_message({"rows of dbclient-K present: 1,2", "a dbclient-K read back its rows"});

@@ -36,6 +36,12 @@ std::vector<std::string> switch_sets(const MechanismCase& m) {
 const MechanismCase k_cases[] = {
     {"ha-startup", "cluster.bridge_address=172.18.0.1", "cluster.management_stack_started"},
     {"ha-too-many-connections", "cluster.database.max_connections=160", "Too many connections"},
+    // Cattle's dbcp pool opens one connection at boot and grows as borrows need: three servers
+    // fit MySQL's default 151 at start-up; pools that open their 50 at boot do not.
+    {"ha-startup", "cluster.mechanisms.cattle_pool_on_demand=false",
+     "members=[server-1, server-2, server-3]"},
+    {"ha-too-many-connections", "cluster.mechanisms.cattle_pool_on_demand=false",
+     "database pool of 1 connection open"},
     // Observation 7 by the sources: nothing stops a 1.1.1/1.1.2 cluster; the check that did in
     // the model is not in cluster-manager, and switched on it keeps the stack from starting. It
     // lives in the heartbeat stand-in only, so the `cluster` table goes off with it.
@@ -121,27 +127,52 @@ TEST_CASE("HA start-up: membership grows to three and the stack starts once", "[
   }
   CHECK(timeline_count(out, "server-1", "done launching management stack") == 1);
   CHECK(timeline_count(out, "server-2", "done launching management stack") == 0);
-  // Three pools of 50 and the three managers' own connections fit in 160: nobody is refused.
+  // Three pools opened on demand and the three managers' own connections fit in MySQL's default
+  // 151: nobody is refused.
   CHECK(metric(out, "db_connections_refused") == 0);
 }
 
-TEST_CASE("too many connections: the third server is refused and never a member", "[ha]") {
-  Run out_run = run(load("ha-too-many-connections"), 1);
-  const RunOutcome& out = out_run.out;
-  REQUIRE(out.passed);
-  // 120 connections: two pools of 50 and their managers' two connections, then the third pool's
-  // 19th handshake onwards is refused (32 of its 50).
-  // The refused pool is not given up: server-3's replay task reads the tables every 15 s, each
-  // read connects again (dbcp connects at every borrow that finds nothing idle), and with the
-  // other two holding 102 connections each of its 15 attempts in the 4 minutes is refused the
-  // same way.
-  CHECK(metric(out, "db_connections_refused") == 15 * 32);
-  CHECK(timeline_count(out, "server-3", "ERROR 1040 (08004): Too many connections") == 15);
-  CHECK(timeline_count(out, "server-1", "ERROR 1040") == 0);
-  CHECK(timeline_count(out, "server-2", "ERROR 1040") == 0);
-  for (const char* s : {"server-1", "server-2", "server-3"})
-    CHECK(timeline_count(out, s, "members=[server-1, server-2, server-3]") == 0);
-  CHECK(timeline_count(out, "server-1", "done launching management stack") == 0);
+// The first time `node` logged a line (of the timeline) containing `needle`, or -1.
+static TimeNs first_time(const RunOutcome& out, const std::string& node, const std::string& needle) {
+  for (const TimelineEntry& e : out.timeline)
+    if (e.node == node && e.text.find(needle) != std::string::npos) return e.time_ns;
+  return -1;
+}
+
+TEST_CASE("too many connections: pools opened on demand fill the db only under load, then the "
+          "third server is refused and never a member",
+          "[ha]") {
+  const char* too_many = "ERROR 1040 (08004): Too many connections";
+  for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
+    Run out_run = run(load("ha-too-many-connections"), seed, LogLevel::info);
+    const RunOutcome& out = out_run.out;
+    INFO("seed " << seed << "\n" << failures(out));
+    CHECK(out.passed);
+    // Each pool opens with the boot's one connection (dbcp's initialSize 0), so the two first
+    // servers start within 100 with room to spare: nothing is refused before the db's stall.
+    CHECK(timeline_count(out, "server-1", "database pool of 1 connection open") == 1);
+    CHECK(timeline_count(out, "server-2", "database pool of 1 connection open") == 1);
+    // The stall (70 s to 80 s) makes each waiting borrower connect: when the db resumes it fills
+    // up and refuses the rest, which fail their API requests; each pool then keeps up to 50 idle.
+    for (const char* s : {"server-1", "server-2"}) {
+      const TimeNs first = first_time(out, s, too_many);
+      CHECK(first >= 80 * k_s);
+      CHECK(first < 81 * k_s);
+    }
+    CHECK(metric(out, "db_connections_refused") >= 50);
+    // server-3 boots at 2:00 into a full db (its pool or its manager is refused) and never joins.
+    CHECK(first_time(out, "server-3", too_many) >= 120 * k_s);
+    for (const char* s : {"server-1", "server-2", "server-3"})
+      CHECK(timeline_count(out, s, "members=[server-1, server-2, server-3]") == 0);
+  }
+  // The pools as field-notes observation 6 describes them, 50 at boot: server-2 is refused at
+  // once, before any load.
+  Run eager = run(load("ha-too-many-connections", {"cluster.mechanisms.cattle_pool_on_demand=false"}),
+                  1, LogLevel::info);
+  const TimeNs refused = first_time(eager.out, "server-2", too_many);
+  CHECK(refused >= 60 * k_s);
+  CHECK(refused < 61 * k_s);
+  CHECK(timeline_count(eager.out, "server-1", "database pool of 50 connections open") == 1);
 }
 
 TEST_CASE("db restart: the servers learn of it from their connections and replace them at the "
@@ -150,9 +181,12 @@ TEST_CASE("db restart: the servers learn of it from their connections and replac
   Run on_run = run(load("ha-db-restart"), 1, LogLevel::info);
   const RunOutcome& on = on_run.out;
   REQUIRE(on.passed);
+  // Every pool of 50 had the restart's EOF on each of its connections (none was busy). The
+  // scenario opens its pools' 50 at boot (cattle_pool_on_demand off, see its file); with
+  // Cattle's on-demand pools they hold 10, 11 and 9 at the restart (seed 1), and the lent dead
+  // connection of the switch-off run below is not met.
   for (const char* s : {"server-1", "server-2", "server-3"}) {
     INFO(s);
-    // Every pool of 50 had the restart's EOF on each of its connections (none was busy).
     CHECK(timeline_count(on, s, "the database closed 50 pooled connections") == 1);
     CHECK(timeline_count(on, s, "write to the database failed") == 0);
   }
