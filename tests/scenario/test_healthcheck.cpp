@@ -38,7 +38,10 @@ TEST_CASE("health_check reads every Rancher key", "[healthcheck]") {
 }
 
 TEST_CASE("health_check defaults are Rancher's: recreate, quorum 1, no timeouts", "[healthcheck]") {
-  const HealthCheckSpec& h = *parse(with_check("{}")).stacks[0].services[0].health_check;
+  // The spec is kept in a variable: a reference into parse()'s temporary would dangle once the
+  // declaration ends (AddressSanitizer found it).
+  const ScenarioSpec spec = parse(with_check("{}"));
+  const HealthCheckSpec& h = *spec.stacks[0].services[0].health_check;
   CHECK(h.strategy == S::recreate);
   CHECK(h.quorum == 1);
   CHECK(h.interval_ns == 2 * k_s);
