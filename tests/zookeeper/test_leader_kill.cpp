@@ -58,10 +58,10 @@ TEST_CASE("a leader kill's timeline holds the exit teardown, the follower's shut
     e.run(10 * k_s);
     REQUIRE(e.serving_leaders().size() == 1);
     const Timeline t{e, kill_ns};
-    // The followers read EOF after the teardown (3 ms) and one latency, and go LOOKING after
+    // The followers read EOF after the teardown (7 ms) and one latency, and go LOOKING after
     // their shutdown (3-13 ms).
     const TimeNs eof = t.at("connection to leader zookeeper-\\d closed");
-    CHECK(eof == kill_ns + (on ? 3 * k_ms : 0) + k_ms);
+    CHECK(eof == kill_ns + (on ? 7 * k_ms : 0) + k_ms);
     const DurationNs shutdown = t.at("shutdown called: Exception when following") - eof;
     CHECK(shutdown >= (on ? 3 * k_ms : 0));
     CHECK(shutdown <= (on ? 13 * k_ms : 0));
