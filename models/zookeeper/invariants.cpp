@@ -54,11 +54,35 @@ std::vector<NodeId> live_servers(const WorldView& w) {
 
 }  // namespace
 
-std::optional<std::string> check_lock_mutual_exclusion(const WorldView& w) {
-  // This runs after every step at a server or a ZooKeeper node, and almost always finds nobody
-  // or one client holding a lock: it allocates nothing then, and finds the committed view only
-  // when a holder's session has to be looked up in it.
-  // The committed view: the live server that has committed the most (lowest id on a tie).
+namespace {
+
+// What one node's ZooKeeper client answers about its locks: whether it holds any
+// (zk.held_lock_count > 0), its session (zk.session_id) and the name hashes of its held locks
+// (zk.held_lock 0..count-1), in the client's order.
+struct Holding {
+  bool holds = false;
+  std::optional<std::int64_t> session;
+  boost::container::small_vector<std::int64_t, 8> locks;
+};
+
+Holding read_holding(const WorldView& w, NodeId id) {
+  Holding h;
+  auto n = ask(w, id, "zk.held_lock_count");
+  if (!n || *n == 0) return h;
+  h.holds = true;
+  h.session = ask(w, id, "zk.session_id");
+  for (std::int64_t i = 0; i < *n; ++i)
+    if (auto lock = ask(w, id, "zk.held_lock", IntArg(i).text())) h.locks.push_back(*lock);
+  return h;
+}
+
+// The verdict from every holding node's answers, as the check always gave it: the holders whose
+// sessions the committed view (the live server that has committed the most, lowest id on a tie)
+// still knows, and the lowest lock hash two of them hold, named by its first two holders in node
+// order. `holding` lists the nodes that hold a lock, in id order; `at(id)` is a node's answers.
+template <class At>
+std::optional<std::string> verdict(const WorldView& w, const std::vector<NodeId>& holding,
+                                   At&& at) {
   std::optional<NodeId> view;
   auto committed_view = [&w]() {
     NodeId best_id = k_no_node;
@@ -72,18 +96,14 @@ std::optional<std::string> check_lock_mutual_exclusion(const WorldView& w) {
   };
   // (lock hash, client) for every lock held, in client order, then lock order.
   boost::container::small_vector<std::pair<std::int64_t, NodeId>, 8> holders;
-  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
-    auto n = ask(w, id, "zk.held_lock_count");
-    if (!n || *n == 0) continue;
-    auto session = ask(w, id, "zk.session_id");
+  for (NodeId id : holding) {
+    const Holding& h = at(id);
     if (!view) view = committed_view();
-    if (*view != k_no_node && session && session_live(w, *view, *session) == 0)
+    if (*view != k_no_node && h.session && session_live(w, *view, *h.session) == 0)
       continue;  // its session is gone: ZooKeeper no longer counts it as a holder
-    for (std::int64_t i = 0; i < *n; ++i)
-      if (auto h = ask(w, id, "zk.held_lock", IntArg(i).text())) holders.emplace_back(*h, id);
+    for (std::int64_t lock : h.locks) holders.emplace_back(lock, id);
   }
   if (holders.size() < 2) return std::nullopt;
-  // The lowest lock hash held by two clients, and its first two holders in client order.
   std::stable_sort(holders.begin(), holders.end(),
                    [](const auto& x, const auto& y) { return x.first < y.first; });
   for (std::size_t i = 0; i + 1 < holders.size(); ++i) {
@@ -92,6 +112,79 @@ std::optional<std::string> check_lock_mutual_exclusion(const WorldView& w) {
                        w.node_name(holders[i].second), w.node_name(holders[i + 1].second));
   }
   return std::nullopt;
+}
+
+// Every node's lock answers, kept for one run in the view's cache and read again only for the
+// nodes that the engine's change log names since the last look (sim/core/changes.hpp), as the
+// agents' census does (models/agent/census.hpp): a client's locks and session change only in a
+// step at its node, and the check runs after every step at a server or ZooKeeper node, where
+// asking every node for every lock cost 13% of the HA hour (bench/RESULTS.md, session 20
+// pings). It holds node ids and numbers only, never a node, so the explorer's restored
+// snapshots (after which the log says "everything") leave it exact.
+class HeldLocks final : public ViewCache {
+ public:
+  static const HeldLocks& of(const WorldView& w) {
+    HeldLocks& c = w.cache<HeldLocks>();
+    if (c.by_node_.size() != w.node_count()) {
+      c.by_node_.assign(w.node_count(), Holding{});
+      c.holding_.clear();
+      w.changes().read(c.cursor_, [](NodeId) {});  // the pass below reads the current state
+      c.reread_all(w);
+      return c;
+    }
+    if (!w.changes().read(c.cursor_, [&](NodeId id) { c.reread(w, id); })) c.reread_all(w);
+    return c;
+  }
+  const std::vector<NodeId>& holding() const { return holding_; }
+  const Holding& at(NodeId id) const { return by_node_[id]; }
+  // Whether two held locks (of any clients, live sessions or not) have one hash: without that
+  // no two live holders can share a lock, and the committed view need not be asked.
+  bool any_shared() const {
+    boost::container::small_vector<std::int64_t, 16> all;
+    for (NodeId id : holding_) all.insert(all.end(), by_node_[id].locks.begin(),
+                                          by_node_[id].locks.end());
+    std::sort(all.begin(), all.end());
+    return std::adjacent_find(all.begin(), all.end()) != all.end();
+  }
+
+ private:
+  void reread_all(const WorldView& w) {
+    for (NodeId id = 0, n = static_cast<NodeId>(by_node_.size()); id < n; ++id) reread(w, id);
+  }
+  void reread(const WorldView& w, NodeId id) {
+    if (id >= by_node_.size()) return;
+    Holding& h = by_node_[id];
+    h = read_holding(w, id);
+    auto it = std::lower_bound(holding_.begin(), holding_.end(), id);
+    const bool listed = it != holding_.end() && *it == id;
+    if (h.holds && !listed) holding_.insert(it, id);
+    if (!h.holds && listed) holding_.erase(it);
+  }
+
+  ChangeLog::Cursor cursor_;
+  std::vector<Holding> by_node_;
+  std::vector<NodeId> holding_;  // the nodes whose client holds a lock, in id order
+};
+
+}  // namespace
+
+std::optional<std::string> check_lock_mutual_exclusion(const WorldView& w) {
+  // This runs after every step at a server or a ZooKeeper node, and almost always finds every
+  // held lock held once: it re-reads only the nodes that stepped, allocates nothing, and finds
+  // the committed view only when two clients claim one lock.
+  const HeldLocks& kept = HeldLocks::of(w);
+  if (!kept.any_shared()) return std::nullopt;
+  return verdict(w, kept.holding(), [&kept](NodeId id) -> const Holding& { return kept.at(id); });
+}
+
+std::optional<std::string> check_lock_mutual_exclusion_full(const WorldView& w) {
+  std::vector<NodeId> holding;
+  std::vector<Holding> by_node(w.node_count());
+  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
+    by_node[id] = read_holding(w, id);
+    if (by_node[id].holds) holding.push_back(id);
+  }
+  return verdict(w, holding, [&by_node](NodeId id) -> const Holding& { return by_node[id]; });
 }
 
 std::optional<std::string> check_single_leader_per_epoch(const WorldView& w) {

@@ -384,6 +384,7 @@ void ZkClient::on_list(Ctx& ctx, const std::string& name, LockState& l, const Re
   auto it = std::find(children.begin(), children.end(), my_name);
   if (it == children.begin()) {
     l.held = true;
+    l.name_hash = lock_name_hash(name);
     if (cb_.acquired) cb_.acquired(ctx, name);
     return;
   }
@@ -403,7 +404,8 @@ namespace stampede::zk {
 
 std::optional<std::int64_t> ZkClient::probe(std::string_view key, std::string_view arg) const {
   // zk.lock_mutual_exclusion asks these after many steps: they walk the locks in place, in the
-  // order of held(), instead of copying the held names.
+  // order of held(), instead of copying the held names, and give the hash kept when the lock
+  // was taken (a held lock has one; the name is hashed here only if it has not).
   if (key == "zk.held_lock_count") {
     if (vol_.state != SessionState::connected) return 0;
     std::int64_t n = 0;
@@ -417,7 +419,7 @@ std::optional<std::int64_t> ZkClient::probe(std::string_view key, std::string_vi
       return std::nullopt;
     for (const auto& [name, l] : vol_.locks) {
       if (!l.held) continue;
-      if (i == 0) return lock_name_hash(name);
+      if (i == 0) return l.name_hash != 0 ? l.name_hash.value : lock_name_hash(name);
       --i;
     }
     return std::nullopt;

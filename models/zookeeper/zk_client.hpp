@@ -128,7 +128,12 @@ class ZkClient {
     // A create was in flight when the connection was lost: whether it was applied is unknown,
     // so the next attempt lists the directory for `protect` before creating again.
     bool create_unknown = false;
-    STAMPEDE_FIELDS(wanted, held, busy, node, watching, try_only, protect, create_unknown)
+    // lock_name_hash of the lock's name, kept when the lock is taken (0 until then): the lock
+    // invariant asks for it after every step at the server (probe zk.held_lock) and would
+    // otherwise hash the name again each time. Derived from the map's key, so not state.
+    Untracked<std::int64_t> name_hash;
+    STAMPEDE_FIELDS(wanted, held, busy, node, watching, try_only, protect, create_unknown,
+                    name_hash)
   };
   // Everything the client knows is lost with its process.
   struct Volatile {
