@@ -218,6 +218,21 @@ struct RevalidateReply {
   }
 };
 
+// --- Zab, to a learner whose connect found no quorum port bound -----------------------------
+
+// The reset a learner's connect gets from a server that does not lead, or leads but has not bound
+// its quorum port yet: only a Leader binds it (Leader's constructor, Leader.java:289-322 at
+// release-3.8.0-1), so the kernel answers the SYN with a reset, which the learner reads one round
+// trip after its connect as a refused connection. `conn` repeats the FollowerInfo's.
+struct LearnerRefused {
+  static constexpr std::uint32_t k_type = k_protocol.type(15);
+  static constexpr std::string_view k_name = "zk.learner_refused";
+  static constexpr std::uint32_t k_size_bytes = 40;
+  std::int64_t conn = 0;
+  STAMPEDE_FIELDS(conn)
+  bool valid() const { return conn > 0; }
+};
+
 // --- Client (ZkClient) to server: `conn` names the client's connection -----------------------
 
 // session 0 asks for a new session.

@@ -29,6 +29,7 @@ inline constexpr std::string_view k_leader_startup_time = "zk_leader_startup_tim
 // Mechanisms.
 inline constexpr std::string_view k_correct_vote_order = "zk_correct_vote_order";
 inline constexpr std::string_view k_session_order = "zk_session_order";
+inline constexpr std::string_view k_learner_connect_tries = "zk_learner_connect_tries";
 
 // Signals.
 inline constexpr std::string_view k_signal_leader_elected = "zk.leader_elected";

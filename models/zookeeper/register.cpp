@@ -162,7 +162,7 @@ void register_events(Registry& r) {
                "refused); it tries the next server"});
   r.add_event({"zookeeper.leader_connection_event", {"leader", "event"},
                "a follower's connection to its leader closed (it goes LOOKING) or was refused "
-               "(it tries again after leaderConnectDelayDuringRetryMs)"});
+               "(it tries again after leaderConnectDelayDuringRetryMs, five times at most)"});
 }
 
 }  // namespace
@@ -182,6 +182,14 @@ void register_zookeeper(Registry& r) {
                    "is answered, and a write is answered once applied. Neither setting orders a "
                    "delete lost with one connection against a list at another server "
                    "(docs/ha-models.md)"});
+  r.add_mechanism({std::string(zk::k_learner_connect_tries),
+                   "a follower whose connects to its chosen leader are refused five times (the "
+                   "leader's process is down, or it does not lead and has no quorum port bound) "
+                   "gives up and looks for a leader again, as Learner.connectToLeader does "
+                   "(release-3.8.0-1 Learner.java lines 413-446, 348; Follower.java 127-129); "
+                   "off: it retries every 100 ms until initLimit ticks have passed (20 s), so a "
+                   "5-node leader kill whose followers settled on a server that went on to follow "
+                   "another serves only after 20 s (tests/zookeeper/test_learner_connect.cpp)"});
   register_invariants(r);
   register_events(r);
   r.add_signal({std::string(zk::k_signal_leader_elected),

@@ -23,15 +23,18 @@ void ZkServer::become_follower(Ctx& ctx, int leader) {
 // Learner.leaderConnectDelayDuringRetryMs, zookeeper release-3.8.0-1,
 // zookeeper-server/src/main/java/org/apache/zookeeper/server/quorum/Learner.java:118 (the
 // property zookeeper.leaderConnectDelayDuringRetryMs, default 100): connectToLeader sleeps this
-// long between tries (line 455), bounded by initLimit (follower_tick below).
+// long between tries (line 457), bounded by initLimit (follower_tick below).
 static constexpr DurationNs k_leader_connect_retry_ns = 100 * k_ms;
+
+// LeaderConnector.connectToLeader, Learner.java:413-446 at release-3.8.0-1: `tries < 5`, and the
+// try with `tries >= 4` that fails throws, so the fifth refused connect ends the attempt.
+static constexpr std::int64_t k_leader_connect_tries = 5;
 
 // A connection event. On the leader, a learner's connection closed: learner_closed. On a
 // follower, one from its leader. Closed: Follower.followLeader's read fails, it logs
 // "Exception when following the leader", closes the socket and returns, and the peer shuts the
 // follower down and goes LOOKING (Follower.java:127-129 at release-3.8.0-1; follower_shutdown).
-// Refused: the FOLLOWERINFO was lost; the retry timer of follower_connect tries again, as
-// connectToLeader does.
+// Refused (the leader's process is down): counted as a LearnerRefused is (follower_refused).
 void ZkServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
   if (vol_.state == ServerState::leading && event == ConnectionEvent::closed)
     return learner_closed(ctx, peer);
@@ -44,7 +47,28 @@ void ZkServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
                 .with("event", connection_event_name(event)),
             fmt::format("connection to leader zookeeper-{} {}", vol_.leader_sid,
                         connection_event_name(event)));
-  if (event == ConnectionEvent::closed) follower_shutdown(ctx, FollowerExit::leader_closed);
+  if (event == ConnectionEvent::closed) return follower_shutdown(ctx, FollowerExit::leader_closed);
+  follower_refused(ctx);
+}
+
+// A connect to the chosen leader was refused: no process listens there, or one that does not
+// lead (or has not bound its quorum port yet) reset it (LearnerRefused). Learner.connectToLeader
+// retries after leaderConnectDelayDuringRetryMs (the ConnectTimer of follower_connect, armed when
+// the FOLLOWERINFO went out, so the model's tries start a round trip sooner than the real ones),
+// and the fifth refusal throws (Learner.java:439-446 at release-3.8.0-1). With no socket,
+// connectToLeader throws "Failed connect to" (line 348), Follower.followLeader catches it, logs
+// "Exception when following the leader" and returns (Follower.java:127-129), and QuorumPeer.run
+// shuts the follower down and goes LOOKING (follower_shutdown). With the mechanism
+// zk_learner_connect_tries off the follower retries until initLimit ticks of silence
+// (follower_tick), so a leader that never binds keeps it for 20 s.
+void ZkServer::follower_refused(Ctx& ctx) {
+  FollowerState& follow = vol_.follow;
+  if (follow.next_seq > 0 || !follow.early.empty()) return;  // the leader has answered
+  ++follow.refused;
+  ctx.log(LogLevel::debug, fmt::format("connect to leader zookeeper-{} refused (refusal {})",
+                                       vol_.leader_sid, follow.refused));
+  if (cfg_.learner_connect_tries && follow.refused >= k_leader_connect_tries)
+    follower_shutdown(ctx, FollowerExit::connect_failed);
 }
 
 // followLeader has returned: QuorumPeer.run calls follower.shutdown() and only then
@@ -82,13 +106,18 @@ void ZkServer::on(Ctx& ctx, const FollowerShutdownTimer& t) {
       return shutdown_to_looking(ctx, fmt::format("no word from leader zookeeper-{}", leader));
     case FollowerExit::epoch_older:
       return shutdown_to_looking(ctx, "leader's epoch is older than our accepted epoch");
+    case FollowerExit::connect_failed:
+      return shutdown_to_looking(
+          ctx, fmt::format("Failed connect to zookeeper-{}: {} connects refused", leader,
+                           k_leader_connect_tries));
   }
 }
 
 void ZkServer::follower_connect(Ctx& ctx) {
   // The leader may not lead yet (it may still be finishing its election, and a real one refuses
   // the connection until it listens): like Learner.connectToLeader, try again after
-  // leaderConnectDelayDuringRetryMs until it answers.
+  // leaderConnectDelayDuringRetryMs until it answers, or until the fifth refusal
+  // (follower_refused) or initLimit ticks of silence (follower_tick) end the attempt.
   if (vol_.follow.next_seq > 0 || !vol_.follow.early.empty()) return;
   const Disk& disk = durable_.disk;
   ctx.send(vol_.follow.leader,

@@ -138,7 +138,7 @@ void ZkServer::on_learner_message(Ctx& ctx, int sid, NodeId from, const Message&
 void ZkServer::on(Ctx& ctx, int sid, NodeId from, const FollowerInfo& m) {
   LeaderState& lead = vol_.lead;
   // The connect found no socket bound: refused; the learner tries again (LeaderBindTimer).
-  if (!lead.bound) return refuse_learner(ctx, sid);
+  if (!lead.bound) return refuse_learner(ctx, sid, from, m.conn);
   auto known = lead.learners.find(sid);
   if (known != lead.learners.end() && known->second.conn == m.conn) return;  // a retry
   Learner l;

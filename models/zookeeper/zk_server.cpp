@@ -44,6 +44,7 @@ void ZkServer::read_config(Ctx& ctx) {
   cfg_.leader_startup_ns = ctx.timing(k_leader_startup_time);
   cfg_.correct_order = ctx.mechanism(k_correct_vote_order);
   cfg_.session_order = ctx.mechanism(k_session_order);
+  cfg_.learner_connect_tries = ctx.mechanism(k_learner_connect_tries);
   cfg_.m_elections = ctx.intern(k_metric_elections);
   cfg_.m_commits = ctx.intern(k_metric_commits);
 }
@@ -90,6 +91,12 @@ void ZkServer::on_message(Ctx& ctx, NodeId from, const Message& m) {
   int sid = sid_of(from);
   if (sid == 0) return;
   if (wire::dispatch<Notification>(m, [&](const Notification& n) { on(ctx, from, n); })) return;
+  if (wire::dispatch<LearnerRefused>(m, [&](const LearnerRefused& r) {
+        if (vol_.state == ServerState::following && from == vol_.follow.leader &&
+            r.conn == vol_.follow.conn && vol_.follow.exiting == FollowerExit::none)
+          follower_refused(ctx);
+      }))
+    return;
   // A follower shutting down has closed its leader's socket: what comes on it is lost.
   bool from_leader = vol_.state == ServerState::following && from == vol_.follow.leader &&
                      vol_.follow.exiting == FollowerExit::none;
@@ -100,14 +107,18 @@ void ZkServer::on_message(Ctx& ctx, NodeId from, const Message& m) {
     return;
   if (vol_.state == ServerState::leading) return on_learner_message(ctx, sid, from, m);
   // No Leader, so no bound quorum port: the connect is refused (the learner retries).
-  if (m.type == FollowerInfo::k_type) refuse_learner(ctx, sid);
+  wire::dispatch<FollowerInfo>(
+      m, [&](const FollowerInfo& f) { refuse_learner(ctx, sid, from, f.conn); });
 }
 
-void ZkServer::refuse_learner(Ctx& ctx, int sid) {
+// The learner's connect found no quorum port bound: the kernel resets it, and the learner reads
+// the refusal one round trip after its connect (LearnerRefused).
+void ZkServer::refuse_learner(Ctx& ctx, int sid, NodeId from, std::int64_t conn) {
   ctx.log(LogLevel::debug, fmt::format(
                                "FOLLOWERINFO from zookeeper-{} before the quorum port is bound: "
                                "refused",
                                sid));
+  ctx.send(from, wire::encode(LearnerRefused{conn}));
 }
 
 void ZkServer::on_timer(Ctx& ctx, std::uint64_t t) {

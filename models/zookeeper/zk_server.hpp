@@ -105,7 +105,13 @@ class ZkServer final : public Node {
     void digest_into(Digest& d) const { d.add(msg.digest()); }
   };
   // Why a follower shuts down (its reason for the log line once it goes LOOKING).
-  enum class FollowerExit : std::uint8_t { none, leader_closed, leader_silent, epoch_older };
+  enum class FollowerExit : std::uint8_t {
+    none,
+    leader_closed,
+    leader_silent,
+    epoch_older,
+    connect_failed
+  };
   struct FollowerState {
     NodeId leader = k_no_node;
     std::int64_t conn = 0;
@@ -117,8 +123,11 @@ class ZkServer final : public Node {
     std::set<std::int64_t> touched;
     // Shutting down (zk_follower_shutdown_time) before it goes LOOKING: none while it follows.
     FollowerExit exiting = FollowerExit::none;
+    // Connects to the leader refused so far (a reset or no process to answer): the fifth makes
+    // the follower give up, as Learner.connectToLeader does (follower_refused).
+    std::int64_t refused = 0;
     STAMPEDE_FIELDS(leader, conn, next_seq, early, synced, up_to_date, last_heard, touched,
-                    exiting)
+                    exiting, refused)
   };
   struct ClientConn {
     std::int64_t conn = 0;
@@ -193,6 +202,7 @@ class ZkServer final : public Node {
     DurationNs leader_startup_ns = 0;
     bool correct_order = true;
     bool session_order = true;
+    bool learner_connect_tries = true;
     SeriesId m_elections = 0, m_commits = 0;
   };
 
@@ -246,7 +256,7 @@ class ZkServer final : public Node {
   void become_leader(Ctx& ctx);
   void on_learner_message(Ctx& ctx, int sid, NodeId from, const Message& m);
   void on(Ctx& ctx, int sid, NodeId from, const FollowerInfo& m);
-  void refuse_learner(Ctx& ctx, int sid);
+  void refuse_learner(Ctx& ctx, int sid, NodeId from, std::int64_t conn);
   void on(Ctx& ctx, int sid, Learner& l, const AckEpoch& m);
   void on(Ctx& ctx, int sid, Learner& l, const AckNewLeader& m);
   void on(Ctx& ctx, int sid, Learner& l, const Ack& m);
@@ -287,6 +297,7 @@ class ZkServer final : public Node {
   void follower_tick(Ctx& ctx);
   void follower_connect(Ctx& ctx);
   void follower_shutdown(Ctx& ctx, FollowerExit why);
+  void follower_refused(Ctx& ctx);
   void ack_new_leader(Ctx& ctx);
 
   // Clients (zk_clients.cpp).

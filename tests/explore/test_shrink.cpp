@@ -202,11 +202,14 @@ TEST_CASE("shrink drops ZooKeeper servers and agents from the HA stale-holder ru
   // again: server-1, server-2, db and one ZooKeeper server. Since a finalizing ZooKeeper server
   // waits finalizeWait after the last vote that is not better (models/zookeeper/zk_election.cpp),
   // the start-up election ends later and the walk's steps move (the pause found at 641 ms): the
-  // candidate without an agent no longer fails where the pause falls, and one agent stays.
+  // candidate without an agent no longer fails where the pause falls, and one agent stays. Since
+  // a server without a bound quorum port answers a follower's connect with a reset
+  // (zk.learner_refused, models/zookeeper/zk_server.cpp), the start-up election's messages move
+  // the walk's steps again, and it shrinks to no agent: 4 nodes.
   CHECK(r.before.nodes == 10);
-  CHECK(r.after.nodes == 5);
+  CHECK(r.after.nodes == 4);
   CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false",
-                                                "cluster.agents=1"});
+                                                "cluster.agents=0"});
   CHECK(r.after.faults == 1);
   CHECK(r.after.steps <= 620);
   // The passes before the last took 33 candidates; the deletion of single steps, last, takes

@@ -127,7 +127,10 @@ TEST_CASE("cluster table: a manager whose Cattle has exited still checks in at o
   CHECK(restarted.front()->time_ns > 120 * k_s);
   auto assigned = lines(r.out, "", "assigning server-3");
   REQUIRE_FALSE(assigned.empty());
-  CHECK(assigned.front()->time_ns < 125 * k_s);
+  // Within one heartbeat loop (5 s, cluster/manager.go) of its restart, plus the time the
+  // master's own loop takes to see it: 125.02 s since the ZooKeeper learners' LearnerRefused
+  // replies (zk_learner_connect_tries) moved the run's draws, 124.x before; the bug was 4:07.
+  CHECK(assigned.front()->time_ns < 130 * k_s);
   CHECK(lines(r.out, "server-3", "rancher-ha exits").empty());
   CHECK(r.out.passed);
 }

@@ -3,32 +3,11 @@
 // timeline where ZooKeeper spends them, and with them set to 0 they vanish.
 #include <catch2/catch.hpp>
 
-#include <optional>
-#include <regex>
-
 #include "tests/zookeeper/world.hpp"
 
 using namespace zktest;
 
 namespace {
-
-struct Timeline {
-  const Ensemble& e;
-  TimeNs after_ns;
-  // The first log line at or after after_ns matching `pattern` (any node), or nullopt.
-  std::optional<LogRecord> first(const std::string& pattern) const {
-    const std::regex re(pattern);
-    for (const LogRecord& r : e.k->logs())
-      if (r.time_ns >= after_ns && std::regex_search(r.text, re)) return r;
-    return std::nullopt;
-  }
-  TimeNs at(const std::string& pattern) const {
-    auto r = first(pattern);
-    INFO(pattern);
-    REQUIRE(r.has_value());
-    return r->time_ns;
-  }
-};
 
 Kernel::Options fixed_1ms(std::map<std::string, std::int64_t> timing) {
   Kernel::Options o = options(1, std::move(timing));

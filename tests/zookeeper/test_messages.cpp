@@ -52,6 +52,7 @@ TEST_CASE("every ZooKeeper message keeps its type number and size, and decodes a
   auto reval = std::make_shared<RevalidateBody>();
   reval->session = 11;
   round_trip(RevalidateReply{7, 6, 11, reval}, 0x5A0E, 64);
+  round_trip(LearnerRefused{7}, 0x5A0F, 40);
   round_trip(ClientConnect{8, 0, 40 * k_s}, 0x5A40, 64);
   round_trip(ClientPing{8, 11}, 0x5A41, 64);
   round_trip(ClientRequest{8, 1, std::make_shared<RequestBody>()}, 0x5A42, 128);
@@ -63,7 +64,7 @@ TEST_CASE("every ZooKeeper message keeps its type number and size, and decodes a
   round_trip(ClientWatch{8, std::make_shared<WatchBody>()}, 0x5A48, 128);
   round_trip(ProbeWrite{3}, 0x5A49, 64);
   round_trip(ProbeCommitted{3}, 0x5A4A, 64);
-  CHECK(type_name(0x5A0F) == "zk.unknown");
+  CHECK(type_name(0x5A10) == "zk.unknown");
 }
 
 TEST_CASE("ZooKeeper timer tags keep their layout: prefix, kind, generation", "[messages]") {

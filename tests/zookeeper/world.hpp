@@ -1,11 +1,13 @@
 #pragma once
 // A ZooKeeper ensemble (and lock clients) on the real kernel, with the model's invariants checked
 // after every step.
+#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -105,6 +107,25 @@ struct Ensemble {
     for (const auto& s : k->signals())
       if (s.name == name) ++n;
     return n;
+  }
+};
+
+// The first log lines of an ensemble's run at or after a moment, found by pattern.
+struct Timeline {
+  const Ensemble& e;
+  TimeNs after_ns;
+  // The first log line at or after after_ns matching `pattern` (any node), or nullopt.
+  std::optional<LogRecord> first(const std::string& pattern) const {
+    const std::regex re(pattern);
+    for (const LogRecord& r : e.k->logs())
+      if (r.time_ns >= after_ns && std::regex_search(r.text, re)) return r;
+    return std::nullopt;
+  }
+  TimeNs at(const std::string& pattern) const {
+    auto r = first(pattern);
+    INFO(pattern);
+    REQUIRE(r.has_value());
+    return r->time_ns;
   }
 };
 
