@@ -98,6 +98,7 @@ struct ExploreCommands {
   std::string max_delay;
   std::vector<std::string> pause_for;
   bool placements = false;
+  bool no_placements = false;
   double fault_rate = 0;
   int fault_instants = 0;
   std::vector<std::string> fault_targets;
@@ -122,6 +123,23 @@ struct ExploreCommands {
 
 namespace {
 
+// Whether dfs tries the fault placements first (Settings::placements; they matter only with
+// --max-faults). They are dfs's default: on every bug of bench/RESULTS.md's ex17 table that
+// needs an injected fault they found it in fewer runs than plain dfs ((b) among them, which plain
+// dfs does not find), and on (a), which needs none, they cost 188 more runs of a few steps
+// (docs/exploration.md, "Fault placements").
+bool placements_from_flags(const ExploreCommands& a, Strategy strategy) {
+  if ((a.placements || a.no_placements) && strategy != Strategy::dfs)
+    throw InputError("stampede explore: --placements and --no-placements are for dfs (random "
+                     "and pct place faults by chance; see --fault-rate)");
+  if (a.placements && a.no_placements)
+    throw InputError("stampede explore: --placements and --no-placements contradict each other");
+  if (a.no_placements && !a.settle.empty())
+    throw InputError("stampede explore: --no-placements: liveness mode (--settle) always tries "
+                     "the fault placements first");
+  return strategy == Strategy::dfs && !a.no_placements;
+}
+
 // The explorer's settings from the flags and the scenario (before --from adjusts them).
 Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, std::uint32_t kinds,
                           Strategy strategy) {
@@ -138,10 +156,7 @@ Settings explore_settings(const ExploreCommands& a, const ScenarioSpec& spec, st
     s.pause_ns = s.placement_pauses.front();
     if (s.placement_pauses.size() == 1) s.placement_pauses.clear();
   }
-  if (a.placements && strategy != Strategy::dfs)
-    throw InputError("stampede explore: --placements is for dfs (random and pct place faults "
-                     "by chance; see --fault-rate)");
-  s.placements = a.placements;
+  s.placements = placements_from_flags(a, strategy);
   if (a.reduction != "none" && a.reduction != "sleep" && a.reduction != "dpor")
     throw InputError(fmt::format("stampede explore: --reduction: unknown reduction '{}' "
                                  "(expected none, sleep or dpor)", a.reduction));
@@ -369,10 +384,14 @@ void add_dfs_flags(CLI::App* e, ExploreCommands& c) {
                 "uses the first")
       ->delimiter(',');
   e->add_flag("--placements", c.placements,
-              "dfs with --max-faults: first one fault at each step of the timed schedule where "
-              "one is offered (spread over the step bound: 0, P/2, P/4, 3P/4, ...), each fault "
-              "option and pause length, with time's order after it; then the plain dfs. Always "
-              "on in liveness mode (--settle)");
+              "dfs with --max-faults (the default; --no-placements turns it off): first one "
+              "fault at each step of the timed schedule where one is offered (spread over the "
+              "step bound: 0, P/2, P/4, 3P/4, ...), each fault option and pause length, with "
+              "time's order after it; then the plain dfs");
+  e->add_flag("--no-placements", c.no_placements,
+              "dfs with --max-faults: no fault placements first, the plain dfs only (its faults "
+              "come at the deepest steps first). Not in liveness mode (--settle), where the "
+              "placements are always on");
   e->add_flag("--no-reduction", c.no_reduction,
               "dfs: turn every reduction off (the same as --reduction none)");
   e->add_option("--reduction", c.reduction,

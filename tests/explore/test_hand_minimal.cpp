@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -341,6 +342,115 @@ TEST_CASE("known bug (d): runs under hand-written schedules", "[.][hand-minimal]
                 c.picks.size(), c.violation ? "fails" : "passes");
     std::fflush(stdout);
   }
+}
+
+namespace {
+
+// Three phases: `before` until the full restart at 11 s (the scenario's scripted restart), time's
+// order from it until `switch_ns`, and the latest event the delay bound allows after that. Counts
+// the steps before the restart and, after it, the steps by message or timer name.
+class Phased final : public Scheduler {
+ public:
+  Phased(Rule before, TimeNs switch_ns) : before_(std::move(before)), switch_ns_(switch_ns) {}
+  std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) override {
+    const TimeNs now = engine.now();
+    if (now < k_restart_ns) {
+      ++steps_before;
+      return before_(engine, options);
+    }
+    std::size_t i = now < switch_ns_ ? 0 : last_event(options);
+    PickIdentity id = engine.identify(options[i]);
+    ++after_by_name[id.kind + " " + id.name];
+    return i;
+  }
+  static constexpr TimeNs k_restart_ns = 11 * k_s;
+  std::uint64_t steps_before = 0;
+  std::map<std::string, std::uint64_t> after_by_name;
+
+ private:
+  Rule before_;
+  TimeNs switch_ns_;
+};
+
+const Rule k_time = [](const ExploreEngine&, const std::vector<Option>&) { return std::size_t{0}; };
+const Rule k_latest = [](const ExploreEngine&, const std::vector<Option>& o) {
+  return last_event(o);
+};
+
+// The leaders after the restart, one line each.
+std::string leaders_after_restart(const RunResult& r) {
+  std::string out;
+  for (const TimelineEntry& e : r.outcome.timeline)
+    if (e.time_ns >= Phased::k_restart_ns && e.text.find("LEADING") != std::string::npos)
+      out += fmt::format("{} {}\n", e.time_ns, e.text);
+  return out;
+}
+
+Settings d_settings() {
+  Settings s;
+  s.max_delay_ns = 5 * k_ms;
+  return s;
+}
+
+}  // namespace
+
+// How (d)'s hand-minimal run was chosen: before the restart time's order or the latest event
+// first, after it time's order until a switch point (every 10 ms from 11 s to 11.4 s) and the
+// latest event first from there, each run bounded by the fewest steps found so far; the best is
+// then run under the correct vote order too. Not run by default (minutes); pinned below.
+TEST_CASE("known bug (d): search the hand-minimal burnt epoch", "[.][hand-minimal]") {
+  ScenarioSpec spec = parse(known_bug("zk-1419"), {});
+  const std::vector<std::pair<std::string, Rule>> rules = {{"time", k_time}, {"latest", k_latest}};
+  std::uint64_t best = 200000;
+  for (const auto& [bn, before] : rules) {
+    for (TimeNs sw = Phased::k_restart_ns; sw <= Phased::k_restart_ns + 400 * k_ms;
+         sw += 10 * k_ms) {
+      Settings s = d_settings();
+      s.depth = best;
+      Phased sch(before, sw);
+      RunResult r = Explorer(spec, registry(), s).run(sch);
+      if (!r.violation || r.picks.size() >= best) continue;
+      best = r.picks.size();
+      std::printf("%s before 11 s, time's order to %lld ms, then latest: %zu steps (%llu before "
+                  "11 s)\n%s", bn.c_str(), static_cast<long long>(sw / k_ms), r.picks.size(),
+                  static_cast<unsigned long long>(sch.steps_before),
+                  leaders_after_restart(r).c_str());
+      for (const auto& [name, n] : sch.after_by_name)
+        std::printf("    %6llu %s\n", static_cast<unsigned long long>(n), name.c_str());
+      std::fflush(stdout);
+    }
+  }
+}
+
+TEST_CASE("known bug (d): the hand-minimal burnt epoch takes 3605 steps") {
+  // The run must reach the 16 s deadline, and under the 5 ms delay bound it takes every event due
+  // before it, so the fewest steps come from the election that settles soonest while still
+  // burning epoch 3. Before the restart time's order takes 920 steps (the start, zookeeper-5
+  // leading epoch 1, its crash at 2 s, the four electing zookeeper-4 for epoch 2, the pings to
+  // 10 s). After it, time's order for 30 ms and then the latest event first: the buggy vote order
+  // elects zookeeper-5 (epoch 1, the highest id), which steps down when its followers are ahead,
+  // so epoch 3 is burnt, and zookeeper-4 leads epoch 4 at 11.88 s; the rest is pings to 16 s.
+  // Among the schedules of the search above (82 of them) this is the shortest that fails. It was
+  // 3,092 steps (the latest event first before the restart, 917 steps, and the switch at
+  // 11.04 s) until a follower gave up after five refused connects (zk_learner_connect_tries):
+  // the refusals are messages of their own (zk.learner_refused) and move every election.
+  // Time's order throughout never settles. Under the correct vote order the same schedule
+  // passes.
+  ScenarioSpec spec = parse(known_bug("zk-1419"), {});
+  Phased sch(k_time, 11030 * k_ms);
+  RunResult r = Explorer(spec, registry(), d_settings()).run(sch);
+  REQUIRE(r.violation.has_value());
+  CHECK(r.violation->property == "{log: {node: zookeeper-*, contains: leads epoch 3}, by: 16s}");
+  CHECK(r.picks.size() == 3605);
+  CHECK(sch.steps_before == 920);
+  const std::string leaders = leaders_after_restart(r);
+  INFO(leaders);
+  CHECK(leaders.find("zookeeper-4 leads epoch 4") != std::string::npos);
+  CHECK(leaders.find("leads epoch 3") == std::string::npos);
+  ScenarioSpec correct =
+      parse(known_bug("zk-1419"), {"cluster.mechanisms.zk_correct_vote_order=true"});
+  Phased again(k_time, 11030 * k_ms);
+  CHECK_FALSE(Explorer(correct, registry(), d_settings()).run(again).violation.has_value());
 }
 
 TEST_CASE("known bug (b): the hand-minimal stale action takes 271 steps") {
