@@ -130,13 +130,15 @@ namespace {
 // (docs/exploration.md, "Fault placements").
 bool placements_from_flags(const ExploreCommands& a, Strategy strategy) {
   if ((a.placements || a.no_placements) && strategy != Strategy::dfs)
-    throw InputError("stampede explore: --placements and --no-placements are for dfs (random "
-                     "and pct place faults by chance; see --fault-rate)");
+    throw InputError(
+        "stampede explore: --placements and --no-placements are for dfs (random "
+        "and pct place faults by chance; see --fault-rate)");
   if (a.placements && a.no_placements)
     throw InputError("stampede explore: --placements and --no-placements contradict each other");
   if (a.no_placements && !a.settle.empty())
-    throw InputError("stampede explore: --no-placements: liveness mode (--settle) always tries "
-                     "the fault placements first");
+    throw InputError(
+        "stampede explore: --no-placements: liveness mode (--settle) always tries "
+        "the fault placements first");
   return strategy == Strategy::dfs && !a.no_placements;
 }
 

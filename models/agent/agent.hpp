@@ -221,8 +221,8 @@ class Agent final : public Node {
     Untracked<DbRoute> db_route;
     HealthTargets health;  // the network agent's HAProxy checks
     STAMPEDE_FIELDS(server, server_index, containers, running_by_service, starting, overlay_up,
-                    directory, directory_from, connected, retry_pending, last_contact_ns, queries, db_route,
-                    health)
+                    directory, directory_from, connected, retry_pending, last_contact_ns, queries,
+                    db_route, health)
   };
   // Read at start (the same on every start: not state).
   struct Config {

@@ -32,8 +32,10 @@ class PingTable {
     // A ping `seq` was sent at `at_ns` (a second send of one sequence keeps the later time).
     void sent(std::int64_t seq, TimeNs at_ns) {
       auto it = find_at_or_after(seq);
-      if (it != outstanding.end() && it->first == seq) it->second = at_ns;
-      else outstanding.emplace(it, seq, at_ns);
+      if (it != outstanding.end() && it->first == seq)
+        it->second = at_ns;
+      else
+        outstanding.emplace(it, seq, at_ns);
     }
     // Ping `seq`'s send time, taken out; nothing when it is not outstanding (timed out).
     std::optional<TimeNs> answered(std::int64_t seq) {
@@ -54,8 +56,7 @@ class PingTable {
   // The host's status, made (no misses, nothing outstanding) when it has none, as a map's
   // operator[] does: an entry made that way is part of the state, as it was in the map.
   Status& operator[](HostId host) {
-    auto it = std::lower_bound(rows_.begin(), rows_.end(), host,
-                               [](const auto& e, HostId h) { return e.first < h; });
+    auto it = row_at_or_after(host);
     if (it == rows_.end() || it->first != host) it = rows_.emplace(it, host, Status{});
     return it->second;
   }
@@ -70,14 +71,22 @@ class PingTable {
   }
   // As state::change perturbs a map: the default key's entry made, or taken out.
   void perturb_for_test() {
-    auto it = std::lower_bound(rows_.begin(), rows_.end(), HostId{},
-                               [](const auto& e, HostId h) { return e.first < h; });
-    if (it != rows_.end() && it->first == HostId{}) rows_.erase(it);
-    else rows_.emplace(it, HostId{}, Status{});
+    auto it = row_at_or_after(HostId{});
+    if (it != rows_.end() && it->first == HostId{})
+      rows_.erase(it);
+    else
+      rows_.emplace(it, HostId{}, Status{});
   }
 
  private:
-  std::vector<std::pair<HostId, Status>> rows_;  // in host id order
+  using Rows = std::vector<std::pair<HostId, Status>>;
+  // The host's row, or where it would go.
+  Rows::iterator row_at_or_after(HostId host) {
+    return std::lower_bound(rows_.begin(), rows_.end(), host,
+                            [](const auto& e, HostId h) { return e.first < h; });
+  }
+
+  Rows rows_;  // in host id order
 };
 
 }  // namespace stampede::cattle

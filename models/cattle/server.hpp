@@ -38,8 +38,8 @@
 #include "models/redis/redis_client.hpp"
 #include "models/zookeeper/zk_client.hpp"
 #include "sim/core/node.hpp"
-#include "sim/core/state.hpp"
 #include "sim/core/spec.hpp"
+#include "sim/core/state.hpp"
 
 namespace stampede::cattle {
 
@@ -170,7 +170,7 @@ class CattleServer final : public Node {
     mysql::Database memory;  // the tables when the `state_in_store` mechanism is off
     LockManager locks;
     std::map<ProcessId, RunningProcess> running;
-    PingTable pings;  // by host: misses in a row, pings unanswered
+    PingTable pings;              // by host: misses in a row, pings unanswered
     std::int64_t ping_round = 0;  // the ping monitor's rounds since the boot (`interation`)
     HostSlots ping_slots;  // HA: the hosts' ping timer slots
     // HA: the agents' AGENT.CONNECTION locks, tried (false) or held (true): cattle's

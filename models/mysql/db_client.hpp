@@ -14,12 +14,12 @@
 //   - open_pool(n, initial) opens `initial` connections at once and counts as open when every
 //     one is: a Cattle server opens one, its boot's first borrow, as dbcp with Cattle's settings
 //     does (no initialSize; mechanism cattle_pool_on_demand, models/cattle/server.cpp), or n
-//     with that mechanism off (the server's threads borrowing as it boots). The first refusal (error 1040: the db's max_connections
-//     is used up) logs "ERROR 1040 (08004): Too many connections", gives back what was opened
-//     and leaves the pool refused until its next borrow, which opens it again: dbcp keeps no
-//     state about a failed connect and makes a connection whenever a borrow finds none idle
-//     (GenericObjectPool.borrowObject, GenericObjectPool.java:1146-1148 at commons-pool
-//     POOL_1_5_4, the version dbcp 1.4 uses).
+//     with that mechanism off (the server's threads borrowing as it boots). The first refusal
+//     (error 1040: the db's max_connections is used up) logs "ERROR 1040 (08004): Too many
+//     connections", gives back what was opened and leaves the pool refused until its next borrow,
+//     which opens it again: dbcp keeps no state about a failed connect and makes a connection
+//     whenever a borrow finds none idle (GenericObjectPool.borrowObject,
+//     GenericObjectPool.java:1146-1148 at commons-pool POOL_1_5_4, the version dbcp 1.4 uses).
 //   - A request borrows an idle connection, the one returned last first (GenericObjectPool's
 //     default lifo=true, GenericObjectPool.java:271 at commons-pool POOL_1_6, the version
 //     Cattle's code/meta-parent/pom.xml:369-370 pins; addObjectToPool puts a returned connection
@@ -69,8 +69,8 @@
 //     db_connect_timeout) fails the requests in flight and reopens the pool after a doubling
 //     backoff. When the pool's last handshake fails with none left alive, every request waiting
 //     for a connection fails with that error too: each borrower made its own connection (dbcp's
-//     makeObject) and none is kept for a pool that reopens later. A commit that failed this way may or may not have been applied, as with a real
-//     connection.
+//     makeObject) and none is kept for a pool that reopens later. A commit that failed this way may
+//     or may not have been applied, as with a real connection.
 //   - begin() holds a connection for a transaction until finish(); a statement of the
 //     transaction is not borrowed, so not tested: on a connection the db has closed it fails at
 //     once with the error its socket gives, as a real transaction's COMMIT after a db crash.
@@ -154,8 +154,8 @@ class DbClient {
     DurationNs backoff_ns = 0;
     LastError last_error;
     std::int64_t reconnects = 0;
-    STAMPEDE_FIELDS(state, target, initial, session, gen, conns, next_k, free_conns, queue, pending, txns,
-                    next_id, backoff_ns, last_error, reconnects)
+    STAMPEDE_FIELDS(state, target, initial, session, gen, conns, next_k, free_conns, queue, pending,
+                    txns, next_id, backoff_ns, last_error, reconnects)
   };
 
   // `pooled`: Cattle's dbcp pool, which tests connections on borrow (db_test_on_borrow) and

@@ -141,8 +141,8 @@ class HeldLocks final : public ViewCache {
   // no two live holders can share a lock, and the committed view need not be asked.
   bool any_shared() const {
     boost::container::small_vector<std::int64_t, 16> all;
-    for (NodeId id : holding_) all.insert(all.end(), by_node_[id].locks.begin(),
-                                          by_node_[id].locks.end());
+    for (NodeId id : holding_)
+      all.insert(all.end(), by_node_[id].locks.begin(), by_node_[id].locks.end());
     std::sort(all.begin(), all.end());
     return std::adjacent_find(all.begin(), all.end()) != all.end();
   }

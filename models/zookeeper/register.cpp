@@ -33,7 +33,8 @@ void register_processing_times(Registry& r) {
                             "conformance leader kill (3 servers, its clients writing) on an "
                             "otherwise idle machine (2026-12-07); 2.6-3.4 ms in 5 runs on "
                             "2026-12-06. The kernel frees the JVM's heap before it closes its "
-                            "sockets", k_measured),
+                            "sockets",
+                            k_measured),
                 "a crashed (SIGKILLed) ZooKeeper server's connections close this long after the "
                 "kill: its peers read EOF then, plus one latency"});
   r.add_timing({std::string(zk::k_follower_shutdown_time), TimingUnit::duration, 3 * k_ms,
@@ -160,7 +161,8 @@ void register_events(Registry& r) {
   r.add_event({"zookeeper.client_socket_closed", {"server", "event"},
                "a client's connection to its server closed or was refused (event: closed or "
                "refused); it tries the next server"});
-  r.add_event({"zookeeper.leader_connection_event", {"leader", "event"},
+  r.add_event({"zookeeper.leader_connection_event",
+               {"leader", "event"},
                "a follower's connection to its leader closed (it goes LOOKING) or was refused "
                "(it tries again after leaderConnectDelayDuringRetryMs, five times at most)"});
 }

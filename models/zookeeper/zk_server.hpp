@@ -126,8 +126,8 @@ class ZkServer final : public Node {
     // Connects to the leader refused so far (a reset or no process to answer): the fifth makes
     // the follower give up, as Learner.connectToLeader does (follower_refused).
     std::int64_t refused = 0;
-    STAMPEDE_FIELDS(leader, conn, next_seq, early, synced, up_to_date, last_heard, touched,
-                    exiting, refused)
+    STAMPEDE_FIELDS(leader, conn, next_seq, early, synced, up_to_date, last_heard, touched, exiting,
+                    refused)
   };
   struct ClientConn {
     std::int64_t conn = 0;

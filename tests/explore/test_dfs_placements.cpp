@@ -146,8 +146,9 @@ TEST_CASE("explore's dfs with --max-faults places its faults first unless --no-p
   // matters (while client-2 waits). Plain dfs backtracks the fault from the deepest step up and
   // needs 30 runs; the placements, now the default, try the fault early first and need 3.
   const std::string c = std::string(SCENARIOS_DIR) + "/known-bugs/lease-lock-expired-waiter.yaml";
-  const std::string flags = "--strategy dfs --max-delay 5ms --faults pause --max-faults 1 "
-                            "--runs 5000 --quiet";
+  const std::string flags =
+      "--strategy dfs --max-delay 5ms --faults pause --max-faults 1 "
+      "--runs 5000 --quiet";
   auto placed = test::run_cli(fmt::format("explore {} {}", c, flags));
   INFO(placed.out);
   CHECK(placed.code == 1);

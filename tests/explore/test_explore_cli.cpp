@@ -167,9 +167,10 @@ TEST_CASE("known bug (b): explore places a pause and finds the stale lock holder
   // default injection found it at run 108 (pause at step 206, violation at step 1,157).
   // Before the explorer kept connections FIFO, run 28 failed lock.no_stale_holder_action first:
   // the same bug, caught at server-1's action rather than at the extra containers. The handoff
-  // below runs to 2,000 steps, past step 1,500, where the extra containers would count. A pause can also leave a stray copy of a container that Cattle 1.1 never stops (a
-  // separate finding, found in run 2 without the switch: tests/models/test_cluster.cpp); the
-  // model's stop of the copy is switched on so that the walks look for the stale holder alone.
+  // below runs to 2,000 steps, past step 1,500, where the extra containers would count. A pause can
+  // also leave a stray copy of a container that Cattle 1.1 never stops (a separate finding, found
+  // in run 2 without the switch: tests/models/test_cluster.cpp); the model's stop of the copy is
+  // switched on so that the walks look for the stale holder alone.
   const std::string k_b = std::string(SCENARIOS_DIR) + "/known-bugs/ha-stale-lock-holder.yaml";
   const std::string k_flags =
       "--set 'faults=[]' --faults pause --fault-targets server-1 --fault-rate 100 --max-faults 1 "

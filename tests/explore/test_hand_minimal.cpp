@@ -4,18 +4,19 @@
 // steps the docs justify, and the shrinker, given the explorer's own counterexamples, must land
 // within 1.5 times as many steps (the issue's bound). The shrunk sizes are pinned, so a shrinker
 // that regresses fails here.
-#include <catch2/catch.hpp>
-#include <algorithm>
-#include <cstdio>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "tests/explore/explore_registry.hpp"
 #include "sim/explore/explorer.hpp"
 #include "sim/explore/shrink.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "tests/explore/explore_registry.hpp"
 
 using namespace stampede;
 using namespace stampede::explore;
@@ -411,10 +412,11 @@ TEST_CASE("known bug (d): search the hand-minimal burnt epoch", "[.][hand-minima
       RunResult r = Explorer(spec, registry(), s).run(sch);
       if (!r.violation || r.picks.size() >= best) continue;
       best = r.picks.size();
-      std::printf("%s before 11 s, time's order to %lld ms, then latest: %zu steps (%llu before "
-                  "11 s)\n%s", bn.c_str(), static_cast<long long>(sw / k_ms), r.picks.size(),
-                  static_cast<unsigned long long>(sch.steps_before),
-                  leaders_after_restart(r).c_str());
+      std::printf(
+          "%s before 11 s, time's order to %lld ms, then latest: %zu steps (%llu before "
+          "11 s)\n%s",
+          bn.c_str(), static_cast<long long>(sw / k_ms), r.picks.size(),
+          static_cast<unsigned long long>(sch.steps_before), leaders_after_restart(r).c_str());
       for (const auto& [name, n] : sch.after_by_name)
         std::printf("    %6llu %s\n", static_cast<unsigned long long>(n), name.c_str());
       std::fflush(stdout);

@@ -208,8 +208,8 @@ TEST_CASE("shrink drops ZooKeeper servers and agents from the HA stale-holder ru
   // the walk's steps again, and it shrinks to no agent: 4 nodes.
   CHECK(r.before.nodes == 10);
   CHECK(r.after.nodes == 4);
-  CHECK(r.overrides == std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false",
-                                                "cluster.agents=0"});
+  CHECK(r.overrides ==
+        std::vector<std::string>{"cluster.zookeeper=1", "cluster.redis=false", "cluster.agents=0"});
   CHECK(r.after.faults == 1);
   CHECK(r.after.steps <= 620);
   // The passes before the last took 33 candidates; the deletion of single steps, last, takes

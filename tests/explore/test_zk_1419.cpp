@@ -74,8 +74,9 @@ TEST_CASE("ZOOKEEPER-1419: with the correct order no run misses the deadline in 
   }
 }
 
-TEST_CASE("ZOOKEEPER-1419: the shrunk counterexample is no longer and still fails for the right "
-          "reason") {
+TEST_CASE(
+    "ZOOKEEPER-1419: the shrunk counterexample is no longer and still fails for the right "
+    "reason") {
   ScenarioSpec spec = zk_spec(false);
   Explorer ex(spec, registry(), bounded(k_budget_runs));
   Report rep = ex.search(Strategy::random, k_never_stop);
@@ -90,15 +91,15 @@ TEST_CASE("ZOOKEEPER-1419: the shrunk counterexample is no longer and still fail
   // failing run is now its third, whose storm the 30 tries barely cut; 34,725 and at most that
   // before the
   // ZooKeeper exit teardown went from 3 to 7 ms, models/zookeeper/register.cpp: the random run
-  // that first fails is a later, longer one; 34,701 before a finalizing server's wait restarted at each
-  // vote that is not better, models/zookeeper/zk_election.cpp; 85,133 when a follower's shutdown took 4-25 ms: with the idle
-  // machine's 3-13 ms, models/zookeeper/register.cpp, the cycle of wrong leaders ends sooner).
-  // Earlier: 83,371 and 83,189 before the ZooKeeper processing times; before the explorer kept
-  // connections FIFO (only the earliest message of a connection may arrive next,
-  // sim/explore/engine.hpp) the storm was 34,187 steps and shrank to 18,535; before the leader
-  // counted its followers by its own ticks, 66,399 and 9,454; before followers retried the leader
-  // every 100 ms, 16,902 and 4,972. Each candidate is a 16 s storm of votes, so the budget stays
-  // small.
+  // that first fails is a later, longer one; 34,701 before a finalizing server's wait restarted at
+  // each vote that is not better, models/zookeeper/zk_election.cpp; 85,133 when a follower's
+  // shutdown took 4-25 ms: with the idle machine's 3-13 ms, models/zookeeper/register.cpp, the
+  // cycle of wrong leaders ends sooner). Earlier: 83,371 and 83,189 before the ZooKeeper processing
+  // times; before the explorer kept connections FIFO (only the earliest message of a connection may
+  // arrive next, sim/explore/engine.hpp) the storm was 34,187 steps and shrank to 18,535; before
+  // the leader counted its followers by its own ticks, 66,399 and 9,454; before followers retried
+  // the leader every 100 ms, 16,902 and 4,972. Each candidate is a 16 s storm of votes, so the
+  // budget stays small.
   CHECK(sh.before.steps == 101505);
   CHECK(sh.after.steps <= 98836);
   // The right reason: after the restart at 11 s the buggy order elects a server that is behind

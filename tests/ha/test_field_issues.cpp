@@ -176,10 +176,11 @@ TEST_CASE("rancher#4699 is not expressible yet: the db frees a rebooted host's o
   c.keep_debug_logs = true;
   Run r{nullptr, run_scenario(spec, registry(), c)};
   INFO(failures(r.out));
-  const std::pair<const char*, int> sessions[] = {{"server-1", 9}, {"server-2", 8}, {"server-3", 8}};
+  const std::pair<const char*, int> sessions[] = {
+      {"server-1", 9}, {"server-2", 8}, {"server-3", 8}};
   for (const auto& [s, n] : sessions) {
-    std::vector<TimeNs> freed = times_of(
-        r.out, "db", std::to_string(n) + " connections of " + s + " closed by the client");
+    std::vector<TimeNs> freed =
+        times_of(r.out, "db", std::to_string(n) + " connections of " + s + " closed by the client");
     REQUIRE(freed.size() == 1);
     CHECK(freed[0] > 200 * k_s);
     CHECK(freed[0] < 201 * k_s);

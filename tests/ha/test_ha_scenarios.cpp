@@ -11,9 +11,9 @@
 #include "models/cattle/server.hpp"
 #include "models/mysql/db_node.hpp"
 #include "models/register.hpp"
-#include "tests/ha/ha_run.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "tests/ha/ha_run.hpp"
 
 using namespace stampede;
 
@@ -134,15 +134,17 @@ TEST_CASE("HA start-up: membership grows to three and the stack starts once", "[
 }
 
 // The first time `node` logged a line (of the timeline) containing `needle`, or -1.
-static TimeNs first_time(const RunOutcome& out, const std::string& node, const std::string& needle) {
+static TimeNs first_time(const RunOutcome& out, const std::string& node,
+                         const std::string& needle) {
   for (const TimelineEntry& e : out.timeline)
     if (e.node == node && e.text.find(needle) != std::string::npos) return e.time_ns;
   return -1;
 }
 
-TEST_CASE("too many connections: pools opened on demand fill the db only under load, then the "
-          "third server is refused and never a member",
-          "[ha]") {
+TEST_CASE(
+    "too many connections: pools opened on demand fill the db only under load, then the "
+    "third server is refused and never a member",
+    "[ha]") {
   const char* too_many = "ERROR 1040 (08004): Too many connections";
   for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
     Run out_run = run(load("ha-too-many-connections"), seed, LogLevel::info);
@@ -168,8 +170,9 @@ TEST_CASE("too many connections: pools opened on demand fill the db only under l
   }
   // The pools as field-notes observation 6 describes them, 50 at boot: server-2 is refused at
   // once, before any load.
-  Run eager = run(load("ha-too-many-connections", {"cluster.mechanisms.cattle_pool_on_demand=false"}),
-                  1, LogLevel::info);
+  Run eager =
+      run(load("ha-too-many-connections", {"cluster.mechanisms.cattle_pool_on_demand=false"}), 1,
+          LogLevel::info);
   const TimeNs refused = first_time(eager.out, "server-2", too_many);
   CHECK(refused >= 60 * k_s);
   CHECK(refused < 61 * k_s);
@@ -189,8 +192,8 @@ TEST_CASE("db restart: the servers learn of it from their connections and replac
   const std::pair<const char*, int> pools[] = {{"server-1", 11}, {"server-2", 9}, {"server-3", 9}};
   for (const auto& [s, n] : pools) {
     INFO(s);
-    CHECK(timeline_count(on, s, "the database closed " + std::to_string(n) + " pooled connections") ==
-          1);
+    CHECK(timeline_count(on, s,
+                         "the database closed " + std::to_string(n) + " pooled connections") == 1);
     CHECK(timeline_count(on, s, "write to the database failed") == 0);
   }
   Run off_run = run(load("ha-db-restart", {"cluster.mechanisms.db_test_on_borrow=false"}), 1,

@@ -13,8 +13,9 @@ namespace {
 
 // The conformance suite's 5-node leader kill (conformance/zk_exp.py): latencies of 1-5 ms and the
 // follower-shutdown spread measured with five servers on one machine.
-// Seed 152 of the kill below (the first of seeds 1-400 where a follower is refused more than three times): two followers end their
-// election on zookeeper-3, which goes on to follow zookeeper-4 and never binds its quorum port.
+// Seed 152 of the kill below (the first of seeds 1-400 where a follower is refused more than three
+// times): two followers end their election on zookeeper-3, which goes on to follow zookeeper-4 and
+// never binds its quorum port.
 constexpr std::uint64_t k_seed = 152;
 
 struct KillRun {
@@ -40,9 +41,10 @@ KillRun kill_leader(bool gives_up) {
 
 }  // namespace
 
-TEST_CASE("a follower gives up on a leader that never binds after five refused connects, and "
-          "a new leader serves 1.1 s after the kill (20 s without the mechanism)",
-          "[election][learner]") {
+TEST_CASE(
+    "a follower gives up on a leader that never binds after five refused connects, and "
+    "a new leader serves 1.1 s after the kill (20 s without the mechanism)",
+    "[election][learner]") {
   KillRun on = kill_leader(true);
   const Timeline t{*on.e, on.kill_ns};
   // The followers' first vote settled on a server that then followed another: it never binds.

@@ -94,9 +94,10 @@ struct KeptWatch final : StepObserver {
 
 }  // namespace
 
-TEST_CASE("the lock check fires on two live holders of one lock, and not once the committed "
-          "view dropped one's session",
-          "[lock][check]") {
+TEST_CASE(
+    "the lock check fires on two live holders of one lock, and not once the committed "
+    "view dropped one's session",
+    "[lock][check]") {
   HandWorld w;
   Answers& zk = w.add("zookeeper-1");
   zk.answers = {{"zk.committed_count", 10}, {"zk.session_live 7", 1}, {"zk.session_live 8", 1}};
@@ -108,7 +109,8 @@ TEST_CASE("the lock check fires on two live holders of one lock, and not once th
   hold(b, 8, {300, 200});
   w.stepped(2);
   CHECK(check_lock_mutual_exclusion(w) ==
-        std::optional<std::string>("zkclient-1 and zkclient-2 both hold one lock with live sessions"));
+        std::optional<std::string>(
+            "zkclient-1 and zkclient-2 both hold one lock with live sessions"));
   CHECK(check_lock_mutual_exclusion_full(w) == check_lock_mutual_exclusion(w));
   zk.answers["zk.session_live 7"] = 0;  // the ensemble expired zkclient-1's session
   w.stepped(0);
@@ -118,8 +120,8 @@ TEST_CASE("the lock check fires on two live holders of one lock, and not once th
 
 TEST_CASE("the lock check reads a node again only once the change log names it", "[lock][check]") {
   HandWorld w;
-  w.add("zookeeper-1").answers = {{"zk.committed_count", 1}, {"zk.session_live 5", 1},
-                                  {"zk.session_live 6", 1}};
+  w.add("zookeeper-1").answers = {
+      {"zk.committed_count", 1}, {"zk.session_live 5", 1}, {"zk.session_live 6", 1}};
   Answers& a = w.add("zkclient-1");
   Answers& b = w.add("zkclient-2");
   hold(a, 5, {42});
@@ -137,9 +139,10 @@ TEST_CASE("the lock check reads a node again only once the change log names it",
   CHECK_FALSE(check_lock_mutual_exclusion(w));
 }
 
-TEST_CASE("the kept lock check says what a fresh pass says after every step while locks change "
-          "hands, holders pause past their sessions and crash, and servers crash",
-          "[lock][check]") {
+TEST_CASE(
+    "the kept lock check says what a fresh pass says after every step while locks change "
+    "hands, holders pause past their sessions and crash, and servers crash",
+    "[lock][check]") {
   for (std::uint64_t seed = 1; seed <= 2; ++seed) {
     CAPTURE(seed);
     Ensemble e(3, options(seed, {{"zk_lock_client_idle", 0}}));

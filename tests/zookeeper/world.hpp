@@ -1,9 +1,9 @@
 #pragma once
 // A ZooKeeper ensemble (and lock clients) on the real kernel, with the model's invariants checked
 // after every step.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <catch2/catch.hpp>
 #include <map>
 #include <memory>
 #include <optional>
