@@ -235,4 +235,26 @@ std::optional<std::string> check_committed_never_lost(const WorldView& w) {
   return std::nullopt;
 }
 
+std::optional<std::string> check_acknowledged_write_kept(const WorldView& w) {
+  std::optional<NodeId> probe;
+  for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id)
+    if (w.node_name(id) == "zkprobe") probe = id;
+  if (!probe) return std::nullopt;
+  // A crashed probe still knows what it was told: it is read even while down.
+  const auto acknowledged = w.node(*probe).probe("zk.probe_acknowledged", "");
+  if (!acknowledged || *acknowledged == 0) return std::nullopt;
+  const IntArg id(*acknowledged);
+  for (NodeId s : live_servers(w)) {
+    if (ask(w, s, "zk.state") != static_cast<std::int64_t>(ServerState::leading) ||
+        ask(w, s, "zk.serving") != 1)
+      continue;
+    if (ask(w, s, "zk.has_probe_write", id.text()) == 0)
+      return fmt::format(
+          "{} leads and serves without probe write {}, which committed and was "
+          "acknowledged to the probe",
+          w.node_name(s), *acknowledged);
+  }
+  return std::nullopt;
+}
+
 }  // namespace stampede::zk

@@ -19,5 +19,9 @@ std::optional<std::string> check_lock_mutual_exclusion_full(const WorldView& w);
 std::optional<std::string> check_single_leader_per_epoch(const WorldView& w);
 // Committed logs agree, and a server synced in a later epoch holds every committed txn.
 std::optional<std::string> check_committed_never_lost(const WorldView& w);
+// The last write the probe (zkprobe) was told had committed is in the log of every live leader
+// that serves: what a client relies on, and what forceSync=no loses when a whole ensemble loses
+// power (the servers agree among themselves, so zk.committed_never_lost sees nothing).
+std::optional<std::string> check_acknowledged_write_kept(const WorldView& w);
 
 }  // namespace stampede::zk

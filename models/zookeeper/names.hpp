@@ -25,11 +25,15 @@ inline constexpr std::string_view k_follower_shutdown_spread = "zk_follower_shut
 inline constexpr std::string_view k_leader_bind_time = "zk_leader_bind_time";
 inline constexpr std::string_view k_learner_sync_time = "zk_learner_sync_time";
 inline constexpr std::string_view k_leader_startup_time = "zk_leader_startup_time";
+// The host's page cache, which holds the txn log's unsynced writes (durable.hpp, PageCache).
+inline constexpr std::string_view k_dirty_expire = "zk_dirty_expire";
+inline constexpr std::string_view k_dirty_writeback = "zk_dirty_writeback";
 
 // Mechanisms.
 inline constexpr std::string_view k_correct_vote_order = "zk_correct_vote_order";
 inline constexpr std::string_view k_session_order = "zk_session_order";
 inline constexpr std::string_view k_learner_connect_tries = "zk_learner_connect_tries";
+inline constexpr std::string_view k_force_sync_no = "zk_force_sync_no";
 
 // Signals.
 inline constexpr std::string_view k_signal_leader_elected = "zk.leader_elected";

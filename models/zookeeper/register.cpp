@@ -109,6 +109,17 @@ void register_timings(Registry& r) {
                 "ZooKeeper FastLeaderElection.maxNotificationInterval = 60 s",
                 "cap of the doubling interval at which a looking server resends its vote"});
   register_processing_times(r);
+  r.add_timing({std::string(zk::k_dirty_expire), TimingUnit::duration, 30 * k_s,
+                "Linux vm.dirty_expire_centisecs=3000, the default (Documentation/admin-guide/"
+                "sysctl/vm.rst; mm/page-writeback.c dirty_expire_interval)",
+                "with zk_force_sync_no, a txn log write the server did not sync reaches the disk "
+                "once it has been dirty this long, at the flusher's next wake"});
+  r.add_timing({std::string(zk::k_dirty_writeback), TimingUnit::duration, 5 * k_s,
+                "Linux vm.dirty_writeback_centisecs=500, the default (Documentation/admin-guide/"
+                "sysctl/vm.rst; mm/page-writeback.c dirty_writeback_interval); the flusher's "
+                "phase (multiples of it since the run's start) is a model choice",
+                "how often the kernel's flusher wakes to write pages dirty longer than "
+                "zk_dirty_expire"});
   r.add_timing({std::string(zk::k_lock_client_hold), TimingUnit::duration, k_s,
                 "stampede workload choice (no upstream default)",
                 "how long a zkclient-N test client holds its lock"});
@@ -139,6 +150,12 @@ void register_invariants(Registry& r) {
                    "committed logs of live servers agree, and a server synced in an epoch later "
                    "than a committed txn's holds it",
                    zk::check_committed_never_lost});
+  r.add_invariant(
+      {"zk.acknowledged_write_kept",
+       "the last write the zkprobe node was told had committed is in the log of every "
+       "live leader that serves (forceSync=no with a whole ensemble powered off at once "
+       "breaks it: zk_force_sync_no)",
+       zk::check_acknowledged_write_kept});
 }
 
 void register_events(Registry& r) {
@@ -150,6 +167,10 @@ void register_events(Registry& r) {
   r.add_event({"zookeeper.shutdown", {"reason"},
                "a server left its role (lost its leader or its quorum) and looks for a leader "
                "again: \"shutdown called: ...; going LOOKING\""});
+  r.add_event({"zookeeper.log_lost",
+               {"entries", "last_zxid"},
+               "a server restarted after a power loss without the txn log entries the kernel had "
+               "not yet written (zk_force_sync_no)"});
   r.add_event({"zookeeper.follower_dropped", {"follower"},
                "the leader dropped a follower (its server id) that stayed silent too long"});
   r.add_event({"zookeeper.sync_truncated_committed", {"last_zxid"},
@@ -192,6 +213,17 @@ void register_zookeeper(Registry& r) {
                    "off: it retries every 100 ms until initLimit ticks have passed (20 s), so a "
                    "5-node leader kill whose followers settled on a server that went on to follow "
                    "another serves only after 20 s (tests/zookeeper/test_learner_connect.cpp)"});
+  r.add_mechanism({std::string(zk::k_force_sync_no),
+                   "forceSync=no, as Rancher 1.x's server image writes it into zoo.cfg (rancher/"
+                   "rancher server/bin/zk, commit 7a8364a, line 58): a server acknowledges a "
+                   "txn it has written to the operating system without syncing it "
+                   "(release-3.8.0-1 FileTxnLog.java lines 155 and 376-386), so a host that loses "
+                   "power loses the log entries the kernel's flusher had not yet written "
+                   "(zk_dirty_expire, zk_dirty_writeback), acknowledged ones included, and a "
+                   "whole ensemble powered off at once forgets writes its clients were told had "
+                   "committed (scenarios/known-bugs/zk-power-loss.yaml); a crash loses nothing, "
+                   "the page cache outlives the process. Off: forceSync=yes, ZooKeeper's "
+                   "default, every entry is on disk before it is acknowledged"});
   register_invariants(r);
   register_events(r);
   r.add_signal({std::string(zk::k_signal_leader_elected),

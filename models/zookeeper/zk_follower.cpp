@@ -180,7 +180,7 @@ void ZkServer::on(Ctx& ctx, const LeaderInfo& m) {
 
 void ZkServer::on(Ctx& ctx, const NewLeader& m) {
   Disk& disk = durable_.disk;
-  std::size_t common = disk.assign(*m.body->history);
+  std::size_t common = disk.assign(*m.body->history, ctx.now(), cfg_.page_cache);
   if (common < static_cast<std::size_t>(disk.committed)) {
     // Never happens under Zab: the invariant zk.committed_never_lost reports it.
     ctx.event(LogLevel::notable,
@@ -225,7 +225,8 @@ void ZkServer::on(Ctx& ctx, const UpToDate& m) {
 void ZkServer::on(Ctx& ctx, const Proposal& m) {
   if (!vol_.follow.synced) return;
   const LoggedTxn& entry = m.body->entry;
-  if (entry.zxid > durable_.disk.last_zxid()) durable_.disk.append(entry);
+  if (entry.zxid > durable_.disk.last_zxid())
+    durable_.disk.append(entry, ctx.now(), cfg_.page_cache);
   ctx.send(vol_.follow.leader, wire::encode(Ack{vol_.follow.conn, 0, entry.zxid}));
 }
 

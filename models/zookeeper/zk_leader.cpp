@@ -225,7 +225,7 @@ void ZkServer::propose(Ctx& ctx, Txn txn) {
   if (!vol_.lead.ready) return;
   LoggedTxn e{make_zxid(vol_.lead.new_epoch, ++vol_.lead.counter),
               std::make_shared<const Txn>(txn)};
-  durable_.disk.append(e);
+  durable_.disk.append(e, ctx.now(), cfg_.page_cache);
   vol_.lead.acks[e.zxid].insert(sid_);
   for (auto& [sid, l] : vol_.lead.learners) {
     if (l.phase != Phase::syncing && l.phase != Phase::synced) continue;

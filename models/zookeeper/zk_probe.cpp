@@ -29,7 +29,9 @@ void ZkProbe::decide(Ctx& ctx, bool ok) {
 void ZkProbe::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   (void)from;
   wire::dispatch<ProbeCommitted>(msg, [&](const ProbeCommitted& m) {
-    if (vol_.pending && m.id == durable_.id) decide(ctx, true);
+    if (!vol_.pending || m.id != durable_.id) return;
+    durable_.acknowledged = m.id;
+    decide(ctx, true);
   });
 }
 
@@ -63,6 +65,7 @@ void ZkProbe::on_crash() { vol_ = Volatile{}; }
 std::optional<std::int64_t> ZkProbe::probe(std::string_view key, std::string_view) const {
   if (key == "zk.probe_writes") return vol_.writes;
   if (key == "zk.probe_committed") return vol_.committed;
+  if (key == "zk.probe_acknowledged") return durable_.acknowledged;
   return std::nullopt;
 }
 

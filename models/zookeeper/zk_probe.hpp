@@ -46,7 +46,10 @@ class ZkProbe final : public Node {
   // Survives a crash: write ids are never reused.
   struct Durable {
     std::int64_t id = 0;  // the current write's id
-    STAMPEDE_FIELDS(id)
+    // The last write the ensemble said had committed (0: none yet): what the client was told,
+    // which the invariant zk.acknowledged_write_kept holds the leaders to.
+    std::int64_t acknowledged = 0;
+    STAMPEDE_FIELDS(id, acknowledged)
   };
   struct Volatile {
     bool pending = false;     // the current write awaits its answer

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "models/zookeeper/messages.hpp"
@@ -45,6 +46,9 @@ void ZkServer::read_config(Ctx& ctx) {
   cfg_.correct_order = ctx.mechanism(k_correct_vote_order);
   cfg_.session_order = ctx.mechanism(k_session_order);
   cfg_.learner_connect_tries = ctx.mechanism(k_learner_connect_tries);
+  cfg_.page_cache.force_sync = !ctx.mechanism(k_force_sync_no);
+  cfg_.page_cache.dirty_expire_ns = ctx.timing(k_dirty_expire);
+  cfg_.page_cache.writeback_interval_ns = ctx.timing(k_dirty_writeback);
   cfg_.m_elections = ctx.intern(k_metric_elections);
   cfg_.m_commits = ctx.intern(k_metric_commits);
 }
@@ -58,6 +62,16 @@ void ZkServer::on_start(Ctx& ctx) {
   vol_.tree = DataTree{};
   const Disk& disk = durable_.disk;
   for (std::int64_t i = 0; i < disk.committed; ++i) vol_.tree.apply(*disk.history()[i].txn);
+  if (durable_.lost_at_power_loss > 0) {
+    ctx.event(LogLevel::notable,
+              Event("zookeeper.log_lost")
+                  .with("entries", durable_.lost_at_power_loss)
+                  .with("last_zxid", disk.last_zxid()),
+              fmt::format("the power loss took the txn log's last {} entries (forceSync=no): "
+                          "the log ends at 0x{:x}",
+                          durable_.lost_at_power_loss, disk.last_zxid()));
+    durable_.lost_at_power_loss = 0;
+  }
   // Session ids carry the server id and the boot time, as ZooKeeper's do, so a restarted server
   // never hands out an id that is still in use.
   vol_.next_session = (static_cast<std::int64_t>(sid_) << 56) |
@@ -68,6 +82,12 @@ void ZkServer::on_start(Ctx& ctx) {
 void ZkServer::on_crash() {
   ++durable_.gen;
   vol_ = Volatile{};
+}
+
+void ZkServer::on_power_loss(TimeNs now_ns) {
+  durable_.lost_at_power_loss +=
+      static_cast<std::int64_t>(durable_.disk.lose_unsynced(now_ns, cfg_.page_cache));
+  on_crash();
 }
 
 void ZkServer::set_state(Ctx& ctx, ServerState s) {
@@ -293,6 +313,16 @@ std::optional<std::int64_t> ZkServer::probe_log(std::string_view key, std::strin
   if (key == "zk.committed_count") return disk.committed;
   if (key == "zk.history_len") return static_cast<std::int64_t>(disk.size());
   if (key == "zk.last_zxid") return disk.last_zxid();
+  if (key == "zk.has_probe_write") {
+    // The probe's writes are the newest entries in a long log: searched from its end.
+    auto id = parse_int(arg);
+    if (!id) return std::nullopt;
+    const History& h = disk.history();
+    return std::any_of(h.rbegin(), h.rend(),
+                       [&](const LoggedTxn& e) { return e.txn->probe && e.txn->xid == *id; })
+               ? 1
+               : 0;
+  }
   if (key == "zk.last_committed_zxid")
     return disk.committed == 0 ? 0 : disk.history()[disk.committed - 1].zxid;
   if (key == "zk.zxid_at" || key == "zk.prefix_digest") {

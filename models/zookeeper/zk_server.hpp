@@ -31,6 +31,7 @@ class ZkServer final : public Node {
   void on_message(Ctx& ctx, NodeId from, const Message& msg) override;
   void on_timer(Ctx& ctx, std::uint64_t tag) override;
   void on_crash() override;
+  void on_power_loss(TimeNs now_ns) override;
   void on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) override;
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
   std::uint64_t state_digest() const override;
@@ -149,7 +150,9 @@ class ZkServer final : public Node {
     // them), which a restart does not reset.
     Vote proposal;
     std::int64_t vote_changes = 0;
-    STAMPEDE_FIELDS(disk, gen, proposal, vote_changes)
+    // Log entries the last power loss took (zk_force_sync_no), reported at the next start.
+    std::int64_t lost_at_power_loss = 0;
+    STAMPEDE_FIELDS(disk, gen, proposal, vote_changes, lost_at_power_loss)
   };
   // What a crash loses.
   struct Volatile {
@@ -203,6 +206,7 @@ class ZkServer final : public Node {
     bool correct_order = true;
     bool session_order = true;
     bool learner_connect_tries = true;
+    PageCache page_cache;  // force_sync, and when the kernel writes what was not synced
     SeriesId m_elections = 0, m_commits = 0;
   };
 

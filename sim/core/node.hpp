@@ -141,6 +141,14 @@ class Node {
   }
   // The process died: drop volatile state, keep what is durable (what was on disk).
   virtual void on_crash() = 0;
+  // The host lost power (a `power_off`): the process dies as in a crash, and so does whatever it
+  // had written that the operating system had not yet put on disk, which a crash keeps (the page
+  // cache outlives a killed process, not a power loss). `now_ns` is when the power went. The
+  // default is a crash: a node that syncs everything it counts as durable.
+  virtual void on_power_loss(TimeNs now_ns) {
+    (void)now_ns;
+    on_crash();
+  }
   // How long the process takes to die once killed (a crash) before its sockets close: the
   // kernel tears a process down (unmaps its memory, a JVM's heap included) before it closes its
   // files, so each peer reads EOF this much after the kill, plus one latency. The engine asks at

@@ -856,7 +856,10 @@ void ExploreEngine::kill(NodeId id, bool loud) {
   touch(s);
   // The process's sockets close once the kernel has torn it down (Node::exit_teardown_ns).
   const DurationNs teardown_ns = loud ? s.node->exit_teardown_ns() : 0;
-  s.node->on_crash();
+  if (loud)
+    s.node->on_crash();
+  else
+    s.node->on_power_loss(now_ns_);
   conn_gen_ = ++gen_counter_;
   if (!loud) {
     connections_.power_off(id);

@@ -502,7 +502,10 @@ void Kernel::kill(NodeId id, bool loud) {
   cancel_timers(id, nullptr);
   // The process's sockets close once the kernel has torn it down (Node::exit_teardown_ns).
   const DurationNs teardown_ns = loud ? s.node->exit_teardown_ns() : 0;
-  s.node->on_crash();
+  if (loud)
+    s.node->on_crash();
+  else
+    s.node->on_power_loss(now_ns_);
   if (!loud) {
     connections_.power_off(id);
     return;

@@ -160,7 +160,10 @@ void SimgridEngine::kill(NodeId id, bool loud) {
   s.timer_queue.clear();
   // The process's sockets close once the kernel has torn it down (Node::exit_teardown_ns).
   const DurationNs teardown_ns = loud ? s.node->exit_teardown_ns() : 0;
-  s.node->on_crash();
+  if (loud)
+    s.node->on_crash();
+  else
+    s.node->on_power_loss(now());
   if (loud) {
     auto link_up = [&](NodeId peer) { return network_->reachable(id, peer); };
     for (NodeId peer : connections_.crash(id, link_up)) {

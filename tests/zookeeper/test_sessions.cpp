@@ -143,7 +143,7 @@ TEST_CASE("zk.committed_never_lost fires when a synced server lacks a committed 
   t->op = TxnOp::create_session;
   t->session = 42;
   t->timeout_ns = 40 * k_s;
-  disks[2].append(LoggedTxn{make_zxid(1, 1), t});
+  disks[2].append(LoggedTxn{make_zxid(1, 1), t}, 0, PageCache{});  // synced
   disks[2].committed = 1;
   disks[2].accepted_epoch = disks[2].current_epoch = 1;
   // Without the learners' processing times the leader is synced (serving) before zookeeper-3
