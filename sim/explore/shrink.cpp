@@ -4,6 +4,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "sim/core/digest.hpp"
@@ -220,6 +221,55 @@ const std::string k_dropped = "\x01dropped";
 // Shrinker::delete_any tries one candidate per step: only runs up to this long.
 constexpr std::size_t k_delete_any_max_steps = 4000;
 
+// Shrinker::canonical_schedules re-runs only runs longer than this (the passes that follow the
+// best run step by step reach the shorter ones), switching this long after a scripted fault.
+constexpr std::size_t k_canonical_min_steps = k_delete_any_max_steps;
+constexpr DurationNs k_switch_delays_ns[] = {0,          10 * k_ms,  20 * k_ms,  30 * k_ms,
+                                             40 * k_ms,  60 * k_ms,  80 * k_ms,  120 * k_ms,
+                                             160 * k_ms, 240 * k_ms, 320 * k_ms, 500 * k_ms};
+
+// The last pending event among `options` (neither an injected nor a scripted fault nor a check):
+// the one due latest that the delay bound lets go next.
+std::size_t latest_event(const std::vector<Option>& options) {
+  std::size_t last = 0;
+  for (std::size_t i = 0; i < options.size(); ++i)
+    if (!options[i].injected && options[i].kind != StepKind::fault &&
+        options[i].kind != StepKind::check)
+      last = i;
+  return last;
+}
+
+// A canonical schedule: time's order until `delay_ns` after the scenario's `after_fault`-th
+// scripted fault (0: from the start; negative: never), the latest event first from then on. It
+// injects no fault. Stops before step `cap_steps` + 1 (0: no cap) or at the explorer's depth.
+class PhasedScheduler final : public Scheduler {
+ public:
+  PhasedScheduler(int after_fault, DurationNs delay_ns, std::uint64_t cap_steps,
+                  std::uint64_t hard_cap)
+      : after_fault_(after_fault), delay_ns_(delay_ns), cap_steps_(cap_steps), hard_cap_(hard_cap) {
+    if (after_fault_ == 0) switch_at_ns_ = delay_ns_;
+  }
+  std::size_t choose(const ExploreEngine& engine, const std::vector<Option>& options) override {
+    const std::size_t k = engine.picks().size();
+    if ((hard_cap_ != 0 && k >= hard_cap_) || (cap_steps_ != 0 && k >= cap_steps_)) return k_stop;
+    const bool late = switch_at_ns_ && engine.now() >= *switch_at_ns_;
+    const std::size_t c = late ? latest_event(options) : 0;
+    if (options[c].kind == StepKind::fault && !options[c].injected &&
+        ++faults_taken_ == after_fault_)
+      switch_at_ns_ = engine.now() + delay_ns_;
+    return c;
+  }
+  int faults_taken() const { return faults_taken_; }
+
+ private:
+  int after_fault_;
+  DurationNs delay_ns_;
+  std::uint64_t cap_steps_;
+  std::uint64_t hard_cap_;
+  int faults_taken_ = 0;
+  std::optional<TimeNs> switch_at_ns_;
+};
+
 // The name a node has once member `drop` of PREFIX1..n is gone and the later ones move down; the
 // dropped member's own name becomes one no node has.
 std::string renamed(const std::string& name, const std::string& prefix, int drop) {
@@ -406,6 +456,35 @@ class Shrinker {
     }
   }
 
+  // Long runs only (a random walk's storm of votes, say): the scenario re-run under canonical
+  // schedules, time's order until shortly after one of its scripted faults and the latest event
+  // the delay bound allows from then on, each switch in k_switch_delays_ns after each fault, the
+  // last fault first. A bug that needs a disordered recovery from a fault fails under one of them
+  // in far fewer steps than the walk that found it, which the passes that follow the walk step by
+  // step cannot reach: they keep its schedule and only cut it (known bug (d), docs/exploration.md).
+  // A schedule that fails the same property in fewer steps is replayed by index and kept as any
+  // candidate is. It injects no fault, so it is tried even when the best has some.
+  void canonical_schedules() {
+    if (best_.picks.size() <= k_canonical_min_steps) return;
+    const std::uint64_t depth = ex_->settings().depth;
+    auto cap = [&] { return size_.faults == 0 ? size_.steps : 0; };
+    auto consider = [&](const RunResult& r) {
+      if (r.violation && r.violation->property == property_ && r.picks.size() < size_.steps)
+        attempt(index_wants(r.picks));
+    };
+    PhasedScheduler time_order(-1, 0, cap(), depth);
+    ++tried_;
+    consider(ex_->run(time_order));
+    for (int f = time_order.faults_taken(); f >= 0; --f) {
+      for (DurationNs d : k_switch_delays_ns) {
+        if (out_of_budget()) return;
+        PhasedScheduler sch(f, d, cap(), depth);
+        ++tried_;
+        consider(ex_->run(sch));
+      }
+    }
+  }
+
   void faults_later() {
     // An injected fault one step later (the step it displaced goes first).
     for (std::size_t i = 0; i + 1 < best_.picks.size() && !out_of_budget(); ++i) {
@@ -575,6 +654,7 @@ class Shrinker {
   }
 
   void run() {
+    canonical_schedules();
     run_passes();
     shorter_pauses();
     // Last, as it costs a candidate per step: the steps the bug does not need, one at a time;

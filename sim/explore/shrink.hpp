@@ -16,20 +16,23 @@
 // as the search made it (some bugs need that). The written trace records the indices actually
 // taken, so `replay` needs none of this.
 //
-// Passes: smaller clusters (each node count lowered one member at a time, each member tried as
-// the one dropped: its steps go and the later members are renamed down; with the picks as they
-// are, with every step left to time and each injected fault right after the event it followed
-// or right after the last step of the node it hits, and with every reordering left to time);
-// then, repeated until none helps: binary-search
-// cuts of the out-of-order picks before a step and after a step (injected faults kept), by index
-// then by identity; ddmin chunks of the non-zero picks, deletion of single out-of-order steps,
-// lowering single picks and moving each injected fault one step later, by identity then by
-// index; smaller clusters again; then shorter injected pauses (halving, then bisection); last,
-// on runs of up to 4,000 steps, the deletion of any single step, every step matched by identity
-// (the event it took is left pending, so this is the one pass that adds reorderings: it removes
-// the steps time would take that the bug does not need), and the passes again if one went.
-// A candidate stops as soon as it has more steps than the best at no fewer faults on the same
-// cluster (it cannot be kept); only the final run is recorded.
+// Passes: first, on runs of more than 4,000 steps only, the scenario re-run under canonical
+// schedules (time's order until shortly after one of its scripted faults, the latest event first
+// from then on), whose failing runs are often far shorter than a random walk's and out of reach
+// of the passes that follow the walk; then smaller clusters (each node count lowered one member at
+// a time, each member tried as the one dropped: its steps go and the later members are renamed
+// down; with the picks as they are, with every step left to time and each injected fault right
+// after the event it followed or right after the last step of the node it hits, and with every
+// reordering left to time); then, repeated until none helps: binary-search cuts of the out-of-order
+// picks before a step and after a step (injected faults kept), by index then by identity; ddmin
+// chunks of the non-zero picks, deletion of single out-of-order steps, lowering single picks and
+// moving each injected fault one step later, by identity then by index; smaller clusters again;
+// then shorter injected pauses (halving, then bisection); last, on runs of up to 4,000 steps, the
+// deletion of any single step, every step matched by identity (the event it took is left pending,
+// so this is the one pass that adds reorderings: it removes the steps time would take that the bug
+// does not need), and the passes again if one went. A candidate stops as soon as it has more steps
+// than the best at no fewer faults on the same cluster (it cannot be kept); only the final run is
+// recorded.
 #include <cstdint>
 #include <functional>
 #include <memory>
