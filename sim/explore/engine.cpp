@@ -76,6 +76,11 @@ struct ExploreEngine::Event {
   std::uint64_t tag = 0;  // timer tag, action index or ConnectionEvent
   std::uint64_t ident = 0;
   std::uint32_t conn_gen = 0;  // FIFO events: the connection they travel on
+  // tcp_retransmit, as in the kernel (Kernel::Event): a held stream message's ticket, whether
+  // it is its last timer expiry, and a `closed` the node's own TCP raises (no link to cross).
+  std::uint32_t ticket = 0;
+  bool expiry = false;
+  bool local = false;
   // A stream message between two nodes or a connection event: FIFO on the direction from → node.
   bool fifo = false;
   // picks_.size() when it was created: 0 before the first step, k + 1 during step k. The dfs's
@@ -285,7 +290,8 @@ ExploreEngine::ExploreEngine(ExploreOptions options, Chooser& chooser, Scheduler
     : options_(std::move(options)),
       chooser_(chooser),
       scheduler_(scheduler),
-      network_(std::make_unique<Network>(options_.network)) {
+      network_(std::make_unique<Network>(options_.network)),
+      connections_(Connections::retransmit_in(options_.mechanisms)) {
   changes_.enable();  // finish_step, kill, restart, model_fault and restore record every change
 }
 
@@ -351,7 +357,10 @@ void ExploreEngine::purge_cut_deliveries() {
   net_version_seen_ = network_->version();
   std::erase_if(pending_, [&](const Event& e) {
     if (e.kind != StepKind::deliver && e.kind != StepKind::connection) return false;
-    if (network_->reachable(e.from, e.node)) return false;
+    if (e.local || network_->reachable(e.from, e.node)) return false;
+    // With tcp_retransmit a stream message stays: taken while the link is cut, it is held for
+    // its next retransmission (take_stream).
+    if (e.kind == StepKind::deliver && e.fifo && connections_.retransmits()) return false;
     if (e.kind == StepKind::connection &&
         static_cast<ConnectionEvent>(e.tag) == ConnectionEvent::closed &&
         connections_.awaits(e.node, e.from, e.conn_gen)) {
@@ -372,7 +381,7 @@ void ExploreEngine::purge_dead_connection_events() {
   std::erase_if(pending_, [&](const Event& e) {
     if (!e.fifo) return false;
     if (e.kind == StepKind::deliver) return !connections_.live(e.from, e.node, e.conn_gen);
-    return static_cast<ConnectionEvent>(e.tag) == ConnectionEvent::closed &&
+    return !e.local && static_cast<ConnectionEvent>(e.tag) == ConnectionEvent::closed &&
            !connections_.awaits(e.node, e.from, e.conn_gen);
   });
 }
@@ -449,17 +458,54 @@ void ExploreEngine::close_connection(NodeId from, NodeId to) {
 }
 
 void ExploreEngine::notify(NodeId node, NodeId peer, ConnectionEvent event,
-                           std::uint32_t generation, DurationNs after_ns) {
+                           std::uint32_t generation, DurationNs after_ns, bool local) {
   Event ev;
   ev.kind = StepKind::connection;
   ev.node = node;
   ev.from = peer;
-  ev.due_ns = connections_.arrival(peer, node, now_ns_ + after_ns);
+  // A local event travels nowhere, so it waits behind nothing the peer sent (which may itself
+  // be held for retransmission), as in the kernel.
+  ev.due_ns = local ? now_ns_ + after_ns : connections_.arrival(peer, node, now_ns_ + after_ns);
   ev.tag = static_cast<std::uint64_t>(event);
   ev.ident = connection_ident(node, peer, event);
   ev.conn_gen = generation;
-  ev.fifo = true;
+  ev.fifo = !local;
+  ev.local = local;
   push(std::move(ev));
+}
+
+bool ExploreEngine::take_stream(Event& ev) {
+  // As Kernel::arrives_on_stream: the same table decides, the same timings follow.
+  step_peers_ |= peer_bit(ev.from);
+  conn_gen_ = ++gen_counter_;
+  if (ev.expiry) {
+    if (connections_.time_out(ev.from, ev.node, ev.conn_gen, ev.ticket))
+      notify(ev.from, ev.node, ConnectionEvent::closed, ev.conn_gen, 0, true);
+    return false;
+  }
+  const Connections::Retransmit r =
+      connections_.retransmit(ev.from, ev.node, ev.ticket, network_->reachable(ev.from, ev.node),
+                              now_ns_, 2 * network_->mean_latency());
+  if (r.kind == Connections::Retransmit::Kind::deliver) return true;
+  // Held: it stays pending with its sequence number, so it still heads its direction, due at
+  // its next retransmission; the step counts as creating it anew (the dfs's happens-before).
+  ev.ticket = r.ticket;
+  ev.expiry = r.kind == Connections::Retransmit::Kind::time_out;
+  const DurationNs travel_ns = ev.expiry ? 0 : network_->sample_latency(chooser_);
+  ev.due_ns = connections_.arrival(ev.from, ev.node, r.at_ns + travel_ns);
+  ev.created_pick = picks_.size();
+  // What was sent after it on its direction (messages, a FIN) is due after it, in order, as the
+  // kernel's chain has it.
+  std::vector<std::size_t> behind;
+  for (std::size_t i = 0; i < pending_.size(); ++i)
+    if (pending_[i].fifo && pending_[i].from == ev.from && pending_[i].node == ev.node)
+      behind.push_back(i);
+  std::sort(behind.begin(), behind.end(),
+            [&](std::size_t x, std::size_t y) { return pending_[x].seq < pending_[y].seq; });
+  for (std::size_t i : behind)
+    pending_[i].due_ns = connections_.arrival(ev.from, ev.node, pending_[i].due_ns);
+  pending_.push_back(std::move(ev));
+  return false;
 }
 
 bool ExploreEngine::earlier(const Event& a, const Event& b) {
@@ -796,6 +842,7 @@ void ExploreEngine::take_event(const Option& o) {
       // As for `closed` below: a stream message whose connection died has been dropped already.
       STAMPEDE_ASSERT(!ev.fifo || connections_.live(ev.from, ev.node, ev.conn_gen),
                       "a stream message is delivered only on a live connection");
+      if (ev.fifo && connections_.retransmits() && !take_stream(ev)) return;  // held, timed out
       if (ev.fifo) step_peers_ |= peer_bit(ev.from);
       info.from = ev.from;
       info.msg_type = ev.msg.type;
@@ -810,7 +857,7 @@ void ExploreEngine::take_event(const Option& o) {
       // here is awaited, as Kernel::dispatch_connection checks.
       step_peers_ |= peer_bit(ev.from);
       const auto event = static_cast<ConnectionEvent>(ev.tag);
-      if (event == ConnectionEvent::closed) {
+      if (event == ConnectionEvent::closed && !ev.local) {
         conn_gen_ = ++gen_counter_;
         connections_.notice_done(ev.node, ev.from, ev.conn_gen, true);
       }

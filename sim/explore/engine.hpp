@@ -308,8 +308,13 @@ class ExploreEngine final : public Engine {
   void send_stream(NodeId from, NodeId to, Message&& msg);
   void close_connection(NodeId from, NodeId to);
   // Queues a connection event for `node` about `peer`, behind what is in flight from the peer.
+  // `local`: the node's own TCP raises it (a time-out), no link to cross.
   void notify(NodeId node, NodeId peer, ConnectionEvent event, std::uint32_t generation,
-              DurationNs after_ns);
+              DurationNs after_ns, bool local = false);
+  // tcp_retransmit: whether the stream message `ev` (taken out of pending_) arrives now. If not,
+  // it is pending again for its next retransmission, or it was the time-out that breaks its
+  // connection (Kernel::arrives_on_stream does the same).
+  bool take_stream(Event& ev);
   void kill(NodeId id, bool loud);
   std::string drop_stream(const Event& e);  // the injected drop of a stream message
   void finish_step(StepInfo& info);

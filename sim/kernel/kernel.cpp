@@ -31,6 +31,15 @@ struct Kernel::Event {
   // push_on_link's events: the slot of the next pending event of the same direction (in what
   // was padding before the timer id: the two fields cost no bytes).
   std::uint32_t next = k_no_slot;
+  // tcp_retransmit (sim/net/connections.hpp): a held stream message's place in its direction's
+  // queue (0: not held), and whether this is its last timer expiry, which times the connection
+  // out instead of delivering it.
+  std::uint32_t ticket = 0;
+  bool expiry = false;
+  bool local = false;  // a `closed` event the node's own TCP raises (ETIMEDOUT): no link to cross
+  // A stream message that crossed its link (tcp_retransmit): a cut since, while it waits for
+  // its paused receiver, loses nothing (the SimGrid engine's inbox behaves so).
+  bool arrived = false;
   TimerId timer = 0;
   std::uint64_t tag = 0;    // timer tag or action index
   Message msg;
@@ -247,7 +256,9 @@ std::optional<StepKind> step_kind_from_name(std::string_view name) {
 }
 
 Kernel::Kernel(Options options, Chooser* chooser)
-    : options_(std::move(options)), network_(std::make_unique<Network>(options_.network)) {
+    : options_(std::move(options)),
+      network_(std::make_unique<Network>(options_.network)),
+      connections_(Connections::retransmit_in(options_.mechanisms)) {
   if (chooser == nullptr) {
     own_chooser_ = std::make_unique<SeededChooser>(options_.seed);
     chooser_ = own_chooser_.get();
@@ -434,6 +445,12 @@ void Kernel::dispatch(Event& ev) {
     if (!s.up || ev.epoch != s.epoch) return;  // lost with the crash
     if (ev.kind == StepKind::timer && timer_owner_[ev.timer] != ev.node) return;  // cancelled
   }
+  if (ev.kind == StepKind::deliver && ev.msg.transport == Transport::stream &&
+      connections_.retransmits() && !ev.arrived) {
+    if (!connections_.live(ev.from, ev.node, ev.conn_gen)) return;  // reset while it travelled
+    if (!arrives_on_stream(ev)) return;  // held for retransmission, or timed out
+    ev.arrived = true;
+  }
   if (s.paused_until_ns > now_ns_) {
     s.deferred.push_back(std::move(ev));
     return;
@@ -444,10 +461,10 @@ void Kernel::dispatch(Event& ev) {
       s.node->on_start(*s.ctx);
       break;
     case StepKind::deliver:
-      if (!network_->reachable(ev.from, ev.node)) return;  // cut while in flight
       if (ev.msg.transport == Transport::stream &&
           !connections_.live(ev.from, ev.node, ev.conn_gen))
         return;  // the connection was reset while it travelled
+      if (!ev.arrived && !network_->reachable(ev.from, ev.node)) return;  // cut while in flight
       info.from = ev.from;
       info.msg_type = ev.msg.type;
       info.detail = ev.msg.digest();
@@ -581,22 +598,58 @@ void Kernel::send_stream(NodeId from, NodeId to, Message&& msg) {
     notify(to, from, ConnectionEvent::closed, v.generation, network_->sample_latency(*chooser_));
 }
 
+bool Kernel::arrives_on_stream(Event& ev) {
+  if (ev.expiry) {
+    // The retransmission timer's last expiry: the sender's TCP gives up (ETIMEDOUT).
+    if (connections_.time_out(ev.from, ev.node, ev.conn_gen, ev.ticket))
+      notify(ev.from, ev.node, ConnectionEvent::closed, ev.conn_gen, 0, true);
+    return false;
+  }
+  const Connections::Retransmit r =
+      connections_.retransmit(ev.from, ev.node, ev.ticket, network_->reachable(ev.from, ev.node),
+                              now_ns_, 2 * network_->mean_latency());
+  if (r.kind == Connections::Retransmit::Kind::deliver) return true;
+  // It waits for the retransmission on its direction's chain, behind what is there already,
+  // as Connections::arrival keeps the direction's times increasing.
+  ev.ticket = r.ticket;
+  ev.expiry = r.kind == Connections::Retransmit::Kind::time_out;
+  const DurationNs travel_ns = ev.expiry ? 0 : network_->sample_latency(*chooser_);
+  ev.time_ns = connections_.arrival(ev.from, ev.node, r.at_ns + travel_ns);
+  push_on_link(std::move(ev));
+  return false;
+}
+
 void Kernel::notify(NodeId node, NodeId peer, ConnectionEvent event, std::uint32_t generation,
-                    DurationNs after_ns) {
+                    DurationNs after_ns, bool local) {
   Event ev;
-  ev.time_ns = connections_.arrival(peer, node, now_ns_ + after_ns);
   ev.kind = StepKind::connection;
   ev.node = node;
   ev.from = peer;
   ev.epoch = nodes_[node].epoch;
   ev.conn_gen = generation;
   ev.tag = static_cast<std::uint64_t>(event);
+  ev.local = local;
+  if (local) {
+    // Nothing travels, so it waits behind nothing the peer sent (which may itself be held).
+    ev.time_ns = now_ns_ + after_ns;
+    push(std::move(ev));
+    return;
+  }
+  ev.time_ns = connections_.arrival(peer, node, now_ns_ + after_ns);
   push_on_link(std::move(ev));
 }
 
 void Kernel::dispatch_connection(Event& ev, StepInfo& info) {
   const auto event = static_cast<ConnectionEvent>(ev.tag);
-  if (event == ConnectionEvent::closed) {
+  if (ev.local) {
+    // Raised by the node's own TCP: nothing travels, and the table already has the connection
+    // broken (Connections::time_out).
+  } else if (connections_.holding(ev.from, ev.node)) {
+    // tcp_retransmit: behind the data held on its direction (FIFO), which arrives first.
+    ev.time_ns = connections_.arrival(ev.from, ev.node, now_ns_);
+    push_on_link(std::move(ev));
+    return;
+  } else if (event == ConnectionEvent::closed) {
     if (!connections_.awaits(ev.node, ev.from, ev.conn_gen)) return;  // closed it itself
     const bool arrives = network_->reachable(ev.from, ev.node);
     connections_.notice_done(ev.node, ev.from, ev.conn_gen, arrives);

@@ -101,9 +101,13 @@ class Kernel final : public Engine {
   // A stream message from `from` to `to` (sim/net/connections.hpp decides its fate).
   void send_stream(NodeId from, NodeId to, Message&& msg);
   // Schedules a connection event for `node` about `peer`, `after_ns` from now (FIFO behind what
-  // the peer sent before).
+  // the peer sent before). `local`: the node's own TCP raises it (a time-out), no link to cross.
   void notify(NodeId node, NodeId peer, ConnectionEvent event, std::uint32_t generation,
-              DurationNs after_ns);
+              DurationNs after_ns, bool local = false);
+  // tcp_retransmit: whether a stream delivery of a live connection arrives now. If not, it is
+  // held (pushed again for its next retransmission) or it was the time-out that breaks the
+  // connection (sim/net/connections.hpp).
+  bool arrives_on_stream(Event& ev);
   // A crash or a loss of power: the process dies and its timers with it; `loud` closes its
   // connections with events, each after the node's exit teardown and a latency.
   void kill(NodeId id, bool loud);

@@ -34,6 +34,7 @@ Connections::Verdict Connections::open(Entry& e, NodeId from, NodeId to, const E
   e.state = State::open;
   e.awaiting = 0;
   ++e.generation;
+  e.hold[0] = e.hold[1] = Entry::Hold{};  // a new connection holds nothing
   e.epoch[side(from, from, to)] = ends.from_epoch;
   e.epoch[side(to, from, to)] = ends.to_epoch;
   return {Outcome::deliver, e.generation, false, false};
@@ -85,7 +86,12 @@ Connections::Verdict Connections::decide(Entry& e, NodeId from, NodeId to, const
     e.state = State::broken;
     return {};
   }
-  if (!ends.link_up) return {};  // lost on the cut link; the connection stays (the header says why)
+  // Across a cut link the message is lost, or with tcp_retransmit travels to meet the cut where
+  // it arrives, which holds it for retransmission (retransmit()); the connection stays.
+  if (!ends.link_up) {
+    if (retransmit_) return {Outcome::deliver, e.generation, false, false};
+    return {};
+  }
   if (ends.drop) {
     e.state = State::closing;
     e.awaiting = 3;
@@ -205,6 +211,78 @@ bool Connections::reset(NodeId from, NodeId to, std::uint32_t generation) {
   return true;
 }
 
+DurationNs Connections::expiry_after_ns(DurationNs rto_ns, int k) {
+  DurationNs total_ns = 0;
+  DurationNs step_ns = rto_ns;
+  for (int i = 0; i < k; ++i) {
+    total_ns += std::min(step_ns, k_rto_max_ns);
+    step_ns = std::min(step_ns * 2, k_rto_max_ns);
+  }
+  return total_ns;
+}
+
+DurationNs Connections::retransmit_timeout_ns() {
+  // tcp_model_timeout() (net/ipv4/tcp_timer.c): the time the retries2 + 1st expiry takes when
+  // the RTO starts at TCP_RTO_MIN, whatever the connection's own RTO.
+  return expiry_after_ns(k_rto_min_ns, k_retries + 1);
+}
+
+Connections::Retransmit Connections::retransmit(NodeId from, NodeId to, std::uint32_t ticket,
+                                                bool link_up, TimeNs now_ns,
+                                                DurationNs round_trip_ns) {
+  Entry& e = entry(from, to);
+  Entry::Hold& h = e.hold[side(from, from, to)];
+  const bool holding = h.front != h.next;
+  if (ticket == 0) {
+    if (!holding && link_up) return {};  // nothing ahead of it: it arrives
+    ++version_;
+    ticket = h.next++;
+    if (!holding) {
+      // The first loss of an episode: the retransmission timer starts at the connection's RTO.
+      h.expiries = 0;
+      h.lost_ns = now_ns;
+      h.rto_ns = k_rto_min_ns + round_trip_ns;
+    }
+  }
+  if (ticket != h.front) return {Retransmit::Kind::retry, h.next_try_ns, ticket};  // FIFO
+  if (link_up) {
+    ++version_;
+    ++h.front;
+    return {Retransmit::Kind::deliver, now_ns, ticket};
+  }
+  ++version_;
+  ++h.expiries;
+  const DurationNs after_ns = expiry_after_ns(h.rto_ns, h.expiries);
+  h.next_try_ns = h.lost_ns + after_ns;
+  // The expiry after the last retransmission breaks the connection instead of retransmitting.
+  // Linux counts the time since the first loss, not the expiries (retransmits_timed_out()).
+  const bool gives_up = after_ns >= retransmit_timeout_ns();
+  return {gives_up ? Retransmit::Kind::time_out : Retransmit::Kind::retry, h.next_try_ns, ticket};
+}
+
+bool Connections::holding(NodeId from, NodeId to) const {
+  const Entry* e = find(from, to);
+  if (e == nullptr) return false;
+  const Entry::Hold& h = e->hold[side(from, from, to)];
+  return h.front != h.next;
+}
+
+bool Connections::time_out(NodeId from, NodeId to, std::uint32_t generation, std::uint32_t ticket) {
+  auto it = entries_.find(key(from, to));
+  if (it == entries_.end()) return false;
+  Entry& e = it->second;
+  const int sf = side(from, from, to);
+  if (e.generation != generation || (e.state != State::open && e.state != State::closing) ||
+      e.hold[sf].front != ticket || e.hold[sf].next == ticket)
+    return false;
+  ++version_;
+  e.state = State::broken;
+  e.awaiting = 0;
+  e.epoch[sf] = k_released;
+  e.hold[0] = e.hold[1] = Entry::Hold{};
+  return true;
+}
+
 void Connections::digest_into(Digest& d, const std::vector<std::uint32_t>& epochs) const {
   // 0: the end was released; 1: the node's current incarnation holds it; 2: an older one did.
   auto holder = [&](std::uint32_t held, NodeId node) -> std::uint64_t {
@@ -218,6 +296,14 @@ void Connections::digest_into(Digest& d, const std::vector<std::uint32_t>& epoch
       if (e.state == State::none) continue;
       d.add(key(a, b)).add(static_cast<std::uint64_t>(e.state)).add(e.awaiting);
       d.add(holder(e.epoch[0], a)).add(holder(e.epoch[1], b));
+      // Held messages (tcp_retransmit): how many wait on each direction and how often the
+      // front's timer has expired, which decides when the connection times out. Left out when
+      // nothing is held, so that runs without held messages keep their digests.
+      for (std::uint64_t dir = 0; dir < 2; ++dir) {
+        const Entry::Hold& h = e.hold[dir];
+        if (h.front == h.next) continue;
+        d.add(dir).add(h.next - h.front).add(static_cast<std::uint64_t>(h.expiries));
+      }
     }
   }
 }

@@ -19,10 +19,26 @@
 //     other end no longer has that connection): the sender reads `closed` one round trip later,
 //     the other end, if the same process still holds it, one latency later, and the message is
 //     lost.
-//   - A partition is silent and keeps connections open: what is sent across a cut link is lost,
-//     and what is sent after the heal arrives. This is the one place where the model is not
-//     TCP, which would retransmit the lost data after the heal (unless the application gave up
-//     first, as every modelled client does by its own timeout); docs/design.md says so.
+//   - A partition is silent and keeps connections open. With the mechanism `tcp_retransmit`
+//     (on: TCP) a stream message that meets a cut link, sent across it or cut while in flight,
+//     is not lost: the sender's TCP retransmits it (retransmit() below). The message waits for
+//     the sender's next retransmission timer expiry at which the link is up and arrives one
+//     latency after it, and everything sent later on that direction of the connection waits
+//     behind it (FIFO). The timer starts at the connection's RTO, TCP_RTO_MIN plus the round
+//     trip (Linux's tcp_set_rto: srtt plus an rttvar of at least TCP_RTO_MIN), and doubles up to
+//     TCP_RTO_MAX; once net.ipv4.tcp_retries2 = 15 retransmissions have gone unanswered (the
+//     expiry 924.6 s after the first loss when the RTO is TCP_RTO_MIN) the connection breaks:
+//     the sender reads `closed` at once (ETIMEDOUT), the held messages are lost and the other
+//     end keeps a half-open connection. Linux: include/net/tcp.h TCP_RTO_MIN (HZ/5, 200 ms) and
+//     TCP_RTO_MAX (120*HZ, 120 s); Documentation/networking/ip-sysctl.rst, tcp_retries2
+//     (default 15, "a hypothetical timeout of 924.6 seconds"); net/ipv4/tcp_timer.c
+//     tcp_model_timeout() and retransmits_timed_out(). The engines check the link where the
+//     segment arrives, not where it leaves (one latency apart), and the ACK path is not
+//     modelled: a cut of only the reverse link delays nothing. A held message whose connection
+//     breaks meanwhile (its peer crashed or lost power behind the cut) is lost as before: the
+//     sender learns at its next send after the heal. With the mechanism off, what is sent across
+//     a cut link is lost and what is sent after the heal arrives (the model before issue 12
+//     item 1); docs/design.md says so.
 //   - A random drop on a stream resets the connection (both ends read `closed`); a random
 //     duplicate does not happen on a stream.
 // One connection per unordered pair of nodes: either side's send opens it. The table knows
@@ -31,11 +47,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "sim/core/digest.hpp"
+#include "sim/core/engine_mechanisms.hpp"
 #include "sim/core/message.hpp"
+#include "sim/core/registry.hpp"
 #include "sim/core/time.hpp"
 
 namespace stampede {
@@ -64,8 +83,51 @@ class Connections {
     bool notify_peer = false;      // reset: `to` reads `closed` one latency later
   };
 
+  // Whether a cut link holds stream messages for retransmission (the mechanism
+  // `tcp_retransmit`, read from the engine options by the engine that owns the table).
+  explicit Connections(bool retransmit = false) : retransmit_(retransmit) {}
+  // The switch as a run's resolved mechanisms have it: off when the map does not name it (an
+  // engine built without a registry, as unit tests build them).
+  static bool retransmit_in(const MechanismMap& mechanisms) {
+    auto it = mechanisms.find(k_tcp_retransmit);
+    return it != mechanisms.end() && it->second;
+  }
+  bool retransmits() const { return retransmit_; }
+
   // Decides the fate of a stream message sent now. Opens, breaks or resets the connection.
   Verdict send(NodeId from, NodeId to, const Ends& ends);
+
+  // tcp_retransmit: what becomes of a stream message of a live connection that reaches `to` at
+  // `now_ns` (`link_up`: the link from → to is up now). `ticket` is 0 for a message that has
+  // not been held yet, else the one an earlier call gave it.
+  struct Retransmit {
+    enum class Kind : std::uint8_t {
+      deliver,   // it arrives now
+      retry,     // it arrives at at_ns plus one latency (Connections::arrival), unless cut again
+      time_out,  // at at_ns, the retransmissions run out: the engine calls time_out()
+    };
+    Kind kind = Kind::deliver;
+    TimeNs at_ns = 0;
+    std::uint32_t ticket = 0;  // the message's place in its direction's queue
+  };
+  Retransmit retransmit(NodeId from, NodeId to, std::uint32_t ticket, bool link_up, TimeNs now_ns,
+                        DurationNs round_trip_ns);
+  // The time-out that retransmit() announced: when `ticket` still heads the held messages of a
+  // live connection `generation`, the connection breaks (the sender's end is released, the
+  // peer keeps a half-open one) and the sender is to read `closed` at once; returns that.
+  bool time_out(NodeId from, NodeId to, std::uint32_t generation, std::uint32_t ticket);
+  // Whether messages of from → to are held: a `closed` event of that direction (a FIN) waits
+  // behind them, as it waits behind the data before it in TCP's stream.
+  bool holding(NodeId from, NodeId to) const;
+  // TCP's retransmission timer (Linux, cited in the header comment).
+  static constexpr DurationNs k_rto_min_ns = 200 * k_ms;  // TCP_RTO_MIN
+  static constexpr DurationNs k_rto_max_ns = 120 * k_s;   // TCP_RTO_MAX
+  static constexpr int k_retries = 15;                    // net.ipv4.tcp_retries2
+  // tcp_model_timeout(retries2, TCP_RTO_MIN): 1023 × 200 ms + 6 × 120 s = 924.6 s.
+  static DurationNs retransmit_timeout_ns();
+  // The k-th expiry of the retransmission timer (k >= 1) after the first loss, for an RTO of
+  // rto_ns: rto × (1 + 2 + ...) with each term capped at TCP_RTO_MAX.
+  static DurationNs expiry_after_ns(DurationNs rto_ns, int k);
   // The sender closes its end (Ctx::close_connection). Returns whether the peer is to read
   // `closed` one latency later (the connection was open and `link_up`).
   bool close(NodeId from, NodeId to, bool link_up);
@@ -115,6 +177,17 @@ class Connections {
     // The incarnations of lo and hi that hold it; k_released once that end has closed it.
     std::uint32_t epoch[2] = {0, 0};
     TimeNs last_arrival_ns[2] = {0, 0};  // lo → hi, hi → lo
+    // tcp_retransmit: the messages held on each direction (lo → hi, hi → lo). Tickets are given
+    // in arrival order; front == next when none is held.
+    struct Hold {
+      std::uint32_t next = 1;   // the ticket the next held message gets
+      std::uint32_t front = 1;  // the oldest held message's, the one TCP retransmits
+      int expiries = 0;         // the retransmission timer's expiries since the front was lost
+      TimeNs lost_ns = 0;       // when the front was lost
+      DurationNs rto_ns = 0;    // the connection's RTO then
+      TimeNs next_try_ns = 0;   // the front's next retransmission (or time-out)
+    };
+    Hold hold[2];
   };
   static constexpr std::uint32_t k_released = UINT32_MAX;
   static std::uint64_t key(NodeId a, NodeId b);
@@ -130,6 +203,7 @@ class Connections {
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::vector<std::vector<NodeId>> peers_;  // by node: every peer it has had an entry with
   std::uint64_t version_ = 0;
+  bool retransmit_ = false;
 };
 
 }  // namespace stampede

@@ -97,6 +97,19 @@ DurationNs Network::sample_latency(Chooser& chooser) const {
   return l.fixed_ns;
 }
 
+DurationNs Network::mean_latency() const {
+  const LatencySpec& l = spec_.latency;
+  switch (l.kind) {
+    case LatencySpec::Kind::fixed:
+      return l.fixed_ns;
+    case LatencySpec::Kind::uniform:
+      return (l.min_ns + l.max_ns) / 2;
+    case LatencySpec::Kind::exponential:
+      return l.mean_ns;
+  }
+  return l.fixed_ns;
+}
+
 bool Network::sample_drop(Chooser& chooser) const {
   return spec_.drop > 0.0 && chooser.unit(ChoiceKind::drop) < spec_.drop;
 }

@@ -44,6 +44,9 @@ class Network {
   bool any_cut() const { return !cut_.empty(); }
 
   DurationNs sample_latency(Chooser& chooser) const;
+  // The mean one-way latency, which a TCP connection's smoothed round-trip time converges to
+  // (sim/net/connections.hpp starts its retransmission timer from it). Draws nothing.
+  DurationNs mean_latency() const;
   bool sample_drop(Chooser& chooser) const;
   bool sample_duplicate(Chooser& chooser) const;
   const NetworkSpec& spec() const { return spec_; }

@@ -52,6 +52,11 @@ struct SimgridEngine::Arrival {
   std::uint32_t generation = 0;       // the connection it came on (0: a datagram)
   ConnectionEvent event = ConnectionEvent::closed;  // connection
   Message msg;                                      // deliver
+  // tcp_retransmit (sim/net/connections.hpp): a held stream message's ticket (0: not held) and
+  // whether this is its last timer expiry; `local`: a `closed` the node's own TCP raises.
+  std::uint32_t ticket = 0;
+  bool expiry = false;
+  bool local = false;
 };
 
 struct SimgridEngine::NodeSlot {
@@ -83,12 +88,15 @@ struct SimgridEngine::NodeSlot {
 
 struct SimgridEngine::Action {
   TimeNs time_ns = 0;
-  int rank = 0;  // 0: before the instant's events (faults, resumes); 2: after them (checks)
+  // 0: before the instant's events (faults, resumes); 1: at the instant (a held stream message
+  // coming back, SimgridEngine::arrive_stream); 2: after them (checks)
+  int rank = 0;
   std::uint64_t seq = 0;
   StepKind kind = StepKind::fault;
   NodeId node = k_no_node;   // resume
   std::uint32_t epoch = 0;   // resume
-  std::function<void()> fn;  // fault, check
+  std::function<void()> fn;  // fault, check; with `quiet`, engine work that is not a step
+  bool quiet = false;
 };
 
 struct SimgridEngine::Controller {

@@ -106,7 +106,9 @@ class SimgridEngine::NodeCtx final : public RecordingCtx {
 };
 
 SimgridEngine::SimgridEngine(Options options, Chooser* chooser)
-    : options_(std::move(options)), network_(std::make_unique<Network>(options_.network)) {
+    : options_(std::move(options)),
+      network_(std::make_unique<Network>(options_.network)),
+      connections_(Connections::retransmit_in(options_.mechanisms)) {
   if (g_simgrid_engine_created)
     throw std::logic_error(
         "the SimGrid engine runs once per process (SimGrid 3.32 cannot start its engine again)");
@@ -293,7 +295,10 @@ bool SimgridEngine::take_arrival(NodeSlot& s, NodeId id, StepInfo& info) {
   Arrival a = std::move(s.inbox.front());
   s.inbox.pop_front();
   if (a.kind == StepKind::connection) return take_connection(s, id, a, info);
-  if (!network_->reachable(a.from, id)) return false;  // cut while it waited
+  // A stream message held for retransmission is in the inbox only once it has crossed the link
+  // (arrive_stream): it arrived, and a cut since loses nothing.
+  const bool arrived = a.generation != 0 && connections_.retransmits();
+  if (!arrived && !network_->reachable(a.from, id)) return false;  // cut while it waited
   // As in the kernel: what travelled on a connection that was reset since is lost.
   if (a.generation != 0 && !connections_.live(a.from, id, a.generation)) return false;
   info.kind = StepKind::deliver;
@@ -307,7 +312,9 @@ bool SimgridEngine::take_arrival(NodeSlot& s, NodeId id, StepInfo& info) {
 }
 
 bool SimgridEngine::take_connection(NodeSlot& s, NodeId id, const Arrival& a, StepInfo& info) {
-  if (a.event == ConnectionEvent::closed) {
+  if (a.local) {
+    // Raised by the node's own TCP (Connections::time_out): nothing travelled.
+  } else if (a.event == ConnectionEvent::closed) {
     if (!connections_.awaits(id, a.from, a.generation)) return false;  // closed it itself
     const bool arrives = network_->reachable(a.from, id);
     connections_.notice_done(id, a.from, a.generation, arrives);

@@ -150,6 +150,14 @@ class SimgridEngine final : public Engine {
   // A transfer failed or was never started: a connection event on it met a cut link.
   void lost(const Envelope& env);
   void event_lost(NodeId node, NodeId peer, std::uint32_t generation);
+  // tcp_retransmit: a stream message of connection a.generation from a.from reaches `to`'s host
+  // now, across a link that is up or not (`link_up`). It joins the inbox, or it is held for its
+  // next retransmission (a quiet controller action brings it back), or it was the time-out that
+  // breaks the connection (sim/net/connections.hpp).
+  void arrive_stream(NodeId to, std::uint32_t epoch, Arrival&& a, bool link_up);
+  // A connection event for `to` that arrived while its direction holds messages: it joins the
+  // inbox once they have arrived.
+  void defer_behind_held(NodeId to, std::uint32_t epoch, Arrival&& a);
   // The process dies; `loud`: its host closes its connections (a crash), else silently.
   void kill(NodeId id, bool loud);
   static Envelope segment(EnvelopeKind kind, NodeId from, NodeId to);

@@ -39,6 +39,26 @@ void SimgridEngine::send_stream(NodeId from, NodeId to, Message&& msg) {
   switch (v.outcome) {
     case Connections::Outcome::lost: return;
     case Connections::Outcome::deliver:
+      if (!ends.link_up) {
+        // tcp_retransmit: sent across a cut link, it meets the cut where it would arrive, one
+        // latency later, as in the kernel; that end holds it for retransmission unless the link
+        // is back by then.
+        Arrival a;
+        a.from = from;
+        a.generation = v.generation;
+        a.msg = std::move(msg);
+        Action act;
+        act.time_ns = connections_.arrival(from, to, now() + network_->sample_latency(*chooser_));
+        act.rank = 1;
+        act.kind = StepKind::deliver;
+        act.quiet = true;
+        act.fn = [this, to, epoch = dst.epoch, held = std::move(a)]() mutable {
+          const bool up = network_->reachable(held.from, to);
+          arrive_stream(to, epoch, std::move(held), up);
+        };
+        schedule(std::move(act));
+        return;
+      }
       env.kind = EnvelopeKind::message;
       env.msg = std::move(msg);
       break;
@@ -120,9 +140,20 @@ void SimgridEngine::receive(std::unique_ptr<Envelope> env) {
   if (env->kind == EnvelopeKind::event) {
     a.kind = StepKind::connection;
     a.event = env->event;
+    if (connections_.holding(a.from, to)) {
+      // tcp_retransmit: behind the data held on its direction (FIFO), as in the kernel.
+      defer_behind_held(to, env->epoch, std::move(a));
+      return;
+    }
   } else {
     a.kind = StepKind::deliver;
     a.msg = std::move(env->msg);
+    if (a.generation != 0 && connections_.retransmits()) {
+      // Behind what its direction holds for retransmission, if anything (FIFO).
+      const bool link_up = network_->reachable(a.from, to);
+      arrive_stream(to, env->epoch, std::move(a), link_up);
+      return;
+    }
   }
   s.inbox.push_back(std::move(a));
   notify(to);
@@ -130,12 +161,82 @@ void SimgridEngine::receive(std::unique_ptr<Envelope> env) {
 
 void SimgridEngine::lost(const Envelope& env) {
   if (stopped_) return;
+  if (env.kind == EnvelopeKind::message && env.generation != 0 && connections_.retransmits()) {
+    // A stream message cut in flight: the sender's TCP retransmits it.
+    Arrival a;
+    a.from = env.from;
+    a.generation = env.generation;
+    a.msg = env.msg;
+    arrive_stream(env.to, env.epoch, std::move(a), false);
+    return;
+  }
   if (env.kind == EnvelopeKind::event && env.event == ConnectionEvent::closed) {
     event_lost(env.to, env.from, env.generation);
   } else if (env.kind == EnvelopeKind::reset) {
     if (env.notify_peer) event_lost(env.to, env.from, env.generation);
     if (env.notify_sender) event_lost(env.from, env.to, env.generation);
   }
+}
+
+void SimgridEngine::arrive_stream(NodeId to, std::uint32_t epoch, Arrival&& a, bool link_up) {
+  const NodeId from = a.from;
+  if (!connections_.live(from, to, a.generation)) return;  // reset or broken meanwhile: lost
+  if (a.expiry) {
+    if (!connections_.time_out(from, to, a.generation, a.ticket)) return;
+    // The sender's TCP gives up (ETIMEDOUT): it reads `closed`, nothing travels.
+    Arrival closed;
+    closed.at_ns = now();
+    closed.kind = StepKind::connection;
+    closed.from = to;
+    closed.generation = a.generation;
+    closed.event = ConnectionEvent::closed;
+    closed.local = true;
+    nodes_[from]->inbox.push_back(std::move(closed));
+    notify(from);
+    return;
+  }
+  const Connections::Retransmit r =
+      connections_.retransmit(from, to, a.ticket, link_up, now(), 2 * network_->mean_latency());
+  if (r.kind == Connections::Retransmit::Kind::deliver) {
+    NodeSlot& s = *nodes_[to];
+    if (!s.up || epoch != s.epoch) return;  // another incarnation's
+    a.at_ns = now();
+    s.inbox.push_back(std::move(a));
+    notify(to);
+    return;
+  }
+  // Held: a quiet controller action brings it back at its next retransmission, one latency
+  // after it (Connections::arrival keeps the direction's order), as the kernel re-pushes it.
+  a.ticket = r.ticket;
+  a.expiry = r.kind == Connections::Retransmit::Kind::time_out;
+  const DurationNs travel_ns = a.expiry ? 0 : network_->sample_latency(*chooser_);
+  Action act;
+  act.time_ns = connections_.arrival(from, to, r.at_ns + travel_ns);
+  act.rank = 1;
+  act.kind = StepKind::deliver;
+  act.quiet = true;
+  act.fn = [this, to, epoch, held = std::move(a)]() mutable {
+    const bool up = network_->reachable(held.from, to);
+    arrive_stream(to, epoch, std::move(held), up);
+  };
+  schedule(std::move(act));
+}
+
+void SimgridEngine::defer_behind_held(NodeId to, std::uint32_t epoch, Arrival&& a) {
+  Action act;
+  act.time_ns = connections_.arrival(a.from, to, now());
+  act.rank = 1;
+  act.kind = StepKind::connection;
+  act.quiet = true;
+  act.fn = [this, to, epoch, held = std::move(a)]() mutable {
+    if (connections_.holding(held.from, to)) return defer_behind_held(to, epoch, std::move(held));
+    NodeSlot& s = *nodes_[to];
+    if (!s.up || epoch != s.epoch) return;  // another incarnation's
+    held.at_ns = now();
+    s.inbox.push_back(std::move(held));
+    notify(to);
+  };
+  schedule(std::move(act));
 }
 
 void SimgridEngine::event_lost(NodeId node, NodeId peer, std::uint32_t generation) {

@@ -146,6 +146,207 @@ TEST_CASE("a partition is silent and keeps the connection: what crosses the cut 
   CHECK(p.a->got.empty());
 }
 
+namespace {
+Kernel::Options with_retransmit(bool on) {
+  Kernel::Options o = Pair::fixed_3ms();
+  o.mechanisms[std::string(k_tcp_retransmit)] = on;
+  return o;
+}
+
+// a sends 1 at 0, 2 at 10 ms, 3 at 20 ms and 4 at 2100 ms; a and b are cut apart from 5 to
+// 2005 ms.
+void two_second_cut(Pair& p) {
+  p.a->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(10 * k_ms, 2);
+    ctx.set_timer(20 * k_ms, 3);
+    ctx.set_timer(2100 * k_ms, 4);
+  };
+  p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    ctx.send(1, stream_msg(static_cast<std::uint32_t>(tag)));
+  };
+  p.k.at(5 * k_ms, StepKind::fault, [&p] { p.k.network().partition({{0}, {1}}); });
+  p.k.at(2005 * k_ms, StepKind::fault, [&p] { p.k.network().heal_all(); });
+}
+}  // namespace
+
+TEST_CASE(
+    "tcp_retransmit: a request sent during a 2 s partition arrives at the first "
+    "retransmission after the heal, with what follows it in order, and off it is lost",
+    "[connections]") {
+  Pair on(with_retransmit(true));
+  two_second_cut(on);
+  on.k.run_until(5 * k_s);
+  // 2 meets the cut at 13 ms; the RTO is 200 ms + the 6 ms round trip, doubling: expiries at
+  // 219, 631, 1455 and 3103 ms, the first after the heal; it arrives a latency later. 3 and 4
+  // (sent after the heal) wait behind it on the connection.
+  CHECK(on.b->got ==
+        std::vector<std::string>{"1@3000000", "2@3106000000", "3@3106000001", "4@3106000002"});
+  CHECK(on.a->got.empty());
+  Pair off(with_retransmit(false));
+  two_second_cut(off);
+  off.k.run_until(5 * k_s);
+  CHECK(off.b->got == std::vector<std::string>{"1@3000000", "4@2103000000"});
+}
+
+TEST_CASE(
+    "tcp_retransmit: across a 1000 s partition the sender reads closed when the "
+    "retransmissions run out, and the peer's half-open end is reset after the heal",
+    "[connections]") {
+  for (bool retransmit : {true, false}) {
+    Pair p(with_retransmit(retransmit));
+    p.a->on_start_fn = [](Ctx& ctx) {
+      ctx.send(1, stream_msg(1));
+      ctx.set_timer(10 * k_ms, 2);
+      ctx.set_timer(1010 * k_s, 5);
+    };
+    p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+      ctx.send(1, stream_msg(static_cast<std::uint32_t>(tag)));
+    };
+    p.k.at(5 * k_ms, StepKind::fault, [&p] { p.k.network().partition({{0}, {1}}); });
+    p.k.at(1005 * k_s, StepKind::fault, [&p] { p.k.network().heal_all(); });
+    p.k.run_until(1020 * k_s);
+    if (retransmit) {
+      // Lost at 13 ms; the 16th expiry of a 206 ms RTO, 930.738 s later, is past tcp_retries2's
+      // 924.6 s: ETIMEDOUT. a's next send finds b's end of the dead connection: b reads the
+      // reset, the message is lost.
+      CHECK(p.a->got == std::vector<std::string>{"closed:1@930751000000"});
+      CHECK(p.b->got == std::vector<std::string>{"1@3000000", "closed:0@1010003000000"});
+    } else {
+      // Off: 2 is lost on the cut, the connection stays open, 5 arrives.
+      CHECK(p.a->got.empty());
+      CHECK(p.b->got == std::vector<std::string>{"1@3000000", "5@1010003000000"});
+    }
+  }
+}
+
+TEST_CASE(
+    "tcp_retransmit: across cuts of every length and random latencies, every message of "
+    "a connection arrives, in order, and off those that met a cut are lost",
+    "[connections]") {
+  for (bool retransmit : {true, false}) {
+    Kernel::Options o = with_retransmit(retransmit);
+    o.seed = 7;
+    o.network.latency.kind = LatencySpec::Kind::uniform;
+    o.network.latency.min_ns = 1 * k_ms;
+    o.network.latency.max_ns = 20 * k_ms;
+    Pair p(o);
+    p.a->on_start_fn = [](Ctx& ctx) { ctx.set_timer(7 * k_ms, 1); };
+    p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+      ctx.send(1, stream_msg(static_cast<std::uint32_t>(tag)));
+      if (tag < 400) ctx.set_timer(7 * k_ms, tag + 1);
+    };
+    // Cuts shorter than a latency, than the first RTO, and of seconds, one of them one-way.
+    const std::pair<TimeNs, TimeNs> cuts[] = {
+        {100 * k_ms, 103 * k_ms}, {400 * k_ms, 550 * k_ms}, {1000 * k_ms, 2600 * k_ms}};
+    for (auto [from_ns, to_ns] : cuts) {
+      p.k.at(from_ns, StepKind::fault, [&p, from_ns] {
+        if (from_ns == 400 * k_ms) return p.k.network().partition_oneway({0}, {1});
+        p.k.network().partition({{0}, {1}});
+      });
+      p.k.at(to_ns, StepKind::fault, [&p] { p.k.network().heal_all(); });
+    }
+    p.k.run_until(20 * k_s);
+    std::vector<std::uint32_t> order;
+    for (const auto& g : p.b->got) order.push_back(static_cast<std::uint32_t>(std::stoul(g)));
+    INFO("retransmit " << retransmit);
+    CHECK(std::is_sorted(order.begin(), order.end()));
+    if (retransmit) {
+      CHECK(order.size() == 400);
+    } else {
+      CHECK(order.size() < 400 - 200);  // the long cut alone loses about 228
+    }
+    CHECK(p.a->got.empty());
+  }
+}
+
+TEST_CASE("tcp_retransmit: a FIN sent after the heal waits behind the data still held",
+          "[connections]") {
+  Pair p(with_retransmit(true));
+  p.a->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(10 * k_ms, 2);
+    ctx.set_timer(400 * k_ms, 3);
+  };
+  p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    if (tag == 2) return ctx.send(1, stream_msg(2));
+    ctx.close_connection(1);
+  };
+  p.k.at(5 * k_ms, StepKind::fault, [&p] { p.k.network().partition({{0}, {1}}); });
+  p.k.at(300 * k_ms, StepKind::fault, [&p] { p.k.network().heal_all(); });
+  p.k.run_until(2 * k_s);
+  // 2 is held until the expiry at 631 ms; the FIN sent at 400 ms arrives after it.
+  CHECK(p.b->got == std::vector<std::string>{"1@3000000", "2@634000000", "closed:0@634000001"});
+}
+
+TEST_CASE(
+    "tcp_retransmit: TCP's timer starts at the connection's RTO, doubles up to "
+    "TCP_RTO_MAX and gives up after tcp_retries2 = 15 retransmissions, 924.6 s at "
+    "TCP_RTO_MIN",
+    "[connections]") {
+  CHECK(Connections::retransmit_timeout_ns() == 924'600 * k_ms);
+  CHECK(Connections::expiry_after_ns(200 * k_ms, 1) == 200 * k_ms);
+  CHECK(Connections::expiry_after_ns(200 * k_ms, 10) == 204'600 * k_ms);
+  CHECK(Connections::expiry_after_ns(200 * k_ms, 11) == 324'600 * k_ms);  // capped at 120 s
+  Connections c(true);
+  Connections::Ends ends;
+  REQUIRE(c.send(0, 1, ends).outcome == Connections::Outcome::deliver);
+  const std::uint32_t gen = c.generation(0, 1);
+  // The first message meets the cut at 1 s and is held; the second waits behind it even where
+  // the link is up, until the first has arrived.
+  const auto first = c.retransmit(0, 1, 0, false, k_s, 0);
+  CHECK(first.kind == Connections::Retransmit::Kind::retry);
+  CHECK(first.at_ns == k_s + 200 * k_ms);
+  const auto second = c.retransmit(0, 1, 0, true, k_s + 1, 0);
+  CHECK(second.kind == Connections::Retransmit::Kind::retry);
+  CHECK(c.retransmit(0, 1, second.ticket, true, 2 * k_s, 0).kind ==
+        Connections::Retransmit::Kind::retry);
+  CHECK(c.retransmit(0, 1, first.ticket, true, 2 * k_s, 0).kind ==
+        Connections::Retransmit::Kind::deliver);
+  CHECK(c.retransmit(0, 1, second.ticket, true, 2 * k_s, 0).kind ==
+        Connections::Retransmit::Kind::deliver);
+  // Cut for good: the 16th expiry times out; the connection breaks for the sender only.
+  const auto held = c.retransmit(0, 1, 0, false, 3 * k_s, 0);
+  Connections::Retransmit r = held;
+  int expiries = 1;
+  while (r.kind == Connections::Retransmit::Kind::retry) {
+    r = c.retransmit(0, 1, r.ticket, false, r.at_ns, 0);
+    ++expiries;
+  }
+  CHECK(expiries == 16);
+  CHECK(r.at_ns == 3 * k_s + 924'600 * k_ms);
+  CHECK(c.time_out(0, 1, gen, r.ticket));
+  CHECK_FALSE(c.live(0, 1, gen));
+  CHECK_FALSE(c.time_out(0, 1, gen, r.ticket));  // once
+}
+
+TEST_CASE(
+    "tcp_retransmit: the held messages are part of the connection table's digest, "
+    "which the explorer's state hash holds",
+    "[connections]") {
+  auto digest = [](const Connections& c) {
+    Digest d;
+    c.digest_into(d, {0, 0});
+    return d.value();
+  };
+  Connections holding(true);
+  Connections clear(true);
+  for (Connections* c : {&holding, &clear})
+    REQUIRE(c->send(0, 1, {}).outcome == Connections::Outcome::deliver);
+  REQUIRE(digest(holding) == digest(clear));
+  const auto held = holding.retransmit(0, 1, 0, false, k_s, 0);
+  const std::uint64_t one_held = digest(holding);
+  CHECK(one_held != digest(clear));
+  // A second expiry is another state: it brings the time-out nearer.
+  holding.retransmit(0, 1, held.ticket, false, held.at_ns, 0);
+  CHECK(digest(holding) != one_held);
+  CHECK(digest(holding) != digest(clear));
+  // Once it has arrived the two tables are one state again.
+  REQUIRE(holding.retransmit(0, 1, held.ticket, true, 2 * k_s, 0).kind ==
+          Connections::Retransmit::Kind::deliver);
+  CHECK(digest(holding) == digest(clear));
+}
+
 TEST_CASE("a crashed process's peer reads closed only after its exit teardown and a latency",
           "[connections]") {
   for (DurationNs teardown_ns : {DurationNs{0}, 10 * k_ms}) {

@@ -54,9 +54,10 @@ struct Pair {
   Sender* a = nullptr;
   Sender* b = nullptr;
   explicit Pair(FnScheduler::Fn fn = {}, int max_faults = 0,
-                std::uint32_t kinds = k_all_inject_kinds)
+                std::uint32_t kinds = k_all_inject_kinds, bool retransmit = false)
       : sched(std::move(fn)) {
     ExploreOptions o;
+    o.mechanisms[std::string(k_tcp_retransmit)] = retransmit;
     o.network.latency.fixed_ns = 3 * k_ms;
     o.max_faults = max_faults;
     o.inject_kinds = kinds;
@@ -562,4 +563,59 @@ TEST_CASE("explore: exit_process cancels the node's timers but those it keeps", 
   };
   p.e->run_until(k_s);
   REQUIRE(fired == 10);
+}
+
+TEST_CASE(
+    "explore: tcp_retransmit holds what a partition cuts off until the first "
+    "retransmission after the heal, or times the connection out, as the kernel does",
+    "[connections]") {
+  // The kernel's toys (tests/core/test_connections.cpp), in time order.
+  for (TimeNs heal_ns : {2005 * k_ms, 1005 * k_s}) {
+    Pair p({}, 0, k_all_inject_kinds, true);
+    p.a->on_start_fn = [](Ctx& ctx) {
+      ctx.send(1, stream_msg(1));
+      ctx.set_timer(10 * k_ms, 2);
+      ctx.set_timer(20 * k_ms, 3);
+      ctx.set_timer(1010 * k_s, 5);
+    };
+    p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+      ctx.send(1, stream_msg(static_cast<std::uint32_t>(tag)));
+    };
+    p.e->at(5 * k_ms, StepKind::fault, [&] { p.e->network().partition({{0}, {1}}); });
+    p.e->at(heal_ns, StepKind::fault, [&] { p.e->network().heal_all(); });
+    p.e->run_until(1020 * k_s);
+    INFO("heal at " << heal_ns);
+    if (heal_ns < k_s * 3) {
+      CHECK(p.b->got == std::vector<std::string>{"1@3000000", "2@3106000000", "3@3106000001",
+                                                 "5@1010003000000"});
+      CHECK(p.a->got.empty());
+    } else {
+      CHECK(p.a->got == std::vector<std::string>{"closed:1@930751000000"});
+      CHECK(p.b->got == std::vector<std::string>{"1@3000000", "closed:0@1010003000000"});
+    }
+  }
+}
+
+TEST_CASE(
+    "explore: with tcp_retransmit a FIN sent after the heal waits behind the data still "
+    "held, and is no option before it",
+    "[connections]") {
+  Pair p({}, 0, k_all_inject_kinds, true);
+  p.a->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(10 * k_ms, 2);
+    ctx.set_timer(400 * k_ms, 3);
+  };
+  p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    if (tag == 2) return ctx.send(1, stream_msg(2));
+    ctx.close_connection(1);
+  };
+  p.e->at(5 * k_ms, StepKind::fault, [&] { p.e->network().partition({{0}, {1}}); });
+  p.e->at(300 * k_ms, StepKind::fault, [&] { p.e->network().heal_all(); });
+  p.e->run_until(2 * k_s);
+  CHECK(p.b->got == std::vector<std::string>{"1@3000000", "2@634000000", "closed:0@634000001"});
+  // While 2 was pending, b's `closed` was never an option.
+  for (const auto& options : p.sched.seen)
+    if (has_option(options, StepKind::deliver, 1))
+      CHECK_FALSE(has_option(options, StepKind::connection, 1));
 }

@@ -43,6 +43,8 @@ struct Toy {
   int nodes = 2;  // Senders "a", "b", "c"... with ids 0, 1, 2...
   std::function<void(NetworkSpec&)> network;  // changes to a fixed 3 ms network
   std::function<void(Engine&, const std::vector<Sender*>&)> script;
+  TimeNs until_ns = k_s;    // how long it runs
+  bool retransmit = false;  // the mechanism tcp_retransmit (sim/net/connections.hpp)
 };
 
 void run_on(Engine& e, const std::string& engine, const Toy& toy) {
@@ -55,7 +57,7 @@ void run_on(Engine& e, const std::string& engine, const Toy& toy) {
   ConnectionSteps steps;
   e.add_observer(&steps);
   toy.script(e, senders);
-  e.run_until(k_s);
+  e.run_until(toy.until_ns);
   for (int i = 0; i < toy.nodes; ++i)
     std::printf("%s.%c=%s\n", engine.c_str(), 'a' + i,
                 fmt::format("{}", fmt::join(senders[i]->got, ",")).c_str());
@@ -173,6 +175,53 @@ void fifo(Engine&, const std::vector<Sender*>& n) {
   };
 }
 
+// tcp_retransmit: a sends to b at 0, 10, 20 and 2100 ms; they are cut apart from 5 to 2005 ms.
+// 2 and 3 wait for a's retransmission after the heal, 4 behind them.
+void retransmit(Engine& e, const std::vector<Sender*>& n) {
+  n[0]->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(10 * k_ms, 2);
+    ctx.set_timer(20 * k_ms, 3);
+    ctx.set_timer(2100 * k_ms, 4);
+  };
+  n[0]->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    ctx.send(1, stream_msg(static_cast<std::uint32_t>(tag)));
+  };
+  e.at(5 * k_ms, StepKind::fault, [&e] { e.network().partition({{0}, {1}}); });
+  e.at(2005 * k_ms, StepKind::fault, [&e] { e.network().heal_all(); });
+}
+
+// tcp_retransmit: as `retransmit`, but the cut lasts from 5 ms to 1005 s; a sends 2 at 10 ms
+// and 5 at 1010 s.
+void retransmit_timeout(Engine& e, const std::vector<Sender*>& n) {
+  n[0]->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(10 * k_ms, 2);
+    ctx.set_timer(1010 * k_s, 5);
+  };
+  n[0]->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    ctx.send(1, stream_msg(static_cast<std::uint32_t>(tag)));
+  };
+  e.at(5 * k_ms, StepKind::fault, [&e] { e.network().partition({{0}, {1}}); });
+  e.at(1005 * k_s, StepKind::fault, [&e] { e.network().heal_all(); });
+}
+
+// tcp_retransmit: a sends 2 to b at 10 ms across a cut from 5 to 300 ms, and closes the
+// connection at 400 ms, while 2 is still held.
+void retransmit_fin(Engine& e, const std::vector<Sender*>& n) {
+  n[0]->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(10 * k_ms, 2);
+    ctx.set_timer(400 * k_ms, 3);
+  };
+  n[0]->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    if (tag == 2) return ctx.send(1, stream_msg(2));
+    ctx.close_connection(1);
+  };
+  e.at(5 * k_ms, StepKind::fault, [&e] { e.network().partition({{0}, {1}}); });
+  e.at(300 * k_ms, StepKind::fault, [&e] { e.network().heal_all(); });
+}
+
 const std::map<std::string, Toy>& toys() {
   static const std::map<std::string, Toy> all = {
       {"crash", {2, nullptr, crash}},
@@ -187,6 +236,9 @@ const std::map<std::string, Toy>& toys() {
       {"partition", {2, nullptr, partition}},
       {"lost-fin", {2, nullptr, lost_fin}},
       {"fifo", {2, nullptr, fifo}},
+      {"retransmit", {2, nullptr, retransmit, 4 * k_s, true}},
+      {"retransmit-fin", {2, nullptr, retransmit_fin, 2 * k_s, true}},
+      {"retransmit-timeout", {2, nullptr, retransmit_timeout, 1020 * k_s, true}},
   };
   return all;
 }
@@ -200,6 +252,7 @@ int run_connection_toy(const std::string& name) {
   EngineOptions options;
   options.network.latency.fixed_ns = 3 * k_ms;
   if (toy.network) toy.network(options.network);
+  options.mechanisms[std::string(k_tcp_retransmit)] = toy.retransmit;
   {
     Kernel kernel(options);
     run_on(kernel, "kernel", toy);

@@ -130,6 +130,40 @@ TEST_CASE("a partition is silent and keeps the connection", "[simgrid][connectio
   same_as_kernel(r, {"a", "b", "steps"});
 }
 
+TEST_CASE(
+    "tcp_retransmit: what a 2 s partition cuts off arrives at the first retransmission "
+    "after the heal, in order, on SimGrid as on the kernel",
+    "[simgrid][connections]") {
+  ChildResult r = toy("retransmit");
+  // Lost at 13 ms, retransmitted every 206 ms doubling (200 ms + the round trip): the expiry at
+  // 3103 ms is the first after the heal at 2005 ms; 4, sent after the heal, waits behind.
+  CHECK(r.one("kernel.b") == "1@3000000,2@3106000000,3@3106000001,4@3106000002");
+  CHECK(r.one("simgrid.a") == "");
+  same_as_kernel(r, {"a", "b", "steps"});
+}
+
+TEST_CASE(
+    "tcp_retransmit: a FIN sent after the heal waits behind the data still held, on "
+    "SimGrid as on the kernel",
+    "[simgrid][connections]") {
+  ChildResult r = toy("retransmit-fin");
+  CHECK(r.one("kernel.b") == "1@3000000,2@634000000,closed:0@634000001");
+  same_as_kernel(r, {"a", "b", "steps"});
+}
+
+TEST_CASE(
+    "tcp_retransmit: a 1000 s partition times the connection out, on SimGrid as on the "
+    "kernel",
+    "[simgrid][connections]") {
+  ChildResult r = toy("retransmit-timeout");
+  // The 16th expiry, 930.738 s after the loss at 13 ms (924.6 s for an RTO of 200 ms), finds
+  // the 15th retransmission unanswered: a reads closed; b's half-open end is reset by a's next
+  // send after the heal, which is lost.
+  CHECK(r.one("kernel.a") == "closed:1@930751000000");
+  CHECK(r.one("kernel.b") == "1@3000000,closed:0@1010003000000");
+  same_as_kernel(r, {"a", "b", "steps"});
+}
+
 TEST_CASE("a FIN lost on a cut link leaves a dead connection, which the first send after the "
           "heal finds reset",
           "[simgrid][connections]") {

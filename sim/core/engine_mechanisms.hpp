@@ -1,0 +1,12 @@
+#pragma once
+// Mechanisms the engines read themselves rather than a model. models/register.cpp registers
+// them, so that scenarios switch them like any other.
+#include <string_view>
+
+namespace stampede {
+
+// sim/net/connections.hpp: a stream message that meets a cut link waits for TCP's
+// retransmission instead of being lost.
+inline constexpr std::string_view k_tcp_retransmit = "tcp_retransmit";
+
+}  // namespace stampede
