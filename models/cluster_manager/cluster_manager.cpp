@@ -24,7 +24,8 @@ std::string member_name(int index) {
 Config config_for(const ClusterSpec& cluster, int index) {
   Config c;
   c.index = index;
-  c.cluster_size = cluster.servers;
+  c.cluster_size = cluster.cluster_size > 0 ? cluster.cluster_size : cluster.servers;
+  c.requested_index = index <= c.cluster_size ? index : 0;
   auto it = cluster.server_versions.find(member_name(index));
   c.version = it == cluster.server_versions.end() ? cluster.version : it->second;
   auto mem = cluster.server_memories_mib.find(member_name(index));
@@ -87,6 +88,7 @@ void ClusterManager::read_runtime(Ctx& ctx) {
   rt_.health_check = ctx.mechanism(k_health_check);
   rt_.memory_limit = ctx.mechanism(k_memory_limit);
   rt_.membership_table = ctx.mechanism(k_membership_table);
+  rt_.own_index_request = ctx.mechanism(k_own_index_request);
   if (!rt_.membership_table) return;
   rt_.db = ctx.lookup("db");
   rt_.db_connect_timeout_ns = ctx.timing(k_db_connect_timeout);

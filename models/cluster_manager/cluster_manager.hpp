@@ -67,8 +67,15 @@ using mysql::RowId;
 
 struct Config {
   int index = 1;  // this node is server-<index>
-  // cluster.servers: a majority of members forms the cluster; the stack waits for all hosts.
+  // CLUSTER_SIZE (cluster.cluster_size, else cluster.servers): the indexes 1..cluster_size, the
+  // cluster's slots; the stack waits for that many active hosts.
   int cluster_size = 1;
+  // The index this manager asks for in its row (requested_index). The model gives server-K K;
+  // a host beyond the cluster's size asks for none: it ran the same rancher-ha.sh, which sets no
+  // INDEX (rancher/cattle v0.165.8 resources/content/haconfig/script.ftl lines 15-38 and 84), so
+  // RequestedIndex finds none (rancher/cluster-manager v0.1.5 service/cluster_service.go lines
+  // 262-281).
+  int requested_index = 1;
   std::string version = "1.1.1";
   // The address the manager pings its server through. rancher-ha derives it from the Docker
   // bridge network; a scenario can set a wrong one (observation 8).
@@ -153,7 +160,10 @@ class ClusterManager {
     std::int64_t exits = 0;
     DurationNs restart_wait_ns = 0;
     TimeNs started_ns = 0;
-    STAMPEDE_FIELDS(leftover, gen, exits, restart_wait_ns, started_ns)
+    // The INDEX the host's zk and redis containers were last launched with (0: none yet). They
+    // outlive the manager process and the host's reboots (`--restart=always`).
+    int containers_index = 0;
+    STAMPEDE_FIELDS(leftover, gen, exits, restart_wait_ns, started_ns, containers_index)
   };
   // What dies with the process.
   struct Volatile {
@@ -273,6 +283,7 @@ class ClusterManager {
     bool health_check = true;
     bool memory_limit = true;
     bool membership_table = false;
+    bool own_index_request = true;
     NodeId db = k_no_node;
     DurationNs db_connect_timeout_ns = 0;
     DurationNs db_io_timeout_ns = 0;
@@ -323,6 +334,7 @@ class ClusterManager {
   void table_prune(Ctx& ctx);
   bool table_assign_index(Ctx& ctx);
   void table_configure(Ctx& ctx);
+  void launch_zk_redis(Ctx& ctx, int slot);
   void exit_process(Ctx& ctx, std::string_view why);
   void on(Ctx& ctx, const DbIoTimer& t);
   void on(Ctx& ctx, const RestartTimer& t);

@@ -25,6 +25,7 @@ inline constexpr std::string_view k_leftover_check = "manager_leftover_check";
 inline constexpr std::string_view k_health_check = "manager_health_check";
 inline constexpr std::string_view k_memory_limit = "manager_memory_limit";
 inline constexpr std::string_view k_membership_table = "cm_membership_table";
+inline constexpr std::string_view k_own_index_request = "cm_own_index_request";
 
 // Signals.
 inline constexpr std::string_view k_signal_stack_started = "cluster.management_stack_started";

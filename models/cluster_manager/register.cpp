@@ -61,12 +61,24 @@ void register_table_names(Registry& r) {
                    "for the messages have not all been re-derived): the managers send each other "
                    "heartbeats, need a majority (NOT IN the source) and never exit",
                    false});
+  r.add_mechanism({std::string(cm::k_own_index_request),
+                   "NOT IN the release as deployed, on by default for now (the scenarios and "
+                   "tests written with it keep their stories): server-K's manager asks for index "
+                   "K in its row (requested_index), so a restarted manager gets its old index "
+                   "back. rancher/cluster-manager v0.1.5 reads the request from the INDEX variable "
+                   "of its parent container (service/cluster_service.go lines 262-281), which it "
+                   "creates with rancher-ha's own environment (docker/docker.go lines 103-110 and "
+                   "263), and rancher/cattle v0.165.8's rancher-ha.sh sets no INDEX "
+                   "(resources/content/haconfig/script.ftl lines 15-38 and 84). Off, as deployed: "
+                   "no manager asks, and the master gives a new row the lowest free index, so a "
+                   "restarted manager can move to another slot and relaunch its ZooKeeper and "
+                   "Redis under that INDEX (cm_membership_table only)"});
   r.add_signal({std::string(cm::k_signal_manager_exited),
                 "cm_membership_table: a manager's check-in or read failed and it exited "
                 "(log.Fatal); Docker restarts it with a new UUID"});
 }
 
-void register_names(Registry& r) {
+void register_mechanisms(Registry& r) {
   r.add_mechanism({std::string(cm::k_version_check),
                    "NOT IN rancher/cluster-manager, off by default: the managers compare their "
                    "servers' versions and a mixed cluster never forms. rancher/cluster-manager "
@@ -83,7 +95,10 @@ void register_names(Registry& r) {
                    "a node whose processes need more than its memory (cluster.server_memory, "
                    "less an OS reserve) swaps and stops answering; off: every node fits what it "
                    "runs, however little memory it has"});
+}
 
+void register_names(Registry& r) {
+  register_mechanisms(r);
   r.add_signal({std::string(cm::k_signal_stack_started),
                 "the master manager has started all ten services of the management stack"});
   r.add_signal({std::string(cm::k_signal_formed),
@@ -125,6 +140,9 @@ void register_names(Registry& r) {
   r.add_log_message({"[K/10] starting SERVICE",
                      "the master starts the management stack's services in dependency order"});
   r.add_log_message({"done launching management stack", "all ten services started (notable)"});
+  r.add_log_message({"container zk is missing env INDEX=K: recreated (it ran with INDEX=J)",
+                     "cm_membership_table: the manager moved from slot J to slot K, and the "
+                     "host's zk and redis containers are recreated with the new INDEX (notable)"});
   r.add_log_message({"leftover state from an earlier attempt: clean it before joining",
                      "a manager with stale state files does not check in (notable)"});
   r.add_log_message({"leftover state cleaned: joining the cluster",
@@ -175,6 +193,11 @@ void register_events(Registry& r) {
   r.add_event({"cluster.manager_exited", {"why"},
                "cm_membership_table: a check-in or a read of the `cluster` table failed and the "
                "manager process exited (log.Fatal)"});
+  r.add_event({"cluster.container_recreated",
+               {"container", "index", "was"},
+               "cm_membership_table: the manager's slot moved from `was` to `index`, and the "
+               "host's zk or redis container, launched with INDEX=was, is recreated with the "
+               "new INDEX (rancher/cluster-manager v0.1.5 docker/docker.go lines 155-192)"});
   r.add_event({"cluster.manager_restarted", {"exits"},
                "cm_membership_table: Docker restarted rancher-ha after its back-off"});
   r.add_event({"cluster.node_out_of_memory",

@@ -133,14 +133,14 @@ void ClusterManager::send_op(Ctx& ctx) {
         b.update(std::string(k_table), op.row, "heartbeat", mysql::to_text(op.value));
         b.update(std::string(k_table), op.row, "host_active", v.host_active ? "1" : "0");
       } else {  // no row: INSERT one
-        b.insert(std::string(k_table),
-                 Row{{"uuid", v.uuid},
-                     {"name", member_name(config_.index)},
-                     {"heartbeat", "0"},
-                     {"requested_index", mysql::to_text(config_.index)},
-                     {"assigned_index", "0"},
-                     {"host_active", v.host_active ? "1" : "0"},
-                     {"version", config_.version}});
+        const int requested = rt_.own_index_request ? config_.requested_index : 0;
+        b.insert(std::string(k_table), Row{{"uuid", v.uuid},
+                                           {"name", member_name(config_.index)},
+                                           {"heartbeat", "0"},
+                                           {"requested_index", mysql::to_text(requested)},
+                                           {"assigned_index", "0"},
+                                           {"host_active", v.host_active ? "1" : "0"},
+                                           {"version", config_.version}});
       }
       break;
     }
@@ -386,6 +386,28 @@ void ClusterManager::table_configure(Ctx& ctx) {
   ctx.event(LogLevel::notable,
             Event("cluster.changed").with("index", std::int64_t{slot}).with("members", joined),
             fmt::format("cluster changed, index={}, members=[{}]", slot, joined));
+  launch_zk_redis(ctx, slot);
+}
+
+void ClusterManager::launch_zk_redis(Ctx& ctx, int slot) {
+  // configure (service/cluster_service.go lines 235-260) launches the zk and redis containers
+  // with INDEX=slot, and none at all while the slot is 0. Launch recreates a container whose
+  // environment lacks the new INDEX (docker/docker.go recreate, line 242; shouldDelete, lines
+  // 155-192, logging "Container %s is missing env %s=%s" at line 181): a member moved to another
+  // slot gets a new ZooKeeper and a new Redis under that slot's identity. The ensemble itself is
+  // the fixed nodes zookeeper-1..N here, so the model logs the recreation and stops there.
+  const int old = durable_.containers_index;
+  if (slot <= 0 || slot == old) return;
+  durable_.containers_index = slot;
+  if (old == 0) return;
+  for (const char* name : {"zk", "redis"})
+    ctx.event(LogLevel::notable,
+              Event("cluster.container_recreated")
+                  .with("container", std::string(name))
+                  .with("index", std::int64_t{slot})
+                  .with("was", std::int64_t{old}),
+              fmt::format("container {} is missing env INDEX={}: recreated (it ran with INDEX={})",
+                          name, slot, old));
 }
 
 void ClusterManager::exit_process(Ctx& ctx, std::string_view why) {

@@ -109,6 +109,11 @@ struct PlatformHostSpec {
 
 struct ClusterSpec {
   int servers = 1;
+  // HA mode (extension): the CLUSTER_SIZE every cluster manager is configured with
+  // (CATTLE_HA_CLUSTER_SIZE, rancher/cattle v0.165.8 resources/content/haconfig/script.ftl line
+  // 16). 0 means `servers`; a smaller value makes server-(K > cluster_size) hosts added to a
+  // cluster of that size, which the managers give an index only when one is free.
+  int cluster_size = 0;
   std::string version = "1.1.1";
   std::map<std::string, std::string> server_versions;
   DatabaseSpec database;

@@ -214,10 +214,11 @@ std::optional<DurationNs> parse_database(const Reader& r, const YAML::Node& node
 
 void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& registry,
                    ClusterSpec& out) {
-  Fields f(r, node, "cluster", "'cluster'",
-           {"servers", "version", "server_versions", "database", "zookeeper", "redis", "agents",
-            "network", "timing", "mechanisms", "platform_hosts", "bridge_address",
-            "server_bridge_addresses", "leftover_state", "server_memory", "server_memories"});
+  Fields f(
+      r, node, "cluster", "'cluster'",
+      {"servers", "cluster_size", "version", "server_versions", "database", "zookeeper", "redis",
+       "agents", "network", "timing", "mechanisms", "platform_hosts", "bridge_address",
+       "server_bridge_addresses", "leftover_state", "server_memory", "server_memories"});
   // Counts are bounded so that node names and ints stay sane; no real cluster comes near.
   if (auto n = f.get("servers"))
     out.servers = static_cast<int>(r.integer_in(*n, "servers", 1, 1000));
@@ -229,8 +230,16 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
     r.fail(*f.get("servers"), fmt::format("HA mode (servers: {}) needs an external database: set "
                                           "cluster.database.external: true",
                                           out.servers));
-  // HA defaults (docs/scenario-contract.md): a ZooKeeper node per server, and the Redis event bus.
-  out.zookeeper = ha ? out.servers : 0;
+  if (auto n = f.get("cluster_size")) {
+    if (!ha)
+      r.fail(f.key_node("cluster_size"),
+             "'cluster_size' configures the HA cluster manager, which single mode (servers: "
+             "1) does not run: remove it, or set servers to 2 or more");
+    out.cluster_size = static_cast<int>(r.integer_in(*n, "cluster_size", 1, out.servers));
+  }
+  // HA defaults (docs/scenario-contract.md): a ZooKeeper node per member of the cluster (one per
+  // server unless cluster_size says fewer), and the Redis event bus.
+  out.zookeeper = ha ? (out.cluster_size > 0 ? out.cluster_size : out.servers) : 0;
   out.redis = ha;
   if (auto n = f.get("zookeeper"))
     out.zookeeper = static_cast<int>(r.integer_in(*n, "zookeeper", 0, 1000));

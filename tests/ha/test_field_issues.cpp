@@ -197,3 +197,76 @@ TEST_CASE("rancher#4699 is not expressible yet: the db frees a rebooted host's o
   CHECK(back[1] > 260 * k_s);  // the pools open after their 60 s connect timeout (README)
   CHECK(back[1] < 290 * k_s);
 }
+
+TEST_CASE(
+    "rancher#5539: a host added beyond CLUSTER_SIZE never gets an index, so no ZooKeeper "
+    "and no Redis",
+    "[ha][field-issues]") {
+  const std::string name = "field-issues/rancher-5539";
+  Run r = run(load(name), 1, LogLevel::info);
+  INFO(failures(r.out));
+  REQUIRE(r.out.passed);
+  // server-5 configures the cluster only ever with index 0: configure returns before it starts
+  // ZooKeeper and Redis, before the loss of server-3 and after it.
+  std::vector<TimeNs> changes = times_of(r.out, "server-5", "cluster changed, index=");
+  REQUIRE(changes.size() >= 2);
+  CHECK(times_of(r.out, "server-5", "cluster changed, index=0").size() == changes.size());
+  CHECK(times_of(r.out, "server-1", "assigning server-5").empty());
+  // server-4, the oldest row without an index, takes the lost host's index once its row is
+  // forgotten, two loops (10 s) after server-3's last check-in.
+  std::vector<TimeNs> forgotten = times_of(r.out, "server-1", "forgetting cluster member server-3");
+  REQUIRE(forgotten.size() == 1);
+  CHECK(forgotten[0] > 3 * k_m + 5 * k_s);
+  CHECK(forgotten[0] < 3 * k_m + 20 * k_s);
+  std::vector<TimeNs> index3 = times_of(r.out, "server-1", "assigning server-4");
+  REQUIRE(index3.size() == 1);
+  CHECK(index3[0] >= forgotten[0]);
+  // Sized for five, the wizard's cluster gives every host an index at its first loops: server-5
+  // waits in slot 0 only until the master's next loop after its check-in (at 0:40).
+  Run five = run(load(name, {"cluster.cluster_size=5"}), 1, LogLevel::info);
+  CHECK_FALSE(five.out.passed);
+  for (TimeNs t : times_of(five.out, "server-5", "cluster changed, index=0")) CHECK(t < 1 * k_m);
+  std::vector<TimeNs> slot5 = times_of(five.out, "server-5", "cluster changed, index=5");
+  REQUIRE(!slot5.empty());
+  CHECK(slot5.front() < 1 * k_m);
+  // Without the `cluster` table the model's heartbeat stand-in has no indexes to run out of.
+  Run off = run(load(name, {"cluster.mechanisms.cm_membership_table=false"}), 1, LogLevel::info);
+  CHECK_FALSE(off.out.passed);
+  CHECK(times_of(off.out, "server-5", "cluster changed, index=0").empty());
+}
+
+TEST_CASE(
+    "rancher#5539: after the master's host is removed, restarted managers move to the lost "
+    "slot and recreate their zk and redis",
+    "[ha][field-issues]") {
+  const std::string name = "field-issues/rancher-5539-master-lost";
+  const char* recreated = "container zk is missing env INDEX=";
+  Run r = run(load(name), 1, LogLevel::info);
+  INFO(failures(r.out));
+  REQUIRE(r.out.passed);
+  // server-2 held slot 2 before the loss, and slot 1 only after its manager's exit.
+  std::vector<TimeNs> slot2 = times_of(r.out, "server-2", "cluster changed, index=2");
+  std::vector<TimeNs> exits = times_of(r.out, "server-2", "rancher-ha exits");
+  std::vector<TimeNs> slot1 = times_of(r.out, "server-2", "cluster changed, index=1");
+  REQUIRE(!slot2.empty());
+  REQUIRE(!exits.empty());
+  REQUIRE(!slot1.empty());
+  CHECK(slot2.front() < 3 * k_m);
+  CHECK(exits.front() > 3 * k_m);
+  CHECK(slot1.front() > exits.front());
+  // Its zk and redis are recreated once per move, not at every configure.
+  CHECK(times_of(r.out, "server-2", "container redis is missing env INDEX=1").size() == 1);
+  CHECK(times_of(r.out, "server-2", std::string(recreated) + "1").size() == 1);
+  // A manager that asks for its own index (the model's default) gets it back: no move.
+  Run own = run(load(name, {"cluster.mechanisms.cm_own_index_request=true"}), 1, LogLevel::info);
+  CHECK_FALSE(own.out.passed);
+  CHECK_FALSE(times_of(own.out, "server-2", "rancher-ha exits").empty());
+  for (const char* s : {"server-2", "server-3"}) {
+    CHECK(times_of(own.out, s, recreated).empty());
+    CHECK(times_of(own.out, s, "cluster changed, index=1").empty());
+  }
+  // Without the `cluster` table there are no slots to move between.
+  Run off = run(load(name, {"cluster.mechanisms.cm_membership_table=false"}), 1, LogLevel::info);
+  CHECK_FALSE(off.out.passed);
+  CHECK(times_of(off.out, "server-2", recreated).empty());
+}

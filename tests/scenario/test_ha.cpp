@@ -65,6 +65,23 @@ TEST_CASE("HA manager keys are refused in single mode", "[ha][errors]") {
                 "t.yaml:4:27: ", "single mode (servers: 1) runs no cluster manager");
 }
 
+TEST_CASE("cluster_size makes the servers beyond it added hosts, with a ZooKeeper per slot",
+          "[ha]") {
+  ScenarioSpec s = parse(
+      "name: ha\nduration: 5m\ncluster:\n  servers: 5\n  cluster_size: 3\n"
+      "  database: {external: true}\n");
+  CHECK(s.cluster.servers == 5);
+  CHECK(s.cluster.cluster_size == 3);
+  CHECK(s.cluster.zookeeper == 3);
+  // Unset, every server is a member of the cluster's size.
+  CHECK(parse(ha("")).cluster.cluster_size == 0);
+  CHECK(parse(ha("")).cluster.zookeeper == 3);
+  require_error(error_of(ha("  cluster_size: 4\n")),
+                "t.yaml:6:17: ", "'cluster_size' must be at most 3, got 4");
+  require_error(error_of("name: one\nduration: 1m\ncluster:\n  cluster_size: 1\n"),
+                "t.yaml:4:3: ", "'cluster_size' configures the HA cluster manager");
+}
+
 TEST_CASE("clean_state takes one server of the cluster", "[ha][errors]") {
   require_error(error_of(ha("", "faults:\n  - {at: 1m, clean_state: server-*}\n")),
                 "t.yaml:7:27: ", "expected one node here, got the pattern 'server-*'");
