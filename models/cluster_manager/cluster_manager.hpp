@@ -6,8 +6,9 @@
 // wraps it alone for tests.
 //
 // What it does, after cluster/manager.go and service/cluster_service.go of
-// rancher/cluster-manager v0.1.5 (with cm_membership_table on, the `cluster` table's path of
-// table.cpp replaces the heartbeat messages, the majority gate and the change count below):
+// rancher/cluster-manager v0.1.5 (with cm_membership_table on, as by default, the `cluster`
+// table's path of table.cpp replaces the heartbeat messages, the majority gate and the change
+// count below, which are not in the source and remain only with the mechanism off):
 // - every cm_heartbeat_interval it checks in (here: a heartbeat to every peer server-k); every
 //   cm_loop_interval it reads the check-ins, forgets a member whose heartbeat has not moved for
 //   cm_max_missed loops, and logs "cluster changed, index=N, members=[...]" when the member set

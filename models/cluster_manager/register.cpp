@@ -57,10 +57,9 @@ void register_table_names(Registry& r) {
                    "(a new UUID at each start), checked in every 5 s, forgotten after 2 loops "
                    "without a new heartbeat, the lowest row id is the master and assigns the "
                    "indexes, no majority needed, and a failed check-in or read exits the "
-                   "process (Docker restarts it). Off by default for now (the scenarios written "
-                   "for the messages have not all been re-derived): the managers send each other "
-                   "heartbeats, need a majority (NOT IN the source) and never exit",
-                   false});
+                   "process (Docker restarts it). On by default; off, the managers send each "
+                   "other heartbeat messages instead, need a majority and never exit, which is "
+                   "NOT IN the source (the model's stand-in before the table, kept to compare)"});
   r.add_mechanism({std::string(cm::k_own_index_request),
                    "NOT IN the release as deployed, on by default for now (the scenarios and "
                    "tests written with it keep their stories): server-K's manager asks for index "

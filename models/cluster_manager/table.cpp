@@ -1,7 +1,7 @@
 // Membership through the MySQL `cluster` table, as rancher/cluster-manager v0.1.5 (the one
 // rancher/rancher v1.1.2 server/Dockerfile line 18 installs; tag v0.1.5 is commit bceca5d of
-// 2016-05-19) has it. Mechanism cm_membership_table; off, the managers send each other
-// heartbeat messages instead (cluster_manager.cpp).
+// 2016-05-19) has it. Mechanism cm_membership_table, on by default; off, the managers send each
+// other heartbeat messages instead (cluster_manager.cpp), which is not in the source.
 //
 // - Each manager process takes a new UUID at its start (main.go line 12, uuid.NewV4) and checks
 //   in: UPDATE cluster SET heartbeat = i WHERE uuid = ?, and when that matched no row, INSERT a

@@ -1,5 +1,8 @@
 #pragma once
-// Cluster managers (ManagerNode server-1..N) on the real kernel, with the registry's defaults.
+// Cluster managers (ManagerNode server-1..N) on the real kernel, with the registry's defaults but
+// one: these managers run without a database, so they exchange heartbeat messages
+// (cm_membership_table off, the stand-in that is not in rancher/cluster-manager). The `cluster`
+// table's path, on by default, is tested with a db in tests/ha/test_cluster_table.cpp.
 #include <fmt/format.h>
 
 #include <map>
@@ -9,6 +12,7 @@
 #include <vector>
 
 #include "models/cluster_manager/manager_node.hpp"
+#include "models/cluster_manager/names.hpp"
 #include "models/cluster_manager/register.hpp"
 #include "sim/kernel/kernel.hpp"
 
@@ -27,6 +31,7 @@ inline Kernel::Options options(std::uint64_t seed, std::map<std::string, bool> m
   o.network.latency.max_ns = 5 * k_ms;
   for (const auto& t : r.timings()) o.timings[t.name] = t.default_value;
   for (const auto& m : r.mechanisms()) o.mechanisms[m.name] = m.default_on;
+  o.mechanisms[std::string(k_membership_table)] = false;
   for (const auto& [k, v] : mechanisms) o.mechanisms[k] = v;
   return o;
 }

@@ -15,10 +15,9 @@ using namespace stampede;
 
 namespace {
 
-// Every mechanism on, but two: `liquibase_changelog_lock` and `cm_membership_table` are off by
-// default (docs/reference.md says why), and with them on the timed runs of several scenarios fail
-// before any fault is injected. The field-notes HA scenarios switch `cm_membership_table` on in
-// their own files, so it is on here for them.
+// Every mechanism on, but one: `liquibase_changelog_lock` is off by default (docs/reference.md
+// says why), and with it on the timed runs of several scenarios fail before any fault is
+// injected. `cm_membership_table` is on by default, so every HA scenario here runs with it.
 const std::vector<std::string> k_mechanisms = {
     "agent_resync", "agent_connection_events", "host_api_events", "state_in_store",
     "zk_stale_holder_check", "cattle_stop_stray_copies", "cattle_stop_waits_reply",
