@@ -130,6 +130,9 @@ class DbNode final : public Node {
   void close(NodeId from, std::int64_t conn);
   DbResult execute(Session& session, const RequestBody& req);
   DbResult read(const RequestBody& req);
+  // The answer to `req`: a select_all of a table unchanged since the last one shares that one's
+  // answer (select_all_answers_).
+  std::shared_ptr<const ResponseBody> answer_for(Session& session, const RequestBody& req);
   // Applies `batch` (after the connection's open transaction, if any) all or nothing.
   DbResult commit(Session& session, const RequestBody& req);
   DbResult begin(Session& session, const RequestBody& req);
@@ -145,6 +148,14 @@ class DbNode final : public Node {
   } cfg_;
   Durable durable_;
   Volatile volatile_;
+  // The last answer to a select_all of each table, with the table's stamp when it was read
+  // (Database::stamp, which no other content of the table ever has, in this store or a copy):
+  // the HA servers read every table back at each replay tick and Redis event, and copying an
+  // unchanged table into a fresh answer for each was 4% of the HA hour (bench/RESULTS.md,
+  // session 22). Answers are immutable once sent, so one can go out many times; the same rows
+  // give the same message digest. A cache, not state: never digested.
+  std::map<std::string, std::pair<std::uint64_t, std::shared_ptr<const ResponseBody>>, std::less<>>
+      select_all_answers_;
 };
 
 }  // namespace stampede::mysql

@@ -114,9 +114,15 @@ Kernel::HeapEntry Kernel::heap_pop(std::vector<HeapEntry>& heap) {
   HeapEntry top = heap.front();
   HeapEntry last = heap.back();
   heap.pop_back();
+  if (heap.empty()) return top;
+  heap.front() = last;
+  sift_down(heap, 0);
+  return top;
+}
+
+void Kernel::sift_down(std::vector<HeapEntry>& heap, std::size_t i) {
   const std::size_t n = heap.size();
-  if (n == 0) return top;
-  std::size_t i = 0;
+  const HeapEntry moving = heap[i];
   for (;;) {
     std::size_t first = k_heap_arity * i + 1;
     if (first >= n) break;
@@ -124,12 +130,11 @@ Kernel::HeapEntry Kernel::heap_pop(std::vector<HeapEntry>& heap) {
     std::size_t best = first;
     for (std::size_t c = first + 1; c < end; ++c)
       best = EventOrder::earlier(heap[c], heap[best]) ? c : best;
-    if (!EventOrder::earlier(heap[best], last)) break;
+    if (!EventOrder::earlier(heap[best], moving)) break;
     heap[i] = heap[best];
     i = best;
   }
-  heap[i] = last;
-  return top;
+  heap[i] = moving;
 }
 
 std::vector<Kernel::HeapEntry>* Kernel::next_heap() {
@@ -206,7 +211,7 @@ class Kernel::NodeCtx final : public RecordingCtx {
     ev.epoch = k_.nodes_[id_].epoch;
     ev.timer = k_.next_timer_++;
     ev.tag = tag;
-    k_.timer_owner_.push_back(id_);  // timer ids are handed out in order: the index is the id
+    k_.timer_owner_.set(ev.timer, id_);
     TimerId id = ev.timer;
     k_.push(std::move(ev));
     return id;
@@ -214,8 +219,8 @@ class Kernel::NodeCtx final : public RecordingCtx {
 
   void cancel_timer(TimerId id) override {
     // Only the node that set a timer can cancel it, as when each node kept its own set.
-    if (id < k_.timer_owner_.size() && k_.timer_owner_[id] == id_) {
-      k_.timer_owner_[id] = k_no_node;
+    if (k_.timer_owner_.owner(id) == id_) {
+      k_.timer_owner_.clear(id);
       k_.note_cancelled();
     }
   }
@@ -350,18 +355,23 @@ void Kernel::note_cancelled() {
   // heap orders events totally (time, key, sequence number), however it is laid out.
   ++cancelled_in_heap_;
   if (cancelled_in_heap_ < 16 || cancelled_in_heap_ * 2 < timer_heap_.size()) return;
-  std::vector<HeapEntry> live;
-  live.reserve(timer_heap_.size());
+  // The live entries are moved to the front in place and the heap is built bottom up (Floyd):
+  // no buffer is allocated, and O(n) instead of a push per entry. A vector of thousands of
+  // entries allocated and freed at every drop was 2% of the HA hour (bench/RESULTS.md,
+  // session 22).
+  std::size_t kept = 0;
   for (const HeapEntry& h : timer_heap_) {
     const Event& e = slab_[h.slot];
-    if (timer_owner_[e.timer] != e.node) {
+    if (timer_owner_.owner(e.timer) != e.node) {
       free_slots_.push_back(h.slot);
     } else {
-      live.push_back(h);
+      timer_heap_[kept++] = h;
     }
   }
-  timer_heap_.clear();
-  for (const HeapEntry& h : live) heap_push(timer_heap_, h.time_ns, h.key, h.seq, h.slot);
+  timer_heap_.resize(kept);
+  // The last entry with children is the parent of the last entry, (kept - 2) / arity.
+  for (std::size_t i = kept > 1 ? (kept - 2) / k_heap_arity + 1 : 0; i-- > 0;)
+    sift_down(timer_heap_, i);
   cancelled_in_heap_ = 0;
 }
 
@@ -443,7 +453,7 @@ void Kernel::dispatch(Event& ev) {
   NodeSlot& s = nodes_[ev.node];
   if (ev.kind != StepKind::start) {
     if (!s.up || ev.epoch != s.epoch) return;  // lost with the crash
-    if (ev.kind == StepKind::timer && timer_owner_[ev.timer] != ev.node) return;  // cancelled
+    if (ev.kind == StepKind::timer && timer_owner_.owner(ev.timer) != ev.node) return;  // cancelled
   }
   if (ev.kind == StepKind::deliver && ev.msg.transport == Transport::stream &&
       connections_.retransmits() && !ev.arrived) {
@@ -473,7 +483,7 @@ void Kernel::dispatch(Event& ev) {
       s.node->on_message(*s.ctx, ev.from, ev.msg);
       break;
     case StepKind::timer:
-      timer_owner_[ev.timer] = k_no_node;
+      timer_owner_.clear(ev.timer);
       info.detail = ev.tag;
       finish_step(info);
       s.node->on_timer(*s.ctx, ev.tag);
@@ -538,11 +548,11 @@ void Kernel::cancel_timers(NodeId id, const std::function<bool(std::uint64_t)>& 
   std::vector<TimerId> doomed;
   for (const HeapEntry& h : timer_heap_) {
     const Event& e = slab_[h.slot];
-    if (e.node == id && timer_owner_[e.timer] == id && !(keeps_timer && keeps_timer(e.tag)))
+    if (e.node == id && timer_owner_.owner(e.timer) == id && !(keeps_timer && keeps_timer(e.tag)))
       doomed.push_back(e.timer);
   }
   for (TimerId t : doomed) {
-    timer_owner_[t] = k_no_node;
+    timer_owner_.clear(t);
     note_cancelled();
   }
 }

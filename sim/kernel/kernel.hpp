@@ -4,6 +4,7 @@
 // drop, duplicate, model randomness) is taken through the Chooser. The kernel knows nothing of
 // scenarios or models: the world is assembled by whoever calls add_node (see sim/kernel/world.hpp
 // for building one from a scenario and the registry).
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -119,6 +120,8 @@ class Kernel final : public Engine {
                         std::uint64_t seq, std::uint32_t slot);
   // The entry of `heap` that runs first; the heap is not empty.
   static HeapEntry heap_pop(std::vector<HeapEntry>& heap);
+  // Moves entry i down to its place among its descendants.
+  static void sift_down(std::vector<HeapEntry>& heap, std::size_t i);
   // The heap whose first entry runs next, or null when both are empty.
   std::vector<HeapEntry>* next_heap();
   void dispatch(Event& ev);
@@ -163,8 +166,62 @@ class Kernel final : public Engine {
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;
   // The node that set each timer, by timer id, while the timer is live (set and neither fired
-  // nor cancelled); k_no_node otherwise. A flat vector: set and cancel are on the hot path.
-  std::vector<NodeId> timer_owner_ = {k_no_node};
+  // nor cancelled); k_no_node otherwise. Set and cancel are on the hot path, so it is a table
+  // indexed by id, in pages of ids: a page whose timers are all dead is taken back for the ids
+  // to come. One entry kept for every timer a run ever set (a million in the HA hour) grew the
+  // vector by copying it into fresh pages again and again: 3% of the HA hour (bench/RESULTS.md,
+  // session 22).
+  class TimerOwners {
+   public:
+    NodeId owner(TimerId id) const {
+      const std::size_t p = id / k_page;
+      return p < pages_.size() && pages_[p] ? pages_[p]->owner[id % k_page] : k_no_node;
+    }
+    // `id` is the next timer id: ids are handed out in order.
+    void set(TimerId id, NodeId node) {
+      const std::size_t p = id / k_page;
+      while (pages_.size() <= p) open_page();
+      Page& page = *pages_[p];
+      page.owner[id % k_page] = node;
+      ++page.live;
+    }
+    // The timer fired or was cancelled.
+    void clear(TimerId id) {
+      const std::size_t p = id / k_page;
+      if (p >= pages_.size() || !pages_[p]) return;
+      Page& page = *pages_[p];
+      NodeId& o = page.owner[id % k_page];
+      if (o == k_no_node) return;
+      o = k_no_node;
+      // The last page still takes new ids: it is given back only once they have gone past it.
+      if (--page.live == 0 && p + 1 < pages_.size()) release(p);
+    }
+
+   private:
+    static constexpr std::size_t k_page = 4096;
+    struct Page {
+      std::array<NodeId, k_page> owner;
+      std::size_t live = 0;
+    };
+    void open_page() {
+      // Every id of the page before has been handed out: with none of them live, it goes back.
+      if (!pages_.empty() && pages_.back() && pages_.back()->live == 0) release(pages_.size() - 1);
+      std::unique_ptr<Page> page;
+      if (spare_.empty()) {
+        page = std::make_unique<Page>();
+      } else {
+        page = std::move(spare_.back());
+        spare_.pop_back();
+      }
+      page->owner.fill(k_no_node);
+      page->live = 0;
+      pages_.push_back(std::move(page));
+    }
+    void release(std::size_t p) { spare_.push_back(std::move(pages_[p])); }
+    std::vector<std::unique_ptr<Page>> pages_;  // by id / k_page; null once given back
+    std::vector<std::unique_ptr<Page>> spare_;  // pages given back, for the ids to come
+  };
+  TimerOwners timer_owner_;
   std::size_t cancelled_in_heap_ = 0;  // cancelled timers still in timer_heap_ (an upper bound)
   TimeNs now_ns_ = 0;
   std::uint64_t seq_ = 0;
