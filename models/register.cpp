@@ -313,17 +313,15 @@ void register_mechanisms(Registry& r) {
                    "and the service replaces it as its strategy says; off: nobody checks, only a "
                    "dead container is restarted (the balancer's own checks go on)"});
   r.add_mechanism({std::string(k_tcp_retransmit),
-                   "off by default for now (issue 12): every engine, on: a stream message that "
-                   "meets a cut link on an open connection "
+                   "every engine: a stream message that meets a cut link on an open connection "
                    "waits for the sender's TCP retransmission and arrives after the heal, one "
                    "latency after the first retransmission timer expiry that finds the link up "
                    "(the RTO starts at TCP_RTO_MIN 200 ms plus the round trip and doubles up to "
                    "TCP_RTO_MAX 120 s, Linux include/net/tcp.h), everything sent after it on the "
                    "connection behind it; after tcp_retries2 = 15 retransmissions (924.6 s at "
                    "TCP_RTO_MIN, Linux Documentation/networking/ip-sysctl.rst) the sender reads "
-                   "`closed` and the messages are lost. Off: what crosses a cut link is lost and "
-                   "the connection stays open",
-                   false});
+                   "`closed` and the messages are lost. Off (not TCP): what crosses a cut link is "
+                   "lost and the connection stays open"});
   r.add_mechanism({"process_replay",
                    "unfinished process instances are replayed every process_replay_interval; "
                    "off: a process that failed or was cut short by a crash is never finished"});

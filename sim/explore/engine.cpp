@@ -487,6 +487,7 @@ bool ExploreEngine::take_stream(Event& ev) {
       connections_.retransmit(ev.from, ev.node, ev.ticket, network_->reachable(ev.from, ev.node),
                               now_ns_, 2 * network_->mean_latency());
   if (r.kind == Connections::Retransmit::Kind::deliver) return true;
+  if (r.kind == Connections::Retransmit::Kind::lost) return false;
   // Held: it stays pending with its sequence number, so it still heads its direction, due at
   // its next retransmission; the step counts as creating it anew (the dfs's happens-before).
   ev.ticket = r.ticket;

@@ -619,6 +619,7 @@ bool Kernel::arrives_on_stream(Event& ev) {
       connections_.retransmit(ev.from, ev.node, ev.ticket, network_->reachable(ev.from, ev.node),
                               now_ns_, 2 * network_->mean_latency());
   if (r.kind == Connections::Retransmit::Kind::deliver) return true;
+  if (r.kind == Connections::Retransmit::Kind::lost) return false;
   // It waits for the retransmission on its direction's chain, behind what is there already,
   // as Connections::arrival keeps the direction's times increasing.
   ev.ticket = r.ticket;

@@ -48,6 +48,10 @@ Connections::Verdict Connections::send_on_broken(Entry& e, NodeId from, NodeId t
   const bool sender_holds = e.epoch[sf] == ends.from_epoch;
   const bool peer_holds = ends.process_up && e.epoch[st] == ends.to_epoch;
   if (!sender_holds && !peer_holds) return open(e, from, to, ends);  // nobody remembers it
+  // What the broken connection held for retransmission died with it; the reset's `closed`
+  // events must not wait behind it.
+  discard(e.hold[0]);
+  discard(e.hold[1]);
   // The end that still holds the dead connection is told by a reset; the message is lost.
   e.state = State::closing;
   e.awaiting = static_cast<std::uint8_t>((sender_holds ? bit(sf) : 0) | (peer_holds ? bit(st) : 0));
@@ -182,6 +186,11 @@ std::vector<NodeId> Connections::crash(NodeId node, const std::function<bool(Nod
       e.awaiting = static_cast<std::uint8_t>(e.awaiting & ~bit(sn));
       if (e.awaiting == 0) e.state = State::none;
     }
+    // What the peer's TCP still retransmits to the dead process is lost with it (the engines
+    // drop those messages on arrival), so nothing waits behind it; a connection that broke or
+    // ended holds nothing at all.
+    discard(e.hold[1 - sn]);
+    if (e.state == State::broken || e.state == State::none) discard(e.hold[sn]);
   }
   return told;
 }
@@ -232,6 +241,9 @@ Connections::Retransmit Connections::retransmit(NodeId from, NodeId to, std::uin
                                                 DurationNs round_trip_ns) {
   Entry& e = entry(from, to);
   Entry::Hold& h = e.hold[side(from, from, to)];
+  // A ticket before the front was discarded with its connection's held messages (discard()):
+  // the segment died with the connection, which has since been reset but kept its generation.
+  if (ticket != 0 && ticket < h.front) return {Retransmit::Kind::lost, now_ns, ticket};
   const bool holding = h.front != h.next;
   if (ticket == 0) {
     if (!holding && link_up) return {};  // nothing ahead of it: it arrives
@@ -262,7 +274,7 @@ Connections::Retransmit Connections::retransmit(NodeId from, NodeId to, std::uin
 
 bool Connections::holding(NodeId from, NodeId to) const {
   const Entry* e = find(from, to);
-  if (e == nullptr) return false;
+  if (e == nullptr || (e->state != State::open && e->state != State::closing)) return false;
   const Entry::Hold& h = e->hold[side(from, from, to)];
   return h.front != h.next;
 }
@@ -279,7 +291,8 @@ bool Connections::time_out(NodeId from, NodeId to, std::uint32_t generation, std
   e.state = State::broken;
   e.awaiting = 0;
   e.epoch[sf] = k_released;
-  e.hold[0] = e.hold[1] = Entry::Hold{};
+  discard(e.hold[0]);
+  discard(e.hold[1]);
   return true;
 }
 

@@ -105,6 +105,7 @@ class Connections {
       deliver,   // it arrives now
       retry,     // it arrives at at_ns plus one latency (Connections::arrival), unless cut again
       time_out,  // at at_ns, the retransmissions run out: the engine calls time_out()
+      lost,      // it was held on a connection that broke since: the engine drops it
     };
     Kind kind = Kind::deliver;
     TimeNs at_ns = 0;
@@ -198,6 +199,12 @@ class Connections {
   Verdict open(Entry& e, NodeId from, NodeId to, const Ends& ends);
   Verdict send_on_broken(Entry& e, NodeId from, NodeId to, const Ends& ends);
   Verdict decide(Entry& e, NodeId from, NodeId to, const Ends& ends);  // send()'s verdict
+  // Drops what a direction holds: its tickets so far become stale (retransmit() answers `lost`
+  // for them), and the numbering goes on, so a later held message is never mistaken for one.
+  static void discard(Entry::Hold& h) {
+    h.front = h.next;
+    h.expiries = 0;
+  }
 
   // Looked up on every stream send; iterated only through peers_, which is kept sorted.
   std::unordered_map<std::uint64_t, Entry> entries_;

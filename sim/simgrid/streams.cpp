@@ -205,6 +205,7 @@ void SimgridEngine::arrive_stream(NodeId to, std::uint32_t epoch, Arrival&& a, b
     notify(to);
     return;
   }
+  if (r.kind == Connections::Retransmit::Kind::lost) return;  // its connection broke meanwhile
   // Held: a quiet controller action brings it back at its next retransmission, one latency
   // after it (Connections::arrival keeps the direction's order), as the kernel re-pushes it.
   a.ticket = r.ticket;

@@ -279,6 +279,61 @@ TEST_CASE("tcp_retransmit: a FIN sent after the heal waits behind the data still
   CHECK(p.b->got == std::vector<std::string>{"1@3000000", "2@634000000", "closed:0@634000001"});
 }
 
+TEST_CASE("tcp_retransmit: a reset after the connection broke is not held behind its lost data",
+          "[connections]") {
+  // a's 2 is held at the cut; a then closes its end while cut, so the connection breaks and 2
+  // is lost with it. After the heal b's send meets the dead connection and b reads the reset at
+  // once: nothing of the broken connection may hold it back (this once spun at 1 ns steps).
+  Pair p(with_retransmit(true));
+  p.a->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(10 * k_ms, 2);
+    ctx.set_timer(100 * k_ms, 3);
+  };
+  p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    if (tag == 2) return ctx.send(1, stream_msg(2));
+    ctx.close_connection(1);
+  };
+  p.b->on_start_fn = [](Ctx& ctx) { ctx.set_timer(400 * k_ms, 4); };
+  p.b->on_timer_fn = [](Ctx& ctx, std::uint64_t) { ctx.send(0, stream_msg(4)); };
+  p.k.at(5 * k_ms, StepKind::fault, [&p] { p.k.network().partition({{0}, {1}}); });
+  p.k.at(300 * k_ms, StepKind::fault, [&p] { p.k.network().heal_all(); });
+  p.k.run_until(500 * k_ms);
+  CHECK(p.b->got == std::vector<std::string>{"1@3000000", "closed:0@406000000"});
+  CHECK(p.a->got.empty());
+}
+
+TEST_CASE("tcp_retransmit: what a connection held when it broke is never delivered after a reset",
+          "[connections]") {
+  // a's 2 is held at the cut (lost at 13 ms, retransmitted at 631 ms, due at 634 ms). b closes
+  // its end at 620 ms while cut: the connection breaks, b's end released. After the heal b's
+  // send at 632 ms meets a's half-open end, which is reset (a reads it at 635 ms). 2's
+  // retransmission at 634 ms belongs to the broken connection: b must not get it, and a new
+  // connection afterwards carries 5 normally.
+  Pair p(with_retransmit(true));
+  p.a->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(10 * k_ms, 2);
+    ctx.set_timer(700 * k_ms, 5);
+  };
+  p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    ctx.send(1, stream_msg(static_cast<std::uint32_t>(tag)));
+  };
+  p.b->on_start_fn = [](Ctx& ctx) {
+    ctx.set_timer(620 * k_ms, 3);
+    ctx.set_timer(632 * k_ms, 4);
+  };
+  p.b->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    if (tag == 3) return ctx.close_connection(0);
+    ctx.send(0, stream_msg(4));
+  };
+  p.k.at(5 * k_ms, StepKind::fault, [&p] { p.k.network().partition({{0}, {1}}); });
+  p.k.at(629 * k_ms, StepKind::fault, [&p] { p.k.network().heal_all(); });
+  p.k.run_until(1 * k_s);
+  CHECK(p.b->got == std::vector<std::string>{"1@3000000", "5@703000000"});
+  CHECK(p.a->got == std::vector<std::string>{"closed:1@635000000"});
+}
+
 TEST_CASE(
     "tcp_retransmit: TCP's timer starts at the connection's RTO, doubles up to "
     "TCP_RTO_MAX and gives up after tcp_retries2 = 15 retransmissions, 924.6 s at "

@@ -64,7 +64,10 @@ TEST_CASE("the isolated host's scenario holds for other seeds, and its digest is
   // reconnecting no longer pushes the checker lists to every active host (rancher/cattle v0.165.8
   // defaults.properties lines 64-66); its coming back pushes them only because it makes checker
   // rows.
-  CHECK(hex64(run_named("hc-host-isolated").digest) == "45a950d70e433931");
+  // Since tcp_retransmit became the default the messages sent across the cut are held and
+  // delivered after the heal (2,404 steps, 2,290 before: 45a950d70e433931); the timeline and the
+  // expectations are the same.
+  CHECK(hex64(run_named("hc-host-isolated").digest) == "23e65baf223687ee");
 }
 
 TEST_CASE("in HA the DOWN reports reach two servers, and the last judge sees every checker's row",
