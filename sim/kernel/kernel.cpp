@@ -457,8 +457,14 @@ void Kernel::dispatch(Event& ev) {
   }
   if (ev.kind == StepKind::deliver && ev.msg.transport == Transport::stream &&
       connections_.retransmits() && !ev.arrived) {
-    if (!connections_.live(ev.from, ev.node, ev.conn_gen)) return;  // reset while it travelled
-    if (!arrives_on_stream(ev)) return;  // held for retransmission, or timed out
+    // Nothing held anywhere and the link up: it arrives now, as retransmit() would say; the
+    // connection's liveness is checked below, as for every stream message.
+    const bool fast =
+        ev.ticket == 0 && !connections_.holds_any() && network_->reachable(ev.from, ev.node);
+    if (!fast) {
+      if (!connections_.live(ev.from, ev.node, ev.conn_gen)) return;  // reset while it travelled
+      if (!arrives_on_stream(ev)) return;  // held for retransmission, or timed out
+    }
     ev.arrived = true;
   }
   if (s.paused_until_ns > now_ns_) {

@@ -34,7 +34,11 @@ Connections::Verdict Connections::open(Entry& e, NodeId from, NodeId to, const E
   e.state = State::open;
   e.awaiting = 0;
   ++e.generation;
-  e.hold[0] = e.hold[1] = Entry::Hold{};  // a new connection holds nothing
+  // A new connection holds nothing, and numbers its held messages afresh: the old one's are
+  // dropped by their generation before they reach retransmit().
+  discard(e.hold[0]);
+  discard(e.hold[1]);
+  e.hold[0] = e.hold[1] = Entry::Hold{};
   e.epoch[side(from, from, to)] = ends.from_epoch;
   e.epoch[side(to, from, to)] = ends.to_epoch;
   return {Outcome::deliver, e.generation, false, false};
@@ -88,6 +92,8 @@ Connections::Verdict Connections::decide(Entry& e, NodeId from, NodeId to, const
   }
   if (!ends.host_on) {
     e.state = State::broken;
+    discard(e.hold[0]);
+    discard(e.hold[1]);
     return {};
   }
   // Across a cut link the message is lost, or with tcp_retransmit travels to meet the cut where
@@ -120,6 +126,8 @@ bool Connections::close(NodeId from, NodeId to, bool link_up) {
         return true;
       }
       e.state = State::broken;  // the FIN is lost: the peer keeps a half-open connection
+      discard(e.hold[0]);
+      discard(e.hold[1]);
       return false;
     case State::closing:
       e.awaiting = static_cast<std::uint8_t>(e.awaiting & ~bit(sf));
@@ -162,6 +170,8 @@ void Connections::notice_done(NodeId node, NodeId peer, std::uint32_t generation
   if (!arrived) {
     e.state = State::broken;
     e.awaiting = 0;
+    discard(e.hold[0]);
+    discard(e.hold[1]);
   } else if (e.awaiting == 0) {
     e.state = State::none;
   }
@@ -249,6 +259,7 @@ Connections::Retransmit Connections::retransmit(NodeId from, NodeId to, std::uin
     if (!holding && link_up) return {};  // nothing ahead of it: it arrives
     ++version_;
     ticket = h.next++;
+    ++held_;
     if (!holding) {
       // The first loss of an episode: the retransmission timer starts at the connection's RTO.
       h.expiries = 0;
@@ -260,6 +271,7 @@ Connections::Retransmit Connections::retransmit(NodeId from, NodeId to, std::uin
   if (link_up) {
     ++version_;
     ++h.front;
+    --held_;
     return {Retransmit::Kind::deliver, now_ns, ticket};
   }
   ++version_;

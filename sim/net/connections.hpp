@@ -120,6 +120,10 @@ class Connections {
   // Whether messages of from → to are held: a `closed` event of that direction (a FIN) waits
   // behind them, as it waits behind the data before it in TCP's stream.
   bool holding(NodeId from, NodeId to) const;
+  // Whether any direction holds a message. When none does, a stream message that arrives on an
+  // up link arrives now (retransmit() would say so without a change): the kernel skips the
+  // look-up on that path, which is nearly every delivery.
+  bool holds_any() const { return held_ != 0; }
   // TCP's retransmission timer (Linux, cited in the header comment).
   static constexpr DurationNs k_rto_min_ns = 200 * k_ms;  // TCP_RTO_MIN
   static constexpr DurationNs k_rto_max_ns = 120 * k_s;   // TCP_RTO_MAX
@@ -201,7 +205,8 @@ class Connections {
   Verdict decide(Entry& e, NodeId from, NodeId to, const Ends& ends);  // send()'s verdict
   // Drops what a direction holds: its tickets so far become stale (retransmit() answers `lost`
   // for them), and the numbering goes on, so a later held message is never mistaken for one.
-  static void discard(Entry::Hold& h) {
+  void discard(Entry::Hold& h) {
+    held_ -= h.next - h.front;
     h.front = h.next;
     h.expiries = 0;
   }
@@ -210,6 +215,7 @@ class Connections {
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::vector<std::vector<NodeId>> peers_;  // by node: every peer it has had an entry with
   std::uint64_t version_ = 0;
+  std::uint64_t held_ = 0;  // held messages on every direction: the kernel's fast path
   bool retransmit_ = false;
 };
 
