@@ -1466,6 +1466,36 @@ void merge_report(Report& rep, Report&& sub) {
   sort_unique(rep.terminal_states);
 }
 
+// A placement searched by a single run (Settings::placement_runs == 1, the default): the prefix,
+// the fault, then time's choice (option 0) at every step up to the step bound, as the first run
+// of a dfs below the prefix takes them (a fresh frame's first option is its first awake event,
+// and nothing is asleep on a first run). A dfs of one run never backtracks, so its state hashing
+// and race analysis would serve only to cut the run at a state it had already passed through in
+// that same run; with the hashing gone that run goes on to the step bound instead (it can find
+// more, never less), and no states are counted (Report::distinct_states, races stay 0). The
+// hashing and the race analysis were 60% of a placement's time on known bug (b) (bench/RESULTS.md,
+// dfsfast). In liveness mode the replay runs on past the fault phase in time order, as a dfs run
+// cut at the bound coasts (DfsScheduler), and is judged after its settle window as that is.
+Report one_run_placement(const Explorer& explorer, const std::vector<std::uint32_t>& prefix,
+                         std::uint64_t depth) {
+  Report rep;
+  RunResult r = explorer.replay(prefix);
+  const std::uint64_t steps = r.picks.size();
+  const std::uint64_t framed = depth != 0 ? std::min(steps, depth) : steps;
+  rep.runs = 1;
+  rep.transitions = framed > prefix.size() ? framed - prefix.size() : 0;
+  rep.max_depth = framed;
+  rep.depth_cut = depth != 0 && (steps > depth || (steps == depth && !r.ended_naturally &&
+                                                   !r.violation));
+  const bool natural = r.ended_naturally && !r.violation;
+  count_verdict(rep, r.violation, natural, natural ? r.final_state : 0);
+  if (r.violation) {
+    rep.first_violation_run = 1;
+    rep.first_violation = std::move(r);
+  }
+  return rep;
+}
+
 }  // namespace
 
 Report Explorer::dfs_placements(const std::function<bool()>& should_stop) const {
@@ -1502,10 +1532,12 @@ Report Explorer::dfs_placements(const std::function<bool()>& should_stop) const 
       sub.max_runs = settings_.placement_runs;
       if (settings_.max_runs != 0)
         sub.max_runs = std::min(sub.max_runs, settings_.max_runs - rep.runs);
-      // A search of one run never backtracks, so it would save a snapshot at every frame for
-      // nothing (ExploreEngine::save was most of a placement's time on known bug (b)).
-      sub.snapshots = settings_.snapshots && sub.max_runs > 1;
-      merge_report(rep, Explorer(spec_, registry_, sub).dfs_from(prefix, should_stop));
+      if (sub.max_runs == 1) {
+        merge_report(rep, one_run_placement(Explorer(spec_, registry_, sub), prefix, sub.depth));
+      } else {
+        sub.snapshots = settings_.snapshots && sub.max_runs > 1;
+        merge_report(rep, Explorer(spec_, registry_, sub).dfs_from(prefix, should_stop));
+      }
       rep.exhausted = false;
     }
   }

@@ -196,7 +196,8 @@ class Explorer {
   // spreads them over the whole bound, and every fault option there (one option per position
   // in each sweep, rotating; a pause once per length of Settings::placement_pauses), one run: the
   // timed schedule up to the step, the fault, then dfs's first run below it
-  // (Settings::placement_runs runs of dfs below it). Each placement is a dfs of its own below its
+  // (Settings::placement_runs runs of dfs below it; one run is replayed, not searched, since a
+  // dfs of one run never backtracks). Each placement is a dfs of its own below its
   // prefix (its own visited states and DPOR stack), so each is as sound as dfs_from; only the
   // final plain dfs can report the space exhausted. Plain dfs reaches a
   // fault at an early step only after exhausting everything below it, so within any budget its
