@@ -284,7 +284,7 @@ class ClusterManager {
     bool health_check = true;
     bool memory_limit = true;
     bool membership_table = false;
-    bool own_index_request = true;
+    bool own_index_request = false;
     NodeId db = k_no_node;
     DurationNs db_connect_timeout_ns = 0;
     DurationNs db_io_timeout_ns = 0;

@@ -61,17 +61,20 @@ void register_table_names(Registry& r) {
                    "other heartbeat messages instead, need a majority and never exit, which is "
                    "NOT IN the source (the model's stand-in before the table, kept to compare)"});
   r.add_mechanism({std::string(cm::k_own_index_request),
-                   "NOT IN the release as deployed, on by default for now (the scenarios and "
-                   "tests written with it keep their stories): server-K's manager asks for index "
-                   "K in its row (requested_index), so a restarted manager gets its old index "
-                   "back. rancher/cluster-manager v0.1.5 reads the request from the INDEX variable "
-                   "of its parent container (service/cluster_service.go lines 262-281), which it "
-                   "creates with rancher-ha's own environment (docker/docker.go lines 103-110 and "
-                   "263), and rancher/cattle v0.165.8's rancher-ha.sh sets no INDEX "
+                   "Off by default, as the release is deployed; on is NOT IN it: "
+                   "server-K's manager asks for index K in its row (requested_index), so a "
+                   "restarted manager gets its old index back. rancher/cluster-manager v0.1.5 "
+                   "(commit bceca5d, installed by rancher/rancher v1.1.2 server/Dockerfile line "
+                   "18) reads the request from the INDEX variable of its parent container "
+                   "(service/cluster_service.go lines 262-281), which it creates with rancher-ha's "
+                   "own environment (docker/docker.go lines 103-110 and 263, config/config.go "
+                   "lines 95-118), and rancher/cattle v0.165.8's rancher-ha.sh sets no INDEX "
                    "(resources/content/haconfig/script.ftl lines 15-38 and 84). Off, as deployed: "
-                   "no manager asks, and the master gives a new row the lowest free index, so a "
-                   "restarted manager can move to another slot and relaunch its ZooKeeper and "
-                   "Redis under that INDEX (cm_membership_table only)"});
+                   "no manager asks, and the master gives a new row the lowest free index "
+                   "(cluster/manager.go assignIndex, lines 143-201), so a restarted manager can "
+                   "move to another slot and relaunch its ZooKeeper and Redis under that INDEX "
+                   "(cm_membership_table only)",
+                   false});
   r.add_signal({std::string(cm::k_signal_manager_exited),
                 "cm_membership_table: a manager's check-in or read failed and it exited "
                 "(log.Fatal); Docker restarts it with a new UUID"});
