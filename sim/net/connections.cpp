@@ -34,11 +34,7 @@ Connections::Verdict Connections::open(Entry& e, NodeId from, NodeId to, const E
   e.state = State::open;
   e.awaiting = 0;
   ++e.generation;
-  // A new connection holds nothing, and numbers its held messages afresh: the old one's are
-  // dropped by their generation before they reach retransmit().
-  discard(e.hold[0]);
-  discard(e.hold[1]);
-  e.hold[0] = e.hold[1] = Entry::Hold{};
+  discard_held(e);  // a new connection holds nothing
   e.epoch[side(from, from, to)] = ends.from_epoch;
   e.epoch[side(to, from, to)] = ends.to_epoch;
   return {Outcome::deliver, e.generation, false, false};
@@ -54,8 +50,7 @@ Connections::Verdict Connections::send_on_broken(Entry& e, NodeId from, NodeId t
   if (!sender_holds && !peer_holds) return open(e, from, to, ends);  // nobody remembers it
   // What the broken connection held for retransmission died with it; the reset's `closed`
   // events must not wait behind it.
-  discard(e.hold[0]);
-  discard(e.hold[1]);
+  discard_held(e);
   // The end that still holds the dead connection is told by a reset; the message is lost.
   e.state = State::closing;
   e.awaiting = static_cast<std::uint8_t>((sender_holds ? bit(sf) : 0) | (peer_holds ? bit(st) : 0));
@@ -92,8 +87,7 @@ Connections::Verdict Connections::decide(Entry& e, NodeId from, NodeId to, const
   }
   if (!ends.host_on) {
     e.state = State::broken;
-    discard(e.hold[0]);
-    discard(e.hold[1]);
+    discard_held(e);
     return {};
   }
   // Across a cut link the message is lost, or with tcp_retransmit travels to meet the cut where
@@ -126,8 +120,7 @@ bool Connections::close(NodeId from, NodeId to, bool link_up) {
         return true;
       }
       e.state = State::broken;  // the FIN is lost: the peer keeps a half-open connection
-      discard(e.hold[0]);
-      discard(e.hold[1]);
+      discard_held(e);
       return false;
     case State::closing:
       e.awaiting = static_cast<std::uint8_t>(e.awaiting & ~bit(sf));
@@ -170,8 +163,7 @@ void Connections::notice_done(NodeId node, NodeId peer, std::uint32_t generation
   if (!arrived) {
     e.state = State::broken;
     e.awaiting = 0;
-    discard(e.hold[0]);
-    discard(e.hold[1]);
+    discard_held(e);
   } else if (e.awaiting == 0) {
     e.state = State::none;
   }
@@ -252,7 +244,7 @@ Connections::Retransmit Connections::retransmit(NodeId from, NodeId to, std::uin
   Entry& e = entry(from, to);
   Entry::Hold& h = e.hold[side(from, from, to)];
   // A ticket before the front was discarded with its connection's held messages (discard()):
-  // the segment died with the connection, which has since been reset but kept its generation.
+  // the segment died with its connection (broken, reset or replaced since).
   if (ticket != 0 && ticket < h.front) return {Retransmit::Kind::lost, now_ns, ticket};
   const bool holding = h.front != h.next;
   if (ticket == 0) {
@@ -303,8 +295,7 @@ bool Connections::time_out(NodeId from, NodeId to, std::uint32_t generation, std
   e.state = State::broken;
   e.awaiting = 0;
   e.epoch[sf] = k_released;
-  discard(e.hold[0]);
-  discard(e.hold[1]);
+  discard_held(e);
   return true;
 }
 

@@ -204,11 +204,17 @@ class Connections {
   Verdict send_on_broken(Entry& e, NodeId from, NodeId to, const Ends& ends);
   Verdict decide(Entry& e, NodeId from, NodeId to, const Ends& ends);  // send()'s verdict
   // Drops what a direction holds: its tickets so far become stale (retransmit() answers `lost`
-  // for them), and the numbering goes on, so a later held message is never mistaken for one.
+  // for them), and the numbering goes on, so a later held message is never mistaken for one,
+  // whichever connection of the pair it was held on.
   void discard(Entry::Hold& h) {
     held_ -= h.next - h.front;
     h.front = h.next;
     h.expiries = 0;
+  }
+  // A connection that breaks, is reset or is replaced holds nothing on either direction.
+  void discard_held(Entry& e) {
+    discard(e.hold[0]);
+    discard(e.hold[1]);
   }
 
   // Looked up on every stream send; iterated only through peers_, which is kept sorted.
