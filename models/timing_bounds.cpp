@@ -24,12 +24,25 @@ constexpr std::int64_t k_max_duration_ns = 10'000 * k_h;
 // found by setting the timing to 0 in agent-partition, ha-startup, ha-cluster-table and
 // known-bugs/lease-lock). 1 ms is finer than any of them is in a real cluster.
 constexpr const char* k_periods[] = {
-    "process_replay_interval", "agent_ping_interval",     "agent_connection_timeout",
-    "agent_reconnect_delay",   "healthcheck_cleanup_interval", "docker_restart_backoff",
-    "zk_tick_time",            "zk_finalize_wait",        "zk_max_notification_interval",
-    "redis_retry_interval",    "db_validation_interval",  "db_reconnect_backoff_min",
-    "db_reconnect_backoff_max", "cm_heartbeat_interval",  "cm_loop_interval",
-    "cm_wait_hosts_poll",      "liquibase_lock_poll",     "db_eviction_interval",
+    "process_replay_interval",
+    "agent_ping_interval",
+    "agent_connection_timeout",
+    "agent_reconnect_delay",
+    "healthcheck_cleanup_interval",
+    "docker_restart_backoff",
+    "zk_tick_time",
+    "zk_finalize_wait",
+    "zk_max_notification_interval",
+    "redis_retry_interval",
+    "db_validation_interval",
+    "db_reconnect_backoff_min",
+    "db_reconnect_backoff_max",
+    "cm_heartbeat_interval",
+    "cm_loop_interval",
+    "cm_wait_hosts_poll",
+    "liquibase_lock_poll",
+    "db_eviction_interval",
+    "archaius_poll_interval",
 };
 
 // Counts of nodes the world builds: each is a node with its own timers, and a thousand is more

@@ -264,9 +264,9 @@ void CattleServer::crash_ha() {
 }
 
 void CattleServer::refresh(Ctx& ctx, bool then_replay) {
-  // Until Liquibase is done (migration.cpp) the Spring context is not up: nothing reads. A
-  // refused pool is still tried by the reads below; once it opens, the migration comes first.
-  if (cfg_.changelog_lock && !volatile_.migrated && db_client_->connected()) return;
+  // Until Liquibase is done (migration.cpp) the Spring context is not up: nothing reads (the
+  // pool is not opened before, so the check below holds it back too).
+  if (cfg_.changelog_lock && !volatile_.migrated) return;
   volatile_.refresh_then_replay |= then_replay;
   // A refused pool is tried again by the reads (a borrow with nothing idle connects, as dbcp
   // does): the replay task's refresh is what retries a server that could not get its pool.
@@ -305,8 +305,6 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
   else volatile_.refresh_rows[table] = result.rows;
   if (--volatile_.refresh_waiting > 0) return;
   volatile_.refreshing = false;
-  // Reads that opened a refused pool come back before its migration: they count for nothing.
-  if (cfg_.changelog_lock && !volatile_.migrated) volatile_.refresh_failed = true;
   if (volatile_.refresh_failed) {
     volatile_.refresh_rows.clear();
     prune_journal();

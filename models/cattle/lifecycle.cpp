@@ -113,15 +113,15 @@ static void register_migration(Registry& r) {
                 "v0.165.8 have the same changelog)",
                 "HA: how long a booting server holds the changelog lock"});
   r.add_mechanism({std::string(m_changelog_lock),
-                   "HA: a booting server first takes Liquibase's DATABASECHANGELOGLOCK row "
+                   "HA: a booting server first opens Liquibase's own connection (data source "
+                   "\"liquibase\", Loader.java lines 35-38, closed after the migration: "
+                   "db.liquibase.maxidle=0) and takes its DATABASECHANGELOGLOCK row "
                    "(rancher/cattle v0.165.8 io.cattle.platform.liquibase.Loader), waits for it "
                    "while another holds it, and exits when it cannot get it in "
-                   "liquibase_lock_wait; a process that dies holding it leaves it set. As "
-                   "Cattle does, but off by default in the model for now: on, every HA boot "
-                   "takes liquibase_update_time longer, and the pause of "
-                   "known-bugs/ha-stale-lock-holder and the HA API test are not yet re-derived "
-                   "for it (the field-issues scenarios switch it on); off: no migration step",
-                   false});
+                   "liquibase_lock_wait; a process that dies holding it leaves it set, as "
+                   "Cattle does at every boot (rancher/cattle v0.165.8 code/packaging/app-config/"
+                   "src/main/resources/META-INF/cattle/system/spring-system-context.xml lines "
+                   "22-25); off: no migration step"});
   r.add_mechanism({std::string(m_release_change_lock),
                    "HA, off as in a default install: db.release.change.lock=true "
                    "(CATTLE_DB_RELEASE_CHANGE_LOCK=true): a booting server deletes the changelog "
@@ -129,6 +129,21 @@ static void register_migration(Registry& r) {
                    "cattle/platform/liquibase/Loader.java lines 46-57; unset, only embedded "
                    "databases get this), so a lock left by a dead process does not stop it",
                    false});
+  r.add_timing({std::string(t_config_poll_interval), TimingUnit::duration, 60 * k_s,
+                "Netflix/archaius archaius-0.5.14 (rancher/cattle v0.165.8 code/meta-parent/"
+                "pom.xml lines 378-380) archaius-core/src/main/java/com/netflix/config/"
+                "FixedDelayPollingScheduler.java line 34 (delayMillis = 60000), which the "
+                "ConfigScheduler bean keeps (code/packaging/app-config/src/main/resources/"
+                "META-INF/cattle/base-config/spring-base-config-context.xml line 9)",
+                "HA: between Archaius's polls of the setting table on the configuration data "
+                "source's connection"});
+  r.add_mechanism({std::string(m_config_source),
+                   "HA: each Cattle process holds one more connection, Archaius's configuration "
+                   "data source (rancher/cattle v0.165.8 code/iaas/archaius-management/src/main/"
+                   "java/io/cattle/platform/archaius/startup/ArchaiusStartup.java lines 99-106; "
+                   "db.config.maxtotal=1, db.config.maxidle=1 in resources/content/"
+                   "cattle-global.properties lines 77-79), opened when its pool is and polled "
+                   "every archaius_poll_interval, so never evicted; off: no such connection"});
   r.add_event({"cattle.boot_failed", {"why"},
                "HA: the Spring context failed (the changelog lock, or the database under it); "
                "the process exits"});
@@ -183,6 +198,8 @@ void CattleServer::exit_process(Ctx& ctx) {
   bool manager_started = volatile_.cm_started;
   bool booted = volatile_.ha_booted;
   db_client_->crash();
+  liquibase_db_->crash();
+  config_db_->crash();
   crash_ha();
   volatile_ = Volatile{};
   volatile_.memory = mysql::Database(config_.max_connections);

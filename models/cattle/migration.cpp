@@ -18,6 +18,15 @@
 // unset, it does so only for embedded databases (H2, HSQLDB, Derby), not MySQL. That is the
 // mechanism cattle_db_release_change_lock, off as in a default install.
 //
+// Liquibase works on a connection of its own data source, "liquibase" (Loader.java lines 35-38;
+// models/cattle/server.cpp, the constructor, says how it is pooled): the migration opens it
+// first, before the server's pool, and closes it when done, as SpringLiquibase's finally block
+// does, on success and on failure alike. A refused or lost connection fails the boot as Liquibase's
+// DatabaseException does. The release's DELETE goes through the jOOQ configuration over the
+// server's pool in Cattle (line 56, getConfiguration()); here it goes through Liquibase's
+// connection, so with that mechanism on the pool's first connection opens after the migration
+// rather than before it.
+//
 // Liquibase takes the row with one statement, UPDATE ... SET LOCKED = 1 WHERE ID = 1 AND LOCKED
 // = 0, and counts the rows it changed; the model reads the row and then writes it, so two
 // servers whose boots fall within one round trip of each other could both take it (the HA
@@ -48,14 +57,15 @@ void CattleServer::start_migration(Ctx& ctx) {
     // row back.
     mysql::WriteBatch release;
     release.erase(std::string(k_lock_table), k_lock_row);
-    db_client_->commit(ctx, std::move(release), [](Ctx&, const mysql::DbResult&) {});
+    liquibase_db_->commit(ctx, std::move(release), [](Ctx&, const mysql::DbResult&) {});
   }
   try_changelog_lock(ctx);
 }
 
 void CattleServer::try_changelog_lock(Ctx& ctx) {
-  db_client_->select_id(ctx, std::string(k_lock_table), k_lock_row,
-                        [this](Ctx& c, const mysql::DbResult& r) { on_changelog_lock_read(c, r); });
+  liquibase_db_->select_id(
+      ctx, std::string(k_lock_table), k_lock_row,
+      [this](Ctx& c, const mysql::DbResult& r) { on_changelog_lock_read(c, r); });
 }
 
 void CattleServer::on_changelog_lock_read(Ctx& ctx, const mysql::DbResult& result) {
@@ -74,8 +84,9 @@ void CattleServer::on_changelog_lock_read(Ctx& ctx, const mysql::DbResult& resul
   }
   mysql::WriteBatch take;
   take.put(std::string(k_lock_table), k_lock_row, lock_row(true, std::string(ctx.name_of(ctx.self()))));
-  db_client_->commit(ctx, std::move(take),
-                     [this](Ctx& c, const mysql::DbResult& r) { on_changelog_lock_taken(c, r); });
+  liquibase_db_->commit(ctx, std::move(take), [this](Ctx& c, const mysql::DbResult& r) {
+    on_changelog_lock_taken(c, r);
+  });
 }
 
 void CattleServer::on_changelog_lock_taken(Ctx& ctx, const mysql::DbResult& result) {
@@ -91,15 +102,38 @@ void CattleServer::on(Ctx& ctx, const ChangelogLockPoll&) {
 void CattleServer::on(Ctx& ctx, const ChangelogUpdateDone&) {
   mysql::WriteBatch release;
   release.put(std::string(k_lock_table), k_lock_row, lock_row(false, ""));
-  db_client_->commit(ctx, std::move(release), [this](Ctx& c, const mysql::DbResult& r) {
+  liquibase_db_->commit(ctx, std::move(release), [this](Ctx& c, const mysql::DbResult& r) {
     if (!r.ok()) return boot_failed(c, mysql::format_error(*r.error));
     c.log(LogLevel::info, "Successfully released change log lock");
-    volatile_.migrated = true;
-    pool_ready(c);
+    c.set_timer(0, timer_tag::encode(MigrationDone{}));
   });
 }
 
+void CattleServer::on(Ctx& ctx, const MigrationDone&) {
+  // SpringLiquibase closes its connection, and the data source's pool (maxIdle 0) destroys it.
+  volatile_.migrated = true;
+  liquibase_db_->close_pool(ctx);
+  open_ha_pool(ctx);
+}
+
+void CattleServer::on_liquibase_pool_event(Ctx& ctx, mysql::PoolEvent event) {
+  switch (event) {
+    case mysql::PoolEvent::opened:
+      if (!volatile_.migrated) start_migration(ctx);
+      return;
+    case mysql::PoolEvent::refused:
+    case mysql::PoolEvent::lost: {
+      // getConnection() failed (SpringLiquibase.java line 296): the context fails.
+      const auto& err = liquibase_db_->last_error();
+      return boot_failed(ctx, err ? mysql::format_error(*err) : std::string("no connection"));
+    }
+  }
+}
+
 void CattleServer::boot_failed(Ctx& ctx, std::string why) {
+  // A second failure of the same boot (the lost connection under a failed statement) exits once.
+  if (volatile_.boot_failed) return;
+  volatile_.boot_failed = true;
   // Liquibase's LockException (or the database error under it) fails the Spring context. The
   // exit waits for a timer: the database client that reported the error is still on the stack.
   ctx.event(LogLevel::notable, Event("cattle.boot_failed").with("why", why),

@@ -26,6 +26,8 @@ inline constexpr std::string_view t_restart_reset_after = "docker_restart_reset_
 inline constexpr std::string_view t_changelog_lock_wait = "liquibase_lock_wait";
 inline constexpr std::string_view t_changelog_lock_poll = "liquibase_lock_poll";
 inline constexpr std::string_view t_changelog_update_time = "liquibase_update_time";
+// HA: Archaius's poll of the setting table through the configuration data source (server.cpp).
+inline constexpr std::string_view t_config_poll_interval = "archaius_poll_interval";
 
 inline constexpr std::string_view m_agent_resync = "agent_resync";
 inline constexpr std::string_view m_state_in_store = "state_in_store";
@@ -41,6 +43,7 @@ inline constexpr std::string_view m_exit_on_zk_lost = "cattle_exit_on_zk_lost";
 inline constexpr std::string_view m_pool_on_demand = "cattle_pool_on_demand";
 inline constexpr std::string_view m_changelog_lock = "liquibase_changelog_lock";
 inline constexpr std::string_view m_release_change_lock = "cattle_db_release_change_lock";
+inline constexpr std::string_view m_config_source = "cattle_config_datasource";
 inline constexpr std::string_view m_agent_connection_locks = "agent_connection_locks";
 // The allocator (allocator.cpp).
 inline constexpr std::string_view m_alloc_spread = "cattle_allocator_spread";

@@ -23,6 +23,31 @@ CattleServer::CattleServer(ServerConfig config)
   if (!config_.manager) return;
   db_client_.emplace("db");
   db_client_->set_callbacks({[this](Ctx& ctx, mysql::PoolEvent e) { on_pool_event(ctx, e); }});
+  // Besides its pool, a Cattle 1.1 process makes two more commons-dbcp 1.4 BasicDataSources
+  // through the same factory (rancher/cattle v0.165.8 code/framework/db-loader/src/main/java/io/
+  // cattle/platform/datasource/DefaultDataSourceFactoryImpl.java lines 12-28), each a pool with
+  // properties of its own from resources/content/cattle-global.properties:
+  //   - "liquibase" (Loader.java lines 35-38, io.cattle.platform.liquibase):
+  //     db.liquibase.maxtotal=1 and db.liquibase.maxidle=0 (lines 81-84). Liquibase 3.1.0's
+  //     SpringLiquibase. afterPropertiesSet borrows its one connection, runs the migration on it
+  //     and closes it in its finally block (liquibase/liquibase liquibase-parent-3.1.0
+  //     liquibase-core/src/main/ java/liquibase/integration/spring/SpringLiquibase.java lines
+  //     293-316); with maxIdle 0 the pool destroys a connection given back (commons-pool POOL_1_6
+  //     GenericObjectPool.java lines 1442-1443). So it holds one connection for the migration only,
+  //     and none after: the data source itself is never closed, but it keeps nothing open.
+  //   - "config" (code/iaas/archaius-management/src/main/java/io/cattle/platform/archaius/
+  //     startup/ArchaiusStartup.java lines 99-106, the LazyJDBCSource of the DatabaseConfig
+  //     bean): db.config.maxtotal=1 and db.config.maxidle=1 (lines 77-79). Archaius polls
+  //     SELECT distinct name, value FROM setting through it at the start and then every 60 s,
+  //     and the pool keeps its one connection idle in between; the evictor closes only
+  //     connections idle more than 5 min (db_min_evictable_idle), so it stays open for the life
+  //     of the process.
+  liquibase_db_.emplace("db", k_liquibase_source, "liquibase");
+  liquibase_db_->set_limits(1, 0);
+  liquibase_db_->set_callbacks(
+      {[this](Ctx& ctx, mysql::PoolEvent e) { on_liquibase_pool_event(ctx, e); }});
+  config_db_.emplace("db", k_config_source, "config");
+  config_db_->set_limits(1, 1);
   cm_.emplace(*config_.manager);
   // The manager pings the server's /ping; it answers once the server has its database.
   cm_->set_hooks({[this] { return volatile_.serving; }});
@@ -70,6 +95,8 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.changelog_lock_wait_ns = ctx.timing(t_changelog_lock_wait);
   cfg_.changelog_lock_poll_ns = ctx.timing(t_changelog_lock_poll);
   cfg_.changelog_update_ns = ctx.timing(t_changelog_update_time);
+  cfg_.config_source = ctx.mechanism(m_config_source);
+  cfg_.config_poll_interval_ns = ctx.timing(t_config_poll_interval);
   cfg_.alloc_spread = ctx.mechanism(m_alloc_spread);
   cfg_.alloc_ports = ctx.mechanism(m_alloc_ports);
   cfg_.alloc_affinity = ctx.mechanism(m_alloc_affinity);
@@ -102,6 +129,16 @@ void CattleServer::boot(Ctx& ctx) {
   durable_.started_ns = ctx.now();
   start_ha(ctx);
   db_client_->start(ctx);
+  liquibase_db_->start(ctx);
+  config_db_->start(ctx);
+  // The Spring context builds the Liquibase bean before anything that reads a table
+  // (spring-system-context.xml lines 22-25): the migration comes first, on its own data source
+  // (migration.cpp), and the pool opens when it is done.
+  if (cfg_.changelog_lock) return liquibase_db_->open_pool(ctx, 1, 1);
+  open_ha_pool(ctx);
+}
+
+void CattleServer::open_ha_pool(Ctx& ctx) {
   // Cattle's pool is commons-dbcp 1.4's BasicDataSource, and Cattle sets neither initialSize nor
   // minIdle (rancher/cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/
   // cattle/defaults/defaults.properties:19-26 and resources/content/cattle-global.properties:
@@ -117,9 +154,7 @@ void CattleServer::boot(Ctx& ctx) {
 void CattleServer::on_pool_event(Ctx& ctx, mysql::PoolEvent event) {
   switch (event) {
     case mysql::PoolEvent::opened:
-      // The first time in a process, Liquibase brings the schema up to date before anything
-      // else of the server starts (migration.cpp).
-      if (!volatile_.migrated && cfg_.changelog_lock) return start_migration(ctx);
+      // The pool opens only once Liquibase is done (boot, migration.cpp).
       volatile_.migrated = true;
       return pool_ready(ctx);
     case mysql::PoolEvent::refused:
@@ -144,6 +179,25 @@ void CattleServer::pool_ready(Ctx& ctx) {
     volatile_.cm_started = true;
     cm_->start(ctx);
   }
+  if (config_db_->state() == mysql::PoolState::idle) start_config_source(ctx);
+}
+
+void CattleServer::start_config_source(Ctx& ctx) {
+  if (!cfg_.config_source) return;
+  // ArchaiusStartup.start's refresh polls the setting table at once (lines 64-95): the pool's
+  // first borrow makes its connection. Its first poll's retries (LazyJDBCSource.checkInitial:
+  // 300 tries 1 s apart when the first load fails, which hold the boot back) are not modelled:
+  // a connection refused here is tried again at the next poll.
+  config_db_->open_pool(ctx, 1, 1);
+  ctx.set_timer(cfg_.config_poll_interval_ns, timer_tag::encode(ConfigPoll{}));
+}
+
+void CattleServer::on(Ctx& ctx, const ConfigPoll&) {
+  // FixedDelayPollingScheduler: the next poll a delay after this one. Its answer changes nothing
+  // the model reads (the settings are the scenario's); what it does here is keep the connection
+  // busy, so that the evictor never finds it idle long enough, and make it again after a refusal.
+  config_db_->select_unmodelled(ctx, [](Ctx&, const mysql::DbResult&) {});
+  ctx.set_timer(cfg_.config_poll_interval_ns, timer_tag::encode(ConfigPoll{}));
 }
 
 void CattleServer::open_pool(Ctx& ctx) {
@@ -232,6 +286,8 @@ void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
   cm_->on_connection(ctx, peer, event);
   if (volatile_.down) return;
   db_client_->on_connection(ctx, peer, event);
+  liquibase_db_->on_connection(ctx, peer, event);
+  config_db_->on_connection(ctx, peer, event);
   if (zk_) zk_->on_connection(ctx, peer, event);
   if (redis_) redis_->on_connection(ctx, peer, event);
 }
@@ -252,7 +308,8 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
     // A node that swaps (observation 10) answers nothing: not its agents, the API, the db, its
     // ZooKeeper and Redis sessions. Its manager behaves as models/cluster_manager says.
     if (cm_->unresponsive()) return;
-    if (mysql::DbClient::owns_message(msg.type)) return db_client_->on_message(ctx, from, msg);
+    if (mysql::DbClient::owns_message(msg.type))
+      return db_client_for(mysql::DbClient::source_of_message(msg))->on_message(ctx, from, msg);
     if (zk::ZkClient::owns_message(msg.type)) {
       if (zk_) zk_->on_message(ctx, from, msg);
       return;
@@ -356,7 +413,8 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
     }
     // Swapping, the server's own work stalls too; a restart sets its timers again.
     if (cm_->unresponsive()) return;
-    if (mysql::DbClient::owns_timer(tag)) return db_client_->on_timer(ctx, tag);
+    if (mysql::DbClient::owns_timer(tag))
+      return db_client_for(mysql::timer_source(tag))->on_timer(ctx, tag);
     if (zk::ZkClient::owns_timer(tag)) {
       if (zk_) zk_->on_timer(ctx, tag);
       return;
@@ -366,11 +424,11 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
       return;
     }
   }
-  bool known = timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait,
-                                  AgentReply, HaBoot, ServiceLockWait, ZkLost,
-                                  ContainerRestart, ChangelogLockPoll, ChangelogUpdateDone,
-                                  BootFailed, HealthCleanupTick, HealthLockWait>(
-      tag, [&](const auto& t) { on(ctx, t); });
+  bool known =
+      timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait, AgentReply, HaBoot,
+                          ServiceLockWait, ZkLost, ContainerRestart, ChangelogLockPoll,
+                          ChangelogUpdateDone, BootFailed, HealthCleanupTick, HealthLockWait,
+                          MigrationDone, ConfigPoll>(tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }
 
@@ -429,6 +487,8 @@ void CattleServer::on_crash() {
   if (!cm_) return;
   cm_->crash();
   db_client_->crash();
+  liquibase_db_->crash();
+  config_db_->crash();
   crash_ha();
 }
 
@@ -520,6 +580,8 @@ template <class Self, class F>
 void CattleServer::for_each_component(Self& self, F&& f) {
   if (self.cm_) f("cm", *self.cm_);
   if (self.db_client_) f("db_client", *self.db_client_);
+  if (self.liquibase_db_) f("liquibase_db", *self.liquibase_db_);
+  if (self.config_db_) f("config_db", *self.config_db_);
   if (self.zk_) f("zk", *self.zk_);
   if (self.redis_) f("redis", *self.redis_);
 }

@@ -205,15 +205,17 @@ class CattleServer final : public Node {
     // HA schema migration (migration.cpp): done in this process; the wait's deadline.
     bool migrated = false;
     TimeNs changelog_deadline_ns = 0;
+    // The exit is on its way (migration.cpp): the pending BootFailed timer says as much, and
+    // the exit resets it, so it adds nothing to the state.
+    Untracked<bool> boot_failed = false;
     // HA health checks (healthcheck_ha.cpp): the reports and reconciles being handled.
     HealthWorkQueue health_work;
-    STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots,
-                    agent_locks, bus, bus_scheduled, ha_booted, serving, cm_started, shared,
-                    cache_ready, refreshing,
+    STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots, agent_locks, bus,
+                    bus_scheduled, ha_booted, serving, cm_started, shared, cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
-                    refresh_rows, journal, deferred, service_work, actions,
-                    reconcile_paused_logged, seed_seq, down, lost_timer, migrated,
-                    changelog_deadline_ns, health_work)
+                    refresh_rows, journal, deferred, service_work, actions, reconcile_paused_logged,
+                    seed_seq, down, lost_timer, migrated, changelog_deadline_ns, boot_failed,
+                    health_work)
   };
 
   mysql::Database& db() {
@@ -257,6 +259,14 @@ class CattleServer final : public Node {
   void on(Ctx& ctx, const ChangelogLockPoll& t);
   void on(Ctx& ctx, const ChangelogUpdateDone& t);
   void on(Ctx& ctx, const BootFailed& t);
+  void on(Ctx& ctx, const MigrationDone& t);
+  // The Liquibase data source's pool events: its connection opened, or could not be made.
+  void on_liquibase_pool_event(Ctx& ctx, mysql::PoolEvent event);
+  // HA: the server's own pool (mechanism cattle_pool_on_demand), opened once the migration is
+  // done; then Archaius's configuration data source and its poll (cattle_config_datasource).
+  void open_ha_pool(Ctx& ctx);
+  void start_config_source(Ctx& ctx);
+  void on(Ctx& ctx, const ConfigPoll& t);
   // The pool is open and the schema is current: the server serves and joins.
   void pool_ready(Ctx& ctx);
 
@@ -472,6 +482,8 @@ class CattleServer final : public Node {
     DurationNs restart_reset_after_ns = 0;
     bool changelog_lock = true;
     bool release_change_lock = false;
+    bool config_source = true;
+    DurationNs config_poll_interval_ns = 0;
     DurationNs changelog_lock_wait_ns = 0;
     DurationNs changelog_lock_poll_ns = 0;
     DurationNs changelog_update_ns = 0;
@@ -508,6 +520,19 @@ class CattleServer final : public Node {
   template <class Self, class F>
   static void for_each_component(Self& self, F&& f);
   std::optional<mysql::DbClient> db_client_;
+  // The two data sources a Cattle 1.1 process holds besides its pool (server.cpp, the
+  // constructor): Liquibase's, for the migration at boot, and Archaius's configuration source.
+  std::optional<mysql::DbClient> liquibase_db_;
+  std::optional<mysql::DbClient> config_db_;
+  // Their numbers in connection ids and timer tags (models/mysql/db_protocol.hpp, source_of).
+  static constexpr int k_liquibase_source = 1;
+  static constexpr int k_config_source = 2;
+  // The client of a data source's number: a message or timer of the process goes to it.
+  mysql::DbClient* db_client_for(int source) {
+    if (source == k_liquibase_source) return &*liquibase_db_;
+    if (source == k_config_source) return &*config_db_;
+    return &*db_client_;
+  }
   std::optional<cm::ClusterManager> cm_;
   std::optional<zk::ZkClient> zk_;
   std::optional<redis::RedisClient> redis_;

@@ -121,6 +121,22 @@ struct BootFailed {
   STAMPEDE_FIELDS()
 };
 
+// HA: the migration is done and Liquibase's connection closed: the server's pool opens next
+// (migration.cpp). A timer, because the Liquibase data source's client is still on the stack.
+struct MigrationDone {
+  static constexpr TimerKind k_kind{8, 17};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
+// HA: Archaius's next poll of the setting table through the configuration data source is due
+// (server.cpp).
+struct ConfigPoll {
+  static constexpr TimerKind k_kind{8, 18};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
 // HA: the small numbers a server's ping timers carry for its hosts (PingTimeout::host_slot),
 // handed out from 1 in the order the hosts are first pinged. A handful of hosts: a vector.
 struct HostSlots {

@@ -78,8 +78,8 @@ void DbClient::read_config(Ctx& ctx) {
   cfg_.validation_interval_ns = ctx.timing(k_validation_interval);
   cfg_.eviction_interval_ns = ctx.timing(k_eviction_interval);
   cfg_.min_evictable_idle_ns = ctx.timing(k_min_evictable_idle);
-  cfg_.max_active = ctx.timing(k_pool_max_active);
-  cfg_.max_idle = ctx.timing(k_pool_max_idle);
+  cfg_.max_active = limits_ ? limits_->max_active : ctx.timing(k_pool_max_active);
+  cfg_.max_idle = limits_ ? limits_->max_idle : ctx.timing(k_pool_max_idle);
   // A program's own connections (not pooled) are what it opened: no growth, no idle limit.
   cfg_.grow = pooled_ && ctx.mechanism(k_pool_grow);
   cfg_.backoff_min_ns = ctx.timing(k_backoff_min);
@@ -137,12 +137,12 @@ void DbClient::attempt(Ctx& ctx) {
   v.session = ctx.random(1, (std::int64_t{1} << 30) - 1);
   v.state = PoolState::connecting;
   for (int k = 1; k <= v.initial; ++k) {
-    std::int64_t c = connection_id(v.session, k);
+    std::int64_t c = conn_id(v.session, k);
     v.conns.emplace(c, Conn{});
     ctx.send(cfg_.server, wire::encode(DbOpen{c}));
   }
   v.next_k = v.initial + 1;
-  ctx.set_timer(cfg_.connect_timeout_ns, timer_tag::encode(ConnectTimer{v.gen}));
+  ctx.set_timer(cfg_.connect_timeout_ns, tag(ConnectTimer{v.gen}));
 }
 
 void DbClient::release_connections(Ctx& ctx) {
@@ -178,11 +178,16 @@ void DbClient::became_open(Ctx& ctx) {
   volatile_.state = PoolState::open;
   volatile_.backoff_ns = 0;
   const int n = volatile_.initial;
-  ctx.event(LogLevel::info, Event("mysql.pool_open").with("connections", std::int64_t{n}),
-            fmt::format("database pool of {} connection{} open", n, n == 1 ? "" : "s"));
+  // A data source besides the main pool names itself, so that a search for the pool's line
+  // finds the pool's.
+  ctx.event(
+      LogLevel::info, Event("mysql.pool_open").with("connections", std::int64_t{n}),
+      label_.empty()
+          ? fmt::format("database pool of {} connection{} open", n, n == 1 ? "" : "s")
+          : fmt::format("{} data source: {} connection{} open", label_, n, n == 1 ? "" : "s"));
   if (pooled_) {
-    ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{volatile_.gen}));
-    ctx.set_timer(cfg_.eviction_interval_ns, timer_tag::encode(EvictTimer{volatile_.gen}));
+    ctx.set_timer(cfg_.validation_interval_ns, tag(ValidateTimer{volatile_.gen}));
+    ctx.set_timer(cfg_.eviction_interval_ns, tag(EvictTimer{volatile_.gen}));
   }
   serve_queue(ctx);
   if (cb_.pool) cb_.pool(ctx, PoolEvent::opened);
@@ -194,7 +199,8 @@ void DbClient::refused(Ctx& ctx, const DbError& err) {
             Event("mysql.too_many_connections")
                 .with("code", std::int64_t{err.code})
                 .with("connections", std::int64_t{volatile_.initial}),
-            format_error(err));
+            label_.empty() ? format_error(err)
+                           : fmt::format("{} data source: {}", label_, format_error(err)));
   release_connections(ctx);
   ++volatile_.gen;
   volatile_.state = PoolState::refused;
@@ -213,7 +219,7 @@ void DbClient::lost(Ctx& ctx, const DbError& err) {
   ++v.reconnects;
   v.backoff_ns = v.backoff_ns == 0 ? cfg_.backoff_min_ns
                                    : std::min(v.backoff_ns * 2, cfg_.backoff_max_ns);
-  ctx.set_timer(v.backoff_ns, timer_tag::encode(ReconnectTimer{v.gen}));
+  ctx.set_timer(v.backoff_ns, tag(ReconnectTimer{v.gen}));
   ctx.event(LogLevel::info,
             Event("mysql.pool_lost")
                 .with("code", std::int64_t{err.code})
@@ -288,8 +294,7 @@ void DbClient::start_waiting(Ctx& ctx, std::int64_t id) {
   // it makes a connection (now, or when the pool reopens) and waits for its handshake.
   const DurationNs wait_ns =
       it->second.exhausted ? cfg_.pool_max_wait_ns : cfg_.connect_timeout_ns;
-  it->second.timer =
-      ctx.set_timer(wait_ns, timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
+  it->second.timer = ctx.set_timer(wait_ns, tag(RequestTimer{static_cast<std::uint32_t>(id)}));
 }
 
 std::int64_t DbClient::borrow(Ctx& ctx) {
@@ -327,8 +332,8 @@ void DbClient::serve_queue(Ctx& ctx) {
     }
     // From here the driver's read waits for the answer, at most socketTimeout.
     if (p.timer.value != 0) ctx.cancel_timer(p.timer);
-    p.timer = ctx.set_timer(cfg_.socket_timeout_ns,
-                            timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
+    p.timer =
+        ctx.set_timer(cfg_.socket_timeout_ns, tag(RequestTimer{static_cast<std::uint32_t>(id)}));
     ctx.send(cfg_.server, wire::encode(DbRequest{c, id, p.request.body}));
   }
 }
@@ -339,13 +344,13 @@ void DbClient::make_connections(Ctx& ctx) {
   // each borrow that finds nothing idle while the pool is under maxActive).
   while (handshakes() < static_cast<int>(v.queue.size()) &&
          static_cast<int>(v.conns.size()) < limit()) {
-    STAMPEDE_ASSERT(v.next_k < k_second_process_bit, "a session ran out of connection ids");
-    std::int64_t c = connection_id(v.session, v.next_k);
+    STAMPEDE_ASSERT(v.next_k < (std::int64_t{1} << k_source_shift),
+                    "a session ran out of connection ids");
+    std::int64_t c = conn_id(v.session, v.next_k);
     v.conns.emplace(c, Conn{});
     ctx.send(cfg_.server, wire::encode(DbOpen{c}));
     ctx.set_timer(cfg_.connect_timeout_ns,
-                  timer_tag::encode(CreateTimer{v.gen & 0xFFFu,
-                                                static_cast<std::uint32_t>(v.next_k)}));
+                  tag(CreateTimer{v.gen & 0xFFFu, static_cast<std::uint32_t>(v.next_k)}));
     ++v.next_k;
   }
 }
@@ -437,8 +442,8 @@ void DbClient::finish(Ctx& ctx, std::int64_t txn, bool commit, WriteBatch batch,
     Conn& conn = v.conns.at(c);
     if (conn.end == ConnEnd::open) {
       conn.use = ConnUse::busy;
-      TimerId timer = ctx.set_timer(
-          cfg_.socket_timeout_ns, timer_tag::encode(RequestTimer{static_cast<std::uint32_t>(id)}));
+      TimerId timer =
+          ctx.set_timer(cfg_.socket_timeout_ns, tag(RequestTimer{static_cast<std::uint32_t>(id)}));
       v.pending.emplace(id, Pending{RequestRef{b}, std::move(done), timer, c, false});
       ctx.send(cfg_.server, wire::encode(DbRequest{c, id, b}));
       return;
@@ -454,6 +459,13 @@ void DbClient::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   if (from != cfg_.server) return;
   wire::dispatch<DbOpened, DbRefused, DbResponse, DbReset>(msg,
                                                           [&](const auto& m) { on(ctx, m); });
+}
+
+int DbClient::source_of_message(const Message& msg) {
+  std::int64_t conn = 0;
+  wire::dispatch<DbOpened, DbRefused, DbResponse, DbReset>(msg,
+                                                           [&](const auto& m) { conn = m.conn; });
+  return source_of(conn);
 }
 
 bool DbClient::current(std::int64_t conn) const {
@@ -617,7 +629,7 @@ void DbClient::give_back(Ctx& ctx, std::int64_t c) {
 
 void DbClient::on_timer(Ctx& ctx, std::uint64_t tag) {
   timer_tag::dispatch<RequestTimer, ConnectTimer, ReconnectTimer, ValidateTimer, CreateTimer,
-                      EvictTimer>(tag, [&](const auto& t) { on(ctx, t); });
+                      EvictTimer>(tag & ~k_timer_source_mask, [&](const auto& t) { on(ctx, t); });
 }
 
 void DbClient::on(Ctx& ctx, const RequestTimer& t) {
@@ -632,7 +644,7 @@ void DbClient::on(Ctx& ctx, const ConnectTimer& t) {
 void DbClient::on(Ctx& ctx, const CreateTimer& t) {
   Volatile& v = volatile_;
   if ((v.gen & 0xFFFu) != t.gen_low || v.state != PoolState::open) return;
-  auto it = v.conns.find(connection_id(v.session, static_cast<int>(t.k)));
+  auto it = v.conns.find(conn_id(v.session, static_cast<int>(t.k)));
   if (it == v.conns.end() || it->second.use != ConnUse::handshake) return;  // answered in time
   v.conns.erase(it);
   create_failed(ctx, cannot_connect(server_name_, k_timed_out));
@@ -648,7 +660,7 @@ void DbClient::on(Ctx& ctx, const ValidateTimer& t) {
   // Busy connections prove themselves through their own timeouts; an idle pool asks.
   if (v.queue.empty() && !v.free_conns.empty())
     submit(ctx, std::make_shared<RequestBody>(), nullptr);
-  ctx.set_timer(cfg_.validation_interval_ns, timer_tag::encode(ValidateTimer{v.gen}));
+  ctx.set_timer(cfg_.validation_interval_ns, tag(ValidateTimer{v.gen}));
 }
 
 void DbClient::on(Ctx& ctx, const EvictTimer& t) {
@@ -679,7 +691,7 @@ void DbClient::on(Ctx& ctx, const EvictTimer& t) {
                   .with("pool", std::int64_t{open_count()}),
               fmt::format("evicted {} idle connections; {} left in the pool", evicted,
                           open_count()));
-  ctx.set_timer(cfg_.eviction_interval_ns, timer_tag::encode(EvictTimer{v.gen}));
+  ctx.set_timer(cfg_.eviction_interval_ns, tag(EvictTimer{v.gen}));
 }
 
 std::optional<std::int64_t> DbClient::probe(std::string_view key, std::string_view arg) const {

@@ -164,6 +164,18 @@ class DbClient {
   // validated.
   explicit DbClient(std::string server = "db", bool pooled = true)
       : server_name_(std::move(server)), pooled_(pooled) {}
+  // A further data source of the same process: its number (1-3) goes into its connection ids
+  // and timer tags (db_protocol.hpp, source_of and timer_source), so that the owner can route
+  // each to its client and the db counts its sessions apart; `label` names it in its log lines.
+  DbClient(std::string server, int source, std::string label)
+      : server_name_(std::move(server)), source_(source), label_(std::move(label)) {}
+  // A pool whose own properties set maxActive and maxIdle (dbcp's BasicDataSource reads them per
+  // data source, code/framework/pool/.../PoolConfig.java): they replace db_pool_max_active and
+  // db_pool_max_idle. Read at start, as the configuration is.
+  void set_limits(std::int64_t max_active, std::int64_t max_idle) {
+    limits_ = Limits{max_active, max_idle};
+  }
+  int source() const { return source_; }
   void set_callbacks(Callbacks cb) { cb_ = std::move(cb); }
 
   // From the owner's on_start (also after a restart).
@@ -171,6 +183,8 @@ class DbClient {
   // From the owner's on_crash: everything here is volatile.
   void crash();
   static bool owns_message(std::uint32_t type) { return is_db_type(type); }
+  // The data source a message of owns_message is for (its connection's, source_of).
+  static int source_of_message(const Message& msg);
   static bool owns_timer(std::uint64_t tag) {
     return (tag & k_tag_prefix_mask) == k_client_tag_prefix;
   }
@@ -291,8 +305,25 @@ class DbClient {
   // Fails the given requests (already removed from pending) with err.
   void fail(Ctx& ctx, std::vector<Pending> failed, const DbError& err);
 
+  // This client's connection id and timer tag: its data source's number added.
+  std::int64_t conn_id(std::int64_t session, int k) const {
+    return connection_id(session, k) | (std::int64_t{source_} << k_source_shift);
+  }
+  template <class T>
+  std::uint64_t tag(const T& timer) const {
+    return timer_tag::encode(timer) | (std::uint64_t(source_) << k_timer_source_shift);
+  }
+
+  struct Limits {
+    std::int64_t max_active = 0;
+    std::int64_t max_idle = 0;
+  };
+
   std::string server_name_;
   bool pooled_ = true;
+  int source_ = 0;
+  std::string label_;
+  std::optional<Limits> limits_;
   Callbacks cb_;
   Config cfg_;
   Volatile volatile_;

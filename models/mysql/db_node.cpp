@@ -211,13 +211,14 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
     ctx.send(from, wire::encode(DbOpened{m.conn}));
     return;
   }
-  // A new session from a node means its earlier connections are dead (its process restarted or
-  // gave them up): their sockets would have been reset, so they no longer count.
+  // A new session from a node's client (a process's data source) means that client's earlier
+  // connections are dead (its process restarted or gave them up): their sockets would have been
+  // reset, so they no longer count.
   std::vector<std::int64_t> stale;
   for (auto it = connections.lower_bound({from, INT64_MIN});
        it != connections.end() && it->first.first == from; ++it)
     if (session_of(it->first.second) != session_of(m.conn) &&
-        second_process(it->first.second) == second_process(m.conn))
+        client_of(it->first.second) == client_of(m.conn))
       stale.push_back(it->first.second);
   for (std::int64_t c : stale) close(from, c);
 

@@ -49,6 +49,19 @@ inline constexpr std::int64_t k_second_process_bit = std::int64_t{1} << (k_sessi
 inline bool second_process(std::int64_t connection) {
   return (connection & k_second_process_bit) != 0;
 }
+// One process may hold several data sources, each a pool of its own: a Cattle 1.1 server has,
+// besides its pool, Liquibase's and Archaius's configuration source (models/cattle/server.hpp).
+// Each names its connections with its number in these two bits of k, below the second process's
+// bit, and the db counts each source's sessions apart as it does each process's.
+inline constexpr int k_source_shift = k_session_shift - 3;
+inline constexpr std::int64_t k_source_mask = std::int64_t{3} << k_source_shift;
+inline int source_of(std::int64_t connection) {
+  return static_cast<int>((connection & k_source_mask) >> k_source_shift);
+}
+// The client a connection belongs to: its process and its data source.
+inline std::int64_t client_of(std::int64_t connection) {
+  return connection & (k_second_process_bit | k_source_mask);
+}
 
 // The writes of one transaction as they travel. It hands out the same placeholder ids as
 // mysql::Transaction (-1, -2, ... in insertion order), so later writes of the batch can refer to
@@ -225,10 +238,16 @@ struct DbReset {
   STAMPEDE_FIELDS(conn, request)
 };
 
-// Timer tags of DbClient: the high 16 bits name it ("MC"), the next 16 the timer's kind, the low
-// 32 bits the pool attempt's generation (or a request's id).
+// Timer tags of DbClient: the high 16 bits name it ("MC"), the next 16 the timer's kind (its high
+// 8 bits the client's data source, k_timer_source_shift), the low 32 bits the pool attempt's
+// generation (or a request's id).
 inline constexpr std::uint64_t k_client_tag_prefix = 0x4D43ULL << 48;
 inline constexpr std::uint64_t k_tag_prefix_mask = 0xFFFFULL << 48;
+inline constexpr unsigned k_timer_source_shift = 40;
+inline constexpr std::uint64_t k_timer_source_mask = 0xFFULL << k_timer_source_shift;
+inline int timer_source(std::uint64_t tag) {
+  return static_cast<int>((tag & k_timer_source_mask) >> k_timer_source_shift);
+}
 
 constexpr TimerKind client_timer_kind(std::uint64_t kind) {
   return TimerKind{32, (k_client_tag_prefix >> 32) | kind};

@@ -163,19 +163,20 @@ TEST_CASE(
       CHECK(first < 81 * k_s);
     }
     CHECK(metric(out, "db_connections_refused") >= 50);
-    // server-3 boots at 2:00 into a full db (its pool or its manager is refused) and never joins.
+    // server-3 boots at 2:00 into a full db (its Liquibase connection is refused and the boot
+    // fails, seeds 2 to 4, or its manager's is, seed 1) and never joins.
     CHECK(first_time(out, "server-3", too_many) >= 120 * k_s);
     for (const char* s : {"server-1", "server-2", "server-3"})
       CHECK(timeline_count(out, s, "members=[server-1, server-2, server-3]") == 0);
   }
-  // The pools as field-notes observation 6 describes them, 50 at boot: server-2 is refused at
-  // once, before any load.
+  // The pools as field-notes observation 6 describes them, 50 at boot: server-2's is refused at
+  // once, before any load, as soon as its migration (2 s after its boot at 60 s) is done.
   Run eager =
       run(load("ha-too-many-connections", {"cluster.mechanisms.cattle_pool_on_demand=false"}), 1,
           LogLevel::info);
   const TimeNs refused = first_time(eager.out, "server-2", too_many);
-  CHECK(refused >= 60 * k_s);
-  CHECK(refused < 61 * k_s);
+  CHECK(refused >= 62 * k_s);
+  CHECK(refused < 63 * k_s);
   CHECK(timeline_count(eager.out, "server-1", "database pool of 50 connections open") == 1);
 }
 
@@ -504,13 +505,36 @@ TEST_CASE("known bug (b): without the stale-holder check a paused holder starts 
   CHECK(on.passed);
   CHECK(metric(on, "stale_holder_refusals") == 1);
   CHECK(timeline_count(on, "server-1", "stopped work on service web") == 1);
+  // With Cattle's boot as it is by default (the migration first, and the configuration data
+  // source), which the scenario switches off for the explorer's figures, the window is 2 s later
+  // and the bug is the same.
+  const std::vector<std::string> cattle_boot = {
+      "cluster.mechanisms.liquibase_changelog_lock=true",
+      "cluster.mechanisms.cattle_config_datasource=true",
+      "faults=[{at: 2.088s, pause: {node: server-1, for: 60s}}]"};
+  Run boot_run = run(load("known-bugs/ha-stale-lock-holder", cattle_boot), 1);
+  CHECK(any_failed_containing(boot_run.out, "lock.no_stale_holder_action"));
+  std::vector<std::string> boot_checked = cattle_boot;
+  boot_checked.push_back("cluster.mechanisms.zk_stale_holder_check=true");
+  Run boot_checked_run = run(load("known-bugs/ha-stale-lock-holder", boot_checked), 1);
+  CHECK(boot_checked_run.out.passed);
+  // The boot's migration is what moves the window: at the old moment the pause finds server-1
+  // still migrating, and nothing stale follows.
+  std::vector<std::string> old_moment = cattle_boot;
+  old_moment.back() = "faults=[{at: 0.849s, pause: {node: server-1, for: 60s}}]";
+  Run old_run = run(load("known-bugs/ha-stale-lock-holder", old_moment), 1);
+  CHECK_FALSE(any_failed_containing(old_run.out, "lock.no_stale_holder_action"));
 }
 
 TEST_CASE("HA API: behind one DNS name, requests move on to the next server while one is down",
           "[ha]") {
   const std::uint64_t seed = load("ha-server-crash").seed;
   Run on_run = run(load("ha-server-crash"), seed);
-  CHECK(metric(on_run.out, "availability:api") == 1.0);
+  // Every request is served but two made in the first seconds, while server-1 runs its boot's
+  // migration (liquibase_changelog_lock) and the others have not booted: nobody serves yet.
+  CHECK(metric(on_run.out, "api_requests_failed") == 2);
+  Run start = run(load("ha-server-crash", {"duration=5s", "faults=[]", "expect=[]"}), seed);
+  CHECK(metric(start.out, "api_requests_failed") == 2);
   // Without trying the next address, the crashed server's share of the requests fails.
   Run off_run = run(load("ha-server-crash", {"cluster.mechanisms.api_dns_failover=false"}), seed);
   CHECK(any_failed_containing(off_run.out, "target: api"));
