@@ -386,6 +386,10 @@ void Agent::recount() {
   volatile_.running_by_service->clear();
   for (const auto& [name, c] : volatile_.containers)
     if (c.running) ++volatile_.running_by_service.value[service_of(name)];
+  const std::vector<ServiceScale>& services = catalog();
+  std::vector<int>& by_catalog = volatile_.running_by_catalog;
+  by_catalog.resize(services.size());
+  for (std::size_t i = 0; i < services.size(); ++i) by_catalog[i] = running(services[i].service);
 }
 
 bool Agent::is_running(std::string_view container) const {

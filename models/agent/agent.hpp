@@ -152,6 +152,12 @@ class Agent final : public Node {
 
   // Running containers of a service (STACK/SERVICE) on this host.
   int running(std::string_view service) const;
+  // The same count for the service at position `i` of catalog(): what the census asks after
+  // every agent step, without a look-up by name.
+  int running_at(std::size_t i) const {
+    const std::vector<int>& counts = volatile_.running_by_catalog;
+    return i < counts.size() ? counts[i] : 0;
+  }
   // Running containers of a service that have been running since `before_ns` or earlier.
   int running_since(std::string_view service, TimeNs before_ns) const;
   // scale_exceeded_grace, read at start.
@@ -206,6 +212,7 @@ class Agent final : public Node {
     std::map<std::string, Container, std::less<>> containers;
     // Running containers per service: derived from `containers`, kept for the invariants.
     Untracked<std::map<std::string, int, std::less<>>> running_by_service;
+    Untracked<std::vector<int>> running_by_catalog;  // the same, by position in catalog()
     std::map<std::uint64_t, std::string> starting;  // start token -> container
     bool overlay_up = false;
     std::map<std::string, std::string> directory;  // container -> agent, from the server's push
@@ -220,9 +227,9 @@ class Agent final : public Node {
     std::map<std::int64_t, PendingQuery> queries;  // one per web request in flight
     Untracked<DbRoute> db_route;
     HealthTargets health;  // the network agent's HAProxy checks
-    STAMPEDE_FIELDS(server, server_index, containers, running_by_service, starting, overlay_up,
-                    directory, directory_from, connected, retry_pending, last_contact_ns, queries,
-                    db_route, health)
+    STAMPEDE_FIELDS(server, server_index, containers, running_by_service, running_by_catalog,
+                    starting, overlay_up, directory, directory_from, connected, retry_pending,
+                    last_contact_ns, queries, db_route, health)
   };
   // Read at start (the same on every start: not state).
   struct Config {

@@ -52,10 +52,20 @@ const Census& Census::of(const WorldView& w) {
     c.rebuild(w);
     return c;
   }
+  // Each agent the log names is read once, however often it stepped since: between two looks an
+  // agent steps several times (a request reaches its web container, then its db's reply).
   const bool incremental = w.changes().read(c.cursor_, [&](NodeId id) {
-    if (id < c.index_.size() && c.index_[id] >= 0)
-      c.reread(w, static_cast<std::size_t>(c.index_[id]));
+    if (id >= c.index_.size() || c.index_[id] < 0) return;
+    const auto agent = static_cast<std::uint32_t>(c.index_[id]);
+    if (c.named_[agent]) return;
+    c.named_[agent] = 1;
+    c.named_list_.push_back(agent);
   });
+  for (std::uint32_t agent : c.named_list_) {
+    c.named_[agent] = 0;
+    if (incremental) c.reread(w, agent);
+  }
+  c.named_list_.clear();
   if (!incremental)
     for (std::size_t i = 0; i < c.agents_.size(); ++i) c.reread(w, i);
   return c;
@@ -82,6 +92,8 @@ void Census::rebuild(const WorldView& w) {
   counts_.running.assign(counts_.services.size(), 0);
   by_agent_.assign(agents_.size() * counts_.services.size(), 0);
   up_.assign(agents_.size(), 0);
+  named_.assign(agents_.size(), 0);
+  named_list_.clear();
   for (std::size_t i = 0; i < agents_.size(); ++i) reread(w, i);
 }
 
@@ -95,7 +107,10 @@ void Census::reread(const WorldView& w, std::size_t agent) {
   const std::size_t services = counts_.services.size();
   std::int32_t* kept = by_agent_.data() + agent * services;
   for (std::size_t s = 0; s < services; ++s) {
-    const std::int32_t v = up ? a->running(counts_.services[s].service) : 0;
+    // With one catalog for every agent, position s of the agent's is counts_.services[s].
+    const std::int32_t v = !up        ? 0
+                           : uniform_ ? a->running_at(s)
+                                      : a->running(counts_.services[s].service);
     counts_.running[s] += v - kept[s];
     kept[s] = v;
   }

@@ -50,6 +50,8 @@ class Census final : public ViewCache {
   std::vector<std::int32_t> index_;      // by node id: the position in agents_, or -1
   std::vector<std::int32_t> by_agent_;   // agents_.size() x services: counts of a live agent
   std::vector<std::uint8_t> up_;         // by position in agents_
+  std::vector<std::uint8_t> named_;      // by position in agents_: in named_list_
+  std::vector<std::uint32_t> named_list_;  // the agents the change log named, during of()
   Counts counts_;
 };
 

@@ -330,8 +330,8 @@ void Kernel::push_on_link(Event&& ev) {
   auto [tail, first] = link_tails_.try_emplace(dir, slot);
   if (!first) {
     // Its time is later than that of every pending event of the direction: it waits its turn.
-    slab_[tail->second].next = slot;
-    tail->second = slot;
+    slab_[*tail].next = slot;
+    *tail = slot;
     return;
   }
   const Event& e = slab_[slot];

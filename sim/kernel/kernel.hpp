@@ -21,6 +21,7 @@
 #include "sim/core/records.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/spec.hpp"
+#include "sim/kernel/link_tails.hpp"
 #include "sim/net/connections.hpp"
 #include "sim/net/network.hpp"
 
@@ -162,7 +163,7 @@ class Kernel final : public Engine {
   // agent at each of a wave of host activations had O(agents^2) deliveries pending at once, and
   // popping from a heap of millions of entries took a third of the run (issue 15). By direction
   // key (from << 32 | to): the slot of the direction's last pending event.
-  std::unordered_map<std::uint64_t, std::uint32_t> link_tails_;
+  LinkTails link_tails_;
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;
   // The node that set each timer, by timer id, while the timer is live (set and neither fired

@@ -10,7 +10,11 @@ std::uint64_t Connections::key(NodeId a, NodeId b) {
 
 Connections::Entry& Connections::entry(NodeId a, NodeId b) {
   STAMPEDE_ASSERT(a != b, "a node has no connection to itself");
+  EntryCache::Line& line = cache_.line(key(a, b));
+  if (line.key == key(a, b)) return *line.entry;
   auto [it, added] = entries_.try_emplace(key(a, b));
+  line.key = key(a, b);
+  line.entry = &it->second;
   if (added) {
     // peers_ stays sorted so that crash() and digest_into() walk pairs in id order.
     const std::size_t n = std::max(a, b) + std::size_t{1};
@@ -24,8 +28,14 @@ Connections::Entry& Connections::entry(NodeId a, NodeId b) {
 }
 
 const Connections::Entry* Connections::find(NodeId a, NodeId b) const {
+  EntryCache::Line& line = cache_.line(key(a, b));
+  if (line.key == key(a, b)) return line.entry;
   auto it = entries_.find(key(a, b));
-  return it == entries_.end() ? nullptr : &it->second;
+  if (it == entries_.end()) return nullptr;
+  // The table is logically const: only the cache of where its entries are changes.
+  line.key = key(a, b);
+  line.entry = const_cast<Entry*>(&it->second);
+  return line.entry;
 }
 
 Connections::Verdict Connections::open(Entry& e, NodeId from, NodeId to, const Ends& ends) {

@@ -45,6 +45,7 @@
 // nothing of time or processes: the engine passes what it needs (the link, the peer's power and
 // process, the incarnations) and schedules what the verdicts say.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -217,8 +218,31 @@ class Connections {
     discard(e.hold[1]);
   }
 
-  // Looked up on every stream send; iterated only through peers_, which is kept sorted.
+  // Looked up on every stream send; iterated only through peers_, which is kept sorted. No entry
+  // is ever erased, so an entry's address stays the same for the table's life.
   std::unordered_map<std::uint64_t, Entry> entries_;
+  // entry() and find() go through a direct-mapped cache of the entries' addresses: a stream
+  // message looks its pair up three times (send, arrival, delivery), a hashed look-up each, 5% of
+  // the HA hour (bench/RESULTS.md, session 24). A copy of the table starts with an empty cache,
+  // since the cached addresses are those of the original's entries.
+  struct EntryCache {
+    struct Line {
+      std::uint64_t key = ~std::uint64_t{0};  // no pair has this key: its ends would be equal
+      Entry* entry = nullptr;
+    };
+    std::array<Line, 256> lines;
+    EntryCache() = default;
+    EntryCache(const EntryCache&) {}
+    EntryCache& operator=(const EntryCache&) {
+      lines = {};
+      return *this;
+    }
+    Line& line(std::uint64_t key) {
+      // The top byte of a Fibonacci hash: pairs that differ only in one end spread out.
+      return lines[static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 56)];
+    }
+  };
+  mutable EntryCache cache_;
   std::vector<std::vector<NodeId>> peers_;  // by node: every peer it has had an entry with
   std::uint64_t version_ = 0;
   std::uint64_t held_ = 0;  // held messages on every direction: the kernel's fast path

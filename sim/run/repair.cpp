@@ -5,7 +5,10 @@
 
 namespace stampede {
 
-RepairTracker::RepairTracker(const ScenarioSpec& spec, const WorldView& world) : world_(world) {
+RepairTracker::RepairTracker(const ScenarioSpec& spec, const WorldView& world,
+                             const Registry* registry)
+    : world_(world) {
+  if (registry) inert_.emplace(*registry);
   for (const StackSpec& stack : spec.stacks)
     for (const ServiceSpec& svc : stack.services)
       if (svc.scale > 0) {
@@ -25,6 +28,15 @@ void RepairTracker::find_agents() {
       agents_.push_back(id);
     }
   for (Service& s : services_) s.per_agent.assign(agents_.size(), 0);
+  stale_.assign(agents_.size(), 0);
+}
+
+void RepairTracker::recount_stale() {
+  for (std::uint32_t a : stale_list_) {
+    stale_[a] = 0;
+    recount(a);
+  }
+  stale_list_.clear();
 }
 
 // One agent's containers of every service, kept per agent so that a step of one agent costs a
@@ -70,9 +82,19 @@ void RepairTracker::on_step(const StepInfo& step) {
   if (one_agent) {
     const std::int32_t a = agent_index_[step.node];
     if (a < 0) return;  // only an agent's own step changes what runs on it
+    if (inert_ && step.kind == StepKind::deliver && inert_->inert(step.msg_type)) {
+      // Counted at the next judged step: until then its count cannot have moved, so judging
+      // now would find what the last judgement found.
+      if (!stale_[a]) stale_list_.push_back(static_cast<std::uint32_t>(a));
+      stale_[a] = 1;
+      return;
+    }
+    recount_stale();
     recount(static_cast<std::size_t>(a));
   } else {
     // A fault (a crash, a restart, a killed container) or a step of no node: count everywhere.
+    for (std::uint32_t a : stale_list_) stale_[a] = 0;
+    stale_list_.clear();
     for (std::size_t a = 0; a < agents_.size(); ++a) recount(a);
   }
   for (Service& s : services_) judge(s, step.time_ns);

@@ -2,9 +2,11 @@
 // Container repair time and scale violations, measured from the world as the checker sees it
 // (the agents' `running` probes), for the sizing study (docs/sweeps.md, "The HA sizing study").
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "sim/check/checker.hpp"
 #include "sim/core/records.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/spec.hpp"
@@ -18,7 +20,11 @@ namespace stampede {
 // Running containers are those alive on agents that are up, whatever the servers believe.
 class RepairTracker final : public StepObserver {
  public:
-  RepairTracker(const ScenarioSpec& spec, const WorldView& world);
+  // With a registry, a delivery of one of its inert messages (a request on its way through the
+  // app, Registry::inert_message) only marks its agent to be counted again at the next step
+  // that is not one: such a delivery changes no container, and it is most of a run's steps.
+  RepairTracker(const ScenarioSpec& spec, const WorldView& world,
+                const Registry* registry = nullptr);
   void on_step(const StepInfo& step) override;
 
   // Every finished repair's duration, in the order they ended.
@@ -43,6 +49,7 @@ class RepairTracker final : public StepObserver {
   };
   void find_agents();
   void recount(std::size_t agent);
+  void recount_stale();
   void judge(Service& s, TimeNs now);
 
   const WorldView& world_;
@@ -50,6 +57,9 @@ class RepairTracker final : public StepObserver {
   std::vector<NodeId> agents_;
   std::vector<std::int32_t> agent_index_;  // by node id: index into agents_, or -1
   bool found_ = false;
+  std::optional<InertTypes> inert_;
+  std::vector<std::uint8_t> stale_;        // by agent index: an inert delivery since its count
+  std::vector<std::uint32_t> stale_list_;  // the agents marked in stale_
   std::vector<DurationNs> repairs_ns_;
   DurationNs over_scale_ns_ = 0;
   int over_scale_episodes_ = 0;

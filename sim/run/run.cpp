@@ -235,7 +235,7 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
       !config.make_engine)
     for (const FaultSpec& f : spec.faults) certain_faults += f.at_ns <= spec.duration_ns;
   ConvergenceTracker convergence(registry, kernel, faults, certain_faults);
-  RepairTracker repairs(spec, kernel);
+  RepairTracker repairs(spec, kernel, &registry);
   kernel.add_observer(&checker);
   kernel.add_observer(&convergence);
   kernel.add_observer(&repairs);

@@ -461,3 +461,24 @@ TEST_CASE("timers of a crashed or exited process never fire, not even after a re
     REQUIRE(starts == (exit ? 1 : 2));
   }
 }
+
+TEST_CASE("a copy of the connection table answers for itself: what changes in one leaves the other",
+          "[connections]") {
+  // The table caches where its entries are; a copy (the explorer's snapshots) must look its own
+  // up, or a change made through it would land in the original's entries.
+  Connections original;
+  REQUIRE(original.send(0, 1, Connections::Ends{}).outcome == Connections::Outcome::deliver);
+  const std::uint32_t g = original.generation(0, 1);
+  CHECK(original.arrival(0, 1, 100) == 100);  // both look-ups now cached in the original
+  Connections copy = original;
+  CHECK(copy.close(0, 1, true));
+  CHECK(copy.arrival(0, 1, 50) == 101);  // FIFO behind the original's arrival, in the copy
+  CHECK_FALSE(copy.is_open(0, 1, g));
+  CHECK(original.is_open(0, 1, g));
+  CHECK(original.live(0, 1, g));
+  CHECK(original.arrival(0, 1, 50) == 101);  // the copy's arrival did not move the original's
+  Connections assigned;
+  assigned = copy;
+  CHECK(original.send(0, 1, Connections::Ends{}).outcome == Connections::Outcome::deliver);
+  CHECK_FALSE(assigned.is_open(0, 1, g));
+}

@@ -1,7 +1,8 @@
 // sim/kernel: delivery times, timers, crashes, pauses, skew, partitions and determinism.
-#include <catch2/catch.hpp>
-
 #include <fmt/format.h>
+
+#include <catch2/catch.hpp>
+#include <map>
 
 #include "sim/kernel/kernel.hpp"
 #include "tests/common/toy_nodes.hpp"
@@ -156,4 +157,31 @@ TEST_CASE("same seed, same digest, the order of same-instant events follows the 
   for (std::uint64_t seed = 12; seed < 20 && !some_seed_differs; ++seed)
     some_seed_differs = run(seed).second != order1;
   CHECK(some_seed_differs);
+}
+
+TEST_CASE("the kernel's table of busy directions answers as a map through growth and deletions",
+          "[kernel][link_tails]") {
+  // Keys as the kernel makes them (from << 32 | to) over few nodes, so that probe runs form and
+  // deletions must shift them back; every answer is compared with std::map's.
+  LinkTails table;
+  std::map<std::uint64_t, std::uint32_t> model;
+  std::uint64_t x = 88172645463325252ull;  // xorshift64: a fixed sequence of operations
+  for (std::uint32_t op = 0; op < 200000; ++op) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const std::uint64_t key = ((x >> 8) % 40) << 32 | ((x >> 20) % 60);
+    if ((x & 3) == 0) {
+      table.erase(key);
+      model.erase(key);
+      continue;
+    }
+    auto [tail, fresh] = table.try_emplace(key, op);
+    auto [it, model_fresh] = model.try_emplace(key, op);
+    REQUIRE(fresh == model_fresh);
+    REQUIRE(*tail == it->second);
+    *tail = it->second = op + 1;  // the kernel moves a direction's tail so
+  }
+  CHECK(table.size() == model.size());
+  CHECK(model.size() > 500);  // the table grew past its first capacity
 }

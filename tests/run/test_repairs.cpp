@@ -75,3 +75,76 @@ TEST_CASE("percentiles are nearest-rank", "[run][repairs]") {
   CHECK(percentile_ns(v, 0.2) == 1);
   CHECK(percentile_ns({7}, 0.99) == 7);
 }
+
+namespace {
+
+// An agent whose `running` answer for "s/web" the test sets.
+class Runs final : public Node {
+ public:
+  void on_start(Ctx&) override {}
+  void on_message(Ctx&, NodeId, const Message&) override {}
+  void on_timer(Ctx&, std::uint64_t) override {}
+  void on_crash() override {}
+  std::uint64_t state_digest() const override { return 0; }
+  std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override {
+    if (key == "running" && arg == "s/web") return running;
+    return std::nullopt;
+  }
+  std::int64_t running = 0;
+};
+
+class TwoAgents final : public WorldView {
+ public:
+  TimeNs now() const override { return 0; }
+  std::size_t node_count() const override { return 2; }
+  std::string_view node_name(NodeId id) const override { return id == 0 ? "agent-1" : "agent-2"; }
+  NodeId find(std::string_view) const override { return k_no_node; }
+  bool is_up(NodeId) const override { return true; }
+  const Node& node(NodeId id) const override { return agents[id]; }
+  Runs agents[2];
+};
+
+// The repairs measured when agent-1 loses its container at a delivery of message type `type`
+// at 10 ns (registry: type 7 is inert), agent-2 steps at 20 ns and agent-1 has it back at 30 ns.
+std::vector<DurationNs> repairs_after(std::uint32_t type, const Registry* registry) {
+  ScenarioSpec spec;
+  ServiceSpec web;
+  web.name = "web";
+  web.scale = 1;
+  StackSpec stack;
+  stack.name = "s";
+  stack.services.push_back(web);
+  spec.stacks.push_back(stack);
+  TwoAgents w;
+  RepairTracker t(spec, w, registry);
+  auto step = [&](TimeNs at, NodeId node, std::uint32_t msg_type) {
+    StepInfo s;
+    s.time_ns = at;
+    s.kind = StepKind::deliver;
+    s.node = node;
+    s.msg_type = msg_type;
+    t.on_step(s);
+  };
+  w.agents[0].running = 1;
+  step(1, 0, 99);
+  w.agents[0].running = 0;  // a change no inert delivery makes in a real model
+  step(10, 0, type);
+  step(20, 1, 99);
+  w.agents[0].running = 1;
+  step(30, 0, 99);
+  return t.repairs_ns();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "with a registry an inert delivery at an agent is counted at the next step that is not "
+    "one, and without a registry at once",
+    "[run][repairs]") {
+  Registry inert;
+  inert.add_inert_message(7);
+  // Counted at 20 ns (agent-2's step), not at the inert delivery at 10 ns.
+  CHECK(repairs_after(7, &inert) == std::vector<DurationNs>{10});
+  CHECK(repairs_after(7, nullptr) == std::vector<DurationNs>{20});
+  CHECK(repairs_after(8, &inert) == std::vector<DurationNs>{20});  // type 8 is not inert
+}

@@ -4,7 +4,9 @@
 // a node only once the log names it, and says what a fresh pass over every node says after
 // every step of kernel runs in which locks change hands, clients pause past their sessions and
 // crash, and servers crash.
+#include <array>
 #include <catch2/catch.hpp>
+#include <string_view>
 
 #include "world.hpp"
 
@@ -137,6 +139,35 @@ TEST_CASE("the lock check reads a node again only once the change log names it",
   hold(b, 6, {});
   w.stepped(2);
   CHECK_FALSE(check_lock_mutual_exclusion(w));
+}
+
+TEST_CASE(
+    "the lock check among named holders asks only the nodes with those prefixes, and says what "
+    "the full check says when only they hold locks",
+    "[lock][check]") {
+  static constexpr std::array<std::string_view, 1> servers = {"server-"};
+  HandWorld w;
+  w.add("zookeeper-1").answers = {
+      {"zk.committed_count", 1}, {"zk.session_live 5", 1}, {"zk.session_live 6", 1}};
+  Answers& a = w.add("server-1");
+  Answers& b = w.add("server-2");
+  Answers& other = w.add("agent-1");
+  hold(a, 5, {42});
+  hold(b, 6, {});
+  CHECK_FALSE(check_lock_mutual_exclusion_among(w, servers));
+  hold(b, 6, {42});
+  w.stepped(2);
+  CHECK(check_lock_mutual_exclusion_among(w, servers) == check_lock_mutual_exclusion_full(w));
+  CHECK(check_lock_mutual_exclusion_among(w, servers));
+  hold(b, 6, {});
+  w.stepped(2);
+  CHECK_FALSE(check_lock_mutual_exclusion_among(w, servers));
+  // A node outside the prefixes is never asked: its answers (which no registry-built world's
+  // agent gives) do not count, where the check over every node sees them.
+  hold(other, 6, {42});
+  w.stepped(3);
+  CHECK_FALSE(check_lock_mutual_exclusion_among(w, servers));
+  CHECK(check_lock_mutual_exclusion_full(w));
 }
 
 TEST_CASE(
