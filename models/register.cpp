@@ -73,7 +73,8 @@ void register_engine_timings(Registry& r) {
                            "ServiceLock.java)",
                            k_engine_props),
                "HA: how long a server waits for a service's ZooKeeper lock before it gives up "
-               "until the next reconcile");
+               "until the next reconcile, and for the placement lock ALLOCATOR.LOCK.ACCOUNT.<id> "
+               "before the placement's process fails (AccountAllocatorLock is one too)");
   add_duration(r, std::string(cattle::t_retry_max_wait), 120 * k_s,
                "process.retry_max_wait.millis=120000 (rancher/cattle v0.165.8 resources/content/"
                "cattle-global.properties line 48), read by code/framework/engine/src/main/java/"
@@ -220,6 +221,14 @@ void register_allocator_mechanisms(Registry& r) {
                    "of the candidate that failed the fewest and tries again "
                    "(code/iaas/allocator/.../service/AbstractAllocator.java:236-255 and 334-372); "
                    "off: soft constraints act as hard ones"});
+  r.add_mechanism({std::string(cattle::m_alloc_lock),
+                   "HA: a placement takes the environment's lock ALLOCATOR.LOCK.ACCOUNT.<id> "
+                   "(code/iaas/simple-allocator/.../AccountAllocatorLock.java:5-8, chosen at "
+                   "SimpleAllocator.java:45-55), a ZooKeeper lock waited for up to "
+                   "default.lock.wait.millis, reads the instances from the db under it and holds "
+                   "it until the placement's write is in (AbstractAllocator.java:229-260); off: a "
+                   "server places from its copy of the tables under the service's lock only. "
+                   "Single mode places in one step either way"});
 }
 
 // How the server stops containers: a stray copy, and a service's removal of its container.
@@ -623,6 +632,26 @@ std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
 // others (agents, balancers, clients, databases), at whose steps most of a run goes.
 constexpr std::array<std::string_view, 3> k_zk_client_nodes = {"server-", "zkclient-", "zkprobe"};
 
+// host.port_conflict: two running containers of one live agent publish the same public port.
+std::optional<std::string> check_port_conflict(const WorldView& w) {
+  const agent::Agent* first = nullptr;
+  for (NodeId id : w.nodes_with_prefix("agent-")) {
+    const auto* a = dynamic_cast<const agent::Agent*>(&w.node(id));
+    if (a == nullptr || !w.is_up(id)) continue;
+    if (first == nullptr) {
+      // Only a scenario that publishes ports can have a conflict.
+      first = a;
+      const auto& catalog = a->catalog();
+      if (std::none_of(catalog.begin(), catalog.end(),
+                       [](const auto& s) { return !s.ports.empty(); }))
+        return std::nullopt;
+    }
+    if (auto conflict = a->port_conflict())
+      return fmt::format("on {}: {}", w.node_name(id), *conflict);
+  }
+  return std::nullopt;
+}
+
 void register_checks(Registry& r) {
   r.add_invariant({"lock.no_stale_holder_action",
                    "HA: a server acted under a service's ZooKeeper lock (inserted an instance, "
@@ -654,6 +683,14 @@ void register_checks(Registry& r) {
                      }
                      return std::nullopt;
                    },
+                   {"agent-*"}});
+  r.add_invariant({"host.port_conflict",
+                   "two running containers on one host publish the same public port and "
+                   "protocol: the allocator's PortsConstraint (rancher/cattle v0.165.8 "
+                   "code/iaas/allocator/.../constraint/PortsConstraint.java:27-46) should have "
+                   "kept them apart; Docker would refuse the second bind, which the model's agent "
+                   "does not",
+                   check_port_conflict,
                    {"agent-*"}});
   r.add_invariant({"lock.mutual_exclusion",
                    "two holders of one lock at once: of a server's in-memory lock, or (HA) of a "
@@ -769,7 +806,7 @@ void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {
   for (const StackSpec& stack : spec.stacks)
     for (const ServiceSpec& svc : stack.services) {
       std::string full = stack.name + "/" + svc.name;
-      catalog->push_back({full, svc.scale});
+      catalog->push_back({full, svc.scale, svc.ports});
       for (const std::string& l : svc.links) links[full].push_back(stack.name + "/" + l);
       if (svc.health_check) health_checks[full] = *svc.health_check;
     }

@@ -373,6 +373,26 @@ int Agent::running(std::string_view service) const {
   return it == volatile_.running_by_service->end() ? 0 : it->second;
 }
 
+std::optional<std::string> Agent::port_conflict() const {
+  // (public port, protocol) -> the running container that publishes it.
+  std::map<std::pair<int, std::string>, std::string_view> taken;
+  for (const auto& [name, c] : volatile_.containers) {
+    if (!c.running) continue;
+    std::string_view service = service_view(name);
+    for (const ServiceScale& s : catalog()) {
+      if (s.service != service) continue;
+      for (const PortSpec& p : s.ports) {
+        if (p.public_port == 0) continue;
+        auto [it, fresh] = taken.try_emplace({p.public_port, p.protocol}, name);
+        if (!fresh)
+          return fmt::format("{} and {} both publish {}/{}", it->second, name, p.public_port,
+                             p.protocol);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 int Agent::running_since(std::string_view service, TimeNs before_ns) const {
   int n = 0;
   for (const auto& [name, c] : volatile_.containers)

@@ -41,6 +41,7 @@ namespace stampede::agent {
 struct ServiceScale {
   std::string service;  // STACK/SERVICE
   int scale = 0;
+  std::vector<PortSpec> ports;  // the ports its containers publish (host.port_conflict)
 };
 
 struct AgentConfig {
@@ -163,6 +164,10 @@ class Agent final : public Node {
   // scale_exceeded_grace, read at start.
   DurationNs scale_grace_ns() const { return cfg_.scale_grace_ns; }
   bool is_running(std::string_view container) const;
+  // Two running containers of this host that publish one public port and protocol, described,
+  // or nullopt. Docker would refuse the second bind; the model's agent does not look at ports,
+  // so the invariant host.port_conflict asks this instead.
+  std::optional<std::string> port_conflict() const;
   bool overlay_up() const { return volatile_.overlay_up; }
   bool connected() const { return volatile_.connected; }
   const std::vector<ServiceScale>& catalog() const;

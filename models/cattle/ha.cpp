@@ -165,6 +165,8 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
   }
   // A health report waits for its row's write before it takes the container's lock.
   if (!volatile_.health_work.work.empty()) health_write_done(ctx, seq, result.ok());
+  // The placement lock is held until the placement's write is answered (placement_lock.cpp).
+  placement_write_done(ctx, seq);
 }
 
 void CattleServer::drop_stale_work(Ctx& ctx) {
@@ -176,16 +178,7 @@ void CattleServer::drop_stale_work(Ctx& ctx) {
     zk_->unlock(ctx, lock_name(sid));
   }
   volatile_.service_work.clear();
-  std::size_t dropped = 0;
-  for (auto it = volatile_.journal.begin(); it != volatile_.journal.end();) {
-    if (it->second.sent) {
-      ++it;
-      continue;
-    }
-    volatile_.deferred.erase(it->first);
-    it = volatile_.journal.erase(it);
-    ++dropped;
-  }
+  std::size_t dropped = drop_unsent_writes(ctx);
   ctx.event(LogLevel::notable,
             Event("cattle.stale_work_dropped")
                 .with("services", static_cast<std::int64_t>(services.size()))
@@ -201,6 +194,24 @@ void CattleServer::drop_stale_work(Ctx& ctx) {
       mine.push_back(pi);
   for (ProcessId pi : mine) fail_process(ctx, pi, "stopped: the service's lock is not held");
   send_next_write(ctx);
+}
+
+std::size_t CattleServer::drop_unsent_writes(Ctx& ctx) {
+  std::size_t dropped = 0;
+  for (auto it = volatile_.journal.begin(); it != volatile_.journal.end();) {
+    if (it->second.sent) {
+      ++it;
+      continue;
+    }
+    volatile_.deferred.erase(it->first);
+    it = volatile_.journal.erase(it);
+    ++dropped;
+  }
+  // A placement whose write was dropped unsent gives its lock back now.
+  if (volatile_.placement.phase == Placement::Phase::writing &&
+      volatile_.journal.count(volatile_.placement.write_seq) == 0)
+    placement_done(ctx);
+  return dropped;
 }
 
 void CattleServer::send_when_durable(Ctx& ctx, ProcessId pi, NodeId to, StartContainer msg) {
@@ -466,6 +477,7 @@ void CattleServer::on_lock_wait_over(Ctx& ctx, ServiceId sid) {
 void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
   if (auto host = agent_of_lock(lock)) return on_agent_lock(ctx, *host, true);
   if (auto hci = health_lock_of(lock)) return health_lock_acquired(ctx, *hci);
+  if (is_placement_lock(lock)) return placement_lock_acquired(ctx);
   auto sid = service_of_lock(lock);
   if (!sid) return;
   auto it = volatile_.service_work.find(*sid);
@@ -538,6 +550,13 @@ void CattleServer::abandon_service(Ctx& ctx, ServiceId sid, std::string_view why
 void CattleServer::on_lock_lost(Ctx& ctx, const std::string& lock) {
   auto sid = service_of_lock(lock);
   if (!sid || !cfg_.zk_stale_holder_check) return;
+  // The writes not yet sent may be the work's own (an insert queued behind an earlier write):
+  // sent after the loss, they would land after the next holder's. They go, as when a queued
+  // write finds the session untrustworthy (drop_stale_work); the copy gets the database's truth
+  // back at the next read. (The explorer found this: server-1 paused with an instance's insert
+  // queued, lost the lock on waking, abandoned the work and then sent the insert, which another
+  // server's replay started beside that server's own container of the same index.)
+  if (volatile_.service_work.count(*sid) != 0) drop_unsent_writes(ctx);
   abandon_service(ctx, *sid, "lost its ZooKeeper lock");
 }
 
@@ -547,6 +566,7 @@ void CattleServer::on_session_event(Ctx& ctx, zk::SessionEvent event) {
   if (!cfg_.zk_stale_holder_check || event != zk::SessionEvent::expired) return;
   std::vector<ServiceId> all;
   for (const auto& [sid, w] : volatile_.service_work) all.push_back(sid);
+  if (!all.empty()) drop_unsent_writes(ctx);  // as on_lock_lost says
   for (ServiceId sid : all) abandon_service(ctx, sid, "its ZooKeeper session expired");
 }
 

@@ -50,6 +50,7 @@ inline constexpr std::string_view m_alloc_spread = "cattle_allocator_spread";
 inline constexpr std::string_view m_alloc_ports = "cattle_allocator_ports";
 inline constexpr std::string_view m_alloc_affinity = "cattle_allocator_affinity";
 inline constexpr std::string_view m_alloc_soft = "cattle_allocator_soft_constraints";
+inline constexpr std::string_view m_alloc_lock = "cattle_allocator_lock";
 // Health checks (healthcheck.cpp).
 inline constexpr std::string_view m_health_checks = "cattle_health_checks";
 inline constexpr std::string_view m_health_read_back = "cattle_health_read_back";

@@ -118,10 +118,9 @@ std::optional<HostId> CattleServer::prepare_handler(Ctx& ctx, const ProcessRow& 
   }
   const InstanceRow* instance = row<InstanceRow>(p.instance());
   HostId host = instance == nullptr ? HostId{} : instance->host;
-  bool host_active = host.valid() && state_of(host) == HostState::active;
   // A new instance is placed by the allocator (allocator.cpp); a stopped one restarts where it
   // was. A placement that fails fails the process, which the replay task runs again for ever.
-  if (!host_active && def.name == "instance.create") {
+  if (needs_placement(p, def)) {
     std::string why;
     host = allocate(ctx, p.instance(), why);
     if (!host.valid()) {
@@ -146,6 +145,8 @@ void CattleServer::execute(Ctx& ctx, ProcessId pi) {
                (!def->transitioning.empty() && state == def->transitioning);
   if (!valid) return cancel_process(ctx, pi, "the resource is " + state);
 
+  // In HA a placement waits for the environment's placement lock (placement_lock.cpp).
+  if (placement_wait(ctx, pi, p, *def)) return;
   std::optional<HostId> host = prepare_handler(ctx, p, *def);
   if (!host) return;
   Transaction txn;
@@ -153,6 +154,7 @@ void CattleServer::execute(Ctx& ctx, ProcessId pi) {
   bool starts = def->handler == HandlerKind::start_on_agent;
   if (starts && host->valid()) write::host(txn, p.instance(), *host);
   write::phase(txn, pi, ProcessPhase::running);
+  placement_writing(pi);  // the lock is held until this write is in the db
   commit(ctx, txn);
   if (!def->transitioning.empty())
     emit(ctx, std::string(def->table) + "." + std::string(def->transitioning), p.resource_id);

@@ -101,6 +101,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.alloc_ports = ctx.mechanism(m_alloc_ports);
   cfg_.alloc_affinity = ctx.mechanism(m_alloc_affinity);
   cfg_.alloc_soft = ctx.mechanism(m_alloc_soft);
+  cfg_.alloc_lock = ctx.mechanism(m_alloc_lock);
 }
 
 void CattleServer::boot(Ctx& ctx) {
@@ -428,7 +429,8 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
       timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait, AgentReply, HaBoot,
                           ServiceLockWait, ZkLost, ContainerRestart, ChangelogLockPoll,
                           ChangelogUpdateDone, BootFailed, HealthCleanupTick, HealthLockWait,
-                          MigrationDone, ConfigPoll>(tag, [&](const auto& t) { on(ctx, t); });
+                          MigrationDone, ConfigPoll, PlacementLockWait>(
+          tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }
 

@@ -47,6 +47,8 @@ using mysql::RowId;
 
 // HA: the name of an agent's ZooKeeper connection lock, "AGENT.CONNECTION.<id>" (ha.cpp).
 std::string agent_lock_name(HostId host);
+// HA: whether a ZooKeeper lock is the environment's placement lock (placement_lock.cpp).
+bool is_placement_lock(const std::string& lock);
 
 struct ServerConfig {
   std::vector<StackSpec> stacks;     // seeded into the store on the first boot
@@ -131,6 +133,28 @@ class CattleServer final : public Node {
     Untracked<TimerId> timer;  // the lock wait
     STAMPEDE_FIELDS(phase, timer)
   };
+  // HA: the per-environment placement lock (placement_lock.cpp). Placements wait on the server in
+  // arrival order (SimpleAllocator's synchronized methods); the first takes the ZooKeeper lock,
+  // reads the instances, places and holds the lock until its write is in the db. Digested only
+  // while there is a placement, so that a run without one keeps its digest.
+  class Placement {
+   public:
+    enum class Phase : std::uint8_t { idle, waiting_lock, reading, placing, writing };
+    Phase phase = Phase::idle;
+    ProcessId current;            // the process placing, from waiting_lock on
+    std::deque<ProcessId> queue;  // the processes waiting behind it
+    std::int64_t write_seq = -1;  // writing: the placement's write
+    Untracked<TimerId> timer;     // waiting_lock: the lock wait
+
+    void digest_into(Digest& d) const {
+      if (phase == Phase::idle && queue.empty()) return;
+      state::add(d, phase);
+      state::add(d, current);
+      state::add(d, queue);
+      state::add(d, write_seq);
+    }
+    void perturb_for_test() { queue.emplace_back(); }
+  };
   // HA: a write sent (or to be sent) to the external db.
   struct JournalEntry {
     mysql::WriteBatch batch;
@@ -210,12 +234,13 @@ class CattleServer final : public Node {
     Untracked<bool> boot_failed = false;
     // HA health checks (healthcheck_ha.cpp): the reports and reconciles being handled.
     HealthWorkQueue health_work;
+    Placement placement;
     STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots, agent_locks, bus,
                     bus_scheduled, ha_booted, serving, cm_started, shared, cache_ready, refreshing,
                     refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions, reconcile_paused_logged,
                     seed_seq, down, lost_timer, migrated, changelog_deadline_ns, boot_failed,
-                    health_work)
+                    health_work, placement)
   };
 
   mysql::Database& db() {
@@ -242,6 +267,7 @@ class CattleServer final : public Node {
   void on(Ctx& ctx, const AgentReply& t);
   void on(Ctx& ctx, const HaBoot& t);
   void on(Ctx& ctx, const ServiceLockWait& t);
+  void on(Ctx& ctx, const PlacementLockWait& t);
   void on(Ctx& ctx, const ZkLost& t);
   void on(Ctx& ctx, const ContainerRestart& t);
 
@@ -393,6 +419,19 @@ class CattleServer final : public Node {
   // The allocator (allocator.cpp): the host for a new instance, or none with `why` saying why.
   HostId allocate(Ctx& ctx, InstanceId instance, std::string& why);
   std::vector<alloc::Candidate> alloc_candidates(InstanceId placing, bool residents) const;
+  // HA, the placement lock (placement_lock.cpp). placement_wait queues a start that needs a host
+  // and returns true, unless it is the placement that holds the lock and has read the rows.
+  bool needs_placement(const ProcessRow& p, const ProcessDef& def) const;
+  bool placement_wait(Ctx& ctx, ProcessId pi, const ProcessRow& p, const ProcessDef& def);
+  void placement_next(Ctx& ctx);
+  void placement_lock_acquired(Ctx& ctx);
+  void on_placement_read(Ctx& ctx, const mysql::DbResult& result);
+  void placement_writing(ProcessId pi);
+  void placement_write_done(Ctx& ctx, std::int64_t seq);
+  void placement_done(Ctx& ctx);
+  // HA: drops the writes not yet sent to the db (and the agent commands waiting for them);
+  // returns how many.
+  std::size_t drop_unsent_writes(Ctx& ctx);
   // The scenario's spec of a service (and its stack's name), or null.
   const ServiceSpec* service_spec(ServiceId service, std::string* stack_name) const;
 
@@ -496,6 +535,7 @@ class CattleServer final : public Node {
     bool alloc_ports = true;
     bool alloc_affinity = true;
     bool alloc_soft = true;
+    bool alloc_lock = true;  // HA: the per-environment placement lock in ZooKeeper
     // Health checks (healthcheck.cpp).
     bool health_checks = true;
     bool health_any = false;  // the mechanism on, and a service has a health check

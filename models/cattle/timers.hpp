@@ -85,6 +85,13 @@ struct ServiceLockWait {
   STAMPEDE_FIELDS(service)
 };
 
+// HA: the wait for the per-environment placement lock is over (placement_lock.cpp).
+struct PlacementLockWait {
+  static constexpr TimerKind k_kind{8, 17};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
 // HA: Curator's LOST is due (lifecycle.cpp): the ZooKeeper connection has been down for as long
 // as a background operation retries before it gives up.
 struct ZkLost {

@@ -63,15 +63,17 @@ TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratc
   // (the violation at step 1,265; 27 s of CPU since dfsfast, 96 s before) since membership went
   // through the `cluster` table by default, which moved server-1's lock from 0.615 s to 0.846 s
   // and the window further into the walk (run 2,130 and step 1,204 before; run 2,900 and step
-  // 1,192 before zk_learner_connect_tries). Plain dfs is held to the old budget of 3,000 runs.
+  // 1,192 before zk_learner_connect_tries). Since placements take the environment's placement
+  // lock in ZooKeeper (cattle_allocator_lock): run 4,119, the violation at step 1,317. Plain dfs
+  // is held to the old budget of 3,000 runs.
   ScenarioSpec spec = b_spec();
   Report rep =
       Explorer(spec, registry(), b_dfs(true, 10000)).search(Strategy::dfs, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
-  CHECK(rep.first_violation_run == 8307);
+  CHECK(rep.first_violation_run == 4119);
   CHECK(rep.first_violation->faults_used == 1);
-  CHECK(rep.first_violation->picks.size() == 1265);
+  CHECK(rep.first_violation->picks.size() == 1317);
   // Plain dfs, the same run budget: its single fault stays near the step bound.
   Report plain = Explorer(spec, registry(), b_dfs(false, 3000)).search(Strategy::dfs,
                                                                        k_never_stop);
@@ -79,16 +81,18 @@ TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratc
   CHECK_FALSE(plain.first_violation.has_value());
 }
 
-TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 5") {
-  // `--fault-targets server-1`: one option a step, so the first sweep's fifth placement, at step
-  // 256 (0, 1024, 512, 1536, 256 of the 2,000 steps), is in the window.
+TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 37") {
+  // `--fault-targets server-1`: one option a step, so the first sweep's placements (0, 1024,
+  // 512, 1536, 256, ... of the 2,000 steps) reach the window. The fifth, at step 256, did until
+  // placements took the environment's placement lock in ZooKeeper (cattle_allocator_lock), which
+  // moved the window: run 37 now.
   ScenarioSpec spec = b_spec();
   Settings s = b_dfs(true, 200);
   s.fault_targets = {"server-1"};
   Report rep = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
-  CHECK(rep.first_violation_run == 5);
+  CHECK(rep.first_violation_run == 37);
   s.placements = false;
   Report plain = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
   CHECK(plain.runs == 200);
@@ -128,7 +132,9 @@ TEST_CASE("dfs placements try each pause length and the violating run keeps its 
   // placements: run 76 pauses server-1 for 15 s in the window (run 32 before membership went
   // through the `cluster` table by default: server-1 takes the service's lock later, 846 ms
   // rather than 615 ms, so the window lies further into the walk). The run reports the length it
-  // ran with (a replay needs it: `explore` writes it to the trace).
+  // ran with (a replay needs it: `explore` writes it to the trace). Run 218 since placements take
+  // the environment's placement lock in ZooKeeper (cattle_allocator_lock), which moved the
+  // window again.
   ScenarioSpec spec = b_spec();
   Settings s = b_dfs(true, 0);
   s.depth = 700;
@@ -139,7 +145,7 @@ TEST_CASE("dfs placements try each pause length and the violating run keeps its 
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
   CHECK(rep.first_violation->pause_ns == 15 * k_s);
-  CHECK(rep.first_violation_run == 76);
+  CHECK(rep.first_violation_run == 218);
   Settings replay_s = s;
   replay_s.pause_ns = rep.first_violation->pause_ns;
   CHECK(Explorer(spec, registry(), replay_s).replay(rep.first_violation->picks).violation);
@@ -159,11 +165,13 @@ TEST_CASE("explore --placements is refused for random and reports the pause leng
   CHECK(refused.code == 2);
   CHECK(refused.out.find("--no-placements are for dfs") != std::string::npos);
   const std::string trace = test::temp_path("dfs-placements", "b.trace.jsonl");
-  auto r = test::run_cli(fmt::format("explore {} {} --strategy dfs --placements --max-steps 700 "
-                                     "--pause-for 5s,15s --runs 100 --out {}", b, flags, trace));
+  auto r =
+      test::run_cli(fmt::format("explore {} {} --strategy dfs --placements --max-steps 700 "
+                                "--pause-for 5s,15s --runs 250 --out {}",
+                                b, flags, trace));
   INFO(r.out);
   REQUIRE(r.code == 1);
-  CHECK(r.out.find("first violation in run 76\n") != std::string::npos);
+  CHECK(r.out.find("first violation in run 218\n") != std::string::npos);
   CHECK(r.out.find("pause     15s (of the --pause-for lengths)") != std::string::npos);
   std::ifstream in(trace);
   std::string header;

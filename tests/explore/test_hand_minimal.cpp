@@ -493,13 +493,14 @@ TEST_CASE("known bug (b): the shrinker lands within 1.5x of the hand-minimal 282
   ScenarioSpec spec = parse(path, k_b_sets);
   Settings s = b_settings(60 * k_s);
   s.seed = 12;
-  s.max_runs = 61;
+  s.max_runs = 14;
   s.fault_rate_per_min = 100;
   s.fault_targets = {"server-1"};
   Explorer ex(spec, registry(), s);
   Report rep = ex.search(Strategy::random, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
-  REQUIRE(rep.first_violation_run == 61);
+  // Run 14 since placements take the placement lock (cattle_allocator_lock).
+  REQUIRE(rep.first_violation_run == 14);
   ShrinkOptions opt;
   opt.max_candidates = 1000;
   opt.scenario = rebuild(path, k_b_sets);
@@ -511,9 +512,11 @@ TEST_CASE("known bug (b): the shrinker lands within 1.5x of the hand-minimal 282
   // recipe: run 108 of the default injection, 1,157 -> 287 steps against a hand-minimal 275.
   // Since zk_learner_connect_tries: run 25's walk shrinks to 305 steps on 5 nodes. Since the
   // `cluster` table is the default: run 61's walk (1,248 steps) shrinks to 300 steps on 4 nodes,
-  // as `stampede shrink` gives (tests/regressions holds that trace).
-  CHECK(r.after.nodes == 4);
+  // as `stampede shrink` gives (tests/regressions holds that trace). Since placements take the
+  // placement lock (cattle_allocator_lock): run 14's walk (1,287 steps) shrinks to 329 steps on
+  // 5 nodes (one agent stays), as `stampede shrink` gives.
+  CHECK(r.after.nodes == 5);
   CHECK(r.after.faults == 1);
-  CHECK(r.after.steps == 300);
+  CHECK(r.after.steps == 329);
   CHECK(r.after.steps * 2 <= 282 * 3);
 }

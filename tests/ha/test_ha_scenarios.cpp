@@ -67,6 +67,8 @@ const MechanismCase k_cases[] = {
     // The db restarts: the pools' test on borrow discards the connections it closed.
     {"ha-db-restart", "cluster.mechanisms.db_test_on_borrow=false",
      "container wordpress/web/1 restarted"},
+    // The placement lock: two servers placing at once read each other's placement first.
+    {"ha-alloc-lock", "cluster.mechanisms.cattle_allocator_lock=false", "host.port_conflict"},
 };
 
 }  // namespace
@@ -187,11 +189,13 @@ TEST_CASE("db restart: the servers learn of it from their connections and replac
   const RunOutcome& on = on_run.out;
   REQUIRE(on.passed);
   // Each on-demand pool had the restart's EOF on every connection it held (none was busy: the
-  // crash falls between two rounds of the replay task, see the scenario file); seed 1 holds 10,
-  // 9 and 9, about one read of the tables each (11, 9 and 9 before membership went through the
+  // crash falls between two rounds of the replay task, see the scenario file); seed 1 holds 11,
+  // 9 and 9, about one read of the tables each, and each configuration data source its 1 (10, 9
+  // and 9 before placements took the placement lock, cattle_allocator_lock, whose read under the
+  // lock is one more borrow; 11, 9 and 9 before membership went through the
   // `cluster` table by default, whose managers draw their UUIDs from the run's streams; 10, 11
   // and 9 before zk_learner_connect_tries moved the run's draws).
-  const std::pair<const char*, int> pools[] = {{"server-1", 10}, {"server-2", 9}, {"server-3", 9}};
+  const std::pair<const char*, int> pools[] = {{"server-1", 11}, {"server-2", 9}, {"server-3", 9}};
   for (const auto& [s, n] : pools) {
     INFO(s);
     CHECK(timeline_count(on, s,
@@ -484,18 +488,25 @@ TEST_CASE("HA agent ownership: the first server takes every agent's connection l
 TEST_CASE("known bug (b): without the stale-holder check a paused holder starts extra containers",
           "[ha][known-bugs]") {
   // server-1 reads under its lock, pauses past its session, and acts on the stale read after
-  // server-2 has done the work: it creates web/1 and web/2 a second time, an action after the
-  // session expired. Cattle's host order (models/cattle/allocator.hpp) puts the second set on
-  // the hosts of the first, under the same names, and the agent keeps one container per name, so
-  // in the model the second set takes over the first set's containers and no service exceeds
-  // its scale (real Cattle's instances would be distinct containers).
+  // server-2 has done the work: it inserts web/1 and web/2 a second time, an action after the
+  // session expired. Its placements then wait for the environment's placement lock in
+  // ZooKeeper (cattle_allocator_lock), which its expired session never gets, and it exits on
+  // Curator's LOST; its start processes stay in the db, and server-2's replay places them from
+  // fresh rows on agent-3 and agent-1 (as Cattle's replay of another server's process would):
+  // four containers for scale 2. (Before the placement lock server-1 placed them itself, from
+  // its stale copy, on the first set's hosts under the same names, where the agent's one
+  // container per name hid the second set.)
   Run off_run = run(load("known-bugs/ha-stale-lock-holder"), 1, LogLevel::info);
   const RunOutcome& off = off_run.out;
+  INFO(failures(off));
   CHECK_FALSE(off.passed);
   CHECK(any_failed_containing(off, "lock.no_stale_holder_action"));
-  CHECK(timeline_count(off, "server-1", "container wordpress/web/1 created on agent-1") == 1);
-  CHECK(timeline_count(off, "server-1", "container wordpress/web/2 created on agent-2") == 1);
+  CHECK(any_failed_containing(off, "service.scale_exceeded"));
+  CHECK(timeline_count(off, "server-1", "created on") == 0);
   CHECK(timeline_count(off, "server-2", "container wordpress/web/1 created on agent-1") == 1);
+  CHECK(timeline_count(off, "server-2", "container wordpress/web/2 created on agent-2") == 1);
+  CHECK(timeline_count(off, "server-2", "container wordpress/web/1 created on agent-3") == 1);
+  CHECK(timeline_count(off, "server-2", "container wordpress/web/2 created on agent-1") == 1);
   // With the check server-1 abandons the work when it wakes up.
   Run on_run = run(load("known-bugs/ha-stale-lock-holder",
                         {"cluster.mechanisms.zk_stale_holder_check=true"}),
