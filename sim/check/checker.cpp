@@ -249,6 +249,44 @@ double Checker::availability(const std::string& target, TimeNs from_ns, TimeNs t
   return total ? static_cast<double>(ok) / total : 0.0;
 }
 
+namespace {
+
+// What Checker::save_state keeps: per expectation, its slot's decision and streak and its result.
+struct CheckerState {
+  struct SlotState {
+    bool decided = false;
+    bool window_failed = false;
+    std::optional<TimeNs> streak_start_ns;
+  };
+  std::vector<SlotState> slots;
+  std::vector<ExpectResult> results;
+  std::uint64_t last_step = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<const void> Checker::save_state() const {
+  auto st = std::make_shared<CheckerState>();
+  st->slots.reserve(slots_.size());
+  for (const Slot& s : slots_) st->slots.push_back({s.decided, s.window_failed, s.streak_start_ns});
+  st->results = results_;
+  st->last_step = last_step_;
+  return st;
+}
+
+void Checker::restore_state(const void* state) {
+  const auto& st = *static_cast<const CheckerState*>(state);
+  for (std::size_t i = 0; i < slots_.size() && i < st.slots.size(); ++i) {
+    slots_[i].decided = st.slots[i].decided;
+    slots_[i].window_failed = st.slots[i].window_failed;
+    slots_[i].streak_start_ns = st.slots[i].streak_start_ns;
+  }
+  results_ = st.results;
+  last_step_ = st.last_step;
+  // The world is another one now: every kept `running` count is read again.
+  for (RunningCounts& c : running_) c.all_stale = true;
+}
+
 void Checker::finish() {
   TimeNs end = world_.now();
   for (std::size_t i = 0; i < slots_.size(); ++i) {

@@ -4,6 +4,7 @@
 // availability from what the run recorded. Engine-neutral: it sees the world through WorldView
 // and RunRecord and asks its engine to call it back at given instants.
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,11 @@ class Checker final : public StepObserver {
   // Evaluates what can only be judged at the end (events, availability). Call once.
   void finish();
   const std::vector<ExpectResult>& results() const { return results_; }
+  // dfs's snapshots (StepObserver::save_state): what the run has decided so far (each
+  // expectation's verdict, its `by:` streak) and the last step; the caches of `running` counts
+  // are read again after a restore.
+  std::shared_ptr<const void> save_state() const override;
+  void restore_state(const void* state) override;
   bool all_passed() const;
   // The first failure's instant, for timelines (nullopt when all passed or none has an instant).
   std::optional<TimeNs> first_failure_ns() const;

@@ -2,6 +2,7 @@
 // What an engine records while it runs, in a form shared by every engine: the steps it takes
 // (for traces, digests and per-step checks), log lines, named signals and metric samples.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,12 @@ class StepObserver {
   virtual void on_step(const StepInfo& step) = 0;
   // Asked after every step: true ends the run there (replay stops at a divergence).
   virtual bool stop_requested() const { return false; }
+  // The explorer's dfs backtracks by restoring a saved state of the world (ExploreEngine::save):
+  // an observer whose own state decides a run's verdict returns a copy of it here and takes it
+  // back in restore_state, so that the run that goes on from the restored state is judged as a
+  // run from the start would be. Null (the default): nothing of it is put back.
+  virtual std::shared_ptr<const void> save_state() const { return nullptr; }
+  virtual void restore_state(const void* state) { (void)state; }
 };
 
 struct LogRecord {

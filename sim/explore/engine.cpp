@@ -168,6 +168,9 @@ struct ExploreEngine::Snapshot {
   bool explorer_cut = false;
   std::shared_ptr<const Recorder> recorder;  // shared between snapshots while nothing is recorded
   std::uint64_t recorder_gen = 0;
+  // Each observer's saved state (StepObserver::save_state), in the order of observers_; null
+  // for an observer with nothing to put back.
+  std::vector<std::shared_ptr<const void>> observers;
 };
 
 namespace {
@@ -1082,6 +1085,8 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
   }
   snap->recorder = recorder_snap_;
   snap->recorder_gen = recorder_gen_;
+  snap->observers.reserve(observers_.size());
+  for (const StepObserver* obs : observers_) snap->observers.push_back(obs->save_state());
   return snap;
 }
 
@@ -1169,6 +1174,10 @@ bool ExploreEngine::restore(const Snapshot& snap) {
     recorder_snap_ = snap.recorder;
     recorder_snap_gen_ = recorder_gen_;
   }
+  // The observers were built in the same order for every run of a scenario, so a snapshot of
+  // another engine's run puts back the same kinds of state.
+  for (std::size_t i = 0; i < observers_.size() && i < snap.observers.size(); ++i)
+    if (snap.observers[i]) observers_[i]->restore_state(snap.observers[i].get());
   stopped_ = false;
   ended_naturally_ = false;
   return true;

@@ -1,14 +1,15 @@
 #include "sim/explore/explorer.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
+#include <bit>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "sim/core/chooser.hpp"
-
 #include "sim/core/assert.hpp"
+#include "sim/core/chooser.hpp"
 #include "sim/core/random.hpp"
 
 namespace stampede::explore {
@@ -448,6 +449,8 @@ struct Frame {
   std::int64_t prev_at = -1;  // DfsState::last_at of its thread before this step was checked
   // DfsState::last_touch entries (peer, previous value) that checking this step replaced.
   std::vector<std::pair<std::size_t, std::int64_t>> touch_prev;
+  // DfsState::last_bit entries (peer bit, previous value) that checking this step replaced.
+  std::vector<std::pair<std::uint8_t, std::int64_t>> bit_prev;
   const OptRef& taken() const { return opts[todo[next]]; }
   OptRef& taken() { return opts[todo[next]]; }
 };
@@ -534,6 +537,10 @@ struct DfsState {
   // DPOR: [b * threads + x]: the last checked frame whose step ran on node b and touched its
   // connection to node x (-1: none). Kept like last_at.
   std::vector<std::int64_t> last_touch;
+  // DPOR: [t * 64 + b]: the last checked frame whose step ran on thread t (a node) with peer
+  // bit b in its footprint (-1: none), kept like last_at: assume_races reads the frames it
+  // widens from here and last_at instead of walking the whole stack.
+  std::vector<std::int64_t> last_bit;
   // DPOR: buffers reused at every step (this runs once per transition).
   std::vector<std::uint64_t> after_ids, before_ids, lost_ids;
   std::vector<std::int64_t> last_buf;
@@ -629,6 +636,7 @@ struct DfsState {
     if (last_at.empty()) {
       last_at.assign(threads, -1);
       last_touch.assign(threads * threads, -1);
+      last_bit.assign(threads * 64, -1);
     }
     std::vector<std::int64_t>& last = last_buf;
     if (o.local) {
@@ -642,6 +650,7 @@ struct DfsState {
     fr.prev_at = last_at[t];
     last_at[t] = static_cast<std::int64_t>(f);
     fr.touch_prev.clear();
+    note_bits(f, t);
     if (o.local)
       for (std::size_t x = 0; x + 1 < threads; ++x)
         if (x != t && (o.peers & peer_bit(static_cast<NodeId>(x))) != 0) {
@@ -672,11 +681,28 @@ struct DfsState {
     }
   }
 
+  // check_races: frame f (of thread t) is the last checked one of its thread with each peer bit
+  // of its footprint.
+  void note_bits(std::size_t f, std::size_t t) {
+    Frame& fr = stack[f];
+    fr.bit_prev.clear();
+    if (!fr.taken().local) return;
+    for (std::uint64_t bits = fr.taken().peers & ~k_bit_global; bits != 0; bits &= bits - 1) {
+      const auto b = static_cast<std::uint8_t>(std::countr_zero(bits));
+      std::int64_t& slot = last_bit[t * 64 + b];
+      fr.bit_prev.emplace_back(b, slot);
+      slot = static_cast<std::int64_t>(f);
+    }
+  }
+
   // Frame f's step is about to be replaced or popped: its check no longer holds.
   void uncheck(std::size_t f) {
     Frame& fr = stack[f];
     if (fr.checked && !last_at.empty()) {
       const std::size_t t = thread_of(fr.taken());
+      for (auto it = fr.bit_prev.rbegin(); it != fr.bit_prev.rend(); ++it)
+        last_bit[t * 64 + it->first] = it->second;
+      fr.bit_prev.clear();
       last_at[t] = fr.prev_at;
       for (auto it = fr.touch_prev.rbegin(); it != fr.touch_prev.rend(); ++it)
         last_touch[t * threads + it->first] = it->second;
@@ -780,6 +806,10 @@ struct DfsState {
   // with the last non-local one), so those frames explore everything.
   void assume_races(std::size_t depth, std::uint64_t below) {
     if (below == 0) return;
+    if (depth > 0 && depth == stack.size() && stack[depth - 1].checked && !last_at.empty()) {
+      assume_races_checked(below);
+      return;
+    }
     std::vector<bool> seen(threads, false);
     // Per thread: the nodes whose future steps are already assumed to race with a step of it
     // that touched their connection (a later one, which every earlier one happens before).
@@ -799,6 +829,27 @@ struct DfsState {
         races_with = races_with || fresh != 0;
       }
       if (races_with) widen(j);
+    }
+  }
+
+  // assume_races on a stack whose every frame is checked (checks run in stack order), from the
+  // last frames per thread and per thread and peer bit that the checks keep: the same frames
+  // as the walk above, which widens the last step of each thread that `below` may race with,
+  // and, per thread, the last step that touched each node of `below` (where the walk first meets
+  // that bit), in O(threads * 64) rather than O(depth). widen() adds nothing the second time.
+  void assume_races_checked(std::uint64_t below) {
+    for (std::size_t t = 0; t < threads; ++t) {
+      const std::int64_t j = last_at[t];
+      if (j >= 0) {
+        const OptRef& o = stack[static_cast<std::size_t>(j)].taken();
+        if (!o.local || (below & (summary_bit(o) | k_bit_global)) != 0)
+          widen(static_cast<std::size_t>(j));
+      }
+      if (t + 1 == threads) continue;  // the non-local steps touch no connection of their own
+      for (std::uint64_t bits = below & ~k_bit_global; bits != 0; bits &= bits - 1) {
+        const std::int64_t k = last_bit[t * 64 + static_cast<std::size_t>(std::countr_zero(bits))];
+        if (k >= 0) widen(static_cast<std::size_t>(k));
+      }
     }
   }
 };
@@ -1087,6 +1138,21 @@ void take_run_end(const ExploreEngine& e, RunResult& r) {
 Explorer::Explorer(const ScenarioSpec& spec, const Registry& registry, Settings settings)
     : spec_(spec), registry_(registry), settings_(settings) {}
 
+// The first expectation other than the invariants that a run which reached its end at `end_ns`
+// failed (the invariants are the watch's). The other expectations (`eventually ... by`, `log`,
+// timed states) speak of a whole run: a run the scheduler cut short (a depth bound, a state dfs
+// had already explored) is not judged on them, or every cut run would "miss" what it had no time
+// to see (docs/exploration.md, "Properties"). In liveness mode only what is judged after the
+// settle window counts.
+std::optional<Violation> Explorer::judge_end(const std::vector<ExpectResult>& results,
+                                             const Settings& s, TimeNs end_ns) const {
+  const TimeNs settled_ns = s.settle_ns > 0 ? fault_phase_end(s, spec_) + s.settle_ns : TimeNs{0};
+  for (const ExpectResult& e : results)
+    if (!e.passed && (s.settle_ns <= 0 || judged_in_liveness(*e.spec, settled_ns)))
+      return Violation{e.spec->text, e.detail, e.violated_step, e.violated_at_ns.value_or(end_ns)};
+  return std::nullopt;
+}
+
 RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool record,
                              std::vector<StepObserver*> observers, const LeafFn* leaf,
                              Chooser* chooser, bool identities) const {
@@ -1094,6 +1160,8 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
   InvariantWatch watch(spec_, registry_);
   Recorder recorder;
   RunConfig cfg;
+  Checker* checker = nullptr;
+  cfg.on_checker = [&checker](Checker& c) { checker = &c; };
   cfg.seed = s.seed;
   cfg.chooser = chooser;
   cfg.timeline_level = s.timeline_level;
@@ -1119,7 +1187,16 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
       o.kill_containers = container_names(sp);
     if (s.inject_kinds & inject_bit(InjectKind::truncate)) o.truncate_tables = truncations(sp);
     if (leaf)
-      o.on_leaf = [leaf, &watch](ExploreEngine& e) { return (*leaf)(e, watch.violation()); };
+      o.on_leaf = [this, leaf, &watch, &checker, &s](ExploreEngine& e) {
+        // A run that reached its end is judged on its other expectations here, as below: dfs
+        // may restore a saved state and go on with another run in the same engine (the checker
+        // goes back with it, Checker::save_state).
+        if (!watch.violation() && e.ended_naturally() && checker) {
+          checker->finish();
+          watch.violation() = judge_end(checker->results(), s, e.now());
+        }
+        return (*leaf)(e, watch.violation());
+      };
     o.on_end = [&r](const ExploreEngine& e) { take_run_end(e, r); };
     return std::make_unique<ExploreEngine>(std::move(o), chooser, scheduler);
   };
@@ -1128,19 +1205,8 @@ RunResult Explorer::run_with(Scheduler& scheduler, const Settings& s, bool recor
   r.outcome = run_scenario(spec_, registry_, cfg);
   r.digest = r.outcome.digest;
   r.violation = watch.violation();
-  // The other expectations (`eventually ... by`, `log`, timed states) speak of a whole run: a run
-  // the scheduler cut short (a depth bound, a state dfs had already explored) is not judged on
-  // them, or every cut run would "miss" what it had no time to see (docs/exploration.md, "Properties").
-  const TimeNs settled_ns =
-      s.settle_ns > 0 ? fault_phase_end(s, spec_) + s.settle_ns : TimeNs{0};
-  if (!r.violation && r.ended_naturally) {
-    for (const ExpectResult& e : r.outcome.results)
-      if (!e.passed && (s.settle_ns <= 0 || judged_in_liveness(*e.spec, settled_ns))) {
-        r.violation = Violation{e.spec->text, e.detail, e.violated_step,
-                                e.violated_at_ns.value_or(r.outcome.simulated_ns)};
-        break;
-      }
-  }
+  if (!r.violation && r.ended_naturally)
+    r.violation = judge_end(r.outcome.results, s, r.outcome.simulated_ns);
   r.passed = !r.violation.has_value();
   if (record) {
     r.steps = std::move(recorder.steps);
@@ -1251,12 +1317,10 @@ Report Explorer::random_search(bool pct, const std::function<bool()>& should_sto
 
 bool Explorer::snapshots_apply() const {
   if (!settings_.snapshots) return false;
-  // The checker's and the nemesis's state is not saved: only invariants (judged by the watch,
-  // which dfs clears) and scripted faults (armed before the first step) are safe to restore.
-  if (spec_.random_faults.any()) return false;
-  for (const ExpectSpec& e : spec_.expect)
-    if (e.what != ExpectWhat::invariant) return false;
-  return true;
+  // The nemesis's state is not saved: only scripted faults (armed before the first step) are
+  // safe to restore. The checker's is (Checker::save_state), and the invariants' watch is
+  // cleared by dfs at each restore.
+  return !spec_.random_faults.any();
 }
 
 namespace {

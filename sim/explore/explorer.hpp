@@ -216,6 +216,10 @@ class Explorer {
                      Chooser* chooser = nullptr, bool identities = false) const;
   // Whether dfs may backtrack by restoring saved states (Settings::snapshots).
   bool snapshots_apply() const;
+  // The verdict of a run that reached its end at end_ns on the expectations other than the
+  // invariants (run_with, and dfs's leaves inside one engine).
+  std::optional<Violation> judge_end(const std::vector<ExpectResult>& results, const Settings& s,
+                                     TimeNs end_ns) const;
 
   const ScenarioSpec& spec_;
   const Registry& registry_;

@@ -226,6 +226,7 @@ RunOutcome run_scenario(const ScenarioSpec& spec, const Registry& registry, cons
   checker.arm([&kernel](TimeNs t, std::function<void()> fn) {
     kernel.at(t, StepKind::check, std::move(fn));
   });
+  if (config.on_checker) config.on_checker(checker);
   // With scripted faults only, every fault up to the run's end is known now, and the kernel runs
   // to the end unless an observer (a trace, a replay) stops it: then the tracker need not judge
   // the world before the last of them (nothing judged earlier survives it). Another engine or

@@ -40,6 +40,9 @@ struct RunConfig {
   // The log lines the timeline shows: notable ones by default; `run --log info|debug` widens it.
   LogLevel timeline_level = LogLevel::notable;
   EngineFactory make_engine;  // empty: the kernel
+  // Called once the run's checker is armed, before the first step: the explorer's dfs judges
+  // the expectations at each run's end inside one engine (Explorer::run_with).
+  std::function<void(Checker&)> on_checker;
 };
 
 struct TimelineEntry {

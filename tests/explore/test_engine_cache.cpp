@@ -130,3 +130,44 @@ TEST_CASE("dfs on an HA scenario restores every backtrack from a snapshot and ex
   test::check_same_search(snap, full);
   CHECK(snap.races == full.races);
 }
+
+TEST_CASE(
+    "dfs restores the checker with its snapshots: a scenario with a timed expectation is "
+    "judged at each run's end exactly as when every run starts again") {
+  // Snapshots once applied only to scenarios whose expectations were all invariants: the
+  // checker's verdicts (a `by:` expectation here) were not saved, so every backtrack re-ran the
+  // scenario from the start (bench/RESULTS.md, session 24). Now the checker's state goes with
+  // each snapshot (Checker::save_state) and a run that reaches its end inside one engine is judged
+  // there (Explorer::run_with). Without the restore, every run after the first judged one would
+  // keep that run's decided verdicts; without the judging, no failure would be counted. The
+  // lease lock (fenced, so the invariant holds) expires a lease only when dfs delays a release:
+  // the time-order run fails the expectation and others pass it.
+  const std::string path = std::string(SCENARIOS_DIR) + "/known-bugs/lease-lock.yaml";
+  ScenarioSpec spec = parse_scenario_with_overrides(
+      read_file(path), path,
+      {"cluster.mechanisms.lease_lock_fencing=true",
+       "expect=[{never: lease_lock.stale_write}, {eventually: lease_lock.lease_expired, by: 10m}]"},
+      test::explore_registry());
+  Settings s;
+  s.dpor = true;
+  s.stop_at_first = false;
+  Settings rerun = s;
+  rerun.snapshots = false;
+  Report snap =
+      Explorer(spec, test::explore_registry(), s).search(Strategy::dfs, [] { return false; });
+  Report full =
+      Explorer(spec, test::explore_registry(), rerun).search(Strategy::dfs, [] { return false; });
+  INFO(snap.runs << " runs, " << snap.transitions << " transitions");
+  CHECK(snap.exhausted);
+  CHECK(snap.restores + 1 == snap.runs);
+  CHECK(snap.restore_failures == 0);
+  CHECK(full.restores == 0);
+  test::check_same_search(snap, full);
+  CHECK(snap.races == full.races);
+  // Both verdicts occur, so the end-of-run judging inside one engine is exercised both ways.
+  const auto& v = snap.verdicts;
+  CHECK(std::find(v.begin(), v.end(), "pass") != v.end());
+  CHECK(std::find(v.begin(), v.end(), "{eventually: lease_lock.lease_expired, by: 10m}") !=
+        v.end());
+  CHECK(snap.first_violation_run == 1);
+}
