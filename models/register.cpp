@@ -529,7 +529,28 @@ std::optional<std::string> member_where(
   return std::nullopt;
 }
 
+// HA: an event no other server could hear (models/redis/eventing.hpp).
+void register_event_checks(Registry& r) {
+  r.add_invariant({"cattle.event_lost",
+                   "HA: a Cattle server's event reached no Redis: its publish failed on every "
+                   "Redis it lists (redis.publish_lost), so no other server heard of the change "
+                   "until its own replay tick",
+                   [](const WorldView& w) -> std::optional<std::string> {
+                     for (NodeId id : w.nodes_with_prefix("server-")) {
+                       if (!w.is_up(id)) continue;
+                       auto* s = dynamic_cast<const cattle::CattleServer*>(&w.node(id));
+                       const redis::Eventing* bus = s ? s->eventing() : nullptr;
+                       if (bus && bus->lost() > 0)
+                         return fmt::format("{} lost {} event(s): every Redis failed",
+                                            w.node_name(id), bus->lost());
+                     }
+                     return std::nullopt;
+                   },
+                   {"server-*"}});
+}
+
 void register_ha_checks(Registry& r) {
+  register_event_checks(r);
   r.add_invariant({"cluster.refused_joined",
                    "a manager counts as a member a server whose database pool was refused (error "
                    "1040): such a server must stay out of the cluster",

@@ -254,13 +254,17 @@ void CattleServer::start_ha(Ctx& ctx) {
     // Until its first connection the client counts toward Curator's LOST too (lifecycle.cpp).
     arm_lost(ctx, cfg_.curator_lost_after_ns);
   }
-  if (config_.redis) {
-    redis_.emplace("redis-1");
+  if (config_.redis > 0) {
+    // redis.hosts: every Redis of the cluster, in slot order (models/redis/eventing.hpp), or only
+    // redis-1 with cattle_redis_per_node off.
+    std::vector<std::string> hosts;
+    int k_end = cfg_.redis_per_node ? config_.redis : 1;
+    for (int k = 1; k <= k_end; ++k) hosts.push_back(fmt::format("redis-{}", k));
+    redis_.emplace(hosts);
     redis_->set_callbacks({[this](Ctx& c, const std::string&, const std::string&) {
-                             // Any change another server made: read the tables again.
-                             refresh(c, false);
-                           },
-                           [](Ctx&, bool) {}});
+      // Any change another server made: read the tables again.
+      refresh(c, false);
+    }});
     redis_->start(ctx);
     redis_->subscribe(ctx, std::string(k_event_channel));
   }

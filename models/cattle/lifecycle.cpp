@@ -43,6 +43,7 @@
 namespace stampede::cattle {
 
 static void register_migration(Registry& r);
+static void register_redis_per_node(Registry& r);
 
 void register_lifecycle(Registry& r) {
   constexpr std::string_view props =
@@ -86,11 +87,27 @@ void register_lifecycle(Registry& r) {
                    "BasicDataSource.java:368); off: it opens pool_per_server connections at boot, "
                    "as field-notes observation 6 describes it"});
   register_migration(r);
+  register_redis_per_node(r);
   r.add_signal({"cattle.exited", "HA: a Cattle server called System.exit(3) on Curator's LOST"});
   r.add_event({"cattle.zk_lost_exit", {"code"},
                "HA: Curator reported LOST; the Cattle process logs Good Bye and exits"});
   r.add_event({"cattle.process_restarted", {"exits", "backoff_ms"},
                "HA: Docker restarted the exited Cattle container, after its back-off and a boot"});
+}
+
+// The event bus over one Redis per node (ha.cpp, models/redis/eventing.hpp).
+static void register_redis_per_node(Registry& r) {
+  r.add_mechanism({std::string(m_redis_per_node),
+                   "HA: one Redis per cluster slot (redis-1..K, K = cluster_size, else servers), "
+                   "as rancher/cluster-manager v0.1.5 starts them and lists them in "
+                   "CATTLE_REDIS_HOSTS (config/config.go lines 156-162, service/"
+                   "cluster_service.go lines 183-184); each Cattle server subscribes on every one "
+                   "and publishes with RedisEventingService's rotation and fail-over (rancher/"
+                   "cattle v0.165.8 RedisEventingService.java doPublish lines 102-127, "
+                   "doSubscribe lines 129-156), so one Redis down loses no event; off: the single "
+                   "redis-1 of a one-host CATTLE_REDIS_HOSTS (by default the cluster has only "
+                   "it), whose loss drops every publish and leaves every subscriber deaf until "
+                   "redis_retry_interval"});
 }
 
 // The schema migration's names (migration.cpp).
@@ -189,7 +206,7 @@ void CattleServer::exit_process(Ctx& ctx) {
   };
   close("db");
   for (int k = 1; k <= config_.zookeeper; ++k) close(fmt::format("zookeeper-{}", k));
-  if (config_.redis) close("redis-1");
+  for (int k = 1; k <= config_.redis; ++k) close(fmt::format("redis-{}", k));
   for (const std::string& agent : config_.agents) close(agent);
   for (const std::string& lb : config_.lb_nodes) close(lb);
   // Everything of the process goes, as in a crash, its timers too, but the manager's container

@@ -45,6 +45,8 @@ inline constexpr std::string_view m_changelog_lock = "liquibase_changelog_lock";
 inline constexpr std::string_view m_release_change_lock = "cattle_db_release_change_lock";
 inline constexpr std::string_view m_config_source = "cattle_config_datasource";
 inline constexpr std::string_view m_agent_connection_locks = "agent_connection_locks";
+// HA: a server's events go through every Redis of the cluster (ha.cpp, models/redis/eventing.hpp).
+inline constexpr std::string_view m_redis_per_node = "cattle_redis_per_node";
 // The allocator (allocator.cpp).
 inline constexpr std::string_view m_alloc_spread = "cattle_allocator_spread";
 inline constexpr std::string_view m_alloc_ports = "cattle_allocator_ports";

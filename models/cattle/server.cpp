@@ -86,6 +86,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.stop_waits_reply = ctx.mechanism(m_stop_waits_reply);
   cfg_.exit_on_zk_lost = ctx.mechanism(m_exit_on_zk_lost);
   cfg_.pool_on_demand = ctx.mechanism(m_pool_on_demand);
+  cfg_.redis_per_node = ctx.mechanism(m_redis_per_node);
   cfg_.curator_lost_after_ns = ctx.timing(t_curator_lost_after);
   cfg_.boot_time_ns = ctx.timing(t_boot_time);
   cfg_.restart_backoff_ns = ctx.timing(t_restart_backoff);
@@ -315,7 +316,7 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
       if (zk_) zk_->on_message(ctx, from, msg);
       return;
     }
-    if (redis::RedisClient::owns_message(msg.type)) {
+    if (redis::Eventing::owns_message(msg.type)) {
       if (redis_) redis_->on_message(ctx, from, msg);
       return;
     }
@@ -420,7 +421,7 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
       if (zk_) zk_->on_timer(ctx, tag);
       return;
     }
-    if (redis::RedisClient::owns_timer(tag)) {
+    if (redis::Eventing::owns_timer(tag)) {
       if (redis_) redis_->on_timer(ctx, tag);
       return;
     }

@@ -35,7 +35,7 @@
 #include "models/cluster_manager/cluster_manager.hpp"
 #include "models/mysql/database.hpp"
 #include "models/mysql/db_client.hpp"
-#include "models/redis/redis_client.hpp"
+#include "models/redis/eventing.hpp"
 #include "models/zookeeper/zk_client.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/spec.hpp"
@@ -62,7 +62,8 @@ struct ServerConfig {
   // HA mode: this server's cluster manager (its index is the server's); absent in single mode.
   std::optional<cm::Config> manager;
   int zookeeper = 0;  // HA: the ensemble's size (zookeeper-1..N)
-  bool redis = true;  // HA: whether redis-1 carries events between the servers
+  // HA: the Redis servers redis-1..redis that carry events between the servers (0: none).
+  int redis = 1;
 };
 
 class CattleServer final : public Node {
@@ -106,6 +107,8 @@ class CattleServer final : public Node {
   // HA mode only (null in single mode).
   const cm::ClusterManager* manager() const { return cm_ ? &*cm_ : nullptr; }
   const mysql::DbClient* db_client() const { return db_client_ ? &*db_client_ : nullptr; }
+  // HA: the event bus of the running process (none before its boot or while it is down).
+  const redis::Eventing* eventing() const { return redis_ ? &*redis_ : nullptr; }
   const zk::ZkClient* zk_client() const { return zk_ ? &*zk_ : nullptr; }
   bool ha() const { return cm_.has_value(); }
   // HA: the actions this server took under service locks, as (ZooKeeper session, local time),
@@ -515,6 +518,7 @@ class CattleServer final : public Node {
     bool stop_waits_reply = true;
     bool exit_on_zk_lost = true;
     bool pool_on_demand = true;
+    bool redis_per_node = true;
     DurationNs curator_lost_after_ns = 0;
     DurationNs boot_time_ns = 0;
     DurationNs restart_backoff_ns = 0;
@@ -575,7 +579,7 @@ class CattleServer final : public Node {
   }
   std::optional<cm::ClusterManager> cm_;
   std::optional<zk::ZkClient> zk_;
-  std::optional<redis::RedisClient> redis_;
+  std::optional<redis::Eventing> redis_;
 };
 
 }  // namespace stampede::cattle

@@ -142,16 +142,19 @@ struct Published {
   bool valid() const { return conn > 0 && receivers >= 0; }
 };
 
-// --- Timers: "RD" (a client) or "RS" (the server) in the high 16 bits, the kind in the next 16,
-// for a client the generation of what it waits for in the low 32 -----------------------------
+// --- Timers: "RD" (a client) or "RS" (the server) in the high 16 bits; for a client the kind in
+// the next 4, the client's slot among its owner's Redis connections (Eventing) in the next 12 and
+// the generation of what it waits for in the low 32; for the server the kind in the next 16 ----
 
 inline constexpr std::uint64_t k_client_tag_prefix = 0x5244ULL << 48;  // "RD"
 inline constexpr std::uint64_t k_server_tag_prefix = 0x5253ULL << 48;  // "RS"
 inline constexpr std::uint64_t k_tag_prefix_mask = 0xFFFFULL << 48;
 
 constexpr TimerKind client_timer_kind(std::uint64_t kind) {
-  return TimerKind{32, (k_client_tag_prefix >> 32) | kind};
+  return TimerKind{20, (k_client_tag_prefix >> 44) | kind};
 }
+// The most Redis servers one owner's Eventing can hold: a slot has 12 bits.
+inline constexpr int k_max_slots = 4096;
 constexpr TimerKind server_timer_kind(std::uint64_t kind) {
   return TimerKind{32, (k_server_tag_prefix >> 32) | kind};
 }
@@ -159,25 +162,28 @@ constexpr TimerKind server_timer_kind(std::uint64_t kind) {
 // The publishing pool's connect, PING or PUBLISH got no answer within redis_client_timeout.
 struct PoolTimeout {
   static constexpr TimerKind k_kind = client_timer_kind(1);
-  static constexpr std::array<unsigned, 1> k_bits{32};
+  static constexpr std::array<unsigned, 2> k_bits{12, 32};
+  std::uint32_t slot = 0;
   std::uint32_t gen = 0;
-  STAMPEDE_FIELDS(gen)
+  STAMPEDE_FIELDS(slot, gen)
 };
 
 // The subscriber's connect got no answer within redis_client_timeout.
 struct SubscriberConnectTimeout {
   static constexpr TimerKind k_kind = client_timer_kind(2);
-  static constexpr std::array<unsigned, 1> k_bits{32};
+  static constexpr std::array<unsigned, 2> k_bits{12, 32};
+  std::uint32_t slot = 0;
   std::uint32_t gen = 0;
-  STAMPEDE_FIELDS(gen)
+  STAMPEDE_FIELDS(slot, gen)
 };
 
 // The subscriber's wait after a lost connection is over: connect again.
 struct RetryTimer {
   static constexpr TimerKind k_kind = client_timer_kind(3);
-  static constexpr std::array<unsigned, 1> k_bits{32};
+  static constexpr std::array<unsigned, 2> k_bits{12, 32};
+  std::uint32_t slot = 0;
   std::uint32_t gen = 0;
-  STAMPEDE_FIELDS(gen)
+  STAMPEDE_FIELDS(slot, gen)
 };
 
 // The server's clientsCron: time to look for idle clients.

@@ -44,7 +44,7 @@ void RedisClient::connect_subscriber(Ctx& ctx) {
             fmt::format("Connecting to redis [{}]", ctx.name_of(cfg_.server)));
   ctx.send(cfg_.server, wire::encode(Connect{v.sub_conn}));
   // jedis.connect() gives up after redis.timeout (Connection.java:137 at jedis-2.4.1).
-  ctx.set_timer(cfg_.timeout_ns, timer_tag::encode(SubscriberConnectTimeout{v.sub_gen}));
+  ctx.set_timer(cfg_.timeout_ns, timer_tag::encode(SubscriberConnectTimeout{slot_, v.sub_gen}));
 }
 
 void RedisClient::subscriber_lost(Ctx& ctx, std::string_view reason) {
@@ -61,7 +61,7 @@ void RedisClient::subscriber_lost(Ctx& ctx, std::string_view reason) {
                 .with("retry_ms", static_cast<std::int64_t>(cfg_.retry_ns / k_ms)),
             fmt::format("Jedis Exception: subscriber connection to {} {}; retrying in {} ms",
                         ctx.name_of(cfg_.server), reason, cfg_.retry_ns / k_ms));
-  ctx.set_timer(cfg_.retry_ns, timer_tag::encode(RetryTimer{v.sub_gen}));
+  ctx.set_timer(cfg_.retry_ns, timer_tag::encode(RetryTimer{slot_, v.sub_gen}));
   if (was_open && cb_.connection) cb_.connection(ctx, false);
 }
 
@@ -69,7 +69,7 @@ void RedisClient::on(Ctx& ctx, const RetryTimer& t) {
   (void)t;
   // With no subscription the loop does not connect and waits again (RedisConnection.java:182).
   if (volatile_.channels.empty()) {
-    ctx.set_timer(cfg_.retry_ns, timer_tag::encode(RetryTimer{volatile_.sub_gen}));
+    ctx.set_timer(cfg_.retry_ns, timer_tag::encode(RetryTimer{slot_, volatile_.sub_gen}));
     return;
   }
   connect_subscriber(ctx);
@@ -95,10 +95,11 @@ void RedisClient::on(Ctx& ctx, const Delivery& m) {
 
 // --- The publishing pool (RedisConnection.publish on its JedisPool) --------------------------
 
-void RedisClient::publish(Ctx& ctx, const std::string& channel, const std::string& payload) {
+void RedisClient::publish(Ctx& ctx, const std::string& channel, const std::string& payload,
+                          std::int64_t tries) {
   Volatile& v = volatile_;
   if (cfg_.server == k_no_node) return;
-  v.pending.push_back(Pending{channel, payload});
+  v.pending.push_back(Pending{channel, payload, tries});
   if (v.step == PoolStep::idle) borrow(ctx);
 }
 
@@ -120,7 +121,7 @@ void RedisClient::pool_send(Ctx& ctx, PoolStep step, Message msg) {
   v.step = step;
   ctx.send(cfg_.server, std::move(msg));
   // Jedis's connect and read timeout, redis.timeout (Connection.java:137-138 at jedis-2.4.1).
-  ctx.set_timer(cfg_.timeout_ns, timer_tag::encode(PoolTimeout{v.pool_gen}));
+  ctx.set_timer(cfg_.timeout_ns, timer_tag::encode(PoolTimeout{slot_, v.pool_gen}));
 }
 
 void RedisClient::pool_failed(Ctx& ctx, std::string_view reason) {
@@ -133,12 +134,18 @@ void RedisClient::pool_failed(Ctx& ctx, std::string_view reason) {
   v.step = PoolStep::idle;
   v.pool_conn = 0;
   if (!try_new) {
-    ctx.event(LogLevel::info, Event("redis.publish_failed").with("reason", reason),
-              fmt::format("Failed to publish message to [{}]: {}", v.pending.front().channel,
-                          reason));
+    ctx.event(LogLevel::info,
+              Event("redis.publish_failed")
+                  .with("redis", ctx.name_of(cfg_.server))
+                  .with("reason", reason),
+              fmt::format("Failed to publish message to [{}] on {}: {}", v.pending.front().channel,
+                          ctx.name_of(cfg_.server), reason));
+    Pending failed = std::move(v.pending.front());
     v.pending.pop_front();
+    // publish returned false: the owner may try another server (RedisEventingService.doPublish).
+    if (cb_.publish_failed) cb_.publish_failed(ctx, failed);
   }
-  if (!v.pending.empty()) borrow(ctx);
+  if (!v.pending.empty() && v.step == PoolStep::idle) borrow(ctx);
 }
 
 void RedisClient::on(Ctx& ctx, const Pong& m) {
@@ -203,10 +210,10 @@ void RedisClient::on_timer(Ctx& ctx, std::uint64_t tag) {
   timer_tag::dispatch<PoolTimeout, SubscriberConnectTimeout, RetryTimer>(
       tag, wire::overloaded{
                [&](const PoolTimeout& t) {
-                 if (t.gen == v.pool_gen) on(ctx, t);
+                 if (t.slot == slot_ && t.gen == v.pool_gen) on(ctx, t);
                },
                [&](const auto& t) {
-                 if (t.gen == v.sub_gen) on(ctx, t);
+                 if (t.slot == slot_ && t.gen == v.sub_gen) on(ctx, t);
                },
            });
 }

@@ -47,10 +47,19 @@ namespace stampede::redis {
 
 class RedisClient {
  public:
+  struct Pending {
+    std::string channel;
+    std::string payload;
+    std::int64_t tries = 0;  // servers the owner tried before this one (Eventing's fail-over)
+    STAMPEDE_FIELDS(channel, payload, tries)
+  };
   struct Callbacks {
     std::function<void(Ctx&, const std::string& channel, const std::string& payload)> message;
     // The subscriber connected (true) or lost its connection (false).
     std::function<void(Ctx&, bool connected)> connection;
+    // A publish failed on this server (after its redis.publish_failed event): the owner may try
+    // another one. Unset, the message is lost.
+    std::function<void(Ctx&, const Pending&)> publish_failed;
   };
   // The subscriber's loop: waiting (before the first subscription, or redis_retry_interval
   // after a loss), connecting, or open (subscribed to every channel it asked for).
@@ -58,11 +67,6 @@ class RedisClient {
   // Where the pool's one publish in progress is: nothing, connecting a new connection, checking
   // one with PING, or waiting for PUBLISH's reply.
   enum class PoolStep : std::uint8_t { idle, connecting, validating, publishing };
-  struct Pending {
-    std::string channel;
-    std::string payload;
-    STAMPEDE_FIELDS(channel, payload)
-  };
   // Everything the client holds lives in its owner's process: a crash loses all of it.
   struct Volatile {
     std::set<std::string> channels;  // subscribed, and subscribed again on every reconnect
@@ -82,7 +86,9 @@ class RedisClient {
                     pending, pool_gen, last_conn)
   };
 
-  explicit RedisClient(std::string server = "redis-1") : server_name_(std::move(server)) {}
+  // `slot` tells this client's timers from those of the owner's other Redis clients (Eventing).
+  explicit RedisClient(std::string server = "redis-1", std::uint32_t slot = 0)
+      : server_name_(std::move(server)), slot_(slot) {}
   void set_callbacks(Callbacks cb) { cb_ = std::move(cb); }
 
   // Reads the configuration. The subscriber connects at the first subscribe().
@@ -101,7 +107,9 @@ class RedisClient {
   void subscribe(Ctx& ctx, const std::string& channel);
   // Queues the message for the pool; it is published, or lost if the pool cannot reach the
   // server (a redis.publish_failed event says so).
-  void publish(Ctx& ctx, const std::string& channel, const std::string& payload);
+  void publish(Ctx& ctx, const std::string& channel, const std::string& payload,
+               std::int64_t tries = 0);
+  const std::string& server_name() const { return server_name_; }
 
   // Whether the subscriber is connected and has asked for its channels.
   bool connected() const { return volatile_.sub == SubState::open; }
@@ -138,6 +146,7 @@ class RedisClient {
   void on(Ctx& ctx, const RetryTimer& t);
 
   std::string server_name_;
+  std::uint32_t slot_ = 0;
   Callbacks cb_;
   Config cfg_;
   Volatile volatile_;

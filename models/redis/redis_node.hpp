@@ -1,5 +1,5 @@
 #pragma once
-// redis-1: a single Redis 7 server used as an event bus through PUBLISH/SUBSCRIBE. Pub/sub is
+// redis-K: one Redis 7 server used as an event bus through PUBLISH/SUBSCRIBE. Pub/sub is
 // fire and forget: a message goes to the connections subscribed at that instant, at most once,
 // and is never stored. Subscriptions belong to a connection, so a subscriber that reconnects has
 // none until it subscribes again, and a crash of the server drops them all (nothing is

@@ -1,5 +1,7 @@
 #include "models/redis/register.hpp"
 
+#include <fmt/format.h>
+
 #include "models/redis/messages.hpp"
 #include "models/redis/redis_node.hpp"
 
@@ -21,17 +23,17 @@ void register_timings(Registry& r) {
                 "before it connects again (a new subscription wakes it at once)"});
   r.add_timing({std::string(redis::k_server_timeout), TimingUnit::duration, 0,
                 "Redis 7 redis.conf `timeout 0` (redis.conf:159 at 7.0.15); src/timeout.c:57-70",
-                "redis.conf timeout: redis-1 closes a connection idle longer than this, in whole "
-                "seconds, unless it is a subscriber's; 0 never"});
+                "redis.conf timeout: a Redis server closes a connection idle longer than this, "
+                "in whole seconds, unless it is a subscriber's; 0 never"});
   r.add_timing({std::string(redis::k_exit_teardown), TimingUnit::duration, 2 * k_ms,
                 "measured (processing time, not a constant of Redis's source): on loopback a "
                 "SIGKILLed redis-server 7.0 (Debian 12) is reaped, and its redis-py subscriber "
                 "reads EOF, 2.0-2.1 ms after the kill (median of 9, 2026-12-06); the suite's "
                 "idle table of 22:34 the same day gave 2 ms (2-3 ms, n=3); docs/conformance.md, "
                 "\"Why rows fail\"",
-                "a crashed (SIGKILLed) redis-1's connections close this long after the kill: the "
-                "kernel tears the process down before it closes its sockets, and its clients "
-                "read EOF then, plus one latency"});
+                "a crashed (SIGKILLed) Redis server's connections close this long after the "
+                "kill: the kernel tears the process down before it closes its sockets, and its "
+                "clients read EOF then, plus one latency"});
 }
 
 void register_events(Registry& r) {
@@ -41,11 +43,20 @@ void register_events(Registry& r) {
                "a Redis subscriber's connection closed, was refused, or did not open in time "
                "(reason: closed, refused or timeout); it connects again after retry_ms "
                "(redis_retry_interval)"});
-  r.add_event({"redis.publish_failed", {"reason"},
-               "a publish was lost: the pool could not reach redis-1 or PUBLISH failed (reason: "
-               "closed, refused or timeout)"});
-  r.add_event({"redis.idle_client_closed", {"client", "idle_s"},
-               "redis-1 closed a connection of this client idle for idle_s seconds "
+  r.add_event({"redis.publish_failed",
+               {"redis", "reason"},
+               "a publish through one Redis server failed: the pool could not reach it or "
+               "PUBLISH failed (reason: closed, refused or timeout); a Cattle server then tries "
+               "its next Redis (redis.publish_lost when none is left)"});
+  r.add_event({"redis.publish_lost",
+               {"tries"},
+               "HA: a Cattle server's event was lost: its publish failed on every Redis server "
+               "it tried (tries of them), as RedisEventingService.doPublish returns false "
+               "(rancher/cattle v0.165.8 code/implementation/eventing-redis/src/main/java/io/"
+               "cattle/platform/redis/RedisEventingService.java lines 102-127)"});
+  r.add_event({"redis.idle_client_closed",
+               {"client", "idle_s"},
+               "a Redis server closed a connection of this client idle for idle_s seconds "
                "(redis_server_timeout)"});
 }
 
@@ -54,12 +65,15 @@ void register_events(Registry& r) {
 void register_redis(Registry& r) {
   register_timings(r);
   register_events(r);
-  r.add_metric({std::string(redis::k_metric_published), "messages published to redis-1"});
+  r.add_metric({std::string(redis::k_metric_published),
+                "messages published to the Redis servers, all of them together"});
   r.add_metric({std::string(redis::k_metric_delivered),
-                "messages redis-1 sent to subscribers (each at most once)"});
+                "messages the Redis servers sent to subscribers (each at most once per "
+                "subscription)"});
+  // redis-1..K, K = cluster.redis (docs/scenario-contract.md: one per cluster slot in HA).
   r.add_model({"redis", [](const ScenarioSpec& spec, WorldBuilder& b) {
-                 if (spec.cluster.redis)
-                   b.add_node("redis-1", std::make_unique<redis::RedisNode>());
+                 for (int k = 1; k <= spec.cluster.redis; ++k)
+                   b.add_node(fmt::format("redis-{}", k), std::make_unique<redis::RedisNode>());
                }});
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Registers the Redis model: its timings and metrics, and a ModelEntry that adds redis-1 when
-// spec.cluster.redis is true.
+// Registers the Redis model: its timings and metrics, and a ModelEntry that adds redis-1..K,
+// K = spec.cluster.redis.
 #include "sim/core/registry.hpp"
 
 namespace stampede {

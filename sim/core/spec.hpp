@@ -118,7 +118,11 @@ struct ClusterSpec {
   std::map<std::string, std::string> server_versions;
   DatabaseSpec database;
   int zookeeper = 0;
-  bool redis = false;
+  // The Redis servers redis-1..redis (0: none). `redis: true` in a scenario is HA's default: one
+  // per cluster slot (cluster_size, else servers), as rancher/cluster-manager v0.1.5 starts one
+  // Redis per slot (config/config.go RedisHosts, lines 156-162); one when the mechanism
+  // cattle_redis_per_node is off.
+  int redis = 0;
   int agents = 2;
   NetworkSpec network;
   std::map<std::string, std::int64_t> timing;   // overrides, by registered name

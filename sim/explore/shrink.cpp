@@ -185,7 +185,8 @@ class CandidateScheduler final : public Scheduler {
 };
 
 // A node count of the scenario that may be lowered by `--set KEY=N`, down to `min`. Members are
-// named PREFIX1..PREFIXn (`agent-1`); `boolean` counts (cluster.redis) go from true to false.
+// named PREFIX1..PREFIXn (`agent-1`); `boolean` counts (cluster.redis, its Redis servers) go
+// from true to false, that is to none.
 struct NodeCount {
   std::string key;
   int value = 0;

@@ -93,7 +93,7 @@ std::vector<std::string> Names::node_names() const {
   for (int i = 1; i <= zookeeper_; ++i) out.push_back(fmt::format("zookeeper-{}", i));
   for (int i = 1; i <= zk_clients_; ++i) out.push_back(fmt::format("zkclient-{}", i));
   if (zk_probe_) out.push_back("zkprobe");
-  if (redis_) out.push_back("redis-1");
+  for (int i = 1; i <= redis_; ++i) out.push_back(fmt::format("redis-{}", i));
   for (int i = 1; i <= agents_; ++i) out.push_back(fmt::format("agent-{}", i));
   for (const Stack& s : stacks_)
     if (!s.lb.empty()) out.push_back(s.name + "/" + s.lb);
@@ -114,7 +114,7 @@ std::string Names::summary(bool pattern_ok) const {
   if (zookeeper_ > 0) parts.push_back(range("zookeeper", zookeeper_));
   if (zk_clients_ > 0) parts.push_back(range("zkclient", zk_clients_));
   if (zk_probe_) parts.push_back("zkprobe");
-  if (redis_) parts.push_back("redis-1");
+  if (redis_ > 0) parts.push_back(range("redis", redis_));
   if (agents_ > 0) parts.push_back(range("agent", agents_));
   for (const Stack& s : stacks_)
     if (!s.lb.empty()) parts.push_back(s.name + "/" + s.lb);
@@ -144,12 +144,14 @@ std::optional<std::string> Names::check_node(std::string_view name, bool pattern
       {"agent", agents_, "the cluster has no agents"},
       {"zookeeper", zookeeper_, "the cluster has no zookeeper (set cluster.zookeeper)"},
       {"client", clients_, "the workload has no clients"},
-      {"redis", redis_ ? 1 : 0, "the cluster has no redis (set cluster.redis: true)"},
+      {"redis", redis_, "the cluster has no redis (set cluster.redis: true)"},
       {"lease-client", lease_clients_, "the scenario has no lease-lock clients"},
-      {"dbclient", db_clients_, "the scenario has no db clients (set cluster.timing.db_clients, "
-                                "HA mode)"},
-      {"zkclient", zk_clients_, "the scenario has no ZooKeeper lock clients (set "
-                                "cluster.timing.zk_lock_clients)"},
+      {"dbclient", db_clients_,
+       "the scenario has no db clients (set cluster.timing.db_clients, "
+       "HA mode)"},
+      {"zkclient", zk_clients_,
+       "the scenario has no ZooKeeper lock clients (set "
+       "cluster.timing.zk_lock_clients)"},
   };
   for (const Group& g : groups) {
     if (auto n = numbered(name, g.prefix)) {

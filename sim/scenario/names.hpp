@@ -48,7 +48,7 @@ class Names {
   int db_clients_ = 0;     // dbclient-N (timing db_clients, in HA mode)
   int zk_clients_ = 0;     // zkclient-N (timing zk_lock_clients, with a zookeeper ensemble)
   bool zk_probe_ = false;  // zkprobe (timing zk_probe_interval above 0)
-  bool redis_ = false;
+  int redis_ = 0;          // redis-1..N
   bool external_db_ = false;
   std::vector<Stack> stacks_;
 };

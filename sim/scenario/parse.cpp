@@ -1,6 +1,8 @@
 // The scenario's top level, its cluster, stacks and workload; and the public entry points.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -210,6 +212,32 @@ std::optional<DurationNs> parse_database(const Reader& r, const YAML::Node& node
   return std::nullopt;
 }
 
+// `redis:` is true or false (HA's default, or none) or a count of Redis servers (0 to 1000).
+// Returns -1 for the default.
+int parse_redis(const Reader& r, const YAML::Node& n) {
+  if (n.IsScalar()) {
+    std::string s = n.Scalar();
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (s == "true" || s == "yes" || s == "on") return -1;
+    if (s == "false" || s == "no" || s == "off") return 0;
+    if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return static_cast<int>(r.integer_in(n, "redis", 0, 1000));
+  }
+  if (!n.IsScalar()) r.boolean(n, "redis");  // fails, naming what it got
+  r.fail(n, fmt::format("expected true or false for 'redis', got '{}' (or a number of Redis "
+                        "servers, e.g. redis: 3)",
+                        n.Scalar()));
+}
+
+// HA's Redis servers by default: one per cluster slot, as rancher/cluster-manager v0.1.5 starts
+// them (docs/scenario-contract.md), or the single redis-1 with cattle_redis_per_node off (the
+// mechanism's name belongs to the Cattle model, models/register.cpp).
+int default_redis(const ClusterSpec& c) {
+  auto it = c.mechanisms.find("cattle_redis_per_node");
+  if (it != c.mechanisms.end() && !it->second) return 1;
+  return c.cluster_size > 0 ? c.cluster_size : c.servers;
+}
+
 }  // namespace
 
 void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& registry,
@@ -240,10 +268,10 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
   // HA defaults (docs/scenario-contract.md): a ZooKeeper node per member of the cluster (one per
   // server unless cluster_size says fewer), and the Redis event bus.
   out.zookeeper = ha ? (out.cluster_size > 0 ? out.cluster_size : out.servers) : 0;
-  out.redis = ha;
   if (auto n = f.get("zookeeper"))
     out.zookeeper = static_cast<int>(r.integer_in(*n, "zookeeper", 0, 1000));
-  if (auto n = f.get("redis")) out.redis = r.boolean(*n, "redis");
+  std::optional<int> redis = ha ? std::optional<int>(-1) : std::nullopt;  // -1: the default
+  if (auto n = f.get("redis")) redis = parse_redis(r, *n);
   if (auto n = f.get("agents"))
     out.agents = static_cast<int>(r.integer_in(*n, "agents", 0, 100'000));
   if (auto sv = f.get("server_versions")) {
@@ -270,6 +298,7 @@ void parse_cluster(const Reader& r, const YAML::Node& node, const Registry& regi
     out.timing["db_wait_timeout"] = *wait_timeout_ns;
   }
   if (auto n = f.get("mechanisms")) parse_mechanisms(r, *n, registry, out);
+  out.redis = redis ? (*redis >= 0 ? *redis : default_redis(out)) : 0;
   // Node names are checked by the SimGrid engine against the world it builds (with a spelling
   // suggestion), host names against the platform file: neither is known here.
   if (auto n = f.get("platform_hosts"))

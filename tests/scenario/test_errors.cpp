@@ -125,6 +125,13 @@ TEST_CASE("unknown node names in faults and expectations", "[errors]") {
                 "t.yaml:14:21: ", "unknown node 'zkprobe': the scenario has no ZooKeeper probe");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: redis-1}\n")),
                 "t.yaml:14:21: ", "the cluster has no redis");
+  // HA: one Redis per server by default, so redis-4 of three servers is unknown.
+  require_error(error_of(ha("", "faults:\n  - {at: 1s, crash: redis-4}\n")),
+                "t.yaml:7:21: ", "unknown node 'redis-4': the cluster has redis-1..redis-3");
+  require_error(error_of(ha("  redis: maybe\n")), "t.yaml:6:10: ",
+                "expected true or false for 'redis', got 'maybe' (or a number of Redis servers");
+  require_error(error_of(ha("  redis: 1001\n")),
+                "t.yaml:6:10: ", "'redis' must be at most 1000, got 1001");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: db}\n")),
                 "t.yaml:14:21: ", "unknown node 'db': the database is embedded in server-1");
   require_error(error_of(tiny_with("faults:\n  - {at: 1s, crash: client-2}\n")),

@@ -1,8 +1,10 @@
 // Happy paths: the docs/scenario-contract.md example, defaults, every form of every section and extension.
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "tests/scenario/helpers.hpp"
 
@@ -251,6 +253,26 @@ TEST_CASE("defaults: single mode has no zookeeper and no redis, HA has both", "[
       "database: {external: true}}\n");
   CHECK(chosen.cluster.zookeeper == 5);
   CHECK_FALSE(chosen.cluster.redis);
+}
+
+TEST_CASE("defaults: HA has one Redis per cluster slot and redis takes true or false or a count",
+          "[parse]") {
+  auto redis_of = [](std::string_view cluster) {
+    return parse(
+               fmt::format("name: a\nduration: 1m\ncluster: {{database: {{external: true}}, {}}}\n",
+                           cluster))
+        .cluster.redis;
+  };
+  CHECK(redis_of("servers: 3") == 3);
+  CHECK(redis_of("servers: 3, redis: true") == 3);
+  CHECK(redis_of("servers: 5, cluster_size: 3") == 3);
+  CHECK(redis_of("servers: 3, redis: 2") == 2);
+  CHECK(redis_of("servers: 3, redis: 0") == 0);
+  CHECK(redis_of("servers: 3, redis: false") == 0);
+  ScenarioSpec s = parse(
+      "name: a\nduration: 1m\ncluster: {servers: 3, database: {external: true}}\n"
+      "faults:\n  - {at: 1s, crash: redis-3}\n");
+  CHECK(s.faults.size() == 1);
 }
 
 TEST_CASE("empty sections and a key with no value are accepted as absent", "[parse]") {

@@ -270,10 +270,14 @@ TEST_CASE("redis: the messages and the timer tags keep their numbers and layouts
   CHECK(m.b == 3);
   CHECK(m.size_bytes == 64);
   const std::uint64_t client = 0x5244ULL << 48;
-  CHECK(stampede::timer_tag::encode(r::PoolTimeout{2}) == (client | (1ULL << 32) | 2));
-  CHECK(stampede::timer_tag::encode(r::SubscriberConnectTimeout{2}) ==
-        (client | (2ULL << 32) | 2));
-  CHECK(stampede::timer_tag::encode(r::RetryTimer{2}) == (client | (3ULL << 32) | 2));
+  // A client's kind in 4 bits, its slot among its owner's Redis clients in 12, the generation.
+  CHECK(stampede::timer_tag::encode(r::PoolTimeout{0, 2}) == (client | (1ULL << 44) | 2));
+  CHECK(stampede::timer_tag::encode(r::SubscriberConnectTimeout{0, 2}) ==
+        (client | (2ULL << 44) | 2));
+  CHECK(stampede::timer_tag::encode(r::RetryTimer{0, 2}) == (client | (3ULL << 44) | 2));
+  CHECK(stampede::timer_tag::encode(r::RetryTimer{4095, 2}) ==
+        (client | (3ULL << 44) | (4095ULL << 32) | 2));
+  CHECK(RedisClient::owns_timer(stampede::timer_tag::encode(r::RetryTimer{7, 1})));
   CHECK(stampede::timer_tag::encode(r::ClientsCron{}) == ((0x5253ULL << 48) | (1ULL << 32)));
   CHECK_FALSE(RedisClient::owns_timer(stampede::timer_tag::encode(r::ClientsCron{})));
 }
