@@ -258,8 +258,8 @@ void CattleServer::start_ha(Ctx& ctx) {
     // redis.hosts: every Redis of the cluster, in slot order (models/redis/eventing.hpp), or only
     // redis-1 with cattle_redis_per_node off.
     std::vector<std::string> hosts;
-    int k_end = cfg_.redis_per_node ? config_.redis : 1;
-    for (int k = 1; k <= k_end; ++k) hosts.push_back(fmt::format("redis-{}", k));
+    int count = cfg_.redis_per_node ? config_.redis : 1;
+    for (int k = 1; k <= count; ++k) hosts.push_back(fmt::format("redis-{}", k));
     redis_.emplace(hosts);
     redis_->set_callbacks({[this](Ctx& c, const std::string&, const std::string&) {
       // Any change another server made: read the tables again.
