@@ -654,23 +654,68 @@ std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
 constexpr std::array<std::string_view, 3> k_zk_client_nodes = {"server-", "zkclient-", "zkprobe"};
 
 // host.port_conflict: two running containers of one live agent publish the same public port.
-std::optional<std::string> check_port_conflict(const WorldView& w) {
-  const agent::Agent* first = nullptr;
-  for (NodeId id : w.nodes_with_prefix("agent-")) {
-    const auto* a = dynamic_cast<const agent::Agent*>(&w.node(id));
-    if (a == nullptr || !w.is_up(id)) continue;
-    if (first == nullptr) {
-      // Only a scenario that publishes ports can have a conflict.
-      first = a;
-      const auto& catalog = a->catalog();
-      if (std::none_of(catalog.begin(), catalog.end(),
-                       [](const auto& s) { return !s.ports.empty(); }))
-        return std::nullopt;
+// The check runs after every step at an agent; a conflict can only appear or go at the agent
+// that stepped, so each agent's answer is kept and asked again only when the engine's change
+// log names it (sim/core/changes.hpp), as the lock check and the agents' census do. Asking
+// every agent at every agent step grew with the square of the agents. Ids and strings only,
+// never a node, so restored snapshots (after which the log says "everything") leave it exact.
+class PortConflicts final : public ViewCache {
+ public:
+  static const PortConflicts& of(const WorldView& w) {
+    PortConflicts& c = w.cache<PortConflicts>();
+    if (c.conflict_.size() != w.node_count()) {
+      c.conflict_.assign(w.node_count(), std::string{});
+      c.is_agent_.assign(w.node_count(), 0);
+      c.agents_.clear();
+      c.ports_ = false;
+      for (NodeId id : w.nodes_with_prefix("agent-")) {
+        const auto* a = dynamic_cast<const agent::Agent*>(&w.node(id));
+        if (a == nullptr) continue;
+        c.agents_.push_back(id);
+        c.is_agent_[id] = 1;
+        // Only a scenario that publishes ports can have a conflict (one catalog for all).
+        const auto& catalog = a->catalog();
+        c.ports_ = c.ports_ || std::any_of(catalog.begin(), catalog.end(),
+                                           [](const auto& svc) { return !svc.ports.empty(); });
+      }
+      w.changes().read(c.cursor_, [](NodeId) {});  // the pass below reads the current state
+      c.reread_all(w);
+      return c;
     }
-    if (auto conflict = a->port_conflict())
-      return fmt::format("on {}: {}", w.node_name(id), *conflict);
+    if (!c.ports_) return c;
+    const auto named = [&](NodeId id) {
+      if (id < c.is_agent_.size() && c.is_agent_[id]) c.reread(w, id);
+    };
+    if (!w.changes().read(c.cursor_, named)) c.reread_all(w);
+    return c;
   }
-  return std::nullopt;
+  // The first conflict in agent id order, as the check reports it.
+  std::optional<std::string> first(const WorldView& w) const {
+    for (NodeId id : agents_)
+      if (!conflict_[id].empty()) return fmt::format("on {}: {}", w.node_name(id), conflict_[id]);
+    return std::nullopt;
+  }
+
+ private:
+  void reread_all(const WorldView& w) {
+    if (!ports_) return;
+    for (NodeId id : agents_) reread(w, id);
+  }
+  void reread(const WorldView& w, NodeId id) {
+    const auto& a = static_cast<const agent::Agent&>(w.node(id));
+    std::optional<std::string> c = w.is_up(id) ? a.port_conflict() : std::nullopt;
+    conflict_[id] = c ? std::move(*c) : std::string{};
+  }
+
+  ChangeLog::Cursor cursor_;
+  std::vector<NodeId> agents_;          // the Agent nodes, in id order
+  std::vector<std::uint8_t> is_agent_;  // by node id
+  std::vector<std::string> conflict_;   // by node id: its conflict, empty when none
+  bool ports_ = false;                  // whether any service publishes a port
+};
+
+std::optional<std::string> check_port_conflict(const WorldView& w) {
+  return PortConflicts::of(w).first(w);
 }
 
 void register_checks(Registry& r) {
