@@ -59,21 +59,23 @@ Settings b_dfs(bool placements, std::uint64_t max_runs) {
 TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratch and plain dfs does not",
           "[.][slow]") {
   // Every node may be paused (10 options at a step). The 60 s pause of server-1 fails the
-  // property only in narrow windows of the timed schedule; the placements reach one in run 8,307
-  // (the violation at step 1,265; 27 s of CPU since dfsfast, 96 s before) since membership went
-  // through the `cluster` table by default, which moved server-1's lock from 0.615 s to 0.846 s
-  // and the window further into the walk (run 2,130 and step 1,204 before; run 2,900 and step
-  // 1,192 before zk_learner_connect_tries). Since placements take the environment's placement
-  // lock in ZooKeeper (cattle_allocator_lock): run 4,119, the violation at step 1,317. Plain dfs
-  // is held to the old budget of 3,000 runs.
+  // property only in narrow windows of the timed schedule; the placements reach one in run 166
+  // (the violation at step 1,217) on Cattle's boot, which the scenario runs with every mechanism
+  // at its default (Liquibase's changelog lock for the first 2 s, the pool on demand, the
+  // configuration source, one Redis per node): server-1 takes the service's lock at about
+  // 2.09 s. On the boot the scenario ran before (eager pools, no migration, one Redis): run
+  // 4,119 and step 1,317 since placements took the placement lock (cattle_allocator_lock), run
+  // 8,307 and step 1,265 since membership went through the `cluster` table, run 2,130 and step
+  // 1,204 before it, run 2,900 and step 1,192 before zk_learner_connect_tries. Plain dfs is held
+  // to the old budget of 3,000 runs.
   ScenarioSpec spec = b_spec();
   Report rep =
       Explorer(spec, registry(), b_dfs(true, 10000)).search(Strategy::dfs, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
-  CHECK(rep.first_violation_run == 4119);
+  CHECK(rep.first_violation_run == 166);
   CHECK(rep.first_violation->faults_used == 1);
-  CHECK(rep.first_violation->picks.size() == 1317);
+  CHECK(rep.first_violation->picks.size() == 1217);
   // Plain dfs, the same run budget: its single fault stays near the step bound.
   Report plain = Explorer(spec, registry(), b_dfs(false, 3000)).search(Strategy::dfs,
                                                                        k_never_stop);
@@ -81,18 +83,19 @@ TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratc
   CHECK_FALSE(plain.first_violation.has_value());
 }
 
-TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 37") {
+TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 25") {
   // `--fault-targets server-1`: one option a step, so the first sweep's placements (0, 1024,
-  // 512, 1536, 256, ... of the 2,000 steps) reach the window. The fifth, at step 256, did until
-  // placements took the environment's placement lock in ZooKeeper (cattle_allocator_lock), which
-  // moved the window: run 37 now.
+  // 512, 1536, 256, ... of the 2,000 steps) reach the window. Run 25 on Cattle's boot (the
+  // migration's 2 s first, server-1's service lock at about 2.09 s); run 37 on the boot the
+  // scenario ran before (eager pools, no migration, one Redis), and the fifth, at step 256,
+  // before placements took the environment's placement lock (cattle_allocator_lock).
   ScenarioSpec spec = b_spec();
   Settings s = b_dfs(true, 200);
   s.fault_targets = {"server-1"};
   Report rep = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
-  CHECK(rep.first_violation_run == 37);
+  CHECK(rep.first_violation_run == 25);
   s.placements = false;
   Report plain = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
   CHECK(plain.runs == 200);
@@ -129,12 +132,13 @@ TEST_CASE("a placement of one run is the run a dfs of one run below its prefix t
 TEST_CASE("dfs placements try each pause length and the violating run keeps its own") {
   // A 5 s pause cannot expire server-1's 8 s ZooKeeper session, a 15 s one can. With both
   // lengths a step has two variants and the first sweep takes them in turn at neighbouring
-  // placements: run 76 pauses server-1 for 15 s in the window (run 32 before membership went
-  // through the `cluster` table by default: server-1 takes the service's lock later, 846 ms
-  // rather than 615 ms, so the window lies further into the walk). The run reports the length it
-  // ran with (a replay needs it: `explore` writes it to the trace). Run 218 since placements take
-  // the environment's placement lock in ZooKeeper (cattle_allocator_lock), which moved the
-  // window again.
+  // placements: run 10 pauses server-1 for 15 s in the window on Cattle's boot, which the
+  // scenario runs with every mechanism at its default (server-1 takes the service's lock at
+  // about 2.09 s, after the migration's 2 s). The run reports the length it ran with (a replay
+  // needs it: `explore` writes it to the trace). On the boot the scenario ran before (eager
+  // pools, no migration, one Redis): run 218 since placements took the environment's placement
+  // lock (cattle_allocator_lock), run 76 before it, run 32 before membership went through the
+  // `cluster` table.
   ScenarioSpec spec = b_spec();
   Settings s = b_dfs(true, 0);
   s.depth = 700;
@@ -145,7 +149,7 @@ TEST_CASE("dfs placements try each pause length and the violating run keeps its 
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
   CHECK(rep.first_violation->pause_ns == 15 * k_s);
-  CHECK(rep.first_violation_run == 218);
+  CHECK(rep.first_violation_run == 10);
   Settings replay_s = s;
   replay_s.pause_ns = rep.first_violation->pause_ns;
   CHECK(Explorer(spec, registry(), replay_s).replay(rep.first_violation->picks).violation);
@@ -171,7 +175,7 @@ TEST_CASE("explore --placements is refused for random and reports the pause leng
                                 b, flags, trace));
   INFO(r.out);
   REQUIRE(r.code == 1);
-  CHECK(r.out.find("first violation in run 218\n") != std::string::npos);
+  CHECK(r.out.find("first violation in run 10\n") != std::string::npos);
   CHECK(r.out.find("pause     15s (of the --pause-for lengths)") != std::string::npos);
   std::ifstream in(trace);
   std::string header;

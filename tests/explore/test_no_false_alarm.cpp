@@ -15,10 +15,10 @@ using namespace stampede;
 
 namespace {
 
-// Every mechanism on. `liquibase_changelog_lock` and `cattle_config_datasource` are on by
-// default, as in Cattle 1.1; they are listed for known-bugs/ha-stale-lock-holder, which switches
-// them off for its explorer figures, so that it too is searched with Cattle's boot.
-// `cm_membership_table` is on by default, so every HA scenario here runs with it.
+// Every mechanism on. Cattle's boot (`liquibase_changelog_lock`, `cattle_config_datasource`,
+// `cattle_pool_on_demand`) and `cm_membership_table` are on by default, and no scenario here
+// switches them off (known-bugs/ha-stale-lock-holder did until its figures were re-derived on
+// Cattle's boot), so every HA scenario here runs with them.
 const std::vector<std::string> k_mechanisms = {"agent_resync",
                                                "agent_connection_events",
                                                "host_api_events",
@@ -42,9 +42,7 @@ const std::vector<std::string> k_mechanisms = {"agent_resync",
                                                "lease_lock_fencing",
                                                "lease_lock_revoke_expired_waiters",
                                                "zk_session_order",
-                                               "db_pool_grow",
-                                               "liquibase_changelog_lock",
-                                               "cattle_config_datasource"};
+                                               "db_pool_grow"};
 
 // The scenarios whose timed run passes with every mechanism on. Left out: rancher-6057,
 // rancher-6334, ha-mixed-versions and platforms/zone-bandwidth, whose expectations state the
