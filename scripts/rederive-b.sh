@@ -41,10 +41,10 @@ trap 'rm -rf "$tmp"' EXIT
 
 say() { printf '\n$ %s\n' "$*"; }
 # The walks as the explorer tests search them: the scripted pause removed, the stray-copy stop on.
-walk="--set faults=[] --set cluster.mechanisms.cattle_stop_stray_copies=true"
-random_flags="$walk --faults pause --fault-targets server-1 --fault-rate 60 --max-faults 1
-  --max-delay 5ms --strategy random --quiet --seed 12"
-dfs_flags="$walk --faults pause --max-faults 1 --max-delay 5ms --state-clock --quiet"
+walk=(--set 'faults=[]' --set cluster.mechanisms.cattle_stop_stray_copies=true)
+random_flags=("${walk[@]}" --faults pause --fault-targets server-1 --fault-rate 60 --max-faults 1
+  --max-delay 5ms --strategy random --quiet --seed 12)
+dfs_flags=("${walk[@]}" --faults pause --max-faults 1 --max-delay 5ms --state-clock --quiet)
 
 # m:ss.mmm of a log line -> milliseconds.
 to_ms() { awk -F'[:.]' '{ print ($1 * 60 + $2) * 1000 + $3 }' <<<"$1"; }
@@ -79,19 +79,16 @@ say "stampede run $b --seed 24 --set cluster.mechanisms.zk_stale_holder_check=tr
   grep -E 'server-1 +(write to the database failed|container .* created)|verdict' | head -5
 
 echo; echo "== random (tests/explore/test_explore_cli.cpp, test_hand_minimal.cpp, the regression trace)"
-say "stampede explore $b $(echo $random_flags) --runs 5000 --out TRACE"
-# shellcheck disable=SC2086
-"$bin" explore "$b" $random_flags --runs 5000 --out "$tmp/b.trace.jsonl" 2>&1 |
+say "stampede explore $b ${random_flags[*]} --runs 5000 --out TRACE"
+"$bin" explore "$b" "${random_flags[@]}" --runs 5000 --out "$tmp/b.trace.jsonl" 2>&1 |
   grep -E 'first violation|violated|no violation' || true
 pause_step=$(grep -m1 '"k":"fault"' "$tmp/b.trace.jsonl" | sed -E 's/.*"i":([0-9]+),.*"t":([0-9]+).*/\1 (at \2 ns)/')
 echo "the pause at step $pause_step"
-say "stampede explore $b $walk --from TRACE --at ${pause_step%% *} --state-clock --max-steps 2000 --quiet   (the handoff)"
-# shellcheck disable=SC2086
-"$bin" explore "$b" $walk --from "$tmp/b.trace.jsonl" --at "${pause_step%% *}" --state-clock \
+say "stampede explore $b ${walk[*]} --from TRACE --at ${pause_step%% *} --state-clock --max-steps 2000 --quiet   (the handoff)"
+"$bin" explore "$b" "${walk[@]}" --from "$tmp/b.trace.jsonl" --at "${pause_step%% *}" --state-clock \
   --max-steps 2000 --quiet --out "$tmp/handoff.trace.jsonl" 2>&1 | grep -E 'first violation|no violation' || true
-say "stampede explore $b $(echo $random_flags) --runs 400 --set cluster.mechanisms.zk_stale_holder_check=true"
-# shellcheck disable=SC2086
-"$bin" explore "$b" $random_flags --runs 400 --set cluster.mechanisms.zk_stale_holder_check=true 2>&1 |
+say "stampede explore $b ${random_flags[*]} --runs 400 --set cluster.mechanisms.zk_stale_holder_check=true"
+"$bin" explore "$b" "${random_flags[@]}" --runs 400 --set cluster.mechanisms.zk_stale_holder_check=true 2>&1 |
   grep -E 'first violation|no violation' || true
 say "stampede shrink TRACE   (the regression trace; test_hand_minimal.cpp's shrink is printed below)"
 "$bin" shrink "$tmp/b.trace.jsonl" --out "$tmp/b.shrunk.trace.jsonl" 2>&1 | grep -E '^(before|after|cluster|pause) '
@@ -103,9 +100,8 @@ fi
 
 echo; echo "== dfs with placements (tests/explore/test_dfs_placements.cpp)"
 dfs() {
-  say "stampede explore $b $(echo $dfs_flags) --strategy dfs $*"
-  # shellcheck disable=SC2086
-  "$bin" explore "$b" $dfs_flags --strategy dfs "$@" --out "$tmp/dfs.trace.jsonl" 2>&1 |
+  say "stampede explore $b ${dfs_flags[*]} --strategy dfs $*"
+  "$bin" explore "$b" "${dfs_flags[@]}" --strategy dfs "$@" --out "$tmp/dfs.trace.jsonl" 2>&1 |
     grep -E 'first violation|violated at|no violation|^pause ' || true
 }
 dfs --max-steps 2000 --runs 10000                        # the [slow] test: run and step
