@@ -6,6 +6,7 @@
 #include <boost/container/small_vector.hpp>
 #include <charconv>
 #include <functional>
+#include <map>
 
 #include "models/agent/agent.hpp"
 #include "models/agent/census.hpp"
@@ -229,6 +230,14 @@ void register_allocator_mechanisms(Registry& r) {
                    "it until the placement's write is in (AbstractAllocator.java:229-260); off: a "
                    "server places from its copy of the tables under the service's lock only. "
                    "Single mode places in one step either way"});
+  r.add_mechanism({std::string(cattle::m_process_lock),
+                   "HA: a server runs a process instance only under its ZooKeeper lock "
+                   "PROCESS.INSTANCE.<id> (code/framework/engine/.../impl/ProcessLock.java:8-10, "
+                   "taken with no wait at DefaultProcessInstanceImpl.java:102-112); a try that "
+                   "finds another holder exits PROCESS_ALREADY_IN_PROGRESS and leaves the process "
+                   "to the next replay. Off: every server's replay also runs a process that "
+                   "another server is running. Single mode's in-JVM lock is the check that a "
+                   "process is not already running on the server, either way"});
 }
 
 // How the server stops containers: a stray copy, and a service's removal of its container.
@@ -454,6 +463,10 @@ void register_events(Registry& r) {
                "a ping went unanswered; count is the failures in a row (info from the third)"});
   r.add_event({"cattle.process_failed", {"process", "resource_type", "resource_id", "why"},
                "a process instance's handler failed; it is retried or left to the replay"});
+  r.add_event({"cattle.process_in_progress",
+               {"process", "process_id"},
+               "HA: another server holds the process instance's lock PROCESS.INSTANCE.<id>: "
+               "the exit PROCESS_ALREADY_IN_PROGRESS, the process is left to the next replay"});
   r.add_event({"cattle.db_write_failed", {"error"},
                "HA: a write-through to the external database failed"});
   r.add_event({"cattle.api_failed", {"error"},
@@ -718,6 +731,25 @@ std::optional<std::string> check_port_conflict(const WorldView& w) {
   return PortConflicts::of(w).first(w);
 }
 
+std::optional<std::string> check_single_runner(const WorldView& w) {
+  // Each up server's process instances that wait for an agent, by id (probe process_working).
+  std::map<std::int64_t, NodeId> runner;
+  for (NodeId id : w.nodes_with_prefix("server-")) {
+    if (!w.is_up(id)) continue;
+    const Node& server = w.node(id);
+    std::int64_t n = server.probe("processes_working", "").value_or(0);
+    for (std::int64_t k = 0; k < n; ++k) {
+      std::optional<std::int64_t> pi = server.probe("process_working", fmt::format("{}", k));
+      if (!pi) continue;
+      auto [it, fresh] = runner.emplace(*pi, id);
+      if (!fresh)
+        return fmt::format("process {} runs on {} and on {}", *pi, w.node_name(it->second),
+                           w.node_name(id));
+    }
+  }
+  return std::nullopt;
+}
+
 void register_checks(Registry& r) {
   r.add_invariant({"lock.no_stale_holder_action",
                    "HA: a server acted under a service's ZooKeeper lock (inserted an instance, "
@@ -758,6 +790,12 @@ void register_checks(Registry& r) {
                    "does not",
                    check_port_conflict,
                    {"agent-*"}});
+  r.add_invariant({"process.single_runner",
+                   "HA: two servers run one process instance at once (each has started it and "
+                   "waits for its agent's answer); Cattle's lock PROCESS.INSTANCE.<id> "
+                   "(mechanism cattle_process_lock) is what prevents it",
+                   check_single_runner,
+                   {"server-*"}});
   r.add_invariant({"lock.mutual_exclusion",
                    "two holders of one lock at once: of a server's in-memory lock, or (HA) of a "
                    "service's ZooKeeper lock among servers whose sessions are live in "
@@ -885,6 +923,8 @@ void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {
     c.server = servers.empty() ? "server-1" : servers[static_cast<std::size_t>(a - 1) %
                                                       servers.size()];
     c.servers = servers;
+    // The servers' events, pings among them, travel over Redis only when the cluster has one.
+    c.redis_bus = !servers.empty() && spec.cluster.redis > 0;
     c.links = links;
     c.catalog = catalog;
     c.health_checks = health_checks;

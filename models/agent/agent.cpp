@@ -38,6 +38,7 @@ void Agent::load_config(Ctx& ctx) {
   cfg_.resync = ctx.mechanism("agent_resync");
   cfg_.connection_events = ctx.mechanism("agent_connection_events");
   cfg_.host_api_events = ctx.mechanism("host_api_events");
+  cfg_.events_bus = config_.redis_bus && ctx.mechanism("cattle_agent_events_over_redis");
   cfg_.loaded = true;
 }
 
@@ -51,6 +52,10 @@ void Agent::on_start(Ctx& ctx) {
   volatile_.last_contact_ns = ctx.now();
   // The agent registers at once; later it counts as connected while the server keeps pinging.
   send_hello(ctx);
+  // HA over the bus only the server holding the socket pings the agent, so a first attempt that
+  // no server answered (its Cattle not up yet: the connect is refused) is tried again after the
+  // container loop's sleep, as after any refusal.
+  if (cfg_.events_bus) schedule_retry(ctx);
   ctx.set_timer(cfg_.connection_timeout_ns / 3,
                 timer_tag::encode(ConnectionCheck{}));
 }
@@ -81,13 +86,16 @@ std::vector<std::string> Agent::running_list() const {
 void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
   // A message before the first start (a test that injects one) still finds the configuration.
   if (!cfg_.loaded) load_config(ctx);
-  wire::dispatch<Ping, Welcome, StartContainer, StopContainer, DeactivateContainer, NetworkConfig,
-                 http::BackendRequest, http::DbQuery, http::DbReply, http::HealthCheck,
-                 HealthcheckConfig, http::HealthReply>(
+  wire::dispatch<Ping, Welcome, SocketPing, StartContainer, StopContainer, DeactivateContainer,
+                 NetworkConfig, http::BackendRequest, http::DbQuery, http::DbReply,
+                 http::HealthCheck, HealthcheckConfig, http::HealthReply>(
       msg, [&](const auto& m) { on(ctx, from, m); });
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const Ping& m) {
+  // Over the bus a ping comes on the agent's socket: one from elsewhere is a server that missed
+  // the socket's close, writing to a socket that is gone.
+  if (cfg_.events_bus && from != volatile_.server) return;
   // In HA the server whose partition holds this host pings it: that is the agent's server.
   volatile_.server = from;
   mark_connected(ctx);
@@ -102,6 +110,14 @@ void Agent::on(Ctx& ctx, NodeId from, const Welcome& m) {
   (void)from;
   (void)m;
   mark_connected(ctx);
+}
+
+void Agent::on(Ctx& ctx, NodeId from, const SocketPing& m) {
+  (void)m;
+  // The subscription handler's ping: the socket lives (websocket-client's own ping and pong,
+  // ws.run_forever(ping_interval=5, ping_timeout=4), rancher/python-agent v0.85.1
+  // cattle/agent/event.py:225, keep it so even when no event comes over the bus).
+  if (from == volatile_.server) mark_connected(ctx);
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const StartContainer& m) {

@@ -50,6 +50,9 @@ struct AgentConfig {
   // partition holds its host) and, when it has heard from none for agent_connection_timeout,
   // tries the next one with each reconnect attempt. Empty in single mode.
   std::vector<std::string> servers;
+  // HA with Redis: with cattle_agent_events_over_redis the servers' pings come over the bus,
+  // through the server holding the agent's socket.
+  bool redis_bus = false;
   // STACK/SERVICE -> the STACK/SERVICE names it links to (a web container needs its db).
   std::map<std::string, std::vector<std::string>> links;
   std::shared_ptr<const std::vector<ServiceScale>> catalog;
@@ -247,11 +250,14 @@ class Agent final : public Node {
     bool resync = true;
     bool connection_events = true;  // mechanism agent_connection_events
     bool host_api_events = true;    // mechanism host_api_events
+    // HA with cattle_agent_events_over_redis: pings come over the socket's server only.
+    bool events_bus = false;
     bool loaded = false;
   };
 
   void on(Ctx& ctx, NodeId from, const cattle::Ping& m);
   void on(Ctx& ctx, NodeId from, const cattle::Welcome& m);
+  void on(Ctx& ctx, NodeId from, const cattle::SocketPing& m);
   void on(Ctx& ctx, NodeId from, const cattle::StartContainer& m);
   void on(Ctx& ctx, NodeId from, const cattle::StopContainer& m);
   void on(Ctx& ctx, NodeId from, const cattle::DeactivateContainer& m);

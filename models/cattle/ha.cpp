@@ -15,6 +15,8 @@
 // models/zookeeper): the server takes it, reads the service's instances from the db, decides,
 // runs the start processes, and releases it once none runs. Host processes and container deaths
 // are handled by the server that owns the host's agent, under the in-memory lock of single mode.
+// Every process instance runs under its own ZooKeeper lock PROCESS.INSTANCE.<id>
+// (process_lock.cpp), so that another server's replay does not run it at the same time.
 // A server owns an agent while it holds the agent's ZooKeeper lock AGENT.CONNECTION.<id>, taken
 // with a tryLock by the ping monitor's rounds for agents it does not own (ping_monitor.cpp);
 // with the mechanism agent_connection_locks off, the agents are divided among the cluster's
@@ -49,8 +51,7 @@ using mysql::Transaction;
 
 namespace {
 
-// The tables a server reads back. Process instances are read as well, for the start processes
-// that other servers left unfinished.
+// The tables a server reads back. Process instances are read as well, for the replay.
 constexpr std::array<std::string_view, 6> k_shared_tables = {"stack",   "service", "instance",
                                                              "host",    "network", "setting"};
 constexpr int k_id_index_shift = 40;
@@ -249,6 +250,7 @@ void CattleServer::start_ha(Ctx& ctx) {
                         [this](Ctx& c, zk::SessionEvent e) { on_session_event(c, e); },
                         [this](Ctx& c, const std::string& l) {
                           if (auto host = agent_of_lock(l)) on_agent_lock(c, *host, false);
+                          if (auto pi = process_of_lock(l)) process_lock_answer(c, *pi, false);
                         }});
     zk_->start(ctx);
     // Until its first connection the client counts toward Curator's LOST too (lifecycle.cpp).
@@ -261,12 +263,12 @@ void CattleServer::start_ha(Ctx& ctx) {
     int count = cfg_.redis_per_node ? config_.redis : 1;
     for (int k = 1; k <= count; ++k) hosts.push_back(fmt::format("redis-{}", k));
     redis_.emplace(hosts);
-    redis_->set_callbacks({[this](Ctx& c, const std::string&, const std::string&) {
-      // Any change another server made: read the tables again.
-      refresh(c, false);
+    redis_->set_callbacks({[this](Ctx& c, const std::string& channel, const std::string& payload) {
+      on_bus_message(c, channel, payload);
     }});
     redis_->start(ctx);
     redis_->subscribe(ctx, std::string(k_event_channel));
+    if (agent_events_on_bus()) subscribe_replies(ctx);
   }
 }
 
@@ -325,21 +327,10 @@ void CattleServer::on_refresh_result(Ctx& ctx, const std::string& table, const D
     prune_journal();
     return;  // the next replay tick reads again
   }
+  // Every process instance is kept, whichever server created it: every server's replay task runs
+  // every unfinished one (rancher/cattle v0.165.8 JooqProcessRecordDao.java:81-86), and the
+  // process instance's lock (process_lock.cpp) keeps a process that another server runs out.
   for (auto& [name, rows] : volatile_.refresh_rows) {
-    if (name == "process_instance") {
-      // Start processes run under their service's lock, so any server may resume one that a
-      // crashed server left (as Cattle's replay does); the others (host processes, stops) run
-      // under in-memory locks and stay with the server that created them.
-      std::vector<std::pair<RowId, Row>> mine;
-      for (auto& r : rows) {
-        const ProcessDef* def = find_process(parse_row<ProcessRow>(r.first, r.second).process);
-        bool shared = def != nullptr && def->handler == HandlerKind::start_on_agent;
-        if (shared || (r.first >> k_id_index_shift) == config_.manager->index)
-          mine.push_back(std::move(r));
-      }
-      volatile_.shared.replace_rows(name, std::move(mine));
-      continue;
-    }
     volatile_.shared.replace_rows(name, std::move(rows));  // cleared below
   }
   volatile_.refresh_rows.clear();
@@ -482,6 +473,7 @@ void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
   if (auto host = agent_of_lock(lock)) return on_agent_lock(ctx, *host, true);
   if (auto hci = health_lock_of(lock)) return health_lock_acquired(ctx, *hci);
   if (is_placement_lock(lock)) return placement_lock_acquired(ctx);
+  if (auto pi = process_of_lock(lock)) return process_lock_answer(ctx, *pi, true);
   auto sid = service_of_lock(lock);
   if (!sid) return;
   auto it = volatile_.service_work.find(*sid);
@@ -529,6 +521,10 @@ void CattleServer::service_work_check(Ctx& ctx, ServiceId sid) {
   if (it == volatile_.service_work.end() || it->second.phase != ServiceWork::Phase::working) return;
   for (const auto& [pi, rp] : volatile_.running)
     if (service_lock_of(pi) == sid) return;
+  // A start process that waits for its process instance's lock (process_lock.cpp) still needs
+  // the service's.
+  for (const auto& [pi, held] : volatile_.process_locks.locks)
+    if (!held && service_lock_of(pi) == sid) return;
   volatile_.service_work.erase(it);
   if (cfg_.zk_service_locks) zk_->unlock(ctx, lock_name(sid));
 }

@@ -44,6 +44,7 @@ namespace stampede::cattle {
 
 static void register_migration(Registry& r);
 static void register_redis_per_node(Registry& r);
+static void register_agent_events_bus(Registry& r);
 
 void register_lifecycle(Registry& r) {
   constexpr std::string_view props =
@@ -88,6 +89,7 @@ void register_lifecycle(Registry& r) {
                    "as field-notes observation 6 describes it"});
   register_migration(r);
   register_redis_per_node(r);
+  register_agent_events_bus(r);
   r.add_signal({"cattle.exited", "HA: a Cattle server called System.exit(3) on Curator's LOST"});
   r.add_event({"cattle.zk_lost_exit", {"code"},
                "HA: Curator reported LOST; the Cattle process logs Good Bye and exits"});
@@ -108,6 +110,21 @@ static void register_redis_per_node(Registry& r) {
                    "redis-1 of a one-host CATTLE_REDIS_HOSTS (by default the cluster has only "
                    "it), whose loss drops every publish and leaves every subscriber deaf until "
                    "redis_retry_interval"});
+}
+
+// Pings over the Redis bus (agent_bus.cpp).
+static void register_agent_events_bus(Registry& r) {
+  r.add_mechanism({std::string(m_agent_events_bus),
+                   "HA: the owner's pings travel as Redis events: published as "
+                   "`ping;agent=<id>` (rancher/cattle v0.165.8 AgentEventingConnection.java:36-45, "
+                   "RedisEventingService's rotation and fail-over), forwarded to the agent by the "
+                   "server whose /v1/subscribe holds its websocket (NonBlockingSubscriptionHandler"
+                   ".java:84-102), and answered through /v1/publish back over the bus to the "
+                   "owner's reply-to (PublishManager.java:40-58); the socket's server pings it "
+                   "itself every 5 s (api.sub.ping.interval.millis). So a bus down for longer than "
+                   "the ping timeout fails every ping and sends hosts reconnecting while agents "
+                   "stay connected; off: the owner pings the agent directly and the agent follows "
+                   "whoever pings it"});
 }
 
 // The schema migration's names (migration.cpp).

@@ -47,12 +47,17 @@ inline constexpr std::string_view m_config_source = "cattle_config_datasource";
 inline constexpr std::string_view m_agent_connection_locks = "agent_connection_locks";
 // HA: a server's events go through every Redis of the cluster (ha.cpp, models/redis/eventing.hpp).
 inline constexpr std::string_view m_redis_per_node = "cattle_redis_per_node";
+// HA: the owner's pings reach the agent as Redis events through the server holding its
+// websocket, and the replies come back the same way (agent_bus.cpp).
+inline constexpr std::string_view m_agent_events_bus = "cattle_agent_events_over_redis";
 // The allocator (allocator.cpp).
 inline constexpr std::string_view m_alloc_spread = "cattle_allocator_spread";
 inline constexpr std::string_view m_alloc_ports = "cattle_allocator_ports";
 inline constexpr std::string_view m_alloc_affinity = "cattle_allocator_affinity";
 inline constexpr std::string_view m_alloc_soft = "cattle_allocator_soft_constraints";
 inline constexpr std::string_view m_alloc_lock = "cattle_allocator_lock";
+// HA: each process instance runs under its ZooKeeper lock PROCESS.INSTANCE.<id> (process_lock.cpp).
+inline constexpr std::string_view m_process_lock = "cattle_process_lock";
 // Health checks (healthcheck.cpp).
 inline constexpr std::string_view m_health_checks = "cattle_health_checks";
 inline constexpr std::string_view m_health_read_back = "cattle_health_read_back";

@@ -34,13 +34,22 @@ void CattleServer::ping_all(Ctx& ctx) {
       try_agent_lock(ctx, hid);
       continue;
     }
-    NodeId agent = agent_node(ctx, hid);
-    if (agent == k_no_node) continue;
-    volatile_.pings[hid].sent(seq, ctx.now());
-    ctx.send(agent, wire::encode(Ping{seq, instances}));
+    if (agent_events_on_bus()) {
+      // The ping goes to the bus, whoever holds the agent's socket (agent_bus.cpp).
+      volatile_.pings[hid].sent(seq, ctx.now());
+      publish_ping(ctx, hid, seq, instances);
+    } else {
+      NodeId agent = agent_node(ctx, hid);
+      if (agent == k_no_node) continue;
+      volatile_.pings[hid].sent(seq, ctx.now());
+      ctx.send(agent, wire::encode(Ping{seq, instances}));
+    }
     ctx.set_timer(cfg_.ping_timeout_ns,
                   timer_tag::encode(PingTimeout{ping_slot(hid), static_cast<std::uint64_t>(seq)}));
   }
+  // The subscription handlers' own pings of the sockets this server holds, every
+  // api.sub.ping.interval.millis (5 s, the ping schedule's period too).
+  if (agent_events_on_bus()) ping_socket_agents(ctx);
   ++volatile_.ping_round;
   // The metadata service is polled by agents and load balancers; pushing it with every ping
   // round stands for that polling and repairs pushes lost in a partition.

@@ -8,12 +8,14 @@
 // and values in the same order), so no state digest and no explorer count moves.
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "models/cattle/ids.hpp"
 #include "sim/core/digest.hpp"
+#include "sim/core/message.hpp"
 #include "sim/core/state.hpp"
 #include "sim/core/time.hpp"
 
@@ -87,6 +89,26 @@ class PingTable {
   }
 
   Rows rows_;  // in host id order
+};
+
+// HA with cattle_agent_events_over_redis: the agents whose websocket a server holds, by host
+// (agent_bus.cpp). An empty table adds nothing to the digest, so the runs that never fill it
+// (single mode, the mechanism off) digest exactly as they did before it existed.
+class SocketTable {
+ public:
+  std::map<HostId, NodeId>& map() { return rows_; }
+  const std::map<HostId, NodeId>& map() const { return rows_; }
+  void digest_into(Digest& d) const {
+    if (rows_.empty()) return;
+    state::add(d, rows_);
+  }
+  // As state::change perturbs a map: the default key's entry made, or taken out.
+  void perturb_for_test() {
+    if (rows_.erase(HostId{}) == 0) rows_.emplace(HostId{}, NodeId{0});
+  }
+
+ private:
+  std::map<HostId, NodeId> rows_;
 };
 
 }  // namespace stampede::cattle

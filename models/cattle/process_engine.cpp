@@ -72,6 +72,9 @@ void CattleServer::run_process(Ctx& ctx, ProcessId pi) {
   // the server's next turn at the service otherwise.
   if (ServiceId sid = cm_ ? service_lock_of(pi) : ServiceId{}; sid.valid() && !holding_service(sid))
     return;
+  // In HA the process instance's own ZooKeeper lock comes first (process_lock.cpp): the
+  // resource's lock below is taken inside it, as in DefaultProcessInstanceImpl.
+  if (process_lock_wait(ctx, pi)) return;
   std::string lock = std::string(to_text(p->resource_type)) + ":" + to_text(p->resource_id);
   volatile_.running[pi] = RunningProcess{RunningProcess::Phase::waiting_lock, lock, 0, ctx.now()};
   if (volatile_.locks.try_acquire(lock, pi.value)) {
@@ -254,6 +257,7 @@ bool CattleServer::replay_due(const ProcessRow& p, TimeNs now) const {
 }
 
 void CattleServer::release_lock(Ctx& ctx, ProcessId pi) {
+  release_process_lock(ctx, pi);
   auto it = volatile_.running.find(pi);
   if (it == volatile_.running.end()) return;
   std::string lock = it->second.lock;

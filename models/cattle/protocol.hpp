@@ -257,6 +257,19 @@ struct DeactivateContainer {
   STAMPEDE_FIELDS(instance, container)
 };
 
+// server -> agent, HA with cattle_agent_events_over_redis: the ping the server's subscription
+// handler writes on an agent's websocket every api.sub.ping.interval.millis (5000, rancher/
+// cattle v0.165.8 code/packaging/app-config/src/main/resources/META-INF/cattle/api-server/
+// defaults.properties:1), whatever the event bus does (NonBlockingSubscriptionHandler.java
+// lines 157 and 170-182, code/framework/api-pub-sub/src/main/java/io/cattle/platform/api/pubsub/
+// subscribe/). It tells the agent its socket lives; it is not the ping monitor's Ping.
+struct SocketPing {
+  static constexpr std::uint32_t k_type = k_protocol.type(14);
+  static constexpr std::string_view k_name = "socket_ping";
+  static constexpr std::uint32_t k_size_bytes = 64;
+  STAMPEDE_FIELDS()
+};
+
 static_assert(Ping::k_type == 1 && ApiResponse::k_type == 11,
               "the Cattle protocol's numbers are those of every recorded trace");
 

@@ -1,14 +1,16 @@
 // The server's boot, message and timer dispatch, faults and probes. The process engine, the
 // reconciler and the ping monitor live in files of their own.
 #include "models/cattle/server.hpp"
-#include "models/cattle/states.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "models/cattle/names.hpp"
 #include "models/cattle/protocol.hpp"
+#include "models/cattle/states.hpp"
 #include "models/cattle/timers.hpp"
 
 namespace stampede::cattle {
@@ -87,6 +89,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.exit_on_zk_lost = ctx.mechanism(m_exit_on_zk_lost);
   cfg_.pool_on_demand = ctx.mechanism(m_pool_on_demand);
   cfg_.redis_per_node = ctx.mechanism(m_redis_per_node);
+  cfg_.agent_events_bus = ctx.mechanism(m_agent_events_bus);
   cfg_.curator_lost_after_ns = ctx.timing(t_curator_lost_after);
   cfg_.boot_time_ns = ctx.timing(t_boot_time);
   cfg_.restart_backoff_ns = ctx.timing(t_restart_backoff);
@@ -103,6 +106,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.alloc_affinity = ctx.mechanism(m_alloc_affinity);
   cfg_.alloc_soft = ctx.mechanism(m_alloc_soft);
   cfg_.alloc_lock = ctx.mechanism(m_alloc_lock);
+  cfg_.process_lock = ctx.mechanism(m_process_lock);
 }
 
 void CattleServer::boot(Ctx& ctx) {
@@ -292,6 +296,8 @@ void CattleServer::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
   config_db_->on_connection(ctx, peer, event);
   if (zk_) zk_->on_connection(ctx, peer, event);
   if (redis_) redis_->on_connection(ctx, peer, event);
+  // An agent's websocket closed: its subscription handler stops forwarding (agent_bus.cpp).
+  if (event != ConnectionEvent::refused && agent_events_on_bus()) detach_socket(ctx, peer);
 }
 
 void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
@@ -328,6 +334,8 @@ void CattleServer::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 void CattleServer::on(Ctx& ctx, NodeId from, const Pong& m) {
   auto host = host_of_node(ctx, from);
   if (!host) return;
+  // The agent's reply is posted to this server's API, which puts it on the bus (agent_bus.cpp).
+  if (agent_events_on_bus()) return publish_pong(ctx, *host, m);
   std::optional<TimeNs> sent_ns = volatile_.pings[*host].answered(m.seq);
   if (!sent_ns) return;  // it already timed out
   ping_succeeded(ctx, *host);
@@ -349,6 +357,7 @@ void CattleServer::on(Ctx& ctx, NodeId from, const Hello& m) {
   ping_succeeded(ctx, *host);
   if (m.lists_containers) sync_containers(ctx, *host, names_of(m.containers), ctx.now());
   ctx.send(from, wire::encode(Welcome{}));
+  if (agent_events_on_bus()) attach_socket(ctx, *host, from);
 }
 
 void CattleServer::on(Ctx& ctx, NodeId from, const ApiRequest& m) {
@@ -571,12 +580,30 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     return n;
   }
   if (key == "processes_running") return static_cast<std::int64_t>(volatile_.running.size());
+  if (key == "processes_working" || key == "process_working") return probe_working(key, arg);
   if (cm_ && key == "cattle.exits") return durable_.exits;
   if (cm_ && key == "cattle.down") return volatile_.down ? 1 : 0;
   if (cm_ && key == "ha.cache_ready") return volatile_.cache_ready ? 1 : 0;
   if (cm_ && key == "ha.services_working")
     return static_cast<std::int64_t>(volatile_.service_work.size());
   return std::nullopt;
+}
+
+std::optional<std::int64_t> CattleServer::probe_working(std::string_view key,
+                                                        std::string_view arg) const {
+  // The process instances that have started and wait for an agent's answer, in id order:
+  // processes_working counts them, process_working (arg: k) is the k-th one's id. The invariant
+  // process.single_runner asks them after every server step.
+  std::int64_t k = 0;
+  std::int64_t want = -1;
+  if (key == "process_working") want = std::strtoll(std::string(arg).c_str(), nullptr, 10);
+  for (const auto& [pi, rp] : volatile_.running) {
+    if (rp.phase != RunningProcess::Phase::working) continue;
+    if (k == want) return pi.value;
+    ++k;
+  }
+  if (want >= 0) return std::nullopt;
+  return k;
 }
 
 template <class Self, class F>

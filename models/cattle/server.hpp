@@ -49,6 +49,8 @@ using mysql::RowId;
 std::string agent_lock_name(HostId host);
 // HA: whether a ZooKeeper lock is the environment's placement lock (placement_lock.cpp).
 bool is_placement_lock(const std::string& lock);
+// HA: the process instance whose ZooKeeper lock PROCESS.INSTANCE.<id> this is (process_lock.cpp).
+std::optional<ProcessId> process_of_lock(const std::string& lock);
 
 struct ServerConfig {
   std::vector<StackSpec> stacks;     // seeded into the store on the first boot
@@ -77,6 +79,7 @@ class CattleServer final : public Node {
   void on_crash() override;
   bool on_fault(Ctx& ctx, const ModelFault& fault) override;
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override;
+  std::optional<std::int64_t> probe_working(std::string_view key, std::string_view arg) const;
   std::uint64_t state_digest() const override;
   std::string_view message_name(std::uint32_t type) const override;
   // Single mode only: an HA server's client libraries hold callbacks bound to this object
@@ -158,6 +161,18 @@ class CattleServer final : public Node {
     }
     void perturb_for_test() { queue.emplace_back(); }
   };
+  // HA: the process instances' ZooKeeper locks PROCESS.INSTANCE.<id> (process_lock.cpp), tried
+  // (false) or held (true). Digested only while there is one, so that a run without them (single
+  // mode) keeps its digest.
+  class ProcessLocks {
+   public:
+    std::map<ProcessId, bool> locks;
+
+    void digest_into(Digest& d) const {
+      if (!locks.empty()) state::add(d, locks);
+    }
+    void perturb_for_test() { locks[ProcessId{1}] = false; }
+  };
   // HA: a write sent (or to be sent) to the external db.
   struct JournalEntry {
     mysql::WriteBatch batch;
@@ -203,6 +218,9 @@ class CattleServer final : public Node {
     // HA: the agents' AGENT.CONNECTION locks, tried (false) or held (true): cattle's
     // LockDelegatorImpl.holding, which nothing but closing the connection empties.
     std::map<HostId, bool> agent_locks;
+    // HA, cattle_agent_events_over_redis: the agents whose websocket this server holds, each
+    // subscribed to its events on the Redis bus (agent_bus.cpp).
+    SocketTable sockets;
     std::deque<BusEvent> bus;
     bool bus_scheduled = false;
     // HA mode.
@@ -238,12 +256,13 @@ class CattleServer final : public Node {
     // HA health checks (healthcheck_ha.cpp): the reports and reconciles being handled.
     HealthWorkQueue health_work;
     Placement placement;
-    STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots, agent_locks, bus,
-                    bus_scheduled, ha_booted, serving, cm_started, shared, cache_ready, refreshing,
-                    refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
+    ProcessLocks process_locks;
+    STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots, agent_locks, sockets,
+                    bus, bus_scheduled, ha_booted, serving, cm_started, shared, cache_ready,
+                    refreshing, refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions, reconcile_paused_logged,
                     seed_seq, down, lost_timer, migrated, changelog_deadline_ns, boot_failed,
-                    health_work, placement)
+                    health_work, placement, process_locks)
   };
 
   mysql::Database& db() {
@@ -392,6 +411,17 @@ class CattleServer final : public Node {
   // Whether this server pings the host's agent and pushes its configuration: in HA, whether it
   // holds the agent's connection lock (or, with agent_connection_locks off, its partition).
   bool owns_agent(HostId host) const;
+  // HA, cattle_agent_events_over_redis (agent_bus.cpp): the agents' events over Redis.
+  bool agent_events_on_bus() const { return redis_.has_value() && cfg_.agent_events_bus; }
+  void subscribe_replies(Ctx& ctx);
+  void attach_socket(Ctx& ctx, HostId host, NodeId agent);
+  void detach_socket(Ctx& ctx, NodeId peer);
+  void ping_socket_agents(Ctx& ctx);
+  void publish_ping(Ctx& ctx, HostId host, std::int64_t seq, bool instances);
+  void on_bus_message(Ctx& ctx, const std::string& channel, const std::string& payload);
+  void forward_ping(Ctx& ctx, HostId host, const std::string& payload);
+  void publish_pong(Ctx& ctx, HostId host, const Pong& m);
+  void on_bus_pong(Ctx& ctx, const std::string& payload);
   // PingMonitorImpl.handleUnowned on its rounds: tries the agent's connection lock.
   void try_agent_lock(Ctx& ctx, HostId host);
   void on_agent_lock(Ctx& ctx, HostId host, bool acquired);
@@ -432,6 +462,11 @@ class CattleServer final : public Node {
   void placement_writing(ProcessId pi);
   void placement_write_done(Ctx& ctx, std::int64_t seq);
   void placement_done(Ctx& ctx);
+  // HA, the process instance's lock (process_lock.cpp). process_lock_wait tries the lock and
+  // returns true while the process must wait for the answer; the answer runs it again.
+  bool process_lock_wait(Ctx& ctx, ProcessId pi);
+  void process_lock_answer(Ctx& ctx, ProcessId pi, bool acquired);
+  void release_process_lock(Ctx& ctx, ProcessId pi);
   // HA: drops the writes not yet sent to the db (and the agent commands waiting for them);
   // returns how many.
   std::size_t drop_unsent_writes(Ctx& ctx);
@@ -519,6 +554,7 @@ class CattleServer final : public Node {
     bool exit_on_zk_lost = true;
     bool pool_on_demand = true;
     bool redis_per_node = true;
+    bool agent_events_bus = true;
     DurationNs curator_lost_after_ns = 0;
     DurationNs boot_time_ns = 0;
     DurationNs restart_backoff_ns = 0;
@@ -540,6 +576,7 @@ class CattleServer final : public Node {
     bool alloc_affinity = true;
     bool alloc_soft = true;
     bool alloc_lock = true;  // HA: the per-environment placement lock in ZooKeeper
+    bool process_lock = true;  // HA: each process instance's lock in ZooKeeper
     // Health checks (healthcheck.cpp).
     bool health_checks = true;
     bool health_any = false;  // the mechanism on, and a service has a health check

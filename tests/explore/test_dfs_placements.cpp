@@ -59,8 +59,9 @@ Settings b_dfs(bool placements, std::uint64_t max_runs) {
 TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratch and plain dfs does not",
           "[.][slow]") {
   // Every node may be paused (10 options at a step). The 60 s pause of server-1 fails the
-  // property only in narrow windows of the timed schedule; the placements reach one in run 166
-  // (the violation at step 1,217) on Cattle's boot, which the scenario runs with every mechanism
+  // property only in narrow windows of the timed schedule; the placements reach one in run 1,255
+  // (the violation at step 1,761; run 166 and step 1,217 before the process instances' locks,
+  // cattle_process_lock, and pings over the Redis bus) on Cattle's boot, which the scenario runs with every mechanism
   // at its default (Liquibase's changelog lock for the first 2 s, the pool on demand, the
   // configuration source, one Redis per node): server-1 takes the service's lock at about
   // 2.09 s. On the boot the scenario ran before (eager pools, no migration, one Redis): run
@@ -73,9 +74,9 @@ TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratc
       Explorer(spec, registry(), b_dfs(true, 10000)).search(Strategy::dfs, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
-  CHECK(rep.first_violation_run == 166);
+  CHECK(rep.first_violation_run == 1255);
   CHECK(rep.first_violation->faults_used == 1);
-  CHECK(rep.first_violation->picks.size() == 1217);
+  CHECK(rep.first_violation->picks.size() == 1761);
   // Plain dfs, the same run budget: its single fault stays near the step bound.
   Report plain = Explorer(spec, registry(), b_dfs(false, 3000)).search(Strategy::dfs,
                                                                        k_never_stop);
@@ -83,10 +84,11 @@ TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratc
   CHECK_FALSE(plain.first_violation.has_value());
 }
 
-TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 25") {
+TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 130") {
   // `--fault-targets server-1`: one option a step, so the first sweep's placements (0, 1024,
-  // 512, 1536, 256, ... of the 2,000 steps) reach the window. Run 25 on Cattle's boot (the
-  // migration's 2 s first, server-1's service lock at about 2.09 s); run 37 on the boot the
+  // 512, 1536, 256, ... of the 2,000 steps) reach the window. Run 130 on Cattle's boot (the
+  // migration's 2 s first, server-1's service lock at about 2.09 s), with the process instances'
+  // locks (cattle_process_lock) and pings over the Redis bus; run 25 before those two; run 37 on the boot the
   // scenario ran before (eager pools, no migration, one Redis), and the fifth, at step 256,
   // before placements took the environment's placement lock (cattle_allocator_lock).
   ScenarioSpec spec = b_spec();
@@ -95,7 +97,7 @@ TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 
   Report rep = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
-  CHECK(rep.first_violation_run == 25);
+  CHECK(rep.first_violation_run == 130);
   s.placements = false;
   Report plain = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
   CHECK(plain.runs == 200);
@@ -132,7 +134,8 @@ TEST_CASE("a placement of one run is the run a dfs of one run below its prefix t
 TEST_CASE("dfs placements try each pause length and the violating run keeps its own") {
   // A 5 s pause cannot expire server-1's 8 s ZooKeeper session, a 15 s one can. With both
   // lengths a step has two variants and the first sweep takes them in turn at neighbouring
-  // placements: run 10 pauses server-1 for 15 s in the window on Cattle's boot, which the
+  // placements: run 76 pauses server-1 for 15 s in the window on Cattle's boot (run 10 before
+  // the process instances' locks and pings over the Redis bus), which the
   // scenario runs with every mechanism at its default (server-1 takes the service's lock at
   // about 2.09 s, after the migration's 2 s). The run reports the length it ran with (a replay
   // needs it: `explore` writes it to the trace). On the boot the scenario ran before (eager
@@ -149,7 +152,7 @@ TEST_CASE("dfs placements try each pause length and the violating run keeps its 
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
   CHECK(rep.first_violation->pause_ns == 15 * k_s);
-  CHECK(rep.first_violation_run == 10);
+  CHECK(rep.first_violation_run == 76);
   Settings replay_s = s;
   replay_s.pause_ns = rep.first_violation->pause_ns;
   CHECK(Explorer(spec, registry(), replay_s).replay(rep.first_violation->picks).violation);
@@ -175,7 +178,7 @@ TEST_CASE("explore --placements is refused for random and reports the pause leng
                                 b, flags, trace));
   INFO(r.out);
   REQUIRE(r.code == 1);
-  CHECK(r.out.find("first violation in run 10\n") != std::string::npos);
+  CHECK(r.out.find("first violation in run 76\n") != std::string::npos);
   CHECK(r.out.find("pause     15s (of the --pause-for lengths)") != std::string::npos);
   std::ifstream in(trace);
   std::string header;

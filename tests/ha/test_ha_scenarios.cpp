@@ -69,9 +69,15 @@ const MechanismCase k_cases[] = {
      "container wordpress/web/1 restarted"},
     // The placement lock: two servers placing at once read each other's placement first.
     {"ha-alloc-lock", "cluster.mechanisms.cattle_allocator_lock=false", "host.port_conflict"},
+    // The process instance's lock: another server's replay leaves a running process alone.
+    {"ha-process-lock", "cluster.mechanisms.cattle_process_lock=false", "process.single_runner"},
     // One Redis per node: a crash of redis-1 loses no event; with the single redis-1 the events
     // published while it is down are lost.
     {"ha-redis-crash", "cluster.mechanisms.cattle_redis_per_node=false", "cattle.event_lost"},
+    // Pings over the bus: every Redis down sends the hosts reconnecting; pinged directly, the
+    // hosts stay active through the outage.
+    {"ha-redis-all-down", "cluster.mechanisms.cattle_agent_events_over_redis=false",
+     "cattle.host_state_changed"},
 };
 
 }  // namespace
@@ -110,7 +116,8 @@ TEST_CASE("the HA scenarios hold for other seeds too", "[ha][field-notes]") {
 // an HA server must as well. The ping timeout's timer used to cut the HA host id short, so the
 // timeout never counted and the host stayed active (tests/models/test_ping_timer.cpp shows the
 // id round trip; `stampede run` of this scenario with the old build observed agent-1 active at
-// 100s on seeds 1 to 4).
+// 100s on seeds 1 to 4). Since the process lock (cattle_process_lock) the host goes reconnecting
+// some 20 ms after the timeout, once the server holds host.reconnect's PROCESS.INSTANCE lock.
 TEST_CASE("an agent cut off from every HA server goes reconnecting in single-mode time",
           "[ha][field-notes]") {
   for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {

@@ -1,0 +1,69 @@
+// The process instance's lock PROCESS.INSTANCE.<id> (mechanism cattle_process_lock, models/cattle/
+// process_lock.cpp) on the kernel: who runs scenarios/ha-process-lock.yaml's stop, with the lock
+// and without it, and single mode, where the lock changes nothing.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "models/cattle/server.hpp"
+#include "tests/ha/ha_run.hpp"
+
+using namespace stampede;
+using namespace stampede::test;
+
+namespace {
+
+constexpr const char* k_stopped = "container shop/web/1 on agent-1 stopped and removed";
+
+// Whether any timeline line (a node's, or a failed invariant's) contains `needle`.
+bool timeline_has(const RunOutcome& out, const std::string& needle) {
+  for (const TimelineEntry& e : out.timeline)
+    if (e.text.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("the process lock keeps another server's replay out of a running stop",
+          "[ha][process-lock]") {
+  // Goal: server-2's instance.stop_remove waits for the paused agent-1; server-3's replay at 1:20
+  // is refused the process's lock and leaves it alone, where without the lock it runs the same
+  // process beside server-2 and both finish it.
+  const std::uint64_t seed = load("ha-process-lock").seed;
+  Run on = run(load("ha-process-lock"), seed, LogLevel::info);
+  INFO(failures(on.out));
+  CHECK(on.out.passed);
+  CHECK(timeline_count(on.out, "server-3",
+                       "(instance.stop_remove) is running elsewhere: "
+                       "PROCESS_ALREADY_IN_PROGRESS") == 1);
+  CHECK(timeline_count(on.out, "server-2", k_stopped) == 1);
+  CHECK(timeline_count(on.out, "server-3", k_stopped) == 0);
+
+  Run off = run(load("ha-process-lock", {"cluster.mechanisms.cattle_process_lock=false"}), seed,
+                LogLevel::info);
+  CHECK_FALSE(off.out.passed);
+  CHECK(any_failed_containing(off.out, "process.single_runner"));
+  CHECK(timeline_has(off.out, "runs on server-2 and on server-3"));
+  CHECK(timeline_count(off.out, "server-2", k_stopped) == 1);
+  CHECK(timeline_count(off.out, "server-3", k_stopped) == 1);
+}
+
+TEST_CASE("a process lock's name is PROCESS.INSTANCE.<id>, as Cattle's ProcessLock",
+          "[ha][process-lock]") {
+  // Goal: the lock callbacks route exactly the names ProcessLock.java:9 makes to the process.
+  CHECK(cattle::process_of_lock("PROCESS.INSTANCE.2199291691008") ==
+        cattle::ProcessId{2199291691008});
+  CHECK_FALSE(cattle::process_of_lock("AGENT.CONNECTION.3").has_value());
+  CHECK_FALSE(cattle::process_of_lock("service-1").has_value());
+}
+
+TEST_CASE("the process lock changes nothing in single mode", "[process-lock]") {
+  // Goal: single mode's in-JVM lock is the server's own check that a process is not running, so
+  // the run is the same step for step with the mechanism on or off.
+  for (const char* name : {"hc-stop-waits-reply", "agent-partition"}) {
+    const std::uint64_t seed = load(name).seed;
+    Run on = run(load(name), seed);
+    Run off = run(load(name, {"cluster.mechanisms.cattle_process_lock=false"}), seed);
+    INFO(name);
+    CHECK(on.out.digest == off.out.digest);
+  }
+}
