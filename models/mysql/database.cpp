@@ -35,7 +35,7 @@ Database::Database(int max_connections) : max_connections_(max_connections) {
   // every boot (models/cattle/migration.cpp).
   for (const char* t : {"stack", "service", "instance", "host", "network", "process_instance",
                         "setting", "databasechangeloglock"})
-    tables_.emplace(t, TableState{});
+    tables_.add(t);
   // The columns the Cattle model looks rows up by (Database::where) on its hot paths: a host by
   // its name at every ping reply, a host's and a service's instances, a resource's processes.
   const std::pair<const char*, const char*> indexed[] = {
@@ -43,7 +43,7 @@ Database::Database(int max_connections) : max_connections_(max_connections) {
       {"service", "stack_id"},   {"stack", "name"},       {"setting", "name"},
       {"process_instance", "resource_id"}};
   for (const auto& [table, column] : indexed)
-    tables_[table].indexes->emplace(column, ColumnIndex{});
+    tables_.write(table)->indexes->emplace(column, ColumnIndex{});
   // Cattle's schema declares these constraints; they are what makes TRUNCATE refuse with the
   // checks on.
   foreign_keys_ = {
@@ -55,7 +55,42 @@ Database::Database(int max_connections) : max_connections_(max_connections) {
 }
 
 void Database::add_table(std::string name) {
-  tables_.try_emplace(std::move(name));
+  tables_.add(std::move(name));
+}
+
+Database::TableMap& Database::Tables::own_map() {
+  if (map_.use_count() > 1) map_ = std::make_shared<TableMap>(*map_);
+  return *map_;
+}
+
+Database::TableState* Database::Tables::write(std::string_view name) {
+  auto it = map_->find(name);
+  if (it == map_->end()) return nullptr;
+  if (map_.use_count() > 1) it = own_map().find(name);
+  if (it->second.use_count() > 1) it->second = std::make_shared<TableState>(*it->second);
+  return it->second.get();
+}
+
+Database::TableState& Database::Tables::add(std::string name) {
+  if (map_->find(name) == map_->end())
+    own_map().emplace(std::move(name), std::make_shared<TableState>());
+  return *write(name);
+}
+
+void Database::Tables::digest_into(Digest& d) const {
+  // Exactly as state::add digests a std::map<std::string, TableState>: the run digests pinned
+  // before the tables were shared stay as they were.
+  d.add(static_cast<std::uint64_t>(map_->size()));
+  for (const auto& [name, t] : *map_) {
+    state::add(d, name);
+    state::add(d, *t);
+  }
+}
+
+void Database::Tables::perturb_for_test() {
+  // As state::change does to a map: a table with the empty name appears (or goes).
+  TableMap& m = own_map();
+  if (!m.try_emplace("", std::make_shared<TableState>()).second) m.erase("");
 }
 
 std::uint64_t Database::new_stamp() {
@@ -66,8 +101,8 @@ std::uint64_t Database::new_stamp() {
 }
 
 std::uint64_t Database::stamp(std::string_view name) const {
-  auto it = tables_.find(name);
-  return it == tables_.end() ? 0 : it->second.stamp.value;
+  const TableState* t = tables_.find(name);
+  return t == nullptr ? 0 : t->stamp.value;
 }
 
 std::optional<DbError> Database::connect() {
@@ -82,8 +117,7 @@ void Database::disconnect() {
 }
 
 Database::TableState* Database::state(std::string_view name) {
-  auto it = tables_.find(name);
-  return it == tables_.end() ? nullptr : &it->second;
+  return tables_.write(name);
 }
 
 std::vector<RowId> Database::commit(Transaction& txn) {
@@ -137,10 +171,20 @@ void Database::stamp_all(TableState& t) {
 }
 
 void Database::raise_next_ids(RowId floor) {
-  for (auto& [name, t] : tables_) t.next_id = std::max(t.next_id, floor);
+  // Only the tables whose counter moves are written (and so stop being shared).
+  for (const auto& [name, t] : tables_.get())
+    if (t->next_id < floor) tables_.write(name)->next_id = floor;
 }
 
 void Database::replace_rows(std::string_view name, std::vector<std::pair<RowId, Row>> rows) {
+  // A read that brings back the rows the copy has changes nothing (the merge below writes no
+  // row then): the table stays shared with the copies that hold it.
+  if (const TableState* same = tables_.find(name);
+      same != nullptr && same->rows.size() == rows.size() &&
+      std::equal(rows.begin(), rows.end(), same->rows.begin(), [](const auto& a, const auto& b) {
+        return a.first == b.first && a.second == b.second;
+      }))
+    return;
   TableState* t = state(name);
   STAMPEDE_ASSERT(t != nullptr, "a replica read a table the schema does not have");
   const bool ascending =
@@ -245,8 +289,8 @@ std::vector<RowId> Database::commit(Transaction& txn, Transaction& resolved, boo
 }
 
 const Table* Database::table(std::string_view name) const {
-  auto it = tables_.find(name);
-  return it == tables_.end() ? nullptr : &it->second.rows;
+  const TableState* t = tables_.find(name);
+  return t == nullptr ? nullptr : &t->rows;
 }
 
 const Row* Database::find(std::string_view table_name, RowId id) const {
@@ -272,9 +316,9 @@ std::int64_t Database::get_int(std::string_view table_name, RowId id,
 std::vector<RowId> Database::where(std::string_view table_name, std::string_view column,
                                    std::string_view value) const {
   std::vector<RowId> ids;
-  auto ts = tables_.find(table_name);
-  if (ts == tables_.end()) return ids;
-  const TableState& state = ts->second;
+  const TableState* ts = tables_.find(table_name);
+  if (ts == nullptr) return ids;
+  const TableState& state = *ts;
   if (auto idx = state.indexes->find(column); idx != state.indexes->end()) {
     auto found = idx->second.find(value);
     if (found != idx->second.end()) ids.assign(found->second.begin(), found->second.end());

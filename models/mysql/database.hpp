@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -112,9 +113,9 @@ class Database {
   // one too old): the reader then parses the whole table.
   template <class F>
   bool changed_since(std::string_view name, std::uint64_t since, F&& fn) const {
-    auto it = tables_.find(name);
-    if (it == tables_.end()) return false;
-    const Journal& j = it->second.journal;
+    const TableState* t = tables_.find(name);
+    if (t == nullptr) return false;
+    const Journal& j = t->journal;
     std::size_t from = 0;
     if (since != j.base) {
       auto w = std::lower_bound(j.writes.begin(), j.writes.end(), since,
@@ -159,6 +160,32 @@ class Database {
     Untracked<Journal> journal = Journal{stamp.value, {}};  // see changed_since(): a cache key too
     STAMPEDE_FIELDS(rows, next_id, indexes, stamp, journal)
   };
+  using TableMap = std::map<std::string, std::shared_ptr<TableState>, std::less<>>;
+  // The tables, copy-on-write: a copy of a store (a snapshot of the server that holds it, which
+  // dfs takes at nearly every state and assigns back at every backtrack) shares the map and every
+  // table with the original, and a write copies the map and then only the table it changes, if
+  // another copy still shares them. On known bug (b)'s plain dfs the copies of the HA servers'
+  // tables, and their frees, were most of the cost of a snapshot and of a restore
+  // (bench/RESULTS.md, session 24, cowdfs). Digested as the plain map of tables it stands for.
+  class Tables {
+   public:
+    Tables() : map_(std::make_shared<TableMap>()) {}
+    const TableMap& get() const { return *map_; }
+    const TableState* find(std::string_view name) const {
+      auto it = map_->find(name);
+      return it == map_->end() ? nullptr : it->second.get();
+    }
+    // The table `name` to write to (null when there is none), not shared with any other copy.
+    TableState* write(std::string_view name);
+    // Adds an empty table unless there is one by that name; returns it, not shared.
+    TableState& add(std::string name);
+    void digest_into(Digest& d) const;
+    void perturb_for_test();
+
+   private:
+    TableMap& own_map();
+    std::shared_ptr<TableMap> map_;  // never null
+  };
   STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_, stamp_)
 
  private:
@@ -175,7 +202,7 @@ class Database {
   // never give the same stamp to different contents).
   static std::uint64_t new_stamp();
 
-  std::map<std::string, TableState, std::less<>> tables_;
+  Tables tables_;
   std::vector<ForeignKey> foreign_keys_;
   int max_connections_;
   int connections_ = 0;

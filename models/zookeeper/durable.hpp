@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/zookeeper/txn.hpp"
+#include "sim/core/cow.hpp"
 #include "sim/core/state.hpp"
 #include "sim/core/time.hpp"
 
@@ -16,14 +17,15 @@ namespace stampede::zk {
 // digests) in constant time.
 class TxnLog {
  public:
-  const History& entries() const { return history_; }
-  std::size_t size() const { return history_.size(); }
+  const History& entries() const { return log_->history; }
+  std::size_t size() const { return log_->history.size(); }
   // Digest of history[0, n): equal prefixes have equal digests.
-  std::uint64_t prefix_digest(std::size_t n) const { return prefix_[n]; }
+  std::uint64_t prefix_digest(std::size_t n) const { return log_->prefix[n]; }
 
   void append(LoggedTxn e) {
-    prefix_.push_back(chain(prefix_.back(), e));
-    history_.push_back(std::move(e));
+    Entries& l = log_.mut();
+    l.prefix.push_back(chain(l.prefix.back(), e));
+    l.history.push_back(std::move(e));
   }
   // Replaces the log with h; returns how long a prefix the old and new logs share.
   std::size_t assign(const History& h) {
@@ -31,16 +33,14 @@ class TxnLog {
     prefix.reserve(h.size() + 1);
     for (const auto& e : h) prefix.push_back(chain(prefix.back(), e));
     std::size_t common = 0;
-    while (common < history_.size() && common < h.size() &&
-           prefix_[common + 1] == prefix[common + 1])
+    while (common < size() && common < h.size() && log_->prefix[common + 1] == prefix[common + 1])
       ++common;
-    history_ = h;
-    prefix_ = std::move(prefix);
+    log_ = Entries{h, std::move(prefix)};
     return common;
   }
 
   // The whole log, by its prefix digest (which covers every entry).
-  void digest_into(Digest& d) const { d.add(prefix_.back()); }
+  void digest_into(Digest& d) const { d.add(log_->prefix.back()); }
   // For tests/state: a different log (one more entry).
   void perturb_for_test() {
     append(LoggedTxn{static_cast<std::int64_t>(size()) + 1, std::make_shared<const Txn>()});
@@ -52,8 +52,13 @@ class TxnLog {
     d.add(prev).add(entry_digest(e));
     return d.value();
   }
-  History history_;
-  std::vector<std::uint64_t> prefix_{0};
+  struct Entries {
+    History history;
+    std::vector<std::uint64_t> prefix{0};
+  };
+  // Shared between copies of the server (the explorer's snapshots) until one of them appends
+  // or is assigned a log (sim/core/cow.hpp).
+  Cow<Entries> log_;
 };
 
 // When the operating system puts a write on disk that the process did not sync: Linux's flusher

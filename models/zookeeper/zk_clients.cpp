@@ -64,10 +64,10 @@ void ZkServer::on(Ctx& ctx, NodeId from, const ClientConnect& m) {
   if (session == 0) return create_session(ctx, from, m);
   vol_.clients[from] = ClientConn{m.conn, session, false, {}};
   if (vol_.state == ServerState::leading) {
-    if (vol_.tree.session_live(session) && vol_.lead.closing.count(session) == 0) {
+    if (vol_.tree->session_live(session) && vol_.lead.closing.count(session) == 0) {
       vol_.clients[from].established = true;
       touch(ctx, session);
-      reply_client(ctx, from, ClientConnected{0, session, vol_.tree.session_timeout(session)});
+      reply_client(ctx, from, ClientConnected{0, session, vol_.tree->session_timeout(session)});
     } else {
       reply_client(ctx, from, ClientExpired{0, session});
       vol_.clients.erase(from);
@@ -138,14 +138,14 @@ void ZkServer::serve_read(Ctx& ctx, NodeId from, const ClientRequest& m) {
   const RequestBody& req = *m.body;
   auto r = std::make_shared<ResponseBody>();
   if (req.op == ReqOp::get_children) {
-    if (!vol_.tree.exists(req.path)) {
+    if (!vol_.tree->exists(req.path)) {
       r->code = Code::no_node;
     } else {
-      r->children = vol_.tree.children(req.path);
+      r->children = vol_.tree->children(req.path);
       if (req.watch) vol_.child_watches[req.path].insert(from);
     }
   } else {
-    r->exists = vol_.tree.exists(req.path);
+    r->exists = vol_.tree->exists(req.path);
     if (req.watch) vol_.data_watches[req.path].insert(from);
   }
   reply_client(ctx, from, ClientResponse{0, m.xid, std::move(r)});

@@ -112,7 +112,7 @@ void ZkServer::become_ready(Ctx& ctx) {
   for (auto& [sid, l] : vol_.lead.learners)
     if (l.phase == Phase::synced)
       send_to_learner(ctx, sid, UpToDate{0, 0, durable_.disk.committed});
-  for (const auto& [s, timeout] : vol_.tree.sessions()) touch(ctx, s);
+  for (const auto& [s, timeout] : vol_.tree->sessions()) touch(ctx, s);
   ctx.count(cfg_.m_elections, 1);
   ctx.signal(k_signal_leader_elected);
   ctx.event(LogLevel::notable,
@@ -214,9 +214,8 @@ void ZkServer::on(Ctx& ctx, int sid, Learner& l, const Revalidate& m) {
   auto body = std::make_shared<RevalidateBody>();
   body->session = s;
   body->client = m.client;
-  body->valid =
-      vol_.lead.ready && vol_.tree.session_live(s) && vol_.lead.closing.count(s) == 0;
-  body->timeout_ns = vol_.tree.session_timeout(s);
+  body->valid = vol_.lead.ready && vol_.tree->session_live(s) && vol_.lead.closing.count(s) == 0;
+  body->timeout_ns = vol_.tree->session_timeout(s);
   if (body->valid) touch(ctx, s);
   send_to_learner(ctx, sid, RevalidateReply{0, 0, s, std::move(body)});
 }
@@ -250,10 +249,10 @@ void ZkServer::try_commit(Ctx& ctx) {
 }
 
 void ZkServer::touch(Ctx& ctx, std::int64_t session) {
-  if (!vol_.tree.session_live(session)) return;
+  if (!vol_.tree->session_live(session)) return;
   // ZooKeeper's SessionTracker buckets expiry times by tickTime.
   DurationNs tick = cfg_.tick_ns;
-  TimeNs at = ctx.now() + vol_.tree.session_timeout(session);
+  TimeNs at = ctx.now() + vol_.tree->session_timeout(session);
   at = (at / tick + 1) * tick;
   TimeNs& e = vol_.lead.session_expiry[session];
   e = std::max(e, at);

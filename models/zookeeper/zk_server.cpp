@@ -61,7 +61,7 @@ void ZkServer::on_start(Ctx& ctx) {
   // The snapshot and log give back the committed tree.
   vol_.tree = DataTree{};
   const Disk& disk = durable_.disk;
-  for (std::int64_t i = 0; i < disk.committed; ++i) vol_.tree.apply(*disk.history()[i].txn);
+  for (std::int64_t i = 0; i < disk.committed; ++i) vol_.tree.mut().apply(*disk.history()[i].txn);
   if (durable_.lost_at_power_loss > 0) {
     ctx.event(LogLevel::notable,
               Event("zookeeper.log_lost")
@@ -218,8 +218,8 @@ void ZkServer::apply_entry(Ctx& ctx, const LoggedTxn& e) {
   const Txn& t = *e.txn;
   // The timeout is read before applying: a close_session removes the session from the tree.
   std::int64_t closed_timeout_ns =
-      t.op == TxnOp::close_session ? vol_.tree.session_timeout(t.session) : 0;
-  ApplyResult r = vol_.tree.apply(t);
+      t.op == TxnOp::close_session ? vol_.tree->session_timeout(t.session) : 0;
+  ApplyResult r = vol_.tree.mut().apply(t);
   if (vol_.state == ServerState::leading) on_leader_applied(ctx, e, closed_timeout_ns);
   fire_watches(ctx, r);
   answer_origin(ctx, t, r);
@@ -292,16 +292,16 @@ std::optional<std::int64_t> ZkServer::probe(std::string_view key, std::string_vi
   if (key == "zk.session_live") {
     auto s = parse_int(arg);
     if (!s) return std::nullopt;
-    return vol_.tree.session_live(*s) ? 1 : 0;
+    return vol_.tree->session_live(*s) ? 1 : 0;
   }
   if (key == "zk.session_expired_ns") {
     auto s = parse_int(arg);
     if (!s) return std::nullopt;
-    return vol_.tree.session_expired_at(*s);
+    return vol_.tree->session_expired_at(*s);
   }
-  if (key == "zk.node_exists") return vol_.tree.exists(std::string(arg)) ? 1 : 0;
+  if (key == "zk.node_exists") return vol_.tree->exists(std::string(arg)) ? 1 : 0;
   if (key == "zk.children_count")
-    return static_cast<std::int64_t>(vol_.tree.children(std::string(arg)).size());
+    return static_cast<std::int64_t>(vol_.tree->children(std::string(arg)).size());
   if (key == "zk.logical_clock") return vol_.logical_clock;
   if (key == "zk.vote_changes") return durable_.vote_changes;
   return probe_log(key, arg);

@@ -16,6 +16,7 @@
 #include "models/zookeeper/durable.hpp"
 #include "models/zookeeper/messages.hpp"
 #include "models/zookeeper/vote.hpp"
+#include "sim/core/cow.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/state.hpp"
 
@@ -46,7 +47,7 @@ class ZkServer final : public Node {
   bool serving() const;
   int leader_sid() const { return vol_.leader_sid; }
   const Disk& disk() const { return durable_.disk; }
-  const DataTree& tree() const { return vol_.tree; }
+  const DataTree& tree() const { return *vol_.tree; }
   std::int64_t vote_changes() const { return durable_.vote_changes; }
 
  private:
@@ -158,7 +159,9 @@ class ZkServer final : public Node {
   struct Volatile {
     ServerState state = ServerState::looking;
     int leader_sid = 0;
-    DataTree tree;  // rebuilt from the disk at start
+    // Rebuilt from the disk at start. Shared between copies of the server (the explorer's
+    // snapshots) until one of them applies a transaction (sim/core/cow.hpp).
+    Cow<DataTree> tree;
     // Election.
     std::int64_t logical_clock = 0;
     Vote end_vote;

@@ -3,8 +3,10 @@
 // same-instant events goes first, a sampled latency, a drop, a random fault, a model's coin flip.
 // The timed engine uses SeededChooser; replay, record and the explorer's strategies are other
 // Choosers behind the same interface.
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "sim/core/random.hpp"
@@ -42,7 +44,13 @@ class SeededChooser final : public Chooser {
   double unit(ChoiceKind kind) override;
 
  private:
-  RandomStream streams_[k_choice_kinds];
+  // The stream of a kind, to draw from: not shared with any copy of this chooser.
+  RandomStream& stream(ChoiceKind kind);
+  // Copies of a chooser share their streams until one draws from a stream (copy-on-write): the
+  // explorer's dfs copies its chooser at nearly every state it saves and copies it back at every
+  // backtrack, and the six generators' state (mt19937_64, 2.5 KB each) was a tenth of known bug
+  // (b)'s plain dfs (bench/RESULTS.md, session 24, cowdfs), while a step draws from one or none.
+  std::array<std::shared_ptr<RandomStream>, k_choice_kinds> streams_;
 };
 
 }  // namespace stampede

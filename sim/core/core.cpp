@@ -146,23 +146,30 @@ SeededChooser::SeededChooser(std::uint64_t root_seed) {
   for (int k = 0; k < k_choice_kinds; ++k) {
     std::string name = "choice/";
     name += choice_kind_name(static_cast<ChoiceKind>(k));
-    streams_[k] = RandomStream(root_seed, name);
+    streams_[k] = std::make_shared<RandomStream>(root_seed, name);
   }
 }
 
 std::size_t SeededChooser::pick(ChoiceKind kind, std::size_t n) {
   STAMPEDE_ASSERT(n >= 1, "pick needs at least one option");
   if (n == 1) return 0;
-  return static_cast<std::size_t>(
-      streams_[static_cast<int>(kind)].uniform_int(0, static_cast<std::int64_t>(n) - 1));
+  return static_cast<std::size_t>(stream(kind).uniform_int(0, static_cast<std::int64_t>(n) - 1));
 }
 
 std::int64_t SeededChooser::uniform(ChoiceKind kind, std::int64_t lo, std::int64_t hi) {
   if (lo == hi) return lo;
-  return streams_[static_cast<int>(kind)].uniform_int(lo, hi);
+  return stream(kind).uniform_int(lo, hi);
 }
 
-double SeededChooser::unit(ChoiceKind kind) { return streams_[static_cast<int>(kind)].unit(); }
+double SeededChooser::unit(ChoiceKind kind) {
+  return stream(kind).unit();
+}
+
+RandomStream& SeededChooser::stream(ChoiceKind kind) {
+  std::shared_ptr<RandomStream>& s = streams_[static_cast<int>(kind)];
+  if (s.use_count() > 1) s = std::make_shared<RandomStream>(*s);
+  return *s;
+}
 
 // Byte comparison of short names without a call to memcmp: invariants and the convergence check
 // match node names against patterns like "agent-*" after many steps.

@@ -93,7 +93,16 @@ struct ExploreEngine::Event {
 
 struct ExploreEngine::NodeSlot {
   std::string name;
-  std::unique_ptr<Node> node;
+  // For a node that clones itself, the object may be shared with snapshots (`shared`): it is
+  // then their clone too, and is cloned only when a step is about to change it (touch). dfs
+  // saves at nearly every new state and restores at every backtrack, and most nodes do not
+  // step between the two: cloning each at every save and again at every restore was a third
+  // of known bug (b)'s plain dfs (bench/RESULTS.md, session 24, cowdfs).
+  std::shared_ptr<Node> node;
+  bool shared = false;
+  // Whether the node clones itself (Node::clone): 1 yes, 0 no (a saved copy, or neither),
+  // -1 not asked yet. A node's answer does not change over its life.
+  std::int8_t clonable = -1;
   std::unique_ptr<NodeCtx> ctx;
   bool up = true;
   bool paused = false;
@@ -149,11 +158,11 @@ struct ExploreEngine::Snapshot {
   std::uint64_t net_gen = 0;
   std::uint64_t conn_gen = 0;
   std::size_t actions = 0;
-  std::vector<std::uint32_t> picks;
-  std::vector<PickIdentity> identities;
+  ChunkedLog<std::uint32_t> picks;  // shared with the engine's history but for its last chunk
+  ChunkedLog<PickIdentity> identities;
   std::unordered_map<std::uint64_t, std::uint64_t> ordinals;
-  std::vector<std::uint8_t> pick_flags;
-  std::vector<std::uint64_t> pick_peers;
+  ChunkedLog<std::uint8_t> pick_flags;
+  ChunkedLog<std::uint64_t> pick_peers;
   TimeNs now_ns = 0;
   std::uint64_t seq = 0;
   std::uint64_t step_index = 0;
@@ -1004,6 +1013,10 @@ bool ExploreEngine::model_fault(const ModelFault& f) {
 }
 
 void ExploreEngine::touch(NodeSlot& s) {
+  if (s.shared) {
+    s.node = s.node->clone();
+    s.shared = false;
+  }
   ++s.changes;
   s.gen = ++gen_counter_;
 }
@@ -1020,6 +1033,22 @@ bool ExploreEngine::digests_fresh() const {
   for (const auto& s : nodes_)
     if (s->digest_gen == s->gen && s->digest != s->node->state_digest()) return false;
   return true;
+}
+
+void ExploreEngine::save_node(NodeSlot& s) const {
+  if (s.clonable < 0) {
+    // The first save asks the node: the clone it makes serves this snapshot.
+    s.clone = s.node->clone();
+    s.clonable = s.clone ? 1 : 0;
+  } else if (s.clonable > 0) {
+    s.clone = s.node;
+    s.shared = true;
+  } else {
+    s.clone = nullptr;
+  }
+  s.clone_in_place = !s.clone;
+  if (!s.clone) s.clone = s.node->saved_copy();
+  s.clone_gen = s.gen;
 }
 
 std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
@@ -1041,12 +1070,7 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     NodeSlot& s = *nodes_[i];
     Snapshot::NodeState& n = snap->nodes[i];
-    if (s.clone_gen != s.gen) {
-      s.clone = s.node->clone();
-      s.clone_in_place = !s.clone;
-      if (!s.clone) s.clone = s.node->saved_copy();
-      s.clone_gen = s.gen;
-    }
+    if (s.clone_gen != s.gen) save_node(s);
     n.clone = s.clone;
     n.in_place = s.clone_in_place;
     n.changes = s.changes;
@@ -1105,8 +1129,13 @@ void ExploreEngine::restore_node(std::size_t i, const Snapshot& snap, bool own) 
   // for a saved copy, is assigned its state in place (restore() admits a saved copy only from
   // this engine, whose node object the copy was taken from).
   if (restorable(n, own) && (!own || s.gen != n.gen)) {
-    if (n.in_place) s.node->assign_from(*n.clone);
-    else s.node = n.clone->clone();
+    if (n.in_place) {
+      s.node->assign_from(*n.clone);
+    } else {
+      // Never changed while shared: touch() clones it first.
+      s.node = std::const_pointer_cast<Node>(n.clone);
+      s.shared = true;
+    }
     std::uint64_t g = own ? n.gen : ++gen_counter_;
     s.gen = g;
     s.clone = n.clone;

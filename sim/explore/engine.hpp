@@ -37,6 +37,7 @@
 #include "sim/core/chooser.hpp"
 #include "sim/core/engine.hpp"
 #include "sim/core/spec.hpp"
+#include "sim/explore/chunked_log.hpp"
 #include "sim/net/connections.hpp"
 #include "sim/net/network.hpp"
 
@@ -241,21 +242,21 @@ class ExploreEngine final : public Engine {
   bool digests_fresh() const;
   int faults_used() const { return faults_used_; }
   // The index picked at every step so far.
-  const std::vector<std::uint32_t>& picks() const { return picks_; }
+  const ChunkedLog<std::uint32_t>& picks() const { return picks_; }
   // The identity of an option of the current step (between the scheduler's call and the step;
   // the engine numbers events only with ExploreOptions::identities, else every seq is 0).
   PickIdentity identify(const Option& o) const;
   // With ExploreOptions::identities: the identity of the option picked at every step so far.
-  const std::vector<PickIdentity>& identities() const { return identities_; }
+  const ChunkedLog<PickIdentity>& identities() const { return identities_; }
   // Per step: k_flag_injected, k_flag_out_of_order (an event other than the timed choice).
   static constexpr std::uint8_t k_flag_injected = 1;
   static constexpr std::uint8_t k_flag_out_of_order = 2;
-  const std::vector<std::uint8_t>& pick_flags() const { return pick_flags_; }
+  const ChunkedLog<std::uint8_t>& pick_flags() const { return pick_flags_; }
   // Per step: the peers (peer_bit masks) whose connection with the stepping node the step read or
   // changed: each stream send or close of its handler, and the peer of a stream message or
   // connection event it took. Steps of two nodes share state only through the connection between
   // them, so they commute unless each touched the other (the explorer's independence).
-  const std::vector<std::uint64_t>& pick_peers() const { return pick_peers_; }
+  const ChunkedLog<std::uint64_t>& pick_peers() const { return pick_peers_; }
   // A one-line account of an option, for timelines ("deliver lease-lock <- lease-client-1 ...").
   std::string describe(const Option& o) const;
   bool ended_naturally() const { return ended_naturally_; }
@@ -319,6 +320,8 @@ class ExploreEngine final : public Engine {
   std::string drop_stream(const Event& e);  // the injected drop of a stream message
   void finish_step(StepInfo& info);
   void touch(NodeSlot& s);  // the node is about to change: new generation
+  // save(): the node's state for a snapshot (a clone, the node itself shared, or a saved copy).
+  void save_node(NodeSlot& s) const;
   std::uint64_t node_digest(const NodeSlot& s) const;
 
   ExploreOptions options_;
@@ -332,13 +335,13 @@ class ExploreEngine final : public Engine {
   std::vector<Option> options_list_;
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;
-  std::vector<std::uint32_t> picks_;
-  std::vector<PickIdentity> identities_;  // with ExploreOptions::identities
+  ChunkedLog<std::uint32_t> picks_;
+  ChunkedLog<PickIdentity> identities_;  // with ExploreOptions::identities
   // With ExploreOptions::identities: events created so far per kind, nodes and name (looked up
   // only, never iterated).
   std::unordered_map<std::uint64_t, std::uint64_t> ordinals_;
-  std::vector<std::uint8_t> pick_flags_;
-  std::vector<std::uint64_t> pick_peers_;
+  ChunkedLog<std::uint8_t> pick_flags_;
+  ChunkedLog<std::uint64_t> pick_peers_;
   std::uint64_t step_peers_ = 0;  // the footprint of the step being taken
   TimeNs now_ns_ = 0;
   TimeNs until_ns_ = 0;

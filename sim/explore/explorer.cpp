@@ -525,7 +525,10 @@ struct DfsState {
   bool restore_saved(ExploreEngine& e) {
     const Saved& sv = saved.back();
     if (!sv.engine || !e.restore(*sv.engine)) return false;
-    *chooser = *sv.chooser;
+    // The saved chooser is the current one's ancestor on this path: while the current one was
+    // copied into it and has made no call since (chooser_copy), the two are equal already.
+    if (chooser_copy != sv.chooser || chooser->calls() != sv.chooser->calls())
+      *chooser = *sv.chooser;
     chooser_copy = sv.chooser;
     return true;
   }
@@ -560,7 +563,9 @@ struct DfsState {
 
   // The footprint of the step that frame `frames_run` - 1 took, which has just run, from the
   // engine's per-pick footprints (ExploreEngine::pick_peers, RunResult::pick_peers).
-  void note_footprint(std::size_t frames_run, const std::vector<std::uint64_t>& pick_peers) {
+  // (pick_peers: the engine's ChunkedLog, or a finished run's copy of it.)
+  template <class Peers>
+  void note_footprint(std::size_t frames_run, const Peers& pick_peers) {
     if (frames_run == 0 || frames_run > stack.size()) return;
     const std::size_t pick = prefix.size() + frames_run - 1;
     if (pick < pick_peers.size()) stack[frames_run - 1].taken().peers = pick_peers[pick];
@@ -771,7 +776,8 @@ struct DfsState {
   // A run ended (a leaf) and the search goes on: the last step's footprint (no choice followed
   // it, so it is noted here), its races under DPOR, and the backtrack. False when the whole tree
   // is explored.
-  bool leave(bool violation, bool ended_naturally, const std::vector<std::uint64_t>& pick_peers) {
+  template <class Peers>
+  bool leave(bool violation, bool ended_naturally, const Peers& pick_peers) {
     note_footprint(stack.size(), pick_peers);
     if (dpor) check_leaf(violation, ended_naturally);
     return backtrack();
@@ -1120,10 +1126,10 @@ namespace {
 
 // What a run's result keeps of the engine at its end (ExploreOptions::on_end).
 void take_run_end(const ExploreEngine& e, RunResult& r) {
-  r.picks = e.picks();
-  r.identities = e.identities();
-  r.pick_peers = e.pick_peers();
-  for (std::uint8_t f : e.pick_flags()) {
+  r.picks = e.picks().to_vector();
+  r.identities = e.identities().to_vector();
+  r.pick_peers = e.pick_peers().to_vector();
+  for (std::uint8_t f : e.pick_flags().to_vector()) {
     r.injected.push_back((f & ExploreEngine::k_flag_injected) != 0);
     r.out_of_order.push_back((f & ExploreEngine::k_flag_out_of_order) != 0);
   }
@@ -1382,13 +1388,13 @@ Report Explorer::dfs_from(const std::vector<std::uint32_t>& prefix,
   std::vector<std::uint32_t> violation_picks;
   // Accounts a leaf (a run's end) and backtracks to the deepest state with an unexplored option.
   auto account = [&](const std::optional<Violation>& violation, bool ended_naturally,
-                     std::uint64_t final_state, const std::vector<std::uint32_t>& picks,
-                     const std::vector<std::uint64_t>& pick_peers) {
+                     std::uint64_t final_state, const auto& picks, const auto& pick_peers) {
     ++rep.runs;
     count_verdict(rep, violation, ended_naturally, final_state);
     if (violation && rep.first_violation_run == 0) {
       rep.first_violation_run = rep.runs;
-      violation_picks = picks;
+      violation_picks.assign(picks.size(), 0);
+      for (std::size_t i = 0; i < picks.size(); ++i) violation_picks[i] = picks[i];
     }
     if (violation && settings_.stop_at_first) {
       done = true;

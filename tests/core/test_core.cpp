@@ -1,7 +1,9 @@
 // sim/core: durations, digests, named random streams and the seeded chooser.
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "sim/core/chooser.hpp"
+#include "sim/core/cow.hpp"
 #include "sim/core/digest.hpp"
 #include "sim/core/random.hpp"
 #include "sim/core/spec.hpp"
@@ -50,6 +52,53 @@ TEST_CASE("the seeded chooser draws each kind of choice from its own stream", "[
   for (int i = 0; i < 10; ++i) x.uniform(ChoiceKind::latency, 0, 100);
   for (int i = 0; i < 10; ++i) CHECK(x.pick(ChoiceKind::order, 1000) == y.pick(ChoiceKind::order, 1000));
   CHECK(x.pick(ChoiceKind::model, 1) == 0);
+}
+
+TEST_CASE(
+    "a copy of the seeded chooser draws what the original would, and neither copy's "
+    "draws move the other (its streams are copy-on-write)",
+    "[core]") {
+  // dfs saves a copy of its chooser with each snapshot and copies it back at each backtrack: a
+  // draw that reached a shared stream would change what the restored run draws.
+  SeededChooser a(9);
+  for (int i = 0; i < 5; ++i) a.uniform(ChoiceKind::latency, 0, 1000);
+  SeededChooser saved = a;
+  std::vector<std::int64_t> first;
+  for (int i = 0; i < 20; ++i) first.push_back(a.uniform(ChoiceKind::latency, 0, 1000));
+  for (int i = 0; i < 20; ++i) a.pick(ChoiceKind::order, 7);
+  SeededChooser again = saved;  // a restore
+  std::vector<std::int64_t> second;
+  for (int i = 0; i < 20; ++i) second.push_back(again.uniform(ChoiceKind::latency, 0, 1000));
+  CHECK(second == first);
+  // The saved copy itself has not moved either.
+  CHECK(saved.uniform(ChoiceKind::latency, 0, 1000) == first[0]);
+}
+
+namespace {
+struct Value {
+  std::vector<int> items;
+  std::int64_t n = 0;
+  STAMPEDE_FIELDS(items, n)
+};
+}  // namespace
+
+TEST_CASE(
+    "a Cow value is shared by its copies until one writes, digests as the value itself "
+    "and perturbs the value's own fields",
+    "[core]") {
+  Cow<Value> a(Value{{1, 2}, 3});
+  Cow<Value> b = a;
+  CHECK(b.shared());
+  b.mut().items.push_back(4);
+  CHECK(a->items == std::vector<int>{1, 2});
+  CHECK(b->items == std::vector<int>{1, 2, 4});
+  CHECK(!b.shared());
+  CHECK(state::digest(a) == state::digest(Value{{1, 2}, 3}));
+  CHECK(state::leaf_count(a) == state::leaf_count(Value{}));
+  Cow<Value> c = a;
+  CHECK(state::perturb(c, 1) == "n");
+  CHECK(c->n == 4);
+  CHECK(a->n == 3);
 }
 
 TEST_CASE("digests depend on order and content", "[core]") {

@@ -1,6 +1,8 @@
 // The Cattle store: transactions, the connection limit, TRUNCATE with and without foreign-key
 // checks.
 #include <catch2/catch.hpp>
+#include <functional>
+#include <vector>
 
 #include "models/mysql/database.hpp"
 
@@ -113,4 +115,70 @@ TEST_CASE("an indexed where() answers what a scan would, through every kind of w
   REQUIRE_FALSE(db.truncate({"instance"}, false));
   same();
   CHECK(db.where("instance", "host_id", "3").empty());
+}
+
+TEST_CASE(
+    "a copy of the store shares its tables until one side writes, and no write of either "
+    "side shows in the other (copy-on-write)") {
+  // The tables are shared between copies (Database::Tables): an explorer snapshot of a Cattle
+  // server holds such a copy, and a write that reached it would come back at the next restore.
+  Database a(5);
+  Transaction seed;
+  seed.insert("host", Row{{"name", "agent-1"}, {"state", "active"}});
+  seed.insert("stack", Row{{"name", "wordpress"}});
+  a.commit(seed);
+  const std::uint64_t before = a.digest();
+  const std::uint64_t stamp = a.stamp("host");
+
+  // Every kind of write, each to a fresh copy: the original keeps its rows, digest and stamps.
+  std::vector<std::function<void(Database&)>> writes = {
+      [](Database& d) {
+        Transaction t;
+        t.update("host", 1, "state", "inactive");
+        d.commit(t);
+      },
+      [](Database& d) {
+        Transaction t;
+        t.insert("host", Row{{"name", "agent-2"}});
+        d.commit(t);
+      },
+      [](Database& d) {
+        Transaction t;
+        t.erase("host", 1);
+        d.commit(t);
+      },
+      [](Database& d) {
+        d.replace_rows("host", {{1, {{"name", "agent-9"}}}});
+      },
+      [](Database& d) { d.replace_rows("host", {}); },
+      [](Database& d) { REQUIRE(!d.truncate({"host"}, false)); },
+      [](Database& d) { d.raise_next_ids(1000); },
+      [](Database& d) { d.add_table("cluster"); },
+  };
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    INFO("write " << i);
+    Database copy = a;
+    CHECK(copy.digest() == before);
+    writes[i](copy);
+    CHECK(copy.digest() != before);
+    CHECK(a.digest() == before);
+    CHECK(a.stamp("host") == stamp);
+    CHECK(a.get("host", 1, "name") == "agent-1");
+    CHECK(a.where("host", "name", "agent-1") == std::vector<RowId>{1});
+    CHECK(a.table("cluster") == nullptr);
+    // And the other way: a write to the original (an assign back, then a step) leaves the copy
+    // as it was when it was taken.
+    Database kept = a;
+    writes[i](a);
+    CHECK(kept.digest() == before);
+    CHECK(kept.get("host", 1, "name") == "agent-1");
+    a = kept;
+    CHECK(a.digest() == before);
+  }
+  // A read-back of the rows the copy already has writes nothing: the table stays shared, with
+  // its stamp.
+  Database same = a;
+  same.replace_rows("host", {{1, {{"name", "agent-1"}, {"state", "active"}}}});
+  CHECK(same.stamp("host") == stamp);
+  CHECK(same.digest() == before);
 }
