@@ -277,6 +277,29 @@ void register_stop_mechanisms(Registry& r) {
                    "that lists the copy stops it (PingInstancesMonitorImpl.java:262-266)"});
 }
 
+// The mechanisms the engines read themselves (sim/core/engine_mechanisms.hpp): TCP's.
+static void register_engine_mechanisms(Registry& r) {
+  r.add_mechanism({std::string(k_tcp_retransmit),
+                   "every engine: a stream message that meets a cut link on an open connection "
+                   "waits for the sender's TCP retransmission and arrives after the heal, one "
+                   "latency after the first retransmission timer expiry that finds the link up "
+                   "(the RTO starts at TCP_RTO_MIN 200 ms plus the round trip and doubles up to "
+                   "TCP_RTO_MAX 120 s, Linux include/net/tcp.h), everything sent after it on the "
+                   "connection behind it; after tcp_retries2 = 15 retransmissions (924.6 s at "
+                   "TCP_RTO_MIN, Linux Documentation/networking/ip-sysctl.rst) the sender reads "
+                   "`closed` and the messages are lost. Off (not TCP): what crosses a cut link is "
+                   "lost and the connection stays open"});
+  r.add_mechanism({std::string(k_tcp_socket_per_process),
+                   "every engine: a process whose host lost power (or that crashed while cut "
+                   "off) connects after its restart on a new socket, as TCP does (a new source "
+                   "port): its first send is delivered at once and the peer hears nothing, keeping "
+                   "the old connection half-open; the external db keeps that connection's "
+                   "sessions, which count against max_connections, until db_wait_timeout closes "
+                   "them. Off (one connection per pair of nodes): the first send is lost on the "
+                   "old connection, which it resets, and the peer reads `closed` (the db frees "
+                   "every session of that client at once)"});
+}
+
 void register_mechanisms(Registry& r) {
   r.add_mechanism({"agent_resync",
                    "ping replies and reconnects carry the agent's container list; off: a "
@@ -331,16 +354,7 @@ void register_mechanisms(Registry& r) {
                    "(lines 136-179; in HA judged under its ZooKeeper lock from the shared rows) "
                    "and the service replaces it as its strategy says; off: nobody checks, only a "
                    "dead container is restarted (the balancer's own checks go on)"});
-  r.add_mechanism({std::string(k_tcp_retransmit),
-                   "every engine: a stream message that meets a cut link on an open connection "
-                   "waits for the sender's TCP retransmission and arrives after the heal, one "
-                   "latency after the first retransmission timer expiry that finds the link up "
-                   "(the RTO starts at TCP_RTO_MIN 200 ms plus the round trip and doubles up to "
-                   "TCP_RTO_MAX 120 s, Linux include/net/tcp.h), everything sent after it on the "
-                   "connection behind it; after tcp_retries2 = 15 retransmissions (924.6 s at "
-                   "TCP_RTO_MIN, Linux Documentation/networking/ip-sysctl.rst) the sender reads "
-                   "`closed` and the messages are lost. Off (not TCP): what crosses a cut link is "
-                   "lost and the connection stays open"});
+  register_engine_mechanisms(r);
   r.add_mechanism({"process_replay",
                    "unfinished process instances are replayed every process_replay_interval; "
                    "off: a process that failed or was cut short by a crash is never finished"});

@@ -166,10 +166,11 @@ void DbNode::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 void DbNode::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
   if (event != ConnectionEvent::closed) return;  // the db connects to no one
   auto& connections = volatile_.connections;
+  const std::uint32_t socket = ctx.stream_connection();
   std::vector<std::int64_t> gone;
   for (auto it = connections.lower_bound({peer, INT64_MIN});
        it != connections.end() && it->first.first == peer; ++it)
-    gone.push_back(it->first.second);
+    if (!half_open(ctx, it->second, socket)) gone.push_back(it->first.second);
   for (std::int64_t c : gone) close(peer, c);
   if (gone.empty()) return;
   ctx.event(LogLevel::debug,
@@ -214,11 +215,14 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
   // A new session from a node's client (a process's data source) means that client's earlier
   // connections are dead (its process restarted or gave them up): their sockets would have been
   // reset, so they no longer count.
+  // Not so for sessions on a connection that an earlier incarnation of the client's host left
+  // half-open (tcp_socket_per_process): MariaDB knows nothing of them until its wait_timeout.
+  const std::uint32_t socket = ctx.stream_connection();
   std::vector<std::int64_t> stale;
   for (auto it = connections.lower_bound({from, INT64_MIN});
        it != connections.end() && it->first.first == from; ++it)
     if (session_of(it->first.second) != session_of(m.conn) &&
-        client_of(it->first.second) == client_of(m.conn))
+        client_of(it->first.second) == client_of(m.conn) && !half_open(ctx, it->second, socket))
       stale.push_back(it->first.second);
   for (std::int64_t c : stale) close(from, c);
 
@@ -229,9 +233,15 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
     ctx.send(from, wire::encode(DbRefused{m.conn, answer(std::move(r))}));
     return;
   }
-  connections.emplace(std::pair{from, m.conn}, Session{0, ctx.now(), std::nullopt});
+  connections.emplace(std::pair{from, m.conn}, Session{0, ctx.now(), std::nullopt, socket});
   if (!volatile_.sweep_set) set_sweep(ctx, cfg_.wait_timeout_ns);
   ctx.send(from, wire::encode(DbOpened{m.conn}));
+}
+
+bool DbNode::half_open(const Ctx& ctx, const Session& session, std::uint32_t socket) {
+  const std::uint32_t opened_on = session.socket;
+  return socket != 0 && opened_on != 0 && opened_on < socket &&
+         ctx.mechanism(k_tcp_socket_per_process);
 }
 
 void DbNode::on(Ctx& ctx, NodeId from, const DbClose& m) {

@@ -9,11 +9,15 @@
 //
 // A client whose process dies closes its connections: the db reads the EOF one latency later
 // and frees them (and rolls their transactions back). One that loses power, or is cut off,
-// says nothing: its connections stay until it connects again (a new session from the same node
-// replaces the old one, as its kernel would have reset the old sockets) or until they have been
-// idle for wait_timeout (db_wait_timeout, MariaDB's default 28800 s), when the db closes them
-// with a reset (see DbReset) and logs "Aborted connection ... (Got timeout reading
-// communication packets)", as mariadbd 10.11 does.
+// says nothing: its connections stay until they have been idle for wait_timeout
+// (db_wait_timeout, MariaDB's default 28800 s), when the db closes them with a reset (see
+// DbReset) and logs "Aborted connection ... (Got timeout reading communication packets)", as
+// mariadbd 10.11 does. When its host's power returns, its new process connects on new sockets
+// (the mechanism tcp_socket_per_process, sim/net/connections.hpp): the old sessions stay,
+// half-open, and count against max_connections until that timeout. Without the mechanism the
+// first send of the new process resets the node pair's one connection and the db frees every
+// session of that client at once. Either way, a new session from a client whose old ones came on
+// the same connection replaces them (a pool its process made again: its old sockets are dead).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,6 +28,7 @@
 
 #include "models/mysql/database.hpp"
 #include "models/mysql/db_protocol.hpp"
+#include "sim/core/engine_mechanisms.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/spec.hpp"
@@ -76,7 +81,12 @@ class DbNode final : public Node {
     std::int64_t last_request = 0;
     TimeNs last_active_ns = 0;
     std::optional<WriteBatch> txn;
-    STAMPEDE_FIELDS(last_request, last_active_ns, txn)
+    // The node pair's connection it was opened on (Ctx::stream_connection; 0 when the engine does
+    // not say). Untracked, as the connection table leaves generations out of its digest
+    // (sim/net/connections.hpp digest_into): what it decides, whether a session outlives its
+    // connection's replacement, shows in the sessions the db keeps, which are digested.
+    Untracked<std::uint32_t> socket;
+    STAMPEDE_FIELDS(last_request, last_active_ns, txn, socket)
   };
   // Every open connection, by (client node, connection id); whether the wait_timeout sweep's
   // timer is set.
@@ -128,6 +138,10 @@ class DbNode final : public Node {
   void on(Ctx& ctx, NodeId from, const DbClose& m);
   void on(Ctx& ctx, NodeId from, const DbRequest& m);
   void close(NodeId from, std::int64_t conn);
+  // Whether `session` came on a connection older than `socket` that its client's new
+  // incarnation left half-open (tcp_socket_per_process): nothing sent or closed on `socket`
+  // concerns it.
+  static bool half_open(const Ctx& ctx, const Session& session, std::uint32_t socket);
   DbResult execute(Session& session, const RequestBody& req);
   DbResult read(const RequestBody& req);
   // The answer to `req`: a select_all of a table unchanged since the last one shares that one's

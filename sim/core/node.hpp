@@ -107,6 +107,12 @@ class Ctx {
   virtual std::int64_t timing(std::string_view name) const = 0;
   // Whether a modelled mechanism is switched on (the scenario may switch it off).
   virtual bool mechanism(std::string_view name) const = 0;
+  // The connection that the stream message being handled arrived on, or that the `closed` event
+  // being handled is about: its generation in the engine's table (sim/net/connections.hpp,
+  // counting from 1). 0 anywhere else, and in the explorer, which does not say (its digests leave
+  // generations out). A model that multiplexes sockets of its own over a node pair's connection
+  // tells by it which connection a session came on (models/mysql/db_node.hpp).
+  virtual std::uint32_t stream_connection() const { return 0; }
 
   virtual void log(LogLevel level, std::string_view text) = 0;
   // A structured event with the log line it stands for: the line is logged as by log(), and

@@ -303,7 +303,7 @@ ExploreEngine::ExploreEngine(ExploreOptions options, Chooser& chooser, Scheduler
       chooser_(chooser),
       scheduler_(scheduler),
       network_(std::make_unique<Network>(options_.network)),
-      connections_(Connections::retransmit_in(options_.mechanisms)) {
+      connections_(Connections::from(options_.mechanisms)) {
   changes_.enable();  // finish_step, kill, restart, model_fault and restore record every change
 }
 

@@ -165,6 +165,7 @@ class Kernel::NodeCtx final : public RecordingCtx {
         id_(id) {}
   TimeNs now() const override { return k_.now_ns_ + k_.nodes_[id_].skew_ns; }
   NodeId self() const override { return id_; }
+  std::uint32_t stream_connection() const override { return stream_connection_; }
   NodeId lookup(std::string_view name) const override { return k_.find(name); }
   std::string_view name_of(NodeId id) const override { return k_.node_name(id); }
 
@@ -235,6 +236,9 @@ class Kernel::NodeCtx final : public RecordingCtx {
 
   TimeNs record_time() const override { return k_.now_ns_; }
 
+  // What stream_connection() answers: the kernel sets it around on_message and on_connection.
+  std::uint32_t stream_connection_ = 0;
+
  private:
   Kernel& k_;
   NodeId id_;
@@ -263,7 +267,7 @@ std::optional<StepKind> step_kind_from_name(std::string_view name) {
 Kernel::Kernel(Options options, Chooser* chooser)
     : options_(std::move(options)),
       network_(std::make_unique<Network>(options_.network)),
-      connections_(Connections::retransmit_in(options_.mechanisms)) {
+      connections_(Connections::from(options_.mechanisms)) {
   if (chooser == nullptr) {
     own_chooser_ = std::make_unique<SeededChooser>(options_.seed);
     chooser_ = own_chooser_.get();
@@ -486,7 +490,9 @@ void Kernel::dispatch(Event& ev) {
       info.detail = ev.msg.digest();
       ++messages_delivered_;
       finish_step(info);
+      s.ctx->stream_connection_ = ev.msg.transport == Transport::stream ? ev.conn_gen : 0;
       s.node->on_message(*s.ctx, ev.from, ev.msg);
+      s.ctx->stream_connection_ = 0;
       break;
     case StepKind::timer:
       timer_owner_.clear(ev.timer);
@@ -678,7 +684,9 @@ void Kernel::dispatch_connection(Event& ev, StepInfo& info) {
   info.from = ev.from;
   info.detail = ev.tag;
   finish_step(info);
+  s.ctx->stream_connection_ = ev.conn_gen;
   s.node->on_connection(*s.ctx, ev.from, event);
+  s.ctx->stream_connection_ = 0;
   for (StepObserver* o : observers_) o->on_step(info);
 }
 

@@ -58,6 +58,8 @@ class Kernel final : public Engine {
   void set_clock_skew(NodeId id, DurationNs skew_ns) override;
   bool model_fault(const ModelFault& f) override;  // false if no node took it
   Network& network() override { return *network_; }
+  // The connection table, for tests.
+  const Connections& connections() const { return connections_; }
 
   // WorldView
   TimeNs now() const override { return now_ns_; }

@@ -58,6 +58,12 @@ Connections::Verdict Connections::send_on_broken(Entry& e, NodeId from, NodeId t
   const bool sender_holds = e.epoch[sf] == ends.from_epoch;
   const bool peer_holds = ends.process_up && e.epoch[st] == ends.to_epoch;
   if (!sender_holds && !peer_holds) return open(e, from, to, ends);  // nobody remembers it
+  if (socket_per_process_ && !sender_holds && e.epoch[sf] != k_released) {
+    // A later incarnation of the sender's process connects on a new socket (header comment):
+    // the peer keeps the old one half-open and hears nothing.
+    ++left_half_open_;
+    return open(e, from, to, ends);
+  }
   // What the broken connection held for retransmission died with it; the reset's `closed`
   // events must not wait behind it.
   discard_held(e);

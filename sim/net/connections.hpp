@@ -19,6 +19,19 @@
 //     other end no longer has that connection): the sender reads `closed` one round trip later,
 //     the other end, if the same process still holds it, one latency later, and the message is
 //     lost.
+//   - With the mechanism `tcp_socket_per_process` (on: TCP), the one exception: when the sender
+//     is a later incarnation of the process that held the broken connection (its host lost
+//     power, or it crashed while cut off, and it booted again), its connect is a new socket from
+//     a new source port, which the peer's kernel accepts as a new connection: the message is
+//     delivered on it at once, and the peer is told nothing. The peer's process still holds the
+//     old socket, half-open, with whatever it keeps for it (the db's sessions): in real TCP until
+//     the peer sends on it (the rebooted host answers with a reset), its keepalive probes it, or
+//     it closes it on its own timeout (the db's wait_timeout). The table keeps one connection per
+//     pair, so the old one leaves it: the peer's later sends go on the new one, and only the
+//     peer's own timeout frees what it held for the old (models/mysql/db_node.hpp). A send of the
+//     peer on the old connection before the rebooted process sends is reset as above. Off: the
+//     first send resets the old connection as above, the peer reads `closed` and the message is
+//     lost (the model before issue 13).
 //   - A partition is silent and keeps connections open. With the mechanism `tcp_retransmit`
 //     (on: TCP) a stream message that meets a cut link, sent across it or cut while in flight,
 //     is not lost: the sender's TCP retransmits it (retransmit() below). The message waits for
@@ -86,7 +99,12 @@ class Connections {
 
   // Whether a cut link holds stream messages for retransmission (the mechanism
   // `tcp_retransmit`, read from the engine options by the engine that owns the table).
-  explicit Connections(bool retransmit = false) : retransmit_(retransmit) {}
+  explicit Connections(bool retransmit = false, bool socket_per_process = false)
+      : retransmit_(retransmit), socket_per_process_(socket_per_process) {}
+  // Both switches as a run's resolved mechanisms have them.
+  static Connections from(const MechanismMap& mechanisms) {
+    return Connections(retransmit_in(mechanisms), socket_per_process_in(mechanisms));
+  }
   // The switch as a run's resolved mechanisms have it: off when the map does not name it (an
   // engine built without a registry, as unit tests build them).
   static bool retransmit_in(const MechanismMap& mechanisms) {
@@ -94,6 +112,15 @@ class Connections {
     return it != mechanisms.end() && it->second;
   }
   bool retransmits() const { return retransmit_; }
+  // The switch `tcp_socket_per_process`, off when the map does not name it.
+  static bool socket_per_process_in(const MechanismMap& mechanisms) {
+    auto it = mechanisms.find(k_tcp_socket_per_process);
+    return it != mechanisms.end() && it->second;
+  }
+  // How many connections a restarted process left half-open at a peer by connecting anew
+  // (tcp_socket_per_process); the peer's process still holds them. A count for tests, not
+  // state: the peer's model keeps what it holds for them.
+  std::uint64_t left_half_open() const { return left_half_open_; }
 
   // Decides the fate of a stream message sent now. Opens, breaks or resets the connection.
   Verdict send(NodeId from, NodeId to, const Ends& ends);
@@ -247,6 +274,8 @@ class Connections {
   std::uint64_t version_ = 0;
   std::uint64_t held_ = 0;  // held messages on every direction: the kernel's fast path
   bool retransmit_ = false;
+  bool socket_per_process_ = false;
+  std::uint64_t left_half_open_ = 0;
 };
 
 }  // namespace stampede

@@ -29,6 +29,7 @@ class SimgridEngine::NodeCtx final : public RecordingCtx {
         id_(id) {}
   TimeNs now() const override { return e_.now() + e_.nodes_[id_]->skew_ns; }
   NodeId self() const override { return id_; }
+  std::uint32_t stream_connection() const override { return stream_connection_; }
   NodeId lookup(std::string_view name) const override { return e_.find(name); }
   std::string_view name_of(NodeId id) const override { return e_.node_name(id); }
 
@@ -100,6 +101,9 @@ class SimgridEngine::NodeCtx final : public RecordingCtx {
 
   TimeNs record_time() const override { return e_.now(); }
 
+  // What stream_connection() answers: the engine sets it around on_message and on_connection.
+  std::uint32_t stream_connection_ = 0;
+
  private:
   SimgridEngine& e_;
   NodeId id_;
@@ -108,7 +112,7 @@ class SimgridEngine::NodeCtx final : public RecordingCtx {
 SimgridEngine::SimgridEngine(Options options, Chooser* chooser)
     : options_(std::move(options)),
       network_(std::make_unique<Network>(options_.network)),
-      connections_(Connections::retransmit_in(options_.mechanisms)) {
+      connections_(Connections::from(options_.mechanisms)) {
   if (g_simgrid_engine_created)
     throw std::logic_error(
         "the SimGrid engine runs once per process (SimGrid 3.32 cannot start its engine again)");
@@ -307,7 +311,9 @@ bool SimgridEngine::take_arrival(NodeSlot& s, NodeId id, StepInfo& info) {
   info.detail = a.msg.digest();
   ++messages_delivered_;
   finish_step(info);
+  s.ctx->stream_connection_ = a.generation;  // 0 for a datagram
   s.node->on_message(*s.ctx, a.from, a.msg);
+  s.ctx->stream_connection_ = 0;
   return true;
 }
 
@@ -326,7 +332,9 @@ bool SimgridEngine::take_connection(NodeSlot& s, NodeId id, const Arrival& a, St
   info.from = a.from;
   info.detail = static_cast<std::uint64_t>(a.event);
   finish_step(info);
+  s.ctx->stream_connection_ = a.generation;
   s.node->on_connection(*s.ctx, a.from, a.event);
+  s.ctx->stream_connection_ = 0;
   return true;
 }
 

@@ -82,6 +82,64 @@ TEST_CASE("a host that loses power is silent, after power on, a send on the old 
   CHECK(p.b->got == std::vector<std::string>{"1@3000000", "3@33000000"});
 }
 
+TEST_CASE(
+    "tcp_socket_per_process: a process rebooted after a power loss connects on a new "
+    "socket at once, and its peer, told nothing, keeps the old one half-open",
+    "[connections]") {
+  // a sends 1 at 0 and nothing more; b's host loses power at 5 ms and boots at 10 ms, and b's new
+  // process sends 7 at 20 ms. Off, 7 is lost on the old connection, which it resets: a, which
+  // still held it, reads `closed` one latency later. On, 7 arrives and nobody reads `closed`.
+  for (bool on : {false, true}) {
+    Kernel::Options o = Pair::fixed_3ms();
+    o.mechanisms[std::string(k_tcp_socket_per_process)] = on;
+    Pair p(o);
+    p.a->on_start_fn = [](Ctx& ctx) { ctx.send(1, stream_msg(1)); };
+    p.k.at(5 * k_ms, StepKind::fault, [&] { p.k.power_off(1); });
+    p.k.at(10 * k_ms, StepKind::fault, [&] {
+      p.b->on_start_fn = [](Ctx& ctx) { ctx.set_timer(10 * k_ms, 7); };
+      p.b->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+        ctx.send(0, stream_msg(static_cast<std::uint32_t>(tag)));
+      };
+      p.k.power_on(1);
+    });
+    p.k.run_until(k_s);
+    INFO("tcp_socket_per_process " << on);
+    if (on) {
+      CHECK(p.a->got == std::vector<std::string>{"7@23000000"});
+      CHECK(p.b->got == std::vector<std::string>{"1@3000000"});
+      CHECK(p.k.connections().left_half_open() == 1);
+    } else {
+      CHECK(p.a->got == std::vector<std::string>{"closed:1@23000000"});
+      CHECK(p.b->got == std::vector<std::string>{"1@3000000"});
+      CHECK(p.k.connections().left_half_open() == 0);
+    }
+  }
+}
+
+TEST_CASE(
+    "tcp_socket_per_process: a send from the end that kept the connection still meets the "
+    "rebooted host's reset",
+    "[connections]") {
+  // The peer that did not reboot (a) sends on the connection it kept: the rebooted host (b)
+  // answers with a reset, a reads `closed` one round trip later, and the message is lost.
+  Kernel::Options o = Pair::fixed_3ms();
+  o.mechanisms[std::string(k_tcp_socket_per_process)] = true;
+  Pair p(o);
+  p.a->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, stream_msg(1));
+    ctx.set_timer(20 * k_ms, 2);
+  };
+  p.a->on_timer_fn = [](Ctx& ctx, std::uint64_t tag) {
+    ctx.send(1, stream_msg(static_cast<std::uint32_t>(tag)));
+  };
+  p.k.at(5 * k_ms, StepKind::fault, [&] { p.k.power_off(1); });
+  p.k.at(10 * k_ms, StepKind::fault, [&] { p.k.power_on(1); });
+  p.k.run_until(k_s);
+  CHECK(p.a->got == std::vector<std::string>{"closed:1@26000000"});
+  CHECK(p.b->got == std::vector<std::string>{"1@3000000"});
+  CHECK(p.k.connections().left_half_open() == 0);
+}
+
 TEST_CASE("closing a connection tells the peer one latency later", "[connections]") {
   Pair p;
   p.a->on_start_fn = [](Ctx& ctx) {

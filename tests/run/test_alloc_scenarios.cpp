@@ -94,5 +94,9 @@ TEST_CASE("the allocator scenarios' digests are pinned", "[allocator][pinned]") 
   // host) instead of one write; and with cattle_config_item_triggers: agent-1 going reconnecting
   // and coming back no longer push the checker lists to every host (rancher/cattle v0.165.8
   // defaults.properties lines 64-66), so those deliveries are no longer steps of the run.
-  CHECK(hex64(run_named("alloc-host-loss").digest) == "46b8ccd01f10c648");
+  // Then from 46b8ccd01f10c648 with tcp_socket_per_process (issue 13, sockets): agent-3's first
+  // hello after its power returns connects on a new socket at 8:00 instead of being lost on the
+  // connection the server kept (which it reset), so the host is active again 5 s sooner; etcd/3
+  // still starts at 8:31.
+  CHECK(hex64(run_named("alloc-host-loss").digest) == "27250cfcaf93f6c8");
 }
