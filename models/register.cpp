@@ -426,6 +426,10 @@ void register_agent_events(Registry& r) {
                "an agent lost its server's connection (how: closed or refused when the server "
                "process died, timeout after agent_connection_timeout of silence); its "
                "containers keep running"});
+  r.add_event({"agent.stale_socket_closed",
+               {"server"},
+               "over the Redis bus, an agent closed the socket that a Hello of an earlier "
+               "attempt, held behind a cut link, opened on a server after the heal"});
   r.add_event({"agent.overlay_changed", {"up"},
                "an agent set up (up=true) or tore down (up=false) the managed network"});
   r.add_event({"agent.container_started", {"container"}, "an agent started a container"});

@@ -107,8 +107,21 @@ void Agent::on(Ctx& ctx, NodeId from, const Ping& m) {
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const Welcome& m) {
-  (void)from;
   (void)m;
+  // Over the bus a Hello opens a socket on the server it reaches. A Welcome from a server other
+  // than this attempt's answers a Hello of an earlier attempt, held behind a cut link by TCP's
+  // retransmission (tcp_retransmit) and delivered after the heal. In Rancher that attempt's
+  // process timed out its connect (websocket.setdefaulttimeout(EVENT_READ_TIMEOUT), rancher/
+  // python-agent v0.85.1 cattle/agent/event.py:218-225) and exited (line 235), closing its one
+  // TCP connection: the server never got that socket. The agent closes it now, so that the
+  // server's subscription handler drops the socket (agent_bus.cpp detach_socket) rather than
+  // keep one the agent does not read.
+  if (cfg_.events_bus && from != volatile_.server) {
+    std::string stale(ctx.name_of(from));
+    ctx.event(LogLevel::info, Event("agent.stale_socket_closed").with("server", stale),
+              fmt::format("closed the socket a late Hello opened on {}", stale));
+    return ctx.close_connection(from);
+  }
   mark_connected(ctx);
 }
 
