@@ -68,7 +68,7 @@ struct ServerConfig {
   int redis = 1;
 };
 
-class CattleServer final : public Node {
+class CattleServer final : public Node, public zk::EmbedsZkClient {
  public:
   explicit CattleServer(ServerConfig config);
 
@@ -113,6 +113,7 @@ class CattleServer final : public Node {
   // HA: the event bus of the running process (none before its boot or while it is down).
   const redis::Eventing* eventing() const { return redis_ ? &*redis_ : nullptr; }
   const zk::ZkClient* zk_client() const { return zk_ ? &*zk_ : nullptr; }
+  const zk::ZkClient* embedded_zk_client() const override { return zk_client(); }
   bool ha() const { return cm_.has_value(); }
   // HA: the actions this server took under service locks, as (ZooKeeper session, local time),
   // the last one per session, for the lock.no_stale_holder_action invariant.

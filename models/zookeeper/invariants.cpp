@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "models/zookeeper/zk_client.hpp"
 #include "models/zookeeper/zk_server.hpp"
 
 namespace stampede::zk {
@@ -64,11 +65,23 @@ namespace {
 struct Holding {
   bool holds = false;
   std::optional<std::int64_t> session;
-  boost::container::small_vector<std::int64_t, 8> locks;
+  // A server holds a dozen or more (its agents' AGENT.CONNECTION locks among them): room for
+  // them without a heap allocation at each re-read.
+  boost::container::small_vector<std::int64_t, 32> locks;
 };
 
 Holding read_holding(const WorldView& w, NodeId id) {
   Holding h;
+  if (!w.is_up(id)) return h;
+  if (const auto* e = dynamic_cast<const EmbedsZkClient*>(&w.node(id))) {
+    // The client's own answers, as its probes give them (zk_client.hpp).
+    const ZkClient* c = e->embedded_zk_client();
+    if (c == nullptr) return h;
+    c->for_each_held_lock_hash([&h](std::int64_t hash) { h.locks.push_back(hash); });
+    h.holds = !h.locks.empty();
+    if (h.holds) h.session = c->session_id();
+    return h;
+  }
   auto n = ask(w, id, "zk.held_lock_count");
   if (!n || *n == 0) return h;
   h.holds = true;

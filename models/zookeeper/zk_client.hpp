@@ -106,6 +106,14 @@ class ZkClient {
   // zk.held_lock_count, zk.held_lock (arg: index; the lock_name_hash of the name),
   // zk.session_id, zk.session_state, zk.expirations. nullopt for other keys.
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const;
+  // What zk.held_lock 0..zk.held_lock_count - 1 answer, in that order, in one walk of the locks:
+  // asking each index walks the locks from the start again (EmbedsZkClient).
+  template <class F>
+  void for_each_held_lock_hash(F&& f) const {
+    if (vol_.state != SessionState::connected) return;
+    for (const auto& [name, l] : vol_.locks)
+      if (l.held) f(l.name_hash != 0 ? l.name_hash.value : lock_name_hash(name));
+  }
 
  private:
   enum class Op : std::uint8_t { list, create, check, remove };
@@ -194,6 +202,19 @@ class ZkClient {
   Config cfg_;
   Callbacks cb_;
   Volatile vol_;
+};
+
+// A node that embeds a ZkClient and forwards the client's zk.* probes to it unchanged
+// (CattleServer). zk.lock_mutual_exclusion reads such a node's locks from the client itself,
+// which answers as the probes would, in one walk instead of one probe per held lock: asking
+// each held lock by index cost 7% of the HA hour (issue 13, callgrind).
+class EmbedsZkClient {
+ public:
+  // The embedded client, or nullptr when the node has none (its zk.* probes answer nullopt).
+  virtual const ZkClient* embedded_zk_client() const = 0;
+
+ protected:
+  ~EmbedsZkClient() = default;
 };
 
 }  // namespace stampede::zk
