@@ -572,7 +572,7 @@ std::optional<std::int64_t> CattleServer::probe(std::string_view key,
     auto id = host_by_name(arg);
     return id && owns_agent(*id) ? 1 : 0;
   }
-  if (key == "lock_holders_max") return volatile_.locks.max_holders();
+  if (key == "lock_holders_max") return lock_holders_max();
   if (key == "services_known") {
     std::int64_t n = 0;
     for (const auto& [id, service] : rows<ServiceRow>())

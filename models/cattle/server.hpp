@@ -114,6 +114,8 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
   const redis::Eventing* eventing() const { return redis_ ? &*redis_ : nullptr; }
   const zk::ZkClient* zk_client() const { return zk_ ? &*zk_ : nullptr; }
   const zk::ZkClient* embedded_zk_client() const override { return zk_client(); }
+  // The probe lock_holders_max: the most holders any in-memory lock has (LockManager).
+  std::int64_t lock_holders_max() const { return volatile_.locks.max_holders(); }
   bool ha() const { return cm_.has_value(); }
   // HA: the actions this server took under service locks, as (ZooKeeper session, local time),
   // the last one per session, for the lock.no_stale_holder_action invariant.
