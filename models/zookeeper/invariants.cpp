@@ -152,8 +152,10 @@ class HeldLocks final : public ViewCache {
             return w.node_name(id).starts_with(p);
           });
       c.holding_.clear();
+      c.shared_dirty_ = true;
       w.changes().read(c.cursor_, [](NodeId) {});  // the pass below reads the current state
       c.reread_all(w);
+      c.update_shared();
       return c;
     }
     // Most of the log names nodes that cannot hold a lock: they are passed over here.
@@ -161,21 +163,26 @@ class HeldLocks final : public ViewCache {
       if (id < c.may_hold_.size() && c.may_hold_[id]) c.reread(w, id);
     };
     if (!w.changes().read(c.cursor_, named)) c.reread_all(w);
+    c.update_shared();
     return c;
   }
   const std::vector<NodeId>& holding() const { return holding_; }
   const Holding& at(NodeId id) const { return by_node_[id]; }
   // Whether two held locks (of any clients, live sessions or not) have one hash: without that
-  // no two live holders can share a lock, and the committed view need not be asked.
-  bool any_shared() const {
-    boost::container::small_vector<std::int64_t, 16> all;
+  // no two live holders can share a lock, and the committed view need not be asked. Found again
+  // only after a re-read changed some node's answers: most steps at a server change no lock.
+  bool any_shared() const { return shared_; }
+
+ private:
+  void update_shared() {
+    if (!shared_dirty_) return;
+    shared_dirty_ = false;
+    boost::container::small_vector<std::int64_t, 64> all;
     for (NodeId id : holding_)
       all.insert(all.end(), by_node_[id].locks.begin(), by_node_[id].locks.end());
     std::sort(all.begin(), all.end());
-    return std::adjacent_find(all.begin(), all.end()) != all.end();
+    shared_ = std::adjacent_find(all.begin(), all.end()) != all.end();
   }
-
- private:
   void reread_all(const WorldView& w) {
     for (NodeId id = 0, n = static_cast<NodeId>(by_node_.size()); id < n; ++id) reread(w, id);
   }
@@ -185,7 +192,11 @@ class HeldLocks final : public ViewCache {
     // 24).
     if (id >= by_node_.size() || !may_hold_[id]) return;
     Holding& h = by_node_[id];
-    h = read_holding(w, id);
+    Holding now = read_holding(w, id);
+    if (now.holds != h.holds ||
+        !std::equal(now.locks.begin(), now.locks.end(), h.locks.begin(), h.locks.end()))
+      shared_dirty_ = true;
+    h = std::move(now);
     auto it = std::lower_bound(holding_.begin(), holding_.end(), id);
     const bool listed = it != holding_.end() && *it == id;
     if (h.holds && !listed) holding_.insert(it, id);
@@ -197,6 +208,8 @@ class HeldLocks final : public ViewCache {
   std::vector<std::uint8_t> may_hold_;     // by node id: its name has one of holders_
   std::vector<Holding> by_node_;
   std::vector<NodeId> holding_;  // the nodes whose client holds a lock, in id order
+  bool shared_ = false;          // any_shared()
+  bool shared_dirty_ = true;     // a node's held locks changed since shared_ was found
 };
 
 }  // namespace
