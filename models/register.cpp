@@ -628,11 +628,6 @@ void register_ha_checks(Registry& r) {
                    {"server-*"}});
 }
 
-// lock.no_stale_holder_action: a server's last action under each ZooKeeper session it used,
-// against the moment the leader expired that session in the committed view. This runs after
-// every step at a server or a ZooKeeper node: the run's lists of both find them without a pass
-// over the agents, and ZooKeeper is asked for the committed view only once some server has
-// acted under a session.
 // `n` as a T, or nullptr. T is final, so comparing the dynamic type is the dynamic_cast, without
 // its cost: lock.no_stale_holder_action runs after every step at a server or ZooKeeper node, and
 // its four dynamic_casts a run were 1.6% of the HA hour (issue 13, callgrind).
@@ -655,6 +650,11 @@ std::optional<std::int64_t> lock_holders_max(const WorldView& w, NodeId id) {
   return w.node(id).probe("lock_holders_max", "");
 }
 
+// lock.no_stale_holder_action: a server's last action under each ZooKeeper session it used,
+// against the moment the leader expired that session in the committed view. This runs after
+// every step at a server or a ZooKeeper node: the run's lists of both find them without a pass
+// over the agents, and ZooKeeper is asked for the committed view only once some server has
+// acted under a session.
 std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
   boost::container::small_vector<NodeId, 8> ensemble;
   ServerList servers;
