@@ -166,7 +166,7 @@ class Database {
   // table with the original, and a write copies the map and then only the table it changes, if
   // another copy still shares them. On known bug (b)'s plain dfs the copies of the HA servers'
   // tables, and their frees, were most of the cost of a snapshot and of a restore
-  // (bench/RESULTS.md, session 24, cowdfs). Digested as the plain map of tables it stands for.
+  // (bench/RESULTS.md, session 25, cowdfs). Digested as the plain map of tables it stands for.
   class Tables {
    public:
     Tables() : map_(std::make_shared<TableMap>()) {}

@@ -49,7 +49,7 @@ class SeededChooser final : public Chooser {
   // Copies of a chooser share their streams until one draws from a stream (copy-on-write): the
   // explorer's dfs copies its chooser at nearly every state it saves and copies it back at every
   // backtrack, and the six generators' state (mt19937_64, 2.5 KB each) was a tenth of known bug
-  // (b)'s plain dfs (bench/RESULTS.md, session 24, cowdfs), while a step draws from one or none.
+  // (b)'s plain dfs (bench/RESULTS.md, session 25, cowdfs), while a step draws from one or none.
   std::array<std::shared_ptr<RandomStream>, k_choice_kinds> streams_;
 };
 

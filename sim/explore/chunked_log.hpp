@@ -3,7 +3,7 @@
 // history (picks, identities, flags, footprints). dfs saves a snapshot at nearly every new state
 // and restores one at every backtrack; with plain vectors each of those copied the whole
 // history of a run of up to thousands of steps, and on known bug (b)'s plain dfs the copies
-// and their malloc/free were about a fifth of the search (bench/RESULTS.md, session 24, cowdfs).
+// and their malloc/free were about a fifth of the search (bench/RESULTS.md, session 25, cowdfs).
 // Here a copy costs one pointer per full chunk and at most one chunk of entries.
 #include <cstddef>
 #include <memory>

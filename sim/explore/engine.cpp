@@ -97,7 +97,7 @@ struct ExploreEngine::NodeSlot {
   // then their clone too, and is cloned only when a step is about to change it (touch). dfs
   // saves at nearly every new state and restores at every backtrack, and most nodes do not
   // step between the two: cloning each at every save and again at every restore was a third
-  // of known bug (b)'s plain dfs (bench/RESULTS.md, session 24, cowdfs).
+  // of known bug (b)'s plain dfs (bench/RESULTS.md, session 25, cowdfs).
   std::shared_ptr<Node> node;
   bool shared = false;
   // Whether the node clones itself (Node::clone): 1 yes, 0 no (a saved copy, or neither),
