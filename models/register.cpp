@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <boost/container/small_vector.hpp>
 #include <charconv>
 #include <functional>
@@ -702,12 +701,6 @@ std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
   return std::nullopt;
 }
 
-// The nodes of a registry-built world that embed a ZooKeeper client, so the only ones that can
-// hold a ZooKeeper lock: the Cattle servers (models/cattle/server.hpp), and the zookeeper
-// model's lock clients and probe (models/zookeeper/register.cpp). The lock check never asks the
-// others (agents, balancers, clients, databases), at whose steps most of a run goes.
-constexpr std::array<std::string_view, 3> k_zk_client_nodes = {"server-", "zkclient-", "zkprobe"};
-
 // host.port_conflict: two running containers of one live agent publish the same public port.
 // The check runs after every step at an agent; a conflict can only appear or go at the agent
 // that stepped, so each agent's answer is kept and asked again only when the engine's change
@@ -854,9 +847,11 @@ void register_checks(Registry& r) {
                          return fmt::format("{} has a lock with {} holders", w.node_name(id),
                                             *v);
                      }
-                     // The servers forward their ZooKeeper clients' probes (zk.held_lock...).
+                     // The ZooKeeper locks, asked only of the nodes that embed a ZooKeeper client:
+                     // the Cattle servers (models/cattle/server.hpp) and the zookeeper model's
+                     // lock clients (models/zookeeper/zk_lock_client.hpp).
                      if (!ensemble) return std::nullopt;
-                     return zk::check_lock_mutual_exclusion_among(w, k_zk_client_nodes);
+                     return zk::check_lock_mutual_exclusion_among_clients(w);
                    },
                    {"server-*", "zookeeper-*"}});
 }

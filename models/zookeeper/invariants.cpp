@@ -6,7 +6,6 @@
 #include <boost/container/small_vector.hpp>
 #include <charconv>
 #include <map>
-#include <span>
 #include <string_view>
 #include <vector>
 
@@ -138,19 +137,19 @@ std::optional<std::string> verdict(const WorldView& w, const std::vector<NodeId>
 // snapshots (after which the log says "everything") leave it exact.
 class HeldLocks final : public ViewCache {
  public:
-  // `holders`: the name prefixes of the nodes that can hold a lock (empty: every node).
-  static const HeldLocks& of(const WorldView& w, std::span<const std::string_view> holders) {
+  // `clients_only`: only the nodes that embed a ZooKeeper client (EmbedsZkClient) can hold a
+  // lock; false: every node may, and is asked through its probes.
+  static const HeldLocks& of(const WorldView& w, bool clients_only) {
     HeldLocks& c = w.cache<HeldLocks>();
-    if (c.by_node_.size() != w.node_count() ||
-        !std::equal(holders.begin(), holders.end(), c.holders_.begin(), c.holders_.end())) {
-      c.holders_.assign(holders.begin(), holders.end());
+    if (c.by_node_.size() != w.node_count() || c.clients_only_ != clients_only) {
+      c.clients_only_ = clients_only;
       c.by_node_.assign(w.node_count(), Holding{});
       c.may_hold_.assign(w.node_count(), 1);
-      if (!holders.empty())
+      // A node's type never changes in a run (a restart or a restored snapshot keeps it), so
+      // whether it embeds a client is found once.
+      if (clients_only)
         for (NodeId id = 0, n = static_cast<NodeId>(w.node_count()); id < n; ++id)
-          c.may_hold_[id] = std::any_of(holders.begin(), holders.end(), [&](std::string_view p) {
-            return w.node_name(id).starts_with(p);
-          });
+          c.may_hold_[id] = dynamic_cast<const EmbedsZkClient*>(&w.node(id)) != nullptr;
       c.holding_.clear();
       c.shared_dirty_ = true;
       w.changes().read(c.cursor_, [](NodeId) {});  // the pass below reads the current state
@@ -204,28 +203,30 @@ class HeldLocks final : public ViewCache {
   }
 
   ChangeLog::Cursor cursor_;
-  std::vector<std::string_view> holders_;  // the prefixes by_node_ was read with
-  std::vector<std::uint8_t> may_hold_;     // by node id: its name has one of holders_
+  bool clients_only_ = false;           // what by_node_ was read with (of())
+  std::vector<std::uint8_t> may_hold_;  // by node id: whether it can hold a lock
   std::vector<Holding> by_node_;
   std::vector<NodeId> holding_;  // the nodes whose client holds a lock, in id order
   bool shared_ = false;          // any_shared()
   bool shared_dirty_ = true;     // a node's held locks changed since shared_ was found
 };
 
+// The check from the kept answers. It runs after every step at a server or a ZooKeeper node, and
+// almost always finds every held lock held once: it re-reads only the nodes that stepped,
+// allocates nothing, and finds the committed view only when two clients claim one lock.
+std::optional<std::string> verdict_kept(const WorldView& w, const HeldLocks& kept) {
+  if (!kept.any_shared()) return std::nullopt;
+  return verdict(w, kept.holding(), [&kept](NodeId id) -> const Holding& { return kept.at(id); });
+}
+
 }  // namespace
 
 std::optional<std::string> check_lock_mutual_exclusion(const WorldView& w) {
-  return check_lock_mutual_exclusion_among(w, {});
+  return verdict_kept(w, HeldLocks::of(w, false));
 }
 
-std::optional<std::string> check_lock_mutual_exclusion_among(
-    const WorldView& w, std::span<const std::string_view> holder_prefixes) {
-  // This runs after every step at a server or a ZooKeeper node, and almost always finds every
-  // held lock held once: it re-reads only the nodes that stepped, allocates nothing, and finds
-  // the committed view only when two clients claim one lock.
-  const HeldLocks& kept = HeldLocks::of(w, holder_prefixes);
-  if (!kept.any_shared()) return std::nullopt;
-  return verdict(w, kept.holding(), [&kept](NodeId id) -> const Holding& { return kept.at(id); });
+std::optional<std::string> check_lock_mutual_exclusion_among_clients(const WorldView& w) {
+  return verdict_kept(w, HeldLocks::of(w, true));
 }
 
 std::optional<std::string> check_lock_mutual_exclusion_full(const WorldView& w) {

@@ -2,9 +2,7 @@
 // The ZooKeeper model's invariants: checks over the world, through probes the servers and clients
 // answer (the lock check keeps the answers of nodes that did not change in the run's view cache).
 #include <optional>
-#include <span>
 #include <string>
-#include <string_view>
 
 #include "sim/core/registry.hpp"
 
@@ -15,12 +13,11 @@ namespace stampede::zk {
 // It keeps each node's answers between steps in the run's view cache and asks again only the
 // nodes that changed since (the engine's change log).
 std::optional<std::string> check_lock_mutual_exclusion(const WorldView& w);
-// The same, for a world in which only nodes whose names start with one of `holder_prefixes` can
-// hold a lock (a node with a ZooKeeper client): the others are never asked. The prefixes are
-// static strings (the cache keeps the views); the check is exact only if no other node ever
-// answers zk.held_lock_count with more than 0.
-std::optional<std::string> check_lock_mutual_exclusion_among(
-    const WorldView& w, std::span<const std::string_view> holder_prefixes);
+// The same, asking only the nodes that embed a ZooKeeper client (EmbedsZkClient, zk_client.hpp):
+// in a world built by the registries they are the only ones that can hold a lock, and the others
+// (agents, balancers, clients, databases), at whose steps most of a run goes, are never asked.
+// Exact as long as no other node answers zk.held_lock_count with more than 0.
+std::optional<std::string> check_lock_mutual_exclusion_among_clients(const WorldView& w);
 // The same property from a fresh pass over every node: what the kept check must always say.
 std::optional<std::string> check_lock_mutual_exclusion_full(const WorldView& w);
 // No two live servers lead (with an established epoch) in the same epoch.

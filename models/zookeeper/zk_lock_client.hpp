@@ -11,7 +11,7 @@
 
 namespace stampede::zk {
 
-class ZkLockClient final : public Node {
+class ZkLockClient final : public Node, public EmbedsZkClient {
  public:
   ZkLockClient(int ensemble_size, std::string lock_name = "demo",
                DurationNs requested_timeout_ns = 0);
@@ -31,6 +31,8 @@ class ZkLockClient final : public Node {
   std::string perturb_state_field(std::size_t i) override;
 
   const ZkClient& client() const { return client_; }
+  // Its probes are the client's (zk.held_lock...): the lock check reads the client itself.
+  const ZkClient* embedded_zk_client() const override { return &client_; }
   std::int64_t acquisitions() const { return vol_.acquisitions; }
   // Stops the loop: the lock is kept once held (tests use it to pin a holder).
   void set_hold_forever(bool v) { hold_forever_ = v; }

@@ -1,10 +1,10 @@
 // zk::check_lock_mutual_exclusion keeps every node's lock answers between steps and asks again
 // only the nodes the engine's change log names (models/zookeeper/invariants.cpp): it fires on two
 // live holders of one lock, lets a holder whose session the committed view dropped go, re-reads
-// a node only once the log names it, and says what a fresh pass over every node says after
+// a node only once the log names it, asks (among clients) every node that embeds a ZooKeeper
+// client whatever its name, and says what a fresh pass over every node says after
 // every step of kernel runs in which locks change hands, clients pause past their sessions and
 // crash, and servers crash.
-#include <array>
 #include <catch2/catch.hpp>
 #include <string_view>
 
@@ -42,9 +42,14 @@ class HandWorld final : public WorldView {
  public:
   HandWorld() { changes_.enable(); }
   Answers& add(std::string name) {
+    auto a = std::make_unique<Answers>();
+    Answers& ref = *a;
+    add_node(std::move(name), std::move(a));
+    return ref;
+  }
+  void add_node(std::string name, std::unique_ptr<Node> node) {
     names_.push_back(std::move(name));
-    nodes_.push_back(std::make_unique<Answers>());
-    return *nodes_.back();
+    nodes_.push_back(std::move(node));
   }
   void stepped(NodeId id) { changes_.node(id); }
   TimeNs now() const override { return 0; }
@@ -60,7 +65,7 @@ class HandWorld final : public WorldView {
 
  private:
   std::vector<std::string> names_;
-  std::vector<std::unique_ptr<Answers>> nodes_;
+  std::vector<std::unique_ptr<Node>> nodes_;
 };
 
 // A client holding the locks `hashes` on session `session`.
@@ -142,32 +147,43 @@ TEST_CASE("the lock check reads a node again only once the change log names it",
 }
 
 TEST_CASE(
-    "the lock check among named holders asks only the nodes with those prefixes, and says what "
-    "the full check says when only they hold locks",
+    "the lock check among clients asks every node that embeds a ZooKeeper client, whatever its "
+    "name, and no node without one",
     "[lock][check]") {
-  static constexpr std::array<std::string_view, 1> servers = {"server-"};
-  HandWorld w;
-  w.add("zookeeper-1").answers = {
+  // Nodes without a client that answer the lock probes (as no registry-built world's agent or
+  // server without ZooKeeper does) are never asked, whatever their names.
+  HandWorld probes;
+  probes.add("zookeeper-1").answers = {
       {"zk.committed_count", 1}, {"zk.session_live 5", 1}, {"zk.session_live 6", 1}};
-  Answers& a = w.add("server-1");
-  Answers& b = w.add("server-2");
-  Answers& other = w.add("agent-1");
-  hold(a, 5, {42});
-  hold(b, 6, {});
-  CHECK_FALSE(check_lock_mutual_exclusion_among(w, servers));
-  hold(b, 6, {42});
-  w.stepped(2);
-  CHECK(check_lock_mutual_exclusion_among(w, servers) == check_lock_mutual_exclusion_full(w));
-  CHECK(check_lock_mutual_exclusion_among(w, servers));
-  hold(b, 6, {});
-  w.stepped(2);
-  CHECK_FALSE(check_lock_mutual_exclusion_among(w, servers));
-  // A node outside the prefixes is never asked: its answers (which no registry-built world's
-  // agent gives) do not count, where the check over every node sees them.
-  hold(other, 6, {42});
-  w.stepped(3);
-  CHECK_FALSE(check_lock_mutual_exclusion_among(w, servers));
-  CHECK(check_lock_mutual_exclusion_full(w));
+  hold(probes.add("server-1"), 5, {42});
+  hold(probes.add("server-2"), 6, {42});
+  CHECK_FALSE(check_lock_mutual_exclusion_among_clients(probes));
+  CHECK(check_lock_mutual_exclusion_full(probes));
+  // Two lock clients, each of its own ensemble, both holding lock demo, under names outside the
+  // prefix list the check used to be given (server-, zkclient-, zkprobe): it finds them.
+  HandWorld w;
+  Answers& zk = w.add("zookeeper-1");
+  zk.answers["zk.committed_count"] = 1;
+  std::int64_t first_session = 0;
+  for (std::uint64_t seed : {1, 2}) {
+    Ensemble e(3, options(seed));
+    const ZkLockClient* c = e.add_client("demo", true);
+    e.run(10 * k_s);
+    REQUIRE(c->client().holds("demo"));
+    zk.answers[fmt::format("zk.session_live {}", c->client().session_id())] = 1;
+    if (seed == 1) first_session = c->client().session_id();
+    w.add_node(fmt::format("lockworker-{}", seed), c->clone());
+  }
+  for (std::string_view old_prefix : {"server-", "zkclient-", "zkprobe"})
+    for (NodeId id = 1; id <= 2; ++id) REQUIRE_FALSE(w.node_name(id).starts_with(old_prefix));
+  CHECK(check_lock_mutual_exclusion_among_clients(w) ==
+        std::optional<std::string>(
+            "lockworker-1 and lockworker-2 both hold one lock with live sessions"));
+  CHECK(check_lock_mutual_exclusion_full(w) == check_lock_mutual_exclusion_among_clients(w));
+  // Once the committed view drops one holder's session, the two no longer count.
+  zk.answers[fmt::format("zk.session_live {}", first_session)] = 0;
+  w.stepped(0);
+  CHECK_FALSE(check_lock_mutual_exclusion_among_clients(w));
 }
 
 TEST_CASE(
