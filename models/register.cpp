@@ -508,6 +508,45 @@ void register_events(Registry& r) {
   register_agent_events(r);
 }
 
+// The ids of the nodes that the HA checks and the convergence predicate read, found once per
+// world (nodes are added only while it is built, and keep their ids): the checks run after every
+// step at a server or ZooKeeper node, where asking the view for the same names again (a hash of
+// "zookeeper-1", a walk of the prefix lists) was 1.3% of the HA hour (issue 13, callgrind).
+// Ids only, never a node, so restored snapshots leave it exact.
+class HaNodes final : public ViewCache {
+ public:
+  static const HaNodes& of(const WorldView& w) {
+    HaNodes& c = w.cache<HaNodes>();
+    if (c.node_count_ != w.node_count()) c.rebuild(w);
+    return c;
+  }
+  const std::vector<NodeId>& servers() const { return servers_; }
+  const std::vector<NodeId>& zookeepers() const { return zookeepers_; }
+  // server-1, server-2, ... up to the first number that names no node.
+  const std::vector<NodeId>& numbered_servers() const { return numbered_servers_; }
+  bool ensemble() const { return ensemble_; }  // whether a node is named zookeeper-1
+
+ private:
+  void rebuild(const WorldView& w) {
+    node_count_ = w.node_count();
+    servers_ = w.nodes_with_prefix("server-");
+    zookeepers_ = w.nodes_with_prefix("zookeeper-");
+    numbered_servers_.clear();
+    for (int k = 1;; ++k) {
+      NodeId id = w.find("server-" + std::to_string(k));
+      if (id == k_no_node) break;
+      numbered_servers_.push_back(id);
+    }
+    ensemble_ = w.find("zookeeper-1") != k_no_node;
+  }
+
+  std::size_t node_count_ = ~std::size_t{0};
+  std::vector<NodeId> servers_;     // named server-*, in id order
+  std::vector<NodeId> zookeepers_;  // named zookeeper-*, in id order
+  std::vector<NodeId> numbered_servers_;
+  bool ensemble_ = false;
+};
+
 // The agents' running containers per service over the live agents, from the run's census (kept
 // between steps) or, when the agents do not share one catalog, counted in `scratch`.
 const agent::Census::Counts& agent_counts(const WorldView& w, agent::Census::Counts& scratch) {
@@ -636,6 +675,13 @@ const T* exactly(const Node& n) {
   return typeid(n) == typeid(T) ? static_cast<const T*>(&n) : nullptr;
 }
 
+// The lock check's way to a node's embedded ZooKeeper client: a Cattle server's by its exact
+// type, any other node's by the dynamic_cast (zk::EmbeddedClientOf).
+const zk::EmbedsZkClient* embedded_client(const Node& n) {
+  if (const auto* s = exactly<cattle::CattleServer>(n)) return s;
+  return dynamic_cast<const zk::EmbedsZkClient*>(&n);
+}
+
 // The probe zk.committed_count, from the disk directly when `id` is a ZooKeeper server.
 std::optional<std::int64_t> committed_count(const WorldView& w, NodeId id) {
   if (const auto* zk = exactly<zk::ZkServer>(w.node(id))) return zk->disk().committed;
@@ -658,9 +704,10 @@ std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
   boost::container::small_vector<NodeId, 8> ensemble;
   ServerList servers;
   bool acted = false;
-  for (NodeId id : w.nodes_with_prefix("zookeeper-"))
+  const HaNodes& nodes = HaNodes::of(w);
+  for (NodeId id : nodes.zookeepers())
     if (w.is_up(id)) ensemble.push_back(id);
-  for (NodeId id : w.nodes_with_prefix("server-")) {
+  for (NodeId id : nodes.servers()) {
     if (!w.is_up(id)) continue;
     auto* s = exactly<cattle::CattleServer>(w.node(id));
     if (s && s->manager()) {
@@ -839,19 +886,19 @@ void register_checks(Registry& r) {
                      // The servers' in-memory locks, and whether there is an ensemble (this
                      // runs after every step at a server or ZooKeeper node: no pass over the
                      // agents).
-                     const bool ensemble = w.find("zookeeper-1") != k_no_node;
-                     for (NodeId id : w.nodes_with_prefix("server-")) {
+                     const HaNodes& nodes = HaNodes::of(w);
+                     const bool ensemble = nodes.ensemble();
+                     for (NodeId id : nodes.servers()) {
                        if (!w.is_up(id)) continue;
                        auto v = lock_holders_max(w, id);
                        if (v && *v > 1)
                          return fmt::format("{} has a lock with {} holders", w.node_name(id),
                                             *v);
                      }
-                     // The ZooKeeper locks, asked only of the nodes that embed a ZooKeeper client:
-                     // the Cattle servers (models/cattle/server.hpp) and the zookeeper model's
-                     // lock clients (models/zookeeper/zk_lock_client.hpp).
+                     // The ZooKeeper locks, asked only of the nodes that embed a ZooKeeper client
+                     // (Cattle servers, the zookeeper model's lock clients).
                      if (!ensemble) return std::nullopt;
-                     return zk::check_lock_mutual_exclusion_among_clients(w);
+                     return zk::check_lock_mutual_exclusion_among_clients(w, embedded_client);
                    },
                    {"server-*", "zookeeper-*"}});
 }
@@ -876,10 +923,9 @@ void register_convergence(Registry& r) {
     // The hosts as the first live server sees them (server-1 in single mode; in HA any server's
     // copy of the shared tables will do, server-1 may be the one that crashed).
     std::optional<std::int64_t> active;
-    for (int k = 1; !active; ++k) {
-      NodeId id = w.find("server-" + std::to_string(k));
-      if (id == k_no_node) break;
+    for (NodeId id : HaNodes::of(w).numbered_servers()) {
       if (w.is_up(id)) active = w.node(id).probe("hosts_active", "");
+      if (active) break;
     }
     if (!active || *active != agents_total) return false;
     return true;
@@ -942,7 +988,7 @@ void build_cattle(const ScenarioSpec& spec, WorldBuilder& world) {
 
 void build_agents(const ScenarioSpec& spec, WorldBuilder& world) {
   auto catalog = std::make_shared<std::vector<agent::ServiceScale>>();
-  std::map<std::string, std::vector<std::string>> links;
+  std::map<std::string, std::vector<std::string>, std::less<>> links;
   std::map<std::string, HealthCheckSpec> health_checks;
   for (const StackSpec& stack : spec.stacks)
     for (const ServiceSpec& svc : stack.services) {

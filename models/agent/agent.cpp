@@ -243,7 +243,7 @@ void Agent::on(Ctx& ctx, NodeId lb, const http::BackendRequest& m) {
   };
   if (names.empty() || !is_running(names.front())) return reply(http::status_refused);
   const std::string& container = names.front();
-  auto links = config_.links.find(service_of(container));
+  auto links = config_.links.find(service_view(container));
   if (links == config_.links.end() || links->second.empty()) return reply(http::status_ok);
   // The web container resolves its linked db through the directory and reaches it over the
   // overlay; without the managed network it cannot reach it, even on the same host.

@@ -54,7 +54,8 @@ struct AgentConfig {
   // through the server holding the agent's socket.
   bool redis_bus = false;
   // STACK/SERVICE -> the STACK/SERVICE names it links to (a web container needs its db).
-  std::map<std::string, std::vector<std::string>> links;
+  // Transparent: every web request finds its service here by a view of its container's name.
+  std::map<std::string, std::vector<std::string>, std::less<>> links;
   std::shared_ptr<const std::vector<ServiceScale>> catalog;
   // STACK/SERVICE -> its health check, for the checks this host runs for the server
   // (healthcheck.cpp).

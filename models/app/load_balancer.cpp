@@ -80,16 +80,13 @@ LoadBalancer::Pending* LoadBalancer::find_pending(std::int64_t id) {
 }
 
 void LoadBalancer::dispatch(Ctx& ctx, Pending& p) {
-  // Round robin over the healthy backends not yet tried for this request, in name order.
-  std::size_t candidates = 0;
-  for (const auto& [name, b] : volatile_.backends) candidates += b.healthy && !p.has_tried(name);
-  if (candidates == 0) return respond(ctx, p.id, status_no_backend);
-  std::size_t k = durable_.round_robin++ % candidates;
-  auto pick = volatile_.backends.begin();
-  for (;; ++pick) {
-    if (!pick->second.healthy || p.has_tried(pick->first)) continue;
-    if (k-- == 0) break;
-  }
+  // Round robin over the healthy backends not yet tried for this request, in name order: one
+  // walk of the backends lists them (a handful), and the pick indexes the list.
+  boost::container::small_vector<decltype(volatile_.backends)::const_iterator, 8> candidates;
+  for (auto it = volatile_.backends.cbegin(); it != volatile_.backends.cend(); ++it)
+    if (it->second.healthy && !p.has_tried(it->first)) candidates.push_back(it);
+  if (candidates.empty()) return respond(ctx, p.id, status_no_backend);
+  const auto pick = candidates[durable_.round_robin++ % candidates.size()];
   p.tried.push_back(pick->first);
   const Backend& b = pick->second;
   if (b.agent_id == k_no_node) return respond(ctx, p.id, status_error);

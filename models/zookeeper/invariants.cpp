@@ -69,25 +69,45 @@ struct Holding {
   boost::container::small_vector<std::int64_t, 32> locks;
 };
 
-Holding read_holding(const WorldView& w, NodeId id) {
-  Holding h;
-  if (!w.is_up(id)) return h;
-  if (const auto* e = dynamic_cast<const EmbedsZkClient*>(&w.node(id))) {
-    // The client's own answers, as its probes give them (zk_client.hpp).
-    const ZkClient* c = e->embedded_zk_client();
-    if (c == nullptr) return h;
-    c->for_each_held_lock_hash([&h](std::int64_t hash) { h.locks.push_back(hash); });
-    h.holds = !h.locks.empty();
-    if (h.holds) h.session = c->session_id();
-    return h;
+// Node `id`'s answers, read into `h`; whether they differ from what `h` held. `embeds` finds a
+// node's embedded client (dynamic_cast when null).
+bool read_holding(const WorldView& w, NodeId id, Holding& h, EmbeddedClientOf embeds) {
+  if (!w.is_up(id)) {
+    const bool changed = h.holds || h.session || !h.locks.empty();
+    h = Holding{};
+    return changed;
   }
-  auto n = ask(w, id, "zk.held_lock_count");
-  if (!n || *n == 0) return h;
-  h.holds = true;
-  h.session = ask(w, id, "zk.session_id");
-  for (std::int64_t i = 0; i < *n; ++i)
-    if (auto lock = ask(w, id, "zk.held_lock", IntArg(i).text())) h.locks.push_back(*lock);
-  return h;
+  const Node& n = w.node(id);
+  if (const EmbedsZkClient* e = embeds ? embeds(n) : dynamic_cast<const EmbedsZkClient*>(&n)) {
+    // The client's own answers, as its probes give them (zk_client.hpp), kept by the client
+    // between the steps that reach it: compared in place, copied only when they changed.
+    const ZkClient* c = e->embedded_zk_client();
+    static const std::vector<std::int64_t> k_none;
+    const std::vector<std::int64_t>& held = c != nullptr ? c->held_lock_hashes() : k_none;
+    const bool holds = !held.empty();
+    const std::optional<std::int64_t> session =
+        holds ? std::optional<std::int64_t>(c->session_id()) : std::nullopt;
+    if (holds == h.holds && session == h.session &&
+        std::equal(held.begin(), held.end(), h.locks.begin(), h.locks.end()))
+      return false;
+    h.holds = holds;
+    h.session = session;
+    h.locks.assign(held.begin(), held.end());
+    return true;
+  }
+  Holding now;
+  auto count = ask(w, id, "zk.held_lock_count");
+  if (count && *count != 0) {
+    now.holds = true;
+    now.session = ask(w, id, "zk.session_id");
+    for (std::int64_t i = 0; i < *count; ++i)
+      if (auto lock = ask(w, id, "zk.held_lock", IntArg(i).text())) now.locks.push_back(*lock);
+  }
+  const bool changed =
+      now.holds != h.holds || now.session != h.session ||
+      !std::equal(now.locks.begin(), now.locks.end(), h.locks.begin(), h.locks.end());
+  h = std::move(now);
+  return changed;
 }
 
 // The verdict from every holding node's answers, as the check always gave it: the holders whose
@@ -138,9 +158,11 @@ std::optional<std::string> verdict(const WorldView& w, const std::vector<NodeId>
 class HeldLocks final : public ViewCache {
  public:
   // `clients_only`: only the nodes that embed a ZooKeeper client (EmbedsZkClient) can hold a
-  // lock; false: every node may, and is asked through its probes.
-  static const HeldLocks& of(const WorldView& w, bool clients_only) {
+  // lock; false: every node may, and is asked through its probes. `embeds`: the caller's way to
+  // a node's client (null: the dynamic_cast).
+  static const HeldLocks& of(const WorldView& w, bool clients_only, EmbeddedClientOf embeds) {
     HeldLocks& c = w.cache<HeldLocks>();
+    c.embeds_ = embeds;
     if (c.by_node_.size() != w.node_count() || c.clients_only_ != clients_only) {
       c.clients_only_ = clients_only;
       c.by_node_.assign(w.node_count(), Holding{});
@@ -149,7 +171,8 @@ class HeldLocks final : public ViewCache {
       // whether it embeds a client is found once.
       if (clients_only)
         for (NodeId id = 0, n = static_cast<NodeId>(w.node_count()); id < n; ++id)
-          c.may_hold_[id] = dynamic_cast<const EmbedsZkClient*>(&w.node(id)) != nullptr;
+          c.may_hold_[id] = (embeds ? embeds(w.node(id))
+                                    : dynamic_cast<const EmbedsZkClient*>(&w.node(id))) != nullptr;
       c.holding_.clear();
       c.shared_dirty_ = true;
       w.changes().read(c.cursor_, [](NodeId) {});  // the pass below reads the current state
@@ -191,11 +214,7 @@ class HeldLocks final : public ViewCache {
     // 24).
     if (id >= by_node_.size() || !may_hold_[id]) return;
     Holding& h = by_node_[id];
-    Holding now = read_holding(w, id);
-    if (now.holds != h.holds ||
-        !std::equal(now.locks.begin(), now.locks.end(), h.locks.begin(), h.locks.end()))
-      shared_dirty_ = true;
-    h = std::move(now);
+    if (read_holding(w, id, h, embeds_)) shared_dirty_ = true;
     auto it = std::lower_bound(holding_.begin(), holding_.end(), id);
     const bool listed = it != holding_.end() && *it == id;
     if (h.holds && !listed) holding_.insert(it, id);
@@ -209,6 +228,7 @@ class HeldLocks final : public ViewCache {
   std::vector<NodeId> holding_;  // the nodes whose client holds a lock, in id order
   bool shared_ = false;          // any_shared()
   bool shared_dirty_ = true;     // a node's held locks changed since shared_ was found
+  EmbeddedClientOf embeds_ = nullptr;  // the caller's, for read_holding
 };
 
 // The check from the kept answers. It runs after every step at a server or a ZooKeeper node, and
@@ -222,18 +242,19 @@ std::optional<std::string> verdict_kept(const WorldView& w, const HeldLocks& kep
 }  // namespace
 
 std::optional<std::string> check_lock_mutual_exclusion(const WorldView& w) {
-  return verdict_kept(w, HeldLocks::of(w, false));
+  return verdict_kept(w, HeldLocks::of(w, false, nullptr));
 }
 
-std::optional<std::string> check_lock_mutual_exclusion_among_clients(const WorldView& w) {
-  return verdict_kept(w, HeldLocks::of(w, true));
+std::optional<std::string> check_lock_mutual_exclusion_among_clients(const WorldView& w,
+                                                                     EmbeddedClientOf embeds) {
+  return verdict_kept(w, HeldLocks::of(w, true, embeds));
 }
 
 std::optional<std::string> check_lock_mutual_exclusion_full(const WorldView& w) {
   std::vector<NodeId> holding;
   std::vector<Holding> by_node(w.node_count());
   for (NodeId id = 0, count = static_cast<NodeId>(w.node_count()); id < count; ++id) {
-    by_node[id] = read_holding(w, id);
+    read_holding(w, id, by_node[id], nullptr);
     if (by_node[id].holds) holding.push_back(id);
   }
   return verdict(w, holding, [&by_node](NodeId id) -> const Holding& { return by_node[id]; });

@@ -19,9 +19,13 @@ ZkClient::ZkClient(int ensemble_size, DurationNs requested_timeout_ns) {
   cfg_.requested_ns = requested_timeout_ns;
 }
 
-void ZkClient::crash() { vol_ = Volatile{}; }
+void ZkClient::crash() {
+  held_stale_ = true;
+  vol_ = Volatile{};
+}
 
 void ZkClient::start(Ctx& ctx) {
+  held_stale_ = true;
   cfg_.servers.clear();
   for (int k = 1; k <= cfg_.ensemble; ++k)
     cfg_.servers.push_back(ctx.lookup(fmt::format("zookeeper-{}", k)));
@@ -50,6 +54,7 @@ void ZkClient::schedule_reconnect(Ctx& ctx) {
 }
 
 void ZkClient::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
+  held_stale_ = true;
   if (peer != vol_.server || (vol_.state != SessionState::connecting &&
                               vol_.state != SessionState::connected))
     return;
@@ -131,6 +136,7 @@ void ZkClient::on_connected(Ctx& ctx) {
 }
 
 void ZkClient::on_timer(Ctx& ctx, std::uint64_t t) {
+  held_stale_ = true;
   timer_tag::dispatch<ClientConnectTimer, ClientPingTimer, ClientReadTimer, ClientReconnectTimer>(
       t, [&](const auto& timer) {
         if (timer.gen == vol_.gen) on(ctx, timer);  // otherwise stale
@@ -173,6 +179,7 @@ void ZkClient::on(Ctx& ctx, const ClientReadTimer& t) {
 }
 
 void ZkClient::on_message(Ctx& ctx, NodeId from, const Message& m) {
+  held_stale_ = true;
   wire::dispatch<ClientConnected, ClientExpired, ClientClosed, ClientPong, ClientResponse,
                  ClientWatch>(m, [&](const auto& x) {
     // Only the current connection to the current server counts.
@@ -230,6 +237,7 @@ std::int64_t ZkClient::send_request(Ctx& ctx, ReqOp op, const std::string& path,
 }
 
 void ZkClient::lock(Ctx& ctx, const std::string& name) {
+  held_stale_ = true;
   LockState& l = vol_.locks[name];
   if (l.wanted) return;
   l.wanted = true;
@@ -237,6 +245,7 @@ void ZkClient::lock(Ctx& ctx, const std::string& name) {
 }
 
 void ZkClient::try_lock(Ctx& ctx, const std::string& name) {
+  held_stale_ = true;
   LockState& l = vol_.locks[name];
   if (l.wanted) return;
   l.try_only = true;
@@ -244,6 +253,7 @@ void ZkClient::try_lock(Ctx& ctx, const std::string& name) {
 }
 
 void ZkClient::unlock(Ctx& ctx, const std::string& name) {
+  held_stale_ = true;
   auto it = vol_.locks.find(name);
   if (it == vol_.locks.end()) return;
   LockState& l = it->second;

@@ -217,3 +217,45 @@ TEST_CASE(
     CHECK(e.watch.violations.empty());
   }
 }
+
+namespace {
+
+// Compares, after every step, each client's kept held_lock_hashes() with a fresh walk of its
+// locks (for_each_held_lock_hash), as the lock check reads an embedded client.
+struct HashesWatch final : StepObserver {
+  std::vector<const ZkLockClient*> clients;
+  int differ = 0;
+  int held = 0;  // steps after which some client held a lock
+  void on_step(const StepInfo&) override {
+    bool any = false;
+    for (const ZkLockClient* c : clients) {
+      std::vector<std::int64_t> walked;
+      c->client().for_each_held_lock_hash([&](std::int64_t h) { walked.push_back(h); });
+      differ += walked != c->client().held_lock_hashes() ? 1 : 0;
+      any = any || !walked.empty();
+    }
+    held += any ? 1 : 0;
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a client's kept lock hashes say what a walk of its locks says after every step while locks "
+    "change hands, a holder's session expires and a client crashes",
+    "[lock][check]") {
+  Ensemble e(3, options(1, {{"zk_lock_client_idle", 0}}));
+  HashesWatch watch;
+  e.k->add_observer(&watch);
+  for (int i = 0; i < 3; ++i) watch.clients.push_back(e.add_client());
+  e.run(20 * k_s);
+  e.k->pause(e.client_ids[0], 40 * k_s);
+  e.run(70 * k_s);
+  e.k->crash(e.client_ids[1]);
+  e.run(90 * k_s);
+  e.k->restart(e.client_ids[1]);
+  e.run(120 * k_s);
+  CHECK(watch.differ == 0);
+  CHECK(watch.held > 500);  // the locks were held, and the hashes were not all empty
+  CHECK(e.k->counter("zk_lock_acquisitions") >= 20);
+}
