@@ -94,44 +94,44 @@ void DbClient::start(Ctx& ctx) {
 void DbClient::crash() {
   // The process died: the pool and its requests with it; the configuration is read again at the
   // next start. The owner's callbacks are code, and stay.
-  volatile_ = {};
+  volatile_ = Cow<Volatile>();
   cfg_ = {};
 }
 
 void DbClient::open_pool(Ctx& ctx, int n, int initial) {
   release_connections(ctx);
-  volatile_.target = n;
-  volatile_.backoff_ns = 0;
+  volatile_.mut().target = n;
+  volatile_.mut().backoff_ns = 0;
   if (n <= 0) {
-    volatile_.initial = 0;
-    ++volatile_.gen;
-    volatile_.state = PoolState::idle;
+    volatile_.mut().initial = 0;
+    ++volatile_.mut().gen;
+    volatile_.mut().state = PoolState::idle;
     return;
   }
   // At least one connection: the first borrow's, which makes the pool.
-  volatile_.initial = std::clamp(initial, 1, n);
+  volatile_.mut().initial = std::clamp(initial, 1, n);
   attempt(ctx);
 }
 
 std::vector<DbClient::Pending> DbClient::take_all_pending() {
   std::vector<Pending> taken;
-  for (auto& [id, p] : volatile_.pending) taken.push_back(std::move(p));
-  volatile_.pending.clear();
-  volatile_.queue.clear();
+  for (auto& [id, p] : volatile_.mut().pending) taken.push_back(std::move(p));
+  volatile_.mut().pending.clear();
+  volatile_.mut().queue.clear();
   return taken;
 }
 
 void DbClient::close_pool(Ctx& ctx) {
   release_connections(ctx);
-  ++volatile_.gen;
-  volatile_.state = PoolState::idle;
+  ++volatile_.mut().gen;
+  volatile_.mut().state = PoolState::idle;
   fail(ctx, take_all_pending(), server_gone());
 }
 
 void DbClient::attempt(Ctx& ctx) {
   // An owner that opens its pool without having started the client: read the configuration now.
   if (cfg_.server == k_no_node) read_config(ctx);
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   ++v.gen;
   // A fresh session per attempt: the db drops whatever an earlier attempt of ours left open.
   v.session = ctx.random(1, (std::int64_t{1} << 30) - 1);
@@ -148,36 +148,36 @@ void DbClient::attempt(Ctx& ctx) {
 void DbClient::release_connections(Ctx& ctx) {
   // COM_QUIT on each live connection; a dead one's socket is closed already, and a handshake
   // still under way is given back when its answer comes (on(DbOpened)).
-  for (const auto& [c, conn] : volatile_.conns)
+  for (const auto& [c, conn] : volatile_.mut().conns)
     if (conn.use != ConnUse::handshake && conn.end == ConnEnd::open)
       ctx.send(cfg_.server, wire::encode(DbClose{c}));
-  volatile_.conns.clear();
-  volatile_.free_conns.clear();
-  volatile_.txns.clear();
+  volatile_.mut().conns.clear();
+  volatile_.mut().free_conns.clear();
+  volatile_.mut().txns.clear();
 }
 
 int DbClient::open_count() const {
   int n = 0;
-  for (const auto& [c, conn] : volatile_.conns) n += conn.use != ConnUse::handshake;
+  for (const auto& [c, conn] : volatile_->conns) n += conn.use != ConnUse::handshake;
   return n;
 }
 
 int DbClient::handshakes() const {
-  return static_cast<int>(volatile_.conns.size()) - open_count();
+  return static_cast<int>(volatile_->conns.size()) - open_count();
 }
 
 int DbClient::pool_size() const { return open_count(); }
 
 int DbClient::limit() const {
-  const int target = volatile_.target;
+  const int target = volatile_->target;
   if (!cfg_.grow) return target;
   return static_cast<int>(std::max<std::int64_t>(cfg_.max_active, target));
 }
 
 void DbClient::became_open(Ctx& ctx) {
-  volatile_.state = PoolState::open;
-  volatile_.backoff_ns = 0;
-  const int n = volatile_.initial;
+  volatile_.mut().state = PoolState::open;
+  volatile_.mut().backoff_ns = 0;
+  const int n = volatile_.mut().initial;
   // A data source besides the main pool names itself, so that a search for the pool's line
   // finds the pool's.
   ctx.event(
@@ -186,24 +186,24 @@ void DbClient::became_open(Ctx& ctx) {
           ? fmt::format("database pool of {} connection{} open", n, n == 1 ? "" : "s")
           : fmt::format("{} data source: {} connection{} open", label_, n, n == 1 ? "" : "s"));
   if (pooled_) {
-    ctx.set_timer(cfg_.validation_interval_ns, tag(ValidateTimer{volatile_.gen}));
-    ctx.set_timer(cfg_.eviction_interval_ns, tag(EvictTimer{volatile_.gen}));
+    ctx.set_timer(cfg_.validation_interval_ns, tag(ValidateTimer{volatile_.mut().gen}));
+    ctx.set_timer(cfg_.eviction_interval_ns, tag(EvictTimer{volatile_.mut().gen}));
   }
   serve_queue(ctx);
   if (cb_.pool) cb_.pool(ctx, PoolEvent::opened);
 }
 
 void DbClient::refused(Ctx& ctx, const DbError& err) {
-  volatile_.last_error.error = err;
+  volatile_.mut().last_error.error = err;
   ctx.event(LogLevel::notable,
             Event("mysql.too_many_connections")
                 .with("code", std::int64_t{err.code})
-                .with("connections", std::int64_t{volatile_.initial}),
+                .with("connections", std::int64_t{volatile_.mut().initial}),
             label_.empty() ? format_error(err)
                            : fmt::format("{} data source: {}", label_, format_error(err)));
   release_connections(ctx);
-  ++volatile_.gen;
-  volatile_.state = PoolState::refused;
+  ++volatile_.mut().gen;
+  volatile_.mut().state = PoolState::refused;
   // Nothing can be served: whoever waits for a connection is told now. The next borrow opens
   // the pool again.
   fail(ctx, take_all_pending(), err);
@@ -211,7 +211,7 @@ void DbClient::refused(Ctx& ctx, const DbError& err) {
 }
 
 void DbClient::lost(Ctx& ctx, const DbError& err) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   v.last_error.error = err;
   release_connections(ctx);
   ++v.gen;
@@ -251,7 +251,7 @@ void DbClient::fail(Ctx& ctx, std::vector<Pending> failed, const DbError& err) {
 }
 
 void DbClient::fail_one(Ctx& ctx, std::int64_t id, const DbError& err) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   auto it = v.pending.find(id);
   if (it == v.pending.end()) return;
   std::vector<Pending> one;
@@ -262,7 +262,7 @@ void DbClient::fail_one(Ctx& ctx, std::int64_t id, const DbError& err) {
 }
 
 std::int64_t DbClient::submit(Ctx& ctx, std::shared_ptr<RequestBody> body, Done done) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   std::int64_t id = ++v.next_id;
   if (v.state == PoolState::idle) {
     DbResult r;
@@ -288,8 +288,8 @@ std::int64_t DbClient::submit(Ctx& ctx, std::shared_ptr<RequestBody> body, Done 
 }
 
 void DbClient::start_waiting(Ctx& ctx, std::int64_t id) {
-  auto it = volatile_.pending.find(id);
-  if (it == volatile_.pending.end() || it->second.conn != 0) return;  // served, or failed
+  auto it = volatile_.mut().pending.find(id);
+  if (it == volatile_.mut().pending.end() || it->second.conn != 0) return;  // served, or failed
   // On a pool at its maximum the borrower waits maxWait for a connection given back; otherwise
   // it makes a connection (now, or when the pool reopens) and waits for its handshake.
   const DurationNs wait_ns =
@@ -298,7 +298,7 @@ void DbClient::start_waiting(Ctx& ctx, std::int64_t id) {
 }
 
 std::int64_t DbClient::borrow(Ctx& ctx) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   while (!v.free_conns.empty()) {
     std::int64_t c = v.free_conns.front();
     v.free_conns.pop_front();
@@ -315,7 +315,7 @@ std::int64_t DbClient::borrow(Ctx& ctx) {
 }
 
 void DbClient::serve_queue(Ctx& ctx) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   while (v.state == PoolState::open && !v.queue.empty()) {
     std::int64_t c = borrow(ctx);
     if (c == 0) return make_connections(ctx);
@@ -339,7 +339,7 @@ void DbClient::serve_queue(Ctx& ctx) {
 }
 
 void DbClient::make_connections(Ctx& ctx) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   // One handshake per borrower waiting, within the pool's limit (dbcp's makeObject, called by
   // each borrow that finds nothing idle while the pool is under maxActive).
   while (handshakes() < static_cast<int>(v.queue.size()) &&
@@ -356,7 +356,7 @@ void DbClient::make_connections(Ctx& ctx) {
 }
 
 void DbClient::create_failed(Ctx& ctx, const DbError& err) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   bool live = false;
   for (const auto& [c, conn] : v.conns) live |= conn.end == ConnEnd::open;
   if (!live) {
@@ -427,7 +427,7 @@ std::int64_t DbClient::begin(Ctx& ctx, WriteBatch batch, Done done) {
 }
 
 void DbClient::finish(Ctx& ctx, std::int64_t txn, bool commit, WriteBatch batch, Done done) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   auto b = std::make_shared<RequestBody>();
   b->kind = commit ? RequestKind::commit : RequestKind::rollback;
   b->batch = std::move(batch);
@@ -469,13 +469,13 @@ int DbClient::source_of_message(const Message& msg) {
 }
 
 bool DbClient::current(std::int64_t conn) const {
-  const PoolState s = volatile_.state;
+  const PoolState s = volatile_->state;
   return (s == PoolState::connecting || s == PoolState::open) &&
-         session_of(conn) == volatile_.session;
+         session_of(conn) == volatile_->session;
 }
 
 void DbClient::on(Ctx& ctx, const DbOpened& m) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   auto it = v.conns.find(m.conn);
   if (it != v.conns.end() && it->second.use != ConnUse::handshake) return;  // a duplicate
   if (it == v.conns.end() || !current(m.conn)) {
@@ -491,7 +491,7 @@ void DbClient::on(Ctx& ctx, const DbOpened& m) {
 }
 
 void DbClient::on(Ctx& ctx, const DbRefused& m) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   auto it = v.conns.find(m.conn);
   if (it == v.conns.end() || it->second.use != ConnUse::handshake || !current(m.conn)) return;
   const DbError& err = *m.body->result.error;
@@ -501,7 +501,7 @@ void DbClient::on(Ctx& ctx, const DbRefused& m) {
 }
 
 void DbClient::on(Ctx& ctx, const DbReset& m) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   auto it = v.conns.find(m.conn);
   if (it == v.conns.end()) return;
   if (m.request == 0) {
@@ -523,7 +523,7 @@ void DbClient::on(Ctx& ctx, const DbReset& m) {
 }
 
 void DbClient::on(Ctx& ctx, const DbResponse& m) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   auto it = v.pending.find(m.request);
   if (it == v.pending.end() || it->second.conn != m.conn) return;  // failed already
   Pending p = std::move(it->second);
@@ -550,14 +550,14 @@ void DbClient::on_connection(Ctx& ctx, NodeId peer, ConnectionEvent event) {
   if (event == ConnectionEvent::refused) {
     // One event per message sent while the db's process is down: only the first finds
     // handshakes to fail (the connections it held were gone already).
-    if (handshakes() == 0 && volatile_.state != PoolState::open) return;
+    if (handshakes() == 0 && volatile_->state != PoolState::open) return;
     return connection_gone(ctx, cannot_connect(server_name_, k_connection_refused));
   }
   connection_gone(ctx, handshake_lost());
 }
 
 void DbClient::connection_gone(Ctx& ctx, const DbError& handshake_err) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   if (v.state == PoolState::connecting) return lost(ctx, handshake_err);
   if (v.state != PoolState::open) return;
   bool handshake = false;
@@ -594,7 +594,7 @@ void DbClient::connection_gone(Ctx& ctx, const DbError& handshake_err) {
 }
 
 void DbClient::request_timed_out(Ctx& ctx, std::int64_t id) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   auto it = v.pending.find(id);
   if (it == v.pending.end()) return;
   // An unanswered request means the db or the way to it is gone (it answers at once when up).
@@ -610,15 +610,15 @@ void DbClient::request_timed_out(Ctx& ctx, std::int64_t id) {
 }
 
 void DbClient::destroy(Ctx& ctx, std::int64_t c) {
-  auto it = volatile_.conns.find(c);
-  if (it == volatile_.conns.end()) return;
+  auto it = volatile_.mut().conns.find(c);
+  if (it == volatile_.mut().conns.end()) return;
   if (it->second.use != ConnUse::handshake && it->second.end == ConnEnd::open)
     ctx.send(cfg_.server, wire::encode(DbClose{c}));
-  volatile_.conns.erase(it);
+  volatile_.mut().conns.erase(it);
 }
 
 void DbClient::give_back(Ctx& ctx, std::int64_t c) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   // A pool that keeps maxIdle idle connections already closes this one (addObjectToPool,
   // GenericObjectPool.java:1442-1443); a program's own connection is always kept.
   if (pooled_ && static_cast<std::int64_t>(v.free_conns.size()) >= cfg_.max_idle)
@@ -639,12 +639,12 @@ void DbClient::on(Ctx& ctx, const RequestTimer& t) {
 }
 
 void DbClient::on(Ctx& ctx, const ConnectTimer& t) {
-  if (t.gen != volatile_.gen || volatile_.state != PoolState::connecting) return;
+  if (t.gen != volatile_->gen || volatile_->state != PoolState::connecting) return;
   lost(ctx, cannot_connect(server_name_, k_timed_out));
 }
 
 void DbClient::on(Ctx& ctx, const CreateTimer& t) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   if ((v.gen & 0xFFFu) != t.gen_low || v.state != PoolState::open) return;
   auto it = v.conns.find(conn_id(v.session, static_cast<int>(t.k)));
   if (it == v.conns.end() || it->second.use != ConnUse::handshake) return;  // answered in time
@@ -653,11 +653,11 @@ void DbClient::on(Ctx& ctx, const CreateTimer& t) {
 }
 
 void DbClient::on(Ctx& ctx, const ReconnectTimer& t) {
-  if (t.gen == volatile_.gen && volatile_.state == PoolState::backoff) attempt(ctx);
+  if (t.gen == volatile_->gen && volatile_->state == PoolState::backoff) attempt(ctx);
 }
 
 void DbClient::on(Ctx& ctx, const ValidateTimer& t) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   if (t.gen != v.gen || v.state != PoolState::open) return;
   // Busy connections prove themselves through their own timeouts; an idle pool asks.
   if (v.queue.empty() && !v.free_conns.empty())
@@ -666,7 +666,7 @@ void DbClient::on(Ctx& ctx, const ValidateTimer& t) {
 }
 
 void DbClient::on(Ctx& ctx, const EvictTimer& t) {
-  Volatile& v = volatile_;
+  Volatile& v = volatile_.mut();
   if (t.gen != v.gen || v.state != PoolState::open) return;
   // The evictor walks the idle list from its tail, where the connections idle longest are
   // (lifo), and closes those idle more than minEvictableIdleTimeMillis (GenericObjectPool.evict,
@@ -700,7 +700,7 @@ std::optional<std::int64_t> DbClient::probe(std::string_view key, std::string_vi
   (void)arg;
   if (key == "db.pool_size") return pool_size();
   if (key == "db.connected") return connected() ? 1 : 0;
-  const std::optional<DbError>& last = volatile_.last_error.error;
+  const std::optional<DbError>& last = volatile_->last_error.error;
   if (key == "db.last_error") return last ? last->code : 0;
   return std::nullopt;
 }

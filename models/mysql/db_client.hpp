@@ -86,6 +86,7 @@
 #include <vector>
 
 #include "models/mysql/db_protocol.hpp"
+#include "sim/core/cow.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/state.hpp"
 
@@ -220,19 +221,21 @@ class DbClient {
   std::int64_t begin(Ctx& ctx, WriteBatch batch, Done done);
   void finish(Ctx& ctx, std::int64_t txn, bool commit, WriteBatch batch, Done done);
 
-  PoolState state() const { return volatile_.state; }
-  bool connected() const { return volatile_.state == PoolState::open; }
+  PoolState state() const { return volatile_->state; }
+  bool connected() const { return volatile_->state == PoolState::open; }
   // Connections held (their handshake done), whether or not the db has closed them since.
   int pool_size() const;
-  int pool_target() const { return volatile_.target; }
-  const std::optional<DbError>& last_error() const { return volatile_.last_error.error; }
-  std::int64_t reconnects() const { return volatile_.reconnects; }
-  std::size_t pending() const { return volatile_.pending.size(); }
+  int pool_target() const { return volatile_->target; }
+  const std::optional<DbError>& last_error() const { return volatile_->last_error.error; }
+  std::int64_t reconnects() const { return volatile_->reconnects; }
+  std::size_t pending() const { return volatile_->pending.size(); }
   std::uint64_t digest() const;
   // The state::Component trio, so that the owner's digest and perturbation reach in here.
-  void digest_into(Digest& d) const { state::add(d, volatile_); }
-  std::size_t state_field_count() const { return state::field_total(volatile_); }
-  std::string perturb_state_field(std::size_t i) { return state::perturb_field(i, volatile_); }
+  void digest_into(Digest& d) const { state::add(d, *volatile_); }
+  std::size_t state_field_count() const { return state::field_total(*volatile_); }
+  std::string perturb_state_field(std::size_t i) {
+    return state::perturb_field(i, volatile_.mut());
+  }
   // For an owner to forward: db.pool_size, db.connected (0/1), db.last_error (code, 0 if none).
   std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const;
 
@@ -326,7 +329,12 @@ class DbClient {
   std::optional<Limits> limits_;
   Callbacks cb_;
   Config cfg_;
-  Volatile volatile_;
+  // Shared by the copies of the client until one of them writes. An HA Cattle server holds
+  // three clients and the explorer copies the server whole at every save and assigns it back at
+  // every restore, though most steps change one client at most: copying each pool state (two
+  // deques, which allocate even when empty, and the maps) was a fifth of the HA server's saved
+  // copies on known bug (b)'s plain dfs. Every write goes through mut(), reads through ->.
+  Cow<Volatile> volatile_;
 };
 
 // The owner's digest and perturbation reach in here (sim/core/state.hpp).

@@ -1,7 +1,9 @@
 #pragma once
 // What an engine records while it runs, in a form shared by every engine: the steps it takes
 // (for traces, digests and per-step checks), log lines, named signals and metric samples.
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,11 +71,72 @@ struct Sample {
   std::int64_t value = 0;
 };
 
+// A run's log lines, in order, kept in chunks that copies share: the explorer copies the
+// record at nearly every snapshot it saves while something was logged, and a plain vector made
+// each of those copies (and the frees when a snapshot went) copy every line of the run so far,
+// about a seventh of known bug (b)'s plain dfs (bench/RESULTS.md, session 25, cowdfs, measured
+// again for the dfsclone branch). A full chunk is never written again, so a copy costs one
+// pointer per full chunk and at most k_chunk - 1 lines.
+class LogLines {
+ public:
+  static constexpr std::size_t k_chunk = 8;
+
+  class const_iterator {
+   public:
+    using value_type = LogRecord;
+    using difference_type = std::ptrdiff_t;
+    using reference = const LogRecord&;
+    using pointer = const LogRecord*;
+    using iterator_category = std::forward_iterator_tag;
+    const_iterator() = default;
+    const_iterator(const LogLines* lines, std::size_t i) : lines_(lines), i_(i) {}
+    const LogRecord& operator*() const { return (*lines_)[i_]; }
+    const LogRecord* operator->() const { return &(*lines_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++i_;
+      return old;
+    }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const LogLines* lines_ = nullptr;
+    std::size_t i_ = 0;
+  };
+
+  std::size_t size() const { return full_.size() * k_chunk + tail_.size(); }
+  bool empty() const { return size() == 0; }
+  const LogRecord& operator[](std::size_t i) const {
+    const std::size_t c = i / k_chunk;
+    return c < full_.size() ? (*full_[c])[i % k_chunk] : tail_[i - full_.size() * k_chunk];
+  }
+  const LogRecord& back() const { return (*this)[size() - 1]; }
+  const_iterator begin() const { return const_iterator(this, 0); }
+  const_iterator end() const { return const_iterator(this, size()); }
+  void push_back(LogRecord r) {
+    tail_.push_back(std::move(r));
+    if (tail_.size() == k_chunk) {
+      full_.push_back(std::make_shared<const std::vector<LogRecord>>(std::move(tail_)));
+      tail_ = std::vector<LogRecord>();
+      tail_.reserve(k_chunk);
+    }
+  }
+
+ private:
+  std::vector<std::shared_ptr<const std::vector<LogRecord>>> full_;  // each exactly k_chunk
+  std::vector<LogRecord> tail_;                                      // fewer than k_chunk
+};
+
 // Read access to what a run has recorded so far.
 class RunRecord {
  public:
   virtual ~RunRecord() = default;
-  virtual const std::vector<LogRecord>& logs() const = 0;
+  virtual const LogLines& logs() const = 0;
   virtual const std::vector<SignalRecord>& signals() const = 0;
   virtual const std::vector<Sample>* series(std::string_view name) const = 0;
   virtual std::vector<std::string> metric_names() const = 0;
@@ -103,14 +166,14 @@ class Recorder final : public RunRecord {
     series_[series].push_back(Sample{time_ns, value});
   }
 
-  const std::vector<LogRecord>& logs() const override { return logs_; }
+  const LogLines& logs() const override { return logs_; }
   const std::vector<SignalRecord>& signals() const override { return signals_; }
   const std::vector<Sample>* series(std::string_view name) const override;
   std::vector<std::string> metric_names() const override { return metric_names_; }
   std::int64_t counter(std::string_view name) const override;
 
  private:
-  std::vector<LogRecord> logs_;
+  LogLines logs_;
   std::vector<SignalRecord> signals_;
   std::vector<std::string> metric_names_;
   std::vector<std::int64_t> counters_;

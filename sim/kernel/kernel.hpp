@@ -76,7 +76,7 @@ class Kernel final : public Engine {
   std::uint64_t digest() const override;
   std::uint64_t messages_delivered() const override { return messages_delivered_; }
   // RunRecord
-  const std::vector<LogRecord>& logs() const override { return recorder_.logs(); }
+  const LogLines& logs() const override { return recorder_.logs(); }
   const std::vector<SignalRecord>& signals() const override { return recorder_.signals(); }
   std::vector<std::string> metric_names() const override { return recorder_.metric_names(); }
   std::int64_t counter(std::string_view name) const override { return recorder_.counter(name); }

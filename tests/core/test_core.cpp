@@ -6,6 +6,7 @@
 #include "sim/core/cow.hpp"
 #include "sim/core/digest.hpp"
 #include "sim/core/random.hpp"
+#include "sim/core/records.hpp"
 #include "sim/core/spec.hpp"
 #include "sim/core/time.hpp"
 
@@ -99,6 +100,32 @@ TEST_CASE(
   CHECK(state::perturb(c, 1) == "n");
   CHECK(c->n == 4);
   CHECK(a->n == 3);
+}
+
+TEST_CASE(
+    "a copy of the recorder keeps its log lines, in order, while the original logs on "
+    "across chunk boundaries",
+    "[core]") {
+  // The explorer's snapshots hold such copies: a line logged after the save must not reach them.
+  Recorder rec;
+  const std::size_t before = LogLines::k_chunk + 3;  // one full shared chunk and a tail
+  for (std::size_t i = 0; i < before; ++i)
+    rec.log(static_cast<TimeNs>(i), 0, LogLevel::info, std::to_string(i));
+  const Recorder copy = rec;
+  for (std::size_t i = before; i < 3 * LogLines::k_chunk; ++i)
+    rec.log(static_cast<TimeNs>(i), 0, LogLevel::info, std::to_string(i));
+  REQUIRE(copy.logs().size() == before);
+  REQUIRE(rec.logs().size() == 3 * LogLines::k_chunk);
+  std::size_t n = 0;
+  for (const LogRecord& l : copy.logs()) {
+    CHECK(l.text == std::to_string(n));
+    CHECK(l.time_ns == static_cast<TimeNs>(n));
+    ++n;
+  }
+  CHECK(n == before);
+  n = 0;
+  for (const LogRecord& l : rec.logs()) CHECK(l.text == std::to_string(n++));
+  CHECK(rec.logs().back().text == std::to_string(3 * LogLines::k_chunk - 1));
 }
 
 TEST_CASE("digests depend on order and content", "[core]") {

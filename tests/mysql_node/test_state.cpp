@@ -108,3 +108,43 @@ TEST_CASE("a refused pool records mysql.too_many_connections beside its log line
   CHECK(refused == 1);
   CHECK(opened == 1);
 }
+
+TEST_CASE(
+    "a copy of a db client keeps its state while the original runs on, and a perturbed copy "
+    "leaves the original",
+    "[state]") {
+  // The client's state is shared by its copies until one writes (Cow<Volatile>), as an HA
+  // Cattle server's saved copies in the explorer hold it: a write that reached the shared state
+  // would move the other side's digest, or make the run differ from one that made no copy.
+  auto world = [](World& w) -> TestServer& {
+    TestServer& s = w.add_server(5);
+    s.tick = [](Ctx& ctx, TestServer& self) {
+      self.client.select_all(ctx, "host", [](Ctx&, const DbResult&) {});
+    };
+    return s;
+  };
+  World w(options(4));
+  World plain(options(4));
+  TestServer& s = world(w);
+  TestServer& p = world(plain);
+  w.run(3 * k_s);
+  REQUIRE(s.client.connected());
+  const std::uint64_t before = s.client.digest();
+  const DbClient saved = s.client;
+  CHECK(saved.digest() == before);
+  w.run(5 * k_s);  // the original borrows, gives back and validates its connections
+  plain.run(5 * k_s);
+  CHECK(s.client.digest() != before);
+  CHECK(s.client.digest() == p.client.digest());
+  CHECK(saved.digest() == before);
+
+  const std::uint64_t now = s.client.digest();
+  for (std::size_t i = 0; i < s.client.state_field_count(); ++i) {
+    DbClient copy = s.client;
+    INFO(copy.perturb_state_field(i));
+    CHECK(s.client.digest() == now);
+  }
+  s.client = saved;  // as an explorer's restore assigns a saved server back
+  CHECK(s.client.digest() == before);
+  CHECK(saved.digest() == before);
+}
