@@ -158,7 +158,15 @@ std::size_t SeededChooser::pick(ChoiceKind kind, std::size_t n) {
 
 std::int64_t SeededChooser::uniform(ChoiceKind kind, std::int64_t lo, std::int64_t hi) {
   if (lo == hi) return lo;
-  return stream(kind).uniform_int(lo, hi);
+  RandomStream& s = stream(kind);
+  // RandomStream::uniform_int's shortcut for 2^k values, taken here without the call: the
+  // kernel draws an order key of 2^62 values for every event it schedules.
+  const std::uint64_t range = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
+  const std::uint64_t size = range + 1;
+  if (lo < hi && size != 0 && (size & range) == 0)
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) +
+                                     (s.next_u64() >> __builtin_clzll(range)));
+  return s.uniform_int(lo, hi);
 }
 
 double SeededChooser::unit(ChoiceKind kind) {

@@ -1,9 +1,6 @@
 #include "sim/kernel/kernel.hpp"
 
 #include <algorithm>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include "sim/core/assert.hpp"
 #include "sim/core/recording_ctx.hpp"
@@ -17,7 +14,10 @@ static constexpr std::uint64_t k_key_last = UINT64_MAX;
 static constexpr std::uint64_t k_key_resumed = 1;
 static constexpr std::int64_t k_key_random_max = (std::int64_t{1} << 62);
 
-struct Kernel::Event {
+namespace {
+// Everything of a kernel event but its message: plain values, so that the kernel puts a freed
+// slot back in its default state with a few stores (Kernel::free_slot).
+struct EventFields {
   TimeNs time_ns = 0;
   std::uint64_t key = 0;
   std::uint64_t seq = 0;
@@ -41,107 +41,36 @@ struct Kernel::Event {
   // its paused receiver, loses nothing (the SimGrid engine's inbox behaves so).
   bool arrived = false;
   TimerId timer = 0;
-  std::uint64_t tag = 0;    // timer tag or action index
+  std::uint64_t tag = 0;  // timer tag or action index
+};
+}  // namespace
+
+struct Kernel::Event : EventFields {
   Message msg;
 };
+
+inline Kernel::Event& Kernel::slab(std::uint32_t slot) {
+  return slab_[slot / k_chunk][slot % k_chunk];
+}
+
+inline std::uint32_t Kernel::new_slot() {
+  if (!free_slots_.empty()) [[likely]] {
+    const std::uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    return slot;
+  }
+  return grow_slab();
+}
 
 static std::uint64_t direction_key(NodeId from, NodeId to) {
   return (std::uint64_t{from} << 32) | to;
 }
 
-// The heap holds small entries that point into a slab of events: sifting moves 32 bytes instead
-// of a whole event with its message.
-struct Kernel::HeapEntry {
-  TimeNs time_ns;
-  std::uint64_t key;
-  std::uint64_t seq;
-  std::uint32_t slot;
-};
-
-struct Kernel::EventOrder {
-  // Whether x runs before y: by time, then order key, then sequence number (a total order, so
-  // the heap's layout never shows in the order of steps). Written without branches: sifting
-  // compares random keys, whose outcomes a branch predictor cannot learn.
-  static bool earlier(const HeapEntry& x, const HeapEntry& y) {
-    // Times are never negative, but flipping the sign bit keeps the order of any int64.
-    constexpr std::uint64_t sign = std::uint64_t{1} << 63;
-    const std::uint64_t xt = static_cast<std::uint64_t>(x.time_ns) ^ sign;
-    const std::uint64_t yt = static_cast<std::uint64_t>(y.time_ns) ^ sign;
-#if defined(__x86_64__)
-    // x < y as 192-bit numbers (time, key, seq): the borrow out of x - y, three sbb in a row.
-    unsigned long long diff;
-    unsigned char borrow = _subborrow_u64(0, x.seq, y.seq, &diff);
-    borrow = _subborrow_u64(borrow, x.key, y.key, &diff);
-    borrow = _subborrow_u64(borrow, xt, yt, &diff);
-    return borrow != 0;
-#else
-    if (xt != yt) return xt < yt;
-    if (x.key != y.key) return x.key < y.key;
-    return x.seq < y.seq;
-#endif
-  }
-};
-
-// Each queue is a 4-ary heap: half the levels of a binary heap, and the four children of a node
-// share a cache line pair.
-static constexpr std::size_t k_heap_arity = 4;
-
-void Kernel::heap_push(std::vector<HeapEntry>& heap, TimeNs time_ns, std::uint64_t key,
-                       std::uint64_t seq, std::uint32_t slot) {
-  // The fields are passed and stored one by one: perf showed push stalling on store forwarding
-  // when an entry assembled on the stack was copied as a whole.
-  std::size_t i = heap.size();
-  heap.emplace_back();
-  HeapEntry e;
-  e.time_ns = time_ns;
-  e.key = key;
-  e.seq = seq;
-  e.slot = slot;
-  while (i > 0) {
-    std::size_t parent = (i - 1) / k_heap_arity;
-    if (!EventOrder::earlier(e, heap[parent])) break;
-    heap[i] = heap[parent];
-    i = parent;
-  }
-  HeapEntry& dst = heap[i];
-  dst.time_ns = time_ns;
-  dst.key = key;
-  dst.seq = seq;
-  dst.slot = slot;
-}
-
-Kernel::HeapEntry Kernel::heap_pop(std::vector<HeapEntry>& heap) {
-  HeapEntry top = heap.front();
-  HeapEntry last = heap.back();
-  heap.pop_back();
-  if (heap.empty()) return top;
-  heap.front() = last;
-  sift_down(heap, 0);
-  return top;
-}
-
-void Kernel::sift_down(std::vector<HeapEntry>& heap, std::size_t i) {
-  const std::size_t n = heap.size();
-  const HeapEntry moving = heap[i];
-  for (;;) {
-    std::size_t first = k_heap_arity * i + 1;
-    if (first >= n) break;
-    std::size_t end = std::min(first + k_heap_arity, n);
-    std::size_t best = first;
-    for (std::size_t c = first + 1; c < end; ++c)
-      best = EventOrder::earlier(heap[c], heap[best]) ? c : best;
-    if (!EventOrder::earlier(heap[best], moving)) break;
-    heap[i] = heap[best];
-    i = best;
-  }
-  heap[i] = moving;
-}
-
-std::vector<Kernel::HeapEntry>* Kernel::next_heap() {
-  if (timer_heap_.empty()) return event_heap_.empty() ? nullptr : &event_heap_;
-  if (event_heap_.empty()) return &timer_heap_;
-  return EventOrder::earlier(timer_heap_.front(), event_heap_.front()) ? &timer_heap_
-                                                                       : &event_heap_;
+EventQueue* Kernel::next_queue() {
+  if (timer_queue_.empty()) return event_queue_.empty() ? nullptr : &event_queue_;
+  if (event_queue_.empty()) return &timer_queue_;
+  return EventQueue::earlier(timer_queue_.top(), event_queue_.top()) ? &timer_queue_
+                                                                     : &event_queue_;
 }
 
 struct Kernel::NodeSlot {
@@ -205,7 +134,8 @@ class Kernel::NodeCtx final : public RecordingCtx {
 
   TimerId set_timer(DurationNs after, std::uint64_t tag) override {
     STAMPEDE_ASSERT(after >= 0, "a timer cannot fire in the past");
-    Event ev;
+    const std::uint32_t slot = k_.new_slot();
+    Event& ev = k_.slab(slot);
     ev.time_ns = k_.now_ns_ + after;
     ev.kind = StepKind::timer;
     ev.node = id_;
@@ -213,9 +143,8 @@ class Kernel::NodeCtx final : public RecordingCtx {
     ev.timer = k_.next_timer_++;
     ev.tag = tag;
     k_.timer_owner_.set(ev.timer, id_);
-    TimerId id = ev.timer;
-    k_.push(std::move(ev));
-    return id;
+    k_.push_slot(slot);
+    return ev.timer;
   }
 
   void cancel_timer(TimerId id) override {
@@ -295,6 +224,11 @@ NodeId Kernel::add_node(std::string name, std::unique_ptr<Node> node) {
 }
 
 void Kernel::push(Event&& ev, std::optional<std::uint64_t> key) {
+  push_slot(store(std::move(ev)), key);
+}
+
+void Kernel::push_slot(std::uint32_t slot, std::optional<std::uint64_t> key) {
+  Event& ev = slab(slot);
   ev.seq = seq_++;
   if (key) {
     ev.key = *key;
@@ -305,41 +239,47 @@ void Kernel::push(Event&& ev, std::optional<std::uint64_t> key) {
   } else {
     ev.key = static_cast<std::uint64_t>(chooser_->uniform(ChoiceKind::order, 1, k_key_random_max));
   }
-  const std::uint32_t slot = store(std::move(ev));
-  const Event& e = slab_[slot];
-  heap_push(e.kind == StepKind::timer ? timer_heap_ : event_heap_, e.time_ns, e.key, e.seq, slot);
+  (ev.kind == StepKind::timer ? timer_queue_ : event_queue_).push(ev.time_ns, ev.key, ev.seq, slot);
+}
+
+std::uint32_t Kernel::grow_slab() {
+  if (slots_ % k_chunk == 0) slab_.push_back(std::make_unique<Event[]>(k_chunk));
+  return slots_++;
+}
+
+void Kernel::free_slot(std::uint32_t slot) {
+  // Not `= Event{}`, which builds a whole event and moves it in: this runs after every step.
+  Event& e = slab(slot);
+  static_cast<EventFields&>(e) = EventFields{};
+  e.msg = Message{};
+  free_slots_.push_back(slot);
 }
 
 std::uint32_t Kernel::store(Event&& ev) {
-  std::uint32_t slot;
-  if (free_slots_.empty()) {
-    slot = static_cast<std::uint32_t>(slab_.size());
-    slab_.push_back(std::move(ev));
-  } else {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-    slab_[slot] = std::move(ev);
-  }
+  const std::uint32_t slot = new_slot();
+  slab(slot) = std::move(ev);
   return slot;
 }
 
 void Kernel::push_on_link(Event&& ev) {
+  push_on_link_slot(store(std::move(ev)));
+}
+
+void Kernel::push_on_link_slot(std::uint32_t slot) {
+  Event& ev = slab(slot);
   // The same sequence number and order key as push() would give, drawn at the same moment.
   ev.seq = seq_++;
   ev.key = static_cast<std::uint64_t>(chooser_->uniform(ChoiceKind::order, 1, k_key_random_max));
   ev.on_link = true;
   ev.next = Event::k_no_slot;
-  const std::uint64_t dir = direction_key(ev.from, ev.node);
-  const std::uint32_t slot = store(std::move(ev));
-  auto [tail, first] = link_tails_.try_emplace(dir, slot);
+  auto [tail, first] = link_tails_.try_emplace(direction_key(ev.from, ev.node), slot);
   if (!first) {
     // Its time is later than that of every pending event of the direction: it waits its turn.
-    slab_[*tail].next = slot;
+    slab(*tail).next = slot;
     *tail = slot;
     return;
   }
-  const Event& e = slab_[slot];
-  heap_push(event_heap_, e.time_ns, e.key, e.seq, slot);
+  event_queue_.push(ev.time_ns, ev.key, ev.seq, slot);
 }
 
 void Kernel::release_next_on_link(const Event& ev) {
@@ -348,35 +288,28 @@ void Kernel::release_next_on_link(const Event& ev) {
     link_tails_.erase(direction_key(ev.from, ev.node));
     return;
   }
-  const Event& n = slab_[ev.next];
-  heap_push(event_heap_, n.time_ns, n.key, n.seq, ev.next);
+  const Event& n = slab(ev.next);
+  event_queue_.push(n.time_ns, n.key, n.seq, ev.next);
 }
 
 void Kernel::note_cancelled() {
-  // Most timers are request timeouts, cancelled when the answer comes, so without this the heap
+  // Most timers are request timeouts, cancelled when the answer comes, so without this the queue
   // would be mostly dead entries and every push and pop would sift through them. Dropping them
-  // in one pass once they are half the heap costs O(1) per cancel and changes no order: the
-  // heap orders events totally (time, key, sequence number), however it is laid out.
-  ++cancelled_in_heap_;
-  if (cancelled_in_heap_ < 16 || cancelled_in_heap_ * 2 < timer_heap_.size()) return;
-  // The live entries are moved to the front in place and the heap is built bottom up (Floyd):
-  // no buffer is allocated, and O(n) instead of a push per entry. A vector of thousands of
-  // entries allocated and freed at every drop was 2% of the HA hour (bench/RESULTS.md,
-  // session 22).
-  std::size_t kept = 0;
-  for (const HeapEntry& h : timer_heap_) {
-    const Event& e = slab_[h.slot];
-    if (timer_owner_.owner(e.timer) != e.node) {
-      free_slots_.push_back(h.slot);
-    } else {
-      timer_heap_[kept++] = h;
-    }
-  }
-  timer_heap_.resize(kept);
-  // The last entry with children is the parent of the last entry, (kept - 2) / arity.
-  for (std::size_t i = kept > 1 ? (kept - 2) / k_heap_arity + 1 : 0; i-- > 0;)
-    sift_down(timer_heap_, i);
-  cancelled_in_heap_ = 0;
+  // in one pass once they are two thirds of the queue costs O(1) per cancel and changes no
+  // order: the queue orders events totally (time, key, sequence number), however it is laid
+  // out. At half, the HA hour spent more on the drops than a deeper heap costs.
+  ++cancelled_in_queue_;
+  if (cancelled_in_queue_ < 16 || cancelled_in_queue_ * 3 < timer_queue_.size() * 2) return;
+  // The live entries are kept in place (EventQueue::retain): no buffer is allocated, and O(n)
+  // instead of a push per entry. A vector of thousands of entries allocated and freed at every
+  // drop was 2% of the HA hour (bench/RESULTS.md, session 22).
+  timer_queue_.retain([this](const EventQueue::Entry& h) {
+    const Event& e = slab(h.slot);
+    if (timer_owner_.owner(e.timer) == e.node) return true;
+    free_slot(h.slot);
+    return false;
+  });
+  cancelled_in_queue_ = 0;
 }
 
 void Kernel::at(TimeNs t, StepKind kind, std::function<void()> fn) {
@@ -402,14 +335,15 @@ void Kernel::run_until(TimeNs until_ns) {
     }
   }
   while (!stopped_) {
-    std::vector<HeapEntry>* heap = next_heap();
-    if (heap == nullptr || heap->front().time_ns > until_ns) break;
-    std::uint32_t slot = heap_pop(*heap).slot;
-    Event ev = std::move(slab_[slot]);
-    free_slots_.push_back(slot);
+    EventQueue* queue = next_queue();
+    if (queue == nullptr || queue->top().time_ns > until_ns) break;
+    // The step runs on its event where it lies in the slab, which keeps its place meanwhile.
+    const std::uint32_t slot = queue->pop().slot;
+    Event& ev = slab(slot);
     release_next_on_link(ev);
     now_ns_ = ev.time_ns;
     dispatch(ev);
+    free_slot(slot);
     for (StepObserver* o : observers_)
       if (o->stop_requested()) stopped_ = true;
   }
@@ -453,7 +387,10 @@ void Kernel::dispatch(Event& ev) {
   info.time_ns = now_ns_;
   info.kind = ev.kind;
   info.node = ev.node;
-  if (dispatch_engine_step(ev, info)) return;
+  // Most steps are deliveries and timers: the call is made only for the engine's own kinds.
+  const bool engine_step =
+      ev.kind == StepKind::fault || ev.kind == StepKind::check || ev.kind == StepKind::resume;
+  if (engine_step && dispatch_engine_step(ev, info)) return;
   NodeSlot& s = nodes_[ev.node];
   if (ev.kind != StepKind::start) {
     if (!s.up || ev.epoch != s.epoch) return;  // lost with the crash
@@ -537,7 +474,7 @@ void Kernel::kill(NodeId id, bool loud) {
   s.paused_until_ns = 0;
   s.deferred.clear();
   // Its timers die with it (their events also carry the old epoch, which would be enough to keep
-  // them from firing; cancelling them lets note_cancelled drop them from the heap).
+  // them from firing; cancelling them lets note_cancelled drop them from the queue).
   cancel_timers(id, nullptr);
   // The process's sockets close once the kernel has torn it down (Node::exit_teardown_ns).
   const DurationNs teardown_ns = loud ? s.node->exit_teardown_ns() : 0;
@@ -555,11 +492,11 @@ void Kernel::kill(NodeId id, bool loud) {
 }
 
 void Kernel::cancel_timers(NodeId id, const std::function<bool(std::uint64_t)>& keeps_timer) {
-  // Collected first: note_cancelled may rebuild the heap. The order in which they are cancelled
+  // Collected first: note_cancelled may rebuild the queue. The order in which they are cancelled
   // shows nowhere (a cancelled timer is only skipped).
   std::vector<TimerId> doomed;
-  for (const HeapEntry& h : timer_heap_) {
-    const Event& e = slab_[h.slot];
+  for (const EventQueue::Entry& h : timer_queue_.entries()) {
+    const Event& e = slab(h.slot);
     if (e.node == id && timer_owner_.owner(e.timer) == id && !(keeps_timer && keeps_timer(e.tag)))
       doomed.push_back(e.timer);
   }
@@ -594,15 +531,18 @@ void Kernel::send_stream(NodeId from, NodeId to, Message&& msg) {
   const Connections::Verdict v = connections_.send(from, to, ends);
   switch (v.outcome) {
     case Connections::Outcome::deliver: {
-      Event ev;
-      ev.time_ns = connections_.arrival(from, to, now_ns_ + network_->sample_latency(*chooser_));
+      const TimeNs at_ns =
+          connections_.arrival(from, to, now_ns_ + network_->sample_latency(*chooser_));
+      const std::uint32_t slot = new_slot();
+      Event& ev = slab(slot);
+      ev.time_ns = at_ns;
       ev.kind = StepKind::deliver;
       ev.node = to;
       ev.from = from;
       ev.epoch = nodes_[to].epoch;
       ev.conn_gen = v.generation;
       ev.msg = std::move(msg);
-      push_on_link(std::move(ev));
+      push_on_link_slot(slot);
       return;
     }
     case Connections::Outcome::lost: return;

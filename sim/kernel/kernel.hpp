@@ -21,6 +21,7 @@
 #include "sim/core/records.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/spec.hpp"
+#include "sim/kernel/event_queue.hpp"
 #include "sim/kernel/link_tails.hpp"
 #include "sim/net/connections.hpp"
 #include "sim/net/network.hpp"
@@ -88,8 +89,6 @@ class Kernel final : public Engine {
  private:
   class NodeCtx;
   struct Event;
-  struct EventOrder;
-  struct HeapEntry;
   struct NodeSlot;
   friend class NodeCtx;
 
@@ -97,10 +96,20 @@ class Kernel final : public Engine {
   // Pushes an event whose time Connections::arrival gave for its direction (ev.from -> ev.node):
   // behind the direction's pending events when it has some (see link_tails_).
   void push_on_link(Event&& ev);
+  // push() and push_on_link() for an event already in the slab, at `slot`.
+  void push_slot(std::uint32_t slot, std::optional<std::uint64_t> key = std::nullopt);
+  void push_on_link_slot(std::uint32_t slot);
   // Stores an event in the slab and returns its slot.
   std::uint32_t store(Event&& ev);
+  // The event at `slot`; its address stays the same while the slab grows.
+  Event& slab(std::uint32_t slot);
+  // A free slot, its event in its default state, for the caller to fill in.
+  std::uint32_t new_slot();
+  std::uint32_t grow_slab();  // new_slot() when no slot is free
+  // Puts the event at `slot` back in its default state (releasing its message) and frees it.
+  void free_slot(std::uint32_t slot);
   // After `ev` (taken from the slab) was popped: the next event of its direction, if any, joins
-  // the heap.
+  // its queue.
   void release_next_on_link(const Event& ev);
   // A stream message from `from` to `to` (sim/net/connections.hpp decides its fate).
   void send_stream(NodeId from, NodeId to, Message&& msg);
@@ -119,17 +128,12 @@ class Kernel final : public Engine {
   void cancel_timers(NodeId id, const std::function<bool(std::uint64_t)>& keeps_timer);
   void dispatch_connection(Event& ev, StepInfo& info);
   bool dispatch_engine_step(Event& ev, StepInfo& info);
-  static void heap_push(std::vector<HeapEntry>& heap, TimeNs time_ns, std::uint64_t key,
-                        std::uint64_t seq, std::uint32_t slot);
-  // The entry of `heap` that runs first; the heap is not empty.
-  static HeapEntry heap_pop(std::vector<HeapEntry>& heap);
-  // Moves entry i down to its place among its descendants.
-  static void sift_down(std::vector<HeapEntry>& heap, std::size_t i);
-  // The heap whose first entry runs next, or null when both are empty.
-  std::vector<HeapEntry>* next_heap();
+  // The queue whose first entry runs next, or null when both are empty.
+  EventQueue* next_queue();
   void dispatch(Event& ev);
   void finish_step(StepInfo& info);
-  // Counts a cancelled timer and, when cancelled timers make up half the heap, drops them.
+  // Counts a cancelled timer and, when cancelled timers make up two thirds of their queue,
+  // drops them.
   void note_cancelled();
 
   Options options_;
@@ -147,21 +151,27 @@ class Kernel final : public Engine {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, NodeId, NameHash, std::equal_to<>> by_name_;
-  std::vector<Event> slab_;                 // events, by slot
-  std::vector<std::uint32_t> free_slots_;   // slots of slab_ free for reuse
-  // Two 4-ary heaps over slab_, each ordered by EventOrder; the next step is the earlier of their
-  // tops, so together they run events in exactly the order one heap would. Timers are set
-  // seconds ahead and most are cancelled (request timeouts), while deliveries are due within
-  // milliseconds: kept apart, the many deliveries pop from a heap of a few entries instead of
-  // sifting through every pending timer.
-  std::vector<HeapEntry> timer_heap_;  // timer events
-  std::vector<HeapEntry> event_heap_;  // every other event
+  // The slab of events, by slot, in chunks of k_chunk that never move. A step's event is read
+  // where it lies while the step schedules others, and each event is written once where it will
+  // wait: moving every event into a growing vector and out again when it ran was 4% of the HA
+  // hour's instructions (bench/ha.sh).
+  static constexpr std::uint32_t k_chunk = 256;
+  std::vector<std::unique_ptr<Event[]>> slab_;
+  std::uint32_t slots_ = 0;                // slots in slab_'s chunks
+  std::vector<std::uint32_t> free_slots_;  // slots free for reuse, their events default
+  // Two queues over slab_ (sim/kernel/event_queue.hpp), each ordered by EventQueue::earlier; the
+  // next step is the earlier of their tops, so together they run events in exactly the order one
+  // queue would. Timers are set seconds ahead and most are cancelled (request timeouts), while
+  // deliveries are due within milliseconds: kept apart, the many deliveries pop from a queue of a
+  // few entries instead of sifting through every pending timer.
+  EventQueue timer_queue_;  // timer events
+  EventQueue event_queue_;  // every other event
   // Stream deliveries and connection events of one direction (from -> to) arrive in the order
   // they were sent, each at least a nanosecond after the one before (Connections::arrival), so
   // one cannot run before an earlier one of its direction: only the first pending event of each
-  // direction sits in event_heap_, and the others wait in a chain through the slab (Event::next)
-  // until the one before them is popped. The order of steps is the heap's total order either
-  // way; what changes is the heap's size. A Cattle server that pushes a configuration to every
+  // direction sits in event_queue_, and the others wait in a chain through the slab (Event::next)
+  // until the one before them is popped. The order of steps is the queue's total order either
+  // way; what changes is the queue's size. A Cattle server that pushes a configuration to every
   // agent at each of a wave of host activations had O(agents^2) deliveries pending at once, and
   // popping from a heap of millions of entries took a third of the run (issue 15). By direction
   // key (from << 32 | to): the slot of the direction's last pending event.
@@ -225,7 +235,7 @@ class Kernel final : public Engine {
     std::vector<std::unique_ptr<Page>> spare_;  // pages given back, for the ids to come
   };
   TimerOwners timer_owner_;
-  std::size_t cancelled_in_heap_ = 0;  // cancelled timers still in timer_heap_ (an upper bound)
+  std::size_t cancelled_in_queue_ = 0;  // cancelled timers still in timer_queue_ (an upper bound)
   TimeNs now_ns_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t step_index_ = 0;

@@ -75,11 +75,13 @@ Connections::Verdict Connections::send_on_broken(Entry& e, NodeId from, NodeId t
 
 Connections::Verdict Connections::send(NodeId from, NodeId to, const Ends& ends) {
   Entry& e = entry(from, to);
-  const Entry before = e;
+  // Only the fields version() counts, not the whole entry with its holds: this runs at every
+  // stream send.
+  const State state = e.state;
+  const std::uint8_t awaiting = e.awaiting;
+  const std::uint32_t generation = e.generation;
   const Verdict v = decide(e, from, to, ends);
-  if (e.state != before.state || e.awaiting != before.awaiting ||
-      e.generation != before.generation)
-    ++version_;
+  if (e.state != state || e.awaiting != awaiting || e.generation != generation) ++version_;
   return v;
 }
 

@@ -4,6 +4,7 @@
 #include <boost/random/uniform_int_distribution.hpp>
 #include <catch2/catch.hpp>
 
+#include "sim/core/chooser.hpp"
 #include "sim/core/random.hpp"
 
 using namespace stampede;
@@ -24,5 +25,20 @@ TEST_CASE("uniform_int over 2^k values draws what Boost draws, and so do other r
       INFO("range [" << lo << ", " << hi << "] draw " << i);
       REQUIRE(a == b);
     }
+  }
+}
+
+TEST_CASE("the seeded chooser's uniform draws what its kind's stream draws, over 2^k and others",
+          "[random]") {
+  // SeededChooser::uniform takes the 2^k shortcut itself (the kernel's order keys): its draws
+  // must be those of the stream "choice/<kind>" asked through RandomStream::uniform_int.
+  const std::pair<std::int64_t, std::int64_t> ranges[] = {
+      {1, std::int64_t{1} << 62}, {0, 1}, {-8, 7}, {0, 2}, {1000000, 5000000}, {3, 3}};
+  SeededChooser chooser(5);
+  RandomStream order(5, "choice/order");
+  for (int i = 0; i < 6000; ++i) {
+    const auto& [lo, hi] = ranges[i % std::size(ranges)];
+    INFO("range [" << lo << ", " << hi << "] draw " << i);
+    REQUIRE(chooser.uniform(ChoiceKind::order, lo, hi) == order.uniform_int(lo, hi));
   }
 }
