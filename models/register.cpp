@@ -176,6 +176,17 @@ void register_health_mechanisms(Registry& r) {
                    "v0.165.8 HealthcheckServiceImpl.java:66-179); off (not in Cattle): it decides "
                    "at once from its own copy of the shared tables, which may not have the rows "
                    "the other servers wrote since its last read"});
+  r.add_mechanism(
+      {std::string(cattle::m_health_register_lock),
+       "HA: a server registers a container's health checkers (finds or creates its "
+       "healthcheck_instance row, reads its checker rows and the active hosts, and "
+       "adds checkers up to three) under the ZooKeeper lock "
+       "HEALTHCHECK.<id>.INSTANCE.REGISTER, waited for up to default.lock.wait.millis "
+       "(rancher/cattle v0.165.8 HealthcheckServiceImpl.java:204-254, "
+       "HealthcheckRegisterLock.java:8-10), reading the rows back from the db under it; "
+       "off: it registers at once from its own copy of the shared tables, and two "
+       "servers registering one container at once both add the checkers it lacks "
+       "(health.checker_rows)"});
   r.add_mechanism({std::string(cattle::m_config_item_triggers),
                    "the checker lists (the healthcheck config item) are pushed to every agent only "
                    "after instance.start, instance.stop and healthcheckinstancehostmap.create "
@@ -832,6 +843,71 @@ std::optional<std::string> check_single_runner(const WorldView& w) {
   return std::nullopt;
 }
 
+// health.checker_rows: in the external db, a container with two healthcheck_instance rows, or a
+// container's health check with two checker rows (healthcheck_instance_host_map) for one host.
+// Cattle finds or creates both under HEALTHCHECK.<id>.INSTANCE.REGISTER (rancher/cattle v0.165.8
+// HealthcheckServiceImpl.java:210-254), so neither should happen. The answer is kept with the
+// tables' stamps, which change whenever a table does (mysql::Database::stamp): most db steps
+// change neither table.
+class CheckerRows final : public ViewCache {
+ public:
+  static const std::optional<std::string>& of(const WorldView& w) {
+    CheckerRows& c = w.cache<CheckerRows>();
+    NodeId id = w.find("db");
+    const auto* node = id == k_no_node ? nullptr : dynamic_cast<const mysql::DbNode*>(&w.node(id));
+    if (node == nullptr) return c.answer_ = std::nullopt, c.answer_;
+    const mysql::Database& db = node->database();
+    std::uint64_t hci = db.stamp(cattle::HealthcheckInstanceRow::k_table);
+    std::uint64_t maps = db.stamp(cattle::HealthcheckHostMapRow::k_table);
+    if (hci == c.hci_stamp_ && maps == c.map_stamp_) return c.answer_;
+    c.hci_stamp_ = hci;
+    c.map_stamp_ = maps;
+    c.answer_ = find(db);
+    return c.answer_;
+  }
+
+ private:
+  static std::optional<std::string> find(const mysql::Database& db) {
+    const mysql::Table* hcis = db.table(cattle::HealthcheckInstanceRow::k_table);
+    const mysql::Table* maps = db.table(cattle::HealthcheckHostMapRow::k_table);
+    if (hcis == nullptr || maps == nullptr) return std::nullopt;
+    std::map<std::string, mysql::RowId> by_instance;
+    for (const auto& [id, row] : *hcis) {
+      auto [it, fresh] = by_instance.emplace(row.at("instance_id"), id);
+      if (!fresh)
+        return fmt::format("instance {} has healthcheck_instance rows {} and {}",
+                           row.at("instance_id"), it->second, id);
+    }
+    std::map<std::pair<std::string, std::string>, mysql::RowId> by_checker;
+    for (const auto& [id, row] : *maps) {
+      auto [it, fresh] =
+          by_checker.emplace(std::pair{row.at("healthcheck_instance_id"), row.at("host_id")}, id);
+      if (!fresh)
+        return fmt::format(
+            "instance {} is checked twice by host {} (healthcheck_instance_host_map "
+            "rows {} and {})",
+            row.at("instance_id"), row.at("host_id"), it->second, id);
+    }
+    return std::nullopt;
+  }
+
+  std::uint64_t hci_stamp_ = 0;
+  std::uint64_t map_stamp_ = 0;
+  std::optional<std::string> answer_;
+};
+
+// The health checks' invariant (healthcheck_register.cpp): a registration that ran beside
+// another one shows in the db's rows.
+void register_health_checks(Registry& r) {
+  r.add_invariant({"health.checker_rows",
+                   "HA: in the external db a container has two healthcheck_instance rows, or two "
+                   "checker rows (healthcheck_instance_host_map) for one host; Cattle finds or "
+                   "creates them under HEALTHCHECK.<id>.INSTANCE.REGISTER (mechanism "
+                   "cattle_healthcheck_register_lock)",
+                   [](const WorldView& w) { return CheckerRows::of(w); },
+                   {"db"}});
+}
+
 void register_checks(Registry& r) {
   r.add_invariant({"lock.no_stale_holder_action",
                    "HA: a server acted under a service's ZooKeeper lock (inserted an instance, "
@@ -1056,6 +1132,7 @@ void register_models(Registry& registry) {
   register_names(registry);
   register_events(registry);
   register_checks(registry);
+  register_health_checks(registry);
   register_convergence(registry);
   register_ha_checks(registry);
   // HA-mode systems; they add nodes only when the scenario asks for them.

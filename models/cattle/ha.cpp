@@ -166,6 +166,8 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
   }
   // A health report waits for its row's write before it takes the container's lock.
   if (!volatile_.health_work.work.empty()) health_write_done(ctx, seq, result.ok());
+  // A registration's lock is held until its writes are answered (healthcheck_register.cpp).
+  if (!volatile_.health_register.work.empty()) health_register_write_done(ctx, seq, result.ok());
   // The placement lock is held until the placement's write is answered (placement_lock.cpp).
   placement_write_done(ctx, seq);
 }
@@ -472,6 +474,7 @@ void CattleServer::on_lock_wait_over(Ctx& ctx, ServiceId sid) {
 void CattleServer::on_lock_acquired(Ctx& ctx, const std::string& lock) {
   if (auto host = agent_of_lock(lock)) return on_agent_lock(ctx, *host, true);
   if (auto hci = health_lock_of(lock)) return health_lock_acquired(ctx, *hci);
+  if (auto iid = health_register_lock_of(lock)) return health_register_acquired(ctx, *iid);
   if (is_placement_lock(lock)) return placement_lock_acquired(ctx);
   if (auto pi = process_of_lock(lock)) return process_lock_answer(ctx, *pi, true);
   auto sid = service_of_lock(lock);

@@ -92,6 +92,7 @@ const HealthCheckSpec* CattleServer::health_spec_of(InstanceId iid) const {
 void CattleServer::start_health(Ctx& ctx) {
   cfg_.health_checks = ctx.mechanism(m_health_checks);
   cfg_.health_read_back = ctx.mechanism(m_health_read_back);
+  cfg_.health_register_lock = ctx.mechanism(m_health_register_lock);
   cfg_.config_item_triggers = ctx.mechanism(m_config_item_triggers);
   cfg_.config_pushes = ctx.intern("config_pushes");
   cfg_.health_cleanup_interval_ns = ctx.timing(t_health_cleanup_interval);
@@ -147,9 +148,13 @@ void CattleServer::health_started(Ctx& ctx, InstanceId iid) {
   if (health_spec_of(iid) == nullptr) return;
   std::optional<HealthRow> hrow = health_row(iid);
   if (!hrow) {
-    Transaction txn;
-    write::insert(txn, HealthcheckInstanceRow{{}, iid, Health::initializing, ctx.now()});
-    commit(ctx, txn);
+    // In HA with the registration lock the row is found or created under that lock
+    // (healthcheck_register.cpp), as createHealtcheckInstance does.
+    if (!health_register_locked()) {
+      Transaction txn;
+      write::insert(txn, HealthcheckInstanceRow{{}, iid, Health::initializing, ctx.now()});
+      commit(ctx, txn);
+    }
   } else if (hrow->state == Health::none) {
     Transaction txn;
     write::health(txn, hrow->id, Health::initializing, ctx.now());
@@ -166,11 +171,21 @@ const std::vector<HostId>& CattleServer::active_hosts() const {
 }
 
 bool CattleServer::register_health(Ctx& ctx, InstanceId iid) {
+  // In HA with the registration lock the rows are read back and written under the lock, later
+  // (healthcheck_register.cpp); the checker lists are pushed once they are in.
+  if (health_register_locked()) {
+    health_register(ctx, iid);
+    return false;
+  }
   std::optional<HealthRow> hrow = health_row(iid);
+  if (!hrow || row<InstanceRow>(iid) == nullptr) return false;
+  return add_checkers(ctx, iid, *hrow);
+}
+
+bool CattleServer::add_checkers(Ctx& ctx, InstanceId iid, const HealthRow& hrow) {
   const InstanceRow* instance = row<InstanceRow>(iid);
-  if (!hrow || instance == nullptr) return false;
   std::vector<HostId> kept;
-  for (const auto& [host, said] : hrow->checkers)
+  for (const auto& [host, said] : hrow.checkers)
     if (state_of(host) == HostState::active) kept.push_back(host);
   // pick_checkers adds none (and draws nothing) to a container with three active checkers: the
   // copy of every active host it would shuffle is made only when it is needed.
@@ -180,8 +195,12 @@ bool CattleServer::register_health(Ctx& ctx, InstanceId iid) {
   if (picked.empty()) return false;
   Transaction txn;
   for (HostId h : picked)
-    write::insert(txn, HealthcheckHostMapRow{{}, hrow->id, h, iid, Health::none});
+    write::insert(txn, HealthcheckHostMapRow{{}, hrow.id, h, iid, Health::none});
   commit(ctx, txn);
+  std::string hosts;
+  for (HostId h : picked) hosts += (hosts.empty() ? "" : ", ") + host_name(h);
+  ctx.log(LogLevel::debug,
+          fmt::format("instance {} gets checkers {} (it had {} active)", iid, hosts, kept.size()));
   return true;
 }
 

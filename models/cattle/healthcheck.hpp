@@ -124,6 +124,47 @@ class HealthWorkQueue {
   }
 };
 
+// HA: the wait for a container's HealthcheckRegisterLock is over (healthcheck_register.cpp).
+struct HealthRegisterWait {
+  static constexpr TimerKind k_kind{8, 20};
+  static constexpr std::array<unsigned, 1> k_bits{k_row_id_bits};
+  std::int64_t instance = 0;
+  STAMPEDE_FIELDS(instance)
+};
+
+// HA: a registration of a container's checkers under its lock HEALTHCHECK.<id>.INSTANCE.REGISTER
+// (healthcheck_register.cpp): take the lock, read the container's rows and the hosts back, create
+// what is missing, and give the lock back once the db has answered the writes.
+struct HealthRegistration {
+  enum class Phase : std::uint8_t { locking, reading, writing } phase = Phase::locking;
+  int reads = 0;  // reads still outstanding
+  bool read_failed = false;
+  bool again = false;           // asked for again while this one ran: run once more after it
+  bool created = false;         // it created checker rows (healthcheckinstancehostmap.create)
+  std::int64_t write_seq = -1;  // its last write, while the answer is awaited
+  Untracked<TimerId> timer;     // the lock wait
+  STAMPEDE_FIELDS(phase, reads, read_failed, again, created, write_seq, timer)
+};
+
+// A server's registrations, by container. Digested only when there is some, so that a run without
+// health checks keeps its digest.
+class HealthRegistrations {
+ public:
+  std::map<InstanceId, HealthRegistration> work;
+
+  void digest_into(Digest& d) const {
+    if (!work.empty()) state::add(d, work);
+  }
+  void perturb_for_test() {
+    if (!work.try_emplace(InstanceId{}).second) work.erase(InstanceId{});
+  }
+};
+
+// HA: the container's HealthcheckRegisterLock, "HEALTHCHECK.<instance id>.INSTANCE.REGISTER"
+// (healthcheck_register.cpp), and the container a lock's name gives (nullopt for another lock).
+std::string health_register_lock_name(InstanceId instance);
+std::optional<InstanceId> health_register_lock_of(std::string_view lock);
+
 // HA: the container's HealthcheckInstanceLock, "UPDATE.HCI.<id>" (healthcheck_ha.cpp), and the
 // row a lock's name gives (nullopt for another lock).
 std::string health_lock_name(HealthcheckInstanceId hci);

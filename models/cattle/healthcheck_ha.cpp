@@ -17,7 +17,8 @@
 //   report is dropped;
 // - the checkers are registered by the server that runs the container's start
 //   (InstanceHealthcheckRegister, a post-handler of instance.start: here the holder of the
-//   service's lock), and again by the server that runs a host's return to active;
+//   service's lock), and again by the server that runs a host's return to active, each under the
+//   container's lock HEALTHCHECK.<id>.INSTANCE.REGISTER (healthcheck_register.cpp);
 // - the reconcile of a host gone reconnecting (HealthCheckReconcileTrigger, a pre-handler of
 //   agent.reconnect) runs on the server that runs that host's process, the agent's owner; each
 //   row's removal decides under the same lock (HealthCheckReconcile.java line 30,
@@ -108,30 +109,35 @@ void CattleServer::on_health_read(Ctx& ctx, InstanceId iid, std::string_view tab
   auto it = volatile_.health_work.work.find(iid);
   if (it == volatile_.health_work.work.end() || it->second.front().reads <= 0) return;
   HealthWork& work = it->second.front();
-  if (!result.ok()) {
+  if (!result.ok())
     work.read_failed = true;
-  } else {
-    // The container's rows in the copy become the ones read; this server's writes the db has not
-    // answered yet go on top again, as after a read of the whole tables.
-    Transaction fresh;
-    std::set<mysql::RowId> read;
-    for (const auto& [id, r] : result.rows) {
-      fresh.put(std::string(table), id, r);
-      read.insert(id);
-    }
-    for (mysql::RowId id : volatile_.shared.where(table, "instance_id", to_text(iid.value)))
-      if (read.count(id) == 0) fresh.erase(std::string(table), id);
-    volatile_.shared.commit(fresh);
-    for (const auto& [seq, e] : volatile_.journal) {
-      if (e.acked) continue;
-      Transaction again = e.batch.to_transaction();
-      volatile_.shared.commit(again);
-    }
-  }
+  else
+    merge_read(table, iid, result);
   if (--work.reads > 0) return;
   if (work.read_failed) return health_work_done(ctx, iid, "the database did not answer");
   if (work.phase == HealthWork::Phase::reading) return health_write(ctx, iid);
   health_judge(ctx, iid);
+}
+
+void CattleServer::merge_read(std::string_view table, InstanceId iid, const DbResult& result) {
+  // The rows read replace those of the copy (the container's, or the whole table); this server's
+  // writes the db has not answered yet go on top again, as after a read of the whole tables.
+  Transaction fresh;
+  std::set<mysql::RowId> read;
+  for (const auto& [id, r] : result.rows) {
+    fresh.put(std::string(table), id, r);
+    read.insert(id);
+  }
+  if (iid.valid()) {
+    for (mysql::RowId id : volatile_.shared.where(table, "instance_id", to_text(iid.value)))
+      if (read.count(id) == 0) fresh.erase(std::string(table), id);
+  }
+  volatile_.shared.commit(fresh);
+  for (const auto& [seq, e] : volatile_.journal) {
+    if (e.acked) continue;
+    Transaction again = e.batch.to_transaction();
+    volatile_.shared.commit(again);
+  }
 }
 
 void CattleServer::health_write(Ctx& ctx, InstanceId iid) {

@@ -62,6 +62,7 @@ inline constexpr std::string_view m_process_lock = "cattle_process_lock";
 inline constexpr std::string_view m_health_checks = "cattle_health_checks";
 inline constexpr std::string_view m_health_read_back = "cattle_health_read_back";
 inline constexpr std::string_view m_config_item_triggers = "cattle_config_item_triggers";
+inline constexpr std::string_view m_health_register_lock = "cattle_healthcheck_register_lock";
 inline constexpr std::string_view t_health_cleanup_interval = "healthcheck_cleanup_interval";
 
 // HA: the Redis channel of Cattle's events, and the ZooKeeper lock of a service.

@@ -439,7 +439,7 @@ void CattleServer::on_timer(Ctx& ctx, std::uint64_t tag) {
       timer_tag::dispatch<PingTick, PingTimeout, ReplayTick, BusDrain, LockWait, AgentReply, HaBoot,
                           ServiceLockWait, ZkLost, ContainerRestart, ChangelogLockPoll,
                           ChangelogUpdateDone, BootFailed, HealthCleanupTick, HealthLockWait,
-                          MigrationDone, ConfigPoll, PlacementLockWait>(
+                          MigrationDone, ConfigPoll, PlacementLockWait, HealthRegisterWait>(
           tag, [&](const auto& t) { on(ctx, t); });
   STAMPEDE_ASSERT(known, "a Cattle server timer of no known kind");
 }

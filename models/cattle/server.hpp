@@ -260,12 +260,14 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
     HealthWorkQueue health_work;
     Placement placement;
     ProcessLocks process_locks;
+    // HA health checks (healthcheck_register.cpp): the registrations under their locks.
+    HealthRegistrations health_register;
     STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots, agent_locks, sockets,
                     bus, bus_scheduled, ha_booted, serving, cm_started, shared, cache_ready,
                     refreshing, refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
                     refresh_rows, journal, deferred, service_work, actions, reconcile_paused_logged,
                     seed_seq, down, lost_timer, migrated, changelog_deadline_ns, boot_failed,
-                    health_work, placement, process_locks)
+                    health_work, placement, process_locks, health_register)
   };
 
   mysql::Database& db() {
@@ -519,6 +521,23 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
   void health_lock_acquired(Ctx& ctx, HealthcheckInstanceId hci);
   void health_judge(Ctx& ctx, InstanceId instance);
   void on(Ctx& ctx, const HealthLockWait& t);
+  // HA registration of a container's checkers under HEALTHCHECK.<id>.INSTANCE.REGISTER
+  // (healthcheck_register.cpp, mechanism cattle_healthcheck_register_lock).
+  bool health_register_locked() const;
+  void health_register(Ctx& ctx, InstanceId instance);
+  void health_register_acquired(Ctx& ctx, InstanceId instance);
+  void on_health_register_read(Ctx& ctx, InstanceId instance, std::string_view table,
+                               const mysql::DbResult& result);
+  void health_register_write(Ctx& ctx, InstanceId instance);
+  void health_register_write_done(Ctx& ctx, std::int64_t seq, bool ok);
+  void health_register_done(Ctx& ctx, InstanceId instance, std::string_view dropped);
+  void on(Ctx& ctx, const HealthRegisterWait& t);
+  // The container's checker rows to add (pick_checkers on this server's copy), committed; whether
+  // there were any.
+  bool add_checkers(Ctx& ctx, InstanceId instance, const HealthRow& hrow);
+  // A fresh read of some of a table's rows into the copy: the rows whose `instance_id` is the
+  // container's, or (instance invalid) the whole table.
+  void merge_read(std::string_view table, InstanceId instance, const mysql::DbResult& result);
 
   // Ping monitor (ping_monitor.cpp).
   void ping_all(Ctx& ctx);
@@ -584,6 +603,7 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
     bool health_checks = true;
     bool health_any = false;  // the mechanism on, and a service has a health check
     bool health_read_back = true;  // HA: judge a report from the rows read back under its lock
+    bool health_register_lock = true;  // HA: register checkers under the container's lock
     // Push the checker lists only after the processes that increment the healthcheck item.
     bool config_item_triggers = true;
     SeriesId config_pushes = 0;  // the checker lists sent to agents

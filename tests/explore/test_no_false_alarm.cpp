@@ -64,13 +64,20 @@ const std::vector<std::string> k_mechanisms = {"agent_resync",
 // stand-in: with the table the manager checks in on its own connection, so once an injected
 // fault frees connections server-3 joins although its pool was refused, as the real manager,
 // which never looks at Cattle's pool, would.
-const std::vector<std::string> k_scenarios = {
-    "ha-db-restart",
-    "ha-cluster-table", "ha-even-ensemble", "ha-leftover-state", "ha-low-memory",
-    "ha-minority-partition", "ha-startup", "ha-wrong-bridge",
-    "hc-quorum-minority", "hc-strategy-none", "known-bugs/ha-stale-lock-holder",
-    "known-bugs/lease-lock-expired-waiter", "known-bugs/lease-lock", "known-bugs/zk-1419",
-    "ha-agent-isolated"};
+const std::vector<std::string> k_scenarios = {"ha-cluster-table",
+                                              "ha-even-ensemble",
+                                              "ha-leftover-state",
+                                              "ha-low-memory",
+                                              "ha-minority-partition",
+                                              "ha-startup",
+                                              "ha-wrong-bridge",
+                                              "hc-quorum-minority",
+                                              "hc-strategy-none",
+                                              "known-bugs/ha-stale-lock-holder",
+                                              "known-bugs/lease-lock-expired-waiter",
+                                              "known-bugs/lease-lock",
+                                              "known-bugs/zk-1419",
+                                              "ha-agent-isolated"};
 
 // Scenarios searched with their expectations replaced by a relaxed check: web at scale 2 at the
 // end (and the service locks exclusive). In each, an injected partition of agent-1 fails its web
@@ -82,11 +89,16 @@ const std::vector<std::string> k_scenarios = {
 // `never: service.scale_exceeded` does not allow for (docs/exploration.md). What must hold is
 // that the copies are gone by the end. ha-agent-isolated, out for the same finding before the
 // stop waited for its reply, passes its own expectations in these runs and is in the list above.
+// ha-db-restart joined them when the health-check registration lock (its ZooKeeper requests,
+// cattle_healthcheck_register_lock) moved the walk: random's run 3 isolates agent-2 at 24.4 s,
+// its web container is unhealthy at 36.1 s while the host is still active, and the replacement
+// on agent-1 runs beside the old copy past the grace (service.scale_exceeded at 47.3 s).
 struct Relaxed {
   const char* scenario;
   const char* end;  // the run's last second, "239s"
 };
-const Relaxed k_relaxed[] = {{"agent-partition", "299s"}, {"server-stop", "299s"}};
+const Relaxed k_relaxed[] = {
+    {"agent-partition", "299s"}, {"server-stop", "299s"}, {"ha-db-restart", "179s"}};
 
 std::string mechanism_flags() {
   std::string out;

@@ -71,6 +71,10 @@ const MechanismCase k_cases[] = {
     {"ha-alloc-lock", "cluster.mechanisms.cattle_allocator_lock=false", "host.port_conflict"},
     // The process instance's lock: another server's replay leaves a running process alone.
     {"ha-process-lock", "cluster.mechanisms.cattle_process_lock=false", "process.single_runner"},
+    // The health-check registration lock: two servers registering one container at once do not
+    // both add the checker it lacks.
+    {"ha-healthcheck-register", "cluster.mechanisms.cattle_healthcheck_register_lock=false",
+     "health.checker_rows"},
     // One Redis per node: a crash of redis-1 loses no event; with the single redis-1 the events
     // published while it is down are lost.
     {"ha-redis-crash", "cluster.mechanisms.cattle_redis_per_node=false", "cattle.event_lost"},
@@ -200,12 +204,14 @@ TEST_CASE("db restart: the servers learn of it from their connections and replac
   REQUIRE(on.passed);
   // Each on-demand pool had the restart's EOF on every connection it held (none was busy: the
   // crash falls between two rounds of the replay task, see the scenario file); seed 1 holds 10,
-  // 9 and 9, about one read of the tables each, and each configuration data source its 1 (11, 9
-  // and 9 before one Redis per node, cattle_redis_per_node, moved the run's steps; 10, 9 and 9
-  // before placements took the placement lock, cattle_allocator_lock; 11, 9 and 9 before
-  // membership went through the `cluster` table by default, whose managers draw their UUIDs from
-  // the run's streams; 10, 11 and 9 before zk_learner_connect_tries moved the run's draws).
-  const std::pair<const char*, int> pools[] = {{"server-1", 10}, {"server-2", 9}, {"server-3", 9}};
+  // 11 and 9, about one read of the tables each, and each configuration data source its 1 (10, 9
+  // and 9 before the health-check registration lock, cattle_healthcheck_register_lock, moved the
+  // run's steps; 11, 9 and 9 before one Redis per node, cattle_redis_per_node, moved the run's
+  // steps; 10, 9 and 9 before placements took the placement lock, cattle_allocator_lock; 11, 9 and
+  // 9 before membership went through the `cluster` table by default, whose managers draw their
+  // UUIDs from the run's streams; 10, 11 and 9 before zk_learner_connect_tries moved the run's
+  // draws).
+  const std::pair<const char*, int> pools[] = {{"server-1", 10}, {"server-2", 11}, {"server-3", 9}};
   for (const auto& [s, n] : pools) {
     INFO(s);
     CHECK(timeline_count(on, s,
