@@ -33,6 +33,26 @@
 //     goes to the server the DNS name gave.
 //   - The caller's reply-to, `reply.<owner>`, rides in the ping's sequence number (bits 32 and
 //     up: the owner's node), which the agent echoes, as it echoes a Cattle event's replyTo.
+//   - A process's agent command travels the same way with cattle_agent_commands_over_redis:
+//     AgentBasedProcessHandler.handle calls callSync on the agent's RemoteAgent (code/iaas/
+//     logic-common/src/main/java/io/cattle/platform/process/common/handler/
+//     AgentBasedProcessHandler.java:166 and 179-180), whose call publishes the AgentRequest
+//     on the EventService (RemoteAgentImpl.java:61-75 and 96-105), then the same two hops
+//     as a ping. callSync sends once and throws on timeout (lines 66-88, eventing.retry=1:
+//     agent_reply_timeout in models/register.cpp); the process fails and the replay runs it
+//     again (process_engine.cpp). The command rides the ping's channel with a payload marked
+//     `c`: its message type, instance, the caller's node (its reply-to) and container name.
+//   - The agent answers a command with its ContainerEvent to the server that wrote it on its
+//     socket. That server keeps each command's reply-to until the answer (ReplyToTable,
+//     ping_table.hpp), as the agent's reply names the event's replyTo, and publishes the answer
+//     there marked `e`: answers of one instance and kind go to their commands' callers in the
+//     order the commands went, and a command the agent never answers (a stop of a container
+//     it no longer has) leaves its caller first in line until the socket closes. A forwarding
+//     server that crashed in between has lost it, and the answer with it: python-agent's reply goes
+//     out on the socket's server, whose restart closed the socket. A command to an agent whose
+//     socket closes before it answers loses its reply-to too: the caller's timeout takes over. Only
+//     the death of a container (event_died) is not an answer: the host-api posts it to the API
+//     (server.cpp).
 //   - A server never unsubscribes a detached agent's channel (the subscription handler does when
 //     the socket closes); it forwards only to the agents attached now, which is the same traffic
 //     to the agents.
@@ -51,6 +71,9 @@ namespace {
 constexpr std::string_view k_ping_channel_prefix = "ping;agent=";
 constexpr std::string_view k_reply_channel_prefix = "reply.";
 constexpr int k_reply_to_shift = 32;
+// The first byte of a command's and of a command reply's payload; a ping's begins with a digit.
+constexpr char k_command_mark = 'c';
+constexpr char k_reply_mark = 'e';
 
 std::string ping_channel(HostId host) {
   return fmt::format("{}{}", k_ping_channel_prefix, host.value);
@@ -67,6 +90,25 @@ std::int64_t read_int(const std::string& s, std::size_t& pos) {
 
 std::string reply_channel(std::string_view server) {
   return fmt::format("{}{}", k_reply_channel_prefix, server);
+}
+
+// The space-separated names of a payload from `pos` (at a space or the end) to its end.
+std::vector<std::string> read_names(const std::string& payload, std::size_t pos) {
+  std::vector<std::string> names;
+  while (pos < payload.size()) {
+    std::size_t end = payload.find(' ', pos + 1);
+    if (end == std::string::npos) end = payload.size();
+    if (end > pos + 1) names.push_back(payload.substr(pos + 1, end - pos - 1));
+    pos = end;
+  }
+  return names;
+}
+
+void append_names(std::string& payload, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    payload += ' ';
+    payload += name;
+  }
 }
 
 }  // namespace
@@ -89,6 +131,12 @@ void CattleServer::detach_socket(Ctx& ctx, NodeId peer) {
   auto& sockets = volatile_.sockets.map();
   for (auto it = sockets.begin(); it != sockets.end(); ++it)
     if (it->second == peer) {
+      // The commands forwarded on the socket will not be answered through this server.
+      auto& replies = volatile_.reply_to.map();
+      for (auto r = replies.begin(); r != replies.end();) {
+        std::erase_if(r->second, [host = it->first](const auto& e) { return e.first == host; });
+        r = r->second.empty() ? replies.erase(r) : std::next(r);
+      }
       sockets.erase(it);
       return;
     }
@@ -108,10 +156,15 @@ void CattleServer::on_bus_message(Ctx& ctx, const std::string& channel,
                                   const std::string& payload) {
   if (channel.compare(0, k_ping_channel_prefix.size(), k_ping_channel_prefix) == 0) {
     std::size_t pos = k_ping_channel_prefix.size();
-    return forward_ping(ctx, HostId{read_int(channel, pos)}, payload);
+    HostId host{read_int(channel, pos)};
+    if (!payload.empty() && payload[0] == k_command_mark)
+      return forward_command(ctx, host, payload);
+    return forward_ping(ctx, host, payload);
   }
-  if (channel.compare(0, k_reply_channel_prefix.size(), k_reply_channel_prefix) == 0)
+  if (channel.compare(0, k_reply_channel_prefix.size(), k_reply_channel_prefix) == 0) {
+    if (!payload.empty() && payload[0] == k_reply_mark) return on_bus_reply(ctx, payload);
     return on_bus_pong(ctx, payload);
+  }
   // Any change another server made: read the tables again.
   refresh(ctx, false);
 }
@@ -128,8 +181,7 @@ void CattleServer::forward_ping(Ctx& ctx, HostId host, const std::string& payloa
 void CattleServer::publish_pong(Ctx& ctx, HostId host, const Pong& m) {
   auto owner = static_cast<NodeId>(static_cast<std::uint64_t>(m.seq) >> k_reply_to_shift);
   std::string payload = fmt::format("{} {} {}", host.value, m.seq, m.lists_containers ? 1 : 0);
-  if (m.lists_containers)
-    for (const std::string& name : names_of(m.containers)) payload += " " + name;
+  if (m.lists_containers) append_names(payload, names_of(m.containers));
   redis_->publish(ctx, reply_channel(ctx.name_of(owner)), payload);
 }
 
@@ -143,14 +195,55 @@ void CattleServer::on_bus_pong(Ctx& ctx, const std::string& payload) {
   if (!sent_ns) return;  // it already timed out
   ping_succeeded(ctx, host);
   if (!lists) return;
-  std::vector<std::string> names;
-  while (pos < payload.size()) {
-    std::size_t end = payload.find(' ', pos + 1);
-    if (end == std::string::npos) end = payload.size();
-    if (end > pos + 1) names.push_back(payload.substr(pos + 1, end - pos - 1));
-    pos = end;
-  }
-  sync_containers(ctx, host, names, *sent_ns);
+  sync_containers(ctx, host, read_names(payload, pos), *sent_ns);
+}
+
+void CattleServer::publish_command(Ctx& ctx, HostId host, std::uint32_t type, std::int64_t instance,
+                                   const std::vector<std::string>& names) {
+  std::string payload = fmt::format("{}{} {} {}", k_command_mark, type, instance, ctx.self());
+  append_names(payload, names);
+  redis_->publish(ctx, ping_channel(host), payload);
+}
+
+void CattleServer::forward_command(Ctx& ctx, HostId host, const std::string& payload) {
+  auto it = volatile_.sockets.map().find(host);
+  if (it == volatile_.sockets.map().end()) return;  // its socket is on another server, or gone
+  std::size_t pos = 1;
+  auto type = static_cast<std::uint32_t>(read_int(payload, pos));
+  std::int64_t instance = read_int(payload, pos);
+  auto owner = static_cast<NodeId>(read_int(payload, pos));
+  auto body = make_names(read_names(payload, pos));
+  std::int64_t answer = type == StartContainer::k_type ? event_started : event_stopped;
+  volatile_.reply_to.map()[{instance, answer}].emplace_back(host, owner);
+  NodeId agent = it->second;
+  if (type == StartContainer::k_type)
+    ctx.send(agent, wire::encode(StartContainer{instance, std::move(body)}));
+  else if (type == StopContainer::k_type)
+    ctx.send(agent, wire::encode(StopContainer{instance, std::move(body)}));
+  else
+    ctx.send(agent, wire::encode(DeactivateContainer{instance, std::move(body)}));
+}
+
+void CattleServer::relay_reply(Ctx& ctx, const ContainerEvent& m) {
+  auto& replies = volatile_.reply_to.map();
+  auto it = replies.find({m.instance, static_cast<std::int64_t>(m.kind)});
+  if (it == replies.end()) return;  // its reply-to is gone (see the top of the file)
+  auto [host, owner] = it->second.front();
+  it->second.erase(it->second.begin());
+  if (it->second.empty()) replies.erase(it);
+  std::string payload = fmt::format("{}{} {} {}", k_reply_mark, host.value, m.instance,
+                                    static_cast<std::int64_t>(m.kind));
+  append_names(payload, names_of(m.container));
+  redis_->publish(ctx, reply_channel(ctx.name_of(owner)), payload);
+}
+
+void CattleServer::on_bus_reply(Ctx& ctx, const std::string& payload) {
+  std::size_t pos = 1;
+  HostId host{read_int(payload, pos)};
+  std::int64_t instance = read_int(payload, pos);
+  auto kind = static_cast<ContainerEventKind>(read_int(payload, pos));
+  container_event(ctx, agent_node(ctx, host),
+                  ContainerEvent{instance, kind, make_names(read_names(payload, pos))});
 }
 
 }  // namespace stampede::cattle

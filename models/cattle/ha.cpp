@@ -161,7 +161,7 @@ void CattleServer::on_commit_result(Ctx& ctx, std::int64_t seq, const DbResult& 
         fail_process(ctx, d.pi, "its service's lock is not held");
         continue;
       }
-      if (d.to != k_no_node) ctx.send(d.to, wire::encode(d.msg));
+      if (d.to != k_no_node) command_agent(ctx, d.host, d.to, d.msg);
     }
   }
   // A health report waits for its row's write before it takes the container's lock.
@@ -217,15 +217,16 @@ std::size_t CattleServer::drop_unsent_writes(Ctx& ctx) {
   return dropped;
 }
 
-void CattleServer::send_when_durable(Ctx& ctx, ProcessId pi, NodeId to, StartContainer msg) {
+void CattleServer::send_when_durable(Ctx& ctx, ProcessId pi, HostId host, NodeId to,
+                                     StartContainer msg) {
   std::int64_t last = durable_.next_seq - 1;
   bool pending = false;
   for (const auto& [seq, e] : volatile_.journal) pending = pending || (seq <= last && !e.acked);
   if (!pending) {
-    if (to != k_no_node) ctx.send(to, wire::encode(msg));
+    if (to != k_no_node) command_agent(ctx, host, to, msg);
     return;
   }
-  volatile_.deferred[last].push_back(DeferredSend{pi, to, std::move(msg)});
+  volatile_.deferred[last].push_back(DeferredSend{pi, to, host, std::move(msg)});
 }
 
 void CattleServer::prune_journal() {

@@ -365,7 +365,7 @@ void CattleServer::remove_for_health(Ctx& ctx, InstanceId iid, std::string_view 
   if (!cfg_.stop_waits_reply && reachable) {
     NodeId agent = agent_node(ctx, host);
     if (agent != k_no_node)
-      ctx.send(agent, wire::encode(StopContainer{iid.value, make_names({container})}));
+      command_agent(ctx, host, agent, StopContainer{iid.value, make_names({container})});
   }
   ctx.event(LogLevel::notable,
             Event("cattle.container_removed").with("container", container)
@@ -419,7 +419,7 @@ void CattleServer::stop_removed_copies(Ctx& ctx, HostId host,
                   .with("host", host_name(host)),
               fmt::format("container {} runs on {} though removed: stopping it", instance->name,
                           host_name(host)));
-    ctx.send(agent, wire::encode(StopContainer{iid.value, make_names({instance->name})}));
+    command_agent(ctx, host, agent, StopContainer{iid.value, make_names({instance->name})});
   }
 }
 

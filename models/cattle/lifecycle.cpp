@@ -125,6 +125,19 @@ static void register_agent_events_bus(Registry& r) {
                    "the ping timeout fails every ping and sends hosts reconnecting while agents "
                    "stay connected; off: the owner pings the agent directly and the agent follows "
                    "whoever pings it"});
+  r.add_mechanism({std::string(m_agent_commands_bus),
+                   "HA, with cattle_agent_events_over_redis: a process's agent command (a "
+                   "container's start, stop or deactivate) travels as a Redis event like a ping: "
+                   "AgentBasedProcessHandler.java:166 and 179-180 calls RemoteAgentImpl.callSync, "
+                   "whose call publishes it (RemoteAgentImpl.java:61-75 and 96-105, rancher/cattle "
+                   "v0.165.8); the server holding the agent's websocket forwards it, and the "
+                   "agent's answer goes back over the bus to the caller's reply-to, so a command "
+                   "sent while the bus is down, or whose socket's server crashes before the "
+                   "answer, is lost: the caller's process times out after agent_reply_timeout and "
+                   "the replay runs it again; off (the default for now: switched on, it moves "
+                   "the HA pins listed in docs/ha-models.md): the caller sends commands to the "
+                   "agent directly and the agent answers it directly",
+                   false});
 }
 
 // The schema migration's names (migration.cpp).

@@ -50,6 +50,9 @@ inline constexpr std::string_view m_redis_per_node = "cattle_redis_per_node";
 // HA: the owner's pings reach the agent as Redis events through the server holding its
 // websocket, and the replies come back the same way (agent_bus.cpp).
 inline constexpr std::string_view m_agent_events_bus = "cattle_agent_events_over_redis";
+// HA: the agent commands (start, stop, deactivate) and their replies take the same way
+// (agent_bus.cpp).
+inline constexpr std::string_view m_agent_commands_bus = "cattle_agent_commands_over_redis";
 // The allocator (allocator.cpp).
 inline constexpr std::string_view m_alloc_spread = "cattle_allocator_spread";
 inline constexpr std::string_view m_alloc_ports = "cattle_allocator_ports";

@@ -111,4 +111,28 @@ class SocketTable {
   std::map<HostId, NodeId> rows_;
 };
 
+// HA with cattle_agent_commands_over_redis: the reply-to of each agent command a server wrote on
+// an agent's socket, by (instance, the kind of ContainerEvent that answers it), with the agent's
+// host (agent_bus.cpp), in the order the commands went: the agent answers each command, so two
+// callers of one instance's stop (a replay beside a running process) each get an answer. Empty,
+// it adds nothing to the digest, as SocketTable.
+class ReplyToTable {
+ public:
+  using Key = std::pair<std::int64_t, std::int64_t>;
+  using Entry = std::pair<HostId, NodeId>;
+  using Entries = std::vector<Entry>;
+  std::map<Key, Entries>& map() { return rows_; }
+  const std::map<Key, Entries>& map() const { return rows_; }
+  void digest_into(Digest& d) const {
+    if (rows_.empty()) return;
+    state::add(d, rows_);
+  }
+  void perturb_for_test() {
+    if (rows_.erase(Key{}) == 0) rows_.emplace(Key{}, Entries{Entry{}});
+  }
+
+ private:
+  std::map<Key, Entries> rows_;
+};
+
 }  // namespace stampede::cattle

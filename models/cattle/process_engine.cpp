@@ -176,12 +176,13 @@ void CattleServer::call_agent(Ctx& ctx, ProcessId pi, HostId host, bool start) {
     StartContainer msg{p.resource_id, std::move(names)};
     // In HA the command waits until the database has the writes before it (ha.cpp), as Cattle
     // commits a process's transaction before it calls the agent.
-    if (cm_) send_when_durable(ctx, pi, agent, std::move(msg));
+    if (cm_)
+      send_when_durable(ctx, pi, host, agent, std::move(msg));
     else if (agent != k_no_node) ctx.send(agent, wire::encode(msg));
   } else if (agent != k_no_node) {
     // The stop goes at once, in HA too: it is not an action under the service's lock, and a
     // stop that overtakes its own stopping write changes nothing another server acts on.
-    ctx.send(agent, wire::encode(DeactivateContainer{p.resource_id, std::move(names)}));
+    command_agent(ctx, host, agent, DeactivateContainer{p.resource_id, std::move(names)});
   }
   // One send, then the timeout (eventing.retry=1, eventing.timeout.millis=15000: register.cpp,
   // agent_reply_timeout); the replay runs a timed-out process again.

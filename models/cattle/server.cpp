@@ -90,6 +90,7 @@ void CattleServer::load_config(Ctx& ctx) {
   cfg_.pool_on_demand = ctx.mechanism(m_pool_on_demand);
   cfg_.redis_per_node = ctx.mechanism(m_redis_per_node);
   cfg_.agent_events_bus = ctx.mechanism(m_agent_events_bus);
+  cfg_.agent_commands_bus = ctx.mechanism(m_agent_commands_bus);
   cfg_.curator_lost_after_ns = ctx.timing(t_curator_lost_after);
   cfg_.boot_time_ns = ctx.timing(t_boot_time);
   cfg_.restart_backoff_ns = ctx.timing(t_restart_backoff);
@@ -390,6 +391,13 @@ void CattleServer::answer_api(Ctx& ctx, NodeId to, std::int64_t request, std::in
 }
 
 void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
+  // With the commands on the bus, a start's or a stop's answer goes back to the caller over the
+  // bus (agent_bus.cpp); only a container's death is the agent's own report.
+  if (agent_commands_on_bus() && m.kind != event_died) return relay_reply(ctx, m);
+  container_event(ctx, from, m);
+}
+
+void CattleServer::container_event(Ctx& ctx, NodeId from, const ContainerEvent& m) {
   // A report from a host other than the one the instance is placed on is about a stray copy: a
   // start command that waited on a paused agent while the create was retried (and placed) on
   // another host once this one went reconnecting. Cattle v0.165.8 does not stop it (the
@@ -401,8 +409,9 @@ void CattleServer::on(Ctx& ctx, NodeId from, const ContainerEvent& m) {
     HostId placed = row ? row->host : HostId{};
     auto reporter = host_of_node(ctx, from);
     if (placed.valid() && reporter && *reporter != placed) {
+      // The stop is an agent command like any other: over the bus when the commands take it.
       if (m.kind == event_started)
-        ctx.send(from, wire::encode(StopContainer{m.instance, m.container}));
+        command_agent(ctx, *reporter, from, StopContainer{m.instance, m.container});
       return;
     }
   }

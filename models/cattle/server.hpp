@@ -187,8 +187,9 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
   struct DeferredSend {
     ProcessId pi;
     NodeId to = k_no_node;
+    HostId host;
     StartContainer msg;
-    STAMPEDE_FIELDS(pi, to, msg)
+    STAMPEDE_FIELDS(pi, to, host, msg)
   };
 
   // What survives a crash: the embedded store's files and the boot count. The three sequence
@@ -224,6 +225,9 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
     // HA, cattle_agent_events_over_redis: the agents whose websocket this server holds, each
     // subscribed to its events on the Redis bus (agent_bus.cpp).
     SocketTable sockets;
+    // HA, cattle_agent_commands_over_redis: the reply-to of each command this server wrote on an
+    // agent's socket, until the agent answers (agent_bus.cpp).
+    ReplyToTable reply_to;
     std::deque<BusEvent> bus;
     bool bus_scheduled = false;
     // HA mode.
@@ -263,11 +267,12 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
     // HA health checks (healthcheck_register.cpp): the registrations under their locks.
     HealthRegistrations health_register;
     STAMPEDE_FIELDS(memory, locks, running, pings, ping_round, ping_slots, agent_locks, sockets,
-                    bus, bus_scheduled, ha_booted, serving, cm_started, shared, cache_ready,
-                    refreshing, refresh_again, refresh_then_replay, refresh_waiting, refresh_failed,
-                    refresh_rows, journal, deferred, service_work, actions, reconcile_paused_logged,
-                    seed_seq, down, lost_timer, migrated, changelog_deadline_ns, boot_failed,
-                    health_work, placement, process_locks, health_register)
+                    reply_to, bus, bus_scheduled, ha_booted, serving, cm_started, shared,
+                    cache_ready, refreshing, refresh_again, refresh_then_replay, refresh_waiting,
+                    refresh_failed, refresh_rows, journal, deferred, service_work, actions,
+                    reconcile_paused_logged, seed_seq, down, lost_timer, migrated,
+                    changelog_deadline_ns, boot_failed, health_work, placement, process_locks,
+                    health_register)
   };
 
   mysql::Database& db() {
@@ -427,6 +432,24 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
   void forward_ping(Ctx& ctx, HostId host, const std::string& payload);
   void publish_pong(Ctx& ctx, HostId host, const Pong& m);
   void on_bus_pong(Ctx& ctx, const std::string& payload);
+  // HA, cattle_agent_commands_over_redis (agent_bus.cpp): the agent commands and their replies
+  // over Redis too.
+  bool agent_commands_on_bus() const { return agent_events_on_bus() && cfg_.agent_commands_bus; }
+  // Sends a command (StartContainer, StopContainer, DeactivateContainer) to the agent of `host`,
+  // whose node is `agent`: published on the bus when the commands go over it, else direct.
+  template <class Cmd>
+  void command_agent(Ctx& ctx, HostId host, NodeId agent, const Cmd& cmd) {
+    if (agent_commands_on_bus())
+      return publish_command(ctx, host, Cmd::k_type, cmd.instance, names_of(cmd.container));
+    if (agent != k_no_node) ctx.send(agent, wire::encode(cmd));
+  }
+  void publish_command(Ctx& ctx, HostId host, std::uint32_t type, std::int64_t instance,
+                       const std::vector<std::string>& names);
+  void forward_command(Ctx& ctx, HostId host, const std::string& payload);
+  void relay_reply(Ctx& ctx, const ContainerEvent& m);
+  void on_bus_reply(Ctx& ctx, const std::string& payload);
+  // An agent's ContainerEvent, from its node `from` (directly, or its reply over the bus).
+  void container_event(Ctx& ctx, NodeId from, const ContainerEvent& m);
   // PingMonitorImpl.handleUnowned on its rounds: tries the agent's connection lock.
   void try_agent_lock(Ctx& ctx, HostId host);
   void on_agent_lock(Ctx& ctx, HostId host, bool acquired);
@@ -452,7 +475,7 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
   void publish_event(Ctx& ctx, const std::string& name);
   // Sends `msg` for process `pi` once every write made so far is in the database, and only if
   // the server may still act on the process's service then.
-  void send_when_durable(Ctx& ctx, ProcessId pi, NodeId to, StartContainer msg);
+  void send_when_durable(Ctx& ctx, ProcessId pi, HostId host, NodeId to, StartContainer msg);
 
   // The allocator (allocator.cpp): the host for a new instance, or none with `why` saying why.
   HostId allocate(Ctx& ctx, InstanceId instance, std::string& why);
@@ -577,6 +600,7 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
     bool pool_on_demand = true;
     bool redis_per_node = true;
     bool agent_events_bus = true;
+    bool agent_commands_bus = true;
     DurationNs curator_lost_after_ns = 0;
     DurationNs boot_time_ns = 0;
     DurationNs restart_backoff_ns = 0;

@@ -1,6 +1,7 @@
-// Pings over the Redis bus (mechanism cattle_agent_events_over_redis, models/cattle/
-// agent_bus.cpp): the owner of an agent publishes its ping, the server holding the agent's
-// websocket forwards it, and the reply comes back over the bus.
+// Pings and agent commands over the Redis bus (mechanisms cattle_agent_events_over_redis and
+// cattle_agent_commands_over_redis, models/cattle/agent_bus.cpp): the owner of an agent publishes
+// its ping, or a process its command, the server holding the agent's websocket forwards it, and
+// the reply comes back over the bus.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@ using namespace stampede::test;
 namespace {
 
 constexpr const char* k_bus_off = "cluster.mechanisms.cattle_agent_events_over_redis=false";
+constexpr const char* k_commands_off = "cluster.mechanisms.cattle_agent_commands_over_redis=false";
 
 // The servers' "host agent-K reconnecting" lines (not the expectations' lines).
 std::size_t hosts_reconnecting(const RunOutcome& out) {
@@ -21,6 +23,18 @@ std::size_t hosts_reconnecting(const RunOutcome& out) {
     n += e.text.rfind("host ", 0) == 0 && e.text.find(" reconnecting") != std::string::npos;
   return n;
 }
+
+// When `node` first logged a line containing `text` (-1: never).
+TimeNs first_time(const RunOutcome& out, const std::string& node, const std::string& text) {
+  for (const TimelineEntry& e : out.timeline)
+    if (e.node == node && e.text.find(text) != std::string::npos) return e.time_ns;
+  return -1;
+}
+
+// server-1 crashes at 60 s, so that server-3 owns the agents and runs the restart while
+// server-2 holds their sockets; web/1 (on agent-2) dies at 100 s.
+const std::string k_crossed_faults =
+    "faults=[{at: 60s, crash: server-1}, {at: 100s, kill_container: wordpress/web/1}";
 
 }  // namespace
 
@@ -83,4 +97,54 @@ TEST_CASE("a late Hello's socket is closed by the agent and the host stays activ
       CHECK(timeline_count(out.out, "agent-1",
                            std::string("closed the socket a late Hello opened on ") + server) >= 1);
   }
+}
+
+// Goal: with every Redis down a container's restart cannot reach its agent: the start times out
+// and the replay's start gets through once the bus is back; sent directly it restarts at once.
+TEST_CASE("every Redis down: a dead container's start waits for the bus", "[ha][bus]") {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    Run on = run(load("ha-redis-command-lost"), seed, LogLevel::info);
+    INFO("seed " << seed << "\n" << failures(on.out));
+    CHECK(on.out.passed);
+    TimeNs restarted = -1;
+    for (const char* s : {"server-1", "server-2", "server-3"}) {
+      TimeNs t = first_time(on.out, s, "container wordpress/web/1 restarted");
+      if (t >= 0 && (restarted < 0 || t < restarted)) restarted = t;
+    }
+    // The subscribers are back at 120 s (redis.retry.millis after the crash at 60 s).
+    CHECK(restarted > 120 * k_s);
+    Run off = run(load("ha-redis-command-lost", {k_commands_off}), seed, LogLevel::info);
+    CHECK_FALSE(off.out.passed);
+    CHECK(any_failed_containing(off.out, "during: [66s, 119s]"));
+  }
+}
+
+// Goal: a process's command reaches an agent whose socket is on another server and the answer
+// comes back over the bus to the caller: the restart finishes without a timeout.
+TEST_CASE("a command crosses servers: the caller and the agent's socket server differ",
+          "[ha][bus]") {
+  Run out = run(load("ha-redis-command-lost", {k_crossed_faults + "]"}), 1, LogLevel::info);
+  CHECK(timeline_count(out.out, "agent-2", "connected to server-2") == 1);
+  CHECK(timeline_count(out.out, "server-3", "connection lock of agent agent-2") == 1);
+  TimeNs restarted = first_time(out.out, "server-3", "container wordpress/web/1 restarted");
+  CHECK(restarted > 100 * k_s);
+  CHECK(restarted < 103 * k_s);
+  CHECK(timeline_count(out.out, "server-3", "no answer from the agent") == 0);
+}
+
+// Goal: the socket's server crashes between the command and the answer: the answer is lost with
+// it, the caller's process times out (15 s) and the replay's start finds the container running.
+// Sent directly, the answer reaches the caller whatever happens to server-2.
+TEST_CASE("the socket's server crashes before the answer: the start is replayed", "[ha][bus]") {
+  const std::string faults = k_crossed_faults + ", {at: 100.5s, crash: server-2}]";
+  Run on = run(load("ha-redis-command-lost", {faults}), 1, LogLevel::info);
+  CHECK(timeline_count(on.out, "agent-2", "container wordpress/web/1 started") >= 2);
+  TimeNs failed = first_time(on.out, "server-3", "failed: no answer from the agent");
+  CHECK(failed > 115 * k_s);
+  CHECK(first_time(on.out, "server-3", "container wordpress/web/1 restarted") > failed);
+  Run off = run(load("ha-redis-command-lost", {faults, k_commands_off}), 1, LogLevel::info);
+  TimeNs restarted = first_time(off.out, "server-3", "container wordpress/web/1 restarted");
+  CHECK(restarted > 100 * k_s);
+  CHECK(restarted < 103 * k_s);
+  CHECK(timeline_count(off.out, "server-3", "no answer from the agent") == 0);
 }
