@@ -87,7 +87,9 @@ struct ServiceLockWait {
 
 // HA: the wait for the per-environment placement lock is over (placement_lock.cpp).
 struct PlacementLockWait {
-  static constexpr TimerKind k_kind{8, 17};
+  // 19, not MigrationDone's 17: until session 26 both had 17, and the dispatch, which finds the
+  // first listed kind a tag has, ran on(MigrationDone) when a placement wait ended.
+  static constexpr TimerKind k_kind{8, 19};
   static constexpr std::array<unsigned, 0> k_bits{};
   STAMPEDE_FIELDS()
 };

@@ -103,9 +103,27 @@ std::uint64_t encode(const T& t) {
   return tag;
 }
 
+// Whether two kinds can be told apart: neither's bits are a prefix of the other's.
+constexpr bool kinds_distinct(TimerKind a, TimerKind b) {
+  if (a.bits > b.bits) return kinds_distinct(b, a);
+  return (b.value >> (b.bits - a.bits)) != a.value;
+}
+
+// Whether every pair of the kinds can be told apart.
+template <TimerStruct... Ts>
+constexpr bool all_kinds_distinct() {
+  constexpr std::array<TimerKind, sizeof...(Ts)> kinds{Ts::k_kind...};
+  for (std::size_t i = 0; i < kinds.size(); ++i)
+    for (std::size_t j = i + 1; j < kinds.size(); ++j)
+      if (!kinds_distinct(kinds[i], kinds[j])) return false;
+  return true;
+}
+
 // Calls handler(*decode<T>(tag)) for the first T among Ts whose kind the tag has; false when none.
+// Two structs of one kind would make the later one unreachable, so the kinds must differ.
 template <TimerStruct... Ts, class Handler>
 bool dispatch(std::uint64_t tag, Handler&& handler) {
+  static_assert(all_kinds_distinct<Ts...>(), "two timer structs share a kind");
   return ([&] {
     if (auto t = decode<Ts>(tag)) {
       handler(*t);

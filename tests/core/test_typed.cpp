@@ -193,4 +193,15 @@ TEST_CASE("a timer tag keeps its kind in the top bits and its fields below", "[t
   CHECK(ticks == 1);
 }
 
+TEST_CASE("timer structs of one kind, or of kinds one of which prefixes the other, are refused",
+          "[typed]") {
+  // dispatch static_asserts all_kinds_distinct: a second struct of a kind would never run
+  // (until session 26 a Cattle server's placement-lock wait ran as its MigrationDone).
+  STATIC_REQUIRE(timer_tag::all_kinds_distinct<Tick, Tock>());
+  STATIC_REQUIRE_FALSE(timer_tag::kinds_distinct(TimerKind{8, 17}, TimerKind{8, 17}));
+  STATIC_REQUIRE_FALSE(timer_tag::kinds_distinct(TimerKind{4, 1}, TimerKind{8, 0x1F}));
+  STATIC_REQUIRE(timer_tag::kinds_distinct(TimerKind{4, 1}, TimerKind{8, 0x2F}));
+  STATIC_REQUIRE(timer_tag::kinds_distinct(TimerKind{8, 17}, TimerKind{8, 19}));
+}
+
 }  // namespace stampede
