@@ -146,6 +146,8 @@ void DbNode::on_start(Ctx& ctx) {
   cfg_.queries = ctx.intern(k_metric_queries);
   cfg_.refused = ctx.intern(k_metric_refused);
   cfg_.wait_timeout_ns = ctx.timing(k_wait_timeout);
+  cfg_.keepalive_time_ns = ctx.timing(k_tcp_keepalive_time);
+  cfg_.keepalive = ctx.mechanism(k_tcp_keepalive);
   ctx.event(LogLevel::info, Event("mysql.ready").with("port", std::int64_t{3306}),
             "mysqld: ready for connections. port: 3306");
 }
@@ -156,7 +158,7 @@ void DbNode::on_crash() {
 }
 
 void DbNode::on_timer(Ctx& ctx, std::uint64_t tag) {
-  timer_tag::dispatch<IdleSweepTimer>(tag, [&](const auto& t) { on(ctx, t); });
+  timer_tag::dispatch<IdleSweepTimer, KeepaliveTimer>(tag, [&](const auto& t) { on(ctx, t); });
 }
 
 void DbNode::on_message(Ctx& ctx, NodeId from, const Message& msg) {
@@ -225,6 +227,7 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
         client_of(it->first.second) == client_of(m.conn) && !half_open(ctx, it->second, socket))
       stale.push_back(it->first.second);
   for (std::int64_t c : stale) close(from, c);
+  mark_peer_gone(ctx, from, socket);
 
   if (auto err = durable_.store.db.connect()) {
     ctx.count(cfg_.refused, 1);
@@ -233,7 +236,7 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbOpen& m) {
     ctx.send(from, wire::encode(DbRefused{m.conn, answer(std::move(r))}));
     return;
   }
-  connections.emplace(std::pair{from, m.conn}, Session{0, ctx.now(), std::nullopt, socket});
+  connections.emplace(std::pair{from, m.conn}, Session{0, ctx.now(), std::nullopt, socket, {}});
   if (!volatile_.sweep_set) set_sweep(ctx, cfg_.wait_timeout_ns);
   ctx.send(from, wire::encode(DbOpened{m.conn}));
 }
@@ -286,6 +289,42 @@ void DbNode::on(Ctx& ctx, const IdleSweepTimer&) {
                           ctx.name_of(client)));
   }
   if (next_ns != 0) set_sweep(ctx, next_ns - now);
+}
+
+void DbNode::mark_peer_gone(Ctx& ctx, NodeId from, std::uint32_t socket) {
+  // mysqld turns TCP keepalive on for every client connection (check_connection() in
+  // sql/sql_connect.cc calls vio_keepalive(net->vio, TRUE), in MySQL 5.5 and MariaDB alike), so
+  // the kernel probes a socket idle for net.ipv4.tcp_keepalive_time (db_tcp_keepalive_time).
+  // A probe to a host whose process is gone is answered with a reset, and mysqld's read fails:
+  // the session is aborted then, long before wait_timeout. A probe that a live peer acknowledges
+  // changes nothing, so only half-open sessions are watched.
+  if (!cfg_.keepalive) return;
+  auto& connections = volatile_.connections;
+  for (auto it = connections.lower_bound({from, INT64_MIN});
+       it != connections.end() && it->first.first == from; ++it) {
+    Session& s = it->second;
+    if (s.peer_gone.value || !half_open(ctx, s, socket)) continue;
+    s.peer_gone.value = true;
+    const TimeNs due_ns = s.last_active_ns + cfg_.keepalive_time_ns;
+    ctx.set_timer(due_ns > ctx.now() ? due_ns - ctx.now() : 0, timer_tag::encode(KeepaliveTimer{}));
+  }
+}
+
+void DbNode::on(Ctx& ctx, const KeepaliveTimer&) {
+  const TimeNs now = ctx.now();
+  std::vector<std::pair<NodeId, std::int64_t>> reset;
+  for (const auto& [key, session] : volatile_.connections)
+    if (session.peer_gone.value && session.last_active_ns + cfg_.keepalive_time_ns <= now)
+      reset.push_back(key);
+  for (const auto& [client, conn] : reset) {
+    close(client, conn);
+    ctx.event(
+        LogLevel::info,
+        Event("mysql.connection_reset_by_peer").with("client", std::string(ctx.name_of(client))),
+        fmt::format("Aborted connection {} to db: 'cattle' user: 'cattle' host: '{}' (Got "
+                    "an error reading communication packets)",
+                    conn & ((std::int64_t{1} << k_session_shift) - 1), ctx.name_of(client)));
+  }
 }
 
 DbResult DbNode::execute(Session& session, const RequestBody& req) {
@@ -431,6 +470,10 @@ void register_db_events(Registry& r) {
                "discarded (debug)"});
   r.add_event({"mysql.connection_timed_out", {"client"},
                "the db closed a connection of this client idle for wait_timeout"});
+  r.add_event({"mysql.connection_reset_by_peer",
+               {"client"},
+               "a keepalive probe on a connection that this client's earlier process left "
+               "half-open met a reset, and the db aborted the session (db_tcp_keepalive)"});
   r.add_event({"mysql.client_gone", {"client", "connections"},
                "the db read the EOF of this client's dead process and freed this many "
                "connections (debug)"});
@@ -515,6 +558,26 @@ void register_db_pool(Registry& r) {
                    "waits db_pool_max_wait for a connection given back"});
 }
 
+// The db's TCP keepalive (DbNode::mark_peer_gone says why it matters).
+void register_db_keepalive(Registry& r) {
+  using namespace mysql;
+  r.add_timing({std::string(k_tcp_keepalive_time), TimingUnit::duration, 7200 * k_s,
+                "Linux net.ipv4.tcp_keepalive_time, default 7200 s (Documentation/networking/"
+                "ip-sysctl.rst); MariaDB's tcp_keepalive_time defaults to 0, the system's value",
+                "how long a client connection stays idle before the db host's kernel sends its "
+                "first keepalive probe (db_tcp_keepalive)"});
+  r.add_mechanism({std::string(k_tcp_keepalive),
+                   "mysqld turns TCP keepalive on for every client connection (sql/sql_connect.cc "
+                   "check_connection, vio_keepalive(net->vio, TRUE), MySQL 5.5 and MariaDB): a "
+                   "session that a client's host left half-open by losing power is aborted when "
+                   "the first probe, after db_tcp_keepalive_time idle, meets the rebooted host's "
+                   "reset; off: it stays until wait_timeout"});
+  r.add_log_message(
+      {"Aborted connection N to db: 'cattle' user: 'cattle' host: 'NODE' (Got "
+       "an error reading communication packets)",
+       "a keepalive probe on a half-open connection met a reset (db_tcp_keepalive)"});
+}
+
 }  // namespace
 
 void register_db_node(Registry& r) {
@@ -580,6 +643,7 @@ void register_db_node(Registry& r) {
   r.add_log_message({"Aborted connection N to db: 'cattle' user: 'cattle' host: 'NODE' (Got "
                      "timeout reading communication packets)",
                      "the db closed a connection idle for wait_timeout"});
+  register_db_keepalive(r);
   register_db_events(r);
 }
 

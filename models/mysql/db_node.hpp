@@ -86,7 +86,11 @@ class DbNode final : public Node {
     // (sim/net/connections.hpp digest_into): what it decides, whether a session outlives its
     // connection's replacement, shows in the sessions the db keeps, which are digested.
     Untracked<std::uint32_t> socket;
-    STAMPEDE_FIELDS(last_request, last_active_ns, txn, socket)
+    // Whether its client has since connected on a newer socket, so this one is half-open and a
+    // keepalive probe on it will meet a reset (db_tcp_keepalive). Untracked for the same reason
+    // as `socket`, from which it follows.
+    Untracked<bool> peer_gone;
+    STAMPEDE_FIELDS(last_request, last_active_ns, txn, socket, peer_gone)
   };
   // Every open connection, by (client node, connection id); whether the wait_timeout sweep's
   // timer is set.
@@ -153,12 +157,19 @@ class DbNode final : public Node {
   // The sweep: closes every connection idle for wait_timeout and sets itself for the next.
   void on(Ctx& ctx, const IdleSweepTimer& t);
   void set_sweep(Ctx& ctx, DurationNs after_ns);
+  // Marks the sessions of `from` that a connection on `socket` leaves half-open, each with its
+  // keepalive probe's timer (db_tcp_keepalive).
+  void mark_peer_gone(Ctx& ctx, NodeId from, std::uint32_t socket);
+  // Keepalive: aborts the half-open sessions whose first probe is due (the peer's reset).
+  void on(Ctx& ctx, const KeepaliveTimer& t);
 
   // Read at start, the same on every start: not state.
   struct Config {
     SeriesId queries = 0;
     SeriesId refused = 0;
     DurationNs wait_timeout_ns = 0;
+    DurationNs keepalive_time_ns = 0;
+    bool keepalive = false;
   } cfg_;
   Durable durable_;
   Volatile volatile_;

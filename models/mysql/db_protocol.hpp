@@ -312,6 +312,14 @@ struct IdleSweepTimer {
   STAMPEDE_FIELDS()
 };
 
+// The db node's keepalive timer: a probe of a half-open session's socket is due (db_node.cpp,
+// mechanism db_tcp_keepalive; "MK" in the top 16 bits).
+struct KeepaliveTimer {
+  static constexpr TimerKind k_kind{16, 0x4D4B};
+  static constexpr std::array<unsigned, 0> k_bits{};
+  STAMPEDE_FIELDS()
+};
+
 // Registered names (see db_node.cpp for defaults and sources).
 inline constexpr std::string_view k_connect_timeout = "db_connect_timeout";
 inline constexpr std::string_view k_socket_timeout = "db_socket_timeout";
@@ -325,6 +333,8 @@ inline constexpr std::string_view k_validation_interval = "db_validation_interva
 inline constexpr std::string_view k_backoff_min = "db_reconnect_backoff_min";
 inline constexpr std::string_view k_backoff_max = "db_reconnect_backoff_max";
 inline constexpr std::string_view k_wait_timeout = "db_wait_timeout";
+inline constexpr std::string_view k_tcp_keepalive = "db_tcp_keepalive";
+inline constexpr std::string_view k_tcp_keepalive_time = "db_tcp_keepalive_time";
 inline constexpr std::string_view k_test_on_borrow = "db_test_on_borrow";
 inline constexpr std::string_view k_metric_queries = "db_queries";
 inline constexpr std::string_view k_metric_refused = "db_connections_refused";

@@ -162,10 +162,13 @@ std::vector<TimeNs> servers_times_of(const RunOutcome& out, const std::string& n
 
 TEST_CASE(
     "rancher#4699: after all three HA hosts lose power their half-open db sessions hold "
-    "max_connections until wait_timeout, and the fix takes the new connections",
+    "max_connections until the first keepalive probe (or, without it, wait_timeout), and the "
+    "fix takes the new connections",
     "[ha][field-issues]") {
   const std::string name = "field-issues/rancher-4699";
   const std::string too_many = "ERROR 1040 (08004): Too many connections";
+  const std::string reset = "Got an error reading communication packets";
+  const std::string timed_out = "Got timeout reading communication packets";
   Run r = run(load(name), 1, LogLevel::info);
   INFO(failures(r.out));
   REQUIRE(r.out.passed);
@@ -175,23 +178,40 @@ TEST_CASE(
   REQUIRE(!refused.empty());
   CHECK(refused.front() > 200 * k_s);
   CHECK(refused.front() < 203 * k_s);
-  // "Nothing works" all night: refusals go on 8 hours later, and stop once wait_timeout (28800 s
-  // after the old sessions' last statements, about 2:05) has aborted the old sessions.
-  CHECK(refused.back() > 480 * k_m);
-  CHECK(refused.back() < 2 * k_m + 5 * k_s + 28800 * k_s);
-  std::vector<TimeNs> aborted = times_of(r.out, "db", "Got timeout reading communication packets");
+  // "Nothing works" for two hours: refusals go on until the first keepalive probe on each old
+  // socket (7200 s after the old sessions' last statements, about 2:05; session 26: before
+  // db_tcp_keepalive, until wait_timeout, 8 hours later) meets the rebooted host's reset.
+  CHECK(refused.back() > 120 * k_m);
+  CHECK(refused.back() < 2 * k_m + 5 * k_s + 7200 * k_s);
+  std::vector<TimeNs> aborted = times_of(r.out, "db", reset);
   // The three servers' sessions at the power loss (142 before the process instances' locks and
   // the Redis bus moved the run's steps).
   REQUIRE(aborted.size() >= 140);
-  CHECK(aborted.front() >= 2 * k_m + 28800 * k_s);
-  // "Recovered partially": the managers, still in Docker's back-off, never form the cluster of
-  // three again. Since the process instances' locks and the Redis bus left 140 old sessions (142
-  // before), server-1's manager fits in the 11 free slots: it reads the old rows once at its
-  // first check-in (3:22, "cluster formed: 3 members" from rows that are about to expire), then
-  // forgets them and crash-loops alone ("cluster formed: 1 members"), waiting for three hosts.
-  for (TimeNs t : servers_times_of(r.out, "cluster formed: 3 members"))
-    CHECK(t < 203 * k_s);
+  CHECK(aborted.front() >= 2 * k_m + 7200 * k_s);
+  CHECK(times_of(r.out, "db", timed_out).empty());
+  // "Recovered partially", then whole: server-1's manager fits in the free slots at 3:22 and
+  // reads the old rows once ("cluster formed: 3 members" from rows about to expire), then
+  // crash-loops alone; once the old sessions are gone the managers, out of Docker's back-off,
+  // form the cluster of three again (at about 3:42).
+  std::vector<TimeNs> three = servers_times_of(r.out, "cluster formed: 3 members");
+  REQUIRE(!three.empty());
+  for (TimeNs t : three) CHECK((t < 203 * k_s || t > 122 * k_m));
+  CHECK(three.back() > 122 * k_m);
   for (TimeNs t : servers_times_of(r.out, "cluster formed: 2 members")) CHECK(t < 200 * k_s);
+
+  // Without keepalive (the model before session 26) the old sessions stay until wait_timeout
+  // aborts them at about 8:02, and the cluster of three does not form again within the run.
+  Run no_probe = run(load(name, {"cluster.mechanisms.db_tcp_keepalive=false"}), 1, LogLevel::info);
+  CHECK_FALSE(no_probe.out.passed);
+  std::vector<TimeNs> refused_long = servers_times_of(no_probe.out, too_many);
+  REQUIRE(!refused_long.empty());
+  CHECK(refused_long.back() > 480 * k_m);
+  CHECK(refused_long.back() < 2 * k_m + 5 * k_s + 28800 * k_s);
+  std::vector<TimeNs> timed = times_of(no_probe.out, "db", timed_out);
+  REQUIRE(timed.size() >= 140);
+  CHECK(timed.front() >= 2 * k_m + 28800 * k_s);
+  CHECK(times_of(no_probe.out, "db", reset).empty());
+  for (TimeNs t : servers_times_of(no_probe.out, "cluster formed: 3 members")) CHECK(t < 203 * k_s);
 
   // The fix: with max_connections=1000 the new connections fit beside the old ones, no check-in
   // fails, and the cluster forms again as soon as the managers check in.
