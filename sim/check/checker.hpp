@@ -53,6 +53,7 @@ class Checker final : public StepObserver {
   // Registers the timed checks with the engine.
   void arm(const ScheduleFn& schedule);
   void on_step(const StepInfo& step) override;
+  bool may_stop() const override { return false; }
   // Evaluates what can only be judged at the end (events, availability). Call once.
   void finish();
   const std::vector<ExpectResult>& results() const { return results_; }

@@ -43,6 +43,10 @@ class StepObserver {
   virtual void on_step(const StepInfo& step) = 0;
   // Asked after every step: true ends the run there (replay stops at a divergence).
   virtual bool stop_requested() const { return false; }
+  // Whether stop_requested can ever be true. An engine asks it once, when the observer is added,
+  // and after each step asks stop_requested only of those that may stop: the HA hour's observers
+  // never stop a run, and asking each of them after all of its 1.6 M steps cost 1% of the run.
+  virtual bool may_stop() const { return true; }
   // The explorer's dfs backtracks by restoring a saved state of the world (ExploreEngine::save):
   // an observer whose own state decides a run's verdict returns a copy of it here and takes it
   // back in restore_state, so that the run that goes on from the restored state is judged as a

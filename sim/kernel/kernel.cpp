@@ -344,7 +344,7 @@ void Kernel::run_until(TimeNs until_ns) {
     now_ns_ = ev.time_ns;
     dispatch(ev);
     free_slot(slot);
-    for (StepObserver* o : observers_)
+    for (StepObserver* o : stoppers_)
       if (o->stop_requested()) stopped_ = true;
   }
   if (!stopped_) now_ns_ = std::max(now_ns_, until_ns);

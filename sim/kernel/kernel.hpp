@@ -39,7 +39,10 @@ class Kernel final : public Engine {
 
   std::string_view engine_name() const override { return "kernel"; }
   NodeId add_node(std::string name, std::unique_ptr<Node> node) override;
-  void add_observer(StepObserver* obs) override { observers_.push_back(obs); }
+  void add_observer(StepObserver* obs) override {
+    observers_.push_back(obs);
+    if (obs->may_stop()) stoppers_.push_back(obs);
+  }
 
   // Schedules work at an absolute instant; it runs as a `fault` step (for scripted faults) or a
   // `check` step (for timed expectations), after every event at an earlier instant.
@@ -177,6 +180,7 @@ class Kernel final : public Engine {
   // key (from << 32 | to): the slot of the direction's last pending event.
   LinkTails link_tails_;
   std::vector<StepObserver*> observers_;
+  std::vector<StepObserver*> stoppers_;  // those of observers_ that may stop the run
   std::vector<std::function<void()>> actions_;
   // The node that set each timer, by timer id, while the timer is live (set and neither fired
   // nor cancelled); k_no_node otherwise. Set and cancel are on the hot path, so it is a table

@@ -26,6 +26,7 @@ class RepairTracker final : public StepObserver {
   RepairTracker(const ScenarioSpec& spec, const WorldView& world,
                 const Registry* registry = nullptr);
   void on_step(const StepInfo& step) override;
+  bool may_stop() const override { return false; }
 
   // Every finished repair's duration, in the order they ended.
   const std::vector<DurationNs>& repairs_ns() const { return repairs_ns_; }

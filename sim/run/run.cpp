@@ -85,6 +85,7 @@ class ConvergenceTracker final : public StepObserver {
         world_(world),
         faults_(faults),
         faults_before_judging_(faults_before_judging) {}
+  bool may_stop() const override { return false; }
   void on_step(const StepInfo& step) override {
     if (!predicate_) return;
     if (step.kind == StepKind::deliver && inert_.inert(step.msg_type)) return;

@@ -79,6 +79,7 @@ class TraceWriter final : public StepObserver {
   ~TraceWriter() override;
   void on_world(const WorldView& world) override;
   void on_step(const StepInfo& step) override;
+  bool may_stop() const override { return false; }
   // Throws std::runtime_error when the file cannot be written.
   void commit(const TraceEnd& end);
 

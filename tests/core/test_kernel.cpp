@@ -263,3 +263,47 @@ TEST_CASE("a step reads its own message intact while it schedules thousands of e
   CHECK(fan->seen == std::vector<std::int64_t>{7, 11, 8, 12});
   CHECK(k.steps() == 2 + 2 + 10000);  // two starts, two deliveries, every timer
 }
+
+namespace {
+
+// Counts the steps it sees and how often it is asked whether to stop; stops after `stop_after`.
+class CountingObserver final : public StepObserver {
+ public:
+  CountingObserver(bool may_stop, int stop_after) : may_stop_(may_stop), stop_after_(stop_after) {}
+  void on_step(const StepInfo& step) override {
+    (void)step;
+    ++steps;
+  }
+  bool stop_requested() const override {
+    ++asked;
+    return steps >= stop_after_;
+  }
+  bool may_stop() const override { return may_stop_; }
+  int steps = 0;
+  mutable int asked = 0;
+
+ private:
+  bool may_stop_;
+  int stop_after_;
+};
+
+}  // namespace
+
+TEST_CASE("the kernel asks only observers that may stop whether to stop, and they still stop it",
+          "[kernel]") {
+  Kernel k(Kernel::Options{});
+  auto s = std::make_unique<Sender>();
+  s->on_start_fn = [](Ctx& ctx) {
+    for (int i = 1; i <= 5; ++i) ctx.set_timer(i * k_ms, static_cast<std::uint64_t>(i));
+  };
+  k.add_node("n", std::move(s));
+  CountingObserver never(false, 1);  // would stop at once if it were asked
+  CountingObserver stopper(true, 3);
+  k.add_observer(&never);
+  k.add_observer(&stopper);
+  k.run_until(k_s);
+  CHECK(never.asked == 0);
+  CHECK(stopper.steps == 3);  // the start and two timers: the run ends after the third step
+  CHECK(never.steps == 3);
+  CHECK(stopper.asked == 3);
+}
