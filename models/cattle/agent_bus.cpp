@@ -210,6 +210,10 @@ void CattleServer::forward_command(Ctx& ctx, HostId host, const std::string& pay
   if (it == volatile_.sockets.map().end()) return;  // its socket is on another server, or gone
   std::size_t pos = 1;
   auto type = static_cast<std::uint32_t>(read_int(payload, pos));
+  // publish_command sends only these three; anything else would be forwarded as a deactivate.
+  STAMPEDE_ASSERT(type == StartContainer::k_type || type == StopContainer::k_type ||
+                      type == DeactivateContainer::k_type,
+                  "a command on the bus of no known type");
   std::int64_t instance = read_int(payload, pos);
   auto owner = static_cast<NodeId>(read_int(payload, pos));
   auto body = make_names(read_names(payload, pos));
