@@ -70,6 +70,9 @@ void CattleServer::process_lock_answer(Ctx& ctx, ProcessId pi, bool acquired) {
                   .with("process_id", fmt::format("{}", pi.value)),
               fmt::format("process {} ({}) is running elsewhere: PROCESS_ALREADY_IN_PROGRESS", pi,
                           process));
+    // The service's work waited for this answer (ha.cpp, service_work_check): it may end now,
+    // and its lock go back, as the reconcile's finally does (LockManagerImpl.java:34-43).
+    service_work_check(ctx, service_lock_of(pi));
     return;
   }
   if (it == locks.end() || it->second) {
@@ -81,7 +84,10 @@ void CattleServer::process_lock_answer(Ctx& ctx, ProcessId pi, bool acquired) {
   run_process(ctx, pi);
   // The process did not start here (it is done already, or its service's lock is not held): the
   // lock goes back at once, as the LockManager's finally does (LockManagerImpl.java:34-43).
-  if (volatile_.running.count(pi) == 0) release_process_lock(ctx, pi);
+  if (volatile_.running.count(pi) == 0) {
+    release_process_lock(ctx, pi);
+    service_work_check(ctx, service_lock_of(pi));
+  }
 }
 
 void CattleServer::release_process_lock(Ctx& ctx, ProcessId pi) {

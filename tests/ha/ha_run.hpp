@@ -42,6 +42,18 @@ inline Run run(ScenarioSpec spec, std::uint64_t seed, LogLevel timeline = LogLev
   return Run{std::move(owned), std::move(out)};
 }
 
+// The scenario run with its debug lines kept in the timeline (the lock waits, the
+// registrations and the replays log at debug level, which `run` drops).
+inline Run run_debug(ScenarioSpec spec, std::uint64_t seed) {
+  auto owned = std::make_unique<ScenarioSpec>(std::move(spec));
+  RunConfig c;
+  c.seed = seed;
+  c.keep_debug_logs = true;
+  c.timeline_level = LogLevel::debug;
+  RunOutcome out = run_scenario(*owned, registry(), c);
+  return Run{std::move(owned), std::move(out)};
+}
+
 inline std::string failures(const RunOutcome& out) {
   std::string s;
   for (const auto& r : out.results)

@@ -67,3 +67,34 @@ TEST_CASE("the process lock changes nothing in single mode", "[process-lock]") {
     CHECK(on.out.digest == off.out.digest);
   }
 }
+
+TEST_CASE("a replay that finds its process done gives its service's lock back",
+          "[ha][process-lock]") {
+  // Goal: with the agent commands over the bus, server-1's boot start of web/1 fails (no socket
+  // yet), server-2 replays it, and server-1's own replay at 18 s waits for the process's lock and
+  // then finds the process done; that answer must end server-1's work on the service and give
+  // its lock back (process_lock.cpp), or no other server can take the service again and nobody
+  // removes the unhealthy container at 1:16.
+  const std::uint64_t seed = load("ha-process-lock").seed;
+  Run on = run_debug(
+      load("ha-process-lock", {"cluster.mechanisms.cattle_agent_commands_over_redis=true"}), seed);
+  INFO(failures(on.out));
+  CHECK(on.out.passed);
+  CHECK(timeline_count(on.out, "server-1", "failed: no answer from the agent") >= 1);
+  for (const char* server : {"server-1", "server-2", "server-3"})
+    CHECK(timeline_count(on.out, server, "gave up waiting for lock service-") == 0);
+}
+
+TEST_CASE("with the default mechanisms a replay's process-lock answer gives the service back",
+          "[ha][process-lock]") {
+  // Goal: in ha-healthcheck-register with seed 4, server-2 takes web's lock at 3.18 s while
+  // server-1's start of web/1 holds the process's lock; the answer finds the process done, and
+  // server-2 must give web's lock back then (process_lock.cpp), or server-3, which waits for it,
+  // gives up at 12.174 s, as it did before the fix.
+  Run on = run_debug(load("ha-healthcheck-register"), 4);
+  INFO(failures(on.out));
+  CHECK(on.out.passed);
+  CHECK(timeline_count(on.out, "server-3", "lock service-1099780063232 acquired") >= 1);
+  for (const char* server : {"server-1", "server-2", "server-3"})
+    CHECK(timeline_count(on.out, server, "gave up waiting for lock service-") == 0);
+}
