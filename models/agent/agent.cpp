@@ -94,8 +94,9 @@ void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 
 void Agent::on(Ctx& ctx, NodeId from, const Ping& m) {
   // Over the bus a ping comes on the agent's socket: one from elsewhere is a server that missed
-  // the socket's close, writing to a socket that is gone.
-  if (cfg_.events_bus && from != volatile_.server) return;
+  // the socket's close, writing to a socket that is gone, and so is one read while the agent is
+  // not connected: it closed that socket (see the SocketPing below) and sends no pong on it.
+  if (cfg_.events_bus && (from != volatile_.server || !volatile_.connected)) return;
   // In HA the server whose partition holds this host pings it: that is the agent's server.
   volatile_.server = from;
   mark_connected(ctx);
@@ -129,8 +130,12 @@ void Agent::on(Ctx& ctx, NodeId from, const SocketPing& m) {
   (void)m;
   // The subscription handler's ping: the socket lives (websocket-client's own ping and pong,
   // ws.run_forever(ping_interval=5, ping_timeout=4), rancher/python-agent v0.85.1
-  // cattle/agent/event.py:225, keep it so even when no event comes over the bus).
-  if (from == volatile_.server) mark_connected(ctx);
+  // cattle/agent/event.py:225, keep it so even when no event comes over the bus). It only keeps
+  // an open socket alive: a ping the agent reads while not connected was sent on a socket it
+  // has closed (lose_connection; one queued while the agent was paused, say), and TCP answers
+  // data for a closed connection with a reset (RFC 793, section 3.4, "Reset Generation"), not
+  // with a new socket. Only a Hello, answered by a Welcome, opens one.
+  if (from == volatile_.server && volatile_.connected) mark_connected(ctx);
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const StartContainer& m) {

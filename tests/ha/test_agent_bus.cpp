@@ -148,3 +148,24 @@ TEST_CASE("the socket's server crashes before the answer: the start is replayed"
   CHECK(restarted < 103 * k_s);
   CHECK(timeline_count(off.out, "server-3", "no answer from the agent") == 0);
 }
+
+// Goal: the pings queued on a socket while its agent was paused do not reopen it once the agent
+// has closed it. agent-1 is paused 60-90 s; at the wake its connection check gives server-1's
+// socket up (20 s without contact) and closes it, then it reads the queued SocketPing and the
+// forwarded pings of that socket. Read as live, they marked it connected to server-1 again with
+// no Hello, no server held its socket, and it lost the connection again 20 s later (1:50) before
+// it went to server-2 at 1:55; ignored (TCP resets them, models/agent/agent.cpp), the agent's
+// next Hello goes to server-2 after its 5 s retry delay.
+TEST_CASE("pings read after the agent closed their socket do not reconnect it", "[ha][bus]") {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    Run out = run(load("ha-agent-isolated",
+                       {"faults=[{at: 60s, pause: {node: agent-1, for: 30s}}]", "expect=[]"}),
+                  seed, LogLevel::info);
+    INFO("seed " << seed);
+    CHECK(timeline_count(out.out, "agent-1", "connected to server-1") == 1);
+    CHECK(timeline_count(out.out, "agent-1", "lost the connection") == 1);
+    TimeNs back = first_time(out.out, "agent-1", "connected to server-2");
+    CHECK(back > 90 * k_s);
+    CHECK(back < 96 * k_s);
+  }
+}
