@@ -72,10 +72,10 @@ say "stampede run $b --log info   (the containers created: test_ha_scenarios.cpp
 say "stampede run $b --set cluster.mechanisms.zk_stale_holder_check=true"
 "$bin" run "$b" --set cluster.mechanisms.zk_stale_holder_check=true 2>&1 | grep verdict
 
-echo; echo "== the db outage at server-1's start (tests/ha/test_db_blips.cpp: the writes fail before 4 s)"
-say "stampede run $b --seed 24 --set cluster.mechanisms.zk_stale_holder_check=true --set 'faults=[{at: 3s, crash: db}, {at: 7s, restart: db}]' --log info"
+echo; echo "== the db outage at server-1's start (tests/ha/test_db_blips.cpp: the writes fail before 18 s)"
+say "stampede run $b --seed 24 --set cluster.mechanisms.zk_stale_holder_check=true --set 'faults=[{at: 17s, crash: db}, {at: 21s, restart: db}]' --log info"
 "$bin" run "$b" --seed 24 --set cluster.mechanisms.zk_stale_holder_check=true \
-  --set 'faults=[{at: 3s, crash: db}, {at: 7s, restart: db}]' --log info 2>&1 |
+  --set 'faults=[{at: 17s, crash: db}, {at: 21s, restart: db}]' --log info 2>&1 |
   grep -E 'server-1 +(write to the database failed|container .* created)|verdict' | head -5
 
 echo; echo "== random (tests/explore/test_explore_cli.cpp, test_hand_minimal.cpp, the regression trace)"

@@ -134,10 +134,8 @@ static void register_agent_events_bus(Registry& r) {
                    "agent's answer goes back over the bus to the caller's reply-to, so a command "
                    "sent while the bus is down, or whose socket's server crashes before the "
                    "answer, is lost: the caller's process times out after agent_reply_timeout and "
-                   "the replay runs it again; off (the default for now: switched on, it moves "
-                   "the HA pins listed in docs/ha-models.md): the caller sends commands to the "
-                   "agent directly and the agent answers it directly",
-                   false});
+                   "the replay runs it again; off: the caller sends commands to the agent directly "
+                   "and the agent answers it directly"});
 }
 
 // The schema migration's names (migration.cpp).

@@ -59,9 +59,11 @@ Settings b_dfs(bool placements, std::uint64_t max_runs) {
 TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratch and plain dfs does not",
           "[.][slow]") {
   // Every node may be paused (10 options at a step). The 60 s pause of server-1 fails the
-  // property only in narrow windows of the timed schedule; the placements reach one in run 1,255
-  // (the violation at step 1,761; run 166 and step 1,217 before the process instances' locks,
-  // cattle_process_lock, and pings over the Redis bus) on Cattle's boot, which the scenario runs with every mechanism
+  // property only in narrow windows of the timed schedule; the placements reach one in run 925
+  // (the violation at step 1,958) since the agent commands went over the Redis bus
+  // (cattle_agent_commands_over_redis; run 1,255 and step 1,761 before them; run 166 and step
+  // 1,217 before the process instances' locks, cattle_process_lock, and pings over the Redis
+  // bus) on Cattle's boot, which the scenario runs with every mechanism
   // at its default (Liquibase's changelog lock for the first 2 s, the pool on demand, the
   // configuration source, one Redis per node): server-1 takes the service's lock at about
   // 2.09 s. On the boot the scenario ran before (eager pools, no migration, one Redis): run
@@ -74,9 +76,9 @@ TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratc
       Explorer(spec, registry(), b_dfs(true, 10000)).search(Strategy::dfs, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
-  CHECK(rep.first_violation_run == 1255);
+  CHECK(rep.first_violation_run == 925);
   CHECK(rep.first_violation->faults_used == 1);
-  CHECK(rep.first_violation->picks.size() == 1761);
+  CHECK(rep.first_violation->picks.size() == 1958);
   // Plain dfs, the same run budget: its single fault stays near the step bound.
   Report plain = Explorer(spec, registry(), b_dfs(false, 3000)).search(Strategy::dfs,
                                                                        k_never_stop);
@@ -84,20 +86,22 @@ TEST_CASE("known bug (b): dfs with placements finds the stale holder from scratc
   CHECK_FALSE(plain.first_violation.has_value());
 }
 
-TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 130") {
+TEST_CASE("known bug (b): dfs with placements on server-1 alone finds it in run 68") {
   // `--fault-targets server-1`: one option a step, so the first sweep's placements (0, 1024,
-  // 512, 1536, 256, ... of the 2,000 steps) reach the window. Run 130 on Cattle's boot (the
-  // migration's 2 s first, server-1's service lock at about 2.09 s), with the process instances'
-  // locks (cattle_process_lock) and pings over the Redis bus; run 25 before those two; run 37 on the boot the
-  // scenario ran before (eager pools, no migration, one Redis), and the fifth, at step 256,
-  // before placements took the environment's placement lock (cattle_allocator_lock).
+  // 512, 1536, 256, ... of the 2,000 steps) reach the window. Run 68 on Cattle's boot (the
+  // migration's 2 s first, server-1's service lock at about 2.09 s) since the agent commands went
+  // over the Redis bus (cattle_agent_commands_over_redis); run 130 with the process instances'
+  // locks (cattle_process_lock) and pings over the Redis bus before them; run 25 before those two;
+  // run 37 on the boot the scenario ran before (eager pools, no migration, one Redis), and the
+  // fifth, at step 256, before placements took the environment's placement lock
+  // (cattle_allocator_lock).
   ScenarioSpec spec = b_spec();
   Settings s = b_dfs(true, 200);
   s.fault_targets = {"server-1"};
   Report rep = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
   REQUIRE(rep.first_violation.has_value());
   CHECK(rep.first_violation->violation->property == k_property);
-  CHECK(rep.first_violation_run == 130);
+  CHECK(rep.first_violation_run == 68);
   s.placements = false;
   Report plain = Explorer(spec, registry(), s).search(Strategy::dfs, k_never_stop);
   CHECK(plain.runs == 200);

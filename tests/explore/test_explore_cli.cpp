@@ -162,8 +162,9 @@ TEST_CASE("known bug (b): explore places a pause and finds the stale lock holder
   // minute, not 100: at 100 most draws fall in the migration's 2 s and the first violation is
   // run 963. Seed 12 finds it in run 30: the pause lands at step 168 (2.103 s), server-1 resumes
   // long after ZooKeeper expired its session (12 s) and acts on the lock at 62.103 s
-  // (lock.no_stale_holder_action, step 1,708); run 22 (the pause at step 190) before the process
-  // instances' ZooKeeper locks (cattle_process_lock) and pings over the Redis bus
+  // (lock.no_stale_holder_action, step 1,885; step 1,708 before the agent commands went over
+  // the Redis bus, cattle_agent_commands_over_redis); run 22 (the pause at step 190) before the
+  // process instances' ZooKeeper locks (cattle_process_lock) and pings over the Redis bus
   // (cattle_agent_events_over_redis). (On the boot the scenario ran before, eager
   // pools and no migration, at 100 a minute: run 14, the pause at step 235, 0.428 s; run 61
   // before placements took the placement lock, run 25 before membership went through the

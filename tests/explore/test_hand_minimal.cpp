@@ -539,7 +539,8 @@ TEST_CASE("known bug (b): the shrinker lands within 1.5x of the hand-minimal 161
   const ShrinkResult& r = b.r;
   REQUIRE(r.best.violation.has_value());
   CHECK(r.best.violation->property == "{never: lock.no_stale_holder_action}");
-  // Measured: run 30's walk (1,708 steps, 11 nodes) shrinks to 203 steps on 4 nodes (no agent),
+  // Measured: run 30's walk (1,885 steps, 11 nodes; 1,708 before the agent commands went over
+  // the Redis bus, cattle_agent_commands_over_redis) shrinks to 203 steps on 4 nodes (no agent),
   // the pause 60 s -> 10.312 s, as `stampede shrink` gives (tests/regressions holds that trace):
   // 1.26 times the hand-minimal. Before the process instances' locks (cattle_process_lock) and
   // pings over the Redis bus (cattle_agent_events_over_redis), run 22's walk (1,221 steps) shrank

@@ -237,8 +237,10 @@ TEST_CASE(
   c.timeline_level = LogLevel::debug;  // the db's line is a debug one
   c.keep_debug_logs = true;
   Run r{nullptr, run_scenario(spec, registry(), c)};
+  // (server-2 held 41 before the agent commands went over the Redis bus, cattle_agent_commands_
+  // over_redis, moved the boot's starts to the replay and its pool's growth with them.)
   const std::pair<const char*, int> sessions[] = {
-      {"server-1", 50}, {"server-2", 41}, {"server-3", 49}};
+      {"server-1", 50}, {"server-2", 43}, {"server-3", 49}};
   for (const auto& [s, n] : sessions) {
     std::vector<TimeNs> freed =
         times_of(r.out, "db", std::to_string(n) + " connections of " + s + " closed by the client");
