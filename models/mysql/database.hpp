@@ -152,13 +152,31 @@ class Database {
     std::uint64_t base = 0;
     std::vector<std::pair<std::uint64_t, RowId>> writes;
   };
+  // The words a table folds into a digest (its name's hash, then its rows and next_id as
+  // state::add folds them), kept from one digest to the next until the table is written. The
+  // explorer digests a node at every step that changes it, and the tables, mostly unchanged
+  // and shared between a server's copies, were a tenth of known bug (b)'s plain dfs (their
+  // strings hashed byte by byte at every step; bench/RESULTS.md, session 26, dfsclone). A copy
+  // starts empty: the only copy of a table is made to write to it (Tables::write).
+  struct DigestWords {
+    std::vector<std::uint64_t> words;
+    bool valid = false;
+    DigestWords() = default;
+    DigestWords(const DigestWords&) {}
+    DigestWords& operator=(const DigestWords&) {
+      valid = false;
+      return *this;
+    }
+  };
   struct TableState {
     Table rows;
     RowId next_id = 1;
     Untracked<std::map<std::string, ColumnIndex, std::less<>>> indexes;  // by column
     Untracked<std::uint64_t> stamp = new_stamp();  // see stamp(): not state, a cache key
     Untracked<Journal> journal = Journal{stamp.value, {}};  // see changed_since(): a cache key too
-    STAMPEDE_FIELDS(rows, next_id, indexes, stamp, journal)
+    // See DigestWords: filled by a digest of the (possibly shared) table, hence mutable.
+    mutable Untracked<DigestWords> digest_words;
+    STAMPEDE_FIELDS(rows, next_id, indexes, stamp, journal, digest_words)
   };
   using TableMap = std::map<std::string, std::shared_ptr<TableState>, std::less<>>;
   // The tables, copy-on-write: a copy of a store (a snapshot of the server that holds it, which
@@ -183,8 +201,17 @@ class Database {
     void perturb_for_test();
 
    private:
+    static void fill_digest_words(std::string_view name, const TableState& t);
     TableMap& own_map();
     std::shared_ptr<TableMap> map_;  // never null
+    // The digest value before and after the tables were last folded in, until a write: a
+    // digest that reaches the tables with the same value as then leaves them with the same
+    // value (the store comes first in a db node's state and in a Cattle server's, so that is
+    // nearly every digest of a node whose tables did not change). A cache, copied with the
+    // tables it describes.
+    mutable std::uint64_t memo_in_ = 0;
+    mutable std::uint64_t memo_out_ = 0;
+    mutable bool memo_valid_ = false;
   };
   STAMPEDE_FIELDS(tables_, foreign_keys_, max_connections_, connections_, stamp_)
 

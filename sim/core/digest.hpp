@@ -34,6 +34,14 @@ class Digest {
   Digest& add_signed(std::int64_t v) { return add(static_cast<std::uint64_t>(v)); }
   Digest& add(std::string_view s) { return add(hash_bytes(s)); }
   std::uint64_t value() const { return state_; }
+  // The digest whose value() is `value`: what a caller that remembered the value a run of adds
+  // led to (from a known value) continues from, instead of adding them again
+  // (mysql::Database::Tables, whose tables mostly stay as they were from one digest to the next).
+  static Digest resumed(std::uint64_t value) {
+    Digest d;
+    d.state_ = value;
+    return d;
+  }
 
  private:
   std::uint64_t state_ = 0x2545f4914f6cdd1dULL;

@@ -2,9 +2,12 @@
 // checks.
 #include <catch2/catch.hpp>
 #include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "models/mysql/database.hpp"
+#include "sim/core/state.hpp"
 
 using namespace stampede::mysql;
 
@@ -78,6 +81,59 @@ TEST_CASE("the store's digest is canonical") {
   a.commit(ta);
   b.commit(tb);
   CHECK(a.digest() == b.digest());
+}
+
+TEST_CASE(
+    "the tables digest as the plain map of tables they stand for, and every write shows at the "
+    "next digest of the copy written and of no other",
+    "[mysql]") {
+  // Database::Tables keeps each table's digest words until the table is written (DigestWords):
+  // words that differ from what state::add folds in would move every run digest pinned before
+  // the cache, and stale words would hide a write from the explorer's state hash.
+  using stampede::Digest;
+  Database::Tables tables;
+  std::map<std::string, Database::TableState> plain;
+  auto digest = [](const auto& t) {
+    Digest d;
+    stampede::state::add(d, t);
+    return d.value();
+  };
+  auto same = [&] { return digest(tables) == digest(plain); };
+  CHECK(same());
+  for (const char* name : {"host", "service"}) {
+    tables.add(name);
+    plain[name];
+  }
+  CHECK(same());
+  tables.write("host")->rows[3] = Row{{"name", "agent-1"}, {"state", "active"}};
+  plain["host"].rows[3] = Row{{"name", "agent-1"}, {"state", "active"}};
+  CHECK(same());
+  CHECK(same());  // from the kept words
+  // A copy shares the tables and their words; a write to it leaves the original's digest.
+  Database::Tables copy = tables;
+  const std::uint64_t before = digest(copy);
+  copy.write("host")->rows[3]["state"] = "inactive";
+  CHECK(digest(copy) != before);
+  CHECK(same());
+  plain["host"].rows[3]["state"] = "inactive";
+  CHECK(digest(copy) == digest(plain));
+  // A write to the original after its words were kept: the row, then the id counter.
+  tables.write("host")->rows[3]["state"] = "inactive";
+  CHECK(same());
+  tables.write("service")->next_id = 7;
+  CHECK_FALSE(same());
+  plain["service"].next_id = 7;
+  CHECK(same());
+  // The digest before the tables is another (a node whose other state changed): the tables
+  // fold in again from there rather than from the value they were last left with.
+  auto after_one = [](const auto& t) {
+    Digest d;
+    d.add(std::uint64_t{1});
+    stampede::state::add(d, t);
+    return d.value();
+  };
+  CHECK(after_one(tables) == after_one(plain));
+  CHECK(same());
 }
 
 TEST_CASE("an indexed where() answers what a scan would, through every kind of write",
