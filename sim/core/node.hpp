@@ -195,7 +195,11 @@ class Node {
   // the default, nullptr, leaves the engine to re-run from the start, as for clone().
   virtual std::unique_ptr<Node> saved_copy() const { return nullptr; }
   // Puts this node back into the state `saved` holds. `saved` came from saved_copy() on this
-  // same object (engines guarantee it); nodes that return nullptr there are never asked.
+  // same object (engines guarantee it); nodes that return nullptr there are never asked. Or the
+  // other way round: this object is a saved copy no snapshot holds any more and `saved` the
+  // node it was copied from, and afterwards this copy must hold what a new saved_copy() would
+  // (the explorer reuses a retired copy's memory so; sim/explore/recycler.hpp). A copy
+  // assignment of the whole object, as CattleServer's, does both.
   virtual void assign_from(const Node& saved) { (void)saved; }
   // The node's explicit state, for tests/state: how many separately changeable fields its
   // durable and volatile parts have, and a change to field i (returning the field's name). A

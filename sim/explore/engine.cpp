@@ -126,6 +126,11 @@ struct ExploreEngine::NodeSlot {
   // Whether `clone` is a Node::saved_copy(): it may only be assigned back into this slot's node
   // object (which is never replaced: only clones replace a slot's node), never run.
   mutable bool clone_in_place = false;
+  // Saved copies no snapshot holds any more, assigned the node's state at the next save rather
+  // than copied anew: an HA server's copy and its free were an eighth of known bug (b)'s plain
+  // dfs (bench/RESULTS.md, session 26, dfsclone), and an assignment keeps the copy's map nodes
+  // and buffers.
+  mutable Recycler<Node> saved_copies;
 };
 
 struct ExploreEngine::Snapshot {
@@ -1047,7 +1052,9 @@ void ExploreEngine::save_node(NodeSlot& s) const {
     s.clone = nullptr;
   }
   s.clone_in_place = !s.clone;
-  if (!s.clone) s.clone = s.node->saved_copy();
+  if (!s.clone)
+    s.clone = s.saved_copies.take([&] { return s.node->saved_copy(); },
+                                  [&](Node& retired) { retired.assign_from(*s.node); });
   s.clone_gen = s.gen;
 }
 
@@ -1059,7 +1066,7 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
     net_snap_gen_ = net_gen_;
   }
   if (conn_snap_gen_ != conn_gen_ || !conn_snap_) {
-    conn_snap_ = std::make_shared<const Connections>(connections_);
+    conn_snap_ = conn_copies_.copy(connections_);
     conn_snap_gen_ = conn_gen_;
   }
   auto snap = std::make_shared<Snapshot>(pending_, net_snap_, conn_snap_);

@@ -38,6 +38,7 @@
 #include "sim/core/engine.hpp"
 #include "sim/core/spec.hpp"
 #include "sim/explore/chunked_log.hpp"
+#include "sim/explore/recycler.hpp"
 #include "sim/net/connections.hpp"
 #include "sim/net/network.hpp"
 
@@ -373,6 +374,7 @@ class ExploreEngine final : public Engine {
   mutable std::uint64_t net_snap_gen_ = 0;
   mutable std::shared_ptr<const Connections> conn_snap_;
   mutable std::uint64_t conn_snap_gen_ = 0;
+  mutable Recycler<Connections> conn_copies_;  // conn_snap_'s memory, reused
   mutable std::shared_ptr<const Recorder> recorder_snap_;
   mutable std::uint64_t recorder_snap_gen_ = 0;
   // Scratch space reused by every step (no allocation per state).

@@ -4,12 +4,15 @@
 // one at every step, through injected crashes, restarts, partitions, drops and duplicates.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <vector>
 
 #include "models/lease_lock/register.hpp"
 #include "models/register.hpp"
 #include "sim/explore/engine.hpp"
 #include "sim/explore/explorer.hpp"
+#include "sim/explore/recycler.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "tests/explore/explore_registry.hpp"
 #include "tests/explore/same_search.hpp"
@@ -170,4 +173,30 @@ TEST_CASE(
   CHECK(std::find(v.begin(), v.end(), "{eventually: lease_lock.lease_expired, by: 10m}") !=
         v.end());
   CHECK(snap.first_violation_run == 1);
+}
+
+TEST_CASE(
+    "a snapshot's recycled copy holds exactly the value copied, and only a copy no "
+    "snapshot holds is reused") {
+  // Recycler (sim/explore/recycler.hpp) assigns a new copy into the memory of a retired one:
+  // a copy that kept any of the retired copy's entries, or that reused memory a snapshot still
+  // holds, would put a wrong connection table back at a restore.
+  Recycler<std::map<int, std::vector<int>>> copies;
+  std::map<int, std::vector<int>> big{{1, {1, 2, 3}}, {2, {4}}, {3, {}}};
+  std::map<int, std::vector<int>> small{{2, {5, 6}}};
+  auto a = copies.copy(big);
+  CHECK(*a == big);
+  const void* a_memory = a.get();
+  auto b = copies.copy(small);  // `a` is held: fresh memory
+  CHECK(static_cast<const void*>(b.get()) != a_memory);
+  CHECK(*a == big);
+  a.reset();
+  auto c = copies.copy(small);  // into `a`'s memory, with none of its entries left
+  CHECK(static_cast<const void*>(c.get()) == a_memory);
+  CHECK(*c == small);
+  CHECK(*b == small);
+  c.reset();
+  auto d = copies.copy(big);
+  CHECK(*d == big);
+  CHECK(*b == small);
 }
