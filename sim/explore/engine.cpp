@@ -185,6 +185,23 @@ struct ExploreEngine::Snapshot {
   // Each observer's saved state (StepObserver::save_state), in the order of observers_; null
   // for an observer with nothing to put back.
   std::vector<std::shared_ptr<const void>> observers;
+  // When no frame holds the snapshot any more (Recycler): lets go of what it shares with the
+  // engine and other snapshots (a node's saved copy goes back to its own recycler, a table a
+  // live node shares stops counting as shared) and keeps its vectors' memory for the next save.
+  void retire() {
+    for (NodeState& n : nodes) n.clone.reset();
+    pending.clear();
+    network.reset();
+    connections.reset();
+    lineage.reset();
+    picks.clear();
+    identities.clear();
+    ordinals.clear();
+    pick_flags.clear();
+    pick_peers.clear();
+    recorder.reset();
+    observers.clear();
+  }
 };
 
 namespace {
@@ -1069,7 +1086,14 @@ std::shared_ptr<ExploreEngine::Snapshot> ExploreEngine::save() const {
     conn_snap_ = conn_copies_.copy(connections_);
     conn_snap_gen_ = conn_gen_;
   }
-  auto snap = std::make_shared<Snapshot>(pending_, net_snap_, conn_snap_);
+  // A retired snapshot's vectors take the copies, which then reuse their memory.
+  std::shared_ptr<Snapshot> snap =
+      snapshots_.take([&] { return std::make_unique<Snapshot>(pending_, net_snap_, conn_snap_); },
+                      [&](Snapshot& retired) {
+                        retired.pending = pending_;
+                        retired.network = net_snap_;
+                        retired.connections = conn_snap_;
+                      });
   snap->lineage = lineage_;
   snap->net_gen = net_gen_;
   snap->conn_gen = conn_gen_;

@@ -375,6 +375,7 @@ class ExploreEngine final : public Engine {
   mutable std::shared_ptr<const Connections> conn_snap_;
   mutable std::uint64_t conn_snap_gen_ = 0;
   mutable Recycler<Connections> conn_copies_;  // conn_snap_'s memory, reused
+  mutable Recycler<Snapshot> snapshots_;       // save()'s, reused
   mutable std::shared_ptr<const Recorder> recorder_snap_;
   mutable std::uint64_t recorder_snap_gen_ = 0;
   // Scratch space reused by every step (no allocation per state).

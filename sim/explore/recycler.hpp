@@ -24,8 +24,11 @@ class Recycler {
   // The same for a copy that T makes itself: make() returns a fresh one (a std::unique_ptr<T>,
   // null when there is nothing to copy), refresh(into) makes a retired one equal to what make()
   // would return (an HA Cattle server's Node::saved_copy and Node::assign_from).
+  // A T with a retire() member has it called when the last holder lets go: what it holds of
+  // others (shared state) is let go then rather than when the memory is next reused, and the
+  // buffers it keeps stay allocated.
   template <class Make, class Refresh>
-  std::shared_ptr<const T> take(Make&& make, Refresh&& refresh) {
+  std::shared_ptr<T> take(Make&& make, Refresh&& refresh) {
     std::unique_ptr<T> p;
     if (free_->empty()) {
       p = make();
@@ -37,11 +40,13 @@ class Recycler {
     }
     // The deleter holds the list, which may outlive the engine (dfs keeps snapshots across a
     // re-run from the start on a new engine).
-    return std::shared_ptr<const T>(p.release(), [list = free_](const T* t) {
-      if (list->size() < k_keep)
-        list->emplace_back(const_cast<T*>(t));
-      else
+    return std::shared_ptr<T>(p.release(), [list = free_](T* t) {
+      if (list->size() >= k_keep) {
         delete t;
+        return;
+      }
+      if constexpr (requires { t->retire(); }) t->retire();
+      list->emplace_back(t);
     });
   }
 

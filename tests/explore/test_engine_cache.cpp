@@ -200,3 +200,34 @@ TEST_CASE(
   CHECK(*d == big);
   CHECK(*b == small);
 }
+
+namespace {
+struct Held {
+  std::shared_ptr<int> shared;
+  std::vector<int> buffer;
+  void retire() {
+    shared.reset();
+    buffer.clear();
+  }
+};
+}  // namespace
+
+TEST_CASE("a retired snapshot lets go of what it shares at once, not at its next reuse") {
+  // A snapshot waiting to be reused (Recycler) that still held a node's saved copy or a table
+  // would keep it counted as shared: the live node would copy it again at its next write.
+  Recycler<Held> copies;
+  auto value = std::make_shared<int>(7);
+  auto held = copies.take(
+      [&] {
+        return std::make_unique<Held>(Held{value, {1, 2, 3}});
+      },
+      [&](Held& retired) { retired.shared = value; });
+  CHECK(value.use_count() == 2);
+  held.reset();
+  CHECK(value.use_count() == 1);
+  auto again = copies.take([&] { return std::make_unique<Held>(); },
+                           [&](Held& retired) { retired.shared = value; });
+  CHECK(again->shared == value);
+  CHECK(again->buffer.empty());
+  CHECK(again->buffer.capacity() >= 3);  // the memory stayed
+}
