@@ -303,9 +303,9 @@ class ExploreEngine final : public Engine {
   void purge_cut_deliveries();
   void purge_dead_connection_events();
   // The FIFO heads: for each pending stream message or connection event, whether it is the
-  // earliest sent of its direction. Fills heads_ (indexed from * nodes + to) with their seq.
-  void find_heads();
-  void clear_heads();  // resets what find_heads() set
+  // earliest sent of its direction. collect_event_slots() fills heads_ (indexed from * nodes +
+  // to) with their seq, and clear_heads() resets what it set.
+  void clear_heads();
   bool is_head(const Event& e) const;
   void send_stream(NodeId from, NodeId to, Message&& msg);
   void close_connection(NodeId from, NodeId to);
@@ -380,7 +380,7 @@ class ExploreEngine final : public Engine {
   mutable std::uint64_t recorder_snap_gen_ = 0;
   // Scratch space reused by every step (no allocation per state).
   std::vector<std::size_t> slots_;
-  std::vector<std::uint64_t> heads_;  // find_heads(): by direction, the seq of its head
+  std::vector<std::uint64_t> heads_;  // collect_event_slots(): by direction, the seq of its head
   mutable std::vector<std::uint64_t> ids_;
   mutable std::vector<std::uint32_t> epochs_;
   mutable std::vector<std::array<std::uint64_t, 3>> fifo_order_;  // direction, seq, ident
