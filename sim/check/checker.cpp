@@ -176,6 +176,7 @@ void Checker::check_at(std::size_t i) {
   bool ok = state_holds(e, &observed);
   if (!ok) {
     fail(i, "observed " + observed, last_step_);
+    if (misses_steps_) failed_at_check_.push_back(static_cast<std::uint32_t>(i));
     return;
   }
   s.decided = true;
@@ -200,7 +201,23 @@ const std::vector<std::uint32_t>& Checker::slots_for(NodeId node) {
   return slots_by_node_[node];
 }
 
+bool Checker::watches(const WorldView& world, NodeId node) {
+  (void)world;  // world_ is the same view
+  bool counts_running = false;
+  for (const Slot& s : slots_)
+    counts_running = counts_running || s.spec->what == ExpectWhat::running;
+  const bool watched = (counts_running && name_matches("agent-*", world_.node_name(node))) ||
+                       !slots_for(node).empty();
+  misses_steps_ = misses_steps_ || !watched;
+  return watched;
+}
+
 void Checker::on_step(const StepInfo& step) {
+  // The step before this one, which the check that failed in it would have named (see
+  // misses_steps_): a check step reaches every observer right after its action.
+  for (std::uint32_t i : failed_at_check_)
+    if (step.index) results_[i].violated_step = step.index - 1;
+  failed_at_check_.clear();
   if (step.index) last_step_ = step.index;
   // Fault and check steps may crash or restart any node: everything is judged again.
   const bool anywhere =

@@ -54,6 +54,9 @@ class Checker final : public StepObserver {
   void arm(const ScheduleFn& schedule);
   void on_step(const StepInfo& step) override;
   bool may_stop() const override { return false; }
+  // The nodes a step at which may change what an expectation reads: the agents when one counts
+  // running containers, and those of slots_for.
+  bool watches(const WorldView& world, NodeId node) override;
   // Evaluates what can only be judged at the end (events, availability). Call once.
   void finish();
   const std::vector<ExpectResult>& results() const { return results_; }
@@ -109,6 +112,11 @@ class Checker final : public StepObserver {
   mutable std::size_t matching_nodes_ = 0;
   std::vector<ExpectResult> results_;
   std::uint64_t last_step_ = 0;
+  // The engine skips steps at some nodes (watches): last_step_ may then be older than the step
+  // before a check step, so a timed check that fails there is given that step's number when the
+  // check step itself comes (on_step), as the index before it.
+  bool misses_steps_ = false;
+  std::vector<std::uint32_t> failed_at_check_;
   // `running` counts per service and agent, read again only for the agents that stepped since:
   // a node's probes change only at its own steps, and at fault and check steps (which may crash
   // or restart any node), after which every count is read again. The same sum as asking every

@@ -334,6 +334,7 @@ void Kernel::run_until(TimeNs until_ns) {
       push(std::move(ev));
     }
   }
+  if (watchers_.size() != nodes_.size()) find_watchers();
   while (!stopped_) {
     EventQueue* queue = next_queue();
     if (queue == nullptr || queue->top().time_ns > until_ns) break;
@@ -348,6 +349,13 @@ void Kernel::run_until(TimeNs until_ns) {
       if (o->stop_requested()) stopped_ = true;
   }
   if (!stopped_) now_ns_ = std::max(now_ns_, until_ns);
+}
+
+void Kernel::find_watchers() {
+  watchers_.assign(nodes_.size(), {});
+  for (NodeId id = 0; id < nodes_.size(); ++id)
+    for (StepObserver* o : observers_)
+      if (o->watches(*this, id)) watchers_[id].push_back(o);
 }
 
 // Fault, check and resume steps, which the engine runs itself. Returns false for other kinds.
@@ -442,7 +450,7 @@ void Kernel::dispatch(Event& ev) {
       return;
     default: break;
   }
-  for (StepObserver* o : observers_) o->on_step(info);
+  for (StepObserver* o : watchers_[info.node]) o->on_step(info);
 }
 
 void Kernel::finish_step(StepInfo& info) {
@@ -627,7 +635,7 @@ void Kernel::dispatch_connection(Event& ev, StepInfo& info) {
   s.ctx->stream_connection_ = ev.conn_gen;
   s.node->on_connection(*s.ctx, ev.from, event);
   s.ctx->stream_connection_ = 0;
-  for (StepObserver* o : observers_) o->on_step(info);
+  for (StepObserver* o : watchers_[info.node]) o->on_step(info);
 }
 
 void Kernel::pause(NodeId id, DurationNs for_ns) {

@@ -42,6 +42,11 @@ class Kernel final : public Engine {
   void add_observer(StepObserver* obs) override {
     observers_.push_back(obs);
     if (obs->may_stop()) stoppers_.push_back(obs);
+    // Before the first step the nodes may not all be there yet: run_until finds them then.
+    if (started_)
+      find_watchers();
+    else
+      watchers_.clear();
   }
 
   // Schedules work at an absolute instant; it runs as a `fault` step (for scripted faults) or a
@@ -181,6 +186,11 @@ class Kernel final : public Engine {
   LinkTails link_tails_;
   std::vector<StepObserver*> observers_;
   std::vector<StepObserver*> stoppers_;  // those of observers_ that may stop the run
+  // By node id: the observers that watch the node's steps (StepObserver::watches), in the order
+  // they were added. Found when a run starts or goes on after an observer was added (nodes are
+  // all added before the first step).
+  std::vector<std::vector<StepObserver*>> watchers_;
+  void find_watchers();
   std::vector<std::function<void()>> actions_;
   // The node that set each timer, by timer id, while the timer is live (set and neither fired
   // nor cancelled); k_no_node otherwise. Set and cancel are on the hot path, so it is a table

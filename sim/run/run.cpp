@@ -86,6 +86,12 @@ class ConvergenceTracker final : public StepObserver {
         faults_(faults),
         faults_before_judging_(faults_before_judging) {}
   bool may_stop() const override { return false; }
+  // A step at a node the predicate does not read is judged only when a fault came since the last
+  // judgement; faults come in fault steps, which every observer is shown, and faults_seen_
+  // catches up there (or the step before the last certain fault is not judged either).
+  bool watches(const WorldView& world, NodeId node) override {
+    return predicate_ && affects_.may_affect(world, node);
+  }
   void on_step(const StepInfo& step) override {
     if (!predicate_) return;
     if (step.kind == StepKind::deliver && inert_.inert(step.msg_type)) return;

@@ -213,3 +213,50 @@ TEST_CASE("deliveries of inert message types are not judged again", "[check]") {
   CHECK(all - fewer == 299);
   CHECK(fewer >= 31);
 }
+
+namespace {
+
+// A node no expectation reads, with one step of its own at 15.2 s.
+struct Bystander final : Node {
+  void on_start(Ctx& ctx) override { ctx.set_timer(15200 * k_ms, 0); }
+  void on_message(Ctx&, NodeId, const Message&) override {}
+  void on_timer(Ctx&, std::uint64_t) override {}
+  void on_crash() override {}
+  std::uint64_t state_digest() const override { return 0; }
+};
+
+// The index of every check step.
+struct CheckSteps final : StepObserver {
+  void on_step(const StepInfo& step) override {
+    if (step.kind == StepKind::check) indexes.push_back(step.index);
+  }
+  std::vector<std::uint64_t> indexes;
+};
+
+}  // namespace
+
+TEST_CASE("a timed check that fails names the step before it, a step the checker does not watch",
+          "[check]") {
+  ScenarioSpec s;
+  auto at = expect(ExpectForm::at, ExpectWhat::running, "s/web");
+  at.at_ns = 15500 * k_ms;
+  at.count = 2;  // 1 runs then
+  s.expect = {at};
+  Kernel k(Kernel::Options{});
+  k.add_node("server-1", std::make_unique<Toy>(false));
+  k.add_node("agent-1", std::make_unique<Toy>(true));
+  k.add_node("client-1", std::make_unique<Bystander>());
+  Registry reg;
+  Checker c(s, reg, k, k);
+  c.arm([&k](TimeNs t, std::function<void()> fn) { k.at(t, StepKind::check, std::move(fn)); });
+  CheckSteps checks;
+  k.add_observer(&c);
+  k.add_observer(&checks);
+  k.run_until(30 * k_s);
+  c.finish();
+  CHECK_FALSE(c.watches(k, 2));  // the bystander's steps are skipped
+  REQUIRE(checks.indexes.size() == 1);
+  REQUIRE_FALSE(c.results()[0].passed);
+  // The bystander's timer at 15.2 s is the step before the check at 15.5 s.
+  CHECK(c.results()[0].violated_step == checks.indexes[0] - 1);
+}

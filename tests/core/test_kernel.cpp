@@ -307,3 +307,41 @@ TEST_CASE("the kernel asks only observers that may stop whether to stop, and the
   CHECK(never.steps == 3);
   CHECK(stopper.asked == 3);
 }
+
+namespace {
+
+// Watches only the node named `watched`, and records the nodes and kinds of the steps it sees.
+class WatchingObserver final : public StepObserver {
+ public:
+  explicit WatchingObserver(std::string watched) : watched_(std::move(watched)) {}
+  bool watches(const WorldView& world, NodeId node) override {
+    return world.node_name(node) == watched_;
+  }
+  void on_step(const StepInfo& step) override { seen.emplace_back(step.node, step.kind); }
+  std::vector<std::pair<NodeId, StepKind>> seen;
+
+ private:
+  std::string watched_;
+};
+
+}  // namespace
+
+TEST_CASE("an observer sees the steps of the nodes it watches and every check step", "[kernel]") {
+  Kernel k(Kernel::Options{});
+  for (const char* name : {"a", "b"}) {
+    auto s = std::make_unique<Sender>();
+    s->on_start_fn = [](Ctx& ctx) { ctx.set_timer(k_ms, 1); };
+    k.add_node(name, std::move(s));
+  }
+  WatchingObserver watch_b("b");
+  CountingObserver all(false, 0);
+  k.add_observer(&watch_b);
+  k.add_observer(&all);
+  k.at(5 * k_ms, StepKind::check, [] {});
+  k.run_until(k_s);
+  // b's start and timer and the check step at no node; a's two steps are skipped.
+  const std::vector<std::pair<NodeId, StepKind>> want = {
+      {1, StepKind::start}, {1, StepKind::timer}, {k_no_node, StepKind::check}};
+  CHECK(watch_b.seen == want);
+  CHECK(all.steps == 5);
+}
