@@ -42,6 +42,8 @@ struct EventFields {
   bool arrived = false;
   TimerId timer = 0;
   std::uint64_t tag = 0;  // timer tag or action index
+  // Stream deliveries: the pair's entry in the connection table, which send_stream found.
+  Connections::Handle conn;
 };
 }  // namespace
 
@@ -411,7 +413,7 @@ void Kernel::dispatch(Event& ev) {
     const bool fast =
         ev.ticket == 0 && !connections_.holds_any() && network_->reachable(ev.from, ev.node);
     if (!fast) {
-      if (!connections_.live(ev.from, ev.node, ev.conn_gen)) return;  // reset while it travelled
+      if (!connections_.live(ev.conn, ev.conn_gen)) return;  // reset while it travelled
       if (!arrives_on_stream(ev)) return;  // held for retransmission, or timed out
     }
     ev.arrived = true;
@@ -426,8 +428,7 @@ void Kernel::dispatch(Event& ev) {
       s.node->on_start(*s.ctx);
       break;
     case StepKind::deliver:
-      if (ev.msg.transport == Transport::stream &&
-          !connections_.live(ev.from, ev.node, ev.conn_gen))
+      if (ev.msg.transport == Transport::stream && !connections_.live(ev.conn, ev.conn_gen))
         return;  // the connection was reset while it travelled
       if (!ev.arrived && !network_->reachable(ev.from, ev.node)) return;  // cut while in flight
       info.from = ev.from;
@@ -540,7 +541,7 @@ void Kernel::send_stream(NodeId from, NodeId to, Message&& msg) {
   switch (v.outcome) {
     case Connections::Outcome::deliver: {
       const TimeNs at_ns =
-          connections_.arrival(from, to, now_ns_ + network_->sample_latency(*chooser_));
+          connections_.arrival(v.pair, from, to, now_ns_ + network_->sample_latency(*chooser_));
       const std::uint32_t slot = new_slot();
       Event& ev = slab(slot);
       ev.time_ns = at_ns;
@@ -549,6 +550,7 @@ void Kernel::send_stream(NodeId from, NodeId to, Message&& msg) {
       ev.from = from;
       ev.epoch = nodes_[to].epoch;
       ev.conn_gen = v.generation;
+      ev.conn = v.pair;
       ev.msg = std::move(msg);
       push_on_link_slot(slot);
       return;

@@ -80,8 +80,9 @@ Connections::Verdict Connections::send(NodeId from, NodeId to, const Ends& ends)
   const State state = e.state;
   const std::uint8_t awaiting = e.awaiting;
   const std::uint32_t generation = e.generation;
-  const Verdict v = decide(e, from, to, ends);
+  Verdict v = decide(e, from, to, ends);
   if (e.state != state || e.awaiting != awaiting || e.generation != generation) ++version_;
+  v.pair = Handle(&e);
   return v;
 }
 

@@ -540,3 +540,20 @@ TEST_CASE("a copy of the connection table answers for itself: what changes in on
   CHECK(original.send(0, 1, Connections::Ends{}).outcome == Connections::Outcome::deliver);
   CHECK_FALSE(assigned.is_open(0, 1, g));
 }
+
+TEST_CASE("a send's pair handle answers arrival and live as the pair's look-ups do",
+          "[connections]") {
+  Connections c;
+  const Connections::Verdict v = c.send(1, 0, Connections::Ends{});
+  REQUIRE(v.outcome == Connections::Outcome::deliver);
+  // Both directions of the pair go through the one entry: b → a, then a → b, then b → a again.
+  CHECK(c.arrival(v.pair, 1, 0, 100) == 100);
+  CHECK(c.arrival(0, 1, 100) == 100);
+  CHECK(c.arrival(v.pair, 1, 0, 50) == 101);  // FIFO behind the handle's first arrival
+  CHECK(c.arrival(1, 0, 50) == 102);
+  CHECK(c.live(v.pair, v.generation));
+  CHECK_FALSE(c.live(v.pair, v.generation + 1));
+  REQUIRE(c.close(1, 0, true));
+  CHECK(c.live(v.pair, v.generation) == c.live(1, 0, v.generation));
+  CHECK_FALSE(c.live(Connections::Handle{}, v.generation));  // no pair: a node's own message
+}
