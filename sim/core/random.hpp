@@ -28,6 +28,10 @@ class RandomStream {
 
  private:
   boost::random::mt19937_64 engine_;
+  // uniform_int's bucket for the last range it drew from that is not a power of two: derived
+  // from the range alone, so a copy of the stream may keep it.
+  std::uint64_t bucket_range_ = 0;  // 0: none yet (a range of one value is never drawn)
+  std::uint64_t bucket_ = 0;
 };
 
 }  // namespace stampede

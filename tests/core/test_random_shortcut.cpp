@@ -42,3 +42,21 @@ TEST_CASE("the seeded chooser's uniform draws what its kind's stream draws, over
     REQUIRE(chooser.uniform(ChoiceKind::order, lo, hi) == order.uniform_int(lo, hi));
   }
 }
+
+TEST_CASE("uniform_int's kept bucket draws what Boost draws as ranges change between draws",
+          "[random]") {
+  // The bucket kept for the last range must be found again for each new one; the wide ranges
+  // reject draws past the range (about half of them for 2^63 + 1 values).
+  const std::pair<std::int64_t, std::int64_t> ranges[] = {
+      {1000000, 5000000},        {1000000, 5000000}, {0, 2},         {INT64_MIN, INT64_MAX},
+      {-(1LL << 62), 1LL << 62}, {0, INT64_MAX},     {INT64_MIN, 0}, {-5, 100},
+      {1000000, 5000000}};
+  RandomStream ours(11, "bucket");
+  boost::random::mt19937_64 engine(derive_seed(11, "bucket"));
+  for (int i = 0; i < 9000; ++i) {
+    const auto& [lo, hi] = ranges[i % std::size(ranges)];
+    boost::random::uniform_int_distribution<std::int64_t> boost_dist(lo, hi);
+    INFO("range [" << lo << ", " << hi << "] draw " << i);
+    REQUIRE(ours.uniform_int(lo, hi) == boost_dist(engine));
+  }
+}
