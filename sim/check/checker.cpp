@@ -108,13 +108,7 @@ void Checker::refresh_agents() const {
   for (RunningCounts& c : running_) c.all_stale = true;
 }
 
-void Checker::note_changed(NodeId node, bool anywhere) {
-  if (running_.empty()) return;
-  if (running_nodes_ != world_.node_count()) refresh_agents();
-  if (anywhere) {
-    for (RunningCounts& c : running_) c.all_stale = true;
-    return;
-  }
+void Checker::mark_stale(NodeId node) const {
   const std::int32_t i = node < agent_index_.size() ? agent_index_[node] : -1;
   if (i < 0) return;
   for (RunningCounts& c : running_) {
@@ -126,6 +120,14 @@ void Checker::note_changed(NodeId node, bool anywhere) {
 
 std::int64_t Checker::running_total(const std::string& service) const {
   if (running_nodes_ != world_.node_count()) refresh_agents();
+  // The agents that stepped since the last look, as the engine recorded them (a node's probes
+  // change only at its own steps; fault and check steps, crashes and restored snapshots make
+  // the log say "everything").
+  auto stepped = [this](NodeId node) {
+    if (node < agent_index_.size() && agent_index_[node] >= 0) mark_stale(node);
+  };
+  if (!world_.changes().read(changes_read_, stepped))
+    for (RunningCounts& r : running_) r.all_stale = true;
   RunningCounts* c = nullptr;
   for (RunningCounts& r : running_)
     if (r.service == service) c = &r;
@@ -203,11 +205,13 @@ const std::vector<std::uint32_t>& Checker::slots_for(NodeId node) {
 
 bool Checker::watches(const WorldView& world, NodeId node) {
   (void)world;  // world_ is the same view
-  bool counts_running = false;
-  for (const Slot& s : slots_)
-    counts_running = counts_running || s.spec->what == ExpectWhat::running;
-  const bool watched = (counts_running && name_matches("agent-*", world_.node_name(node))) ||
-                       !slots_for(node).empty();
+  const bool watched = !slots_for(node).empty();
+  misses_steps_ = misses_steps_ || !watched;
+  return watched;
+}
+
+bool Checker::watches_message(std::uint32_t type) {
+  const bool watched = !inert_.inert(type);
   misses_steps_ = misses_steps_ || !watched;
   return watched;
 }
@@ -222,8 +226,6 @@ void Checker::on_step(const StepInfo& step) {
   // Fault and check steps may crash or restart any node: everything is judged again.
   const bool anywhere =
       step.node == k_no_node || step.kind == StepKind::fault || step.kind == StepKind::check;
-  // Before the inert test, so that the kept counts never rely on a message being inert.
-  note_changed(step.node, anywhere);
   // A request on its way through the app changes nothing the checks read (Registry).
   if (step.kind == StepKind::deliver && inert_.inert(step.msg_type)) return;
   TimeNs now = world_.now();

@@ -54,9 +54,10 @@ class Checker final : public StepObserver {
   void arm(const ScheduleFn& schedule);
   void on_step(const StepInfo& step) override;
   bool may_stop() const override { return false; }
-  // The nodes a step at which may change what an expectation reads: the agents when one counts
-  // running containers, and those of slots_for.
+  // The nodes a step at which may change what an expectation reads (slots_for), and the
+  // messages that are not inert (the `running` counts follow the engine's ChangeLog instead).
   bool watches(const WorldView& world, NodeId node) override;
+  bool watches_message(std::uint32_t type) override;
   // Evaluates what can only be judged at the end (events, availability). Call once.
   void finish();
   const std::vector<ExpectResult>& results() const { return results_; }
@@ -86,8 +87,9 @@ class Checker final : public StepObserver {
   const std::vector<NodeId>& nodes_matching(std::string_view pattern) const;
   // The sum of probe("running", service) over the live agents, from counts kept per agent.
   std::int64_t running_total(const std::string& service) const;
-  // A step at `node` (k_no_node: anywhere) may have changed what that node's probes answer.
-  void note_changed(NodeId node, bool anywhere);
+  // A step at `node` may have changed what its probes answer: its `running` counts are read
+  // again.
+  void mark_stale(NodeId node) const;
   void check_at(std::size_t i);
   void fail(std::size_t i, std::string detail, std::uint64_t step);
   double availability(const std::string& target, TimeNs from_ns, TimeNs to_ns, int* n) const;
@@ -117,10 +119,10 @@ class Checker final : public StepObserver {
   // check step itself comes (on_step), as the index before it.
   bool misses_steps_ = false;
   std::vector<std::uint32_t> failed_at_check_;
-  // `running` counts per service and agent, read again only for the agents that stepped since:
-  // a node's probes change only at its own steps, and at fault and check steps (which may crash
-  // or restart any node), after which every count is read again. The same sum as asking every
-  // agent after every step, for the cost of the agents that moved.
+  // `running` counts per service and agent, read again only for the agents that stepped since
+  // (WorldView::changes): a node's probes change only at its own steps, and at fault and check
+  // steps (which may crash or restart any node), after which every count is read again. The
+  // same sum as asking every agent after every step, for the cost of the agents that moved.
   struct RunningCounts {
     std::string service;
     std::vector<std::int64_t> by_agent;  // in the order of nodes_matching("agent-*")
@@ -133,6 +135,7 @@ class Checker final : public StepObserver {
   mutable std::vector<RunningCounts> running_;
   mutable std::size_t running_nodes_ = 0;          // the node count agent_index_ was built for
   mutable std::vector<std::int32_t> agent_index_;  // by node id: index among the agents, or -1
+  mutable ChangeLog::Cursor changes_read_;
 };
 
 // The name of a host state code ("active", ...), or "unknown".

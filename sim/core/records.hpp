@@ -58,6 +58,14 @@ class StepObserver {
     (void)node;
     return true;
   }
+  // Whether the observer needs the deliveries of messages of `type` at the nodes it watches. An
+  // engine may ask it once per type and then skip on_step for the other deliveries: the HA
+  // hour's requests on their way through the app (Registry::inert_message), a third of its
+  // steps, change nothing the checker reads.
+  virtual bool watches_message(std::uint32_t type) {
+    (void)type;
+    return true;
+  }
   // The explorer's dfs backtracks by restoring a saved state of the world (ExploreEngine::save):
   // an observer whose own state decides a run's verdict returns a copy of it here and takes it
   // back in restore_state, so that the run that goes on from the restored state is judged as a

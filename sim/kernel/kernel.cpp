@@ -1,6 +1,7 @@
 #include "sim/kernel/kernel.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include "sim/core/assert.hpp"
 #include "sim/core/recording_ctx.hpp"
@@ -354,10 +355,38 @@ void Kernel::run_until(TimeNs until_ns) {
 }
 
 void Kernel::find_watchers() {
-  watchers_.assign(nodes_.size(), {});
+  watchers_.assign(nodes_.size(), 0);
+  message_watchers_.clear();
+  if (observers_.size() > k_max_watched) return;
   for (NodeId id = 0; id < nodes_.size(); ++id)
-    for (StepObserver* o : observers_)
-      if (o->watches(*this, id)) watchers_[id].push_back(o);
+    for (std::size_t i = 0; i < observers_.size(); ++i)
+      if (observers_[i]->watches(*this, id)) watchers_[id] |= std::uint64_t{1} << i;
+}
+
+std::uint64_t Kernel::message_watchers(std::uint32_t type) {
+  static constexpr std::uint32_t k_table_size = 1u << 16;
+  std::uint64_t mask = k_known;
+  for (std::size_t i = 0; i < observers_.size(); ++i)
+    if (observers_[i]->watches_message(type)) mask |= std::uint64_t{1} << i;
+  if (type >= k_table_size) return mask;
+  if (type >= message_watchers_.size()) message_watchers_.resize(type + 1, 0);
+  message_watchers_[type] = mask;
+  return mask;
+}
+
+inline void Kernel::show_watchers(const StepInfo& info) {
+  if (observers_.size() > k_max_watched) [[unlikely]] {
+    for (StepObserver* o : observers_) o->on_step(info);
+    return;
+  }
+  std::uint64_t mask = watchers_[info.node];
+  if (info.kind == StepKind::deliver && mask != 0) {
+    const std::uint32_t t = info.msg_type;
+    const std::uint64_t known = t < message_watchers_.size() ? message_watchers_[t] : 0;
+    mask &= (known & k_known) != 0 ? known : message_watchers(t);
+    mask &= ~k_known;
+  }
+  for (; mask != 0; mask &= mask - 1) observers_[std::countr_zero(mask)]->on_step(info);
 }
 
 // Fault, check and resume steps, which the engine runs itself. Returns false for other kinds.
@@ -451,7 +480,7 @@ void Kernel::dispatch(Event& ev) {
       return;
     default: break;
   }
-  for (StepObserver* o : watchers_[info.node]) o->on_step(info);
+  show_watchers(info);
 }
 
 void Kernel::finish_step(StepInfo& info) {
@@ -637,7 +666,7 @@ void Kernel::dispatch_connection(Event& ev, StepInfo& info) {
   s.ctx->stream_connection_ = ev.conn_gen;
   s.node->on_connection(*s.ctx, ev.from, event);
   s.ctx->stream_connection_ = 0;
-  for (StepObserver* o : watchers_[info.node]) o->on_step(info);
+  show_watchers(info);
 }
 
 void Kernel::pause(NodeId id, DurationNs for_ns) {

@@ -186,11 +186,22 @@ class Kernel final : public Engine {
   LinkTails link_tails_;
   std::vector<StepObserver*> observers_;
   std::vector<StepObserver*> stoppers_;  // those of observers_ that may stop the run
-  // By node id: the observers that watch the node's steps (StepObserver::watches), in the order
-  // they were added. Found when a run starts or goes on after an observer was added (nodes are
-  // all added before the first step).
-  std::vector<std::vector<StepObserver*>> watchers_;
+  // Which observers a step is shown, as bit sets over observers_ (bit i: observers_[i]), so
+  // that a step costs two loads and an AND for them, and each is called in the order added. By
+  // node id: those that watch the node's steps (StepObserver::watches). Found when a run starts
+  // or goes on after an observer was added (nodes are all added before the first step). With
+  // more than 63 observers every observer is shown every step.
+  static constexpr std::size_t k_max_watched = 63;
+  std::vector<std::uint64_t> watchers_;
   void find_watchers();
+  // By message type below 2^16: those that watch its deliveries (StepObserver::watches_message),
+  // asked at its first delivery, with bit 63 (k_known) set once asked; a type from 2^16 up is
+  // asked at each.
+  static constexpr std::uint64_t k_known = std::uint64_t{1} << 63;
+  std::vector<std::uint64_t> message_watchers_;
+  std::uint64_t message_watchers(std::uint32_t type);
+  // Shows a step at a node to the observers that watch it (and its message's type).
+  void show_watchers(const StepInfo& info);
   std::vector<std::function<void()>> actions_;
   // The node that set each timer, by timer id, while the timer is live (set and neither fired
   // nor cancelled); k_no_node otherwise. Set and cancel are on the hot path, so it is a table

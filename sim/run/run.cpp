@@ -92,6 +92,8 @@ class ConvergenceTracker final : public StepObserver {
   bool watches(const WorldView& world, NodeId node) override {
     return predicate_ && affects_.may_affect(world, node);
   }
+  // An inert delivery is never judged (on_step).
+  bool watches_message(std::uint32_t type) override { return !inert_.inert(type); }
   void on_step(const StepInfo& step) override {
     if (!predicate_) return;
     if (step.kind == StepKind::deliver && inert_.inert(step.msg_type)) return;

@@ -313,15 +313,22 @@ namespace {
 // Watches only the node named `watched`, and records the nodes and kinds of the steps it sees.
 class WatchingObserver final : public StepObserver {
  public:
-  explicit WatchingObserver(std::string watched) : watched_(std::move(watched)) {}
+  explicit WatchingObserver(std::string watched, std::uint32_t ignored_type = 0)
+      : watched_(std::move(watched)), ignored_type_(ignored_type) {}
   bool watches(const WorldView& world, NodeId node) override {
     return world.node_name(node) == watched_;
   }
-  void on_step(const StepInfo& step) override { seen.emplace_back(step.node, step.kind); }
+  bool watches_message(std::uint32_t type) override { return type != ignored_type_; }
+  void on_step(const StepInfo& step) override {
+    seen.emplace_back(step.node, step.kind);
+    types.push_back(step.msg_type);
+  }
   std::vector<std::pair<NodeId, StepKind>> seen;
+  std::vector<std::uint32_t> types;
 
  private:
   std::string watched_;
+  std::uint32_t ignored_type_;
 };
 
 }  // namespace
@@ -343,5 +350,25 @@ TEST_CASE("an observer sees the steps of the nodes it watches and every check st
   const std::vector<std::pair<NodeId, StepKind>> want = {
       {1, StepKind::start}, {1, StepKind::timer}, {k_no_node, StepKind::check}};
   CHECK(watch_b.seen == want);
+  CHECK(all.steps == 5);
+}
+
+TEST_CASE("an observer sees no delivery of a message type it does not watch", "[kernel]") {
+  Kernel k(Kernel::Options{});
+  auto a = std::make_unique<Sender>();
+  a->on_start_fn = [](Ctx& ctx) {
+    ctx.send(1, Message{7, 64, 0, 0, 0, nullptr});
+    ctx.send(1, Message{8, 64, 0, 0, 0, nullptr});
+    ctx.send(1, Message{7, 64, 0, 0, 0, nullptr});
+  };
+  k.add_node("a", std::move(a));
+  k.add_node("b", std::make_unique<Sender>());
+  WatchingObserver no_sevens("b", 7);
+  CountingObserver all(false, 0);
+  k.add_observer(&no_sevens);
+  k.add_observer(&all);
+  k.run_until(k_s);
+  // b's start and the one delivery of type 8; the two of type 7 are skipped.
+  CHECK(no_sevens.types == std::vector<std::uint32_t>{0, 8});
   CHECK(all.steps == 5);
 }
