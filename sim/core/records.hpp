@@ -66,6 +66,10 @@ class StepObserver {
     (void)type;
     return true;
   }
+  // An engine that skips steps (watches, watches_message) calls this when it stops running
+  // (run_until returns), with the time of the last step it took, if any: an observer that
+  // keeps the last step's time need not watch every step for it.
+  virtual void on_paused(TimeNs last_step_ns) { (void)last_step_ns; }
   // The explorer's dfs backtracks by restoring a saved state of the world (ExploreEngine::save):
   // an observer whose own state decides a run's verdict returns a copy of it here and takes it
   // back in restore_state, so that the run that goes on from the restored state is judged as a

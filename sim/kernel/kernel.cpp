@@ -351,6 +351,8 @@ void Kernel::run_until(TimeNs until_ns) {
     for (StepObserver* o : stoppers_)
       if (o->stop_requested()) stopped_ = true;
   }
+  if (step_index_ > 0)
+    for (StepObserver* o : observers_) o->on_paused(last_step_ns_);
   if (!stopped_) now_ns_ = std::max(now_ns_, until_ns);
 }
 
@@ -486,6 +488,7 @@ void Kernel::dispatch(Event& ev) {
 void Kernel::finish_step(StepInfo& info) {
   changes_.step(info.node, info.kind == StepKind::fault || info.kind == StepKind::check);
   info.index = ++step_index_;
+  last_step_ns_ = info.time_ns;
   assert_context().step = step_index_;
   rolling_hash_ = fold_step(rolling_hash_, info);
   info.rolling_hash = rolling_hash_;

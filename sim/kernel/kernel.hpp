@@ -262,6 +262,7 @@ class Kernel final : public Engine {
   TimerOwners timer_owner_;
   std::size_t cancelled_in_queue_ = 0;  // cancelled timers still in timer_queue_ (an upper bound)
   TimeNs now_ns_ = 0;
+  TimeNs last_step_ns_ = 0;  // the time of the last step taken (StepObserver::on_paused)
   std::uint64_t seq_ = 0;
   std::uint64_t step_index_ = 0;
   std::uint64_t rolling_hash_ = 0;

@@ -32,11 +32,29 @@ void RepairTracker::find_agents() {
 }
 
 void RepairTracker::recount_stale() {
+  // The agents that stepped since the last count, as the engine recorded them (every step at a
+  // node, and "everything" for fault and check steps, crashes and restored snapshots).
+  auto stepped = [this](NodeId node) {
+    const std::int32_t a = node < agent_index_.size() ? agent_index_[node] : -1;
+    if (a < 0 || stale_[a]) return;
+    stale_[a] = 1;
+    stale_list_.push_back(static_cast<std::uint32_t>(a));
+  };
+  if (!world_.changes().read(changes_read_, stepped)) {
+    for (std::uint32_t a : stale_list_) stale_[a] = 0;
+    stale_list_.clear();
+    for (std::size_t a = 0; a < agents_.size(); ++a) recount(a);
+    return;
+  }
   for (std::uint32_t a : stale_list_) {
     stale_[a] = 0;
     recount(a);
   }
   stale_list_.clear();
+}
+
+bool RepairTracker::watches(const WorldView& world, NodeId node) {
+  return !services_.empty() && name_matches("agent-*", world.node_name(node));
 }
 
 // One agent's containers of every service, kept per agent so that a step of one agent costs a
@@ -82,17 +100,13 @@ void RepairTracker::on_step(const StepInfo& step) {
   if (one_agent) {
     const std::int32_t a = agent_index_[step.node];
     if (a < 0) return;  // only an agent's own step changes what runs on it
-    if (inert_ && step.kind == StepKind::deliver && inert_->inert(step.msg_type)) {
-      // Counted at the next judged step: until then its count cannot have moved, so judging
-      // now would find what the last judgement found.
-      if (!stale_[a]) stale_list_.push_back(static_cast<std::uint32_t>(a));
-      stale_[a] = 1;
-      return;
-    }
-    recount_stale();
-    recount(static_cast<std::size_t>(a));
+    // Counted at the next judged step: until then its count cannot have moved, so judging now
+    // would find what the last judgement found.
+    if (inert_ && step.kind == StepKind::deliver && inert_->inert(step.msg_type)) return;
+    recount_stale();  // this agent among them
   } else {
     // A fault (a crash, a restart, a killed container) or a step of no node: count everywhere.
+    world_.changes().read(changes_read_, [](NodeId) {});  // what the pass below reads is current
     for (std::uint32_t a : stale_list_) stale_[a] = 0;
     stale_list_.clear();
     for (std::size_t a = 0; a < agents_.size(); ++a) recount(a);

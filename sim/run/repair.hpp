@@ -1,6 +1,7 @@
 #pragma once
 // Container repair time and scale violations, measured from the world as the checker sees it
 // (the agents' `running` probes), for the sizing study (docs/sweeps.md, "The HA sizing study").
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,12 @@ class RepairTracker final : public StepObserver {
                 const Registry* registry = nullptr);
   void on_step(const StepInfo& step) override;
   bool may_stop() const override { return false; }
+  // Only an agent's own steps change what runs on it (and fault and check steps, which every
+  // observer sees); an inert delivery changes nothing there, and the agents that stepped are
+  // counted again from the engine's ChangeLog. The last step's time comes with on_paused.
+  bool watches(const WorldView& world, NodeId node) override;
+  bool watches_message(std::uint32_t type) override { return !inert_ || !inert_->inert(type); }
+  void on_paused(TimeNs last_step_ns) override { last_ns_ = std::max(last_ns_, last_step_ns); }
 
   // Every finished repair's duration, in the order they ended.
   const std::vector<DurationNs>& repairs_ns() const { return repairs_ns_; }
@@ -59,8 +66,9 @@ class RepairTracker final : public StepObserver {
   std::vector<std::int32_t> agent_index_;  // by node id: index into agents_, or -1
   bool found_ = false;
   std::optional<InertTypes> inert_;
-  std::vector<std::uint8_t> stale_;        // by agent index: an inert delivery since its count
+  std::vector<std::uint8_t> stale_;        // by agent index: a step since its count
   std::vector<std::uint32_t> stale_list_;  // the agents marked in stale_
+  ChangeLog::Cursor changes_read_;         // where the agents' steps were last read
   std::vector<DurationNs> repairs_ns_;
   DurationNs over_scale_ns_ = 0;
   int over_scale_episodes_ = 0;

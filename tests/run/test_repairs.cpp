@@ -4,10 +4,11 @@
 #include <optional>
 
 #include "models/register.hpp"
-#include "tests/common/registry.hpp"
+#include "sim/kernel/kernel.hpp"
 #include "sim/run/repair.hpp"
 #include "sim/run/run.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "tests/common/registry.hpp"
 
 using namespace stampede;
 
@@ -147,4 +148,54 @@ TEST_CASE(
   CHECK(repairs_after(7, &inert) == std::vector<DurationNs>{10});
   CHECK(repairs_after(7, nullptr) == std::vector<DurationNs>{20});
   CHECK(repairs_after(8, &inert) == std::vector<DurationNs>{20});  // type 8 is not inert
+}
+
+namespace {
+
+// An agent that runs one container of "s/web" from its start and a second from 10 ns on.
+class Doubles final : public Node {
+ public:
+  void on_start(Ctx& ctx) override { ctx.set_timer(10, 0); }
+  void on_message(Ctx&, NodeId, const Message&) override {}
+  void on_timer(Ctx&, std::uint64_t) override { running = 2; }
+  void on_crash() override {}
+  std::uint64_t state_digest() const override { return 0; }
+  std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override {
+    if (key == "running" && arg == "s/web") return running;
+    return std::nullopt;
+  }
+  std::int64_t running = 1;
+};
+
+// A node no repair reads, with one step of its own at 50 ns.
+class LateStep final : public Node {
+ public:
+  void on_start(Ctx& ctx) override { ctx.set_timer(50, 0); }
+  void on_message(Ctx&, NodeId, const Message&) override {}
+  void on_timer(Ctx&, std::uint64_t) override {}
+  void on_crash() override {}
+  std::uint64_t state_digest() const override { return 0; }
+};
+
+}  // namespace
+
+TEST_CASE("an excess open at the end counts up to the run's last step, at a node it does not watch",
+          "[run][repairs]") {
+  ScenarioSpec spec;
+  ServiceSpec web;
+  web.name = "web";
+  web.scale = 1;
+  StackSpec stack;
+  stack.name = "s";
+  stack.services.push_back(web);
+  spec.stacks.push_back(stack);
+  Kernel k(Kernel::Options{});
+  k.add_node("agent-1", std::make_unique<Doubles>());
+  k.add_node("client-1", std::make_unique<LateStep>());
+  RepairTracker t(spec, k, &registry());
+  k.add_observer(&t);
+  k.run_until(k_s);
+  CHECK_FALSE(t.watches(k, 1));  // the kernel skips client-1's steps
+  CHECK(t.over_scale_episodes() == 1);
+  CHECK(t.over_scale_ns() == 40);  // from 10 ns to client-1's step at 50 ns
 }
