@@ -39,6 +39,7 @@ void Agent::load_config(Ctx& ctx) {
   cfg_.connection_events = ctx.mechanism("agent_connection_events");
   cfg_.host_api_events = ctx.mechanism("host_api_events");
   cfg_.events_bus = config_.redis_bus && ctx.mechanism("cattle_agent_events_over_redis");
+  cfg_.commands_bus = cfg_.events_bus && ctx.mechanism("cattle_agent_commands_over_redis");
   cfg_.loaded = true;
 }
 
@@ -76,6 +77,16 @@ void Agent::mark_connected(Ctx& ctx) {
             fmt::format("connected to {}", server));
 }
 
+bool Agent::read_on_closed_socket(NodeId from) const {
+  // Over the bus the agent's one socket is its websocket to the server it said Hello to, and the
+  // server writes the agent's events on it (agent_bus.cpp). Data read after the agent closed it
+  // (lose_connection; data queued while the agent was paused, say) or coming from a server that
+  // missed an earlier close is data for a closed connection: TCP answers it with a reset (RFC 793,
+  // section 3.4, "Reset Generation"), and the agent's process, which exited with the socket
+  // (rancher/python-agent v0.85.1 cattle/agent/event.py:235), never reads it.
+  return from != volatile_.server || !volatile_.connected;
+}
+
 std::vector<std::string> Agent::running_list() const {
   std::vector<std::string> names;
   for (const auto& [name, c] : volatile_.containers)
@@ -93,10 +104,9 @@ void Agent::on_message(Ctx& ctx, NodeId from, const Message& msg) {
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const Ping& m) {
-  // Over the bus a ping comes on the agent's socket: one from elsewhere is a server that missed
-  // the socket's close, writing to a socket that is gone, and so is one read while the agent is
-  // not connected: it closed that socket (see the SocketPing below) and sends no pong on it.
-  if (cfg_.events_bus && (from != volatile_.server || !volatile_.connected)) return;
+  // Over the bus a ping comes on the agent's socket: one read on a socket it has closed gets no
+  // pong.
+  if (cfg_.events_bus && read_on_closed_socket(from)) return;
   // In HA the server whose partition holds this host pings it: that is the agent's server.
   volatile_.server = from;
   mark_connected(ctx);
@@ -131,19 +141,21 @@ void Agent::on(Ctx& ctx, NodeId from, const SocketPing& m) {
   // The subscription handler's ping: the socket lives (websocket-client's own ping and pong,
   // ws.run_forever(ping_interval=5, ping_timeout=4), rancher/python-agent v0.85.1
   // cattle/agent/event.py:225, keep it so even when no event comes over the bus). It only keeps
-  // an open socket alive: a ping the agent reads while not connected was sent on a socket it
-  // has closed (lose_connection; one queued while the agent was paused, say), and TCP answers
-  // data for a closed connection with a reset (RFC 793, section 3.4, "Reset Generation"), not
-  // with a new socket. Only a Hello, answered by a Welcome, opens one.
-  if (from == volatile_.server && volatile_.connected) mark_connected(ctx);
+  // an open socket alive: one read on a socket the agent has closed does not open a new one.
+  // Only a Hello, answered by a Welcome, opens one.
+  if (!read_on_closed_socket(from)) mark_connected(ctx);
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const StartContainer& m) {
+  // Over the bus a container command comes on the agent's socket too (forward_command): one read
+  // on a socket the agent has closed is not carried out, and its caller's process gets no answer.
+  if (cfg_.commands_bus && read_on_closed_socket(from)) return;
   const auto& names = names_of(m.container);
   if (!names.empty()) start_container(ctx, from, names.front(), m.instance);
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const StopContainer& m) {
+  if (cfg_.commands_bus && read_on_closed_socket(from)) return;  // as a StartContainer
   const auto& names = names_of(m.container);
   if (names.empty()) return;
   // The stop names one container, as Cattle's force-stop names it by its Docker id (rancher/
@@ -159,6 +171,7 @@ void Agent::on(Ctx& ctx, NodeId from, const StopContainer& m) {
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const DeactivateContainer& m) {
+  if (cfg_.commands_bus && read_on_closed_socket(from)) return;  // as a StartContainer
   const auto& names = names_of(m.container);
   if (names.empty()) return;
   // compute.instance.deactivate finds the container by its instance's uuid and stops it unless

@@ -253,6 +253,8 @@ class Agent final : public Node {
     bool host_api_events = true;    // mechanism host_api_events
     // HA with cattle_agent_events_over_redis: pings come over the socket's server only.
     bool events_bus = false;
+    // HA with cattle_agent_commands_over_redis too: the container commands come over it as well.
+    bool commands_bus = false;
     bool loaded = false;
   };
 
@@ -282,6 +284,9 @@ class Agent final : public Node {
   void start_container(Ctx& ctx, NodeId requester, const std::string& name,
                        std::int64_t instance);
   void mark_connected(Ctx& ctx);
+  // Whether a message the server of the agent's socket wrote on it, from `from`, was read after
+  // the agent closed that socket (or from a server whose socket it is not).
+  bool read_on_closed_socket(NodeId from) const;
   // The agent gives up on its server's connection (`how`: closed, refused or timeout): it closes
   // its socket, as the exiting process does, and its next attempt comes after the delay.
   void lose_connection(Ctx& ctx, std::string_view how);

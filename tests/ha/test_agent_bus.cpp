@@ -169,3 +169,32 @@ TEST_CASE("pings read after the agent closed their socket do not reconnect it", 
     CHECK(back < 96 * k_s);
   }
 }
+
+// Goal: a container command queued on a socket while its agent was paused is not carried out
+// once the agent has closed that socket. In ha-process-lock server-2's stop of web/1 reaches
+// agent-1 through server-1, the server of its socket, while agent-1 is paused (66-80.5 s); at the
+// wake its connection check gives that socket up before it reads the stop. Carried out, the stop
+// ended web/1 on agent-1 at 80.5 s with its answer lost on the closed socket; dropped (TCP resets
+// it, models/agent/agent.cpp read_on_closed_socket), web/1 runs on beside its replacement on
+// agent-2 until server-3's replay sends the stop again through server-2, agent-1's new socket,
+// at 1:35. With the commands sent directly they come on no socket and the stop is carried out.
+TEST_CASE("a command read after the agent closed its socket is not carried out", "[ha][bus]") {
+  const std::string runs_on =
+      "expect=[{at: 80.6s, running: {service: shop/web, count: 2}}, "
+      "{at: 94s, running: {service: shop/web, count: 2}}]";
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    Run out = run(load("ha-process-lock", {runs_on}), seed, LogLevel::info);
+    INFO("seed " << seed << "\n" << failures(out.out));
+    CHECK(out.out.passed);
+    TimeNs stopped = first_time(out.out, "server-3", "on agent-1 stopped and removed");
+    CHECK(stopped > 94 * k_s);
+    CHECK(stopped < 96 * k_s);
+    CHECK(first_time(out.out, "agent-1", "connected to server-2") < 86 * k_s);
+  }
+  Run direct = run(load("ha-process-lock", {k_commands_off,
+                                            "expect=[{at: 80.6s, running: {service: shop/web, "
+                                            "count: 1}}]"}),
+                   1);
+  INFO(failures(direct.out));
+  CHECK(direct.out.passed);
+}

@@ -31,11 +31,13 @@ TEST_CASE("the process lock keeps another server's replay out of a running stop"
   // is refused the process's lock and leaves it alone, and runs it only after server-2's run
   // ended; without the lock it runs the same process beside server-2. Over the Redis bus (the
   // default since cattle_agent_commands_over_redis) the stop's command reaches agent-1 through
-  // server-1, the server of its socket; agent-1 wakes at 80.5 s, gives that socket up (its
-  // connection check) and stops the container, and its answer, on the closed socket, is lost:
-  // server-2's run fails after the 15 s reply timeout and server-3's replay finishes the stop.
-  // (Sent directly, before that default, server-2 finished it, and without the lock server-2 and
-  // server-3 both did; now both of theirs time out and server-1's replay finishes it.)
+  // server-1, the server of its socket; agent-1 wakes at 80.5 s and gives that socket up (its
+  // connection check) before it reads the stop, which it drops (read on a closed socket):
+  // server-2's run fails after the 15 s reply timeout and server-3's replay finishes the stop
+  // through agent-1's new socket. (Sent directly, before that default, server-2 finished it, and
+  // without the lock server-2 and server-3 both did; now both of theirs time out and server-1's
+  // replay finishes it. Before the agent dropped commands read on a closed socket, it stopped the
+  // container at 80.5 s and only the answer was lost; the same servers finished the stop.)
   const std::uint64_t seed = load("ha-process-lock").seed;
   Run on = run(load("ha-process-lock"), seed, LogLevel::info);
   INFO(failures(on.out));
