@@ -34,7 +34,10 @@ tests=$build/tests/explore/test_explore
 for f in "$bin" "$tests"; do
   [[ -x $f ]] || { echo "rederive-b.sh: $f is not built (cmake --build $build)" >&2; exit 2; }
 done
-b=$root/scenarios/known-bugs/ha-stale-lock-holder.yaml
+# Relative to the repository, so that the trace --write-regression writes names its scenario as
+# the regression tests read it, not by this checkout's absolute path.
+cd "$root"
+b=scenarios/known-bugs/ha-stale-lock-holder.yaml
 regression=$root/tests/regressions/known-bug-b-stale-lock-holder.off-zk_stale_holder_check.trace.jsonl
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
