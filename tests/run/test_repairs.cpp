@@ -80,7 +80,7 @@ TEST_CASE("percentiles are nearest-rank", "[run][repairs]") {
 namespace {
 
 // An agent whose `running` answer for "s/web" the test sets.
-class Runs final : public Node {
+class Runs : public Node {
  public:
   void on_start(Ctx&) override {}
   void on_message(Ctx&, NodeId, const Message&) override {}
@@ -153,18 +153,11 @@ TEST_CASE(
 namespace {
 
 // An agent that runs one container of "s/web" from its start and a second from 10 ns on.
-class Doubles final : public Node {
+class Doubles final : public Runs {
  public:
+  Doubles() { running = 1; }
   void on_start(Ctx& ctx) override { ctx.set_timer(10, 0); }
-  void on_message(Ctx&, NodeId, const Message&) override {}
   void on_timer(Ctx&, std::uint64_t) override { running = 2; }
-  void on_crash() override {}
-  std::uint64_t state_digest() const override { return 0; }
-  std::optional<std::int64_t> probe(std::string_view key, std::string_view arg) const override {
-    if (key == "running" && arg == "s/web") return running;
-    return std::nullopt;
-  }
-  std::int64_t running = 1;
 };
 
 // A node no repair reads, with one step of its own at 50 ns.
