@@ -39,7 +39,18 @@ void CattleServer::reconcile_service(Ctx& ctx, ServiceId sid) {
   const ServiceRow* service_row = row<ServiceRow>(sid);
   ServiceRow service = service_row ? *service_row : ServiceRow{};
   const StackRow* stack = row<StackRow>(service.stack);
-  std::string name = (stack ? stack->name : std::string()) + "/" + service.name;
+  if (stack == nullptr) {
+    // Cattle names a service's containers after its stack, which it loads by id from the
+    // database when it deploys (rancher/cattle v0.165.8 code/iaas/service-discovery/server/src/
+    // main/java/io/cattle/platform/servicediscovery/deployment/impl/unit/
+    // DeploymentUnitService.java line 27), and a service row never exists without its stack's.
+    // In HA this server's copy of the tables is read one table at a time (ha.cpp, refresh), so
+    // a read that crosses the commit of a new stack and its services can hold the service
+    // without its stack: it reads again rather than create containers named "/<service>/<n>".
+    if (cm_) refresh(ctx, false);
+    return;
+  }
+  std::string name = stack->name + "/" + service.name;
   std::int64_t scale = service.scale.value_or(0);
   // The health check's strategy removes unhealthy containers; the loop below replaces them.
   health_recreate(ctx, sid);

@@ -117,3 +117,18 @@ TEST_CASE("the registration lock changes nothing in single mode", "[health]") {
     CHECK(on.out.digest == off.out.digest);
   }
 }
+
+TEST_CASE("a server whose first read crosses the seed's commit names no container without its stack",
+          "[ha][reconcile]") {
+  // Goal: with seed 289 server-3 reads the service table after server-1's seed commits and the
+  // stack table before, so its copy holds shop/web without the stack shop; it must read again
+  // rather than create web's container as "/web/1" (which no expectation on shop/web counts:
+  // before the fix the run ended with 0 of shop/web running).
+  Run on = run_debug(load("ha-healthcheck-register"), 289);
+  INFO(failures(on.out));
+  CHECK(on.out.passed);
+  CHECK(timeline_count(on.out, "server-3", "read the shared tables (1 services, 4 hosts)") == 1);
+  CHECK(timeline_count(on.out, "agent-1", "container shop/web/1 started") == 1);
+  for (const char* node : {"agent-1", "server-1", "server-2", "server-3"})
+    CHECK(timeline_count(on.out, node, "container /web/1") == 0);
+}
