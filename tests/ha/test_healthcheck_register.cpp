@@ -118,8 +118,9 @@ TEST_CASE("the registration lock changes nothing in single mode", "[health]") {
   }
 }
 
-TEST_CASE("a server whose first read crosses the seed's commit names no container without its stack",
-          "[ha][reconcile]") {
+TEST_CASE(
+    "a server whose first read crosses the seed's commit names no container without its stack",
+    "[ha][reconcile]") {
   // Goal: with seed 289 server-3 reads the service table after server-1's seed commits and the
   // stack table before, so its copy holds shop/web without the stack shop; it must read again
   // rather than create web's container as "/web/1" (which no expectation on shop/web counts:
