@@ -706,34 +706,30 @@ std::optional<std::int64_t> lock_holders_max(const WorldView& w, NodeId id) {
   return w.node(id).probe("lock_holders_max", "");
 }
 
-// lock.no_stale_holder_action: a server's last action under each ZooKeeper session it used,
-// against the moment the leader expired that session in the committed view. This runs after
-// every step at a server or a ZooKeeper node: the run's lists of both find them without a pass
-// over the agents, and ZooKeeper is asked for the committed view only once some server has
-// acted under a session.
-std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
-  boost::container::small_vector<NodeId, 8> ensemble;
-  ServerList servers;
-  bool acted = false;
-  const HaNodes& nodes = HaNodes::of(w);
-  for (NodeId id : nodes.zookeepers())
-    if (w.is_up(id)) ensemble.push_back(id);
-  for (NodeId id : nodes.servers()) {
-    if (!w.is_up(id)) continue;
-    auto* s = exactly<cattle::CattleServer>(w.node(id));
-    if (s && s->manager()) {
-      servers.push_back(s);
-      acted = acted || !s->actions_by_session().empty();
-    }
-  }
-  if (!acted) return std::nullopt;
+// The ZooKeeper server whose committed view lock.no_stale_holder_action reads: the live one that
+// has committed the most (lowest id on a tie), or k_no_node.
+NodeId committed_view(const WorldView& w, const HaNodes& nodes) {
   NodeId view = k_no_node;
   std::int64_t best = -1;
-  for (NodeId id : ensemble) {
+  for (NodeId id : nodes.zookeepers()) {
+    if (!w.is_up(id)) continue;
     auto c = committed_count(w, id);
     if (c && *c > best) best = *c, view = id;
   }
-  if (view == k_no_node) return std::nullopt;
+  return view;
+}
+
+// The HA server at `id` when it is up, or nullptr.
+const cattle::CattleServer* live_ha_server(const WorldView& w, NodeId id) {
+  if (!w.is_up(id)) return nullptr;
+  const auto* s = exactly<cattle::CattleServer>(w.node(id));
+  return s && s->manager() ? s : nullptr;
+}
+
+// Server `s`'s first action (in session order) taken after `view` (not k_no_node) had expired
+// its session, put into words.
+std::optional<std::string> stale_action_of(const WorldView& w, const cattle::CattleServer& s,
+                                           NodeId view) {
   // The view's answer to the zk.session_expired_ns probe, read from its data tree directly when
   // it is a ZooKeeper server (the probe would print the session id and parse it back).
   const auto* zk_view = exactly<zk::ZkServer>(w.node(view));
@@ -745,18 +741,115 @@ std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
     return w.node(view).probe("zk.session_expired_ns",
                               std::string_view(text, static_cast<std::size_t>(end - text)));
   };
-  for (const cattle::CattleServer* s : servers) {
-    for (const auto& [session, acted_ns] : s->actions_by_session()) {
-      auto expired = expired_at(session);
-      if (expired && *expired <= acted_ns)
-        return fmt::format("{} acted on a service lock at {:.3f}s, after its ZooKeeper session "
-                           "0x{:x} expired at {:.3f}s",
-                           cm::member_name(s->manager()->config().index),
-                           static_cast<double>(acted_ns) / k_s, session,
-                           static_cast<double>(*expired) / k_s);
-    }
+  for (const auto& [session, acted_ns] : s.actions_by_session()) {
+    auto expired = expired_at(session);
+    if (expired && *expired <= acted_ns)
+      return fmt::format(
+          "{} acted on a service lock at {:.3f}s, after its ZooKeeper session "
+          "0x{:x} expired at {:.3f}s",
+          cm::member_name(s.manager()->config().index), static_cast<double>(acted_ns) / k_s,
+          session, static_cast<double>(*expired) / k_s);
   }
   return std::nullopt;
+}
+
+// lock.no_stale_holder_action, found afresh: a server's last action under each ZooKeeper session
+// it used, against the moment the leader expired that session in the committed view. ZooKeeper
+// is asked for the committed view only once some server has acted under a session. `view_out`
+// receives the view when it was found.
+std::optional<std::string> stale_holder_action_afresh(const WorldView& w,
+                                                      std::optional<NodeId>* view_out) {
+  const HaNodes& nodes = HaNodes::of(w);
+  bool acted = false;
+  for (NodeId id : nodes.servers()) {
+    const cattle::CattleServer* s = live_ha_server(w, id);
+    acted = acted || (s && !s->actions_by_session().empty());
+  }
+  if (!acted) return std::nullopt;
+  const NodeId view = committed_view(w, nodes);
+  if (view_out) *view_out = view;
+  if (view == k_no_node) return std::nullopt;
+  for (NodeId id : nodes.servers())
+    if (const cattle::CattleServer* s = live_ha_server(w, id))
+      if (auto why = stale_action_of(w, *s, view)) return why;
+  return std::nullopt;
+}
+
+// lock.no_stale_holder_action runs after every step at a server or a ZooKeeper node. Most are
+// at a server, and then nothing but that server's own actions can have changed: the committed
+// view and its expiries change only in a ZooKeeper node's steps, a node goes up or down only in
+// steps that make the engine's change log say "everything" (sim/core/changes.hpp). So while the
+// last answer was "none" and the log since names servers only, only those servers are asked
+// again, against the view found last; a ZooKeeper step, "everything" or a violation finds the
+// answer afresh. Asking every server and every ZooKeeper node after each step was 2.5% of the
+// HA hour (issue 13, callgrind). Ids only, never a node, so restored snapshots leave it exact.
+class StaleHolders final : public ViewCache {
+ public:
+  static std::optional<std::string> check(const WorldView& w) {
+    StaleHolders& c = w.cache<StaleHolders>();
+    const HaNodes& nodes = HaNodes::of(w);
+    if (c.kind_.size() != w.node_count()) c.reset(w, nodes);
+    bool zk_stepped = false;
+    const bool incremental =
+        w.changes().read_nodes(c.cursor_, c.watched_, [&c, &zk_stepped](NodeId id) {
+          if (c.kind_[id] == k_zookeeper) zk_stepped = true;
+          if (c.kind_[id] == k_server) c.stepped_[id] = 1;
+        });
+    if (incremental && !zk_stepped && c.clean_) return c.recheck_stepped(w, nodes);
+    return c.afresh(w, nodes);
+  }
+
+ private:
+  static constexpr std::uint8_t k_other = 0;
+  static constexpr std::uint8_t k_server = 1;
+  static constexpr std::uint8_t k_zookeeper = 2;
+
+  void reset(const WorldView& w, const HaNodes& nodes) {
+    kind_.assign(w.node_count(), k_other);
+    stepped_.assign(w.node_count(), 0);
+    for (NodeId id : nodes.servers()) kind_[id] = k_server;
+    for (NodeId id : nodes.zookeepers()) kind_[id] = k_zookeeper;
+    watched_ = nodes.servers();
+    watched_.insert(watched_.end(), nodes.zookeepers().begin(), nodes.zookeepers().end());
+    clean_ = false;
+  }
+  std::optional<std::string> afresh(const WorldView& w, const HaNodes& nodes) {
+    for (NodeId id : nodes.servers()) stepped_[id] = 0;
+    view_.reset();
+    auto why = stale_holder_action_afresh(w, &view_);
+    clean_ = !why;
+    return why;
+  }
+  // The servers named since the last look, in id order (the first violation found afresh would
+  // be among them, the others had none).
+  std::optional<std::string> recheck_stepped(const WorldView& w, const HaNodes& nodes) {
+    bool unknown_view = false;
+    std::optional<std::string> why;
+    for (NodeId id : nodes.servers()) {
+      if (!stepped_[id]) continue;
+      stepped_[id] = 0;
+      const cattle::CattleServer* s = live_ha_server(w, id);
+      if (why || unknown_view || !s || s->actions_by_session().empty()) continue;
+      if (!view_)
+        unknown_view = true;  // the first action of the run: no view was needed yet
+      else if (*view_ != k_no_node)
+        why = stale_action_of(w, *s, *view_);
+    }
+    if (unknown_view) return afresh(w, nodes);
+    clean_ = !why;
+    return why;
+  }
+
+  ChangeLog::Cursor cursor_;
+  std::vector<std::uint8_t> kind_;     // by node id: k_server, k_zookeeper or k_other
+  std::vector<NodeId> watched_;        // the servers and the ZooKeeper nodes
+  std::vector<std::uint8_t> stepped_;  // by node id: a server named since the last look
+  bool clean_ = false;                 // the last answer was "none"
+  std::optional<NodeId> view_;         // the committed view of the last full look, if it found one
+};
+
+std::optional<std::string> check_no_stale_holder_action(const WorldView& w) {
+  return StaleHolders::check(w);
 }
 
 // host.port_conflict: two running containers of one live agent publish the same public port.
@@ -1146,6 +1239,10 @@ void register_models(Registry& registry) {
   register_lease_lock(registry);
   // Last: the ranges apply to the timings every model above registered.
   bound_timings(registry);
+}
+
+std::optional<std::string> stale_holder_action_full(const WorldView& world) {
+  return stale_holder_action_afresh(world, nullptr);
 }
 
 }  // namespace stampede

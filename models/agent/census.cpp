@@ -64,7 +64,9 @@ const Census& Census::of(const WorldView& w) {
   }
   // Each agent the log names is read once, however often it stepped since: between two looks an
   // agent steps several times (a request reaches its web container, then its db's reply).
-  const bool incremental = w.changes().read(c.cursor_, [&](NodeId id) {
+  // A few agents are found by their stamps rather than by walking the log
+  // (ChangeLog::read_watched).
+  const bool incremental = w.changes().read_watched(c.cursor_, c.agents_, [&](NodeId id) {
     if (id >= c.index_.size() || c.index_[id] < 0) return;
     const auto agent = static_cast<std::uint32_t>(c.index_[id]);
     if (c.named_[agent]) return;

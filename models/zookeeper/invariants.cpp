@@ -169,10 +169,13 @@ class HeldLocks final : public ViewCache {
       c.may_hold_.assign(w.node_count(), 1);
       // A node's type never changes in a run (a restart or a restored snapshot keeps it), so
       // whether it embeds a client is found once.
+      c.clients_.clear();
       if (clients_only)
-        for (NodeId id = 0, n = static_cast<NodeId>(w.node_count()); id < n; ++id)
+        for (NodeId id = 0, n = static_cast<NodeId>(w.node_count()); id < n; ++id) {
           c.may_hold_[id] = (embeds ? embeds(w.node(id))
                                     : dynamic_cast<const EmbedsZkClient*>(&w.node(id))) != nullptr;
+          if (c.may_hold_[id]) c.clients_.push_back(id);
+        }
       c.holding_.clear();
       c.shared_dirty_ = true;
       w.changes().read(c.cursor_, [](NodeId) {});  // the pass below reads the current state
@@ -180,11 +183,14 @@ class HeldLocks final : public ViewCache {
       c.update_shared();
       return c;
     }
-    // Most of the log names nodes that cannot hold a lock: they are passed over here.
+    // Most of the log names nodes that cannot hold a lock: they are passed over here, and with
+    // only the clients able to hold one, only the clients' stamps are read (ChangeLog::read_nodes).
     const auto named = [&](NodeId id) {
       if (id < c.may_hold_.size() && c.may_hold_[id]) c.reread(w, id);
     };
-    if (!w.changes().read(c.cursor_, named)) c.reread_all(w);
+    const bool incremental = clients_only ? w.changes().read_nodes(c.cursor_, c.clients_, named)
+                                          : w.changes().read(c.cursor_, named);
+    if (!incremental) c.reread_all(w);
     c.update_shared();
     return c;
   }
@@ -224,6 +230,7 @@ class HeldLocks final : public ViewCache {
   ChangeLog::Cursor cursor_;
   bool clients_only_ = false;           // what by_node_ was read with (of())
   std::vector<std::uint8_t> may_hold_;  // by node id: whether it can hold a lock
+  std::vector<NodeId> clients_;         // with clients_only: the nodes that can, in id order
   std::vector<Holding> by_node_;
   std::vector<NodeId> holding_;  // the nodes whose client holds a lock, in id order
   bool shared_ = false;          // any_shared()

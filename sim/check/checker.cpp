@@ -126,7 +126,8 @@ std::int64_t Checker::running_total(const std::string& service) const {
   auto stepped = [this](NodeId node) {
     if (node < agent_index_.size() && agent_index_[node] >= 0) mark_stale(node);
   };
-  if (!world_.changes().read(changes_read_, stepped))
+  // A few agents are found by their stamps rather than by walking the log (read_watched).
+  if (!world_.changes().read_watched(changes_read_, nodes_matching("agent-*"), stepped))
     for (RunningCounts& r : running_) r.all_stale = true;
   RunningCounts* c = nullptr;
   for (RunningCounts& r : running_)

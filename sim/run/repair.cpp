@@ -40,7 +40,8 @@ void RepairTracker::recount_stale() {
     stale_[a] = 1;
     stale_list_.push_back(static_cast<std::uint32_t>(a));
   };
-  if (!world_.changes().read(changes_read_, stepped)) {
+  // A few agents are found by their stamps rather than by walking the log (read_watched).
+  if (!world_.changes().read_watched(changes_read_, agents_, stepped)) {
     for (std::uint32_t a : stale_list_) stale_[a] = 0;
     stale_list_.clear();
     for (std::size_t a = 0; a < agents_.size(); ++a) recount(a);

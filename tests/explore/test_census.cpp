@@ -96,6 +96,46 @@ TEST_CASE("the change log names every node recorded since a reader's look, or as
   CHECK(got == std::vector<NodeId>{9});
 }
 
+TEST_CASE("the change log's node stamps name each watched node recorded since a look, once") {
+  ChangeLog log;
+  ChangeLog::Cursor c;
+  ChangeLog::Cursor walker;  // a reader that walks the log between the stamp reader's looks
+  const std::vector<NodeId> watched = {2, 5, 9};
+  std::vector<NodeId> got;
+  auto collect = [&](NodeId id) { got.push_back(id); };
+  CHECK_FALSE(log.read_nodes(c, watched, collect));  // not enabled: always a full read
+  log.enable();
+  CHECK_FALSE(log.read_nodes(c, watched, collect));  // a first look reads everything
+  CHECK_FALSE(log.read(walker, [](NodeId) {}));
+  log.node(9);
+  log.node(3);  // not watched
+  log.node(2);
+  log.node(9);
+  CHECK(log.read(walker, [](NodeId) {}));  // another reader's walk changes nothing here
+  CHECK(log.read_nodes(c, watched, collect));
+  CHECK(got == std::vector<NodeId>{2, 9});  // once each, in the list's order
+  got.clear();
+  CHECK(log.read_nodes(c, watched, collect));
+  CHECK(got.empty());
+  log.node(9);
+  log.node(9);  // a repeat the log itself skips: the stamp still moves
+  CHECK(log.read_nodes(c, watched, collect));
+  CHECK(got == std::vector<NodeId>{9});
+  got.clear();
+  log.node(5);
+  CHECK(log.read(c, collect));  // the two reads share the cursor
+  CHECK(got == std::vector<NodeId>{5});
+  got.clear();
+  CHECK(log.read_nodes(c, watched, collect));
+  CHECK(got.empty());
+  log.step(5, true);  // a fault step: anything may have changed
+  CHECK_FALSE(log.read_nodes(c, watched, collect));
+  CHECK(got.empty());
+  log.node(40);  // a node beyond every stamp so far
+  CHECK(log.read_nodes(c, watched, collect));
+  CHECK(got.empty());
+}
+
 TEST_CASE("the agent census equals a full recount after kernel steps with crashes and kills") {
   ScenarioSpec spec = census_spec();
   // Read after every step, and read only every 97th step (the log then holds many entries, as
