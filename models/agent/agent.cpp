@@ -1,7 +1,9 @@
 #include "models/agent/agent.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "models/app/http.hpp"
 #include "models/cattle/protocol.hpp"
@@ -416,8 +418,11 @@ void Agent::post_container_event(Ctx& ctx, const ContainerEvent& event) {
 }
 
 int Agent::running(std::string_view service) const {
-  auto it = volatile_.running_by_service->find(service);
-  return it == volatile_.running_by_service->end() ? 0 : it->second;
+  for (const ServiceCount& s : volatile_.running_by_service.value)
+    if (s.service.size() == service.size() &&
+        std::memcmp(s.service.data(), service.data(), service.size()) == 0)
+      return s.running;
+  return 0;
 }
 
 std::optional<std::string> Agent::port_conflict() const {
@@ -450,9 +455,12 @@ int Agent::running_since(std::string_view service, TimeNs before_ns) const {
 void Agent::recount() {
   // Invariants and the convergence check ask for these counts after almost every step; the
   // containers change rarely, so the counts are kept rather than computed on each question.
-  volatile_.running_by_service->clear();
+  std::map<std::string_view, int> by_service;
   for (const auto& [name, c] : volatile_.containers)
-    if (c.running) ++volatile_.running_by_service.value[service_of(name)];
+    if (c.running) ++by_service[service_view(name)];
+  std::vector<ServiceCount>& counts = volatile_.running_by_service;
+  counts.clear();
+  for (const auto& [service, n] : by_service) counts.push_back({std::string(service), n});
   const std::vector<ServiceScale>& services = catalog();
   std::vector<int>& by_catalog = volatile_.running_by_catalog;
   by_catalog.resize(services.size());
@@ -465,7 +473,8 @@ bool Agent::is_running(std::string_view container) const {
 }
 
 std::optional<std::int64_t> Agent::probe(std::string_view key, std::string_view arg) const {
-  if (key == "running") return running(arg);
+  // Compared at a constant length, which the compiler does without calling memcmp.
+  if (key.size() == 7 && std::memcmp(key.data(), "running", 7) == 0) return running(arg);
   if (key == "overlay_up") return volatile_.overlay_up ? 1 : 0;
   if (key == "connected") return volatile_.connected ? 1 : 0;
   return std::nullopt;

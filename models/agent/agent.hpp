@@ -213,14 +213,21 @@ class Agent final : public Node {
     std::uint64_t api_posts = 0;  // host-api's posts so far: the DNS round robin's position
     STAMPEDE_FIELDS(next_token, next_query, api_posts)
   };
+  struct ServiceCount {
+    std::string service;  // STACK/SERVICE
+    int running = 0;
+  };
   // What a crash of the host loses: its containers, its end of the overlay, its connection.
   struct Volatile {
     NodeId server = k_no_node;     // set again at every start
     std::size_t server_index = 0;  // HA: the position of server in config_.servers
     // The transparent comparator finds a container by a message's name without copying it.
     std::map<std::string, Container, std::less<>> containers;
-    // Running containers per service: derived from `containers`, kept for the invariants.
-    Untracked<std::map<std::string, int, std::less<>>> running_by_service;
+    // Running containers per service, in service order: derived from `containers`, kept for
+    // the invariants. A short list searched by length first: the convergence check's `running`
+    // probe asks after most agent steps, and a string map's look-up was two out-of-line
+    // compares per level (bench/RESULTS.md, session 27).
+    Untracked<std::vector<ServiceCount>> running_by_service;
     Untracked<std::vector<int>> running_by_catalog;  // the same, by position in catalog()
     std::map<std::uint64_t, std::string> starting;  // start token -> container
     bool overlay_up = false;

@@ -1,8 +1,9 @@
 // The single-server cluster end to end, driven through the registry's build functions in a small
 // fake world: the field report's observations 1-3, each with its mechanism on and off.
 #include <catch2/catch.hpp>
-
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,37 @@ TEST_CASE("the cluster boots to scale and serves requests") {
   CHECK(w.counter("requests_served") > 300);
   CHECK(w.registry().converged()(w));
   CHECK(w.violations().empty());
+}
+
+namespace {
+// Whether every agent's `running` probe (its kept counts, Agent::recount) answers what its
+// containers say when walked one by one (Agent::running_since with no time bound), for each
+// service, a prefix of one and a name no agent runs.
+bool counts_match_containers(FakeWorld& w) {
+  bool ok = true;
+  for (const char* name : {"agent-1", "agent-2"}) {
+    const auto& a = w.node_as<agent::Agent>(name);
+    for (const char* service : {"wordpress/db", "wordpress/web", "wordpress/we", "shop/web"}) {
+      const std::int64_t walked = a.running_since(service, INT64_MAX);
+      const std::optional<std::int64_t> probed = a.probe("running", service);
+      ok = ok && probed == walked && a.running(service) == walked;
+    }
+  }
+  return ok;
+}
+}  // namespace
+
+TEST_CASE("an agent's kept running counts follow its containers as they start, die and restart") {
+  FakeWorld w({{"agent_resync", true}});
+  boot(w);
+  CHECK(counts_match_containers(w));
+  CHECK(w.node_as<agent::Agent>("agent-1").running("wordpress/web") == 1);
+  CHECK(w.model_fault(ModelFault{"kill_container", {"wordpress/web/1"}}));
+  CHECK(w.node_as<agent::Agent>("agent-2").running("wordpress/web") == 0);
+  CHECK(counts_match_containers(w));
+  w.run_until(120 * k_s);
+  CHECK(w.running("wordpress/web") == 2);
+  CHECK(counts_match_containers(w));
 }
 
 TEST_CASE("runs are deterministic") {
