@@ -210,6 +210,7 @@ void Agent::on(Ctx& ctx, NodeId from, const NetworkConfig& m) {
     volatile_.directory[p.container] = p.agent;
   }
   volatile_.directory_from = m.directory;
+  ++volatile_.directory_builds.value;
 }
 
 void Agent::on(Ctx& ctx, NodeId from, const http::DbQuery& m) {
@@ -268,31 +269,42 @@ void Agent::on(Ctx& ctx, NodeId lb, const http::BackendRequest& m) {
   // The web container resolves its linked db through the directory and reaches it over the
   // overlay; without the managed network it cannot reach it, even on the same host.
   if (!volatile_.overlay_up) return reply(http::status_error);
-  // Every web request passes here: the directory is searched without building strings.
+  // Every web request passes here: the answer is kept until the directory is built again.
   const std::string& linked = links->second.front();
-  auto target = volatile_.directory.end();
-  for (auto it = volatile_.directory.begin(); it != volatile_.directory.end(); ++it)
-    if (service_view(it->first) == linked) {
-      target = it;
-      break;
-    }
-  if (target == volatile_.directory.end()) return reply(http::status_error);
-  if (target->second == ctx.name_of(ctx.self()))
-    return reply(is_running(target->first) ? http::status_ok : http::status_error);
-  if (volatile_.db_route->body == nullptr || volatile_.db_route->container != target->first ||
-      volatile_.db_route->agent != target->second) {
-    volatile_.db_route->container = target->first;
-    volatile_.db_route->agent = target->second;
-    volatile_.db_route->peer = ctx.lookup(target->second);
-    volatile_.db_route->body = make_names({target->first});
-  }
-  NodeId peer = volatile_.db_route->peer;
+  DbRoute& route = volatile_.db_route;
+  if (route.directory_build != volatile_.directory_builds.value || route.linked != linked)
+    find_db_route(ctx, linked);
+  if (!route.found) return reply(http::status_error);
+  if (route.local) return reply(is_running(route.container) ? http::status_ok : http::status_error);
+  NodeId peer = route.peer;
   if (peer == k_no_node) return reply(http::status_error);
   // A timing is fixed for the whole run: read once (lazily, as a message may come before start).
   std::int64_t qid = durable_.next_query++;
   TimerId t = ctx.set_timer(cfg_.db_query_timeout_ns, timer_tag::encode(QueryTimer{qid}));
   volatile_.queries[qid] = PendingQuery{lb, m.request, t};
   ctx.send(peer, wire::encode(http::DbQuery{qid, volatile_.db_route->body}));
+}
+
+void Agent::find_db_route(Ctx& ctx, const std::string& linked) {
+  DbRoute& route = volatile_.db_route;
+  route.linked = linked;
+  route.directory_build = volatile_.directory_builds.value;
+  // The directory is searched without building strings.
+  auto target = volatile_.directory.end();
+  for (auto it = volatile_.directory.begin(); it != volatile_.directory.end(); ++it)
+    if (service_view(it->first) == linked) {
+      target = it;
+      break;
+    }
+  route.found = target != volatile_.directory.end();
+  if (!route.found) return;
+  route.local = target->second == ctx.name_of(ctx.self());
+  if (route.body == nullptr || route.container != target->first || route.agent != target->second) {
+    route.container = target->first;
+    route.agent = target->second;
+    route.peer = ctx.lookup(target->second);
+    route.body = make_names({target->first});
+  }
 }
 
 void Agent::on_timer(Ctx& ctx, std::uint64_t t) {

@@ -203,6 +203,13 @@ class Agent final : public Node {
     std::string agent;
     NodeId peer = k_no_node;
     std::shared_ptr<const cattle::NamesPayload> body;
+    // The question the last look-up answered (the linked service, at which build of the
+    // directory) and its answer: found or not, and whether the container is this host's own.
+    // While both stay the same, a request skips the search and the string compares.
+    std::string linked;
+    std::uint64_t directory_build = 0;
+    bool found = false;
+    bool local = false;
   };
   // What survives a crash of the host. These are counters that have always been kept across a
   // crash (the host's containers and connection are not): keeping them keeps every recorded
@@ -237,6 +244,9 @@ class Agent final : public Node {
     // string map's allocation and destruction per push (issue 15); a push whose names equal
     // these leaves the map as it is. Derived from `directory`'s history, so not digested.
     Untracked<std::shared_ptr<const cattle::NamesPayload>> directory_from;
+    // How many times `directory` was built since the start (1 after the first push): DbRoute's
+    // answer holds while this stays the same.
+    Untracked<std::uint64_t> directory_builds;
     bool connected = false;
     bool retry_pending = false;  // a HelloTimer (the next reconnect attempt) is set
     TimeNs last_contact_ns = 0;
@@ -244,8 +254,8 @@ class Agent final : public Node {
     Untracked<DbRoute> db_route;
     HealthTargets health;  // the network agent's HAProxy checks
     STAMPEDE_FIELDS(server, server_index, containers, running_by_service, running_by_catalog,
-                    starting, overlay_up, directory, directory_from, connected, retry_pending,
-                    last_contact_ns, queries, db_route, health)
+                    starting, overlay_up, directory, directory_from, directory_builds, connected,
+                    retry_pending, last_contact_ns, queries, db_route, health)
   };
   // Read at start (the same on every start: not state).
   struct Config {
@@ -301,6 +311,9 @@ class Agent final : public Node {
   // host-api reports a container's death through the API: a POST to the server the API's DNS
   // name gives, whatever the state of the agent's own connection.
   void post_container_event(Ctx& ctx, const cattle::ContainerEvent& event);
+  // Searches the directory for a container of the `linked` service and keeps the answer in
+  // db_route, with the question, for the web requests to come.
+  void find_db_route(Ctx& ctx, const std::string& linked);
   void send_hello(Ctx& ctx);
   std::vector<std::string> running_list() const;
   void recount();

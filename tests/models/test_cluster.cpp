@@ -9,9 +9,11 @@
 
 #include "fake_world.hpp"
 #include "models/agent/agent.hpp"
+#include "models/app/http.hpp"
 #include "models/app/load_balancer.hpp"
 #include "models/cattle/protocol.hpp"
 #include "models/cattle/server.hpp"
+#include "sim/core/wire.hpp"
 
 using namespace stampede;
 using stampede::testing::FakeWorld;
@@ -79,6 +81,35 @@ TEST_CASE("an agent's kept running counts follow its containers as they start, d
   w.run_until(120 * k_s);
   CHECK(w.running("wordpress/web") == 2);
   CHECK(counts_match_containers(w));
+}
+
+TEST_CASE("a web request follows the db container to its new host once the directory says so") {
+  FakeWorld w;
+  boot(w);
+  // Boot placed db/1 on agent-1 and web/1 on agent-2: agent-2's web requests query agent-1.
+  const NodeId lb = w.find("wordpress/lb");
+  std::optional<std::int64_t> status;
+  w.on_deliver = [&](NodeId, NodeId to, const Message& msg) {
+    if (to != lb || msg.type != app::BackendResponse::k_type) return;
+    const auto r = wire::decode<app::BackendResponse>(msg);
+    if (r.request == 777777) status = r.status;
+  };
+  auto ask = [&] {
+    status.reset();
+    w.inject("wordpress/lb", "agent-2",
+             wire::encode(app::BackendRequest{777777, cattle::make_names({"wordpress/web/1"})}));
+    w.run_until(w.now() + k_s / 2);
+    return status;
+  };
+  CHECK(ask() == app::status_ok);
+  // A push that places db/1 on agent-2, where it does not run: the kept route must not be used.
+  w.inject("server-1", "agent-2",
+           wire::encode(cattle::NetworkConfig{
+               0, true,
+               cattle::make_names({"wordpress/db/1@agent-2", "wordpress/web/1@agent-2",
+                                   "wordpress/web/2@agent-1"})}));
+  w.run_until(w.now() + k_ms);
+  CHECK(ask() == app::status_error);
 }
 
 TEST_CASE("runs are deterministic") {
