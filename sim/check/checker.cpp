@@ -126,8 +126,9 @@ std::int64_t Checker::running_total(const std::string& service) const {
   auto stepped = [this](NodeId node) {
     if (node < agent_index_.size() && agent_index_[node] >= 0) mark_stale(node);
   };
+  const std::vector<NodeId>& agents = nodes_matching("agent-*");
   // A few agents are found by their stamps rather than by walking the log (read_watched).
-  if (!world_.changes().read_watched(changes_read_, nodes_matching("agent-*"), stepped))
+  if (!world_.changes().read_watched(changes_read_, agents, stepped))
     for (RunningCounts& r : running_) r.all_stale = true;
   RunningCounts* c = nullptr;
   for (RunningCounts& r : running_)
@@ -136,7 +137,6 @@ std::int64_t Checker::running_total(const std::string& service) const {
     c = &running_.emplace_back();
     c->service = service;
   }
-  const std::vector<NodeId>& agents = nodes_matching("agent-*");
   auto count = [&](std::size_t i) -> std::int64_t {
     if (!world_.is_up(agents[i])) return 0;
     return world_.node(agents[i]).probe("running", service).value_or(0);
