@@ -105,9 +105,8 @@ class TwoAgents final : public WorldView {
   Runs agents[2];
 };
 
-// The repairs measured when agent-1 loses its container at a delivery of message type `type`
-// at 10 ns (registry: type 7 is inert), agent-2 steps at 20 ns and agent-1 has it back at 30 ns.
-std::vector<DurationNs> repairs_after(std::uint32_t type, const Registry* registry) {
+// A scenario of one stack, s, with one service, web, at scale 1.
+ScenarioSpec one_web() {
   ScenarioSpec spec;
   ServiceSpec web;
   web.name = "web";
@@ -116,6 +115,13 @@ std::vector<DurationNs> repairs_after(std::uint32_t type, const Registry* regist
   stack.name = "s";
   stack.services.push_back(web);
   spec.stacks.push_back(stack);
+  return spec;
+}
+
+// The repairs measured when agent-1 loses its container at a delivery of message type `type`
+// at 10 ns (registry: type 7 is inert), agent-2 steps at 20 ns and agent-1 has it back at 30 ns.
+std::vector<DurationNs> repairs_after(std::uint32_t type, const Registry* registry) {
+  ScenarioSpec spec = one_web();
   TwoAgents w;
   RepairTracker t(spec, w, registry);
   auto step = [&](TimeNs at, NodeId node, std::uint32_t msg_type) {
@@ -174,14 +180,7 @@ class LateStep final : public Node {
 
 TEST_CASE("an excess open at the end counts up to the run's last step, at a node it does not watch",
           "[run][repairs]") {
-  ScenarioSpec spec;
-  ServiceSpec web;
-  web.name = "web";
-  web.scale = 1;
-  StackSpec stack;
-  stack.name = "s";
-  stack.services.push_back(web);
-  spec.stacks.push_back(stack);
+  ScenarioSpec spec = one_web();
   Kernel k(Kernel::Options{});
   k.add_node("agent-1", std::make_unique<Doubles>());
   k.add_node("client-1", std::make_unique<LateStep>());
