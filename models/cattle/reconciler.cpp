@@ -46,8 +46,9 @@ void CattleServer::reconcile_service(Ctx& ctx, ServiceId sid) {
     // DeploymentUnitService.java line 27), and a service row never exists without its stack's.
     // In HA this server's copy of the tables is read one table at a time (ha.cpp, refresh), so
     // a read that crosses the commit of a new stack and its services can hold the service
-    // without its stack: it reads again rather than create containers named "/<service>/<n>".
-    if (cm_) refresh(ctx, false);
+    // without its stack: the service waits for the next read (the replay task's, or an
+    // event's) rather than get containers named "/<service>/<n>". Not a read of its own: a
+    // stack row lost for good (a truncated table) would then make every read start another.
     return;
   }
   std::string name = stack->name + "/" + service.name;
