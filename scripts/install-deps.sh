@@ -16,6 +16,7 @@ packages=(
   libboost-graph-dev       # sim/net topology, analysis DOT export
   libboost-random-dev      # sim/core random streams
   libfmt-dev
+  libmimalloc-dev          # the allocator linked into every executable (root CMakeLists.txt)
   catch2                   # tests (Catch2 v2 on bookworm)
   libcli11-dev             # cli/
   libyaml-cpp-dev          # sim/scenario
