@@ -58,7 +58,9 @@ log=$("$bin" run "$b" --set 'faults=[]' --log debug 2>&1)
 lock=$(grep -m1 -E 'server-1 +lock service-[0-9]+ acquired; reading its instances' <<<"$log" | awk '{print $1}')
 read_at=$(grep -m1 -E 'server-1 +read [0-9]+ instances of service web' <<<"$log" | awk '{print $1}')
 echo "server-1 takes the service's lock at $lock and has its read's answer at $read_at"
-from=$(( $(to_ms "$lock") - 10 )); to=$(( $(to_ms "$read_at") + 10 ))
+# To 20 ms after the answer: the second insert, queued behind the first, goes out about 15 ms
+# after it, and a pause before that send is a stale action too.
+from=$(( $(to_ms "$lock") - 10 )); to=$(( $(to_ms "$read_at") + 20 ))
 say "stampede run $b --set 'faults=[{at: T, pause: {node: server-1, for: 60s}}]' for T from ${from} ms to ${to} ms"
 stale=() extra=()
 for ((ms = from; ms <= to; ms++)); do

@@ -80,17 +80,18 @@ std::string agent_lock_name(HostId host) {
   return fmt::format("{}{}", k_agent_lock_prefix, host.value);
 }
 
-std::vector<RowId> CattleServer::commit(Ctx& ctx, Transaction& txn) {
+std::vector<RowId> CattleServer::commit(Ctx& ctx, Transaction& txn, bool action) {
   if (!cm_) return db().commit(txn);
   Transaction resolved;
   std::vector<RowId> ids = volatile_.shared.commit(txn, resolved);
-  enqueue_write(ctx, resolved);
+  enqueue_write(ctx, resolved, action);
   return ids;
 }
 
-std::int64_t CattleServer::enqueue_write(Ctx& ctx, const Transaction& resolved) {
+std::int64_t CattleServer::enqueue_write(Ctx& ctx, const Transaction& resolved, bool action) {
   std::int64_t seq = durable_.next_seq++;
-  volatile_.journal[seq] = JournalEntry{mysql::WriteBatch::from_resolved(resolved), false, false};
+  volatile_.journal[seq] =
+      JournalEntry{mysql::WriteBatch::from_resolved(resolved), false, false, action};
   send_next_write(ctx);
   return seq;
 }
@@ -109,6 +110,11 @@ void CattleServer::send_next_write(Ctx& ctx) {
     if (e.acked) continue;
     if (e.sent) return;
     e.sent = true;
+    // Cattle issues a reconcile's inserts one blocking JDBC statement after another on the
+    // thread that holds the service's lock, and never asks between them whether its ZooKeeper
+    // session still holds it (known bug (b), docs/ha-models.md): an insert queued behind one
+    // whose answer came during a pause goes out when the server wakes, and that is when it acts.
+    if (e.action && zk_) volatile_.actions[zk_->session_id()] = ctx.now();
     std::int64_t s = seq;
     if (!db_client_->connected()) {
       // Without its pool the write fails now: it is never kept for a db that comes back. Cattle

@@ -66,7 +66,7 @@ void CattleServer::reconcile_service(Ctx& ctx, ServiceId sid) {
                                      network, InstanceState::requested, ctx.now()});
       // The insert is an action under the service's lock: check the lock is still ours.
       if (cm_ && !may_act(ctx, sid)) return;
-      InstanceId iid{commit(ctx, txn).front()};
+      InstanceId iid{commit(ctx, txn, /*action=*/true).front()};
       schedule_process(ctx, "instance.create", iid);
       continue;
     }

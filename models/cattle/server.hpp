@@ -181,7 +181,9 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
     mysql::WriteBatch batch;
     bool sent = false;
     bool acked = false;  // answered, with success or an error
-    STAMPEDE_FIELDS(batch, sent, acked)
+    // Made under a service's lock (may_act): sending it is an action of that lock's holder.
+    bool action = false;
+    STAMPEDE_FIELDS(batch, sent, acked, action)
   };
   // HA: an agent command waiting for the writes before it to be in the db.
   struct DeferredSend {
@@ -280,7 +282,8 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
     return cfg_.state_in_store ? durable_.store : volatile_.memory;
   }
   // Every write of the engine goes through here: in HA it also goes to the external db.
-  std::vector<RowId> commit(Ctx& ctx, mysql::Transaction& txn);
+  // `action`: the write is made under a service's lock, after may_act (ha.cpp, send_next_write).
+  std::vector<RowId> commit(Ctx& ctx, mysql::Transaction& txn, bool action = false);
 
   // Messages (server.cpp).
   void on(Ctx& ctx, NodeId from, const Pong& m);
@@ -408,7 +411,7 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
   void on_refresh_result(Ctx& ctx, const std::string& table, const mysql::DbResult& result);
   void on_commit_result(Ctx& ctx, std::int64_t seq, const mysql::DbResult& result);
   // Queues resolved writes for the db as one transaction; returns its sequence number.
-  std::int64_t enqueue_write(Ctx& ctx, const mysql::Transaction& resolved);
+  std::int64_t enqueue_write(Ctx& ctx, const mysql::Transaction& resolved, bool action = false);
   // The first read since the boot: seeds an empty database (server-1) and tells whether the
   // server may work on the tables now.
   bool on_first_read(Ctx& ctx);

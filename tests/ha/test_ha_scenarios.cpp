@@ -539,12 +539,33 @@ TEST_CASE("known bug (b): without the stale-holder check a paused holder starts 
   CHECK(timeline_count(on, "server-1", "stopped work on service web") == 1);
   // The scenario runs Cattle's boot (every mechanism at its default): the migration holds the
   // first 2 s, so the pause sits at 2.096 s, inside server-1's read under the lock (2.093 s to
-  // 2.100 s). At the moment the eager boot had it (0.849 s) the pause finds server-1 still
+  // 2.098 s). At the moment the eager boot had it (0.849 s) the pause finds server-1 still
   // migrating, and nothing stale follows.
   Run old_run = run(load("known-bugs/ha-stale-lock-holder",
                          {"faults=[{at: 0.849s, pause: {node: server-1, for: 60s}}]"}),
                     1);
   CHECK_FALSE(any_failed_containing(old_run.out, "lock.no_stale_holder_action"));
+}
+
+TEST_CASE("known bug (b): an insert queued behind one answered during the pause is a stale action",
+          "[ha][known-bugs]") {
+  // Paused at 2.110 s, server-1 has read 0 instances under the service's lock and sent web/1's
+  // insert; web/2's waits behind it on the one JDBC connection, as Cattle's blocking statements
+  // on the lock holder's thread do. When server-1 wakes at 1:02.11 it sends web/2's insert,
+  // 50 s after its session expired: that send is its action under the stale lock, and the
+  // extra container follows. Before the send counted as the action, only the extra container
+  // showed it (the action was stamped when the reconcile queued the insert, before the pause).
+  Run r = run(load("known-bugs/ha-stale-lock-holder",
+                   {"faults=[{at: 2.110s, pause: {node: server-1, for: 60s}}]"}),
+              1);
+  INFO(failures(r.out));
+  CHECK(any_failed_containing(r.out, "lock.no_stale_holder_action"));
+  CHECK(any_failed_containing(r.out, "service.scale_exceeded"));
+  // Paused after both inserts went out (2.118 s), server-1 acts no more when it wakes.
+  Run late = run(load("known-bugs/ha-stale-lock-holder",
+                      {"faults=[{at: 2.118s, pause: {node: server-1, for: 60s}}]"}),
+                 1);
+  CHECK_FALSE(any_failed_containing(late.out, "lock.no_stale_holder_action"));
 }
 
 TEST_CASE("HA API: behind one DNS name, requests move on to the next server while one is down",
