@@ -521,10 +521,16 @@ struct DfsState {
     chooser_copy.reset();
   }
   // Snapshots: puts the engine and the chooser back as they were saved at the deepest frame
-  // with options left; false when the engine cannot be (ExploreEngine::restore).
+  // with options left, or at the nearest frame above it that kept a snapshot (the frames in
+  // between are then re-executed, DfsScheduler::replay_frame); false when the engine cannot be
+  // (ExploreEngine::restore).
   bool restore_saved(ExploreEngine& e) {
-    const Saved& sv = saved.back();
-    if (!sv.engine || !e.restore(*sv.engine)) return false;
+    std::size_t at = saved.size();
+    while (at > 0 && !saved[at - 1].engine) --at;
+    if (at == 0) return false;
+    const Saved& sv = saved[at - 1];
+    if (!e.restore(*sv.engine)) return false;
+    replayed_steps += saved.size() - at;
     // The saved chooser is the current one's ancestor on this path: while the current one was
     // copied into it and has made no call since (chooser_copy), the two are equal already.
     if (chooser_copy != sv.chooser || chooser->calls() != sv.chooser->calls())
@@ -556,6 +562,8 @@ struct DfsState {
   std::uint64_t pruned_visited = 0;
   std::uint64_t races = 0;
   std::uint64_t dpor_skipped = 0;
+  std::uint64_t snapshots_saved = 0;
+  std::uint64_t replayed_steps = 0;
   std::uint64_t max_depth = 0;
   bool depth_cut = false;
 
@@ -1057,7 +1065,13 @@ class DfsScheduler final : public Scheduler {
       // Only a frame with a second option is ever backtracked to; under DPOR any frame may get
       // one later, when a race is found below it.
       Saved sv;
-      if (f.todo.size() > 1 || st_.dpor) {
+      const std::size_t fi = st_.stack.size();
+      const bool kept = fi < st_.settings.snapshot_all_depth ||
+                        (fi - st_.settings.snapshot_all_depth) %
+                                std::max<std::size_t>(1, st_.settings.snapshot_every) ==
+                            0;
+      if (kept && (f.todo.size() > 1 || st_.dpor || fi >= st_.settings.snapshot_all_depth)) {
+        ++st_.snapshots_saved;
         sv.engine = engine.save();
         if (!st_.chooser_copy || st_.chooser_copy->calls() != st_.chooser->calls())
           st_.chooser_copy = std::make_shared<const CountingChooser>(*st_.chooser);
@@ -1346,6 +1360,8 @@ void add_counts(Report& rep, const DfsState& st) {
   rep.pruned_visited = st.pruned_visited;
   rep.races = st.races;
   rep.dpor_skipped = st.dpor_skipped;
+  rep.snapshots_saved = st.snapshots_saved;
+  rep.replayed_steps = st.replayed_steps;
   rep.depth_cut = st.depth_cut;
   sort_unique(rep.verdicts);
   sort_unique(rep.terminal_states);
@@ -1525,6 +1541,8 @@ void merge_report(Report& rep, Report&& sub) {
   rep.pruned_visited += sub.pruned_visited;
   rep.restores += sub.restores;
   rep.restore_failures += sub.restore_failures;
+  rep.snapshots_saved += sub.snapshots_saved;
+  rep.replayed_steps += sub.replayed_steps;
   rep.races += sub.races;
   rep.dpor_skipped += sub.dpor_skipped;
   rep.depth_cut = rep.depth_cut || sub.depth_cut;

@@ -80,6 +80,14 @@ struct Settings {
   // clone itself makes the engine fall back to a re-run whenever it has changed. Verdicts, state
   // counts and reductions are the same either way.
   bool snapshots = true;
+  // dfs with snapshots: frames from this depth on keep a snapshot only every `snapshot_every`
+  // frames, and a backtrack to a frame between two restores the one above it and re-executes
+  // the frames in between (the same steps, so the same search). A snapshot at every frame made
+  // memory grow with the depth times the state: dfs on known bug (d), whose first run is some
+  // 100,000 steps of votes, took 23 GB in 10 s and was killed (bench/RESULTS.md, session 28).
+  // The defaults leave every search up to depth 4,096 as it was.
+  std::size_t snapshot_all_depth = 4096;
+  std::size_t snapshot_every = 64;
   bool stop_at_first = true;   // stop the search at the first violation
   std::uint64_t max_runs = 0;  // 0 = unbounded
   int pct_depth = 3;           // pct: the bug depth d (d-1 priority change points)
@@ -154,6 +162,10 @@ struct Report {
   // dfs with snapshots: backtracks that could not restore a saved state and re-ran the scenario
   // from the start instead (a node that can neither clone nor save itself had changed).
   std::uint64_t restore_failures = 0;
+  std::uint64_t snapshots_saved = 0;  // dfs with snapshots: engine states saved at frames
+  // dfs with snapshots: steps re-executed after a restore, from the frame whose snapshot was
+  // restored down to the one dfs backtracked to (Settings::snapshot_every).
+  std::uint64_t replayed_steps = 0;
   std::uint64_t races = 0;            // dfs with dpor: races found and reversed
   std::uint64_t dpor_skipped = 0;     // dfs with dpor: options no race asked for, not explored
   bool exhausted = false;             // dfs: the bounded space was searched completely

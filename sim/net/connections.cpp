@@ -40,14 +40,14 @@ const Connections::Entry* Connections::find(NodeId a, NodeId b) const {
 
 Connections::Verdict Connections::open(Entry& e, NodeId from, NodeId to, const Ends& ends) {
   if (!ends.link_up || !ends.host_on) return {};  // the SYN goes unanswered
-  if (!ends.process_up) return {Outcome::refused, e.generation, false, false};
+  if (!ends.process_up) return {Outcome::refused, e.generation, false, false, Handle{}};
   e.state = State::open;
   e.awaiting = 0;
   ++e.generation;
   discard_held(e);  // a new connection holds nothing
   e.epoch[side(from, from, to)] = ends.from_epoch;
   e.epoch[side(to, from, to)] = ends.to_epoch;
-  return {Outcome::deliver, e.generation, false, false};
+  return {Outcome::deliver, e.generation, false, false, Handle{}};
 }
 
 Connections::Verdict Connections::send_on_broken(Entry& e, NodeId from, NodeId to,
@@ -70,7 +70,7 @@ Connections::Verdict Connections::send_on_broken(Entry& e, NodeId from, NodeId t
   // The end that still holds the dead connection is told by a reset; the message is lost.
   e.state = State::closing;
   e.awaiting = static_cast<std::uint8_t>((sender_holds ? bit(sf) : 0) | (peer_holds ? bit(st) : 0));
-  return {Outcome::reset, e.generation, sender_holds, peer_holds};
+  return {Outcome::reset, e.generation, sender_holds, peer_holds, Handle{}};
 }
 
 Connections::Verdict Connections::send(NodeId from, NodeId to, const Ends& ends) {
@@ -112,15 +112,15 @@ Connections::Verdict Connections::decide(Entry& e, NodeId from, NodeId to, const
   // Across a cut link the message is lost, or with tcp_retransmit travels to meet the cut where
   // it arrives, which holds it for retransmission (retransmit()); the connection stays.
   if (!ends.link_up) {
-    if (retransmit_) return {Outcome::deliver, e.generation, false, false};
+    if (retransmit_) return {Outcome::deliver, e.generation, false, false, Handle{}};
     return {};
   }
   if (ends.drop) {
     e.state = State::closing;
     e.awaiting = 3;
-    return {Outcome::reset, e.generation, true, true};
+    return {Outcome::reset, e.generation, true, true, Handle{}};
   }
-  return {Outcome::deliver, e.generation, false, false};
+  return {Outcome::deliver, e.generation, false, false, Handle{}};
 }
 
 bool Connections::close(NodeId from, NodeId to, bool link_up) {
