@@ -30,14 +30,26 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// The test process's own folder, named by its process id. Ids are reused (Debian's pid_max is
+// 32,768), so a folder an earlier test process left under the same id is emptied first, and the
+// folder goes when the process exits: a report left there by another run made this run's "no
+// report is left" checks fail once the suite had run a few thousand times on one machine.
+struct OwnDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               fmt::format("stampede-cli-test-{}", static_cast<long>(::getpid()));
+  OwnDir() {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~OwnDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
 std::string temp_dir() {
-  static std::string dir = [] {
-    auto d = std::filesystem::temp_directory_path() /
-             fmt::format("stampede-cli-test-{}", static_cast<long>(::getpid()));
-    std::filesystem::create_directories(d);
-    return d.string();
-  }();
-  return dir;
+  static const OwnDir dir;
+  return dir.path.string();
 }
 
 Result stampede(const std::string& args) {
