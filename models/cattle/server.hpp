@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/cattle/allocator.hpp"
@@ -66,6 +67,17 @@ struct ServerConfig {
   int zookeeper = 0;  // HA: the ensemble's size (zookeeper-1..N)
   // HA: the Redis servers redis-1..redis that carry events between the servers (0: none).
   int redis = 1;
+};
+
+// A member that a copy assignment leaves as it is (a copy construction copies it): for what
+// assign_from() need not bring over, since it passes only between copies of one server.
+template <class T>
+class KeptOnAssign : public T {
+ public:
+  KeptOnAssign() = default;
+  KeptOnAssign(T v) : T(std::move(v)) {}  // NOLINT: implicit, as a plain T member
+  KeptOnAssign(const KeptOnAssign&) = default;
+  KeptOnAssign& operator=(const KeptOnAssign&) { return *this; }
 };
 
 class CattleServer final : public Node, public zk::EmbedsZkClient {
@@ -576,7 +588,10 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
                        TimeNs as_of_ns);
   void container_gone(Ctx& ctx, InstanceId instance, std::string_view how);
 
-  ServerConfig config_;
+  // Given at construction and never written: the same in every copy of the server, so an
+  // assignment (assign_from, between copies of one server) leaves it. Copying its strings and
+  // stacks with every saved copy was 1% of known bug (b)'s plain dfs (callgrind).
+  KeptOnAssign<ServerConfig> config_;
   Durable durable_;
   Volatile volatile_;
   // The timings and mechanisms the server uses, read once at every boot (names.hpp): the same
@@ -644,13 +659,7 @@ class CattleServer final : public Node, public zk::EmbedsZkClient {
   // right for whatever store the assignment brings and parses again only the tables that differ.
   // Copying it with every saved copy of an HA server and back was about 3% of known bug (b)'s
   // plain dfs (callgrind; the copies are made at nearly every step, the restores far fewer).
-  class KeptRowCache : public RowCache {
-   public:
-    KeptRowCache() = default;
-    KeptRowCache(const KeptRowCache&) = default;
-    KeptRowCache& operator=(const KeptRowCache&) { return *this; }
-  };
-  KeptRowCache cache_;
+  KeptOnAssign<RowCache> cache_;
   // HA mode: the client libraries the server links in. Each keeps its own durable and volatile
   // parts and its own crash (the manager's state files, the pool's connections), so they stay
   // out of the two lists. The digest and the perturbation reach into each through its

@@ -201,10 +201,10 @@ void DbNode::on(Ctx& ctx, NodeId from, const DbRequest& m) {
 std::shared_ptr<const ResponseBody> DbNode::answer_for(Session& session, const RequestBody& req) {
   const std::uint64_t stamp = durable_.store.db.stamp(req.table);
   if (req.kind != RequestKind::select_all || stamp == 0) return answer(execute(session, req));
-  auto kept = select_all_answers_.find(req.table);
-  if (kept != select_all_answers_.end() && kept->second.first == stamp) return kept->second.second;
+  auto kept = select_all_answers_->find(req.table);
+  if (kept != select_all_answers_->end() && kept->second.first == stamp) return kept->second.second;
   std::shared_ptr<const ResponseBody> fresh = answer(execute(session, req));
-  select_all_answers_[req.table] = {stamp, fresh};
+  (*select_all_answers_)[req.table] = {stamp, fresh};
   return fresh;
 }
 

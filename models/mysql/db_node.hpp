@@ -178,9 +178,15 @@ class DbNode final : public Node {
   // the HA servers read every table back at each replay tick and Redis event, and copying an
   // unchanged table into a fresh answer for each was 4% of the HA hour (bench/RESULTS.md,
   // session 22). Answers are immutable once sent, so one can go out many times; the same rows
-  // give the same message digest. A cache, not state: never digested.
-  std::map<std::string, std::pair<std::uint64_t, std::shared_ptr<const ResponseBody>>, std::less<>>
-      select_all_answers_;
+  // give the same message digest. A cache, not state: never digested. A copy of the node (the
+  // explorer clones the db before nearly every step it takes while a snapshot holds it) shares
+  // the map with the original: an answer is found by the stamp its rows had, which no other
+  // content has had, so each copy may use the answers the other kept. Copying the map with the
+  // node was 1% of known bug (b)'s plain dfs (callgrind).
+  using SelectAllAnswers =
+      std::map<std::string, std::pair<std::uint64_t, std::shared_ptr<const ResponseBody>>,
+               std::less<>>;
+  std::shared_ptr<SelectAllAnswers> select_all_answers_ = std::make_shared<SelectAllAnswers>();
 };
 
 }  // namespace stampede::mysql
