@@ -76,12 +76,12 @@ void ZkClient::connection_lost(Ctx& ctx) {
   // What was in flight is lost with the connection. A create may have been applied or not: its
   // retry looks for its protected name first. A delete is guaranteed, so it is sent again.
   for (const auto& [xid, p] : vol_.pending) {
-    if (p.op == Op::create) vol_.locks[p.lock].create_unknown = true;
+    if (p.op == Op::create) vol_.locks.mut()[p.lock].create_unknown = true;
     if (p.op == Op::remove) vol_.to_delete.insert(p.path);
   }
   vol_.pending.clear();
   std::vector<std::string> lost;
-  for (auto& [name, l] : vol_.locks) {
+  for (auto& [name, l] : vol_.locks.mut()) {
     if (l.held) lost.push_back(name);
     l.held = false;
     l.busy = false;
@@ -101,7 +101,7 @@ void ZkClient::session_expired(Ctx& ctx) {
   vol_.pending.clear();
   vol_.to_delete.clear();  // the ephemerals went with the session
   std::vector<std::string> lost;
-  for (auto& [name, l] : vol_.locks) {
+  for (auto& [name, l] : vol_.locks.mut()) {
     if (l.held) lost.push_back(name);
     // The node went with the session; a wanted lock starts over, and a try stays a try: in
     // Curator the expiry is retried inside the same acquire(time) (apache-curator-2.10.0
@@ -130,7 +130,7 @@ void ZkClient::on_connected(Ctx& ctx) {
   for (const auto& path : to_delete) send_remove(ctx, path, "");
   if (cb_.session) cb_.session(ctx, SessionEvent::connected);
   std::vector<std::string> names;
-  for (const auto& [name, l] : vol_.locks)
+  for (const auto& [name, l] : *vol_.locks)
     if (l.wanted || l.create_unknown) names.push_back(name);
   for (const auto& name : names) step(ctx, name);
 }
@@ -214,7 +214,7 @@ void ZkClient::on(Ctx& ctx, const ClientPong& m) {
 
 void ZkClient::on(Ctx& ctx, const ClientWatch& m) {
   std::vector<std::string> names;
-  for (auto& [name, l] : vol_.locks) {
+  for (auto& [name, l] : vol_.locks.mut()) {
     if (l.watching == m.body->path) {
       l.watching.clear();
       names.push_back(name);
@@ -238,7 +238,7 @@ std::int64_t ZkClient::send_request(Ctx& ctx, ReqOp op, const std::string& path,
 
 void ZkClient::lock(Ctx& ctx, const std::string& name) {
   held_stale_ = true;
-  LockState& l = vol_.locks[name];
+  LockState& l = vol_.locks.mut()[name];
   if (l.wanted) return;
   l.wanted = true;
   step(ctx, name);
@@ -246,7 +246,7 @@ void ZkClient::lock(Ctx& ctx, const std::string& name) {
 
 void ZkClient::try_lock(Ctx& ctx, const std::string& name) {
   held_stale_ = true;
-  LockState& l = vol_.locks[name];
+  LockState& l = vol_.locks.mut()[name];
   if (l.wanted) return;
   l.try_only = true;
   lock(ctx, name);
@@ -254,9 +254,8 @@ void ZkClient::try_lock(Ctx& ctx, const std::string& name) {
 
 void ZkClient::unlock(Ctx& ctx, const std::string& name) {
   held_stale_ = true;
-  auto it = vol_.locks.find(name);
-  if (it == vol_.locks.end()) return;
-  LockState& l = it->second;
+  if (vol_.locks->count(name) == 0) return;
+  LockState& l = vol_.locks.mut().at(name);
   l.wanted = false;
   l.held = false;
   l.try_only = false;
@@ -273,14 +272,14 @@ void ZkClient::unlock(Ctx& ctx, const std::string& name) {
 }
 
 bool ZkClient::holds(std::string_view name) const {
-  auto it = vol_.locks.find(std::string(name));
-  return it != vol_.locks.end() && it->second.held && vol_.state == SessionState::connected;
+  auto it = vol_.locks->find(std::string(name));
+  return it != vol_.locks->end() && it->second.held && vol_.state == SessionState::connected;
 }
 
 std::vector<std::string> ZkClient::held() const {
   std::vector<std::string> out;
   if (vol_.state != SessionState::connected) return out;
-  for (const auto& [name, l] : vol_.locks)
+  for (const auto& [name, l] : *vol_.locks)
     if (l.held) out.push_back(name);
   return out;
 }
@@ -290,7 +289,13 @@ std::vector<std::string> ZkClient::held() const {
 // Curator's FindAndDeleteProtectedNodeInBackground does, CreateBuilderImpl.java lines 482-489);
 // without a node, create; with one, list the children to see whether it is the lowest.
 void ZkClient::step(Ctx& ctx, const std::string& name) {
-  LockState& l = vol_.locks[name];
+  // A step that does nothing to a lock it has leaves the locks shared with the saved copies.
+  if (auto it = vol_.locks->find(name); it != vol_.locks->end()) {
+    const LockState& known = it->second;
+    if (vol_.state != SessionState::connected || known.busy) return;
+    if (!known.create_unknown && (!known.wanted || known.held)) return;
+  }
+  LockState& l = vol_.locks.mut()[name];
   if (vol_.state != SessionState::connected || l.busy) return;
   if (!l.create_unknown && (!l.wanted || l.held)) return;
   l.busy = true;
@@ -321,7 +326,7 @@ void ZkClient::on(Ctx& ctx, const ClientResponse& m) {
   vol_.pending.erase(p);
   if (pend.op == Op::remove) return;
   const ResponseBody& r = *m.body;
-  LockState& l = vol_.locks[pend.lock];
+  LockState& l = vol_.locks.mut()[pend.lock];
   l.busy = false;
   switch (pend.op) {
     case Op::create:
@@ -419,7 +424,7 @@ std::optional<std::int64_t> ZkClient::probe(std::string_view key, std::string_vi
   if (key == "zk.held_lock_count") {
     if (vol_.state != SessionState::connected) return 0;
     std::int64_t n = 0;
-    for (const auto& [name, l] : vol_.locks) n += l.held ? 1 : 0;
+    for (const auto& [name, l] : *vol_.locks) n += l.held ? 1 : 0;
     return n;
   }
   if (key == "zk.held_lock") {
@@ -427,7 +432,7 @@ std::optional<std::int64_t> ZkClient::probe(std::string_view key, std::string_vi
     auto [p, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), i);
     if (ec != std::errc{} || p != arg.data() + arg.size() || vol_.state != SessionState::connected)
       return std::nullopt;
-    for (const auto& [name, l] : vol_.locks) {
+    for (const auto& [name, l] : *vol_.locks) {
       if (!l.held) continue;
       if (i == 0) return l.name_hash != 0 ? l.name_hash.value : lock_name_hash(name);
       --i;

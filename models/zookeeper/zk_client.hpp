@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "models/zookeeper/messages.hpp"
+#include "sim/core/cow.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/state.hpp"
 
@@ -114,7 +115,7 @@ class ZkClient {
   template <class F>
   void for_each_held_lock_hash(F&& f) const {
     if (vol_.state != SessionState::connected) return;
-    for (const auto& [name, l] : vol_.locks)
+    for (const auto& [name, l] : *vol_.locks)
       if (l.held) f(l.name_hash != 0 ? l.name_hash.value : lock_name_hash(name));
   }
   // The same answers as one vector, kept until a call that may change the client: the lock
@@ -171,7 +172,10 @@ class ZkClient {
     std::int64_t expirations = 0;
     std::int64_t creates = 0;  // numbers the protected prefixes (Curator draws a UUID)
     std::map<std::int64_t, Pending> pending;
-    std::map<std::string, LockState> locks;
+    // Shared by the client's copies until one writes (sim/core/cow.hpp): the locks change at few
+    // of the server's steps, and copying their strings with every saved copy of an HA server
+    // and back was 2% of known bug (b)'s plain dfs (callgrind).
+    Cow<std::map<std::string, LockState>> locks;
     std::set<std::string> to_delete;  // released while disconnected
     STAMPEDE_FIELDS(state, session, timeout_ns, server_index, server, conn, gen, last_heard,
                     next_xid, expirations, creates, pending, locks, to_delete)

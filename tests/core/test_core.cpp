@@ -103,6 +103,28 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a Cow value digests as the value itself again after a write, and from any digest before it",
+    "[core]") {
+  // The value keeps what it last digested to (in -> out) until mut(): a kept answer must never
+  // outlive a write, nor serve a digest that reaches the value from another value.
+  Cow<Value> a(Value{{1, 2}, 3});
+  auto folded = [](std::uint64_t before, const auto& v) {
+    Digest d = Digest::resumed(before);
+    state::add(d, v);
+    return d.value();
+  };
+  CHECK(folded(7, a) == folded(7, Value{{1, 2}, 3}));
+  CHECK(folded(7, a) == folded(7, Value{{1, 2}, 3}));  // the kept answer
+  CHECK(folded(8, a) == folded(8, Value{{1, 2}, 3}));  // another digest in
+  Cow<Value> b = a;
+  b.mut().n = 5;
+  CHECK(folded(8, b) == folded(8, Value{{1, 2}, 5}));
+  CHECK(folded(8, a) == folded(8, Value{{1, 2}, 3}));  // the copy's write left a's answer
+  a.mut().items.push_back(9);
+  CHECK(folded(8, a) == folded(8, Value{{1, 2, 9}, 3}));
+}
+
+TEST_CASE(
     "a copy of the recorder keeps its log lines, in order, while the original logs on "
     "across chunk boundaries",
     "[core]") {
