@@ -46,7 +46,7 @@ Database::Database(int max_connections) : max_connections_(max_connections) {
     tables_.write(table)->indexes->emplace(column, ColumnIndex{});
   // Cattle's schema declares these constraints; they are what makes TRUNCATE refuse with the
   // checks on.
-  foreign_keys_ = {
+  foreign_keys_ = std::vector<ForeignKey>{
       {"service", "stack_id", "stack"},
       {"instance", "service_id", "service"},
       {"instance", "host_id", "host"},
@@ -373,7 +373,7 @@ std::optional<DbError> Database::truncate(const std::vector<std::string>& tables
       return DbError{k_error_no_such_table, "Table 'cattle." + name + "' doesn't exist"};
     if (foreign_key_checks) {
       // MySQL refuses whenever another table declares a key to this one, rows or not.
-      for (const ForeignKey& fk : foreign_keys_)
+      for (const ForeignKey& fk : *foreign_keys_)
         if (fk.references == name && fk.table != name)
           return DbError{k_error_truncate_referenced,
                          "Cannot truncate a table referenced in a foreign key constraint "

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/core/cow.hpp"
 #include "sim/core/digest.hpp"
 #include "sim/core/state.hpp"
 
@@ -230,7 +231,10 @@ class Database {
   static std::uint64_t new_stamp();
 
   Tables tables_;
-  std::vector<ForeignKey> foreign_keys_;
+  // The schema's constraints, the same in every copy of a store: shared by the copies (an HA
+  // server holds three stores, and copying their strings with every saved copy of the server
+  // and back was 2% of known bug (b)'s plain dfs, callgrind).
+  Cow<std::vector<ForeignKey>> foreign_keys_;
   int max_connections_;
   int connections_ = 0;
   Untracked<std::uint64_t> stamp_ = new_stamp();  // see stamp()

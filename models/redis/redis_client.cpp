@@ -24,7 +24,8 @@ void RedisClient::start(Ctx& ctx) {
 
 void RedisClient::subscribe(Ctx& ctx, const std::string& channel) {
   Volatile& v = volatile_;
-  if (!v.channels.insert(channel).second) return;
+  if (v.channels->count(channel) != 0) return;
+  v.channels.mut().insert(channel);
   if (v.sub == SubState::open) {
     send_subscribe(ctx, channel);  // pubSub.psubscribe(name), RedisConnection.java:75
   } else if (v.sub == SubState::waiting) {
@@ -68,7 +69,7 @@ void RedisClient::subscriber_lost(Ctx& ctx, std::string_view reason) {
 void RedisClient::on(Ctx& ctx, const RetryTimer& t) {
   (void)t;
   // With no subscription the loop does not connect and waits again (RedisConnection.java:182).
-  if (volatile_.channels.empty()) {
+  if (volatile_.channels->empty()) {
     ctx.set_timer(cfg_.retry_ns, timer_tag::encode(RetryTimer{slot_, volatile_.sub_gen}));
     return;
   }
@@ -89,7 +90,7 @@ void RedisClient::send_subscribe(Ctx& ctx, const std::string& channel) {
 void RedisClient::on(Ctx& ctx, const Delivery& m) {
   const Volatile& v = volatile_;
   if (v.sub != SubState::open || m.conn != v.sub_conn) return;
-  if (v.channels.count(m.body->channel) != 0 && cb_.message)
+  if (v.channels->count(m.body->channel) != 0 && cb_.message)
     cb_.message(ctx, m.body->channel, m.body->payload);
 }
 
@@ -181,7 +182,7 @@ void RedisClient::on(Ctx& ctx, const Connected& m) {
     // Connected: subscribe to every channel (jedis.psubscribe, RedisConnection.java:189-194).
     ++v.sub_gen;
     v.sub = SubState::open;
-    for (const auto& ch : v.channels) send_subscribe(ctx, ch);
+    for (const auto& ch : *v.channels) send_subscribe(ctx, ch);
     if (cb_.connection) cb_.connection(ctx, true);
   } else if (v.step == PoolStep::connecting && m.conn == v.pool_conn) {
     // The pool checks a new connection too before it lends it (testOnBorrow).

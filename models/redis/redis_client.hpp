@@ -40,6 +40,7 @@
 #include <string>
 
 #include "models/redis/messages.hpp"
+#include "sim/core/cow.hpp"
 #include "sim/core/node.hpp"
 #include "sim/core/state.hpp"
 
@@ -69,7 +70,10 @@ class RedisClient {
   enum class PoolStep : std::uint8_t { idle, connecting, validating, publishing };
   // Everything the client holds lives in its owner's process: a crash loses all of it.
   struct Volatile {
-    std::set<std::string> channels;  // subscribed, and subscribed again on every reconnect
+    // Subscribed, and subscribed again on every reconnect. Shared by the client's copies until
+    // one subscribes (sim/core/cow.hpp): copying the set with every saved copy of an HA server
+    // and back was most of the cost of its Redis clients' copies in known bug (b)'s plain dfs.
+    Cow<std::set<std::string>> channels;
     SubState sub = SubState::waiting;
     std::int64_t sub_conn = 0;
     std::uint32_t sub_gen = 0;  // the subscriber's timers of an earlier step carry an older one
