@@ -421,10 +421,8 @@ void ExploreEngine::purge_dead_connection_events() {
 }
 
 void ExploreEngine::clear_heads() {
-  // Only the entries collect_event_slots() set: the table has nodes² entries, the pending events
-  // are usually fewer.
-  for (const Event& e : pending_)
-    if (e.fifo) heads_[std::size_t{e.from} * nodes_.size() + e.node] = UINT64_MAX;
+  // Only the entries collect_event_slots() set (head_dirs_): the table has nodes² entries.
+  for (std::size_t dir : head_dirs_) heads_[dir] = UINT64_MAX;
 }
 
 bool ExploreEngine::is_head(const Event& e) const {
@@ -578,62 +576,90 @@ void ExploreEngine::build_options() {
 }
 
 void ExploreEngine::collect_event_slots() {
-  // One pass finds the next scripted action, whether any node is still to start, and the FIFO
-  // heads: this runs at every step, and three separate passes over the pending events cost
-  // known bug (b)'s plain dfs 2% more instructions (dfsclone's command, bench/RESULTS.md).
+  // One pass over the pending events finds the next scripted action, whether any node is still
+  // to start, the FIFO heads, and the events that may be options; only these few are looked at
+  // again. Most pending events are timers far beyond the delay window: known bug (b)'s plain dfs
+  // has some 73 pending and 2 options a step, and three passes over all of them were a tenth of
+  // its instructions (hashev's command in bench/RESULTS.md's issue 17 sections).
   const Event* action = nullptr;
   std::size_t action_slot = 0;
   bool any_start = false;
   const std::size_t n = nodes_.size();
   if (heads_.size() != n * n) heads_.assign(n * n, UINT64_MAX);
-  for (std::size_t i = 0; i < pending_.size(); ++i) {
-    const Event& e = pending_[i];
+  head_dirs_.clear();
+  std::vector<std::size_t>& slots = slots_;
+  slots.clear();
+  // The delay window, cut as the pass goes: `earliest` is the earliest due time of an event
+  // that is an option unless a scripted action comes first, so nothing due later than
+  // earliest + max_delay_ns is an option at all (what the final cut below removes anyway).
+  // Locals, not members, in the loop: its stores (heads_, slots) could alias a member, which
+  // the compiler would then load again for every event.
+  const DurationNs window_ns = options_.max_delay_ns;
+  const bool windowed = window_ns >= 0;
+  const TimeNs until_ns = until_ns_;
+  const Event* const events = pending_.data();
+  const std::size_t count = pending_.size();
+  std::uint64_t* const heads = heads_.data();
+  TimeNs earliest = INT64_MAX;
+  for (std::size_t i = 0; i < count; ++i) {
+    const Event& e = events[i];
     // The next scripted action is a barrier: nothing due after it may run before it.
-    if (e.is_action() && (!action || earlier(e, *action))) {
-      action = &e;
-      action_slot = i;
+    if (e.is_action()) {
+      if (!action || earlier(e, *action)) {
+        action = &e;
+        action_slot = i;
+      }
+      continue;
     }
     any_start = any_start || e.kind == StepKind::start;
     if (e.fifo) {
-      std::uint64_t& h = heads_[std::size_t{e.from} * n + e.node];
-      h = std::min(h, e.seq);
+      const std::size_t dir = std::size_t{e.from} * n + e.node;
+      if (heads[dir] == UINT64_MAX) head_dirs_.push_back(dir);
+      heads[dir] = std::min(heads[dir], e.seq);
     }
+    if (e.due_ns > until_ns || (windowed && e.due_ns - window_ns > earliest)) continue;
+    if (nodes_[e.node]->paused && e.kind != StepKind::resume) continue;
+    // A FIFO event may turn out not to be its direction's head: it does not set the window.
+    if (!e.fifo) earliest = std::min(earliest, e.due_ns);
+    slots.push_back(i);
   }
   TimeNs horizon = until_ns_;
   if (action) horizon = std::min(horizon, action->due_ns);
-  std::vector<std::size_t>& slots = slots_;
-  slots.clear();
-  // A node boots before anything else happens at its instant (the kernel starts every node at
-  // time 0, before any message can arrive), so pending starts are not interleaved: the first one
-  // is the only option. That keeps 2^N orders of boots out of every search.
-  const Event* first_start = nullptr;
-  for (std::size_t i = 0; i < pending_.size() && any_start; ++i) {
-    const Event& e = pending_[i];
-    if (e.kind == StepKind::start && e.due_ns <= horizon &&
-        (!first_start || earlier(e, *first_start))) {
-      first_start = &e;
-      slots.assign(1, i);
-    }
-  }
-  for (std::size_t i = 0; i < pending_.size() && !first_start; ++i) {
-    const Event& e = pending_[i];
-    if (e.is_action() || e.due_ns > horizon) continue;
-    if (nodes_[e.node]->paused && e.kind != StepKind::resume) continue;
-    if (!is_head(e)) continue;  // behind an earlier message of its connection
-    slots.push_back(i);
+  if (!any_start || !first_start_only(horizon)) {
+    // Behind an earlier message of its connection, an event waits.
+    std::erase_if(slots, [&](std::size_t i) {
+      const Event& e = pending_[i];
+      return e.due_ns > horizon || !is_head(e);
+    });
+    if (action && action->due_ns <= until_ns_) slots.push_back(action_slot);
   }
   clear_heads();
-  if (!first_start && action && action->due_ns <= until_ns_) slots.push_back(action_slot);
-  if (options_.max_delay_ns >= 0 && !slots.empty()) {
-    // Cut the window before sorting: under a vote storm thousands of events are pending and
-    // only the few within the window are options.
-    TimeNs earliest = pending_[slots.front()].due_ns;
-    for (std::size_t i : slots) earliest = std::min(earliest, pending_[i].due_ns);
-    TimeNs limit = earliest + options_.max_delay_ns;
+  if (windowed && !slots.empty()) {
+    TimeNs first = pending_[slots.front()].due_ns;
+    for (std::size_t i : slots) first = std::min(first, pending_[i].due_ns);
+    const TimeNs limit = first + options_.max_delay_ns;
     std::erase_if(slots, [&](std::size_t i) { return pending_[i].due_ns > limit; });
   }
   std::sort(slots.begin(), slots.end(),
             [&](std::size_t a, std::size_t b) { return earlier(pending_[a], pending_[b]); });
+}
+
+bool ExploreEngine::first_start_only(TimeNs horizon) {
+  // A node boots before anything else happens at its instant (the kernel starts every node at
+  // time 0, before any message can arrive), so pending starts are not interleaved: the first one
+  // is the only option. That keeps 2^N orders of boots out of every search.
+  const Event* first_start = nullptr;
+  std::size_t slot = 0;
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    const Event& e = pending_[i];
+    if (e.kind == StepKind::start && e.due_ns <= horizon &&
+        (!first_start || earlier(e, *first_start))) {
+      first_start = &e;
+      slot = i;
+    }
+  }
+  if (first_start) slots_.assign(1, slot);
+  return first_start != nullptr;
 }
 
 void ExploreEngine::add_fault_options() {

@@ -294,6 +294,9 @@ class ExploreEngine final : public Engine {
   void build_options();
   // build_options(): the slots in pending_ of the events that may happen next, in time order.
   void collect_event_slots();
+  // collect_event_slots(): with a node still to start, slots_ becomes the first start due by
+  // `horizon` alone; false (slots_ as it was) if none is.
+  bool first_start_only(TimeNs horizon);
   void add_fault_options();
   static bool earlier(const Event& a, const Event& b);  // the order time alone would take
   void take(const Option& o);
@@ -304,7 +307,7 @@ class ExploreEngine final : public Engine {
   void purge_dead_connection_events();
   // The FIFO heads: for each pending stream message or connection event, whether it is the
   // earliest sent of its direction. collect_event_slots() fills heads_ (indexed from * nodes +
-  // to) with their seq, and clear_heads() resets what it set.
+  // to) with their seq and lists the entries it set in head_dirs_; clear_heads() resets them.
   void clear_heads();
   bool is_head(const Event& e) const;
   void send_stream(NodeId from, NodeId to, Message&& msg);
@@ -381,6 +384,7 @@ class ExploreEngine final : public Engine {
   // Scratch space reused by every step (no allocation per state).
   std::vector<std::size_t> slots_;
   std::vector<std::uint64_t> heads_;  // collect_event_slots(): by direction, the seq of its head
+  std::vector<std::size_t> head_dirs_;  // the directions heads_ holds a head for now
   mutable std::vector<std::uint64_t> ids_;
   mutable std::vector<std::uint32_t> epochs_;
   mutable std::vector<std::array<std::uint64_t, 3>> fifo_order_;  // direction, seq, ident
