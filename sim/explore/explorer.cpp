@@ -553,7 +553,8 @@ struct DfsState {
   // DPOR: buffers reused at every step (this runs once per transition).
   std::vector<std::uint64_t> after_ids, before_ids, lost_ids;
   std::vector<std::int64_t> last_buf;
-  std::vector<std::int32_t> others_buf;
+  std::vector<std::size_t> reverse_steps;       // reverse(): the steps not ordered after i
+  std::vector<std::uint64_t> reverse_initials;  // reverse(): their initials
   // State hash -> how it was explored. Looked up, never iterated, so its unordered layout cannot
   // leak into the search order.
   std::unordered_map<std::uint64_t, Visit> visited;
@@ -606,7 +607,8 @@ struct DfsState {
   void reverse(std::size_t i, std::size_t f) {
     ++races;
     std::size_t ti = thread_of(stack[i].taken());
-    std::vector<std::size_t> v;
+    std::vector<std::size_t>& v = reverse_steps;
+    v.clear();
     for (std::size_t j = i + 1; j < f; ++j)
       if (stack[j].clock[ti] < static_cast<std::int32_t>(i)) v.push_back(j);
     v.push_back(f);
@@ -614,7 +616,8 @@ struct DfsState {
     // thousands of steps the exact set costs |v|^2. Missing one can only make the search add an
     // option that was already covered, never skip a needed one.
     constexpr std::size_t k_initials_scanned = 64;
-    std::vector<std::uint64_t> initials;
+    std::vector<std::uint64_t>& initials = reverse_initials;
+    initials.clear();
     for (std::size_t a = 0; a < v.size(); ++a) {
       if (a >= k_initials_scanned && a + 1 < v.size()) continue;
       bool initial = true;
@@ -674,22 +677,25 @@ struct DfsState {
     auto join = [](std::vector<std::int32_t>& into, const std::vector<std::int32_t>& c) {
       for (std::size_t k = 0; k < into.size(); ++k) into[k] = std::max(into[k], c[k]);
     };
-    std::vector<std::int32_t> clock(threads, -1);
+    // The frame's own clock is rebuilt in place (every frame in `last` is an earlier one).
+    std::vector<std::int32_t>& clock = fr.clock;
+    clock.assign(threads, -1);
     if (creator >= 0) join(clock, stack[static_cast<std::size_t>(creator)].clock);
     for (std::int64_t p : last)
       if (p >= 0) join(clock, stack[static_cast<std::size_t>(p)].clock);
     clock[t] = static_cast<std::int32_t>(f);
-    fr.clock = std::move(clock);
     for (std::int64_t i : last) {
       if (i < 0 || i == creator) continue;
-      // A race only if nothing else orders i before f.
-      std::vector<std::int32_t>& others = others_buf;
-      others.assign(threads, -1);
-      if (creator >= 0) join(others, stack[static_cast<std::size_t>(creator)].clock);
-      for (std::int64_t p : last)
-        if (p >= 0 && p != i) join(others, stack[static_cast<std::size_t>(p)].clock);
+      // A race only if nothing else orders i before f: of the other predecessors' joined clock
+      // only i's thread's entry is read, so only that entry is joined (a non-local step has
+      // every thread's last step as a predecessor, and whole clocks cost threads^3 a step).
       std::size_t ti = thread_of(stack[static_cast<std::size_t>(i)].taken());
-      if (others[ti] >= i) continue;
+      std::int32_t others = -1;
+      if (creator >= 0) others = stack[static_cast<std::size_t>(creator)].clock[ti];
+      for (std::int64_t p : last)
+        if (p >= 0 && p != i)
+          others = std::max(others, stack[static_cast<std::size_t>(p)].clock[ti]);
+      if (others >= i) continue;
       reverse(static_cast<std::size_t>(i), f);
     }
   }
