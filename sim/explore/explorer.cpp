@@ -446,6 +446,10 @@ struct Frame {
   std::uint64_t below = 0;
   std::vector<std::int32_t> clock;
   bool checked = false;
+  // DfsState::widen has listed every option not asleep. A pushed frame's options and sleep set
+  // do not change and its list only grows, so widening it again adds nothing: assume_races
+  // widens the same frames at most leaves, and looking again was 2% of (b)'s plain dfs.
+  bool widened = false;
   std::int64_t prev_at = -1;  // DfsState::last_at of its thread before this step was checked
   // DfsState::last_touch entries (peer, previous value) that checking this step replaced.
   std::vector<std::pair<std::size_t, std::int64_t>> touch_prev;
@@ -596,6 +600,8 @@ struct DfsState {
   // Every option of frame i that is neither asleep nor already listed goes on its list.
   void widen(std::size_t i) {
     Frame& f = stack[i];
+    if (f.widened) return;
+    f.widened = true;
     for (std::uint32_t k = 0; k < f.opts.size(); ++k)
       if (!asleep(f, f.opts[k].ident) &&
           std::find(f.todo.begin(), f.todo.end(), k) == f.todo.end())
