@@ -239,7 +239,8 @@ class ExploreEngine final : public Engine {
   // The explorer's faults in force now: nodes it crashed or powered off and has not brought
   // back, and an isolation it has not healed. The shrinker keeps a fault's undo by this count.
   int faults_outstanding() const;
-  // For tests: whether every cached node digest still equals a fresh state_digest().
+  // For tests: whether every cached node digest still equals a fresh state_digest(), and the
+  // sorted identities state_hash() reads (pending_ids_) are those of the pending events.
   bool digests_fresh() const;
   int faults_used() const { return faults_used_; }
   // The index picked at every step so far.
@@ -289,6 +290,12 @@ class ExploreEngine final : public Engine {
   friend class NodeCtx;
 
   void push(Event ev);
+  // pending_ids_ follows pending_: remember() an event as it is added, forget() it as it is
+  // taken out; erase_pending() erases the events `pred` selects and forgets each.
+  void remember(const Event& e);
+  void forget(const Event& e);
+  template <class Pred>
+  void erase_pending(Pred pred);
   // The options of the next step: the pending events that may happen now, then the faults the
   // explorer may inject.
   void build_options();
@@ -336,6 +343,9 @@ class ExploreEngine final : public Engine {
   std::vector<std::unique_ptr<NodeSlot>> nodes_;
   std::map<std::string, NodeId, std::less<>> by_name_;
   std::vector<Event> pending_;
+  // The identities of the pending events that are not FIFO, sorted (a multiset): state_hash()
+  // digests them without sorting them again at every state.
+  std::vector<std::uint64_t> pending_ids_;
   std::vector<Option> options_list_;
   std::vector<StepObserver*> observers_;
   std::vector<std::function<void()>> actions_;
