@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "models/lease_lock/register.hpp"
@@ -101,17 +102,14 @@ TEST_CASE("cached node digests equal fresh ones at every step, faults included")
   CHECK(checked > 2000);
 }
 
-TEST_CASE("dfs on an HA scenario restores every backtrack from a snapshot and explores exactly "
-          "what re-running from the start does") {
-  // An HA CattleServer cannot clone itself (its client libraries' callbacks are bound to it), so
-  // without Node::saved_copy and assign_from every backtrack past a change on server-1 or
-  // server-2 fell back to re-running the scenario from the start (restore_failures > 0 here).
-  // The search is bench/RESULTS.md's dfs measurement on known bug (b), cut at fewer runs.
-  const std::string path =
-      std::string(SCENARIOS_DIR) + "/known-bugs/ha-stale-lock-holder.yaml";
+namespace {
+// Known bug (b)'s scenario without its scripted pause, and dfs's settings for it as
+// bench/RESULTS.md's dfs measurements search it (one pause to place, the 5 ms delay bound, the
+// clock in the state), cut at 150 runs.
+std::pair<ScenarioSpec, Settings> b_search() {
+  const std::string path = std::string(SCENARIOS_DIR) + "/known-bugs/ha-stale-lock-holder.yaml";
   ScenarioSpec spec = parse_scenario_with_overrides(
-      read_file(path), path,
-      {"faults=[]", "cluster.mechanisms.cattle_stop_stray_copies=true"},
+      read_file(path), path, {"faults=[]", "cluster.mechanisms.cattle_stop_stray_copies=true"},
       test::explore_registry());
   Settings s;
   s.inject_kinds = 1u << static_cast<unsigned>(InjectKind::pause);
@@ -121,6 +119,18 @@ TEST_CASE("dfs on an HA scenario restores every backtrack from a snapshot and ex
   s.depth = 2000;
   s.dpor = true;
   s.max_runs = 150;
+  return {std::move(spec), s};
+}
+}  // namespace
+
+TEST_CASE(
+    "dfs on an HA scenario restores every backtrack from a snapshot and explores exactly "
+    "what re-running from the start does") {
+  // An HA CattleServer cannot clone itself (its client libraries' callbacks are bound to it), so
+  // without Node::saved_copy and assign_from every backtrack past a change on server-1 or
+  // server-2 fell back to re-running the scenario from the start (restore_failures > 0 here).
+  // The search is bench/RESULTS.md's dfs measurement on known bug (b), cut at fewer runs.
+  const auto [spec, s] = b_search();
   Settings rerun = s;
   rerun.snapshots = false;
   Report snap = Explorer(spec, test::explore_registry(), s).search(Strategy::dfs, [] { return false; });
@@ -142,18 +152,7 @@ TEST_CASE(
   // out of memory with one at every frame. The thinned search must take the same steps: known
   // bug (b)'s HA search (servers saved in place, the checker with its state) and the lease
   // lock's exhaustive one, thinned from frame 0 with a snapshot every third frame.
-  const std::string b_path = std::string(SCENARIOS_DIR) + "/known-bugs/ha-stale-lock-holder.yaml";
-  ScenarioSpec b = parse_scenario_with_overrides(
-      read_file(b_path), b_path, {"faults=[]", "cluster.mechanisms.cattle_stop_stray_copies=true"},
-      test::explore_registry());
-  Settings s;
-  s.inject_kinds = 1u << static_cast<unsigned>(InjectKind::pause);
-  s.max_faults = 1;
-  s.max_delay_ns = 5 * k_ms;
-  s.state_clock = true;
-  s.depth = 2000;
-  s.dpor = true;
-  s.max_runs = 150;
+  const auto [b, s] = b_search();
   Settings thin = s;
   thin.snapshot_all_depth = 100;
   thin.snapshot_every = 16;
