@@ -49,13 +49,26 @@ inline CliResult run_cli(const std::string& args) {
   return r;
 }
 
-// A path in the temporary directory: stampede-PREFIX-PID-NAME. The process id keeps two test
-// runs on one machine (two checkouts, or a test run while another is going) from writing each
-// other's traces.
+// A path in the test process's own folder, stampede-explore-test-PID/PREFIX-NAME. The process
+// id keeps two test runs on one machine (two checkouts, or a test run while another is going)
+// from writing each other's traces. Ids are reused, so a folder an earlier process left under
+// the same id is emptied first, and the folder goes at exit with every trace written there,
+// the ones the CLI names after a given path (NAME.shrunk...) among them.
 inline std::string temp_path(const std::string& prefix, const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("stampede-" + prefix + "-" + std::to_string(getpid()) + "-" + name))
-      .string();
+  struct OwnDir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("stampede-explore-test-" + std::to_string(getpid()));
+    OwnDir() {
+      std::filesystem::remove_all(path);
+      std::filesystem::create_directories(path);
+    }
+    ~OwnDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const OwnDir dir;
+  return (dir.path / (prefix + "-" + name)).string();
 }
 
 }  // namespace stampede::test
