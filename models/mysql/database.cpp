@@ -76,8 +76,8 @@ Database::TableState* Database::Tables::write(std::string_view name) {
 }
 
 Database::TableState& Database::Tables::add(std::string name) {
-  if (map_->find(name) == map_->end())
-    own_map().emplace(std::move(name), std::make_shared<TableState>());
+  // Not moved into the map: write() looks the table up by this name next.
+  if (map_->find(name) == map_->end()) own_map().emplace(name, std::make_shared<TableState>());
   return *write(name);
 }
 
