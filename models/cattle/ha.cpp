@@ -110,10 +110,14 @@ void CattleServer::send_next_write(Ctx& ctx) {
     if (e.acked) continue;
     if (e.sent) return;
     e.sent = true;
-    // Cattle issues a reconcile's inserts one blocking JDBC statement after another on the
-    // thread that holds the service's lock, and never asks between them whether its ZooKeeper
-    // session still holds it (known bug (b), docs/ha-models.md): an insert queued behind one
-    // whose answer came during a pause goes out when the server wakes, and that is when it acts.
+    // Cattle reconciles a service inside its lock's callback (rancher/cattle v0.165.8 code/iaas/
+    // service-discovery/server/src/main/java/io/cattle/platform/servicediscovery/deployment/
+    // impl/DeploymentManagerImpl.java lines 107-125, activate -> reconcileDeployment), and each
+    // missing instance is a blocking jOOQ update and insert on that thread (.../dao/impl/
+    // ServiceExposeMapDaoImpl.java lines 60-71, createServiceInstance), with no look at the
+    // ZooKeeper session between them (known bug (b), docs/ha-models.md). So an insert queued
+    // behind one whose answer came during a pause goes out when the server wakes, and that
+    // send is when it acts.
     if (e.action && zk_) volatile_.actions[zk_->session_id()] = ctx.now();
     std::int64_t s = seq;
     if (!db_client_->connected()) {

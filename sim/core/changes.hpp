@@ -72,9 +72,7 @@ class ChangeLog {
     const bool same = enabled_ && c.epoch == epoch_;
     if (same)
       for (std::size_t i = c.pos; i < log_.size(); ++i) fn(log_[i]);
-    c.epoch = epoch_;
-    c.pos = read_end_ = log_.size();
-    c.seq = records_;
+    catch_up(c);
     return same;
   }
 
@@ -90,9 +88,7 @@ class ChangeLog {
     if (same)
       for (NodeId id : nodes)
         if (id < stamp_.size() && stamp_[id] > c.seq) fn(id);
-    c.epoch = epoch_;
-    c.pos = read_end_ = log_.size();
-    c.seq = records_;
+    catch_up(c);
     return same;
   }
 
@@ -107,6 +103,12 @@ class ChangeLog {
   }
 
  private:
+  // Moves a reader's cursor past everything recorded so far.
+  void catch_up(Cursor& c) const {
+    c.epoch = epoch_;
+    c.pos = read_end_ = log_.size();
+    c.seq = records_;
+  }
   [[gnu::noinline, gnu::cold]] void grow_stamps(NodeId id) {
     stamp_.resize(static_cast<std::size_t>(id) + 1, 0);
   }

@@ -8,7 +8,7 @@
 #include "analysis/errors.hpp"
 #include "analysis/results_db.hpp"
 #include "analysis/summary.hpp"
-#include "tmpdir.hpp"
+#include "tests/tmpdir.hpp"
 
 using namespace stampede::analysis;
 

@@ -12,7 +12,7 @@
 
 #include "analysis/results_db.hpp"
 #include "cli_helpers.hpp"
-#include "tmpdir.hpp"
+#include "tests/tmpdir.hpp"
 
 using namespace stampede::analysis;
 

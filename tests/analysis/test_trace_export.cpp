@@ -1,16 +1,16 @@
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <regex>
-#include <sstream>
+#include <catch2/catch.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
+#include <sstream>
 
 #include "analysis/trace_export.hpp"
 #include "cli_helpers.hpp"
-#include "tmpdir.hpp"
+#include "tests/tmpdir.hpp"
 
 using namespace stampede;
 using namespace stampede::analysis;

@@ -3,15 +3,15 @@
 // takes a screenshot whose lane and arrow colours are counted (png_colours.py). Chromium's
 // profile, cache and home are the test's own temp folder, and the network is shut off, so the
 // page must draw from what it holds.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <catch2/catch.hpp>
 #include <map>
 #include <regex>
 #include <sstream>
 
 #include "cli_helpers.hpp"
-#include "tmpdir.hpp"
+#include "tests/tmpdir.hpp"
 
 namespace {
 

@@ -1,19 +1,22 @@
 // The `stampede` command as users meet it: exit codes, one-line errors for every class of bad
 // input (no crash, no partial output), traces that replay, and replays that name a divergence.
+#include <fmt/format.h>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "tests/tmpdir.hpp"
 
 namespace {
 
@@ -30,25 +33,10 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// The test process's own folder, named by its process id. Ids are reused (Debian's pid_max is
-// 32,768), so a folder an earlier test process left under the same id is emptied first, and the
-// folder goes when the process exits: a report left there by another run made this run's "no
-// report is left" checks fail once the suite had run a few thousand times on one machine.
-struct OwnDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               fmt::format("stampede-cli-test-{}", static_cast<long>(::getpid()));
-  OwnDir() {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~OwnDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
+// The test process's own folder, emptied when made and removed at exit (tests/tmpdir.hpp says
+// why both matter).
 std::string temp_dir() {
-  static const OwnDir dir;
+  static const TmpDir dir("cli-test");
   return dir.path.string();
 }
 

@@ -1,17 +1,19 @@
 #pragma once
 // What the explorer tests share: the registry with every model (the lease-lock model included),
 // reading a file, and running the stampede binary.
-#include <cstdio>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
-#include <sstream>
-#include <string>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include "models/lease_lock/register.hpp"
 #include "models/register.hpp"
+#include "tests/tmpdir.hpp"
 
 namespace stampede::test {
 
@@ -49,26 +51,13 @@ inline CliResult run_cli(const std::string& args) {
   return r;
 }
 
-// A path in the test process's own folder, stampede-explore-test-PID/PREFIX-NAME. The process
-// id keeps two test runs on one machine (two checkouts, or a test run while another is going)
-// from writing each other's traces. Ids are reused, so a folder an earlier process left under
-// the same id is emptied first, and the folder goes at exit with every trace written there,
-// the ones the CLI names after a given path (NAME.shrunk...) among them.
+// A path in the test process's own folder (tests/tmpdir.hpp), PREFIX-NAME. The process id in
+// the folder's name keeps two test runs on one machine (two checkouts, or a test run while
+// another is going) from writing each other's traces, and the folder goes at exit with every
+// trace written there, the ones the CLI names after a given path (NAME.shrunk...) among them.
 inline std::string temp_path(const std::string& prefix, const std::string& name) {
-  struct OwnDir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("stampede-explore-test-" + std::to_string(getpid()));
-    OwnDir() {
-      std::filesystem::remove_all(path);
-      std::filesystem::create_directories(path);
-    }
-    ~OwnDir() {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  };
-  static const OwnDir dir;
-  return (dir.path / (prefix + "-" + name)).string();
+  static const TmpDir dir("explore-test");
+  return dir / (prefix + "-" + name);
 }
 
 }  // namespace stampede::test
